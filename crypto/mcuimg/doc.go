@@ -51,4 +51,16 @@
 //	v, err := img.Verify(mcuimg.VerifyOptions{Keys: trusted, DecryptionKey: priv})
 //	plain, err := img.Decrypt(priv)              // whole image, payload decrypted
 //	payload, err := img.DecryptPayload(priv)     // payload only
+//	aesKey, err := img.UnwrapKey(priv)           // the image key, to decrypt as a bootloader swaps
+//
+// # Making an image
+//
+//	signed, err := mcuimg.Sign(payload, &mcuimg.SignOptions{
+//		Key: signingKey, Version: ver, HeaderSize: 0x200, PadHeader: true,
+//		Align: 8, SlotSize: 0x40000, EncryptTo: devicePub,
+//	})
+//
+// SignTo streams a payload from an io.Reader to an io.Writer, for large
+// images. Ed25519 signing is deterministic: signing app.bin with the same
+// key and options gives imgtool's image byte for byte.
 package mcuimg

@@ -1,0 +1,544 @@
+package mcuimg
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+
+	"trustforge/crypto/keys"
+)
+
+// KeyFormat selects how a signed image names its signing key.
+type KeyFormat int
+
+// Key formats, as imgtool's --public-key-format names them.
+const (
+	// KeyFormatHash puts the hash of the key's SPKI in a KEYHASH TLV (the default).
+	KeyFormatHash KeyFormat = iota
+	// KeyFormatFull puts the whole SPKI in a PUBKEY TLV, for bootloaders
+	// that keep only a key hash in hardware.
+	KeyFormatFull
+)
+
+// SignOptions describe the image Sign makes. The zero value makes an
+// unsigned, unencrypted image of version 0.0.0+0 with a 32-byte header.
+type SignOptions struct {
+	// Key signs the image. Nil makes an image with a hash and no signature.
+	Key *keys.PrivateKey
+	// PublicKeyFormat selects a KEYHASH (zero) or PUBKEY TLV.
+	PublicKeyFormat KeyFormat
+	// Pure signs the image itself rather than its hash (Ed25519 only): the
+	// image gets a SIG_PURE TLV and a SHA512 hash, as imgtool --pure.
+	Pure bool
+	// Hash selects the image hash TLV: TLVSHA256, TLVSHA384 or TLVSHA512.
+	// Zero means SHA256, or SHA512 with Pure. ECDSA-P256 keys need SHA256.
+	Hash TLVType
+
+	// Version is the image version.
+	Version Version
+	// HeaderSize is the header area size, at least 32; zero means 32.
+	HeaderSize int
+	// PadHeader prepends the header area to the payload. Without it, the
+	// input must start with HeaderSize zero bytes, which the header replaces.
+	PadHeader bool
+	// LoadAddr is the RAM load address; non-zero sets the RAM_LOAD flag.
+	LoadAddr uint32
+	// ROMFixed is the flash address a ROM_FIXED image runs from; non-zero
+	// sets the ROM_FIXED flag and the header's load address.
+	ROMFixed uint32
+	// NonBootable sets the NON_BOOTABLE flag.
+	NonBootable bool
+
+	// SecurityCounter, when non-nil, adds a protected SEC_CNT TLV.
+	// AutoSecurityCounter gives imgtool's `-s auto` value.
+	SecurityCounter *uint32
+	// Dependencies add protected DEPENDENCY TLVs.
+	Dependencies []Dependency
+	// CustomTLVs add protected TLVs of vendor types (0xa0–0xfffe), in order.
+	CustomTLVs []TLV
+
+	// EncryptTo encrypts the payload to a device's X25519 key (ENC_X25519
+	// TLV) or P-256 key (ENC_EC256 TLV). Nil leaves the image in the clear.
+	EncryptTo *keys.PublicKey
+	// EncryptKeyLen is the AES key size in bits: 128 (or zero) or 256.
+	EncryptKeyLen int
+	// Clear keeps the payload in plaintext while still setting the
+	// encryption flag and wrapping a key, as imgtool --clear does for
+	// images programmed straight into the primary slot.
+	Clear bool
+
+	// SlotSize is the slot the image is for. Non-zero refuses images that do
+	// not fit it with their trailer; zero skips that check.
+	SlotSize int
+	// Pad fills the output to SlotSize and ends it with the trailer magic:
+	// the bootloader does a test swap. Needs SlotSize.
+	Pad bool
+	// Confirm sets image_ok in the trailer too: a permanent swap. It implies Pad.
+	Confirm bool
+	// Align is the flash write alignment (1, 2, 4, 8, 16 or 32); zero means 8.
+	Align int
+	// MaxAlign is the largest write alignment of the device; zero means
+	// max(8, Align). Other values than 8 change the trailer magic.
+	MaxAlign int
+	// MaxSectors is the number of sectors the trailer's swap status must
+	// cover; zero means 128.
+	MaxSectors int
+	// OverwriteOnly sizes the trailer for overwrite-only upgrades.
+	OverwriteOnly bool
+	// ErasedZero says erased flash reads 0x00 rather than 0xff: header and
+	// slot padding use it.
+	ErasedZero bool
+
+	// Rand is the source of image keys, ephemeral keys and ECDSA nonces;
+	// nil means crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// SignResult describes an image SignTo wrote.
+type SignResult struct {
+	Header   Header
+	HashType TLVType
+	Hash     []byte // the image hash (of the plaintext)
+	Size     int    // bytes written: the image, plus slot padding with Pad
+}
+
+// plan is SignOptions checked and resolved.
+type plan struct {
+	o             SignOptions
+	hashType      TLVType
+	headerSize    int
+	inputSize     int // bytes read from the input
+	payloadSize   int // plaintext bytes of the input payload
+	encPad        int // zero bytes added so the payload fills AES blocks
+	keyLen        int
+	protected     []byte
+	flags         Flags
+	layout        TrailerLayout
+	trailerSize   int
+	erased        byte
+	unprotMinSize int
+}
+
+func (o *SignOptions) plan(inputSize int64) (*plan, error) {
+	p := &plan{o: *o, erased: erased}
+	if o.ErasedZero {
+		p.erased = 0
+	}
+	if p.o.Rand == nil {
+		p.o.Rand = rand.Reader
+	}
+	if o.Confirm {
+		p.o.Pad = true
+	}
+	p.headerSize = o.HeaderSize
+	if p.headerSize == 0 {
+		p.headerSize = HeaderSize
+	}
+	if p.headerSize < HeaderSize || p.headerSize > 0xffff {
+		return nil, fmt.Errorf("%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
+	}
+	if inputSize < 0 || inputSize > 0xffffffff {
+		return nil, fmt.Errorf("%w: input of %d bytes", ErrInvalidOption, inputSize)
+	}
+	p.inputSize = int(inputSize)
+	p.payloadSize = p.inputSize
+	if !o.PadHeader {
+		if p.inputSize < p.headerSize {
+			return nil, fmt.Errorf("%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
+		}
+		p.payloadSize -= p.headerSize
+	}
+
+	// Hash and signature.
+	p.hashType = o.Hash
+	if p.hashType == 0 {
+		p.hashType = TLVSHA256
+		if o.Pure {
+			p.hashType = TLVSHA512
+		}
+	}
+	if !p.hashType.IsHash() {
+		return nil, fmt.Errorf("%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
+	}
+	if o.Key != nil {
+		switch o.Key.Algorithm() {
+		case keys.ECDSAP256:
+			if p.hashType != TLVSHA256 {
+				return nil, fmt.Errorf("%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
+			}
+		case keys.Ed25519:
+			if p.hashType == TLVSHA384 || (o.Pure && p.hashType != TLVSHA512) {
+				return nil, fmt.Errorf("%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
+			}
+		default:
+			return nil, fmt.Errorf("%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
+		}
+		if o.PublicKeyFormat != KeyFormatHash && o.PublicKeyFormat != KeyFormatFull {
+			return nil, fmt.Errorf("%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
+		}
+	}
+	if o.Pure && (o.Key == nil || o.Key.Algorithm() != keys.Ed25519) {
+		return nil, fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
+	}
+
+	// Encryption.
+	if o.EncryptTo != nil {
+		if _, err := encTLVType(o.EncryptTo.Algorithm()); err != nil {
+			return nil, err
+		}
+		if o.Pure {
+			return nil, fmt.Errorf("%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
+		}
+		switch o.EncryptKeyLen {
+		case 0, 128:
+			p.keyLen, p.flags = 16, FlagEncryptedAES128
+		case 256:
+			p.keyLen, p.flags = 32, FlagEncryptedAES256
+		default:
+			return nil, fmt.Errorf("%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
+		}
+		// imgtool pads header area plus payload to whole AES blocks.
+		if r := (p.headerSize + p.payloadSize) % 16; r != 0 {
+			p.encPad = 16 - r
+		}
+	} else if o.Clear || o.EncryptKeyLen != 0 {
+		return nil, fmt.Errorf("%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
+	}
+	if uint64(p.payloadSize)+uint64(p.encPad) > 0xffffffff {
+		return nil, fmt.Errorf("%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
+	}
+
+	// Header flags.
+	if o.LoadAddr != 0 && o.ROMFixed != 0 {
+		return nil, fmt.Errorf("%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
+	}
+	if o.LoadAddr != 0 {
+		p.flags |= FlagRAMLoad
+	}
+	if o.ROMFixed != 0 {
+		p.flags |= FlagROMFixed
+	}
+	if o.NonBootable {
+		p.flags |= FlagNonBootable
+	}
+
+	// Protected TLVs, in imgtool's order.
+	var prot []TLV
+	if o.SecurityCounter != nil {
+		prot = append(prot, TLV{Type: TLVSecCnt, Value: le.AppendUint32(nil, *o.SecurityCounter)})
+	}
+	for _, d := range o.Dependencies {
+		prot = append(prot, TLV{Type: TLVDependency, Value: d.marshal()})
+	}
+	seen := map[TLVType]bool{}
+	for _, t := range o.CustomTLVs {
+		if !t.Type.IsVendor() {
+			return nil, fmt.Errorf("%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
+		}
+		if seen[t.Type] {
+			return nil, fmt.Errorf("%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
+		}
+		seen[t.Type] = true
+		prot = append(prot, TLV{Type: t.Type, Value: t.Value})
+	}
+	var err error
+	if p.protected, err = encodeTLVArea(ProtectedInfoMagic, prot); err != nil {
+		return nil, err
+	}
+
+	// Slot.
+	p.layout = TrailerLayout{Align: o.Align, MaxAlign: o.MaxAlign, MaxSectors: o.MaxSectors, OverwriteOnly: o.OverwriteOnly, Encrypted: o.EncryptTo != nil}
+	if p.trailerSize, err = p.layout.Size(); err != nil {
+		return nil, err
+	}
+	if p.layout, err = p.layout.normalized(); err != nil {
+		return nil, err
+	}
+	if p.o.Pad && o.SlotSize == 0 {
+		return nil, fmt.Errorf("%w: padding needs a slot size", ErrInvalidOption)
+	}
+	if o.SlotSize < 0 {
+		return nil, fmt.Errorf("%w: slot size %d", ErrInvalidOption, o.SlotSize)
+	}
+	p.unprotMinSize = p.unprotectedSize(70)
+	if err := p.checkFit(p.unprotMinSize); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// unprotectedSize is the size of the unprotected TLV area for an ECDSA
+// signature of ecdsaLen bytes.
+func (p *plan) unprotectedSize(ecdsaLen int) int {
+	n := tlvInfoSize + tlvHeaderSize + hashSize(p.hashType)
+	if k := p.o.Key; k != nil {
+		if p.o.Pure {
+			n += tlvHeaderSize + 1
+		}
+		if p.o.PublicKeyFormat == KeyFormatFull {
+			n += tlvHeaderSize + len(k.Public().SPKI())
+		} else {
+			n += tlvHeaderSize + hashSize(p.hashType)
+		}
+		if k.Algorithm() == keys.ECDSAP256 {
+			n += tlvHeaderSize + ecdsaLen
+		} else {
+			n += tlvHeaderSize + ed25519.SignatureSize
+		}
+	}
+	if e := p.o.EncryptTo; e != nil {
+		point := x25519PointSize
+		if e.Algorithm() == keys.ECDSAP256 {
+			point = p256PointSize
+		}
+		n += tlvHeaderSize + point + eciesTagSize + p.keyLen
+	}
+	return n
+}
+
+func (p *plan) imageSize(unprot int) int {
+	return p.headerSize + p.payloadSize + p.encPad + len(p.protected) + unprot
+}
+
+func (p *plan) checkFit(unprot int) error {
+	if p.o.SlotSize == 0 {
+		return nil
+	}
+	if size := p.imageSize(unprot); size+p.trailerSize > p.o.SlotSize {
+		return fmt.Errorf("%w: image %#x + trailer %#x exceeds the slot size %#x", ErrSlotTooSmall, size, p.trailerSize, p.o.SlotSize)
+	}
+	return nil
+}
+
+// Sign makes a signed (and, with EncryptTo, encrypted) image of payload.
+// With PadHeader false, payload must start with HeaderSize zero bytes.
+func Sign(payload []byte, opts *SignOptions) ([]byte, error) {
+	var buf bytes.Buffer
+	p, err := opts.plan(int64(len(payload)))
+	if err != nil {
+		return nil, err
+	}
+	size := p.imageSize(p.unprotectedSize(72))
+	if p.o.Pad {
+		size = max(size, p.o.SlotSize)
+	}
+	buf.Grow(size)
+	if _, err := p.run(context.Background(), &buf, bytes.NewReader(payload)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// SignTo reads an input of size bytes from r and writes the image to w,
+// streaming: memory use does not grow with the image, except for Pure
+// signatures, which need the whole image at once. On error, w may have
+// received part of an image. SignTo stops early when ctx is cancelled.
+func SignTo(ctx context.Context, w io.Writer, r io.Reader, size int64, opts *SignOptions) (*SignResult, error) {
+	p, err := opts.plan(size)
+	if err != nil {
+		return nil, err
+	}
+	return p.run(ctx, w, r)
+}
+
+// errWriter remembers the first write error so the streaming code can check once.
+type errWriter struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(b)
+	e.n += n
+	if err != nil {
+		e.err = fmt.Errorf("mcuimg: write: %w", err)
+	}
+	return n, e.err
+}
+
+func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult, error) {
+	o := &p.o
+	w := &errWriter{w: out}
+	h := newHash(p.hashType)
+	// The bytes the hash covers are also kept for a pure signature.
+	var hashed io.Writer = h
+	var pureBuf *bytes.Buffer
+	if o.Pure {
+		pureBuf = bytes.NewBuffer(make([]byte, 0, p.imageSize(0)))
+		hashed = io.MultiWriter(h, pureBuf)
+	}
+
+	// Image key and its wrapping come first: they need randomness only.
+	var encTLV TLV
+	var stream interface{ XORKeyStream(dst, src []byte) }
+	if o.EncryptTo != nil {
+		aesKey := make([]byte, p.keyLen)
+		if _, err := io.ReadFull(o.Rand, aesKey); err != nil {
+			return nil, fmt.Errorf("mcuimg: image key: %w", err)
+		}
+		var err error
+		if encTLV, err = wrapKey(o.Rand, o.EncryptTo, aesKey); err != nil {
+			return nil, err
+		}
+		if !o.Clear {
+			if stream, err = newCTR(aesKey); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	hdr := Header{
+		Magic:            Magic,
+		LoadAddr:         o.LoadAddr,
+		HeaderSize:       uint16(p.headerSize),
+		ProtectedTLVSize: uint16(len(p.protected)),
+		ImageSize:        uint32(p.payloadSize + p.encPad),
+		Flags:            p.flags,
+		Version:          o.Version,
+	}
+	if o.ROMFixed != 0 {
+		hdr.LoadAddr = o.ROMFixed
+	}
+	area := make([]byte, p.headerSize)
+	if o.PadHeader {
+		for i := range area {
+			area[i] = p.erased
+		}
+	} else {
+		if _, err := io.ReadFull(r, area); err != nil {
+			return nil, fmt.Errorf("mcuimg: read header area: %w", err)
+		}
+		for i, c := range area {
+			if c != 0 {
+				return nil, fmt.Errorf("%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
+			}
+		}
+	}
+	copy(area, hdr.Marshal())
+	hashed.Write(area)
+	w.Write(area)
+
+	// Payload: hash the plaintext, write it encrypted.
+	buf := make([]byte, min(chunkSize, max(p.payloadSize+p.encPad, 16)))
+	enc := make([]byte, len(buf))
+	remaining := p.payloadSize
+	for remaining > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(len(buf), remaining)
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("mcuimg: input ended %d bytes early", remaining)
+			}
+			return nil, fmt.Errorf("mcuimg: read payload: %w", err)
+		}
+		remaining -= n
+		chunk := buf[:n]
+		if remaining == 0 && p.encPad > 0 {
+			chunk = append(chunk[:n:n], make([]byte, p.encPad)...)
+		}
+		hashed.Write(chunk)
+		if stream != nil {
+			e := enc
+			if len(chunk) > len(e) {
+				e = make([]byte, len(chunk))
+			}
+			stream.XORKeyStream(e[:len(chunk)], chunk)
+			w.Write(e[:len(chunk)])
+		} else {
+			w.Write(chunk)
+		}
+		if w.err != nil {
+			return nil, w.err
+		}
+	}
+	if p.payloadSize == 0 && p.encPad > 0 {
+		pad := make([]byte, p.encPad)
+		hashed.Write(pad)
+		if stream != nil {
+			stream.XORKeyStream(pad, pad)
+		}
+		w.Write(pad)
+	}
+	if n, _ := r.Read(buf[:1]); n > 0 {
+		return nil, fmt.Errorf("%w: input is longer than its declared size %d", ErrInvalidOption, p.inputSize)
+	}
+	hashed.Write(p.protected)
+	w.Write(p.protected)
+	digest := h.Sum(nil)
+
+	// Unprotected TLVs, in imgtool's order.
+	tlvs := []TLV{{Type: p.hashType, Value: digest}}
+	if k := o.Key; k != nil {
+		if o.Pure {
+			tlvs = append(tlvs, TLV{Type: TLVSigPure, Value: []byte{1}})
+		}
+		spki := k.Public().SPKI()
+		if o.PublicKeyFormat == KeyFormatFull {
+			tlvs = append(tlvs, TLV{Type: TLVPubKey, Value: spki})
+		} else {
+			kh := newHash(p.hashType)
+			kh.Write(spki)
+			tlvs = append(tlvs, TLV{Type: TLVKeyHash, Value: kh.Sum(nil)})
+		}
+		sig, err := p.sign(digest, pureBuf)
+		if err != nil {
+			return nil, err
+		}
+		tlvs = append(tlvs, sig)
+	}
+	if o.EncryptTo != nil {
+		tlvs = append(tlvs, encTLV)
+	}
+	unprot, err := encodeTLVArea(UnprotectedInfoMagic, tlvs)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkFit(len(unprot)); err != nil {
+		return nil, err
+	}
+	w.Write(unprot)
+	if o.Pad {
+		fill := o.SlotSize - p.trailerSize - w.n
+		w.Write(bytes.Repeat([]byte{p.erased}, fill))
+		w.Write(appendTrailer(nil, p.trailerSize, p.layout.MaxAlign, o.Confirm, p.erased))
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	return &SignResult{Header: hdr, HashType: p.hashType, Hash: digest, Size: w.n}, nil
+}
+
+// sign makes the signature TLV: ECDSA over the digest, Ed25519 over the
+// digest as message, or Ed25519 over the hashed region when pure.
+func (p *plan) sign(digest []byte, pureBuf *bytes.Buffer) (TLV, error) {
+	signer, err := p.o.Key.Signer()
+	if err != nil {
+		return TLV{}, err
+	}
+	switch k := signer.(type) {
+	case *ecdsa.PrivateKey:
+		sig, err := ecdsa.SignASN1(p.o.Rand, k, digest)
+		if err != nil {
+			return TLV{}, fmt.Errorf("mcuimg: sign: %w", err)
+		}
+		return TLV{Type: TLVECDSASig, Value: sig}, nil
+	case ed25519.PrivateKey:
+		msg := digest
+		if pureBuf != nil {
+			msg = pureBuf.Bytes()
+		}
+		return TLV{Type: TLVEd25519, Value: ed25519.Sign(k, msg)}, nil
+	}
+	return TLV{}, fmt.Errorf("%w: %T signer", ErrUnsupported, signer)
+}
