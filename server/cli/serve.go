@@ -2,9 +2,54 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"trustforge/internal/version"
+	"trustforge/server/console"
+	"trustforge/server/site"
 )
 
+// serveConfig holds the flags of trustforge serve.
+type serveConfig struct {
+	addr    string
+	dataDir string
+	webDir  string
+}
+
 func runServe(ctx context.Context, env Env, args []string) error {
-	return errors.New("serve: being wired in this change")
+	var cfg serveConfig
+	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR]")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
+	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
+	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	con, err := console.New(console.Config{WebDir: cfg.webDir, BuildVersion: version.Version, Log: env.Stderr})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+
+	siteCfg := site.Config{Console: con, Version: con.Version()}
+	// API: the release API is mounted here.
+
+	s := site.New(siteCfg)
+	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (data in %s)\n", con.Version(), base, cfg.dataDir)
+	err = s.Serve(ctx, ln)
+	fmt.Fprintln(env.Stdout, "trustforge: stopped")
+	return err
 }

@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"trustforge/e2e/driver"
+	"trustforge/wasm/ui"
+)
+
+func TestConsoleRenders(t *testing.T) {
+	ctx, _ := newTab(t)
+	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	build, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("build-version")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(build, "build ") || len(build) <= len("build ") {
+		t.Errorf("build version shows %q, want \"build <version>\"", build)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title != "trustforge console" {
+		t.Errorf("title = %q, want %q", title, "trustforge console")
+	}
+	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("nav a")].map(a => a.getAttribute("href"))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, p := range ui.Pages() {
+		want = append(want, p.Path)
+	}
+	if fmt.Sprint(links) != fmt.Sprint(want) {
+		t.Errorf("navigation links = %v, want %v", links, want)
+	}
+	// Chromium on loopback is a secure context with Web Serial and WebUSB:
+	// no notice.
+	notice, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.getElementById("platform-notice")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notice {
+		t.Error("the missing Web Serial / WebUSB notice shows in a browser that has both")
+	}
+}
+
+func TestNavigationOpensEachPage(t *testing.T) {
+	ctx, _ := newTab(t)
+	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ui.Pages() {
+		// A trusted click, as a person or a production line makes it.
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("nav-"+p.ID))); err != nil {
+			t.Fatalf("clicking %s: %v", p.Title, err)
+		}
+		sel := fmt.Sprintf(`#nav-%s[aria-current="page"]`, p.ID)
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("%s: %v", p.Title, err)
+		}
+		heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("page-title")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if heading != p.Title {
+			t.Errorf("after clicking %q the heading is %q", p.Title, heading)
+		}
+		path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path != p.Path {
+			t.Errorf("after clicking %q the path is %q, want %q", p.Title, path, p.Path)
+		}
+	}
+}
+
+func TestPagesRenderWhenOpenedDirectly(t *testing.T) {
+	ctx, _ := newTab(t)
+	for _, p := range ui.Pages() {
+		if err := driver.Open(ctx, env.server.URL+p.Path); err != nil {
+			t.Fatal(err)
+		}
+		heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("page-title")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if heading != p.Title {
+			t.Errorf("%s: heading %q, want %q", p.Path, heading, p.Title)
+		}
+	}
+}
+
+func TestNoticeWhenBrowserLacksWebSerial(t *testing.T) {
+	ctx, _ := newTab(t)
+	// A browser without the APIs, as Firefox or Safari are.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `delete Navigator.prototype.serial; delete Navigator.prototype.usb;`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := driver.Open(ctx, env.server.URL+"/devices"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("platform-notice"))); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("platform-notice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Web Serial and WebUSB") {
+		t.Errorf("notice says %q, want it to name Web Serial and WebUSB", text)
+	}
+}
+
+// waitOfflineReady waits until the console's service worker controls the
+// page and has cached the page and the WASM.
+func waitOfflineReady(ctx context.Context) error {
+	const script = `(async () => {
+		await navigator.serviceWorker.ready;
+		for (let i = 0; i < 600; i++) {
+			if (navigator.serviceWorker.controller &&
+				await caches.match("/web/app.wasm") && await caches.match("/")) {
+				return true;
+			}
+			await new Promise(r => setTimeout(r, 50));
+		}
+		return false;
+	})()`
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("the service worker did not cache the console")
+	}
+	return nil
+}
+
+func TestReloadOfflineFromServiceWorker(t *testing.T) {
+	ctx, watch := newTab(t)
+	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitOfflineReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := driver.SetOffline(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	// The network is really cut: a request past the service worker fails.
+	watch.Expect("/healthz?probe")
+	reached, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`fetch("/healthz?probe", {cache: "no-store"}).then(() => true, () => false)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reached {
+		t.Fatal("the server is still reachable with the network cut")
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if err := driver.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	online, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`navigator.onLine`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if online {
+		t.Error("navigator.onLine is true after the network was cut")
+	}
+	if err := driver.SetOffline(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstRenderProbe records, in window.__tfReadyAt, the milliseconds from
+// navigation start to the console's first WASM render.
+const firstRenderProbe = `new MutationObserver((_, obs) => {
+	if (!window.__tfReadyAt && document.querySelector('#console[data-ready="true"]')) {
+		window.__tfReadyAt = performance.now();
+		obs.disconnect();
+	}
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ["data-ready"]});`
+
+// timeFirstRender navigates the tab of ctx to url and returns the time from
+// navigation start to the console's first render, as the page measured it.
+func timeFirstRender(ctx context.Context, url string) (time.Duration, error) {
+	if err := driver.Open(ctx, url); err != nil {
+		return 0, err
+	}
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.__tfReadyAt || 0`))
+	if err != nil {
+		return 0, err
+	}
+	if ms == 0 {
+		return 0, fmt.Errorf("the render probe did not fire")
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
+}
+
+func addFirstRenderProbe(ctx context.Context) error {
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: firstRenderProbe})
+	return err
+}

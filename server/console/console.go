@@ -1,0 +1,127 @@
+// Package console serves the trustforge browser console: the pre-rendered
+// pages, go-app's loader and service worker, the static assets of the web
+// directory and the WASM binary, precompressed.
+//
+// Nothing it serves comes from another host, so the console works on an
+// air-gapped bench; once loaded, the service worker keeps it working offline.
+package console
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/ui"
+)
+
+// WasmFile is the name of the compiled console in the web directory.
+const WasmFile = "app.wasm"
+
+// Config configures a console handler.
+type Config struct {
+	// WebDir is the directory holding app.wasm, its precompressed copies and
+	// the static assets served under /web/. Empty means "web".
+	WebDir string
+
+	// BuildVersion is the version of the server build. The console's version,
+	// which clients compare to decide they must update, is BuildVersion plus
+	// a digest of app.wasm, so any rebuild of the console reaches clients.
+	// Empty means "dev".
+	BuildVersion string
+
+	// Log receives notes about start-up work such as precompression. Nil
+	// discards them.
+	Log io.Writer
+}
+
+// Console is an http.Handler serving the console.
+type Console struct {
+	app     *app.Handler
+	wasm    *wasmAsset
+	version string
+}
+
+// New loads the console from cfg.WebDir. It fails when app.wasm is missing,
+// naming the command that builds it. Missing or stale precompressed copies
+// are made (and kept next to app.wasm when the directory is writable).
+func New(cfg Config) (*Console, error) {
+	dir := cfg.WebDir
+	if dir == "" {
+		dir = "web"
+	}
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	build := cfg.BuildVersion
+	if build == "" {
+		build = "dev"
+	}
+	wasmPath := filepath.Join(dir, WasmFile)
+	wasm, err := loadWasm(wasmPath, logw)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("console: %s not found: build the console first (make wasm)", wasmPath)
+		}
+		return nil, err
+	}
+	version := build + "-" + wasm.digest[:12]
+
+	ui.Routes()
+	h := &app.Handler{
+		Name:            "trustforge",
+		ShortName:       "trustforge",
+		Title:           "trustforge console",
+		Description:     "Provision, sign and update IoT boards from the browser.",
+		Author:          "trustforge",
+		Lang:            "en",
+		BackgroundColor: "#f4f6f8",
+		ThemeColor:      "#14324a",
+		LoadingLabel:    "Loading the console… {progress}%",
+		Icon: app.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-192.png",
+			SVG:      "/web/icon.svg",
+		},
+		Styles:             []string{"/web/console.css"},
+		CacheableResources: []string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"},
+		Resources:          staticDir{dir: dir, wasm: wasm},
+		Version:            version,
+		// The body is streamed compressed but counted decompressed by the
+		// loader's progress bar, so it must know the decompressed size.
+		WasmContentLength: strconv.FormatInt(wasm.size, 10),
+	}
+	return &Console{app: h, wasm: wasm, version: version}, nil
+}
+
+// Version returns the console version clients see (GOAPP_VERSION).
+func (c *Console) Version() string { return c.version }
+
+// ServeHTTP serves the console.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.app.ServeHTTP(w, r)
+}
+
+// fileDigest returns the hex SHA-256 of the file at path.
+func fileDigest(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("console: reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

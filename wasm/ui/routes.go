@@ -1,0 +1,39 @@
+// Package ui holds the trustforge console: its layout, pages and components.
+//
+// The same routes are registered in the browser (wasm/main.go) and on the
+// server, which pre-renders each page so it shows before the WASM has loaded.
+// Components stay thin: board I/O, crypto and storage live in the devices/
+// and crypto/ packages and run off the UI goroutine.
+package ui
+
+import "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+// Page is one entry of the console's navigation.
+type Page struct {
+	Path  string // URL path, e.g. "/devices"
+	Title string // navigation label and document title
+	ID    string // stable identifier used in test ids: "nav-" + ID
+	Icon  string // one glyph shown next to the label
+}
+
+// Pages lists the console's pages in navigation order.
+func Pages() []Page {
+	return []Page{
+		{Path: "/devices", Title: "Devices", ID: "devices", Icon: "⎍"},
+		{Path: "/releases", Title: "Releases", ID: "releases", Icon: "⇪"},
+		{Path: "/keys", Title: "Keys", ID: "keys", Icon: "⚿"},
+		{Path: "/identity", Title: "Identity", ID: "identity", Icon: "⛨"},
+		{Path: "/security", Title: "Security plan", ID: "security", Icon: "☷"},
+	}
+}
+
+// Routes registers every page of the console with go-app. Call it once, in
+// the WASM main and in the server before building its handler.
+func Routes() {
+	app.Route("/", func() app.Composer { return &homePage{} })
+	app.Route("/devices", func() app.Composer { return &devicesPage{} })
+	app.Route("/releases", func() app.Composer { return &releasesPage{} })
+	app.Route("/keys", func() app.Composer { return &keysPage{} })
+	app.Route("/identity", func() app.Composer { return &identityPage{} })
+	app.Route("/security", func() app.Composer { return &securityPage{} })
+}

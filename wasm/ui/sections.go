@@ -1,0 +1,98 @@
+package ui
+
+import "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+// devicesPage is the Devices section: boards over Web Serial and WebUSB.
+type devicesPage struct{ app.Compo }
+
+func (p *devicesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Devices · trustforge") }
+
+func (p *devicesPage) Render() app.UI {
+	return &sectionPage{
+		Path:    "/devices",
+		Title:   "Devices",
+		Summary: "Boards connected to this computer, reached directly from the browser.",
+		Coming: []string{
+			"Connect over Web Serial (SMP/mcumgr) or WebUSB (DFU), or try the simulated board.",
+			"Board summary: bootloader, MCUmgr parameters, slots with version, hash and flags.",
+			"Upload an image or a release with progress, cancel and resume after an unplug.",
+			"Test, confirm, reset and erase; a log of the SMP exchange.",
+			"The field technician's guided update flow, usable offline.",
+		},
+	}
+}
+
+// releasesPage is the Releases section: signed, encrypted release bundles.
+type releasesPage struct{ app.Compo }
+
+func (p *releasesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Releases · trustforge") }
+
+func (p *releasesPage) Render() app.UI {
+	return &sectionPage{
+		Path:    "/releases",
+		Title:   "Releases",
+		Summary: "Firmware releases: signed and encrypted here, stored encrypted on the server.",
+		Coming: []string{
+			"Publish: MCUboot-sign a .bin or .hex, encrypt it to technicians and stations, upload with progress.",
+			"Releases per product and channel, each signature verified in this browser.",
+			"Promote, yank, download and open releases, by role.",
+			"Production packages with counted installs for programming stations.",
+		},
+	}
+}
+
+// keysPage is the Keys section: the browser key vault.
+type keysPage struct{ app.Compo }
+
+func (p *keysPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Keys · trustforge") }
+
+func (p *keysPage) Render() app.UI {
+	return &sectionPage{
+		Path:    "/keys",
+		Title:   "Keys",
+		Summary: "Signing and encryption keys, sealed with your passphrase in this browser.",
+		Coming: []string{
+			"Generate ECDSA-P256 and Ed25519 signing keys and X25519 encryption keys.",
+			"Import imgtool PEM keys; export encrypted backups and restore them.",
+			"Export public keys as PEM, DER or a C array for the bootloader build; see each key's hash.",
+			"Register a signing key with a product on the server in one click.",
+		},
+	}
+}
+
+// identityPage is the Identity section: device CA and provisioning.
+type identityPage struct{ app.Compo }
+
+func (p *identityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Identity · trustforge") }
+
+func (p *identityPage) Render() app.UI {
+	return &sectionPage{
+		Path:    "/identity",
+		Title:   "Identity",
+		Summary: "Device identities: a certificate authority you hold, and keys born on each board.",
+		Coming: []string{
+			"Create and back up a root CA and per-product intermediates.",
+			"Provisioning profiles: certificate template, boot key, image encryption.",
+			"Provision a connected board in one guided flow, then lock it.",
+			"The device registry: certificates, encryption keys, revocation.",
+		},
+	}
+}
+
+// securityPage is the Security plan section: the STRIDE threat analysis.
+type securityPage struct{ app.Compo }
+
+func (p *securityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Security plan · trustforge") }
+
+func (p *securityPage) Render() app.UI {
+	return &sectionPage{
+		Path:    "/security",
+		Title:   "Security plan",
+		Summary: "How the product is protected, threat by threat.",
+		Coming: []string{
+			"A STRIDE analysis of the product's assets and trust boundaries.",
+			"Each threat tied to the control that answers it, checked against the live configuration.",
+			"An exportable report for audits and certification.",
+		},
+	}
+}
