@@ -31,6 +31,7 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	cmds := []command{
+		{"precompress", "write the brotli and gzip copies the server sends of a console file", runPrecompress},
 		{"serve", "serve the console and the release API", runServe},
 		{"version", "print the build version", runVersion},
 	}
