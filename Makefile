@@ -1,0 +1,62 @@
+# trustforge: `make run` starts the console, `make test` runs every test,
+# `make bench` prints the figures quoted in README.md.
+
+GO        ?= go
+ADDR      ?= 127.0.0.1:8080
+DATA      ?= ./data
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X trustforge/internal/version.Version=$(VERSION)
+WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Packages whose tests also run as WebAssembly, as the browser runs them.
+WASM_PKGS ?= ./crypto/...
+
+.PHONY: all run server wasm test test-deps test-native test-wasm vet bench clean
+
+all: server wasm
+
+server:
+	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/trustforge ./server/cmd/trustforge
+
+# The console. app.wasm is replaced only when its bytes change, so the
+# brotli and gzip copies are remade only when needed.
+wasm: server
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o web/app.wasm.new ./wasm
+	@if cmp -s web/app.wasm.new web/app.wasm; then rm web/app.wasm.new; else mv web/app.wasm.new web/app.wasm; fi
+	bin/trustforge precompress web/app.wasm
+
+run: server wasm
+	bin/trustforge serve --addr $(ADDR) --data $(DATA)
+
+# What the tests need on a fresh Debian machine with Go: Chromium for the
+# end-to-end tests, Node.js to run WebAssembly tests.
+test-deps:
+	@if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then \
+		echo "make: installing chromium from Debian"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+	@if ! command -v node >/dev/null 2>&1; then \
+		echo "make: installing nodejs from Debian"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... $(WASM_PKGS)
+
+# Unit, fuzz-seed-corpus and end-to-end tests (e2e drives the console in
+# headless Chromium against the real server).
+test-native:
+	$(GO) test -count=1 -timeout 45m ./...
+
+test-wasm:
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 20m -exec="$(WASM_EXEC)" $(WASM_PKGS)
+
+test: test-deps wasm vet test-native test-wasm
+
+bench: test-deps wasm
+	@echo "== console size and first render (e2e) =="
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./e2e/
+
+clean:
+	rm -rf bin web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.new
