@@ -1,0 +1,124 @@
+package bundle
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// CreateOptions says how Create signs and encrypts a release.
+type CreateOptions struct {
+	// Key signs the manifest: an ECDSA P-256 or Ed25519 crypto.Signer, such
+	// as a key imgtool made. Required.
+	Key crypto.Signer
+	// To says who can open the payload. Required.
+	To Recipients
+	// Scratch holds the payload between encrypting it and writing the
+	// bundle: the manifest, which comes first in the bundle, records the
+	// payload's hash. Create writes the payload at Scratch's current
+	// position and reads it back from there. Nil means memory, which then
+	// holds the whole payload; pass a temporary file for large images.
+	Scratch io.ReadWriteSeeker
+	// Rand is the randomness for ECDSA signatures; nil means crypto/rand.
+	// (age draws its file keys from crypto/rand itself.)
+	Rand io.Reader
+	// Now gives the creation time when m.Created is zero; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Create makes a complete .tfb and writes it to w: it encrypts the MCUboot
+// image read from image (see Seal), completes m (Format, Created, Image,
+// Payload, Recipients, Passphrase) and signs it (see Sign), then writes the
+// header, the signed manifest and the payload (see WriteBundle). m supplies
+// the release's description: Product, Component, Version, SecurityCounter,
+// Channel, Hardware, Notes, and optionally Image to check the stream against.
+//
+// The returned Signed is the bundle's manifest part; s.Verify with the
+// signing key's public half returns the complete manifest.
+func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts CreateOptions) (*Signed, error) {
+	if opts.Key == nil {
+		return nil, errors.New("bundle: create: no signing key")
+	}
+	if _, err := algorithmFor(opts.Key.Public()); err != nil {
+		return nil, err
+	}
+	if m.Format == 0 {
+		m.Format = ManifestFormat
+	}
+	if m.Created.IsZero() {
+		now := time.Now
+		if opts.Now != nil {
+			now = opts.Now
+		}
+		m.Created = now().UTC().Truncate(time.Second)
+	}
+	if err := validateTemplate(m); err != nil {
+		return nil, err
+	}
+	rnd := opts.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+
+	var scratch io.ReadWriter
+	var start int64
+	if opts.Scratch != nil {
+		var err error
+		if start, err = opts.Scratch.Seek(0, io.SeekCurrent); err != nil {
+			return nil, fmt.Errorf("bundle: scratch: %w", err)
+		}
+		scratch = opts.Scratch
+	} else {
+		scratch = new(bytes.Buffer)
+	}
+	if err := Seal(ctx, scratch, image, opts.To, &m); err != nil {
+		return nil, err
+	}
+	s, err := Sign(rnd, &m, opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Scratch != nil {
+		if _, err := opts.Scratch.Seek(start, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("bundle: scratch: %w", err)
+		}
+	}
+	if err := WriteBundle(ctx, w, s, io.LimitReader(scratch, m.Payload.Size)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// validateTemplate validates the fields of m that the caller provides,
+// before the long work of encrypting.
+func validateTemplate(m Manifest) error {
+	m.Image = ImageInfo{Size: 1}
+	m.Payload = PayloadInfo{Size: 1}
+	m.Recipients, m.Passphrase = nil, true
+	return m.Validate()
+}
+
+// WriteBundle writes a complete .tfb to w: the header and signed manifest
+// (see WriteHeader), then the payload read from payload, which must be
+// exactly the one s's manifest describes; it is checked as it is copied, so
+// a wrong payload fails with ErrPayloadMismatch (w then holds a partial
+// bundle to discard).
+func WriteBundle(ctx context.Context, w io.Writer, s *Signed, payload io.Reader) error {
+	if err := WriteHeader(w, s); err != nil {
+		return err
+	}
+	if err := copyChunks(ctx, w, NewPayloadReader(payload, s.manifest)); err != nil {
+		var we *writeError
+		if errors.As(err, &we) {
+			return fmt.Errorf("bundle: write payload: %w", we.err)
+		}
+		return err
+	}
+	return nil
+}
