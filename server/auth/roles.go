@@ -1,0 +1,47 @@
+package auth
+
+import "trustforge/server/store"
+
+// Permission is a kind of request a role may or may not make.
+type Permission string
+
+// The permissions. Every API endpoint requires exactly one.
+const (
+	// PermSelf: see one's own session and manage one's own API tokens.
+	PermSelf Permission = "self"
+	// PermUsers: list, create and change accounts, and issue tokens for them.
+	PermUsers Permission = "users"
+	// PermProducts: register products, channels and release-signing keys.
+	PermProducts Permission = "products"
+	// PermAudit: export the audit log.
+	PermAudit Permission = "audit"
+	// PermRead: list products, keys and releases and read their metadata.
+	PermRead Permission = "read"
+	// PermPublish: upload a release.
+	PermPublish Permission = "publish"
+	// PermPromote: offer a release on another channel.
+	PermPromote Permission = "promote"
+	// PermYank: withdraw a release.
+	PermYank Permission = "yank"
+	// PermDownload: fetch a release's manifest, payload or bundle, and the
+	// latest release of a channel.
+	PermDownload Permission = "download"
+)
+
+// Allowed reports whether role may make requests that need perm. It is the
+// server's whole access policy.
+func Allowed(role store.Role, perm Permission) bool {
+	switch perm {
+	case PermSelf:
+		return role.Valid()
+	case PermUsers, PermProducts, PermAudit:
+		return role == store.RoleAdmin
+	case PermRead:
+		return role == store.RoleAdmin || role == store.RoleEngineer || role == store.RoleTechnician
+	case PermPublish, PermPromote, PermYank:
+		return role == store.RoleEngineer
+	case PermDownload:
+		return role == store.RoleEngineer || role == store.RoleTechnician || role == store.RoleStation
+	}
+	return false
+}
