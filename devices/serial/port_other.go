@@ -1,0 +1,41 @@
+//go:build !(linux || darwin)
+
+package serial
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+// Port is a host serial port. Opening one is supported on Linux and macOS;
+// elsewhere OpenPort returns an error.
+type Port struct{}
+
+// errUnsupported is returned by OpenPort on systems without port support.
+var errUnsupported = errors.New("serial: opening serial ports is not supported on " + runtime.GOOS)
+
+// OpenPort opens the serial port at path; see the Linux documentation.
+func OpenPort(path string, baud int) (*Port, error) {
+	return nil, fmt.Errorf("%w (port %s)", errUnsupported, path)
+}
+
+// MakeRaw puts the terminal f in raw mode; unsupported here.
+func MakeRaw(f *os.File) error { return errUnsupported }
+
+// Read always fails.
+func (p *Port) Read(b []byte) (int, error) { return 0, errUnsupported }
+
+// Write always fails.
+func (p *Port) Write(b []byte) (int, error) { return 0, errUnsupported }
+
+// Close does nothing.
+func (p *Port) Close() error { return nil }
+
+// SetReadDeadline always fails.
+func (p *Port) SetReadDeadline(t time.Time) error { return errUnsupported }
+
+// Name returns the empty string.
+func (p *Port) Name() string { return "" }
