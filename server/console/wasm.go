@@ -51,31 +51,35 @@ func loadWasm(path string, logw io.Writer) (*wasmAsset, error) {
 }
 
 // acceptsEncoding reports whether an Accept-Encoding header value accepts
-// the content coding enc with a non-zero quality.
+// the content coding enc with a non-zero quality. A coding listed by name
+// wins over "*".
 func acceptsEncoding(header, enc string) bool {
+	named, star := -1.0, -1.0
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		name = strings.TrimSpace(name)
-		if !strings.EqualFold(name, enc) && name != "*" {
-			continue
-		}
 		q := 1.0
 		for _, p := range strings.Split(params, ";") {
 			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-					q = f
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					f = 0 // an unreadable weight accepts nothing
 				}
+				q = f
 			}
 		}
-		if strings.EqualFold(name, enc) {
-			return q > 0
-		}
-		if q > 0 {
-			return true // "*" with q > 0, unless enc is listed on its own
+		switch {
+		case strings.EqualFold(name, enc):
+			named = q
+		case name == "*":
+			star = q
 		}
 	}
-	return false
+	if named >= 0 {
+		return named > 0
+	}
+	return star > 0
 }
 
 func (w *wasmAsset) pick(acceptEncoding string) wasmVariant {
@@ -97,17 +101,30 @@ func (w *wasmAsset) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	// The decompressed size, for loaders that show progress.
 	h.Set("X-Uncompressed-Length", strconv.FormatInt(w.size, 10))
+	var body io.ReadSeeker
+	size := int64(len(v.data))
 	if v.data != nil {
-		http.ServeContent(rw, r, "", w.modTime, bytes.NewReader(v.data))
-		return
+		body = bytes.NewReader(v.data)
+	} else {
+		f, err := os.Open(v.path)
+		if err != nil {
+			http.Error(rw, "console binary unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			http.Error(rw, "console binary unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		body, size = f, st.Size()
 	}
-	f, err := os.Open(v.path)
-	if err != nil {
-		http.Error(rw, "console binary unavailable", http.StatusServiceUnavailable)
-		return
+	// ServeContent leaves Content-Length out of encoded responses; a whole
+	// body's length is known, so send it.
+	if v.encoding != "" && r.Header.Get("Range") == "" {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
 	}
-	defer f.Close()
-	http.ServeContent(rw, r, "", w.modTime, f)
+	http.ServeContent(rw, r, "", w.modTime, body)
 }
 
 func (w *wasmAsset) String() string {
