@@ -92,10 +92,10 @@ func New(cfg Config) (*Console, error) {
 			Maskable: "/web/icon-192.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles:             []string{"/web/console.css"},
+		Styles: []string{"/web/console.css"},
 		// Start fetching the console binary with the page, not after the
 		// deferred loader script has run.
-		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
+		RawHeaders:         []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
 		CacheableResources: []string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"},
 		Resources:          staticDir{dir: dir, wasm: wasm},
 		Version:            version,
