@@ -74,6 +74,7 @@ func New(cfg Config) (*Console, error) {
 		return nil, err
 	}
 	version := build + "-" + wasm.digest[:12]
+	wasm.version = version
 
 	ui.Routes()
 	h := &app.Handler{

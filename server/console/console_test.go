@@ -165,6 +165,49 @@ func TestVersionFollowsTheBuild(t *testing.T) {
 	}
 }
 
+func TestLoaderKnowsTheUncompressedSize(t *testing.T) {
+	dir, wasm := newWebDir(t, 123_457)
+	c, err := New(Config{WebDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, httptest.NewRequest("GET", "/app.js", nil))
+	want := `goappWasmContentLength = "` + strconv.Itoa(len(wasm)) + `"`
+	if !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("app.js lacks %s: the progress bar would count against the compressed size", want)
+	}
+}
+
+func TestEachEncodingHasItsOwnETag(t *testing.T) {
+	dir, _ := newWebDir(t, 10_000)
+	c, err := New(Config{WebDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]bool{}
+	for _, enc := range []string{"br", "gzip", ""} {
+		req := httptest.NewRequest("GET", "/web/app.wasm", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, req)
+		etag := rec.Header().Get("ETag")
+		if tags[etag] {
+			t.Errorf("ETag %s reused across encodings", etag)
+		}
+		tags[etag] = true
+		// A revalidation with that tag is answered 304.
+		req = httptest.NewRequest("GET", "/web/app.wasm", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		req.Header.Set("If-None-Match", etag)
+		rec = httptest.NewRecorder()
+		c.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotModified {
+			t.Errorf("%q: revalidation status %d, want 304", enc, rec.Code)
+		}
+	}
+}
+
 func TestMissingWasmNamesTheFix(t *testing.T) {
 	_, err := New(Config{WebDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "make wasm") {

@@ -18,6 +18,7 @@ type wasmAsset struct {
 	digest  string // hex SHA-256 of the raw file
 	size    int64  // raw size
 	modTime time.Time
+	version string // console version, the base of each variant's ETag
 	// variants in order of preference; raw last.
 	variants []wasmVariant
 }
@@ -99,6 +100,8 @@ func (w *wasmAsset) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if v.encoding != "" {
 		h.Set("Content-Encoding", v.encoding)
 	}
+	// Each encoding is its own representation, with its own validator.
+	h.Set("ETag", `"`+w.version+"-"+v.encoding+`"`)
 	// The decompressed size, for loaders that show progress.
 	h.Set("X-Uncompressed-Length", strconv.FormatInt(w.size, 10))
 	var body io.ReadSeeker
