@@ -149,7 +149,7 @@ func parseTLVArea(b []byte, off int, magic uint16, name string) (TLVArea, error)
 	}
 	end := off + int(a.Total)
 	if end > len(b) {
-		return a, fmt.Errorf("%w: %s TLV area at %#x is %#x bytes, image ends %#x bytes in", ErrTruncated, name, off, a.Total, len(b)-off)
+		return a, fmt.Errorf("%w: %s TLV area at %#x claims %#x bytes, only %#x remain", ErrTruncated, name, off, a.Total, len(b)-off)
 	}
 	p := off + tlvInfoSize
 	for p < end {

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"hash"
+	"strings"
 
 	"trustforge/crypto/keys"
 )
@@ -138,11 +139,11 @@ func (img *Image) verifySignature(v *Verification, opts VerifyOptions) error {
 		pure = true
 	}
 	var (
-		named     []*keys.PublicKey // keys the last key TLV names; nil: none named yet
-		keyTLV    *TLV
-		sigs      int
-		signerIDs []string
-		badSig    error
+		named   []*keys.PublicKey // trusted keys the last key TLV names
+		keyTLV  *TLV
+		sigs    int
+		signers []string
+		badSig  error
 	)
 	for i := range img.Unprotected.TLVs {
 		t := img.Unprotected.TLVs[i]
@@ -152,18 +153,14 @@ func (img *Image) verifySignature(v *Verification, opts VerifyOptions) error {
 			named = img.matchKeys(t, opts.Keys)
 		case t.Type.IsSignature():
 			sigs++
-			candidates := named
 			if keyTLV == nil {
-				// No key TLV: the bootloader tries its built-in key.
-				candidates = opts.Keys
-			} else {
-				signerIDs = append(signerIDs, describeKeyTLV(*keyTLV))
+				// As in MCUboot, a signature counts only after a key TLV.
+				continue
 			}
-			for _, k := range candidates {
+			signers = append(signers, describeKeyTLV(*keyTLV))
+			for _, k := range named {
 				if !sigMatchesKey(t.Type, k) {
-					if badSig == nil {
-						badSig = fmt.Errorf("%w: %s key cannot check a %v signature", ErrKeyMismatch, k.Algorithm(), t.Type)
-					}
+					badSig = fmt.Errorf("%w: %s key cannot check a %v signature", ErrBadSignature, k.Algorithm(), t.Type)
 					continue
 				}
 				if err := img.checkSignature(t, k, v.Hash, pure); err != nil {
@@ -177,14 +174,14 @@ func (img *Image) verifySignature(v *Verification, opts VerifyOptions) error {
 		}
 	}
 	switch {
-	case sigs == 0:
-		return ErrNoSignature
 	case badSig != nil:
 		return badSig
-	case len(signerIDs) > 0:
-		return fmt.Errorf("%w: signed by %s, trusted: %s", ErrKeyMismatch, signerIDs[0], describeKeys(opts.Keys))
+	case sigs == 0:
+		return ErrNoSignature
+	case len(signers) == 0:
+		return fmt.Errorf("%w: no KEYHASH or PUBKEY TLV names the signing key", ErrKeyMismatch)
 	}
-	return fmt.Errorf("%w: trusted: %s", ErrKeyMismatch, describeKeys(opts.Keys))
+	return fmt.Errorf("%w: signed by %s; trusted: %s", ErrKeyMismatch, strings.Join(signers, ", "), describeKeys(opts.Keys))
 }
 
 // matchKeys returns the trusted keys a KEYHASH or PUBKEY TLV names.
