@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X trustforge/internal/version.Version=$(VERSION)
 WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/...
+WASM_PKGS ?= ./crypto/... ./internal/browser/...
 
 .PHONY: all run server wasm test test-deps test-native test-wasm vet bench clean
 

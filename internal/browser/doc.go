@@ -1,0 +1,14 @@
+// Package browser adapts the browser's JavaScript APIs for trustforge's
+// WebAssembly code: awaiting promises from goroutines, turning JavaScript
+// exceptions into Go errors and moving bytes between Go and JavaScript.
+//
+// It is the one place, with the transports of devices/ and the console's
+// storage adapters, where syscall/js is touched, always through
+// github.com/hack-pad/safejs so a JavaScript exception becomes an error
+// instead of a panic. It builds only for js/wasm.
+//
+// Never call Await from a JavaScript callback (an event handler, or a go-app
+// handler running on the UI goroutine): the callback blocks the event loop the
+// promise needs to settle, and the page hangs. Await from a goroutine, such as
+// one started by go-app's ctx.Async.
+package browser
