@@ -6,18 +6,18 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+
+	"trustforge/crypto/mcuimg"
 )
 
-// MCUboot image layout facts the streaming check needs (all little-endian);
-// crypto/mcuimg holds the full parser.
+// MCUboot layout facts the streaming check needs beyond crypto/mcuimg's
+// header parser (all little-endian).
 const (
-	imageMagic         = 0x96f3b83d
-	imageHeaderSize    = 32
-	imageFlagEncrypted = 0x4 | 0x8 // ENCRYPTED_AES128 | ENCRYPTED_AES256
-	tlvInfoMagic       = 0x6907
-	tlvInfoSize        = 4
-	tlvTypeSHA256      = 0x10
-	maxUnprotectedTLVs = 1<<16 - 1
+	imageHeaderSize = mcuimg.HeaderSize
+	imageMagic      = mcuimg.Magic
+	tlvInfoMagic    = mcuimg.UnprotectedInfoMagic
+	tlvInfoSize     = 4
+	tlvTypeSHA256   = uint16(mcuimg.TLVSHA256)
 )
 
 // imageCheck follows an MCUboot image as it streams by, without holding it:
@@ -89,20 +89,13 @@ func (c *imageCheck) Write(p []byte) (int, error) {
 }
 
 func (c *imageCheck) parseHeader() {
-	le := binary.LittleEndian
-	if le.Uint32(c.hdr[0:]) != imageMagic {
-		c.err = fmt.Errorf("%w: bad header magic % x", ErrNotImage, c.hdr[:4])
+	h, err := mcuimg.ParseHeader(c.hdr[:])
+	if err != nil {
+		c.err = fmt.Errorf("%w: %w", ErrNotImage, err)
 		return
 	}
-	hdrSize := int64(le.Uint16(c.hdr[8:]))
-	protSize := int64(le.Uint16(c.hdr[10:]))
-	imgSize := int64(le.Uint32(c.hdr[12:]))
-	if hdrSize < imageHeaderSize {
-		c.err = fmt.Errorf("%w: header size %d is below %d", ErrNotImage, hdrSize, imageHeaderSize)
-		return
-	}
-	c.hashedLen = hdrSize + imgSize + protSize
-	c.encrypted = le.Uint32(c.hdr[16:])&imageFlagEncrypted != 0
+	c.hashedLen = int64(h.HeaderSize) + int64(h.ImageSize) + int64(h.ProtectedTLVSize)
+	c.encrypted = h.Flags.Encrypted()
 }
 
 func (c *imageCheck) parseTLVInfo() {

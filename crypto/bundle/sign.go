@@ -122,6 +122,7 @@ func Sign(rand io.Reader, m *Manifest, key crypto.Signer) (*Signed, error) {
 	msg := cose.Sign1Message{
 		Headers: cose.Headers{
 			RawProtected: protectedHeader(alg, kid[:], spki),
+			Protected:    cose.ProtectedHeader{cose.HeaderLabelAlgorithm: alg},
 			Unprotected:  cose.UnprotectedHeader{},
 		},
 		Payload: payload,
