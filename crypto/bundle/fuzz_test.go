@@ -142,4 +142,3 @@ func FuzzImageCheck(f *testing.F) {
 		}
 	})
 }
-
