@@ -1,0 +1,329 @@
+package api
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"trustforge/crypto/bundle"
+	"trustforge/server/store"
+)
+
+type yankJSON struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+}
+
+type offerJSON struct {
+	Channel string    `json:"channel"`
+	Added   time.Time `json:"added"`
+	AddedBy string    `json:"added_by"`
+}
+
+type releaseJSON struct {
+	ID              string          `json:"id"`
+	Product         string          `json:"product"`
+	Component       int             `json:"component"`
+	Version         string          `json:"version"`
+	SecurityCounter uint64          `json:"security_counter"`
+	Channel         string          `json:"channel"`
+	Offers          []offerJSON     `json:"offers"`
+	Signer          string          `json:"signer"`
+	PayloadSHA256   string          `json:"payload_sha256"`
+	PayloadSize     int64           `json:"payload_size"`
+	BundleSize      int64           `json:"bundle_size"`
+	Uploaded        time.Time       `json:"uploaded"`
+	UploadedBy      string          `json:"uploaded_by"`
+	Yanked          *yankJSON       `json:"yanked,omitempty"`
+	Manifest        json.RawMessage `json:"manifest"`
+}
+
+func releaseOut(r store.Release) releaseJSON {
+	out := releaseJSON{ID: r.ID, Product: r.Product, Component: r.Image, Version: r.Version,
+		SecurityCounter: r.SecurityCounter, Channel: r.Channel, Offers: []offerJSON{}, Signer: r.Signer,
+		PayloadSHA256: hex.EncodeToString(r.PayloadDigest[:]), PayloadSize: r.PayloadSize,
+		BundleSize: int64(len(r.Prefix)) + r.PayloadSize, Uploaded: r.Uploaded, UploadedBy: r.UploadedBy,
+		Manifest: json.RawMessage(r.ManifestJSON)}
+	for _, o := range r.Offers {
+		out.Offers = append(out.Offers, offerJSON(o))
+	}
+	if r.IsYanked() {
+		out.Yanked = &yankJSON{At: r.Yanked, By: r.YankedBy, Reason: r.YankReason}
+	}
+	return out
+}
+
+// checkOrder refuses a release that would not move a channel forward: its
+// version must be above the highest the channel has held (yanked releases
+// included, so a version is never reused), and its security counter must
+// not be below that release's (MCUboot refuses to boot a lower one).
+func checkOrder(head store.Head, channel, version string, counter uint64) error {
+	if head.Release == "" {
+		return nil
+	}
+	v, err := bundle.ParseVersion(version)
+	if err != nil {
+		return err
+	}
+	hv, err := bundle.ParseVersion(head.Version)
+	if err != nil {
+		return fmt.Errorf("api: stored head version: %w", err)
+	}
+	if bundle.Compare(v, hv) <= 0 {
+		return errorf(http.StatusConflict, "version_not_newer",
+			"version %s is not above %s, the highest version channel %q has held", version, head.Version, channel)
+	}
+	if counter < head.SecurityCounter {
+		return errorf(http.StatusConflict, "counter_rollback",
+			"security counter %d is below %d, the counter of %s on channel %q", counter, head.SecurityCounter, head.Version, channel)
+	}
+	return nil
+}
+
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ctx := r.Context()
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+	signed, err := bundle.ReadHeader(body)
+	if err != nil {
+		return err
+	}
+	// The manifest names its product, whose keys decide whether to trust it.
+	claimed, err := signed.VerifyIntegrity()
+	if err != nil {
+		return err
+	}
+	prod, err := s.store.Product(ctx, claimed.Product)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusUnprocessableEntity, "unknown_product", "product %q is not registered", claimed.Product)
+	}
+	if err != nil {
+		return err
+	}
+	trusted, err := s.trustedKeys(r, prod.Name)
+	if err != nil {
+		return err
+	}
+	m, err := signed.Verify(trusted...)
+	if err != nil {
+		return err
+	}
+	if !contains(prod.Channels, m.Channel) {
+		return errorf(http.StatusUnprocessableEntity, "unknown_channel", "product %q has no channel %q", prod.Name, m.Channel)
+	}
+	id := signed.ManifestDigest().String()
+	if _, err := s.store.Release(ctx, id); err == nil {
+		return errorf(http.StatusConflict, "exists", "release %s is already published", id)
+	}
+	img := m.Component
+	same, err := s.store.ListReleases(ctx, store.Filter{Product: prod.Name, Version: m.Version.String(), Image: &img, WithYank: true, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(same) > 0 {
+		return errorf(http.StatusConflict, "exists", "%s %s (component %d) is already published as release %s", prod.Name, m.Version, img, same[0].ID)
+	}
+	head, err := s.store.ChannelHead(ctx, prod.Name, img, m.Channel)
+	if err != nil {
+		return err
+	}
+	if err := checkOrder(head, m.Channel, m.Version.String(), uint64(m.SecurityCounter)); err != nil {
+		return err
+	}
+
+	// Every check that needs only the manifest has passed: take the payload.
+	bw, err := s.blobs.Create(ctx)
+	if err != nil {
+		return err
+	}
+	defer bw.Abort()
+	if _, err := io.Copy(bw, bundle.NewPayloadReader(body, m)); err != nil {
+		return err
+	}
+	if got, _ := bw.Sum(); got != [32]byte(m.Payload.SHA256) {
+		return fmt.Errorf("api: payload digest %x after a verified read of %s", got, m.Payload.SHA256)
+	}
+	if _, err := bw.Commit(ctx); err != nil {
+		return err
+	}
+
+	var prefix bytes.Buffer
+	if err := bundle.WriteHeader(&prefix, signed); err != nil {
+		return err
+	}
+	mj, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	rel := store.Release{ID: id, Product: prod.Name, Image: img, Version: m.Version.String(),
+		SecurityCounter: uint64(m.SecurityCounter), Channel: m.Channel, Signer: signed.KeyID(),
+		Manifest: signed.Bytes(), ManifestJSON: mj, Prefix: prefix.Bytes(),
+		PayloadDigest: m.Payload.SHA256, PayloadSize: m.Payload.Size, Uploaded: now, UploadedBy: p.user.Name,
+		Offers: []store.Offer{{Channel: m.Channel, Added: now, AddedBy: p.user.Name}}}
+	ev := s.event(p, "release.publish", id, map[string]string{
+		"product": rel.Product, "component": strconv.Itoa(img), "version": rel.Version, "channel": rel.Channel,
+		"security_counter": strconv.FormatUint(rel.SecurityCounter, 10), "signer": rel.Signer,
+		"payload_sha256": m.Payload.SHA256.String(),
+	})
+	if err := s.store.PublishRelease(ctx, rel, head, ev); err != nil {
+		// A payload blob left by a lost race is collected at the next start.
+		return err
+	}
+	writeJSON(w, http.StatusCreated, releaseOut(rel))
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := r.URL.Query()
+	f := store.Filter{Product: q.Get("product"), Channel: q.Get("channel"), Version: q.Get("version"), WithYank: q.Get("yanked") == "true"}
+	if c := q.Get("component"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > bundle.MaxComponent {
+			return badField("component", "%q is not an image index", c)
+		}
+		f.Image = &n
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return badField("limit", "%q is not a positive number", l)
+		}
+		f.Limit = n
+	}
+	rs, err := s.store.ListReleases(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]releaseJSON, 0, len(rs))
+	for _, rel := range rs {
+		out = append(out, releaseOut(rel))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"releases": out})
+	return nil
+}
+
+func (s *Server) getRelease(w http.ResponseWriter, r *http.Request, p *principal) error {
+	rel, err := s.store.Release(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, releaseOut(rel))
+	return nil
+}
+
+// latest returns the highest version offered and not yanked on a channel.
+func (s *Server) latest(w http.ResponseWriter, r *http.Request, p *principal) error {
+	product, channel := r.PathValue("product"), r.PathValue("channel")
+	img := 0
+	if c := r.URL.Query().Get("component"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > bundle.MaxComponent {
+			return badField("component", "%q is not an image index", c)
+		}
+		img = n
+	}
+	rs, err := s.store.ListReleases(r.Context(), store.Filter{Product: product, Channel: channel, Image: &img})
+	if err != nil {
+		return err
+	}
+	var best *store.Release
+	var bestV bundle.Version
+	for i := range rs {
+		v, err := bundle.ParseVersion(rs[i].Version)
+		if err != nil {
+			return err
+		}
+		if best == nil || bundle.Compare(v, bestV) > 0 {
+			best, bestV = &rs[i], v
+		}
+	}
+	if best == nil {
+		return errorf(http.StatusNotFound, "not_found", "no release of %s component %d on channel %q", product, img, channel)
+	}
+	writeJSON(w, http.StatusOK, releaseOut(*best))
+	return nil
+}
+
+func (s *Server) promote(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q promoteRequest
+	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	rel, err := s.store.Release(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if rel.IsYanked() {
+		return errorf(http.StatusGone, "yanked", "release %s was yanked", rel.ID)
+	}
+	prod, err := s.store.Product(ctx, rel.Product)
+	if err != nil {
+		return err
+	}
+	if !contains(prod.Channels, q.Channel) {
+		return errorf(http.StatusUnprocessableEntity, "unknown_channel", "product %q has no channel %q", prod.Name, q.Channel)
+	}
+	for _, o := range rel.Offers {
+		if o.Channel == q.Channel {
+			return errorf(http.StatusConflict, "exists", "release %s is already on channel %q", rel.ID, q.Channel)
+		}
+	}
+	head, err := s.store.ChannelHead(ctx, rel.Product, rel.Image, q.Channel)
+	if err != nil {
+		return err
+	}
+	if err := checkOrder(head, q.Channel, rel.Version, rel.SecurityCounter); err != nil {
+		return err
+	}
+	o := store.Offer{Channel: q.Channel, Added: s.cfg.Now(), AddedBy: p.user.Name}
+	ev := s.event(p, "release.promote", rel.ID, map[string]string{"product": rel.Product, "version": rel.Version, "channel": q.Channel})
+	if err := s.store.Promote(ctx, rel.ID, o, head, ev); err != nil {
+		return err
+	}
+	if rel, err = s.store.Release(ctx, rel.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, releaseOut(rel))
+	return nil
+}
+
+func (s *Server) yank(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q yankRequest
+	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	rel, err := s.store.Release(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if rel.IsYanked() {
+		return errorf(http.StatusConflict, "yanked", "release %s was already yanked", rel.ID)
+	}
+	ev := s.event(p, "release.yank", rel.ID, map[string]string{"product": rel.Product, "version": rel.Version, "reason": q.Reason})
+	if err := s.store.Yank(ctx, rel.ID, s.cfg.Now(), p.user.Name, q.Reason, ev); err != nil {
+		return err
+	}
+	if rel, err = s.store.Release(ctx, rel.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, releaseOut(rel))
+	return nil
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"trustforge/server/auth"
+	"trustforge/server/store"
+)
+
+// Name rules. Product and channel names follow the release manifest's, so
+// every name a manifest can carry can be registered.
+const (
+	maxNameLen    = 64
+	maxCommentLen = 256
+	maxReasonLen  = 1024
+	maxKeyPEM     = 8 << 10
+)
+
+// validName reports whether s is 1 to 64 ASCII letters, digits, '.', '_'
+// or '-', starting with a letter or digit (the manifest's rule). User names
+// may also contain '@'.
+func validName(s string, user bool) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		case i > 0 && user && c == '@':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func badField(field, format string, args ...any) error {
+	return errorf(http.StatusBadRequest, "bad_field", field+": "+format, args...)
+}
+
+func checkName(field, s string, user bool) error {
+	if !validName(s, user) {
+		return badField(field, "%q is not a valid name (1-64 letters, digits, '.', '_', '-')", s)
+	}
+	return nil
+}
+
+func checkPassword(field, pw string) error {
+	if err := auth.CheckPasswordPolicy(pw); err != nil {
+		return badField(field, "must be %d to %d bytes", auth.MinPasswordLen, auth.MaxPasswordLen)
+	}
+	return nil
+}
+
+type enrolRequest struct {
+	Token    string `json:"token"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+func (q *enrolRequest) validate() error {
+	if q.Token == "" {
+		return badField("token", "required")
+	}
+	if err := checkName("name", q.Name, true); err != nil {
+		return err
+	}
+	return checkPassword("password", q.Password)
+}
+
+type signInRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+func (q *signInRequest) validate() error {
+	if q.Name == "" || q.Password == "" {
+		return badField("name, password", "required")
+	}
+	return nil
+}
+
+type createUserRequest struct {
+	Name     string     `json:"name"`
+	Role     store.Role `json:"role"`
+	Password string     `json:"password,omitempty"` // empty: token-only account
+}
+
+func (q *createUserRequest) validate() error {
+	if err := checkName("name", q.Name, true); err != nil {
+		return err
+	}
+	if !q.Role.Valid() {
+		return badField("role", "%q is not one of admin, engineer, technician, station", q.Role)
+	}
+	if q.Password != "" {
+		return checkPassword("password", q.Password)
+	}
+	return nil
+}
+
+type updateUserRequest struct {
+	Role     *store.Role `json:"role,omitempty"`
+	Password *string     `json:"password,omitempty"` // "" removes password sign-in
+	Disabled *bool       `json:"disabled,omitempty"`
+}
+
+func (q *updateUserRequest) validate() error {
+	if q.Role == nil && q.Password == nil && q.Disabled == nil {
+		return badField("role, password, disabled", "nothing to change")
+	}
+	if q.Role != nil && !q.Role.Valid() {
+		return badField("role", "%q is not one of admin, engineer, technician, station", *q.Role)
+	}
+	if q.Password != nil && *q.Password != "" {
+		return checkPassword("password", *q.Password)
+	}
+	return nil
+}
+
+type createTokenRequest struct {
+	Name    string     `json:"name"`
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+func (q *createTokenRequest) validate() error {
+	return checkName("name", q.Name, false)
+}
+
+type createProductRequest struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Channels    []string `json:"channels"`
+}
+
+func (q *createProductRequest) validate() error {
+	if err := checkName("name", q.Name, false); err != nil {
+		return err
+	}
+	if len(q.Description) > maxCommentLen {
+		return badField("description", "longer than %d bytes", maxCommentLen)
+	}
+	if len(q.Channels) > 64 {
+		return badField("channels", "more than 64")
+	}
+	seen := map[string]bool{}
+	for _, c := range q.Channels {
+		if err := checkName("channels", c, false); err != nil {
+			return err
+		}
+		if seen[c] {
+			return badField("channels", "%q listed twice", c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
+type addChannelRequest struct {
+	Name string `json:"name"`
+}
+
+func (q *addChannelRequest) validate() error { return checkName("name", q.Name, false) }
+
+type addKeyRequest struct {
+	PublicKey string `json:"public_key"` // PEM SubjectPublicKeyInfo
+	Comment   string `json:"comment,omitempty"`
+}
+
+func (q *addKeyRequest) validate() error {
+	if q.PublicKey == "" || len(q.PublicKey) > maxKeyPEM {
+		return badField("public_key", "required, a PEM public key of at most %d bytes", maxKeyPEM)
+	}
+	if len(q.Comment) > maxCommentLen {
+		return badField("comment", "longer than %d bytes", maxCommentLen)
+	}
+	return nil
+}
+
+type promoteRequest struct {
+	Channel string `json:"channel"`
+}
+
+func (q *promoteRequest) validate() error { return checkName("channel", q.Channel, false) }
+
+type yankRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (q *yankRequest) validate() error {
+	if q.Reason == "" || len(q.Reason) > maxReasonLen {
+		return badField("reason", "required, at most %d bytes", maxReasonLen)
+	}
+	return nil
+}

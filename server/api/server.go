@@ -1,0 +1,233 @@
+// Package api is the trustforge release server's JSON API: accounts and
+// sessions, products with their channels and release-signing keys, release
+// upload, listing, download, promotion and yanking, and the audit log.
+// docs/api.md documents every endpoint.
+//
+// Security properties:
+//
+//   - The server verifies releases but cannot read them: it keeps signed
+//     manifests, age-encrypted payloads and public keys, never a plaintext
+//     image or a private key.
+//   - An upload is accepted only if its manifest is signed by an active key
+//     registered for its product, its payload matches the manifest's size
+//     and SHA-256, its product and channel are registered, and its version
+//     is above (and its security counter not below) everything the channel
+//     has held. Otherwise nothing is stored.
+//   - A release, its blobs and its audit entry appear together or not at
+//     all: payload blobs are committed (fsync, rename) before the metadata
+//     transaction that lists them, and that transaction also appends the
+//     audit entry.
+//   - Every endpoint requires one permission of package auth; cookie
+//     sessions must also present their CSRF token on state-changing
+//     requests, and cross-site requests are refused outright.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"trustforge/crypto/audit"
+	"trustforge/server/auth"
+	"trustforge/server/blob"
+	"trustforge/server/store"
+)
+
+// Config configures a Server. Only DataDir is required.
+type Config struct {
+	// DataDir holds the database and the blob directory. It is created if
+	// missing.
+	DataDir string
+	// BaseURL is the console's address as users reach it, such as
+	// "https://releases.example.com"; the first-start enrolment link is made
+	// from it. Empty means links are printed as paths.
+	BaseURL string
+	// MaxUpload bounds a release upload in bytes. Zero means 2 GiB.
+	MaxUpload int64
+	// SessionTTL is how long a sign-in lasts. Zero means 12 hours.
+	SessionTTL time.Duration
+	// EnrolTTL is how long the first-start enrolment link stays valid. Zero
+	// means 24 hours.
+	EnrolTTL time.Duration
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of every secret and salt. Nil means crypto/rand.
+	Rand io.Reader
+	// Log receives operator messages, among them the enrolment link. Nil
+	// means os.Stderr.
+	Log io.Writer
+
+	// argon2 overrides the password hashing cost; tests make it cheap.
+	argon2 *auth.Argon2Params
+}
+
+// Server serves the API. Mount it at /api/ without stripping the prefix:
+// it routes on full paths such as /api/releases.
+type Server struct {
+	cfg    Config
+	store  store.Store
+	blobs  blob.Store
+	unlock func() error
+	mux    *http.ServeMux
+	argon  auth.Argon2Params
+
+	hashSlots   chan struct{} // bounds concurrent argon2id computations (memory)
+	signInUser  *auth.Limiter
+	signInAddr  *auth.Limiter
+	dummyHash   string // checked against when the user does not exist, to hide that
+	maxJSONBody int64
+}
+
+// Open opens (or initialises) the data directory and returns a Server. When
+// no account exists yet it issues a one-time enrolment secret for the first
+// administrator and writes its link to cfg.Log. Only one Server may use a
+// data directory at a time.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("api: no data directory")
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 2 << 30
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.EnrolTTL <= 0 {
+		cfg.EnrolTTL = 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Log == nil {
+		cfg.Log = os.Stderr
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	unlock, err := lockDir(filepath.Join(cfg.DataDir, "server.lock"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, unlock: unlock, argon: auth.DefaultArgon2, maxJSONBody: 64 << 10}
+	if cfg.argon2 != nil {
+		s.argon = *cfg.argon2
+	}
+	if s.store, err = store.OpenSQLite(ctx, DatabasePath(cfg.DataDir)); err != nil {
+		unlock()
+		return nil, err
+	}
+	if s.blobs, err = blob.OpenDir(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.collectGarbage(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.hashSlots = make(chan struct{}, 2)
+	s.signInUser = &auth.Limiter{Burst: 5, Every: 12 * time.Second}
+	s.signInAddr = &auth.Limiter{Burst: 20, Every: 3 * time.Second}
+	if s.dummyHash, err = auth.HashPassword(cfg.Rand, s.argon, "no such user, no such password"); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.enrolIfEmpty(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.mux = s.routes()
+	return s, nil
+}
+
+// DatabasePath returns where a data directory keeps its metadata database.
+func DatabasePath(dataDir string) string { return filepath.Join(dataDir, "trustforge.db") }
+
+// ServeHTTP serves one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close closes the store and releases the data directory.
+func (s *Server) Close() error {
+	var err error
+	if s.store != nil {
+		err = s.store.Close()
+	}
+	if s.unlock != nil {
+		if uerr := s.unlock(); err == nil {
+			err = uerr
+		}
+		s.unlock = nil
+	}
+	return err
+}
+
+// collectGarbage deletes payload blobs no release refers to: uploads whose
+// metadata transaction never committed.
+func (s *Server) collectGarbage(ctx context.Context) error {
+	ds, err := s.store.PayloadDigests(ctx)
+	if err != nil {
+		return err
+	}
+	keep := make(map[blob.Digest]bool, len(ds))
+	for _, d := range ds {
+		keep[blob.Digest(d)] = true
+	}
+	var orphans []blob.Digest
+	err = s.blobs.Walk(ctx, func(d blob.Digest) error {
+		if !keep[d] {
+			orphans = append(orphans, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range orphans {
+		if err := s.blobs.Delete(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enrolIfEmpty issues a fresh one-time enrolment secret while no account
+// exists, and prints its link.
+func (s *Server) enrolIfEmpty(ctx context.Context) error {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	link, err := IssueEnrolment(ctx, s.store, s.cfg.BaseURL, s.cfg.Rand, s.cfg.Now(), s.cfg.EnrolTTL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.cfg.Log, "trustforge: no accounts yet. Enrol the first administrator within %v at\n\n    %s\n\nThe link works once; restarting the server issues a new one.\n",
+		s.cfg.EnrolTTL, link)
+	return nil
+}
+
+// IssueEnrolment replaces any enrolment secret with a new one that lets its
+// holder create an administrator account once, within ttl, and returns the
+// console link that carries it. The secret travels in the link's fragment,
+// which browsers never send to a server or put in a Referer.
+func IssueEnrolment(ctx context.Context, st store.Users, baseURL string, rnd io.Reader, now time.Time, ttl time.Duration) (string, error) {
+	secret, hash, err := auth.NewSecret(rnd, auth.EnrolPrefix)
+	if err != nil {
+		return "", err
+	}
+	ev := audit.Event{Time: now, Action: "enrolment.issue", Detail: map[string]string{"expires": now.Add(ttl).UTC().Format(time.RFC3339)}}
+	if err := st.SetEnrolment(ctx, hash, now.Add(ttl), ev); err != nil {
+		return "", err
+	}
+	return baseURL + "/enrol#token=" + secret, nil
+}
