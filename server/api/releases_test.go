@@ -264,7 +264,13 @@ func TestPromoteYankLatest(t *testing.T) {
 		t.Errorf("listed %d releases, want only %s", len(list.Releases), r1.Version)
 	}
 	e.mustJSONOut("GET", "/api/releases?product=sensor&yanked=true", e.tokens["technician"], nil, 200, &list)
-	if len(list.Releases) != 2 || list.Releases[0].Yanked == nil {
+	yanked := 0
+	for _, r := range list.Releases {
+		if r.Yanked != nil && r.ID == r2.ID && r.Yanked.Reason == "bricks rev A boards" {
+			yanked++
+		}
+	}
+	if len(list.Releases) != 2 || yanked != 1 {
 		t.Errorf("listed with yanked = %+v", list.Releases)
 	}
 	// A yanked version is never reused: 1.1.0 stays the channel's high-water mark.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"trustforge/crypto/bundle"
@@ -19,8 +20,9 @@ import (
 // machine-readable code and a human-readable message. The body is
 // {"error": {"code": "...", "message": "..."}}.
 type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
+	Status     int    `json:"-"`
+	RetryAfter int    `json:"-"` // seconds; sets Retry-After when not zero
+	Code       string `json:"code"`
 	Message string `json:"message"`
 }
 
@@ -77,6 +79,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e == nil {
 		fmt.Fprintf(s.cfg.Log, "trustforge: %s %s: %v\n", r.Method, r.URL.Path, err)
 		e = errorf(http.StatusInternalServerError, "internal", "internal server error")
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="trustforge"`)

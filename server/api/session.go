@@ -26,7 +26,7 @@ func clientAddr(r *http.Request) string {
 func (s *Server) limit(l *auth.Limiter, key string) error {
 	if ok, wait := l.Allow(key, s.cfg.Now()); !ok {
 		secs := int(wait/time.Second) + 1
-		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
+		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: secs,
 			Message: "too many sign-in attempts; retry in " + strconv.Itoa(secs) + "s"}
 	}
 	return nil

@@ -1,0 +1,125 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+
+	"trustforge/server/internal/testbundle"
+)
+
+// TestRoleMatrix calls every endpoint as every role and with no
+// credentials, and checks the exact allow/deny table: a denied call gets
+// 401 (no credentials) or 403 (wrong role); an allowed one gets neither.
+func TestRoleMatrix(t *testing.T) {
+	// One letter per caller: admin, engineer, technician, station.
+	// Anonymous callers are allowed only where the row says "public".
+	want := map[string]string{
+		"POST /api/enrol":                                       "public",
+		"POST /api/session":                                     "public",
+		"GET /api/session":                                      "YYYY",
+		"DELETE /api/session":                                   "YYYY",
+		"GET /api/tokens":                                       "YYYY",
+		"POST /api/tokens":                                      "YYYY",
+		"DELETE /api/tokens/{id}":                               "YYYY",
+		"GET /api/users":                                        "Ynnn",
+		"POST /api/users":                                       "Ynnn",
+		"PATCH /api/users/{name}":                               "Ynnn",
+		"POST /api/users/{name}/tokens":                         "Ynnn",
+		"GET /api/products":                                     "YYYn",
+		"POST /api/products":                                    "Ynnn",
+		"GET /api/products/{product}":                           "YYYn",
+		"POST /api/products/{product}/channels":                 "Ynnn",
+		"GET /api/products/{product}/keys":                      "YYYn",
+		"POST /api/products/{product}/keys":                     "Ynnn",
+		"DELETE /api/products/{product}/keys/{fingerprint}":     "Ynnn",
+		"GET /api/products/{product}/channels/{channel}/latest": "nYYY",
+		"GET /api/releases":                                     "YYYn",
+		"POST /api/releases":                                    "nYnn",
+		"GET /api/releases/{id}":                                "YYYn",
+		"POST /api/releases/{id}/promote":                       "nYnn",
+		"POST /api/releases/{id}/yank":                          "nYnn",
+		"GET /api/releases/{id}/manifest":                       "nYYY",
+		"GET /api/releases/{id}/payload":                        "nYYY",
+		"GET /api/releases/{id}/bundle":                         "nYYY",
+		"GET /api/audit":                                        "Ynnn",
+	}
+	e := newEnv(t)
+	rel := e.publish(e.bundle(testbundle.Release{Version: "1.0.0", Counter: 1}))
+	var tk tokenJSON
+	e.mustJSONOut("POST", "/api/tokens", e.tokens["technician"], map[string]string{"name": "spare"}, 201, &tk)
+
+	fill := strings.NewReplacer("{id}", rel.ID, "{name}", "technician1", "{product}", "sensor",
+		"{fingerprint}", "0000", "{channel}", "beta")
+	bodies := map[string]any{
+		"POST /api/enrol":                       map[string]string{"token": "tfe_x", "name": "x", "password": "long enough pw"},
+		"POST /api/session":                     map[string]string{"name": "nobody", "password": "long enough pw"},
+		"POST /api/tokens":                      map[string]string{"name": "matrix"},
+		"POST /api/users":                       map[string]string{"name": "x", "role": "nope"},
+		"PATCH /api/users/{name}":               map[string]any{},
+		"POST /api/users/{name}/tokens":         map[string]string{"name": "matrix"},
+		"POST /api/products":                    map[string]any{"name": "-bad"},
+		"POST /api/products/{product}/channels": map[string]string{"name": "-bad"},
+		"POST /api/products/{product}/keys":     map[string]string{"public_key": "not pem"},
+		"POST /api/releases/{id}/promote":       map[string]string{"channel": "-bad"},
+		"POST /api/releases/{id}/yank":          map[string]string{"reason": ""},
+	}
+
+	seen := map[string]bool{}
+	for _, rt := range e.srv.routeTable() {
+		key := rt.method + " " + rt.pattern
+		seen[key] = true
+		row, ok := want[key]
+		if !ok {
+			t.Errorf("endpoint %s is missing from the role matrix", key)
+			continue
+		}
+		path := fill.Replace(rt.pattern)
+		if rt.pattern == "/api/tokens/{id}" {
+			path = "/api/tokens/tk_0000000000000000" // exists for nobody: allowed callers get 404
+		}
+		for i, role := range []string{"", "admin", "engineer", "technician", "station"} {
+			var body []byte
+			if b := bodies[key]; b != nil {
+				body, _ = jsonBodyBytes(b)
+			} else if rt.method == "POST" && rt.pattern == "/api/releases" {
+				body = []byte("not a bundle") // allowed callers get 400, not a new release
+			}
+			hdr := map[string]string{"Content-Type": "application/json"}
+			resp := e.request(rt.method, path, e.tokens[role], bytes.NewReader(body), hdr)
+			got := resp.StatusCode
+			code := ""
+			if got == http.StatusUnauthorized || got == http.StatusForbidden {
+				code = errorCode(t, resp)
+			} else {
+				resp.Body.Close()
+			}
+			var allowed bool
+			if role == "" {
+				allowed = row == "public"
+			} else {
+				allowed = row == "public" || row[i-1] == 'Y'
+			}
+			switch {
+			case allowed && (code == "unauthenticated" || code == "forbidden"):
+				t.Errorf("%s as %q: status %d %s, want allowed", key, role, got, code)
+			case !allowed && role == "" && (got != http.StatusUnauthorized || code != "unauthenticated"):
+				t.Errorf("%s with no credentials: status %d %s, want 401 unauthenticated", key, got, code)
+			case !allowed && role != "" && (got != http.StatusForbidden || code != "forbidden"):
+				t.Errorf("%s as %s: status %d %s, want 403 forbidden", key, role, got, code)
+			}
+		}
+	}
+	for key := range want {
+		if !seen[key] {
+			t.Errorf("matrix lists %s, which the server does not serve", key)
+		}
+	}
+}
+
+func jsonBodyBytes(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(jsonBody(nil, v))
+	return buf.Bytes(), err
+}
