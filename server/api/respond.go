@@ -23,7 +23,7 @@ type Error struct {
 	Status     int    `json:"-"`
 	RetryAfter int    `json:"-"` // seconds; sets Retry-After when not zero
 	Code       string `json:"code"`
-	Message string `json:"message"`
+	Message    string `json:"message"`
 }
 
 func (e *Error) Error() string { return "api: " + e.Message }
