@@ -165,6 +165,9 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	if !p.hashType.IsHash() {
 		return nil, fmt.Errorf("%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
 	}
+	if o.Pure && (o.Key == nil || o.Key.Algorithm() != keys.Ed25519) {
+		return nil, fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
+	}
 	if o.Key != nil {
 		switch o.Key.Algorithm() {
 		case keys.ECDSAP256:
@@ -181,9 +184,6 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 		if o.PublicKeyFormat != KeyFormatHash && o.PublicKeyFormat != KeyFormatFull {
 			return nil, fmt.Errorf("%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
 		}
-	}
-	if o.Pure && (o.Key == nil || o.Key.Algorithm() != keys.Ed25519) {
-		return nil, fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
 	}
 
 	// Encryption.
@@ -511,7 +511,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	if o.Pad {
 		fill := o.SlotSize - p.trailerSize - w.n
 		w.Write(bytes.Repeat([]byte{p.erased}, fill))
-		w.Write(appendTrailer(nil, p.trailerSize, p.layout.MaxAlign, o.Confirm, p.erased))
+		w.Write(appendTrailer(nil, p.trailerSize, p.layout.MaxAlign, o.Confirm && !o.OverwriteOnly, p.erased))
 	}
 	if w.err != nil {
 		return nil, w.err

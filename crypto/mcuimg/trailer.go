@@ -159,6 +159,18 @@ func (l TrailerLayout) Size() (int, error) {
 	return n, nil
 }
 
+// Encode returns the trailer of a freshly written slot, Size bytes: erased
+// (erasedValue) except the magic and, when confirm, image_ok (which
+// overwrite-only trailers do not use).
+func (l TrailerLayout) Encode(confirm bool, erasedValue byte) ([]byte, error) {
+	size, err := l.Size()
+	if err != nil {
+		return nil, err
+	}
+	l, _ = l.normalized()
+	return appendTrailer(make([]byte, 0, size), size, l.MaxAlign, confirm && !l.OverwriteOnly, erasedValue), nil
+}
+
 // appendTrailer appends a trailer of the given size whose fields are erased
 // except the magic and, when confirm, image_ok.
 func appendTrailer(b []byte, size int, maxAlign int, confirm bool, fill byte) []byte {

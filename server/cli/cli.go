@@ -31,6 +31,10 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	cmds := []command{
+		{"getpub", "print a key's public half (C, Rust, PEM or DER), as imgtool getpub", runGetpub},
+		{"getpubhash", "print the SHA-256 of a public key, the KEYHASH images carry", runGetpubhash},
+		{"image", "sign, verify, inspect and decrypt MCUboot images (imgtool-compatible)", runImage},
+		{"keygen", "generate an ecdsa-p256, ed25519 or x25519 key, as imgtool keygen", runKeygen},
 		{"precompress", "write the brotli and gzip copies the server sends of a console file", runPrecompress},
 		{"serve", "serve the console and the release API", runServe},
 		{"version", "print the build version", runVersion},
