@@ -214,4 +214,3 @@ func runImageDecrypt(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "%s: decrypted %s, version %s\n", pos[1], what, img.Version())
 	return nil
 }
-
