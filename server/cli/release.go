@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"filippo.io/age"
@@ -114,54 +113,6 @@ func readIdentities(paths []string) ([]age.Identity, error) {
 		out = append(out, ids...)
 	}
 	return out, nil
-}
-
-// atomicFile is an output file written under a temporary name in the same
-// directory and renamed into place only by Commit, so a failed command
-// leaves nothing behind.
-type atomicFile struct {
-	*os.File
-	path string
-	done bool
-}
-
-func createAtomic(path string) (*atomicFile, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	return &atomicFile{File: f, path: path}, nil
-}
-
-// Commit flushes the file to disk and renames it to its final name with
-// the given permissions.
-func (f *atomicFile) Commit(perm os.FileMode) error {
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), f.path); err != nil {
-		return err
-	}
-	f.done = true
-	return nil
-}
-
-// Discard removes the temporary file unless Commit succeeded; defer it.
-func (f *atomicFile) Discard() {
-	if !f.done {
-		f.Close()
-		os.Remove(f.Name())
-	}
 }
 
 // readSecretFile reads a passphrase file: its first line.

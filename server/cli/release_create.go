@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -92,24 +93,21 @@ func runReleaseCreate(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 
-	f, err := createAtomic(*out)
-	if err != nil {
-		return err
-	}
-	defer f.Discard()
 	scratch, err := os.CreateTemp("", "trustforge-payload-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(scratch.Name())
 	defer scratch.Close()
-	s, err := bundle.Create(ctx, f, bytes.NewReader(data), m, bundle.CreateOptions{
-		Key: signer, To: to, Scratch: scratch,
+	var s *bundle.Signed
+	err = writeOutput(*out, 0o644, func(w io.Writer) error {
+		var err error
+		s, err = bundle.Create(ctx, w, bytes.NewReader(data), m, bundle.CreateOptions{
+			Key: signer, To: to, Scratch: scratch,
+		})
+		return err
 	})
 	if err != nil {
-		return err
-	}
-	if err := f.Commit(0o644); err != nil {
 		return err
 	}
 	full, err := s.Verify(signer.Public())

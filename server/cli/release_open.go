@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"filippo.io/age"
@@ -71,18 +72,13 @@ func runReleaseOpen(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 
-	// The image is secret: written readable by its owner only, and under its
-	// name only once every check has passed.
-	f, err := createAtomic(*out)
+	// The image is secret: readable by its owner only, and under its name
+	// only once every check has passed.
+	err = writeOutput(*out, 0o600, func(w io.Writer) error {
+		return bundle.Decrypt(ctx, w, in, m, ids...)
+	})
 	if err != nil {
-		return err
-	}
-	defer f.Discard()
-	if err := bundle.Decrypt(ctx, f, in, m, ids...); err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
-	}
-	if err := f.Commit(0o600); err != nil {
-		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s: %s %s (%s), %d bytes, SHA256 TLV %s\n",
 		*out, m.Product, m.Version, m.Channel, m.Image.Size, m.Image.SHA256)
