@@ -31,6 +31,8 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	cmds := []command{
+		{"admin", "on the server's data directory: issue an API token or an enrolment link", runAdmin},
+		{"audit", "verify the release server's audit log, or export it", runAudit},
 		{"getpub", "print a key's public half (C, Rust, PEM or DER), as imgtool getpub", runGetpub},
 		{"getpubhash", "print the SHA-256 of a public key, the KEYHASH images carry", runGetpubhash},
 		{"image", "sign, verify, inspect and decrypt MCUboot images (imgtool-compatible)", runImage},
@@ -38,6 +40,7 @@ func commands() []command {
 		{"precompress", "write the brotli and gzip copies the server sends of a console file", runPrecompress},
 		{"release", "create, inspect and open signed, encrypted release bundles (.tfb)", runRelease},
 		{"serve", "serve the console and the release API", runServe},
+		{"token", "create, list and revoke API tokens on a release server", runToken},
 		{"version", "print the build version", runVersion},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })

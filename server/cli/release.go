@@ -19,7 +19,10 @@ func releaseCommands() []command {
 	return []command{
 		{"create", "encrypt and sign an MCUboot image into a .tfb bundle", runReleaseCreate},
 		{"inspect", "verify a bundle's signature and payload, print its manifest", runReleaseInspect},
+		{"list", "list releases on a server", runReleaseList},
 		{"open", "verify and decrypt a bundle to its MCUboot image", runReleaseOpen},
+		{"pull", "download a release from a server, resuming an interrupted download", runReleasePull},
+		{"push", "upload a bundle to a server, which verifies it before publishing", runReleasePush},
 	}
 }
 

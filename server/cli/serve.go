@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"trustforge/internal/version"
+	"trustforge/server/api"
 	"trustforge/server/console"
 	"trustforge/server/site"
 )
@@ -16,6 +17,8 @@ type serveConfig struct {
 	addr    string
 	dataDir string
 	webDir  string
+
+	maxUpload int64
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -24,6 +27,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
 	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
 	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
+	fs.Int64Var(&cfg.maxUpload, "max-upload", 2<<30, "largest release bundle upload, in `bytes`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +50,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 
 	siteCfg := site.Config{Console: con, Version: con.Version()}
 	// API: the release API is mounted here.
+	releases, err := api.Open(ctx, api.Config{DataDir: cfg.dataDir, BaseURL: base, MaxUpload: cfg.maxUpload, Log: env.Stderr})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer releases.Close()
+	siteCfg.API = releases
 
 	s := site.New(siteCfg)
 	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (data in %s)\n", con.Version(), base, cfg.dataDir)
