@@ -2,7 +2,6 @@ package mcuimg
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 
 	"trustforge/crypto/keys"
@@ -287,23 +286,4 @@ func TestTLVRunsPastEnd(t *testing.T) {
 			t.Log(err)
 		})
 	}
-}
-
-func ExampleImage_Verify() {
-	// In a real program these come from the device's provisioning and the file.
-	key, _ := keys.ParsePrivateKey([]byte("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJsAQYR/WXG015MpkDdjUQp3ME4QkPr0p2QAqhLWfo0S\n-----END PRIVATE KEY-----\n"))
-	signed, _ := Sign([]byte("firmware"), &SignOptions{Key: key, Version: Version{Major: 1}, PadHeader: true})
-
-	img, err := Parse(signed)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	v, err := img.Verify(VerifyOptions{Keys: []*keys.PublicKey{key.Public()}})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(img.Version(), v.Signature.Name())
-	// Output: 1.0.0+0 ED25519
 }
