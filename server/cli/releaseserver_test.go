@@ -244,7 +244,9 @@ func TestReleaseServerCrashAndCLI(t *testing.T) {
 	var sTok struct{ Token string }
 	srv.call(t, "POST", "/api/users", admin, map[string]string{"name": "line1", "role": "station"}, 201, nil)
 	srv.call(t, "POST", "/api/users/line1/tokens", admin, map[string]string{"name": "line"}, 201, &sTok)
-	var list struct{ Releases []struct{ ID, Version string } }
+	var list struct {
+		Releases []struct{ ID, Version string }
+	}
 	srv.call(t, "GET", "/api/releases?version=1.0.0", eng, nil, 200, &list)
 	got := filepath.Join(dir, "pulled.tfb")
 	runCLI(t, bin, true, "release", "pull", "--server", srv.url, "--token", sTok.Token, "-o", got,
