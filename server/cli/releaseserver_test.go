@@ -271,6 +271,20 @@ func TestReleaseServerCrashAndCLI(t *testing.T) {
 	if a != b {
 		t.Errorf("export and data dir verify differently:\n%s\n%s", a, b)
 	}
+
+	// Nothing under --data holds the plaintext image or the signing key.
+	priv, _ := os.ReadFile(filepath.Join(dir, "sign.pem"))
+	privB64 := strings.Split(string(priv), "\n")[1]
+	filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte(testbundle.Marker)) || bytes.Contains(b, []byte(privB64)) {
+			t.Errorf("%s holds plaintext firmware or the private key", p)
+		}
+		return nil
+	})
 }
 
 func releaseID(t *testing.T, srv *serverProc, token, version string) string {
