@@ -1,7 +1,10 @@
 package mcuimg
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"testing"
 
@@ -109,4 +112,22 @@ func BenchmarkDecryptVerify(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkSignToStream signs and encrypts from a reader to a writer, as
+// the command line does with files: memory stays a few chunks, whatever the
+// image size.
+func BenchmarkSignToStream(b *testing.B) {
+	key := testPrivateKey(b, "ed25519.pem")
+	enc := testPrivateKey(b, "x25519-enc.pem").Public()
+	n := 16 << 20
+	payload := benchPayload(n)
+	opts := SignOptions{Key: key, Version: Version{1, 2, 3, 4}, HeaderSize: 0x200, PadHeader: true, Align: 8, EncryptTo: enc}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	reportCopies(b, n, func() {
+		if _, err := SignTo(context.Background(), io.Discard, bytes.NewReader(payload), int64(n), &opts); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
