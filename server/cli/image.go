@@ -23,10 +23,11 @@ func runImage(ctx context.Context, env Env, args []string) error {
 		{"sign", "sign (and encrypt) a firmware image, as imgtool sign", runImageSign},
 		{"verify", "check an image's hash and signature", runImageVerify},
 		{"info", "print every header field, TLV and trailer field", runImageInfo},
+		{"dumpinfo", "the same as info, under imgtool's name", runImageInfo},
 		{"decrypt", "decrypt an encrypted image with the device key", runImageDecrypt},
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(env.Stderr, "usage: trustforge image <sign|verify|info|decrypt> [options] [args]")
+		fmt.Fprintln(env.Stderr, "usage: trustforge image <sign|verify|info|dumpinfo|decrypt> [options] [args]")
 		for _, v := range verbs {
 			fmt.Fprintf(env.Stderr, "  %-8s %s\n", v.name, v.summary)
 		}
