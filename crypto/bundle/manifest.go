@@ -188,7 +188,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 	}
 	v, err := ParseVersion(w.Version)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, err
 	}
 	m := &Manifest{
 		Format:          int(w.Format),
@@ -265,7 +265,7 @@ func (m *Manifest) Validate() error {
 		return bad("notes are not UTF-8")
 	}
 	if _, err := ParseVersion(m.Version.String()); err != nil {
-		return fmt.Errorf("manifest: %w", err)
+		return err
 	}
 	for _, h := range m.Hardware {
 		if !validName(h, MaxHardwareLen, true) {

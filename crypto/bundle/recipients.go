@@ -22,22 +22,22 @@ type Recipient interface {
 // what age-keygen prints) or a post-quantum hybrid one ("age1pq1…", which
 // needs age 1.3 or later to decrypt).
 func ParseRecipient(s string) (Recipient, error) {
+	r, err := parseRecipient(s)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return r, nil
+}
+
+func parseRecipient(s string) (Recipient, error) {
 	switch {
 	case strings.HasPrefix(s, "age1pq1"):
-		r, err := age.ParseHybridRecipient(s)
-		if err != nil {
-			return nil, fmt.Errorf("bundle: %w", err)
-		}
-		return r, nil
+		return age.ParseHybridRecipient(s)
 	case strings.HasPrefix(s, "age1"):
-		r, err := age.ParseX25519Recipient(s)
-		if err != nil {
-			return nil, fmt.Errorf("bundle: %w", err)
-		}
-		return r, nil
+		return age.ParseX25519Recipient(s)
 	}
 	// s may be a secret key pasted by mistake: do not echo it.
-	return nil, errors.New("bundle: not an age recipient (want age1…)")
+	return nil, errors.New("not an age recipient (want age1…)")
 }
 
 // maxRecipientsFile bounds a recipients file.
@@ -55,9 +55,9 @@ func ParseRecipients(r io.Reader) ([]Recipient, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		rc, err := ParseRecipient(line)
+		rc, err := parseRecipient(line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
+			return nil, fmt.Errorf("bundle: recipients line %d: %w", n, err)
 		}
 		out = append(out, rc)
 	}
