@@ -1,6 +1,9 @@
 // Package browser adapts the browser's JavaScript APIs for trustforge's
-// WebAssembly code: awaiting promises from goroutines, turning JavaScript
-// exceptions into Go errors and moving bytes between Go and JavaScript.
+// WebAssembly code: awaiting promises and events from goroutines, turning
+// JavaScript exceptions into Go errors, moving bytes between Go and
+// JavaScript, reading picked and dropped files, saving downloads, uploading
+// with progress (XMLHttpRequest) and yielding to the event loop during long
+// computations.
 //
 // It is the one place, with the transports of devices/ and the console's
 // storage adapters, where syscall/js is touched, always through

@@ -1,0 +1,139 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hack-pad/safejs"
+)
+
+// File is a file the user picked or dropped: a JavaScript File (or Blob).
+type File struct {
+	Name string // the file's name, without a directory
+	Size int64  // its size in bytes
+	Type string // its media type, often empty
+	v    safejs.Value
+}
+
+// NewFile wraps a JavaScript File or Blob.
+func NewFile(v safejs.Value) (File, error) {
+	f := File{v: v}
+	size, err := v.Get("size")
+	if err != nil || size.Type() != safejs.TypeNumber {
+		return File{}, errors.New("browser: not a File or Blob")
+	}
+	n, _ := size.Float()
+	f.Size = int64(n)
+	if s, err := v.Get("name"); err == nil && s.Type() == safejs.TypeString {
+		f.Name, _ = s.String()
+	}
+	if s, err := v.Get("type"); err == nil && s.Type() == safejs.TypeString {
+		f.Type, _ = s.String()
+	}
+	return f, nil
+}
+
+// FilesOf returns the files of a FileList (an input's files, a drop's
+// dataTransfer.files).
+func FilesOf(list safejs.Value) ([]File, error) {
+	n, err := list.Length()
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	out := make([]File, 0, n)
+	for i := 0; i < n; i++ {
+		v, err := list.Index(i)
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		f, err := NewFile(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// InputFiles returns the files chosen in the <input type="file"> whose id
+// is id.
+func InputFiles(id string) ([]File, error) {
+	el, err := ElementByID(id)
+	if err != nil {
+		return nil, err
+	}
+	list, err := el.Get("files")
+	if err != nil || list.IsNull() || list.IsUndefined() {
+		return nil, fmt.Errorf("browser: #%s is not a file input", id)
+	}
+	return FilesOf(list)
+}
+
+// ClearInput empties the file input whose id is id, so choosing the same
+// file again fires a change event.
+func ClearInput(id string) error {
+	el, err := ElementByID(id)
+	if err != nil {
+		return err
+	}
+	return wrapErr(el.Set("value", ""))
+}
+
+// ElementByID returns the document's element whose id is id.
+func ElementByID(id string) (safejs.Value, error) {
+	doc, err := safejs.Global().Get("document")
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	el, err := Call(doc, "getElementById", id)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	if el.IsNull() || el.IsUndefined() {
+		return safejs.Undefined(), fmt.Errorf("browser: no element #%s", id)
+	}
+	return el, nil
+}
+
+// readChunk is how much of a file ReadAll copies at a time.
+const readChunk = 4 << 20
+
+// ReadAll reads the whole file into memory, chunk by chunk, calling
+// progress (when not nil) after each with the bytes read so far. max
+// bounds the file's size (0: no bound).
+func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total int64)) ([]byte, error) {
+	if max > 0 && f.Size > max {
+		return nil, fmt.Errorf("browser: %s is %d bytes, more than the %d allowed", f.Name, f.Size, max)
+	}
+	out := make([]byte, 0, f.Size)
+	for off := int64(0); off < f.Size; off += readChunk {
+		end := min(off+readChunk, f.Size)
+		part, err := Call(f.v, "slice", off, end)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Call(part, "arrayBuffer")
+		if err != nil {
+			return nil, err
+		}
+		buf, err := Await(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("browser: reading %s: %w", f.Name, err)
+		}
+		b, err := BytesFromJS(buf)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+		if progress != nil {
+			progress(int64(len(out)), f.Size)
+		}
+	}
+	if int64(len(out)) != f.Size {
+		return nil, fmt.Errorf("browser: %s changed while it was read", f.Name)
+	}
+	return out, nil
+}

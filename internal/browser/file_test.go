@@ -1,0 +1,101 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hack-pad/safejs"
+)
+
+func TestYield(t *testing.T) {
+	// A timer set before Yield fires before Yield returns only if Yield
+	// really lets the event loop run.
+	flag := eval(t, `globalThis.__tfFlag = false; setTimeout(() => { globalThis.__tfFlag = true }, 0); return null`)
+	_ = flag
+	if err := Yield(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Yield(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := safejs.Global().Get("__tfFlag")
+	if ok, _ := v.Bool(); !ok {
+		t.Error("the event loop did not run during Yield")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Yield(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Yield with a cancelled context: %v", err)
+	}
+}
+
+func TestWaitEvent(t *testing.T) {
+	target := eval(t, `const t = new EventTarget(); setTimeout(() => t.dispatchEvent(new Event("done")), 5); return t`)
+	if _, err := WaitEvent(context.Background(), target, "done", "error"); err != nil {
+		t.Fatal(err)
+	}
+	target = eval(t, `const t = new EventTarget(); setTimeout(() => t.dispatchEvent(new Event("abort")), 5); return t`)
+	_, err := WaitEvent(context.Background(), target, "done", "error", "abort")
+	if ErrorName(err) != "abort" {
+		t.Errorf("err = %v, want an abort error", err)
+	}
+	target = eval(t, `return new EventTarget()`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := WaitEvent(ctx, target, "done"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want deadline exceeded", err)
+	}
+	// The event firing after the caller gave up does not crash.
+	Call(target, "dispatchEvent", eval(t, `return new Event("done")`))
+}
+
+func TestFileReadAll(t *testing.T) {
+	want := make([]byte, readChunk*2+12345)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	blob, err := NewBlob(want, "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Size != int64(len(want)) {
+		t.Fatalf("size %d, want %d", f.Size, len(want))
+	}
+	var calls []int64
+	got, err := f.ReadAll(context.Background(), 0, func(done, total int64) { calls = append(calls, done) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("read bytes differ from the blob's")
+	}
+	if len(calls) != 3 || calls[2] != int64(len(want)) {
+		t.Errorf("progress calls %v, want 3 ending at %d", calls, len(want))
+	}
+	if _, err := f.ReadAll(context.Background(), 100, nil); err == nil {
+		t.Error("a file over the size bound was read")
+	}
+	if _, err := NewFile(eval(t, `return {}`)); err == nil {
+		t.Error("a plain object was taken for a file")
+	}
+}
+
+func TestFilesOf(t *testing.T) {
+	list := eval(t, `return [new File(["abc"], "app.bin", {type: "application/octet-stream"}), new File(["x"], "key.pem")]`)
+	files, err := FilesOf(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].Name != "app.bin" || files[0].Size != 3 || files[1].Name != "key.pem" {
+		t.Errorf("files = %+v", files)
+	}
+}
