@@ -38,7 +38,7 @@ func (c *clock) add(d time.Duration) {
 // env is a running server with one account (and API token) per role, a
 // product "sensor" with channels beta and stable, and a registered signer.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	srv    *Server
 	hs     *httptest.Server
@@ -50,7 +50,7 @@ type env struct {
 
 var cheapArgon = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
-func openEnv(t *testing.T, dir string) *env {
+func openEnv(t testing.TB, dir string) *env {
 	t.Helper()
 	e := &env{t: t, dir: dir, clock: &clock{t: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)}, log: new(bytes.Buffer),
 		tokens: map[string]string{}, signer: testbundle.NewSigner(1)}
@@ -68,7 +68,7 @@ func openEnv(t *testing.T, dir string) *env {
 var enrolLink = regexp.MustCompile(`/enrol#token=(tfe_[A-Za-z0-9_-]+)`)
 
 // newEnv opens a server in a fresh directory and sets up every role.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := openEnv(t, t.TempDir())
 	m := enrolLink.FindStringSubmatch(e.log.String())
