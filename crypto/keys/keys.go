@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
@@ -76,6 +77,9 @@ type PublicKey struct {
 // rand (crypto/rand.Reader when nil). The standard library may use its own
 // secure source regardless of rand.
 func Generate(rand io.Reader, alg Algorithm) (*PrivateKey, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
 	switch alg {
 	case ECDSAP256:
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand)
@@ -90,9 +94,6 @@ func Generate(rand io.Reader, alg Algorithm) (*PrivateKey, error) {
 		}
 		return newPrivate(k)
 	case X25519:
-		if rand == nil {
-			return nil, fmt.Errorf("keys: generate %s: nil random source", alg)
-		}
 		k, err := ecdh.X25519().GenerateKey(rand)
 		if err != nil {
 			return nil, fmt.Errorf("keys: generate %s: %w", alg, err)

@@ -3,6 +3,7 @@ package mcuimg
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"errors"
@@ -48,6 +49,7 @@ type errWriter struct {
 	err error
 }
 
+// Write writes b unless an earlier write failed.
 func (e *errWriter) Write(b []byte) (int, error) {
 	if e.err != nil {
 		return 0, e.err
@@ -74,7 +76,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 
 	// Image key and its wrapping come first: they need randomness only.
 	var encTLV TLV
-	var stream interface{ XORKeyStream(dst, src []byte) }
+	var stream cipher.Stream
 	if o.EncryptTo != nil {
 		aesKey := make([]byte, p.keyLen)
 		if _, err := io.ReadFull(o.Rand, aesKey); err != nil {
@@ -128,7 +130,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	remaining := p.payloadSize
 	for remaining > 0 {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("mcuimg: sign: %w", err)
 		}
 		n := min(len(buf), remaining)
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/mcuimg/ihex"
 )
@@ -344,13 +343,4 @@ func parseCustomTLV(tag, value string) (mcuimg.TLV, error) {
 		return mcuimg.TLV{Type: t, Value: b}, nil
 	}
 	return mcuimg.TLV{Type: t, Value: []byte(value)}, nil
-}
-
-// keyList names keys for messages.
-func keyList(ks []*keys.PublicKey) string {
-	var s []string
-	for _, k := range ks {
-		s = append(s, k.String())
-	}
-	return strings.Join(s, ", ")
 }
