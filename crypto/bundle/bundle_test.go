@@ -167,7 +167,7 @@ func TestPassphrase(t *testing.T) {
 	tfb, _ := createBundle(t, img, key, Recipients{Passphrase: "correct horse battery staple", WorkFactor: 10})
 
 	open := func(pass string) ([]byte, *Manifest, error) {
-		id, err := age.NewScryptIdentity(pass)
+		id, err := PassphraseIdentity(pass)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,6 +186,44 @@ func TestPassphrase(t *testing.T) {
 	}
 	if _, _, err := open("wrong horse"); !errors.Is(err, ErrNoIdentity) {
 		t.Fatalf("Open with a wrong passphrase: %v, want ErrNoIdentity", err)
+	}
+}
+
+// TestPassphraseWorkFactorBound checks that a payload asking for more
+// scrypt work than MaxWorkFactor is refused before any is done, and that
+// Seal will not make one.
+func TestPassphraseWorkFactorBound(t *testing.T) {
+	t.Parallel()
+	img := makeImage(500, 13)
+	m := testManifest()
+	to := Recipients{Passphrase: "pw", WorkFactor: MaxWorkFactor + 1}
+	if err := Seal(context.Background(), io.Discard, bytes.NewReader(img), to, &m); err == nil {
+		t.Fatalf("Seal with work factor %d: nil error", MaxWorkFactor+1)
+	}
+
+	// Someone without the signing key changes the payload's scrypt stanza
+	// to ask for 2^22 (4 GiB). Opening must not try.
+	tfb, s := createBundle(t, img, signerFromPEM(t, "ed25519.pem"), Recipients{Passphrase: "pw", WorkFactor: 10})
+	start := HeaderSize + len(s.Bytes())
+	stanza := bytes.Index(tfb[start:], []byte("-> scrypt "))
+	end := bytes.IndexByte(tfb[start+stanza:], '\n')
+	if stanza < 0 || end < 0 || !bytes.HasSuffix(tfb[start+stanza:start+stanza+end], []byte(" 10")) {
+		t.Fatal("no scrypt stanza at work factor 10 in the payload")
+	}
+	swapped := bytes.Clone(tfb)
+	copy(swapped[start+stanza+end-2:], "22")
+	id, err := PassphraseIdentity("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := age.Decrypt(bytes.NewReader(swapped[start:]), id); err == nil || !strings.Contains(err.Error(), "work factor") {
+		t.Fatalf("age.Decrypt with PassphraseIdentity at work factor 22: %v, want a work factor refusal", err)
+	}
+	_, err = Open(context.Background(), io.Discard, bytes.NewReader(swapped), OpenOptions{
+		Trusted: []crypto.PublicKey{signerFromPEM(t, "ed25519.pem").Public()}, Identities: []age.Identity{id},
+	})
+	if !errors.Is(err, ErrPayloadMismatch) {
+		t.Fatalf("Open of a payload at work factor 22: %v, want ErrPayloadMismatch", err)
 	}
 }
 

@@ -33,6 +33,9 @@
 //   - age does not authenticate the sender: trust in a payload comes only
 //     from the signed manifest.
 //   - Decrypt streams: its output is unverified until it returns nil.
+//   - A passphrase opens a payload only through PassphraseIdentity, which
+//     refuses scrypt costs above MaxWorkFactor, so a swapped payload cannot
+//     make the opener allocate gigabytes before its hash is checked.
 //
 // # For a release server
 //

@@ -14,8 +14,8 @@ type OpenOptions struct {
 	// by (*ecdsa.PublicKey on P-256, ed25519.PublicKey). Empty trusts none,
 	// so every bundle fails with ErrUntrustedKey.
 	Trusted []crypto.PublicKey
-	// Identities open the payload: age identities, or
-	// age.NewScryptIdentity for a passphrase.
+	// Identities open the payload: age identities, or PassphraseIdentity
+	// for a passphrase.
 	Identities []age.Identity
 }
 

@@ -82,9 +82,28 @@ type Recipients struct {
 	// Passphrase, when not empty, encrypts the payload to this passphrase
 	// (age's scrypt recipient) instead.
 	Passphrase string
-	// WorkFactor is log2 of the scrypt cost for a passphrase; zero means
-	// age's default (18, about a second on a laptop).
+	// WorkFactor is log2 of the scrypt cost for a passphrase, at most
+	// MaxWorkFactor; zero means age's default (18: about a second and
+	// 256 MiB of memory to open).
 	WorkFactor int
+}
+
+// MaxWorkFactor is the highest scrypt work factor a passphrase-protected
+// payload may use: opening one at 20 takes 1 GiB of memory, and every
+// doubling doubles that. PassphraseIdentity refuses payloads above it, so a
+// payload swapped by someone without the signing key cannot make a browser
+// or a technician's laptop allocate more before the payload hash is checked.
+const MaxWorkFactor = 20
+
+// PassphraseIdentity returns the age identity that opens a payload
+// encrypted to passphrase, refusing scrypt work factors above MaxWorkFactor.
+func PassphraseIdentity(passphrase string) (age.Identity, error) {
+	id, err := age.NewScryptIdentity(passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: passphrase: %w", err)
+	}
+	id.SetMaxWorkFactor(MaxWorkFactor)
+	return id, nil
 }
 
 // ageRecipients returns the age recipients and the manifest's view of them.
@@ -98,8 +117,8 @@ func (rs Recipients) ageRecipients() (list []age.Recipient, names []string, pass
 			return nil, nil, false, fmt.Errorf("bundle: passphrase: %w", err)
 		}
 		if rs.WorkFactor != 0 {
-			if rs.WorkFactor < 1 || rs.WorkFactor > 30 {
-				return nil, nil, false, fmt.Errorf("bundle: scrypt work factor %d: want 1 to 30", rs.WorkFactor)
+			if rs.WorkFactor < 1 || rs.WorkFactor > MaxWorkFactor {
+				return nil, nil, false, fmt.Errorf("bundle: scrypt work factor %d: want 1 to %d", rs.WorkFactor, MaxWorkFactor)
 			}
 			r.SetWorkFactor(rs.WorkFactor)
 		}

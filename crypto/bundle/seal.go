@@ -69,7 +69,7 @@ func Seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 }
 
 // Decrypt decrypts a payload with the first of ids that opens it (age
-// X25519 or hybrid identities, or age.NewScryptIdentity for a passphrase)
+// X25519 or hybrid identities, or PassphraseIdentity for a passphrase)
 // and writes the MCUboot image to dst. It streams, holding no more than a
 // few chunks in memory, and checks everything m promises: the payload's size
 // and SHA-256, that the plaintext is a well-formed MCUboot image, and its

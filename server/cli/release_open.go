@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 
-	"filippo.io/age"
-
 	"trustforge/crypto/bundle"
 )
 
@@ -42,7 +40,7 @@ func runReleaseOpen(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		id, err := age.NewScryptIdentity(p)
+		id, err := bundle.PassphraseIdentity(p)
 		if err != nil {
 			return err
 		}
