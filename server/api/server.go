@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"trustforge/crypto/audit"
@@ -211,8 +212,9 @@ func (s *Server) enrolIfEmpty(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.cfg.Log, "trustforge: no accounts yet. Enrol the first administrator within %v at\n\n    %s\n\nThe link works once; restarting the server issues a new one.\n",
-		s.cfg.EnrolTTL, link)
+	ttl := strings.TrimSuffix(strings.TrimSuffix(s.cfg.EnrolTTL.String(), "0s"), "0m")
+	fmt.Fprintf(s.cfg.Log, "trustforge: no accounts yet. Enrol the first administrator within %s at\n\n    %s\n\nThe link works once; restarting the server issues a new one.\n",
+		ttl, link)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"time"
 
 	"trustforge/crypto/audit"
@@ -31,7 +32,7 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 		if user == "" || name == "" {
 			return usageErrorf("--user and --name are required")
 		}
-		st, err := store.OpenSQLite(ctx, api.DatabasePath(dataDir))
+		st, err := openDataStore(ctx, dataDir)
 		if err != nil {
 			return err
 		}
@@ -62,7 +63,7 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		st, err := store.OpenSQLite(ctx, api.DatabasePath(dataDir))
+		st, err := openDataStore(ctx, dataDir)
 		if err != nil {
 			return err
 		}
@@ -76,4 +77,14 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	return usageErrorf("unknown subcommand %q: want token or enrol", args[0])
+}
+
+// openDataStore opens the metadata store of an existing data directory; it
+// refuses a directory without one rather than create an empty store there.
+func openDataStore(ctx context.Context, dataDir string) (*store.SQLite, error) {
+	path := api.DatabasePath(dataDir)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no trustforge data in %s: %w", dataDir, err)
+	}
+	return store.OpenSQLite(ctx, path)
 }

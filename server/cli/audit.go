@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"trustforge/crypto/audit"
-	"trustforge/server/api"
 	"trustforge/server/store"
 )
 
@@ -32,7 +31,7 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 		}
 		var got audit.Head
 		if dataDir != "" {
-			st, err := store.OpenSQLite(ctx, api.DatabasePath(dataDir))
+			st, err := openDataStore(ctx, dataDir)
 			if err != nil {
 				return err
 			}
