@@ -172,7 +172,21 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *principal) e
 		"security_counter": strconv.FormatUint(rel.SecurityCounter, 10), "signer": rel.Signer,
 		"payload_sha256": m.Payload.SHA256.String(),
 	})
-	if err := s.store.PublishRelease(ctx, rel, head, ev); err != nil {
+	// Another upload may have moved the channel while this payload streamed:
+	// check the order again against the new head, and retry.
+	for attempt := 0; ; attempt++ {
+		err = s.store.PublishRelease(ctx, rel, head, ev)
+		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
+			break
+		}
+		if head, err = s.store.ChannelHead(ctx, prod.Name, img, m.Channel); err != nil {
+			break
+		}
+		if err = checkOrder(head, m.Channel, rel.Version, rel.SecurityCounter); err != nil {
+			break
+		}
+	}
+	if err != nil {
 		// A payload blob left by a lost race is collected at the next start.
 		return err
 	}

@@ -315,3 +315,51 @@ func TestNoPlaintextUnderData(t *testing.T) {
 		return nil
 	})
 }
+
+// TestConcurrentUploads races uploads of several versions to one channel:
+// every one is either published or refused as not newer, and the channel's
+// head ends at the highest version published.
+func TestConcurrentUploads(t *testing.T) {
+	e := newEnv(t)
+	var tfbs [][]byte
+	for i := 0; i < 6; i++ {
+		tfbs = append(tfbs, e.bundle(testbundle.Release{Version: fmt.Sprintf("1.%d.0", i), Counter: 1}))
+	}
+	codes := make(chan string, len(tfbs))
+	for _, b := range tfbs {
+		go func() {
+			resp := e.upload(b, "engineer")
+			if resp.StatusCode == 201 {
+				resp.Body.Close()
+				codes <- "ok"
+				return
+			}
+			codes <- errorCode(t, resp)
+		}()
+	}
+	published := 0
+	for range tfbs {
+		switch c := <-codes; c {
+		case "ok":
+			published++
+		case "version_not_newer":
+		default:
+			t.Errorf("upload refused with %q", c)
+		}
+	}
+	var list struct{ Releases []releaseOutT }
+	e.mustJSONOut("GET", "/api/releases", e.tokens["engineer"], nil, 200, &list)
+	if len(list.Releases) != published || published == 0 {
+		t.Errorf("%d releases listed, %d published", len(list.Releases), published)
+	}
+	h, _ := e.srv.store.ChannelHead(context.Background(), "sensor", 0, "beta")
+	max := ""
+	for _, r := range list.Releases {
+		if r.Version > max {
+			max = r.Version
+		}
+	}
+	if h.Version != max {
+		t.Errorf("head %s, highest published %s", h.Version, max)
+	}
+}
