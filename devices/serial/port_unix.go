@@ -22,7 +22,7 @@ type Port struct {
 
 // OpenPort opens the serial port at path raw (8 data bits, no parity, one
 // stop bit, no flow control, no echo or line editing) at baud bits per
-// second. Zero baud keeps the port's current speed; a pseudo-terminal
+// second, and discards what the port received before. Zero baud keeps the port's current speed; a pseudo-terminal
 // accepts any standard speed and ignores it.
 func OpenPort(path string, baud int) (*Port, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -30,6 +30,10 @@ func OpenPort(path string, baud int) (*Port, error) {
 		return nil, fmt.Errorf("serial: open %s: %w", path, err)
 	}
 	if err := makeRaw(fd, baud); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("serial: %s: %w", path, err)
+	}
+	if err := flush(fd); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("serial: %s: %w", path, err)
 	}

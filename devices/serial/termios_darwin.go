@@ -18,3 +18,10 @@ func setSpeed(t *unix.Termios, baud int) error {
 	t.Ispeed, t.Ospeed = uint64(baud), uint64(baud)
 	return nil
 }
+
+// flush discards bytes received and not read, and bytes written and not
+// sent: what a board printed before the port was opened is stale.
+func flush(fd int) error {
+	const fRead, fWrite = 1, 2
+	return unix.IoctlSetPointerInt(fd, unix.TIOCFLUSH, fRead|fWrite)
+}

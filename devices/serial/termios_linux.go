@@ -33,3 +33,7 @@ func setSpeed(t *unix.Termios, baud int) error {
 	t.Ispeed, t.Ospeed = s, s
 	return nil
 }
+
+// flush discards bytes received and not read, and bytes written and not
+// sent: what a board printed before the port was opened is stale.
+func flush(fd int) error { return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIOFLUSH) }
