@@ -80,9 +80,12 @@ func checkOrder(head store.Head, channel, version string, counter uint64) error 
 		return errorf(http.StatusConflict, "version_not_newer",
 			"version %s is not above %s, the highest version channel %q has held", version, head.Version, channel)
 	}
-	if counter < head.SecurityCounter {
+	// The counter must rise with every release, as imgtool's "-s auto"
+	// makes it; images that carry no counter (0) on a channel that never
+	// had one are ordered by version alone.
+	if counter <= head.SecurityCounter && (counter != 0 || head.SecurityCounter != 0) {
 		return errorf(http.StatusConflict, "counter_rollback",
-			"security counter %d is below %d, the counter of %s on channel %q", counter, head.SecurityCounter, head.Version, channel)
+			"security counter %d is not above %d, the counter of %s on channel %q", counter, head.SecurityCounter, head.Version, channel)
 	}
 	return nil
 }

@@ -134,7 +134,7 @@ func TestPublishRefusals(t *testing.T) {
 	good := e.bundle(testbundle.Release{Version: "2.0.0", Counter: 5})
 	e.publish(good)
 
-	next := e.bundle(testbundle.Release{Version: "2.1.0", Counter: 5})
+	next := e.bundle(testbundle.Release{Version: "2.1.0", Counter: 6})
 	stranger := testbundle.NewSigner(99)
 	tests := []struct {
 		name     string
@@ -145,6 +145,7 @@ func TestPublishRefusals(t *testing.T) {
 		{"lower version", e.bundle(testbundle.Release{Version: "1.9.0", Counter: 5}), "version_not_newer"},
 		{"equal version, other build", e.bundle(testbundle.Release{Version: "2.0.0+7", Counter: 5}), "version_not_newer"},
 		{"counter rollback", e.bundle(testbundle.Release{Version: "2.1.0", Counter: 4}), "counter_rollback"},
+		{"counter not raised", e.bundle(testbundle.Release{Version: "2.1.0", Counter: 5}), "counter_rollback"},
 		{"unregistered key", e.bundle(testbundle.Release{Version: "3.0.0", Counter: 5}, stranger), "untrusted_key"},
 		{"unknown product", e.bundle(testbundle.Release{Product: "toaster", Version: "3.0.0"}), "unknown_product"},
 		{"product without keys", e.bundle(testbundle.Release{Product: "keyless", Version: "3.0.0"}), "untrusted_key"},
@@ -224,7 +225,7 @@ func TestUploadLimit(t *testing.T) {
 func TestPromoteYankLatest(t *testing.T) {
 	e := newEnv(t)
 	r1 := e.publish(e.bundle(testbundle.Release{Version: "1.0.0", Counter: 1}))
-	r2 := e.publish(e.bundle(testbundle.Release{Version: "1.1.0", Counter: 1}))
+	r2 := e.publish(e.bundle(testbundle.Release{Version: "1.1.0", Counter: 2}))
 
 	var latest releaseOutT
 	e.mustJSONOut("GET", "/api/products/sensor/channels/beta/latest", e.tokens["station"], nil, 200, &latest)
@@ -323,7 +324,7 @@ func TestConcurrentUploads(t *testing.T) {
 	e := newEnv(t)
 	var tfbs [][]byte
 	for i := 0; i < 6; i++ {
-		tfbs = append(tfbs, e.bundle(testbundle.Release{Version: fmt.Sprintf("1.%d.0", i), Counter: 1}))
+		tfbs = append(tfbs, e.bundle(testbundle.Release{Version: fmt.Sprintf("1.%d.0", i), Counter: uint32(i + 1)}))
 	}
 	codes := make(chan string, len(tfbs))
 	for _, b := range tfbs {
