@@ -55,8 +55,17 @@ test-wasm:
 test: test-deps wasm vet test-native test-wasm
 
 bench: test-deps wasm
-	@echo "== console size and first render (e2e) =="
+	@echo "== console: app.wasm size, navigation to first render (headless Chromium) =="
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./e2e/
+	@echo "== MCUboot images: sign, verify, encrypt (native, then WebAssembly) =="
+	$(GO) test -run '^$$' -bench . ./crypto/mcuimg/
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -exec="$(WASM_EXEC)" ./crypto/mcuimg/
+	@echo "== release bundles: create and open (native, then WebAssembly) =="
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./crypto/bundle/
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/
+	@echo "== release server: upload/download throughput, peak RSS, 100 concurrent downloads =="
+	$(GO) run ./server/cmd/releasebench
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./server/api/
 
 clean:
 	rm -rf bin web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.new
