@@ -1,0 +1,490 @@
+//go:build js && wasm
+
+package webusb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hack-pad/safejs"
+
+	"trustforge/internal/browser"
+)
+
+// Supported reports whether the browser has the WebUSB API.
+func Supported() bool {
+	_, err := usbAPI()
+	return err == nil
+}
+
+func usbAPI() (safejs.Value, error) {
+	nav, err := safejs.Global().Get("navigator")
+	if err != nil {
+		return safejs.Undefined(), ErrUnsupported
+	}
+	u, err := nav.Get("usb")
+	if err != nil || u.IsUndefined() || u.IsNull() {
+		return safejs.Undefined(), ErrUnsupported
+	}
+	return u, nil
+}
+
+// Request shows the browser's device chooser and returns the device the
+// person picked. It must follow a click or key press (ErrNeedsGesture);
+// ErrNoDeviceChosen means the chooser was dismissed. Cancel ctx to give up
+// on a chooser that never answers.
+func Request(ctx context.Context, filters ...Filter) (*Device, error) {
+	u, err := usbAPI()
+	if err != nil {
+		return nil, err
+	}
+	fs := make([]any, 0, len(filters))
+	for _, f := range filters {
+		m := map[string]any{}
+		if f.VendorID != 0 {
+			m["vendorId"] = int(f.VendorID)
+		}
+		if f.ProductID != 0 {
+			m["productId"] = int(f.ProductID)
+		}
+		if f.Class != 0 {
+			m["classCode"] = int(f.Class)
+		}
+		if f.Subclass != 0 {
+			m["subclassCode"] = int(f.Subclass)
+		}
+		if f.Protocol != 0 {
+			m["protocolCode"] = int(f.Protocol)
+		}
+		if f.SerialNumber != "" {
+			m["serialNumber"] = f.SerialNumber
+		}
+		fs = append(fs, m)
+	}
+	opts, err := safejs.ValueOf(map[string]any{"filters": fs})
+	if err != nil {
+		return nil, err
+	}
+	v, err := await(ctx, u, "requestDevice", opts)
+	if err != nil {
+		return nil, mapErr("choosing a device", err)
+	}
+	return newDevice(v), nil
+}
+
+// Granted returns the devices this origin may open without asking.
+func Granted(ctx context.Context) ([]*Device, error) {
+	u, err := usbAPI()
+	if err != nil {
+		return nil, err
+	}
+	arr, err := await(ctx, u, "getDevices")
+	if err != nil {
+		return nil, mapErr("listing devices", err)
+	}
+	n, err := arr.Length()
+	if err != nil {
+		return nil, fmt.Errorf("webusb: listing devices: %w", err)
+	}
+	out := make([]*Device, 0, n)
+	for i := range n {
+		v, err := arr.Index(i)
+		if err != nil {
+			return nil, fmt.Errorf("webusb: listing devices: %w", err)
+		}
+		out = append(out, newDevice(v))
+	}
+	return out, nil
+}
+
+// Watch reports granted devices being plugged in and unplugged until ctx is
+// done, when the channel closes. Events beyond a small buffer are dropped
+// if the receiver is slow.
+func Watch(ctx context.Context) (<-chan Event, error) {
+	u, err := usbAPI()
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan Event, 16)
+	var mu sync.Mutex
+	stopped := false
+	mk := func(t EventType) (safejs.Func, error) {
+		return safejs.FuncOf(func(this safejs.Value, args []safejs.Value) any {
+			if len(args) == 0 {
+				return nil
+			}
+			d, err := args[0].Get("device")
+			if err != nil || d.IsUndefined() || d.IsNull() {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !stopped {
+				select {
+				case ch <- Event{Type: t, Device: newDevice(d)}:
+				default:
+				}
+			}
+			return nil
+		})
+	}
+	onC, err := mk(Connected)
+	if err != nil {
+		return nil, err
+	}
+	onD, err := mk(Disconnected)
+	if err != nil {
+		onC.Release()
+		return nil, err
+	}
+	browser.Call(u, "addEventListener", string(Connected), onC.Value())
+	browser.Call(u, "addEventListener", string(Disconnected), onD.Value())
+	go func() {
+		<-ctx.Done()
+		browser.Call(u, "removeEventListener", string(Connected), onC.Value())
+		browser.Call(u, "removeEventListener", string(Disconnected), onD.Value())
+		mu.Lock()
+		stopped = true
+		close(ch)
+		mu.Unlock()
+		onC.Release()
+		onD.Release()
+	}()
+	return ch, nil
+}
+
+// Device is a USB device of the browser (a USBDevice). Its methods may be
+// called from several goroutines; transfers on one endpoint are best kept
+// to one goroutine.
+type Device struct {
+	v    safejs.Value
+	info Info
+}
+
+func newDevice(v safejs.Value) *Device {
+	d := &Device{v: v}
+	d.info = readInfo(v)
+	return d
+}
+
+func num(v safejs.Value, name string) int {
+	x, err := v.Get(name)
+	if err != nil || x.Type() != safejs.TypeNumber {
+		return 0
+	}
+	n, _ := x.Int()
+	return n
+}
+
+func str(v safejs.Value, name string) string {
+	x, err := v.Get(name)
+	if err != nil || x.Type() != safejs.TypeString {
+		return ""
+	}
+	s, _ := x.String()
+	return s
+}
+
+func each(v safejs.Value, name string, f func(safejs.Value)) {
+	arr, err := v.Get(name)
+	if err != nil || arr.Type() != safejs.TypeObject {
+		return
+	}
+	n, err := arr.Length()
+	if err != nil {
+		return
+	}
+	for i := range n {
+		if x, err := arr.Index(i); err == nil {
+			f(x)
+		}
+	}
+}
+
+func readInfo(v safejs.Value) Info {
+	i := Info{
+		VendorID:     uint16(num(v, "vendorId")),
+		ProductID:    uint16(num(v, "productId")),
+		Class:        uint8(num(v, "deviceClass")),
+		Manufacturer: str(v, "manufacturerName"),
+		Product:      str(v, "productName"),
+		SerialNumber: str(v, "serialNumber"),
+		Version:      fmt.Sprintf("%d.%d.%d", num(v, "deviceVersionMajor"), num(v, "deviceVersionMinor"), num(v, "deviceVersionSubminor")),
+	}
+	each(v, "configurations", func(c safejs.Value) {
+		cfg := Configuration{Value: uint8(num(c, "configurationValue")), Name: str(c, "configurationName")}
+		each(c, "interfaces", func(it safejs.Value) {
+			alt, err := it.Get("alternate")
+			if err != nil || alt.Type() != safejs.TypeObject {
+				return
+			}
+			ifc := Interface{
+				Number:   uint8(num(it, "interfaceNumber")),
+				Class:    uint8(num(alt, "interfaceClass")),
+				Subclass: uint8(num(alt, "interfaceSubclass")),
+				Protocol: uint8(num(alt, "interfaceProtocol")),
+				Name:     str(alt, "interfaceName"),
+			}
+			each(it, "alternates", func(safejs.Value) { ifc.Alternates++ })
+			each(alt, "endpoints", func(e safejs.Value) {
+				ifc.Endpoints = append(ifc.Endpoints, Endpoint{
+					Number:     uint8(num(e, "endpointNumber")),
+					Direction:  Direction(str(e, "direction")),
+					Type:       str(e, "type"),
+					PacketSize: num(e, "packetSize"),
+				})
+			})
+			cfg.Interfaces = append(cfg.Interfaces, ifc)
+		})
+		i.Configurations = append(i.Configurations, cfg)
+	})
+	return i
+}
+
+// Info describes the device, as it was when the Device was made.
+func (d *Device) Info() Info { return d.info }
+
+// Same reports whether d and e are the same browser device.
+func (d *Device) Same(e *Device) bool { return d != nil && e != nil && d.v.Equal(e.v) }
+
+// Opened reports whether the device is open.
+func (d *Device) Opened() bool {
+	o, err := d.v.Get("opened")
+	if err != nil {
+		return false
+	}
+	b, _ := o.Bool()
+	return b
+}
+
+// Configuration returns the value of the selected configuration, or 0.
+func (d *Device) Configuration() uint8 {
+	c, err := d.v.Get("configuration")
+	if err != nil || c.IsNull() || c.IsUndefined() {
+		return 0
+	}
+	return uint8(num(c, "configurationValue"))
+}
+
+func await(ctx context.Context, v safejs.Value, method string, args ...any) (safejs.Value, error) {
+	p, err := browser.Call(v, method, args...)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	return browser.Await(ctx, p)
+}
+
+// Open opens the device for this page.
+func (d *Device) Open(ctx context.Context) error {
+	if _, err := await(ctx, d.v, "open"); err != nil {
+		return mapErr("open", err)
+	}
+	d.info = readInfo(d.v)
+	return nil
+}
+
+// Close closes the device, ending its pending transfers and releasing its
+// interfaces.
+func (d *Device) Close(ctx context.Context) error {
+	if !d.Opened() {
+		return nil
+	}
+	if _, err := await(ctx, d.v, "close"); err != nil {
+		return mapErr("close", err)
+	}
+	return nil
+}
+
+// SelectConfiguration selects a configuration by its value.
+func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
+	if _, err := await(ctx, d.v, "selectConfiguration", int(value)); err != nil {
+		return mapErr("select configuration", err)
+	}
+	return nil
+}
+
+// ClaimInterface claims an interface of the selected configuration.
+func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
+	if _, err := await(ctx, d.v, "claimInterface", int(n)); err != nil {
+		return mapErr("claim interface", err)
+	}
+	return nil
+}
+
+// ReleaseInterface releases a claimed interface; its pending transfers end.
+func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
+	if _, err := await(ctx, d.v, "releaseInterface", int(n)); err != nil {
+		return mapErr("release interface", err)
+	}
+	return nil
+}
+
+// SelectAlternate selects an alternate setting of a claimed interface.
+func (d *Device) SelectAlternate(ctx context.Context, iface, alt uint8) error {
+	if _, err := await(ctx, d.v, "selectAlternateInterface", int(iface), int(alt)); err != nil {
+		return mapErr("select alternate setting", err)
+	}
+	return nil
+}
+
+func setupValue(s Setup) (safejs.Value, error) {
+	return safejs.ValueOf(map[string]any{
+		"requestType": s.RequestType,
+		"recipient":   s.Recipient,
+		"request":     int(s.Request),
+		"value":       int(s.Value),
+		"index":       int(s.Index),
+	})
+}
+
+// ControlIn makes a control transfer from the device of at most length
+// bytes.
+func (d *Device) ControlIn(ctx context.Context, s Setup, length int) ([]byte, error) {
+	sv, err := setupValue(s)
+	if err != nil {
+		return nil, err
+	}
+	r, err := await(ctx, d.v, "controlTransferIn", sv, length)
+	if err != nil {
+		return nil, mapErr("control transfer in", err)
+	}
+	return inResult(r)
+}
+
+// ControlOut makes a control transfer to the device with data (which may
+// be empty) and returns how many bytes were sent.
+func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, error) {
+	sv, err := setupValue(s)
+	if err != nil {
+		return 0, err
+	}
+	args := []any{sv}
+	if len(data) > 0 {
+		arr, err := browser.BytesToJS(data)
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, arr)
+	}
+	r, err := await(ctx, d.v, "controlTransferOut", args...)
+	if err != nil {
+		return 0, mapErr("control transfer out", err)
+	}
+	return outResult(r)
+}
+
+// TransferIn reads at most length bytes from an IN endpoint (bulk or
+// interrupt).
+func (d *Device) TransferIn(ctx context.Context, endpoint uint8, length int) ([]byte, error) {
+	r, err := await(ctx, d.v, "transferIn", int(endpoint), length)
+	if err != nil {
+		return nil, mapErr("transfer in", err)
+	}
+	return inResult(r)
+}
+
+// TransferOut writes data to an OUT endpoint and returns how many bytes
+// were sent.
+func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (int, error) {
+	arr, err := browser.BytesToJS(data)
+	if err != nil {
+		return 0, err
+	}
+	r, err := await(ctx, d.v, "transferOut", int(endpoint), arr)
+	if err != nil {
+		return 0, mapErr("transfer out", err)
+	}
+	return outResult(r)
+}
+
+// ClearHalt clears a stalled endpoint.
+func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) error {
+	if _, err := await(ctx, d.v, "clearHalt", string(dir), int(endpoint)); err != nil {
+		return mapErr("clear halt", err)
+	}
+	return nil
+}
+
+// Reset resets the device, as a bus reset does.
+func (d *Device) Reset(ctx context.Context) error {
+	if _, err := await(ctx, d.v, "reset"); err != nil {
+		return mapErr("reset", err)
+	}
+	return nil
+}
+
+// Forget revokes this origin's permission to the device.
+func (d *Device) Forget(ctx context.Context) error {
+	f, err := d.v.Get("forget")
+	if err != nil || f.Type() != safejs.TypeFunction {
+		return fmt.Errorf("webusb: forget: %w", ErrUnsupported)
+	}
+	if _, err := await(ctx, d.v, "forget"); err != nil {
+		return mapErr("forget", err)
+	}
+	return nil
+}
+
+func transferStatus(r safejs.Value) error {
+	switch str(r, "status") {
+	case "ok", "":
+		return nil
+	case "stall":
+		return ErrStall
+	case "babble":
+		return ErrBabble
+	default:
+		return fmt.Errorf("webusb: transfer status %q", str(r, "status"))
+	}
+}
+
+func inResult(r safejs.Value) ([]byte, error) {
+	if err := transferStatus(r); err != nil {
+		return nil, err
+	}
+	data, err := r.Get("data")
+	if err != nil || data.IsNull() || data.IsUndefined() {
+		return nil, nil
+	}
+	return browser.BytesFromJS(data)
+}
+
+func outResult(r safejs.Value) (int, error) {
+	if err := transferStatus(r); err != nil {
+		return 0, err
+	}
+	return num(r, "bytesWritten"), nil
+}
+
+// mapErr turns a rejected WebUSB call into the package's errors.
+func mapErr(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var be *browser.Error
+	msg := err.Error()
+	if errors.As(err, &be) {
+		msg = be.Message
+	}
+	switch browser.ErrorName(err) {
+	case "NotFoundError":
+		if op == "choosing a device" {
+			return ErrNoDeviceChosen
+		}
+		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
+	case "SecurityError":
+		if op == "choosing a device" {
+			return fmt.Errorf("%w (%s)", ErrNeedsGesture, msg)
+		}
+	case "NetworkError":
+		if op == "open" || op == "claim interface" {
+			return fmt.Errorf("webusb: %s: %w (%s)", op, ErrBusy, msg)
+		}
+		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
+	case "InvalidStateError":
+		return fmt.Errorf("webusb: %s: %s", op, msg)
+	}
+	return fmt.Errorf("webusb: %s: %w", op, err)
+}

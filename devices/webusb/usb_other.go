@@ -1,0 +1,98 @@
+//go:build !(js && wasm)
+
+package webusb
+
+import "context"
+
+// Supported reports whether the browser has the WebUSB API: never outside
+// a browser.
+func Supported() bool { return false }
+
+// Request fails with ErrUnsupported outside a browser.
+func Request(ctx context.Context, filters ...Filter) (*Device, error) { return nil, ErrUnsupported }
+
+// Granted fails with ErrUnsupported outside a browser.
+func Granted(ctx context.Context) ([]*Device, error) { return nil, ErrUnsupported }
+
+// Watch fails with ErrUnsupported outside a browser.
+func Watch(ctx context.Context) (<-chan Event, error) { return nil, ErrUnsupported }
+
+// Device is a USB device of the browser; outside a browser none exists.
+type Device struct{}
+
+// Info describes the device.
+func (d *Device) Info() Info { return Info{} }
+
+// Same reports whether d and e are the same device.
+func (d *Device) Same(e *Device) bool { return d != nil && d == e }
+
+// Opened reports whether the device is open: never outside a browser.
+func (d *Device) Opened() bool { return false }
+
+// Configuration returns 0 outside a browser.
+func (d *Device) Configuration() uint8 { return 0 }
+
+// Open fails with ErrUnsupported outside a browser.
+func (d *Device) Open(ctx context.Context) error { return ErrUnsupported }
+
+// Close does nothing.
+func (d *Device) Close(ctx context.Context) error { return nil }
+
+// SelectConfiguration fails with ErrUnsupported outside a browser.
+func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error { return ErrUnsupported }
+
+// ClaimInterface fails with ErrUnsupported outside a browser.
+func (d *Device) ClaimInterface(ctx context.Context, n uint8) error { return ErrUnsupported }
+
+// ReleaseInterface fails with ErrUnsupported outside a browser.
+func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error { return ErrUnsupported }
+
+// SelectAlternate fails with ErrUnsupported outside a browser.
+func (d *Device) SelectAlternate(ctx context.Context, iface, alt uint8) error { return ErrUnsupported }
+
+// ControlIn fails with ErrUnsupported outside a browser.
+func (d *Device) ControlIn(ctx context.Context, s Setup, length int) ([]byte, error) {
+	return nil, ErrUnsupported
+}
+
+// ControlOut fails with ErrUnsupported outside a browser.
+func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, error) {
+	return 0, ErrUnsupported
+}
+
+// TransferIn fails with ErrUnsupported outside a browser.
+func (d *Device) TransferIn(ctx context.Context, endpoint uint8, length int) ([]byte, error) {
+	return nil, ErrUnsupported
+}
+
+// TransferOut fails with ErrUnsupported outside a browser.
+func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (int, error) {
+	return 0, ErrUnsupported
+}
+
+// ClearHalt fails with ErrUnsupported outside a browser.
+func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) error {
+	return ErrUnsupported
+}
+
+// Reset fails with ErrUnsupported outside a browser.
+func (d *Device) Reset(ctx context.Context) error { return ErrUnsupported }
+
+// Forget fails with ErrUnsupported outside a browser.
+func (d *Device) Forget(ctx context.Context) error { return ErrUnsupported }
+
+// Bulk is a byte stream over a bulk endpoint pair; outside a browser none
+// opens.
+type Bulk struct{}
+
+// OpenBulk fails with ErrUnsupported outside a browser.
+func OpenBulk(ctx context.Context, d *Device) (*Bulk, error) { return nil, ErrUnsupported }
+
+// Read fails: a Bulk never opens outside a browser.
+func (b *Bulk) Read(ctx context.Context, p []byte) (int, error) { return 0, ErrUnsupported }
+
+// Write fails: a Bulk never opens outside a browser.
+func (b *Bulk) Write(ctx context.Context, p []byte) (int, error) { return 0, ErrUnsupported }
+
+// Close does nothing.
+func (b *Bulk) Close() error { return nil }
