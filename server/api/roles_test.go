@@ -44,6 +44,7 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/releases/{id}/payload":                        "nYYY",
 		"GET /api/releases/{id}/bundle":                         "nYYY",
 		"GET /api/audit":                                        "Ynnn",
+		"POST /api/device-updates":                              "nYYY",
 	}
 	e := newEnv(t)
 	rel := e.publish(e.bundle(testbundle.Release{Version: "1.0.0", Counter: 1}))
@@ -64,6 +65,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/products/{product}/keys":     map[string]string{"public_key": "not pem"},
 		"POST /api/releases/{id}/promote":       map[string]string{"channel": "-bad"},
 		"POST /api/releases/{id}/yank":          map[string]string{"reason": ""},
+		"POST /api/device-updates":              map[string]string{"id": "not a record id"},
 	}
 
 	seen := map[string]bool{}

@@ -49,6 +49,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/releases/{id}/bundle", auth.PermDownload, s.downloadBundle},
 
 		{"GET", "/api/audit", auth.PermAudit, s.exportAudit},
+		{"POST", "/api/device-updates", auth.PermReport, s.recordDeviceUpdate},
 	}
 }
 

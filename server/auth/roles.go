@@ -26,6 +26,9 @@ const (
 	// PermDownload: fetch a release's manifest, payload or bundle, and the
 	// latest release of a channel.
 	PermDownload Permission = "download"
+	// PermReport: record the update of a device in the audit log, as the
+	// console does after flashing a board.
+	PermReport Permission = "report"
 )
 
 // Allowed reports whether role may make requests that need perm. It is the
@@ -40,7 +43,7 @@ func Allowed(role store.Role, perm Permission) bool {
 		return role == store.RoleAdmin || role == store.RoleEngineer || role == store.RoleTechnician
 	case PermPublish, PermPromote, PermYank:
 		return role == store.RoleEngineer
-	case PermDownload:
+	case PermDownload, PermReport:
 		return role == store.RoleEngineer || role == store.RoleTechnician || role == store.RoleStation
 	}
 	return false
