@@ -19,15 +19,17 @@ type serveConfig struct {
 	webDir  string
 
 	maxUpload int64
+	demoBoard bool
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg serveConfig
-	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR]")
+	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board]")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
 	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
 	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
 	fs.Int64Var(&cfg.maxUpload, "max-upload", 2<<30, "largest release bundle upload, in `bytes`")
+	fs.BoolVar(&cfg.demoBoard, "demo-board", false, "offer a simulated board at /demo-board/ (its flash is kept in the data directory)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,8 +60,21 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	defer releases.Close()
 	siteCfg.API = releases
 
+	if cfg.demoBoard {
+		board, h, err := openDemoBoard(cfg.dataDir, env.Stderr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer board.Close()
+		siteCfg.DemoBoard = h
+	}
+
 	s := site.New(siteCfg)
 	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (data in %s)\n", con.Version(), base, cfg.dataDir)
+	if cfg.demoBoard {
+		fmt.Fprintf(env.Stdout, "trustforge: simulated board at %s%s\n", base, "/demo-board/")
+	}
 	err = s.Serve(ctx, ln)
 	fmt.Fprintln(env.Stdout, "trustforge: stopped")
 	return err
