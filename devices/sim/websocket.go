@@ -20,6 +20,7 @@ func NewHandler(b *Board, originPatterns ...string) http.Handler {
 			return // Accept has answered the request
 		}
 		defer c.CloseNow()
+		c.SetReadLimit(1 << 20) // a browser may hand over large writes at once
 		ctx := r.Context()
 		conn := websocket.NetConn(ctx, c, websocket.MessageBinary)
 		err = b.Serve(ctx, conn)
