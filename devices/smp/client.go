@@ -159,7 +159,7 @@ func (c *Client) readLoop() {
 		if err != nil {
 			c.mu.Lock()
 			if c.err == nil {
-				c.err = fmt.Errorf("smp: the link to the board failed: %w", err)
+				c.err = fmt.Errorf("%w: %w", ErrLinkDown, err)
 			}
 			c.mu.Unlock()
 			return

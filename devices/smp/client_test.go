@@ -252,7 +252,7 @@ func TestLinkFailure(t *testing.T) {
 	c := newTestClient(t, f, &Options{Timeout: time.Hour})
 	go func() { time.Sleep(20 * time.Millisecond); f.Close() }()
 	_, err := c.Echo(context.Background(), "x")
-	if err == nil || !strings.Contains(err.Error(), "link to the board failed") {
+	if !errors.Is(err, ErrLinkDown) || !strings.Contains(err.Error(), "link to the board failed") {
 		t.Errorf("Echo over a dropped link = %v", err)
 	}
 }

@@ -230,6 +230,10 @@ func IsGroupError(err error, g Group, code int) bool {
 var (
 	// ErrTimeout is returned when the board did not answer in time.
 	ErrTimeout = errors.New("no answer from the board")
-	// ErrClosed is returned once the client or its transport is closed.
+	// ErrClosed is returned once the client is closed.
 	ErrClosed = errors.New("smp: client closed")
+	// ErrLinkDown is returned once reading from the transport failed: the
+	// port went away (a USB board resetting, a cable pulled) or closed. The
+	// client is of no further use; open the port again.
+	ErrLinkDown = errors.New("smp: the link to the board failed")
 )

@@ -108,20 +108,21 @@ func runDevice(ctx context.Context, env Env, args []string) error {
 	}
 
 	d := &device{env: env, o: o}
-	tr, err := openTransport(ctx, port, int(baud))
-	if err != nil {
-		return err
-	}
-	opts := &smp.Options{Timeout: timeout, Retries: int(retries), V2: o.flag("smp-v2"), Console: &d.console}
+	d.opts = &smp.Options{Timeout: timeout, Retries: int(retries), V2: o.flag("smp-v2"), Console: &d.console}
 	if retries == 0 {
-		opts.Retries = -1
+		d.opts.Retries = -1
 	}
 	if o.flag("verbose") {
 		d.console.echo = env.Stderr
-		opts.Debug = &lockedWriter{w: env.Stderr}
+		d.opts.Debug = &lockedWriter{w: env.Stderr}
 	}
-	d.c = smp.NewClient(tr, opts)
-	defer d.c.Close()
+	d.open = func(ctx context.Context) (smp.Transport, error) { return openTransport(ctx, port, int(baud)) }
+	tr, err := d.open(ctx)
+	if err != nil {
+		return err
+	}
+	d.c = smp.NewClient(tr, d.opts)
+	defer func() { d.c.Close() }()
 	return run(d, ctx)
 }
 
@@ -129,9 +130,31 @@ func runDevice(ctx context.Context, env Env, args []string) error {
 type device struct {
 	env     Env
 	o       *optSet
+	opts    *smp.Options
+	open    func(context.Context) (smp.Transport, error)
 	c       *smp.Client
 	console consoleLog
 }
+
+// reopen opens the port again, for a board whose port went away: a USB
+// board that re-enumerates when it resets.
+func (d *device) reopen(ctx context.Context) error {
+	d.c.Close()
+	tr, err := d.open(ctx)
+	if err != nil {
+		d.c = smp.NewClient(deadTransport{err}, d.opts)
+		return err
+	}
+	d.c = smp.NewClient(tr, d.opts)
+	return nil
+}
+
+// deadTransport stands for a port that could not be opened again.
+type deadTransport struct{ err error }
+
+func (t deadTransport) Read(context.Context, []byte) (int, error)  { return 0, t.err }
+func (t deadTransport) Write(context.Context, []byte) (int, error) { return 0, t.err }
+func (t deadTransport) Close() error                               { return nil }
 
 // openTransport opens the board's serial port, or a WebSocket to boardsim.
 func openTransport(ctx context.Context, port string, baud int) (smp.Transport, error) {

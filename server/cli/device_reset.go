@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,6 +43,15 @@ func (d *device) reset(ctx context.Context) error {
 		after, err = d.c.ImageState(ctx)
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			break
+		}
+		if errors.Is(err, smp.ErrLinkDown) {
+			// The port went away with the reset; wait for it to return.
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			d.reopen(ctx)
 		}
 	}
 	if err != nil {

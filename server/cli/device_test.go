@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
@@ -330,3 +332,38 @@ func TestProgressLine(t *testing.T) {
 }
 
 func hexString(b []byte) string { return strings.ToLower(strings.TrimSpace(string(hexBytes(b)))) }
+
+// TestDeviceResetReconnects resets a board whose port goes away with the
+// reset and comes back, as a USB board re-enumerates.
+func TestDeviceResetReconnects(t *testing.T) {
+	b, err := sim.New(sim.Config{Baud: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	img, err := mcuimg.Sign(make([]byte, 2000), &mcuimg.SignOptions{Version: mcuimg.Version{Major: 3}, HeaderSize: 0x200, PadHeader: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Program(img)
+	h := sim.NewHandler(b)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		boots := b.Running().Boots
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		go func() {
+			for ctx.Err() == nil && b.Running().Boots == boots {
+				time.Sleep(time.Millisecond)
+			}
+			cancel() // the board reset: its port goes away
+		}()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	defer srv.Close()
+	var out, errOut bytes.Buffer
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	code := Run(context.Background(), []string{"device", "--port", url, "--timeout", "500ms", "reset"}, Env{Stdout: &out, Stderr: &errOut})
+	if code != 0 || !strings.Contains(out.String(), "board reset: running 3.0.0") {
+		t.Errorf("exit %d, stdout %q, stderr %s", code, out.String(), errOut.String())
+	}
+}
