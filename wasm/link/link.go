@@ -143,10 +143,11 @@ func (l *Link) Client() (*smp.Client, error) {
 	return nil, ErrNotConnected
 }
 
-// Wait waits until a board is connected (after a replug, say) and returns
-// its client. It fails at once when the link is idle or failed: only a
-// board that went away and may come back is waited for.
-func (l *Link) Wait(ctx context.Context) (*smp.Client, error) {
+// Next waits until the board is connected through a client other than old
+// (after a replug, or a new connection) and returns it. It fails when the
+// link is idle or failed: only a board that went away and may come back is
+// waited for.
+func (l *Link) Next(ctx context.Context, old *smp.Client) (*smp.Client, error) {
 	ch := make(chan struct{}, 1)
 	stop := l.Subscribe(func() {
 		select {
@@ -156,15 +157,15 @@ func (l *Link) Wait(ctx context.Context) (*smp.Client, error) {
 	})
 	defer stop()
 	for {
-		st := l.Status()
-		switch st.State {
-		case Connected:
-			if c, err := l.Client(); err == nil {
-				return c, nil
-			}
-		case Idle:
+		l.mu.Lock()
+		st, c := l.status, l.c
+		l.mu.Unlock()
+		switch {
+		case st.State == Connected && c != nil && c != old:
+			return c, nil
+		case st.State == Idle:
 			return nil, ErrNotConnected
-		case Failed:
+		case st.State == Failed:
 			return nil, st.Err
 		}
 		select {

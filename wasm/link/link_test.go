@@ -42,8 +42,8 @@ func TestSimulatedLink(t *testing.T) {
 	if _, err := l.Client(); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("Client of an idle link = %v", err)
 	}
-	if _, err := l.Wait(ctx); !errors.Is(err, ErrNotConnected) {
-		t.Errorf("Wait on an idle link = %v, want ErrNotConnected at once", err)
+	if _, err := l.Next(ctx, nil); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("Next on an idle link = %v, want ErrNotConnected at once", err)
 	}
 	if err := l.ConnectSimulated(ctx, u); err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestSimulatedLink(t *testing.T) {
 	if st.State != Connected || st.Kind != Simulated || !strings.Contains(st.Label, "Simulated") {
 		t.Errorf("status %+v", st)
 	}
-	c, err := l.Wait(ctx)
+	c, err := l.Next(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

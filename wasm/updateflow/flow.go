@@ -1,0 +1,420 @@
+// Package updateflow is the field technician's update of one board, kept
+// out of the UI: verify a release bundle in the browser (manifest signature
+// against the product's keys, payload and image hashes), decrypt it with
+// the technician's age identities, check it against the board (no
+// downgrade, no image for other hardware), then flash, test-boot, check the
+// new version runs and confirm it, keeping a fwupdate.Record of every step.
+//
+// A Runner drives the steps and reports each as it starts and ends, so the
+// console shows one screen per step. An upload cut by an unplugged board
+// waits for the board to come back and resumes from the board's offset.
+// Nothing here touches the network: the bundle comes from the release cache
+// or a file, so the whole flow runs offline.
+package updateflow
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"filippo.io/age"
+
+	"trustforge/crypto/bundle"
+	"trustforge/devices/fwupdate"
+	"trustforge/devices/smp"
+	"trustforge/wasm/client"
+	"trustforge/wasm/release"
+)
+
+// Step names a step of the flow.
+type Step string
+
+// The steps, in order.
+const (
+	StepVerify   Step = "verify"    // signature, payload and image hashes; decryption
+	StepCheck    Step = "check"     // the board's version and hardware against the manifest
+	StepUpload   Step = "upload"    // the image into the board's upload slot
+	StepTestBoot Step = "test boot" // mark it for one boot, reset, wait for the board
+	StepRunning  Step = "check version"
+	StepConfirm  Step = "confirm"
+)
+
+// Steps lists the steps in order.
+func Steps() []Step {
+	return []Step{StepVerify, StepCheck, StepUpload, StepTestBoot, StepRunning, StepConfirm}
+}
+
+// Board is the board being updated: the console's link.
+type Board interface {
+	// Client returns the connected board's client.
+	Client() (*smp.Client, error)
+	// Next waits until the board is connected through a client other
+	// than old, as after a replug, and fails when it will not come back on
+	// its own.
+	Next(ctx context.Context, old *smp.Client) (*smp.Client, error)
+}
+
+// Event reports progress of the flow.
+type Event struct {
+	Step Step
+	// Done is set when the step ended; Err then says whether it failed.
+	Done bool
+	Err  error
+	// Detail says what the step found, for people.
+	Detail string
+	// Upload reports the upload's progress (StepUpload).
+	Upload *smp.UploadProgress
+	// Unplugged is set while the upload waits for the board to come back.
+	Unplugged bool
+	// Progress reports decryption (StepVerify).
+	Progress *release.Progress
+}
+
+// Source is the release to put on the board.
+type Source struct {
+	// Bundle is the .tfb file.
+	Bundle []byte
+	// Release is the server's record when the bundle came from the server
+	// (the release cache); nil for a file. It must agree with the signed
+	// manifest.
+	Release *client.Release
+	// Keys are the product's registered signing keys; revoked ones are
+	// not trusted.
+	Keys []client.Key
+	// Identities open the payload (the vault's age identities).
+	Identities []age.Identity
+}
+
+// Verified is a release that verified and decrypted.
+type Verified struct {
+	Manifest *bundle.Manifest
+	// ReleaseID is the release's ID (the SHA-256 of its signed manifest).
+	ReleaseID string
+	// Signer is the fingerprint of the key that signed the manifest.
+	Signer string
+	// Image is the decrypted MCUboot image; Hash its SHA256 TLV.
+	Image []byte
+	Hash  []byte
+}
+
+// Runner runs the flow for one board and keeps its record.
+type Runner struct {
+	// Board is the board to update. Required.
+	Board Board
+	// Transport names how the board is reached, for the record
+	// ("serial", "usb", "simulated").
+	Transport string
+	// Technician is the signed-in account, for the record.
+	Technician string
+	// OnEvent, when set, receives the flow's progress. It must not block.
+	OnEvent func(Event)
+	// Yield lets the browser run during decryption; nil in tests.
+	Yield release.Yield
+	// BootTimeout bounds the wait for the board after a reset; zero means
+	// fwupdate.DefaultBootTimeout.
+	BootTimeout time.Duration
+	// Now and Rand are the clock and the source of the record's ID; nil
+	// means time.Now and crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+
+	record  *fwupdate.Record
+	summary *fwupdate.Summary
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) emit(e Event) {
+	if r.OnEvent != nil {
+		r.OnEvent(e)
+	}
+}
+
+// Record returns the flow's record so far (nil before Verify).
+func (r *Runner) Record() *fwupdate.Record { return r.record }
+
+// Summary returns what the board said of itself at the check (nil before).
+func (r *Runner) Summary() *fwupdate.Summary { return r.summary }
+
+// step runs one step, records it and reports it.
+func (r *Runner) step(s Step, f func() (string, error)) error {
+	start := r.now()
+	r.emit(Event{Step: s})
+	detail, err := f()
+	r.record.Step(string(s), start, r.now(), err, detail)
+	if err != nil && detail == "" {
+		detail = err.Error()
+	}
+	r.emit(Event{Step: s, Done: true, Err: err, Detail: detail})
+	return err
+}
+
+// Finish ends the record: updated when err is nil, otherwise refused,
+// cancelled or failed with err's reason.
+func (r *Runner) Finish(err error) *fwupdate.Record {
+	if r.record == nil {
+		return nil
+	}
+	var ref *fwupdate.Refusal
+	switch {
+	case err == nil:
+		r.record.Finish(fwupdate.Updated, "", r.now())
+	case errors.Is(err, context.Canceled):
+		r.record.Finish(fwupdate.Cancelled, "cancelled by the technician", r.now())
+	case errors.As(err, &ref):
+		r.record.Finish(fwupdate.Refused, ref.Reason, r.now())
+	default:
+		r.record.Finish(fwupdate.Failed, truncate(err.Error(), fwupdate.MaxDetailLen), r.now())
+	}
+	return r.record
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// ErrRejected wraps every reason the verify step refuses a bundle for: a
+// bad signature, an untrusted signer, a payload or image that does not
+// match the manifest, a server record that disagrees with it.
+var ErrRejected = errors.New("updateflow: the release does not verify")
+
+// Verify starts the record and verifies src: the signed manifest against
+// the product's keys (and the server's record, when there is one), the
+// payload's size and SHA-256, and, once decrypted, the image's. A bundle
+// that fails any check is refused: the record's outcome is Refused.
+func (r *Runner) Verify(ctx context.Context, src Source) (*Verified, error) {
+	rec, err := fwupdate.NewRecord(r.Rand, r.now())
+	if err != nil {
+		return nil, err
+	}
+	rec.Technician, rec.Board.Transport = r.Technician, r.Transport
+	r.record, r.summary = rec, nil
+	var v *Verified
+	err = r.step(StepVerify, func() (string, error) {
+		var err error
+		v, err = r.verify(ctx, src)
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", &fwupdate.Refusal{Err: fmt.Errorf("%w: %w", ErrRejected, err), Reason: rejection(err)}
+		}
+		rec.Product, rec.Component, rec.Channel = v.Manifest.Product, v.Manifest.Component, v.Manifest.Channel
+		rec.Release, rec.Version = v.ReleaseID, v.Manifest.Version.String()
+		rec.ImageSHA256 = hex.EncodeToString(v.Hash)
+		return fmt.Sprintf("%s %s signed by %s…; payload and image hashes match", v.Manifest.Product, v.Manifest.Version, v.Signer[:12]), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// rejection says in words why a bundle was refused.
+func rejection(err error) string {
+	switch {
+	case errors.Is(err, bundle.ErrUntrustedKey):
+		return "the release is not signed by any of the product's keys: it was not made by your team, do not use it"
+	case errors.Is(err, bundle.ErrBadSignature):
+		return "the release's signature does not verify: it was changed after it was signed, do not use it"
+	case errors.Is(err, bundle.ErrPayloadMismatch):
+		return "the encrypted firmware does not match its signed manifest: the file was changed or damaged, do not use it"
+	case errors.Is(err, bundle.ErrImageMismatch), errors.Is(err, bundle.ErrNotImage):
+		return "the decrypted firmware does not match its signed manifest: do not use it"
+	case errors.Is(err, release.ErrMismatch):
+		return "the server's record of the release differs from its signed manifest: do not use it"
+	case errors.Is(err, bundle.ErrNoIdentity):
+		return "none of the age identities in your vault can open this release: ask for it to be published to you"
+	case errors.Is(err, bundle.ErrMalformed), errors.Is(err, bundle.ErrUnsupported), errors.Is(err, bundle.ErrTooLarge):
+		return "the release's signed manifest is damaged or was changed (" + err.Error() + "): do not use it"
+	case errors.Is(err, bundle.ErrNotBundle), errors.Is(err, bundle.ErrTruncated):
+		return "the file is not a complete trustforge release bundle (" + err.Error() + ")"
+	}
+	return err.Error()
+}
+
+func (r *Runner) verify(ctx context.Context, src Source) (*Verified, error) {
+	rd := bytes.NewReader(src.Bundle)
+	s, err := bundle.ReadHeader(rd)
+	if err != nil {
+		return nil, err
+	}
+	payload := src.Bundle[len(src.Bundle)-rd.Len():]
+	trusted := release.TrustedKeys(src.Keys)
+	if len(trusted) == 0 {
+		return nil, fmt.Errorf("%w: no signing key of the product is known to this browser", bundle.ErrUntrustedKey)
+	}
+	var checked release.Checked
+	if src.Release != nil {
+		checked = release.Verify(*src.Release, s.Bytes(), trusted)
+	} else {
+		m, err := s.Verify(trusted...)
+		checked = release.Checked{Manifest: m, Signer: s.KeyID(), Err: err}
+	}
+	if checked.Err != nil {
+		return nil, checked.Err
+	}
+	m := checked.Manifest
+	pv := bundle.NewPayloadVerifier(m)
+	pv.Write(payload)
+	if err := pv.Check(); err != nil {
+		return nil, err
+	}
+	progress := func(p release.Progress) { r.emit(Event{Step: StepVerify, Progress: &p}) }
+	img, err := release.Open(ctx, checked, payload, src.Identities, progress, r.Yield)
+	if err != nil {
+		return nil, err
+	}
+	id := s.ManifestDigest().String()
+	return &Verified{Manifest: m, ReleaseID: id, Signer: checked.Signer, Image: img, Hash: m.Image.SHA256[:]}, nil
+}
+
+// Check reads the board's summary and checks the release against it: the
+// hardware, the version (no downgrade, not the same), an update already in
+// progress. A refusal leaves the board untouched.
+func (r *Runner) Check(ctx context.Context, v *Verified) error {
+	return r.step(StepCheck, func() (string, error) {
+		c, err := r.Board.Client()
+		if err != nil {
+			return "", err
+		}
+		s, err := fwupdate.ReadSummary(ctx, c)
+		if err != nil {
+			return "", err
+		}
+		r.summary = s
+		rec := r.record
+		rec.Board.Node, rec.Board.Hardware = s.Node, s.Hardware
+		if run, ok := s.Running(v.Manifest.Component); ok {
+			rec.Board.FromVersion, rec.Board.FromSHA256 = run.Version, hex.EncodeToString(run.Hash)
+		}
+		if err := fwupdate.Check(v.Manifest, s, fwupdate.CheckOptions{}); err != nil {
+			return "", err
+		}
+		hw := s.Hardware
+		if hw == "" {
+			hw = "any hardware"
+		}
+		return fmt.Sprintf("the board (%s) runs %s; release %s is newer and made for it", hw, rec.Board.FromVersion, v.Manifest.Version), nil
+	})
+}
+
+// maxStalls bounds upload attempts in a row that make no progress while
+// the board stays connected.
+const maxStalls = 3
+
+// Flash uploads the image, boots it once, checks that the board runs it
+// and confirms it. An upload cut by an unplug waits for the board and
+// resumes from its offset.
+func (r *Runner) Flash(ctx context.Context, v *Verified) error {
+	comp := v.Manifest.Component
+	err := r.step(StepUpload, func() (string, error) {
+		return r.upload(ctx, v)
+	})
+	if err != nil {
+		return err
+	}
+	err = r.step(StepTestBoot, func() (string, error) {
+		c, err := r.Board.Client()
+		if err != nil {
+			return "", err
+		}
+		if err := fwupdate.TestBoot(ctx, c, v.Hash); err != nil {
+			return "", err
+		}
+		if err := fwupdate.Reset(ctx, c, r.BootTimeout, fwupdate.NothingPending); err != nil {
+			return "", err
+		}
+		return "the board restarted with the new image for one boot", nil
+	})
+	if err != nil {
+		return err
+	}
+	err = r.step(StepRunning, func() (string, error) {
+		c, err := r.Board.Client()
+		if err != nil {
+			return "", err
+		}
+		run, err := fwupdate.CheckRunning(ctx, c, comp, v.Hash)
+		if err != nil {
+			return "", err
+		}
+		got, err := fwupdate.ParseBoardVersion(run.Version)
+		if err != nil || fwupdate.CompareVersions(got, v.Manifest.Version) != 0 {
+			return "", fmt.Errorf("%w: it reports version %s, the release is %s", fwupdate.ErrNotBooted, run.Version, v.Manifest.Version)
+		}
+		return "the board runs " + run.Version, nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.step(StepConfirm, func() (string, error) {
+		c, err := r.Board.Client()
+		if err != nil {
+			return "", err
+		}
+		if _, err := fwupdate.Confirm(ctx, c, comp); err != nil {
+			return "", err
+		}
+		return v.Manifest.Version.String() + " is confirmed: it stays after resets", nil
+	})
+}
+
+func (r *Runner) upload(ctx context.Context, v *Verified) (string, error) {
+	start := time.Now()
+	resumed, stalls := 0, 0
+	c, err := r.Board.Client()
+	if err != nil {
+		return "", err
+	}
+	for {
+		res, err := fwupdate.Upload(ctx, c, v.Image, v.Manifest.Component, func(p smp.UploadProgress) {
+			r.emit(Event{Step: StepUpload, Upload: &p})
+		})
+		if err == nil {
+			detail := fmt.Sprintf("%d bytes in %.1f s", len(v.Image), time.Since(start).Seconds())
+			if resumed > 0 {
+				detail += fmt.Sprintf(", resumed %d time(s) from the board's offset", resumed)
+			}
+			if res.Checked {
+				sum := sha256.Sum256(v.Image)
+				detail += "; the board checked its SHA-256 " + hex.EncodeToString(sum[:6]) + "…"
+			}
+			return detail, nil
+		}
+		var se *smp.Error
+		var ref *fwupdate.Refusal
+		switch {
+		case ctx.Err() != nil, errors.As(err, &se), errors.As(err, &ref), errors.Is(err, smp.ErrUploadMismatch):
+			return "", err
+		case errors.Is(err, smp.ErrTimeout):
+			// The board went silent but the link holds: try again, as
+			// often as it keeps making no progress.
+			if stalls++; stalls > maxStalls {
+				return "", err
+			}
+			continue
+		}
+		// The link broke (an unplug): wait for the board and go on from
+		// its offset.
+		r.emit(Event{Step: StepUpload, Unplugged: true, Detail: "the board went away: plug it back in and the upload resumes"})
+		if c, err = r.Board.Next(ctx, c); err != nil {
+			return "", err
+		}
+		resumed++
+		stalls = 0
+	}
+}
