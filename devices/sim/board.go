@@ -205,7 +205,7 @@ func (b *Board) Close() error {
 		t.Stop()
 	}
 	if b.line != nil {
-		b.line.cancel()
+		b.line.cancel(ErrClosed)
 	}
 	b.powered = false
 	b.mu.Unlock()
@@ -366,5 +366,5 @@ func (b *Board) SecurityCounter() uint32 {
 	return b.securityCounterLocked()
 }
 
-// errClosed is returned by Serve once the board is closed.
-var errClosed = errors.New("sim: board closed")
+// ErrClosed is returned by Serve once the board is closed.
+var ErrClosed = errors.New("sim: board closed")

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -75,12 +76,24 @@ func TestPTY(t *testing.T) {
 
 func TestServeReplacedAndClosed(t *testing.T) {
 	b := newBoard(t, Config{})
-	c := connect(t, b, nil)
-	if _, err := c.Echo(context.Background(), "a"); err != nil {
-		t.Fatal(err)
+	serve := func() chan error {
+		host, dev := net.Pipe()
+		t.Cleanup(func() { host.Close(); dev.Close() })
+		errc := make(chan error, 1)
+		go func() { errc <- b.Serve(context.Background(), dev) }()
+		return errc
+	}
+	first := serve()
+	time.Sleep(10 * time.Millisecond)
+	second := serve()
+	if err := <-first; !errors.Is(err, ErrReplaced) {
+		t.Errorf("Serve taken over = %v, want ErrReplaced", err)
 	}
 	b.Close()
-	if err := b.Serve(context.Background(), nil); !errors.Is(err, errClosed) {
-		t.Errorf("Serve on a closed board = %v", err)
+	if err := <-second; !errors.Is(err, ErrClosed) {
+		t.Errorf("Serve on a board being closed = %v, want ErrClosed", err)
+	}
+	if err := b.Serve(context.Background(), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Serve on a closed board = %v, want ErrClosed", err)
 	}
 }

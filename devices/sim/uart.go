@@ -12,7 +12,7 @@ import (
 // line is a host attached to the board's UART.
 type line struct {
 	out    chan txChunk
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc // ends its Serve, saying why
 }
 
 // txChunk is bytes the board transmits, from start on.
@@ -38,16 +38,16 @@ var ErrReplaced = errors.New("sim: another host took over the board's UART")
 func (b *Board) Serve(ctx context.Context, host io.ReadWriter) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	l := &line{out: make(chan txChunk, 4096), cancel: func() { cancel(ErrReplaced) }}
+	l := &line{out: make(chan txChunk, 4096), cancel: cancel}
 	b.mu.Lock()
 	select {
 	case <-b.closed:
 		b.mu.Unlock()
-		return errClosed
+		return ErrClosed
 	default:
 	}
 	if b.line != nil {
-		b.line.cancel()
+		b.line.cancel(ErrReplaced)
 	}
 	b.line = l
 	b.mu.Unlock()
@@ -85,15 +85,7 @@ func (b *Board) Serve(ctx context.Context, host io.ReadWriter) error {
 
 	select {
 	case <-ctx.Done():
-		if c := context.Cause(ctx); errors.Is(c, ErrReplaced) {
-			return ErrReplaced
-		}
-		select {
-		case <-b.closed:
-			return errClosed
-		default:
-		}
-		return ctx.Err()
+		return context.Cause(ctx)
 	case err := <-errc:
 		return err
 	}

@@ -27,7 +27,7 @@ func NewHandler(b *Board, originPatterns ...string) http.Handler {
 		switch {
 		case errors.Is(err, ErrReplaced):
 			c.Close(websocket.StatusTryAgainLater, "another client took over the board")
-		case errors.Is(err, errClosed):
+		case errors.Is(err, ErrClosed):
 			c.Close(websocket.StatusGoingAway, "the board was shut down")
 		default:
 			c.Close(websocket.StatusNormalClosure, "")
