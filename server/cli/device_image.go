@@ -192,7 +192,7 @@ func (d *device) imageUpload(ctx context.Context, path string) error {
 	})
 	bar.finish(err == nil)
 	if err != nil {
-		if errors.Is(err, smp.ErrTimeout) {
+		if errors.Is(err, smp.ErrTimeout) || errors.Is(err, smp.ErrLinkDown) || errors.Is(err, context.Canceled) {
 			return fmt.Errorf("%w\nrun the same command again: the upload resumes where the board stopped", err)
 		}
 		return err
