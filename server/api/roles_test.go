@@ -45,6 +45,12 @@ func TestRoleMatrix(t *testing.T) {
 		"GET /api/releases/{id}/bundle":                         "nYYY",
 		"GET /api/audit":                                        "Ynnn",
 		"POST /api/device-updates":                              "nYYY",
+		"GET /api/devices":                                      "YYYY",
+		"POST /api/devices":                                     "nYnY",
+		"GET /api/devices/{id}":                                 "YYYY",
+		"POST /api/devices/{id}/revoke":                         "YYnn",
+		"POST /api/crls":                                        "YYnn",
+		"GET /api/crls/{issuer}":                                "public",
 	}
 	e := newEnv(t)
 	rel := e.publish(e.bundle(testbundle.Release{Version: "1.0.0", Counter: 1}))
@@ -52,7 +58,7 @@ func TestRoleMatrix(t *testing.T) {
 	e.mustJSONOut("POST", "/api/tokens", e.tokens["technician"], map[string]string{"name": "spare"}, 201, &tk)
 
 	fill := strings.NewReplacer("{id}", rel.ID, "{name}", "technician1", "{product}", "sensor",
-		"{fingerprint}", "0000", "{channel}", "beta")
+		"{fingerprint}", "0000", "{channel}", "beta", "{issuer}", "00")
 	bodies := map[string]any{
 		"POST /api/enrol":                       map[string]string{"token": "tfe_x", "name": "x", "password": "long enough pw"},
 		"POST /api/session":                     map[string]string{"name": "nobody", "password": "long enough pw"},
@@ -66,6 +72,9 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/releases/{id}/promote":       map[string]string{"channel": "-bad"},
 		"POST /api/releases/{id}/yank":          map[string]string{"reason": ""},
 		"POST /api/device-updates":              map[string]string{"id": "not a record id"},
+		"POST /api/devices":                     map[string]string{"id": "not hex"},
+		"POST /api/devices/{id}/revoke":         map[string]string{"reason": ""},
+		"POST /api/crls":                        map[string]string{"crl": ""},
 	}
 
 	seen := map[string]bool{}

@@ -50,6 +50,13 @@ func (s *Server) routeTable() []route {
 
 		{"GET", "/api/audit", auth.PermAudit, s.exportAudit},
 		{"POST", "/api/device-updates", auth.PermReport, s.recordDeviceUpdate},
+
+		{"GET", "/api/devices", auth.PermDevices, s.listDevices},
+		{"POST", "/api/devices", auth.PermProvision, s.registerDevice},
+		{"GET", "/api/devices/{id}", auth.PermDevices, s.getDevice},
+		{"POST", "/api/devices/{id}/revoke", auth.PermRevoke, s.revokeDevice},
+		{"POST", "/api/crls", auth.PermRevoke, s.publishCRL},
+		{"GET", "/api/crls/{issuer}", "", s.getCRL},
 	}
 }
 

@@ -29,6 +29,14 @@ const (
 	// PermReport: record the update of a device in the audit log, as the
 	// console does after flashing a board.
 	PermReport Permission = "report"
+	// PermDevices: list, search and read the device registry (certificates
+	// and public encryption keys of provisioned boards).
+	PermDevices Permission = "devices"
+	// PermProvision: register a newly provisioned board.
+	PermProvision Permission = "provision"
+	// PermRevoke: revoke a board's certificate and publish revocation
+	// lists.
+	PermRevoke Permission = "revoke"
 )
 
 // Allowed reports whether role may make requests that need perm. It is the
@@ -45,6 +53,12 @@ func Allowed(role store.Role, perm Permission) bool {
 		return role == store.RoleEngineer
 	case PermDownload, PermReport:
 		return role == store.RoleEngineer || role == store.RoleTechnician || role == store.RoleStation
+	case PermDevices:
+		return role.Valid()
+	case PermProvision:
+		return role == store.RoleEngineer || role == store.RoleStation
+	case PermRevoke:
+		return role == store.RoleAdmin || role == store.RoleEngineer
 	}
 	return false
 }

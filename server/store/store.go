@@ -220,6 +220,7 @@ type Store interface {
 	Users
 	Products
 	Releases
+	Devices
 	AuditLog
 	io.Closer
 }
