@@ -63,6 +63,8 @@ bench: test-deps wasm
 	@echo "== release bundles: create and open (native, then WebAssembly) =="
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./crypto/bundle/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/
+	@echo "== boards: 256 KiB upload through boardsim on a paced pty, against stop-and-wait clients =="
+	$(GO) test -run '^$$' -bench Upload -benchtime 1x ./devices/sim/
 	@echo "== release server: upload/download throughput, peak RSS, 100 concurrent downloads =="
 	$(GO) run ./server/cmd/releasebench
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./server/api/
