@@ -1,17 +1,39 @@
 // Command wasm is the trustforge console compiled to WebAssembly.
 //
-// It only wires: the pages and components live in trustforge/wasm/ui. Built
-// natively (as the server's pre-renderer links the same routes) it does
-// nothing.
+// It only wires: the shared state (wasm/state) with the release API client
+// (wasm/client) and the vault's IndexedDB store (wasm/storage), and the
+// pages and components of wasm/ui. Built natively (as the server's
+// pre-renderer links the same routes) it does nothing.
 package main
 
 import (
+	"context"
+
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/crypto/vault"
+	"trustforge/wasm/client"
+	"trustforge/wasm/state"
+	"trustforge/wasm/storage"
 	"trustforge/wasm/ui"
 )
 
+// vaultDB is the IndexedDB database holding the key vault.
+const vaultDB = "trustforge-vault"
+
 func main() {
-	ui.Routes()
+	api := &client.Client{Uploader: client.DefaultUploader()}
+	if app.IsClient {
+		u := app.Window().URL()
+		api.BaseURL = u.Scheme + "://" + u.Host
+	}
+	st := state.New(state.Config{
+		API: api,
+		OpenStore: func(ctx context.Context) (vault.Store, error) {
+			return storage.Open(ctx, vaultDB)
+		},
+		SignedIn: storage.Flag{Key: "trustforge-signed-in"},
+	})
+	ui.RoutesWith(st)
 	app.RunWhenOnBrowser()
 }

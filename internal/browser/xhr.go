@@ -14,7 +14,7 @@ type Request struct {
 	Method string            // "POST", "PUT", ...
 	URL    string            // absolute, or relative to the page
 	Header map[string]string // request headers
-	Body   []byte            // copied into a Blob once
+	Body   []byte            // copied into one Uint8Array
 	// Progress, when set, is called as the body uploads with the bytes
 	// sent so far and the total. It runs in a browser event handler: it
 	// must not block.
@@ -80,7 +80,7 @@ func Send(ctx context.Context, req Request) (*Response, error) {
 	}
 	body := safejs.Null()
 	if req.Body != nil {
-		if body, err = NewBlob(req.Body, ""); err != nil {
+		if body, err = BytesToJS(req.Body); err != nil {
 			return nil, err
 		}
 	}

@@ -1,10 +1,17 @@
 package ui
 
-import "github.com/maxence-charriere/go-app/v10/pkg/app"
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/state"
+)
 
 // homePage is the console's landing page: what each section is for.
 type homePage struct {
 	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
 }
 
 func (h *homePage) OnNav(ctx app.Context) {
@@ -21,6 +28,7 @@ func (h *homePage) Render() app.UI {
 	}
 	pages := Pages()
 	return &layout{
+		App:    h.App,
 		Active: "/",
 		Title:  "Console",
 		Content: []app.UI{

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"context"
+
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/internal/version"
+	"trustforge/wasm/state"
 )
 
 // layout is the console's frame: header with the build version, navigation,
@@ -15,6 +18,8 @@ import (
 type layout struct {
 	app.Compo
 
+	// App is the tab's shared state; nil leaves out the session bar.
+	App *state.App
 	// Active is the path of the page being shown.
 	Active string
 	// Title is the page heading.
@@ -32,6 +37,10 @@ func (l *layout) OnMount(ctx app.Context) {
 	}
 	l.ready = true
 	l.updateWaiting = ctx.AppUpdateAvailable()
+	if l.App != nil {
+		// The tab's state outlives pages: its work is not tied to ctx.
+		l.App.Start(context.Background())
+	}
 }
 
 func (l *layout) OnAppUpdate(ctx app.Context) {
@@ -53,6 +62,7 @@ func (l *layout) Render() app.UI {
 					app.Img().Src("/web/icon.svg").Alt("").Class("brand-icon"),
 					app.Span().Text("trustforge"),
 				),
+				app.If(l.App != nil, func() app.UI { return &sessionBar{App: l.App} }),
 				app.Span().
 					Class("build").
 					ID("build-version").

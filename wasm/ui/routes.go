@@ -6,7 +6,12 @@
 // and crypto/ packages and run off the UI goroutine.
 package ui
 
-import "github.com/maxence-charriere/go-app/v10/pkg/app"
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/client"
+	"trustforge/wasm/state"
+)
 
 // Page is one entry of the console's navigation.
 type Page struct {
@@ -27,13 +32,26 @@ func Pages() []Page {
 	}
 }
 
-// Routes registers every page of the console with go-app. Call it once, in
-// the WASM main and in the server before building its handler.
+// SignInPath is the sign-in page's path. It takes the page to return to
+// as ?next=/path.
+const SignInPath = "/signin"
+
+// Routes registers every page of the console with go-app, with a state of
+// its own: what the server's pre-renderer needs. The WASM main calls
+// RoutesWith instead, to share its state.
 func Routes() {
-	app.Route("/", func() app.Composer { return &homePage{} })
+	RoutesWith(state.New(state.Config{API: &client.Client{}}))
+}
+
+// RoutesWith registers every page of the console with go-app; each page
+// gets st, the tab's shared state (session, role, vault), as its App prop.
+// Call it once.
+func RoutesWith(st *state.App) {
+	app.Route("/", func() app.Composer { return &homePage{App: st} })
+	app.Route(SignInPath, func() app.Composer { return &signInPage{App: st} })
 	app.Route("/devices", func() app.Composer { return &devicesPage{} })
-	app.Route("/releases", func() app.Composer { return &releasesPage{} })
-	app.Route("/keys", func() app.Composer { return &keysPage{} })
+	app.Route("/releases", func() app.Composer { return &releasesPage{App: st} })
+	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{} })
 	app.Route("/security", func() app.Composer { return &securityPage{} })
 }

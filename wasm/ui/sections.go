@@ -22,44 +22,6 @@ func (p *devicesPage) Render() app.UI {
 	}
 }
 
-// releasesPage is the Releases section: signed, encrypted release bundles.
-type releasesPage struct{ app.Compo }
-
-func (p *releasesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Releases · trustforge") }
-
-func (p *releasesPage) Render() app.UI {
-	return &sectionPage{
-		Path:    "/releases",
-		Title:   "Releases",
-		Summary: "Firmware releases: signed and encrypted here, stored encrypted on the server.",
-		Coming: []string{
-			"Publish: MCUboot-sign a .bin or .hex, encrypt it to technicians and stations, upload with progress.",
-			"Releases per product and channel, each signature verified in this browser.",
-			"Promote, yank, download and open releases, by role.",
-			"Production packages with counted installs for programming stations.",
-		},
-	}
-}
-
-// keysPage is the Keys section: the browser key vault.
-type keysPage struct{ app.Compo }
-
-func (p *keysPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Keys · trustforge") }
-
-func (p *keysPage) Render() app.UI {
-	return &sectionPage{
-		Path:    "/keys",
-		Title:   "Keys",
-		Summary: "Signing and encryption keys, sealed with your passphrase in this browser.",
-		Coming: []string{
-			"Generate ECDSA-P256 and Ed25519 signing keys and X25519 encryption keys.",
-			"Import imgtool PEM keys; export encrypted backups and restore them.",
-			"Export public keys as PEM, DER or a C array for the bootloader build; see each key's hash.",
-			"Register a signing key with a product on the server in one click.",
-		},
-	}
-}
-
 // identityPage is the Identity section: device CA and provisioning.
 type identityPage struct{ app.Compo }
 

@@ -1,0 +1,210 @@
+// Package client is the console's client of the trustforge release API
+// (docs/api.md): sign-in with a cookie session and its CSRF token, products
+// and their signing keys, the recipient directory, and releases: publish
+// with upload progress, list, promote, yank and download.
+//
+// It is plain Go over net/http, so it runs natively in tests and in the
+// browser, where Go's net/http uses fetch (the session cookie goes with
+// every same-origin request). Uploads go through an Uploader, which the
+// console implements with XMLHttpRequest for upload progress.
+//
+// The client moves only what the server may see: signed manifests, age
+// ciphertext, public keys and credentials. Release contents are decrypted
+// and verified by the caller, never trusted from the server's JSON.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// CSRFHeader carries the session's CSRF token on state-changing requests.
+const CSRFHeader = "X-CSRF-Token"
+
+// Error is an error answer of the API.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // stable code, e.g. "bad_credentials"
+	Message string // for people
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("client: HTTP %d %s", e.Status, e.Code)
+	}
+	return "client: " + e.Message
+}
+
+// IsCode reports whether err is an API Error with the given code.
+func IsCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// Uploader sends a request with a body and reports upload progress.
+type Uploader interface {
+	Upload(ctx context.Context, method, url string, header map[string]string, body []byte,
+		progress func(sent, total int64)) (status int, contentType string, respBody []byte, err error)
+}
+
+// Client talks to one release server. Its zero value is not usable: set
+// BaseURL.
+type Client struct {
+	// BaseURL is the server's origin, e.g. "http://127.0.0.1:8080".
+	BaseURL string
+	// HTTP makes the requests; nil means http.DefaultClient.
+	HTTP *http.Client
+	// Uploader sends release uploads; nil means HTTP, with progress
+	// counted as the body is read.
+	Uploader Uploader
+	// Token, when set, authenticates with an API token instead of the
+	// session cookie.
+	Token string
+
+	mu   sync.Mutex
+	csrf string
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP == nil {
+		return http.DefaultClient
+	}
+	return c.HTTP
+}
+
+func (c *Client) setCSRF(t string) {
+	c.mu.Lock()
+	c.csrf = t
+	c.mu.Unlock()
+}
+
+func (c *Client) headers(method string, h map[string]string) map[string]string {
+	if h == nil {
+		h = map[string]string{}
+	}
+	if c.Token != "" {
+		h["Authorization"] = "Bearer " + c.Token
+	}
+	if method != http.MethodGet && method != http.MethodHead {
+		c.mu.Lock()
+		if c.csrf != "" {
+			h[CSRFHeader] = c.csrf
+		}
+		c.mu.Unlock()
+	}
+	return h
+}
+
+// do sends a request and returns the response; an error status is
+// returned as *Error.
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	for k, v := range c.headers(method, nil) {
+		req.Header.Set(k, v)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("client: %s %s: the server cannot be reached: %w", method, path, err)
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return nil, decodeError(resp.StatusCode, b)
+	}
+	return resp, nil
+}
+
+func decodeError(status int, body []byte) error {
+	var e struct {
+		Error *Error `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != nil {
+		e.Error.Status = status
+		return e.Error
+	}
+	return &Error{Status: status, Code: "http", Message: fmt.Sprintf("HTTP %d %s", status, strings.TrimSpace(string(bytes.ToValidUTF8(body[:min(len(body), 200)], nil))))}
+}
+
+// call sends in (JSON, when not nil) and decodes the answer into out (when
+// not nil).
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	ctype := ""
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("client: %w", err)
+		}
+		body, ctype = bytes.NewReader(b), "application/json"
+	}
+	resp, err := c.do(ctx, method, path, body, ctype)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
+		return fmt.Errorf("client: %s %s: reading the answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// fetch downloads path whole, calling progress (when not nil) as bytes
+// arrive.
+func (c *Client) fetch(ctx context.Context, path string, max int64, progress func(done, total int64)) ([]byte, error) {
+	resp, err := c.do(ctx, http.MethodGet, path, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("client: %s is %d bytes, more than %d", path, resp.ContentLength, max)
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	chunk := make([]byte, 256<<10)
+	for {
+		n, err := resp.Body.Read(chunk)
+		buf.Write(chunk[:n])
+		if int64(buf.Len()) > max {
+			return nil, fmt.Errorf("client: %s is more than %d bytes", path, max)
+		}
+		if progress != nil && n > 0 {
+			progress(int64(buf.Len()), resp.ContentLength)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("client: downloading %s: %w", path, err)
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+func pathEscape(s string) string { return url.PathEscape(s) }

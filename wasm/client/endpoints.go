@@ -1,0 +1,214 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// SignIn signs in with a name and password; the server sets the session
+// cookie and the client keeps the CSRF token for later changes.
+func (c *Client) SignIn(ctx context.Context, name, password string) (Session, error) {
+	var s Session
+	err := c.call(ctx, http.MethodPost, "/api/session", map[string]string{"name": name, "password": password}, &s)
+	if err == nil {
+		c.setCSRF(s.CSRFToken)
+	}
+	return s, err
+}
+
+// Session returns the current session, as after a reload; an *Error with
+// Status 401 means nobody is signed in.
+func (c *Client) Session(ctx context.Context) (Session, error) {
+	var s Session
+	err := c.call(ctx, http.MethodGet, "/api/session", nil, &s)
+	if err == nil {
+		c.setCSRF(s.CSRFToken)
+	}
+	return s, err
+}
+
+// SignOut ends the session.
+func (c *Client) SignOut(ctx context.Context) error {
+	err := c.call(ctx, http.MethodDelete, "/api/session", nil, nil)
+	c.setCSRF("")
+	return err
+}
+
+// Products lists the products.
+func (c *Client) Products(ctx context.Context) ([]Product, error) {
+	var out struct {
+		Products []Product `json:"products"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/products", nil, &out)
+	return out.Products, err
+}
+
+// Keys lists a product's release-signing keys, revoked ones included.
+func (c *Client) Keys(ctx context.Context, product string) ([]Key, error) {
+	var out struct {
+		Keys []Key `json:"keys"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/keys", nil, &out)
+	return out.Keys, err
+}
+
+// AddKey registers a public signing key (PEM) with a product.
+func (c *Client) AddKey(ctx context.Context, product, publicPEM, comment string) (Key, error) {
+	var k Key
+	err := c.call(ctx, http.MethodPost, "/api/products/"+pathEscape(product)+"/keys",
+		map[string]string{"public_key": publicPEM, "comment": comment}, &k)
+	return k, err
+}
+
+// SetRecipient publishes the signed-in account's age recipient in the
+// server's directory, so engineers can encrypt releases to it by name.
+func (c *Client) SetRecipient(ctx context.Context, recipient string) (Recipient, error) {
+	var r Recipient
+	err := c.call(ctx, http.MethodPut, "/api/recipient", map[string]string{"recipient": recipient}, &r)
+	return r, err
+}
+
+// Recipients lists the published age recipients.
+func (c *Client) Recipients(ctx context.Context) ([]Recipient, error) {
+	var out struct {
+		Recipients []Recipient `json:"recipients"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/recipients", nil, &out)
+	return out.Recipients, err
+}
+
+// Filter selects releases.
+type Filter struct {
+	Product string // empty: all
+	Channel string // empty: all
+	Yanked  bool   // include yanked releases
+	Limit   int    // zero: the server's default
+}
+
+// Releases lists releases, newest upload first.
+func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
+	q := url.Values{}
+	if f.Product != "" {
+		q.Set("product", f.Product)
+	}
+	if f.Channel != "" {
+		q.Set("channel", f.Channel)
+	}
+	if f.Yanked {
+		q.Set("yanked", "true")
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	path := "/api/releases"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Releases []Release `json:"releases"`
+	}
+	err := c.call(ctx, http.MethodGet, path, nil, &out)
+	return out.Releases, err
+}
+
+// Publish uploads a complete .tfb bundle, calling progress (when not nil)
+// as it uploads.
+func (c *Client) Publish(ctx context.Context, bundle []byte, progress func(sent, total int64)) (Release, error) {
+	var rel Release
+	const path = "/api/releases"
+	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
+	var (
+		status int
+		body   []byte
+		err    error
+	)
+	if c.Uploader != nil {
+		status, _, body, err = c.Uploader.Upload(ctx, http.MethodPost, c.BaseURL+path, h, bundle, progress)
+	} else {
+		status, body, err = c.uploadHTTP(ctx, path, h, bundle, progress)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return rel, ctx.Err()
+		}
+		return rel, fmt.Errorf("client: upload: %w", err)
+	}
+	if status >= 400 {
+		return rel, decodeError(status, body)
+	}
+	if err := decodeJSON(body, &rel); err != nil {
+		return rel, fmt.Errorf("client: upload answer: %w", err)
+	}
+	return rel, nil
+}
+
+func (c *Client) uploadHTTP(ctx context.Context, path string, h map[string]string, data []byte, progress func(sent, total int64)) (int, []byte, error) {
+	body := &countingReader{r: bytes.NewReader(data), total: int64(len(data)), progress: progress}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.ContentLength = int64(len(data))
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	return resp.StatusCode, b, err
+}
+
+type countingReader struct {
+	r        io.Reader
+	n, total int64
+	progress func(sent, total int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.progress != nil && n > 0 {
+		c.progress(c.n, c.total)
+	}
+	return n, err
+}
+
+// Promote offers a release on another channel.
+func (c *Client) Promote(ctx context.Context, id, channel string) (Release, error) {
+	var rel Release
+	err := c.call(ctx, http.MethodPost, "/api/releases/"+pathEscape(id)+"/promote", map[string]string{"channel": channel}, &rel)
+	return rel, err
+}
+
+// Yank withdraws a release.
+func (c *Client) Yank(ctx context.Context, id, reason string) (Release, error) {
+	var rel Release
+	err := c.call(ctx, http.MethodPost, "/api/releases/"+pathEscape(id)+"/yank", map[string]string{"reason": reason}, &rel)
+	return rel, err
+}
+
+// MaxManifest bounds a signed manifest download.
+const MaxManifest = 1 << 20
+
+// Manifest downloads a release's signed manifest (COSE_Sign1).
+func (c *Client) Manifest(ctx context.Context, id string) ([]byte, error) {
+	return c.fetch(ctx, "/api/releases/"+pathEscape(id)+"/manifest", MaxManifest, nil)
+}
+
+// Payload downloads a release's age-encrypted payload, at most max bytes.
+func (c *Client) Payload(ctx context.Context, id string, max int64, progress func(done, total int64)) ([]byte, error) {
+	return c.fetch(ctx, "/api/releases/"+pathEscape(id)+"/payload", max, progress)
+}
+
+// Bundle downloads a release as one .tfb file, at most max bytes.
+func (c *Client) Bundle(ctx context.Context, id string, max int64, progress func(done, total int64)) ([]byte, error) {
+	return c.fetch(ctx, "/api/releases/"+pathEscape(id)+"/bundle", max, progress)
+}

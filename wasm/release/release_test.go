@@ -1,0 +1,149 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"trustforge/crypto/bundle"
+	"trustforge/crypto/keys"
+	"trustforge/crypto/mcuimg"
+	"trustforge/wasm/client"
+)
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// imgtoolInput is the release of app.bin with the options of the imgtool
+// vectors: --header-size 0x200 --align 8 --version 1.2.3+4
+// --slot-size 0x40000 --pad-header.
+func imgtoolInput(t testing.TB, to ...string) Input {
+	key, err := keys.ParsePrivateKey(readFile(t, "ed25519.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Input{
+		Firmware: readFile(t, "app.bin"),
+		Key:      key,
+		Image:    mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true, Align: 8, SlotSize: 0x40000},
+		Product:  "thermo", Channel: "beta", Version: "1.2.3+4", Notes: "first",
+		Recipients: to,
+		Now:        time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+	}
+}
+
+func TestBuildVerifyOpen(t *testing.T) {
+	ctx := context.Background()
+	tech, _ := age.GenerateX25519Identity()
+	other, _ := age.GenerateX25519Identity()
+	in := imgtoolInput(t, tech.Recipient().String())
+	var stages []Stage
+	yields := 0
+	b, err := Build(ctx, in, func(p Progress) { stages = append(stages, p.Stage) },
+		func(context.Context) error { yields++; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Image, readFile(t, "app-ed25519.signed.bin")) {
+		t.Error("the signed image differs from imgtool's")
+	}
+	if yields == 0 || len(stages) == 0 || stages[0] != StageSign || stages[len(stages)-1] != StageEncrypt {
+		t.Errorf("progress stages %v, %d yields", stages, yields)
+	}
+	if bytes.Contains(b.Bundle, in.Firmware[:4096]) {
+		t.Error("the bundle holds the plaintext firmware")
+	}
+
+	// The server's record, as it would list the upload.
+	s, err := bundle.ReadHeader(bytes.NewReader(b.Bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := client.Release{ID: s.ManifestDigest().String(), Product: "thermo", Version: "1.2.3+4", Channel: "beta",
+		Signer: s.KeyID(), PayloadSHA256: b.Manifest.Payload.SHA256.String(), PayloadSize: b.Manifest.Payload.Size}
+	trusted := []crypto.PublicKey{in.Key.Public().Crypto()}
+	c := Verify(rel, s.Bytes(), trusted)
+	if !c.Verified() {
+		t.Fatalf("Verify: %v", c.Err)
+	}
+	payload := b.Bundle[len(b.Bundle)-int(b.Manifest.Payload.Size):]
+	img, err := Open(ctx, c, payload, []age.Identity{other, tech}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(img, b.Image) {
+		t.Error("the opened image differs from the signed one")
+	}
+	if _, err := Open(ctx, c, payload, []age.Identity{other}, nil, nil); !errors.Is(err, bundle.ErrNoIdentity) {
+		t.Errorf("Open with a foreign identity: err = %v, want ErrNoIdentity", err)
+	}
+
+	// A server record that lies about the release is caught.
+	liar := rel
+	liar.SecurityCounter = 7
+	if c := Verify(liar, s.Bytes(), trusted); !errors.Is(c.Err, ErrMismatch) {
+		t.Errorf("lying record: err = %v, want ErrMismatch", c.Err)
+	}
+	// An untrusted signer is caught.
+	stranger, _ := keys.Generate(nil, keys.Ed25519)
+	if c := Verify(rel, s.Bytes(), []crypto.PublicKey{stranger.Public().Crypto()}); !errors.Is(c.Err, bundle.ErrUntrustedKey) {
+		t.Errorf("untrusted signer: err = %v, want ErrUntrustedKey", c.Err)
+	}
+	if _, err := Open(ctx, Verify(rel, s.Bytes(), nil), payload, []age.Identity{tech}, nil, nil); err == nil {
+		t.Error("an unverified release was opened")
+	}
+}
+
+func TestBuildRefusesBadInput(t *testing.T) {
+	ctx := context.Background()
+	tech, _ := age.GenerateX25519Identity()
+	enc, _ := keys.Generate(nil, keys.X25519)
+	tests := []struct {
+		name string
+		edit func(*Input)
+	}{
+		{"no key", func(in *Input) { in.Key = nil }},
+		{"encryption key", func(in *Input) { in.Key = enc }},
+		{"empty firmware", func(in *Input) { in.Firmware = nil }},
+		{"bad version", func(in *Input) { in.Version = "1.2" }},
+		{"no recipients", func(in *Input) { in.Recipients = nil }},
+		{"bad recipient", func(in *Input) { in.Recipients = []string{"AGE-SECRET-KEY-1XYZ"} }},
+		{"bad hex", func(in *Input) { in.IsHex = true }},
+		{"bad product", func(in *Input) { in.Product = "-x" }},
+		{"too big for the slot", func(in *Input) { in.Image.SlotSize = 0x1000 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := imgtoolInput(t, tech.Recipient().String())
+			tt.edit(&in)
+			if _, err := Build(ctx, in, nil, nil); err == nil {
+				t.Error("Build succeeded")
+			}
+		})
+	}
+}
+
+func BenchmarkBuild16MiB(b *testing.B) {
+	tech, _ := age.GenerateX25519Identity()
+	in := imgtoolInput(b, tech.Recipient().String())
+	in.Firmware = bytes.Repeat([]byte{0x5a, 0xa5, 1, 2}, 4<<20)
+	in.Image.SlotSize = 0
+	b.SetBytes(int64(len(in.Firmware)))
+	for b.Loop() {
+		if _, err := Build(context.Background(), in, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

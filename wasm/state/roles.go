@@ -1,0 +1,52 @@
+package state
+
+// Role is an account's role on the release server.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin      Role = "admin"
+	RoleEngineer   Role = "engineer"
+	RoleTechnician Role = "technician"
+	RoleStation    Role = "station"
+)
+
+// Permission is a kind of request to the release server. The names and
+// the table in Allowed are the server's (server/auth); a test keeps them
+// equal.
+type Permission string
+
+// The permissions the console checks before offering an action.
+const (
+	PermSelf     Permission = "self"
+	PermUsers    Permission = "users"
+	PermProducts Permission = "products"
+	PermKeys     Permission = "keys"
+	PermAudit    Permission = "audit"
+	PermRead     Permission = "read"
+	PermPublish  Permission = "publish"
+	PermPromote  Permission = "promote"
+	PermYank     Permission = "yank"
+	PermDownload Permission = "download"
+)
+
+// Allowed reports whether role may make requests that need perm. The
+// console shows only the actions the signed-in role is allowed; the server
+// enforces the same table.
+func Allowed(role Role, perm Permission) bool {
+	switch perm {
+	case PermSelf:
+		return role == RoleAdmin || role == RoleEngineer || role == RoleTechnician || role == RoleStation
+	case PermUsers, PermProducts, PermAudit:
+		return role == RoleAdmin
+	case PermKeys:
+		return role == RoleAdmin || role == RoleEngineer
+	case PermRead:
+		return role == RoleAdmin || role == RoleEngineer || role == RoleTechnician
+	case PermPublish, PermPromote, PermYank:
+		return role == RoleEngineer
+	case PermDownload:
+		return role == RoleEngineer || role == RoleTechnician || role == RoleStation
+	}
+	return false
+}

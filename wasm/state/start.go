@@ -1,0 +1,37 @@
+package state
+
+import (
+	"context"
+	"time"
+)
+
+// idleCheckEvery is how often Start checks the idle lock.
+const idleCheckEvery = 5 * time.Second
+
+// Start does the tab's first work, once however often it is called: it
+// asks the server who is signed in, loads the vault, and then checks the
+// idle lock every few seconds until ctx is done. Pages call it when they
+// mount; it returns at once.
+func (a *App) Start(ctx context.Context) {
+	a.mu.Lock()
+	started := a.started
+	a.started = true
+	a.mu.Unlock()
+	if started {
+		return
+	}
+	go a.RestoreSession(ctx)
+	go a.LoadVault(ctx)
+	go func() {
+		t := time.NewTicker(idleCheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.CheckIdle()
+			}
+		}
+	}()
+}

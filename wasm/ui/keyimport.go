@@ -1,0 +1,112 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/state"
+)
+
+// maxKeyFile bounds an imported key file.
+const maxKeyFile = 64 << 10
+
+// keyImporter imports existing private keys (imgtool PEM files, age
+// identities) chosen with a file picker or dropped on it.
+type keyImporter struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+
+	stopDrop func()
+	busy     bool
+	msg, err string
+}
+
+func (k *keyImporter) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
+	stop, err := listenDrop("import-drop", func(fs []pickedFile) {
+		ctx.Dispatch(func(ctx app.Context) { k.importFiles(ctx, fs) })
+	})
+	if err == nil {
+		k.stopDrop = stop
+	}
+}
+
+func (k *keyImporter) OnDismount() {
+	if k.stopDrop != nil {
+		k.stopDrop()
+	}
+}
+
+func (k *keyImporter) picked(ctx app.Context, e app.Event) {
+	fs, err := inputFiles("import-file")
+	clearInput("import-file")
+	if err != nil {
+		k.err = describe(err)
+		return
+	}
+	k.importFiles(ctx, fs)
+}
+
+// importFiles reads and imports each file; a bad file is reported and
+// imports nothing, the others go on.
+func (k *keyImporter) importFiles(ctx app.Context, fs []pickedFile) {
+	if k.busy || len(fs) == 0 {
+		return
+	}
+	k.busy, k.msg, k.err = true, "", ""
+	ctx.Async(func() {
+		var done, failed []string
+		for _, f := range fs {
+			err := func() error {
+				v, err := k.App.UnlockedVault()
+				if err != nil {
+					return err
+				}
+				data, err := f.read(ctx, maxKeyFile, nil)
+				if err != nil {
+					return err
+				}
+				name := strings.TrimSuffix(strings.TrimSuffix(f.Name, ".pem"), ".txt")
+				_, err = v.Import(ctx, data, name)
+				return err
+			}()
+			if err != nil {
+				failed = append(failed, f.Name+": "+describe(err))
+			} else {
+				done = append(done, f.Name)
+			}
+		}
+		ctx.Dispatch(func(app.Context) {
+			k.busy = false
+			if len(done) > 0 {
+				k.msg = "Imported " + strings.Join(done, ", ") + "."
+				k.App.VaultChanged()
+			}
+			k.err = strings.Join(failed, " ")
+		})
+	})
+}
+
+func (k *keyImporter) Render() app.UI {
+	return app.Section().ID("key-import").Class("panel").Aria("label", "Import keys").Body(
+		app.H2().Text("Import keys"),
+		app.Div().ID("import-drop").DataSet("testid", "import-drop").Class("dropzone").Body(
+			app.P().Text("Drop imgtool key files (PEM) or age identities here, or"),
+			app.Label().For("import-file").Class("button").Text("Choose files…"),
+			app.Input().ID("import-file").DataSet("testid", "import-file").Type("file").Class("visually-hidden").
+				Multiple(true).Accept(".pem,.key,.der,.txt").OnChange(k.picked),
+		),
+		app.If(k.busy, func() app.UI { return app.P().Class("muted").Text("Importing…") }),
+		app.If(k.msg != "", func() app.UI {
+			return app.P().ID("import-message").DataSet("testid", "import-message").Class("ok").Aria("live", "polite").Text(k.msg)
+		}),
+		app.If(k.err != "", func() app.UI {
+			return app.P().ID("import-error").DataSet("testid", "import-error").Class("error").Aria("live", "assertive").Text(k.err)
+		}),
+	)
+}

@@ -1,0 +1,85 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/crypto/vault"
+	"trustforge/wasm/state"
+)
+
+// keysPage is the Keys section: the browser key vault. It lists the
+// vault's keys (readable while locked) and offers generating, importing,
+// exporting, backing up and registering them while it is unlocked.
+type keysPage struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+
+	infos       []vault.Info
+	loadErr     string
+	unsubscribe func()
+}
+
+func (p *keysPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Keys · trustforge") }
+
+func (p *keysPage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
+	p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.reload(ctx) }) })
+	p.reload(ctx)
+}
+
+func (p *keysPage) OnDismount() {
+	if p.unsubscribe != nil {
+		p.unsubscribe()
+	}
+}
+
+// reload reads the key list off the UI goroutine.
+func (p *keysPage) reload(ctx app.Context) {
+	ctx.Async(func() {
+		v, err := p.App.Vault()
+		if err != nil {
+			ctx.Dispatch(func(app.Context) { p.infos = nil })
+			return
+		}
+		infos, err := v.List(ctx)
+		ctx.Dispatch(func(app.Context) {
+			p.infos, p.loadErr = infos, ""
+			if err != nil {
+				p.loadErr = describe(err)
+			}
+		})
+	})
+}
+
+func (p *keysPage) Render() app.UI {
+	vs := p.App.VaultState()
+	unlocked := vs == state.VaultUnlocked
+	hasVault := vs == state.VaultLocked || unlocked
+	return &layout{
+		App:    p.App,
+		Active: "/keys",
+		Title:  "Keys",
+		Content: []app.UI{
+			app.P().Class("lead").Text("Signing and encryption keys, sealed with your passphrase in this browser. " +
+				"Private keys never leave it: only public keys and sealed backups do."),
+			&vaultPanel{App: p.App},
+			app.If(p.loadErr != "", func() app.UI {
+				return app.P().Class("error").ID("keys-load-error").Text(p.loadErr)
+			}),
+			app.If(hasVault, func() app.UI {
+				return &keyList{App: p.App, Infos: p.infos, Unlocked: unlocked}
+			}),
+			app.If(unlocked, func() app.UI {
+				return app.Div().Class("grid2").Body(
+					&keyGenerator{App: p.App},
+					&keyImporter{App: p.App},
+				)
+			}),
+			app.If(unlocked, func() app.UI { return &backupPanel{App: p.App} }),
+		},
+	}
+}

@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/crypto/keys"
+	"trustforge/crypto/mcuimg"
+	"trustforge/wasm/release"
+)
+
+// This file is the publish form's work: from the "Publish" click to the
+// uploaded release, off the UI goroutine.
+
+// publishParams are the form's values, checked.
+type publishParams struct {
+	file       pickedFile
+	in         release.Input
+	keyID      string
+	encryptID  string
+	recipients []string
+}
+
+func parseSize(field, s string, def int) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(s, 0, 31)
+	if err != nil {
+		return 0, fmt.Errorf("ui: %s %q is not a number (decimal or 0x hex)", field, s)
+	}
+	return int(n), nil
+}
+
+// params reads and checks the form.
+func (f *publishForm) params() (publishParams, error) {
+	var p publishParams
+	fs, err := inputFiles("publish-file")
+	if err != nil || len(fs) == 0 {
+		return p, errors.New("ui: choose the firmware file first")
+	}
+	p.file = fs[0]
+	if f.product == "" || f.channel == "" {
+		return p, errors.New("ui: choose a product and a channel")
+	}
+	if f.keyID == "" {
+		return p, errors.New("ui: choose a signing key (generate or import one on the Keys page)")
+	}
+	hs, err := parseSize("header size", f.headerSize, 0x200)
+	if err != nil {
+		return p, err
+	}
+	align, err := parseSize("alignment", f.align, 8)
+	if err != nil {
+		return p, err
+	}
+	slot, err := parseSize("slot size", f.slotSize, 0)
+	if err != nil {
+		return p, err
+	}
+	var counter *uint32
+	if c := strings.TrimSpace(f.counter); c != "" {
+		n, err := strconv.ParseUint(c, 0, 32)
+		if err != nil {
+			return p, fmt.Errorf("ui: security counter %q is not a number", c)
+		}
+		v := uint32(n)
+		counter = &v
+	}
+	for r, on := range f.chosen {
+		if on {
+			p.recipients = append(p.recipients, r)
+		}
+	}
+	if len(p.recipients) == 0 {
+		return p, errors.New("ui: choose at least one recipient who may open the release")
+	}
+	p.keyID, p.encryptID = f.keyID, f.encryptTo
+	p.in = release.Input{
+		IsHex:           strings.HasSuffix(strings.ToLower(p.file.Name), ".hex"),
+		Image:           mcuimg.SignOptions{HeaderSize: hs, PadHeader: f.padHeader, Align: align, SlotSize: slot},
+		Product:         f.product,
+		Channel:         f.channel,
+		Hardware:        splitList(f.hardware),
+		Notes:           f.notes,
+		Version:         strings.TrimSpace(f.version),
+		SecurityCounter: counter,
+		Recipients:      p.recipients,
+	}
+	return p, nil
+}
+
+func (f *publishForm) publish(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	if f.running {
+		return
+	}
+	p, err := f.params()
+	if err != nil {
+		f.err = describe(err)
+		return
+	}
+	f.App.Touch()
+	start := time.Now()
+	jobCtx, cancel := context.WithCancel(ctx)
+	f.running, f.err, f.result, f.cancel = true, "", nil, cancel
+	f.stage, f.done, f.total = release.StageRead, 0, p.file.Size
+	ctx.Async(func() {
+		res, err := f.run(jobCtx, ctx, p, start)
+		cancel()
+		ctx.Dispatch(func(ctx app.Context) {
+			f.running, f.cancel = false, nil
+			if err != nil {
+				f.err = describe(err)
+				return
+			}
+			f.result = res
+			clearInput("publish-file")
+			f.fileName = ""
+			if f.OnPublished != nil {
+				f.OnPublished(ctx, res.Release)
+			}
+		})
+	})
+}
+
+// report shows progress, dispatching only when the bar moves by a percent
+// or the stage changes: uploads report progress very often.
+func (f *publishForm) report(ui app.Context) func(release.Progress) {
+	lastStage, lastPct := release.Stage(""), int64(-1)
+	return func(p release.Progress) {
+		pct := int64(0)
+		if p.Total > 0 {
+			pct = p.Done * 100 / p.Total
+		}
+		if p.Stage == lastStage && pct == lastPct {
+			return
+		}
+		lastStage, lastPct = p.Stage, pct
+		ui.Dispatch(func(app.Context) { f.stage, f.done, f.total = p.Stage, p.Done, p.Total })
+	}
+}
+
+func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, start time.Time) (*publishResult, error) {
+	report := f.report(ui)
+	var t timing
+	data, err := p.file.read(ctx, release.MaxFirmware, func(done, total int64) {
+		report(release.Progress{Stage: release.StageRead, Done: done, Total: total})
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Read = time.Since(start)
+	v, err := f.App.UnlockedVault()
+	if err != nil {
+		return nil, err
+	}
+	k, err := v.Key(ctx, p.keyID)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := k.Private()
+	if err != nil {
+		return nil, err
+	}
+	var encTo *keys.PublicKey
+	if p.encryptID != "" {
+		info, err := v.Info(ctx, p.encryptID)
+		if err != nil {
+			return nil, err
+		}
+		if encTo, err = info.PublicKey(); err != nil {
+			return nil, err
+		}
+	}
+	in := p.in
+	in.Firmware, in.Key, in.Image.EncryptTo, in.Now = data, priv, encTo, time.Now()
+	built, err := release.Build(ctx, in, report, yieldToBrowser)
+	if err != nil {
+		return nil, err
+	}
+	t.Sign, t.Encrypt = built.SignTime, built.EncryptTime
+	upStart := time.Now()
+	report(release.Progress{Stage: release.StageUpload, Done: 0, Total: int64(len(built.Bundle))})
+	rel, err := f.App.API.Publish(ctx, built.Bundle, func(sent, total int64) {
+		report(release.Progress{Stage: release.StageUpload, Done: sent, Total: total})
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Upload = time.Since(upStart)
+	t.Total = time.Since(start)
+	return &publishResult{Release: rel, Manifest: manifestJSON(built.Manifest), Timing: t}, nil
+}

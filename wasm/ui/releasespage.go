@@ -1,0 +1,70 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/client"
+	"trustforge/wasm/state"
+)
+
+// releasesPage is the Releases section: publishing (engineers) and the
+// releases of each product and channel, verified in this browser.
+type releasesPage struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+
+	unsubscribe func()
+	published   int // bumps to make the list reload after a publish
+}
+
+func (p *releasesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Releases · trustforge") }
+
+func (p *releasesPage) OnMount(ctx app.Context) {
+	if app.IsClient {
+		p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(nil) })
+	}
+}
+
+func (p *releasesPage) OnDismount() {
+	if p.unsubscribe != nil {
+		p.unsubscribe()
+	}
+}
+
+func (p *releasesPage) Render() app.UI {
+	content := []app.UI{
+		app.P().Class("lead").Text("Firmware releases: signed and encrypted here, stored encrypted on the server, " +
+			"and checked again in this browser before anyone uses them."),
+	}
+	_, signedIn := p.App.Session()
+	switch {
+	case !p.App.SessionChecked():
+		content = append(content, app.P().Class("muted").ID("releases-loading").Text("Checking your session…"))
+	case !signedIn:
+		content = append(content,
+			app.P().ID("releases-signin").Text("Sign in to publish or open releases."),
+			&signInForm{App: p.App})
+	default:
+		if p.App.VaultState() != state.VaultUnlocked {
+			content = append(content, app.P().Class("banner banner-warn").ID("releases-vault-locked").Body(
+				app.Text("Your key vault is locked: "),
+				app.A().Href("/keys").Text("unlock it on the Keys page"),
+				app.Text(" to sign or open releases."),
+			))
+		}
+		if p.App.Can(state.PermPublish) {
+			content = append(content, &publishForm{App: p.App, OnPublished: func(ctx app.Context, rel client.Release) {
+				p.published++
+			}})
+		}
+		if p.App.Can(state.PermRead) {
+			content = append(content, &releaseList{App: p.App, Reload: p.published})
+		} else {
+			content = append(content, app.P().ID("releases-no-list").Class("muted").
+				Text("Your role does not list releases; programming stations fetch the latest of their channel."))
+		}
+	}
+	return &layout{App: p.App, Active: "/releases", Title: "Releases", Content: content}
+}

@@ -1,0 +1,62 @@
+package ui
+
+import (
+	"net/url"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/state"
+)
+
+// sessionBar shows, in the top bar, who is signed in with which role and
+// a sign-out button, or a link to sign in.
+type sessionBar struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+
+	unsubscribe func()
+	busy        bool
+}
+
+func (b *sessionBar) OnMount(ctx app.Context) {
+	b.unsubscribe = b.App.Subscribe(func() { ctx.Dispatch(nil) })
+}
+
+func (b *sessionBar) OnDismount() {
+	if b.unsubscribe != nil {
+		b.unsubscribe()
+	}
+}
+
+func (b *sessionBar) signOut(ctx app.Context, e app.Event) {
+	b.busy = true
+	ctx.Async(func() {
+		b.App.SignOut(ctx)
+		ctx.Dispatch(func(ctx app.Context) {
+			b.busy = false
+			ctx.Navigate(SignInPath)
+		})
+	})
+}
+
+func (b *sessionBar) Render() app.UI {
+	s, ok := b.App.Session()
+	if !ok {
+		next := "/"
+		if app.IsClient {
+			next = app.Window().URL().Path
+		}
+		return app.Div().Class("session").ID("session").Body(
+			app.A().ID("session-signin").DataSet("testid", "session-signin").
+				Href(SignInPath + "?next=" + url.QueryEscape(next)).Text("Sign in"),
+		)
+	}
+	return app.Div().Class("session").ID("session").Body(
+		app.Span().ID("session-user").DataSet("testid", "session-user").DataSet("role", s.Role).
+			Text(s.User+" · "+s.Role),
+		app.Button().ID("session-signout").DataSet("testid", "session-signout").Class("btn-small btn-ghost").
+			Disabled(b.busy).Text("Sign out").OnClick(b.signOut),
+	)
+}
