@@ -65,6 +65,9 @@ type Config struct {
 	// Name is the node name the OS info command reports. Empty means
 	// DefaultName.
 	Name string
+	// Provisioning is the board's identity and provisioning storage (SMP
+	// group 64, see provision.go).
+	Provisioning ProvisionConfig
 	// Log, if not nil, receives the simulator's own record of events
 	// (boots, faults, dropped frames), apart from the board's console.
 	Log io.Writer
@@ -144,6 +147,7 @@ type Board struct {
 	powered   bool
 	gen       int // bumped at every reset and power loss
 	upload    uploadSession
+	prov      *provState // provisioning storage
 	faults    faults
 	line      *line     // the attached host, or nil
 	txFree    time.Time // when the transmitter has sent all it was given
@@ -167,6 +171,11 @@ func New(cfg Config) (*Board, error) {
 		return nil, err
 	}
 	b := &Board{cfg: cfg, rxq: make(chan queued, cfg.BufCount), closed: make(chan struct{})}
+	prov, err := openProvision(&b.cfg.Provisioning)
+	if err != nil {
+		return nil, err
+	}
+	b.prov = prov
 	if cfg.Baud > 0 {
 		b.byteTime = time.Duration(10 * float64(time.Second) / float64(cfg.Baud))
 	}

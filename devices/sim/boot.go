@@ -68,14 +68,19 @@ func (b *Board) validateLocked(s *slot, secondary bool) (*validated, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := mcuimg.VerifyOptions{Keys: b.cfg.BootKeys}
+	trusted, err := b.trustedKeysLocked(img)
+	if err != nil {
+		return nil, err
+	}
+	opts := mcuimg.VerifyOptions{Keys: trusted}
 	plain := img.Bytes()
 	if secondary && img.Encrypted() {
-		if b.cfg.EncKey == nil {
+		encKey := b.encKeyLocked()
+		if encKey == nil {
 			return nil, errors.New("the image is encrypted and this board has no decryption key")
 		}
-		opts.DecryptionKey = b.cfg.EncKey
-		if plain, err = img.Decrypt(b.cfg.EncKey); err != nil {
+		opts.DecryptionKey = encKey
+		if plain, err = img.Decrypt(encKey); err != nil {
 			return nil, err
 		}
 	}
@@ -110,7 +115,7 @@ func (b *Board) bootLocked() []string {
 	log = append(log, fmt.Sprintf("I: Primary image: magic=%s, copy_done=%s, image_ok=%s",
 		magicWord(pt.magic), flagWord(pt.copyDone), flagWord(pt.imageOK)))
 	log = append(log, fmt.Sprintf("I: Secondary image: magic=%s, image_ok=%s", magicWord(st.magic), flagWord(st.imageOK)))
-	if len(b.cfg.BootKeys) == 0 {
+	if !b.bootKeyConfiguredLocked() {
 		log = append(log, "W: No boot key provisioned: any image with a valid hash boots")
 	}
 
@@ -244,14 +249,15 @@ func (b *Board) toPrimaryLocked(area []byte) []byte { return b.cryptAreaLocked(a
 // encrypts plaintext and decrypts ciphertext alike. Areas without an
 // encrypted image, or that the board has no key for, are left as they are.
 func (b *Board) cryptAreaLocked(area []byte) []byte {
-	if b.cfg.EncKey == nil {
+	encKey := b.encKeyLocked()
+	if encKey == nil {
 		return area
 	}
 	img, err := mcuimg.ParsePrefix(area)
 	if err != nil || !img.Encrypted() {
 		return area
 	}
-	out, err := img.Decrypt(b.cfg.EncKey)
+	out, err := img.Decrypt(encKey)
 	if err != nil {
 		return area
 	}

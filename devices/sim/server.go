@@ -5,6 +5,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"trustforge/devices/provision"
 	"trustforge/devices/smp"
 )
 
@@ -42,6 +43,8 @@ func (e *smpError) legacyRC() smp.RC {
 			smp.ImageErrInvalidFlashAddress:
 			return smp.RCInvalid
 		}
+	case provision.Group:
+		return provision.LegacyRC(e.code)
 	case smp.GroupOS:
 		switch e.code {
 		case smp.OSErrInvalidFormat:
@@ -91,6 +94,15 @@ var routes = map[route]handler{
 	{smp.GroupImage, smp.CmdSlotInfo, smp.OpRead}:     (*Board).imgSlotInfo,
 }
 
+// routeFor returns the handler of a command, in the OS and image groups or
+// the provisioning group.
+func routeFor(r route) handler {
+	if h := routes[r]; h != nil {
+		return h
+	}
+	return provisionRoutes[r]
+}
+
 // handleLocked answers one packet. It returns nil for packets that get no
 // answer.
 func (b *Board) handleLocked(pkt []byte) (answer []byte, after func()) {
@@ -106,7 +118,7 @@ func (b *Board) handleLocked(pkt []byte) (answer []byte, after func()) {
 	if h.Version > 1 {
 		serr = rcError(smp.RCProtocolTooNew)
 		h.Version = 1
-	} else if hd := routes[route{h.Group, h.ID, h.Op}]; hd == nil {
+	} else if hd := routeFor(route{h.Group, h.ID, h.Op}); hd == nil {
 		serr = rcError(smp.RCNotSupported)
 	} else {
 		m, after, serr = hd(b, request{hdr: h, body: body})
