@@ -33,6 +33,7 @@ func commands() []command {
 	cmds := []command{
 		{"admin", "on the server's data directory: issue an API token or an enrolment link", runAdmin},
 		{"audit", "verify the release server's audit log, or export it", runAudit},
+		{"ca", "the device CA: root, product intermediates, profiles, issuance, revocation", runCA},
 		{"device", "talk to a board over SMP (mcumgr): echo, info, image list/upload/test/confirm/erase, reset", runDevice},
 		{"getpub", "print a key's public half (C, Rust, PEM or DER), as imgtool getpub", runGetpub},
 		{"getpubhash", "print the SHA-256 of a public key, the KEYHASH images carry", runGetpubhash},

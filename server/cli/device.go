@@ -31,6 +31,11 @@ commands:
   image erase            erase the upload slot
   reset                  reset the board and report what it runs then
 
+  provision --port PATH --ca DIR --product NAME ...
+                         give the board its identity, certificate chain,
+                         boot key and encryption key, then lock it
+                         (trustforge device provision -h)
+
 PATH is a serial port (/dev/ttyACM0, a pseudo-terminal such as boardsim's),
 or the ws:// URL of a boardsim WebSocket. HASH is the image's SHA256 TLV in
 hex, or a unique prefix of it.`
@@ -53,9 +58,24 @@ var deviceOpts = []optSpec{
 	{long: "boot-timeout", kind: optValue, metavar: "DURATION", help: "reset: wait this long for the board to come back (default 30s)"},
 }
 
+// deviceCommands lists the device subcommands that take flags of their own,
+// given first: `trustforge device provision --port …`.
+func deviceCommands() []command {
+	return []command{
+		{"provision", "give a board its identity, certificates and keys, then lock it", runDeviceProvision},
+	}
+}
+
 // runDevice implements `trustforge device`: SMP (mcumgr) commands to a
 // board on a serial line, so that a bench or a CI rig needs no other tool.
 func runDevice(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 {
+		for _, c := range deviceCommands() {
+			if c.name == args[0] {
+				return c.run(ctx, env, args[1:])
+			}
+		}
+	}
 	o, err := parseOpts(env, deviceSynopsis, deviceOpts, args)
 	if err != nil {
 		return err
