@@ -557,8 +557,9 @@
       },
       setChooser: (mode) => {
         chooser = mode;
+        return true;
       },
       stats: () => Object.assign({}, stats),
     }),
   });
-});
+})

@@ -93,11 +93,13 @@ func New(cfg Config) (*Console, error) {
 			Maskable: "/web/icon-192.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles: []string{"/web/console.css"},
+		Styles: []string{"/web/console.css", "/web/devices.css"},
 		// Start fetching the console binary with the page, not after the
 		// deferred loader script has run.
 		RawHeaders:         []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
-		CacheableResources: []string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"},
+		// The pages are cached too, so that a technician can open any of
+		// them with no network.
+		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"}, pagePaths()...),
 		Resources:          staticDir{dir: dir, wasm: wasm},
 		Version:            version,
 		// The body is streamed compressed but counted decompressed by the
@@ -105,6 +107,15 @@ func New(cfg Config) (*Console, error) {
 		WasmContentLength: strconv.FormatInt(wasm.size, 10),
 	}
 	return &Console{app: h, wasm: wasm, version: version}, nil
+}
+
+// pagePaths lists the console's pages that work offline.
+func pagePaths() []string {
+	var out []string
+	for _, p := range ui.Pages() {
+		out = append(out, p.Path)
+	}
+	return append(out, ui.UpdatePath)
 }
 
 // Version returns the console version clients see (GOAPP_VERSION).

@@ -88,14 +88,15 @@ type Link struct {
 func New() *Link {
 	l := &Link{now: time.Now, subs: map[int]func(){}, watching: map[Kind]bool{}}
 	l.status = Status{State: Idle, Since: l.now()}
-	l.log = newLog(l.now, l.notify)
+	l.log = newLog(l.now)
 	return l
 }
 
 // Log returns the link's log.
 func (l *Link) Log() *Log { return l.log }
 
-// Subscribe calls fn after every change of the link's state or log, from
+// Subscribe calls fn after every change of the link's state (not of its
+// log: see Log.Subscribe), from
 // whichever goroutine made it; fn must not block. It returns the function
 // that stops the calls.
 func (l *Link) Subscribe(fn func()) (unsubscribe func()) {
@@ -180,8 +181,10 @@ func (l *Link) setLocked(st State, err error) {
 	l.status.State, l.status.Err, l.status.Since = st, err, l.now()
 }
 
+// event logs a change of the link and tells the subscribers.
 func (l *Link) event(format string, args ...any) {
 	l.log.add(LogEvent, fmt.Sprintf(format, args...))
+	l.notify()
 }
 
 // closeLocked ends the current connection's client and transport.

@@ -13,9 +13,7 @@
 package updateflow
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -186,102 +184,6 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// ErrRejected wraps every reason the verify step refuses a bundle for: a
-// bad signature, an untrusted signer, a payload or image that does not
-// match the manifest, a server record that disagrees with it.
-var ErrRejected = errors.New("updateflow: the release does not verify")
-
-// Verify starts the record and verifies src: the signed manifest against
-// the product's keys (and the server's record, when there is one), the
-// payload's size and SHA-256, and, once decrypted, the image's. A bundle
-// that fails any check is refused: the record's outcome is Refused.
-func (r *Runner) Verify(ctx context.Context, src Source) (*Verified, error) {
-	rec, err := fwupdate.NewRecord(r.Rand, r.now())
-	if err != nil {
-		return nil, err
-	}
-	rec.Technician, rec.Board.Transport = r.Technician, r.Transport
-	r.record, r.summary = rec, nil
-	var v *Verified
-	err = r.step(StepVerify, func() (string, error) {
-		var err error
-		v, err = r.verify(ctx, src)
-		if err != nil {
-			if ctx.Err() != nil {
-				return "", ctx.Err()
-			}
-			return "", &fwupdate.Refusal{Err: fmt.Errorf("%w: %w", ErrRejected, err), Reason: rejection(err)}
-		}
-		rec.Product, rec.Component, rec.Channel = v.Manifest.Product, v.Manifest.Component, v.Manifest.Channel
-		rec.Release, rec.Version = v.ReleaseID, v.Manifest.Version.String()
-		rec.ImageSHA256 = hex.EncodeToString(v.Hash)
-		return fmt.Sprintf("%s %s signed by %s…; payload and image hashes match", v.Manifest.Product, v.Manifest.Version, v.Signer[:12]), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// rejection says in words why a bundle was refused.
-func rejection(err error) string {
-	switch {
-	case errors.Is(err, bundle.ErrUntrustedKey):
-		return "the release is not signed by any of the product's keys: it was not made by your team, do not use it"
-	case errors.Is(err, bundle.ErrBadSignature):
-		return "the release's signature does not verify: it was changed after it was signed, do not use it"
-	case errors.Is(err, bundle.ErrPayloadMismatch):
-		return "the encrypted firmware does not match its signed manifest: the file was changed or damaged, do not use it"
-	case errors.Is(err, bundle.ErrImageMismatch), errors.Is(err, bundle.ErrNotImage):
-		return "the decrypted firmware does not match its signed manifest: do not use it"
-	case errors.Is(err, release.ErrMismatch):
-		return "the server's record of the release differs from its signed manifest: do not use it"
-	case errors.Is(err, bundle.ErrNoIdentity):
-		return "none of the age identities in your vault can open this release: ask for it to be published to you"
-	case errors.Is(err, bundle.ErrMalformed), errors.Is(err, bundle.ErrUnsupported), errors.Is(err, bundle.ErrTooLarge):
-		return "the release's signed manifest is damaged or was changed (" + err.Error() + "): do not use it"
-	case errors.Is(err, bundle.ErrNotBundle), errors.Is(err, bundle.ErrTruncated):
-		return "the file is not a complete trustforge release bundle (" + err.Error() + ")"
-	}
-	return err.Error()
-}
-
-func (r *Runner) verify(ctx context.Context, src Source) (*Verified, error) {
-	rd := bytes.NewReader(src.Bundle)
-	s, err := bundle.ReadHeader(rd)
-	if err != nil {
-		return nil, err
-	}
-	payload := src.Bundle[len(src.Bundle)-rd.Len():]
-	trusted := release.TrustedKeys(src.Keys)
-	if len(trusted) == 0 {
-		return nil, fmt.Errorf("%w: no signing key of the product is known to this browser", bundle.ErrUntrustedKey)
-	}
-	var checked release.Checked
-	if src.Release != nil {
-		checked = release.Verify(*src.Release, s.Bytes(), trusted)
-	} else {
-		m, err := s.Verify(trusted...)
-		checked = release.Checked{Manifest: m, Signer: s.KeyID(), Err: err}
-	}
-	if checked.Err != nil {
-		return nil, checked.Err
-	}
-	m := checked.Manifest
-	pv := bundle.NewPayloadVerifier(m)
-	pv.Write(payload)
-	if err := pv.Check(); err != nil {
-		return nil, err
-	}
-	progress := func(p release.Progress) { r.emit(Event{Step: StepVerify, Progress: &p}) }
-	img, err := release.Open(ctx, checked, payload, src.Identities, progress, r.Yield)
-	if err != nil {
-		return nil, err
-	}
-	id := s.ManifestDigest().String()
-	return &Verified{Manifest: m, ReleaseID: id, Signer: checked.Signer, Image: img, Hash: m.Image.SHA256[:]}, nil
-}
-
 // Check reads the board's summary and checks the release against it: the
 // hardware, the version (no downgrade, not the same), an update already in
 // progress. A refusal leaves the board untouched.
@@ -311,10 +213,6 @@ func (r *Runner) Check(ctx context.Context, v *Verified) error {
 		return fmt.Sprintf("the board (%s) runs %s; release %s is newer and made for it", hw, rec.Board.FromVersion, v.Manifest.Version), nil
 	})
 }
-
-// maxStalls bounds upload attempts in a row that make no progress while
-// the board stays connected.
-const maxStalls = 3
 
 // Flash uploads the image, boots it once, checks that the board runs it
 // and confirms it. An upload cut by an unplug waits for the board and
@@ -371,50 +269,4 @@ func (r *Runner) Flash(ctx context.Context, v *Verified) error {
 		}
 		return v.Manifest.Version.String() + " is confirmed: it stays after resets", nil
 	})
-}
-
-func (r *Runner) upload(ctx context.Context, v *Verified) (string, error) {
-	start := time.Now()
-	resumed, stalls := 0, 0
-	c, err := r.Board.Client()
-	if err != nil {
-		return "", err
-	}
-	for {
-		res, err := fwupdate.Upload(ctx, c, v.Image, v.Manifest.Component, func(p smp.UploadProgress) {
-			r.emit(Event{Step: StepUpload, Upload: &p})
-		})
-		if err == nil {
-			detail := fmt.Sprintf("%d bytes in %.1f s", len(v.Image), time.Since(start).Seconds())
-			if resumed > 0 {
-				detail += fmt.Sprintf(", resumed %d time(s) from the board's offset", resumed)
-			}
-			if res.Checked {
-				sum := sha256.Sum256(v.Image)
-				detail += "; the board checked its SHA-256 " + hex.EncodeToString(sum[:6]) + "…"
-			}
-			return detail, nil
-		}
-		var se *smp.Error
-		var ref *fwupdate.Refusal
-		switch {
-		case ctx.Err() != nil, errors.As(err, &se), errors.As(err, &ref), errors.Is(err, smp.ErrUploadMismatch):
-			return "", err
-		case errors.Is(err, smp.ErrTimeout):
-			// The board went silent but the link holds: try again, as
-			// often as it keeps making no progress.
-			if stalls++; stalls > maxStalls {
-				return "", err
-			}
-			continue
-		}
-		// The link broke (an unplug): wait for the board and go on from
-		// its offset.
-		r.emit(Event{Step: StepUpload, Unplugged: true, Detail: "the board went away: plug it back in and the upload resumes"})
-		if c, err = r.Board.Next(ctx, c); err != nil {
-			return "", err
-		}
-		resumed++
-		stalls = 0
-	}
 }

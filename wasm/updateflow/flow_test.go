@@ -2,8 +2,8 @@ package updateflow
 
 import (
 	"context"
-	"encoding/binary"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"net"
 	"strings"
@@ -299,6 +299,11 @@ func TestRefusals(t *testing.T) {
 			}
 			if rec.Outcome != fwupdate.Refused || !strings.Contains(rec.Reason, tt.words) {
 				t.Errorf("record: %s, %q; want refused saying %q", rec.Outcome, rec.Reason, tt.words)
+			}
+			// What the bundle claims is reported when its manifest can be read.
+			unreadable := map[string]bool{"tampered signature": true, "tampered key id": true, "not a bundle": true}
+			if !unreadable[tt.name] && rec.Product != "thermo" {
+				t.Errorf("the record names product %q, want the bundle's claim", rec.Product)
 			}
 			if last := rec.Steps[len(rec.Steps)-1]; last.Name != string(tt.step) || last.OK {
 				t.Errorf("last step %+v, want %s failed", last, tt.step)

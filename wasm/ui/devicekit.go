@@ -1,0 +1,187 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"trustforge/devices/fwupdate"
+	"trustforge/wasm/client"
+	"trustforge/wasm/link"
+	"trustforge/wasm/releasecache"
+	"trustforge/wasm/state"
+	"trustforge/wasm/storage"
+	"trustforge/wasm/updatelog"
+)
+
+// IndexedDB databases of the Devices pages.
+const (
+	releaseCacheDB = "trustforge-releases"
+	updateLogDB    = "trustforge-updates"
+)
+
+// syncEvery is how often waiting update records are offered to the
+// server, besides when the browser comes back online and after each
+// update.
+const syncEvery = 30 * time.Second
+
+// deviceKit is what the Devices and Update pages share for the tab's
+// lifetime: the link to the board, the cache of downloaded releases and the
+// log of updates, whose records it sends to the server when it can.
+type deviceKit struct {
+	// Link is the connection to the board.
+	Link *link.Link
+
+	mu      sync.Mutex
+	cache   *releasecache.Cache
+	log     *updatelog.Log
+	syncing bool
+	wake    chan struct{}
+	subs    map[int]func()
+	nextSub int
+	lastErr error // of the last sync attempt
+}
+
+func newDeviceKit() *deviceKit {
+	return &deviceKit{Link: link.New(), wake: make(chan struct{}, 1), subs: map[int]func(){}}
+}
+
+// stores opens the release cache and the update log, once.
+func (k *deviceKit) stores(ctx context.Context) (*releasecache.Cache, *updatelog.Log, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cache == nil {
+		st, err := storage.Open(ctx, releaseCacheDB)
+		if err != nil {
+			return nil, nil, err
+		}
+		k.cache = &releasecache.Cache{Store: st}
+	}
+	if k.log == nil {
+		st, err := storage.Open(ctx, updateLogDB)
+		if err != nil {
+			return nil, nil, err
+		}
+		k.log = &updatelog.Log{Store: st}
+	}
+	return k.cache, k.log, nil
+}
+
+// subscribe calls fn after each sync; fn must not block.
+func (k *deviceKit) subscribe(fn func()) (unsubscribe func()) {
+	k.mu.Lock()
+	id := k.nextSub
+	k.nextSub++
+	k.subs[id] = fn
+	k.mu.Unlock()
+	return func() {
+		k.mu.Lock()
+		delete(k.subs, id)
+		k.mu.Unlock()
+	}
+}
+
+func (k *deviceKit) notify() {
+	k.mu.Lock()
+	fns := make([]func(), 0, len(k.subs))
+	for _, f := range k.subs {
+		fns = append(fns, f)
+	}
+	k.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
+}
+
+// syncError returns why the last sync did not send everything, or nil.
+func (k *deviceKit) syncError() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lastErr
+}
+
+// kick asks the syncer to send waiting records now.
+func (k *deviceKit) kick() {
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
+}
+
+// startSync starts, once for the tab, the goroutine that sends waiting
+// update records to the server: now, every syncEvery, after each update
+// (kick) and whenever the browser comes back online.
+func (k *deviceKit) startSync(st *state.App) {
+	k.mu.Lock()
+	if k.syncing {
+		k.mu.Unlock()
+		return
+	}
+	k.syncing = true
+	k.mu.Unlock()
+	listenOnline(k.kick)
+	go func() {
+		t := time.NewTicker(syncEvery)
+		defer t.Stop()
+		for {
+			k.syncOnce(st)
+			select {
+			case <-k.wake:
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// errOffline is why records wait while the browser has no network.
+var errOffline = errors.New("ui: no network: the records wait in this browser")
+
+func (k *deviceKit) syncOnce(st *state.App) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, log, err := k.stores(ctx)
+	if err != nil {
+		return
+	}
+	if n, err := log.Waiting(ctx); err != nil || n == 0 {
+		k.setSyncErr(err)
+		return
+	}
+	if !browserOnline() {
+		k.setSyncErr(errOffline)
+		return
+	}
+	_, err = log.Sync(ctx, func(ctx context.Context, r *fwupdate.Record) error {
+		if _, ok := st.Session(); !ok {
+			// After a reload without network the session was never
+			// restored, and the API client has no CSRF token.
+			if err := st.RestoreSession(ctx); err != nil {
+				return err
+			}
+			if _, ok := st.Session(); !ok {
+				return errors.New("ui: sign in to send the update records")
+			}
+		}
+		err := st.API.RecordUpdate(ctx, r)
+		var apiErr *client.Error
+		if errors.As(err, &apiErr) && (apiErr.Code == "csrf" || apiErr.Status == 401) {
+			// A stale session: ask the server again and retry once.
+			if rerr := st.RestoreSession(ctx); rerr == nil {
+				err = st.API.RecordUpdate(ctx, r)
+			}
+		}
+		if errors.As(err, &apiErr) && apiErr.Status == 400 {
+			return &updatelog.Refusal{Err: err}
+		}
+		return err
+	})
+	k.setSyncErr(err)
+}
+
+func (k *deviceKit) setSyncErr(err error) {
+	k.mu.Lock()
+	k.lastErr = err
+	k.mu.Unlock()
+	k.notify()
+}

@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/state"
+)
+
+// UpdatePath is the path of the field technician's update flow.
+const UpdatePath = "/devices/update"
+
+// devicesPage is the Devices section: connect a board over Web Serial,
+// WebUSB or the simulated board, read it, upload images and releases, test,
+// confirm, reset and erase, and see the SMP exchange.
+type devicesPage struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+	// Kit is the board link and the field stores, shared with the update
+	// flow.
+	Kit *deviceKit
+}
+
+func (p *devicesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Devices · trustforge") }
+
+func (p *devicesPage) OnMount(ctx app.Context) {
+	if app.IsClient {
+		p.Kit.startSync(p.App)
+	}
+}
+
+func (p *devicesPage) Render() app.UI {
+	return &layout{
+		App:    p.App,
+		Active: "/devices",
+		Title:  "Devices",
+		Content: []app.UI{
+			app.P().Class("lead").Body(
+				app.Text("Boards connected to this computer, reached directly from the browser. Updating boards in the field? "),
+				app.A().ID("open-update").DataSet("testid", "open-update").Href(UpdatePath).Text("Use the guided update"),
+				app.Text(": it checks the release and the board for you and keeps a report."),
+			),
+			&connectPanel{Kit: p.Kit},
+			&boardPanel{Kit: p.Kit},
+			&uploadPanel{App: p.App, Kit: p.Kit},
+			&smpLogPanel{Kit: p.Kit},
+		},
+	}
+}

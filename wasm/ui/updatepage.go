@@ -1,0 +1,258 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/devices/fwupdate"
+	"trustforge/devices/smp"
+	"trustforge/wasm/client"
+	"trustforge/wasm/link"
+	"trustforge/wasm/releasecache"
+	"trustforge/wasm/state"
+	"trustforge/wasm/updateflow"
+)
+
+// The update flow's screens, in order: one per step.
+const (
+	screenRelease = "release"
+	screenBoard   = "board"
+	screenVerify  = "verify"
+	screenCheck   = "check"
+	screenUpload  = "upload"
+	screenTest    = "test-boot"
+	screenRunning = "check-version"
+	screenConfirm = "confirm"
+	screenDone    = "done"
+)
+
+// updateScreens names the screens for the stepper.
+var updateScreens = []struct{ id, title string }{
+	{screenRelease, "Release"},
+	{screenBoard, "Board"},
+	{screenVerify, "Verify"},
+	{screenCheck, "Check"},
+	{screenUpload, "Flash"},
+	{screenTest, "Test boot"},
+	{screenRunning, "New version runs"},
+	{screenConfirm, "Confirm"},
+	{screenDone, "Report"},
+}
+
+// screenOf maps a flow step to its screen.
+func screenOf(s updateflow.Step) string {
+	switch s {
+	case updateflow.StepVerify:
+		return screenVerify
+	case updateflow.StepCheck:
+		return screenCheck
+	case updateflow.StepUpload:
+		return screenUpload
+	case updateflow.StepTestBoot:
+		return screenTest
+	case updateflow.StepRunning:
+		return screenRunning
+	case updateflow.StepConfirm:
+		return screenConfirm
+	}
+	return screenDone
+}
+
+// stepView is how a step went, for its screen.
+type stepView struct {
+	state  string // "running", "ok" or "failed"
+	detail string
+}
+
+// choice is the release the technician picked.
+type choice struct {
+	entry *releasecache.Entry // from the cache, or
+	file  []byte              // a .tfb file
+	label string
+}
+
+// updatePage is the field technician's update: pick a release (downloaded
+// at the office, or a file), connect the board, then verify, check, flash,
+// test-boot, check the new version and confirm, one screen per step, and
+// keep a report that reaches the server's audit log when the network
+// allows. Everything after the download works offline.
+type updatePage struct {
+	app.Compo
+
+	// App is the tab's shared state: session, API client and vault.
+	App *state.App
+	// Kit is the board link and the field stores.
+	Kit *deviceKit
+
+	screen string
+
+	// Choosing the release.
+	loaded   bool
+	offline  string // why the server's releases are not listed
+	products []client.Product
+	product  string
+	channel  string
+	offered  []client.Release
+	cached   []releasecache.Entry
+	dl       string // id of the release downloading
+	dlHave   int64
+	dlTotal  int64
+	chosen   *choice
+	pickErr  string
+	relMsg   string
+
+	// Running.
+	status    link.Status
+	busy      bool
+	steps     map[updateflow.Step]stepView
+	verified  *updateflow.Verified
+	pending   *updateflow.Runner // a checked release, waiting for the go
+	summary   *fwupdate.Summary
+	upload    smp.UploadProgress
+	unplugged bool
+	cancel    context.CancelFunc
+	runErr    string
+	record    *fwupdate.Record
+	recordErr string
+
+	// Records waiting for the network.
+	waiting int
+	syncErr error
+
+	stops []func()
+}
+
+func (p *updatePage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
+
+func (p *updatePage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
+	if p.screen == "" {
+		p.screen = screenRelease
+	}
+	p.status = p.Kit.Link.Status()
+	p.stops = append(p.stops,
+		p.Kit.Link.Subscribe(func() { ctx.Dispatch(func(app.Context) { p.status = p.Kit.Link.Status() }) }),
+		p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.appChanged(ctx) }) }),
+		p.Kit.subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
+	)
+	p.Kit.startSync(p.App)
+	p.loadReleases(ctx)
+	p.loadWaiting(ctx)
+}
+
+func (p *updatePage) OnDismount() {
+	for _, stop := range p.stops {
+		stop()
+	}
+	p.stops = nil
+	if p.cancel != nil {
+		p.cancel()
+	}
+}
+
+// appChanged follows sign-in and the vault: the release list needs the
+// session, verification the unlocked vault.
+func (p *updatePage) appChanged(ctx app.Context) {
+	if !p.loaded || p.offline != "" {
+		p.loadReleases(ctx)
+	}
+	if p.screen == screenVerify && !p.busy && p.verified == nil && p.record == nil &&
+		p.App.VaultState() == state.VaultUnlocked {
+		p.verifyAndCheck(ctx)
+	}
+}
+
+// loadWaiting counts the records not yet sent.
+func (p *updatePage) loadWaiting(ctx app.Context) {
+	ctx.Async(func() {
+		_, log, err := p.Kit.stores(ctx)
+		n := 0
+		if err == nil {
+			n, _ = log.Waiting(ctx)
+		}
+		serr := p.Kit.syncError()
+		ctx.Dispatch(func(app.Context) { p.waiting, p.syncErr = n, serr })
+	})
+}
+
+// restart goes back to the first screen for another board.
+func (p *updatePage) restart(ctx app.Context, e app.Event) {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.screen, p.chosen, p.steps, p.verified, p.summary, p.pending = screenRelease, nil, nil, nil, nil, nil
+	p.record, p.recordErr, p.runErr, p.unplugged, p.busy = nil, "", "", false, false
+	p.upload = smp.UploadProgress{}
+	p.loadReleases(ctx)
+}
+
+func (p *updatePage) Render() app.UI {
+	return &layout{
+		App:    p.App,
+		Active: "/devices",
+		Title:  "Update a device",
+		Content: []app.UI{
+			app.P().Class("lead").Body(
+				app.Text("A guided update: the release is verified in this browser, checked against the board, flashed, "+
+					"booted once, checked and confirmed. It works without network once the release is downloaded. "),
+				app.A().ID("back-devices").Href("/devices").Text("Back to Devices"),
+			),
+			p.renderStepper(),
+			p.renderScreen(),
+			p.renderRecords(),
+		},
+	}
+}
+
+func (p *updatePage) renderStepper() app.UI {
+	cur := -1
+	for i, s := range updateScreens {
+		if s.id == p.screen {
+			cur = i
+		}
+	}
+	return app.Ol().ID("update-steps").DataSet("testid", "update-steps").DataSet("screen", p.screen).Class("stepper").Body(
+		app.Range(updateScreens).Slice(func(i int) app.UI {
+			s := updateScreens[i]
+			li := app.Li().ID("stepper-" + s.id).Text(s.title)
+			switch {
+			case i == cur:
+				return li.Class("current").Aria("current", "step")
+			case i < cur:
+				return li.Class("past")
+			}
+			return li
+		}),
+	)
+}
+
+func (p *updatePage) renderScreen() app.UI {
+	switch p.screen {
+	case screenRelease:
+		return p.renderRelease()
+	case screenBoard:
+		return p.renderBoard()
+	case screenDone:
+		return p.renderDone()
+	}
+	return p.renderRun()
+}
+
+func (p *updatePage) renderRecords() app.UI {
+	var text, state string
+	switch {
+	case p.waiting == 0:
+		text, state = "Every update report has reached the server's audit log.", "sent"
+	case p.syncErr != nil:
+		text, state = fmt.Sprintf("%d update report(s) wait in this browser; they are sent when the network is back (%s)",
+			p.waiting, describeDevice(p.syncErr)), "waiting"
+	default:
+		text, state = fmt.Sprintf("%d update report(s) wait in this browser to be sent.", p.waiting), "waiting"
+	}
+	return app.P().ID("records-sync").DataSet("testid", "records-sync").DataSet("state", state).DataSet("waiting", p.waiting).
+		Class("muted").Text(text)
+}
