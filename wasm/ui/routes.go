@@ -47,9 +47,11 @@ func Routes() {
 // gets st, the tab's shared state (session, role, vault), as its App prop.
 // Call it once.
 func RoutesWith(st *state.App) {
+	kit := newDeviceKit()
 	app.Route("/", func() app.Composer { return &homePage{App: st} })
 	app.Route(SignInPath, func() app.Composer { return &signInPage{App: st} })
-	app.Route("/devices", func() app.Composer { return &devicesPage{} })
+	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: kit} })
+	app.Route(UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: kit} })
 	app.Route("/releases", func() app.Composer { return &releasesPage{App: st} })
 	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{} })

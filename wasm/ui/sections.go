@@ -2,26 +2,6 @@ package ui
 
 import "github.com/maxence-charriere/go-app/v10/pkg/app"
 
-// devicesPage is the Devices section: boards over Web Serial and WebUSB.
-type devicesPage struct{ app.Compo }
-
-func (p *devicesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Devices · trustforge") }
-
-func (p *devicesPage) Render() app.UI {
-	return &sectionPage{
-		Path:    "/devices",
-		Title:   "Devices",
-		Summary: "Boards connected to this computer, reached directly from the browser.",
-		Coming: []string{
-			"Connect over Web Serial (SMP/mcumgr) or WebUSB (DFU), or try the simulated board.",
-			"Board summary: bootloader, MCUmgr parameters, slots with version, hash and flags.",
-			"Upload an image or a release with progress, cancel and resume after an unplug.",
-			"Test, confirm, reset and erase; a log of the SMP exchange.",
-			"The field technician's guided update flow, usable offline.",
-		},
-	}
-}
-
 // identityPage is the Identity section: device CA and provisioning.
 type identityPage struct{ app.Compo }
 
