@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"errors"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/crypto/pki"
+	"trustforge/crypto/vault"
+	"trustforge/wasm/state"
+)
+
+// identityPage is the Identity section: the device CA this browser holds
+// (root and per-product intermediates, their keys in the vault), the
+// products' provisioning profiles, the guided provisioning of the
+// connected board, and the server's device registry.
+type identityPage struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+	// Kit holds the link to the board, shared with the Devices page.
+	Kit *deviceKit
+
+	cas         []pki.CAInfo
+	profiles    []pki.Profile
+	signKeys    []vault.Info
+	loadErr     string
+	unsubscribe func()
+}
+
+func (p *identityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Identity · trustforge") }
+
+func (p *identityPage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
+	p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.reload(ctx) }) })
+	p.reload(ctx)
+}
+
+func (p *identityPage) OnDismount() {
+	if p.unsubscribe != nil {
+		p.unsubscribe()
+	}
+}
+
+// reload reads the hierarchy, the profiles and the vault's signing keys
+// off the UI goroutine.
+func (p *identityPage) reload(ctx app.Context) {
+	ctx.Async(func() {
+		var (
+			cas      []pki.CAInfo
+			profiles []pki.Profile
+			signKeys []vault.Info
+		)
+		a, err := p.App.Authority(ctx)
+		if err == nil {
+			cas, err = a.CAs(ctx)
+		}
+		if err == nil {
+			profiles, err = a.Profiles(ctx)
+		}
+		if v, verr := p.App.Vault(); verr == nil && err == nil {
+			var infos []vault.Info
+			if infos, err = v.List(ctx); err == nil {
+				for _, i := range infos {
+					if i.Algorithm.CanSign() {
+						signKeys = append(signKeys, i)
+					}
+				}
+			}
+		}
+		ctx.Dispatch(func(app.Context) {
+			p.cas, p.profiles, p.signKeys, p.loadErr = cas, profiles, signKeys, ""
+			if err != nil && !errors.Is(err, vault.ErrNoVault) {
+				p.loadErr = describe(err)
+			}
+		})
+	})
+}
+
+// changed is called by the panels after they change the hierarchy or the
+// profiles.
+func (p *identityPage) changed(ctx app.Context) {
+	p.App.Touch()
+	p.reload(ctx)
+}
+
+func (p *identityPage) Render() app.UI {
+	vs := p.App.VaultState()
+	hasVault := vs == state.VaultLocked || vs == state.VaultUnlocked
+	unlocked := vs == state.VaultUnlocked
+	hasRoot := len(p.cas) > 0 && p.cas[0].Kind == pki.KindRoot
+	return &layout{
+		App:    p.App,
+		Active: "/identity",
+		Title:  "Identity",
+		Content: []app.UI{
+			app.P().Class("lead").Text("Device identities: a certificate authority you hold in this browser, and keys born on each board. " +
+				"The CA's keys stay in your vault; the boards' private keys never leave the boards."),
+			&vaultPanel{App: p.App},
+			app.If(p.loadErr != "", func() app.UI {
+				return app.P().Class("error").ID("identity-load-error").Text(p.loadErr)
+			}),
+			app.If(hasVault, func() app.UI {
+				return &caPanel{App: p.App, CAs: p.cas, Unlocked: unlocked, OnChange: p.changed}
+			}),
+			app.If(hasRoot, func() app.UI {
+				return &profilePanel{App: p.App, CAs: p.cas, Profiles: p.profiles, SignKeys: p.signKeys, OnChange: p.changed}
+			}),
+			app.If(len(p.profiles) > 0, func() app.UI {
+				return app.Div().Body(
+					&connectPanel{Kit: p.Kit},
+					&provisionPanel{App: p.App, Kit: p.Kit, Profiles: p.profiles, Unlocked: unlocked},
+				)
+			}),
+			&registryPanel{App: p.App},
+		},
+	}
+}
