@@ -14,7 +14,7 @@ import (
 func fuzzSeeds(f *testing.F) (tfb, signed, manifest []byte, img []byte) {
 	img = makeImage(300, 11)
 	tfb, s := createBundle(f, img, otherKey(), testRecipients(f))
-	return tfb, s.Bytes(), s.msg.Payload, img
+	return tfb, s.Bytes(), s.env.msg.Payload, img
 }
 
 // errorKnown reports whether err wraps one of the package's sentinels.

@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -66,12 +65,13 @@ func algorithmFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 	return 0, fmt.Errorf("%w: key type %T (want ECDSA P-256 or Ed25519)", ErrUnsupported, pub)
 }
 
-// protectedHeader returns the one encoding of a manifest's protected header
-// (a bstr wrapping the map {1: alg, 3: ContentType, 4: kid, -65537: spki}).
-func protectedHeader(alg cose.Algorithm, kid, spki []byte) []byte {
+// protectedHeader returns the one encoding of an envelope's protected
+// header (a bstr wrapping the map {1: alg, 3: contentType, 4: kid,
+// -65537: spki}).
+func protectedHeader(alg cose.Algorithm, contentType string, kid, spki []byte) []byte {
 	m := map[int64]any{
 		cose.HeaderLabelAlgorithm:   int64(alg),
-		cose.HeaderLabelContentType: ContentType,
+		cose.HeaderLabelContentType: contentType,
 		cose.HeaderLabelKeyID:       kid,
 		HeaderLabelSPKI:             spki,
 	}
@@ -86,15 +86,13 @@ func protectedHeader(alg cose.Algorithm, kid, spki []byte) []byte {
 	return outer
 }
 
-// Signed is a signed manifest: a COSE_Sign1 over the manifest's CBOR. It is
-// built by Sign, ParseSigned or ReadHeader; its manifest is available only
-// after Verify (or VerifyIntegrity) succeeds.
+// Signed is a signed manifest: a COSE_Sign1 over the manifest's CBOR (an
+// Envelope of ManifestKind). It is built by Sign, ParseSigned or
+// ReadHeader; its manifest is available only after Verify (or
+// VerifyIntegrity) succeeds.
 type Signed struct {
+	env      *Envelope
 	raw      []byte
-	msg      cose.Sign1Message
-	alg      cose.Algorithm
-	kid      Digest
-	pub      crypto.PublicKey
 	manifest *Manifest
 }
 
@@ -102,39 +100,18 @@ type Signed struct {
 // randomness for ECDSA from rand (crypto/rand when nil). m must be complete
 // (see Manifest.Validate).
 func Sign(rand io.Reader, m *Manifest, key crypto.Signer) (*Signed, error) {
-	alg, err := algorithmFor(key.Public())
-	if err != nil {
+	if _, err := algorithmFor(key.Public()); err != nil {
 		return nil, err
 	}
 	payload, err := m.encode()
 	if err != nil {
 		return nil, err
 	}
-	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	env, err := SignEnvelope(rand, ManifestKind, payload, key)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
+		return nil, err
 	}
-	kid := sha256.Sum256(spki)
-	signer, err := cose.NewSigner(alg, key)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
-	}
-	msg := cose.Sign1Message{
-		Headers: cose.Headers{
-			RawProtected: protectedHeader(alg, kid[:], spki),
-			Protected:    cose.ProtectedHeader{cose.HeaderLabelAlgorithm: alg},
-			Unprotected:  cose.UnprotectedHeader{},
-		},
-		Payload: payload,
-	}
-	if err := msg.Sign(rand, []byte(SignatureLabel), signer); err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
-	}
-	raw, err := msg.MarshalCBOR()
-	if err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
-	}
-	return ParseSigned(raw)
+	return ParseSigned(env.raw)
 }
 
 // ParseSigned parses a signed manifest (the bytes of a .tfb's manifest part)
@@ -146,58 +123,12 @@ func ParseSigned(b []byte) (*Signed, error) {
 	if len(b) > MaxSignedSize {
 		return nil, fmt.Errorf("%w: signed manifest of %d bytes (at most %d)", ErrTooLarge, len(b), MaxSignedSize)
 	}
-	s := &Signed{raw: bytes.Clone(b)}
-	if err := s.msg.UnmarshalCBOR(s.raw); err != nil {
-		return nil, fmt.Errorf("%w: signed manifest: %v", ErrMalformed, err)
-	}
-	again, err := s.msg.MarshalCBOR()
-	if err != nil || !bytes.Equal(again, s.raw) {
-		return nil, fmt.Errorf("%w: signed manifest is not in canonical CBOR encoding", ErrMalformed)
-	}
-	if !bytes.Equal(s.msg.Headers.RawUnprotected, []byte{0xa0}) {
-		return nil, fmt.Errorf("%w: signed manifest has unprotected header parameters", ErrMalformed)
-	}
-	h := s.msg.Headers.Protected
-	alg, err := h.Algorithm()
+	env, err := ParseEnvelope(ManifestKind, b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signed manifest algorithm: %v", ErrMalformed, err)
+		return nil, err
 	}
-	var sigLen int
-	switch alg {
-	case cose.AlgorithmES256:
-		sigLen = 64
-	case cose.AlgorithmEdDSA:
-		sigLen = ed25519.SignatureSize
-	default:
-		return nil, fmt.Errorf("%w: signature algorithm %v (want ES256 or EdDSA)", ErrUnsupported, alg)
-	}
-	if len(s.msg.Signature) != sigLen {
-		return nil, fmt.Errorf("%w: %v signature of %d bytes (want %d)", ErrMalformed, alg, len(s.msg.Signature), sigLen)
-	}
-	if ct, _ := h[cose.HeaderLabelContentType].(string); ct != ContentType {
-		return nil, fmt.Errorf("%w: signed content type %q (want %q)", ErrMalformed, ct, ContentType)
-	}
-	kid, _ := h[cose.HeaderLabelKeyID].([]byte)
-	spki, _ := h[HeaderLabelSPKI].([]byte)
-	if len(kid) != len(s.kid) || len(spki) == 0 {
-		return nil, fmt.Errorf("%w: signed manifest lacks its key ID or public key", ErrMalformed)
-	}
-	if !bytes.Equal(s.msg.Headers.RawProtected, protectedHeader(alg, kid, spki)) {
-		return nil, fmt.Errorf("%w: signed manifest protected header is not the expected one", ErrMalformed)
-	}
-	if sum := sha256.Sum256(spki); !bytes.Equal(sum[:], kid) {
-		return nil, fmt.Errorf("%w: signed manifest key ID is not the hash of its public key", ErrMalformed)
-	}
-	pub, err := x509.ParsePKIXPublicKey(spki)
-	if err != nil {
-		return nil, fmt.Errorf("%w: signer public key: %v", ErrMalformed, err)
-	}
-	if a, err := algorithmFor(pub); err != nil || a != alg {
-		return nil, fmt.Errorf("%w: signer key does not match algorithm %v", ErrMalformed, alg)
-	}
-	s.alg, s.pub = alg, pub
-	copy(s.kid[:], kid)
-	if s.manifest, err = decodeManifest(s.msg.Payload); err != nil {
+	s := &Signed{env: env, raw: env.raw}
+	if s.manifest, err = decodeManifest(env.msg.Payload); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -207,22 +138,22 @@ func ParseSigned(b []byte) (*Signed, error) {
 // bundle. The caller may modify the returned slice.
 func (s *Signed) Bytes() []byte { return bytes.Clone(s.raw) }
 
-// KeyID returns the fingerprint (see KeyFingerprint) of the key the manifest
-// claims to be signed by. It is a claim until Verify succeeds.
-func (s *Signed) KeyID() string { return s.kid.String() }
+// KeyID returns the fingerprint (see KeyFingerprint) of the key the
+// manifest claims to be signed by. It is a claim until Verify succeeds.
+func (s *Signed) KeyID() string { return s.env.KeyID() }
 
 // Algorithm returns the signature algorithm's COSE name: "ES256" or "EdDSA".
-func (s *Signed) Algorithm() string { return s.alg.String() }
+func (s *Signed) Algorithm() string { return s.env.Algorithm() }
 
 // PublicKey returns the public key the signed manifest carries, whose
 // fingerprint is KeyID. Carrying it proves nothing about who signed: trust
 // comes from Verify's trusted keys.
-func (s *Signed) PublicKey() crypto.PublicKey { return s.pub }
+func (s *Signed) PublicKey() crypto.PublicKey { return s.env.PublicKey() }
 
 // ManifestDigest returns the SHA-256 of the manifest's canonical CBOR: a
 // stable name for the release. Two signatures of the same manifest (ECDSA
 // signatures differ each time) have the same digest.
-func (s *Signed) ManifestDigest() Digest { return sha256.Sum256(s.msg.Payload) }
+func (s *Signed) ManifestDigest() Digest { return s.env.PayloadDigest() }
 
 // Verify checks that the manifest is signed by one of the trusted keys
 // (standard library public keys: *ecdsa.PublicKey on P-256 or
@@ -230,16 +161,10 @@ func (s *Signed) ManifestDigest() Digest { return sha256.Sum256(s.msg.Payload) }
 // KeyFingerprint equals KeyID. Errors wrap ErrUntrustedKey when no trusted
 // key has that fingerprint and ErrBadSignature when the signature fails.
 func (s *Signed) Verify(trusted ...crypto.PublicKey) (*Manifest, error) {
-	for i, k := range trusted {
-		fp, err := KeyFingerprint(k)
-		if err != nil {
-			return nil, fmt.Errorf("bundle: trusted key %d: %w", i+1, err)
-		}
-		if fp == s.KeyID() {
-			return s.verifyWith(k)
-		}
+	if _, err := s.env.Verify(trusted...); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w: manifest is signed by key %s, which is not among the %d trusted keys", ErrUntrustedKey, s.KeyID(), len(trusted))
+	return s.copyManifest(), nil
 }
 
 // VerifyIntegrity checks the signature against the public key the signed
@@ -247,24 +172,16 @@ func (s *Signed) Verify(trusted ...crypto.PublicKey) (*Manifest, error) {
 // changed since someone holding that key signed it, not that the key is
 // trusted: use it only to show a bundle, with its KeyID, and use Verify to
 // accept one.
-func (s *Signed) VerifyIntegrity() (*Manifest, error) { return s.verifyWith(s.pub) }
+func (s *Signed) VerifyIntegrity() (*Manifest, error) {
+	if _, err := s.env.VerifyIntegrity(); err != nil {
+		return nil, err
+	}
+	return s.copyManifest(), nil
+}
 
-func (s *Signed) verifyWith(pub crypto.PublicKey) (*Manifest, error) {
-	if a, err := algorithmFor(pub); err != nil || a != s.alg {
-		return nil, fmt.Errorf("%w: key of type %T cannot verify %v", ErrBadSignature, pub, s.alg)
-	}
-	v, err := cose.NewVerifier(s.alg, pub)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
-	}
-	if err := s.msg.Verify([]byte(SignatureLabel), v); err != nil {
-		if errors.Is(err, cose.ErrVerification) {
-			return nil, fmt.Errorf("%w: manifest signature by key %s does not verify", ErrBadSignature, s.KeyID())
-		}
-		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
-	}
+func (s *Signed) copyManifest() *Manifest {
 	m := *s.manifest
 	m.Hardware = slices.Clone(m.Hardware)
 	m.Recipients = slices.Clone(m.Recipients)
-	return &m, nil
+	return &m
 }

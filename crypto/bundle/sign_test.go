@@ -105,7 +105,7 @@ func TestVerifyForgeries(t *testing.T) {
 		}
 		return b
 	}
-	goodHeader := protectedHeader(cose.AlgorithmES256, kid[:], spki)
+	goodHeader := protectedHeader(cose.AlgorithmES256, ContentType, kid[:], spki)
 	withExtra := func() []byte {
 		m := map[int64]any{1: int64(cose.AlgorithmES256), 3: ContentType, 4: kid[:], HeaderLabelSPKI: spki, 99: "x"}
 		inner, _ := signedEnc.Marshal(m)

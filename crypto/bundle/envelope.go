@@ -1,0 +1,230 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/veraison/go-cose"
+)
+
+// EnvelopeKind names one kind of document trustforge signs as a COSE_Sign1:
+// release manifests (ManifestKind), and others such as production packages
+// and tickets (crypto/production). Kinds keep signatures apart: a signature
+// made for one kind never verifies as another, because each has its own
+// content type in the protected header and its own label as external_aad.
+type EnvelopeKind struct {
+	// Name names the document in error messages, e.g. "manifest".
+	Name string
+	// ContentType is the protected header's content type (label 3), e.g.
+	// "application/vnd.trustforge.manifest+cbor".
+	ContentType string
+	// Label is the external_aad every signature of this kind covers, a
+	// versioned domain-separation string such as
+	// "trustforge/bundle/manifest/v1".
+	Label string
+	// Max bounds the encoded envelope in bytes; zero means MaxSignedSize.
+	Max int
+}
+
+// ManifestKind is the kind of a release bundle's signed manifest.
+var ManifestKind = EnvelopeKind{Name: "manifest", ContentType: ContentType, Label: SignatureLabel}
+
+func (k EnvelopeKind) name() string {
+	if k.Name == "" {
+		return "signed document"
+	}
+	return "signed " + k.Name
+}
+
+func (k EnvelopeKind) max() int {
+	if k.Max <= 0 {
+		return MaxSignedSize
+	}
+	return k.Max
+}
+
+// Envelope is a signed document in trustforge's one COSE encoding: a
+// tagged COSE_Sign1 whose protected header holds exactly the algorithm
+// (ES256 or EdDSA), the kind's content type, the key ID (SHA-256 of the
+// signer's SubjectPublicKeyInfo) and the SubjectPublicKeyInfo itself, with
+// an empty unprotected header and an attached payload. docs/bundle-format.md
+// describes it for manifests; other kinds differ only in content type and
+// label. Its payload is trustworthy only once Verify returns it.
+type Envelope struct {
+	kind EnvelopeKind
+	raw  []byte
+	msg  cose.Sign1Message
+	alg  cose.Algorithm
+	kid  Digest
+	pub  crypto.PublicKey
+}
+
+// SignEnvelope signs payload as a document of kind with key, an ECDSA
+// P-256 or Ed25519 crypto.Signer, reading randomness for ECDSA from rand
+// (crypto/rand when nil).
+func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.Signer) (*Envelope, error) {
+	if kind.ContentType == "" || kind.Label == "" {
+		return nil, errors.New("bundle: sign: an envelope kind needs a content type and a label")
+	}
+	alg, err := algorithmFor(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("bundle: sign: %w", err)
+	}
+	kid := sha256.Sum256(spki)
+	signer, err := cose.NewSigner(alg, key)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: sign: %w", err)
+	}
+	msg := cose.Sign1Message{
+		Headers: cose.Headers{
+			RawProtected: protectedHeader(alg, kind.ContentType, kid[:], spki),
+			Protected:    cose.ProtectedHeader{cose.HeaderLabelAlgorithm: alg},
+			Unprotected:  cose.UnprotectedHeader{},
+		},
+		Payload: payload,
+	}
+	if err := msg.Sign(rand, []byte(kind.Label), signer); err != nil {
+		return nil, fmt.Errorf("bundle: sign: %w", err)
+	}
+	raw, err := msg.MarshalCBOR()
+	if err != nil {
+		return nil, fmt.Errorf("bundle: sign: %w", err)
+	}
+	return ParseEnvelope(kind, raw)
+}
+
+// ParseEnvelope parses a signed document of kind without verifying its
+// signature. It refuses anything but the one encoding SignEnvelope
+// produces; errors wrap ErrTooLarge, ErrMalformed or ErrUnsupported.
+func ParseEnvelope(kind EnvelopeKind, b []byte) (*Envelope, error) {
+	if len(b) > kind.max() {
+		return nil, fmt.Errorf("%w: %s of %d bytes (at most %d)", ErrTooLarge, kind.name(), len(b), kind.max())
+	}
+	e := &Envelope{kind: kind, raw: bytes.Clone(b)}
+	if err := e.msg.UnmarshalCBOR(e.raw); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, kind.name(), err)
+	}
+	again, err := e.msg.MarshalCBOR()
+	if err != nil || !bytes.Equal(again, e.raw) {
+		return nil, fmt.Errorf("%w: %s is not in canonical CBOR encoding", ErrMalformed, kind.name())
+	}
+	if !bytes.Equal(e.msg.Headers.RawUnprotected, []byte{0xa0}) {
+		return nil, fmt.Errorf("%w: %s has unprotected header parameters", ErrMalformed, kind.name())
+	}
+	h := e.msg.Headers.Protected
+	alg, err := h.Algorithm()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s algorithm: %v", ErrMalformed, kind.name(), err)
+	}
+	var sigLen int
+	switch alg {
+	case cose.AlgorithmES256:
+		sigLen = 64
+	case cose.AlgorithmEdDSA:
+		sigLen = ed25519.SignatureSize
+	default:
+		return nil, fmt.Errorf("%w: signature algorithm %v (want ES256 or EdDSA)", ErrUnsupported, alg)
+	}
+	if len(e.msg.Signature) != sigLen {
+		return nil, fmt.Errorf("%w: %v signature of %d bytes (want %d)", ErrMalformed, alg, len(e.msg.Signature), sigLen)
+	}
+	if ct, _ := h[cose.HeaderLabelContentType].(string); ct != kind.ContentType {
+		return nil, fmt.Errorf("%w: signed content type %q (want %q)", ErrMalformed, ct, kind.ContentType)
+	}
+	kid, _ := h[cose.HeaderLabelKeyID].([]byte)
+	spki, _ := h[HeaderLabelSPKI].([]byte)
+	if len(kid) != len(e.kid) || len(spki) == 0 {
+		return nil, fmt.Errorf("%w: %s lacks its key ID or public key", ErrMalformed, kind.name())
+	}
+	if !bytes.Equal(e.msg.Headers.RawProtected, protectedHeader(alg, kind.ContentType, kid, spki)) {
+		return nil, fmt.Errorf("%w: %s protected header is not the expected one", ErrMalformed, kind.name())
+	}
+	if sum := sha256.Sum256(spki); !bytes.Equal(sum[:], kid) {
+		return nil, fmt.Errorf("%w: %s key ID is not the hash of its public key", ErrMalformed, kind.name())
+	}
+	pub, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signer public key: %v", ErrMalformed, err)
+	}
+	if a, err := algorithmFor(pub); err != nil || a != alg {
+		return nil, fmt.Errorf("%w: signer key does not match algorithm %v", ErrMalformed, alg)
+	}
+	if e.msg.Payload == nil {
+		return nil, fmt.Errorf("%w: %s has a detached payload", ErrMalformed, kind.name())
+	}
+	e.alg, e.pub = alg, pub
+	copy(e.kid[:], kid)
+	return e, nil
+}
+
+// Bytes returns the envelope's encoding. The caller may modify it.
+func (e *Envelope) Bytes() []byte { return bytes.Clone(e.raw) }
+
+// KeyID returns the fingerprint (see KeyFingerprint) of the key the
+// envelope claims to be signed by. It is a claim until Verify succeeds.
+func (e *Envelope) KeyID() string { return e.kid.String() }
+
+// Algorithm returns the signature algorithm's COSE name: "ES256" or "EdDSA".
+func (e *Envelope) Algorithm() string { return e.alg.String() }
+
+// PublicKey returns the public key the envelope carries, whose fingerprint
+// is KeyID. Carrying it proves nothing about who signed.
+func (e *Envelope) PublicKey() crypto.PublicKey { return e.pub }
+
+// UnverifiedPayload returns the signed payload without checking the
+// signature: for showing an envelope, never for trusting it.
+func (e *Envelope) UnverifiedPayload() []byte { return bytes.Clone(e.msg.Payload) }
+
+// PayloadDigest returns the SHA-256 of the signed payload: a stable name
+// for the document, the same for two signatures of it.
+func (e *Envelope) PayloadDigest() Digest { return sha256.Sum256(e.msg.Payload) }
+
+// Verify checks that the envelope is signed by one of the trusted keys
+// (*ecdsa.PublicKey on P-256 or ed25519.PublicKey) and returns its
+// payload. Errors wrap ErrUntrustedKey when no trusted key has the
+// envelope's key ID and ErrBadSignature when the signature fails.
+func (e *Envelope) Verify(trusted ...crypto.PublicKey) ([]byte, error) {
+	for i, k := range trusted {
+		fp, err := KeyFingerprint(k)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: trusted key %d: %w", i+1, err)
+		}
+		if fp == e.KeyID() {
+			return e.verifyWith(k)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s is signed by key %s, which is not among the %d trusted keys", ErrUntrustedKey, e.kind.name(), e.KeyID(), len(trusted))
+}
+
+// VerifyIntegrity checks the signature against the public key the
+// envelope carries and returns the payload. It proves the document was not
+// changed since someone holding that key signed it, not that the key is
+// trusted.
+func (e *Envelope) VerifyIntegrity() ([]byte, error) { return e.verifyWith(e.pub) }
+
+func (e *Envelope) verifyWith(pub crypto.PublicKey) ([]byte, error) {
+	if a, err := algorithmFor(pub); err != nil || a != e.alg {
+		return nil, fmt.Errorf("%w: key of type %T cannot verify %v", ErrBadSignature, pub, e.alg)
+	}
+	v, err := cose.NewVerifier(e.alg, pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	if err := e.msg.Verify([]byte(e.kind.Label), v); err != nil {
+		if errors.Is(err, cose.ErrVerification) {
+			return nil, fmt.Errorf("%w: %s signature by key %s does not verify", ErrBadSignature, e.kind.Name, e.KeyID())
+		}
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	return bytes.Clone(e.msg.Payload), nil
+}
