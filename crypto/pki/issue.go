@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"math/big"
@@ -23,6 +24,10 @@ type DeviceCert struct {
 	Serial *big.Int
 	// Now is the start of validity; zero means time.Now.
 	Now time.Time
+	// Extensions are added to the certificate as they are, such as the
+	// production ticket a station's device carries (crypto/production).
+	// Their OIDs must not be ones Issue sets itself.
+	Extensions []pkix.Extension
 }
 
 // Issue signs a device certificate with issuer (a product intermediate):
@@ -75,8 +80,9 @@ func Issue(rand io.Reader, issuer *CA, d DeviceCert) (*x509.Certificate, error) 
 		SerialNumber: d.Serial, RawSubject: raw, NotBefore: start, NotAfter: end,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: eku,
 		BasicConstraintsValid: true, IsCA: false,
-		SubjectKeyId: skid,
-		URIs:         []*url.URL{u},
+		SubjectKeyId:    skid,
+		URIs:            []*url.URL{u},
+		ExtraExtensions: d.Extensions,
 	}
 	if d.Template.CRLURL != "" {
 		tmpl.CRLDistributionPoints = []string{d.Template.CRLURL}
