@@ -24,6 +24,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/tokens", auth.PermSelf, s.listOwnTokens},
 		{"POST", "/api/tokens", auth.PermSelf, s.createOwnToken},
 		{"DELETE", "/api/tokens/{id}", auth.PermSelf, s.deleteToken},
+		{"PUT", "/api/recipient", auth.PermSelf, s.setRecipient},
+		{"GET", "/api/recipients", auth.PermRead, s.listRecipients},
 
 		{"GET", "/api/users", auth.PermUsers, s.listUsers},
 		{"POST", "/api/users", auth.PermUsers, s.createUser},
@@ -35,8 +37,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/products/{product}", auth.PermRead, s.getProduct},
 		{"POST", "/api/products/{product}/channels", auth.PermProducts, s.addChannel},
 		{"GET", "/api/products/{product}/keys", auth.PermRead, s.listKeys},
-		{"POST", "/api/products/{product}/keys", auth.PermProducts, s.addKey},
-		{"DELETE", "/api/products/{product}/keys/{fingerprint}", auth.PermProducts, s.revokeKey},
+		{"POST", "/api/products/{product}/keys", auth.PermKeys, s.addKey},
+		{"DELETE", "/api/products/{product}/keys/{fingerprint}", auth.PermKeys, s.revokeKey},
 		{"GET", "/api/products/{product}/channels/{channel}/latest", auth.PermDownload, s.latest},
 
 		{"GET", "/api/releases", auth.PermRead, s.listReleases},

@@ -106,6 +106,7 @@ func TestAllowedTable(t *testing.T) {
 		PermSelf:      "YYYYn",
 		PermUsers:     "Ynnnn",
 		PermProducts:  "Ynnnn",
+		PermKeys:      "YYnnn",
 		PermAudit:     "Ynnnn",
 		PermRead:      "YYYnn",
 		PermPublish:   "nYnnn",

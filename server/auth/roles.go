@@ -11,8 +11,11 @@ const (
 	PermSelf Permission = "self"
 	// PermUsers: list, create and change accounts, and issue tokens for them.
 	PermUsers Permission = "users"
-	// PermProducts: register products, channels and release-signing keys.
+	// PermProducts: register products and channels.
 	PermProducts Permission = "products"
+	// PermKeys: register and revoke a product's release-signing public
+	// keys: an engineer registers the key their vault holds.
+	PermKeys Permission = "keys"
 	// PermAudit: export the audit log.
 	PermAudit Permission = "audit"
 	// PermRead: list products, keys and releases and read their metadata.
@@ -57,7 +60,7 @@ func Allowed(role store.Role, perm Permission) bool {
 		return role.Valid()
 	case PermProvision:
 		return role == store.RoleEngineer || role == store.RoleStation
-	case PermRevoke:
+	case PermRevoke, PermKeys:
 		return role == store.RoleAdmin || role == store.RoleEngineer
 	}
 	return false

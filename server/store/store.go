@@ -221,6 +221,7 @@ type Store interface {
 	Products
 	Releases
 	Devices
+	Recipients
 	AuditLog
 	io.Closer
 }

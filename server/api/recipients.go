@@ -1,0 +1,67 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"trustforge/crypto/bundle"
+	"trustforge/server/store"
+)
+
+// The recipient directory: each account may publish one age recipient, the
+// public key releases are encrypted to so that its holder (a technician's
+// or a station's vault) can open them; engineers list the directory to
+// choose who may open a release. Only public keys are accepted.
+
+type setRecipientRequest struct {
+	Recipient string `json:"recipient"`
+}
+
+func (q *setRecipientRequest) validate() error {
+	q.Recipient = strings.TrimSpace(q.Recipient)
+	if strings.HasPrefix(strings.ToUpper(q.Recipient), "AGE-SECRET-KEY-") {
+		return errorf(http.StatusBadRequest, "private_key", "recipient: that is an age identity (a private key); publish only its recipient (age1…)")
+	}
+	if q.Recipient == "" || len(q.Recipient) > bundle.MaxRecipientLen {
+		return badField("recipient", "required, an age recipient of at most %d bytes", bundle.MaxRecipientLen)
+	}
+	if _, err := bundle.ParseRecipient(q.Recipient); err != nil {
+		return badField("recipient", "not an age recipient (want age1…)")
+	}
+	return nil
+}
+
+type recipientJSON struct {
+	User      string     `json:"user"`
+	Role      store.Role `json:"role"`
+	Recipient string     `json:"recipient"`
+	Updated   time.Time  `json:"updated"`
+}
+
+func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var q setRecipientRequest
+	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
+		return err
+	}
+	rc := store.Recipient{User: p.user.Name, Role: p.user.Role, Recipient: q.Recipient, Updated: s.cfg.Now()}
+	ev := s.event(p, "recipient.set", p.user.Name, map[string]string{"recipient": rc.Recipient})
+	if err := s.store.SetRecipient(r.Context(), rc, ev); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, recipientJSON(rc))
+	return nil
+}
+
+func (s *Server) listRecipients(w http.ResponseWriter, r *http.Request, p *principal) error {
+	rs, err := s.store.ListRecipients(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]recipientJSON, 0, len(rs))
+	for _, rc := range rs {
+		out = append(out, recipientJSON(rc))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recipients": out})
+	return nil
+}

@@ -1,0 +1,189 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"trustforge/crypto/keys"
+	"trustforge/crypto/mcuimg"
+	"trustforge/server/api"
+	"trustforge/wasm/client"
+	"trustforge/wasm/release"
+)
+
+// newServer runs the real release API over TLS (its session cookie is
+// Secure) and returns a signed-in administrator's client.
+func newServer(t *testing.T) (*httptest.Server, *client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	var log bytes.Buffer
+	srv, err := api.Open(ctx, api.Config{DataDir: t.TempDir(), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewTLSServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	m := regexp.MustCompile(`enrol#token=(tfe_[A-Za-z0-9_-]+)`).FindStringSubmatch(log.String())
+	if m == nil {
+		t.Fatalf("no enrolment link in %q", log.String())
+	}
+	admin := newClient(hs)
+	post(t, admin, "/api/enrol", map[string]string{"token": m[1], "name": "root", "password": "root password 1"})
+	if _, err := admin.SignIn(ctx, "root", "root password 1"); err != nil {
+		t.Fatal(err)
+	}
+	return hs, admin
+}
+
+func newClient(hs *httptest.Server) *client.Client {
+	hc := *hs.Client() // a cookie jar of its own: one client, one browser
+	hc.Jar, _ = cookiejar.New(nil)
+	return &client.Client{BaseURL: hs.URL, HTTP: &hc}
+}
+
+// post sends what the client has no method for (administration), with
+// the session's CSRF token.
+func post(t *testing.T, c *client.Client, path string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", c.BaseURL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if s, err := c.Session(context.Background()); err == nil {
+		req.Header.Set(client.CSRFHeader, s.CSRFToken)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %s %s", path, resp.Status, msg)
+	}
+}
+
+func TestClientAgainstTheServer(t *testing.T) {
+	ctx := context.Background()
+	hs, admin := newServer(t)
+	post(t, admin, "/api/users", map[string]string{"name": "erin", "role": "engineer", "password": "erin password 1"})
+	post(t, admin, "/api/users", map[string]string{"name": "tess", "role": "technician", "password": "tess password 1"})
+	post(t, admin, "/api/products", map[string]any{"name": "thermo", "channels": []string{"beta", "stable"}})
+
+	eng, tech := newClient(hs), newClient(hs)
+	if _, err := eng.SignIn(ctx, "erin", "wrong password"); !client.IsCode(err, "bad_credentials") {
+		t.Fatalf("wrong password: err = %v, want bad_credentials", err)
+	}
+	if _, err := eng.Session(ctx); err == nil {
+		t.Fatal("a session without signing in")
+	}
+	s, err := eng.SignIn(ctx, "erin", "erin password 1")
+	if err != nil || s.Role != "engineer" || s.CSRFToken == "" {
+		t.Fatalf("SignIn = %+v, %v", s, err)
+	}
+	if _, err := tech.SignIn(ctx, "tess", "tess password 1"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The technician publishes a recipient; the engineer sees it.
+	id, _ := age.GenerateX25519Identity()
+	if _, err := tech.SetRecipient(ctx, id.String()); !client.IsCode(err, "private_key") {
+		t.Errorf("publishing an identity: err = %v, want private_key", err)
+	}
+	if _, err := tech.SetRecipient(ctx, id.Recipient().String()); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := eng.Recipients(ctx)
+	if err != nil || len(rs) != 1 || rs[0].User != "tess" || rs[0].Recipient != id.Recipient().String() {
+		t.Fatalf("Recipients = %+v, %v", rs, err)
+	}
+
+	// The engineer registers a key and publishes.
+	key, _ := keys.Generate(nil, keys.Ed25519)
+	if _, err := tech.AddKey(ctx, "thermo", string(key.Public().MarshalPEM()), "x"); !client.IsCode(err, "forbidden") {
+		t.Errorf("a technician registering a key: err = %v, want forbidden", err)
+	}
+	k, err := eng.AddKey(ctx, "thermo", string(key.Public().MarshalPEM()), "release key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := release.Build(ctx, release.Input{
+		Firmware: bytes.Repeat([]byte("firmware"), 8192), Key: key,
+		Image:   mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true},
+		Product: "thermo", Channel: "beta", Version: "1.0.0", Recipients: []string{rs[0].Recipient}, Now: time.Now(),
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last, total int64
+	rel, err := eng.Publish(ctx, built.Bundle, func(sent, all int64) { last, total = sent, all })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != int64(len(built.Bundle)) || total != last {
+		t.Errorf("progress ended at %d of %d, want %d", last, total, len(built.Bundle))
+	}
+	if rel.Signer != k.Fingerprint || rel.Version != "1.0.0" {
+		t.Errorf("release %+v", rel)
+	}
+	if _, err := eng.Publish(ctx, built.Bundle, nil); !client.IsCode(err, "exists") {
+		t.Errorf("publishing twice: err = %v, want exists", err)
+	}
+
+	// The technician lists, verifies and opens it.
+	list, err := tech.Releases(ctx, client.Filter{Product: "thermo"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Releases = %d, %v", len(list), err)
+	}
+	ks, _ := tech.Keys(ctx, "thermo")
+	signed, err := tech.Manifest(ctx, list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := release.Verify(list[0], signed, release.TrustedKeys(ks))
+	if !c.Verified() {
+		t.Fatalf("not verified: %v", c.Err)
+	}
+	payload, err := tech.Payload(ctx, list[0].ID, 1<<30, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := release.Open(ctx, c, payload, []age.Identity{id}, nil, nil)
+	if err != nil || !bytes.Equal(img, built.Image) {
+		t.Fatalf("Open: %v (image equal: %v)", err, bytes.Equal(img, built.Image))
+	}
+	whole, err := tech.Bundle(ctx, list[0].ID, 1<<30, nil)
+	if err != nil || !bytes.Equal(whole, built.Bundle) {
+		t.Errorf("Bundle: %v (equal: %v)", err, bytes.Equal(whole, built.Bundle))
+	}
+
+	// Promote and yank, as the engineer.
+	if _, err := tech.Promote(ctx, rel.ID, "stable"); !client.IsCode(err, "forbidden") {
+		t.Errorf("a technician promoting: err = %v, want forbidden", err)
+	}
+	if p, err := eng.Promote(ctx, rel.ID, "stable"); err != nil || !p.OfferedOn("stable") {
+		t.Errorf("Promote = %+v, %v", p.Offers, err)
+	}
+	if y, err := eng.Yank(ctx, rel.ID, "bad batch"); err != nil || y.Yanked == nil || y.Yanked.Reason != "bad batch" {
+		t.Errorf("Yank = %+v, %v", y.Yanked, err)
+	}
+	if _, err := tech.Payload(ctx, rel.ID, 1<<30, nil); !client.IsCode(err, "yanked") {
+		t.Errorf("download of a yanked release: err = %v, want yanked", err)
+	}
+
+	if err := eng.SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Session(ctx); err == nil {
+		t.Error("still signed in after SignOut")
+	}
+}

@@ -1,0 +1,199 @@
+//go:build !(js && wasm)
+
+package state
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"trustforge/crypto/vault"
+	"trustforge/server/auth"
+	"trustforge/server/store"
+	"trustforge/wasm/client"
+)
+
+func TestRolesMatchTheServer(t *testing.T) {
+	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload}
+	roles := []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation, "", "root"}
+	for _, p := range perms {
+		for _, r := range roles {
+			got := Allowed(r, p)
+			want := auth.Allowed(store.Role(r), auth.Permission(p))
+			if got != want {
+				t.Errorf("Allowed(%q, %s) = %v, the server says %v", r, p, got, want)
+			}
+		}
+	}
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestVaultLifecycle(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	a := New(Config{API: &client.Client{}, Vault: vault.Options{WorkFactor: 4}, IdleLock: time.Minute, Now: clk.now})
+	var mu sync.Mutex
+	notes := 0
+	unsub := a.Subscribe(func() { mu.Lock(); notes++; mu.Unlock() })
+	defer unsub()
+
+	if a.VaultState() != VaultLoading {
+		t.Fatalf("state %v, want loading", a.VaultState())
+	}
+	if err := a.LoadVault(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a.VaultState() != VaultNone {
+		t.Fatalf("state %v, want none", a.VaultState())
+	}
+	if err := a.CreateVault(ctx, "a long passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if a.VaultState() != VaultUnlocked {
+		t.Fatalf("state %v, want unlocked", a.VaultState())
+	}
+	v, err := a.UnlockedVault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Generate(ctx, vault.Ed25519, "k"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Idle for less than the lock time: still unlocked.
+	clk.add(30 * time.Second)
+	if a.CheckIdle() {
+		t.Error("locked after 30s of a 1m idle lock")
+	}
+	a.Touch()
+	clk.add(50 * time.Second)
+	if a.CheckIdle() {
+		t.Error("activity did not postpone the idle lock")
+	}
+	clk.add(20 * time.Second)
+	if !a.CheckIdle() || a.VaultState() != VaultLocked {
+		t.Fatalf("not locked after 70s idle: %v", a.VaultState())
+	}
+	if _, err := a.UnlockedVault(); !errors.Is(err, vault.ErrLocked) {
+		t.Errorf("UnlockedVault while locked: %v", err)
+	}
+	if err := a.UnlockVault(ctx, "the wrong passphrase"); !errors.Is(err, vault.ErrWrongPassphrase) {
+		t.Errorf("wrong passphrase: %v", err)
+	}
+	if a.VaultState() != VaultLocked {
+		t.Error("a wrong passphrase unlocked the vault")
+	}
+	if err := a.UnlockVault(ctx, "a long passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	a.LockVault()
+	if a.VaultState() != VaultLocked {
+		t.Error("LockVault did not lock")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if notes < 5 {
+		t.Errorf("%d notifications, want one per change", notes)
+	}
+}
+
+func TestSession(t *testing.T) {
+	ctx := context.Background()
+	signedIn := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "GET" && r.URL.Path == "/api/session" && !signedIn:
+			w.WriteHeader(401)
+			w.Write([]byte(`{"error":{"code":"unauthenticated","message":"sign in"}}`))
+		case r.URL.Path == "/api/session" && r.Method != "DELETE":
+			signedIn = true
+			w.Write([]byte(`{"user":"erin","role":"engineer","csrf_token":"c","via":"session"}`))
+		case r.Method == "DELETE":
+			if r.Header.Get(client.CSRFHeader) != "c" {
+				w.WriteHeader(403)
+				return
+			}
+			signedIn = false
+			w.WriteHeader(204)
+		}
+	}))
+	defer srv.Close()
+	a := New(Config{API: &client.Client{BaseURL: srv.URL}})
+	if a.SessionChecked() {
+		t.Error("checked before asking")
+	}
+	if err := a.RestoreSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Session(); ok || !a.SessionChecked() || a.Can(PermRead) {
+		t.Error("signed in without a session")
+	}
+	if err := a.SignIn(ctx, "erin", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := a.Session()
+	if !ok || s.User != "erin" || !a.Can(PermPublish) || a.Can(PermUsers) {
+		t.Errorf("session %+v, can publish %v, can manage users %v", s, a.Can(PermPublish), a.Can(PermUsers))
+	}
+	if err := a.SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Session(); ok {
+		t.Error("still signed in after SignOut")
+	}
+}
+
+type memHint struct{ on bool }
+
+func (h *memHint) Get() bool  { return h.on }
+func (h *memHint) Set(b bool) { h.on = b }
+
+func TestSignedInHint(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"user":"tess","role":"technician","csrf_token":"c","via":"session"}`))
+	}))
+	defer srv.Close()
+	hint := &memHint{}
+	a := New(Config{API: &client.Client{BaseURL: srv.URL}, SignedIn: hint})
+	// A browser that never signed in does not ask the server.
+	if err := a.RestoreSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 || !a.SessionChecked() {
+		t.Errorf("%d calls, checked %v; want no call and the session known", calls, a.SessionChecked())
+	}
+	if err := a.SignIn(ctx, "tess", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if !hint.on {
+		t.Error("signing in did not set the hint")
+	}
+	// After a reload, the hint makes the new tab ask.
+	b := New(Config{API: &client.Client{BaseURL: srv.URL}, SignedIn: hint})
+	if err := b.RestoreSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := b.Session(); !ok || s.User != "tess" {
+		t.Errorf("restored session %+v, %v", s, ok)
+	}
+}
