@@ -1,0 +1,100 @@
+package production
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+
+	"trustforge/crypto/keys"
+	"trustforge/crypto/mcuimg"
+	"trustforge/crypto/pki"
+)
+
+// Contents is a package's secret part, age-encrypted to its stations.
+type Contents struct {
+	// Image is the MCUboot image the package programs: in the clear (for
+	// ImageDevice, signed with the encryption flag, as imgtool --clear
+	// writes it).
+	Image []byte
+	// CAKey is the batch CA's private key (ECDSA P-256).
+	CAKey *keys.PrivateKey
+}
+
+type wireContents struct {
+	Format uint64 `cbor:"format"`
+	Image  []byte `cbor:"image"`
+	CAKey  []byte `cbor:"ca_key"` // PKCS#8 DER
+}
+
+var contentsDec = decMode(16)
+
+// maxContents bounds the decrypted contents.
+const maxContents = MaxImageSize + 64<<10
+
+func (c *Contents) encode() ([]byte, error) {
+	der, err := c.CAKey.MarshalPKCS8()
+	if err != nil {
+		return nil, fmt.Errorf("production: batch CA key: %w", err)
+	}
+	b, err := encMode.Marshal(wireContents{Format: Format, Image: c.Image, CAKey: der})
+	if err != nil {
+		return nil, fmt.Errorf("production: encode contents: %w", err)
+	}
+	return b, nil
+}
+
+// decodeContents decodes the plaintext of a payload in its one encoding.
+func decodeContents(b []byte) (*Contents, error) {
+	if len(b) > maxContents {
+		return nil, fmt.Errorf("%w: contents of %d bytes", ErrMalformed, len(b))
+	}
+	var w wireContents
+	if err := contentsDec.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: contents: %v", ErrMalformed, err)
+	}
+	if w.Format != Format {
+		return nil, fmt.Errorf("%w: contents format %d", ErrUnsupported, w.Format)
+	}
+	if again, err := encMode.Marshal(w); err != nil || !bytes.Equal(again, b) {
+		return nil, fmt.Errorf("%w: contents are not in canonical CBOR encoding", ErrMalformed)
+	}
+	k, err := keys.ParsePKCS8(w.CAKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: batch CA key: %v", ErrMalformed, err)
+	}
+	return &Contents{Image: w.Image, CAKey: k}, nil
+}
+
+// check verifies that c is what m describes: the image's size and SHA256
+// TLV, an image whose hash verifies as it is stored (in the clear), a
+// clear image signed for encryption in ImageDevice mode, and a CA key that
+// is the batch CA's. Errors wrap ErrModified (or ErrMalformed for an image
+// that does not fit its mode).
+func (c *Contents) check(m *Manifest) error {
+	if int64(len(c.Image)) != m.Release.Image.Size {
+		return fmt.Errorf("%w: the image is %d bytes, the manifest says %d", ErrModified, len(c.Image), m.Release.Image.Size)
+	}
+	img, err := mcuimg.Parse(c.Image)
+	if err != nil {
+		return fmt.Errorf("%w: the image: %v", ErrModified, err)
+	}
+	_, h, ok := img.Hash()
+	if !ok || len(h) != sha256.Size || subtle.ConstantTimeCompare(h, m.Release.Image.SHA256[:]) != 1 {
+		return fmt.Errorf("%w: the image's SHA256 TLV is not the manifest's", ErrModified)
+	}
+	if _, err := img.Verify(mcuimg.VerifyOptions{}); err != nil {
+		return fmt.Errorf("%w: the image is not in the clear or is damaged: %v", ErrMalformed, err)
+	}
+	if m.ImageMode == ImageDevice && !img.Encrypted() {
+		return fmt.Errorf("%w: image mode %q needs an image signed for encryption (imgtool --clear)", ErrMalformed, ImageDevice)
+	}
+	ca, _, err := m.Certificates()
+	if err != nil {
+		return err
+	}
+	if _, err := pki.BatchSigner(ca, c.CAKey); err != nil {
+		return fmt.Errorf("%w: the batch CA key: %v", ErrModified, err)
+	}
+	return nil
+}
