@@ -109,7 +109,7 @@ func Build(ctx context.Context, w io.Writer, in BuildInput) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeHeader(w, s); err != nil {
+	if err := WriteHeader(w, s); err != nil {
 		return nil, err
 	}
 	if _, err := w.Write(payload.Bytes()); err != nil {

@@ -20,7 +20,9 @@ const ContainerVersion = 1
 // signed manifest's length.
 const HeaderSize = len(Magic) + 2 + 4
 
-// writeHeader writes the fixed header and the signed manifest.
+// WriteHeader writes the start of a .tfp: the fixed header and the signed
+// manifest. The payload, exactly the manifest's Payload.Size bytes,
+// follows it to the end of the file.
 //
 // Layout (integers big-endian):
 //
@@ -29,7 +31,7 @@ const HeaderSize = len(Magic) + 2 + 4
 //	offset 10  4 bytes  N, the signed manifest's length (1 to MaxManifestSize)
 //	offset 14  N bytes  signed manifest (COSE_Sign1)
 //	offset 14+N         payload (an age file), exactly the manifest's payload size
-func writeHeader(w io.Writer, s *Signed) error {
+func WriteHeader(w io.Writer, s *Signed) error {
 	raw := s.Bytes()
 	var hdr [HeaderSize]byte
 	copy(hdr[:], Magic)

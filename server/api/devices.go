@@ -172,6 +172,9 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *princ
 	if !namesDevice(leaf.Subject.CommonName, q.ID) && !urisName(leaf.URIs, q.ID) {
 		return errorf(http.StatusUnprocessableEntity, "wrong_device", "the certificate (%s) does not name device %s", leaf.Subject.String(), q.ID)
 	}
+	if err := s.checkProductionTicket(r.Context(), p, leaf, q.ID); err != nil {
+		return err
+	}
 	d := store.Device{ID: q.ID, Product: q.Product, Model: q.Model, Rev: q.Rev,
 		Serial: hex.EncodeToString(leaf.SerialNumber.Bytes()), Issuer: hex.EncodeToString(leaf.AuthorityKeyId),
 		Subject: leaf.Subject.String(), Chain: chain.DER(), Root: rootHash, BootKeyHash: q.BootKeyHash,

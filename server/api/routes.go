@@ -59,6 +59,15 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/devices/{id}/revoke", auth.PermRevoke, s.revokeDevice},
 		{"POST", "/api/crls", auth.PermRevoke, s.publishCRL},
 		{"GET", "/api/crls/{issuer}", "", s.getCRL},
+
+		{"GET", "/api/products/{product}/summary", auth.PermRead, s.productSummary},
+		{"POST", "/api/production/packages", auth.PermPublish, s.publishPackage},
+		{"GET", "/api/production/packages", auth.PermProduction, s.listPackages},
+		{"GET", "/api/production/packages/{id}", auth.PermProduction, s.getPackage},
+		{"GET", "/api/production/packages/{id}/file", auth.PermProduction, s.downloadPackage},
+		{"GET", "/api/production/packages/{id}/tickets", auth.PermProduction, s.listTickets},
+		{"POST", "/api/production/packages/{id}/tickets", auth.PermProduce, s.takeTickets},
+		{"GET", "/api/production/ticket-key", "", s.getTicketKey},
 	}
 }
 

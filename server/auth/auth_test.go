@@ -103,20 +103,22 @@ func TestLimiter(t *testing.T) {
 func TestAllowedTable(t *testing.T) {
 	roles := []store.Role{store.RoleAdmin, store.RoleEngineer, store.RoleTechnician, store.RoleStation, "intruder"}
 	want := map[Permission]string{ // one letter per role above: admin engineer technician station intruder
-		PermSelf:      "YYYYn",
-		PermUsers:     "Ynnnn",
-		PermProducts:  "Ynnnn",
-		PermKeys:      "YYnnn",
-		PermAudit:     "Ynnnn",
-		PermRead:      "YYYnn",
-		PermPublish:   "nYnnn",
-		PermPromote:   "nYnnn",
-		PermYank:      "nYnnn",
-		PermDownload:  "nYYYn",
-		PermDevices:   "YYYYn",
-		PermProvision: "nYnYn",
-		PermRevoke:    "YYnnn",
-		"unknown":     "nnnnn",
+		PermSelf:       "YYYYn",
+		PermUsers:      "Ynnnn",
+		PermProducts:   "Ynnnn",
+		PermKeys:       "YYnnn",
+		PermAudit:      "Ynnnn",
+		PermRead:       "YYYnn",
+		PermPublish:    "nYnnn",
+		PermPromote:    "nYnnn",
+		PermYank:       "nYnnn",
+		PermDownload:   "nYYYn",
+		PermDevices:    "YYYYn",
+		PermProvision:  "nYnYn",
+		PermRevoke:     "YYnnn",
+		PermProduction: "YYnYn",
+		PermProduce:    "nnnYn",
+		"unknown":      "nnnnn",
 	}
 	for perm, row := range want {
 		for i, r := range roles {

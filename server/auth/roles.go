@@ -40,6 +40,12 @@ const (
 	// PermRevoke: revoke a board's certificate and publish revocation
 	// lists.
 	PermRevoke Permission = "revoke"
+	// PermProduction: list and read production packages and their
+	// tickets, and download a package (which only stations can open).
+	PermProduction Permission = "production"
+	// PermProduce: take production tickets, one before each device a
+	// programming station builds.
+	PermProduce Permission = "produce"
 )
 
 // Allowed reports whether role may make requests that need perm. It is the
@@ -62,6 +68,10 @@ func Allowed(role store.Role, perm Permission) bool {
 		return role == store.RoleEngineer || role == store.RoleStation
 	case PermRevoke, PermKeys:
 		return role == store.RoleAdmin || role == store.RoleEngineer
+	case PermProduction:
+		return role == store.RoleAdmin || role == store.RoleEngineer || role == store.RoleStation
+	case PermProduce:
+		return role == store.RoleStation
 	}
 	return false
 }

@@ -246,9 +246,10 @@ func (s *SQLite) ListReleases(ctx context.Context, f Filter) ([]Release, error) 
 	return out, nil
 }
 
-// PayloadDigests lists the payload digest of every stored release.
+// PayloadDigests lists the payload digest of every stored release and
+// production package.
 func (s *SQLite) PayloadDigests(ctx context.Context) ([][32]byte, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT payload_digest FROM releases`)
+	rows, err := s.db.QueryContext(ctx, `SELECT payload_digest FROM releases UNION SELECT payload_digest FROM production_packages`)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

@@ -74,7 +74,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema+deviceSchema+recipientSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+recipientSchema+productionSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}

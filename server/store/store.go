@@ -201,7 +201,8 @@ type Releases interface {
 	Yank(ctx context.Context, id string, at time.Time, by, reason string, ev audit.Event) error
 	Release(ctx context.Context, id string) (Release, error)
 	ListReleases(ctx context.Context, f Filter) ([]Release, error)
-	// PayloadDigests lists the payload digest of every stored release.
+	// PayloadDigests lists the payload digest of every stored release and
+	// production package: the blobs to keep.
 	PayloadDigests(ctx context.Context) ([][32]byte, error)
 }
 
@@ -222,6 +223,7 @@ type Store interface {
 	Releases
 	Devices
 	Recipients
+	Production
 	AuditLog
 	io.Closer
 }

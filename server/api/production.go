@@ -1,0 +1,400 @@
+package api
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"trustforge/crypto/audit"
+	"trustforge/crypto/bundle"
+	"trustforge/crypto/pki"
+	"trustforge/crypto/production"
+	"trustforge/server/blob"
+	"trustforge/server/store"
+)
+
+// Production orders: engineers upload production packages (.tfp, see
+// docs/production-format.md) for programming stations; stations take one
+// production ticket before each device, which the server counts against
+// the package's authorised count and signs.
+
+// MaxTicketBlock bounds the tickets an offline station may take at once.
+const MaxTicketBlock = 16
+
+type packageJSON struct {
+	ID          string          `json:"id"`
+	Product     string          `json:"product"`
+	Batch       string          `json:"batch"`
+	Count       int             `json:"count"`
+	Issued      int             `json:"issued"`
+	Remaining   int             `json:"remaining"`
+	Refused     int             `json:"refused"`
+	NotBefore   time.Time       `json:"not_before"`
+	Expires     time.Time       `json:"expires"`
+	Open        bool            `json:"open"`
+	Release     string          `json:"release"`
+	Version     string          `json:"version"`
+	ImageMode   string          `json:"image_mode"`
+	Signer      string          `json:"signer"`
+	PackageSize int64           `json:"package_size"`
+	Uploaded    time.Time       `json:"uploaded"`
+	UploadedBy  string          `json:"uploaded_by"`
+	Manifest    json.RawMessage `json:"manifest"`
+}
+
+func packageOut(p store.ProductionPackage, now time.Time) packageJSON {
+	return packageJSON{ID: p.ID, Product: p.Product, Batch: p.Batch, Count: p.Count, Issued: p.Issued,
+		Remaining: max(0, p.Count-p.Issued), Refused: p.Refused, NotBefore: p.NotBefore, Expires: p.Expires,
+		Open: !now.Before(p.NotBefore) && now.Before(p.Expires), Release: p.Release, Version: p.Version,
+		ImageMode: p.ImageMode, Signer: p.Signer, PackageSize: int64(len(p.Prefix)) + p.PayloadSize,
+		Uploaded: p.Uploaded, UploadedBy: p.UploadedBy, Manifest: json.RawMessage(p.ManifestJSON)}
+}
+
+type ticketJSON struct {
+	ID      string    `json:"id"`
+	Package string    `json:"package"`
+	Seq     int       `json:"seq"`
+	Device  string    `json:"device,omitempty"`
+	Station string    `json:"station"`
+	Issued  time.Time `json:"issued"`
+	Ticket  []byte    `json:"ticket"` // the signed ticket, base64 in JSON
+	UsedBy  string    `json:"used_by,omitempty"`
+}
+
+func ticketOut(t store.ProductionTicket) ticketJSON {
+	return ticketJSON{ID: t.ID, Package: t.Package, Seq: t.Seq, Device: t.Device, Station: t.Station, Issued: t.Issued,
+		Ticket: t.Ticket, UsedBy: t.UsedBy}
+}
+
+// productionErr maps crypto/production's errors to API errors.
+func productionErr(err error) error {
+	switch {
+	case errors.Is(err, production.ErrUntrusted):
+		return errorf(http.StatusUnprocessableEntity, "untrusted_key", "%s", err)
+	case errors.Is(err, production.ErrModified):
+		return errorf(http.StatusUnprocessableEntity, "bad_signature", "%s", err)
+	case errors.Is(err, production.ErrNotPackage), errors.Is(err, production.ErrMalformed):
+		return errorf(http.StatusBadRequest, "bad_package", "%s", err)
+	case errors.Is(err, production.ErrUnsupported):
+		return errorf(http.StatusUnprocessableEntity, "unsupported", "%s", err)
+	}
+	return err
+}
+
+// publishPackage accepts a production package: signed by an active key of
+// its product, for a release of that product that is still offered,
+// encrypted to station accounts only, not yet expired, its batch CA under
+// the product's root; then the payload, checked as it streams.
+func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ctx := r.Context()
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+	signed, err := production.ReadHeader(body)
+	if err != nil {
+		return productionErr(err)
+	}
+	claimed, err := signed.VerifyIntegrity()
+	if err != nil {
+		return productionErr(err)
+	}
+	prod, err := s.store.Product(ctx, claimed.Product)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusUnprocessableEntity, "unknown_product", "product %q is not registered", claimed.Product)
+	} else if err != nil {
+		return err
+	}
+	trusted, err := s.trustedKeys(r, prod.Name)
+	if err != nil {
+		return err
+	}
+	m, err := signed.Verify(trusted...)
+	if err != nil {
+		return productionErr(err)
+	}
+	now := s.cfg.Now()
+	if !now.Before(m.Expires) {
+		return errorf(http.StatusUnprocessableEntity, "expired", "the order %s ended at %s", m.Batch, m.Expires.Format(time.RFC3339))
+	}
+	if err := s.checkPackageRelease(r, m); err != nil {
+		return err
+	}
+	if err := s.checkStations(r, m.Stations); err != nil {
+		return err
+	}
+	ca, root, err := m.Certificates()
+	if err != nil {
+		return productionErr(err)
+	}
+	rootHash := hexSHA256(root.Raw)
+	if pinned, err := s.store.ProductRoot(ctx, prod.Name); err != nil {
+		return err
+	} else if pinned != "" && pinned != rootHash {
+		return errorf(http.StatusUnprocessableEntity, "untrusted_ca", "the batch CA chains to %q, not to the root %s… of %s's registered devices",
+			root.Subject.String(), pinned[:16], prod.Name)
+	}
+	id := signed.ID()
+	if _, err := s.store.Package(ctx, id); err == nil {
+		return errorf(http.StatusConflict, "exists", "production package %s is already uploaded", id)
+	}
+
+	bw, err := s.blobs.Create(ctx)
+	if err != nil {
+		return err
+	}
+	defer bw.Abort()
+	pv := bundle.NewPayloadCheck(m.Payload)
+	if _, err := io.Copy(io.MultiWriter(pv, bw), io.LimitReader(body, m.Payload.Size+1)); err != nil {
+		return err
+	}
+	if err := pv.Check(); err != nil {
+		return err
+	}
+	if _, err := bw.Commit(ctx); err != nil {
+		return err
+	}
+	var prefix bytes.Buffer
+	if err := production.WriteHeader(&prefix, signed); err != nil {
+		return err
+	}
+	raw := signed.Bytes()
+	mj, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	pkg := store.ProductionPackage{ID: id, Product: prod.Name, Batch: m.Batch, Count: m.Count, NotBefore: m.NotBefore,
+		Expires: m.Expires, Release: m.Release.ID.String(), Version: m.Release.Version, ImageMode: string(m.ImageMode),
+		Signer: signed.KeyID(), CAKeyID: hex.EncodeToString(ca.SubjectKeyId), Manifest: raw, ManifestJSON: mj,
+		Prefix: prefix.Bytes(), PayloadDigest: m.Payload.SHA256, PayloadSize: m.Payload.Size, Uploaded: now, UploadedBy: p.user.Name}
+	ev := s.event(p, "production.publish", id, map[string]string{
+		"product": pkg.Product, "batch": pkg.Batch, "count": strconv.Itoa(pkg.Count), "expires": pkg.Expires.Format(time.RFC3339),
+		"release": pkg.Release, "version": pkg.Version, "image_mode": pkg.ImageMode, "signer": pkg.Signer,
+		"stations": strings.Join(m.Stations, " "), "ca": pkg.CAKeyID,
+	})
+	if err := s.store.AddPackage(ctx, pkg, ev); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, packageOut(pkg, now))
+	return nil
+}
+
+// checkPackageRelease checks that a package programs a release of its
+// product that is still offered, with that release's image.
+func (s *Server) checkPackageRelease(r *http.Request, m *production.Manifest) error {
+	rel, err := s.store.Release(r.Context(), m.Release.ID.String())
+	if errors.Is(err, store.ErrNotFound) || err == nil && rel.Product != m.Product {
+		return errorf(http.StatusUnprocessableEntity, "unknown_release", "release %s is not a release of %s", m.Release.ID, m.Product)
+	} else if err != nil {
+		return err
+	}
+	if rel.IsYanked() {
+		return errorf(http.StatusConflict, "yanked", "release %s was yanked: %s", rel.ID, rel.YankReason)
+	}
+	rs, err := bundle.ParseSigned(rel.Manifest)
+	if err != nil {
+		return err
+	}
+	rm, err := rs.VerifyIntegrity()
+	if err != nil {
+		return err
+	}
+	if rm.Image.SHA256 != m.Release.Image.SHA256 || rm.Version.String() != m.Release.Version || rm.Component != m.Release.Component {
+		return errorf(http.StatusUnprocessableEntity, "wrong_image", "the package's image (%s %s) is not release %s's (%s %s)",
+			m.Release.Version, m.Release.Image.SHA256, rel.ID, rm.Version, rm.Image.SHA256)
+	}
+	return nil
+}
+
+// checkStations checks that every recipient of a package is the published
+// recipient of an enabled station account.
+func (s *Server) checkStations(r *http.Request, recipients []string) error {
+	rs, err := s.store.ListRecipients(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, want := range recipients {
+		if !slices.ContainsFunc(rs, func(rc store.Recipient) bool { return rc.Recipient == want && rc.Role == store.RoleStation }) {
+			return errorf(http.StatusUnprocessableEntity, "not_station",
+				"the package is encrypted to %.24s…, which is not the published recipient of a station account: only stations may open production packages", want)
+		}
+	}
+	return nil
+}
+
+func (s *Server) listPackages(w http.ResponseWriter, r *http.Request, p *principal) error {
+	product := r.URL.Query().Get("product")
+	if product != "" {
+		if err := checkName("product", product, false); err != nil {
+			return err
+		}
+	}
+	ps, err := s.store.ListPackages(r.Context(), product)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	out := make([]packageJSON, 0, len(ps))
+	for _, pk := range ps {
+		out = append(out, packageOut(pk, now))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"packages": out})
+	return nil
+}
+
+func (s *Server) getPackage(w http.ResponseWriter, r *http.Request, p *principal) error {
+	pk, err := s.store.Package(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, packageOut(pk, s.cfg.Now()))
+	return nil
+}
+
+func (s *Server) downloadPackage(w http.ResponseWriter, r *http.Request, p *principal) error {
+	pk, err := s.store.Package(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	obj, err := s.blobs.Open(r.Context(), blob.Digest(pk.PayloadDigest))
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if obj.Size() != pk.PayloadSize {
+		return fmt.Errorf("api: payload blob of package %s is %d bytes, want %d", pk.ID, obj.Size(), pk.PayloadSize)
+	}
+	return serveContent(w, r, content{etag: `"t-` + pk.ID + `"`, name: pk.Product + "-" + pk.Batch + ".tfp",
+		ctype: "application/vnd.trustforge.production", head: pk.Prefix, tail: obj})
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p *principal) error {
+	pk, err := s.store.Package(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ts, err := s.store.ListTickets(r.Context(), pk.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]ticketJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, ticketOut(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+	return nil
+}
+
+type ticketRequest struct {
+	// Device asks for one ticket bound to this device id.
+	Device string `json:"device,omitempty"`
+	// Count asks for a block of unbound tickets, for offline work.
+	Count int `json:"count,omitempty"`
+}
+
+func (q *ticketRequest) validate() error {
+	switch {
+	case q.Device != "" && q.Count != 0:
+		return badField("count", "ask for one device's ticket or a block, not both")
+	case q.Device != "":
+		id, err := pki.ParseDeviceID(q.Device)
+		if err != nil || id != q.Device {
+			return badField("device", "%q is not a device id: 1 to 32 bytes in lowercase hex", q.Device)
+		}
+	case q.Count < 1 || q.Count > MaxTicketBlock:
+		return badField("count", "a block of 1 to %d tickets, or a device", MaxTicketBlock)
+	}
+	return nil
+}
+
+// takeTickets issues a ticket for one device, or a block for offline
+// work, counting them against the package's authorised count.
+func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ctx := r.Context()
+	var q ticketRequest
+	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
+		return err
+	}
+	pk, err := s.store.Package(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	signed, err := production.ParseSigned(pk.Manifest)
+	if err != nil {
+		return err
+	}
+	m, err := signed.VerifyIntegrity()
+	if err != nil {
+		return err
+	}
+	if err := s.checkOwnStation(r, p, m.Stations); err != nil {
+		return err
+	}
+	key, _, err := s.ticketSigner()
+	if err != nil {
+		return err
+	}
+	n := q.Count
+	if q.Device != "" {
+		n = 1
+	}
+	now := s.cfg.Now()
+	issued := now.UTC().Truncate(time.Second)
+	tickets, err := s.store.IssueTickets(ctx, pk.ID, n, now,
+		func(seq int) (store.ProductionTicket, error) {
+			var id [16]byte
+			if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
+				return store.ProductionTicket{}, fmt.Errorf("api: ticket id: %w", err)
+			}
+			t := production.Ticket{ID: hex.EncodeToString(id[:]), Package: pk.ID, Product: pk.Product, Batch: pk.Batch,
+				Seq: seq, Count: pk.Count, Device: q.Device, Issued: issued, Expires: pk.Expires.UTC().Truncate(time.Second)}
+			st, err := production.SignTicket(s.cfg.Rand, t, key)
+			if err != nil {
+				return store.ProductionTicket{}, err
+			}
+			return store.ProductionTicket{ID: t.ID, Device: q.Device, Station: p.user.Name, Issued: now, Ticket: st.Bytes()}, nil
+		},
+		func(t store.ProductionTicket) audit.Event {
+			return s.event(p, "production.ticket", t.ID, map[string]string{"package": pk.ID, "product": pk.Product,
+				"batch": pk.Batch, "seq": strconv.Itoa(t.Seq), "count": strconv.Itoa(pk.Count), "device": t.Device})
+		},
+		func(reason string) audit.Event {
+			return s.event(p, "production.refuse", pk.ID, map[string]string{"product": pk.Product, "batch": pk.Batch,
+				"device": q.Device, "asked": strconv.Itoa(n), "reason": reason})
+		})
+	switch {
+	case errors.Is(err, store.ErrCountReached):
+		return errorf(http.StatusConflict, "count_reached", "authorised count reached: %s", trim(err))
+	case errors.Is(err, store.ErrOutsideValidity):
+		return errorf(http.StatusConflict, "order_closed", "%s", trim(err))
+	case err != nil:
+		return err
+	}
+	out := make([]ticketJSON, 0, len(tickets))
+	for _, t := range tickets {
+		out = append(out, ticketOut(t))
+	}
+	pk.Issued += n
+	writeJSON(w, http.StatusCreated, map[string]any{"tickets": out, "issued": pk.Issued, "remaining": max(0, pk.Count-pk.Issued)})
+	return nil
+}
+
+// checkOwnStation refuses tickets to a station the package is not
+// encrypted to: they would be useless to it, and a sign of a mix-up.
+func (s *Server) checkOwnStation(r *http.Request, p *principal, stations []string) error {
+	rs, err := s.store.ListRecipients(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, rc := range rs {
+		if rc.User == p.user.Name && slices.Contains(stations, rc.Recipient) {
+			return nil
+		}
+	}
+	return errorf(http.StatusForbidden, "wrong_station", "this package is not encrypted to %s's published recipient: it is another station's order", p.user.Name)
+}

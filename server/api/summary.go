@@ -1,0 +1,192 @@
+package api
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"trustforge/crypto/bundle"
+	"trustforge/crypto/production"
+	"trustforge/internal/stride"
+	"trustforge/server/store"
+)
+
+// productSummary serves the facts of a product's security plan
+// (internal/stride.ServerFacts): its keys, releases, devices, production
+// orders, the server's accounts, audit log and limits. It returns counts
+// and public fingerprints only.
+func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *principal) error {
+	ctx := r.Context()
+	prod, err := s.store.Product(ctx, r.PathValue("product"))
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	f := stride.ServerFacts{Generated: now.UTC(), HTTPS: secureContext(r)}
+
+	ks, err := s.store.Keys(ctx, prod.Name)
+	if err != nil {
+		return err
+	}
+	algs := map[string]bool{}
+	for _, k := range ks {
+		if !k.Revoked.IsZero() {
+			f.Keys.Revoked++
+			continue
+		}
+		f.Keys.Active++
+		f.Keys.Fingerprints = append(f.Keys.Fingerprints, k.Fingerprint)
+		if !algs[k.Algorithm] {
+			algs[k.Algorithm] = true
+			f.Keys.Algorithms = append(f.Keys.Algorithms, k.Algorithm)
+		}
+	}
+
+	rels, err := s.store.ListReleases(ctx, store.Filter{Product: prod.Name, WithYank: true})
+	if err != nil {
+		return err
+	}
+	signers, uploaders, recipients := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	f.Releases.Channels = len(prod.Channels)
+	for _, rel := range rels {
+		f.Releases.Total++
+		if rel.IsYanked() {
+			f.Releases.Yanked++
+		}
+		if rel.SecurityCounter > 0 {
+			f.Releases.WithCounter++
+		}
+		signers[rel.Signer], uploaders[rel.UploadedBy] = true, true
+		var m bundle.Manifest
+		if json.Unmarshal(rel.ManifestJSON, &m) == nil {
+			if m.Passphrase {
+				f.Releases.Passphrase++
+			}
+			for _, rc := range m.Recipients {
+				recipients[rc] = true
+			}
+		}
+	}
+	f.Releases.Signers, f.Releases.Uploaders, f.Releases.Recipients = len(signers), len(uploaders), len(recipients)
+
+	devs, err := s.store.ListDevices(ctx, store.DeviceFilter{Product: prod.Name, WithRevoked: true})
+	if err != nil {
+		return err
+	}
+	roots, issuers := map[string]bool{}, map[string]bool{}
+	for _, d := range devs {
+		f.Devices.Total++
+		if d.IsRevoked() {
+			f.Devices.Revoked++
+		}
+		if d.BootKeyHash != "" {
+			f.Devices.WithBootKey++
+			if slices.Contains(f.Keys.Fingerprints, d.BootKeyHash) {
+				f.Devices.WithRegisteredBootKey++
+			}
+		}
+		if len(d.EncryptionKey) > 0 {
+			f.Devices.WithEncryptionKey++
+		}
+		roots[d.Root], issuers[d.Issuer] = true, true
+	}
+	f.Devices.Roots = len(roots)
+	for iss := range issuers {
+		if _, err := s.store.CRL(ctx, iss); err == nil {
+			f.Devices.CRLPublished = true
+			break
+		}
+	}
+	if f.Devices.FromBatches, f.Devices.WithTicket, err = s.store.BatchDevices(ctx, prod.Name); err != nil {
+		return err
+	}
+	if f.Devices.Updates, err = s.store.CountAudit(ctx, "device.update", "product", prod.Name); err != nil {
+		return err
+	}
+
+	pkgs, err := s.store.ListPackages(ctx, prod.Name)
+	if err != nil {
+		return err
+	}
+	f.Production.MaxBlock = MaxTicketBlock
+	for i, pk := range pkgs {
+		f.Production.Packages++
+		f.Production.Issued += pk.Issued
+		f.Production.Refused += pk.Refused
+		if !now.Before(pk.NotBefore) && now.Before(pk.Expires) {
+			f.Production.Open++
+			f.Production.Authorised += pk.Count
+		}
+		if pk.ImageMode == string(production.ImageClear) {
+			f.Production.ClearImages++
+		}
+		if i == 0 { // the newest
+			var m production.Manifest
+			if json.Unmarshal(pk.ManifestJSON, &m) == nil {
+				f.Production.Profile = &stride.ProfileFacts{BootKeyHash: m.Profile.BootKeyHash, EncryptImages: m.Profile.EncryptImages,
+					LeaveUnlocked: m.Profile.LeaveUnlocked, CRLURL: m.Profile.Template.CRLURL, Source: "package"}
+			}
+		}
+	}
+
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		switch {
+		case u.Disabled:
+			f.Accounts.Disabled++
+		case u.Role == store.RoleAdmin:
+			f.Accounts.Admins++
+		case u.Role == store.RoleEngineer:
+			f.Accounts.Engineers++
+		case u.Role == store.RoleTechnician:
+			f.Accounts.Technicians++
+		case u.Role == store.RoleStation:
+			f.Accounts.Stations++
+		}
+	}
+	tokens, err := s.store.ListTokens(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		if t.Expires.IsZero() {
+			f.Accounts.Tokens++
+			f.Accounts.NeverExpire++
+		} else if now.Before(t.Expires) {
+			f.Accounts.Tokens++
+		}
+	}
+
+	head, err := s.store.AuditHead(ctx)
+	if err != nil {
+		return err
+	}
+	f.Audit = stride.AuditFacts{Entries: head.Seq, Head: strconv.FormatUint(head.Seq, 10) + " " + head.Hash.String()}
+	f.Limits = stride.LimitFacts{MaxUpload: s.cfg.MaxUpload, MaxJSON: s.maxJSONBody,
+		SignInPerUser: s.signInUser.Burst, SignInPerAddress: s.signInAddr.Burst}
+	writeJSON(w, http.StatusOK, f)
+	return nil
+}
+
+// secureContext reports whether the request reached the console in a
+// context browsers treat as secure: TLS, or a loopback host.
+func secureContext(r *http.Request) bool {
+	if r.TLS != nil || strings.HasPrefix(strings.ToLower(r.Header.Get("Origin")), "https://") {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,349 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"trustforge/crypto/audit"
+)
+
+// productionSchema holds production orders: the packages engineers upload
+// for programming stations, and every production ticket the server issued
+// against them.
+const productionSchema = `
+CREATE TABLE IF NOT EXISTS production_packages (
+	id TEXT PRIMARY KEY, product TEXT NOT NULL REFERENCES products(name), batch TEXT NOT NULL,
+	count INTEGER NOT NULL, not_before INTEGER NOT NULL, expires INTEGER NOT NULL,
+	release TEXT NOT NULL, version TEXT NOT NULL, image_mode TEXT NOT NULL, signer TEXT NOT NULL,
+	ca_key_id TEXT NOT NULL, manifest BLOB NOT NULL, manifest_json BLOB NOT NULL, prefix BLOB NOT NULL,
+	payload_digest BLOB NOT NULL, payload_size INTEGER NOT NULL,
+	issued INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0,
+	uploaded INTEGER NOT NULL, uploaded_by TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS production_packages_ca ON production_packages (ca_key_id);
+CREATE INDEX IF NOT EXISTS production_packages_product ON production_packages (product, uploaded);
+CREATE TABLE IF NOT EXISTS production_tickets (
+	id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES production_packages(id), seq INTEGER NOT NULL,
+	device TEXT NOT NULL, station TEXT NOT NULL, issued INTEGER NOT NULL, ticket BLOB NOT NULL,
+	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX IF NOT EXISTS production_tickets_seq ON production_tickets (package, seq);
+CREATE INDEX IF NOT EXISTS production_tickets_used ON production_tickets (used_by);
+`
+
+// Errors of ticket issuance, which callers branch on.
+var (
+	// ErrCountReached: the package's authorised count of tickets has been
+	// issued.
+	ErrCountReached = errors.New("store: authorised count reached")
+	// ErrOutsideValidity: the package is not open at this time.
+	ErrOutsideValidity = errors.New("store: the order is not open")
+)
+
+// ProductionPackage is a production package's metadata; its payload lives
+// in the blob store under PayloadDigest.
+type ProductionPackage struct {
+	ID        string // hex SHA-256 of the manifest's CBOR
+	Product   string
+	Batch     string
+	Count     int
+	NotBefore time.Time
+	Expires   time.Time
+	Release   string // the release's id
+	Version   string
+	ImageMode string
+	Signer    string // fingerprint of the key that signed the manifest
+	// CAKeyID is the batch CA's subject key identifier, hex: the
+	// authority key identifier of the devices it certifies.
+	CAKeyID       string
+	Manifest      []byte // the signed manifest
+	ManifestJSON  []byte // the verified manifest as JSON
+	Prefix        []byte // the .tfp's bytes before the payload
+	PayloadDigest [32]byte
+	PayloadSize   int64
+	Issued        int // tickets issued
+	Refused       int // ticket requests refused
+	Uploaded      time.Time
+	UploadedBy    string
+}
+
+// ProductionTicket is one ticket the server issued.
+type ProductionTicket struct {
+	ID      string // 16 bytes, hex
+	Package string
+	Seq     int
+	Device  string // the device it was issued for, or "" for a block ticket
+	Station string // the account that asked for it
+	Issued  time.Time
+	Ticket  []byte // the signed ticket
+	UsedBy  string // the device registered with it, or ""
+	Used    time.Time
+}
+
+// Production keeps production packages and their tickets.
+type Production interface {
+	// AddPackage stores a package; an id or batch CA already stored gives
+	// ErrExists.
+	AddPackage(ctx context.Context, p ProductionPackage, ev audit.Event) error
+	Package(ctx context.Context, id string) (ProductionPackage, error)
+	// PackageByCA returns the package whose batch CA has key id caKeyID.
+	PackageByCA(ctx context.Context, caKeyID string) (ProductionPackage, error)
+	// ListPackages lists a product's packages (every product's for ""),
+	// newest first.
+	ListPackages(ctx context.Context, product string) ([]ProductionPackage, error)
+	// IssueTickets issues n tickets of package id at now in one
+	// transaction: it refuses with ErrOutsideValidity or ErrCountReached
+	// (recording the refusal with refusal) unless all n fit in the count,
+	// numbers them after those issued, makes each with newTicket (which signs
+	// it) and appends event(ticket) to the audit log for each.
+	IssueTickets(ctx context.Context, id string, n int, now time.Time, newTicket func(seq int) (ProductionTicket, error),
+		event func(ProductionTicket) audit.Event, refusal func(reason string) audit.Event) ([]ProductionTicket, error)
+	Ticket(ctx context.Context, id string) (ProductionTicket, error)
+	// ListTickets lists a package's tickets in order.
+	ListTickets(ctx context.Context, pkg string) ([]ProductionTicket, error)
+	// UseTicket records that device registered with ticket id. A ticket
+	// used by another device gives ErrConflict; by the same, nothing
+	// changes.
+	UseTicket(ctx context.Context, id, device string, at time.Time, ev audit.Event) error
+	// CountAudit counts the audit entries of action whose detail key has
+	// value (any detail when key is "").
+	CountAudit(ctx context.Context, action, key, value string) (int, error)
+	// BatchDevices counts a product's registered devices certified by a
+	// batch CA, and how many of those registered with a ticket.
+	BatchDevices(ctx context.Context, product string) (fromBatches, withTicket int, err error)
+}
+
+var _ Production = (*SQLite)(nil)
+
+const packageColumns = `id, product, batch, count, not_before, expires, release, version, image_mode, signer, ca_key_id,
+	manifest, manifest_json, prefix, payload_digest, payload_size, issued, refused, uploaded, uploaded_by`
+
+func scanPackage(row rowScanner, p *ProductionPackage) error {
+	var nb, exp, up int64
+	var digest []byte
+	err := row.Scan(&p.ID, &p.Product, &p.Batch, &p.Count, &nb, &exp, &p.Release, &p.Version, &p.ImageMode, &p.Signer,
+		&p.CAKeyID, &p.Manifest, &p.ManifestJSON, &p.Prefix, &digest, &p.PayloadSize, &p.Issued, &p.Refused, &up, &p.UploadedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: production package", ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	copy(p.PayloadDigest[:], digest)
+	p.NotBefore, p.Expires, p.Uploaded = fromNano(nb), fromNano(exp), fromNano(up)
+	return nil
+}
+
+// AddPackage stores a production package.
+func (s *SQLite) AddPackage(ctx context.Context, p ProductionPackage, ev audit.Event) error {
+	return s.tx(ctx, ev, func(t *sql.Tx) error {
+		_, err := t.ExecContext(ctx, `INSERT INTO production_packages (`+packageColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			p.ID, p.Product, p.Batch, p.Count, unixNano(p.NotBefore), unixNano(p.Expires), p.Release, p.Version, p.ImageMode,
+			p.Signer, p.CAKeyID, p.Manifest, p.ManifestJSON, p.Prefix, p.PayloadDigest[:], p.PayloadSize, 0, 0,
+			unixNano(p.Uploaded), p.UploadedBy)
+		switch {
+		case isForeignKey(err):
+			return fmt.Errorf("%w: product %q", ErrNotFound, p.Product)
+		case isUnique(err):
+			return fmt.Errorf("%w: package %s, or another package with the same batch CA", ErrExists, p.ID)
+		case err != nil:
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	})
+}
+
+// Package returns a production package.
+func (s *SQLite) Package(ctx context.Context, id string) (ProductionPackage, error) {
+	var p ProductionPackage
+	if err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE id = ?`, id), &p); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return p, fmt.Errorf("%w: production package %s", ErrNotFound, id)
+		}
+		return p, err
+	}
+	return p, nil
+}
+
+// PackageByCA returns the package of a batch CA.
+func (s *SQLite) PackageByCA(ctx context.Context, caKeyID string) (ProductionPackage, error) {
+	var p ProductionPackage
+	err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE ca_key_id = ?`, caKeyID), &p)
+	return p, err
+}
+
+// ListPackages lists packages, newest first.
+func (s *SQLite) ListPackages(ctx context.Context, product string) ([]ProductionPackage, error) {
+	q := `SELECT ` + packageColumns + ` FROM production_packages`
+	var args []any
+	if product != "" {
+		q += ` WHERE product = ?`
+		args = append(args, product)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY uploaded DESC, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	out := []ProductionPackage{}
+	for rows.Next() {
+		var p ProductionPackage
+		if err := scanPackage(rows, &p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+const ticketColumns = `id, package, seq, device, station, issued, ticket, used_by, used`
+
+func scanTicket(row rowScanner, t *ProductionTicket) error {
+	var issued, used int64
+	err := row.Scan(&t.ID, &t.Package, &t.Seq, &t.Device, &t.Station, &issued, &t.Ticket, &t.UsedBy, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: production ticket", ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	t.Issued, t.Used = fromNano(issued), fromNano(used)
+	return nil
+}
+
+// IssueTickets counts, makes and records n tickets in one transaction.
+func (s *SQLite) IssueTickets(ctx context.Context, id string, n int, now time.Time, newTicket func(seq int) (ProductionTicket, error),
+	event func(ProductionTicket) audit.Event, refusal func(reason string) audit.Event) ([]ProductionTicket, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("store: %d tickets asked for", n)
+	}
+	var out []ProductionTicket
+	var refused error
+	err := s.tx(ctx, audit.Event{}, func(t *sql.Tx) error {
+		var p ProductionPackage
+		if err := scanPackage(t.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE id = ?`, id), &p); err != nil {
+			return err
+		}
+		switch {
+		case now.Before(p.NotBefore):
+			refused = fmt.Errorf("%w: order %s opens at %s", ErrOutsideValidity, p.Batch, p.NotBefore.UTC().Format(time.RFC3339))
+		case !now.Before(p.Expires):
+			refused = fmt.Errorf("%w: order %s ended at %s", ErrOutsideValidity, p.Batch, p.Expires.UTC().Format(time.RFC3339))
+		case p.Issued+n > p.Count:
+			refused = fmt.Errorf("%w: %d of %d tickets of order %s are issued, %d more asked for", ErrCountReached, p.Issued, p.Count, p.Batch, n)
+		}
+		if refused != nil {
+			if _, err := t.ExecContext(ctx, `UPDATE production_packages SET refused = refused + 1 WHERE id = ?`, id); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			return appendAudit(ctx, t, refusal(refused.Error()))
+		}
+		for seq := p.Issued + 1; seq <= p.Issued+n; seq++ {
+			tk, err := newTicket(seq)
+			if err != nil {
+				return err
+			}
+			tk.Package, tk.Seq = id, seq
+			if _, err := t.ExecContext(ctx, `INSERT INTO production_tickets (`+ticketColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+				tk.ID, tk.Package, tk.Seq, tk.Device, tk.Station, unixNano(tk.Issued), tk.Ticket, "", 0); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			if err := appendAudit(ctx, t, event(tk)); err != nil {
+				return err
+			}
+			out = append(out, tk)
+		}
+		if _, err := t.ExecContext(ctx, `UPDATE production_packages SET issued = issued + ? WHERE id = ?`, n, id); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return out, nil
+}
+
+// Ticket returns a ticket.
+func (s *SQLite) Ticket(ctx context.Context, id string) (ProductionTicket, error) {
+	var t ProductionTicket
+	err := scanTicket(s.db.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM production_tickets WHERE id = ?`, id), &t)
+	return t, err
+}
+
+// ListTickets lists a package's tickets by sequence number.
+func (s *SQLite) ListTickets(ctx context.Context, pkg string) ([]ProductionTicket, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+ticketColumns+` FROM production_tickets WHERE package = ? ORDER BY seq`, pkg)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	out := []ProductionTicket{}
+	for rows.Next() {
+		var t ProductionTicket
+		if err := scanTicket(rows, &t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// UseTicket records the device registered with a ticket.
+func (s *SQLite) UseTicket(ctx context.Context, id, device string, at time.Time, ev audit.Event) error {
+	var unchanged bool
+	err := s.tx(ctx, audit.Event{}, func(t *sql.Tx) error {
+		var tk ProductionTicket
+		if err := scanTicket(t.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM production_tickets WHERE id = ?`, id), &tk); err != nil {
+			return err
+		}
+		switch {
+		case tk.UsedBy == device:
+			unchanged = true
+			return nil
+		case tk.UsedBy != "":
+			return fmt.Errorf("%w: ticket %s was used by device %s", ErrConflict, id, tk.UsedBy)
+		case tk.Device != "" && tk.Device != device:
+			return fmt.Errorf("%w: ticket %s was issued for device %s", ErrConflict, id, tk.Device)
+		}
+		if _, err := t.ExecContext(ctx, `UPDATE production_tickets SET used_by = ?, used = ? WHERE id = ?`, device, unixNano(at), id); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return appendAudit(ctx, t, ev)
+	})
+	if unchanged {
+		return nil
+	}
+	return err
+}
+
+// CountAudit counts audit entries by action and one detail value.
+func (s *SQLite) CountAudit(ctx context.Context, action, key, value string) (int, error) {
+	q, args := `SELECT count(*) FROM audit WHERE action = ?`, []any{action}
+	if key != "" {
+		q += ` AND json_extract(detail, '$.' || ?) = ?`
+		args = append(args, key, value)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return n, nil
+}
+
+// BatchDevices counts a product's batch-certified devices and those with
+// a ticket.
+func (s *SQLite) BatchDevices(ctx context.Context, product string) (fromBatches, withTicket int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), count(t.id) FROM devices d
+		JOIN production_packages p ON p.ca_key_id = d.issuer
+		LEFT JOIN production_tickets t ON t.package = p.id AND t.used_by = d.id
+		WHERE d.product = ?`, product).Scan(&fromBatches, &withTicket)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: %w", err)
+	}
+	return fromBatches, withTicket, nil
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"trustforge/crypto/audit"
+)
+
+func newPackageStore(t *testing.T, count int) (*SQLite, ProductionPackage) {
+	t.Helper()
+	ctx := context.Background()
+	s := openTest(t)
+	if err := s.CreateProduct(ctx, Product{Name: "thermo", Channels: []string{"stable"}, Created: t0}, ev("product.create", "thermo")); err != nil {
+		t.Fatal(err)
+	}
+	p := ProductionPackage{ID: "pkg1", Product: "thermo", Batch: "b1", Count: count, NotBefore: t0, Expires: t0.Add(24 * time.Hour),
+		Release: "rel", Version: "1.0.0", ImageMode: "device", Signer: "fp", CAKeyID: "ca1", Manifest: []byte{1},
+		ManifestJSON: []byte("{}"), Prefix: []byte{2}, PayloadDigest: [32]byte{9}, PayloadSize: 10, Uploaded: t0, UploadedBy: "erin"}
+	if err := s.AddPackage(ctx, p, ev("production.publish", p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	return s, p
+}
+
+func issue(s *SQLite, id string, n int, at time.Time, device string) ([]ProductionTicket, error) {
+	return s.IssueTickets(context.Background(), id, n, at,
+		func(seq int) (ProductionTicket, error) {
+			return ProductionTicket{ID: fmt.Sprintf("t%d-%s", seq, device), Device: device, Station: "line1", Issued: at, Ticket: []byte{byte(seq)}}, nil
+		},
+		func(tk ProductionTicket) audit.Event { return ev("production.ticket", tk.ID) },
+		func(reason string) audit.Event {
+			return audit.Event{Time: at, Actor: "line1", Action: "production.refuse", Subject: id, Detail: map[string]string{"reason": reason}}
+		})
+}
+
+func TestTicketsAreCounted(t *testing.T) {
+	ctx := context.Background()
+	s, p := newPackageStore(t, 8)
+	if err := s.AddPackage(ctx, p, ev("production.publish", p.ID)); !errors.Is(err, ErrExists) {
+		t.Errorf("the same package again: %v, want ErrExists", err)
+	}
+	got, err := issue(s, p.ID, 3, t0.Add(time.Hour), "")
+	if err != nil || len(got) != 3 || got[0].Seq != 1 || got[2].Seq != 3 {
+		t.Fatalf("a block of 3: %+v, %v", got, err)
+	}
+	if _, err := issue(s, p.ID, 6, t0.Add(time.Hour), ""); !errors.Is(err, ErrCountReached) {
+		t.Errorf("6 more of 8 after 3: %v, want ErrCountReached", err)
+	}
+	// Concurrent requests never issue more than the count.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := issue(s, p.ID, 1, t0.Add(time.Hour), fmt.Sprintf("d%02d", i))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrCountReached):
+				refused++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 5 || refused != 5 {
+		t.Errorf("10 concurrent requests for the last 5: %d issued, %d refused", ok, refused)
+	}
+	p2, _ := s.Package(ctx, p.ID)
+	if p2.Issued != 8 || p2.Refused != 6 {
+		t.Errorf("package counts issued=%d refused=%d, want 8 and 6", p2.Issued, p2.Refused)
+	}
+	all, _ := s.ListTickets(ctx, p.ID)
+	for i, tk := range all {
+		if tk.Seq != i+1 {
+			t.Errorf("ticket %d has sequence %d", i, tk.Seq)
+		}
+	}
+	if n, _ := s.CountAudit(ctx, "production.ticket", "", ""); n != 8 {
+		t.Errorf("%d production.ticket audit entries, want 8", n)
+	}
+	if n, _ := s.CountAudit(ctx, "production.refuse", "reason", "x"); n != 0 {
+		t.Errorf("refusals with reason x: %d", n)
+	}
+	if n, _ := s.CountAudit(ctx, "production.refuse", "", ""); n != 6 {
+		t.Errorf("%d refusals audited, want 6", n)
+	}
+}
+
+func TestTicketValidityAndUse(t *testing.T) {
+	ctx := context.Background()
+	s, p := newPackageStore(t, 8)
+	if _, err := issue(s, p.ID, 1, t0.Add(-time.Second), "d1"); !errors.Is(err, ErrOutsideValidity) {
+		t.Errorf("before the order: %v, want ErrOutsideValidity", err)
+	}
+	if _, err := issue(s, p.ID, 1, p.Expires, "d1"); !errors.Is(err, ErrOutsideValidity) {
+		t.Errorf("at expiry: %v, want ErrOutsideValidity", err)
+	}
+	bound, _ := issue(s, p.ID, 1, t0, "d1")
+	block, _ := issue(s, p.ID, 1, t0, "")
+	use := func(id, dev string) error {
+		return s.UseTicket(ctx, id, dev, t0, ev("production.ticket.use", id))
+	}
+	if err := use(bound[0].ID, "d2"); !errors.Is(err, ErrConflict) {
+		t.Errorf("another device's ticket: %v, want ErrConflict", err)
+	}
+	for _, dev := range []string{"d1", "d1"} {
+		if err := use(bound[0].ID, dev); err != nil {
+			t.Errorf("its device: %v", err)
+		}
+	}
+	if err := use(block[0].ID, "d3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := use(block[0].ID, "d4"); !errors.Is(err, ErrConflict) {
+		t.Errorf("a block ticket used twice: %v, want ErrConflict", err)
+	}
+	if n, _ := s.CountAudit(ctx, "production.ticket.use", "", ""); n != 2 {
+		t.Errorf("%d uses audited, want 2", n)
+	}
+	if _, err := s.Ticket(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown ticket: %v", err)
+	}
+	if ds, _ := s.PayloadDigests(ctx); len(ds) != 1 || ds[0] != p.PayloadDigest {
+		t.Errorf("payload digests %x: the package's blob would be collected", ds)
+	}
+	if got, err := s.PackageByCA(ctx, "ca1"); err != nil || got.ID != p.ID {
+		t.Errorf("PackageByCA = %+v, %v", got, err)
+	}
+}
