@@ -28,6 +28,10 @@ const (
 	PermPromote  Permission = "promote"
 	PermYank     Permission = "yank"
 	PermDownload Permission = "download"
+	// PermProduction lists production packages and downloads them.
+	PermProduction Permission = "production"
+	// PermProduce takes production tickets: station mode.
+	PermProduce Permission = "produce"
 )
 
 // Allowed reports whether role may make requests that need perm. The
@@ -47,6 +51,10 @@ func Allowed(role Role, perm Permission) bool {
 		return role == RoleEngineer
 	case PermDownload:
 		return role == RoleEngineer || role == RoleTechnician || role == RoleStation
+	case PermProduction:
+		return role == RoleAdmin || role == RoleEngineer || role == RoleStation
+	case PermProduce:
+		return role == RoleStation
 	}
 	return false
 }

@@ -18,7 +18,7 @@ import (
 )
 
 func TestRolesMatchTheServer(t *testing.T) {
-	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload}
+	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload, PermProduction, PermProduce}
 	roles := []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation, "", "root"}
 	for _, p := range perms {
 		for _, r := range roles {

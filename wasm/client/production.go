@@ -1,0 +1,150 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"trustforge/internal/stride"
+)
+
+// Package is the server's record of a production package. Its fields are
+// the server's claims: the station verifies the package itself.
+type Package struct {
+	ID          string          `json:"id"`
+	Product     string          `json:"product"`
+	Batch       string          `json:"batch"`
+	Count       int             `json:"count"`
+	Issued      int             `json:"issued"`
+	Remaining   int             `json:"remaining"`
+	Refused     int             `json:"refused"`
+	NotBefore   time.Time       `json:"not_before"`
+	Expires     time.Time       `json:"expires"`
+	Open        bool            `json:"open"`
+	Release     string          `json:"release"`
+	Version     string          `json:"version"`
+	ImageMode   string          `json:"image_mode"`
+	Signer      string          `json:"signer"` // fingerprint of the key the server verified it against
+	PackageSize int64           `json:"package_size"`
+	Uploaded    time.Time       `json:"uploaded"`
+	UploadedBy  string          `json:"uploaded_by"`
+	Manifest    json.RawMessage `json:"manifest"`
+}
+
+// Ticket is a production ticket the server issued.
+type Ticket struct {
+	ID      string    `json:"id"`
+	Package string    `json:"package"`
+	Seq     int       `json:"seq"`
+	Device  string    `json:"device,omitempty"`
+	Station string    `json:"station"`
+	Issued  time.Time `json:"issued"`
+	// Signed is the signed ticket (crypto/production.ParseTicket).
+	Signed []byte `json:"ticket"`
+	UsedBy string `json:"used_by,omitempty"`
+}
+
+// Tickets is the answer to a ticket request.
+type Tickets struct {
+	Tickets   []Ticket `json:"tickets"`
+	Issued    int      `json:"issued"`
+	Remaining int      `json:"remaining"`
+}
+
+// MaxPackage bounds a production package download.
+const MaxPackage = 160 << 20
+
+// PublishPackage uploads a production package (.tfp), calling progress
+// (when not nil) as it uploads.
+func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(sent, total int64)) (Package, error) {
+	var p Package
+	const path = "/api/production/packages"
+	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.production"})
+	var (
+		status int
+		body   []byte
+		err    error
+	)
+	if c.Uploader != nil {
+		status, _, body, err = c.Uploader.Upload(ctx, http.MethodPost, c.BaseURL+path, h, tfp, progress)
+	} else {
+		status, body, err = c.uploadHTTP(ctx, path, h, tfp, progress)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return p, ctx.Err()
+		}
+		return p, fmt.Errorf("client: upload: %w", err)
+	}
+	if status >= 400 {
+		return p, decodeError(status, body)
+	}
+	if err := decodeJSON(body, &p); err != nil {
+		return p, fmt.Errorf("client: upload answer: %w", err)
+	}
+	return p, nil
+}
+
+// Packages lists production packages, of one product unless product is "".
+func (c *Client) Packages(ctx context.Context, product string) ([]Package, error) {
+	path := "/api/production/packages"
+	if product != "" {
+		path += "?" + url.Values{"product": {product}}.Encode()
+	}
+	var out struct {
+		Packages []Package `json:"packages"`
+	}
+	err := c.call(ctx, http.MethodGet, path, nil, &out)
+	return out.Packages, err
+}
+
+// Package returns a production package's record.
+func (c *Client) Package(ctx context.Context, id string) (Package, error) {
+	var p Package
+	err := c.call(ctx, http.MethodGet, "/api/production/packages/"+pathEscape(id), nil, &p)
+	return p, err
+}
+
+// PackageFile downloads a production package's .tfp.
+func (c *Client) PackageFile(ctx context.Context, id string, progress func(done, total int64)) ([]byte, error) {
+	return c.fetch(ctx, "/api/production/packages/"+pathEscape(id)+"/file", MaxPackage, progress)
+}
+
+// PackageTickets lists a package's tickets.
+func (c *Client) PackageTickets(ctx context.Context, id string) ([]Ticket, error) {
+	var out Tickets
+	err := c.call(ctx, http.MethodGet, "/api/production/packages/"+pathEscape(id)+"/tickets", nil, &out)
+	return out.Tickets, err
+}
+
+// TakeTicket asks for the ticket to build device (its id, hex). A refusal
+// is an *Error with code "count_reached" or "order_closed".
+func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, error) {
+	var out Tickets
+	err := c.call(ctx, http.MethodPost, "/api/production/packages/"+pathEscape(pkg)+"/tickets", map[string]string{"device": device}, &out)
+	return out, err
+}
+
+// TakeTickets asks for a block of n unbound tickets, for offline work.
+func (c *Client) TakeTickets(ctx context.Context, pkg string, n int) (Tickets, error) {
+	var out Tickets
+	err := c.call(ctx, http.MethodPost, "/api/production/packages/"+pathEscape(pkg)+"/tickets", map[string]int{"count": n}, &out)
+	return out, err
+}
+
+// TicketKey returns the server's ticket key, PEM.
+func (c *Client) TicketKey(ctx context.Context) ([]byte, error) {
+	return c.fetch(ctx, "/api/production/ticket-key", 4<<10, nil)
+}
+
+// Summary returns a product's security facts, for its security plan.
+func (c *Client) Summary(ctx context.Context, product string) (*stride.ServerFacts, error) {
+	var f stride.ServerFacts
+	if err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/summary", nil, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
