@@ -55,5 +55,5 @@ func RoutesWith(st *state.App) {
 	app.Route("/releases", func() app.Composer { return &releasesPage{App: st} })
 	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: kit} })
-	app.Route("/security", func() app.Composer { return &securityPage{} })
+	app.Route("/security", func() app.Composer { return &securityPage{App: st} })
 }
