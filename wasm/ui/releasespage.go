@@ -59,6 +59,9 @@ func (p *releasesPage) Render() app.UI {
 				p.published++
 			}})
 		}
+		if p.App.Can(state.PermPublish) && p.App.Can(state.PermProduction) {
+			content = append(content, &productionPanel{App: p.App})
+		}
 		if p.App.Can(state.PermRead) {
 			content = append(content, &releaseList{App: p.App, Reload: p.published})
 		} else {
