@@ -111,8 +111,9 @@ type StepResult struct {
 
 // Plan is what Provision needs besides the board.
 type Plan struct {
-	// CA issues the certificates: its vault must be unlocked.
-	CA *pki.Authority
+	// CA issues the certificates: a *pki.Authority whose vault is
+	// unlocked, or another Authority such as a station's batch CA.
+	CA Authority
 	// Profile is the product's provisioning profile.
 	Profile pki.Profile
 	// Registry records the board and detects clones. Nil provisions
