@@ -1,0 +1,27 @@
+// Package station is the console's station mode: a programming station
+// at a contract manufacturer works through the boards presented on its
+// serial ports under one production package (crypto/production). For each
+// board it reads the board's id, takes a production ticket from the
+// release server (which counts it against the order's authorised count),
+// provisions the board's identity with the package's batch CA — the ticket
+// goes into the device certificate — flashes the package's image (each
+// board's copy encrypted to that board's own key when the package says
+// so), checks that the board boots it, confirms it, and records the
+// result.
+//
+// It is plain Go over devices/smp, devices/provision and devices/fwupdate:
+// the console runs it in the browser on ports opened with Web Serial, and
+// its tests run it natively against devices/sim boards.
+//
+// # Security properties
+//
+//   - Nothing is written to a board before its ticket is in hand and
+//     verified under the server's ticket key: a board presented once the
+//     authorised count is reached, or after the order's expiry, is
+//     refused with the server's reason and left as it was.
+//   - Every certificate the station issues carries the ticket it took for
+//     that device; the device registry refuses a batch certificate
+//     without one, so devices built beyond the order are detectable.
+//   - The batch CA key and the plaintext image exist only in this memory,
+//     decrypted from the package with the station's age identity.
+package station

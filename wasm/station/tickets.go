@@ -1,0 +1,115 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"trustforge/wasm/client"
+)
+
+// ErrRefused reports a board the station refused without writing to it:
+// the order's authorised count is reached, the order is closed, or the
+// board is already provisioned and locked.
+var ErrRefused = errors.New("station: refused")
+
+// Tickets gives the station a signed production ticket before each
+// device.
+type Tickets interface {
+	// Take returns the signed ticket to build device (its id, hex) and
+	// the number of devices the order still allows after it. A refusal
+	// by the server wraps ErrRefused and says why.
+	Take(ctx context.Context, device string) (ticket []byte, remaining int, err error)
+}
+
+// Online takes each ticket from the release server as the board is
+// presented, bound to the board's id.
+type Online struct {
+	// API is the release server's client, signed in as the station.
+	API *client.Client
+	// Package is the package's id.
+	Package string
+}
+
+// Take asks the server for device's ticket.
+func (o *Online) Take(ctx context.Context, device string) ([]byte, int, error) {
+	t, err := o.API.TakeTicket(ctx, o.Package, device)
+	if err != nil {
+		return nil, 0, refusal(err)
+	}
+	if len(t.Tickets) != 1 {
+		return nil, 0, fmt.Errorf("station: the server answered %d tickets for one device", len(t.Tickets))
+	}
+	return t.Tickets[0].Signed, t.Remaining, nil
+}
+
+// refusal turns the server's refusals into ErrRefused.
+func refusal(err error) error {
+	var e *client.Error
+	if errors.As(err, &e) && (e.Code == "count_reached" || e.Code == "order_closed") {
+		return fmt.Errorf("%w: %s", ErrRefused, e.Message)
+	}
+	return err
+}
+
+// MaxBlock is the largest block of tickets the server hands out at once.
+const MaxBlock = 16
+
+// Block holds tickets fetched ahead, for a station that works offline:
+// Fetch takes a bounded block from the server while it is reachable, and
+// Take uses them first (each is bound to the first device registered with
+// it), then asks the server online.
+type Block struct {
+	// Online takes tickets once the block is used up; nil means none.
+	Online *Online
+
+	mu        sync.Mutex
+	tickets   [][]byte
+	remaining int
+}
+
+// Fetch takes n (1 to MaxBlock) unbound tickets from the server.
+func (b *Block) Fetch(ctx context.Context, n int) error {
+	if b.Online == nil {
+		return errors.New("station: no server to fetch tickets from")
+	}
+	if n < 1 || n > MaxBlock {
+		return fmt.Errorf("station: a block of %d tickets (1 to %d)", n, MaxBlock)
+	}
+	t, err := b.Online.API.TakeTickets(ctx, b.Online.Package, n)
+	if err != nil {
+		return refusal(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, tk := range t.Tickets {
+		b.tickets = append(b.tickets, tk.Signed)
+	}
+	b.remaining = t.Remaining
+	return nil
+}
+
+// Held returns the number of tickets fetched and not yet used.
+func (b *Block) Held() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.tickets)
+}
+
+// Take uses a fetched ticket, or asks the server when none is left.
+func (b *Block) Take(ctx context.Context, device string) ([]byte, int, error) {
+	b.mu.Lock()
+	if len(b.tickets) > 0 {
+		t := b.tickets[0]
+		b.tickets = b.tickets[1:]
+		left := len(b.tickets) + b.remaining
+		b.mu.Unlock()
+		return t, left, nil
+	}
+	b.mu.Unlock()
+	if b.Online == nil {
+		return nil, 0, fmt.Errorf("%w: no ticket left in the block and no server to ask", ErrRefused)
+	}
+	return b.Online.Take(ctx, device)
+}
