@@ -16,11 +16,14 @@ import (
 
 // env is shared by every test of the package: one browser, one server.
 var env struct {
-	root    string
-	webDir  string
-	server  *driver.Server
-	browser *driver.Browser
-	skip    string // why browser tests cannot run here
+	root     string
+	webDir   string
+	bin      string // the trustforge binary the server runs, for CLI checks
+	tmp      string // a directory removed when the tests end
+	server   *driver.Server
+	browser  *driver.Browser
+	accounts *accounts // the server's accounts, one per role
+	skip     string    // why browser tests cannot run here
 }
 
 func TestMain(m *testing.M) {
@@ -63,6 +66,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	env.bin, env.tmp = bin, tmp
 	srv, err := driver.StartServer(bctx, driver.ServerOptions{
 		Binary:  bin,
 		DataDir: filepath.Join(tmp, "data"),
@@ -75,6 +79,10 @@ func run(m *testing.M) int {
 	}
 	defer srv.Stop()
 	env.server = srv
+	if env.accounts, err = setUpAccounts(bctx, srv); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 
 	b, err := driver.StartBrowser(ctx, driver.BrowserOptions{})
 	if err != nil {

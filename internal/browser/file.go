@@ -108,7 +108,7 @@ func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total 
 	if max > 0 && f.Size > max {
 		return nil, fmt.Errorf("browser: %s is %d bytes, more than the %d allowed", f.Name, f.Size, max)
 	}
-	out := make([]byte, 0, f.Size)
+	out := make([]byte, f.Size)
 	for off := int64(0); off < f.Size; off += readChunk {
 		end := min(off+readChunk, f.Size)
 		part, err := Call(f.v, "slice", off, end)
@@ -123,17 +123,21 @@ func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total 
 		if err != nil {
 			return nil, fmt.Errorf("browser: reading %s: %w", f.Name, err)
 		}
-		b, err := BytesFromJS(buf)
+		// Copy straight into place: no garbage the size of the file.
+		u8, err := asUint8Array(buf)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, b...)
-		if progress != nil {
-			progress(int64(len(out)), f.Size)
+		n, err := safejs.CopyBytesToGo(out[off:end], u8)
+		if err != nil {
+			return nil, wrapErr(err)
 		}
-	}
-	if int64(len(out)) != f.Size {
-		return nil, fmt.Errorf("browser: %s changed while it was read", f.Name)
+		if int64(n) != end-off {
+			return nil, fmt.Errorf("browser: %s changed while it was read", f.Name)
+		}
+		if progress != nil {
+			progress(end, f.Size)
+		}
 	}
 	return out, nil
 }

@@ -134,7 +134,10 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	out.Grow(img.Len() + img.Len()/64 + 4096)
 	imgSrc := &yieldingReader{ctx: ctx, r: bytes.NewReader(img.Bytes()), yield: yield, stage: StageEncrypt,
 		total: int64(img.Len()), progress: progress}
-	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to})
+	// The ciphertext waits in scratch while the manifest is signed, then
+	// is copied (and hashed again) after it: yield there too.
+	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: make([]byte, 0, img.Len()+img.Len()/64+4096)}
+	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch})
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
 	}

@@ -17,6 +17,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -80,4 +81,64 @@ func (y *yieldingReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// yieldingScratch is an in-memory io.ReadWriteSeeker whose reads yield to
+// the browser every yieldChunk bytes.
+type yieldingScratch struct {
+	ctx   context.Context
+	yield Yield
+	buf   []byte
+	off   int
+	since int
+}
+
+func (s *yieldingScratch) Write(p []byte) (int, error) {
+	if s.off != len(s.buf) {
+		return 0, errors.New("release: scratch written after a seek")
+	}
+	s.buf = append(s.buf, p...)
+	s.off = len(s.buf)
+	return len(p), nil
+}
+
+func (s *yieldingScratch) Read(p []byte) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if s.off >= len(s.buf) {
+		return 0, io.EOF
+	}
+	if len(p) > yieldChunk-s.since {
+		p = p[:yieldChunk-s.since]
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	s.since += n
+	if s.since >= yieldChunk {
+		s.since = 0
+		if s.yield != nil {
+			if err := s.yield(s.ctx); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s *yieldingScratch) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = int64(s.off) + offset
+	case io.SeekEnd:
+		abs = int64(len(s.buf)) + offset
+	}
+	if abs < 0 || abs > int64(len(s.buf)) {
+		return 0, errors.New("release: scratch seek out of range")
+	}
+	s.off = int(abs)
+	return abs, nil
 }

@@ -131,22 +131,26 @@ func (f *publishForm) publish(ctx app.Context, e app.Event) {
 	})
 }
 
-// report shows progress, dispatching only when the bar moves by a percent
-// or the stage changes: uploads report progress very often.
+// report shows progress. It re-renders the form at most every
+// reportEvery within a stage (uploads report progress very often, and each
+// render costs the page time it needs to keep sending).
 func (f *publishForm) report(ui app.Context) func(release.Progress) {
-	lastStage, lastPct := release.Stage(""), int64(-1)
+	var (
+		lastStage release.Stage
+		lastAt    time.Time
+	)
 	return func(p release.Progress) {
-		pct := int64(0)
-		if p.Total > 0 {
-			pct = p.Done * 100 / p.Total
-		}
-		if p.Stage == lastStage && pct == lastPct {
+		now := time.Now()
+		if p.Stage == lastStage && now.Sub(lastAt) < reportEvery && p.Done < p.Total {
 			return
 		}
-		lastStage, lastPct = p.Stage, pct
+		lastStage, lastAt = p.Stage, now
 		ui.Dispatch(func(app.Context) { f.stage, f.done, f.total = p.Stage, p.Done, p.Total })
 	}
 }
+
+// reportEvery is the shortest time between two progress renders.
+const reportEvery = 100 * time.Millisecond
 
 func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, start time.Time) (*publishResult, error) {
 	report := f.report(ui)
