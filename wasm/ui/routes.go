@@ -29,6 +29,7 @@ func Pages() []Page {
 		{Path: "/keys", Title: "Keys", ID: "keys", Icon: "⚿"},
 		{Path: "/identity", Title: "Identity", ID: "identity", Icon: "⛨"},
 		{Path: "/security", Title: "Security plan", ID: "security", Icon: "☷"},
+		{Path: StationPath, Title: "Station", ID: "station", Icon: "⚙"},
 	}
 }
 
@@ -56,4 +57,5 @@ func RoutesWith(st *state.App) {
 	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: kit} })
 	app.Route("/security", func() app.Composer { return &securityPage{App: st} })
+	app.Route(StationPath, func() app.Composer { return &stationPage{App: st} })
 }
