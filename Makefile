@@ -8,6 +8,14 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X trustforge/internal/version.Version=$(VERSION)
 WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The console is compiled without inlining outside the packages whose speed
+# matters in the browser (crypto, the runtime, board protocols): UI and
+# framework code then compresses about 8 % smaller, which is what a browser
+# downloads.
+WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflags=crypto/...= \
+	-gcflags=golang.org/x/crypto/...= -gcflags=filippo.io/...= -gcflags=math/...= \
+	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
+	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
 WASM_PKGS ?= ./crypto/... ./internal/browser/...
 
@@ -21,7 +29,7 @@ server:
 # The console. app.wasm is replaced only when its bytes change, so the
 # brotli and gzip copies are remade only when needed.
 wasm: server
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o web/app.wasm.new ./wasm
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="$(LDFLAGS)" $(WASM_GCFLAGS) -o web/app.wasm.new ./wasm
 	@if cmp -s web/app.wasm.new web/app.wasm; then rm web/app.wasm.new; else mv web/app.wasm.new web/app.wasm; fi
 	bin/trustforge precompress web/app.wasm
 

@@ -22,7 +22,9 @@ type encoding struct {
 // encodings lists the precompressed codings, most preferred first.
 var encodings = []encoding{
 	{name: "br", suffix: ".br", writer: func(w io.Writer) io.WriteCloser {
-		return brotli.NewWriterLevel(w, brotli.BestCompression)
+		// A 16 MiB window (the most browsers accept) sees across the
+		// whole console binary.
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 24})
 	}},
 	{name: "gzip", suffix: ".gz", writer: func(w io.Writer) io.WriteCloser {
 		zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
