@@ -99,7 +99,7 @@ func New(cfg Config) (*Console, error) {
 		RawHeaders:         []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
-		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"}, pagePaths()...),
+		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"}, append(iconPaths(), pagePaths()...)...),
 		Resources:          staticDir{dir: dir, wasm: wasm},
 		Version:            version,
 		// The body is streamed compressed but counted decompressed by the
@@ -116,6 +116,15 @@ func pagePaths() []string {
 		out = append(out, p.Path)
 	}
 	return append(out, ui.UpdatePath)
+}
+
+// iconPaths lists the navigation icons, cached for offline use.
+func iconPaths() []string {
+	var out []string
+	for _, p := range ui.Pages() {
+		out = append(out, p.Icon())
+	}
+	return out
 }
 
 // Version returns the console version clients see (GOAPP_VERSION).

@@ -38,7 +38,7 @@ func (h *homePage) Render() app.UI {
 				app.Range(pages).Slice(func(i int) app.UI {
 					p := pages[i]
 					return app.A().Class("card").Href(p.Path).ID("card-"+p.ID).Body(
-						app.H2().Text(p.Icon+" "+p.Title),
+						app.H2().Body(app.Img().Class("card-icon").Src(p.Icon()).Alt(""), app.Text(p.Title)),
 						app.P().Text(blurbs[p.ID]),
 					)
 				}),

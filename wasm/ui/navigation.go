@@ -22,7 +22,7 @@ func (n *navigation) Render() app.UI {
 					DataSet("testid", "nav-"+p.ID).
 					Href(p.Path).
 					Body(
-						app.Span().Class("nav-icon").Aria("hidden", "true").Text(p.Icon),
+						app.Img().Class("nav-icon").Src(p.Icon()).Alt(""),
 						app.Span().Text(p.Title),
 					)
 				if p.Path == n.Active {

@@ -18,18 +18,20 @@ type Page struct {
 	Path  string // URL path, e.g. "/devices"
 	Title string // navigation label and document title
 	ID    string // stable identifier used in test ids: "nav-" + ID
-	Icon  string // one glyph shown next to the label
 }
+
+// Icon returns the path of the page's icon, a local SVG under /web/icons.
+func (p Page) Icon() string { return "/web/icons/" + p.ID + ".svg" }
 
 // Pages lists the console's pages in navigation order.
 func Pages() []Page {
 	return []Page{
-		{Path: "/devices", Title: "Devices", ID: "devices", Icon: "⎍"},
-		{Path: "/releases", Title: "Releases", ID: "releases", Icon: "⇪"},
-		{Path: "/keys", Title: "Keys", ID: "keys", Icon: "⚿"},
-		{Path: "/identity", Title: "Identity", ID: "identity", Icon: "⛨"},
-		{Path: "/security", Title: "Security plan", ID: "security", Icon: "☷"},
-		{Path: StationPath, Title: "Station", ID: "station", Icon: "⚙"},
+		{Path: "/devices", Title: "Devices", ID: "devices"},
+		{Path: "/releases", Title: "Releases", ID: "releases"},
+		{Path: "/keys", Title: "Keys", ID: "keys"},
+		{Path: "/identity", Title: "Identity", ID: "identity"},
+		{Path: "/security", Title: "Security plan", ID: "security"},
+		{Path: StationPath, Title: "Station", ID: "station"},
 	}
 }
 
