@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"trustforge/crypto/keys"
 )
 
 // TestVaultSurvivesReload: the vault lives in IndexedDB, sealed: after a
@@ -59,6 +62,7 @@ func TestVaultSurvivesReload(t *testing.T) {
 // message, leaving the vault as it was.
 func TestImportKeys(t *testing.T) {
 	ctx, _ := newTab(t)
+	dl := catchDownloads(t, ctx)
 	signIn(t, ctx, engineerName, engineerPass)
 	createVault(t, ctx, "import passphrase 1")
 
@@ -70,6 +74,25 @@ func TestImportKeys(t *testing.T) {
 	// imgtool's key hash of that key.
 	if id := attr(t, ctx, `tr[data-testid="key-row"][data-algorithm="ecdsa-p256"]`, "data-key-id"); id != imgtoolP256KeyHash {
 		t.Errorf("imported key hash %s, want imgtool's %s", id, imgtoolP256KeyHash)
+	}
+
+	// Its public key exports as imgtool's DER and as the C array a
+	// bootloader build embeds.
+	slug := imgtoolP256KeyHash[:16]
+	click(t, ctx, "key-export-der-"+slug)
+	name, der := dl.next(t, ctx)
+	if want, _ := os.ReadFile(testdata(t, "ecdsa-p256-pub.der")); !bytes.Equal(der, want) || !strings.HasSuffix(name, ".der") {
+		t.Errorf("DER export %s differs from imgtool's public key", name)
+	}
+	click(t, ctx, "key-export-c-"+slug)
+	name, csrc := dl.next(t, ctx)
+	pub, _ := keys.ParseSPKI(der)
+	if string(csrc) != pub.CSource() || !strings.Contains(string(csrc), "ecdsa_pub_key[]") {
+		t.Errorf("C export %s:\n%s\nwant:\n%s", name, csrc, pub.CSource())
+	}
+	click(t, ctx, "key-export-pem-"+slug)
+	if _, pemOut := dl.next(t, ctx); !strings.HasPrefix(string(pemOut), "-----BEGIN PUBLIC KEY-----") {
+		t.Errorf("PEM export starts %q", pemOut[:20])
 	}
 
 	// Drag and drop.

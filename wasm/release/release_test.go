@@ -14,6 +14,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/crypto/mcuimg/ihex"
 	"trustforge/wasm/client"
 )
 
@@ -145,5 +146,22 @@ func BenchmarkBuild16MiB(b *testing.B) {
 		if _, err := Build(context.Background(), in, nil, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestBuildFromIntelHex(t *testing.T) {
+	tech, _ := age.GenerateX25519Identity()
+	in := imgtoolInput(t, tech.Recipient().String())
+	hexText, err := ihex.Encode(ihex.Segment{Addr: 0x8000, Data: in.Firmware})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Firmware, in.IsHex = hexText, true
+	b, err := Build(context.Background(), in, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Image, readFile(t, "app-ed25519.signed.bin")) {
+		t.Error("the image signed from the .hex differs from imgtool's of the .bin")
 	}
 }

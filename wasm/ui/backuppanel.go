@@ -94,13 +94,13 @@ func (b *backupPanel) restore(ctx app.Context, e app.Event) {
 func (b *backupPanel) Render() app.UI {
 	return app.Section().ID("backup").Class("panel").Aria("label", "Backup and restore").Body(
 		app.H2().Text("Backup and restore"),
-		app.Form().ID("backup-form").Class("form form-inline").OnSubmit(b.export).Body(
+		app.Form().ID("backup-form").Class("form-inline").OnSubmit(b.export).Body(
 			app.Label().For("backup-pass").Text("Backup passphrase"),
 			app.Input().ID("backup-pass").DataSet("testid", "backup-pass").Type("password").Required(true).Value(b.backupPass).
 				OnInput(func(ctx app.Context, e app.Event) { b.backupPass = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("backup-export").DataSet("testid", "backup-export").Type("submit").Disabled(b.busy).Text("Export encrypted backup"),
 		),
-		app.Form().ID("restore-form").Class("form form-inline").OnSubmit(b.restore).Body(
+		app.Form().ID("restore-form").Class("form-inline").OnSubmit(b.restore).Body(
 			app.Label().For("restore-file").Text("Backup file"),
 			app.Input().ID("restore-file").DataSet("testid", "restore-file").Type("file").Accept(".age"),
 			app.Label().For("restore-pass").Text("Its passphrase"),

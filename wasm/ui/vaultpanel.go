@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -110,7 +111,7 @@ func (v *vaultPanel) Render() app.UI {
 	case state.VaultLocked:
 		return panel.Body(
 			app.H2().Body(app.Span().Class("badge badge-locked").Text("Locked"), app.Text(" Key vault")),
-			app.Form().ID("vault-unlock-form").Class("form form-inline").OnSubmit(v.unlock).Body(
+			app.Form().ID("vault-unlock-form").Class("form-inline").OnSubmit(v.unlock).Body(
 				app.Div().Body(v.passInput("vault-pass", "Passphrase", &v.pass)...),
 				app.Button().ID("vault-unlock").DataSet("testid", "vault-unlock").Type("submit").Disabled(v.busy).
 					Text(busyText("Unlock", "Unlocking…")),
@@ -120,7 +121,7 @@ func (v *vaultPanel) Render() app.UI {
 	}
 	idle := "It stays unlocked until you lock it or leave this tab."
 	if d := v.App.IdleLock(); d > 0 {
-		idle = fmt.Sprintf("It locks itself after %v without use, when you lock it, or when this tab closes.", d)
+		idle = fmt.Sprintf("It locks itself after %s without use, when you lock it, or when this tab closes.", durationText(d))
 	}
 	return panel.Body(
 		app.H2().Body(app.Span().Class("badge badge-unlocked").Text("Unlocked"), app.Text(" Key vault")),
@@ -128,4 +129,19 @@ func (v *vaultPanel) Render() app.UI {
 		app.Button().ID("vault-lock").DataSet("testid", "vault-lock").Class("btn-ghost").Text("Lock now").
 			OnClick(func(ctx app.Context, e app.Event) { v.App.LockVault() }),
 	)
+}
+
+// durationText writes a lock delay for people: "15 minutes", "1 hour".
+func durationText(d time.Duration) string {
+	unit, n := "minute", int(d/time.Minute)
+	if d%time.Hour == 0 && d >= time.Hour {
+		unit, n = "hour", int(d/time.Hour)
+	}
+	if n < 1 {
+		return d.String()
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
