@@ -125,13 +125,21 @@ func (c *Client) Registry() provision.Registry { return registry{c} }
 type registry struct{ c *Client }
 
 func (r registry) Lookup(ctx context.Context, id string) (*provision.Registered, error) {
-	d, err := r.c.Device(ctx, id)
-	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusNotFound {
-		return nil, nil
-	}
+	// A search rather than GET /api/devices/{id}: a board not registered
+	// yet is the usual case, not an error (nor a 404 in the browser's
+	// console).
+	ds, err := r.c.Devices(ctx, DeviceFilter{Query: id, Revoked: true, Limit: 1000})
 	if err != nil {
 		return nil, err
+	}
+	var d *Device
+	for i := range ds {
+		if ds[i].ID == id {
+			d = &ds[i]
+		}
+	}
+	if d == nil {
+		return nil, nil
 	}
 	chain, err := pki.ParseChain([]byte(d.Chain))
 	if err != nil {

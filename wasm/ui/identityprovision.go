@@ -34,6 +34,7 @@ type provisionPanel struct {
 	bench    bool
 	linkSt   link.Status
 	running  bool
+	runs     int // runs started, for drivers to wait on this run's outcome
 	cancel   context.CancelFunc
 	steps    map[provision.Step]provision.StepResult
 	result   *provision.Result
@@ -83,6 +84,7 @@ func (p *provisionPanel) start(ctx app.Context, e app.Event) {
 	bench := p.bench
 	rctx, cancel := context.WithCancel(context.Background())
 	p.running, p.cancel, p.err, p.result = true, cancel, "", nil
+	p.runs++
 	p.steps = map[provision.Step]provision.StepResult{}
 	ctx.Async(func() {
 		defer cancel()
@@ -143,7 +145,8 @@ func statusBadge(s provision.Status) string {
 func (p *provisionPanel) Render() app.UI {
 	connected := p.linkSt.State == link.Connected
 	ready := connected && p.Unlocked && !p.running
-	return app.Section().ID("provision").Class("panel").Aria("label", "Provision a board").Body(
+	return app.Section().ID("provision").Class("panel").Aria("label", "Provision a board").
+		DataSet("runs", p.runs).DataSet("running", p.running).Body(
 		app.H2().Text("Provision the connected board"),
 		app.Form().ID("provision-form").Class("form-inline").OnSubmit(p.start).Body(
 			app.Label().For("provision-product").Text("Product"),
@@ -189,7 +192,7 @@ func (p *provisionPanel) Render() app.UI {
 		}),
 		app.If(p.result != nil && p.err == "" && !p.running, func() app.UI {
 			r := p.result
-			return app.P().ID("provision-result").DataSet("testid", "provision-result").DataSet("device", r.Info.ID).
+			return app.P().ID("provision-result").DataSet("testid", "provision-result").DataSet("run", p.runs).DataSet("device", r.Info.ID).
 				DataSet("console-ms", fmt.Sprintf("%.1f", float64(r.Console.Microseconds())/1000)).
 				DataSet("board-ms", fmt.Sprintf("%.1f", float64(r.Board.Microseconds())/1000)).
 				Class("ok").Aria("live", "polite").
@@ -197,7 +200,7 @@ func (p *provisionPanel) Render() app.UI {
 					r.Info.ID, p.took.Milliseconds(), r.Board.Milliseconds(), r.Console.Milliseconds(), r.Server.Milliseconds()))
 		}),
 		app.If(p.err != "", func() app.UI {
-			return app.P().ID("provision-error").DataSet("testid", "provision-error").Class("error").Aria("live", "assertive").Text(p.err)
+			return app.P().ID("provision-error").DataSet("testid", "provision-error").DataSet("run", p.runs).Class("error").Aria("live", "assertive").Text(p.err)
 		}),
 	)
 }
