@@ -47,6 +47,7 @@ type stationPage struct {
 	st       *station.Station
 	block    *station.Block
 	state    string
+	loads    int // package lists loaded
 	runs     int
 	boards   []boardRow
 	counts   station.Counts
@@ -68,7 +69,12 @@ type boardRow struct {
 	Result *station.Result
 }
 
-func (p *stationPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Station · trustforge") }
+func (p *stationPage) OnNav(ctx app.Context) {
+	ctx.Page().SetTitle("Station · trustforge")
+	if app.IsClient && p.pkg == nil && p.state != "" {
+		p.loadPackages(ctx)
+	}
+}
 
 func (p *stationPage) OnMount(ctx app.Context) {
 	p.state, p.baud, p.blockN = stationIdle, strconv.Itoa(station.DefaultBaud), "8"
@@ -102,6 +108,7 @@ func (p *stationPage) loadPackages(ctx app.Context) {
 	ctx.Async(func() {
 		ps, err := p.App.API.Packages(ctx, "")
 		ctx.Dispatch(func(app.Context) {
+			p.loads++
 			if err != nil {
 				p.err = describe(err)
 				return

@@ -55,8 +55,11 @@ func (p *stationPage) packagePanel() app.UI {
 			),
 		)
 	}
-	return app.Section().Class("panel").ID("station-open-panel").Aria("label", "Open a production package").Body(
+	return app.Section().Class("panel").ID("station-open-panel").DataSet("loaded", strconv.Itoa(p.loads)).
+		Aria("label", "Open a production package").Body(
 		app.H2().Text("Open a production package"),
+		app.Button().ID("station-refresh").DataSet("testid", "station-refresh").Class("btn-small btn-ghost").
+			Text("Refresh the orders").OnClick(func(ctx app.Context, e app.Event) { p.loadPackages(ctx) }),
 		app.If(len(p.packages) == 0, func() app.UI {
 			return app.P().Class("muted").ID("station-no-package").Text("No open production order is addressed to this station yet.")
 		}).Else(func() app.UI {
