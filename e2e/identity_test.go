@@ -152,7 +152,6 @@ func TestProvisionBoard(t *testing.T) {
 	product := env.accounts.newProduct(t)
 	ctx, _ := newTab(t)
 	nlog := recordRequests(t, ctx)
-	dl := catchDownloads(t, ctx)
 	bootKey, err := keys.Generate(nil, keys.Ed25519)
 	if err != nil {
 		t.Fatal(err)
@@ -162,41 +161,12 @@ func TestProvisionBoard(t *testing.T) {
 	board, clone := boards[0], boards[1]
 	deviceID := hex.EncodeToString(uid)
 
-	// The engineer's browser: a vault holding the image signing key.
-	signIn(t, ctx, engineerName, engineerPass)
-	createVault(t, ctx, identityVaultPass)
-	bootPEM, _ := bootKey.MarshalPEM()
-	setFile(t, ctx, "import-file", writeFile(t, "boot-signing.pem", bootPEM))
-	keyRow := `tr[data-testid="key-row"][data-algorithm="ed25519"]`
-	waitFor(t, ctx, keyRow)
-	bootKeyID := attr(t, ctx, keyRow, "data-key-id")
-
-	// The CA: root, the product's intermediate, a backup, the profile.
-	goTo(t, ctx, "identity")
-	typeInto(t, ctx, "ca-org", "Acme Devices")
-	click(t, ctx, "ca-create-root")
-	waitFor(t, ctx, "#ca-root")
-	typeInto(t, ctx, "ca-product", product)
-	click(t, ctx, "ca-add-intermediate")
-	waitFor(t, ctx, "#ca-intermediate-"+product)
-	typeInto(t, ctx, "ca-backup-pass", caBackupPass)
-	click(t, ctx, "ca-backup")
-	name, caBackup := dl.next(t, ctx)
-	if !strings.HasSuffix(name, ".age") {
-		t.Errorf("CA backup saved as %q", name)
-	}
-	choose(t, ctx, "profile-product", product)
-	choose(t, ctx, "profile-bootkey", bootKeyID)
-	click(t, ctx, "profile-save")
-	waitFor(t, ctx, "#profile-message")
+	dl := catchDownloads(t, ctx)
+	caBackup := setUpIdentity(t, ctx, dl, product, bootKey)
 
 	// Provision board-1 at 1 Mbaud.
 	waitFor(t, ctx, "#serial-baud")
-	choose(t, ctx, "serial-baud", strconv.Itoa(identityBaud))
-	waitFor(t, ctx, `button[data-testid="granted-port"]`)
-	waitFor(t, ctx, "#port-0:not([disabled])")
-	click(t, ctx, "port-0")
-	waitFor(t, ctx, `#link-status[data-state="connected"]`)
+	connectPort(t, ctx, 0)
 	choose(t, ctx, "provision-product", product)
 	provisionRun(t, ctx, 1)
 	if msg := textOfAny(t, ctx, "provision-error"); msg != "" {
@@ -240,15 +210,7 @@ func TestProvisionBoard(t *testing.T) {
 	hasText(t, ctx, "provision-error", "locked")
 
 	// The clone: board-2 reports the same id.
-	click(t, ctx, "link-disconnect")
-	waitFor(t, ctx, "#port-1:not([disabled])")
-	choose(t, ctx, "serial-baud", strconv.Itoa(identityBaud))
-	click(t, ctx, "port-1")
-	// Polled: the status element is re-rendered as the link goes from idle
-	// through connecting, and a wait on the first node found can miss it.
-	eventually(t, ctx, "the clone's port to connect", func() bool {
-		return attr(t, ctx, "#link-status", "data-state") == "connected"
-	})
+	connectPort(t, ctx, 1)
 	provisionRun(t, ctx, 3)
 	hasText(t, ctx, "provision-error", "clone")
 	if cp := clone.Provisioning(); cp.IDKey != nil || cp.Chain != nil || cp.Locked {
@@ -333,6 +295,60 @@ func TestProvisionBoard(t *testing.T) {
 	if n := nlog.checkNoSecrets(t, secrets); n < 2 {
 		t.Errorf("only %d request bodies recorded", n)
 	}
+}
+
+// setUpIdentity signs the engineer in, makes a vault holding the image
+// signing key bootKey, and on the Identity page creates the root CA, the
+// product's intermediate, a CA backup (returned) and the product's profile
+// fusing bootKey.
+func setUpIdentity(tb testing.TB, ctx context.Context, dl *downloads, product string, bootKey *keys.PrivateKey) []byte {
+	tb.Helper()
+	// The engineer's browser: a vault holding the image signing key.
+	signIn(tb, ctx, engineerName, engineerPass)
+	createVault(tb, ctx, identityVaultPass)
+	bootPEM, _ := bootKey.MarshalPEM()
+	setFile(tb, ctx, "import-file", writeFile(tb, "boot-signing.pem", bootPEM))
+	keyRow := `tr[data-testid="key-row"][data-algorithm="ed25519"]`
+	waitFor(tb, ctx, keyRow)
+	bootKeyID := attr(tb, ctx, keyRow, "data-key-id")
+
+	// The CA: root, the product's intermediate, a backup, the profile.
+	goTo(tb, ctx, "identity")
+	typeInto(tb, ctx, "ca-org", "Acme Devices")
+	click(tb, ctx, "ca-create-root")
+	waitFor(tb, ctx, "#ca-root")
+	typeInto(tb, ctx, "ca-product", product)
+	click(tb, ctx, "ca-add-intermediate")
+	waitFor(tb, ctx, "#ca-intermediate-"+product)
+	typeInto(tb, ctx, "ca-backup-pass", caBackupPass)
+	click(tb, ctx, "ca-backup")
+	name, caBackup := dl.next(tb, ctx)
+	if !strings.HasSuffix(name, ".age") {
+		tb.Errorf("CA backup saved as %q", name)
+	}
+	choose(tb, ctx, "profile-product", product)
+	choose(tb, ctx, "profile-bootkey", bootKeyID)
+	click(tb, ctx, "profile-save")
+	waitFor(tb, ctx, "#profile-message")
+	return caBackup
+}
+
+// connectPort connects the Identity page to granted port number i at the
+// boards' speed, disconnecting any board first.
+func connectPort(tb testing.TB, ctx context.Context, i int) {
+	tb.Helper()
+	if attr(tb, ctx, "#link-status", "data-state") == "connected" {
+		click(tb, ctx, "link-disconnect")
+	}
+	port := fmt.Sprintf("port-%d", i)
+	waitFor(tb, ctx, "#"+port+":not([disabled])")
+	choose(tb, ctx, "serial-baud", strconv.Itoa(identityBaud))
+	click(tb, ctx, port)
+	// Polled: the status element is re-rendered as the link goes from idle
+	// through connecting, and a wait on the first node found can miss it.
+	eventually(tb, ctx, "port "+port+" to connect", func() bool {
+		return attr(tb, ctx, "#link-status", "data-state") == "connected"
+	})
 }
 
 // provisionRun clicks Provision and waits for the outcome of the panel's

@@ -54,3 +54,38 @@ func BenchmarkCheckCSR(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPreparedProvisioning is BenchmarkConsoleProvisioning with the
+// issuer prepared once, as a production line provisions board after board:
+// the console's work per board is checking the request, issuing (ledger
+// read and write included) and verifying the chain read back.
+func BenchmarkPreparedProvisioning(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	bd := newBoard(b, "00112233445566778899aabb")
+	is, err := f.a.Prepare(ctx, f.profile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pol, _ := is.Policy(ctx, f.profile, bd.id, bd.pub(b))
+	subj, _ := pol.Template.Render(pol.Base, pol.Product, bd.id)
+	der := bd.csr(b, subj.Name, subj.URI)
+	b.ResetTimer()
+	for b.Loop() {
+		csr, err := pol.Check(der)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prov, err := is.Issue(ctx, f.profile, bd.id, csr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		back, err := ParseChain(prov.Chain.DER())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := is.Verify(ctx, back, f.profile, bd.id, bd.pub(b)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -61,58 +61,14 @@ const maxSerialTries = 8
 
 // Issue certifies a checked request under profile p: a fresh serial
 // number not in the ledger, the profile's issuer and template. The
-// certificate is recorded in the ledger before it is returned.
+// certificate is recorded in the ledger before it is returned. To certify
+// many boards in a row, Prepare an Issuer once.
 func (a *Authority) Issue(ctx context.Context, p Profile, deviceID string, csr *CSR) (*Provisioned, error) {
-	id, err := ParseDeviceID(deviceID)
+	is, err := a.Prepare(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	info, err := a.CA(ctx, p.Issuer)
-	if err != nil {
-		return nil, err
-	}
-	rootInfo, err := a.CA(ctx, info.Parent)
-	if err != nil {
-		return nil, err
-	}
-	root, err := rootInfo.Certificate()
-	if err != nil {
-		return nil, err
-	}
-	issuer, err := a.signer(ctx, info)
-	if err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var serial *big.Int
-	for range maxSerialTries {
-		s, err := NewSerial(a.opts.rand())
-		if err != nil {
-			return nil, err
-		}
-		_, used, err := a.st.Get(ctx, issuedKey(info.ID, s))
-		if err != nil {
-			return nil, fmt.Errorf("pki: reading the ledger: %w", err)
-		}
-		if !used {
-			serial = s
-			break
-		}
-	}
-	if serial == nil {
-		return nil, fmt.Errorf("pki: no unused serial number in %d draws: the random source is broken", maxSerialTries)
-	}
-	now := a.opts.now()
-	cert, err := Issue(a.opts.rand(), issuer, DeviceCert{Subject: csr.Subject, Key: csr.Key, Template: p.Template, Serial: serial, Now: now})
-	if err != nil {
-		return nil, err
-	}
-	rec := IssuedInfo{Serial: serialHex(serial), Issuer: info.ID, DeviceID: id, Product: p.Product, Cert: cert.Raw, Issued: now}
-	if err := a.putJSON(ctx, issuedKey(info.ID, serial), rec); err != nil {
-		return nil, err
-	}
-	return &Provisioned{Chain: Chain{cert, issuer.Cert, root}, Record: rec}, nil
+	return is.Issue(ctx, p, deviceID, csr)
 }
 
 func serialHex(s *big.Int) string { return hex.EncodeToString(s.Bytes()) }

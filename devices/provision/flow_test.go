@@ -199,3 +199,33 @@ func TestProvisionResumes(t *testing.T) {
 		t.Error("the board is not locked")
 	}
 }
+
+var _ provision.Authority = (*pki.Issuer)(nil)
+
+// TestProvisionWithPreparedIssuer provisions boards one after the other
+// with one prepared issuer, as a production line does.
+func TestProvisionWithPreparedIssuer(t *testing.T) {
+	ctx := context.Background()
+	ca, profile := newCA(t, nil)
+	is, err := ca.Prepare(ctx, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := newRegistry()
+	for i := range 3 {
+		board, c := newSimBoard(t, sim.Config{})
+		res, err := provision.Provision(ctx, provision.NewClient(c), provision.Plan{CA: is, Profile: profile, Registry: reg})
+		if err != nil {
+			t.Fatalf("board %d: %v", i, err)
+		}
+		if p := board.Provisioning(); !p.Locked || !bytes.Equal(p.Chain, res.Chain.DER()) {
+			t.Errorf("board %d holds %+v", i, p)
+		}
+		if err := ca.Verify(ctx, res.Chain, profile, res.Info.ID, res.IdentityKey); err != nil {
+			t.Errorf("board %d: the authority does not verify the prepared issuer's chain: %v", i, err)
+		}
+	}
+	if len(reg.devices) != 3 {
+		t.Errorf("%d boards registered, want 3", len(reg.devices))
+	}
+}

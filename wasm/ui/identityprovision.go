@@ -41,6 +41,12 @@ type provisionPanel struct {
 	took     time.Duration
 	err      string
 	stopLink func()
+	stopApp  func()
+
+	// issuer is the chosen profile's issuer, prepared once (the
+	// intermediate's key unsealed) and kept for the next boards while the
+	// vault stays unlocked.
+	issuer *pki.Issuer
 }
 
 func (p *provisionPanel) OnMount(ctx app.Context) {
@@ -51,12 +57,23 @@ func (p *provisionPanel) OnMount(ctx app.Context) {
 	p.stopLink = p.Kit.Link.Subscribe(func() {
 		ctx.Dispatch(func(app.Context) { p.linkSt = p.Kit.Link.Status() })
 	})
+	p.stopApp = p.App.Subscribe(func() {
+		ctx.Dispatch(func(app.Context) {
+			if p.App.VaultState() != state.VaultUnlocked {
+				p.issuer = nil // the CA key goes with the vault's lock
+			}
+		})
+	})
 }
 
 func (p *provisionPanel) OnDismount() {
 	if p.stopLink != nil {
 		p.stopLink()
 	}
+	if p.stopApp != nil {
+		p.stopApp()
+	}
+	p.issuer = nil
 	if p.cancel != nil {
 		p.cancel()
 	}
@@ -82,6 +99,10 @@ func (p *provisionPanel) start(ctx app.Context, e app.Event) {
 		return
 	}
 	bench := p.bench
+	issuer := p.issuer
+	if issuer != nil && issuer.Profile() != profile {
+		issuer = nil
+	}
 	rctx, cancel := context.WithCancel(context.Background())
 	p.running, p.cancel, p.err, p.result = true, cancel, "", nil
 	p.runs++
@@ -89,9 +110,12 @@ func (p *provisionPanel) start(ctx app.Context, e app.Event) {
 	ctx.Async(func() {
 		defer cancel()
 		start := time.Now()
-		res, err := p.run(rctx, ctx, profile, bench)
+		res, is, err := p.run(rctx, ctx, profile, issuer, bench)
 		ctx.Dispatch(func(app.Context) {
 			p.running, p.cancel, p.result, p.took = false, nil, res, time.Since(start)
+			if is != nil && p.App.VaultState() == state.VaultUnlocked {
+				p.issuer = is
+			}
 			if err != nil {
 				p.err = describeIdentity(err)
 			}
@@ -101,29 +125,42 @@ func (p *provisionPanel) start(ctx app.Context, e app.Event) {
 }
 
 // run gathers what the flow needs and runs it; it is called off the UI
-// goroutine.
-func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.Profile, bench bool) (*provision.Result, error) {
+// goroutine. It prepares the profile's issuer unless is is already one,
+// counting the time in the console's share, and returns it.
+func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.Profile, is *pki.Issuer, bench bool) (*provision.Result, *pki.Issuer, error) {
 	c, err := p.Kit.Link.Client()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := p.App.UnlockedVault(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	a, err := p.App.Authority(rctx)
-	if err != nil {
-		return nil, err
+	var prepared time.Duration
+	if is == nil {
+		start := time.Now()
+		a, err := p.App.Authority(rctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if is, err = a.Prepare(rctx, profile); err != nil {
+			return nil, nil, err
+		}
+		prepared = time.Since(start)
 	}
-	plan := provision.Plan{CA: a, Profile: profile, OnStep: func(s provision.StepResult) {
+	plan := provision.Plan{CA: is, Profile: profile, OnStep: func(s provision.StepResult) {
 		ctx.Dispatch(func(app.Context) { p.steps[s.Step] = s })
 	}}
 	if !bench {
 		if !canRegistry(p.App, permProvision) {
-			return nil, fmt.Errorf("provision: sign in as an engineer or a station to register boards, or provision a bench board without the registry")
+			return nil, is, fmt.Errorf("provision: sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
 	}
-	return provision.Provision(rctx, provision.NewClient(c), plan)
+	res, err := provision.Provision(rctx, provision.NewClient(c), plan)
+	if res != nil {
+		res.Console += prepared
+	}
+	return res, is, err
 }
 
 func (p *provisionPanel) stop(ctx app.Context, e app.Event) {
