@@ -266,6 +266,13 @@ func TestProductionLine(t *testing.T) {
 	if lvl := attr(t, ectx, "#threat-E2", "data-level"); lvl != "ok" {
 		t.Errorf("over-production is %s", lvl)
 	}
+	dl := catchDownloads(t, ectx)
+	click(t, ectx, "security-export")
+	name, md := dl.next(t, ectx)
+	if name != "security-plan-"+product+".md" || !bytes.Contains(md, []byte("# Security plan: "+product)) ||
+		!bytes.Contains(md, []byte("| E2 | **Over-production by the contract manufacturer**")) || !bytes.Contains(md, []byte("8 tickets issued of 8 authorised")) {
+		t.Errorf("exported %s:\n%s", name, md)
+	}
 	goTo(t, ectx, "identity")
 	chooseListed(t, ectx, "profile-product", product)
 	click(t, ectx, "profile-encrypt")
