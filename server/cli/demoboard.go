@@ -22,11 +22,17 @@ const demoBoardBaud = 1_000_000
 // offers at /demo-board/. A board with an empty flash is given a small,
 // unsigned factory image (version 0.1.0), as boards leave the factory with
 // one, so its slots have something to show.
+// demoBoardProvisioningFile keeps the demo board's provisioning storage
+// in the data directory.
+const demoBoardProvisioningFile = "demo-board-provisioning.json"
+
 func openDemoBoard(dataDir string, log io.Writer) (*sim.Board, http.Handler, error) {
 	b, err := sim.New(sim.Config{
 		FlashFile: filepath.Join(dataDir, demoBoardFile),
 		Baud:      demoBoardBaud,
 		Name:      "trustforge-demo",
+		// Its identity, certificates and lock survive restarts too.
+		Provisioning: sim.ProvisionConfig{File: filepath.Join(dataDir, demoBoardProvisioningFile)},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo board: %w", err)

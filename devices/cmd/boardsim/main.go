@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,6 +68,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.Align, "align", sim.DefaultAlign, "flash write alignment in `bytes`")
 	fs.IntVar(&cfg.BufSize, "buf-size", sim.DefaultBufSize, "SMP buffer size in `bytes`")
 	fs.IntVar(&cfg.BufCount, "buf-count", sim.DefaultBufCount, "number of SMP buffers")
+	fs.StringVar(&cfg.Provisioning.File, "provisioning", "", "keep the board's identity, certificates, fused boot key and lock in this `file` (default: in memory)")
+	uid := fs.String("uid", "", "the board's factory unique id in `hex` (default: random, kept in --provisioning)")
+	fs.StringVar(&cfg.Provisioning.Model, "model", sim.DefaultModel, "the hardware model the board reports")
+	fs.StringVar(&cfg.Provisioning.Rev, "rev", sim.DefaultRev, "the hardware revision the board reports")
 	fs.Var(&bootKeys, "boot-key", "trust this signing key (public key `PEM`); repeat for more (default: none, any image with a valid hash boots)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: boardsim [--pty] [--ws host:port] [flags]")
@@ -97,6 +102,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *verbose {
 		cfg.Log = os.Stderr
+	}
+	if *uid != "" {
+		id, err := hex.DecodeString(*uid)
+		if err != nil {
+			return fmt.Errorf("--uid: %q is not hex", *uid)
+		}
+		cfg.Provisioning.UID = id
 	}
 
 	b, err := sim.New(cfg)
