@@ -34,7 +34,7 @@ wasm: server
 	bin/trustforge precompress web/app.wasm
 
 run: server wasm
-	bin/trustforge serve --addr $(ADDR) --data $(DATA)
+	bin/trustforge serve --addr $(ADDR) --data $(DATA) --demo-board
 
 # What the tests need on a fresh Debian machine with Go: Chromium for the
 # end-to-end tests, Node.js to run WebAssembly tests.
