@@ -20,10 +20,18 @@ type networkConditions struct {
 
 var emulateNetworkConditions = cdp.Command[networkConditions, cdp.Empty]{Method: "Network.emulateNetworkConditions"}
 
+// detachByTarget is Target.detachFromTarget by target ID: it detaches one
+// session attached to the target.
+var detachByTarget = cdp.Command[struct {
+	TargetID string `json:"targetId"`
+}, cdp.Empty]{Method: "Target.detachFromTarget"}
+
 // SetOffline cuts (offline true) or restores the network of the tab of ctx
 // and of every service worker of its browser context, as a technician's
 // laptop without a network would be. Service workers started later are not
-// affected.
+// affected. Restoring the network detaches the sessions that cut the
+// workers' network: Chromium keeps a worker offline while any session
+// attached to it says so.
 func SetOffline(ctx context.Context, offline bool) error {
 	c := chromedp.FromContext(ctx)
 	if c == nil {
@@ -39,6 +47,18 @@ func SetOffline(ctx context.Context, offline bool) error {
 	}
 	for _, ti := range targets {
 		if ti.Type != "service_worker" || ti.BrowserContextID != c.BrowserContextID {
+			continue
+		}
+		if !offline {
+			// Detach every session an earlier call attached (at most a
+			// few; stop at the first refusal: none is left).
+			for range 16 {
+				if _, err := chromedp.CallBrowser(ctx, detachByTarget, struct {
+					TargetID string `json:"targetId"`
+				}{string(ti.TargetID)}); err != nil {
+					break
+				}
+			}
 			continue
 		}
 		// The worker's session stays attached for the tab's lifetime, so

@@ -29,10 +29,18 @@ type boardPanel struct {
 	erasing  bool   // asking to confirm an erase
 	msg, err string
 
-	stopLink func()
+	stopLink  func()
+	stopBoard func()
+
+	// ui is the component's own context, from OnMount: work started by an
+	// event handler dispatches through it, because go-app drops the
+	// dispatches of a handler's context once its element is gone (a button
+	// that the next screen removes).
+	ui app.Context
 }
 
 func (p *boardPanel) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -40,12 +48,19 @@ func (p *boardPanel) OnMount(ctx app.Context) {
 	p.stopLink = p.Kit.Link.Subscribe(func() {
 		ctx.Dispatch(func(ctx app.Context) { p.linkChanged(ctx) })
 	})
+	// Another panel uploaded or marked an image: read the slots again.
+	p.stopBoard = p.Kit.board.subscribe(func() {
+		ctx.Dispatch(func(ctx app.Context) { p.read(ctx) })
+	})
 	p.linkChanged(ctx)
 }
 
 func (p *boardPanel) OnDismount() {
 	if p.stopLink != nil {
 		p.stopLink()
+	}
+	if p.stopBoard != nil {
+		p.stopBoard()
 	}
 }
 
@@ -67,6 +82,7 @@ func (p *boardPanel) linkChanged(ctx app.Context) {
 
 // read asks the board about itself, off the UI goroutine.
 func (p *boardPanel) read(ctx app.Context) {
+	ctx = p.ui
 	p.run(ctx, "read", func(c context.Context, cl *smp.Client) (string, error) {
 		s, err := fwupdate.ReadSummary(c, cl)
 		if err == nil {
@@ -79,6 +95,7 @@ func (p *boardPanel) read(ctx app.Context) {
 // run does one board action off the UI goroutine, then reads the board
 // again (unless the action was the read).
 func (p *boardPanel) run(ctx app.Context, name string, f func(context.Context, *smp.Client) (string, error)) {
+	ctx = p.ui
 	if p.busy != "" {
 		return
 	}

@@ -41,9 +41,16 @@ type connectPanel struct {
 
 	stopLink  func()
 	stopWatch context.CancelFunc
+
+	// ui is the component's own context, from OnMount: work started by an
+	// event handler dispatches through it, because go-app drops the
+	// dispatches of a handler's context once its element is gone (a button
+	// that the next screen removes).
+	ui app.Context
 }
 
 func (p *connectPanel) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -86,6 +93,7 @@ func (p *connectPanel) OnDismount() {
 
 // refresh lists the granted ports and devices, off the UI goroutine.
 func (p *connectPanel) refresh(ctx app.Context) {
+	ctx = p.ui
 	ctx.Async(func() {
 		ports, _ := webserial.Granted(ctx)
 		devs, _ := webusb.Granted(ctx)
@@ -95,6 +103,7 @@ func (p *connectPanel) refresh(ctx app.Context) {
 
 // connect runs f, a Link.ConnectX call, off the UI goroutine.
 func (p *connectPanel) connect(ctx app.Context, f func(context.Context) error) {
+	ctx = p.ui
 	if p.busy {
 		return
 	}
@@ -121,6 +130,7 @@ func (p *connectPanel) connectPort(ctx app.Context, port *webserial.Port) {
 // click: requestPort needs the click's user activation, which lasts a few
 // seconds, so the goroutine calls it at once.
 func (p *connectPanel) choosePort(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	if p.busy || p.choosing != nil {
 		return
 	}
@@ -144,6 +154,7 @@ func (p *connectPanel) choosePort(ctx app.Context, e app.Event) {
 }
 
 func (p *connectPanel) chooseUSB(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	if p.busy || p.choosing != nil {
 		return
 	}
@@ -182,6 +193,7 @@ func (p *connectPanel) connectSimulated(ctx app.Context, e app.Event) {
 }
 
 func (p *connectPanel) disconnect(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	ctx.Async(func() {
 		p.Kit.Link.Disconnect()
 		p.refresh(ctx)
@@ -242,7 +254,7 @@ func (p *connectPanel) renderChoices() app.UI {
 				port := p.ports[i]
 				id := fmt.Sprintf("port-%d", i)
 				return app.Li().Body(app.Button().ID(id).DataSet("testid", "granted-port").Disabled(busy).
-					Text("Connect to "+port.Info().String()).
+					Text("Connect to " + port.Info().String()).
 					OnClick(func(ctx app.Context, e app.Event) { p.connectPort(ctx, port) }))
 			}))
 		}),
@@ -250,7 +262,7 @@ func (p *connectPanel) renderChoices() app.UI {
 			return app.Ul().ID("granted-usb").Class("choices").Body(app.Range(p.devs).Slice(func(i int) app.UI {
 				dev := p.devs[i]
 				return app.Li().Body(app.Button().ID(fmt.Sprintf("usbdev-%d", i)).DataSet("testid", "granted-usb").Disabled(busy).
-					Text("Connect to "+dev.Info().String()+" over USB").
+					Text("Connect to " + dev.Info().String() + " over USB").
 					OnClick(func(ctx app.Context, e app.Event) {
 						p.connect(ctx, func(c context.Context) error { return p.Kit.Link.ConnectUSB(c, dev) })
 					}))

@@ -33,18 +33,56 @@ type deviceKit struct {
 	// Link is the connection to the board.
 	Link *link.Link
 
+	// synced tells of finished syncs; board of changes to the board
+	// made by one panel that the others must read again.
+	synced, board notifier
+
 	mu      sync.Mutex
 	cache   *releasecache.Cache
 	log     *updatelog.Log
 	syncing bool
 	wake    chan struct{}
-	subs    map[int]func()
-	nextSub int
 	lastErr error // of the last sync attempt
 }
 
 func newDeviceKit() *deviceKit {
-	return &deviceKit{Link: link.New(), wake: make(chan struct{}, 1), subs: map[int]func(){}}
+	return &deviceKit{Link: link.New(), wake: make(chan struct{}, 1)}
+}
+
+// notifier calls its subscribers' functions.
+type notifier struct {
+	mu   sync.Mutex
+	subs map[int]func()
+	next int
+}
+
+// subscribe calls fn at every notify; fn must not block.
+func (n *notifier) subscribe(fn func()) (unsubscribe func()) {
+	n.mu.Lock()
+	if n.subs == nil {
+		n.subs = map[int]func(){}
+	}
+	id := n.next
+	n.next++
+	n.subs[id] = fn
+	n.mu.Unlock()
+	return func() {
+		n.mu.Lock()
+		delete(n.subs, id)
+		n.mu.Unlock()
+	}
+}
+
+func (n *notifier) notify() {
+	n.mu.Lock()
+	fns := make([]func(), 0, len(n.subs))
+	for _, f := range n.subs {
+		fns = append(fns, f)
+	}
+	n.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
 }
 
 // stores opens the release cache and the update log, once.
@@ -66,32 +104,6 @@ func (k *deviceKit) stores(ctx context.Context) (*releasecache.Cache, *updatelog
 		k.log = &updatelog.Log{Store: st}
 	}
 	return k.cache, k.log, nil
-}
-
-// subscribe calls fn after each sync; fn must not block.
-func (k *deviceKit) subscribe(fn func()) (unsubscribe func()) {
-	k.mu.Lock()
-	id := k.nextSub
-	k.nextSub++
-	k.subs[id] = fn
-	k.mu.Unlock()
-	return func() {
-		k.mu.Lock()
-		delete(k.subs, id)
-		k.mu.Unlock()
-	}
-}
-
-func (k *deviceKit) notify() {
-	k.mu.Lock()
-	fns := make([]func(), 0, len(k.subs))
-	for _, f := range k.subs {
-		fns = append(fns, f)
-	}
-	k.mu.Unlock()
-	for _, f := range fns {
-		f()
-	}
 }
 
 // syncError returns why the last sync did not send everything, or nil.
@@ -183,5 +195,5 @@ func (k *deviceKit) setSyncErr(err error) {
 	k.mu.Lock()
 	k.lastErr = err
 	k.mu.Unlock()
-	k.notify()
+	k.synced.notify()
 }

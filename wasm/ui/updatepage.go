@@ -73,12 +73,41 @@ type choice struct {
 	label string
 }
 
-// updatePage is the field technician's update: pick a release (downloaded
+// updatePage is the page of the field technician's update (updateFlow).
+type updatePage struct {
+	app.Compo
+
+	// App is the tab's shared state: session, API client and vault.
+	App *state.App
+	// Kit is the board link and the field stores.
+	Kit *deviceKit
+}
+
+func (p *updatePage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
+
+func (p *updatePage) Render() app.UI {
+	return &layout{
+		App:    p.App,
+		Active: "/devices",
+		Title:  "Update a device",
+		Content: []app.UI{
+			app.P().Class("lead").Body(
+				app.Text("A guided update: the release is verified in this browser, checked against the board, flashed, "+
+					"booted once, checked and confirmed. It works without network once the release is downloaded. "),
+				app.A().ID("back-devices").Href("/devices").Text("Back to Devices"),
+			),
+			&updateFlow{App: p.App, Kit: p.Kit},
+		},
+	}
+}
+
+// updateFlow is the field technician's update: pick a release (downloaded
 // at the office, or a file), connect the board, then verify, check, flash,
 // test-boot, check the new version and confirm, one screen per step, and
 // keep a report that reaches the server's audit log when the network
-// allows. Everything after the download works offline.
-type updatePage struct {
+// allows. Everything after the download works offline. It is a component
+// of its own, inside the layout, so that its event handlers update it.
+type updateFlow struct {
 	app.Compo
 
 	// App is the tab's shared state: session, API client and vault.
@@ -122,11 +151,16 @@ type updatePage struct {
 	syncErr error
 
 	stops []func()
+
+	// ui is the component's own context, from OnMount: work started by an
+	// event handler dispatches through it, because go-app drops the
+	// dispatches of a handler's context once its element is gone (a button
+	// that the next screen removes).
+	ui app.Context
 }
 
-func (p *updatePage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
-
-func (p *updatePage) OnMount(ctx app.Context) {
+func (p *updateFlow) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -137,14 +171,14 @@ func (p *updatePage) OnMount(ctx app.Context) {
 	p.stops = append(p.stops,
 		p.Kit.Link.Subscribe(func() { ctx.Dispatch(func(app.Context) { p.status = p.Kit.Link.Status() }) }),
 		p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.appChanged(ctx) }) }),
-		p.Kit.subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
+		p.Kit.synced.subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
 	)
 	p.Kit.startSync(p.App)
 	p.loadReleases(ctx)
 	p.loadWaiting(ctx)
 }
 
-func (p *updatePage) OnDismount() {
+func (p *updateFlow) OnDismount() {
 	for _, stop := range p.stops {
 		stop()
 	}
@@ -156,7 +190,7 @@ func (p *updatePage) OnDismount() {
 
 // appChanged follows sign-in and the vault: the release list needs the
 // session, verification the unlocked vault.
-func (p *updatePage) appChanged(ctx app.Context) {
+func (p *updateFlow) appChanged(ctx app.Context) {
 	if !p.loaded || p.offline != "" {
 		p.loadReleases(ctx)
 	}
@@ -167,7 +201,8 @@ func (p *updatePage) appChanged(ctx app.Context) {
 }
 
 // loadWaiting counts the records not yet sent.
-func (p *updatePage) loadWaiting(ctx app.Context) {
+func (p *updateFlow) loadWaiting(ctx app.Context) {
+	ctx = p.ui
 	ctx.Async(func() {
 		_, log, err := p.Kit.stores(ctx)
 		n := 0
@@ -180,7 +215,7 @@ func (p *updatePage) loadWaiting(ctx app.Context) {
 }
 
 // restart goes back to the first screen for another board.
-func (p *updatePage) restart(ctx app.Context, e app.Event) {
+func (p *updateFlow) restart(ctx app.Context, e app.Event) {
 	if p.cancel != nil {
 		p.cancel()
 	}
@@ -190,25 +225,15 @@ func (p *updatePage) restart(ctx app.Context, e app.Event) {
 	p.loadReleases(ctx)
 }
 
-func (p *updatePage) Render() app.UI {
-	return &layout{
-		App:    p.App,
-		Active: "/devices",
-		Title:  "Update a device",
-		Content: []app.UI{
-			app.P().Class("lead").Body(
-				app.Text("A guided update: the release is verified in this browser, checked against the board, flashed, "+
-					"booted once, checked and confirmed. It works without network once the release is downloaded. "),
-				app.A().ID("back-devices").Href("/devices").Text("Back to Devices"),
-			),
-			p.renderStepper(),
-			p.renderScreen(),
-			p.renderRecords(),
-		},
-	}
+func (p *updateFlow) Render() app.UI {
+	return app.Div().ID("update-flow").Body(
+		p.renderStepper(),
+		p.renderScreen(),
+		p.renderRecords(),
+	)
 }
 
-func (p *updatePage) renderStepper() app.UI {
+func (p *updateFlow) renderStepper() app.UI {
 	cur := -1
 	for i, s := range updateScreens {
 		if s.id == p.screen {
@@ -230,7 +255,7 @@ func (p *updatePage) renderStepper() app.UI {
 	)
 }
 
-func (p *updatePage) renderScreen() app.UI {
+func (p *updateFlow) renderScreen() app.UI {
 	switch p.screen {
 	case screenRelease:
 		return p.renderRelease()
@@ -242,7 +267,7 @@ func (p *updatePage) renderScreen() app.UI {
 	return p.renderRun()
 }
 
-func (p *updatePage) renderRecords() app.UI {
+func (p *updateFlow) renderRecords() app.UI {
 	var text, state string
 	switch {
 	case p.waiting == 0:

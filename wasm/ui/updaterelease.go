@@ -18,7 +18,8 @@ import (
 
 // loadReleases lists the server's products and the cached releases. Without
 // a network (or a session) only the cache is listed.
-func (p *updatePage) loadReleases(ctx app.Context) {
+func (p *updateFlow) loadReleases(ctx app.Context) {
+	ctx = p.ui
 	ctx.Async(func() {
 		cache, _, err := p.Kit.stores(ctx)
 		var cached []releasecache.Entry
@@ -51,7 +52,8 @@ func (p *updatePage) loadReleases(ctx app.Context) {
 }
 
 // listOffered lists the releases offered on the chosen channel.
-func (p *updatePage) listOffered(ctx app.Context) {
+func (p *updateFlow) listOffered(ctx app.Context) {
+	ctx = p.ui
 	product, channel := p.product, p.channel
 	if product == "" || channel == "" || p.offline != "" {
 		p.offered = nil
@@ -77,7 +79,7 @@ func (p *updatePage) listOffered(ctx app.Context) {
 	})
 }
 
-func (p *updatePage) chooseProduct(ctx app.Context, e app.Event) {
+func (p *updateFlow) chooseProduct(ctx app.Context, e app.Event) {
 	p.product = ctx.JSSrc().Get("value").String()
 	p.channel = ""
 	for _, pr := range p.products {
@@ -88,14 +90,15 @@ func (p *updatePage) chooseProduct(ctx app.Context, e app.Event) {
 	p.listOffered(ctx)
 }
 
-func (p *updatePage) chooseChannel(ctx app.Context, e app.Event) {
+func (p *updateFlow) chooseChannel(ctx app.Context, e app.Event) {
 	p.channel = ctx.JSSrc().Get("value").String()
 	p.listOffered(ctx)
 }
 
 // download stores a release in the browser with its product's keys,
 // resuming an earlier, interrupted download.
-func (p *updatePage) download(ctx app.Context, rel client.Release) {
+func (p *updateFlow) download(ctx app.Context, rel client.Release) {
+	ctx = p.ui
 	if p.dl != "" {
 		return
 	}
@@ -127,12 +130,13 @@ func (p *updatePage) download(ctx app.Context, rel client.Release) {
 	})
 }
 
-func (p *updatePage) useCached(ctx app.Context, e releasecache.Entry) {
+func (p *updateFlow) useCached(ctx app.Context, e releasecache.Entry) {
 	p.chosen = &choice{entry: &e, label: fmt.Sprintf("%s %s (%s channel)", e.Release.Product, e.Release.Version, e.Release.Channel)}
 	p.screen = screenBoard
 }
 
-func (p *updatePage) deleteCached(ctx app.Context, e releasecache.Entry) {
+func (p *updateFlow) deleteCached(ctx app.Context, e releasecache.Entry) {
+	ctx = p.ui
 	ctx.Async(func() {
 		cache, _, err := p.Kit.stores(ctx)
 		if err == nil {
@@ -147,7 +151,8 @@ func (p *updatePage) deleteCached(ctx app.Context, e releasecache.Entry) {
 	})
 }
 
-func (p *updatePage) pickFile(ctx app.Context, e app.Event) {
+func (p *updateFlow) pickFile(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	files, err := inputFiles("update-file")
 	if err != nil || len(files) == 0 {
 		return
@@ -167,7 +172,7 @@ func (p *updatePage) pickFile(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *updatePage) isCached(id string) bool {
+func (p *updateFlow) isCached(id string) bool {
 	for _, e := range p.cached {
 		if e.Release.ID == id {
 			return true
@@ -176,7 +181,7 @@ func (p *updatePage) isCached(id string) bool {
 	return false
 }
 
-func (p *updatePage) renderRelease() app.UI {
+func (p *updateFlow) renderRelease() app.UI {
 	return app.Section().ID("step-release").DataSet("testid", "step-release").Class("panel").Aria("label", "Choose the release").Body(
 		app.H2().Text("1. Choose the release"),
 		app.If(p.offline != "", func() app.UI {
@@ -221,7 +226,7 @@ func (p *updatePage) renderRelease() app.UI {
 	)
 }
 
-func (p *updatePage) renderServerReleases() app.UI {
+func (p *updateFlow) renderServerReleases() app.UI {
 	var channels []string
 	for _, pr := range p.products {
 		if pr.Name == p.product {
@@ -271,7 +276,7 @@ func (p *updatePage) renderServerReleases() app.UI {
 	)
 }
 
-func (p *updatePage) renderBoard() app.UI {
+func (p *updateFlow) renderBoard() app.UI {
 	connected := p.status.State == link.Connected
 	return app.Section().ID("step-board").DataSet("testid", "step-board").Class("panel").Aria("label", "Connect the board").Body(
 		app.H2().Text("2. Connect the board"),

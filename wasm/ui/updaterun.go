@@ -19,7 +19,7 @@ import (
 // off the UI goroutine, and shows the screen of the step under way.
 
 // runner returns a Runner reporting to the page.
-func (p *updatePage) runner(ctx app.Context) *updateflow.Runner {
+func (p *updateFlow) runner(ctx app.Context) *updateflow.Runner {
 	user := ""
 	if s, ok := p.App.Session(); ok {
 		user = s.User
@@ -44,7 +44,7 @@ func (p *updatePage) runner(ctx app.Context) *updateflow.Runner {
 	}
 }
 
-func (p *updatePage) onEvent(ev updateflow.Event) {
+func (p *updateFlow) onEvent(ev updateflow.Event) {
 	if p.steps == nil {
 		p.steps = map[updateflow.Step]stepView{}
 	}
@@ -70,7 +70,7 @@ func (p *updatePage) onEvent(ev updateflow.Event) {
 // source assembles what verification needs: the bundle, the server's
 // record and the product's keys (kept with a downloaded release, or looked
 // up for a file), and the vault's age identities.
-func (p *updatePage) source(ctx context.Context) (updateflow.Source, error) {
+func (p *updateFlow) source(ctx context.Context) (updateflow.Source, error) {
 	var src updateflow.Source
 	v, err := p.App.UnlockedVault()
 	if err != nil {
@@ -109,7 +109,8 @@ func (p *updatePage) source(ctx context.Context) (updateflow.Source, error) {
 
 // verifyAndCheck runs the verify and check steps; a release that passes
 // both waits for the technician's go.
-func (p *updatePage) verifyAndCheck(ctx app.Context) {
+func (p *updateFlow) verifyAndCheck(ctx app.Context) {
+	ctx = p.ui
 	if p.busy || p.chosen == nil {
 		return
 	}
@@ -144,7 +145,8 @@ func (p *updatePage) verifyAndCheck(ctx app.Context) {
 }
 
 // flash runs the steps that change the board.
-func (p *updatePage) flash(ctx app.Context, e app.Event) {
+func (p *updateFlow) flash(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	r, v := p.pending, p.verified
 	if p.busy || r == nil || v == nil {
 		return
@@ -159,7 +161,7 @@ func (p *updatePage) flash(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *updatePage) cancelRun(ctx app.Context, e app.Event) {
+func (p *updateFlow) cancelRun(ctx app.Context, e app.Event) {
 	if p.cancel != nil {
 		p.cancel()
 	}
@@ -167,7 +169,7 @@ func (p *updatePage) cancelRun(ctx app.Context, e app.Event) {
 
 // finish ends the record, keeps it in the browser's update log and asks
 // for it to be sent, then shows the report.
-func (p *updatePage) finish(ctx app.Context, r *updateflow.Runner, err error) {
+func (p *updateFlow) finish(ctx app.Context, r *updateflow.Runner, err error) {
 	rec := r.Finish(err)
 	var saveErr error
 	if rec != nil {
@@ -195,7 +197,7 @@ func (p *updatePage) finish(ctx app.Context, r *updateflow.Runner, err error) {
 	})
 }
 
-func (p *updatePage) renderRun() app.UI {
+func (p *updateFlow) renderRun() app.UI {
 	step := map[string]updateflow.Step{
 		screenVerify: updateflow.StepVerify, screenCheck: updateflow.StepCheck, screenUpload: updateflow.StepUpload,
 		screenTest: updateflow.StepTestBoot, screenRunning: updateflow.StepRunning, screenConfirm: updateflow.StepConfirm,
@@ -255,7 +257,7 @@ func (p *updatePage) renderRun() app.UI {
 }
 
 // renderReady shows what is about to happen and asks for the go.
-func (p *updatePage) renderReady() app.UI {
+func (p *updateFlow) renderReady() app.UI {
 	m := p.verified.Manifest
 	from := "?"
 	if p.record != nil {
@@ -289,7 +291,7 @@ func workingText(s updateflow.Step) string {
 }
 
 // renderDone is the report: the outcome, every step, and buttons to save it.
-func (p *updatePage) renderDone() app.UI {
+func (p *updateFlow) renderDone() app.UI {
 	rec := p.record
 	if rec == nil {
 		return app.Section().ID("step-done").Class("panel").Body(app.P().Text("No update was run."))

@@ -50,9 +50,16 @@ type uploadPanel struct {
 	msg, err  string
 
 	stopLink func()
+
+	// ui is the component's own context, from OnMount: work started by an
+	// event handler dispatches through it, because go-app drops the
+	// dispatches of a handler's context once its element is gone (a button
+	// that the next screen removes).
+	ui app.Context
 }
 
 func (p *uploadPanel) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -75,6 +82,7 @@ func (p *uploadPanel) OnDismount() {
 // bundle is verified against its product's keys and decrypted with the
 // vault's identities.
 func (p *uploadPanel) pick(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	files, err := inputFiles("upload-file")
 	if err != nil || len(files) == 0 {
 		return
@@ -181,6 +189,7 @@ func imageHash(img []byte) ([]byte, error) {
 }
 
 func (p *uploadPanel) start(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	if p.img == nil || p.uploading != nil {
 		return
 	}
@@ -205,6 +214,7 @@ func (p *uploadPanel) start(ctx app.Context, e app.Event) {
 			}
 		})
 		cancel()
+		p.Kit.board.notify()
 		ctx.Dispatch(func(app.Context) {
 			p.uploading, p.unplugged, p.resumed = nil, false, resumed
 			if err != nil {
@@ -233,6 +243,7 @@ func (p *uploadPanel) cancel(ctx app.Context, e app.Event) {
 
 // testUploaded marks the uploaded image for a test boot.
 func (p *uploadPanel) testUploaded(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	hash := p.hash
 	p.msg, p.err = "", ""
 	ctx.Async(func() {
@@ -240,6 +251,7 @@ func (p *uploadPanel) testUploaded(ctx app.Context, e app.Event) {
 		if err == nil {
 			err = fwupdate.TestBoot(ctx, cl, hash)
 		}
+		p.Kit.board.notify()
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
 				p.err = describeDevice(err)
@@ -319,4 +331,3 @@ func uploadProgress(id string, pr smp.UploadProgress) app.UI {
 		app.Span().ID(id+"-text").Class("progress-text").Text(text),
 	)
 }
-
