@@ -261,6 +261,30 @@ func TestProvisionBoard(t *testing.T) {
 		}
 	}
 
+	// The board is compromised: revoke it from the registry panel, which
+	// revokes it in the CA's ledger and publishes the new CRL.
+	typeInto(t, ctx, "registry-query", deviceID)
+	click(t, ctx, "registry-search")
+	waitFor(t, ctx, "#revoke-"+deviceID)
+	click(t, ctx, "revoke-"+deviceID)
+	waitFor(t, ctx, "#registry-message, #registry-error")
+	if msg := textOfAny(t, ctx, "registry-error"); msg != "" {
+		t.Fatalf("revoking: %s", msg)
+	}
+	hasText(t, ctx, "registry-message", "published the new revocation list")
+	dev, err = env.accounts.admin.Device(context.Background(), deviceID)
+	if err != nil || dev.Revoked == nil || dev.Revoked.Reason != "keyCompromise" {
+		t.Errorf("the registry after revocation: %+v, %v", dev.Revoked, err)
+	}
+	_, crlDER, err := rawJSON(context.Background(), env.server.URL, "GET", "/api/crls/"+dev.Issuer+".crl", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := pki.ParseCRL(crlDER, chain[1])
+	if err != nil || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(chain[0].SerialNumber) != 0 {
+		t.Errorf("the published CRL: %v", err)
+	}
+
 	// No private key left the browser or the board.
 	idKey, encKey := board.privateKeys(t)
 	secrets := []secret{

@@ -33,13 +33,14 @@ func (r *registryPanel) search(ctx app.Context, e app.Event) {
 	if r.busy {
 		return
 	}
+	r.err, r.msg = "", ""
 	r.load(ctx)
 }
 
 // load runs the search off the UI goroutine.
 func (r *registryPanel) load(ctx app.Context) {
 	q := r.query
-	r.busy, r.err, r.msg = true, "", ""
+	r.busy = true
 	ctx.Async(func() {
 		ds, err := r.App.API.Devices(ctx, client.DeviceFilter{Query: q, Revoked: true, Limit: 200})
 		ctx.Dispatch(func(app.Context) {
