@@ -158,6 +158,11 @@ func readBackup(backup []byte, passphrase string) (*backupDoc, [][]byte, error) 
 	if err != nil || len(plain) > maxBackupSize {
 		return nil, nil, fmt.Errorf("%w: backup contents", ErrMalformed)
 	}
+	return parseBackup(plain)
+}
+
+// parseBackup reads and checks a backup's plaintext whole.
+func parseBackup(plain []byte) (*backupDoc, [][]byte, error) {
 	var doc backupDoc
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()

@@ -73,3 +73,23 @@ func FuzzNameConstraints(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBackup feeds arbitrary plaintexts, as a backup file opened with
+// the right passphrase could hold, to the backup's checks.
+func FuzzParseBackup(f *testing.F) {
+	fx := newFixture(f)
+	fx.provision(f, newBoard(f, "0123"))
+	sealed, err := fx.a.Backup(f.Context(), "backup passphrase", 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	plain := openAge(f, sealed, "backup passphrase")
+	f.Add(plain)
+	f.Add([]byte(`{"format":"trustforge-ca-backup/v1","cas":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, keyPEMs, err := parseBackup(data)
+		if err == nil && (len(keyPEMs) != len(doc.CAs) || len(doc.CAs) == 0) {
+			t.Fatalf("accepted a backup of %d CAs with %d keys", len(doc.CAs), len(keyPEMs))
+		}
+	})
+}

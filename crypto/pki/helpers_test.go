@@ -1,18 +1,22 @@
 package pki
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/asn1"
+	"io"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"filippo.io/age"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/vault"
@@ -176,4 +180,22 @@ func (f *fixture) provision(t testing.TB, b *board) *Provisioned {
 		t.Fatal(err)
 	}
 	return prov
+}
+
+// openAge decrypts an age file sealed to passphrase.
+func openAge(t testing.TB, sealed []byte, passphrase string) []byte {
+	t.Helper()
+	id, err := age.NewScryptIdentity(passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := age.Decrypt(bytes.NewReader(sealed), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
