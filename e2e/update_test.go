@@ -17,7 +17,8 @@ import (
 
 // TestTechnicianUpdatesOffline is the field technician's day: at the office
 // the release is downloaded into the browser; on site, with no network at
-// all, the board is connected, the release verified and checked, flashed,
+// all, the console is opened again (from its service worker), the vault
+// unlocked, the board connected, the release verified and checked, flashed,
 // booted once, checked and confirmed, one screen per step, and the report
 // is kept. Back online, the report reaches the server's audit log.
 func TestTechnicianUpdatesOffline(t *testing.T) {
@@ -45,15 +46,26 @@ func TestTechnicianUpdatesOffline(t *testing.T) {
 
 	// In the field: no network from here on.
 	watch.Expect("net::ERR_INTERNET_DISCONNECTED")
+	watch.Expect("net::ERR_FAILED") // a request the service worker could not pass on
 	watch.Expect("Failed to fetch")
 	if err := driver.SetOffline(ctx, true); err != nil {
 		t.Fatal(err)
 	}
+	if err := driver.Open(ctx, env.server.URL+"/devices/update"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "#update-offline")
+	waitFor(t, ctx, `button[data-testid="use-release"][data-version="1.4.0"]`)
 	click(t, ctx, "use-0")
 	waitFor(t, ctx, `#update-steps[data-screen="board"]`)
 	hasText(t, ctx, "update-chosen", f.product+" 1.4.0")
 	connectBoard(t, ctx, b)
 	click(t, ctx, "update-next")
+	// The reload locked the vault: the technician unlocks it.
+	waitFor(t, ctx, "#update-vault-needed")
+	waitFor(t, ctx, `#vault[data-state="locked"]`)
+	typeInto(t, ctx, "vault-pass", technicianVaultPass)
+	click(t, ctx, "vault-unlock")
 	waitFor(t, ctx, `#update-steps[data-screen="check"]`)
 	waitFor(t, ctx, "#update-ready")
 	hasText(t, ctx, "update-ready", "the board runs 1.3.2")

@@ -106,6 +106,28 @@ func (k *deviceKit) stores(ctx context.Context) (*releasecache.Cache, *updatelog
 	return k.cache, k.log, nil
 }
 
+// technicianKey is where the update log's store keeps the last account
+// seen signed in on this browser.
+const technicianKey = "technician"
+
+// technician returns who runs updates on this browser: the signed-in
+// account, remembered for a console reloaded without network, when the
+// session cannot be asked for.
+func (k *deviceKit) technician(ctx context.Context, st *state.App) string {
+	_, log, err := k.stores(ctx)
+	if s, ok := st.Session(); ok {
+		if err == nil {
+			log.Store.Put(ctx, technicianKey, []byte(s.User))
+		}
+		return s.User
+	}
+	if err != nil {
+		return ""
+	}
+	b, _, _ := log.Store.Get(ctx, technicianKey)
+	return string(b)
+}
+
 // syncError returns why the last sync did not send everything, or nil.
 func (k *deviceKit) syncError() error {
 	k.mu.Lock()

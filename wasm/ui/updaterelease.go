@@ -21,6 +21,7 @@ import (
 func (p *updateFlow) loadReleases(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
+		p.Kit.technician(ctx, p.App) // remembered for a reload without network
 		cache, _, err := p.Kit.stores(ctx)
 		var cached []releasecache.Entry
 		if err == nil {

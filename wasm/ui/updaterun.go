@@ -18,17 +18,14 @@ import (
 // This file runs the update's steps, from verification to confirmation,
 // off the UI goroutine, and shows the screen of the step under way.
 
-// runner returns a Runner reporting to the page.
+// runner returns a Runner reporting to the page. It runs on a goroutine:
+// it reads the remembered technician.
 func (p *updateFlow) runner(ctx app.Context) *updateflow.Runner {
-	user := ""
-	if s, ok := p.App.Session(); ok {
-		user = s.User
-	}
 	var last time.Time
 	return &updateflow.Runner{
 		Board:      p.Kit.Link,
 		Transport:  string(p.Kit.Link.Status().Kind),
-		Technician: user,
+		Technician: p.Kit.technician(ctx, p.App),
 		Yield:      yieldToBrowser,
 		OnEvent: func(ev updateflow.Event) {
 			if ev.Upload != nil || ev.Progress != nil {
@@ -118,11 +115,11 @@ func (p *updateFlow) verifyAndCheck(ctx app.Context) {
 		return // the screen asks for the vault; appChanged comes back here
 	}
 	p.busy, p.runErr, p.steps = true, "", map[updateflow.Step]stepView{}
-	r := p.runner(ctx)
 	rctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	ctx.Async(func() {
 		defer cancel()
+		r := p.runner(ctx)
 		src, err := p.source(rctx)
 		if err != nil {
 			ctx.Dispatch(func(app.Context) { p.busy, p.runErr = false, describeDevice(err) })
