@@ -37,11 +37,16 @@ run: server wasm
 	bin/trustforge serve --addr $(ADDR) --data $(DATA) --demo-board
 
 # What the tests need on a fresh Debian machine with Go: Chromium for the
-# end-to-end tests, Node.js to run WebAssembly tests.
+# end-to-end tests, OpenSSL to cross-check certificate chains, Node.js to run
+# WebAssembly tests.
 test-deps:
 	@if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then \
 		echo "make: installing chromium from Debian"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+	@if ! command -v openssl >/dev/null 2>&1; then \
+		echo "make: installing openssl from Debian"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl; \
 	fi
 	@if ! command -v node >/dev/null 2>&1; then \
 		echo "make: installing nodejs from Debian"; \
@@ -73,6 +78,11 @@ bench: test-deps wasm
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/
 	@echo "== boards: 256 KiB upload through boardsim on a paced pty, against stop-and-wait clients =="
 	$(GO) test -run '^$$' -bench Upload -benchtime 1x ./devices/sim/
+	@echo "== identity: certificate issuance (native, WebAssembly) and provisioning per board at 1 Mbaud =="
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./crypto/pki/
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench Provisioning -benchtime 100x -exec="$(WASM_EXEC)" ./crypto/pki/
+	$(GO) test -run '^$$' -bench Provision -benchtime 20x ./devices/provision/
+	$(GO) test -run '^$$' -bench ProvisionBrowser -benchtime 8x ./e2e/
 	@echo "== release server: upload/download throughput, peak RSS, 100 concurrent downloads =="
 	$(GO) run ./server/cmd/releasebench
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./server/api/
