@@ -117,7 +117,9 @@ func connect(t testing.TB, b *Board, opts *smp.Options) *smp.Client {
 		close(done)
 	}()
 	if opts == nil {
-		opts = &smp.Options{Timeout: 2 * time.Second}
+		// Generous: a loaded CI machine must not turn a slow answer into a
+		// failure; tests of timeouts set their own.
+		opts = &smp.Options{Timeout: 10 * time.Second}
 	}
 	c := smp.NewClient(smp.FromStream(host), opts)
 	t.Cleanup(func() {

@@ -77,7 +77,7 @@ func TestProvisioningGroup(t *testing.T) {
 			t.Errorf("%s: %v, want group error %s", name, err, provision.CodeName(code))
 		}
 	}
-	c := connect(t, b, &smp.Options{Timeout: 2 * time.Second, V2: true})
+	c := connect(t, b, &smp.Options{Timeout: 10 * time.Second, V2: true})
 	if err := provRead(t, c, provision.CmdInfo, nil, &info); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestWebSocket(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := smp.NewClient(smp.FromStream(websocket.NetConn(ctx, ws, websocket.MessageBinary)), &smp.Options{Timeout: 2 * time.Second})
+		c := smp.NewClient(smp.FromStream(websocket.NetConn(ctx, ws, websocket.MessageBinary)), &smp.Options{Timeout: 10 * time.Second})
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
@@ -66,7 +66,7 @@ func TestPTY(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := smp.NewClient(smp.FromStream(port), &smp.Options{Timeout: 2 * time.Second})
+		c := smp.NewClient(smp.FromStream(port), &smp.Options{Timeout: 10 * time.Second})
 		if s, err := c.Echo(ctx, "over a pty"); err != nil || s != "over a pty" {
 			t.Errorf("echo = %q, %v", s, err)
 		}
