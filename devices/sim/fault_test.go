@@ -16,7 +16,7 @@ func TestLinkDropResumes(t *testing.T) {
 	for _, after := range []int64{300, 6000, 40000} {
 		t.Run("", func(t *testing.T) {
 			b, _ := provisioned(t, Config{BufSize: 512})
-			c := connect(t, b, &smp.Options{Timeout: 60 * time.Millisecond, Retries: 1})
+			c := connect(t, b, &smp.Options{Timeout: 400 * time.Millisecond, Retries: 1})
 			img := makeImage(t, imageSpec{version: "1.1.0", key: "ed25519.pem", counter: ctr(2), size: 30000})
 			if err := b.Inject(Fault{Kind: DropLink, After: after}); err != nil {
 				t.Fatal(err)
@@ -61,7 +61,7 @@ func TestFaultsWithinOneUpload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, _ := provisioned(t, Config{BufSize: 512})
-			c := connect(t, b, &smp.Options{Timeout: 80 * time.Millisecond, Retries: 3})
+			c := connect(t, b, &smp.Options{Timeout: 500 * time.Millisecond, Retries: 3})
 			img := makeImage(t, imageSpec{version: "1.1.0", key: "ed25519.pem", counter: ctr(2), size: 20000})
 			if err := b.Inject(tt.fault); err != nil {
 				t.Fatal(err)
@@ -84,10 +84,10 @@ func TestFaultsWithinOneUpload(t *testing.T) {
 // upload (it was in RAM), so the next run starts over, and still boots.
 func TestPowerCutDuringUpload(t *testing.T) {
 	b, v1 := provisioned(t, Config{BufSize: 512})
-	c := connect(t, b, &smp.Options{Timeout: 60 * time.Millisecond, Retries: 1})
+	c := connect(t, b, &smp.Options{Timeout: 400 * time.Millisecond, Retries: 1})
 	img := makeImage(t, imageSpec{version: "1.1.0", key: "ed25519.pem", counter: ctr(2), size: 30000})
 	boots := b.Running().Boots
-	if err := b.Inject(Fault{Kind: CutPower, After: 9000, For: 100 * time.Millisecond}); err != nil {
+	if err := b.Inject(Fault{Kind: CutPower, After: 9000, For: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Upload(context.Background(), img, nil); !errors.Is(err, smp.ErrTimeout) {
