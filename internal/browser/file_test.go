@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -97,5 +98,38 @@ func TestFilesOf(t *testing.T) {
 	}
 	if len(files) != 2 || files[0].Name != "app.bin" || files[0].Size != 3 || files[1].Name != "key.pem" {
 		t.Errorf("files = %+v", files)
+	}
+}
+
+func TestFetchStreamsTheBody(t *testing.T) {
+	want := make([]byte, 300<<10)
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	u8, _ := BytesToJS(want)
+	blob, _ := newBlobOf(u8, "application/octet-stream")
+	urlCtor, _ := safejs.Global().Get("URL")
+	href, err := Call(urlCtor, "createObjectURL", blob)
+	if err != nil {
+		t.Skipf("no object URLs here: %v", err)
+	}
+	s, _ := href.String()
+	resp, err := Fetch(context.Background(), "GET", s, nil, nil)
+	if err != nil {
+		t.Skipf("this runtime cannot fetch blob URLs: %v", err)
+	}
+	if resp.Status != 200 {
+		t.Fatalf("status %d", resp.Status)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("body of %d bytes differs from the %d sent", len(got), len(want))
+	}
+	if resp.Header["content-type"] != "application/octet-stream" {
+		t.Errorf("headers %v", resp.Header)
 	}
 }

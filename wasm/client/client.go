@@ -3,10 +3,12 @@
 // and their signing keys, the recipient directory, and releases: publish
 // with upload progress, list, promote, yank and download.
 //
-// It is plain Go over net/http, so it runs natively in tests and in the
-// browser, where Go's net/http uses fetch (the session cookie goes with
-// every same-origin request). Uploads go through an Uploader, which the
-// console implements with XMLHttpRequest for upload progress.
+// It is plain Go over net/http's types, so it runs natively in tests; in
+// the browser its requests go through the Fetch API directly (doer_js.go):
+// net/http's own client would add megabytes of transport code the browser
+// does not need. The session cookie goes with every same-origin request.
+// Uploads go through an Uploader, which the console implements with
+// XMLHttpRequest for upload progress.
 //
 // The client moves only what the server may see: signed manifests, age
 // ciphertext, public keys and credentials. Release contents are decrypted
@@ -60,8 +62,9 @@ type Uploader interface {
 type Client struct {
 	// BaseURL is the server's origin, e.g. "http://127.0.0.1:8080".
 	BaseURL string
-	// HTTP makes the requests; nil means http.DefaultClient.
-	HTTP *http.Client
+	// HTTP makes the requests; nil means the platform's: the browser's
+	// Fetch API in the console, http.DefaultClient natively.
+	HTTP Doer
 	// Uploader sends release uploads; nil means HTTP, with progress
 	// counted as the body is read.
 	Uploader Uploader
@@ -73,9 +76,14 @@ type Client struct {
 	csrf string
 }
 
-func (c *Client) http() *http.Client {
+// Doer sends HTTP requests; *http.Client is one.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+func (c *Client) http() Doer {
 	if c.HTTP == nil {
-		return http.DefaultClient
+		return defaultDoer()
 	}
 	return c.HTTP
 }
