@@ -26,6 +26,7 @@ type boardPanel struct {
 	readFor  time.Time // Since of the link status the summary was read for
 	summary  *fwupdate.Summary
 	busy     string // the action in progress
+	stale    bool   // the board changed during the action: read it after
 	erasing  bool   // asking to confirm an erase
 	msg, err string
 
@@ -83,6 +84,10 @@ func (p *boardPanel) linkChanged(ctx app.Context) {
 // read asks the board about itself, off the UI goroutine.
 func (p *boardPanel) read(ctx app.Context) {
 	ctx = p.ui
+	if p.busy != "" {
+		p.stale = true
+		return
+	}
 	p.run(ctx, "read", func(c context.Context, cl *smp.Client) (string, error) {
 		s, err := fwupdate.ReadSummary(c, cl)
 		if err == nil {
@@ -112,10 +117,14 @@ func (p *boardPanel) run(ctx app.Context, name string, f func(context.Context, *
 		if err == nil && name != "read" {
 			s, err = fwupdate.ReadSummary(cctx, cl)
 		}
-		ctx.Dispatch(func(app.Context) {
+		ctx.Dispatch(func(ctx app.Context) {
 			p.busy = ""
 			if s != nil {
 				p.summary = s
+			}
+			if p.stale {
+				p.stale = false
+				defer p.read(ctx)
 			}
 			if err != nil {
 				p.err = describeDevice(err)
