@@ -1,0 +1,99 @@
+package driver
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// WebUSBShim is the JavaScript of the WebUSB shim: a function of one config
+// argument that replaces navigator.usb with devices exposing a vendor bulk
+// interface (see webusb_shim.js). InstallUSBShim injects it.
+//
+//go:embed webusb_shim.js
+var WebUSBShim string
+
+// usbHostFunc is the window function through which the shim reaches the
+// host.
+const usbHostFunc = "__tfUSBHost"
+
+// ShimUSBDevice is a USB device the shim offers to the page: its vendor
+// bulk interface carries the bytes of Device.
+type ShimUSBDevice struct {
+	// ID names the device in Plug, Unplug and the chooser. Required.
+	ID string
+	// VendorID, ProductID, Product, Manufacturer and Serial describe it.
+	VendorID, ProductID           uint16
+	Product, Manufacturer, Serial string
+	// Granted devices are listed by getDevices() from the start, as the
+	// WebUsbAllowDevicesForUrls policy grants them.
+	Granted bool
+	// Device receives the bulk endpoints' bytes. Required.
+	Device Device
+}
+
+// USBShim is the host side of the WebUSB shim in one tab.
+type USBShim struct {
+	*bridge
+}
+
+// InstallUSBShim replaces navigator.usb in the tab of ctx, from the next
+// document it loads on, with the shim offering devices. Call it before
+// navigating. Nothing reaches a real USB device.
+func InstallUSBShim(ctx context.Context, chooser string, devices ...ShimUSBDevice) (*USBShim, error) {
+	s := &USBShim{newBridge(ctx, "USB")}
+	type desc struct {
+		ID           string `json:"id"`
+		VendorID     int    `json:"vendorId"`
+		ProductID    int    `json:"productId"`
+		Product      string `json:"productName,omitempty"`
+		Manufacturer string `json:"manufacturerName,omitempty"`
+		Serial       string `json:"serialNumber,omitempty"`
+		Granted      bool   `json:"granted"`
+	}
+	var descs []desc
+	for _, d := range devices {
+		if err := s.add(d.ID, d.Device, 0); err != nil {
+			return nil, err
+		}
+		descs = append(descs, desc{ID: d.ID, VendorID: int(d.VendorID), ProductID: int(d.ProductID), Product: d.Product,
+			Manufacturer: d.Manufacturer, Serial: d.Serial, Granted: d.Granted})
+	}
+	if chooser == "" {
+		chooser = ChooseFirst
+	}
+	cfg, err := json.Marshal(map[string]any{"host": usbHostFunc, "devices": descs, "chooser": chooser})
+	if err != nil {
+		return nil, fmt.Errorf("driver: %w", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.ExposeFunc(usbHostFunc, s.handle)); err != nil {
+		return nil, fmt.Errorf("driver: exposing the USB host: %w", err)
+	}
+	src := "(" + WebUSBShim + ")(" + string(cfg) + ");"
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		return nil, fmt.Errorf("driver: injecting the WebUSB shim: %w", err)
+	}
+	return s, nil
+}
+
+// Unplug unplugs the device: its pending and later transfers fail with a
+// NotFoundError and "disconnect" fires at navigator.usb.
+func (s *USBShim) Unplug(id string) error {
+	s.closeSession(id)
+	return s.eval(fmt.Sprintf("__tfUSBShim.unplug(%q)", id))
+}
+
+// Plug plugs the device back in: "connect" fires.
+func (s *USBShim) Plug(id string) error {
+	return s.eval(fmt.Sprintf("__tfUSBShim.plug(%q)", id))
+}
+
+// SetChooser sets what the device chooser does on the page's next
+// requestDevice: ChooseFirst, ChooseCancel, ChooseHang or a device's ID.
+func (s *USBShim) SetChooser(mode string) error {
+	return s.eval(fmt.Sprintf("__tfUSBShim.setChooser(%q)", mode))
+}

@@ -1,0 +1,436 @@
+// trustforge WebUSB shim.
+//
+// Replaces navigator.usb, before any page script runs, with an
+// implementation of the WebUSB API (https://wicg.github.io/webusb/) whose
+// devices each have one configuration with a vendor-specific interface
+// (class 0xff) and a bulk endpoint pair: bulk OUT transfers carry bytes to a
+// host outside the page, bulk IN transfers bring its bytes back, as a board
+// exposing SMP on a vendor bulk interface does. No real device is reached.
+//
+// It follows the specification where a page can tell: requestDevice needs
+// transient user activation and validates its filters; a device must be
+// opened, configured and its interface claimed before transfers, which check
+// their endpoint and direction; claiming a claimed interface or closing a
+// device with pending transfers behaves as specified; an unplugged device
+// rejects its pending and later transfers with a NotFoundError, fires
+// "disconnect" (a USBConnectionEvent) at navigator.usb and is closed.
+//
+// It is called as (config) => void, with
+//
+//   config = {
+//     host: "name of the window function the host exposes",
+//     devices: [{id, vendorId, productId, productName?, manufacturerName?,
+//                serialNumber?, granted: bool}],
+//     chooser: "first" | "cancel" | "hang" | <device id>,
+//   }
+//
+// and calls host(request) as the Web Serial shim does: {op: "open" | "read"
+// | "write" | "close", port: device id, session, max?, data?}. The host
+// drives it through window.__tfUSBShim: plug(id), unplug(id),
+// setChooser(mode).
+(function (config) {
+  "use strict";
+  if (window.__tfUSBShim) {
+    return;
+  }
+  const host = (request) => {
+    const fn = window[config.host];
+    if (typeof fn !== "function") {
+      return Promise.reject(new DOMException("The USB host is not reachable.", "NetworkError"));
+    }
+    return fn(request);
+  };
+  const toBase64 = (bytes) => {
+    if (typeof bytes.toBase64 === "function") {
+      return bytes.toBase64();
+    }
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(s);
+  };
+  const fromBase64 = (text) => {
+    if (typeof Uint8Array.fromBase64 === "function") {
+      return Uint8Array.fromBase64(text);
+    }
+    const s = atob(text);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) {
+      out[i] = s.charCodeAt(i);
+    }
+    return out;
+  };
+  const bytesOf = (data) => {
+    if (data instanceof ArrayBuffer) {
+      return new Uint8Array(data.slice(0));
+    }
+    if (ArrayBuffer.isView(data)) {
+      return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    }
+    throw new TypeError("The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
+  };
+  const gone = () => new DOMException("The device was disconnected.", "NotFoundError");
+  const notOpen = () => new DOMException("The device must be opened first.", "InvalidStateError");
+
+  const constructorKey = {};
+  let sessions = 0;
+
+  // The one interface of every shim device.
+  const IN = 1, OUT = 2, PACKET = 64;
+  const makeConfiguration = () => {
+    const endpoints = [
+      Object.freeze({ endpointNumber: IN, direction: "in", type: "bulk", packetSize: PACKET }),
+      Object.freeze({ endpointNumber: OUT, direction: "out", type: "bulk", packetSize: PACKET }),
+    ];
+    const alternate = Object.freeze({
+      alternateSetting: 0, interfaceClass: 0xff, interfaceSubclass: 0, interfaceProtocol: 0,
+      interfaceName: "SMP", endpoints: Object.freeze(endpoints),
+    });
+    const iface = { interfaceNumber: 0, alternate, alternates: Object.freeze([alternate]), claimed: false };
+    return { configurationValue: 1, configurationName: "trustforge", interfaces: Object.freeze([iface]) };
+  };
+
+  class ShimUSBDevice {
+    #desc;
+    #opened = false;
+    #configuration = null;
+    #config = makeConfiguration();
+    #session = 0;
+    #pending = new Set(); // rejecters of pending transfers
+
+    constructor(desc, key) {
+      if (key !== constructorKey) {
+        throw new TypeError("Illegal constructor");
+      }
+      this.#desc = desc;
+    }
+
+    get vendorId() { return this.#desc.vendorId; }
+    get productId() { return this.#desc.productId; }
+    get deviceClass() { return 0; }
+    get deviceSubclass() { return 0; }
+    get deviceProtocol() { return 0; }
+    get deviceVersionMajor() { return 1; }
+    get deviceVersionMinor() { return 0; }
+    get deviceVersionSubminor() { return 0; }
+    get usbVersionMajor() { return 2; }
+    get usbVersionMinor() { return 0; }
+    get usbVersionSubminor() { return 0; }
+    get manufacturerName() { return this.#desc.manufacturerName || null; }
+    get productName() { return this.#desc.productName || null; }
+    get serialNumber() { return this.#desc.serialNumber || null; }
+    get opened() { return this.#opened; }
+    get configuration() { return this.#configuration; }
+    get configurations() { return [this.#config]; }
+
+    #alive() {
+      if (!this.#desc.connected) {
+        throw gone();
+      }
+    }
+
+    async open() {
+      this.#alive();
+      this.#opened = true;
+    }
+
+    async close() {
+      this.#alive();
+      if (!this.#opened) {
+        return;
+      }
+      this.#abortPending(new DOMException("The transfer was cancelled.", "AbortError"));
+      this.#release();
+      this.#opened = false;
+    }
+
+    async forget() {
+      if (this.#opened && this.#desc.connected) {
+        await this.close();
+      }
+      this.#desc.granted = false;
+    }
+
+    async selectConfiguration(value) {
+      this.#alive();
+      if (!this.#opened) {
+        throw notOpen();
+      }
+      if (value !== this.#config.configurationValue) {
+        throw new DOMException("The configuration value provided is not supported by the device.", "NotFoundError");
+      }
+      this.#configuration = this.#config;
+    }
+
+    #interface(number) {
+      if (!this.#opened) {
+        throw notOpen();
+      }
+      if (this.#configuration === null) {
+        throw new DOMException("The device must have a configuration selected.", "InvalidStateError");
+      }
+      const iface = this.#configuration.interfaces.find((i) => i.interfaceNumber === number);
+      if (!iface) {
+        throw new DOMException("The interface number provided is not supported by the device in its current configuration.", "NotFoundError");
+      }
+      return iface;
+    }
+
+    async claimInterface(number) {
+      this.#alive();
+      const iface = this.#interface(number);
+      if (iface.claimed) {
+        return;
+      }
+      const session = ++sessions;
+      try {
+        await host({ op: "open", port: this.#desc.id, session });
+      } catch (e) {
+        throw new DOMException("Unable to claim interface.", "NetworkError");
+      }
+      this.#session = session;
+      iface.claimed = true;
+    }
+
+    async releaseInterface(number) {
+      this.#alive();
+      const iface = this.#interface(number);
+      this.#abortPending(new DOMException("The transfer was cancelled.", "AbortError"));
+      if (iface.claimed) {
+        this.#release();
+      }
+    }
+
+    #release() {
+      for (const iface of this.#config.interfaces) {
+        if (iface.claimed) {
+          iface.claimed = false;
+          host({ op: "close", port: this.#desc.id, session: this.#session }).catch(() => {});
+        }
+      }
+    }
+
+    async selectAlternateInterface(number, alternate) {
+      this.#alive();
+      const iface = this.#interface(number);
+      if (!iface.claimed) {
+        throw new DOMException("The interface must be claimed first.", "InvalidStateError");
+      }
+      if (alternate !== 0) {
+        throw new DOMException("The alternate setting provided is not supported by the device.", "NotFoundError");
+      }
+    }
+
+    #endpoint(number, direction) {
+      if (!this.#opened) {
+        throw notOpen();
+      }
+      const iface = this.#configuration && this.#configuration.interfaces.find((i) =>
+        i.alternate.endpoints.some((e) => e.endpointNumber === number && e.direction === direction));
+      if (!iface) {
+        throw new DOMException("The specified endpoint number is out of range.", "IndexSizeError");
+      }
+      if (!iface.claimed) {
+        throw new DOMException("The specified endpoint is not part of a claimed and selected alternate interface.", "InvalidStateError");
+      }
+    }
+
+    // pending tracks a transfer so an unplug or a release can end it.
+    #track(promise) {
+      let reject;
+      const stop = new Promise((_, r) => { reject = r; });
+      this.#pending.add(reject);
+      return Promise.race([promise, stop]).finally(() => this.#pending.delete(reject));
+    }
+
+    #abortPending(reason) {
+      for (const reject of this.#pending) {
+        reject(reason);
+      }
+      this.#pending.clear();
+    }
+
+    async transferIn(endpoint, length) {
+      this.#alive();
+      this.#endpoint(endpoint, "in");
+      if (!Number.isInteger(length) || length < 0) {
+        throw new TypeError("The length must be a non-negative integer.");
+      }
+      const id = this.#desc.id, session = this.#session;
+      const read = async () => {
+        for (;;) {
+          const r = await host({ op: "read", port: id, session, max: length });
+          if (r && r.closed) {
+            throw gone();
+          }
+          if (r && r.data) {
+            const bytes = fromBase64(r.data);
+            return new USBInTransferResultShim("ok", new DataView(bytes.buffer));
+          }
+        }
+      };
+      return this.#track(read());
+    }
+
+    async transferOut(endpoint, data) {
+      this.#alive();
+      this.#endpoint(endpoint, "out");
+      const bytes = bytesOf(data);
+      const write = host({ op: "write", port: this.#desc.id, session: this.#session, data: toBase64(bytes) })
+        .then(() => new USBOutTransferResultShim("ok", bytes.length), () => { throw gone(); });
+      return this.#track(write);
+    }
+
+    async controlTransferIn(setup, length) {
+      this.#alive();
+      if (!this.#opened) {
+        throw notOpen();
+      }
+      // GET_STATUS of the device, the one standard request answered;
+      // anything else stalls, as a board without vendor requests does.
+      if (setup.requestType === "standard" && setup.recipient === "device" && setup.request === 0) {
+        return new USBInTransferResultShim("ok", new DataView(new Uint8Array([0, 0]).buffer.slice(0, Math.min(2, length))));
+      }
+      return new USBInTransferResultShim("stall", null);
+    }
+
+    async controlTransferOut(setup, data) {
+      this.#alive();
+      if (!this.#opened) {
+        throw notOpen();
+      }
+      return new USBOutTransferResultShim("stall", 0);
+    }
+
+    async clearHalt(direction, endpoint) {
+      this.#alive();
+      this.#endpoint(endpoint, direction);
+    }
+
+    async reset() {
+      this.#alive();
+      if (!this.#opened) {
+        throw notOpen();
+      }
+      this.#abortPending(new DOMException("The transfer was cancelled.", "AbortError"));
+    }
+
+    _lost() {
+      this.#desc.connected = false;
+      this.#abortPending(gone());
+      this.#release();
+      this.#opened = false;
+      this.#configuration = null;
+    }
+
+    get _desc() {
+      return this.#desc;
+    }
+  }
+
+  class USBInTransferResultShim {
+    constructor(status, data) {
+      this.status = status;
+      this.data = data;
+    }
+  }
+  class USBOutTransferResultShim {
+    constructor(status, bytesWritten) {
+      this.status = status;
+      this.bytesWritten = bytesWritten;
+    }
+  }
+
+  class ShimUSB extends EventTarget {
+    constructor(key) {
+      if (key !== constructorKey) {
+        throw new TypeError("Illegal constructor");
+      }
+      super();
+      let onconnect = null, ondisconnect = null;
+      this.addEventListener("connect", (e) => onconnect && onconnect.call(this, e));
+      this.addEventListener("disconnect", (e) => ondisconnect && ondisconnect.call(this, e));
+      Object.defineProperty(this, "onconnect", { get: () => onconnect, set: (v) => { onconnect = typeof v === "function" ? v : null; } });
+      Object.defineProperty(this, "ondisconnect", { get: () => ondisconnect, set: (v) => { ondisconnect = typeof v === "function" ? v : null; } });
+    }
+
+    async getDevices() {
+      return devices.filter((d) => d._desc.granted && d._desc.connected);
+    }
+
+    requestDevice(options) {
+      if (!options || !Array.isArray(options.filters)) {
+        return Promise.reject(new TypeError("Failed to execute 'requestDevice' on 'USB': required member filters is undefined."));
+      }
+      for (const f of options.filters) {
+        if (f.productId !== undefined && f.vendorId === undefined) {
+          return Promise.reject(new TypeError("Failed to execute 'requestDevice' on 'USB': A filter containing a productId must also contain a vendorId."));
+        }
+      }
+      if (!navigator.userActivation || !navigator.userActivation.isActive) {
+        return Promise.reject(new DOMException("Failed to execute 'requestDevice' on 'USB': Must be handling a user gesture to show a permission request.", "SecurityError"));
+      }
+      if (chooser === "hang") {
+        return new Promise(() => {});
+      }
+      const matches = (d) => d._desc.connected && (options.filters.length === 0 || options.filters.some((f) =>
+        (f.vendorId === undefined || f.vendorId === d.vendorId) &&
+        (f.productId === undefined || f.productId === d.productId) &&
+        (f.classCode === undefined || f.classCode === 0xff) &&
+        (f.serialNumber === undefined || f.serialNumber === d.serialNumber)));
+      const candidates = devices.filter(matches);
+      const pick = chooser === "cancel" ? undefined : chooser === "first" ? candidates[0] : candidates.find((d) => d._desc.id === chooser);
+      if (!pick) {
+        return Promise.reject(new DOMException("Failed to execute 'requestDevice' on 'USB': No device selected.", "NotFoundError"));
+      }
+      pick._desc.granted = true;
+      return Promise.resolve(pick);
+    }
+  }
+
+  const fire = (type, device) => {
+    const ev = new Event(type);
+    Object.defineProperty(ev, "device", { value: device, enumerable: true });
+    usb.dispatchEvent(ev);
+  };
+
+  let chooser = config.chooser || "first";
+  const usb = new ShimUSB(constructorKey);
+  const devices = (config.devices || []).map((d) => new ShimUSBDevice(Object.assign({ granted: false, connected: true }, d), constructorKey));
+
+  Object.defineProperty(Navigator.prototype, "usb", { get: () => usb, configurable: true, enumerable: true });
+  Object.defineProperty(window, "USB", { value: ShimUSB, configurable: true, writable: true });
+  Object.defineProperty(window, "USBDevice", { value: ShimUSBDevice, configurable: true, writable: true });
+
+  Object.defineProperty(window, "__tfUSBShim", {
+    value: Object.freeze({
+      plug: (id) => {
+        const d = devices.find((x) => x._desc.id === id);
+        if (!d || d._desc.connected) {
+          return false;
+        }
+        d._desc.connected = true;
+        if (d._desc.granted) {
+          fire("connect", d);
+        }
+        return true;
+      },
+      unplug: (id) => {
+        const d = devices.find((x) => x._desc.id === id);
+        if (!d || !d._desc.connected) {
+          return false;
+        }
+        d._lost();
+        if (d._desc.granted) {
+          fire("disconnect", d);
+        }
+        return true;
+      },
+      setChooser: (mode) => {
+        chooser = mode;
+        return true;
+      },
+    }),
+  });
+})
