@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"testing"
 
+	"trustforge/crypto/bundle"
+	"trustforge/crypto/keys"
+	"trustforge/crypto/production"
 	"trustforge/server/internal/testbundle"
 )
 
@@ -43,6 +46,29 @@ func BenchmarkDownload(b *testing.B) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || n != int64(len(tfb)) {
 			b.Fatalf("download: %d, %d bytes", resp.StatusCode, n)
+		}
+	}
+}
+
+// BenchmarkTakeTicket takes production tickets through HTTP, one per
+// device, as stations do: the count, the signature and the audit entry
+// in one transaction each.
+func BenchmarkTakeTicket(b *testing.B) {
+	e := newEnv(b)
+	o := newOrder(b, e)
+	key, _ := keys.NewPrivateKey(e.signer.Key)
+	signer, _ := key.Signer()
+	tfp := o.build(b, production.MaxCount, []bundle.Recipient{o.station.Recipient()}, signer)
+	var pkg packageJSON
+	decode(b, o.upload(tfp), 201, &pkg)
+	path := "/api/production/packages/" + pkg.ID + "/tickets"
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp := e.doJSON("POST", path, e.tokens["station"], map[string]string{"device": fmt.Sprintf("%08x", i)})
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			b.Fatalf("ticket %d: %d", i, resp.StatusCode)
 		}
 	}
 }

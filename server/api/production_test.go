@@ -22,6 +22,7 @@ import (
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
+	"trustforge/crypto/vault"
 	"trustforge/internal/stride"
 	"trustforge/server/internal/testbundle"
 )
@@ -30,7 +31,6 @@ import (
 // stations' identities, and a batch of "sensor".
 type order struct {
 	e          *env
-	ca         *testCA
 	batch      *pki.Batch
 	image      []byte
 	release    string
@@ -39,12 +39,23 @@ type order struct {
 	ticketKey  crypto.PublicKey
 }
 
-func newOrder(t *testing.T, e *env) *order {
+func newOrder(t testing.TB, e *env) *order {
 	t.Helper()
-	o := &order{e: e, ca: newTestCA(t, e.clock.now())}
+	o := &order{e: e}
 	ctx := context.Background()
-	var err error
-	if o.batch, err = o.ca.a.NewBatch(ctx, pki.BatchOptions{Product: "sensor", Batch: "b1", NotAfter: e.clock.now().Add(10 * 24 * time.Hour)}); err != nil {
+	st := mapStore{}
+	v, err := vault.Create(ctx, st, "test passphrase", vault.Options{WorkFactor: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := pki.New(st, v, pki.Options{Now: e.clock.now})
+	if _, err := a.InitRoot(ctx, pki.RootOptions{Organization: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AddIntermediate(ctx, pki.IntermediateOptions{Product: "sensor"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.batch, err = a.NewBatch(ctx, pki.BatchOptions{Product: "sensor", Batch: "b1", NotAfter: e.clock.now().Add(10 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	signKey, _ := keys.NewPrivateKey(e.signer.Key)
@@ -79,7 +90,7 @@ func newOrder(t *testing.T, e *env) *order {
 }
 
 // build makes a package of count devices for the recipients, signed by key.
-func (o *order) build(t *testing.T, count int, to []bundle.Recipient, key crypto.Signer) []byte {
+func (o *order) build(t testing.TB, count int, to []bundle.Recipient, key crypto.Signer) []byte {
 	t.Helper()
 	rid, _ := bundle.ParseDigest(o.release)
 	var out bytes.Buffer

@@ -94,7 +94,7 @@ func (r *memRegistry) Register(_ context.Context, rec provision.Record) error {
 
 // newLine builds a package of count devices in the given image mode and
 // opens it as the station.
-func newLine(t *testing.T, count int, mode production.ImageMode) *line {
+func newLine(t testing.TB, count int, mode production.ImageMode) *line {
 	t.Helper()
 	ctx := context.Background()
 	st := &storage.Memory{}
@@ -161,7 +161,7 @@ func (l *line) station() *Station {
 
 // board is a simulated board on a pipe, optionally running a factory
 // test image (else blank, in serial recovery).
-func board(t *testing.T, factory bool) (*sim.Board, *smp.Client) {
+func board(t testing.TB, factory bool) (*sim.Board, *smp.Client) {
 	t.Helper()
 	b, err := sim.New(sim.Config{SlotSize: 128 << 10})
 	if err != nil {

@@ -1,3 +1,7 @@
+//go:build !js
+
+// The fake server listens on a socket, which GOOS=js has not.
+
 package station
 
 import (
