@@ -39,6 +39,7 @@ func commands() []command {
 		{"getpubhash", "print the SHA-256 of a public key, the KEYHASH images carry", runGetpubhash},
 		{"image", "sign, verify, inspect and decrypt MCUboot images (imgtool-compatible)", runImage},
 		{"keygen", "generate an ecdsa-p256, ed25519 or x25519 key, as imgtool keygen", runKeygen},
+		{"production", "inspect production packages (.tfp) and check devices' production tickets", runProduction},
 		{"precompress", "write the brotli and gzip copies the server sends of a console file", runPrecompress},
 		{"release", "create, inspect and open signed, encrypted release bundles (.tfb)", runRelease},
 		{"serve", "serve the console and the release API", runServe},
