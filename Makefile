@@ -17,7 +17,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
 	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/... ./internal/browser/...
+WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/...
 
 .PHONY: all run server wasm test test-deps test-native test-wasm vet bench clean
 
@@ -83,6 +83,11 @@ bench: test-deps wasm
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench Provisioning -benchtime 100x -exec="$(WASM_EXEC)" ./crypto/pki/
 	$(GO) test -run '^$$' -bench Provision -benchtime 20x ./devices/provision/
 	$(GO) test -run '^$$' -bench ProvisionBrowser -benchtime 8x ./e2e/
+	@echo "== production: packages (native, WebAssembly), counted tickets, one board through a station =="
+	$(GO) test -run '^$$' -bench . ./crypto/production/
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -exec="$(WASM_EXEC)" ./crypto/production/
+	$(GO) test -run '^$$' -bench TakeTicket -benchtime 200x ./server/api/
+	$(GO) test -run '^$$' -bench Program -benchtime 20x ./wasm/station/
 	@echo "== release server: upload/download throughput, peak RSS, 100 concurrent downloads =="
 	$(GO) run ./server/cmd/releasebench
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./server/api/
