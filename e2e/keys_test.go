@@ -45,8 +45,7 @@ func TestVaultSurvivesReload(t *testing.T) {
 
 	typeInto(t, ctx, "vault-pass", "not the passphrase")
 	click(t, ctx, "vault-unlock")
-	waitFor(t, ctx, "#vault-error")
-	hasText(t, ctx, "vault-error", "Wrong passphrase")
+	waitText(t, ctx, "vault-error", "Wrong passphrase")
 	if st := attr(t, ctx, "#vault", "data-state"); st != "locked" {
 		t.Errorf("after a wrong passphrase the vault is %q", st)
 	}
@@ -68,8 +67,7 @@ func TestImportKeys(t *testing.T) {
 
 	// The file picker.
 	setFile(t, ctx, "import-file", testdata(t, "ecdsa-p256.pem"))
-	waitFor(t, ctx, "#import-message")
-	hasText(t, ctx, "import-message", "ecdsa-p256.pem")
+	waitText(t, ctx, "import-message", "ecdsa-p256.pem")
 	waitFor(t, ctx, `tr[data-testid="key-row"][data-algorithm="ecdsa-p256"]`)
 	// imgtool's key hash of that key.
 	if id := attr(t, ctx, `tr[data-testid="key-row"][data-algorithm="ecdsa-p256"]`, "data-key-id"); id != imgtoolP256KeyHash {
@@ -102,12 +100,10 @@ func TestImportKeys(t *testing.T) {
 
 	// A public key is refused, and nothing is added.
 	setFile(t, ctx, "import-file", testdata(t, "ed25519-pub.pem"))
-	waitFor(t, ctx, "#import-error")
-	hasText(t, ctx, "import-error", "public key")
+	waitText(t, ctx, "import-error", "public key")
 	// The same key again is refused without overwriting.
 	setFile(t, ctx, "import-file", testdata(t, "ecdsa-p256.pem"))
-	waitFor(t, ctx, "#import-error")
-	hasText(t, ctx, "import-error", "already in the vault")
+	waitText(t, ctx, "import-error", "already in the vault")
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-testid="key-row"]').length`)); n != 2 {
 		t.Errorf("%d keys after the refused imports, want 2", n)
 	}
@@ -148,13 +144,11 @@ func TestBackupRestoreInAnotherBrowser(t *testing.T) {
 	setFile(t, dst, "restore-file", path)
 	typeInto(t, dst, "restore-pass", "a wrong backup passphrase")
 	click(t, dst, "backup-restore")
-	waitFor(t, dst, "#backup-error")
-	hasText(t, dst, "backup-error", "Wrong passphrase")
+	waitText(t, dst, "backup-error", "Wrong passphrase")
 
 	clearAndType(t, dst, "restore-pass", backupPass)
 	click(t, dst, "backup-restore")
-	waitFor(t, dst, "#backup-message")
-	hasText(t, dst, "backup-message", "Restored 1 key")
+	waitText(t, dst, "backup-message", "Restored 1 key")
 	waitFor(t, dst, "#key-"+id[:16])
 }
 

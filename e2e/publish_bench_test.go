@@ -32,7 +32,7 @@ func BenchmarkPublish(b *testing.B) {
 	generateKey(b, ctx, "age-x25519", "bench identity")
 	choose(b, ctx, "register-product", product)
 	click(b, ctx, "key-register-"+keyID[:16])
-	waitFor(b, ctx, "#keys-message")
+	waitText(b, ctx, "keys-message", "Registered")
 	goTo(b, ctx, "releases")
 	me := engineerName + " (this vault: bench identity)"
 	waitFor(b, ctx, `input[data-testid="recipient"][data-user="`+me+`"]`)

@@ -44,8 +44,7 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 	createVault(t, tctx, technicianVaultPass)
 	ageID := generateKey(t, tctx, "age-x25519", "field laptop")
 	click(t, tctx, "key-publish-"+ageID[:16])
-	waitFor(t, tctx, "#keys-message")
-	hasText(t, tctx, "keys-message", "Published")
+	waitText(t, tctx, "keys-message", "Published")
 
 	// The engineer makes a vault and a signing key, registers the key and
 	// backs the vault up.
@@ -57,8 +56,7 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 	keyID := generateKey(t, ectx, "ed25519", "release key")
 	choose(t, ectx, "register-product", product)
 	click(t, ectx, "key-register-"+keyID[:16])
-	waitFor(t, ectx, "#keys-message")
-	hasText(t, ectx, "keys-message", "Registered release key with "+product)
+	waitText(t, ectx, "keys-message", "Registered release key with "+product)
 	typeInto(t, ectx, "backup-pass", backupPass)
 	click(t, ectx, "backup-export")
 	name, backup := edl.next(t, ectx)
@@ -117,7 +115,7 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 	if !strings.HasSuffix(name, ".signed.bin") {
 		t.Errorf("image saved as %q", name)
 	}
-	hasText(t, tctx, "releases-message", "Opened and verified 1.2.3")
+	waitText(t, tctx, "releases-message", "Opened and verified 1.2.3")
 
 	// The same file and key through the CLI give the same image.
 	keyPath := filepath.Join(dir, "release-key.pem")
@@ -136,8 +134,7 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 	// The engineer promotes the release to stable, then yanks it.
 	choose(t, ectx, "release-promote-to-"+relID[:16], "stable")
 	click(t, ectx, "release-promote-"+relID[:16])
-	waitFor(t, ectx, "#releases-message")
-	hasText(t, ectx, "releases-message", "Promoted 1.2.3 to stable")
+	waitText(t, ectx, "releases-message", "Promoted 1.2.3 to stable")
 	typeInto(t, ectx, "release-yank-reason-"+relID[:16], "wrong calibration table")
 	click(t, ectx, "release-yank-"+relID[:16])
 	waitFor(t, ectx, row+`[data-yanked="true"]`)
@@ -205,7 +202,7 @@ func publishFile(tb testing.TB, ctx context.Context, product, path, version, cou
 		if (e && e.textContent) return "error: " + e.textContent;
 		const r = document.getElementById("publish-result");
 		return r && r.dataset.release !== `+jsString(prev)+` ? r.dataset.release : null;
-	})()`, chromedp.WithPollingMutation()))
+	})()`, chromedp.WithPollingInterval(20*time.Millisecond)))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -268,7 +265,7 @@ func TestPublishCancel(t *testing.T) {
 	generateKey(t, ctx, "age-x25519", "own identity")
 	choose(t, ctx, "register-product", product)
 	click(t, ctx, "key-register-"+keyID[:16])
-	waitFor(t, ctx, "#keys-message")
+	waitText(t, ctx, "keys-message", "Registered")
 	goTo(t, ctx, "releases")
 	me := engineerName + " (this vault: own identity)"
 	waitFor(t, ctx, `input[data-testid="recipient"][data-user="`+me+`"]`)
@@ -287,8 +284,7 @@ func TestPublishCancel(t *testing.T) {
 	click(t, ctx, "publish-submit")
 	waitFor(t, ctx, "#publish-progress")
 	click(t, ctx, "publish-cancel")
-	waitFor(t, ctx, "#publish-error")
-	hasText(t, ctx, "publish-error", "Cancelled")
+	waitText(t, ctx, "publish-error", "Cancelled")
 	rels, err := env.accounts.admin.Releases(context.Background(), client.Filter{Product: product, Yanked: true})
 	if err != nil || len(rels) != 0 {
 		t.Errorf("after the cancel the server lists %d releases (%v)", len(rels), err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
@@ -240,5 +241,17 @@ func hasText(tb testing.TB, ctx context.Context, id, want string) {
 	got := textOf(tb, ctx, id)
 	if !strings.Contains(got, want) {
 		tb.Errorf("#%s says %q, want it to mention %q", id, got, want)
+	}
+}
+
+// waitText waits until the element whose id is id shows text containing
+// want: messages replace each other in place, so waiting for the element
+// alone could read the previous one.
+func waitText(tb testing.TB, ctx context.Context, id, want string) {
+	tb.Helper()
+	js := fmt.Sprintf(`(() => { const e = document.getElementById(%q); return !!e && e.textContent.includes(%q); })()`, id, want)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.getElementById(%q) || {}).textContent || ""`, id)))
+		tb.Fatalf("waiting for #%s to say %q (it says %q): %v", id, want, got, err)
 	}
 }
