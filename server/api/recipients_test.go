@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
+	"errors"
 	"net/http"
 	"testing"
 
 	"filippo.io/age"
+
+	"trustforge/crypto/bundle"
 )
 
 func TestRecipientDirectory(t *testing.T) {
@@ -55,4 +59,31 @@ func TestRecipientDirectory(t *testing.T) {
 	if byUser["technician1"].Recipient != tech2.Recipient().String() || byUser["station1"].Role != "station" {
 		t.Errorf("directory %+v", list.Recipients)
 	}
+}
+
+// FuzzSetRecipientRequest feeds recipient bodies to the request parser:
+// it never panics, and whatever it accepts is an age recipient.
+func FuzzSetRecipientRequest(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	for _, s := range []string{
+		`{"recipient":"` + id.Recipient().String() + `"}`,
+		`{"recipient":"` + id.String() + `"}`,
+		`{"recipient":"age1pq1"}`, `{"recipient":""}`, `{"recipient":1}`, `{}`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var q setRecipientRequest
+		err := decodeBody(bytes.NewReader(body), 1<<14, &q)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != http.StatusBadRequest && e.Status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("error %v is not a 400 *Error", err)
+			}
+			return
+		}
+		if _, err := bundle.ParseRecipient(q.Recipient); err != nil {
+			t.Fatalf("accepted %q, which is not a recipient", q.Recipient)
+		}
+	})
 }
