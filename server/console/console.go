@@ -96,7 +96,7 @@ func New(cfg Config) (*Console, error) {
 		Styles: []string{"/web/console.css", "/web/devices.css", "/web/production.css"},
 		// Start fetching the console binary with the page, not after the
 		// deferred loader script has run.
-		RawHeaders:         []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
+		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
 		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"}, append(iconPaths(), pagePaths()...)...),
