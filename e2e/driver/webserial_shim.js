@@ -84,19 +84,22 @@
     serial.dispatchEvent(ev);
   };
 
-  // Event handler attributes (onconnect, ondisconnect) on an EventTarget.
+  // Event handler attributes (onconnect, ondisconnect) on an EventTarget:
+  // as in HTML, the handler's listener joins the list when a handler is
+  // first set, and leaves it when the attribute is set to null.
   const handlerAttribute = (obj, type) => {
     let current = null;
-    const listener = (ev) => {
-      if (typeof current === "function") {
-        current.call(obj, ev);
-      }
-    };
-    obj.addEventListener(type, listener);
+    const listener = (ev) => current.call(obj, ev);
     Object.defineProperty(obj, "on" + type, {
       get: () => current,
       set: (v) => {
-        current = typeof v === "function" ? v : null;
+        const fn = typeof v === "function" ? v : null;
+        if (fn && !current) {
+          obj.addEventListener(type, listener);
+        } else if (!fn && current) {
+          obj.removeEventListener(type, listener);
+        }
+        current = fn;
       },
       enumerable: true,
     });

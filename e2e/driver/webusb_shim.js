@@ -348,11 +348,25 @@
         throw new TypeError("Illegal constructor");
       }
       super();
-      let onconnect = null, ondisconnect = null;
-      this.addEventListener("connect", (e) => onconnect && onconnect.call(this, e));
-      this.addEventListener("disconnect", (e) => ondisconnect && ondisconnect.call(this, e));
-      Object.defineProperty(this, "onconnect", { get: () => onconnect, set: (v) => { onconnect = typeof v === "function" ? v : null; } });
-      Object.defineProperty(this, "ondisconnect", { get: () => ondisconnect, set: (v) => { ondisconnect = typeof v === "function" ? v : null; } });
+      // As in HTML, a handler's listener joins the list when a handler is
+      // first set, and leaves it when the attribute is set to null.
+      for (const type of ["connect", "disconnect"]) {
+        let current = null;
+        const listener = (e) => current.call(this, e);
+        Object.defineProperty(this, "on" + type, {
+          get: () => current,
+          set: (v) => {
+            const fn = typeof v === "function" ? v : null;
+            if (fn && !current) {
+              this.addEventListener(type, listener);
+            } else if (!fn && current) {
+              this.removeEventListener(type, listener);
+            }
+            current = fn;
+          },
+          enumerable: true,
+        });
+      }
     }
 
     async getDevices() {
