@@ -14,7 +14,6 @@ import (
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
 	"trustforge/devices/wsboard"
-	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 )
 
@@ -325,18 +324,16 @@ func describeDevice(err error) string {
 	case errors.Is(err, link.ErrNotConnected):
 		return "Connect a board first."
 	}
-	var apiErr *client.Error
 	var ref *fwupdate.Refusal
-	switch {
-	case errors.As(err, &ref):
+	if errors.As(err, &ref) {
 		return upperFirst(ref.Reason) + "."
-	case errors.As(err, &apiErr), errors.Is(err, context.Canceled):
-		return describe(err)
 	}
-	s := err.Error()
+	// The console's own sentences for vault, release and server errors,
+	// without the device packages' prefixes.
+	s := describe(err)
 	for _, p := range []string{"webserial: ", "webusb: ", "wsboard: ", "link: ", "fwupdate: ", "smp: ", "updateflow: ",
-		"releasecache: ", "updatelog: ", "ui: "} {
-		s = strings.ReplaceAll(s, p, "")
+		"releasecache: ", "updatelog: "} {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, p, ""), upperFirst(p), "")
 	}
-	return upperFirst(strings.TrimSuffix(s, ".")) + "."
+	return upperFirst(s)
 }
