@@ -83,6 +83,7 @@ func TestTechnicianUpdatesOffline(t *testing.T) {
 		t.Errorf("the board runs %s (confirmed %v), want a confirmed 1.4.0", v, confirmed)
 	}
 	waitFor(t, ctx, `#records-sync[data-state="waiting"][data-waiting="1"]`)
+	waitFor(t, ctx, `tr[data-testid="report-row"][data-outcome="updated"][data-sent="waiting"]`)
 
 	// The report can be saved.
 	dl := catchDownloads(t, ctx)
@@ -97,6 +98,7 @@ func TestTechnicianUpdatesOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `#records-sync[data-state="sent"]`)
+	waitFor(t, ctx, `tr[data-testid="report-row"][data-outcome="updated"][data-sent="sent"]`)
 	e := auditEntry(t, "device.update", func(e audit.Entry) bool { return e.Detail["release"] == rel.ID })
 	if e.Actor != technicianName || e.Detail["outcome"] != "updated" || e.Detail["version"] != "1.4.0" ||
 		e.Detail["from"] != "1.3.2" || e.Detail["hardware"] != simHardware || e.Detail["transport"] != "serial" {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -13,6 +14,7 @@ import (
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
 	"trustforge/wasm/updateflow"
+	"trustforge/wasm/updatelog"
 )
 
 // The update flow's screens, in order: one per step.
@@ -149,6 +151,7 @@ type updateFlow struct {
 	// Records waiting for the network.
 	waiting int
 	syncErr error
+	reports []updatelog.Entry // the newest kept in this browser
 
 	stops []func()
 
@@ -206,11 +209,16 @@ func (p *updateFlow) loadWaiting(ctx app.Context) {
 	ctx.Async(func() {
 		_, log, err := p.Kit.stores(ctx)
 		n := 0
+		var reports []updatelog.Entry
 		if err == nil {
 			n, _ = log.Waiting(ctx)
+			reports, _ = log.List(ctx)
+			if len(reports) > shownReports {
+				reports = reports[:shownReports]
+			}
 		}
 		serr := p.Kit.syncError()
-		ctx.Dispatch(func(app.Context) { p.waiting, p.syncErr = n, serr })
+		ctx.Dispatch(func(app.Context) { p.waiting, p.syncErr, p.reports = n, serr, reports })
 	})
 }
 
@@ -267,6 +275,9 @@ func (p *updateFlow) renderScreen() app.UI {
 	return p.renderRun()
 }
 
+// shownReports bounds the reports listed on the page.
+const shownReports = 20
+
 func (p *updateFlow) renderRecords() app.UI {
 	var text, state string
 	switch {
@@ -278,6 +289,35 @@ func (p *updateFlow) renderRecords() app.UI {
 	default:
 		text, state = fmt.Sprintf("%d update report(s) wait in this browser to be sent.", p.waiting), "waiting"
 	}
-	return app.P().ID("records-sync").DataSet("testid", "records-sync").DataSet("state", state).DataSet("waiting", p.waiting).
-		Class("muted").Text(text)
+	return app.Section().ID("reports").Class("panel").Aria("label", "Update reports").Body(
+		app.H2().Text("Update reports on this browser"),
+		app.P().ID("records-sync").DataSet("testid", "records-sync").DataSet("state", state).DataSet("waiting", p.waiting).
+			Class("muted").Text(text),
+		app.If(len(p.reports) > 0, func() app.UI {
+			return app.Table().ID("report-list").Class("table").Body(app.TBody().Body(
+				app.Range(p.reports).Slice(func(i int) app.UI {
+					e := p.reports[i]
+					r := e.Record
+					sent := "waiting"
+					switch {
+					case !e.Sent.IsZero():
+						sent = "sent"
+					case e.Refused != "":
+						sent = "refused by the server"
+					}
+					return app.Tr().DataSet("testid", "report-row").DataSet("outcome", string(r.Outcome)).DataSet("sent", sent).Body(
+						app.Td().Text(r.Started.Local().Format("2006-01-02 15:04")),
+						app.Td().Text(string(r.Outcome)),
+						app.Td().Text(strings.TrimSpace(r.Product+" "+r.Version)),
+						app.Td().Text(r.Board.Node),
+						app.Td().Class("muted").Text(sent),
+						app.Td().Class("actions").Body(app.Button().ID(fmt.Sprintf("report-save-%d", i)).Class("btn-small btn-ghost").
+							Text("Save").OnClick(func(ctx app.Context, _ app.Event) {
+							saveFile(reportName(&r, "txt"), "text/plain", []byte(r.Text()))
+						})),
+					)
+				}),
+			))
+		}),
+	)
 }
