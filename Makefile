@@ -17,7 +17,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
 	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/...
+WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./wasm/updateflow/... ./wasm/updatelog/...
 
 .PHONY: all run server wasm test test-deps test-native test-wasm vet bench clean
 
@@ -55,7 +55,7 @@ test-deps:
 
 vet:
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... $(WASM_PKGS)
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./devices/webserial ./devices/webusb ./devices/wsboard $(WASM_PKGS)
 
 # Unit, fuzz-seed-corpus and end-to-end tests (e2e drives the console in
 # headless Chromium against the real server).

@@ -26,6 +26,9 @@ type releaseList struct {
 	App *state.App
 	// Reload changes to make the list reload (after a publish).
 	Reload int
+	// Show, when set with a new Reload, is the product to list: the one a
+	// release was just published for.
+	Show string
 
 	products   []client.Product
 	product    string
@@ -65,8 +68,36 @@ func (l *releaseList) OnMount(ctx app.Context) {
 func (l *releaseList) OnUpdate(ctx app.Context) {
 	if l.Reload != l.lastReload {
 		l.lastReload = l.Reload
+		if l.Show != "" && l.Show != l.product {
+			l.product, l.channel = l.Show, ""
+			if !l.knows(l.Show) {
+				l.refreshProducts(ctx)
+			}
+		}
 		l.load(ctx)
 	}
+}
+
+// knows reports whether the product selector lists name.
+func (l *releaseList) knows(name string) bool {
+	for _, p := range l.products {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshProducts reloads the product selector's choices.
+func (l *releaseList) refreshProducts(ctx app.Context) {
+	ctx.Async(func() {
+		ps, err := l.App.API.Products(ctx)
+		ctx.Dispatch(func(app.Context) {
+			if err == nil {
+				l.products = ps
+			}
+		})
+	})
 }
 
 // load lists and verifies the releases of the chosen product and channel.

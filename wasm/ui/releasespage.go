@@ -16,7 +16,8 @@ type releasesPage struct {
 	App *state.App
 
 	unsubscribe func()
-	published   int // bumps to make the list reload after a publish
+	published   int    // bumps to make the list reload after a publish
+	lastProduct string // the product of the last release published here
 }
 
 func (p *releasesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Releases · trustforge") }
@@ -57,13 +58,14 @@ func (p *releasesPage) Render() app.UI {
 		if p.App.Can(state.PermPublish) {
 			content = append(content, &publishForm{App: p.App, OnPublished: func(ctx app.Context, rel client.Release) {
 				p.published++
+				p.lastProduct = rel.Product
 			}})
 		}
 		if p.App.Can(state.PermPublish) && p.App.Can(state.PermProduction) {
 			content = append(content, &productionPanel{App: p.App})
 		}
 		if p.App.Can(state.PermRead) {
-			content = append(content, &releaseList{App: p.App, Reload: p.published})
+			content = append(content, &releaseList{App: p.App, Reload: p.published, Show: p.lastProduct})
 		} else {
 			content = append(content, app.P().ID("releases-no-list").Class("muted").
 				Text("Your role does not list releases; programming stations fetch the latest of their channel."))
