@@ -104,6 +104,12 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 	// role publishes, promotes and yanks nothing, so none of it is shown.
 	tdl := catchDownloads(t, tctx)
 	goTo(t, tctx, "releases")
+	// The server holds other tests' products too: pick this one, as a
+	// technician picks the product they came for.
+	if err := chromedp.Do(tctx, chromedp.WaitReady(chromedp.CSS(`#list-product option[value="`+product+`"]`))); err != nil {
+		t.Fatalf("the technician's product list lacks %s: %v", product, err)
+	}
+	choose(t, tctx, "list-product", product)
 	waitFor(t, tctx, row+`[data-verified="true"]`)
 	for _, sel := range []string{"#publish", "#release-promote-" + relID[:16], "#release-yank-" + relID[:16]} {
 		if n, _ := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`)); n != 0 {
