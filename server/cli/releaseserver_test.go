@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,6 +49,10 @@ func buildTrustforge(t *testing.T, dir string) string {
 
 func startServer(t *testing.T, bin, data, web string) *serverProc {
 	t.Helper()
+	// A first start prints an enrolment link; it may reach us on stderr
+	// after the address reaches us on stdout, so wait for both.
+	_, err := os.Stat(filepath.Join(data, "trustforge.db"))
+	fresh := errors.Is(err, os.ErrNotExist)
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--web", web)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
@@ -66,7 +71,7 @@ func startServer(t *testing.T, bin, data, web string) *serverProc {
 	go scan(stdout)
 	go scan(stderr)
 	deadline := time.After(30 * time.Second)
-	for p.url == "" {
+	for p.url == "" || fresh && p.enrol == "" {
 		select {
 		case l := <-lines:
 			if m := enrolTok.FindStringSubmatch(l); m != nil {
