@@ -3,7 +3,6 @@ package pki
 import (
 	"context"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"time"
@@ -86,37 +85,7 @@ func NewBatch(rand io.Reader, root *CA, key *keys.PrivateKey, o BatchOptions) (*
 	if org == "" {
 		return nil, fmt.Errorf("%w: the root CA's subject has no organisation", ErrInvalid)
 	}
-	base := Name{{"O", org}, {"OU", o.Product}}
-	subject := append(append(Name{}, base...), Attribute{"CN", "batch " + o.Batch + " CA"})
-	raw, err := subject.marshal()
-	if err != nil {
-		return nil, fmt.Errorf("batch CA subject: %w", err)
-	}
-	nc, err := nameConstraintsExt(base)
-	if err != nil {
-		return nil, err
-	}
-	skid, err := keyID(signer.Public())
-	if err != nil {
-		return nil, err
-	}
-	serial, err := NewSerial(rand)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, RawSubject: raw, NotBefore: start, NotAfter: end,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true, MaxPathLen: 0, MaxPathLenZero: true,
-		SubjectKeyId:    skid,
-		ExtraExtensions: []pkix.Extension{nc},
-	}
-	ca, err := sign(rand, tmpl, root.Cert, signer.Public(), root.Signer)
-	if err != nil {
-		return nil, err
-	}
-	ca.Signer = signer
-	return ca, nil
+	return issueProductCA(rand, root, signer, org, o.Product, "batch "+o.Batch+" CA", "batch CA", start, end)
 }
 
 // Batch is a production batch CA made by Authority.NewBatch: its

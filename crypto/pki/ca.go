@@ -157,11 +157,23 @@ func NewIntermediate(rand io.Reader, root *CA, key *keys.PrivateKey, o Intermedi
 	if o.CommonName == "" {
 		o.CommonName = o.Product + " Device CA"
 	}
-	base := Name{{"O", org}, {"OU", o.Product}}
-	subject := append(append(Name{}, base...), Attribute{"CN", o.CommonName})
+	start, end := validity(o.Now, o.Validity, DefaultIntermediateValidity)
+	if end.After(root.Cert.NotAfter) {
+		end = root.Cert.NotAfter
+	}
+	return issueProductCA(rand, root, signer, org, o.Product, o.CommonName, "intermediate CA", start, end)
+}
+
+// issueProductCA certifies signer, with root, as a CA for one product: its
+// subject is O=org, OU=product, CN=cn; its name constraints permit only
+// subjects under O=org, OU=product; it may certify devices, not other CAs.
+// what names the CA in errors.
+func issueProductCA(rand io.Reader, root *CA, signer crypto.Signer, org, product, cn, what string, start, end time.Time) (*CA, error) {
+	base := Name{{"O", org}, {"OU", product}}
+	subject := append(append(Name{}, base...), Attribute{"CN", cn})
 	raw, err := subject.marshal()
 	if err != nil {
-		return nil, fmt.Errorf("intermediate CA subject: %w", err)
+		return nil, fmt.Errorf("%s subject: %w", what, err)
 	}
 	nc, err := nameConstraintsExt(base)
 	if err != nil {
@@ -174,10 +186,6 @@ func NewIntermediate(rand io.Reader, root *CA, key *keys.PrivateKey, o Intermedi
 	serial, err := NewSerial(rand)
 	if err != nil {
 		return nil, err
-	}
-	start, end := validity(o.Now, o.Validity, DefaultIntermediateValidity)
-	if end.After(root.Cert.NotAfter) {
-		end = root.Cert.NotAfter
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, RawSubject: raw, NotBefore: start, NotAfter: end,
