@@ -7,6 +7,7 @@ DATA      ?= ./data
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X trustforge/internal/version.Version=$(VERSION)
 WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
+VERSITYGW ?= v1.8.0
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The console is compiled without inlining outside the packages whose speed
 # matters in the browser (crypto, the runtime, board protocols): UI and
@@ -38,7 +39,9 @@ run: server wasm
 
 # What the tests need on a fresh Debian machine with Go: Chromium for the
 # end-to-end tests, OpenSSL to cross-check certificate chains, Node.js to run
-# WebAssembly tests.
+# WebAssembly tests, PostgreSQL and versitygw (an S3 server) for the
+# scaled-out store; tests start and stop their own instances of both
+# (server/internal/testsvc).
 test-deps:
 	@if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then \
 		echo "make: installing chromium from Debian"; \
@@ -52,6 +55,14 @@ test-deps:
 		echo "make: installing nodejs from Debian"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; \
 	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+		echo "make: installing postgresql from Debian"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	fi
+	@if ! command -v versitygw >/dev/null 2>&1 && [ ! -x "$$($(GO) env GOPATH)/bin/versitygw" ]; then \
+		echo "make: installing versitygw $(VERSITYGW) (S3 server for the tests)"; \
+		$(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW); \
+	fi
 
 vet:
 	$(GO) vet ./...
@@ -60,7 +71,7 @@ vet:
 # Unit, fuzz-seed-corpus and end-to-end tests (e2e drives the console in
 # headless Chromium against the real server).
 test-native:
-	$(GO) test -count=1 -timeout 45m ./...
+	TRUSTFORGE_REQUIRE_SERVICES=1 $(GO) test -count=1 -timeout 45m ./...
 
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 20m -exec="$(WASM_EXEC)" $(WASM_PKGS)

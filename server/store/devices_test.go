@@ -17,7 +17,7 @@ func auditCount(t *testing.T, s *SQLite) int {
 	return n
 }
 
-func TestDeviceRegistry(t *testing.T) {
+func testDeviceRegistry(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	if err := s.CreateProduct(ctx, Product{Name: "thermo", Channels: []string{}, Created: t0}, ev("product.create", "thermo")); err != nil {

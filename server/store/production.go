@@ -325,7 +325,11 @@ func (s *SQLite) UseTicket(ctx context.Context, id, device string, at time.Time,
 func (s *SQLite) CountAudit(ctx context.Context, action, key, value string) (int, error) {
 	q, args := `SELECT count(*) FROM audit WHERE action = ?`, []any{action}
 	if key != "" {
-		q += ` AND json_extract(detail, '$.' || ?) = ?`
+		if s.postgres {
+			q += ` AND detail::jsonb ->> ? = ?`
+		} else {
+			q += ` AND json_extract(detail, '$.' || ?) = ?`
+		}
 		args = append(args, key, value)
 	}
 	var n int

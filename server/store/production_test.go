@@ -11,7 +11,7 @@ import (
 	"trustforge/crypto/audit"
 )
 
-func newPackageStore(t *testing.T, count int) (*SQLite, ProductionPackage) {
+func newPackageStore(t *testing.T, openTest opener, count int) (*SQLite, ProductionPackage) {
 	t.Helper()
 	ctx := context.Background()
 	s := openTest(t)
@@ -38,9 +38,9 @@ func issue(s *SQLite, id string, n int, at time.Time, device string) ([]Producti
 		})
 }
 
-func TestTicketsAreCounted(t *testing.T) {
+func testTicketsAreCounted(t *testing.T, openTest opener) {
 	ctx := context.Background()
-	s, p := newPackageStore(t, 8)
+	s, p := newPackageStore(t, openTest, 8)
 	if err := s.AddPackage(ctx, p, ev("production.publish", p.ID)); !errors.Is(err, ErrExists) {
 		t.Errorf("the same package again: %v, want ErrExists", err)
 	}
@@ -97,9 +97,9 @@ func TestTicketsAreCounted(t *testing.T) {
 	}
 }
 
-func TestTicketValidityAndUse(t *testing.T) {
+func testTicketValidityAndUse(t *testing.T, openTest opener) {
 	ctx := context.Background()
-	s, p := newPackageStore(t, 8)
+	s, p := newPackageStore(t, openTest, 8)
 	if _, err := issue(s, p.ID, 1, t0.Add(-time.Second), "d1"); !errors.Is(err, ErrOutsideValidity) {
 		t.Errorf("before the order: %v, want ErrOutsideValidity", err)
 	}

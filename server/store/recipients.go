@@ -52,7 +52,7 @@ func (s *SQLite) SetRecipient(ctx context.Context, r Recipient, ev audit.Event) 
 // ListRecipients lists the recipients of enabled accounts, by user name.
 func (s *SQLite) ListRecipients(ctx context.Context) ([]Recipient, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.user, u.role, r.recipient, r.updated
-		FROM recipients r JOIN users u ON u.name = r.user WHERE u.disabled = 0 ORDER BY r.user`)
+		FROM recipients r JOIN users u ON u.name = r.user WHERE NOT u.disabled ORDER BY r.user`)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

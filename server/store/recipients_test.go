@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestRecipients(t *testing.T) {
+func testRecipients(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	for _, u := range []User{

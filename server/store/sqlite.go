@@ -18,7 +18,8 @@ import (
 // SQLite is a Store in one SQLite database file, in WAL mode with full
 // synchronous commits: a change is durable once its method returns.
 type SQLite struct {
-	db *sql.DB
+	db       *sql.DB
+	postgres bool // the database is PostgreSQL (see Postgres)
 }
 
 var _ Store = (*SQLite)(nil)
@@ -74,7 +75,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema+deviceSchema+recipientSchema+productionSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}
@@ -92,6 +93,12 @@ func (s *SQLite) tx(ctx context.Context, ev audit.Event, fn func(*sql.Tx) error)
 		return fmt.Errorf("store: %w", err)
 	}
 	defer t.Rollback()
+	if s.postgres {
+		// Serialise writers as SQLite's database lock does (see Postgres).
+		if _, err := t.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(writeLock)); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -211,12 +218,13 @@ func fromNano(n int64) time.Time {
 
 // isUnique reports whether err is a uniqueness violation.
 func isUnique(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "PRIMARY KEY"))
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "PRIMARY KEY") ||
+		pgCode(err) == "23505")
 }
 
 // isForeignKey reports whether err is a foreign key violation.
 func isForeignKey(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint")
+	return err != nil && (strings.Contains(err.Error(), "FOREIGN KEY constraint") || pgCode(err) == "23503")
 }
 
 // affected returns ErrNotFound when res changed no row.

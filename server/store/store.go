@@ -10,7 +10,8 @@
 // digest of its encrypted payload (the payload itself lives in a blob store).
 //
 // Store is the interface the server consumes; SQLite implements it for a
-// single machine. A PostgreSQL implementation can satisfy the same interface.
+// single machine, Postgres for any number of server instances sharing one
+// PostgreSQL database. Both run one set of queries and pass one test suite.
 package store
 
 import (
@@ -225,5 +226,7 @@ type Store interface {
 	Recipients
 	Production
 	AuditLog
+	RateLimits
+	Secrets
 	io.Closer
 }

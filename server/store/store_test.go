@@ -12,7 +12,7 @@ import (
 
 var t0 = time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
 
-func openTest(t *testing.T) *SQLite {
+func openSQLiteTest(t *testing.T) *SQLite {
 	t.Helper()
 	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "trustforge.db"))
 	if err != nil {
@@ -26,7 +26,7 @@ func ev(action, subject string) audit.Event {
 	return audit.Event{Time: t0, Actor: "tester", Action: action, Subject: subject}
 }
 
-func TestEnrolIsOneTime(t *testing.T) {
+func testEnrolIsOneTime(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	secret := []byte("hash-of-secret")
@@ -48,7 +48,7 @@ func TestEnrolIsOneTime(t *testing.T) {
 	}
 }
 
-func TestUsersSessionsTokens(t *testing.T) {
+func testUsersSessionsTokens(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	u := User{Name: "eve", Role: RoleEngineer, PasswordHash: "h", Created: t0}
@@ -104,7 +104,7 @@ func rel(id, version string, counter uint64) Release {
 		Uploaded: t0, UploadedBy: "eve"}
 }
 
-func TestPublishPromoteYank(t *testing.T) {
+func testPublishPromoteYank(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	seedProduct(t, s)
@@ -153,7 +153,7 @@ func TestPublishPromoteYank(t *testing.T) {
 	}
 }
 
-func TestAuditChainAndTampering(t *testing.T) {
+func testAuditChainAndTampering(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -184,7 +184,7 @@ func TestAuditChainAndTampering(t *testing.T) {
 	}
 }
 
-func TestFailedChangeLeavesNoAuditEntry(t *testing.T) {
+func testFailedChangeLeavesNoAuditEntry(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	seedProduct(t, s)
