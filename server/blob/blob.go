@@ -7,7 +7,8 @@
 // of the same bytes share one blob.
 //
 // Store is the interface the server consumes; Dir keeps blobs in a local
-// directory. An S3-compatible store can satisfy the same interface.
+// directory for one server, S3 in an S3-compatible bucket that several
+// server instances share. Both pass one test suite.
 package blob
 
 import (

@@ -11,12 +11,9 @@ import (
 	"testing"
 )
 
-func TestDirRoundTrip(t *testing.T) {
+func testRoundTrip(t *testing.T, open opener) {
 	ctx := context.Background()
-	d, err := OpenDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := open(t)
 	data := bytes.Repeat([]byte("ciphertext "), 1000)
 	w, err := d.Create(ctx)
 	if err != nil {

@@ -1,0 +1,95 @@
+package blob
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Info describes a committed blob.
+type Info struct {
+	Digest   Digest
+	Size     int64
+	Modified time.Time // when it was (last) committed
+}
+
+// InfoWalker is a Store that lists blobs with their size and age.
+type InfoWalker interface {
+	WalkInfo(ctx context.Context, fn func(Info) error) error
+}
+
+// Sweeper is a Store that keeps unfinished uploads where other processes
+// see them and can remove those begun before a time.
+type Sweeper interface {
+	Sweep(ctx context.Context, before time.Time) error
+}
+
+// Collect deletes the blobs keep rejects that were committed before
+// before, and (for a Sweeper) unfinished uploads begun before it, and
+// returns how many blobs it deleted. A store shared by several server
+// instances is collected with before well in the past (a grace period), so
+// a blob committed by an upload whose metadata another instance has not
+// yet recorded is never taken for an orphan. For a Store that cannot tell
+// a blob's age, before is ignored: use it only where no upload can be in
+// progress.
+func Collect(ctx context.Context, st Store, keep func(Digest) bool, before time.Time) (int, error) {
+	if sw, ok := st.(Sweeper); ok {
+		if err := sw.Sweep(ctx, before); err != nil {
+			return 0, err
+		}
+	}
+	var orphans []Digest
+	var err error
+	if iw, ok := st.(InfoWalker); ok {
+		err = iw.WalkInfo(ctx, func(i Info) error {
+			if !keep(i.Digest) && i.Modified.Before(before) {
+				orphans = append(orphans, i.Digest)
+			}
+			return nil
+		})
+	} else {
+		err = st.Walk(ctx, func(d Digest) error {
+			if !keep(d) {
+				orphans = append(orphans, d)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return 0, err
+	}
+	for i, d := range orphans {
+		if err := st.Delete(ctx, d); err != nil {
+			return i, err
+		}
+	}
+	return len(orphans), nil
+}
+
+// WalkInfo lists committed blobs with their size and modification time.
+func (d *Dir) WalkInfo(ctx context.Context, fn func(Info) error) error {
+	top := filepath.Join(d.root, "sha256")
+	return filepath.WalkDir(top, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("blob: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return nil
+		}
+		dg, perr := ParseDigest(e.Name())
+		if perr != nil || strings.HasSuffix(p, ".tmp") {
+			return nil
+		}
+		st, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("blob: %w", err)
+		}
+		return fn(Info{Digest: dg, Size: st.Size(), Modified: st.ModTime()})
+	})
+}
