@@ -54,8 +54,12 @@ func openEnv(t testing.TB, dir string) *env {
 	t.Helper()
 	e := &env{t: t, dir: dir, clock: &clock{t: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)}, log: new(bytes.Buffer),
 		tokens: map[string]string{}, signer: testbundle.NewSigner(1)}
-	srv, err := Open(context.Background(), Config{DataDir: dir, BaseURL: "http://console.test", Now: e.clock.now,
-		Log: e.log, MaxUpload: 64 << 20, argon2: &cheapArgon})
+	cfg := Config{DataDir: dir, BaseURL: "http://console.test", Now: e.clock.now,
+		Log: e.log, MaxUpload: 64 << 20, argon2: &cheapArgon}
+	if scaled {
+		useScaled(t, dir, &cfg)
+	}
+	srv, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

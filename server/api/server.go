@@ -40,11 +40,26 @@ import (
 	"trustforge/server/store"
 )
 
-// Config configures a Server. Only DataDir is required.
+// Config configures a Server. DataDir, or Store and Blobs, are required.
 type Config struct {
 	// DataDir holds the database and the blob directory. It is created if
-	// missing.
+	// missing. With Store and Blobs set it may be empty.
 	DataDir string
+	// Store, when set, is the metadata store instead of DataDir's SQLite
+	// database: one that several server instances share (store.Postgres).
+	// The server then keeps sign-in rate limits and its ticket key in it.
+	// Close closes it.
+	Store store.Store
+	// Blobs, when set, is the blob store instead of DataDir/blobs, such as
+	// a bucket several instances share (blob.S3).
+	Blobs blob.Store
+	// SecretKey (32 bytes) seals the secrets the server keeps in a shared
+	// Store: the production ticket signing key. Required with Store.
+	SecretKey []byte
+	// GCGrace is how old an unreferenced blob of a shared Blobs store must
+	// be before garbage collection deletes it: longer than any upload takes
+	// between committing its payload and its metadata. Zero means one hour.
+	GCGrace time.Duration
 	// BaseURL is the console's address as users reach it, such as
 	// "https://releases.example.com"; the first-start enrolment link is made
 	// from it. Empty means links are printed as paths.
@@ -83,6 +98,7 @@ type Server struct {
 	signInAddr  *auth.Limiter
 	dummyHash   string // checked against when the user does not exist, to hide that
 	maxJSONBody int64
+	ticket      sharedKey // the ticket key from a shared store, once read
 }
 
 // Open opens (or initialises) the data directory and returns a Server. When
@@ -90,8 +106,14 @@ type Server struct {
 // administrator and writes its link to cfg.Log. Only one Server may use a
 // data directory at a time.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.DataDir == "" {
+	if cfg.DataDir == "" && (cfg.Store == nil || cfg.Blobs == nil) {
 		return nil, errors.New("api: no data directory")
+	}
+	if cfg.Store != nil && len(cfg.SecretKey) != secretKeySize {
+		return nil, fmt.Errorf("api: a shared store needs a %d-byte secret key to seal the ticket key, got %d bytes", secretKeySize, len(cfg.SecretKey))
+	}
+	if cfg.GCGrace <= 0 {
+		cfg.GCGrace = time.Hour
 	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 2 << 30
@@ -111,24 +133,32 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("api: %w", err)
+	unlock := func() error { return nil }
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		var err error
+		if unlock, err = lockDir(filepath.Join(cfg.DataDir, "server.lock")); err != nil {
+			return nil, err
+		}
 	}
-	unlock, err := lockDir(filepath.Join(cfg.DataDir, "server.lock"))
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	s := &Server{cfg: cfg, unlock: unlock, argon: auth.DefaultArgon2, maxJSONBody: 64 << 10}
 	if cfg.argon2 != nil {
 		s.argon = *cfg.argon2
 	}
-	if s.store, err = store.OpenSQLite(ctx, DatabasePath(cfg.DataDir)); err != nil {
-		unlock()
-		return nil, err
+	if s.store = cfg.Store; s.store == nil {
+		if s.store, err = store.OpenSQLite(ctx, DatabasePath(cfg.DataDir)); err != nil {
+			unlock()
+			return nil, err
+		}
 	}
-	if s.blobs, err = blob.OpenDir(filepath.Join(cfg.DataDir, "blobs")); err != nil {
-		s.Close()
-		return nil, err
+	if s.blobs = cfg.Blobs; s.blobs == nil {
+		if s.blobs, err = blob.OpenDir(filepath.Join(cfg.DataDir, "blobs")); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if err := s.collectGarbage(ctx); err != nil {
 		s.Close()
@@ -137,6 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.hashSlots = make(chan struct{}, 2)
 	s.signInUser = &auth.Limiter{Burst: 5, Every: 12 * time.Second}
 	s.signInAddr = &auth.Limiter{Burst: 20, Every: 3 * time.Second}
+	s.shareLimits()
 	if s.dummyHash, err = auth.HashPassword(cfg.Rand, s.argon, "no such user, no such password"); err != nil {
 		s.Close()
 		return nil, err
@@ -173,32 +204,33 @@ func (s *Server) Close() error {
 }
 
 // collectGarbage deletes payload blobs no release refers to: uploads whose
-// metadata transaction never committed.
+// metadata transaction never committed. In a blob store other instances
+// share, it spares blobs younger than GCGrace: another instance may be
+// about to record the release that refers to one.
 func (s *Server) collectGarbage(ctx context.Context) error {
-	ds, err := s.store.PayloadDigests(ctx)
+	_, err := CollectGarbage(ctx, s.store, s.blobs, s.blobsShared(), s.cfg.Now().Add(-s.cfg.GCGrace))
+	return err
+}
+
+func (s *Server) blobsShared() bool { return s.cfg.Blobs != nil }
+
+// CollectGarbage deletes the blobs of bs that no release or production
+// package of st refers to, and returns how many. With shared set (bs is
+// shared by several server instances) it spares blobs and unfinished
+// uploads from before before; otherwise every unreferenced blob goes.
+func CollectGarbage(ctx context.Context, st store.Releases, bs blob.Store, shared bool, before time.Time) (int, error) {
+	ds, err := st.PayloadDigests(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	keep := make(map[blob.Digest]bool, len(ds))
 	for _, d := range ds {
 		keep[blob.Digest(d)] = true
 	}
-	var orphans []blob.Digest
-	err = s.blobs.Walk(ctx, func(d blob.Digest) error {
-		if !keep[d] {
-			orphans = append(orphans, d)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+	if !shared {
+		before = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
-	for _, d := range orphans {
-		if err := s.blobs.Delete(ctx, d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return blob.Collect(ctx, bs, func(d blob.Digest) bool { return keep[d] }, before)
 }
 
 // enrolIfEmpty issues a fresh one-time enrolment secret while no account
@@ -207,6 +239,9 @@ func (s *Server) enrolIfEmpty(ctx context.Context) error {
 	n, err := s.store.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return err
+	}
+	if s.cfg.Store != nil {
+		return s.enrolOnce(ctx)
 	}
 	link, err := IssueEnrolment(ctx, s.store, s.cfg.BaseURL, s.cfg.Rand, s.cfg.Now(), s.cfg.EnrolTTL)
 	if err != nil {

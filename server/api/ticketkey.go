@@ -21,6 +21,9 @@ const TicketKeyFile = "ticket.key"
 // two requests racing to create it agree: the file is created by a hard
 // link that fails if it exists, and both then read the one that won.
 func (s *Server) ticketKey() (*keys.PrivateKey, error) {
+	if s.cfg.Store != nil {
+		return s.sharedTicketKey()
+	}
 	path := filepath.Join(s.cfg.DataDir, TicketKeyFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {

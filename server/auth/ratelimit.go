@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -13,6 +14,11 @@ type Limiter struct {
 	Burst   int
 	Every   time.Duration
 	MaxKeys int // zero: 10000
+	// Shared, when set, keeps the buckets where every server instance
+	// draws from them (a shared database), under keys prefixed by Name.
+	// The buckets in memory then serve only while Shared fails.
+	Shared SharedBuckets
+	Name   string
 
 	mu      sync.Mutex
 	buckets map[string]bucket
@@ -23,9 +29,23 @@ type bucket struct {
 	last   time.Time
 }
 
+// SharedBuckets is token-bucket state several server instances share
+// (store.RateLimits).
+type SharedBuckets interface {
+	TakeAttempt(ctx context.Context, key string, burst int, every time.Duration, now time.Time) (bool, time.Duration, error)
+}
+
 // Allow takes one attempt from key's bucket at time now. When the bucket is
 // empty it returns false and how long until the next attempt is allowed.
 func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
+	if l.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ok, wait, err := l.Shared.TakeAttempt(ctx, l.Name+":"+key, l.Burst, l.Every, now)
+		cancel()
+		if err == nil {
+			return ok, wait
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {

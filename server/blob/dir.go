@@ -217,3 +217,11 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// Ping checks that the blob directory is still there.
+func (d *Dir) Ping(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(d.root, "sha256")); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return nil
+}

@@ -56,14 +56,22 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 	case "enrol":
 		var base string
 		var ttl time.Duration
-		fs := newFlagSet(env, "admin enrol", "admin enrol --data DIR --base URL [--ttl DURATION]")
+		var db string
+		fs := newFlagSet(env, "admin enrol", "admin enrol (--data DIR | --db postgres://…) --base URL [--ttl DURATION]")
 		fs.StringVar(&dataDir, "data", "data", "the server's data `directory`")
+		fs.StringVar(&db, "db", "", "the servers' shared database (`URL` postgres://…) instead of --data")
 		fs.StringVar(&base, "base", "http://127.0.0.1:8080", "the console's `URL` as users reach it")
 		fs.DurationVar(&ttl, "ttl", time.Hour, "how long the link stays valid")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		st, err := openDataStore(ctx, dataDir)
+		var st store.Store
+		var err error
+		if db != "" {
+			st, err = openDB(ctx, db)
+		} else {
+			st, err = openDataStore(ctx, dataDir)
+		}
 		if err != nil {
 			return err
 		}

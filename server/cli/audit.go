@@ -19,18 +19,28 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 	}
 	switch args[0] {
 	case "verify":
-		var dataDir, head string
-		fs := newFlagSet(env, "audit verify", "audit verify (--data DIR | EXPORT.jsonl) [--head 'SEQ HASH']")
+		var dataDir, db, head string
+		fs := newFlagSet(env, "audit verify", "audit verify (--data DIR | --db postgres://… | EXPORT.jsonl) [--head 'SEQ HASH']")
 		fs.StringVar(&dataDir, "data", "", "verify the log in this server data `directory`")
+		fs.StringVar(&db, "db", "", "verify the log in this shared database (`URL` postgres://…)")
 		fs.StringVar(&head, "head", "", "a head recorded earlier (`SEQ HASH`) the log must still contain")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		if (dataDir == "") == (fs.NArg() != 1) {
-			return usageErrorf("give --data DIR or one exported log file")
+		if n := btoi(dataDir != "") + btoi(db != "") + fs.NArg(); n != 1 {
+			return usageErrorf("give --data DIR, --db URL or one exported log file")
 		}
 		var got audit.Head
-		if dataDir != "" {
+		if db != "" {
+			st, err := openDB(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if got, err = store.VerifyAudit(ctx, st); err != nil {
+				return err
+			}
+		} else if dataDir != "" {
 			st, err := openDataStore(ctx, dataDir)
 			if err != nil {
 				return err
@@ -109,4 +119,11 @@ func parseHead(s string) (audit.Head, error) {
 		return audit.Head{}, err
 	}
 	return audit.Head{Seq: n, Hash: h}, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

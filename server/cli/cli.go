@@ -40,6 +40,7 @@ func commands() []command {
 		{"image", "sign, verify, inspect and decrypt MCUboot images (imgtool-compatible)", runImage},
 		{"keygen", "generate an ecdsa-p256, ed25519 or x25519 key, as imgtool keygen", runKeygen},
 		{"production", "inspect production packages (.tfp) and check devices' production tickets", runProduction},
+		{"migrate", "copy an embedded installation to a shared PostgreSQL database and S3 bucket, and verify the copy", runMigrate},
 		{"precompress", "write the brotli and gzip copies the server sends of a console file", runPrecompress},
 		{"release", "create, inspect and open signed, encrypted release bundles (.tfb)", runRelease},
 		{"serve", "serve the console and the release API", runServe},

@@ -20,22 +20,32 @@ type serveConfig struct {
 
 	maxUpload int64
 	demoBoard bool
+
+	backends    backendFlags
+	metricsAddr string
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg serveConfig
-	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board]")
+	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board] [--db postgres://… --blobs s3://… --secret-key-file F] [--metrics-addr HOST:PORT]")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
 	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
 	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
 	fs.Int64Var(&cfg.maxUpload, "max-upload", 2<<30, "largest release bundle upload, in `bytes`")
 	fs.BoolVar(&cfg.demoBoard, "demo-board", false, "offer a simulated board at /demo-board/ (its flash is kept in the data directory)")
+	cfg.backends.register(fs)
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDRESS`/metrics (a separate listener, for operators only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
+	apiCfg, closeBackends, err := openServeBackends(ctx, cfg.backends)
+	if err != nil {
+		return err
+	}
+	defer closeBackends()
 
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -52,13 +62,15 @@ func runServe(ctx context.Context, env Env, args []string) error {
 
 	siteCfg := site.Config{Console: con, Version: con.Version()}
 	// API: the release API is mounted here.
-	releases, err := api.Open(ctx, api.Config{DataDir: cfg.dataDir, BaseURL: base, MaxUpload: cfg.maxUpload, Log: env.Stderr})
+	apiCfg.DataDir, apiCfg.BaseURL, apiCfg.MaxUpload, apiCfg.Log = cfg.dataDir, base, cfg.maxUpload, env.Stderr
+	releases, err := api.Open(ctx, apiCfg)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer releases.Close()
 	siteCfg.API = releases
+	siteCfg.Checks = releases.HealthChecks()
 
 	if cfg.demoBoard {
 		board, h, err := openDemoBoard(cfg.dataDir, env.Stderr)
@@ -70,8 +82,21 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		siteCfg.DemoBoard = h
 	}
 
+	if cfg.metricsAddr != "" {
+		m, stopMetrics, err := serveMetrics(ctx, env, cfg.metricsAddr, releases)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
+		siteCfg.Wrap = m.Wrap
+	}
 	s := site.New(siteCfg)
-	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (data in %s)\n", con.Version(), base, cfg.dataDir)
+	where := "data in " + cfg.dataDir
+	if apiCfg.Store != nil {
+		where = "shared database and blob store"
+	}
+	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (%s)\n", con.Version(), base, where)
 	if cfg.demoBoard {
 		fmt.Fprintf(env.Stdout, "trustforge: simulated board at %s%s\n", base, "/demo-board/")
 	}

@@ -24,6 +24,12 @@ type Config struct {
 	DemoBoard http.Handler
 	// Version is reported by /healthz.
 	Version string
+	// Checks are run by /healthz, by name (such as "database" and
+	// "blobs"); any failing makes it answer 503 and name the failure.
+	Checks map[string]func(context.Context) error
+	// Wrap, when set, wraps the whole site as Serve serves it, such as to
+	// count requests for metrics.
+	Wrap func(http.Handler) http.Handler
 	// ShutdownTimeout bounds how long Serve waits for requests in flight
 	// once its context is done. Zero means 10 seconds.
 	ShutdownTimeout time.Duration
@@ -65,16 +71,37 @@ func (s *Site) health(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		status, code = "shutting down", http.StatusServiceUnavailable
 	}
+	out := map[string]any{"status": status, "version": s.cfg.Version}
+	if len(s.cfg.Checks) > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		checks := map[string]string{}
+		for name, check := range s.cfg.Checks {
+			if err := check(ctx); err != nil {
+				checks[name] = err.Error()
+				if code == http.StatusOK {
+					out["status"], code = "unavailable: "+name, http.StatusServiceUnavailable
+				}
+			} else {
+				checks[name] = "ok"
+			}
+		}
+		out["checks"] = checks
+	}
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"status": status, "version": s.cfg.Version})
+	json.NewEncoder(w).Encode(out)
 }
 
 // Serve serves the site on ln until ctx is done, then stops accepting
 // connections, answers /healthz with 503 and waits for requests in flight
 // (at most ShutdownTimeout) before returning.
 func (s *Site) Serve(ctx context.Context, ln net.Listener) error {
+	var h http.Handler = s
+	if s.cfg.Wrap != nil {
+		h = s.cfg.Wrap(s)
+	}
 	srv := &http.Server{
-		Handler:           s,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },

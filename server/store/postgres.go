@@ -132,7 +132,8 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres URL: %w", err)
 	}
-	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	obs := new(observer)
+	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), obs})
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -144,7 +145,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Postgres{SQLite: &SQLite{db: db, postgres: true}}, nil
+	return &Postgres{SQLite: &SQLite{db: db, postgres: true, obs: obs}}, nil
 }
 
 // SchemaVersion returns the schema version the database is at.
@@ -199,17 +200,23 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // pgConnector hands database/sql connections that translate the store's
 // queries to PostgreSQL.
-type pgConnector struct{ driver.Connector }
+type pgConnector struct {
+	driver.Connector
+	obs *observer
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	cn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{cn.(*stdlib.Conn)}, nil
+	return &pgConn{cn.(*stdlib.Conn), c.obs}, nil
 }
 
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	obs *observer
+}
 
 func (c *pgConn) Prepare(q string) (driver.Stmt, error) {
 	return c.Conn.Prepare(pgQuery(q))
@@ -220,10 +227,12 @@ func (c *pgConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, err
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	defer c.obs.since("query", time.Now())
 	return c.Conn.ExecContext(ctx, pgQuery(q), args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	defer c.obs.since("query", time.Now())
 	return c.Conn.QueryContext(ctx, pgQuery(q), args)
 }
 

@@ -109,3 +109,61 @@ func (s *SQLite) PutSecret(ctx context.Context, name string, value []byte, now t
 	})
 	return stored, err
 }
+
+// observer passes store latencies to whoever watches them.
+type observer struct {
+	fn atomic.Pointer[func(op string, d time.Duration)]
+}
+
+func (o *observer) since(op string, start time.Time) {
+	if o == nil {
+		return
+	}
+	if f := o.fn.Load(); f != nil {
+		(*f)(op, time.Since(start))
+	}
+}
+
+// SetObserver has fn called with the duration of every write transaction
+// ("tx") and, on PostgreSQL, every statement ("query"); nil stops it.
+func (s *SQLite) SetObserver(fn func(op string, d time.Duration)) {
+	if fn == nil {
+		s.obs.fn.Store(nil)
+		return
+	}
+	s.obs.fn.Store(&fn)
+}
+
+// EnrolmentOnce issues an enrolment secret unless a live one exists, in
+// one transaction, so that of server instances starting together on an
+// empty database only one issues (and prints) a link.
+type EnrolmentOnce interface {
+	// SetEnrolmentIfNone stores hash as SetEnrolment does unless a secret
+	// that expires after now is stored; it reports whether it stored.
+	SetEnrolmentIfNone(ctx context.Context, hash []byte, expires, now time.Time, ev audit.Event) (bool, error)
+}
+
+// SetEnrolmentIfNone issues an enrolment secret unless a live one exists.
+func (s *SQLite) SetEnrolmentIfNone(ctx context.Context, hash []byte, expires, now time.Time, ev audit.Event) (bool, error) {
+	errLive := errors.New("live")
+	err := s.tx(ctx, ev, func(t *sql.Tx) error {
+		var n int
+		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM enrolment WHERE expires > ?`, now.UnixNano()).Scan(&n); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if n > 0 {
+			return errLive
+		}
+		if _, err := t.ExecContext(ctx, `DELETE FROM enrolment`); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if _, err := t.ExecContext(ctx, `INSERT INTO enrolment (hash, expires) VALUES (?,?)`, hash, unixNano(expires)); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	})
+	if errors.Is(err, errLive) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -20,6 +20,7 @@ import (
 type SQLite struct {
 	db       *sql.DB
 	postgres bool // the database is PostgreSQL (see Postgres)
+	obs      *observer
 }
 
 var _ Store = (*SQLite)(nil)
@@ -79,7 +80,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}
-	return &SQLite{db: db}, nil
+	return &SQLite{db: db, obs: new(observer)}, nil
 }
 
 // Close closes the database.
@@ -88,6 +89,7 @@ func (s *SQLite) Close() error { return s.db.Close() }
 // tx runs fn in one write transaction and appends ev to the audit log in
 // the same transaction. A zero ev (no Action) appends nothing.
 func (s *SQLite) tx(ctx context.Context, ev audit.Event, fn func(*sql.Tx) error) error {
+	defer s.obs.since("tx", time.Now())
 	t, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
