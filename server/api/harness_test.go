@@ -74,7 +74,13 @@ var enrolLink = regexp.MustCompile(`/enrol#token=(tfe_[A-Za-z0-9_-]+)`)
 // newEnv opens a server in a fresh directory and sets up every role.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := openEnv(t, t.TempDir())
+	return openEnv(t, t.TempDir()).setup()
+}
+
+// setup enrols the administrator and sets up every role.
+func (e *env) setup() *env {
+	t := e.t
+	t.Helper()
 	m := enrolLink.FindStringSubmatch(e.log.String())
 	if m == nil {
 		t.Fatalf("no enrolment link in the log:\n%s", e.log)
