@@ -41,7 +41,8 @@ type instance struct {
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
 	c := &cluster{key: t.TempDir()}
-	e := &env{t: t, dir: c.key, clock: &clock{t: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)}, log: new(bytes.Buffer),
+	// The real time: trustforge processes joining the cluster use it.
+	e := &env{t: t, dir: c.key, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, log: new(bytes.Buffer),
 		tokens: map[string]string{}, signer: testbundle.NewSigner(1)}
 	c.e = e
 	for i := range n {

@@ -49,6 +49,10 @@ func Stop() {
 	}
 }
 
+// OnStop has f run when Main stops the services, such as to remove a
+// binary the tests built.
+func OnStop(f func()) { onStop(f) }
+
 func onStop(f func()) {
 	mu.Lock()
 	stops = append(stops, f)
