@@ -52,7 +52,13 @@ var cheapArgon = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
 func openEnv(t testing.TB, dir string) *env {
 	t.Helper()
-	e := &env{t: t, dir: dir, clock: &clock{t: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)}, log: new(bytes.Buffer),
+	return openEnvAt(t, dir, time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC))
+}
+
+// openEnvAt opens a server whose clock starts at now.
+func openEnvAt(t testing.TB, dir string, now time.Time) *env {
+	t.Helper()
+	e := &env{t: t, dir: dir, clock: &clock{t: now}, log: new(bytes.Buffer),
 		tokens: map[string]string{}, signer: testbundle.NewSigner(1)}
 	cfg := Config{DataDir: dir, BaseURL: "http://console.test", Now: e.clock.now,
 		Log: e.log, MaxUpload: 64 << 20, argon2: &cheapArgon}
