@@ -101,7 +101,10 @@ bench: test-deps wasm
 	$(GO) test -run '^$$' -bench Program -benchtime 20x ./wasm/station/
 	@echo "== release server: upload/download throughput, peak RSS, 100 concurrent downloads =="
 	$(GO) run ./server/cmd/releasebench
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./server/api/
+	$(GO) test -run '^$$' -bench '^Benchmark(Publish|Download)$$' -benchtime 5x ./server/api/
+	@echo "== scaled out: 100 concurrent 16 MiB downloads via 2 instances on S3 vs 1 on the blob directory vs versitygw direct; tickets with 3 instances on PostgreSQL =="
+	$(GO) test -run '^$$' -bench ScaleOutDownloads -benchtime 1x -timeout 20m ./server/api/
+	$(GO) test -run '^$$' -bench ScaleOutTickets -benchtime 2000x -timeout 20m ./server/api/
 
 clean:
 	rm -rf bin web/app.wasm web/app.wasm.br web/app.wasm.gz web/app.wasm.new

@@ -38,7 +38,7 @@ type instance struct {
 	down atomic.Bool
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	c := &cluster{key: t.TempDir()}
 	// The real time: trustforge processes joining the cluster use it.
