@@ -297,3 +297,49 @@ func jsonUnmarshal(b []byte, v any) error {
 	}
 	return nil
 }
+
+// Instances starting on an empty shared database issue one enrolment
+// link between them; a restart keeps it live, and it works once.
+func TestScaleOutEnrolmentOnce(t *testing.T) {
+	key := t.TempDir()
+	var logs []*bytes.Buffer
+	var servers []*httptest.Server
+	for range 3 {
+		log := new(bytes.Buffer)
+		cfg := Config{DataDir: t.TempDir(), BaseURL: "http://console.test", Log: log, argon2: &cheapArgon}
+		useScaled(t, key, &cfg)
+		srv, err := Open(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(func() { hs.Close(); srv.Close() })
+		logs, servers = append(logs, log), append(servers, hs)
+	}
+	var links []string
+	for _, l := range logs {
+		if m := enrolLink.FindStringSubmatch(l.String()); m != nil {
+			links = append(links, m[1])
+		} else if !bytes.Contains(l.Bytes(), []byte("another instance printed the enrolment link")) {
+			t.Errorf("an instance printed neither the link nor that another did:\n%s", l)
+		}
+	}
+	if len(links) != 1 {
+		t.Fatalf("%d enrolment links printed by 3 instances, want 1", len(links))
+	}
+	enrol := func(hs *httptest.Server, name string) int {
+		resp, err := http.Post(hs.URL+"/api/enrol", "application/json",
+			jsonBody(t, map[string]string{"token": links[0], "name": name, "password": "root password 1"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := enrol(servers[2], "root"); code != 201 {
+		t.Errorf("enrol with the one link on another instance: %d", code)
+	}
+	if code := enrol(servers[1], "root2"); code != http.StatusForbidden {
+		t.Errorf("second use of the link: %d, want 403", code)
+	}
+}
