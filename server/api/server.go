@@ -99,6 +99,8 @@ type Server struct {
 	dummyHash   string // checked against when the user does not exist, to hide that
 	maxJSONBody int64
 	ticket      sharedKey // the ticket key from a shared store, once read
+	gcStop      chan struct{}
+	gcDone      chan struct{}
 }
 
 // Open opens (or initialises) the data directory and returns a Server. When
@@ -164,6 +166,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.startGC()
 	s.hashSlots = make(chan struct{}, 2)
 	s.signInUser = &auth.Limiter{Burst: 5, Every: 12 * time.Second}
 	s.signInAddr = &auth.Limiter{Burst: 20, Every: 3 * time.Second}
@@ -190,6 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close closes the store and releases the data directory.
 func (s *Server) Close() error {
+	s.stopGC()
 	var err error
 	if s.store != nil {
 		err = s.store.Close()

@@ -192,3 +192,38 @@ func (s *Server) enrolOnce(ctx context.Context) error {
 		s.cfg.EnrolTTL, s.cfg.BaseURL+"/enrol#token="+secret)
 	return nil
 }
+
+// startGC collects a shared blob store's garbage every GCGrace while the
+// server runs: instances that crashed mid-upload leave staging objects an
+// instance that never restarts would otherwise keep.
+func (s *Server) startGC() {
+	if !s.blobsShared() {
+		return
+	}
+	s.gcStop, s.gcDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.gcDone)
+		t := time.NewTicker(s.cfg.GCGrace)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.gcStop:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), s.cfg.GCGrace)
+				if err := s.collectGarbage(ctx); err != nil {
+					fmt.Fprintf(s.cfg.Log, "trustforge: garbage collection: %v\n", err)
+				}
+				cancel()
+			}
+		}
+	}()
+}
+
+func (s *Server) stopGC() {
+	if s.gcStop != nil {
+		close(s.gcStop)
+		<-s.gcDone
+		s.gcStop = nil
+	}
+}

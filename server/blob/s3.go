@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -214,30 +215,85 @@ func (s *S3) Create(ctx context.Context) (Writer, error) {
 		staging: s.prefix + "staging/" + time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(id[:])}, nil
 }
 
-// Open opens a committed blob. Reads are ranged GETs from the offset a
-// Seek sets, so a Range download fetches only its range.
+// Open opens a committed blob. It starts a GET of the whole blob, which
+// a read from the start streams; a Seek elsewhere replaces it by a ranged
+// GET from there, so a Range download fetches only its range.
 func (s *S3) Open(ctx context.Context, d Digest) (Object, error) {
-	o, err := s.core.Client.GetObject(ctx, s.bucket, s.key(d), minio.GetObjectOptions{})
+	o := &s3Object{ctx: ctx, s: s, key: s.key(d)}
+	body, info, _, err := s.core.GetObject(ctx, s.bucket, o.key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("blob: S3: %w", err)
-	}
-	st, err := o.Stat()
-	if err != nil {
-		o.Close()
 		if isNoSuchKey(err) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, d)
 		}
 		return nil, fmt.Errorf("blob: S3: %w", err)
 	}
-	return &s3Object{Object: o, size: st.Size}, nil
+	o.body, o.size = body, info.Size
+	return o, nil
 }
 
+// s3Object reads a blob through one streaming GET at a time.
 type s3Object struct {
-	*minio.Object
+	ctx  context.Context
+	s    *S3
+	key  string
 	size int64
+	off  int64         // the offset the next Read reads from
+	body io.ReadCloser // a GET whose next byte is at off, or nil
 }
 
 func (o *s3Object) Size() int64 { return o.size }
+
+func (o *s3Object) Read(p []byte) (int, error) {
+	if o.off >= o.size {
+		return 0, io.EOF
+	}
+	if o.body == nil {
+		opts := minio.GetObjectOptions{}
+		if o.off > 0 {
+			if err := opts.SetRange(o.off, 0); err != nil { // bytes=off-
+				return 0, fmt.Errorf("blob: S3: %w", err)
+			}
+		}
+		body, _, _, err := o.s.core.GetObject(o.ctx, o.s.bucket, o.key, opts)
+		if err != nil {
+			return 0, fmt.Errorf("blob: S3: %w", err)
+		}
+		o.body = body
+	}
+	n, err := o.body.Read(p)
+	o.off += int64(n)
+	if err == io.EOF && o.off < o.size {
+		err = fmt.Errorf("blob: S3: %s ended at %d of %d bytes: %w", o.key, o.off, o.size, io.ErrUnexpectedEOF)
+	}
+	return n, err
+}
+
+func (o *s3Object) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += o.off
+	case io.SeekEnd:
+		offset += o.size
+	}
+	if offset < 0 {
+		return o.off, errors.New("blob: seek before the start")
+	}
+	if offset != o.off && o.body != nil {
+		o.body.Close()
+		o.body = nil
+	}
+	o.off = offset
+	return offset, nil
+}
+
+func (o *s3Object) Close() error {
+	if o.body != nil {
+		err := o.body.Close()
+		o.body = nil
+		return err
+	}
+	return nil
+}
 
 // Delete removes a committed blob.
 func (s *S3) Delete(ctx context.Context, d Digest) error {

@@ -242,3 +242,18 @@ func testSecrets(t *testing.T, openTest opener) {
 		t.Errorf("Secret = %q, %v", got, err)
 	}
 }
+
+func TestPgQuery(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`SELECT a FROM t WHERE b = ? AND c = ?`, `SELECT a FROM t WHERE b = $1 AND c = $2`},
+		{`SELECT user, users.name FROM sessions WHERE user = ?`, `SELECT "user", users.name FROM sessions WHERE "user" = $1`},
+		{`SELECT '?', 'it''s ? user' FROM t WHERE x LIKE ? ESCAPE '\'`, `SELECT '?', 'it''s ? user' FROM t WHERE x ILIKE $1 ESCAPE '\'`},
+		{`SELECT "user", username, user_id FROM t`, `SELECT "user", username, user_id FROM t`},
+		{`ON CONFLICT (user) DO UPDATE SET v = excluded.v`, `ON CONFLICT ("user") DO UPDATE SET v = excluded.v`},
+	}
+	for _, tt := range tests {
+		if got := pgQuery(tt.in); got != tt.want {
+			t.Errorf("pgQuery(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
