@@ -20,7 +20,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 # Packages whose tests also run as WebAssembly, as the browser runs them.
 WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./wasm/updateflow/... ./wasm/updatelog/...
 
-.PHONY: all run server wasm test test-deps test-native test-wasm vet bench clean
+.PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench clean
 
 all: server wasm
 
@@ -41,7 +41,7 @@ run: server wasm
 # end-to-end tests, OpenSSL to cross-check certificate chains, Node.js to run
 # WebAssembly tests, PostgreSQL and versitygw (an S3 server) for the
 # scaled-out store; tests start and stop their own instances of both
-# (server/internal/testsvc).
+# (internal/testsvc).
 test-deps:
 	@if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then \
 		echo "make: installing chromium from Debian"; \
@@ -76,7 +76,13 @@ test-native:
 test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -timeout 20m -exec="$(WASM_EXEC)" $(WASM_PKGS)
 
-test: test-deps wasm vet test-native test-wasm
+# The whole API test suite and the e2e release flow once more on the
+# scaled-out back end (PostgreSQL and versitygw, started by the tests).
+test-scaled:
+	TRUSTFORGE_REQUIRE_SERVICES=1 TRUSTFORGE_API_SCALED=1 $(GO) test -count=1 -timeout 20m ./server/api/
+	TRUSTFORGE_REQUIRE_SERVICES=1 TRUSTFORGE_E2E_SCALED=1 $(GO) test -count=1 -timeout 20m -run '^TestEngineerPublishesTechnicianOpens$$' ./e2e/
+
+test: test-deps wasm vet test-native test-wasm test-scaled
 
 bench: test-deps wasm
 	@echo "== console: app.wasm size, navigation to first render (headless Chromium) =="

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"trustforge/e2e/driver"
+	"trustforge/internal/testsvc"
 )
 
 // env is shared by every test of the package: one browser, one server.
@@ -67,10 +68,17 @@ func run(m *testing.M) int {
 		return 1
 	}
 	env.bin, env.tmp = bin, tmp
+	shared, err := scaledArgs(tmp)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer testsvc.Stop()
 	srv, err := driver.StartServer(bctx, driver.ServerOptions{
 		Binary:  bin,
 		DataDir: filepath.Join(tmp, "data"),
 		WebDir:  env.webDir,
+		Args:    shared,
 		Log:     testLog(),
 	})
 	if err != nil {

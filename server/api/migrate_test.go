@@ -17,8 +17,8 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
+	"trustforge/internal/testsvc"
 	"trustforge/server/internal/testbundle"
-	"trustforge/server/internal/testsvc"
 	"trustforge/server/store"
 )
 

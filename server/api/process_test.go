@@ -20,7 +20,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"trustforge/server/internal/testsvc"
+	"trustforge/internal/testsvc"
 )
 
 // Tests that run real `trustforge serve` processes on the shared back

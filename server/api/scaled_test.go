@@ -9,8 +9,8 @@ import (
 
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"trustforge/internal/testsvc"
 	"trustforge/server/blob"
-	"trustforge/server/internal/testsvc"
 	"trustforge/server/store"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"trustforge/server/internal/testsvc"
+	"trustforge/internal/testsvc"
 )
 
 func TestMain(m *testing.M) { testsvc.Main(m) }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"trustforge/server/internal/testsvc"
+	"trustforge/internal/testsvc"
 )
 
 func TestMain(m *testing.M) { testsvc.Main(m) }

@@ -118,9 +118,22 @@ var (
 func S3(t testing.TB) S3Bucket {
 	t.Helper()
 	requireMain(t)
+	if _, err := VersitygwPath(); err != nil {
+		missing(t, "versitygw", "go install github.com/versity/versitygw/cmd/versitygw@"+VersitygwVersion)
+	}
+	b, err := NewS3Bucket()
+	if err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	return b
+}
+
+// NewS3Bucket is S3 for a TestMain: it returns an error where S3 fails or
+// skips the test. Call Stop when the tests are done.
+func NewS3Bucket() (S3Bucket, error) {
 	bin, err := VersitygwPath()
 	if err != nil {
-		missing(t, "versitygw", "go install github.com/versity/versitygw/cmd/versitygw@"+VersitygwVersion)
+		return S3Bucket{}, err
 	}
 	gwOnce.Do(func() {
 		gw, gwErr = startGateway(bin)
@@ -129,20 +142,20 @@ func S3(t testing.TB) S3Bucket {
 		}
 	})
 	if gwErr != nil {
-		t.Fatalf("testsvc: starting versitygw: %v", gwErr)
+		return S3Bucket{}, fmt.Errorf("starting versitygw: %w", gwErr)
 	}
 	b := S3Bucket{Endpoint: gw.endpoint, AccessKey: gw.access, SecretKey: gw.secret, Dir: gw.dir,
 		Bucket: fmt.Sprintf("b%d-%d", os.Getpid(), gw.n.Add(1))}
 	c, err := b.Client()
 	if err != nil {
-		t.Fatal(err)
+		return S3Bucket{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := c.MakeBucket(ctx, b.Bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("testsvc: creating bucket: %v", err)
+		return S3Bucket{}, fmt.Errorf("creating bucket: %w", err)
 	}
-	return b
+	return b, nil
 }
 
 func randomHex(n int) string {

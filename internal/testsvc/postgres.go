@@ -66,6 +66,16 @@ func PostgresURL(t testing.TB) string {
 	if _, err := pgBin("initdb"); err != nil {
 		missing(t, "PostgreSQL", "apt-get install postgresql")
 	}
+	u, err := NewPostgresURL()
+	if err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	return u
+}
+
+// NewPostgresURL is PostgresURL for a TestMain: it returns an error where
+// PostgresURL fails or skips the test. Call Stop when the tests are done.
+func NewPostgresURL() (string, error) {
 	pgOnce.Do(func() {
 		pg, pgErr = startCluster()
 		if pg != nil {
@@ -73,20 +83,20 @@ func PostgresURL(t testing.TB) string {
 		}
 	})
 	if pgErr != nil {
-		t.Fatalf("testsvc: starting PostgreSQL: %v", pgErr)
+		return "", fmt.Errorf("starting PostgreSQL: %w", pgErr)
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), pg.n.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := pgx.Connect(ctx, pg.url("postgres"))
 	if err != nil {
-		t.Fatalf("testsvc: %v", err)
+		return "", err
 	}
 	defer c.Close(ctx)
 	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("testsvc: creating database: %v", err)
+		return "", fmt.Errorf("creating database: %w", err)
 	}
-	return pg.url(name)
+	return pg.url(name), nil
 }
 
 func (c *cluster) url(db string) string {
