@@ -41,84 +41,85 @@ const writeLock = 0x7472757374667267
 // migrations are the PostgreSQL schema's versions, in order. A version,
 // once released, never changes; a new one is appended.
 var migrations = []string{
-	// 1: the schema of SQLite's store, with PostgreSQL's types.
+	// 1: the schema of SQLite's store, with PostgreSQL's types; text
+	// compares bytewise, as in SQLite, whatever the database's locale.
 	`
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C" NOT NULL);
 CREATE TABLE users (
-	name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL,
+	name TEXT COLLATE "C" PRIMARY KEY, role TEXT COLLATE "C" NOT NULL, password TEXT COLLATE "C" NOT NULL,
 	disabled BOOLEAN NOT NULL DEFAULT false, created BIGINT NOT NULL);
 CREATE TABLE enrolment (hash BYTEA PRIMARY KEY, expires BIGINT NOT NULL);
 CREATE TABLE sessions (
-	hash BYTEA PRIMARY KEY, "user" TEXT NOT NULL REFERENCES users(name),
+	hash BYTEA PRIMARY KEY, "user" TEXT COLLATE "C" NOT NULL REFERENCES users(name),
 	created BIGINT NOT NULL, expires BIGINT NOT NULL);
 CREATE INDEX sessions_expires ON sessions (expires);
 CREATE TABLE tokens (
-	id TEXT PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, "user" TEXT NOT NULL REFERENCES users(name),
-	name TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL);
-CREATE TABLE products (name TEXT PRIMARY KEY, description TEXT NOT NULL, created BIGINT NOT NULL);
+	id TEXT COLLATE "C" PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, "user" TEXT COLLATE "C" NOT NULL REFERENCES users(name),
+	name TEXT COLLATE "C" NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL);
+CREATE TABLE products (name TEXT COLLATE "C" PRIMARY KEY, description TEXT COLLATE "C" NOT NULL, created BIGINT NOT NULL);
 CREATE TABLE channels (
-	product TEXT NOT NULL REFERENCES products(name), name TEXT NOT NULL, PRIMARY KEY (product, name));
+	product TEXT COLLATE "C" NOT NULL REFERENCES products(name), name TEXT COLLATE "C" NOT NULL, PRIMARY KEY (product, name));
 CREATE TABLE keys (
-	product TEXT NOT NULL REFERENCES products(name), fingerprint TEXT NOT NULL,
-	algorithm TEXT NOT NULL, public_key BYTEA NOT NULL, comment TEXT NOT NULL,
-	added BIGINT NOT NULL, added_by TEXT NOT NULL, revoked BIGINT NOT NULL DEFAULT 0,
+	product TEXT COLLATE "C" NOT NULL REFERENCES products(name), fingerprint TEXT COLLATE "C" NOT NULL,
+	algorithm TEXT COLLATE "C" NOT NULL, public_key BYTEA NOT NULL, comment TEXT COLLATE "C" NOT NULL,
+	added BIGINT NOT NULL, added_by TEXT COLLATE "C" NOT NULL, revoked BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (product, fingerprint));
 CREATE TABLE releases (
-	id TEXT PRIMARY KEY, product TEXT NOT NULL REFERENCES products(name), image BIGINT NOT NULL,
-	version TEXT NOT NULL, counter BIGINT NOT NULL, channel TEXT NOT NULL, signer TEXT NOT NULL,
+	id TEXT COLLATE "C" PRIMARY KEY, product TEXT COLLATE "C" NOT NULL REFERENCES products(name), image BIGINT NOT NULL,
+	version TEXT COLLATE "C" NOT NULL, counter BIGINT NOT NULL, channel TEXT COLLATE "C" NOT NULL, signer TEXT COLLATE "C" NOT NULL,
 	manifest BYTEA NOT NULL, manifest_json BYTEA NOT NULL, prefix BYTEA NOT NULL,
 	payload_digest BYTEA NOT NULL, payload_size BIGINT NOT NULL,
-	uploaded BIGINT NOT NULL, uploaded_by TEXT NOT NULL,
-	yanked BIGINT NOT NULL DEFAULT 0, yanked_by TEXT NOT NULL DEFAULT '', yank_reason TEXT NOT NULL DEFAULT '');
+	uploaded BIGINT NOT NULL, uploaded_by TEXT COLLATE "C" NOT NULL,
+	yanked BIGINT NOT NULL DEFAULT 0, yanked_by TEXT COLLATE "C" NOT NULL DEFAULT '', yank_reason TEXT COLLATE "C" NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX releases_version ON releases (product, image, version);
 CREATE TABLE offers (
-	release TEXT NOT NULL REFERENCES releases(id), channel TEXT NOT NULL,
-	added BIGINT NOT NULL, added_by TEXT NOT NULL, PRIMARY KEY (release, channel));
+	release TEXT COLLATE "C" NOT NULL REFERENCES releases(id), channel TEXT COLLATE "C" NOT NULL,
+	added BIGINT NOT NULL, added_by TEXT COLLATE "C" NOT NULL, PRIMARY KEY (release, channel));
 CREATE INDEX offers_channel ON offers (channel);
 CREATE TABLE heads (
-	product TEXT NOT NULL, image BIGINT NOT NULL, channel TEXT NOT NULL,
-	release TEXT NOT NULL, version TEXT NOT NULL, counter BIGINT NOT NULL,
+	product TEXT COLLATE "C" NOT NULL, image BIGINT NOT NULL, channel TEXT COLLATE "C" NOT NULL,
+	release TEXT COLLATE "C" NOT NULL, version TEXT COLLATE "C" NOT NULL, counter BIGINT NOT NULL,
 	PRIMARY KEY (product, image, channel));
 CREATE TABLE audit (
-	seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-	subject TEXT NOT NULL, detail TEXT NOT NULL, prev BYTEA NOT NULL, hash BYTEA NOT NULL);
+	seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT COLLATE "C" NOT NULL, action TEXT COLLATE "C" NOT NULL,
+	subject TEXT COLLATE "C" NOT NULL, detail TEXT COLLATE "C" NOT NULL, prev BYTEA NOT NULL, hash BYTEA NOT NULL);
 CREATE INDEX audit_action ON audit (action);
 CREATE TABLE devices (
-	id TEXT PRIMARY KEY, product TEXT NOT NULL REFERENCES products(name),
-	model TEXT NOT NULL, rev TEXT NOT NULL, serial TEXT NOT NULL, issuer TEXT NOT NULL,
-	subject TEXT NOT NULL, chain BYTEA NOT NULL, root TEXT NOT NULL,
-	enc_key BYTEA NOT NULL, enc_fingerprint TEXT NOT NULL, boot_key_hash TEXT NOT NULL,
-	provisioned BIGINT NOT NULL, operator TEXT NOT NULL,
-	revoked BIGINT NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '', revoke_reason TEXT NOT NULL DEFAULT '');
+	id TEXT COLLATE "C" PRIMARY KEY, product TEXT COLLATE "C" NOT NULL REFERENCES products(name),
+	model TEXT COLLATE "C" NOT NULL, rev TEXT COLLATE "C" NOT NULL, serial TEXT COLLATE "C" NOT NULL, issuer TEXT COLLATE "C" NOT NULL,
+	subject TEXT COLLATE "C" NOT NULL, chain BYTEA NOT NULL, root TEXT COLLATE "C" NOT NULL,
+	enc_key BYTEA NOT NULL, enc_fingerprint TEXT COLLATE "C" NOT NULL, boot_key_hash TEXT COLLATE "C" NOT NULL,
+	provisioned BIGINT NOT NULL, operator TEXT COLLATE "C" NOT NULL,
+	revoked BIGINT NOT NULL DEFAULT 0, revoked_by TEXT COLLATE "C" NOT NULL DEFAULT '', revoke_reason TEXT COLLATE "C" NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX devices_cert ON devices (issuer, serial);
 CREATE INDEX devices_product ON devices (product, provisioned);
 CREATE TABLE crls (
-	issuer TEXT PRIMARY KEY, number TEXT NOT NULL, this_update BIGINT NOT NULL, next_update BIGINT NOT NULL,
-	der BYTEA NOT NULL, uploaded BIGINT NOT NULL, uploaded_by TEXT NOT NULL);
+	issuer TEXT COLLATE "C" PRIMARY KEY, number TEXT COLLATE "C" NOT NULL, this_update BIGINT NOT NULL, next_update BIGINT NOT NULL,
+	der BYTEA NOT NULL, uploaded BIGINT NOT NULL, uploaded_by TEXT COLLATE "C" NOT NULL);
 CREATE TABLE recipients (
-	"user" TEXT PRIMARY KEY REFERENCES users(name), recipient TEXT NOT NULL, updated BIGINT NOT NULL);
+	"user" TEXT COLLATE "C" PRIMARY KEY REFERENCES users(name), recipient TEXT COLLATE "C" NOT NULL, updated BIGINT NOT NULL);
 CREATE TABLE production_packages (
-	id TEXT PRIMARY KEY, product TEXT NOT NULL REFERENCES products(name), batch TEXT NOT NULL,
+	id TEXT COLLATE "C" PRIMARY KEY, product TEXT COLLATE "C" NOT NULL REFERENCES products(name), batch TEXT COLLATE "C" NOT NULL,
 	count BIGINT NOT NULL, not_before BIGINT NOT NULL, expires BIGINT NOT NULL,
-	release TEXT NOT NULL, version TEXT NOT NULL, image_mode TEXT NOT NULL, signer TEXT NOT NULL,
-	ca_key_id TEXT NOT NULL, manifest BYTEA NOT NULL, manifest_json BYTEA NOT NULL, prefix BYTEA NOT NULL,
+	release TEXT COLLATE "C" NOT NULL, version TEXT COLLATE "C" NOT NULL, image_mode TEXT COLLATE "C" NOT NULL, signer TEXT COLLATE "C" NOT NULL,
+	ca_key_id TEXT COLLATE "C" NOT NULL, manifest BYTEA NOT NULL, manifest_json BYTEA NOT NULL, prefix BYTEA NOT NULL,
 	payload_digest BYTEA NOT NULL, payload_size BIGINT NOT NULL,
 	issued BIGINT NOT NULL DEFAULT 0, refused BIGINT NOT NULL DEFAULT 0,
-	uploaded BIGINT NOT NULL, uploaded_by TEXT NOT NULL);
+	uploaded BIGINT NOT NULL, uploaded_by TEXT COLLATE "C" NOT NULL);
 CREATE UNIQUE INDEX production_packages_ca ON production_packages (ca_key_id);
 CREATE INDEX production_packages_product ON production_packages (product, uploaded);
 CREATE TABLE production_tickets (
-	id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES production_packages(id), seq BIGINT NOT NULL,
-	device TEXT NOT NULL, station TEXT NOT NULL, issued BIGINT NOT NULL, ticket BYTEA NOT NULL,
-	used_by TEXT NOT NULL DEFAULT '', used BIGINT NOT NULL DEFAULT 0);
+	id TEXT COLLATE "C" PRIMARY KEY, package TEXT COLLATE "C" NOT NULL REFERENCES production_packages(id), seq BIGINT NOT NULL,
+	device TEXT COLLATE "C" NOT NULL, station TEXT COLLATE "C" NOT NULL, issued BIGINT NOT NULL, ticket BYTEA NOT NULL,
+	used_by TEXT COLLATE "C" NOT NULL DEFAULT '', used BIGINT NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX production_tickets_seq ON production_tickets (package, seq);
 CREATE INDEX production_tickets_used ON production_tickets (used_by);
 `,
 	// 2: state that several server instances share.
 	`
-CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, last BIGINT NOT NULL);
+CREATE TABLE rate_buckets (key TEXT COLLATE "C" PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, last BIGINT NOT NULL);
 CREATE INDEX rate_buckets_last ON rate_buckets (last);
-CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL, created BIGINT NOT NULL);
+CREATE TABLE secrets (name TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL, created BIGINT NOT NULL);
 `,
 }
 
