@@ -220,8 +220,9 @@ func (s *Server) blobsShared() bool { return s.cfg.Blobs != nil }
 
 // CollectGarbage deletes the blobs of bs that no release or production
 // package of st refers to, and returns how many. With shared set (bs is
-// shared by several server instances) it spares blobs and unfinished
-// uploads from before before; otherwise every unreferenced blob goes.
+// shared by several server instances) it deletes only blobs and unfinished
+// uploads from before before, sparing younger ones an instance may be
+// about to record; otherwise every unreferenced blob goes.
 func CollectGarbage(ctx context.Context, st store.Releases, bs blob.Store, shared bool, before time.Time) (int, error) {
 	ds, err := st.PayloadDigests(ctx)
 	if err != nil {
