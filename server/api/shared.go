@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,8 +189,9 @@ func (s *Server) enrolOnce(ctx context.Context) error {
 		fmt.Fprintf(s.cfg.Log, "trustforge: no accounts yet; another instance printed the enrolment link (`trustforge admin enrol --db …` issues a new one)\n")
 		return nil
 	}
+	ttl := strings.TrimSuffix(strings.TrimSuffix(s.cfg.EnrolTTL.String(), "0s"), "0m")
 	fmt.Fprintf(s.cfg.Log, "trustforge: no accounts yet. Enrol the first administrator within %s at\n\n    %s\n\nThe link works once.\n",
-		s.cfg.EnrolTTL, s.cfg.BaseURL+"/enrol#token="+secret)
+		ttl, s.cfg.BaseURL+"/enrol#token="+secret)
 	return nil
 }
 
