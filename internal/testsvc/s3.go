@@ -60,6 +60,9 @@ func (b S3Bucket) Client() (*minio.Client, error) {
 // $GOBIN, then $GOPATH/bin (where `go install` puts it).
 func VersitygwPath() (string, error) {
 	if p := os.Getenv("TRUSTFORGE_VERSITYGW"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("$TRUSTFORGE_VERSITYGW: %w", err)
+		}
 		return p, nil
 	}
 	if p, err := exec.LookPath("versitygw"); err == nil {
