@@ -27,6 +27,12 @@ type Sweeper interface {
 	Sweep(ctx context.Context, before time.Time) error
 }
 
+// olderDeleter is a Store that deletes a blob only while it is older than
+// a time.
+type olderDeleter interface {
+	deleteIfOlder(ctx context.Context, d Digest, before time.Time) (bool, error)
+}
+
 // Collect deletes the blobs keep rejects that were committed before
 // before, and (for a Sweeper) unfinished uploads begun before it, and
 // returns how many blobs it deleted. A store shared by several server
@@ -61,12 +67,26 @@ func Collect(ctx context.Context, st Store, keep func(Digest) bool, before time.
 	if err != nil {
 		return 0, err
 	}
-	for i, d := range orphans {
-		if err := st.Delete(ctx, d); err != nil {
-			return i, err
+	n := 0
+	for _, d := range orphans {
+		if od, ok := st.(olderDeleter); ok {
+			// The blob may have been committed again since the listing,
+			// by an upload of the same bytes: look once more.
+			deleted, err := od.deleteIfOlder(ctx, d, before)
+			if err != nil {
+				return n, err
+			}
+			if deleted {
+				n++
+			}
+			continue
 		}
+		if err := st.Delete(ctx, d); err != nil {
+			return n, err
+		}
+		n++
 	}
-	return len(orphans), nil
+	return n, nil
 }
 
 // WalkInfo lists committed blobs with their size and modification time.

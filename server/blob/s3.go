@@ -303,6 +303,24 @@ func (s *S3) Delete(ctx context.Context, d Digest) error {
 	return nil
 }
 
+// deleteIfOlder deletes a committed blob unless it was committed (again)
+// at or after before. A commit can still land between the check and the
+// delete; the window is one round trip, where the listing's was the whole
+// walk.
+func (s *S3) deleteIfOlder(ctx context.Context, d Digest, before time.Time) (bool, error) {
+	st, err := s.core.Client.StatObject(ctx, s.bucket, s.key(d), minio.StatObjectOptions{})
+	if isNoSuchKey(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("blob: S3: %w", err)
+	}
+	if !st.LastModified.Before(before) {
+		return false, nil
+	}
+	return true, s.Delete(ctx, d)
+}
+
 // Walk lists committed blobs.
 func (s *S3) Walk(ctx context.Context, fn func(Digest) error) error {
 	return s.WalkInfo(ctx, func(i Info) error { return fn(i.Digest) })

@@ -309,3 +309,23 @@ func FuzzParseS3URL(f *testing.F) {
 		}
 	})
 }
+
+// Garbage collection looks at a blob's time again just before deleting
+// it: one committed again since the listing stays.
+func TestS3DeleteIfOlder(t *testing.T) {
+	ctx := context.Background()
+	s := openS3(t)
+	d := put(t, s, []byte("committed again"))
+	if ok, err := s.deleteIfOlder(ctx, d, time.Now().Add(-time.Hour)); err != nil || ok {
+		t.Errorf("deleteIfOlder(fresh blob) = %v, %v; want kept", ok, err)
+	}
+	if got := listed(t, s); len(got) != 1 {
+		t.Fatalf("a fresh blob was deleted: %v", got)
+	}
+	if ok, err := s.deleteIfOlder(ctx, d, time.Now().Add(time.Hour)); err != nil || !ok {
+		t.Errorf("deleteIfOlder(old blob) = %v, %v; want deleted", ok, err)
+	}
+	if ok, err := s.deleteIfOlder(ctx, d, time.Now().Add(time.Hour)); err != nil || ok {
+		t.Errorf("deleteIfOlder(missing blob) = %v, %v", ok, err)
+	}
+}
