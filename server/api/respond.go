@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -37,9 +38,14 @@ func errorf(status int, code, format string, args ...any) *Error {
 func asError(err error) *Error {
 	var e *Error
 	var tooBig *http.MaxBytesError
+	var body *bodyError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &body) && errors.Is(err, os.ErrDeadlineExceeded):
+		return errorf(http.StatusRequestTimeout, "body_timeout", "the request body stopped arriving")
+	case errors.As(err, &body):
+		return errorf(http.StatusBadRequest, "bad_body", "the request body ended before its Content-Length or broke off")
 	case errors.As(err, &tooBig):
 		return errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, store.ErrNotFound):

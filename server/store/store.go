@@ -222,6 +222,7 @@ type Store interface {
 	Products
 	Releases
 	Devices
+	DeviceRoots
 	Recipients
 	Production
 	AuditLog
