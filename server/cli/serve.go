@@ -20,16 +20,18 @@ type serveConfig struct {
 
 	maxUpload int64
 	demoBoard bool
+	tls       tlsFlags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg serveConfig
-	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board]")
+	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board] [--tls-cert FILE --tls-key FILE | --acme-domain NAME] [--redirect-http ADDR] [--trusted-proxy CIDR]")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
 	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
 	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
 	fs.Int64Var(&cfg.maxUpload, "max-upload", 2<<30, "largest release bundle upload, in `bytes`")
 	fs.BoolVar(&cfg.demoBoard, "demo-board", false, "offer a simulated board at /demo-board/ (its flash is kept in the data directory)")
+	cfg.tls.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,8 +51,21 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	https, err := cfg.tls.setup(env, cfg.dataDir, ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	proxies, err := site.ParseProxies(cfg.tls.trustedProxies)
+	if err != nil {
+		ln.Close()
+		return usageErrorf("--trusted-proxy: %v", err)
+	}
 
-	siteCfg := site.Config{Console: con, Version: con.Version()}
+	siteCfg := site.Config{Console: con, Version: con.Version(), TrustedProxies: proxies}
+	if https != nil {
+		base, siteCfg.TLS = https.base, https.config
+	}
 	// API: the release API is mounted here.
 	releases, err := api.Open(ctx, api.Config{DataDir: cfg.dataDir, BaseURL: base, MaxUpload: cfg.maxUpload, Log: env.Stderr})
 	if err != nil {
@@ -72,10 +87,25 @@ func runServe(ctx context.Context, env Env, args []string) error {
 
 	s := site.New(siteCfg)
 	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (data in %s)\n", con.Version(), base, cfg.dataDir)
+	errs := make(chan error, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if https != nil {
+		fmt.Fprintf(env.Stdout, "trustforge: HTTPS on %s with %s\n", ln.Addr(), https.what)
+		https.run(sctx, env, cfg.tls.redirectHTTP, errs)
+		go func() {
+			select {
+			case err := <-errs:
+				fmt.Fprintf(env.Stderr, "trustforge: %v\n", err)
+				cancel()
+			case <-sctx.Done():
+			}
+		}()
+	}
 	if cfg.demoBoard {
 		fmt.Fprintf(env.Stdout, "trustforge: simulated board at %s%s\n", base, "/demo-board/")
 	}
-	err = s.Serve(ctx, ln)
+	err = s.Serve(sctx, ln)
 	fmt.Fprintln(env.Stdout, "trustforge: stopped")
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -186,4 +187,28 @@ func (s *Site) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("site: shutting down: %w", err)
 	}
 	return nil
+}
+
+// RedirectHTTPS answers every request with a permanent redirect to the
+// same host and path over HTTPS on port (omitted when 443), as the plain
+// HTTP listener beside an HTTPS site does.
+func RedirectHTTPS(port string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host == "" {
+			http.Error(w, "no Host", http.StatusBadRequest)
+			return
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		if port != "" && port != "443" {
+			host += ":" + port
+		}
+		SetSecurityHeaders(w.Header())
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})
 }
