@@ -92,16 +92,18 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	defer cancel()
 	if https != nil {
 		fmt.Fprintf(env.Stdout, "trustforge: HTTPS on %s with %s\n", ln.Addr(), https.what)
-		https.run(sctx, env, cfg.tls.redirectHTTP, errs)
-		go func() {
-			select {
-			case err := <-errs:
-				fmt.Fprintf(env.Stderr, "trustforge: %v\n", err)
-				cancel()
-			case <-sctx.Done():
-			}
-		}()
+	} else {
+		https = &httpsSetup{} // plain HTTP: SIGHUP only, which must not end the server
 	}
+	https.run(sctx, env, cfg.tls.redirectHTTP, errs)
+	go func() {
+		select {
+		case err := <-errs:
+			fmt.Fprintf(env.Stderr, "trustforge: %v\n", err)
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	if cfg.demoBoard {
 		fmt.Fprintf(env.Stdout, "trustforge: simulated board at %s%s\n", base, "/demo-board/")
 	}

@@ -180,7 +180,9 @@ func (s *httpsSetup) run(ctx context.Context, env Env, redirectAddr string, errs
 	if s.watch != nil {
 		go s.watch(ctx)
 	}
-	if s.reload != nil {
+	{
+		// SIGHUP reloads certificate files; with nothing to reload it
+		// must still not end the server (systemctl reload).
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
@@ -190,7 +192,9 @@ func (s *httpsSetup) run(ctx context.Context, env Env, redirectAddr string, errs
 				case <-ctx.Done():
 					return
 				case <-hup:
-					if err := s.reload(); err != nil {
+					if s.reload == nil {
+						fmt.Fprintln(env.Stderr, "trustforge: SIGHUP: no certificate files to reload")
+					} else if err := s.reload(); err != nil {
 						fmt.Fprintf(env.Stderr, "trustforge: SIGHUP: TLS certificate not reloaded: %v\n", err)
 					}
 				}
