@@ -19,6 +19,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
 	"trustforge/server/auth"
+	"trustforge/server/internal/testbundle"
 	"trustforge/server/store"
 )
 
@@ -104,8 +105,14 @@ func TestRogueDeviceRootRefused(t *testing.T) {
 	e.mustJSON("POST", "/api/devices", e.tokens["engineer"], reg(next, "00c0de04"), 201)
 	var list struct{ Roots []deviceRootJSON }
 	e.mustJSONOut("GET", "/api/products/sensor/device-roots", e.tokens["technician"], nil, 200, &list)
-	if len(list.Roots) != 2 || list.Roots[0].Revoked == nil || list.Roots[0].RevokedBy != "root" || list.Roots[1].Revoked != nil {
-		t.Errorf("roots after re-pinning: %+v", list.Roots)
+	if len(list.Roots) != 2 {
+		t.Fatalf("%d roots after re-pinning, want 2", len(list.Roots))
+	}
+	for _, r := range list.Roots {
+		revoked := r.Revoked != nil && r.RevokedBy == "root"
+		if want := r.Fingerprint == fp; revoked != want {
+			t.Errorf("root %s…: revoked %v by %q, want revoked %v", r.Fingerprint[:16], r.Revoked != nil, r.RevokedBy, want)
+		}
 	}
 	if n := len(e.auditEntries(t, "device_root.revoke")); n != 1 {
 		t.Errorf("%d device_root.revoke audit entries, want 1", n)
@@ -338,20 +345,25 @@ func TestExpiryBounds(t *testing.T) {
 // Finding 9: a request body shorter than its Content-Length got 500.
 func TestShortBodyIs400(t *testing.T) {
 	e := newEnv(t)
-	for _, tt := range []struct{ path, token, ctype string }{
-		{"/api/session", "", "application/json"},
-		{"/api/releases", e.tokens["engineer"], "application/octet-stream"},
-		{"/api/production/packages", e.tokens["engineer"], "application/octet-stream"},
+	tfb := e.bundle(testbundle.Release{Version: "1.0.0", Counter: 1, ImageSize: 64 << 10})
+	for _, tt := range []struct {
+		path, token, ctype string
+		body               []byte
+	}{
+		{"/api/session", "", "application/json", []byte(`{"name":"x","pass`)},
+		{"/api/releases", e.tokens["engineer"], "application/octet-stream", tfb[:len(tfb)-1000]}, // cut in the payload
+		{"/api/releases", e.tokens["engineer"], "application/octet-stream", tfb[:40]},            // cut in the header
 	} {
 		c, err := net.Dial("tcp", strings.TrimPrefix(e.hs.URL, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		hdr := "POST " + tt.path + " HTTP/1.1\r\nHost: x\r\nContent-Type: " + tt.ctype + "\r\nContent-Length: 60000\r\n"
+		hdr := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n", tt.path, tt.ctype, len(tt.body)+1000)
 		if tt.token != "" {
 			hdr += "Authorization: Bearer " + tt.token + "\r\n"
 		}
-		io.WriteString(c, hdr+"\r\n"+`{"name":"x","pass`)
+		io.WriteString(c, hdr+"\r\n")
+		c.Write(tt.body)
 		c.(*net.TCPConn).CloseWrite()
 		c.SetReadDeadline(time.Now().Add(time.Minute))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -360,9 +372,15 @@ func TestShortBodyIs400(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != 400 {
-			t.Errorf("%s with a short body: %d %s, want 400", tt.path, resp.StatusCode, b)
+			t.Errorf("%s with %d of %d bytes: %d %s, want 400", tt.path, len(tt.body), len(tt.body)+1000, resp.StatusCode, b)
 		}
 		c.Close()
+	}
+	// Nothing was stored.
+	var list struct{ Releases []releaseOutT }
+	e.mustJSONOut("GET", "/api/releases", e.tokens["engineer"], nil, 200, &list)
+	if len(list.Releases) != 0 {
+		t.Errorf("%d releases stored from cut uploads", len(list.Releases))
 	}
 }
 
