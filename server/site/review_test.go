@@ -66,8 +66,8 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 
 	// An unauthenticated body that trickles in is cut off at BodyTimeout,
 	// however steadily it trickles.
-	c := dialFrom(t, "127.0.0.1", addr)
-	io.WriteString(c, "POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{")
+	slow := dialFrom(t, "127.0.0.1", addr)
+	io.WriteString(slow, "POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{")
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -76,14 +76,14 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 			case <-stop:
 				return
 			case <-time.After(200 * time.Millisecond):
-				if _, err := io.WriteString(c, " "); err != nil {
+				if _, err := io.WriteString(slow, " "); err != nil {
 					return
 				}
 			}
 		}
 	}()
-	c.SetReadDeadline(time.Now().Add(2 * time.Minute))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	slow.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
 	if err != nil {
 		t.Fatalf("a trickling body: %v (the server never answered)", err)
 	}
@@ -93,7 +93,7 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 
 	// An authenticated upload that keeps making progress runs past
 	// BodyTimeout.
-	c = dialFrom(t, "127.0.0.1", addr)
+	c := dialFrom(t, "127.0.0.1", addr)
 	const size = 16
 	io.WriteString(c, "POST /api/releases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Length: 16\r\n\r\n")
 	start := time.Now()
