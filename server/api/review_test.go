@@ -391,27 +391,33 @@ func TestPasswordChecksPerAddress(t *testing.T) {
 	// Hold both slots, as two long checks would.
 	e.srv.hashSlots <- struct{}{}
 	e.srv.hashSlots <- struct{}{}
-	first := make(chan int, 1)
-	go func() { first <- e.signInFrom("203.0.113.9", "nobody", "guess 1") }()
-	for !e.srv.hashing.busy("203.0.113.9") {
-		time.Sleep(time.Millisecond) // until the first check is queued
+	// One address may have two checks running or queued (several
+	// people behind one NAT sign in at once), not more.
+	first := make(chan int, 2)
+	for i := range 2 {
+		go func() { first <- e.signInFrom("203.0.113.9", "nobody", fmt.Sprint("guess ", i)) }()
 	}
-	second := make(chan int, 1)
-	go func() { second <- e.signInFrom("203.0.113.9", "nobody", "guess 2") }()
+	for e.srv.hashing.held("203.0.113.9") < 2 {
+		time.Sleep(time.Millisecond) // until both checks are queued
+	}
+	third := make(chan int, 1)
+	go func() { third <- e.signInFrom("203.0.113.9", "nobody", "guess 3") }()
 	select {
-	case code := <-second:
+	case code := <-third:
 		if code != 429 {
-			t.Errorf("a second check queued from one address: %d, want 429", code)
+			t.Errorf("a third check queued from one address: %d, want 429", code)
 		}
 	case <-time.After(2 * time.Minute):
-		t.Fatal("a second check from one address waits in the queue")
+		t.Fatal("a third check from one address waits in the queue")
 	}
 	owner := make(chan int, 1)
 	go func() { owner <- e.signInFrom("198.51.100.7", "root", "root password 1") }()
 	<-e.srv.hashSlots
 	<-e.srv.hashSlots
-	if code := <-first; code != 401 {
-		t.Errorf("the first check: %d, want 401", code)
+	for range 2 {
+		if code := <-first; code != 401 {
+			t.Errorf("a queued check: %d, want 401", code)
+		}
 	}
 	if code := <-owner; code != 200 {
 		t.Errorf("the owner's sign-in from another address: %d, want 200", code)

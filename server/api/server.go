@@ -143,7 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hashSlots = make(chan struct{}, 2)
-	s.hashing = addrSlots{max: 1}
+	s.hashing = addrSlots{max: 2}
 	s.signIns = cfg.SignIn
 	if s.signIns == nil {
 		s.signIns = &auth.SignInPolicy{}

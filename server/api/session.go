@@ -98,7 +98,7 @@ func (s *Server) acquireHashSlot(r *http.Request) (release func(), err error) {
 	addr := clientAddr(r)
 	if !s.hashing.acquire(addr) {
 		return nil, &Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 1,
-			Message: "a password check from this address is already under way; retry when it is done"}
+			Message: "password checks from this address are already under way; retry when they are done"}
 	}
 	select {
 	case s.hashSlots <- struct{}{}:
@@ -223,9 +223,9 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, p *principal) e
 	return nil
 }
 
-// busy reports whether addr holds a slot, for tests.
-func (a *addrSlots) busy(addr string) bool {
+// held returns how many checks addr has running or queued, for tests.
+func (a *addrSlots) held(addr string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.n[addr] > 0
+	return a.n[addr]
 }
