@@ -83,7 +83,7 @@ func trim(err error) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	if e == nil {
-		fmt.Fprintf(s.cfg.Log, "trustforge: %s %s: %v\n", r.Method, r.URL.Path, err)
+		fmt.Fprintf(s.cfg.Log, "trustforge: %s %s from %s: %v\n", r.Method, r.URL.Path, clientAddr(r), err)
 		e = errorf(http.StatusInternalServerError, "internal", "internal server error")
 	}
 	if e.RetryAfter > 0 {

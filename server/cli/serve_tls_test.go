@@ -150,6 +150,17 @@ func TestServeHTTPS(t *testing.T) {
 	if got := peer(); got != "second.lab" {
 		t.Errorf("after SIGHUP the server serves %s, want second.lab", got)
 	}
+
+	// Plain HTTP: SIGHUP (systemctl reload) does not end the server.
+	cmd, lines = startServe(t, bin, "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data3"), "--web", web)
+	plain := waitLine(t, lines, consoleAt)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLine(t, lines, regexp.MustCompile(`(SIGHUP): no certificate files`))
+	resp, err = http.Get(plain + "/healthz")
+	if err != nil {
+		t.Fatalf("after SIGHUP the plain server is gone: %v", err)
+	}
+	resp.Body.Close()
 }
 
 func writeSelfSigned(t *testing.T, cn, certFile, keyFile string) {
