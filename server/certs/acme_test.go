@@ -1,4 +1,4 @@
-package certs
+package certs_test
 
 import (
 	"crypto/tls"
@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"trustforge/server/certs"
+	"trustforge/server/internal/pebbletest"
 )
 
 // switchable is a transport that can be cut off, to stop autocert's
@@ -34,12 +37,12 @@ func (s *switchable) RoundTrip(r *http.Request) (*http.Response, error) {
 // (Pebble) on the first handshake, checks it against Pebble's root, finds
 // it cached in the data directory, and sees it renewed before expiry.
 func TestACMEIssueAndRenew(t *testing.T) {
-	p := startPebble(t, time.Hour)
+	p := pebbletest.Start(t, time.Hour)
 	data := t.TempDir()
 	tr := &switchable{rt: p.Client.Transport}
 	defer tr.off.Store(true)
 	// Renewing 2 hours before an hour-long certificate ends renews at once.
-	m, err := NewACME(ACMEConfig{Domains: []string{"tf.test"}, Directory: p.Directory, Email: "ops@tf.test", DataDir: data,
+	m, err := certs.NewACME(certs.ACMEConfig{Domains: []string{"tf.test"}, Directory: p.Directory, Email: "ops@tf.test", DataDir: data,
 		RenewBefore: 2 * time.Hour, HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +77,7 @@ func TestACMEIssueAndRenew(t *testing.T) {
 	}
 	// The account key and certificate are cached, owner-only.
 	var files int
-	filepath.WalkDir(ACMEDir(data), func(path string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(certs.ACMEDir(data), func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			files++
 			if fi, _ := d.Info(); fi.Mode().Perm()&0o077 != 0 {
@@ -83,7 +86,7 @@ func TestACMEIssueAndRenew(t *testing.T) {
 		}
 		return nil
 	})
-	if _, err := os.Stat(filepath.Join(ACMEDir(data), "tf.test")); err != nil || files < 2 {
+	if _, err := os.Stat(filepath.Join(certs.ACMEDir(data), "tf.test")); err != nil || files < 2 {
 		t.Errorf("the ACME cache holds %d files (%v)", files, err)
 	}
 

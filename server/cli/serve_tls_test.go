@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"trustforge/server/internal/pebbletest"
 )
 
 // startServe runs `trustforge serve` with args and returns the lines it
@@ -177,4 +180,39 @@ func writeSelfSigned(t *testing.T, cn, certFile, keyFile string) {
 	os.WriteFile(certFile+".new", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	os.Rename(keyFile+".new", keyFile)
 	os.Rename(certFile+".new", certFile)
+}
+
+// TestServeACME runs serve with --acme-domain against a real ACME server
+// (Pebble): the first handshake for the name gets a certificate that
+// verifies against Pebble's root, and the console is served with it.
+func TestServeACME(t *testing.T) {
+	p := pebbletest.Start(t, 24*time.Hour)
+	dir := t.TempDir()
+	bin := buildTrustforge(t, dir)
+	data, web := filepath.Join(dir, "data"), filepath.Join(dir, "web")
+	os.MkdirAll(web, 0o755)
+	os.WriteFile(filepath.Join(web, "app.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644)
+	_, lines := startServe(t, bin, "--addr", "127.0.0.1:0", "--data", data, "--web", web, "--acme-domain", "tf.test",
+		"--acme-directory", p.Directory, "--acme-ca-roots", p.CAFile, "--acme-email", "ops@tf.test")
+	addr := waitLine(t, lines, httpsAt)
+	go func() {
+		for range lines {
+		}
+	}()
+	toServer := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: toServer, ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{RootCAs: p.Roots(t), ServerName: "tf.test"}}}
+	resp, err := client.Get("https://tf.test/healthz")
+	if err != nil {
+		t.Fatalf("HTTPS with an ACME certificate: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS.PeerCertificates[0].DNSNames[0] != "tf.test" {
+		t.Errorf("health check: %d, certificate for %v", resp.StatusCode, resp.TLS.PeerCertificates[0].DNSNames)
+	}
+	if _, err := os.Stat(filepath.Join(data, "acme", "tf.test")); err != nil {
+		t.Errorf("the certificate is not cached in the data directory: %v", err)
+	}
 }

@@ -1,4 +1,9 @@
-package certs
+// Package pebbletest starts Pebble, Let's Encrypt's ACME test server, for
+// tests: built from the module go.mod pins as a tool
+// (github.com/letsencrypt/pebble/v2/cmd/pebble), with an HTTPS certificate
+// made by the test and every challenge treated as valid
+// (PEBBLE_VA_ALWAYS_VALID), so no DNS or challenge server is needed.
+package pebbletest
 
 import (
 	"bufio"
@@ -16,20 +21,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"trustforge/server/certs"
 )
 
-// pebble is a Pebble ACME test server (github.com/letsencrypt/pebble, the
-// version go.mod pins as a tool) started by a test: built from the module
-// cache, configured with a certificate made here, validating every
-// challenge (PEBBLE_VA_ALWAYS_VALID) so that no DNS or challenge server is
-// needed.
-type pebble struct {
+// Server is a running Pebble.
+type Server struct {
 	Directory string       // the ACME directory URL
 	Client    *http.Client // trusts Pebble's own HTTPS certificate
-	mgmt      string       // the management interface's base URL
+	// CAFile is the PEM root of Pebble's own HTTPS certificate, for
+	// clients given a file (trustforge serve --acme-ca-roots).
+	CAFile string
+	mgmt   string // the management interface's base URL
 }
 
-func startPebble(t *testing.T, validity time.Duration) *pebble {
+// Start builds and starts Pebble, issuing certificates valid for
+// validity, and stops it when the test ends. It skips the test in -short
+// mode.
+func Start(t testing.TB, validity time.Duration) *Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs Pebble")
@@ -41,7 +50,7 @@ func startPebble(t *testing.T, validity time.Duration) *pebble {
 		t.Fatalf("building pebble: %v\n%s", err, out)
 	}
 	// Pebble's HTTPS certificate, from a local CA made for 127.0.0.1.
-	l, err := InitLocal(filepath.Join(dir, "tls"), LocalOptions{Hostnames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	l, err := certs.InitLocal(filepath.Join(dir, "tls"), certs.LocalOptions{Hostnames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +58,8 @@ func startPebble(t *testing.T, validity time.Duration) *pebble {
 	cfg := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  "127.0.0.1:" + ports[0],
 		"managementListenAddress":        "127.0.0.1:" + ports[1],
-		"certificate":                    filepath.Join(l.Dir, LocalServerCert),
-		"privateKey":                     filepath.Join(l.Dir, LocalServerKey),
+		"certificate":                    filepath.Join(l.Dir, certs.LocalServerCert),
+		"privateKey":                     filepath.Join(l.Dir, certs.LocalServerKey),
 		"httpPort":                       atoi(ports[2]),
 		"tlsPort":                        atoi(ports[3]),
 		"ocspResponderURL":               "",
@@ -109,7 +118,8 @@ func startPebble(t *testing.T, validity time.Duration) *pebble {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(l.CA)
-	return &pebble{
+	return &Server{
+		CAFile:    filepath.Join(l.Dir, certs.LocalCACert),
 		Directory: "https://127.0.0.1:" + ports[0] + "/dir",
 		Client:    &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
 		mgmt:      "https://127.0.0.1:" + ports[1],
@@ -117,7 +127,7 @@ func startPebble(t *testing.T, validity time.Duration) *pebble {
 }
 
 // Roots returns the roots Pebble's issued certificates chain to.
-func (p *pebble) Roots(t *testing.T) *x509.CertPool {
+func (p *Server) Roots(t testing.TB) *x509.CertPool {
 	t.Helper()
 	pool := x509.NewCertPool()
 	resp, err := p.Client.Get(p.mgmt + "/roots/0")
@@ -136,7 +146,7 @@ func (p *pebble) Roots(t *testing.T) *x509.CertPool {
 	return pool
 }
 
-func freePorts(t *testing.T, n int) []string {
+func freePorts(t testing.TB, n int) []string {
 	t.Helper()
 	var out []string
 	var lns []net.Listener
