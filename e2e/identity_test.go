@@ -344,6 +344,9 @@ func setUpIdentity(tb testing.TB, ctx context.Context, dl *downloads, product st
 	typeInto(tb, ctx, "ca-product", product)
 	click(tb, ctx, "ca-add-intermediate")
 	waitFor(tb, ctx, "#ca-intermediate-"+product)
+	// Making the product's CA registered its root as the product's trust
+	// anchor on the server (the engineer's decision, audited there).
+	waitFor(tb, ctx, fmt.Sprintf(`tr[data-testid="anchor-row"][data-product=%q][data-state="trusted"]`, product))
 	typeInto(tb, ctx, "ca-backup-pass", caBackupPass)
 	click(tb, ctx, "ca-backup")
 	name, caBackup := dl.next(tb, ctx)

@@ -51,6 +51,9 @@ func (a *Authority) Prepare(ctx context.Context, p Profile) (*Issuer, error) {
 	return &Issuer{a: a, profile: p, base: base, ca: ca, root: root}, nil
 }
 
+// Root returns the root CA certificate the issuer's certificates chain to.
+func (is *Issuer) Root() *x509.Certificate { return is.root }
+
 // Profile returns the profile the issuer was prepared for.
 func (is *Issuer) Profile() Profile { return is.profile }
 

@@ -31,6 +31,10 @@ type ServerOptions struct {
 	Args []string
 	// Log receives the server's output. Nil discards it.
 	Log io.Writer
+	// Client is what the readiness check (/healthz) uses: over HTTPS on a
+	// test name it must resolve the name and trust the test CA. Nil means
+	// a plain client.
+	Client *http.Client
 }
 
 // Server is a trustforge server process listening on a free loopback port.
@@ -46,7 +50,7 @@ type Server struct {
 	out     strings.Builder
 }
 
-var consoleAt = regexp.MustCompile(`console at (http://[0-9.:\[\]a-f]+)/`)
+var consoleAt = regexp.MustCompile(`console at (https?://[0-9A-Za-z.:\[\]-]+)/`)
 
 // BuildServer builds the trustforge binary from the module at root into out.
 func BuildServer(ctx context.Context, root, out string) error {
@@ -136,15 +140,17 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		s.Stop()
 		return nil, fmt.Errorf("driver: server did not announce its address\n%s", s.Output())
 	}
-	if err := s.waitHealthy(ctx); err != nil {
+	if err := s.waitHealthy(ctx, opts.Client); err != nil {
 		s.Stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) waitHealthy(ctx context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+func (s *Server) waitHealthy(ctx context.Context, client *http.Client) error {
+	if client == nil {
+		client = &http.Client{Timeout: 2 * time.Second}
+	}
 	for {
 		resp, err := client.Get(s.URL + "/healthz")
 		if err == nil {

@@ -158,8 +158,9 @@ type LimitFacts struct {
 	MaxUpload int64 `json:"max_upload"`
 	// MaxJSON bounds a JSON request body, in bytes.
 	MaxJSON int64 `json:"max_json"`
-	// SignInPerUser and SignInPerAddress are the sign-in attempts allowed
-	// in a burst before the rate limit applies.
+	// SignInPerUser (per account and client address) and
+	// SignInPerAddress are the sign-in attempts allowed in a burst before
+	// the rate limit applies.
 	SignInPerUser    int `json:"sign_in_per_user"`
 	SignInPerAddress int `json:"sign_in_per_address"`
 }

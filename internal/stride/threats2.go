@@ -147,7 +147,7 @@ func checkLimits(v *view) Status {
 		return unknown("the server's limits are")
 	}
 	l := v.srv.Limits
-	return Status{Level: OK, Text: fmt.Sprintf("sign-in bursts of %d per user and %d per address; JSON bodies ≤ %s, uploads ≤ %s, verified while streaming",
+	return Status{Level: OK, Text: fmt.Sprintf("sign-in bursts of %d per account and address and %d per address, with a per-account backoff; JSON bodies ≤ %s, uploads ≤ %s, verified while streaming",
 		l.SignInPerUser, l.SignInPerAddress, bytesText(l.MaxJSON), bytesText(l.MaxUpload))}
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -114,6 +115,15 @@ func (s *Server) check(perm auth.Permission, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
+	if p != nil {
+		// An account's uploads may take as long as they make progress.
+		if b, ok := r.Body.(interface{ ExtendOnProgress() }); ok {
+			b.ExtendOnProgress()
+		}
+	}
+	if r.Body != nil {
+		r.Body = requestBody{r.Body}
+	}
 	if perm != "" {
 		if p == nil {
 			return errUnauthenticated
@@ -127,3 +137,25 @@ func (s *Server) check(perm auth.Permission, w http.ResponseWriter, r *http.Requ
 	}
 	return h(w, r, p)
 }
+
+// requestBody marks the errors of reading a request body as the client's
+// doing: a body that ends before its Content-Length or stops arriving is
+// answered 400 or 408, not 500.
+type requestBody struct{ io.ReadCloser }
+
+func (b requestBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		var tooBig *http.MaxBytesError
+		if !errors.As(err, &tooBig) {
+			err = &bodyError{err}
+		}
+	}
+	return n, err
+}
+
+// bodyError is a failure to read the request body.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }

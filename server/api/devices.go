@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,9 +141,10 @@ func hexSHA256(b []byte) string {
 }
 
 // registerDevice records a provisioned board: its chain must verify up to
-// its root (the root the product's earlier boards chain to), its
-// certificate must name its device id, and the id and certificate must be
-// new.
+// a root registered as a trust anchor of its product, its certificate must
+// name its device id exactly, and the id and certificate must be new. A
+// station registers only boards certified by the batch CA of a production
+// package it is named in, with a ticket of that package.
 func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var q registerDeviceRequest
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
@@ -159,20 +161,18 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *princ
 		return badField("chain", "%v", err)
 	}
 	now := s.cfg.Now()
+	leaf, root := chain[0], chain[len(chain)-1]
 	if _, err := pki.VerifyDevice(chain, pki.DeviceCheck{Roots: chain[len(chain)-1:], Now: now}); err != nil {
 		return errorf(http.StatusUnprocessableEntity, "bad_chain", "%v", err)
 	}
-	leaf, root := chain[0], chain[len(chain)-1]
-	rootHash := hexSHA256(root.Raw)
-	if pinned, err := s.store.ProductRoot(r.Context(), q.Product); err != nil {
+	if err := s.checkAnchor(r.Context(), q.Product, root, "the chain"); err != nil {
 		return err
-	} else if pinned != "" && pinned != rootHash {
-		return errorf(http.StatusUnprocessableEntity, "untrusted_ca", "the chain ends at %q, not at the root %s… of %s's registered devices", root.Subject.String(), pinned[:16], q.Product)
 	}
-	if !namesDevice(leaf.Subject.CommonName, q.ID) && !urisName(leaf.URIs, q.ID) {
+	rootHash := hexSHA256(root.Raw)
+	if !namesDevice(leaf.Subject.CommonName, q.Product, q.ID) || !urisName(leaf.URIs, q.Product, q.ID) {
 		return errorf(http.StatusUnprocessableEntity, "wrong_device", "the certificate (%s) does not name device %s", leaf.Subject.String(), q.ID)
 	}
-	if err := s.checkProductionTicket(r.Context(), p, leaf, q.ID); err != nil {
+	if err := s.checkProductionTicket(r.Context(), p, leaf, q.Product, q.ID); err != nil {
 		return err
 	}
 	d := store.Device{ID: q.ID, Product: q.Product, Model: q.Model, Rev: q.Rev,
@@ -201,11 +201,23 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *princ
 	return nil
 }
 
-func namesDevice(s, id string) bool { return strings.Contains(strings.ToLower(s), id) }
+// namesDevice reports whether name (a certificate's CN or SAN URI) names
+// device id exactly: with the product's name taken out, id must be one of
+// its runs of hex digits, whole. "thermo-00112233aabb" names 00112233aabb,
+// not aabb.
+func namesDevice(name, product, id string) bool {
+	name = strings.ReplaceAll(name, product, "/")
+	isHex := func(r rune) bool { return '0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F' }
+	return slices.Contains(strings.FieldsFunc(name, func(r rune) bool { return !isHex(r) }), id)
+}
 
-func urisName(uris []*url.URL, id string) bool {
+// urisName reports whether some SAN URI names device id, or there are none.
+func urisName(uris []*url.URL, product, id string) bool {
+	if len(uris) == 0 {
+		return true
+	}
 	for _, u := range uris {
-		if namesDevice(u.String(), id) {
+		if namesDevice(u.String(), product, id) {
 			return true
 		}
 	}

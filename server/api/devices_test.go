@@ -64,6 +64,26 @@ func newTestCA(t *testing.T, now time.Time) *testCA {
 	return &testCA{a: a, profile: p}
 }
 
+// root returns the CA's root certificate.
+func (c *testCA) root(t testing.TB) *x509.Certificate {
+	t.Helper()
+	info, err := c.a.Root(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := info.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// addRoot registers root as a trust anchor of "sensor", as an engineer.
+func (e *env) addRoot(root *x509.Certificate) {
+	e.t.Helper()
+	e.mustJSON("POST", "/api/products/sensor/device-roots", e.tokens["engineer"], map[string]string{"certificate": string(pki.CertPEM(root))}, 201)
+}
+
 // issue certifies a fresh board key for device id.
 func (c *testCA) issue(t *testing.T, id string) pki.Chain {
 	t.Helper()
@@ -104,13 +124,14 @@ func (e *env) auditActions(t *testing.T) []string {
 func TestDeviceRegistry(t *testing.T) {
 	e := newEnv(t)
 	ca := newTestCA(t, e.clock.now())
+	e.addRoot(ca.root(t))
 	encKey, _ := keys.Generate(nil, keys.X25519)
 	chain := ca.issue(t, "00aa11bb")
 	reg := map[string]any{"id": "00aa11bb", "product": "sensor", "model": "sim", "rev": "A", "chain": string(chain.PEM()),
 		"encryption_key": string(encKey.Public().MarshalPEM()), "boot_key_hash": strings.Repeat("ab", 32)}
 	var dev deviceJSON
-	e.mustJSONOut("POST", "/api/devices", e.tokens["station"], reg, 201, &dev)
-	if dev.Operator != "station1" || dev.Serial == "" || dev.EncryptionKey == "" || dev.Revoked != nil {
+	e.mustJSONOut("POST", "/api/devices", e.tokens["engineer"], reg, 201, &dev)
+	if dev.Operator != "engineer1" || dev.Serial == "" || dev.EncryptionKey == "" || dev.Revoked != nil {
 		t.Errorf("registered device %+v", dev)
 	}
 	before := len(e.auditActions(t))

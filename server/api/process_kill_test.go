@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,7 +33,7 @@ func TestProcessKilledDuringLargeUpload(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		resp, err := p1.do("POST", "/api/releases", e.tokens["engineer"], pr, map[string]string{"Content-Type": "application/octet-stream"})
+		resp, err := p1.do("POST", "/api/releases", e.tokens["engineer"], pr, map[string]string{"Content-Type": "application/octet-stream", "Content-Length": strconv.Itoa(len(tfb))})
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

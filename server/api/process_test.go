@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,13 @@ func (p *proc) do(method, path, token string, body io.Reader, hdr map[string]str
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
+	}
+	if n := hdr["Content-Length"]; n != "" {
+		// A streamed body with a known length: the server refuses
+		// chunked request bodies.
+		if req.ContentLength, err = strconv.ParseInt(n, 10, 64); err != nil {
+			return nil, err
+		}
 	}
 	return http.DefaultClient.Do(req)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -125,19 +126,20 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 	if err := s.checkPackageRelease(r, m); err != nil {
 		return err
 	}
-	if err := s.checkStations(r, m.Stations); err != nil {
+	accounts, err := s.stationAccounts(r, m.Stations)
+	if err != nil {
 		return err
 	}
 	ca, root, err := m.Certificates()
 	if err != nil {
 		return productionErr(err)
 	}
-	rootHash := hexSHA256(root.Raw)
-	if pinned, err := s.store.ProductRoot(ctx, prod.Name); err != nil {
+	if err := s.checkAnchor(ctx, prod.Name, root, "the batch CA"); err != nil {
 		return err
-	} else if pinned != "" && pinned != rootHash {
-		return errorf(http.StatusUnprocessableEntity, "untrusted_ca", "the batch CA chains to %q, not to the root %s… of %s's registered devices",
-			root.Subject.String(), pinned[:16], prod.Name)
+	}
+	if !validExpiry(m.Expires) || !validExpiry(m.NotBefore) {
+		return errorf(http.StatusUnprocessableEntity, "bad_expiry", "the order's validity (%s to %s) ends after %s, the latest time the server keeps",
+			m.NotBefore.Format(time.RFC3339), m.Expires.Format(time.RFC3339), maxExpiry.Format(time.RFC3339))
 	}
 	id := signed.ID()
 	if _, err := s.store.Package(ctx, id); err == nil {
@@ -171,11 +173,12 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 	pkg := store.ProductionPackage{ID: id, Product: prod.Name, Batch: m.Batch, Count: m.Count, NotBefore: m.NotBefore,
 		Expires: m.Expires, Release: m.Release.ID.String(), Version: m.Release.Version, ImageMode: string(m.ImageMode),
 		Signer: signed.KeyID(), CAKeyID: hex.EncodeToString(ca.SubjectKeyId), Manifest: raw, ManifestJSON: mj,
-		Prefix: prefix.Bytes(), PayloadDigest: m.Payload.SHA256, PayloadSize: m.Payload.Size, Uploaded: now, UploadedBy: p.user.Name}
+		Prefix: prefix.Bytes(), PayloadDigest: m.Payload.SHA256, PayloadSize: m.Payload.Size, Uploaded: now, UploadedBy: p.user.Name,
+		Stations: accounts}
 	ev := s.event(p, "production.publish", id, map[string]string{
 		"product": pkg.Product, "batch": pkg.Batch, "count": strconv.Itoa(pkg.Count), "expires": pkg.Expires.Format(time.RFC3339),
 		"release": pkg.Release, "version": pkg.Version, "image_mode": pkg.ImageMode, "signer": pkg.Signer,
-		"stations": strings.Join(m.Stations, " "), "ca": pkg.CAKeyID,
+		"stations": strings.Join(m.Stations, " "), "accounts": strings.Join(accounts, " "), "ca": pkg.CAKeyID,
 	})
 	if err := s.store.AddPackage(ctx, pkg, ev); err != nil {
 		return err
@@ -211,20 +214,33 @@ func (s *Server) checkPackageRelease(r *http.Request, m *production.Manifest) er
 	return nil
 }
 
-// checkStations checks that every recipient of a package is the published
-// recipient of an enabled station account.
-func (s *Server) checkStations(r *http.Request, recipients []string) error {
+// stationAccounts checks that every recipient of a package is the
+// published recipient of an enabled station account, and returns those
+// accounts: the package is bound to them, whoever publishes the same
+// recipient later.
+func (s *Server) stationAccounts(r *http.Request, recipients []string) ([]string, error) {
 	rs, err := s.store.ListRecipients(r.Context())
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var accounts []string
 	for _, want := range recipients {
-		if !slices.ContainsFunc(rs, func(rc store.Recipient) bool { return rc.Recipient == want && rc.Role == store.RoleStation }) {
-			return errorf(http.StatusUnprocessableEntity, "not_station",
-				"the package is encrypted to %.24s…, which is not the published recipient of a station account: only stations may open production packages", want)
+		var holders []store.Recipient
+		for _, rc := range rs {
+			if rc.Recipient == want {
+				holders = append(holders, rc)
+			}
+		}
+		if len(holders) != 1 || holders[0].Role != store.RoleStation {
+			return nil, errorf(http.StatusUnprocessableEntity, "not_station",
+				"the package is encrypted to %.24s…, which is not the published recipient of one station account: only stations may open production packages", want)
+		}
+		if !slices.Contains(accounts, holders[0].User) {
+			accounts = append(accounts, holders[0].User)
 		}
 	}
-	return nil
+	slices.Sort(accounts)
+	return accounts, nil
 }
 
 func (s *Server) listPackages(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -324,15 +340,7 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	signed, err := production.ParseSigned(pk.Manifest)
-	if err != nil {
-		return err
-	}
-	m, err := signed.VerifyIntegrity()
-	if err != nil {
-		return err
-	}
-	if err := s.checkOwnStation(r, p, m.Stations); err != nil {
+	if err := s.checkStationAccount(ctx, p, pk); err != nil {
 		return err
 	}
 	key, _, err := s.ticketSigner()
@@ -384,17 +392,39 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	return nil
 }
 
-// checkOwnStation refuses tickets to a station the package is not
-// encrypted to: they would be useless to it, and a sign of a mix-up.
-func (s *Server) checkOwnStation(r *http.Request, p *principal, stations []string) error {
-	rs, err := s.store.ListRecipients(r.Context())
+// checkStationAccount refuses a station the package is not bound to: the
+// tickets and boards of an order belong to the station accounts it was
+// encrypted to when it was uploaded. Packages uploaded before accounts
+// were recorded are bound to the one account that publishes one of their
+// recipients.
+func (s *Server) checkStationAccount(ctx context.Context, p *principal, pk store.ProductionPackage) error {
+	refuse := errorf(http.StatusForbidden, "wrong_station", "production package %s is not addressed to station %s: it is another station's order", pk.ID, p.user.Name)
+	if len(pk.Stations) > 0 {
+		if slices.Contains(pk.Stations, p.user.Name) {
+			return nil
+		}
+		return refuse
+	}
+	signed, err := production.ParseSigned(pk.Manifest)
+	if err != nil {
+		return err
+	}
+	m, err := signed.VerifyIntegrity()
+	if err != nil {
+		return err
+	}
+	rs, err := s.store.ListRecipients(ctx)
 	if err != nil {
 		return err
 	}
 	for _, rc := range rs {
-		if rc.User == p.user.Name && slices.Contains(stations, rc.Recipient) {
-			return nil
+		if rc.User != p.user.Name || !slices.Contains(m.Stations, rc.Recipient) {
+			continue
 		}
+		if slices.ContainsFunc(rs, func(o store.Recipient) bool { return o.Recipient == rc.Recipient && o.User != rc.User }) {
+			return refuse
+		}
+		return nil
 	}
-	return errorf(http.StatusForbidden, "wrong_station", "this package is not encrypted to %s's published recipient: it is another station's order", p.user.Name)
+	return refuse
 }

@@ -58,6 +58,7 @@ func newOrder(t testing.TB, e *env) *order {
 	if o.batch, err = a.NewBatch(ctx, pki.BatchOptions{Product: "sensor", Batch: "b1", NotAfter: e.clock.now().Add(10 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	e.addRoot(o.batch.Root)
 	signKey, _ := keys.NewPrivateKey(e.signer.Key)
 	factory, _ := keys.Generate(rand.Reader, keys.X25519)
 	o.image, err = mcuimg.Sign(bytes.Repeat([]byte("firmware"), 512), &mcuimg.SignOptions{Key: signKey, Version: mcuimg.Version{Major: 2},

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *princip
 	rc := store.Recipient{User: p.user.Name, Role: p.user.Role, Recipient: q.Recipient, Updated: s.cfg.Now()}
 	ev := s.event(p, "recipient.set", p.user.Name, map[string]string{"recipient": rc.Recipient})
 	if err := s.store.SetRecipient(r.Context(), rc, ev); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return errorf(http.StatusConflict, "recipient_taken", "%s: publish your own vault's recipient", trim(err))
+		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, recipientJSON(rc))

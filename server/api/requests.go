@@ -127,8 +127,20 @@ type createTokenRequest struct {
 }
 
 func (q *createTokenRequest) validate() error {
+	if q.Expires != nil && !validExpiry(*q.Expires) {
+		return badField("expires", "%s is after %s, the latest expiry the server accepts; omit expires for a token that never expires",
+			q.Expires.UTC().Format(time.RFC3339), maxExpiry.Format(time.RFC3339))
+	}
 	return checkName("name", q.Name, false)
 }
+
+// maxExpiry is the latest expiry time the server accepts, well before the
+// end (in 2262) of the nanosecond clock the store keeps times in: a later
+// time would wrap around and expire at once, or never.
+var maxExpiry = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// validExpiry reports whether t is an expiry time the server can keep.
+func validExpiry(t time.Time) bool { return !t.After(maxExpiry) }
 
 type createProductRequest struct {
 	Name        string   `json:"name"`

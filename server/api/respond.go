@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -37,9 +38,14 @@ func errorf(status int, code, format string, args ...any) *Error {
 func asError(err error) *Error {
 	var e *Error
 	var tooBig *http.MaxBytesError
+	var body *bodyError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &body) && errors.Is(err, os.ErrDeadlineExceeded):
+		return errorf(http.StatusRequestTimeout, "body_timeout", "the request body stopped arriving")
+	case errors.As(err, &body):
+		return errorf(http.StatusBadRequest, "bad_body", "the request body ended before its Content-Length or broke off")
 	case errors.As(err, &tooBig):
 		return errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, store.ErrNotFound):
@@ -77,7 +83,7 @@ func trim(err error) string {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	if e == nil {
-		fmt.Fprintf(s.cfg.Log, "trustforge: %s %s: %v\n", r.Method, r.URL.Path, err)
+		fmt.Fprintf(s.cfg.Log, "trustforge: %s %s from %s: %v\n", r.Method, r.URL.Path, clientAddr(r), err)
 		e = errorf(http.StatusInternalServerError, "internal", "internal server error")
 	}
 	if e.RetryAfter > 0 {

@@ -39,6 +39,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/products/{product}/keys", auth.PermRead, s.listKeys},
 		{"POST", "/api/products/{product}/keys", auth.PermKeys, s.addKey},
 		{"DELETE", "/api/products/{product}/keys/{fingerprint}", auth.PermKeys, s.revokeKey},
+		{"GET", "/api/products/{product}/device-roots", auth.PermDevices, s.listDeviceRoots},
+		{"POST", "/api/products/{product}/device-roots", auth.PermKeys, s.addDeviceRoot},
+		{"DELETE", "/api/products/{product}/device-roots/{fingerprint}", auth.PermKeys, s.revokeDeviceRoot},
 		{"GET", "/api/products/{product}/channels/{channel}/latest", auth.PermDownload, s.latest},
 
 		{"GET", "/api/releases", auth.PermRead, s.listReleases},

@@ -79,6 +79,10 @@ type Config struct {
 	// means os.Stderr.
 	Log io.Writer
 
+	// SignIn decides which sign-in attempts are tried. Nil means an
+	// auth.SignInPolicy with its defaults, kept in memory.
+	SignIn SignInLimiter
+
 	// argon2 overrides the password hashing cost; tests make it cheap.
 	argon2 *auth.Argon2Params
 }
@@ -94,8 +98,8 @@ type Server struct {
 	argon  auth.Argon2Params
 
 	hashSlots   chan struct{} // bounds concurrent argon2id computations (memory)
-	signInUser  *auth.Limiter
-	signInAddr  *auth.Limiter
+	hashing     addrSlots     // bounds each client address's share of them
+	signIns     SignInLimiter
 	dummyHash   string // checked against when the user does not exist, to hide that
 	maxJSONBody int64
 	ticket      sharedKey // the ticket key from a shared store, once read
@@ -166,10 +170,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.adoptPinnedRoots(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.startGC()
 	s.hashSlots = make(chan struct{}, 2)
-	s.signInUser = &auth.Limiter{Burst: 5, Every: 12 * time.Second}
-	s.signInAddr = &auth.Limiter{Burst: 20, Every: 3 * time.Second}
+	s.hashing = addrSlots{max: 2}
+	s.signIns = cfg.SignIn
+	if s.signIns == nil {
+		s.signIns = &auth.SignInPolicy{}
+	}
 	s.shareLimits()
 	if s.dummyHash, err = auth.HashPassword(cfg.Rand, s.argon, "no such user, no such password"); err != nil {
 		s.Close()
@@ -248,7 +259,7 @@ func (s *Server) enrolIfEmpty(ctx context.Context) error {
 	if s.cfg.Store != nil {
 		return s.enrolOnce(ctx)
 	}
-	link, err := IssueEnrolment(ctx, s.store, s.cfg.BaseURL, s.cfg.Rand, s.cfg.Now(), s.cfg.EnrolTTL)
+	link, err := IssueEnrolment(ctx, s.store, s.cfg.BaseURL, s.cfg.Rand, s.cfg.Now(), s.cfg.EnrolTTL, "trustforge", "first start")
 	if err != nil {
 		return err
 	}
@@ -262,12 +273,14 @@ func (s *Server) enrolIfEmpty(ctx context.Context) error {
 // holder create an administrator account once, within ttl, and returns the
 // console link that carries it. The secret travels in the link's fragment,
 // which browsers never send to a server or put in a Referer.
-func IssueEnrolment(ctx context.Context, st store.Users, baseURL string, rnd io.Reader, now time.Time, ttl time.Duration) (string, error) {
+// The audit entry records actor and via (who issued it, and how).
+func IssueEnrolment(ctx context.Context, st store.Users, baseURL string, rnd io.Reader, now time.Time, ttl time.Duration, actor, via string) (string, error) {
 	secret, hash, err := auth.NewSecret(rnd, auth.EnrolPrefix)
 	if err != nil {
 		return "", err
 	}
-	ev := audit.Event{Time: now, Action: "enrolment.issue", Detail: map[string]string{"expires": now.Add(ttl).UTC().Format(time.RFC3339)}}
+	ev := audit.Event{Time: now, Actor: actor, Action: "enrolment.issue",
+		Detail: map[string]string{"expires": now.Add(ttl).UTC().Format(time.RFC3339), "via": via}}
 	if err := st.SetEnrolment(ctx, hash, now.Add(ttl), ev); err != nil {
 		return "", err
 	}

@@ -1,11 +1,11 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"trustforge/crypto/audit"
@@ -13,8 +13,22 @@ import (
 	"trustforge/server/store"
 )
 
-// clientAddr is the client's IP address, the key of the per-address
-// sign-in limit.
+// SignInLimiter decides which sign-in attempts the server tries: the
+// policy (auth.SignInPolicy) behind an interface, so its counters can live
+// elsewhere than in memory.
+type SignInLimiter interface {
+	// Allow reports whether an attempt at user's password from the client
+	// address addr may be tried, and if not how long to wait.
+	Allow(user, addr string, now time.Time) (bool, time.Duration)
+	// AllowAddr does the same for a request that names no account.
+	AllowAddr(addr string, now time.Time) (bool, time.Duration)
+	// Record reports an allowed attempt's outcome.
+	Record(user, addr string, ok bool, now time.Time)
+}
+
+// clientAddr is the client's IP address, the key of the sign-in limits and
+// what audit entries record. Behind a trusted reverse proxy the site has
+// already replaced RemoteAddr with the address the proxy forwarded.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -23,39 +37,75 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-func (s *Server) limit(l *auth.Limiter, key string) error {
-	if ok, wait := l.Allow(key, s.cfg.Now()); !ok {
-		secs := int(wait/time.Second) + 1
-		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: secs,
-			Message: "too many sign-in attempts; retry in " + strconv.Itoa(secs) + "s"}
+func rateLimited(wait time.Duration) error {
+	secs := int(wait/time.Second) + 1
+	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: secs,
+		Message: "too many sign-in attempts; retry in " + strconv.Itoa(secs) + "s"}
+}
+
+// addrSlots bounds how many argon2id computations one client address may
+// have running or queued at once, so that no client can fill the queue in
+// front of everyone else's sign-in.
+type addrSlots struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+func (a *addrSlots) acquire(addr string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == nil {
+		a.n = make(map[string]int)
 	}
-	return nil
+	if a.n[addr] >= a.max {
+		return false
+	}
+	a.n[addr]++
+	return true
+}
+
+func (a *addrSlots) release(addr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n[addr]--; a.n[addr] <= 0 {
+		delete(a.n, addr)
+	}
 }
 
 // hashPassword and checkPassword bound concurrent argon2id runs, so a burst
-// of sign-ins cannot exhaust memory.
-func (s *Server) hashPassword(ctx context.Context, pw string) (string, error) {
-	if err := s.acquireHashSlot(ctx); err != nil {
+// of sign-ins cannot exhaust memory, and each client address's share of
+// them, so a burst from a few clients cannot delay everyone else's.
+func (s *Server) hashPassword(r *http.Request, pw string) (string, error) {
+	release, err := s.acquireHashSlot(r)
+	if err != nil {
 		return "", err
 	}
-	defer func() { <-s.hashSlots }()
+	defer release()
 	return auth.HashPassword(s.cfg.Rand, s.argon, pw)
 }
 
-func (s *Server) checkPassword(ctx context.Context, hash, pw string) (bool, error) {
-	if err := s.acquireHashSlot(ctx); err != nil {
+func (s *Server) checkPassword(r *http.Request, hash, pw string) (bool, error) {
+	release, err := s.acquireHashSlot(r)
+	if err != nil {
 		return false, err
 	}
-	defer func() { <-s.hashSlots }()
+	defer release()
 	return auth.CheckPassword(hash, pw)
 }
 
-func (s *Server) acquireHashSlot(ctx context.Context) error {
+func (s *Server) acquireHashSlot(r *http.Request) (release func(), err error) {
+	addr := clientAddr(r)
+	if !s.hashing.acquire(addr) {
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 1,
+			Message: "password checks from this address are already under way; retry when they are done"}
+	}
 	select {
 	case s.hashSlots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		return func() { <-s.hashSlots; s.hashing.release(addr) }, nil
+	case <-r.Context().Done():
+		s.hashing.release(addr)
+		return nil, r.Context().Err()
 	}
 }
 
@@ -64,8 +114,8 @@ func (s *Server) event(p *principal, action, subject string, detail map[string]s
 }
 
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request, _ *principal) error {
-	if err := s.limit(s.signInAddr, clientAddr(r)); err != nil {
-		return err
+	if ok, wait := s.signIns.AllowAddr(clientAddr(r), s.cfg.Now()); !ok {
+		return rateLimited(wait)
 	}
 	var q enrolRequest
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
@@ -75,7 +125,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, _ *principal) err
 	if !auth.WellFormed(q.Token, auth.EnrolPrefix) {
 		return invalid
 	}
-	hash, err := s.hashPassword(r.Context(), q.Password)
+	hash, err := s.hashPassword(r, q.Password)
 	if err != nil {
 		return err
 	}
@@ -106,11 +156,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) er
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
 		return err
 	}
-	if err := s.limit(s.signInAddr, clientAddr(r)); err != nil {
-		return err
-	}
-	if err := s.limit(s.signInUser, q.Name); err != nil {
-		return err
+	addr := clientAddr(r)
+	if ok, wait := s.signIns.Allow(q.Name, addr, s.cfg.Now()); !ok {
+		return rateLimited(wait)
 	}
 	bad := errorf(http.StatusUnauthorized, "bad_credentials", "wrong user name or password")
 	u, err := s.store.User(r.Context(), q.Name)
@@ -121,11 +169,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) er
 	if err != nil || u.Disabled || hash == "" {
 		hash = s.dummyHash // same work as a real check, so timing does not tell which names exist
 	}
-	ok, err := s.checkPassword(r.Context(), hash, q.Password)
+	ok, err := s.checkPassword(r, hash, q.Password)
 	if err != nil {
 		return err
 	}
-	if !ok || hash == s.dummyHash {
+	ok = ok && hash != s.dummyHash
+	s.signIns.Record(q.Name, addr, ok, s.cfg.Now())
+	if !ok {
 		return bad
 	}
 	secret, shash, err := auth.NewSecret(s.cfg.Rand, auth.SessionPrefix)
@@ -171,4 +221,11 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, p *principal) e
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// held returns how many checks addr has running or queued, for tests.
+func (a *addrSlots) held(addr string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[addr]
 }

@@ -141,14 +141,19 @@ func (s *Server) sharedTicketKey() (*keys.PrivateKey, error) {
 	return k, nil
 }
 
-// shareLimits makes the sign-in limiters draw from buckets in a shared
-// store, so the limits hold however many instances answer.
+// shareLimits makes the sign-in policy's rate limits draw from buckets in a
+// shared store, so the limits hold however many instances answer. The
+// policy's per-account backoff stays in each instance's memory.
 func (s *Server) shareLimits() {
 	if s.cfg.Store == nil {
 		return
 	}
-	s.signInUser.Shared, s.signInUser.Name = s.store, "signin-user"
-	s.signInAddr.Shared, s.signInAddr.Name = s.store, "signin-addr"
+	p, ok := s.signIns.(*auth.SignInPolicy)
+	if !ok {
+		return // a policy of the caller's own keeps its own state
+	}
+	p.PerPair.Shared, p.PerPair.Name = s.store, "signin-user-addr"
+	p.PerAddr.Shared, p.PerAddr.Name = s.store, "signin-addr"
 }
 
 // Store returns the server's metadata store.
@@ -180,7 +185,8 @@ func (s *Server) enrolOnce(ctx context.Context) error {
 		return err
 	}
 	now := s.cfg.Now()
-	ev := audit.Event{Time: now, Action: "enrolment.issue", Detail: map[string]string{"expires": now.Add(s.cfg.EnrolTTL).UTC().Format(time.RFC3339)}}
+	ev := audit.Event{Time: now, Actor: "trustforge", Action: "enrolment.issue",
+		Detail: map[string]string{"expires": now.Add(s.cfg.EnrolTTL).UTC().Format(time.RFC3339), "via": "first start"}}
 	issued, err := eo.SetEnrolmentIfNone(ctx, hash, now.Add(s.cfg.EnrolTTL), now, ev)
 	if err != nil {
 		return err

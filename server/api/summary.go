@@ -11,6 +11,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/production"
 	"trustforge/internal/stride"
+	"trustforge/server/auth"
 	"trustforge/server/store"
 )
 
@@ -168,8 +169,10 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 		return err
 	}
 	f.Audit = stride.AuditFacts{Entries: head.Seq, Head: strconv.FormatUint(head.Seq, 10) + " " + head.Hash.String()}
-	f.Limits = stride.LimitFacts{MaxUpload: s.cfg.MaxUpload, MaxJSON: s.maxJSONBody,
-		SignInPerUser: s.signInUser.Burst, SignInPerAddress: s.signInAddr.Burst}
+	f.Limits = stride.LimitFacts{MaxUpload: s.cfg.MaxUpload, MaxJSON: s.maxJSONBody}
+	if pol, ok := s.signIns.(*auth.SignInPolicy); ok {
+		f.Limits.SignInPerUser, f.Limits.SignInPerAddress = pol.Bursts()
+	}
 	writeJSON(w, http.StatusOK, f)
 	return nil
 }

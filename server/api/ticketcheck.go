@@ -16,15 +16,30 @@ import (
 // device certified by a production batch CA must carry a ticket this
 // server issued under that batch's package, for this device (or an
 // unbound block ticket) and not used by another device; the ticket is then
-// recorded as used by the device. Devices certified by other CAs pass
-// untouched. A device built beyond an order has no such ticket and is
-// refused with 422 no_ticket.
-func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *x509.Certificate, deviceID string) error {
+// recorded as used by the device. A station registers only such devices,
+// of a package of the product that names its account; devices certified
+// by other CAs pass untouched when an engineer registers them. A device
+// built beyond an order has no such ticket and is refused with 422
+// no_ticket.
+func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *x509.Certificate, product, deviceID string) error {
+	station := p.user.Role == store.RoleStation
 	pkg, err := s.store.PackageByCA(ctx, hex.EncodeToString(leaf.AuthorityKeyId))
 	if errors.Is(err, store.ErrNotFound) {
+		if station {
+			return errorf(http.StatusForbidden, "not_in_order",
+				"device %s was not certified by the batch CA of a production package: a station registers only the boards of the orders it holds", deviceID)
+		}
 		return nil
 	} else if err != nil {
 		return err
+	}
+	if pkg.Product != product {
+		return errorf(http.StatusUnprocessableEntity, "wrong_product", "device %s was certified for order %s of %s, not for %s", deviceID, pkg.Batch, pkg.Product, product)
+	}
+	if station {
+		if err := s.checkStationAccount(ctx, p, pkg); err != nil {
+			return err
+		}
 	}
 	noTicket := func(why string) error {
 		return errorf(http.StatusUnprocessableEntity, "no_ticket",

@@ -41,7 +41,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	u := store.User{Name: q.Name, Role: q.Role, Created: s.cfg.Now()}
 	if q.Password != "" {
-		h, err := s.hashPassword(r.Context(), q.Password)
+		h, err := s.hashPassword(r, q.Password)
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *principal
 	if q.Password != nil {
 		u.PasswordHash, detail["password"] = "", "removed"
 		if *q.Password != "" {
-			if u.PasswordHash, err = s.hashPassword(r.Context(), *q.Password); err != nil {
+			if u.PasswordHash, err = s.hashPassword(r, *q.Password); err != nil {
 				return err
 			}
 			detail["password"] = "changed"

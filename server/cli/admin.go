@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"os/user"
+	"strconv"
 	"time"
 
 	"trustforge/crypto/audit"
@@ -45,8 +47,8 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		ev := audit.Event{Time: now, Actor: "", Action: "token.create", Subject: tk.ID,
-			Detail: map[string]string{"user": user, "name": name, "via": "admin token"}}
+		ev := audit.Event{Time: now, Actor: operator(), Action: "token.create", Subject: tk.ID,
+			Detail: map[string]string{"user": user, "name": name, "via": "command line: admin token"}}
 		if err := st.CreateToken(ctx, tk, ev); err != nil {
 			return err
 		}
@@ -76,7 +78,7 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 		defer st.Close()
-		link, err := api.IssueEnrolment(ctx, st, base, rand.Reader, time.Now(), ttl)
+		link, err := api.IssueEnrolment(ctx, st, base, rand.Reader, time.Now(), ttl, operator(), "command line: admin enrol")
 		if err != nil {
 			return err
 		}
@@ -85,6 +87,16 @@ func runAdmin(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	return usageErrorf("unknown subcommand %q: want token or enrol", args[0])
+}
+
+// operator names who runs an admin command, for its audit entry: the
+// operating-system account, marked as such ("os:alice"), since no
+// trustforge account signed in.
+func operator() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "os:" + u.Username
+	}
+	return "os:uid-" + strconv.Itoa(os.Getuid())
 }
 
 // openDataStore opens the metadata store of an existing data directory; it

@@ -26,6 +26,7 @@ func caCommands() []command {
 		{"profile", "define a product's provisioning profile", runCAProfile},
 		{"restore", "restore a CA backup (made here or in the console) into a CA directory", runCARestore},
 		{"revoke", "revoke a device certificate", runCARevoke},
+		{"trust", "register the root with a release server as a product's trust anchor", runCATrust},
 	}
 }
 

@@ -132,8 +132,17 @@ func TestCAAndProvisioning(t *testing.T) {
 		t.Errorf("profile printed %q", out)
 	}
 	reg := startRegistry(t)
+	// Only an engineer or administrator makes the root a trust anchor;
+	// only then are the product's boards registered, and by an engineer:
+	// a station registers only the boards of its production orders.
+	if code, _, stderr := run("ca", "trust", "--dir", ca, "--product", "thermo", "--server", reg.url, "--token", reg.token); code == 0 || !strings.Contains(stderr, "forbidden") {
+		t.Errorf("a station registering the root: exit %d %s", code, stderr)
+	}
+	if out := mustRun(t, "ca", "trust", "--dir", ca, "--product", "thermo", "--server", reg.url, "--token", reg.engineer); !strings.Contains(out, "thermo now trusts") {
+		t.Errorf("ca trust printed %q", out)
+	}
 
-	out = mustRun(t, "device", "provision", "--port", tb.path, "--ca", ca, "--product", "thermo", "--server", reg.url, "--token", reg.token, "--json")
+	out = mustRun(t, "device", "provision", "--port", tb.path, "--ca", ca, "--product", "thermo", "--server", reg.url, "--token", reg.engineer, "--json")
 	var res provisionJSON
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -147,13 +156,13 @@ func TestCAAndProvisioning(t *testing.T) {
 	}
 
 	// Again: the board is locked.
-	code, stdout, stderr := run("device", "provision", "--port", tb.path, "--ca", ca, "--product", "thermo", "--server", reg.url, "--token", reg.token)
+	code, stdout, stderr := run("device", "provision", "--port", tb.path, "--ca", ca, "--product", "thermo", "--server", reg.url, "--token", reg.engineer)
 	if code != 1 || !strings.Contains(stderr, "refused") || !strings.Contains(stderr, "locked") {
 		t.Errorf("provisioning a locked board: exit %d\n%s%s", code, stdout, stderr)
 	}
 	// A clone: another board with the same id.
 	clone := startBoard(t, sim.Config{Provisioning: sim.ProvisionConfig{UID: uid}})
-	code, stdout, stderr = run("device", "provision", "--port", clone.path, "--ca", ca, "--product", "thermo", "--server", reg.url, "--token", reg.token)
+	code, stdout, stderr = run("device", "provision", "--port", clone.path, "--ca", ca, "--product", "thermo", "--server", reg.url, "--token", reg.engineer)
 	if code != 1 || !strings.Contains(stderr, "clone") {
 		t.Errorf("provisioning a clone: exit %d\n%s%s", code, stdout, stderr)
 	}

@@ -44,6 +44,7 @@ func commands() []command {
 		{"precompress", "write the brotli and gzip copies the server sends of a console file", runPrecompress},
 		{"release", "create, inspect and open signed, encrypted release bundles (.tfb)", runRelease},
 		{"serve", "serve the console and the release API", runServe},
+		{"tls", "make a local CA and a server certificate for HTTPS without public DNS (tls init)", runTLS},
 		{"token", "create, list and revoke API tokens on a release server", runToken},
 		{"version", "print the build version", runVersion},
 	}

@@ -20,6 +20,7 @@ type serveConfig struct {
 
 	maxUpload int64
 	demoBoard bool
+	tls       tlsFlags
 
 	backends    backendFlags
 	metricsAddr string
@@ -27,12 +28,13 @@ type serveConfig struct {
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg serveConfig
-	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board] [--db postgres://… --blobs s3://… --secret-key-file F] [--metrics-addr HOST:PORT]")
+	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board] [--tls-cert FILE --tls-key FILE | --acme-domain NAME] [--redirect-http ADDR] [--trusted-proxy CIDR] [--db postgres://… --blobs s3://… --secret-key-file F] [--metrics-addr HOST:PORT]")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
 	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
 	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
 	fs.Int64Var(&cfg.maxUpload, "max-upload", 2<<30, "largest release bundle upload, in `bytes`")
 	fs.BoolVar(&cfg.demoBoard, "demo-board", false, "offer a simulated board at /demo-board/ (its flash is kept in the data directory)")
+	cfg.tls.register(fs)
 	cfg.backends.register(fs)
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDRESS`/metrics (a separate listener, for operators only)")
 	if err := fs.Parse(args); err != nil {
@@ -41,15 +43,15 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
+
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
 	apiCfg, closeBackends, err := openServeBackends(ctx, cfg.backends)
 	if err != nil {
 		return err
 	}
 	defer closeBackends()
-
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
 	con, err := console.New(console.Config{WebDir: cfg.webDir, BuildVersion: version.Version, Log: env.Stderr})
 	if err != nil {
 		return err
@@ -59,8 +61,21 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	https, err := cfg.tls.setup(env, cfg.dataDir, ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	proxies, err := site.ParseProxies(cfg.tls.trustedProxies)
+	if err != nil {
+		ln.Close()
+		return usageErrorf("--trusted-proxy: %v", err)
+	}
 
-	siteCfg := site.Config{Console: con, Version: con.Version()}
+	siteCfg := site.Config{Console: con, Version: con.Version(), TrustedProxies: proxies}
+	if https != nil {
+		base, siteCfg.TLS = https.base, https.config
+	}
 	// API: the release API is mounted here.
 	apiCfg.DataDir, apiCfg.BaseURL, apiCfg.MaxUpload, apiCfg.Log = cfg.dataDir, base, cfg.maxUpload, env.Stderr
 	releases, err := api.Open(ctx, apiCfg)
@@ -97,10 +112,27 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		where = "shared database and blob store"
 	}
 	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (%s)\n", con.Version(), base, where)
+	errs := make(chan error, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if https != nil {
+		fmt.Fprintf(env.Stdout, "trustforge: HTTPS on %s with %s\n", ln.Addr(), https.what)
+	} else {
+		https = &httpsSetup{} // plain HTTP: SIGHUP only, which must not end the server
+	}
+	https.run(sctx, env, cfg.tls.redirectHTTP, errs)
+	go func() {
+		select {
+		case err := <-errs:
+			fmt.Fprintf(env.Stderr, "trustforge: %v\n", err)
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	if cfg.demoBoard {
 		fmt.Fprintf(env.Stdout, "trustforge: simulated board at %s%s\n", base, "/demo-board/")
 	}
-	err = s.Serve(ctx, ln)
+	err = s.Serve(sctx, ln)
 	fmt.Fprintln(env.Stdout, "trustforge: stopped")
 	return err
 }

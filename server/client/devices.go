@@ -178,3 +178,38 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 	}
 	return err
 }
+
+// DeviceRoot is a device CA root registered as a trust anchor of a
+// product: boards and production packages of the product must chain to one.
+type DeviceRoot struct {
+	Product     string     `json:"product"`
+	Fingerprint string     `json:"fingerprint"` // hex SHA-256 of the certificate
+	Subject     string     `json:"subject"`
+	Certificate string     `json:"certificate"` // PEM
+	Comment     string     `json:"comment,omitempty"`
+	Added       time.Time  `json:"added"`
+	AddedBy     string     `json:"added_by"`
+	Revoked     *time.Time `json:"revoked,omitempty"`
+	RevokedBy   string     `json:"revoked_by,omitempty"`
+}
+
+// DeviceRoots lists a product's trust anchors, revoked ones included.
+func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
+	var out struct {
+		Roots []DeviceRoot `json:"roots"`
+	}
+	err := c.jsonCall(ctx, "GET", "/api/products/"+url.PathEscape(product)+"/device-roots", nil, http.StatusOK, &out)
+	return out.Roots, err
+}
+
+// AddDeviceRoot registers a device CA root (PEM) as a trust anchor of
+// product. It needs an engineer's or administrator's account.
+func (c *Client) AddDeviceRoot(ctx context.Context, product, certPEM, comment string) (*DeviceRoot, error) {
+	var out DeviceRoot
+	err := c.jsonCall(ctx, "POST", "/api/products/"+url.PathEscape(product)+"/device-roots",
+		map[string]string{"certificate": certPEM, "comment": comment}, http.StatusCreated, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -13,9 +13,9 @@ import (
 // an order that satisfies their foreign keys. Rate-limit buckets are
 // transient and not copied; secrets are carried by the caller, sealed.
 var copyTables = []string{
-	"meta", "users", "enrolment", "sessions", "tokens", "products", "channels", "keys",
+	"meta", "users", "enrolment", "sessions", "tokens", "products", "device_roots", "channels", "keys",
 	"releases", "offers", "heads", "audit", "devices", "crls", "recipients",
-	"production_packages", "production_tickets",
+	"production_packages", "production_package_stations", "production_tickets",
 }
 
 // CopyStats counts what CopyTo did.

@@ -121,6 +121,19 @@ CREATE TABLE rate_buckets (key TEXT COLLATE "C" PRIMARY KEY, tokens DOUBLE PRECI
 CREATE INDEX rate_buckets_last ON rate_buckets (last);
 CREATE TABLE secrets (name TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL, created BIGINT NOT NULL);
 `,
+	// 3: products' trust anchors, and the station accounts a production
+	// package is bound to.
+	`
+CREATE TABLE device_roots (
+	product TEXT COLLATE "C" NOT NULL REFERENCES products(name), fingerprint TEXT COLLATE "C" NOT NULL,
+	subject TEXT COLLATE "C" NOT NULL, cert BYTEA NOT NULL, comment TEXT COLLATE "C" NOT NULL,
+	added BIGINT NOT NULL, added_by TEXT COLLATE "C" NOT NULL,
+	revoked BIGINT NOT NULL DEFAULT 0, revoked_by TEXT COLLATE "C" NOT NULL DEFAULT '',
+	PRIMARY KEY (product, fingerprint));
+CREATE TABLE production_package_stations (
+	package TEXT COLLATE "C" NOT NULL REFERENCES production_packages(id), account TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (package, account));
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS production_tickets (
 	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS production_tickets_seq ON production_tickets (package, seq);
 CREATE INDEX IF NOT EXISTS production_tickets_used ON production_tickets (used_by);
+CREATE TABLE IF NOT EXISTS production_package_stations (
+	package TEXT NOT NULL REFERENCES production_packages(id), account TEXT NOT NULL,
+	PRIMARY KEY (package, account));
 `
 
 // Errors of ticket issuance, which callers branch on.
@@ -66,6 +69,12 @@ type ProductionPackage struct {
 	Refused       int // ticket requests refused
 	Uploaded      time.Time
 	UploadedBy    string
+	// Stations are the station accounts the package is encrypted to, as
+	// their published recipients named them when it was uploaded: only
+	// they take its tickets and register its boards. Package and
+	// PackageByCA fill it; ListPackages does not. Packages uploaded
+	// before accounts were recorded have none.
+	Stations []string
 }
 
 // ProductionTicket is one ticket the server issued.
@@ -150,8 +159,31 @@ func (s *SQLite) AddPackage(ctx context.Context, p ProductionPackage, ev audit.E
 		case err != nil:
 			return fmt.Errorf("store: %w", err)
 		}
+		for _, a := range p.Stations {
+			if _, err := t.ExecContext(ctx, `INSERT INTO production_package_stations (package, account) VALUES (?, ?)`, p.ID, a); err != nil && !isUnique(err) {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
 		return nil
 	})
+}
+
+// packageStations reads a package's station accounts into p.
+func (s *SQLite) packageStations(ctx context.Context, p *ProductionPackage) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT account FROM production_package_stations WHERE package = ? ORDER BY account`, p.ID)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	p.Stations = []string{}
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		p.Stations = append(p.Stations, a)
+	}
+	return rows.Err()
 }
 
 // Package returns a production package.
@@ -163,14 +195,16 @@ func (s *SQLite) Package(ctx context.Context, id string) (ProductionPackage, err
 		}
 		return p, err
 	}
-	return p, nil
+	return p, s.packageStations(ctx, &p)
 }
 
 // PackageByCA returns the package of a batch CA.
 func (s *SQLite) PackageByCA(ctx context.Context, caKeyID string) (ProductionPackage, error) {
 	var p ProductionPackage
-	err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE ca_key_id = ?`, caKeyID), &p)
-	return p, err
+	if err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE ca_key_id = ?`, caKeyID), &p); err != nil {
+		return p, err
+	}
+	return p, s.packageStations(ctx, &p)
 }
 
 // ListPackages lists packages, newest first.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,7 +28,9 @@ type Recipient struct {
 
 // Recipients is the recipient directory.
 type Recipients interface {
-	// SetRecipient publishes (or replaces) user's age recipient.
+	// SetRecipient publishes (or replaces) user's age recipient. A
+	// recipient another account has published gives ErrExists: a recipient
+	// names one account, so nobody can pass off another's key as their own.
 	SetRecipient(ctx context.Context, r Recipient, ev audit.Event) error
 	// ListRecipients lists the recipients of enabled accounts, by user name.
 	ListRecipients(ctx context.Context) ([]Recipient, error)
@@ -36,7 +39,15 @@ type Recipients interface {
 // SetRecipient publishes (or replaces) r.User's age recipient.
 func (s *SQLite) SetRecipient(ctx context.Context, r Recipient, ev audit.Event) error {
 	return s.tx(ctx, ev, func(t *sql.Tx) error {
-		_, err := t.ExecContext(ctx, `INSERT INTO recipients (user, recipient, updated) VALUES (?, ?, ?)
+		var other string
+		err := t.QueryRowContext(ctx, `SELECT user FROM recipients WHERE recipient = ? AND user != ? LIMIT 1`, r.Recipient, r.User).Scan(&other)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%w: account %s has already published this recipient", ErrExists, other)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("store: %w", err)
+		}
+		_, err = t.ExecContext(ctx, `INSERT INTO recipients (user, recipient, updated) VALUES (?, ?, ?)
 			ON CONFLICT (user) DO UPDATE SET recipient = excluded.recipient, updated = excluded.updated`,
 			r.User, r.Recipient, unixNano(r.Updated))
 		if isForeignKey(err) {

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +69,16 @@ CREATE TABLE IF NOT EXISTS audit (
 	subject TEXT NOT NULL, detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);
 `
 
-// OpenSQLite opens (creating if needed) the database at path.
+// OpenSQLite opens (creating if needed) the database at path. The
+// database file, its write-ahead log and shared-memory index are readable
+// by their owner only (0600), whatever the umask and the directory's mode:
+// SQLite gives the -wal and -shm files the database file's mode, so the
+// file is created 0600 before SQLite opens it, and an older world-readable
+// database is tightened.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
@@ -76,11 +87,27 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema+deviceSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}
 	return &SQLite{db: db, obs: new(observer)}, nil
+}
+
+// ownerOnly creates the database file at path with mode 0600 if it is
+// missing, and sets an existing one and its -wal and -shm files to 0600.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -204,9 +231,19 @@ func (s *SQLite) AuditEntries(ctx context.Context, after uint64, fn func(audit.E
 	return nil
 }
 
+// MaxTime is the latest time the store can hold: times are kept as int64
+// nanoseconds since 1970, which end in April 2262. The API refuses later
+// expiry times; unixNano saturates rather than wrap if one slips through.
+var MaxTime = time.Unix(0, math.MaxInt64).UTC()
+
 func unixNano(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.After(MaxTime):
+		return math.MaxInt64
+	case t.Before(time.Unix(0, 1)):
+		return 1 // before 1970: the earliest non-zero time, never "unset"
 	}
 	return t.UnixNano()
 }

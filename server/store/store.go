@@ -223,6 +223,7 @@ type Store interface {
 	Products
 	Releases
 	Devices
+	DeviceRoots
 	Recipients
 	Production
 	AuditLog

@@ -37,6 +37,9 @@ var suite = []struct {
 	{"Recipients", testRecipients},
 	{"RateBuckets", testRateBuckets},
 	{"Secrets", testSecrets},
+	{"PasswordChangeEndsSessions", testPasswordChangeEndsSessionsInStore},
+	{"RecipientIsOneAccounts", testRecipientIsOneAccounts},
+	{"TimesSaturate", testTimesSaturate},
 }
 
 // pairSuite is every test of two instances sharing one database.

@@ -75,9 +75,17 @@ func (s *SQLite) ListUsers(ctx context.Context) ([]User, error) {
 }
 
 // UpdateUser replaces an account's role, password hash and disabled flag.
-// Disabling an account also ends its sessions.
+// Disabling an account, or changing or removing its password, also ends
+// its sessions: whoever signed in with the old password is signed out.
 func (s *SQLite) UpdateUser(ctx context.Context, u User, ev audit.Event) error {
 	return s.tx(ctx, ev, func(t *sql.Tx) error {
+		var oldHash string
+		err := t.QueryRowContext(ctx, `SELECT password FROM users WHERE name = ?`, u.Name).Scan(&oldHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: user %s", ErrNotFound, u.Name)
+		} else if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 		res, err := t.ExecContext(ctx, `UPDATE users SET role = ?, password = ?, disabled = ? WHERE name = ?`,
 			string(u.Role), u.PasswordHash, u.Disabled, u.Name)
 		if err != nil {
@@ -86,7 +94,7 @@ func (s *SQLite) UpdateUser(ctx context.Context, u User, ev audit.Event) error {
 		if err := affected(res, "user "+u.Name); err != nil {
 			return err
 		}
-		if u.Disabled {
+		if u.Disabled || u.PasswordHash != oldHash {
 			if _, err := t.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, u.Name); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}

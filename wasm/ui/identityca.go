@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -78,7 +79,26 @@ func (c *caPanel) addIntermediate(ctx app.Context, e app.Event) {
 			return "", err
 		}
 		c.product = ""
-		return "Created the intermediate CA " + i.Name() + ".", nil
+		msg := "Created the intermediate CA " + i.Name() + "."
+		if canRegistry(c.App, permKeys) {
+			// The engineer who makes a product's CA also makes its root
+			// the product's trust anchor on the server (audited there).
+			root, err := a.Root(ctx)
+			var cert *x509.Certificate
+			if err == nil {
+				cert, err = root.Certificate()
+			}
+			if err == nil {
+				var added bool
+				if added, err = c.App.API.EnsureDeviceRoot(ctx, product, cert, "registered from the Identity page with the product's intermediate CA"); added {
+					msg += " The server now trusts boards of " + product + " that chain to this root."
+				}
+			}
+			if err != nil {
+				msg += " The root is not registered with the server yet (" + describeIdentity(err) + "): provisioning registers it."
+			}
+		}
+		return msg, nil
 	})
 }
 

@@ -107,6 +107,9 @@ func (p *identityPage) Render() app.UI {
 				return &caPanel{App: p.App, CAs: p.cas, Unlocked: unlocked, OnChange: p.changed}
 			}),
 			app.If(hasRoot, func() app.UI {
+				return &anchorsPanel{App: p.App, CAs: p.cas}
+			}),
+			app.If(hasRoot, func() app.UI {
 				return &profilePanel{App: p.App, CAs: p.cas, Profiles: p.profiles, SignKeys: p.signKeys, OnChange: p.changed}
 			}),
 			app.If(len(p.profiles) > 0, func() app.UI {

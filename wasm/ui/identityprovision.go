@@ -155,6 +155,14 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 			return nil, is, fmt.Errorf("provision: sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
+		if canRegistry(p.App, permKeys) {
+			// The engineer provisioning the product's first board makes
+			// this CA's root the product's trust anchor on the server
+			// (audited there); a station cannot.
+			if _, err := p.App.API.EnsureDeviceRoot(rctx, profile.Product, is.Root(), "registered from the Identity page while provisioning"); err != nil {
+				return nil, is, fmt.Errorf("provision: registering the device CA's root with %s: %w", profile.Product, err)
+			}
+		}
 	}
 	res, err := provision.Provision(rctx, provision.NewClient(c), plan)
 	if res != nil {

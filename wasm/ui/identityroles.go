@@ -9,6 +9,7 @@ const (
 	permDevices   = "devices"
 	permProvision = "provision"
 	permRevoke    = "revoke"
+	permKeys      = "keys"
 )
 
 // registryAllowed reports whether role may make registry requests that
@@ -19,7 +20,7 @@ func registryAllowed(role state.Role, perm string) bool {
 		return role == state.RoleAdmin || role == state.RoleEngineer || role == state.RoleTechnician || role == state.RoleStation
 	case permProvision:
 		return role == state.RoleEngineer || role == state.RoleStation
-	case permRevoke:
+	case permRevoke, permKeys:
 		return role == state.RoleAdmin || role == state.RoleEngineer
 	}
 	return false

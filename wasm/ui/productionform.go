@@ -275,5 +275,25 @@ func (f *productionPanel) run(ctx context.Context, in mastering.Input, keyID str
 	if err != nil {
 		return client.Package{}, err
 	}
+	if err := f.ensureRoot(ctx, in.CA, in.Profile.Product); err != nil {
+		return client.Package{}, err
+	}
 	return f.App.API.PublishPackage(ctx, built.TFP, nil)
+}
+
+// ensureRoot makes the device CA's root a trust anchor of product on the
+// server unless it is one: the engineer building the order decides it
+// (audited there), and the server accepts the package and its boards only
+// under a registered root.
+func (f *productionPanel) ensureRoot(ctx context.Context, a *pki.Authority, product string) error {
+	info, err := a.Root(ctx)
+	if err != nil {
+		return err
+	}
+	root, err := info.Certificate()
+	if err != nil {
+		return err
+	}
+	_, err = f.App.API.EnsureDeviceRoot(ctx, product, root, "registered from the Releases page with a production order")
+	return err
 }

@@ -1,0 +1,71 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"trustforge/crypto/pki"
+)
+
+// DeviceRoot is a device CA root registered as a trust anchor of a
+// product: the server accepts the product's boards and production packages
+// only when they chain to one of its active roots.
+type DeviceRoot struct {
+	Product     string     `json:"product"`
+	Fingerprint string     `json:"fingerprint"` // hex SHA-256 of the certificate
+	Subject     string     `json:"subject"`
+	Certificate string     `json:"certificate"` // PEM
+	Comment     string     `json:"comment,omitempty"`
+	Added       time.Time  `json:"added"`
+	AddedBy     string     `json:"added_by"`
+	Revoked     *time.Time `json:"revoked,omitempty"`
+	RevokedBy   string     `json:"revoked_by,omitempty"`
+}
+
+// DeviceRoots lists a product's trust anchors, revoked ones included.
+func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
+	var out struct {
+		Roots []DeviceRoot `json:"roots"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/device-roots", nil, &out)
+	return out.Roots, err
+}
+
+// AddDeviceRoot registers root as a trust anchor of product: an
+// engineer's or administrator's decision, audited by the server.
+func (c *Client) AddDeviceRoot(ctx context.Context, product string, root *x509.Certificate, comment string) (DeviceRoot, error) {
+	var out DeviceRoot
+	err := c.call(ctx, http.MethodPost, "/api/products/"+pathEscape(product)+"/device-roots",
+		map[string]string{"certificate": string(pki.CertPEM(root)), "comment": comment}, &out)
+	return out, err
+}
+
+// EnsureDeviceRoot registers root as a trust anchor of product unless it
+// is one already, and reports whether it registered it. A root that was
+// registered and then revoked is not registered again: that takes an
+// administrator's deliberate decision, and the error says so.
+func (c *Client) EnsureDeviceRoot(ctx context.Context, product string, root *x509.Certificate, comment string) (bool, error) {
+	rs, err := c.DeviceRoots(ctx, product)
+	if err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256(root.Raw)
+	fp := hex.EncodeToString(sum[:])
+	for _, r := range rs {
+		if r.Fingerprint == fp {
+			if r.Revoked != nil {
+				return false, &Error{Status: http.StatusConflict, Code: "root_revoked",
+					Message: "this device CA's root was revoked as a trust anchor of " + product + " by " + r.RevokedBy}
+			}
+			return false, nil
+		}
+	}
+	if _, err := c.AddDeviceRoot(ctx, product, root, comment); err != nil {
+		return false, err
+	}
+	return true, nil
+}
