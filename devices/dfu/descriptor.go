@@ -123,7 +123,7 @@ func ParseConfiguration(b []byte) ([]AltSetting, error) {
 		return nil, fmt.Errorf("%w: configuration descriptor header", ErrDescriptor)
 	}
 	total := int(binary.LittleEndian.Uint16(b[2:]))
-	if total > len(b) {
+	if total < int(b[0]) || total > len(b) {
 		return nil, fmt.Errorf("%w: configuration of %d bytes, %d read", ErrDescriptor, total, len(b))
 	}
 	b = b[:total]
