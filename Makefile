@@ -78,6 +78,8 @@ bench: test-deps wasm
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/
 	@echo "== boards: 256 KiB upload through boardsim on a paced pty, against stop-and-wait clients =="
 	$(GO) test -run '^$$' -bench Upload -benchtime 1x ./devices/sim/
+	@echo "== USB DFU: 1 MiB download through the DfuSe and Zephyr DFU simulators, against their poll-timeout ceiling =="
+	$(GO) test -run '^$$' -bench DFUDownload -benchtime 1x ./devices/sim/
 	@echo "== identity: certificate issuance (native, WebAssembly) and provisioning per board at 1 Mbaud =="
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./crypto/pki/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench Provisioning -benchtime 100x -exec="$(WASM_EXEC)" ./crypto/pki/

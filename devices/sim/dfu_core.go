@@ -39,7 +39,8 @@ type dfuCore struct {
 	now     func() time.Time
 
 	// Statistics for tests and benchmarks.
-	early int // GETSTATUS requests refused for coming too early
+	early  int            // GETSTATUS requests refused for coming too early
+	polled *time.Duration // sum of the poll timeouts announced, as sent
 }
 
 func newDFUCore(mem dfuMemory, fn dfu.Functional) *dfuCore {
@@ -54,7 +55,12 @@ func (c *dfuCore) fail(s dfu.Status, why string) error {
 }
 
 func (c *dfuCore) report() []byte {
-	return dfu.StatusReport{Status: c.status, PollTimeout: c.poll, State: c.state}.Bytes()
+	b := dfu.StatusReport{Status: c.status, PollTimeout: c.poll, State: c.state}.Bytes()
+	if c.polled != nil {
+		r, _ := dfu.ParseStatus(b)
+		*c.polled += r.PollTimeout
+	}
+	return b
 }
 
 func (c *dfuCore) control(in bool, s dfu.Setup, data []byte, length int) ([]byte, error) {
@@ -99,8 +105,9 @@ func (c *dfuCore) getStatus() ([]byte, error) {
 	case dfu.DFUDnloadSync:
 		// The block received is now being written.
 		c.state = dfu.DFUDnbusy
+		r := c.report()
 		c.busy = now.Add(c.poll)
-		return c.report(), nil
+		return r, nil
 	case dfu.DFUDnbusy:
 		c.poll = 0
 		if c.pending != dfu.StatusOK {

@@ -86,7 +86,8 @@ func NewZephyrDFU(b *Board, cfg ZephyrDFUConfig) *ZephyrDFU {
 	}
 	z := &ZephyrDFU{board: b, cfg: cfg, fn: dfu.Functional{CanDownload: true, CanUpload: true, ManifestationTolerant: true,
 		DetachTimeout: DefaultZephyrDetach, TransferSize: cfg.TransferSize, Version: dfu.Version11}}
-	z.USB = newUSB(z.boot(), cfg.Enumerate)
+	z.USB = newUSB(nil, cfg.Enumerate)
+	z.USB.fn = z.boot()
 	// A bus-powered board restarts when plugged back in.
 	z.USB.plugIn = func() usbFunction { z.board.Reset(); return z.boot() }
 	return z
@@ -106,6 +107,7 @@ func (z *ZephyrDFU) boot() usbFunction {
 func (z *ZephyrDFU) dfuMode() usbFunction {
 	m := &zephyrDFUMode{z: z}
 	m.core = newDFUCore(m, z.fn)
+	m.core.polled = &z.USB.polled
 	return m
 }
 

@@ -112,7 +112,8 @@ func NewDfuSe(cfg DfuSeConfig) (*DfuSe, error) {
 	for i := range s.flash {
 		s.flash[i] = erasedByte
 	}
-	s.USB = newUSB(s.bootloader(), cfg.Enumerate)
+	s.USB = newUSB(nil, cfg.Enumerate)
+	s.USB.fn = s.bootloader()
 	s.USB.plugIn = func() usbFunction { s.mu.Lock(); s.app = false; s.mu.Unlock(); return s.bootloader() }
 	return s, nil
 }
@@ -155,6 +156,7 @@ func (s *DfuSe) bootloader() usbFunction {
 	s.mu.Unlock()
 	b := &dfuseBoot{s: s}
 	b.core = newDFUCore(b, s.fn)
+	b.core.polled = &s.USB.polled
 	return b
 }
 

@@ -55,6 +55,17 @@ type USB struct {
 	// plugIn, when set, gives the function a device enumerates as when
 	// plugged back in (a bus-powered device has rebooted).
 	plugIn func() usbFunction
+	// polled sums the bwPollTimeouts the device's DFU functions announced.
+	polled time.Duration
+}
+
+// PollTime returns the sum of the bwPollTimeouts the device has announced
+// (as sent, in whole milliseconds): no host can have spent less time
+// talking to it.
+func (u *USB) PollTime() time.Duration {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.polled
 }
 
 func newUSB(fn usbFunction, enumerate time.Duration) *USB {
