@@ -47,7 +47,7 @@ type USB struct {
 	present  bool
 	plugged  bool
 	gen      int
-	watchers map[int]func(present bool)
+	watchers map[int]chan bool
 	nextW    int
 	timers   []*time.Timer
 	// enumerate is how long re-enumeration takes.
@@ -69,7 +69,7 @@ func (u *USB) PollTime() time.Duration {
 }
 
 func newUSB(fn usbFunction, enumerate time.Duration) *USB {
-	return &USB{fn: fn, present: true, plugged: true, watchers: map[int]func(bool){}, enumerate: enumerate}
+	return &USB{fn: fn, present: true, plugged: true, watchers: map[int]chan bool{}, enumerate: enumerate}
 }
 
 // Present reports whether the device is plugged in and enumerated.
@@ -98,24 +98,37 @@ func infoOf(fn usbFunction) USBInfo {
 }
 
 // Watch calls f with false when the device disappears (unplugged, or gone
-// to re-enumerate) and true when it appears again as a new device. The
-// returned function stops the calls.
+// to re-enumerate) and true when it appears again as a new device, in the
+// order it happens, from a goroutine of its own. The returned function
+// stops the calls.
 func (u *USB) Watch(f func(present bool)) (stop func()) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	id := u.nextW
 	u.nextW++
-	u.watchers[id] = f
+	ch := make(chan bool, 64)
+	u.watchers[id] = ch
+	go func() {
+		for p := range ch {
+			f(p)
+		}
+	}()
 	return func() {
 		u.mu.Lock()
 		defer u.mu.Unlock()
-		delete(u.watchers, id)
+		if _, ok := u.watchers[id]; ok {
+			delete(u.watchers, id)
+			close(ch)
+		}
 	}
 }
 
 func (u *USB) notifyLocked(present bool) {
-	for _, f := range u.watchers {
-		go f(present)
+	for _, ch := range u.watchers {
+		select {
+		case ch <- present:
+		default: // a watcher 64 events behind loses events
+		}
 	}
 }
 
