@@ -15,21 +15,19 @@ import (
 
 // TestDFUZephyrSlotOverWebUSB: a Zephyr board with the USB DFU class,
 // granted to the console, is opened for DFU (detached into DFU mode: a new
-// USB device), a signed image is written into image-1 and read back; reset,
-// MCUboot test-boots it, and the console confirms it over the board's SMP
-// interface.
+// USB device); a signed, encrypted release is verified and decrypted in the
+// browser and its image written into image-1 and read back; reset, MCUboot
+// checks its signature and test-boots it, and the console confirms it over
+// the board's SMP interface.
 func TestDFUZephyrSlotOverWebUSB(t *testing.T) {
 	ctx, _ := newTab(t)
-	key, err := keys.Generate(rand.Reader, keys.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-dfu", BootKeys: []*keys.PublicKey{key.Public()}})
+	f := newFleet(t)
+	b, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-dfu", BootKeys: []*keys.PublicKey{f.key.Public()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.Program(signedImage(t, "1.0.0", key, 8<<10)); err != nil {
+	if err := b.Program(signedImage(t, "1.0.0", f.key, 8<<10)); err != nil {
 		t.Fatal(err)
 	}
 	z := sim.NewZephyrDFU(b, sim.ZephyrDFUConfig{Serial: "Z-0001"})
@@ -42,19 +40,18 @@ func TestDFUZephyrSlotOverWebUSB(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := driver.Open(ctx, env.server.URL+"/devices"); err != nil {
-		t.Fatal(err)
-	}
+	f.technicianReady(t, ctx)
+	goTo(t, ctx, "devices")
 	waitFor(t, ctx, `button[data-testid="dfu-open"]`)
 	click(t, ctx, "dfu-open-0")
 	waitFor(t, ctx, `#dfu-device[data-mode="dfu"]`)
 	waitFor(t, ctx, `tr[data-testid="dfu-alt"][data-name="image-1"]`)
 	waitFor(t, ctx, `tr[data-testid="dfu-alt"][data-name="image-0"]`)
 
-	img := signedImage(t, "1.1.0", key, 40<<10)
+	built := f.release(t, "1.1.0", 40<<10)
 	choose(t, ctx, "dfu-target", "1")
-	setFile(t, ctx, "dfu-file", writeFile(t, "app-1.1.0.signed", img))
-	waitText(t, ctx, "dfu-file-info", "1.1.0")
+	setFile(t, ctx, "dfu-file", writeFile(t, "thermo-1.1.0.tfb", built.Bundle))
+	waitText(t, ctx, "dfu-file-info", "release "+f.product+" 1.1.0 (verified")
 	click(t, ctx, "dfu-write")
 	waitText(t, ctx, "dfu-message", "into image-1, read back and compared: identical")
 
