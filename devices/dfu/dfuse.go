@@ -132,6 +132,7 @@ func (d *Device) DownloadAt(ctx context.Context, addr uint32, data []byte, progr
 	var done int64
 	for _, s := range erase {
 		if err := ctx.Err(); err != nil {
+			_ = d.Abort(context.WithoutCancel(ctx))
 			return err
 		}
 		if err := d.ErasePage(ctx, s.Addr); err != nil {

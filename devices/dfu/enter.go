@@ -25,21 +25,18 @@ func EnterDFU(ctx context.Context, c Control, find Finder) (Control, *Descriptio
 	if err != nil {
 		return nil, nil, err
 	}
-	var rt *AltSetting
-	for _, a := range desc.DFU() {
-		if !a.Runtime() {
-			return c, desc, nil
-		}
-		rt = &a
-		break
-	}
-	if rt == nil {
+	alts := desc.DFU()
+	if len(alts) == 0 {
 		return nil, nil, ErrNoDFU
+	}
+	rt := alts[0]
+	if !rt.Runtime() {
+		return c, desc, nil
 	}
 	if rt.Functional == nil {
 		return nil, nil, fmt.Errorf("%w: the run-time interface has no functional descriptor", ErrDescriptor)
 	}
-	d, err := Open(ctx, c, *rt)
+	d, err := Open(ctx, c, rt)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -38,9 +38,8 @@ type dfuCore struct {
 	pending dfu.Status    // outcome of the operation in progress
 	now     func() time.Time
 
-	// Statistics for tests and benchmarks.
-	early  int            // GETSTATUS requests refused for coming too early
-	polled *time.Duration // sum of the poll timeouts announced, as sent
+	// polled sums the poll timeouts announced, as sent, for benchmarks.
+	polled *time.Duration
 }
 
 func newDFUCore(mem dfuMemory, fn dfu.Functional) *dfuCore {
@@ -98,7 +97,6 @@ func (c *dfuCore) control(in bool, s dfu.Setup, data []byte, length int) ([]byte
 func (c *dfuCore) getStatus() ([]byte, error) {
 	now := c.now()
 	if now.Before(c.busy) {
-		c.early++
 		return nil, c.fail(dfu.StatusStalledPkt, "GETSTATUS before bwPollTimeout elapsed")
 	}
 	switch c.state {

@@ -292,3 +292,35 @@ func TestPollTimeoutEnforced(t *testing.T) {
 		t.Fatalf("erase by a patient host: %v", err)
 	}
 }
+
+// TestDFUCancel cancels a download half way: the host aborts, the device is
+// back in dfuIDLE and takes the next download.
+func TestDFUCancel(t *testing.T) {
+	ctx := testCtx(t)
+	s, _ := NewDfuSe(DfuSeConfig{})
+	c, _ := s.Attach()
+	desc, _ := dfu.Describe(ctx, c)
+	d, err := dfu.Open(ctx, c, altNamed(t, desc, DefaultDfuSeLayout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := pattern(64<<10, 3)
+	cctx, cancel := context.WithCancel(ctx)
+	err = d.DownloadAt(cctx, 0x08000000, img, func(done, total int64) {
+		if done > total*3/4 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled download: %v", err)
+	}
+	if st, err := d.GetState(ctx); err != nil || st != dfu.DFUIdle {
+		t.Fatalf("after the cancel the device is in %v (%v), want dfuIDLE", st, err)
+	}
+	if err := d.DownloadAt(ctx, 0x08000000, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(ctx, 0x08000000, img, nil); err != nil {
+		t.Fatal(err)
+	}
+}

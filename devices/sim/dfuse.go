@@ -209,8 +209,8 @@ func (b *dfuseBoot) offset(alt uint8, addr uint32, n int) (int, bool) {
 	return int(addr - base), true
 }
 
-// resetLocked applies option bytes as the part does: a system reset, the
-// bootloader enumerating again.
+// resetAfter resets the part after d, as it does to apply option bytes or
+// after read unprotect: the bootloader enumerates again.
 func (b *dfuseBoot) resetAfter(d time.Duration) {
 	u := b.s.USB
 	time.AfterFunc(d, func() {
