@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -135,4 +136,56 @@ func TestDFUSTM32OverWebUSB(t *testing.T) {
 	click(t, ctx, "dfu-readback")
 	waitText(t, ctx, "dfu-error", "errVENDOR")
 	hasText(t, ctx, "dfu-error", "read-out protection")
+}
+
+// TestDFUUnpluggedMidWrite pulls a Zephyr board's cable while the console
+// writes slot 1: the console says so, and plugged back the board still
+// runs its confirmed image.
+func TestDFUUnpluggedMidWrite(t *testing.T) {
+	ctx, _ := newTab(t)
+	b, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-unplug"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Program(signedImage(t, "1.0.0", nil, 8<<10)); err != nil {
+		t.Fatal(err)
+	}
+	// Slow flash writes, so the cable comes out half way.
+	z := sim.NewZephyrDFU(b, sim.ZephyrDFUConfig{Serial: "Z-0002", WriteTime: 20 * time.Millisecond})
+	if _, err := driver.InstallSerialShim(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	usb, err := driver.InstallUSBShim(ctx, "", driver.ShimUSBDevice{
+		ID: "zephyr", VendorID: sim.ZephyrVendorID, ProductID: sim.ZephyrProductID, Product: "Thermo Z", Serial: "Z-0002",
+		Granted: true, Device: b, USB: z.USB,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := driver.Open(ctx, env.server.URL+"/devices"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `button[data-testid="dfu-open"]`)
+	click(t, ctx, "dfu-open-0")
+	waitFor(t, ctx, `tr[data-testid="dfu-alt"][data-name="image-1"]`)
+	choose(t, ctx, "dfu-target", "1")
+	setFile(t, ctx, "dfu-file", writeFile(t, "app-1.1.0.signed", signedImage(t, "1.1.0", nil, 60<<10)))
+	waitText(t, ctx, "dfu-file-info", "1.1.0")
+	click(t, ctx, "dfu-write")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number((document.getElementById("dfu-progress") || {dataset: {}}).dataset.done) > 16384`,
+		chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+		t.Fatalf("waiting for the write to be under way: %v", err)
+	}
+	if err := usb.Unplug("zephyr"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "dfu-error", "unplugged")
+	if err := usb.Plug("zephyr"); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "dfu-open-0", "(2fe3:0100)")
+	if r := b.Running(); r.Recovery || r.Version.String() != "1.0.0+0" || !r.Confirmed {
+		t.Fatalf("after the unplug the board runs %+v, want 1.0.0 confirmed", r)
+	}
 }
