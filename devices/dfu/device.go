@@ -246,9 +246,12 @@ func (d *Device) dnload(ctx context.Context, op string, block uint16, data []byt
 // transfer size, then ends the download with an empty block and waits
 // through manifestation. A device that is not manifestation tolerant
 // resets at the end: Download returns nil once it stops answering.
-// On a DfuSe device this is the plain DFU download, which the device
-// writes at its address pointer; use DownloadAt for addresses.
+// A DfuSe device numbers its blocks differently (block 0 carries
+// commands): use DownloadAt there.
 func (d *Device) Download(ctx context.Context, data []byte, progress Progress) error {
+	if d.fn.DfuSe() {
+		return fmt.Errorf("dfu: %s: a DfuSe device is written at addresses (DownloadAt), not as one image", d.alt.Name)
+	}
 	if !d.fn.CanDownload {
 		return fmt.Errorf("dfu: %s: the device does not accept downloads (bitCanDnload is clear)", d.alt.Name)
 	}
@@ -297,8 +300,12 @@ func (d *Device) finish(ctx context.Context, block uint16) error {
 
 // Upload reads the selected alternate setting's image from the device in
 // blocks of the transfer size, until the device sends a short block or
-// limit bytes have been read (limit 0: no limit other than 64 MiB).
+// limit bytes have been read (limit 0: no limit other than 64 MiB). A
+// DfuSe device is read with UploadAt.
 func (d *Device) Upload(ctx context.Context, limit int, progress Progress) ([]byte, error) {
+	if d.fn.DfuSe() {
+		return nil, fmt.Errorf("dfu: %s: a DfuSe device is read at addresses (UploadAt), not as one image", d.alt.Name)
+	}
 	if !d.fn.CanUpload {
 		return nil, fmt.Errorf("dfu: %s: the device does not allow uploads (bitCanUpload is clear)", d.alt.Name)
 	}

@@ -157,6 +157,9 @@ func TestDfuSeFlashVerifyProtect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := d.Download(ctx, []byte{1, 2, 3}, nil); err == nil {
+		t.Fatal("a plain download to a DfuSe device, whose block 0 carries commands, was sent")
+	}
 	cmds, err := d.GetCommands(ctx)
 	if err != nil || !bytes.Equal(cmds, []byte{0, 0x21, 0x41, 0x92}) {
 		t.Fatalf("commands % x, %v", cmds, err)
