@@ -336,7 +336,11 @@ func (b *dfuseBoot) upload(alt uint8, block uint16, n int) ([]byte, dfu.Status) 
 		return nil, dfu.StatusAddress
 	}
 	n = int(min(uint64(n), end-addr))
-	off, _ := b.offset(alt, uint32(addr), n)
+	off, ok := b.offset(alt, uint32(addr), n)
+	if !ok {
+		// The pointer was set in another alternate setting's memory.
+		return nil, dfu.StatusAddress
+	}
 	mem := s.flash
 	if alt == 1 {
 		mem = s.ob
