@@ -18,7 +18,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
 	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./wasm/updateflow/... ./wasm/updatelog/...
+WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/...
 
 .PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench clean
 
@@ -95,6 +95,8 @@ bench: test-deps wasm
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/
 	@echo "== boards: 256 KiB upload through boardsim on a paced pty, against stop-and-wait clients =="
 	$(GO) test -run '^$$' -bench Upload -benchtime 1x ./devices/sim/
+	@echo "== USB DFU: 1 MiB download through the DfuSe and Zephyr DFU simulators, against their poll-timeout ceiling =="
+	$(GO) test -run '^$$' -bench DFUDownload -benchtime 1x ./devices/sim/
 	@echo "== identity: certificate issuance (native, WebAssembly) and provisioning per board at 1 Mbaud =="
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./crypto/pki/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench Provisioning -benchtime 100x -exec="$(WASM_EXEC)" ./crypto/pki/

@@ -24,6 +24,15 @@
 // injected: a link that goes silent or a power cut after byte N, a corrupt
 // frame, slow answers.
 //
+// USB: NewZephyrDFU gives a board a USB port with Zephyr's DFU class (a
+// run-time interface beside a vendor SMP interface; after DFU_DETACH and a
+// USB reset, DFU mode with image-0 and image-1 for its slots), and NewDfuSe
+// is an STM32 system bootloader speaking DfuSe (flash sectors with erase
+// times announced as poll timeouts, option bytes, read-out protection).
+// Both are reached through control transfers as devices/dfu makes them,
+// refuse a host that polls before the poll timeout it was given, and
+// re-enumerate, disappear and come back as real devices do.
+//
 // Security: a board with no boot key provisioned accepts any image whose
 // hash is valid, like an unprovisioned development board. Provision keys to
 // rehearse what a production board enforces.

@@ -2,7 +2,11 @@
 
 package webusb
 
-import "context"
+import (
+	"context"
+
+	"trustforge/devices/dfu"
+)
 
 // Supported reports whether the browser has the WebUSB API: never outside
 // a browser.
@@ -96,3 +100,39 @@ func (b *Bulk) Write(ctx context.Context, p []byte) (int, error) { return 0, Err
 
 // Close does nothing.
 func (b *Bulk) Close() error { return nil }
+
+// DFUControl is a device's control pipe for devices/dfu; outside a browser
+// there is none.
+type DFUControl struct{}
+
+// OpenDFU fails outside a browser.
+func OpenDFU(ctx context.Context, d *Device) (*DFUControl, error) { return nil, ErrUnsupported }
+
+// Device returns nil outside a browser.
+func (c *DFUControl) Device() *Device { return nil }
+
+// ControlIn fails outside a browser.
+func (c *DFUControl) ControlIn(ctx context.Context, s dfu.Setup, length int) ([]byte, error) {
+	return nil, ErrUnsupported
+}
+
+// ControlOut fails outside a browser.
+func (c *DFUControl) ControlOut(ctx context.Context, s dfu.Setup, data []byte) error {
+	return ErrUnsupported
+}
+
+// SelectAlternate fails outside a browser.
+func (c *DFUControl) SelectAlternate(ctx context.Context, iface, alt uint8) error {
+	return ErrUnsupported
+}
+
+// Reset fails outside a browser.
+func (c *DFUControl) Reset(ctx context.Context) error { return ErrUnsupported }
+
+// Close does nothing.
+func (c *DFUControl) Close() error { return nil }
+
+// FindDFU returns a finder that fails outside a browser.
+func FindDFU(serial string) dfu.Finder {
+	return func(ctx context.Context) (dfu.Control, error) { return nil, ErrUnsupported }
+}

@@ -2,8 +2,10 @@ package webusb
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
+	"trustforge/devices/dfu"
 	"trustforge/devices/smp"
 )
 
@@ -49,5 +51,25 @@ func TestInfoString(t *testing.T) {
 	}
 	if got, want := (Info{VendorID: 1, ProductID: 2}).String(), "USB device (0001:0002)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestDFUSetupAndErrors(t *testing.T) {
+	s := dfuSetup(dfu.Setup{Type: dfu.Class, Recipient: dfu.ToInterface, Request: 3, Value: 7, Index: 1})
+	if s.RequestType != "class" || s.Recipient != "interface" || s.Request != 3 || s.Value != 7 || s.Index != 1 {
+		t.Errorf("setup %+v", s)
+	}
+	if err := dfuErr(ErrStall); !errors.Is(err, dfu.ErrStall) || !errors.Is(err, ErrStall) {
+		t.Errorf("stall maps to %v", err)
+	}
+	if err := dfuErr(fmt.Errorf("x: %w", ErrDisconnected)); !errors.Is(err, dfu.ErrDisconnected) {
+		t.Errorf("unplug maps to %v", err)
+	}
+	i := Info{Configurations: []Configuration{{Interfaces: []Interface{{Class: 0xff}, {Class: 0xfe, Subclass: 1, Protocol: 2}}}}}
+	if !i.IsDFU() {
+		t.Error("a DFU interface is not recognised")
+	}
+	if (Info{Configurations: []Configuration{{Interfaces: []Interface{{Class: 0xfe, Subclass: 2}}}}}).IsDFU() {
+		t.Error("an IrDA bridge (0xfe/0x02) is taken for DFU")
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"trustforge/devices/sim"
 )
 
 // WebUSBShim is the JavaScript of the WebUSB shim: a function of one config
@@ -32,20 +34,28 @@ type ShimUSBDevice struct {
 	// Granted devices are listed by getDevices() from the start, as the
 	// WebUsbAllowDevicesForUrls policy grants them.
 	Granted bool
-	// Device receives the bulk endpoints' bytes. Required.
+	// Device receives the bulk endpoints' bytes. Required unless USB is
+	// set.
 	Device Device
+	// USB, when set, is a simulated USB device (a DFU board) whose
+	// descriptors the shim shows and whose control transfers, alternate
+	// settings and resets it forwards; its vendor bulk interface, if any,
+	// carries Device's bytes. Its re-enumerations reach the page as a
+	// disconnect and a connect of a new USBDevice.
+	USB *sim.USB
 }
 
 // USBShim is the host side of the WebUSB shim in one tab.
 type USBShim struct {
 	*bridge
+	dfu map[string]*usbPort
 }
 
 // InstallUSBShim replaces navigator.usb in the tab of ctx, from the next
 // document it loads on, with the shim offering devices. Call it before
 // navigating. Nothing reaches a real USB device.
 func InstallUSBShim(ctx context.Context, chooser string, devices ...ShimUSBDevice) (*USBShim, error) {
-	s := &USBShim{newBridge(ctx, "USB")}
+	s := &USBShim{bridge: newBridge(ctx, "USB"), dfu: map[string]*usbPort{}}
 	type desc struct {
 		ID           string `json:"id"`
 		VendorID     int    `json:"vendorId"`
@@ -54,14 +64,27 @@ func InstallUSBShim(ctx context.Context, chooser string, devices ...ShimUSBDevic
 		Manufacturer string `json:"manufacturerName,omitempty"`
 		Serial       string `json:"serialNumber,omitempty"`
 		Granted      bool   `json:"granted"`
+		USB          any    `json:"usb,omitempty"`
+		Enum         int    `json:"enum,omitempty"`
 	}
 	var descs []desc
 	for _, d := range devices {
-		if err := s.add(d.ID, d.Device, 0); err != nil {
-			return nil, err
+		dd := desc{ID: d.ID, VendorID: int(d.VendorID), ProductID: int(d.ProductID), Product: d.Product,
+			Manufacturer: d.Manufacturer, Serial: d.Serial, Granted: d.Granted}
+		if d.USB != nil {
+			p, err := s.addUSB(d.ID, d.USB)
+			if err != nil {
+				return nil, err
+			}
+			info := d.USB.Info()
+			dd.USB, dd.Enum, dd.ProductID = usbDescription(info), p.enum, int(info.Device.ProductID)
 		}
-		descs = append(descs, desc{ID: d.ID, VendorID: int(d.VendorID), ProductID: int(d.ProductID), Product: d.Product,
-			Manufacturer: d.Manufacturer, Serial: d.Serial, Granted: d.Granted})
+		if d.Device != nil || d.USB == nil {
+			if err := s.add(d.ID, d.Device, 0); err != nil {
+				return nil, err
+			}
+		}
+		descs = append(descs, dd)
 	}
 	if chooser == "" {
 		chooser = ChooseFirst
@@ -70,13 +93,14 @@ func InstallUSBShim(ctx context.Context, chooser string, devices ...ShimUSBDevic
 	if err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.ExposeFunc(usbHostFunc, s.handle)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.ExposeFunc(usbHostFunc, s.handleUSB)); err != nil {
 		return nil, fmt.Errorf("driver: exposing the USB host: %w", err)
 	}
 	src := "(" + WebUSBShim + ")(" + string(cfg) + ");"
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
 		return nil, fmt.Errorf("driver: injecting the WebUSB shim: %w", err)
 	}
+	s.watchUSB()
 	return s, nil
 }
 
@@ -84,11 +108,19 @@ func InstallUSBShim(ctx context.Context, chooser string, devices ...ShimUSBDevic
 // NotFoundError and "disconnect" fires at navigator.usb.
 func (s *USBShim) Unplug(id string) error {
 	s.closeSession(id)
+	if p := s.dfu[id]; p != nil {
+		p.usb.Unplug()
+		return nil
+	}
 	return s.eval(fmt.Sprintf("__tfUSBShim.unplug(%q)", id))
 }
 
 // Plug plugs the device back in: "connect" fires.
 func (s *USBShim) Plug(id string) error {
+	if p := s.dfu[id]; p != nil {
+		p.usb.Plug()
+		return nil
+	}
 	return s.eval(fmt.Sprintf("__tfUSBShim.plug(%q)", id))
 }
 

@@ -27,7 +27,20 @@
 // and calls host(request) as the Web Serial shim does: {op: "open" | "read"
 // | "write" | "close", port: device id, session, max?, data?}. The host
 // drives it through window.__tfUSBShim: plug(id), unplug(id),
-// setChooser(mode).
+// setChooser(mode), enumerate(id, usb, enum).
+//
+// A device with a "usb" member is described by it instead: {deviceClass,
+// configurations: [{configurationValue, configurationName, interfaces:
+// [{interfaceNumber, alternates: [{alternateSetting, interfaceClass,
+// interfaceSubclass, interfaceProtocol, interfaceName, endpoints: [...]}]}]}]}
+// and its control transfers, alternate-setting selections and resets go
+// to the host ({op: "control", port, enum, direction, setup, length?,
+// data?} answered {status, data?} or {closed}; {op: "setalt", port, enum,
+// iface, alt}; {op: "reset", port, enum}), so a simulated USB DFU device
+// answers them. enum numbers the device's enumerations: a device that
+// re-enumerates (enumerate(id, usb, enum)) disconnects, and a new
+// USBDevice with the new descriptors connects, as a real one does after
+// a DFU detach or a reset.
 (function (config) {
   "use strict";
   if (window.__tfUSBShim) {
@@ -76,9 +89,20 @@
   const constructorKey = {};
   let sessions = 0;
 
-  // The one interface of every shim device.
+  // The one interface of every shim device without a "usb" description.
   const IN = 1, OUT = 2, PACKET = 64;
-  const makeConfiguration = () => {
+  const makeConfiguration = (desc) => {
+    if (desc.usb) {
+      const c = desc.usb.configurations[0];
+      const interfaces = c.interfaces.map((it) => {
+        const alternates = Object.freeze(it.alternates.map((a) => Object.freeze(Object.assign({}, a, {
+          interfaceName: a.interfaceName || null,
+          endpoints: Object.freeze((a.endpoints || []).map((e) => Object.freeze(Object.assign({}, e)))),
+        }))));
+        return { interfaceNumber: it.interfaceNumber, alternate: alternates[0], alternates, claimed: false };
+      });
+      return { configurationValue: c.configurationValue, configurationName: c.configurationName || null, interfaces: Object.freeze(interfaces) };
+    }
     const endpoints = [
       Object.freeze({ endpointNumber: IN, direction: "in", type: "bulk", packetSize: PACKET }),
       Object.freeze({ endpointNumber: OUT, direction: "out", type: "bulk", packetSize: PACKET }),
@@ -95,7 +119,7 @@
     #desc;
     #opened = false;
     #configuration = null;
-    #config = makeConfiguration();
+    #config;
     #session = 0;
     #pending = new Set(); // rejecters of pending transfers
 
@@ -104,11 +128,12 @@
         throw new TypeError("Illegal constructor");
       }
       this.#desc = desc;
+      this.#config = makeConfiguration(desc);
     }
 
     get vendorId() { return this.#desc.vendorId; }
     get productId() { return this.#desc.productId; }
-    get deviceClass() { return 0; }
+    get deviceClass() { return (this.#desc.usb && this.#desc.usb.deviceClass) || 0; }
     get deviceSubclass() { return 0; }
     get deviceProtocol() { return 0; }
     get deviceVersionMajor() { return 1; }
@@ -183,6 +208,10 @@
       if (iface.claimed) {
         return;
       }
+      if (this.#desc.usb && !iface.alternates.some((a) => a.endpoints.length > 0)) {
+        iface.claimed = true; // a control-only interface (DFU): no bulk session
+        return;
+      }
       const session = ++sessions;
       try {
         await host({ op: "open", port: this.#desc.id, session });
@@ -206,7 +235,9 @@
       for (const iface of this.#config.interfaces) {
         if (iface.claimed) {
           iface.claimed = false;
-          host({ op: "close", port: this.#desc.id, session: this.#session }).catch(() => {});
+          if (!this.#desc.usb || iface.alternates.some((a) => a.endpoints.length > 0)) {
+            host({ op: "close", port: this.#desc.id, session: this.#session }).catch(() => {});
+          }
         }
       }
     }
@@ -217,9 +248,20 @@
       if (!iface.claimed) {
         throw new DOMException("The interface must be claimed first.", "InvalidStateError");
       }
-      if (alternate !== 0) {
+      const alt = iface.alternates.find((a) => a.alternateSetting === alternate);
+      if (!alt) {
         throw new DOMException("The alternate setting provided is not supported by the device.", "NotFoundError");
       }
+      if (this.#desc.usb) {
+        const r = await this.#track(host({ op: "setalt", port: this.#desc.id, enum: this.#desc.enum, iface: number, alt: alternate }));
+        if (r && r.closed) {
+          throw gone();
+        }
+        if (r && r.status === "stall") {
+          throw new DOMException("Unable to set device interface.", "NetworkError");
+        }
+      }
+      iface.alternate = alt;
     }
 
     #endpoint(number, direction) {
@@ -282,10 +324,49 @@
       return this.#track(write);
     }
 
+    // #checkSetup validates a control transfer's setup as WebUSB does: a
+    // request to an interface or endpoint needs it claimed.
+    #checkSetup(setup) {
+      if (!setup || !["standard", "class", "vendor"].includes(setup.requestType) ||
+          !["device", "interface", "endpoint", "other"].includes(setup.recipient)) {
+        throw new TypeError("Failed to read the 'requestType' or 'recipient' property from 'USBControlTransferParameters'.");
+      }
+      if (setup.recipient === "interface") {
+        const iface = this.#configuration && this.#configuration.interfaces.find((i) => i.interfaceNumber === (setup.index & 0xff));
+        if (!iface) {
+          throw new DOMException("The interface number provided is not supported by the device in its current configuration.", "NotFoundError");
+        }
+        if (!iface.claimed) {
+          throw new DOMException("The specified interface has not been claimed.", "InvalidStateError");
+        }
+      }
+    }
+
+    async #control(direction, setup, length, data) {
+      const r = await this.#track(host({
+        op: "control", port: this.#desc.id, enum: this.#desc.enum, direction,
+        setup: { requestType: setup.requestType, recipient: setup.recipient, request: setup.request, value: setup.value, index: setup.index },
+        length, data: data ? toBase64(data) : undefined,
+      }).catch(() => ({ closed: true })));
+      if (r && r.closed) {
+        throw gone();
+      }
+      return r || {};
+    }
+
     async controlTransferIn(setup, length) {
       this.#alive();
       if (!this.#opened) {
         throw notOpen();
+      }
+      if (this.#desc.usb) {
+        this.#checkSetup(setup);
+        const r = await this.#control("in", setup, length);
+        if (r.status === "stall") {
+          return new USBInTransferResultShim("stall", null);
+        }
+        const bytes = r.data ? fromBase64(r.data) : new Uint8Array(0);
+        return new USBInTransferResultShim(bytes.length > length ? "babble" : "ok", new DataView(bytes.buffer, 0, Math.min(bytes.length, length)));
       }
       // GET_STATUS of the device, the one standard request answered;
       // anything else stalls, as a board without vendor requests does.
@@ -299,6 +380,15 @@
       this.#alive();
       if (!this.#opened) {
         throw notOpen();
+      }
+      if (this.#desc.usb) {
+        this.#checkSetup(setup);
+        const bytes = data === undefined ? new Uint8Array(0) : bytesOf(data);
+        const r = await this.#control("out", setup, 0, bytes);
+        if (r.status === "stall") {
+          return new USBOutTransferResultShim("stall", 0);
+        }
+        return new USBOutTransferResultShim("ok", bytes.length);
       }
       return new USBOutTransferResultShim("stall", 0);
     }
@@ -314,6 +404,12 @@
         throw notOpen();
       }
       this.#abortPending(new DOMException("The transfer was cancelled.", "AbortError"));
+      if (this.#desc.usb) {
+        const r = await host({ op: "reset", port: this.#desc.id, enum: this.#desc.enum }).catch(() => ({ closed: true }));
+        if (r && r.closed) {
+          throw gone();
+        }
+      }
     }
 
     _lost() {
@@ -391,7 +487,10 @@
       const matches = (d) => d._desc.connected && (options.filters.length === 0 || options.filters.some((f) =>
         (f.vendorId === undefined || f.vendorId === d.vendorId) &&
         (f.productId === undefined || f.productId === d.productId) &&
-        (f.classCode === undefined || f.classCode === 0xff) &&
+        (f.classCode === undefined || d.configurations.some((c) => c.interfaces.some((i) =>
+          i.alternates.some((a) => a.interfaceClass === f.classCode &&
+            (f.subclassCode === undefined || a.interfaceSubclass === f.subclassCode) &&
+            (f.protocolCode === undefined || a.interfaceProtocol === f.protocolCode))))) &&
         (f.serialNumber === undefined || f.serialNumber === d.serialNumber)));
       const candidates = devices.filter(matches);
       const pick = chooser === "cancel" ? undefined : chooser === "first" ? candidates[0] : candidates.find((d) => d._desc.id === chooser);
@@ -443,6 +542,31 @@
       },
       setChooser: (mode) => {
         chooser = mode;
+        return true;
+      },
+      // enumerate takes the device off the bus (when it is on) and, with a
+      // description, brings it back as a new USBDevice: a re-enumeration.
+      enumerate: (id, usb, productId, enumNo) => {
+        const i = devices.findIndex((x) => x._desc.id === id);
+        if (i < 0) {
+          return false;
+        }
+        const old = devices[i];
+        if (old._desc.connected) {
+          old._lost();
+          if (old._desc.granted) {
+            fire("disconnect", old);
+          }
+        }
+        if (!usb) {
+          return true;
+        }
+        const desc = Object.assign({}, old._desc, { usb, productId, enum: enumNo, connected: true });
+        const d = new ShimUSBDevice(desc, constructorKey);
+        devices[i] = d;
+        if (desc.granted) {
+          fire("connect", d);
+        }
         return true;
       },
     }),

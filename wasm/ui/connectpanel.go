@@ -76,6 +76,16 @@ func (p *connectPanel) OnMount(ctx app.Context) {
 			p.refresh(ctx)
 		}
 	})
+	ctx.Async(func() {
+		// USB devices too: a DFU board re-enumerates as a new device.
+		events, err := webusb.Watch(wctx)
+		if err != nil {
+			return
+		}
+		for range events {
+			p.refresh(ctx)
+		}
+	})
 }
 
 func (p *connectPanel) OnDismount() {

@@ -42,6 +42,7 @@ func (p *devicesPage) Render() app.UI {
 				app.Text(": it checks the release and the board for you and keeps a report."),
 			),
 			&connectPanel{Kit: p.Kit},
+			&dfuPanel{App: p.App, Kit: p.Kit},
 			&boardPanel{Kit: p.Kit},
 			&uploadPanel{App: p.App, Kit: p.Kit},
 			&smpLogPanel{Kit: p.Kit},

@@ -1,0 +1,258 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"trustforge/devices/dfu"
+	"trustforge/devices/webusb"
+)
+
+// dfuSession is a DFU device the console has open: in DFU mode, its
+// descriptors read. Its methods do USB I/O: call them off the UI goroutine.
+type dfuSession struct {
+	dev  *webusb.Device
+	ctl  dfu.Control
+	desc *dfu.Description
+	// written is what the last write put where, for a later read back.
+	written []dfuWritten
+}
+
+type dfuWritten struct {
+	alt dfu.AltSetting
+	els []dfu.Element
+}
+
+// openDFU opens dev and, when it runs its application, detaches it into DFU
+// mode and finds it again (a new USB device, same serial number).
+func openDFU(ctx context.Context, dev *webusb.Device) (*dfuSession, error) {
+	c, err := webusb.OpenDFU(ctx, dev)
+	if err != nil {
+		return nil, err
+	}
+	ctl, desc, err := dfu.EnterDFU(ctx, c, webusb.FindDFU(dev.Info().SerialNumber))
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	s := &dfuSession{dev: dev, ctl: ctl, desc: desc}
+	if w, ok := ctl.(*webusb.DFUControl); ok {
+		s.dev = w.Device()
+	}
+	return s, nil
+}
+
+func (s *dfuSession) close() {
+	if c, ok := s.ctl.(dfu.Closer); ok {
+		c.Close()
+	}
+}
+
+// dfuse reports whether the device speaks ST's DfuSe.
+func (s *dfuSession) dfuse() bool {
+	for _, a := range s.desc.DFU() {
+		if a.Functional != nil && a.Functional.DfuSe() {
+			return true
+		}
+	}
+	return false
+}
+
+// targets are the alternate settings a file can be written to: every
+// DFU-mode setting but option bytes.
+func (s *dfuSession) targets() []dfu.AltSetting {
+	var out []dfu.AltSetting
+	for _, a := range s.desc.DFU() {
+		if a.Runtime() {
+			continue
+		}
+		if l, err := a.Layout(); err == nil && strings.Contains(strings.ToLower(l.Name), "option bytes") {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// optionBytes returns the DfuSe option bytes setting, if any.
+func (s *dfuSession) optionBytes() (dfu.AltSetting, bool) {
+	for _, a := range s.desc.DFU() {
+		if l, err := a.Layout(); err == nil && strings.Contains(strings.ToLower(l.Name), "option bytes") {
+			return a, true
+		}
+	}
+	return dfu.AltSetting{}, false
+}
+
+// write writes a file through alt: a DfuSe .dfu file to its targets, an
+// Intel HEX or raw file at its addresses (raw at addr) on a DfuSe device,
+// or the whole file (an MCUboot image) into a slot setting. It reads back
+// and compares where the device allows, and says what it did.
+func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte, addr uint32, progress func(dfu.Stage, int64, int64)) (string, error) {
+	opts := dfu.WriteOptions{Progress: func(_ dfu.AltSetting, st dfu.Stage, done, total int64) {
+		if progress != nil {
+			progress(st, done, total)
+		}
+	}}
+	verified := ""
+	if alt.Functional != nil && alt.Functional.CanUpload {
+		verified = ", read back and compared: identical"
+	}
+	if f, err := dfu.ParseFile(data); err == nil {
+		if f.VendorID != dfu.AnyID && f.VendorID != s.desc.VendorID || f.ProductID != dfu.AnyID && f.ProductID != s.desc.ProductID {
+			return "", fmt.Errorf("ui: the file is for device %04x:%04x, this one is %04x:%04x", f.VendorID, f.ProductID, s.desc.VendorID, s.desc.ProductID)
+		}
+		if f.DfuSe() {
+			if err := dfu.WriteDfuSe(ctx, s.ctl, s.desc, f, opts); err != nil {
+				return "", err
+			}
+			s.written = s.written[:0]
+			n := 0
+			for _, t := range f.Targets {
+				a, _ := dfu.FindAlt(s.desc, t.Alternate)
+				s.written = append(s.written, dfuWritten{alt: a, els: t.Elements})
+				for _, e := range t.Elements {
+					n += len(e.Data)
+				}
+			}
+			return fmt.Sprintf("Wrote the DfuSe file: %s in %d target(s)%s.", sizeText(int64(n)), len(f.Targets), verified), nil
+		}
+		data = f.Payload
+	}
+	if alt.Functional != nil && alt.Functional.DfuSe() {
+		els, err := dfu.LoadImage(data, addr)
+		if err != nil {
+			return "", err
+		}
+		if err := dfu.WriteElements(ctx, s.ctl, alt, els, opts); err != nil {
+			return "", err
+		}
+		s.written = []dfuWritten{{alt: alt, els: els}}
+		return fmt.Sprintf("Wrote %s at 0x%08X%s.", sizeText(int64(len(data))), els[0].Address, verified), nil
+	}
+	if err := dfu.WriteSlot(ctx, s.ctl, alt, data, opts); err != nil {
+		return "", err
+	}
+	s.written = nil
+	return fmt.Sprintf("Wrote %s into %s%s. Reset the board to test-boot it.", sizeText(int64(len(data))), alt.Name, verified), nil
+}
+
+// readBack reads what the last write put on a DfuSe device and compares.
+func (s *dfuSession) readBack(ctx context.Context) (string, error) {
+	if len(s.written) == 0 {
+		return "", fmt.Errorf("ui: nothing written in this session to compare")
+	}
+	n := 0
+	for _, w := range s.written {
+		d, err := dfu.Open(ctx, s.ctl, w.alt)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range w.els {
+			if err := d.Verify(ctx, e.Address, e.Data, nil); err != nil {
+				return "", err
+			}
+			n += len(e.Data)
+		}
+	}
+	return fmt.Sprintf("Read back %s: identical to what was written.", sizeText(int64(n))), nil
+}
+
+// rdp reads the read-out protection level.
+func (s *dfuSession) rdp(ctx context.Context) (dfu.RDPLevel, error) {
+	a, ok := s.optionBytes()
+	if !ok {
+		return 0, fmt.Errorf("ui: the device has no option bytes memory")
+	}
+	d, err := dfu.Open(ctx, s.ctl, a)
+	if err != nil {
+		return 0, err
+	}
+	return d.ReadRDP(ctx)
+}
+
+// setRDP1 sets read-out protection level 1; the part resets to apply it,
+// and the session follows it to the device it comes back as.
+func (s *dfuSession) setRDP1(ctx context.Context) error {
+	a, ok := s.optionBytes()
+	if !ok {
+		return fmt.Errorf("ui: the device has no option bytes memory")
+	}
+	d, err := dfu.Open(ctx, s.ctl, a)
+	if err != nil {
+		return err
+	}
+	if err := d.SetRDP(ctx, dfu.RDP1); err != nil {
+		return err
+	}
+	return s.reopen(ctx)
+}
+
+// reopen finds the device again after it reset: a new USB device with the
+// same serial number.
+func (s *dfuSession) reopen(ctx context.Context) error {
+	old, serial := s.dev, s.dev.Info().SerialNumber
+	s.close()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		devs, err := webusb.Granted(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range devs {
+			if d.Same(old) || !d.Info().IsDFU() || d.Info().SerialNumber != serial {
+				continue
+			}
+			c, err := webusb.OpenDFU(ctx, d)
+			if err != nil {
+				continue
+			}
+			desc, err := dfu.Describe(ctx, c)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			s.dev, s.ctl, s.desc = d, c, desc
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ui: the device did not come back after its reset: %w", dfu.ErrDisconnected)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// reset resets the device: a Zephyr board reboots, MCUboot test-boots a
+// new slot-1 image.
+func (s *dfuSession) reset(ctx context.Context) error {
+	r, ok := s.ctl.(dfu.Resetter)
+	if !ok {
+		return fmt.Errorf("ui: this connection cannot reset the device: unplug and replug it")
+	}
+	err := r.Reset(ctx)
+	s.close()
+	return err
+}
+
+// leave starts a DfuSe device's application.
+func (s *dfuSession) leave(ctx context.Context) error {
+	ts := s.targets()
+	if len(ts) == 0 {
+		return fmt.Errorf("ui: the device has no memory to start from")
+	}
+	d, err := dfu.Open(ctx, s.ctl, ts[0])
+	if err != nil {
+		return err
+	}
+	l, err := d.Layout()
+	if err != nil {
+		return err
+	}
+	err = d.Leave(ctx, l.Sectors[0].Addr)
+	s.close()
+	return err
+}
