@@ -3,12 +3,15 @@ package mcuimg
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
+
+	"trustforge/crypto/engine"
 )
 
 // Sign makes a signed (and, with EncryptTo, encrypted) image of payload.
@@ -66,6 +69,9 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	o := &p.o
 	w := &errWriter{w: out}
 	h := newHash(p.hashType)
+	if p.hashType == TLVSHA256 {
+		h = engine.Or(o.Engine).NewSHA256()
+	}
 	// The bytes the hash covers are also kept for a pure signature.
 	var hashed io.Writer = h
 	var pureBuf *bytes.Buffer
@@ -87,8 +93,9 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 			return nil, err
 		}
 		if !o.Clear {
-			if stream, err = newCTR(aesKey); err != nil {
-				return nil, err
+			// MCUboot's payload counter starts at zero.
+			if stream, err = engine.Or(o.Engine).NewCTR(aesKey, make([]byte, aes.BlockSize)); err != nil {
+				return nil, fmt.Errorf("mcuimg: aes: %w", err)
 			}
 		}
 	}
