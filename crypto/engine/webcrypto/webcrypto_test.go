@@ -98,7 +98,10 @@ func TestCTRMatchesGo(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s.(*ctr).key == nil {
+				// Chromium's WebCrypto has no AES-192 (MCUboot uses 128 and
+				// 256): Go serves it.
+				webKey := s.(*ctr).key != nil
+				if !webKey && keyLen != 24 {
 					t.Fatal("WebCrypto did not import the key: only Go would be compared")
 				}
 				got := make([]byte, total)
@@ -107,7 +110,7 @@ func TestCTRMatchesGo(t *testing.T) {
 					s.XORKeyStream(got[off:off+n], src[off:off+n])
 					off += n
 				}
-				if s.(*ctr).key == nil {
+				if webKey && s.(*ctr).key == nil {
 					t.Error("WebCrypto failed during the stream and Go took over")
 				}
 				if i := firstDiff(got, want); i >= 0 {
