@@ -67,7 +67,7 @@ func BenchmarkPublish(b *testing.B) {
 					})()`)); err != nil {
 						b.Fatal(err)
 					}
-					d := publishFile(b, ctx, product, path, fmt.Sprintf("1.0.%d", release), strconv.Itoa(release), "0x1100000", me)
+					d := publishFile(b, ctx, product, path, fmt.Sprintf("1.0.%d", release), strconv.Itoa(release), fmt.Sprintf("%#x", size+1<<20), me)
 					wall = append(wall, float64(d.Milliseconds()))
 					ms := func(name string) float64 {
 						v, _ := strconv.ParseFloat(attr(b, ctx, "#publish-timing", "data-"+name+"-ms"), 64)
