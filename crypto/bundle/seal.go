@@ -91,10 +91,17 @@ func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 // ErrNoIdentity when no identity opens it, ErrDecrypt when an intact payload
 // fails to decrypt, ErrNotImage or ErrImageMismatch for a wrong image.
 func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest, ids ...age.Identity) error {
+	return DecryptWith(ctx, dst, payload, m, nil, ids...)
+}
+
+// DecryptWith is Decrypt with the payload's and the image's SHA-256
+// computed by eng; nil means the Go standard library (engine.Go). The
+// browser passes WebCrypto's engine.
+func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest, eng engine.Engine, ids ...age.Identity) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("%w: no identity given", ErrNoIdentity)
 	}
-	pv := NewPayloadVerifier(m)
+	pv := &PayloadVerifier{want: m.Payload, h: engine.Or(eng).NewSHA256()}
 	src := io.TeeReader(payload, pv)
 	ar, err := age.Decrypt(src, ids...)
 	if err != nil {
@@ -109,7 +116,7 @@ func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest,
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
-	ic := newImageCheck()
+	ic := &imageCheck{h: engine.Or(eng).NewSHA256()}
 	ic.failFast = true
 	if err := copyChunks(ctx, io.MultiWriter(ic, dst), ar); err != nil {
 		var we *writeError

@@ -9,7 +9,9 @@ import (
 	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"testing"
 	"testing/cryptotest"
@@ -224,6 +226,33 @@ func TestBundlesMatchGo(t *testing.T) {
 	goTFB, webTFB := make(nil), make(e)
 	if i := firstDiff(webTFB, goTFB); i >= 0 {
 		t.Fatalf("WebCrypto's bundle differs from Go's from byte %d", i)
+	}
+	// Opened with WebCrypto checking it: the image comes back; a payload
+	// with one byte flipped is refused as Go refuses it.
+	s, err := bundle.ReadHeader(bytes.NewReader(webTFB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.VerifyIntegrity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := webTFB[len(webTFB)-int(m.Payload.Size):]
+	cryptotest.SetGlobalRandom(t, 8)
+	id, _ := age.GenerateX25519Identity()
+	var opened bytes.Buffer
+	if err := bundle.DecryptWith(context.Background(), &opened, bytes.NewReader(payload), m, e, id); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(opened.Bytes(), img) {
+		t.Fatal("DecryptWith(WebCrypto) returned another image")
+	}
+	bad := bytes.Clone(payload)
+	bad[len(bad)/2] ^= 1
+	goErr := bundle.Decrypt(context.Background(), io.Discard, bytes.NewReader(bad), m, id)
+	webErr := bundle.DecryptWith(context.Background(), io.Discard, bytes.NewReader(bad), m, e, id)
+	if !errors.Is(webErr, bundle.ErrPayloadMismatch) || webErr.Error() != goErr.Error() {
+		t.Fatalf("altered payload: WebCrypto says %v, Go says %v", webErr, goErr)
 	}
 	if again := make(nil); bytes.Equal(again, goTFB) == false {
 		t.Fatal("the same randomness gave two bundles: the comparison above proves nothing")
