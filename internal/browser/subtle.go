@@ -33,16 +33,17 @@ func HasSubtle() bool {
 	return err == nil
 }
 
-// Digest returns the WebCrypto digest of data: alg is "SHA-256", "SHA-384"
-// or "SHA-512". WebCrypto digests in one call, so data is the whole input.
-// It waits for a promise: call it from a goroutine, never a JavaScript
-// callback.
-func Digest(ctx context.Context, alg string, data []byte) ([]byte, error) {
+// Digest returns the WebCrypto digest of the concatenation of parts: alg
+// is "SHA-256", "SHA-384" or "SHA-512". WebCrypto digests in one call, so
+// parts are the whole input; they are copied once, into one JavaScript
+// buffer. It waits for a promise: call it from a goroutine, never a
+// JavaScript callback.
+func Digest(ctx context.Context, alg string, parts ...[]byte) ([]byte, error) {
 	s, err := subtleCrypto()
 	if err != nil {
 		return nil, err
 	}
-	in, err := BytesToJS(data)
+	in, err := concatToJS(parts)
 	if err != nil {
 		return nil, err
 	}
@@ -112,4 +113,35 @@ func (k *AESKey) CTR(ctx context.Context, counter, data []byte) ([]byte, error) 
 		return nil, err
 	}
 	return BytesFromJS(v)
+}
+
+// concatToJS returns a new Uint8Array holding the concatenation of parts.
+func concatToJS(parts [][]byte) (safejs.Value, error) {
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	ctor, err := safejs.Global().Get("Uint8Array")
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	arr, err := ctor.New(total)
+	if err != nil {
+		return safejs.Undefined(), wrapErr(err)
+	}
+	off := 0
+	for _, p := range parts {
+		if len(p) == 0 {
+			continue
+		}
+		dst, err := Call(arr, "subarray", off, off+len(p))
+		if err != nil {
+			return safejs.Undefined(), err
+		}
+		if _, err := safejs.CopyBytesToJS(dst, p); err != nil {
+			return safejs.Undefined(), wrapErr(err)
+		}
+		off += len(p)
+	}
+	return arr, nil
 }

@@ -33,27 +33,45 @@ type subtle struct{}
 func (subtle) NewSHA256() hash.Hash { return &digest{} }
 
 // digest keeps what is written and has WebCrypto hash it at Sum:
-// WebCrypto's digest is one-shot.
+// WebCrypto's digest is one-shot. It keeps the input in blocks of a fixed
+// size, so a large input is never copied again as it grows (each such copy
+// of a whole image would stall the page).
 type digest struct {
-	buf []byte
+	blocks [][]byte
+	n      int
 }
 
+const blockSize = 1 << 20
+
 func (d *digest) Write(p []byte) (int, error) {
-	d.buf = append(d.buf, p...)
-	return len(p), nil
+	n := len(p)
+	for len(p) > 0 {
+		if len(d.blocks) == 0 || len(d.blocks[len(d.blocks)-1]) == blockSize {
+			d.blocks = append(d.blocks, make([]byte, 0, blockSize))
+		}
+		last := &d.blocks[len(d.blocks)-1]
+		k := min(len(p), blockSize-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	d.n += n
+	return n, nil
 }
 
 func (d *digest) Sum(b []byte) []byte {
-	if len(d.buf) >= minDigest {
-		if sum, err := browser.Digest(context.Background(), "SHA-256", d.buf); err == nil && len(sum) == sha256.Size {
+	if d.n >= minDigest {
+		if sum, err := browser.Digest(context.Background(), "SHA-256", d.blocks...); err == nil && len(sum) == sha256.Size {
 			return append(b, sum...)
 		}
 	}
-	sum := sha256.Sum256(d.buf)
-	return append(b, sum[:]...)
+	h := sha256.New()
+	for _, blk := range d.blocks {
+		h.Write(blk)
+	}
+	return h.Sum(b)
 }
 
-func (d *digest) Reset()         { d.buf = d.buf[:0] }
+func (d *digest) Reset()         { d.blocks, d.n = nil, 0 }
 func (d *digest) Size() int      { return sha256.Size }
 func (d *digest) BlockSize() int { return sha256.BlockSize }
 
