@@ -132,7 +132,13 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	w.Write(area)
 
 	// Payload: hash the plaintext, write it encrypted.
-	buf := make([]byte, min(chunkSize, max(p.payloadSize+p.encPad, 16)))
+	piece := chunkSize
+	if o.Engine != nil && o.Engine != engine.Go {
+		// Each call into a platform engine (WebCrypto) is a round trip
+		// through a promise: hand it fewer, larger pieces.
+		piece = engineChunkSize
+	}
+	buf := make([]byte, min(piece, max(p.payloadSize+p.encPad, 16)))
 	enc := make([]byte, len(buf))
 	remaining := p.payloadSize
 	for remaining > 0 {
