@@ -33,45 +33,74 @@ type subtle struct{}
 func (subtle) NewSHA256() hash.Hash { return &digest{} }
 
 // digest keeps what is written and has WebCrypto hash it at Sum:
-// WebCrypto's digest is one-shot. It keeps the input in blocks of a fixed
-// size, so a large input is never copied again as it grows (each such copy
-// of a whole image would stall the page).
+// WebCrypto's digest is one-shot. Small inputs stay in Go and are hashed by
+// Go; past minDigest they move to JavaScript memory (browser.Sink), where
+// each write is one native copy and the Go heap never holds the stream.
+// Should JavaScript fail it (no memory left), Go takes over the hash with
+// the bytes read back from the sink.
 type digest struct {
-	blocks [][]byte
-	n      int
+	small []byte
+	sink  *browser.Sink
+	h     hash.Hash // Go's hash, once it has taken over
 }
 
-const blockSize = 1 << 20
-
 func (d *digest) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		if len(d.blocks) == 0 || len(d.blocks[len(d.blocks)-1]) == blockSize {
-			d.blocks = append(d.blocks, make([]byte, 0, blockSize))
-		}
-		last := &d.blocks[len(d.blocks)-1]
-		k := min(len(p), blockSize-len(*last))
-		*last = append(*last, p[:k]...)
-		p = p[k:]
+	switch {
+	case d.h != nil:
+		d.h.Write(p)
+	case d.sink != nil:
+		d.toSink(p)
+	case len(d.small)+len(p) < minDigest:
+		d.small = append(d.small, p...)
+	default:
+		d.sink = &browser.Sink{}
+		d.toSink(d.small)
+		d.small = nil
+		d.toSink(p)
 	}
-	d.n += n
-	return n, nil
+	return len(p), nil
+}
+
+// toSink writes p to the sink, or to Go's hash once it has taken over.
+func (d *digest) toSink(p []byte) {
+	if d.h == nil {
+		n, err := d.sink.Write(p)
+		if err == nil {
+			return
+		}
+		d.goTakesOver()
+		p = p[n:]
+	}
+	d.h.Write(p)
+}
+
+// goTakesOver moves the hash to Go, reading the sink's bytes back into it.
+func (d *digest) goTakesOver() {
+	h := sha256.New()
+	if _, err := d.sink.WriteTo(h); err != nil {
+		// The page can no longer give back bytes it holds: nothing can
+		// hash them, and a wrong hash must never come out.
+		panic("webcrypto: the browser lost a digest's input: " + err.Error())
+	}
+	d.h, d.sink = h, nil
 }
 
 func (d *digest) Sum(b []byte) []byte {
-	if d.n >= minDigest {
-		if sum, err := browser.Digest(context.Background(), "SHA-256", d.blocks...); err == nil && len(sum) == sha256.Size {
+	if d.h == nil && d.sink != nil {
+		sum, err := browser.DigestSink(context.Background(), "SHA-256", d.sink)
+		if err == nil && len(sum) == sha256.Size {
 			return append(b, sum...)
 		}
+		d.goTakesOver()
 	}
-	h := sha256.New()
-	for _, blk := range d.blocks {
-		h.Write(blk)
+	if d.h != nil {
+		return d.h.Sum(b)
 	}
-	return h.Sum(b)
+	sum := sha256.Sum256(d.small)
+	return append(b, sum[:]...)
 }
 
-func (d *digest) Reset()         { d.blocks, d.n = nil, 0 }
+func (d *digest) Reset()         { *d = digest{} }
 func (d *digest) Size() int      { return sha256.Size }
 func (d *digest) BlockSize() int { return sha256.BlockSize }
 
@@ -132,9 +161,8 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 		return
 	}
 	if s.key != nil && len(src) >= minCTR {
-		out, err := s.key.CTR(context.Background(), s.counter(s.pos/aes.BlockSize), src)
-		if err == nil && len(out) == len(src) {
-			copy(dst, out)
+		// dst is written only once WebCrypto has answered in full.
+		if err := s.key.CTR(context.Background(), s.counter(s.pos/aes.BlockSize), dst[:len(src)], src); err == nil {
 			s.pos += uint64(len(src))
 			return
 		}
