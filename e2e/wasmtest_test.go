@@ -40,10 +40,9 @@ const wasmTestRunner = `(async () => {
 // and exit code.
 func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
 	tb.Helper()
-	ctx, watch := newTab(tb)
-	// Callbacks that fire after the binary exited (a timer of the testing
-	// package) find the Go program gone: harmless.
-	watch.Expect("Go program has already exited")
+	if env.skip != "" {
+		tb.Skipf("chromium missing: %s", env.skip)
+	}
 	dir := tb.TempDir()
 	build, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -53,6 +52,11 @@ func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("building %s for js/wasm: %v\n%s", pkg, err, out)
 	}
+	// The tab's time starts once the binary is built.
+	ctx, watch := newTab(tb)
+	// Callbacks that fire after the binary exited (a timer of the testing
+	// package) find the Go program gone: harmless.
+	watch.Expect("Go program has already exited")
 	execJS, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
 	if err != nil {
 		tb.Fatal(err)
@@ -91,7 +95,7 @@ func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
 		tb.Fatal(err)
 	}
 	code, err := chromedp.Run(ctx, chromedp.Poll[int](`window.__tfExit !== undefined && window.__tfExit + 1000`,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second)))
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(110*time.Second)))
 	code -= 1000
 	lines, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__tfOut || []`))
 	out := strings.Join(lines, "\n")
