@@ -85,6 +85,10 @@ test-scaled:
 test: test-deps wasm vet test-native test-wasm test-scaled
 
 bench: test-deps wasm
+	@echo "== console: where app.wasm's bytes go (a copy linked with its name section) =="
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-w -X trustforge/internal/version.Version=$(VERSION)" $(WASM_GCFLAGS) -o bin/app-names.wasm ./wasm
+	GOOS=js GOARCH=wasm $(GO) list -deps ./wasm > bin/app-deps.txt
+	$(GO) run ./internal/cmd/wasmsize -pkgs bin/app-deps.txt -top 25 bin/app-names.wasm
 	@echo "== console: app.wasm size, navigation to first render (headless Chromium) =="
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./e2e/
 	@echo "== MCUboot images: sign, verify, encrypt (native, then WebAssembly) =="

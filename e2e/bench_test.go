@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
 	"trustforge/e2e/driver"
 )
 
@@ -78,4 +81,52 @@ func reportMedian(b *testing.B, times []time.Duration) {
 	b.ReportMetric(float64(times[len(times)/2])/float64(time.Millisecond), "median-ms")
 	b.ReportMetric(float64(times[len(times)-1])/float64(time.Millisecond), "max-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// layoutShiftProbe sums the page's layout shifts (CLS's raw score) from
+// its first paint on.
+const layoutShiftProbe = `window.__tfShift = 0;
+new PerformanceObserver((list) => {
+	for (const e of list.getEntries()) if (!e.hadRecentInput) window.__tfShift += e.value;
+}).observe({type: "layout-shift", buffered: true});`
+
+// BenchmarkPrerenderPaint reports, over 7 cold navigations, the median
+// first contentful paint of the pre-rendered page (before the WASM runs)
+// and the largest layout shift when the WASM console takes it over.
+func BenchmarkPrerenderPaint(b *testing.B) {
+	const runs = 7
+	for b.Loop() {
+		var fcp []time.Duration
+		var shift float64
+		for range runs {
+			ctx, _ := newTab(b)
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: layoutShiftProbe}); err != nil {
+				b.Fatal(err)
+			}
+			if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+				b.Fatal(err)
+			}
+			// A frame after the first render, for its shifts to be counted.
+			ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise((r) => requestAnimationFrame(() => setTimeout(() => {
+				const p = performance.getEntriesByName("first-contentful-paint")[0];
+				r(p ? p.startTime : -1);
+			}, 0)))`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ms < 0 {
+				b.Fatal("no first-contentful-paint entry")
+			}
+			s, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.__tfShift`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			fcp = append(fcp, time.Duration(ms*float64(time.Millisecond)))
+			shift = max(shift, s)
+		}
+		slices.Sort(fcp)
+		b.ReportMetric(float64(fcp[len(fcp)/2])/float64(time.Millisecond), "fcp-median-ms")
+		b.ReportMetric(shift, "layout-shift-max")
+		b.ReportMetric(0, "ns/op")
+	}
 }

@@ -208,7 +208,7 @@ func publishFile(tb testing.TB, ctx context.Context, product, path, version, cou
 		if (e && e.textContent) return "error: " + e.textContent;
 		const r = document.getElementById("publish-result");
 		return r && r.dataset.release !== `+jsString(prev)+` ? r.dataset.release : null;
-	})()`, chromedp.WithPollingInterval(20*time.Millisecond)))
+	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute)))
 	if err != nil {
 		tb.Fatal(err)
 	}

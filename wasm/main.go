@@ -33,6 +33,9 @@ func main() {
 			return storage.Open(ctx, vaultDB)
 		},
 		SignedIn: storage.Flag{Key: "trustforge-signed-in"},
+		// The first page shows before the session check, the vault's
+		// IndexedDB scan and the syncs start.
+		AfterPaint: afterPaint,
 	})
 	ui.RoutesWith(st)
 	app.RunWhenOnBrowser()

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"trustforge/crypto/engine"
 )
 
 // CreateOptions says how Create signs and encrypts a release.
@@ -30,6 +32,10 @@ type CreateOptions struct {
 	// Now gives the creation time when m.Created is zero; nil means
 	// time.Now.
 	Now func() time.Time
+	// Engine computes the SHA-256 of the image and of the payload; nil
+	// means the Go standard library (engine.Go). The bundle's bytes do not
+	// depend on it. (age's ChaCha20-Poly1305 is always Go's.)
+	Engine engine.Engine
 }
 
 // Create makes a complete .tfb and writes it to w: it encrypts the MCUboot
@@ -77,7 +83,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	} else {
 		scratch = new(bytes.Buffer)
 	}
-	if err := Seal(ctx, scratch, image, opts.To, &m); err != nil {
+	if err := seal(ctx, scratch, image, opts.To, &m, opts.Engine); err != nil {
 		return nil, err
 	}
 	s, err := Sign(rnd, &m, opts.Key)
@@ -89,7 +95,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 			return nil, fmt.Errorf("bundle: scratch: %w", err)
 		}
 	}
-	if err := WriteBundle(ctx, w, s, io.LimitReader(scratch, m.Payload.Size)); err != nil {
+	if err := writeBundle(ctx, w, s, io.LimitReader(scratch, m.Payload.Size), opts.Engine); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -110,10 +116,15 @@ func validateTemplate(m Manifest) error {
 // a wrong payload fails with ErrPayloadMismatch (w then holds a partial
 // bundle to discard).
 func WriteBundle(ctx context.Context, w io.Writer, s *Signed, payload io.Reader) error {
+	return writeBundle(ctx, w, s, payload, nil)
+}
+
+func writeBundle(ctx context.Context, w io.Writer, s *Signed, payload io.Reader, eng engine.Engine) error {
 	if err := WriteHeader(w, s); err != nil {
 		return err
 	}
-	if err := copyChunks(ctx, w, NewPayloadReader(payload, s.manifest)); err != nil {
+	pr := &PayloadReader{r: payload, v: &PayloadVerifier{want: s.manifest.Payload, h: engine.Or(eng).NewSHA256()}}
+	if err := copyChunks(ctx, w, pr); err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
 			return fmt.Errorf("bundle: write payload: %w", we.err)

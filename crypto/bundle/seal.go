@@ -2,13 +2,14 @@ package bundle
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 
 	"filippo.io/age"
+
+	"trustforge/crypto/engine"
 )
 
 // chunkSize is how much of a stream is handled at a time; age encrypts in
@@ -26,16 +27,21 @@ const chunkSize = 64 << 10
 // whose contents hash to its SHA256 TLV; dst then holds a partial payload to
 // discard.
 func Seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m *Manifest) error {
+	return seal(ctx, dst, image, to, m, nil)
+}
+
+// seal is Seal with the image's and the payload's SHA-256 computed by eng.
+func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m *Manifest, eng engine.Engine) error {
 	list, names, passphrase, err := to.ageRecipients()
 	if err != nil {
 		return err
 	}
-	ph := &hashingWriter{w: dst, h: sha256.New()}
+	ph := &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
 	aw, err := age.Encrypt(ph, list...)
 	if err != nil {
 		return fmt.Errorf("bundle: encrypt: %w", err)
 	}
-	ic := newImageCheck()
+	ic := &imageCheck{h: engine.Or(eng).NewSHA256()}
 	ic.failFast = true
 	if err := copyChunks(ctx, io.MultiWriter(ic, aw), image); err != nil {
 		var we *writeError
@@ -85,10 +91,17 @@ func Seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 // ErrNoIdentity when no identity opens it, ErrDecrypt when an intact payload
 // fails to decrypt, ErrNotImage or ErrImageMismatch for a wrong image.
 func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest, ids ...age.Identity) error {
+	return DecryptWith(ctx, dst, payload, m, nil, ids...)
+}
+
+// DecryptWith is Decrypt with the payload's and the image's SHA-256
+// computed by eng; nil means the Go standard library (engine.Go). The
+// browser passes WebCrypto's engine.
+func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest, eng engine.Engine, ids ...age.Identity) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("%w: no identity given", ErrNoIdentity)
 	}
-	pv := NewPayloadVerifier(m)
+	pv := &PayloadVerifier{want: m.Payload, h: engine.Or(eng).NewSHA256()}
 	src := io.TeeReader(payload, pv)
 	ar, err := age.Decrypt(src, ids...)
 	if err != nil {
@@ -103,7 +116,7 @@ func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest,
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
-	ic := newImageCheck()
+	ic := &imageCheck{h: engine.Or(eng).NewSHA256()}
 	ic.failFast = true
 	if err := copyChunks(ctx, io.MultiWriter(ic, dst), ar); err != nil {
 		var we *writeError

@@ -247,6 +247,9 @@ func (img *Image) DecryptTo(w io.Writer, priv *keys.PrivateKey) error {
 // chunkSize is the buffer size of streaming encryption and decryption.
 const chunkSize = 64 << 10
 
+// engineChunkSize is the piece signing hands an Engine other than Go.
+const engineChunkSize = 1 << 20
+
 // xorCopy writes src through the keystream s to w, a chunk at a time.
 func xorCopy(w io.Writer, s cipher.Stream, src []byte) error {
 	buf := make([]byte, min(chunkSize, len(src)))

@@ -3,12 +3,15 @@ package mcuimg
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
+
+	"trustforge/crypto/engine"
 )
 
 // Sign makes a signed (and, with EncryptTo, encrypted) image of payload.
@@ -66,6 +69,9 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	o := &p.o
 	w := &errWriter{w: out}
 	h := newHash(p.hashType)
+	if p.hashType == TLVSHA256 {
+		h = engine.Or(o.Engine).NewSHA256()
+	}
 	// The bytes the hash covers are also kept for a pure signature.
 	var hashed io.Writer = h
 	var pureBuf *bytes.Buffer
@@ -87,8 +93,9 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 			return nil, err
 		}
 		if !o.Clear {
-			if stream, err = newCTR(aesKey); err != nil {
-				return nil, err
+			// MCUboot's payload counter starts at zero.
+			if stream, err = engine.Or(o.Engine).NewCTR(aesKey, make([]byte, aes.BlockSize)); err != nil {
+				return nil, fmt.Errorf("mcuimg: aes: %w", err)
 			}
 		}
 	}
@@ -125,7 +132,13 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	w.Write(area)
 
 	// Payload: hash the plaintext, write it encrypted.
-	buf := make([]byte, min(chunkSize, max(p.payloadSize+p.encPad, 16)))
+	piece := chunkSize
+	if o.Engine != nil && o.Engine != engine.Go {
+		// Each call into a platform engine (WebCrypto) is a round trip
+		// through a promise: hand it fewer, larger pieces.
+		piece = engineChunkSize
+	}
+	buf := make([]byte, min(piece, max(p.payloadSize+p.encPad, 16)))
 	enc := make([]byte, len(buf))
 	remaining := p.payloadSize
 	for remaining > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"trustforge/crypto/engine"
 	"trustforge/crypto/keys"
 )
 
@@ -93,6 +94,11 @@ type SignOptions struct {
 	// Rand is the source of image keys, ephemeral keys and ECDSA nonces;
 	// nil means crypto/rand.Reader.
 	Rand io.Reader
+
+	// Engine computes the image's SHA-256 and the payload's AES-CTR; nil
+	// means the Go standard library (engine.Go). The console passes the
+	// browser's WebCrypto, which makes the same bytes faster.
+	Engine engine.Engine
 }
 
 // SignResult describes an image SignTo wrote.

@@ -38,3 +38,46 @@ func Yield(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// AfterPaint returns once the browser has painted the page as it stands:
+// a requestAnimationFrame callback runs just before the next paint, and a
+// timer it sets runs after it. The console waits for it before starting
+// work the first page does not need (the vault's IndexedDB scan, the
+// session check, syncs), so that page shows first.
+func AfterPaint(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ch := make(chan struct{}, 1)
+	var after, frame safejs.Func
+	after, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		ch <- struct{}{}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	frame, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		if _, err := Call(safejs.Global(), "setTimeout", after.Value(), 0); err != nil {
+			ch <- struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		after.Release()
+		return err
+	}
+	release := func() { frame.Release(); after.Release() }
+	if _, err := Call(safejs.Global(), "requestAnimationFrame", frame.Value()); err != nil {
+		release()
+		return err
+	}
+	select {
+	case <-ch:
+		release()
+		return nil
+	case <-ctx.Done():
+		go func() { <-ch; release() }()
+		return ctx.Err()
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -47,6 +48,7 @@ type Console struct {
 	app     *app.Handler
 	wasm    *wasmAsset
 	version string
+	loader  []byte // app.js, see loaderJS
 }
 
 // New loads the console from cfg.WebDir. It fails when app.wasm is missing,
@@ -106,7 +108,11 @@ func New(cfg Config) (*Console, error) {
 		// loader's progress bar, so it must know the decompressed size.
 		WasmContentLength: strconv.FormatInt(wasm.size, 10),
 	}
-	return &Console{app: h, wasm: wasm, version: version}, nil
+	loader, err := loaderJS(h)
+	if err != nil {
+		return nil, err
+	}
+	return &Console{app: h, wasm: wasm, version: version, loader: loader}, nil
 }
 
 // pagePaths lists the console's pages that work offline.
@@ -132,6 +138,13 @@ func (c *Console) Version() string { return c.version }
 
 // ServeHTTP serves the console.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, "/"+c.version) {
+	case "/app.js", "/goapp.js":
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			c.serveLoader(w, r)
+			return
+		}
+	}
 	c.app.ServeHTTP(w, r)
 }
 

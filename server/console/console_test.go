@@ -260,3 +260,48 @@ func FuzzAcceptsEncoding(f *testing.F) {
 		acceptsEncoding(header, enc)
 	})
 }
+
+// TestLoaderCompilesFromTheFetch: the loader hands instantiateStreaming the
+// fetch's own response (which the browser can stream-compile and keep in its
+// code cache), not a Response rebuilt from a JavaScript stream.
+func TestLoaderCompilesFromTheFetch(t *testing.T) {
+	dir, _ := newWebDir(t, 1000)
+	c, err := New(Config{WebDir: dir, BuildVersion: "v9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/app.js", "/goapp.js", "/" + c.Version() + "/app.js"} {
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		res := rec.Result()
+		js := rec.Body.String()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", path, res.StatusCode)
+		}
+		if ct := res.Header.Get("Content-Type"); !strings.Contains(ct, "javascript") {
+			t.Errorf("%s: Content-Type %q", path, ct)
+		}
+		if !strings.Contains(js, `instantiateStreaming(
+      tfFetchWasm("/web/app.wasm", showProgress)`) {
+			t.Errorf("%s: the loader does not compile from tfFetchWasm's response", path)
+		}
+		if strings.Contains(js, fetchCall) {
+			t.Errorf("%s: the loader still rebuilds the response (%s)", path, fetchCall)
+		}
+		if !strings.Contains(js, "async function tfFetchWasm(") || !strings.Contains(js, "goappInitWebAssembly();") {
+			t.Errorf("%s: the loader lacks tfFetchWasm or go-app's start-up", path)
+		}
+		// Revalidated, never stale: the ETag follows the console version.
+		etag := res.Header.Get("ETag")
+		if res.Header.Get("Cache-Control") != "no-cache" || !strings.Contains(etag, c.Version()) {
+			t.Errorf("%s: Cache-Control %q ETag %q", path, res.Header.Get("Cache-Control"), etag)
+		}
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("If-None-Match", etag)
+		rec = httptest.NewRecorder()
+		c.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("%s: revalidation answered %d with %d bytes", path, rec.Code, rec.Body.Len())
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"trustforge/crypto/bundle"
+	"trustforge/crypto/engine/webcrypto"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/mcuimg/ihex"
@@ -108,6 +109,10 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	}
 
 	opts := in.Image
+	if opts.Engine == nil {
+		// WebCrypto's SHA-256 and AES-CTR in the browser (same bytes).
+		opts.Engine = webcrypto.New()
+	}
 	opts.Key = in.Key
 	opts.Version = imgVer
 	opts.SecurityCounter = in.SecurityCounter
@@ -137,7 +142,7 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	// The ciphertext waits in scratch while the manifest is signed, then
 	// is copied (and hashed again) after it: yield there too.
 	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: make([]byte, 0, img.Len()+img.Len()/64+4096)}
-	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch})
+	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch, Engine: opts.Engine})
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
 	}

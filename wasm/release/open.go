@@ -9,6 +9,7 @@ import (
 	"filippo.io/age"
 
 	"trustforge/crypto/bundle"
+	"trustforge/crypto/engine/webcrypto"
 )
 
 // Open verifies a release's signed manifest against trusted keys (see
@@ -28,7 +29,8 @@ func Open(ctx context.Context, c Checked, payload []byte, ids []age.Identity, pr
 	out.Grow(int(c.Manifest.Image.Size))
 	src := &yieldingReader{ctx: ctx, r: bytes.NewReader(payload), yield: yield, stage: StageDecrypt,
 		total: int64(len(payload)), progress: progress}
-	if err := bundle.Decrypt(ctx, &out, src, c.Manifest, ids...); err != nil {
+	// WebCrypto's SHA-256 in the browser checks the payload and the image.
+	if err := bundle.DecryptWith(ctx, &out, src, c.Manifest, webcrypto.New(), ids...); err != nil {
 		if errors.Is(err, bundle.ErrNoIdentity) {
 			return nil, fmt.Errorf("release: none of this vault's identities can open it (it is encrypted to %d other recipients): %w",
 				len(c.Manifest.Recipients), err)

@@ -32,6 +32,12 @@ type Config struct {
 	// (whose "no", a 401, the browser logs as a failed request). Nil means
 	// always ask.
 	SignedIn Hint
+	// AfterPaint returns once the browser has painted the page (the
+	// console passes browser.AfterPaint). Start's work and whatever calls
+	// FirstPaint wait for the first page's paint, so that page shows
+	// before the session check, the vault's IndexedDB scan and the syncs
+	// run. Nil means no wait.
+	AfterPaint func(ctx context.Context) error
 }
 
 // Hint is a yes/no value kept across reloads, such as storage.Flag.
@@ -70,6 +76,9 @@ type App struct {
 	lastActive time.Time
 	nextSub    int
 	subs       map[int]func()
+
+	paintOnce sync.Once
+	painted   chan struct{} // closed after the first paint
 }
 
 // New returns the state of a new tab: nobody signed in, vault not loaded.
@@ -80,7 +89,27 @@ func New(cfg Config) *App {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &App{API: cfg.API, cfg: cfg, subs: map[int]func(){}, lastActive: cfg.Now()}
+	return &App{API: cfg.API, cfg: cfg, subs: map[int]func(){}, lastActive: cfg.Now(), painted: make(chan struct{})}
+}
+
+// FirstPaint returns once the browser has painted the tab's first page
+// (see Config.AfterPaint), or when ctx is done. Work the first page does
+// not need waits for it.
+func (a *App) FirstPaint(ctx context.Context) {
+	a.paintOnce.Do(func() {
+		go func() {
+			if a.cfg.AfterPaint != nil {
+				// A failed wait (no requestAnimationFrame) only loses the
+				// ordering, never the work.
+				_ = a.cfg.AfterPaint(context.Background())
+			}
+			close(a.painted)
+		}()
+	})
+	select {
+	case <-a.painted:
+	case <-ctx.Done():
+	}
 }
 
 // Subscribe calls fn after every change of the session or the vault's

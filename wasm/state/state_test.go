@@ -197,3 +197,43 @@ func TestSignedInHint(t *testing.T) {
 		t.Errorf("restored session %+v, %v", s, ok)
 	}
 }
+
+// TestStartWaitsForTheFirstPaint: the vault's store is opened only after
+// the page has painted, and FirstPaint waits for that paint once for the tab.
+func TestStartWaitsForTheFirstPaint(t *testing.T) {
+	paint := make(chan struct{})
+	painted := 0
+	opened := make(chan struct{})
+	a := New(Config{
+		API: &client.Client{},
+		AfterPaint: func(ctx context.Context) error {
+			painted++
+			<-paint
+			return nil
+		},
+		OpenStore: func(ctx context.Context) (vault.Store, error) {
+			close(opened)
+			return nil, errors.New("no store in this test")
+		},
+		SignedIn: &memHint{},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Start(ctx)
+	// A caller whose context ends stops waiting.
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	a.FirstPaint(done)
+	select {
+	case <-opened:
+		t.Fatal("the vault's store was opened before the first paint")
+	default:
+	}
+	close(paint)
+	<-opened
+	a.FirstPaint(context.Background())
+	a.FirstPaint(context.Background())
+	if painted != 1 {
+		t.Errorf("AfterPaint called %d times, want once", painted)
+	}
+}

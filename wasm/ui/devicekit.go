@@ -156,6 +156,7 @@ func (k *deviceKit) startSync(st *state.App) {
 	k.mu.Unlock()
 	listenOnline(k.kick)
 	go func() {
+		st.FirstPaint(context.Background())
 		t := time.NewTicker(syncEvery)
 		defer t.Stop()
 		for {

@@ -1,0 +1,173 @@
+//go:build js && wasm
+
+package webcrypto
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"hash"
+
+	"trustforge/crypto/engine"
+	"trustforge/internal/browser"
+)
+
+// Below these sizes the Go code is quicker than a round trip through a
+// promise.
+const (
+	minDigest = 16 << 10
+	minCTR    = 4 << 10
+)
+
+// New returns WebCrypto's engine, or engine.Go where the page has none.
+func New() engine.Engine {
+	if !browser.HasSubtle() {
+		return engine.Go
+	}
+	return subtle{}
+}
+
+type subtle struct{}
+
+func (subtle) NewSHA256() hash.Hash { return &digest{} }
+
+// digest keeps what is written and has WebCrypto hash it at Sum:
+// WebCrypto's digest is one-shot. Small inputs stay in Go and are hashed by
+// Go; past minDigest they move to JavaScript memory (browser.Sink), where
+// each write is one native copy and the Go heap never holds the stream.
+// Should JavaScript fail it (no memory left), Go takes over the hash with
+// the bytes read back from the sink.
+type digest struct {
+	small []byte
+	sink  *browser.Sink
+	h     hash.Hash // Go's hash, once it has taken over
+}
+
+func (d *digest) Write(p []byte) (int, error) {
+	switch {
+	case d.h != nil:
+		d.h.Write(p)
+	case d.sink != nil:
+		d.toSink(p)
+	case len(d.small)+len(p) < minDigest:
+		d.small = append(d.small, p...)
+	default:
+		d.sink = &browser.Sink{}
+		d.toSink(d.small)
+		d.small = nil
+		d.toSink(p)
+	}
+	return len(p), nil
+}
+
+// toSink writes p to the sink, or to Go's hash once it has taken over.
+func (d *digest) toSink(p []byte) {
+	if d.h == nil {
+		n, err := d.sink.Write(p)
+		if err == nil {
+			return
+		}
+		d.goTakesOver()
+		p = p[n:]
+	}
+	d.h.Write(p)
+}
+
+// goTakesOver moves the hash to Go, reading the sink's bytes back into it.
+func (d *digest) goTakesOver() {
+	h := sha256.New()
+	if _, err := d.sink.WriteTo(h); err != nil {
+		// The page can no longer give back bytes it holds: nothing can
+		// hash them, and a wrong hash must never come out.
+		panic("webcrypto: the browser lost a digest's input: " + err.Error())
+	}
+	d.h, d.sink = h, nil
+}
+
+func (d *digest) Sum(b []byte) []byte {
+	if d.h == nil && d.sink != nil {
+		sum, err := browser.DigestSink(context.Background(), "SHA-256", d.sink)
+		if err == nil && len(sum) == sha256.Size {
+			return append(b, sum...)
+		}
+		d.goTakesOver()
+	}
+	if d.h != nil {
+		return d.h.Sum(b)
+	}
+	sum := sha256.Sum256(d.small)
+	return append(b, sum[:]...)
+}
+
+func (d *digest) Reset()         { *d = digest{} }
+func (d *digest) Size() int      { return sha256.Size }
+func (d *digest) BlockSize() int { return sha256.BlockSize }
+
+func (subtle) NewCTR(key, iv []byte) (cipher.Stream, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(iv) != aes.BlockSize {
+		// cipher.NewCTR panics here too: a programming error.
+		panic("webcrypto: NewCTR: IV length must equal block size")
+	}
+	s := &ctr{block: block}
+	copy(s.iv[:], iv)
+	// Without WebCrypto's key, every call takes the Go path.
+	s.key, _ = browser.ImportAESCTR(context.Background(), key)
+	return s, nil
+}
+
+// ctr is AES-CTR that hands large calls to WebCrypto and does the rest, and
+// the partial block between calls, in Go.
+type ctr struct {
+	block cipher.Block
+	key   *browser.AESKey // nil: Go only
+	iv    [aes.BlockSize]byte
+	pos   uint64 // bytes of keystream used
+}
+
+// counter returns the counter block of block number n: iv + n, as one
+// 128-bit big-endian number (mod 2^128).
+func (s *ctr) counter(n uint64) []byte {
+	c := s.iv
+	carry := n
+	for i := aes.BlockSize - 1; i >= 0 && carry != 0; i-- {
+		sum := uint64(c[i]) + carry&0xff
+		c[i] = byte(sum)
+		carry = carry>>8 + sum>>8
+	}
+	return c[:]
+}
+
+func (s *ctr) XORKeyStream(dst, src []byte) {
+	if len(dst) < len(src) {
+		panic("crypto/cipher: output smaller than input")
+	}
+	// The rest of a block a previous call began.
+	if off := s.pos % aes.BlockSize; off != 0 && len(src) > 0 {
+		var ks [aes.BlockSize]byte
+		s.block.Encrypt(ks[:], s.counter(s.pos/aes.BlockSize))
+		n := min(len(src), aes.BlockSize-int(off))
+		for i := range n {
+			dst[i] = src[i] ^ ks[int(off)+i]
+		}
+		dst, src = dst[n:], src[n:]
+		s.pos += uint64(n)
+	}
+	if len(src) == 0 {
+		return
+	}
+	if s.key != nil && len(src) >= minCTR {
+		// dst is written only once WebCrypto has answered in full.
+		if err := s.key.CTR(context.Background(), s.counter(s.pos/aes.BlockSize), dst[:len(src)], src); err == nil {
+			s.pos += uint64(len(src))
+			return
+		}
+		s.key = nil // WebCrypto failed once: Go from here on
+	}
+	cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize)).XORKeyStream(dst[:len(src)], src)
+	s.pos += uint64(len(src))
+}

@@ -1,0 +1,260 @@
+//go:build js && wasm
+
+package webcrypto
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"testing"
+	"testing/cryptotest"
+	"time"
+
+	"filippo.io/age"
+
+	"trustforge/crypto/bundle"
+	"trustforge/crypto/engine"
+	"trustforge/crypto/keys"
+	"trustforge/crypto/mcuimg"
+)
+
+// webCrypto returns the WebCrypto engine, failing the test where there is
+// none: these tests must compare two engines, never Go with itself.
+func webCrypto(t testing.TB) engine.Engine {
+	t.Helper()
+	e := New()
+	if _, ok := e.(subtle); !ok {
+		t.Fatal("no WebCrypto here: run under Node.js ≥ 19 or in Chromium")
+	}
+	return e
+}
+
+func detRand(seed uint64) *mathrand.ChaCha8 {
+	var s [32]byte
+	s[0] = byte(seed)
+	return mathrand.NewChaCha8(s)
+}
+
+func TestSHA256MatchesGo(t *testing.T) {
+	e := webCrypto(t)
+	rnd := detRand(1)
+	for _, size := range []int{0, 1, 63, 64, minDigest - 1, minDigest, minDigest + 1, 1<<20 + 3, 16 << 20} {
+		data := make([]byte, size)
+		rnd.Read(data)
+		want := sha256.Sum256(data)
+		h := e.NewSHA256()
+		// Uneven writes, as streams write.
+		for rest, step := data, 1; len(rest) > 0; step = step*7 + 3 {
+			n := min(step, len(rest))
+			h.Write(rest[:n])
+			rest = rest[n:]
+		}
+		if got := h.Sum([]byte("prefix")); !bytes.Equal(got, append([]byte("prefix"), want[:]...)) {
+			t.Errorf("%d bytes: SHA-256 %x, want %x", size, got[6:], want)
+		}
+		h.Reset()
+		h.Write(data)
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Errorf("%d bytes after Reset: SHA-256 %x, want %x", size, got, want)
+		}
+	}
+}
+
+func TestCTRMatchesGo(t *testing.T) {
+	e := webCrypto(t)
+	rnd := detRand(2)
+	ivs := map[string][]byte{
+		"zero":          make([]byte, 16),
+		"random":        make([]byte, 16),
+		"128-bit wrap":  bytes.Repeat([]byte{0xff}, 16),
+		"64-bit carry":  append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0),
+		"byte boundary": append(make([]byte, 15), 0xfe),
+	}
+	rnd.Read(ivs["random"])
+	// Calls of sizes that leave partial blocks between WebCrypto calls,
+	// and calls below and above the WebCrypto threshold.
+	steps := []int{5, minCTR, 11, 70000, 16, 3, 100000, minCTR - 1, 1 << 20, 1}
+	total := 0
+	for _, s := range steps {
+		total += s
+	}
+	for _, keyLen := range []int{16, 24, 32} {
+		for name, iv := range ivs {
+			t.Run(fmt.Sprintf("AES-%d/%s", keyLen*8, name), func(t *testing.T) {
+				key := make([]byte, keyLen)
+				rnd.Read(key)
+				src := make([]byte, total)
+				rnd.Read(src)
+				block, _ := aes.NewCipher(key)
+				want := make([]byte, total)
+				cipher.NewCTR(block, iv).XORKeyStream(want, src)
+
+				s, err := e.NewCTR(key, iv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Chromium's WebCrypto has no AES-192 (MCUboot uses 128 and
+				// 256): Go serves it.
+				webKey := s.(*ctr).key != nil
+				if !webKey && keyLen != 24 {
+					t.Fatal("WebCrypto did not import the key: only Go would be compared")
+				}
+				got := make([]byte, total)
+				off := 0
+				for _, n := range steps {
+					s.XORKeyStream(got[off:off+n], src[off:off+n])
+					off += n
+				}
+				if webKey && s.(*ctr).key == nil {
+					t.Error("WebCrypto failed during the stream and Go took over")
+				}
+				if i := firstDiff(got, want); i >= 0 {
+					t.Fatalf("differs from Go's AES-CTR from byte %d", i)
+				}
+				// In place, as mcuimg may call it.
+				s, _ = e.NewCTR(key, iv)
+				inPlace := bytes.Clone(src)
+				s.XORKeyStream(inPlace, inPlace)
+				if i := firstDiff(inPlace, want); i >= 0 {
+					t.Fatalf("in place: differs from Go's AES-CTR from byte %d", i)
+				}
+			})
+		}
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+// TestImagesMatchGo: MCUboot images signed and encrypted with WebCrypto are
+// byte for byte the images Go makes from the same inputs and randomness.
+func TestImagesMatchGo(t *testing.T) {
+	e := webCrypto(t)
+	for _, alg := range []keys.Algorithm{keys.Ed25519, keys.ECDSAP256} {
+		for _, enc := range []keys.Algorithm{"", keys.X25519, keys.ECDSAP256} {
+			for _, keyLen := range []int{128, 256} {
+				t.Run(fmt.Sprintf("%s/%s/%d", alg, enc, keyLen), func(t *testing.T) {
+					key, err := keys.Generate(detRand(3), alg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					payload := make([]byte, 3<<20+5)
+					detRand(4).Read(payload)
+					opts := mcuimg.SignOptions{Key: key, PadHeader: true, HeaderSize: 0x200, Version: mcuimg.Version{Major: 1, Minor: 2}}
+					if enc != "" {
+						dev, err := keys.Generate(detRand(5), enc)
+						if err != nil {
+							t.Fatal(err)
+						}
+						opts.EncryptTo, opts.EncryptKeyLen = dev.Public(), keyLen
+					} else if keyLen == 256 {
+						t.Skip("no key length without encryption")
+					}
+					sign := func(eng engine.Engine) []byte {
+						// Go ignores custom randomness for ECDSA and ECDH
+						// keys: make crypto/rand itself repeat.
+						cryptotest.SetGlobalRandom(t, 6)
+						o := opts
+						o.Engine, o.Rand = eng, detRand(6)
+						img, err := mcuimg.Sign(payload, &o)
+						if err != nil {
+							t.Fatal(err)
+						}
+						return img
+					}
+					goImg, webImg := sign(nil), sign(e)
+					if i := firstDiff(webImg, goImg); i >= 0 {
+						t.Fatalf("WebCrypto's image differs from Go's from byte %d", i)
+					}
+					if !bytes.Equal(sign(nil), goImg) {
+						t.Fatal("the same randomness gave two images: the comparison above proves nothing")
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestBundlesMatchGo: release bundles made with WebCrypto hashing are byte
+// for byte those Go makes with the same randomness (age's included).
+func TestBundlesMatchGo(t *testing.T) {
+	e := webCrypto(t)
+	key, err := keys.Generate(detRand(7), keys.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mcuimg.Sign(bytes.Repeat([]byte("firmware"), 1<<18), &mcuimg.SignOptions{Key: key, PadHeader: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	make := func(eng engine.Engine) []byte {
+		cryptotest.SetGlobalRandom(t, 8)
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		_, err = bundle.Create(context.Background(), &out, bytes.NewReader(img), bundle.Manifest{
+			Product: "thermo-x2", Version: bundle.Version{Major: 1, Minor: 2, Patch: 3}, Channel: "stable",
+			Created: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		}, bundle.CreateOptions{
+			Key:    ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize)),
+			To:     bundle.Recipients{Keys: []bundle.Recipient{id.Recipient()}},
+			Engine: eng,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	goTFB, webTFB := make(nil), make(e)
+	if i := firstDiff(webTFB, goTFB); i >= 0 {
+		t.Fatalf("WebCrypto's bundle differs from Go's from byte %d", i)
+	}
+	// Opened with WebCrypto checking it: the image comes back; a payload
+	// with one byte flipped is refused as Go refuses it.
+	s, err := bundle.ReadHeader(bytes.NewReader(webTFB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.VerifyIntegrity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := webTFB[len(webTFB)-int(m.Payload.Size):]
+	cryptotest.SetGlobalRandom(t, 8)
+	id, _ := age.GenerateX25519Identity()
+	var opened bytes.Buffer
+	if err := bundle.DecryptWith(context.Background(), &opened, bytes.NewReader(payload), m, e, id); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(opened.Bytes(), img) {
+		t.Fatal("DecryptWith(WebCrypto) returned another image")
+	}
+	bad := bytes.Clone(payload)
+	bad[len(bad)/2] ^= 1
+	goErr := bundle.Decrypt(context.Background(), io.Discard, bytes.NewReader(bad), m, id)
+	webErr := bundle.DecryptWith(context.Background(), io.Discard, bytes.NewReader(bad), m, e, id)
+	if !errors.Is(webErr, bundle.ErrPayloadMismatch) || webErr.Error() != goErr.Error() {
+		t.Fatalf("altered payload: WebCrypto says %v, Go says %v", webErr, goErr)
+	}
+	if again := make(nil); bytes.Equal(again, goTFB) == false {
+		t.Fatal("the same randomness gave two bundles: the comparison above proves nothing")
+	}
+}

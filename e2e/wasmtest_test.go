@@ -1,0 +1,178 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// wasmTestPage runs a Go test binary built for js/wasm: wasm_exec.js's
+// console output is collected line by line, and the exit code kept.
+const wasmTestPage = `<!doctype html><meta charset="utf-8"><title>go test</title>
+<script src="wasm_exec.js"></script><script src="run.js"></script>`
+
+const wasmTestRunner = `(async () => {
+  window.__tfOut = [];
+  const log = console.log;
+  console.log = (...a) => { window.__tfOut.push(a.join(" ")); log(...a); };
+  const go = new Go();
+  go.argv = ["test.wasm"].concat(JSON.parse(decodeURIComponent(location.hash.slice(1))));
+  go.exit = (code) => { window.__tfExit = code; };
+  const r = await WebAssembly.instantiateStreaming(fetch("test.wasm"), go.importObject);
+  await go.run(r.instance);
+})().catch((e) => { window.__tfOut.push("runner: " + e); window.__tfExit = -1; });`
+
+// runWasmTest builds pkg's tests for js/wasm and runs the binary in a tab
+// of the test browser with args (-test.run ...), served from a loopback
+// origin (a secure context, with WebCrypto). It returns the binary's output
+// and exit code.
+func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
+	tb.Helper()
+	if env.skip != "" {
+		tb.Skipf("chromium missing: %s", env.skip)
+	}
+	dir := tb.TempDir()
+	build, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(build, "go", "test", "-c", "-o", filepath.Join(dir, "test.wasm"), pkg)
+	cmd.Dir = env.root
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("building %s for js/wasm: %v\n%s", pkg, err, out)
+	}
+	// The tab's time starts once the binary is built.
+	ctx, watch := newTab(tb)
+	// Callbacks that fire after the binary exited (a timer of the testing
+	// package) find the Go program gone: harmless.
+	watch.Expect("Go program has already exited")
+	execJS, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files := map[string][]byte{"/wasm_exec.js": execJS, "/run.js": []byte(wasmTestRunner), "/": []byte(wasmTestPage)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/test.wasm" {
+			w.Header().Set("Content-Type", "application/wasm")
+			http.ServeFile(w, r, filepath.Join(dir, "test.wasm"))
+			return
+		}
+		b, ok := files[r.URL.Path]
+		if r.URL.Path == "/favicon.ico" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, ".js") {
+			w.Header().Set("Content-Type", "text/javascript")
+		} else {
+			w.Header().Set("Content-Type", "text/html")
+		}
+		w.Write(b)
+	}))
+	defer srv.Close()
+
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+	}
+	u := srv.URL + "/#" + url.PathEscape("["+strings.Join(quoted, ",")+"]")
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		tb.Fatal(err)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Poll[int](`window.__tfExit !== undefined && window.__tfExit + 1000`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(110*time.Second)))
+	code -= 1000
+	lines, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__tfOut || []`))
+	out := strings.Join(lines, "\n")
+	if err != nil {
+		tb.Fatalf("running %s in Chromium: %v\n%s", pkg, err, out)
+	}
+	return out, code
+}
+
+// TestWebCryptoMatchesGoInChromium runs crypto/engine/webcrypto's
+// known-answer tests in Chromium: WebCrypto's SHA-256 and AES-CTR, and the
+// MCUboot images and release bundles made with them, byte for byte Go's.
+func TestWebCryptoMatchesGoInChromium(t *testing.T) {
+	out, code := runWasmTest(t, "./crypto/engine/webcrypto", "-test.v", "-test.run", "MatchGo|MatchesGo")
+	if code != 0 {
+		t.Fatalf("tests failed in Chromium (exit %d):\n%s", code, out)
+	}
+	for _, name := range []string{"TestSHA256MatchesGo", "TestCTRMatchesGo", "TestImagesMatchGo", "TestBundlesMatchGo"} {
+		if !strings.Contains(out, "--- PASS: "+name+" ") {
+			t.Errorf("%s did not pass in Chromium:\n%s", name, out)
+		}
+	}
+}
+
+// BenchmarkSignEncryptChromium reports signing and encrypting a 16 MiB
+// MCUboot image in Chromium, with Go's code and with WebCrypto, and the
+// same natively (this process), as crypto/engine/webcrypto's
+// BenchmarkSignEncrypt measures it.
+func BenchmarkSignEncryptChromium(b *testing.B) {
+	var browserMs map[string]float64
+	for b.Loop() {
+		out, code := runWasmTest(b, "./crypto/engine/webcrypto", "-test.run", "^$", "-test.bench", "SignEncrypt", "-test.benchtime", "3x")
+		if code != 0 {
+			b.Fatalf("benchmark failed in Chromium (exit %d):\n%s", code, out)
+		}
+		browserMs = benchMillis(b, out)
+	}
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "SignEncrypt", "-benchtime", "3x", "./crypto/engine/webcrypto")
+	cmd.Dir = env.root
+	native, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("native benchmark: %v\n%s", err, native)
+	}
+	nativeMs := benchMillis(b, string(native))
+	b.ReportMetric(browserMs["go"], "chromium-go-ms")
+	b.ReportMetric(browserMs["engine"], "chromium-webcrypto-ms")
+	b.ReportMetric(nativeMs["go"], "native-ms")
+	b.ReportMetric(browserMs["engine"]/nativeMs["go"], "webcrypto/native")
+	b.ReportMetric(0, "ns/op")
+}
+
+// benchMillis reads "BenchmarkSignEncrypt/NAME[-N] ... X ns/op" lines.
+func benchMillis(tb testing.TB, out string) map[string]float64 {
+	tb.Helper()
+	ms := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkSignEncrypt/") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "BenchmarkSignEncrypt/")
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			name = name[:i]
+		}
+		for i := 1; i+1 < len(f); i++ {
+			if f[i+1] == "ns/op" {
+				v, err := strconv.ParseFloat(f[i], 64)
+				if err != nil {
+					tb.Fatalf("benchmark line %q: %v", sc.Text(), err)
+				}
+				ms[name] = v / 1e6
+			}
+		}
+	}
+	if ms["go"] == 0 || ms["engine"] == 0 {
+		tb.Fatalf("no benchmark results in:\n%s", out)
+	}
+	return ms
+}

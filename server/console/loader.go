@@ -1,0 +1,110 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// go-app's loader (app.js) hands WebAssembly.instantiateStreaming a Response
+// it builds from a JavaScript stream, to count the bytes for its progress
+// label. Such a Response has no URL, so the browser can neither cache the
+// compiled module (V8's code cache is keyed by the response's URL and time)
+// nor skip the copy through JavaScript. The console's loader passes the
+// fetch's own Response instead and counts the bytes on a clone of it.
+
+// fetchCall is how go-app's loader fetches the console binary.
+const fetchCall = `fetchWithProgress("/web/app.wasm", showProgress)`
+
+// cachedFetch replaces it.
+const cachedFetch = `tfFetchWasm("/web/app.wasm", showProgress)`
+
+// cachedFetchFunc fetches the console binary for instantiateStreaming: the
+// response itself, so the browser compiles it while it streams in and keeps
+// the compiled code in its code cache; a clone of it feeds the progress label.
+const cachedFetchFunc = `
+
+// trustforge: compile from the fetch's own response (streaming compilation,
+// code cache); count the bytes for the label on a clone of it.
+async function tfFetchWasm(url, progress) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error("loading the console failed: " + response.status + " " + response.statusText);
+  }
+  const total = parseInt(goappWasmContentLength, 10);
+  if (total > 0 && response.body) {
+    const reader = response.clone().body.getReader();
+    (async () => {
+      let loaded = 0, shown = -1;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        loaded += value.byteLength;
+        const pct = Math.min(100, Math.round((loaded * 100) / total));
+        if (pct !== shown) { shown = pct; progress(pct); }
+      }
+    })().catch(() => {});
+  }
+  return response;
+}
+`
+
+// loaderJS returns the console's loader: go-app's app.js as h serves it,
+// with the console binary fetched by tfFetchWasm. It fails when go-app's
+// loader no longer fetches the binary as this package expects, so an
+// upgrade of go-app cannot silently lose the code cache.
+func loaderJS(h http.Handler) ([]byte, error) {
+	rec := &recorder{header: http.Header{}}
+	req, err := http.NewRequest(http.MethodGet, "/app.js", nil)
+	if err != nil {
+		return nil, err
+	}
+	h.ServeHTTP(rec, req)
+	if rec.status != 0 && rec.status != http.StatusOK {
+		return nil, fmt.Errorf("console: go-app's loader answered %d", rec.status)
+	}
+	js := rec.body.String()
+	if strings.Count(js, fetchCall) != 1 {
+		return nil, fmt.Errorf("console: go-app's loader does not fetch the console as %s: update loader.go", fetchCall)
+	}
+	js = strings.Replace(js, fetchCall, cachedFetch, 1) + cachedFetchFunc
+	return []byte(js), nil
+}
+
+// serveLoader serves the loader with go-app's caching rules: revalidated on
+// every load, its ETag following the console version.
+func (c *Console) serveLoader(w http.ResponseWriter, r *http.Request) {
+	etag := `"` + c.version + `-loader"`
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "text/javascript")
+	h.Set("Content-Length", strconv.Itoa(len(c.loader)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(c.loader)
+	}
+}
+
+// recorder is the least http.ResponseWriter that keeps what it is sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
