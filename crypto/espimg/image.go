@@ -257,3 +257,13 @@ func Build(opts BuildOptions, segs ...Segment) ([]byte, error) {
 }
 
 func alignUp(n, a int) int { return (n + a - 1) / a * a }
+
+// MustBuildForTest builds a one-segment app for chip needing minimum
+// revision minRev. It panics on error; tests use it.
+func MustBuildForTest(chip Chip, minRev Revision) []byte {
+	b, err := Build(BuildOptions{Chip: chip, MinRev: minRev}, Segment{Addr: 0x42000020, Data: make([]byte, 64)})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -130,6 +130,7 @@ func (c *Client) Detect(ctx context.Context) (*ChipInfo, error) {
 		ci.FlashEncrypted = popcount(si.FlashCryptCnt)%2 == 1
 		if si.ChipID != 0 {
 			ci.Chip = espimg.Chip(si.ChipID)
+			ci.Revision = espimg.Revision(si.ECOVersion) // refined from the eFuses below when readable
 		}
 	case errors.Is(err, ErrTimeout) || ctx.Err() != nil:
 		return nil, err
