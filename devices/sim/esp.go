@@ -76,9 +76,9 @@ type ESPBoot struct {
 	OK     bool
 	Reason string // why the boot stopped, when !OK
 	// App is the booted app's description and AppSHA256 its image hash.
-	App       espimg.AppDesc
-	AppSHA256 [32]byte
-	Offset    uint32 // the app partition
+	App                         espimg.AppDesc
+	AppSHA256                   [32]byte
+	Offset                      uint32 // the app partition
 	SecureBoot, FlashEncryption bool
 }
 

@@ -20,8 +20,11 @@ type espLink struct {
 	conn net.Conn
 }
 
-func (l *espLink) SetLines(_ context.Context, dtr, rts bool) error { l.b.SetLines(dtr, rts); return nil }
-func (l *espLink) SetBaud(context.Context, int) error             { return nil }
+func (l *espLink) SetLines(_ context.Context, dtr, rts bool) error {
+	l.b.SetLines(dtr, rts)
+	return nil
+}
+func (l *espLink) SetBaud(context.Context, int) error { return nil }
 
 // espConnect plugs a client into b through a pipe.
 func espConnect(t testing.TB, b *ESPBoard) (*esprom.Client, *espLink) {
