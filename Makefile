@@ -78,6 +78,8 @@ bench: test-deps wasm
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/
 	@echo "== boards: 256 KiB upload through boardsim on a paced pty, against stop-and-wait clients =="
 	$(GO) test -run '^$$' -bench Upload -benchtime 1x ./devices/sim/
+	@echo "== ESP32-C3: 1 MiB app through the simulated ROM loader on a paced pty, deflate and plain, 115200 and 921600 baud =="
+	$(GO) test -run '^$$' -bench ESPFlash -benchtime 1x -timeout 30m ./devices/sim/
 	@echo "== identity: certificate issuance (native, WebAssembly) and provisioning per board at 1 Mbaud =="
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./crypto/pki/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench Provisioning -benchtime 100x -exec="$(WASM_EXEC)" ./crypto/pki/
