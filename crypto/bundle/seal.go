@@ -35,8 +35,7 @@ func Seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 	if err != nil {
 		return fmt.Errorf("bundle: encrypt: %w", err)
 	}
-	ic := newImageCheck()
-	ic.failFast = true
+	ic := newContentCheck(m, true)
 	if err := copyChunks(ctx, io.MultiWriter(ic, aw), image); err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
@@ -103,14 +102,13 @@ func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest,
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
-	ic := newImageCheck()
-	ic.failFast = true
+	ic := newContentCheck(m, false)
 	if err := copyChunks(ctx, io.MultiWriter(ic, dst), ar); err != nil {
 		var we *writeError
 		switch {
 		case ctx.Err() != nil:
 			return err
-		case errors.As(err, &we) && errors.Is(we.err, ErrNotImage):
+		case errors.As(err, &we) && (errors.Is(we.err, ErrNotImage) || errors.Is(we.err, ErrImageMismatch)):
 			return payloadFailure(ctx, src, pv, we.err)
 		case errors.As(err, &we):
 			return fmt.Errorf("bundle: write image: %w", we.err)
