@@ -25,6 +25,7 @@ func espVerbs() []command {
 		{"encrypt", "encrypt flash data with XTS-AES, as espsecure encrypt_flash_data --aes_xts", runESPEncrypt},
 		{"decrypt", "decrypt flash data with XTS-AES, as espsecure decrypt_flash_data --aes_xts", runESPDecrypt},
 		{"image-info", "print an app image's header, segments, checksum, app description and signatures", runESPImageInfo},
+		{"release", "make a signed, encrypted flash-set release (.tfb) from manifest.json, flash_args or ADDR FILE pairs", runESPRelease},
 		{"info", "detect the chip on --port: family, revision, MAC, flash, security state", runESPInfo},
 		{"flash", "write images at offsets through the ROM loader and verify them", runESPFlash},
 		{"read-efuse", "print the chip's eFuse summary", runESPReadEfuse},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"trustforge/crypto/bundle"
 	"trustforge/crypto/espimg"
 	"trustforge/devices/esprom"
 	"trustforge/devices/serial"
@@ -157,15 +158,36 @@ func runESPFlash(ctx context.Context, env Env, args []string) error {
 		{long: "no-verify", kind: optBool, help: "skip the SPI_FLASH_MD5 check"},
 		{long: "encrypt", kind: optBool, help: "ask the ROM to encrypt with the burned flash encryption key as it writes"},
 		{long: "after", kind: optValue, metavar: "RESET", help: "hard_reset (default: reboot into the new firmware) or no_reset"},
+		{long: "release", kind: optValue, metavar: "REL.tfb", help: "flash this flash-set release instead of ADDR FILE pairs"},
+		{long: "trusted", short: "t", kind: optValue, multi: true, metavar: "PUB.pem", help: "with --release: a release-signing public key to trust; repeatable"},
+		{long: "identity", short: "i", kind: optValue, multi: true, metavar: "KEY.txt", help: "with --release: an age identity file that opens it; repeatable"},
+		{long: "fe-key", kind: optValue, metavar: "KEY.bin", help: "with --release: the board's flash encryption key, to encrypt the parts marked for it"},
+		{long: "rom-encrypt", kind: optBool, help: "with --release: have the ROM encrypt the marked parts with the burned key"},
 	}, espPortOpts...)
-	o, err := parseOpts(env, "esp flash --port PATH [options] ADDR FILE [ADDR FILE …]", specs, args)
+	o, err := parseOpts(env, "esp flash --port PATH [options] (ADDR FILE [ADDR FILE …] | --release REL.tfb -t PUB.pem -i ID.txt)", specs, args)
 	if err != nil {
 		return err
 	}
-	if len(o.args) == 0 || len(o.args)%2 != 0 {
-		return usageErrorf("give pairs of ADDR FILE")
-	}
 	var parts []esprom.Part
+	if o.has("release") {
+		if len(o.args) > 0 {
+			return usageErrorf("give --release or ADDR FILE pairs, not both")
+		}
+		var feKey []byte
+		if o.has("fe-key") {
+			if feKey, err = os.ReadFile(o.str("fe-key")); err != nil {
+				return err
+			}
+		}
+		var m *bundle.Manifest
+		parts, m, err = releaseParts(ctx, o.str("release"), o.list("trusted"), o.list("identity"), feKey, o.flag("rom-encrypt"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "release %s %s (%s): %d parts\n", m.Product, m.Version, m.Channel, len(m.Parts))
+	} else if len(o.args) == 0 || len(o.args)%2 != 0 {
+		return usageErrorf("give pairs of ADDR FILE, or --release")
+	}
 	for i := 0; i < len(o.args); i += 2 {
 		addr, err := parseInteger(o.args[i], 1<<32-1)
 		if err != nil {

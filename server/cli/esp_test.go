@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"trustforge/crypto/espimg"
 	"trustforge/devices/sim"
 )
@@ -179,4 +181,57 @@ func espWait(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("timed out waiting for the board")
+}
+
+// TestESPReleaseFlashSet imports flash_args into a signed, encrypted
+// flash-set release, turns flash encryption on in a simulated ESP32-C3 and
+// flashes the release, encrypting the marked parts with the board's key.
+func TestESPReleaseFlashSet(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bl, _ := espimg.Build(espimg.BuildOptions{Chip: espimg.ESP32C3, MinRev: 3}, espimg.Segment{Addr: 0x403C0000, Data: make([]byte, 2000)})
+	pt, _ := espimg.BuildPartitionTable([]espimg.Partition{{Type: 0, SubType: 0, Offset: 0x10000, Size: 0x100000, Label: "factory", Flags: espimg.PartFlagEncrypted}})
+	os.MkdirAll(filepath.Join(dir, "bootloader"), 0o755)
+	writeFile(t, filepath.Join(dir, "bootloader", "bootloader.bin"), bl)
+	writeFile(t, filepath.Join(dir, "partition-table.bin"), pt)
+	writeFile(t, filepath.Join(dir, "blink.bin"), espApp(t, "4.5.6"))
+	args := writeFile(t, filepath.Join(dir, "flash_args"), []byte("--flash_mode dio --flash_size 4MB\n0x0 bootloader/bootloader.bin\n0x8000 partition-table.bin\n0x10000 blink.bin\n"))
+	signKey := filepath.Join(dir, "release.pem")
+	pub := filepath.Join(dir, "release-pub.pem")
+	imgRunOK(t, "keygen", "-t", "ed25519", "-k", signKey, "-e", pub)
+	id, _ := age.GenerateX25519Identity()
+	idPath := writeFile(t, filepath.Join(dir, "id.txt"), []byte(id.String()+"\n"))
+	tfb := filepath.Join(dir, "blink.tfb")
+	out := imgRunOK(t, "esp", "release", "-k", signKey, "-r", id.Recipient().String(), "--product", "blink-c3", "--channel", "stable",
+		"--flash-args", args, "--encrypt", "all", "-o", tfb)
+	if !strings.Contains(out, "blink-c3 4.5.6") || !strings.Contains(out, "app") || !strings.Contains(out, "(flash encryption)") {
+		t.Errorf("esp release:\n%s", out)
+	}
+
+	b := sim.NewESPBoard(sim.ESPConfig{SyncEntersDownload: true})
+	p, err := sim.OpenPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.Serve(ctx, p)
+	port := p.Path()
+	feKey := writeFile(t, filepath.Join(dir, "fe.bin"), bytes.Repeat([]byte{0x3c}, 32))
+	imgRunOK(t, "esp", "burn-key", "--port", port, "--purpose", "xts_aes_128_key", feKey, "--yes")
+	imgRunOK(t, "esp", "enable-flash-encryption", "--port", port, "--yes")
+	if code, _, errOut := imgRun(t, "esp", "flash", "--port", port, "--release", tfb, "-t", pub, "-i", idPath); code != 1 || !strings.Contains(errOut, "--fe-key") {
+		t.Fatalf("flash of encrypted parts without a key: exit %d %s", code, errOut)
+	}
+	imgRunOK(t, "esp", "flash", "--port", port, "--release", tfb, "-t", pub, "-i", idPath, "--fe-key", feKey)
+	espWait(t, func() bool { _, n := b.LastBoot(); return n >= 1 })
+	if r, _ := b.LastBoot(); !r.OK || !r.FlashEncryption || r.App.Version != "4.5.6" {
+		t.Fatalf("boot of the encrypted release: %+v", r)
+	}
+	other, _ := age.GenerateX25519Identity()
+	otherPath := writeFile(t, filepath.Join(dir, "other.txt"), []byte(other.String()+"\n"))
+	if code, _, errOut := imgRun(t, "esp", "flash", "--port", port, "--release", tfb, "-t", pub, "-i", otherPath, "--fe-key", feKey); code != 1 || !strings.Contains(errOut, "no identity") {
+		t.Errorf("release opened with another identity: exit %d %s", code, errOut)
+	}
 }
