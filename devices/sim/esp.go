@@ -57,6 +57,7 @@ type ESPBoard struct {
 	byteTime time.Duration
 	wr       *espWrite
 	lines    struct{ dtr, rts, bootLatched bool }
+	resetGen int
 	lastBoot ESPBoot
 	boots    int
 	writes   int // flash writes since creation, for tests
@@ -203,14 +204,30 @@ func (e *ESPBoard) SetLines(dtr, rts bool) {
 		return
 	}
 	enLow := func(d, r bool) bool { return r && !d }
-	bootLow := dtr && !rts
-	if enLow(prev.dtr, prev.rts) && !enLow(dtr, rts) {
-		e.resetLocked(bootLow)
-	} else if enLow(dtr, rts) {
+	switch {
+	case enLow(dtr, rts):
 		e.abortWriteLocked()
 		e.mode = espHalted
+		e.resetGen++ // cancels a pending boot
+	case enLow(prev.dtr, prev.rts):
+		// EN rises through its RC delay: the chip samples BOOT a moment
+		// later, so a host that changes the lines one at a time (RTS then
+		// DTR) still gets the BOOT level it meant.
+		e.resetGen++
+		gen := e.resetGen
+		time.AfterFunc(espStrapDelay, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if e.resetGen == gen && !enLow(e.lines.dtr, e.lines.rts) {
+				e.resetLocked(e.lines.dtr && !e.lines.rts)
+			}
+		})
 	}
 }
+
+// espStrapDelay is how long after EN is released the chip samples its
+// strapping pins (the EN pin's RC delay on a typical board).
+const espStrapDelay = 5 * time.Millisecond
 
 // espLine is the host on the UART.
 type espLine struct {
