@@ -187,7 +187,7 @@ func (c *Client) writePlain(ctx context.Context, p Part, data []byte, opts Flash
 
 func (c *Client) writeDeflate(ctx context.Context, p Part, data []byte, opts FlashOptions) (int, error) {
 	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zw, _ := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
 	zw.Write(data)
 	zw.Close()
 	comp := z.Bytes()

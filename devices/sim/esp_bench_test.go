@@ -14,7 +14,8 @@ import (
 
 // BenchmarkESPFlash writes a 1 MiB ESP32-C3 app through the simulated ROM
 // loader on a real pseudo-terminal paced at 115200 and 921600 baud, with
-// the ROM's 1 KiB blocks, deflate-compressed and plain, and verifies it
+// 1 KiB blocks (esptool's for the ROM loader) and 16 KiB blocks (what
+// esptool-js sends the ESP32-C3's ROM), deflate-compressed and plain, and verifies it
 // with SPI_FLASH_MD5. It reports the share of the link's byte ceiling
 // (baud/10) that data payload used (compressed bytes counted as payload),
 // and the rate of app bytes landing in flash. The simulated flash writes
@@ -23,18 +24,20 @@ import (
 func BenchmarkESPFlash(b *testing.B) {
 	app := espApp(b, espimg.ESP32C3, 1<<20-512, "bench")
 	for _, baud := range []int{115200, 921600} {
-		for _, comp := range []bool{true, false} {
-			name := fmt.Sprintf("baud=%d/deflate=%v", baud, comp)
-			b.Run(name, func(b *testing.B) {
-				for range b.N {
-					benchESPFlash(b, baud, comp, app)
-				}
-			})
+		for _, block := range []int{0x400, 0x4000} {
+			for _, comp := range []bool{true, false} {
+				name := fmt.Sprintf("baud=%d/block=%d/deflate=%v", baud, block, comp)
+				b.Run(name, func(b *testing.B) {
+					for range b.N {
+						benchESPFlash(b, baud, block, comp, app)
+					}
+				})
+			}
 		}
 	}
 }
 
-func benchESPFlash(b *testing.B, baud int, comp bool, app []byte) {
+func benchESPFlash(b *testing.B, baud, block int, comp bool, app []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e := NewESPBoard(ESPConfig{Baud: baud})
@@ -58,7 +61,7 @@ func benchESPFlash(b *testing.B, baud int, comp bool, app []byte) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	res, err := c.Flash(ctx, ci, []esprom.Part{{Name: "app", Offset: 0x10000, Data: app}}, esprom.FlashOptions{Uncompressed: !comp})
+	res, err := c.Flash(ctx, ci, []esprom.Part{{Name: "app", Offset: 0x10000, Data: app}}, esprom.FlashOptions{Uncompressed: !comp, BlockSize: block})
 	if err != nil {
 		b.Fatal(err)
 	}

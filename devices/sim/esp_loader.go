@@ -29,9 +29,29 @@ type espWrite struct {
 	blockSize uint32
 	seq       uint32
 	pos       uint32 // next flash address written
-	pw        *io.PipeWriter
+	in        chan []byte // compressed blocks for the inflater
+	closed    bool
 	done      chan struct{}
 	err       error
+}
+
+// espBlocks is the inflater's input: the compressed blocks as they come.
+type espBlocks struct {
+	in  <-chan []byte
+	cur []byte
+}
+
+func (r *espBlocks) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		b, ok := <-r.in
+		if !ok {
+			return 0, io.EOF
+		}
+		r.cur = b
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
 }
 
 func espOK(op byte, value uint32, payload ...byte) []byte {
@@ -176,9 +196,8 @@ func (e *ESPBoard) beginLocked(req esprom.Request, w func(int) uint32) []byte {
 	wr := &espWrite{deflate: req.Op == esprom.OpFlashDeflBegin, encrypt: encrypt, offset: off, size: uint32(end) - off,
 		blocks: blocks, blockSize: bs, pos: off}
 	if wr.deflate {
-		pr, pw := io.Pipe()
-		wr.pw, wr.done = pw, make(chan struct{})
-		go e.inflate(wr, pr)
+		wr.in, wr.done = make(chan []byte, 256), make(chan struct{})
+		go e.inflate(wr, &espBlocks{in: wr.in})
 	}
 	e.wr = wr
 	return espOK(req.Op, 0)
@@ -257,56 +276,61 @@ func (e *ESPBoard) flashDataLocked(req esprom.Request) []byte {
 	return espOK(req.Op, 0)
 }
 
-// deflData feeds a compressed block to the write's inflater. The inflater
-// writes flash as it decodes; the answer waits until it has taken the
-// block (and, for the last block, finished).
+// deflData hands a compressed block to the write's inflater, which writes
+// flash as it decodes. The last block's answer waits until the inflater has
+// finished, so a verified write is complete; a decoding error is reported
+// on the block after it happens.
 func (e *ESPBoard) deflData(req esprom.Request) []byte {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.mode != espDownload {
-		e.mu.Unlock()
 		return nil
 	}
 	wr := e.wr
-	if wr == nil || !wr.deflate {
-		e.mu.Unlock()
+	if wr == nil || !wr.deflate || wr.closed {
 		return espFail(req.Op, espErrInvalid)
 	}
 	blk, code := dataBlock(req, wr)
 	if code != 0 {
-		e.mu.Unlock()
 		return espFail(req.Op, code)
 	}
-	wr.seq++
-	last := wr.seq == wr.blocks
-	e.mu.Unlock()
-	_, err := wr.pw.Write(blk)
-	if last {
-		wr.pw.Close()
-		<-wr.done
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err != nil || wr.err != nil {
+	if wr.err != nil {
 		return espFail(req.Op, espErrDeflate)
+	}
+	wr.seq++
+	select {
+	case wr.in <- append([]byte(nil), blk...):
+	default:
+		return espFail(req.Op, espErrFailed) // more blocks in flight than the ROM buffers
+	}
+	if wr.seq == wr.blocks {
+		wr.closed = true
+		close(wr.in)
+		e.mu.Unlock()
+		<-wr.done
+		e.mu.Lock()
+		if wr.err != nil {
+			return espFail(req.Op, espErrDeflate)
+		}
 	}
 	return espOK(req.Op, 0)
 }
 
 // inflate decodes a compressed write into flash.
-func (e *ESPBoard) inflate(wr *espWrite, pr *io.PipeReader) {
+func (e *ESPBoard) inflate(wr *espWrite, src io.Reader) {
 	defer close(wr.done)
 	fail := func(err error) {
 		e.mu.Lock()
 		wr.err = err
 		e.mu.Unlock()
-		pr.CloseWithError(err)
+		io.Copy(io.Discard, src) // let the sender finish
 	}
-	zr, err := zlib.NewReader(pr)
+	zr, err := zlib.NewReader(src)
 	if err != nil {
 		fail(err)
 		return
 	}
-	buf := make([]byte, 4096)
+	buf := make([]byte, 16<<10)
 	for {
 		n, err := zr.Read(buf)
 		if n > 0 {
@@ -319,7 +343,7 @@ func (e *ESPBoard) inflate(wr *espWrite, pr *io.PipeReader) {
 			}
 		}
 		if err == io.EOF {
-			io.Copy(io.Discard, pr)
+			io.Copy(io.Discard, src)
 			return
 		}
 		if err != nil {
@@ -335,8 +359,9 @@ func (e *ESPBoard) finishWriteLocked() { e.abortWriteLocked() }
 // abortWriteLocked drops a write in progress (reset, power loss, a new
 // BEGIN): what was written stays written.
 func (e *ESPBoard) abortWriteLocked() {
-	if e.wr != nil && e.wr.pw != nil {
-		e.wr.pw.CloseWithError(io.ErrClosedPipe)
+	if wr := e.wr; wr != nil && wr.in != nil && !wr.closed {
+		wr.closed = true
+		close(wr.in) // the inflater ends; e.wr no longer being it, it writes nothing more
 	}
 	e.wr = nil
 }
