@@ -52,6 +52,10 @@ test-deps:
 		echo "make: installing nodejs from Debian"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; \
 	fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "make: installing npm from Debian (e2e/esptooljs fetches esptool-js with it)"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
+	fi
 
 vet:
 	$(GO) vet ./...
