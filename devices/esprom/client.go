@@ -88,9 +88,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Close stops the client's reader and waits for it. A Read of the
-// transport that is blocked returns when the transport is closed or
-// delivers bytes.
+// Close stops the client's reader. A Read of the transport that is still
+// blocked ends when the caller closes the transport or bytes arrive; the
+// reader then exits without touching the client.
 func (c *Client) Close() error {
 	c.cancel()
 	return nil
@@ -98,24 +98,29 @@ func (c *Client) Close() error {
 
 func (c *Client) readLoop() {
 	defer close(c.done)
-	var d Decoder
+	var text []byte
+	d := Decoder{OnNoise: func(x byte) {
+		if x == '\n' || x == '\r' || (x >= 0x20 && x < 0x7f) {
+			text = append(text, x)
+		}
+	}}
 	buf := make([]byte, 4096)
 	for {
 		n, err := c.t.Read(c.ctx, buf)
 		if n > 0 {
-			before := d.Noise
 			d.Feed(buf[:n], func(f []byte) {
 				select {
 				case c.frames <- append([]byte(nil), f...):
 				default: // nobody is waiting for this many answers: drop
 				}
 			})
-			if d.Noise > before {
+			if len(text) > 0 {
 				c.mu.Lock()
 				if c.noise.Len() < 16<<10 {
-					c.noise.Write(noiseOf(buf[:n]))
+					c.noise.Write(text)
 				}
 				c.mu.Unlock()
+				text = text[:0]
 			}
 		}
 		if err != nil {
@@ -126,17 +131,6 @@ func (c *Client) readLoop() {
 			return
 		}
 	}
-}
-
-// noiseOf keeps the printable text of bytes outside frames.
-func noiseOf(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for _, x := range b {
-		if x == '\n' || x == '\r' || (x >= 0x20 && x < 0x7f) {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // Console returns and clears what the chip printed outside SLIP frames:

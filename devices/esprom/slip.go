@@ -42,6 +42,9 @@ type Decoder struct {
 	broken bool // frame damaged: drop it at its end
 	// Noise counts bytes seen outside frames, for diagnostics.
 	Noise int
+	// OnNoise, when set, receives each byte seen outside frames: a booting
+	// chip's log.
+	OnNoise func(c byte)
 }
 
 // Feed consumes b and calls frame for each complete frame. The slice
@@ -53,6 +56,9 @@ func (d *Decoder) Feed(b []byte, frame func([]byte)) {
 				d.in, d.buf, d.esc, d.broken = true, d.buf[:0], false, false
 			} else {
 				d.Noise++
+				if d.OnNoise != nil {
+					d.OnNoise(c)
+				}
 			}
 			continue
 		}
