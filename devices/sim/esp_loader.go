@@ -28,7 +28,7 @@ type espWrite struct {
 	blocks    uint32
 	blockSize uint32
 	seq       uint32
-	pos       uint32 // next flash address written
+	pos       uint32      // next flash address written
 	in        chan []byte // compressed blocks for the inflater
 	closed    bool
 	done      chan struct{}
