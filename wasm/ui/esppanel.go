@@ -256,7 +256,7 @@ func (p *espPanel) Render() app.UI {
 			)
 		}),
 		app.If(ci != nil && p.efuses != "", func() app.UI {
-			return app.Details().Body(app.Summary().Text("eFuse summary"), app.Pre().ID("esp-efuses").Text(p.efuses))
+			return app.Details().Open(true).Body(app.Summary().Text("eFuse summary"), app.Pre().ID("esp-efuses").Text(p.efuses))
 		}),
 		app.If(ci != nil, func() app.UI {
 			return app.Div().Body(
