@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"crypto/rand"
+	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"trustforge/crypto/espimg"
 	"trustforge/devices/sim"
@@ -12,8 +15,10 @@ import (
 // TestDevicesESP32 detects a simulated ESP32-C3 on a granted Web Serial
 // port from the Devices page (the console resets it into download mode
 // through DTR/RTS), flashes a bootloader, a partition table and an app,
-// each verified by the chip's MD5, and the board then boots the app. An
-// image for another chip is refused before anything is written.
+// each verified by the chip's MD5, and the board then boots the app. Then
+// it burns a Secure Boot v2 key digest and SECURE_BOOT_EN (each shown and
+// confirmed first): the board boots a signed app and refuses an unsigned
+// one. An image for another chip is refused before anything is written.
 func TestDevicesESP32(t *testing.T) {
 	ctx, _ := newTab(t)
 	b := sim.NewESPBoard(sim.ESPConfig{RunAtStart: true})
@@ -53,6 +58,65 @@ func TestDevicesESP32(t *testing.T) {
 	r, boots := b.LastBoot()
 	if !r.OK || r.App.ProjectName != "pump-ctl" || r.App.Version != "2.1.0" {
 		t.Fatalf("after flashing from the console the board's boot %d: %+v", boots, r)
+	}
+
+	// Trust anchors: the Secure Boot key digest, then SECURE_BOOT_EN, each
+	// shown with the eFuses it changes and burned only once confirmed.
+	key, err := espimg.GenerateKey(rand.Reader, espimg.RSA3072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM, _ := espimg.MarshalPublicKey(key.Public())
+	click(t, ctx, "esp-connect")
+	waitText(t, ctx, "esp-chip", "ESP32-C3")
+	setFile(t, ctx, "esp-sb-key", writeFile(t, "sb-pub.pem", pubPEM))
+	waitText(t, ctx, "esp-plan-changes", "KEY_PURPOSE_0 = SECURE_BOOT_DIGEST0")
+	hasText(t, ctx, "esp-plan", "cannot be undone")
+	if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("esp-burn").disabled`)); err != nil || !disabled {
+		t.Errorf("Burn is enabled before the step is confirmed (%v)", err)
+	}
+	click(t, ctx, "esp-confirm")
+	click(t, ctx, "esp-burn")
+	waitText(t, ctx, "esp-message", "Burned")
+	hasText(t, ctx, "esp-efuses", "SECURE_BOOT_DIGEST0")
+	click(t, ctx, "esp-plan-secure-boot")
+	waitText(t, ctx, "esp-plan-changes", "SECURE_BOOT_EN = 1")
+	click(t, ctx, "esp-confirm")
+	click(t, ctx, "esp-burn")
+	waitText(t, ctx, "esp-message", "Burned")
+	waitText(t, ctx, "esp-secure-boot", "on")
+
+	flash := func(name, offset string, data []byte) {
+		t.Helper()
+		click(t, ctx, "esp-connect")
+		waitText(t, ctx, "esp-chip", "ESP32-C3")
+		setFile(t, ctx, "esp-file", writeFile(t, name, data))
+		waitFor(t, ctx, "#esp-file-info")
+		clearAndType(t, ctx, "esp-offset", offset)
+		click(t, ctx, "esp-flash")
+		waitText(t, ctx, "esp-message", "verified with the chip's MD5")
+	}
+	sign := func(img []byte) []byte {
+		s, err := espimg.Sign(rand.Reader, img, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	app2, _ := espimg.Build(espimg.BuildOptions{Chip: espimg.ESP32C3, MinRev: 3, Entry: 0x42000020},
+		espimg.Segment{Addr: 0x3C000020, Data: espimg.MarshalAppDesc(espimg.AppDesc{Version: "2.2.0", ProjectName: "pump-ctl"})},
+		espimg.Segment{Addr: 0x42000020, Data: code[:20000]})
+	flash("bootloader-signed.bin", "0x0", sign(bl))
+	flash("pump-ctl-signed.bin", "0x10000", sign(app2))
+	if r, n := b.LastBoot(); !r.OK || r.App.Version != "2.2.0" || !r.SecureBoot {
+		t.Fatalf("signed app with Secure Boot on, boot %d: %+v", n, r)
+	}
+	app3, _ := espimg.Build(espimg.BuildOptions{Chip: espimg.ESP32C3, MinRev: 3, Entry: 0x42000020},
+		espimg.Segment{Addr: 0x3C000020, Data: espimg.MarshalAppDesc(espimg.AppDesc{Version: "2.3.0", ProjectName: "pump-ctl"})},
+		espimg.Segment{Addr: 0x42000020, Data: code[:25000]})
+	flash("pump-ctl-unsigned.bin", "0x10000", app3)
+	if r, n := b.LastBoot(); r.OK || !strings.Contains(r.Reason, "secure boot") {
+		t.Fatalf("unsigned app with Secure Boot on, boot %d: %+v", n, r)
 	}
 
 	writes := b.FlashWrites()

@@ -43,6 +43,12 @@ type espPanel struct {
 	client *esprom.Client
 	chip   *esprom.ChipInfo
 	efuses string
+	ef     *esprom.Efuses
+
+	// plan is the eFuse step shown for confirmation; confirmed is the
+	// person's acknowledgement that it cannot be undone.
+	plan      *esprom.Burn
+	confirmed bool
 
 	file     []byte
 	fileName string
@@ -70,7 +76,7 @@ func (p *espPanel) disconnect() {
 		p.port.Close()
 		p.port = nil
 	}
-	p.chip = nil
+	p.chip, p.ef, p.plan, p.confirmed = nil, nil, nil, false
 }
 
 // connect opens a granted ESP32 port, or asks for one; requestPort needs
@@ -92,12 +98,15 @@ func (p *espPanel) connect(ctx app.Context, e app.Event) {
 				p.err = describeESP(err)
 				return
 			}
-			p.port, p.client, p.chip, p.efuses = port, c, ci, ef
+			p.port, p.client, p.chip, p.ef = port, c, ci, ef
+			if ef != nil {
+				p.efuses = ef.Summary()
+			}
 		})
 	})
 }
 
-func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client, *esprom.ChipInfo, string, error) {
+func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client, *esprom.ChipInfo, *esprom.Efuses, error) {
 	ports, _ := webserial.Granted(ctx)
 	var port *webserial.Port
 	for _, q := range ports {
@@ -109,28 +118,26 @@ func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client,
 	if port == nil {
 		var err error
 		if port, err = webserial.Request(ctx, espUSBFilters...); err != nil {
-			return nil, nil, nil, "", err
+			return nil, nil, nil, nil, err
 		}
 	}
 	if err := port.Open(ctx, webserial.Options{BaudRate: 115200}); err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, err
 	}
 	c := esprom.New(espSerial{port}, esprom.Options{})
 	ci, err := c.Connect(ctx, esprom.ResetClassic)
 	if err != nil {
 		c.Close()
 		port.Close()
-		return nil, nil, nil, "", err
+		return nil, nil, nil, nil, err
 	}
-	ef := ""
+	var ef *esprom.Efuses
 	if !ci.SecureDownload && ci.Chip == espimg.ESP32C3 {
-		e, err := c.ReadEfuses(ctx)
-		if err != nil {
+		if ef, err = c.ReadEfuses(ctx); err != nil {
 			c.Close()
 			port.Close()
-			return nil, nil, nil, "", err
+			return nil, nil, nil, nil, err
 		}
-		ef = e.Summary()
 	}
 	return port, c, ci, ef, nil
 }
@@ -223,6 +230,85 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 	})
 }
 
+// planDigest reads a Secure Boot v2 public (or signing) key and plans
+// burning its digest into a free key block.
+func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
+	ctx = p.ui
+	files, err := inputFiles("esp-sb-key")
+	if err != nil || len(files) == 0 || p.ef == nil {
+		return
+	}
+	f, ef := files[0], p.ef
+	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
+	ctx.Async(func() {
+		var plan *esprom.Burn
+		b, err := f.read(context.Background(), 64<<10, nil)
+		if err == nil {
+			var pub any
+			if pub, err = espimg.ParsePublicKey(b); err == nil {
+				var d [32]byte
+				if d, err = espimg.KeyDigest(pub); err == nil {
+					plan, err = esprom.PlanKey(ef, esprom.PurposeSecureBootDigest, d[:], false)
+				}
+			}
+		}
+		ctx.Dispatch(func(app.Context) {
+			if err != nil {
+				p.err = describeESP(err)
+				return
+			}
+			p.plan = plan
+		})
+	})
+}
+
+// planSecureBoot plans burning SECURE_BOOT_EN.
+func (p *espPanel) planSecureBoot(ctx app.Context, e app.Event) {
+	if p.ef == nil {
+		return
+	}
+	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
+	plan, err := esprom.PlanSecureBoot(p.ef)
+	if err != nil {
+		p.err = describeESP(err)
+		return
+	}
+	p.plan = plan
+}
+
+// burn programs the confirmed plan, then reads the eFuses and the chip's
+// security state again.
+func (p *espPanel) burn(ctx app.Context, e app.Event) {
+	ctx = p.ui
+	if p.busy || p.plan == nil || !p.confirmed || p.client == nil {
+		return
+	}
+	c, plan := p.client, p.plan
+	p.busy, p.err, p.msg = true, "", ""
+	ctx.Async(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		err := c.BurnEfuses(cctx, plan)
+		var ef *esprom.Efuses
+		var ci *esprom.ChipInfo
+		if err == nil {
+			ef, err = c.ReadEfuses(cctx)
+		}
+		if err == nil {
+			ci, err = c.Detect(cctx)
+		}
+		ctx.Dispatch(func(app.Context) {
+			p.busy, p.plan, p.confirmed = false, nil, false
+			if err != nil {
+				p.err = describeESP(err)
+				return
+			}
+			p.ef, p.efuses, p.chip = ef, ef.Summary(), ci
+			p.msg = "Burned: " + plan.What + "."
+		})
+	})
+}
+
 func describeESP(err error) string {
 	switch {
 	case errors.Is(err, esprom.ErrNoSync):
@@ -258,6 +344,18 @@ func (p *espPanel) Render() app.UI {
 		app.If(ci != nil && p.efuses != "", func() app.UI {
 			return app.Details().Open(true).Body(app.Summary().Text("eFuse summary"), app.Pre().ID("esp-efuses").Text(p.efuses))
 		}),
+		app.If(ci != nil && p.ef != nil, func() app.UI {
+			return app.Div().ID("esp-anchors").Body(
+				app.H3().Text("Trust anchors (eFuses)"),
+				app.Div().Class("form-inline").Body(
+					app.Label().For("esp-sb-key").Text("Secure Boot v2 public key"),
+					app.Input().ID("esp-sb-key").DataSet("testid", "esp-sb-key").Type("file").Accept(".pem").Disabled(p.busy).OnChange(p.planDigest),
+					app.Button().ID("esp-plan-secure-boot").DataSet("testid", "esp-plan-secure-boot").Class("btn-ghost").Disabled(p.busy).
+						Text("Enable Secure Boot…").OnClick(p.planSecureBoot),
+				),
+				app.If(p.plan != nil, func() app.UI { return p.renderPlan() }),
+			)
+		}),
 		app.If(ci != nil, func() app.UI {
 			return app.Div().Body(
 				app.Div().Class("form-inline").Body(
@@ -282,6 +380,26 @@ func (p *espPanel) Render() app.UI {
 		app.If(p.err != "", func() app.UI {
 			return app.P().ID("esp-error").DataSet("testid", "esp-error").Class("banner banner-error").Aria("live", "assertive").Text(p.err)
 		}),
+	)
+}
+
+// renderPlan shows an eFuse step and asks for its confirmation.
+func (p *espPanel) renderPlan() app.UI {
+	items := make([]app.UI, len(p.plan.Changes))
+	for i, c := range p.plan.Changes {
+		items[i] = app.Li().Text(c)
+	}
+	return app.Div().ID("esp-plan").DataSet("testid", "esp-plan").Class("banner banner-warn").Body(
+		app.P().ID("esp-plan-what").Text("Step: "+p.plan.What+". These eFuses change:"),
+		app.Ul().ID("esp-plan-changes").Body(items...),
+		app.P().Text("eFuses only change from 0 to 1: this cannot be undone."),
+		app.Label().Body(
+			app.Input().ID("esp-confirm").DataSet("testid", "esp-confirm").Type("checkbox").Checked(p.confirmed).
+				OnChange(func(ctx app.Context, e app.Event) { p.confirmed = ctx.JSSrc().Get("checked").Bool() }),
+			app.Text(" I understand this board is changed for good"),
+		),
+		app.Button().ID("esp-burn").DataSet("testid", "esp-burn").Class("btn-danger").Disabled(p.busy || !p.confirmed).
+			Text("Burn").OnClick(p.burn),
 	)
 }
 
