@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -41,7 +43,7 @@ func TestDevicesESP32(t *testing.T) {
 		name, offset string
 		data         []byte
 	}{{"bootloader.bin", "0x0", bl}, {"partition-table.bin", "0x8000", pt}, {"pump-ctl.bin", "0x10000", app}} {
-		click(t, ctx, "esp-connect")
+		detect(t, ctx)
 		waitText(t, ctx, "esp-chip", "ESP32-C3 revision v0.4")
 		if i == 0 {
 			hasText(t, ctx, "esp-mac", "58:cf:79:00:00:01")
@@ -67,8 +69,7 @@ func TestDevicesESP32(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubPEM, _ := espimg.MarshalPublicKey(key.Public())
-	click(t, ctx, "esp-connect")
-	waitText(t, ctx, "esp-chip", "ESP32-C3")
+	detect(t, ctx)
 	setFile(t, ctx, "esp-sb-key", writeFile(t, "sb-pub.pem", pubPEM))
 	waitText(t, ctx, "esp-plan-changes", "KEY_PURPOSE_0 = SECURE_BOOT_DIGEST0")
 	hasText(t, ctx, "esp-plan", "cannot be undone")
@@ -76,20 +77,21 @@ func TestDevicesESP32(t *testing.T) {
 		t.Errorf("Burn is enabled before the step is confirmed (%v)", err)
 	}
 	click(t, ctx, "esp-confirm")
+	waitFor(t, ctx, "#esp-burn:enabled")
 	click(t, ctx, "esp-burn")
 	waitText(t, ctx, "esp-message", "Burned")
 	hasText(t, ctx, "esp-efuses", "SECURE_BOOT_DIGEST0")
 	click(t, ctx, "esp-plan-secure-boot")
 	waitText(t, ctx, "esp-plan-changes", "SECURE_BOOT_EN = 1")
 	click(t, ctx, "esp-confirm")
+	waitFor(t, ctx, "#esp-burn:enabled")
 	click(t, ctx, "esp-burn")
 	waitText(t, ctx, "esp-message", "Burned")
 	waitText(t, ctx, "esp-secure-boot", "on")
 
 	flash := func(name, offset string, data []byte) {
 		t.Helper()
-		click(t, ctx, "esp-connect")
-		waitText(t, ctx, "esp-chip", "ESP32-C3")
+		detect(t, ctx)
 		setFile(t, ctx, "esp-file", writeFile(t, name, data))
 		waitFor(t, ctx, "#esp-file-info")
 		clearAndType(t, ctx, "esp-offset", offset)
@@ -121,8 +123,7 @@ func TestDevicesESP32(t *testing.T) {
 
 	writes := b.FlashWrites()
 	s3 := espimg.MustBuildForTest(espimg.ESP32S3, 0)
-	click(t, ctx, "esp-connect")
-	waitText(t, ctx, "esp-chip", "ESP32-C3")
+	detect(t, ctx)
 	setFile(t, ctx, "esp-file", writeFile(t, "s3.bin", s3))
 	waitFor(t, ctx, "#esp-file-info")
 	clearAndType(t, ctx, "esp-offset", "0x10000")
@@ -131,4 +132,16 @@ func TestDevicesESP32(t *testing.T) {
 	if b.FlashWrites() != writes {
 		t.Error("the flash was written before the wrong-chip image was refused")
 	}
+}
+
+// detect clicks Detect ESP32 and waits for a fresh detection: the old
+// board summary goes away while the board is reset and read again.
+func detect(t *testing.T, ctx context.Context) {
+	t.Helper()
+	click(t, ctx, "esp-connect")
+	gone := `!document.getElementById("esp-info")`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](gone, chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+		t.Fatalf("waiting for the ESP32 panel to start detecting: %v", err)
+	}
+	waitText(t, ctx, "esp-chip", "ESP32-C3")
 }
