@@ -20,7 +20,9 @@ import (
 // each verified by the chip's MD5, and the board then boots the app. Then
 // it burns a Secure Boot v2 key digest and SECURE_BOOT_EN (each shown and
 // confirmed first): the board boots a signed app and refuses an unsigned
-// one. An image for another chip is refused before anything is written.
+// one. Then it burns a flash encryption key and SPI_BOOT_CRYPT_CNT and
+// flashes with the ROM encrypting: the board boots the encrypted, signed
+// set. An image for another chip is refused before anything is written.
 func TestDevicesESP32(t *testing.T) {
 	ctx, _ := newTab(t)
 	b := sim.NewESPBoard(sim.ESPConfig{RunAtStart: true})
@@ -119,6 +121,44 @@ func TestDevicesESP32(t *testing.T) {
 	flash("pump-ctl-unsigned.bin", "0x10000", app3)
 	if r, n := b.LastBoot(); r.OK || !strings.Contains(r.Reason, "secure boot") {
 		t.Fatalf("unsigned app with Secure Boot on, boot %d: %+v", n, r)
+	}
+
+	// Flash encryption: a key drawn in the browser and burned read-protected,
+	// then SPI_BOOT_CRYPT_CNT; the ROM encrypts what is written from then on.
+	detect(t, ctx)
+	click(t, ctx, "esp-plan-fe-key")
+	waitText(t, ctx, "esp-plan-changes", "XTS_AES_128_KEY")
+	hasText(t, ctx, "esp-plan-changes", "read-protected")
+	click(t, ctx, "esp-confirm")
+	waitFor(t, ctx, "#esp-burn:enabled")
+	click(t, ctx, "esp-burn")
+	waitText(t, ctx, "esp-message", "Burned")
+	click(t, ctx, "esp-plan-fe")
+	waitText(t, ctx, "esp-plan-changes", "SPI_BOOT_CRYPT_CNT = 001")
+	click(t, ctx, "esp-confirm")
+	waitFor(t, ctx, "#esp-burn:enabled")
+	click(t, ctx, "esp-burn")
+	waitText(t, ctx, "esp-message", "Burned")
+	waitText(t, ctx, "esp-flash-encryption", "on")
+	click(t, ctx, "esp-encrypt")
+	flashEnc := func(name, offset string, data []byte) {
+		t.Helper()
+		detect(t, ctx)
+		setFile(t, ctx, "esp-file", writeFile(t, name, data))
+		waitFor(t, ctx, "#esp-file-info")
+		clearAndType(t, ctx, "esp-offset", offset)
+		click(t, ctx, "esp-flash")
+		waitText(t, ctx, "esp-message", "encrypted by the chip")
+	}
+	signedApp := sign(app2)
+	flashEnc("bootloader-signed.bin", "0x0", sign(bl))
+	flashEnc("partition-table.bin", "0x8000", pt)
+	flashEnc("pump-ctl-signed.bin", "0x10000", signedApp)
+	if r, n := b.LastBoot(); !r.OK || !r.FlashEncryption || !r.SecureBoot || r.App.Version != "2.2.0" {
+		t.Fatalf("encrypted, signed app, boot %d: %+v", n, r)
+	}
+	if got := b.FlashContents(0x10000, 256); string(got) == string(signedApp[:256]) {
+		t.Error("the app is in flash as plaintext")
 	}
 
 	writes := b.FlashWrites()

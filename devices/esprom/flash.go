@@ -47,9 +47,9 @@ type FlashOptions struct {
 
 // FlashResult reports what a Flash moved.
 type FlashResult struct {
-	Written   int // bytes of flash written (uncompressed)
-	Sent      int // bytes of data payload sent (compressed when compressing)
-	Verified  bool
+	Written   int  // bytes of flash written (uncompressed)
+	Sent      int  // bytes of data payload sent (compressed when compressing)
+	Verified  bool // every part was checked with SPI_FLASH_MD5
 	Duration  time.Duration
 	PartsDone int
 }
@@ -114,6 +114,7 @@ func (c *Client) Flash(ctx context.Context, ci *ChipInfo, parts []Part, opts Fla
 		opts.BlockSize = 0x400
 	}
 	verify := !opts.NoVerify && (ci == nil || !ci.SecureDownload)
+	allVerified := verify
 	for _, p := range parts {
 		data := p.Data
 		if pad := len(data) % 4; pad != 0 { // flash writes are in words
@@ -135,10 +136,12 @@ func (c *Client) Flash(ctx context.Context, ci *ChipInfo, parts []Part, opts Fla
 			if err := c.VerifyMD5(ctx, p.Offset, data); err != nil {
 				return res, fmt.Errorf("%s: %w", p.name(), err)
 			}
+		} else {
+			allVerified = false // the ROM encrypted it: only the board knows the ciphertext
 		}
 		res.PartsDone++
 	}
-	res.Verified = verify
+	res.Verified = allVerified
 	res.Duration = time.Since(start)
 	return res, nil
 }

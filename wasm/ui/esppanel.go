@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -49,6 +50,7 @@ type espPanel struct {
 	// person's acknowledgement that it cannot be undone.
 	plan      *esprom.Burn
 	confirmed bool
+	encrypt   bool // have the ROM encrypt the image with the burned key
 
 	file     []byte
 	fileName string
@@ -200,12 +202,15 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 		p.err = fmt.Sprintf("Offset %q is not a number (write it as 0x10000).", p.offset)
 		return
 	}
-	c, ci, data, name := p.client, p.chip, p.file, p.fileName
+	c, ci, data, name, enc := p.client, p.chip, p.file, p.fileName, p.encrypt
 	p.busy, p.err, p.msg, p.done, p.total = true, "", "", 0, len(data)
 	ctx.Async(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
-		res, err := c.Flash(cctx, ci, []esprom.Part{{Name: name, Offset: uint32(off), Data: data}}, esprom.FlashOptions{
+		// The ROM encrypts whole 16-byte units as it writes: send plain
+		// blocks, which arrive whole, when it encrypts.
+		res, err := c.Flash(cctx, ci, []esprom.Part{{Name: name, Offset: uint32(off), Data: data, Encrypt: enc}}, esprom.FlashOptions{
+			Uncompressed: enc,
 			Progress: func(_ string, done, total int) {
 				ctx.Dispatch(func(app.Context) { p.done, p.total = done, total })
 			}})
@@ -219,7 +224,10 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 				return
 			}
 			how := "verified with the chip's MD5"
-			if !res.Verified {
+			switch {
+			case enc:
+				how = "encrypted by the chip as it was written"
+			case !res.Verified:
 				how = "not verified (Secure Download Mode refuses MD5)"
 			}
 			p.msg = fmt.Sprintf("Wrote %s at %#x (%s sent), %s. The board restarts into its flash.",
@@ -260,6 +268,41 @@ func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
 			p.plan = plan
 		})
 	})
+}
+
+// planFlashKey draws a new XTS-AES-128 key in this browser and plans
+// burning it, read-protected, into a free key block. The key is not kept
+// anywhere else: only the chip's flash controller will ever use it.
+func (p *espPanel) planFlashKey(ctx app.Context, e app.Event) {
+	if p.ef == nil {
+		return
+	}
+	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		p.err = describeESP(err)
+		return
+	}
+	plan, err := esprom.PlanKey(p.ef, esprom.PurposeXTSAES128, key, true)
+	if err != nil {
+		p.err = describeESP(err)
+		return
+	}
+	p.plan = plan
+}
+
+// planFlashEncryption plans turning flash encryption on.
+func (p *espPanel) planFlashEncryption(ctx app.Context, e app.Event) {
+	if p.ef == nil {
+		return
+	}
+	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
+	plan, err := esprom.PlanFlashEncryption(p.ef, false)
+	if err != nil {
+		p.err = describeESP(err)
+		return
+	}
+	p.plan = plan
 }
 
 // planSecureBoot plans burning SECURE_BOOT_EN.
@@ -353,6 +396,12 @@ func (p *espPanel) Render() app.UI {
 					app.Button().ID("esp-plan-secure-boot").DataSet("testid", "esp-plan-secure-boot").Class("btn-ghost").Disabled(p.busy).
 						Text("Enable Secure Boot…").OnClick(p.planSecureBoot),
 				),
+				app.Div().Class("form-actions").Body(
+					app.Button().ID("esp-plan-fe-key").DataSet("testid", "esp-plan-fe-key").Class("btn-ghost").Disabled(p.busy).
+						Text("Burn a new flash encryption key…").OnClick(p.planFlashKey),
+					app.Button().ID("esp-plan-fe").DataSet("testid", "esp-plan-fe").Class("btn-ghost").Disabled(p.busy).
+						Text("Enable flash encryption…").OnClick(p.planFlashEncryption),
+				),
 				app.If(p.plan != nil, func() app.UI { return p.renderPlan() }),
 			)
 		}),
@@ -364,6 +413,11 @@ func (p *espPanel) Render() app.UI {
 					app.Label().For("esp-offset").Text("Offset"),
 					app.Input().ID("esp-offset").DataSet("testid", "esp-offset").Type("text").Value(p.offset).Disabled(p.busy).
 						OnInput(func(ctx app.Context, e app.Event) { p.offset = ctx.JSSrc().Get("value").String() }),
+				),
+				app.Label().Body(
+					app.Input().ID("esp-encrypt").DataSet("testid", "esp-encrypt").Type("checkbox").Checked(p.encrypt).Disabled(p.busy).
+						OnChange(func(ctx app.Context, e app.Event) { p.encrypt = ctx.JSSrc().Get("checked").Bool() }),
+					app.Text(" Encrypt with the board's flash encryption key as it is written"),
 				),
 				app.If(p.fileDesc != "", func() app.UI { return app.P().ID("esp-file-info").Text(p.fileDesc) }),
 				app.Div().Class("form-actions").Body(
