@@ -18,7 +18,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
 	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/...
+WASM_PKGS ?= ./crypto/... ./devices/esprom/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/...
 
 .PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench clean
 
@@ -63,6 +63,10 @@ test-deps:
 		echo "make: installing versitygw $(VERSITYGW) (S3 server for the tests)"; \
 		$(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW); \
 	fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "make: installing npm from Debian (e2e/esptooljs fetches esptool-js with it)"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
+	fi
 
 vet:
 	$(GO) vet ./...
@@ -101,6 +105,8 @@ bench: test-deps wasm
 	$(GO) test -run '^$$' -bench Upload -benchtime 1x ./devices/sim/
 	@echo "== USB DFU: 1 MiB download through the DfuSe and Zephyr DFU simulators, against their poll-timeout ceiling =="
 	$(GO) test -run '^$$' -bench DFUDownload -benchtime 1x ./devices/sim/
+	@echo "== ESP32-C3: 1 MiB app through the simulated ROM loader on a paced pty, deflate and plain, 115200 and 921600 baud =="
+	$(GO) test -run '^$$' -bench ESPFlash -benchtime 1x -timeout 30m ./devices/sim/
 	@echo "== identity: certificate issuance (native, WebAssembly) and provisioning per board at 1 Mbaud =="
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./crypto/pki/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench Provisioning -benchtime 100x -exec="$(WASM_EXEC)" ./crypto/pki/

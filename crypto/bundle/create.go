@@ -105,6 +105,12 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 // before the long work of encrypting.
 func validateTemplate(m Manifest) error {
 	m.Image = ImageInfo{Size: 1}
+	if m.IsFlashSet() {
+		m.Image.Size = 0
+		for _, p := range m.Parts {
+			m.Image.Size += p.Size
+		}
+	}
 	m.Payload = PayloadInfo{Size: 1}
 	m.Recipients, m.Passphrase = nil, true
 	return m.Validate()

@@ -67,6 +67,13 @@ type Manifest struct {
 	Passphrase bool `json:"passphrase"`
 	// Notes are the release notes, free UTF-8 text.
 	Notes string `json:"notes,omitempty"`
+	// ImageFormat says what the payload holds: empty or ImageFormatMCUboot
+	// for one MCUboot image (all bundles before flash sets), or
+	// ImageFormatESPFlashSet. For a flash set, Image is the size and
+	// SHA-256 of the parts back to back.
+	ImageFormat string `json:"image_format,omitempty"`
+	// Parts lists a flash set's binaries, in payload order.
+	Parts []Part `json:"parts,omitempty"`
 }
 
 // ImageInfo identifies an MCUboot image.
@@ -88,19 +95,21 @@ type PayloadInfo struct {
 
 // wireManifest is a Manifest as CBOR encodes it.
 type wireManifest struct {
-	Format          uint64   `cbor:"format"`
-	Product         string   `cbor:"product"`
-	Component       uint64   `cbor:"component"`
-	Version         string   `cbor:"version"`
-	SecurityCounter uint64   `cbor:"security_counter"`
-	Channel         string   `cbor:"channel"`
-	Hardware        []string `cbor:"hardware"`
-	Created         uint64   `cbor:"created"`
-	Image           wireInfo `cbor:"image"`
-	Payload         wireInfo `cbor:"payload"`
-	Recipients      []string `cbor:"recipients"`
-	Passphrase      bool     `cbor:"passphrase"`
-	Notes           string   `cbor:"notes,omitempty"`
+	Format          uint64     `cbor:"format"`
+	Product         string     `cbor:"product"`
+	Component       uint64     `cbor:"component"`
+	Version         string     `cbor:"version"`
+	SecurityCounter uint64     `cbor:"security_counter"`
+	Channel         string     `cbor:"channel"`
+	Hardware        []string   `cbor:"hardware"`
+	Created         uint64     `cbor:"created"`
+	Image           wireInfo   `cbor:"image"`
+	Payload         wireInfo   `cbor:"payload"`
+	Recipients      []string   `cbor:"recipients"`
+	Passphrase      bool       `cbor:"passphrase"`
+	Notes           string     `cbor:"notes,omitempty"`
+	ImageFormat     string     `cbor:"image_format,omitempty"`
+	Parts           []wirePart `cbor:"parts,omitempty"`
 }
 
 type wireInfo struct {
@@ -164,6 +173,10 @@ func (m *Manifest) encode() ([]byte, error) {
 		Recipients:      m.Recipients,
 		Passphrase:      m.Passphrase,
 		Notes:           m.Notes,
+		Parts:           partsToWire(m.Parts),
+	}
+	if m.ImageFormat != ImageFormatMCUboot {
+		w.ImageFormat = m.ImageFormat // absent means MCUboot
 	}
 	b, err := manifestEnc.Marshal(w)
 	if err != nil {
@@ -204,6 +217,10 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		Recipients:      w.Recipients,
 		Passphrase:      w.Passphrase,
 		Notes:           w.Notes,
+		ImageFormat:     w.ImageFormat,
+	}
+	if m.Parts, err = partsFromWire(w.Parts); err != nil {
+		return nil, err
 	}
 	if len(w.Image.SHA256) != len(m.Image.SHA256) || len(w.Payload.SHA256) != len(m.Payload.SHA256) {
 		return nil, fmt.Errorf("%w: manifest: a digest is not %d bytes", ErrMalformed, len(m.Image.SHA256))
@@ -265,6 +282,9 @@ func (m *Manifest) Validate() error {
 		return bad("notes are not UTF-8")
 	}
 	if _, err := ParseVersion(m.Version.String()); err != nil {
+		return err
+	}
+	if err := m.validateFormat(); err != nil {
 		return err
 	}
 	for _, h := range m.Hardware {

@@ -41,8 +41,7 @@ func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 	if err != nil {
 		return fmt.Errorf("bundle: encrypt: %w", err)
 	}
-	ic := &imageCheck{h: engine.Or(eng).NewSHA256()}
-	ic.failFast = true
+	ic := newContentCheck(m, true, eng)
 	if err := copyChunks(ctx, io.MultiWriter(ic, aw), image); err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
@@ -116,14 +115,13 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
-	ic := &imageCheck{h: engine.Or(eng).NewSHA256()}
-	ic.failFast = true
+	ic := newContentCheck(m, false, eng)
 	if err := copyChunks(ctx, io.MultiWriter(ic, dst), ar); err != nil {
 		var we *writeError
 		switch {
 		case ctx.Err() != nil:
 			return err
-		case errors.As(err, &we) && errors.Is(we.err, ErrNotImage):
+		case errors.As(err, &we) && (errors.Is(we.err, ErrNotImage) || errors.Is(we.err, ErrImageMismatch)):
 			return payloadFailure(ctx, src, pv, we.err)
 		case errors.As(err, &we):
 			return fmt.Errorf("bundle: write image: %w", we.err)

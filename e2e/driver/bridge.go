@@ -28,6 +28,13 @@ type Device interface {
 // SerialDevice is the Device of a serial port.
 type SerialDevice = Device
 
+// LineDevice is a serial Device wired to the port's DTR and RTS lines, as
+// ESP32 boards wire them to EN and BOOT; the page's setSignals reach it.
+type LineDevice interface {
+	Device
+	SetLines(dtr, rts bool)
+}
+
 // OpenRecord is one opening of a shim port, as the page asked it.
 type OpenRecord struct {
 	Port string
@@ -155,8 +162,23 @@ func (b *bridge) handle(ctx context.Context, req hostRequest) (hostReply, error)
 		ss.fromPage(req.Data)
 		return hostReply{}, nil
 	case "signals":
-		if b.session(req) == nil {
+		ss := b.session(req)
+		if ss == nil {
 			return hostReply{}, errors.New("the port is not open")
+		}
+		if l, ok := b.ports[req.Port].device.(LineDevice); ok {
+			ss.mu.Lock()
+			for k, v := range req.Signals {
+				switch k {
+				case "dataTerminalReady":
+					ss.dtr = v
+				case "requestToSend":
+					ss.rts = v
+				}
+			}
+			dtr, rts := ss.dtr, ss.rts
+			ss.mu.Unlock()
+			l.SetLines(dtr, rts)
 		}
 		return hostReply{}, nil
 	}
@@ -220,6 +242,8 @@ type shimSession struct {
 	in     []byte // page → device
 	out    []byte // device → page
 	closed bool
+	dtr    bool // modem lines as the page set them
+	rts    bool
 }
 
 // Read gives the device what the page wrote.

@@ -35,6 +35,7 @@ func commands() []command {
 		{"audit", "verify the release server's audit log, or export it", runAudit},
 		{"ca", "the device CA: root, product intermediates, profiles, issuance, revocation", runCA},
 		{"dfu", "USB DFU and ST DfuSe: pack and inspect .dfu files; list, download, upload, detach, rdp (Linux usbfs)", runDFU},
+		{"esp", "ESP32 boards: Secure Boot v2 signing, flash encryption, ROM loader flashing and eFuses (espsecure-style flags)", runESP},
 		{"device", "talk to a board over SMP (mcumgr): echo, info, image list/upload/test/confirm/erase, reset", runDevice},
 		{"getpub", "print a key's public half (C, Rust, PEM or DER), as imgtool getpub", runGetpub},
 		{"getpubhash", "print the SHA-256 of a public key, the KEYHASH images carry", runGetpubhash},

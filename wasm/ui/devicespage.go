@@ -46,6 +46,7 @@ func (p *devicesPage) Render() app.UI {
 			&boardPanel{Kit: p.Kit},
 			&uploadPanel{App: p.App, Kit: p.Kit},
 			&smpLogPanel{Kit: p.Kit},
+			&espPanel{},
 		},
 	}
 }

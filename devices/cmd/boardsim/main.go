@@ -60,6 +60,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		corruptReq = fs.Int("corrupt-request", 0, "corrupt the `n`th frame from the host")
 		corruptAns = fs.Int("corrupt-answer", 0, "corrupt the `n`th answer frame")
 		slow       = fs.Duration("answer-delay", 0, "delay every answer by this `duration`")
+		chip       = fs.String("chip", "", "simulate this chip's ROM loader instead of an MCUboot board (esp32c3)")
+		espFlash   = fs.Int("esp-flash-size", 4<<20, "with --chip: flash size in `bytes`")
+		espUSB     = fs.Bool("esp-usb-jtag", false, "with --chip: the modem lines act as the USB-Serial-JTAG peripheral reads them")
+		espRun     = fs.Bool("esp-run", false, "with --chip: boot the flash at start instead of waiting in download mode")
 	)
 	fs.IntVar(&cfg.Baud, "baud", 115200, "pace the UART at this many bits per second (0: unpaced)")
 	fs.StringVar(&cfg.FlashFile, "flash", "", "keep the flash in this `file` so power cycles and restarts keep it (default: in memory)")
@@ -85,6 +89,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if !*usePTY && *wsAddr == "" {
 		return errors.New("nothing to serve: give --pty, --ws host:port, or both")
+	}
+	switch *chip {
+	case "":
+	case "esp32c3":
+		return runESP(ctx, espOptions{baud: cfg.Baud, pty: *usePTY, ws: *wsAddr, flashSize: *espFlash,
+			usbJTAG: *espUSB, run: *espRun, verbose: *verbose}, out)
+	default:
+		return fmt.Errorf("--chip %q: only esp32c3 is simulated", *chip)
 	}
 	for _, path := range bootKeys {
 		k, err := readKey(path, keys.ParsePublicKey)
