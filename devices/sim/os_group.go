@@ -20,9 +20,11 @@ func (b *Board) osEcho(r request) (imap, func(), *smpError) {
 	return imap{{"r", *req.D}}, nil, nil
 }
 
-// resetMargin lets the last byte of the reset's answer leave the UART
-// before the reset cuts it.
-const resetMargin = 2 * time.Millisecond
+// resetMargin lets the last byte of the reset's answer leave the UART, and
+// the host's side of the link take it, before the reset cuts it. Zephyr
+// waits 250 ms (CONFIG_MCUMGR_GRP_OS_RESET_MS); 50 ms keeps a loaded
+// machine's scheduling delays from cutting the answer.
+const resetMargin = 50 * time.Millisecond
 
 // osReset answers, then resets the board once the answer is on the wire.
 func (b *Board) osReset(r request) (imap, func(), *smpError) {
