@@ -219,7 +219,7 @@ func (s *Server) checkStations(r *http.Request, recipients []string) error {
 		return err
 	}
 	for _, want := range recipients {
-		if !slices.ContainsFunc(rs, func(rc store.Recipient) bool { return rc.Recipient == want && rc.Role == store.RoleStation }) {
+		if !slices.ContainsFunc(rs, func(rc store.Recipient) bool { return rc.Recipient == want && rc.Roles.Has(store.RoleStation) }) {
 			return errorf(http.StatusUnprocessableEntity, "not_station",
 				"the package is encrypted to %.24s…, which is not the published recipient of a station account: only stations may open production packages", want)
 		}

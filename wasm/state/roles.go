@@ -34,8 +34,31 @@ const (
 	PermProduce Permission = "produce"
 )
 
+// AllRoles lists the roles in their canonical order.
+var AllRoles = []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation}
+
+// AllowedAny reports whether an account holding roles may make requests
+// that need perm: whether any of its roles may.
+func AllowedAny(roles []Role, perm Permission) bool {
+	for _, r := range roles {
+		if Allowed(r, perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// RolesOf converts role names (as the server sends them) to Roles.
+func RolesOf(names []string) []Role {
+	out := make([]Role, len(names))
+	for i, n := range names {
+		out[i] = Role(n)
+	}
+	return out
+}
+
 // Allowed reports whether role may make requests that need perm. The
-// console shows only the actions the signed-in role is allowed; the server
+// console shows only the actions the signed-in roles allow; the server
 // enforces the same table.
 func Allowed(role Role, perm Permission) bool {
 	switch perm {
