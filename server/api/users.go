@@ -35,6 +35,23 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal)
 	return nil
 }
 
+// listAdmins names the enabled administrators, so that anyone signed in
+// knows whom to ask for an account, a product or a role.
+func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request, p *principal) error {
+	us, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []string{}
+	for _, u := range us {
+		if !u.Disabled && u.Roles.Has(store.RoleAdmin) {
+			out = append(out, u.Name)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"admins": out})
+	return nil
+}
+
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var q createUserRequest
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"trustforge/server/internal/testbundle"
@@ -94,5 +95,17 @@ func TestAccountRoleSets(t *testing.T) {
 	e.tokens["bench"] = tk.Token
 	if resp := e.upload(e.bundle(testbundle.Release{Version: "1.0.1", Counter: 1}), "bench"); resp.StatusCode != 403 {
 		t.Errorf("admin-only account publishing: status %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestAdminsAreNamedToEveryone(t *testing.T) {
+	e := newEnv(t)
+	e.mustJSON("POST", "/api/users", e.tokens["admin"], map[string]any{"name": "second", "roles": []string{"admin", "technician"}}, 201)
+	e.mustJSON("POST", "/api/users", e.tokens["admin"], map[string]any{"name": "gone", "roles": []string{"admin"}}, 201)
+	e.mustJSON("PATCH", "/api/users/gone", e.tokens["admin"], map[string]any{"disabled": true}, 200)
+	var out struct{ Admins []string }
+	e.mustJSONOut("GET", "/api/admins", e.tokens["station"], nil, 200, &out)
+	if strings.Join(out.Admins, " ") != "root second" {
+		t.Errorf("admins = %v, want [root second]", out.Admins)
 	}
 }

@@ -127,3 +127,13 @@ func (c *Client) Audit(ctx context.Context) (AuditExport, error) {
 }
 
 var errAuditTooLarge = errors.New("client: the audit log is larger than 256 MiB: export it with `trustforge audit export` on the server")
+
+// Admins names the enabled administrators: whom to ask for an account, a
+// product or a role.
+func (c *Client) Admins(ctx context.Context) ([]string, error) {
+	var out struct {
+		Admins []string `json:"admins"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/admins", nil, &out)
+	return out.Admins, err
+}

@@ -28,6 +28,14 @@ const (
 	PermPromote  Permission = "promote"
 	PermYank     Permission = "yank"
 	PermDownload Permission = "download"
+	// PermReport records a board's update in the audit log.
+	PermReport Permission = "report"
+	// PermDevices lists and reads the device registry.
+	PermDevices Permission = "devices"
+	// PermProvision registers a newly provisioned board.
+	PermProvision Permission = "provision"
+	// PermRevoke revokes boards and publishes revocation lists.
+	PermRevoke Permission = "revoke"
 	// PermProduction lists production packages and downloads them.
 	PermProduction Permission = "production"
 	// PermProduce takes production tickets: station mode.
@@ -72,8 +80,14 @@ func Allowed(role Role, perm Permission) bool {
 		return role == RoleAdmin || role == RoleEngineer || role == RoleTechnician
 	case PermPublish, PermPromote, PermYank:
 		return role == RoleEngineer
-	case PermDownload:
+	case PermDownload, PermReport:
 		return role == RoleEngineer || role == RoleTechnician || role == RoleStation
+	case PermDevices:
+		return role == RoleAdmin || role == RoleEngineer || role == RoleTechnician || role == RoleStation
+	case PermProvision:
+		return role == RoleEngineer || role == RoleStation
+	case PermRevoke:
+		return role == RoleAdmin || role == RoleEngineer
 	case PermProduction:
 		return role == RoleAdmin || role == RoleEngineer || role == RoleStation
 	case PermProduce:

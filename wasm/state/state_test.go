@@ -19,7 +19,7 @@ import (
 )
 
 func TestRolesMatchTheServer(t *testing.T) {
-	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload, PermProduction, PermProduce}
+	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload, PermReport, PermDevices, PermProvision, PermRevoke, PermProduction, PermProduce}
 	roles := []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation, "", "root"}
 	for _, p := range perms {
 		for _, r := range roles {

@@ -53,6 +53,7 @@ func RoutesWith(st *state.App) {
 	kit := newDeviceKit()
 	app.Route("/", func() app.Composer { return &homePage{App: st} })
 	app.Route(SignInPath, func() app.Composer { return &signInPage{App: st} })
+	app.Route(EnrolPath, func() app.Composer { return &enrolPage{App: st} })
 	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: kit} })
 	app.Route(UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: kit} })
 	app.Route("/releases", func() app.Composer { return &releasesPage{App: st} })
