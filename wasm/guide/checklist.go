@@ -72,7 +72,7 @@ func Checklist(f Facts) []Step {
 			Link: "/admin#products", LinkText: "Administration", Done: f.Products > 0})
 		if !engineer {
 			add(Step{ID: "team", Title: "Create an account for each engineer and technician",
-				Why: "Engineers publish firmware; technicians flash it. Your account administers only.",
+				Why:  "Engineers publish firmware; technicians flash it. Your account administers only.",
 				Link: "/admin#accounts", LinkText: "Administration", Done: f.Accounts > 1})
 		}
 	}

@@ -25,7 +25,9 @@ type enrolPage struct {
 	App *state.App
 }
 
-func (p *enrolPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Create the first account · trustforge") }
+func (p *enrolPage) OnNav(ctx app.Context) {
+	ctx.Page().SetTitle("Create the first account · trustforge")
+}
 
 func (p *enrolPage) Render() app.UI {
 	return &layout{
