@@ -70,6 +70,7 @@ type App struct {
 	lastActive time.Time
 	nextSub    int
 	subs       map[int]func()
+	admins     admins
 }
 
 // New returns the state of a new tab: nobody signed in, vault not loaded.
