@@ -223,7 +223,6 @@ func (a *adminAccounts) Render() app.UI {
 		app.P().Class("hint").Text("Each account holds one or more roles: administrators manage accounts and products; engineers publish "+
 			"firmware and register signing keys; technicians flash published releases; production stations program boards with API tokens. "+
 			"Give one person several roles on a small team; keep them apart where duties must be separate."),
-		a.createForm(),
 		app.If(a.msg != "", func() app.UI {
 			return app.P().ID("admin-accounts-message").Class("ok").Aria("live", "polite").Text(a.msg)
 		}),
@@ -234,6 +233,7 @@ func (a *adminAccounts) Render() app.UI {
 		app.If(!a.loaded, func() app.UI { return app.P().Class("muted").Text("Loading accounts…") }),
 		app.If(a.loaded && a.err == "" || len(a.users) > 0, func() app.UI { return a.userTable(me.User) }),
 		app.If(a.pwFor != "", func() app.UI { return a.passwordForm() }),
+		a.createForm(),
 		app.H3().Text("API tokens"),
 		app.If(len(a.tokens) == 0, func() app.UI {
 			return app.P().Class("muted").ID("admin-no-tokens").Text("No API tokens. Issue one from an account's row: a station, CI or the command-line tool signs in with it.")
@@ -242,7 +242,7 @@ func (a *adminAccounts) Render() app.UI {
 }
 
 func (a *adminAccounts) createForm() app.UI {
-	return app.Form().ID("admin-create-user").Class("form").Aria("label", "Create an account").OnSubmit(a.create).Body(
+	return app.Form().ID("admin-create-user").Class("form subpanel").Aria("label", "Create an account").OnSubmit(a.create).Body(
 		app.H3().Text("Create an account"),
 		app.Label().For("admin-new-name").Text("User name"),
 		app.Input().ID("admin-new-name").Type("text").Required(true).Attr("autocomplete", "off").Value(a.newName).

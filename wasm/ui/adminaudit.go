@@ -105,7 +105,7 @@ func (a *adminAudit) Render() app.UI {
 			)
 		}),
 		app.If(len(entries) > 0, func() app.UI {
-			return app.Table().Class("table").ID("admin-audit-entries").Body(
+			return app.Table().Class("table table-compact").ID("admin-audit-entries").Body(
 				app.THead().Body(app.Tr().Body(
 					app.Th().Scope("col").Text("#"),
 					app.Th().Scope("col").Text("When"),
@@ -122,7 +122,7 @@ func (a *adminAudit) Render() app.UI {
 					}
 					return app.Tr().Body(
 						app.Td().Text(strconv.FormatUint(e.Seq, 10)),
-						app.Td().Text(e.Time.Local().Format("2006-01-02 15:04:05")),
+						app.Td().Text(e.Time.Local().Format("Jan 2 15:04:05")),
 						app.Td().Text(actor),
 						app.Td().Body(app.Code().Text(e.Action)),
 						app.Td().Class("wrap").Text(shorten(e.Subject, 40)),

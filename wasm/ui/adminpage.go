@@ -43,6 +43,11 @@ func (p *adminPage) Render() app.UI {
 		// The page note above says who administers and how to reach them.
 	default:
 		content = []app.UI{
+			app.Nav().Class("section-index").Aria("label", "Sections of this page").Body(
+				app.A().Href("#admin-accounts").Text("Accounts"),
+				app.A().Href("#products").Text("Products and channels"),
+				app.A().Href("#audit").Text("Audit log"),
+			),
 			&adminAccounts{App: p.App},
 			&adminProducts{App: p.App},
 			&adminAudit{App: p.App},

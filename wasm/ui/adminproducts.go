@@ -82,8 +82,11 @@ func (p *adminProducts) create(ctx app.Context, e app.Event) {
 			if err == nil {
 				p.name, p.description = "", ""
 			}
-			p.done(ctx, "Created product "+pr.Name+" with channels "+strings.Join(pr.Channels, ", ")+
-				". Engineers register their signing keys with it on the Keys page.", err)
+			next := " Engineers register their signing keys with it on the Keys page."
+			if p.App.Can(state.PermKeys) && p.App.Can(state.PermPublish) {
+				next = " Next: register your signing key with it on the Keys page."
+			}
+			p.done(ctx, "Created product "+pr.Name+" with channels "+strings.Join(pr.Channels, ", ")+"."+next, err)
 		})
 	})
 }
@@ -118,22 +121,6 @@ func (p *adminProducts) Render() app.UI {
 		app.H2().ID("admin-products-title").Text("Products and channels"),
 		app.P().Class("hint").Text("A product is a kind of board. Its releases are published to channels (say beta, then stable); "+
 			"technicians and stations take a channel's newest release."),
-		app.Form().ID("admin-create-product").Class("form").Aria("label", "Create a product").OnSubmit(p.create).Body(
-			app.H3().Text("Create a product"),
-			app.Label().For("admin-product-name").Text("Product name"),
-			app.Input().ID("admin-product-name").Type("text").Required(true).Attr("autocomplete", "off").
-				Placeholder("e.g. thermo-v2").Value(p.name).
-				OnInput(func(ctx app.Context, e app.Event) { p.name = ctx.JSSrc().Get("value").String() }),
-			app.Label().For("admin-product-description").Text("Description (optional)"),
-			app.Input().ID("admin-product-description").Type("text").Attr("autocomplete", "off").Value(p.description).
-				OnInput(func(ctx app.Context, e app.Event) { p.description = ctx.JSSrc().Get("value").String() }),
-			app.Label().For("admin-product-channels").Text("Channels, separated by commas"),
-			app.Input().ID("admin-product-channels").Type("text").Attr("autocomplete", "off").Value(p.channels).
-				OnInput(func(ctx app.Context, e app.Event) { p.channels = ctx.JSSrc().Get("value").String() }),
-			app.Div().Class("form-actions").Body(
-				app.Button().ID("admin-create-product-submit").Type("submit").Disabled(p.busy).Text("Create product"),
-			),
-		),
 		app.If(p.msg != "", func() app.UI {
 			return app.P().ID("admin-products-message").Class("ok").Aria("live", "polite").Text(p.msg)
 		}),
@@ -170,5 +157,21 @@ func (p *adminProducts) Render() app.UI {
 				})),
 			)
 		}),
+		app.Form().ID("admin-create-product").Class("form subpanel").Aria("label", "Create a product").OnSubmit(p.create).Body(
+			app.H3().Text("Create a product"),
+			app.Label().For("admin-product-name").Text("Product name"),
+			app.Input().ID("admin-product-name").Type("text").Required(true).Attr("autocomplete", "off").
+				Placeholder("e.g. thermo-v2").Value(p.name).
+				OnInput(func(ctx app.Context, e app.Event) { p.name = ctx.JSSrc().Get("value").String() }),
+			app.Label().For("admin-product-description").Text("Description (optional)"),
+			app.Input().ID("admin-product-description").Type("text").Attr("autocomplete", "off").Value(p.description).
+				OnInput(func(ctx app.Context, e app.Event) { p.description = ctx.JSSrc().Get("value").String() }),
+			app.Label().For("admin-product-channels").Text("Channels, separated by commas"),
+			app.Input().ID("admin-product-channels").Type("text").Attr("autocomplete", "off").Value(p.channels).
+				OnInput(func(ctx app.Context, e app.Event) { p.channels = ctx.JSSrc().Get("value").String() }),
+			app.Div().Class("form-actions").Body(
+				app.Button().ID("admin-create-product-submit").Type("submit").Disabled(p.busy).Text("Create product"),
+			),
+		),
 	)
 }
