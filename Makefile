@@ -68,7 +68,7 @@ test-wasm:
 test: test-deps wasm vet test-native test-wasm
 
 bench: test-deps wasm
-	@echo "== console: app.wasm size, navigation to first render (headless Chromium) =="
+	@echo "== console: app.wasm size, navigation to first render, a newcomer's actions to a flashed board (headless Chromium) =="
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./e2e/
 	@echo "== MCUboot images: sign, verify, encrypt (native, then WebAssembly) =="
 	$(GO) test -run '^$$' -bench . ./crypto/mcuimg/

@@ -148,3 +148,19 @@ func TestNewcomer(t *testing.T) {
 	n := runNewcomer(t)
 	t.Logf("newcomer: %d actions, %v", n.actions, n.took.Round(time.Millisecond))
 }
+
+// BenchmarkNewcomer reports what the newcomer test takes: the person's
+// actions (clicks, fields typed into, options and files picked; goal: at
+// most 25) and the wall time from opening the enrolment link to the
+// confirmed board, on this machine.
+func BenchmarkNewcomer(b *testing.B) {
+	var actions int
+	var took time.Duration
+	for i := 0; i < b.N; i++ {
+		n := runNewcomer(b)
+		actions, took = n.actions, took+n.took
+	}
+	b.ReportMetric(float64(actions), "actions")
+	b.ReportMetric(took.Seconds()/float64(b.N), "s/newcomer")
+	b.ReportMetric(0, "ns/op")
+}

@@ -39,9 +39,10 @@ func xq(s string) string {
 	return `'` + s + `'`
 }
 
-// buttonX matches a button, or a link, whose visible words are text.
+// buttonX matches an enabled button, or a link, whose visible words are
+// text: a person waits for a greyed-out button to come alive.
 func buttonX(text string) string {
-	return fmt.Sprintf(`//*[self::button or self::a][normalize-space(.)=%s]`, xq(text))
+	return fmt.Sprintf(`//*[self::button or self::a][normalize-space(.)=%s][not(@disabled)]`, xq(text))
 }
 
 // fieldX matches the form control a label whose words start with label
@@ -71,7 +72,7 @@ func (p *person) click(text string) {
 func (p *person) clickIn(row, text string) {
 	p.tb.Helper()
 	p.actions++
-	x := fmt.Sprintf(`//tr[starts-with(normalize-space(.), %s)]//*[self::button or self::a][normalize-space(.)=%s]`, xq(row), xq(text))
+	x := fmt.Sprintf(`//tr[starts-with(normalize-space(.), %s)]//*[self::button or self::a][normalize-space(.)=%s][not(@disabled)]`, xq(row), xq(text))
 	p.do("clicking "+xq(text)+" in the row of "+xq(row), chromedp.Click(x))
 }
 
