@@ -46,7 +46,7 @@ func runNewcomer(tb testing.TB) newcomer {
 		tb.Fatalf("the server printed no enrolment link:\n%s", srv.Output())
 	}
 
-	ctx, _ := newTab(tb)
+	ctx, _ := newWorkTab(tb, 8*time.Minute)
 	if _, err := driver.InstallSerialShim(ctx, ""); err != nil { // no real port is ever listed
 		tb.Fatal(err)
 	}

@@ -25,6 +25,16 @@ type person struct {
 	actions int
 	shots   string // a directory for screenshots; "" takes none
 	shotN   int
+	scope   string // an XPath the controls are looked for in; "" for the page
+}
+
+// within looks for controls only in the form or section headed heading
+// while fn runs, as a person reads the form they are filling.
+func (p *person) within(heading string, fn func()) {
+	old := p.scope
+	p.scope = fmt.Sprintf(`//*[self::form or self::section or self::fieldset][./*[self::h2 or self::h3 or self::legend][normalize-space(.)=%s]]`, xq(heading))
+	defer func() { p.scope = old }()
+	fn()
 }
 
 func newPerson(tb testing.TB, ctx context.Context) *person {
@@ -39,22 +49,37 @@ func xq(s string) string {
 	return `'` + s + `'`
 }
 
-// buttonX matches an enabled button, or a link, whose visible words are
-// text: a person waits for a greyed-out button to come alive.
-func buttonX(text string) string {
-	return fmt.Sprintf(`//*[self::button or self::a][normalize-space(.)=%s][not(@disabled)]`, xq(text))
+// buttonX matches an enabled button whose visible words are text or, if
+// there is none, such a link: a person waits for a greyed-out button to
+// come alive, and takes the form's button over a menu's link of the same
+// words.
+func (p *person) buttonX(text string) string {
+	b := fmt.Sprintf(`%s//button[normalize-space(.)=%s][not(@disabled)]`, p.scope, xq(text))
+	return fmt.Sprintf(`(%s | %s//a[normalize-space(.)=%s][not(%s)])`, b, p.scope, xq(text), b)
 }
 
 // fieldX matches the form control a label whose words start with label
 // names (by its for attribute, or inside it).
-func fieldX(label string) string {
-	l := fmt.Sprintf(`//label[starts-with(normalize-space(.), %s)]`, xq(label))
+func (p *person) fieldX(label string) string {
+	l := fmt.Sprintf(`%s//label[starts-with(normalize-space(.), %s)]`, p.scope, xq(label))
 	return fmt.Sprintf(`(%s//*[self::input or self::select or self::textarea] | //*[(self::input or self::select or self::textarea) and @id=%s/@for])`, l, l)
 }
 
 func (p *person) do(what string, a chromedp.Action[chromedp.Void]) {
 	p.tb.Helper()
-	if err := chromedp.Do(p.ctx, a); err != nil {
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+		err := chromedp.Do(ctx, a)
+		cancel()
+		if err == nil {
+			return
+		}
+		// The console re-rendered the control between finding it and
+		// acting on it: find it again, as eyes do.
+		if try < 5 && (strings.Contains(err.Error(), "Could not find node") || strings.Contains(err.Error(), "detached") ||
+			strings.Contains(err.Error(), "No node with given id")) {
+			continue
+		}
 		p.shot("failed")
 		p.tb.Fatalf("%s: %v", what, err)
 	}
@@ -64,7 +89,15 @@ func (p *person) do(what string, a chromedp.Action[chromedp.Void]) {
 func (p *person) click(text string) {
 	p.tb.Helper()
 	p.actions++
-	p.do("clicking "+xq(text), chromedp.Click(buttonX(text)))
+	p.do("clicking "+xq(text), chromedp.Click(p.buttonX(text)))
+}
+
+// clickStarting clicks the button whose words start with prefix.
+func (p *person) clickStarting(prefix string) {
+	p.tb.Helper()
+	p.actions++
+	x := fmt.Sprintf(p.scope+`//*[self::button or self::a][starts-with(normalize-space(.), %s)][not(@disabled)]`, xq(prefix))
+	p.do("clicking "+xq(prefix+"…"), chromedp.Click(x))
 }
 
 // clickIn clicks the button whose words are text in the table row that
@@ -80,7 +113,7 @@ func (p *person) clickIn(row, text string) {
 func (p *person) fill(label, text string) {
 	p.tb.Helper()
 	p.actions++
-	p.do("typing into "+xq(label), chromedp.SendKeys(fieldX(label), text))
+	p.do("typing into "+xq(label), chromedp.SendKeys(p.fieldX(label), text))
 }
 
 // pick chooses, in the list labelled label, the option whose words start
@@ -89,12 +122,12 @@ func (p *person) fill(label, text string) {
 func (p *person) pick(label, option string) {
 	p.tb.Helper()
 	p.actions++
-	p.do("picking "+xq(option)+" in "+xq(label), chromedp.SendKeys(fieldX(label), option))
+	p.do("picking "+xq(option)+" in "+xq(label), chromedp.SendKeys(p.fieldX(label), option))
 	// Read back what the list shows, as the person glances at it.
 	js := fmt.Sprintf(`(() => {
 		const r = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
 		return !!r && r.selectedIndex >= 0 && r.options[r.selectedIndex].text.startsWith(%q);
-	})()`, fieldX(label), option)
+	})()`, p.fieldX(label), option)
 	p.wait("the list "+xq(label)+" to show "+xq(option), js)
 }
 
@@ -116,7 +149,7 @@ func (p *person) shows(label, option string) bool {
 	js := fmt.Sprintf(`(() => {
 		const r = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
 		return !!r && r.selectedIndex >= 0 && r.options[r.selectedIndex].text.startsWith(%q);
-	})()`, fieldX(label), option)
+	})()`, p.fieldX(label), option)
 	ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](js))
 	if err != nil {
 		p.tb.Fatal(err)
@@ -164,18 +197,44 @@ func textX(text string) string {
 	return fmt.Sprintf(`//*[not(self::script) and not(self::style) and not(self::title) and contains(normalize-space(.), %s)][not(*[contains(normalize-space(.), %s)])]`, xq(text), xq(text))
 }
 
-// tick clicks the checkbox labelled label.
-func (p *person) tick(label string) {
+// tick makes sure the checkbox labelled label is ticked, or unticked
+// with untick: a person looks, clicks, and looks again.
+func (p *person) tick(label string) { p.setTick(label, true) }
+
+// untick makes sure the checkbox labelled label is not ticked.
+func (p *person) untick(label string) { p.setTick(label, false) }
+
+func (p *person) setTick(label string, want bool) {
 	p.tb.Helper()
-	p.actions++
-	p.do("ticking "+xq(label), chromedp.Click(fieldX(label)))
+	js := fmt.Sprintf(`(() => {
+		const r = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+		return r ? r.checked : null;
+	})()`, p.fieldX(label))
+	for try := 0; try < 5; try++ {
+		got, err := chromedp.Run(p.ctx, chromedp.Evaluate[*bool](js))
+		if err != nil {
+			p.tb.Fatal(err)
+		}
+		if got != nil && *got == want {
+			return
+		}
+		if got != nil || try > 0 {
+			p.actions++
+			p.do("ticking "+xq(label), chromedp.Click(p.fieldX(label)))
+		} else {
+			p.do("finding "+xq(label), chromedp.WaitVisible(p.fieldX(label)))
+		}
+		time.Sleep(100 * time.Millisecond) // let the console take the click before looking again
+	}
+	p.shot("failed")
+	p.tb.Fatalf("the box %s does not stay ticked=%v", xq(label), want)
 }
 
 // chooseFile picks path in the file picker labelled label.
 func (p *person) chooseFile(label, path string) {
 	p.tb.Helper()
 	p.actions++
-	p.do("choosing "+filepath.Base(path)+" in "+xq(label), chromedp.SetUploadFiles(fieldX(label), []string{path}))
+	p.do("choosing "+filepath.Base(path)+" in "+xq(label), chromedp.SetUploadFiles(p.fieldX(label), []string{path}))
 }
 
 // see waits until the page shows text somewhere visible.

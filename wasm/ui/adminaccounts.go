@@ -34,14 +34,22 @@ type adminAccounts struct {
 
 	newName, newPassword string
 	newRoles             []string
+	gen                  int // numbers loads: only the latest one's answer is shown
+	// mount is the component's context: work started by an event goes on
+	// with it, as go-app drops a Dispatch whose event element was
+	// replaced meanwhile.
+	mount app.Context
 }
 
 func (a *adminAccounts) OnMount(ctx app.Context) {
+	a.mount = ctx
 	a.newRoles = []string{string(state.RoleEngineer)}
 	a.load(ctx)
 }
 
 func (a *adminAccounts) load(ctx app.Context) {
+	a.gen++
+	gen := a.gen
 	ctx.Async(func() {
 		us, err := a.App.API.Users(ctx)
 		var ts []client.Token
@@ -49,6 +57,9 @@ func (a *adminAccounts) load(ctx app.Context) {
 			ts, err = a.App.API.AllTokens(ctx)
 		}
 		ctx.Dispatch(func(app.Context) {
+			if gen != a.gen {
+				return // a later load is on its way
+			}
 			a.loaded = true
 			if err != nil {
 				a.err = describe(err)
@@ -94,6 +105,7 @@ func (a *adminAccounts) create(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy, a.msg, a.err, a.secret = true, "", "", client.Token{}
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		u, err := a.App.API.CreateUser(ctx, name, roles, pw)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -115,6 +127,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 	name, role, on := target(ctx, "user"), target(ctx, "role"), ctx.JSSrc().Get("checked").Bool()
 	i := slices.IndexFunc(a.users, func(u client.User) bool { return u.Name == name })
 	if i < 0 || a.busy {
+		ctx.JSSrc().Set("checked", !on) // nothing changed: show it
 		return
 	}
 	roles := slices.Clone(a.users[i].RoleSet())
@@ -125,10 +138,11 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 	}
 	if len(roles) == 0 {
 		a.err = name + " needs at least one role; disable the account instead."
-		a.load(ctx) // put the box back
+		ctx.JSSrc().Set("checked", true)
 		return
 	}
 	a.busy = true
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		u, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Roles: roles})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -143,6 +157,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 func (a *adminAccounts) setDisabled(ctx app.Context, e app.Event) {
 	name, disable := target(ctx, "user"), target(ctx, "disable") == "true"
 	a.busy = true
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Disabled: &disable})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -167,6 +182,7 @@ func (a *adminAccounts) savePassword(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy = true
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Password: &pw})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -182,6 +198,7 @@ func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
 	name := target(ctx, "user")
 	a.busy, a.secret, a.copied = true, client.Token{}, false
 	label := "console-" + time.Now().UTC().Format("20060102-150405")
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		t, err := a.App.API.CreateUserToken(ctx, name, label)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -196,6 +213,7 @@ func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
 func (a *adminAccounts) revokeToken(ctx app.Context, e app.Event) {
 	id := target(ctx, "token")
 	a.busy = true
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		err := a.App.API.DeleteToken(ctx, id)
 		ctx.Dispatch(func(ctx app.Context) { a.done(ctx, "Revoked token "+id+".", err) })
@@ -204,6 +222,7 @@ func (a *adminAccounts) revokeToken(ctx app.Context, e app.Event) {
 
 func (a *adminAccounts) copySecret(ctx app.Context, e app.Event) {
 	secret := a.secret.Secret
+	ctx = a.mount // outlives the element the event came from
 	ctx.Async(func() {
 		err := copyText(ctx, secret)
 		ctx.Dispatch(func(app.Context) {

@@ -31,12 +31,19 @@ type adminAudit struct {
 	err    string
 	filter string
 	shown  int
+	gen    int         // numbers loads: only the latest one's answer is shown
+	mount  app.Context // the component's context (see adminAccounts.mount)
 }
 
-func (a *adminAudit) OnMount(ctx app.Context) { a.load(ctx) }
+func (a *adminAudit) OnMount(ctx app.Context) {
+	a.mount = ctx
+	a.load(ctx)
+}
 
 func (a *adminAudit) load(ctx app.Context) {
 	a.busy, a.err = true, ""
+	a.gen++
+	gen := a.gen
 	ctx.Async(func() {
 		ex, err := a.App.API.Audit(ctx)
 		var v auditView
@@ -44,6 +51,9 @@ func (a *adminAudit) load(ctx app.Context) {
 			v = checkAudit(ex.Log, ex.Head)
 		}
 		ctx.Dispatch(func(app.Context) {
+			if gen != a.gen {
+				return // a later load is on its way
+			}
 			a.busy, a.loaded = false, true
 			if err != nil {
 				a.err = describe(err)
@@ -88,7 +98,7 @@ func (a *adminAudit) Render() app.UI {
 			"breaks the chain. This browser checks the chain itself; save an export and check it later with `trustforge audit verify FILE --head 'SEQ HASH'`."),
 		app.Div().Class("form-inline").Body(
 			app.Button().ID("admin-audit-reload").Type("button").Class("btn-secondary").Disabled(a.busy).
-				Text(map[bool]string{true: "Checking…", false: "Reload and check"}[a.busy]).OnClick(func(ctx app.Context, e app.Event) { a.load(ctx) }),
+				Text(map[bool]string{true: "Checking…", false: "Reload and check"}[a.busy]).OnClick(func(ctx app.Context, e app.Event) { a.load(a.mount) }),
 			app.Button().ID("admin-audit-save").Type("button").Class("btn-secondary").Disabled(!a.loaded || len(a.export.Log) == 0).
 				Text("Save export (.jsonl)").OnClick(a.save),
 			app.Label().For("admin-audit-filter").Text("Filter"),

@@ -26,18 +26,26 @@ type adminProducts struct {
 	name, description string
 	channels          string
 	newChannel        map[string]string // product → channel being typed
+	gen               int               // numbers loads: only the latest one's answer is shown
+	mount             app.Context       // the component's context (see adminAccounts.mount)
 }
 
 func (p *adminProducts) OnMount(ctx app.Context) {
+	p.mount = ctx
 	p.channels = "beta, stable"
 	p.newChannel = map[string]string{}
 	p.load(ctx)
 }
 
 func (p *adminProducts) load(ctx app.Context) {
+	p.gen++
+	gen := p.gen
 	ctx.Async(func() {
 		ps, err := p.App.API.Products(ctx)
 		ctx.Dispatch(func(app.Context) {
+			if gen != p.gen {
+				return // a later load is on its way
+			}
 			p.loaded = true
 			if err != nil {
 				p.err = describe(err)
@@ -76,6 +84,7 @@ func (p *adminProducts) create(ctx app.Context, e app.Event) {
 	}
 	name, desc, chans := strings.TrimSpace(p.name), strings.TrimSpace(p.description), splitChannels(p.channels)
 	p.busy, p.msg, p.err = true, "", ""
+	ctx = p.mount // outlives the element the event came from
 	ctx.Async(func() {
 		pr, err := p.App.API.CreateProduct(ctx, name, desc, chans)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -104,6 +113,7 @@ func (p *adminProducts) addChannel(ctx app.Context, e app.Event) {
 		return
 	}
 	p.busy, p.msg, p.err = true, "", ""
+	ctx = p.mount // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := p.App.API.AddChannel(ctx, product, channel)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -129,7 +139,7 @@ func (p *adminProducts) Render() app.UI {
 		}),
 		app.If(!p.loaded, func() app.UI { return app.P().Class("muted").Text("Loading products…") }),
 		app.If(p.loaded && len(products) == 0, func() app.UI {
-			return app.P().ID("admin-no-products").Class("muted").Text("No product yet: create the first one above.")
+			return app.P().ID("admin-no-products").Class("muted").Text("No product yet: create the first one below.")
 		}),
 		app.If(len(products) > 0, func() app.UI {
 			return app.Table().Class("table").ID("admin-products").Body(
