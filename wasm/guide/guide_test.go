@@ -193,3 +193,26 @@ func TestChecklist(t *testing.T) {
 		t.Error("AllDone on a fresh checklist")
 	}
 }
+
+func TestCardLine(t *testing.T) {
+	if got := CardLine(PageStation, viewer(engineer)); !strings.Contains(got, "production stations use it") || !strings.Contains(got, "ada") {
+		t.Errorf("station card for an engineer: %q", got)
+	}
+	if got := CardLine(PageAdmin, viewer(tech)); !strings.HasPrefix(got, "Not for your roles: administrators use it. Ask an administrator (ada).") {
+		t.Errorf("admin card for a technician: %q", got)
+	}
+	for _, page := range []Page{PageKeys, PageDevices, PageIdentity} {
+		if got := CardLine(page, viewer(station)); got != "" {
+			t.Errorf("%s card for a station: %q, want nothing (anyone can use part of it)", page, got)
+		}
+	}
+	if got := CardLine(PageAdmin, Viewer{}); got != "" {
+		t.Errorf("signed out: %q", got)
+	}
+	if p, ok := PageFor("admin"); !ok || p != PageAdmin {
+		t.Error("PageFor(admin)")
+	}
+	if _, ok := PageFor("nope"); ok {
+		t.Error("PageFor(nope)")
+	}
+}

@@ -121,3 +121,30 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// PageFor names the guide's page of a console page identifier ("keys",
+// "admin"), and false for pages it does not describe.
+func PageFor(id string) (Page, bool) {
+	p := Page(id)
+	_, ok := abilities[p]
+	return p, ok
+}
+
+// CardLine is the line a home-page card adds for the viewer: nothing when
+// the viewer can use the page, else who uses it and how to join them.
+func CardLine(page Page, v Viewer) string {
+	if !v.SignedIn {
+		return ""
+	}
+	var perms []state.Permission
+	for _, a := range abilities[page] {
+		if a.perm == "" || v.Can(a.perm) {
+			return ""
+		}
+		perms = append(perms, a.perm)
+	}
+	if len(perms) == 0 {
+		return ""
+	}
+	return "Not for your roles: " + whoMay(perms[0]) + " use it. " + GetRole(v, perms[0])
+}

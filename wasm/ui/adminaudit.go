@@ -3,7 +3,6 @@ package ui
 import (
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -135,8 +134,8 @@ func (a *adminAudit) Render() app.UI {
 						app.Td().Text(e.Time.Local().Format("Jan 2 15:04:05")),
 						app.Td().Text(actor),
 						app.Td().Body(app.Code().Text(e.Action)),
-						app.Td().Class("wrap").Text(shorten(e.Subject, 40)),
-						app.Td().Class("wrap muted").Text(detailText(e.Detail)),
+						app.Td().Class("wrap").Title(e.Subject).Text(shorten(e.Subject, 20)),
+						app.Td().Class("details").Body(detailPairs(e.Detail)...),
 					)
 				})),
 			)
@@ -151,18 +150,20 @@ func (a *adminAudit) Render() app.UI {
 	)
 }
 
-// detailText shows an entry's details as sorted key=value pairs.
-func detailText(d map[string]string) string {
+// detailPairs shows an entry's details as sorted key=value pairs, each
+// kept whole on a line.
+func detailPairs(d map[string]string) []app.UI {
 	keys := make([]string, 0, len(d))
 	for k := range d {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	parts := make([]string, len(keys))
+	out := make([]app.UI, len(keys))
 	for i, k := range keys {
-		parts[i] = k + "=" + shorten(d[k], 40)
+		out[i] = app.Span().Class("kv").Title(k + "=" + d[k]).Body(
+			app.Span().Class("muted").Text(k+"="), app.Text(shorten(d[k], 24)))
 	}
-	return strings.Join(parts, " ")
+	return out
 }
 
 // shorten cuts s to n runes with an ellipsis.

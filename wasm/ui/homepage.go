@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
 )
 
@@ -69,9 +70,14 @@ func (h *homePage) Render() app.UI {
 			app.Div().Class("cards").Body(
 				app.Range(pages).Slice(func(i int) app.UI {
 					p := pages[i]
+					line := ""
+					if gp, ok := guide.PageFor(p.ID); ok {
+						line = guide.CardLine(gp, viewerOf(h.App))
+					}
 					return app.A().Class("card").Href(p.Path).ID("card-"+p.ID).Body(
 						app.H2().Body(app.Img().Class("card-icon").Src(p.Icon()).Alt(""), app.Text(p.Title)),
 						app.P().Text(blurbs[p.ID]),
+						app.If(line != "", func() app.UI { return app.P().Class("card-role").Text(line) }),
 					)
 				}),
 			),
