@@ -118,17 +118,26 @@ func (p *person) fill(label, text string) {
 
 // pick chooses, in the list labelled label, the option whose words start
 // with option, by typing them into the focused list as a keyboard user
-// does.
+// does, and looks that the list shows it; if the page put the list back
+// meanwhile, they pick again (another action).
 func (p *person) pick(label, option string) {
 	p.tb.Helper()
-	p.actions++
-	p.do("picking "+xq(option)+" in "+xq(label), chromedp.SendKeys(p.fieldX(label), option))
-	// Read back what the list shows, as the person glances at it.
-	js := fmt.Sprintf(`(() => {
-		const r = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
-		return !!r && r.selectedIndex >= 0 && r.options[r.selectedIndex].text.startsWith(%q);
-	})()`, p.fieldX(label), option)
-	p.wait("the list "+xq(label)+" to show "+xq(option), js)
+	for try := 0; try < 3; try++ {
+		p.actions++
+		p.do("picking "+xq(option)+" in "+xq(label), chromedp.SendKeys(p.fieldX(label), option))
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+			if p.shows(label, option) {
+				time.Sleep(300 * time.Millisecond) // does it stay?
+				if p.shows(label, option) {
+					return
+				}
+			}
+		}
+	}
+	p.shot("failed")
+	p.tb.Fatalf("the list %s does not keep %s", xq(label), xq(option))
 }
 
 // wait polls a read-only expression until it is true, for at most 30 s.

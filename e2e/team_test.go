@@ -154,6 +154,18 @@ func TestTeam(t *testing.T) {
 	admin.fill("Filter", "device.update")
 	admin.seeRow("tess", "device.update")
 	admin.shot("audit")
+
+	// Tokens are shown once; a signing key can be revoked.
+	admin.clickIn("tess", "Issue token")
+	admin.see("It is shown only now")
+	admin.shot("token")
+	admin.click("Done")
+	admin.clickIn("tess", "Revoke")
+	admin.see("Revoked token")
+	admin.click("Refresh") // the products as they are now, with erin's key
+	admin.clickIn("pump", "Revoke")
+	admin.see("the server accepts no new release it signs")
+	admin.seeRow("pump", "revoked")
 }
 
 // signInAs opens the console's sign-in page and signs in as a person does.

@@ -137,3 +137,9 @@ func (c *Client) Admins(ctx context.Context) ([]string, error) {
 	err := c.call(ctx, http.MethodGet, "/api/admins", nil, &out)
 	return out.Admins, err
 }
+
+// RevokeKey revokes a product's release-signing key: the server accepts
+// no new release it signs. Releases it signed before stay listed.
+func (c *Client) RevokeKey(ctx context.Context, product, fingerprint string) error {
+	return c.call(ctx, http.MethodDelete, "/api/products/"+pathEscape(product)+"/keys/"+pathEscape(fingerprint), nil, nil)
+}

@@ -194,6 +194,22 @@ func (a *adminAccounts) savePassword(ctx app.Context, e app.Event) {
 	})
 }
 
+// removePassword leaves the account signing in with API tokens only.
+func (a *adminAccounts) removePassword(ctx app.Context, e app.Event) {
+	name, none := a.pwFor, ""
+	a.busy = true
+	ctx = a.mount // outlives the element the event came from
+	ctx.Async(func() {
+		_, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Password: &none})
+		ctx.Dispatch(func(ctx app.Context) {
+			if err == nil {
+				a.pwFor, a.pwValue = "", ""
+			}
+			a.done(ctx, name+" no longer signs in with a password: only with API tokens.", err)
+		})
+	})
+}
+
 func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
 	name := target(ctx, "user")
 	a.busy, a.secret, a.copied = true, client.Token{}, false
@@ -345,6 +361,9 @@ func (a *adminAccounts) passwordForm() app.UI {
 			OnInput(func(ctx app.Context, e app.Event) { a.pwValue = ctx.JSSrc().Get("value").String() }),
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("admin-password-save").Type("submit").Disabled(a.busy).Text("Save password"),
+			app.Button().ID("admin-password-remove").Type("button").Class("btn-secondary").Disabled(a.busy).
+				Title("The account then signs in with API tokens only, as a station does").
+				Text("Remove password sign-in").OnClick(a.removePassword),
 			app.Button().Type("button").Class("btn-ghost").Text("Cancel").
 				OnClick(func(ctx app.Context, e app.Event) { a.pwFor, a.pwValue = "", "" }),
 		),

@@ -19,6 +19,7 @@ type adminProducts struct {
 	App *state.App
 
 	products []client.Product
+	keys     map[string][]client.Key // product → its signing keys
 	loaded   bool
 	busy     bool
 	msg, err string
@@ -42,6 +43,13 @@ func (p *adminProducts) load(ctx app.Context) {
 	gen := p.gen
 	ctx.Async(func() {
 		ps, err := p.App.API.Products(ctx)
+		keys := map[string][]client.Key{}
+		for _, pr := range ps {
+			if err != nil {
+				break
+			}
+			keys[pr.Name], err = p.App.API.Keys(ctx, pr.Name)
+		}
 		ctx.Dispatch(func(app.Context) {
 			if gen != p.gen {
 				return // a later load is on its way
@@ -51,7 +59,7 @@ func (p *adminProducts) load(ctx app.Context) {
 				p.err = describe(err)
 				return
 			}
-			p.products = ps
+			p.products, p.keys = ps, keys
 		})
 	})
 }
@@ -125,10 +133,54 @@ func (p *adminProducts) addChannel(ctx app.Context, e app.Event) {
 	})
 }
 
+// revokeKey revokes the signing key named by the button's data-product
+// and data-fingerprint.
+func (p *adminProducts) revokeKey(ctx app.Context, e app.Event) {
+	product, fp := target(ctx, "product"), target(ctx, "fingerprint")
+	p.busy, p.msg, p.err = true, "", ""
+	ctx = p.mount // outlives the element the event came from
+	ctx.Async(func() {
+		err := p.App.API.RevokeKey(ctx, product, fp)
+		ctx.Dispatch(func(ctx app.Context) {
+			p.done(ctx, "Revoked key "+fp[:min(16, len(fp))]+"… of "+product+": the server accepts no new release it signs.", err)
+		})
+	})
+}
+
+// keyTable lists a product's signing keys with a revoke button each.
+func (p *adminProducts) keyTable(product string) app.UI {
+	ks := p.keys[product]
+	if len(ks) == 0 {
+		return app.Span().Class("muted").Text("none yet: an engineer registers one on the Keys page")
+	}
+	return app.Ul().Class("key-list").Body(app.Range(ks).Slice(func(i int) app.UI {
+		k := ks[i]
+		label := k.Algorithm + " " + k.Fingerprint[:min(16, len(k.Fingerprint))] + "…"
+		if k.Comment != "" {
+			label += " (" + k.Comment + ")"
+		}
+		return app.Li().Body(
+			app.Code().Title(k.Fingerprint).Text(label),
+			app.Span().Class("muted").Text(" by "+k.AddedBy+" "),
+			app.If(k.Revoked != nil, func() app.UI {
+				return app.Span().Class("badge badge-muted").Text("revoked")
+			}).Else(func() app.UI {
+				return app.Button().Type("button").Class("btn-small btn-danger").DataSet("product", product).
+					DataSet("fingerprint", k.Fingerprint).Aria("label", "Revoke signing key "+label+" of "+product).
+					Disabled(p.busy).Text("Revoke").OnClick(p.revokeKey)
+			}),
+		)
+	}))
+}
+
 func (p *adminProducts) Render() app.UI {
 	products := p.products
 	return app.Section().ID("products").Class("panel").Aria("labelledby", "admin-products-title").Body(
-		app.H2().ID("admin-products-title").Text("Products and channels"),
+		app.Div().Class("section-head").Body(
+			app.H2().ID("admin-products-title").Text("Products and channels"),
+			app.Button().ID("admin-products-refresh").Type("button").Class("btn-small btn-secondary").Disabled(p.busy).
+				Text("Refresh").OnClick(func(ctx app.Context, e app.Event) { p.msg, p.err = "", ""; p.load(p.mount) }),
+		),
 		app.P().Class("hint").Text("A product is a kind of board. Its releases are published to channels (say beta, then stable); "+
 			"technicians and stations take a channel's newest release."),
 		app.If(p.msg != "", func() app.UI {
@@ -146,6 +198,7 @@ func (p *adminProducts) Render() app.UI {
 				app.THead().Body(app.Tr().Body(
 					app.Th().Scope("col").Text("Product"),
 					app.Th().Scope("col").Text("Channels"),
+					app.Th().Scope("col").Text("Signing keys"),
 					app.Th().Scope("col").Text("Add a channel"),
 				)),
 				app.TBody().Body(app.Range(products).Slice(func(i int) app.UI {
@@ -156,6 +209,7 @@ func (p *adminProducts) Render() app.UI {
 							return app.Div().Class("muted").Text(pr.Description)
 						})),
 						app.Td().Text(strings.Join(pr.Channels, ", ")),
+						app.Td().Body(p.keyTable(pr.Name)),
 						app.Td().Body(app.Form().Class("form-inline").DataSet("product", pr.Name).OnSubmit(p.addChannel).Body(
 							app.Label().For(id).Class("visually-hidden").Text("New channel for "+pr.Name),
 							app.Input().ID(id).Type("text").Size(12).Placeholder("channel").Attr("autocomplete", "off").
