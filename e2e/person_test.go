@@ -272,6 +272,3 @@ func (p *person) shot(name string) {
 	os.MkdirAll(p.shots, 0o755)
 	os.WriteFile(filepath.Join(p.shots, fmt.Sprintf("%s-%02d-%s.png", p.tb.Name(), p.shotN, name)), png, 0o644)
 }
-
-// since reports the time since start, for benchmarks.
-func since(start time.Time) time.Duration { return time.Since(start) }

@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-
-	"github.com/chromedp/chromedp"
 	"path/filepath"
 	"testing"
 	"time"
@@ -60,12 +57,6 @@ func TestTeam(t *testing.T) {
 		admin.click("Create account")
 	})
 	admin.see("Created erin (engineer)")
-	if os.Getenv("TF_DEBUG") != "" {
-		time.Sleep(3 * time.Second)
-		out, _ := chromedp.Run(actx, chromedp.Evaluate[string](`JSON.stringify(performance.getEntriesByType("resource").map(e => [e.name, Math.round(e.startTime), Math.round(e.responseEnd)]))`))
-		t.Log(out)
-		t.FailNow()
-	}
 	admin.within("Create an account", func() {
 		admin.fill("User name", "tess")
 		admin.untick("engineer")
