@@ -66,6 +66,10 @@ func TestTeam(t *testing.T) {
 	})
 	admin.see("Created tess (technician)")
 	admin.shot("accounts")
+	// The administrator's Releases page says why it offers no publishing.
+	admin.click("Releases")
+	admin.see("Sign, encrypt and publish releases, promote and yank them, and build production packages: engineers can. Give your account (or a colleague's) the engineer role on Administration.")
+	admin.click("Administration")
 
 	// The technician makes a decryption key and publishes its recipient.
 	tctx, twatch := newWorkTab(t, 8*time.Minute)
@@ -81,6 +85,9 @@ func TestTeam(t *testing.T) {
 	tech.click("Generate")
 	tech.click("Publish as my recipient")
 	tech.see("Published")
+	// What a technician cannot do here, the page says who can and whom to
+	// ask, by name.
+	tech.see("Register a signing key with a product, so the server accepts releases it signs: administrators and engineers can. Ask an administrator (ada)")
 
 	// The engineer signs and publishes a release to tess by name.
 	ectx, _ := newWorkTab(t, 8*time.Minute)
