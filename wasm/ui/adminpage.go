@@ -23,6 +23,9 @@ type adminPage struct {
 func (p *adminPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Administration · trustforge") }
 
 func (p *adminPage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
 	p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 

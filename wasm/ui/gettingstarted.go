@@ -104,6 +104,9 @@ type gettingStarted struct {
 }
 
 func (g *gettingStarted) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
 	g.unsubscribe = g.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { g.refresh(ctx) }) })
 	g.refresh(ctx)
 }

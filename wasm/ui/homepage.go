@@ -20,6 +20,9 @@ type homePage struct {
 }
 
 func (h *homePage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return // the server's pre-rendering has no session to follow
+	}
 	h.unsubscribe = h.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 

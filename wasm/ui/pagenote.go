@@ -44,6 +44,9 @@ type pageNote struct {
 }
 
 func (n *pageNote) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
 	n.unsubscribe = n.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { n.askAdmins(ctx) }) })
 	n.askAdmins(ctx)
 }
