@@ -65,6 +65,29 @@ func (p *person) fieldX(label string) string {
 	return fmt.Sprintf(`(%s//*[self::input or self::select or self::textarea] | //*[(self::input or self::select or self::textarea) and @id=%s/@for])`, l, l)
 }
 
+// settle waits until the element x matches has stayed put for a moment,
+// as eyes wait for a page to stop moving before the hand clicks: a click
+// aimed while a panel above shrinks lands on whatever slid under it.
+func (p *person) settle(x string) {
+	p.tb.Helper()
+	js := fmt.Sprintf(`new Promise(resolve => {
+		const find = () => document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+		const box = () => { const n = find(); if (!n) return ""; const r = n.getBoundingClientRect(); return [r.x, r.y, r.width, r.height].join(","); };
+		let last = box(), still = 0, tries = 0;
+		const tick = () => {
+			const now = box();
+			still = (now !== "" && now === last) ? still + 1 : 0;
+			last = now;
+			if (still >= 3 || ++tries > 100) { resolve(true); return; }
+			setTimeout(tick, 50);
+		};
+		setTimeout(tick, 50);
+	})`, x)
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	chromedp.Run(ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+}
+
 func (p *person) do(what string, a chromedp.Action[chromedp.Void]) {
 	p.tb.Helper()
 	for try := 0; ; try++ {
@@ -89,6 +112,8 @@ func (p *person) do(what string, a chromedp.Action[chromedp.Void]) {
 func (p *person) click(text string) {
 	p.tb.Helper()
 	p.actions++
+	p.waitFor(p.buttonX(text))
+	p.settle(p.buttonX(text))
 	p.do("clicking "+xq(text), chromedp.Click(p.buttonX(text)))
 }
 
@@ -97,6 +122,8 @@ func (p *person) clickStarting(prefix string) {
 	p.tb.Helper()
 	p.actions++
 	x := fmt.Sprintf(p.scope+`//*[self::button or self::a][starts-with(normalize-space(.), %s)][not(@disabled)]`, xq(prefix))
+	p.waitFor(x)
+	p.settle(x)
 	p.do("clicking "+xq(prefix+"…"), chromedp.Click(x))
 }
 
@@ -106,6 +133,8 @@ func (p *person) clickIn(row, text string) {
 	p.tb.Helper()
 	p.actions++
 	x := fmt.Sprintf(`//tr[starts-with(normalize-space(.), %s)]//*[self::button or self::a][normalize-space(.)=%s][not(@disabled)]`, xq(row), xq(text))
+	p.waitFor(x)
+	p.settle(x)
 	p.do("clicking "+xq(text)+" in the row of "+xq(row), chromedp.Click(x))
 }
 
@@ -185,6 +214,12 @@ func (p *person) seeAny(texts ...string) string {
 	return got
 }
 
+// waitFor waits until x matches a visible element.
+func (p *person) waitFor(x string) {
+	p.tb.Helper()
+	p.do("waiting for "+x, chromedp.WaitVisible(x))
+}
+
 // seeRow waits until a table row shows every one of words.
 func (p *person) seeRow(words ...string) {
 	p.tb.Helper()
@@ -229,6 +264,7 @@ func (p *person) setTick(label string, want bool) {
 		}
 		if got != nil || try > 0 {
 			p.actions++
+			p.settle(p.fieldX(label))
 			p.do("ticking "+xq(label), chromedp.Click(p.fieldX(label)))
 		} else {
 			p.do("finding "+xq(label), chromedp.WaitVisible(p.fieldX(label)))
