@@ -93,7 +93,7 @@ bench: test-deps wasm
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-w -X trustforge/internal/version.Version=$(VERSION)" $(WASM_GCFLAGS) -o bin/app-names.wasm ./wasm
 	GOOS=js GOARCH=wasm $(GO) list -deps ./wasm > bin/app-deps.txt
 	$(GO) run ./internal/cmd/wasmsize -pkgs bin/app-deps.txt -top 25 bin/app-names.wasm
-	@echo "== console: app.wasm size, navigation to first render (headless Chromium) =="
+	@echo "== console: app.wasm size, navigation to first render, a newcomer's actions to a flashed board (headless Chromium) =="
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./e2e/
 	@echo "== MCUboot images: sign, verify, encrypt (native, then WebAssembly) =="
 	$(GO) test -run '^$$' -bench . ./crypto/mcuimg/

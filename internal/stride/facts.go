@@ -130,12 +130,16 @@ type ProductionFacts struct {
 	Profile *ProfileFacts `json:"profile,omitempty"`
 }
 
-// AccountFacts count the server's accounts.
+// AccountFacts count the server's accounts. An account holding several
+// roles counts once in each of them.
 type AccountFacts struct {
 	Admins      int `json:"admins"`
 	Engineers   int `json:"engineers"`
 	Technicians int `json:"technicians"`
 	Stations    int `json:"stations"`
+	// AdminEngineers counts the enabled accounts that both administer and
+	// publish (engineers publish every product's releases).
+	AdminEngineers int `json:"admin_engineers"`
 	// Disabled counts the disabled accounts (not in the counts above).
 	Disabled int `json:"disabled"`
 	// Tokens counts the live API tokens, and NeverExpire those of them

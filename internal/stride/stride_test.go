@@ -135,6 +135,12 @@ func TestStatuses(t *testing.T) {
 		{"shared signing key", func(f *Facts) { f.Server.Releases.Signers = 1 }, "R1", Warn, "share one signing key"},
 		{"encryption key missing", func(f *Facts) { f.Server.Devices.WithEncryptionKey = 100 }, "I2", Warn, "encryption key on 100/120 devices"},
 		{"many admins", func(f *Facts) { f.Server.Accounts.Admins = 9 }, "E1", Warn, "many administrators"},
+		{"sole admin publishes", func(f *Facts) {
+			f.Server.Accounts = AccountFacts{Admins: 1, Engineers: 1, AdminEngineers: 1, Technicians: 2}
+		}, "E1", Warn, "the only publisher is also the only administrator"},
+		{"admin also publishes beside another engineer", func(f *Facts) {
+			f.Server.Accounts = AccountFacts{Admins: 1, Engineers: 2, AdminEngineers: 1}
+		}, "E1", OK, "1 administrator, 2 engineers"},
 		{"no server facts", func(f *Facts) { f.Server = nil }, "T1", Unknown, "not known here"},
 		{"no profile anywhere", func(f *Facts) { f.Profile = nil }, "E3", Unknown, "no provisioning profile"},
 		{"profile from a package", func(f *Facts) {

@@ -209,6 +209,11 @@ func checkRoles(v *view) Status {
 		st.Text += " ⚠ many administrators"
 		st.Action = "keep two or three administrators; give others the role their work needs"
 	}
+	if a.Admins == 1 && a.Engineers == 1 && a.AdminEngineers == 1 {
+		st.Level = Warn
+		st.Text += " ⚠ the only publisher is also the only administrator: one account (or its stolen password) can grant itself any right, register a signing key and publish, with no second person to notice"
+		st.Action = "separate duties: create an engineer account for publishing (Administration), or add a second administrator who reviews the audit log"
+	}
 	return st
 }
 

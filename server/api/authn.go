@@ -82,7 +82,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 
 func (s *Server) activeUser(ctx context.Context, name string) (store.User, error) {
 	u, err := s.store.User(ctx, name)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !u.Role.Valid())) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !u.Roles.Valid())) {
 		return store.User{}, errorf(http.StatusUnauthorized, "account_disabled", "account %q is disabled or gone", name)
 	}
 	return u, err
@@ -128,8 +128,8 @@ func (s *Server) check(perm auth.Permission, w http.ResponseWriter, r *http.Requ
 		if p == nil {
 			return errUnauthenticated
 		}
-		if !auth.Allowed(p.user.Role, perm) {
-			return errorf(http.StatusForbidden, "forbidden", "role %s may not %s", p.user.Role, perm)
+		if !auth.Allowed(p.user.Roles, perm) {
+			return errorf(http.StatusForbidden, "forbidden", "role %s may not %s", p.user.Roles, perm)
 		}
 	}
 	if perm != "" && p.session != "" && unsafe && !auth.CheckCSRF(p.session, r.Header.Get(CSRFHeader)) {

@@ -91,7 +91,7 @@ func (e *env) setup() *env {
 	if m == nil {
 		t.Fatalf("no enrolment link in the log:\n%s", e.log)
 	}
-	e.mustJSON("POST", "/api/enrol", "", map[string]string{"token": m[1], "name": "root", "password": "root password 1"}, 201)
+	e.mustJSON("POST", "/api/enrol", "", map[string]any{"token": m[1], "name": "root", "password": "root password 1", "roles": []string{"admin"}}, 201)
 	cookie, csrf := e.signIn("root", "root password 1")
 	resp := e.doCookie("POST", "/api/tokens", cookie, csrf, map[string]string{"name": "setup"})
 	var tk struct{ Token string }

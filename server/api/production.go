@@ -231,7 +231,7 @@ func (s *Server) stationAccounts(r *http.Request, recipients []string) ([]string
 				holders = append(holders, rc)
 			}
 		}
-		if len(holders) != 1 || holders[0].Role != store.RoleStation {
+		if len(holders) != 1 || !holders[0].Roles.Has(store.RoleStation) {
 			return nil, errorf(http.StatusUnprocessableEntity, "not_station",
 				"the package is encrypted to %.24s…, which is not the published recipient of one station account: only stations may open production packages", want)
 		}

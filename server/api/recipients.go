@@ -34,10 +34,15 @@ func (q *setRecipientRequest) validate() error {
 }
 
 type recipientJSON struct {
-	User      string     `json:"user"`
-	Role      store.Role `json:"role"`
-	Recipient string     `json:"recipient"`
-	Updated   time.Time  `json:"updated"`
+	User      string      `json:"user"`
+	Roles     store.Roles `json:"roles"`
+	Role      string      `json:"role"` // the roles joined by commas, for older clients
+	Recipient string      `json:"recipient"`
+	Updated   time.Time   `json:"updated"`
+}
+
+func recipientOut(rc store.Recipient) recipientJSON {
+	return recipientJSON{User: rc.User, Roles: rc.Roles, Role: rc.Roles.String(), Recipient: rc.Recipient, Updated: rc.Updated}
 }
 
 func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -45,7 +50,7 @@ func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *princip
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
 		return err
 	}
-	rc := store.Recipient{User: p.user.Name, Role: p.user.Role, Recipient: q.Recipient, Updated: s.cfg.Now()}
+	rc := store.Recipient{User: p.user.Name, Roles: p.user.Roles, Recipient: q.Recipient, Updated: s.cfg.Now()}
 	ev := s.event(p, "recipient.set", p.user.Name, map[string]string{"recipient": rc.Recipient})
 	if err := s.store.SetRecipient(r.Context(), rc, ev); err != nil {
 		if errors.Is(err, store.ErrExists) {
@@ -53,7 +58,7 @@ func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *princip
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, recipientJSON(rc))
+	writeJSON(w, http.StatusOK, recipientOut(rc))
 	return nil
 }
 
@@ -64,7 +69,7 @@ func (s *Server) listRecipients(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	out := make([]recipientJSON, 0, len(rs))
 	for _, rc := range rs {
-		out = append(out, recipientJSON(rc))
+		out = append(out, recipientOut(rc))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"recipients": out})
 	return nil

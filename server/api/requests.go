@@ -56,10 +56,18 @@ func checkPassword(field, pw string) error {
 }
 
 type enrolRequest struct {
-	Token    string `json:"token"`
-	Name     string `json:"name"`
-	Password string `json:"password"`
+	Token    string       `json:"token"`
+	Name     string       `json:"name"`
+	Password string       `json:"password"`
+	Roles    []store.Role `json:"roles,omitempty"` // default: admin and engineer; must hold admin
+
+	roles store.Roles
 }
+
+// DefaultEnrolRoles are the roles of the first account when its enrolment
+// names none: one person on a bench can administer and publish. Enrolling
+// with roles ["admin"] keeps administration and publishing apart.
+var DefaultEnrolRoles = store.NewRoles(store.RoleAdmin, store.RoleEngineer)
 
 func (q *enrolRequest) validate() error {
 	if q.Token == "" {
@@ -68,7 +76,50 @@ func (q *enrolRequest) validate() error {
 	if err := checkName("name", q.Name, true); err != nil {
 		return err
 	}
+	q.roles = DefaultEnrolRoles
+	if q.Roles != nil {
+		q.roles = store.NewRoles(q.Roles...)
+		if err := checkRoles(q.roles); err != nil {
+			return err
+		}
+		if !q.roles.Has(store.RoleAdmin) {
+			return badField("roles", "the first account must hold admin, or nobody could manage accounts")
+		}
+	}
 	return checkPassword("password", q.Password)
+}
+
+// checkRoles refuses an empty set or one with an unknown role.
+func checkRoles(rs store.Roles) error {
+	if len(rs) == 0 {
+		return badField("roles", "name at least one of admin, engineer, technician, station")
+	}
+	for _, r := range rs {
+		if !r.Valid() {
+			return badField("roles", "%q is not one of admin, engineer, technician, station", r)
+		}
+	}
+	return nil
+}
+
+// rolesField reads a request's roles: the "roles" list, or the older
+// "role" field (one role, or several joined by commas). Giving both is an
+// error.
+func rolesField(role *string, roles *[]store.Role) (store.Roles, error) {
+	switch {
+	case role != nil && roles != nil:
+		return nil, badField("role, roles", "give one of them")
+	case roles != nil:
+		rs := store.NewRoles(*roles...)
+		return rs, checkRoles(rs)
+	case role != nil:
+		rs, err := store.ParseRoles(*role)
+		if err != nil {
+			return nil, badField("role", "%q is not one of admin, engineer, technician, station (or several joined by commas)", *role)
+		}
+		return rs, nil
+	}
+	return nil, nil
 }
 
 type signInRequest struct {
@@ -84,18 +135,26 @@ func (q *signInRequest) validate() error {
 }
 
 type createUserRequest struct {
-	Name     string     `json:"name"`
-	Role     store.Role `json:"role"`
-	Password string     `json:"password,omitempty"` // empty: token-only account
+	Name     string        `json:"name"`
+	Roles    *[]store.Role `json:"roles,omitempty"`
+	Role     *string       `json:"role,omitempty"`     // older form of roles
+	Password string        `json:"password,omitempty"` // empty: token-only account
+
+	roles store.Roles
 }
 
 func (q *createUserRequest) validate() error {
 	if err := checkName("name", q.Name, true); err != nil {
 		return err
 	}
-	if !q.Role.Valid() {
-		return badField("role", "%q is not one of admin, engineer, technician, station", q.Role)
+	rs, err := rolesField(q.Role, q.Roles)
+	if err != nil {
+		return err
 	}
+	if rs == nil {
+		return badField("roles", "required: at least one of admin, engineer, technician, station")
+	}
+	q.roles = rs
 	if q.Password != "" {
 		return checkPassword("password", q.Password)
 	}
@@ -103,18 +162,23 @@ func (q *createUserRequest) validate() error {
 }
 
 type updateUserRequest struct {
-	Role     *store.Role `json:"role,omitempty"`
-	Password *string     `json:"password,omitempty"` // "" removes password sign-in
-	Disabled *bool       `json:"disabled,omitempty"`
+	Roles    *[]store.Role `json:"roles,omitempty"`
+	Role     *string       `json:"role,omitempty"`     // older form of roles
+	Password *string       `json:"password,omitempty"` // "" removes password sign-in
+	Disabled *bool         `json:"disabled,omitempty"`
+
+	roles store.Roles // nil: unchanged
 }
 
 func (q *updateUserRequest) validate() error {
-	if q.Role == nil && q.Password == nil && q.Disabled == nil {
-		return badField("role, password, disabled", "nothing to change")
+	if q.Role == nil && q.Roles == nil && q.Password == nil && q.Disabled == nil {
+		return badField("roles, password, disabled", "nothing to change")
 	}
-	if q.Role != nil && !q.Role.Valid() {
-		return badField("role", "%q is not one of admin, engineer, technician, station", *q.Role)
+	rs, err := rolesField(q.Role, q.Roles)
+	if err != nil {
+		return err
 	}
+	q.roles = rs
 	if q.Password != nil && *q.Password != "" {
 		return checkPassword("password", *q.Password)
 	}

@@ -25,6 +25,7 @@ func TestRoleMatrix(t *testing.T) {
 		"DELETE /api/tokens/{id}":                                   "YYYY",
 		"PUT /api/recipient":                                        "YYYY",
 		"GET /api/recipients":                                       "YYYn",
+		"GET /api/admins":                                           "YYYY",
 		"GET /api/users":                                            "Ynnn",
 		"POST /api/users":                                           "Ynnn",
 		"PATCH /api/users/{name}":                                   "Ynnn",

@@ -27,6 +27,7 @@ func (s *Server) routeTable() []route {
 		{"PUT", "/api/recipient", auth.PermSelf, s.setRecipient},
 		{"GET", "/api/recipients", auth.PermRead, s.listRecipients},
 
+		{"GET", "/api/admins", auth.PermSelf, s.listAdmins},
 		{"GET", "/api/users", auth.PermUsers, s.listUsers},
 		{"POST", "/api/users", auth.PermUsers, s.createUser},
 		{"PATCH", "/api/users/{name}", auth.PermUsers, s.updateUser},

@@ -130,8 +130,8 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, _ *principal) err
 		return err
 	}
 	now := s.cfg.Now()
-	u := store.User{Name: q.Name, Role: store.RoleAdmin, PasswordHash: hash, Created: now}
-	ev := audit.Event{Time: now, Actor: q.Name, Action: "user.enrol", Subject: q.Name, Detail: map[string]string{"role": string(u.Role), "addr": clientAddr(r)}}
+	u := store.User{Name: q.Name, Roles: q.roles, PasswordHash: hash, Created: now}
+	ev := audit.Event{Time: now, Actor: q.Name, Action: "user.enrol", Subject: q.Name, Detail: map[string]string{"roles": u.Roles.String(), "addr": clientAddr(r)}}
 	err = s.store.Enrol(r.Context(), auth.HashSecret(q.Token), now, u, ev)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid
@@ -144,11 +144,12 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, _ *principal) err
 }
 
 type sessionJSON struct {
-	User      string     `json:"user"`
-	Role      store.Role `json:"role"`
-	CSRFToken string     `json:"csrf_token,omitempty"`
-	Expires   *time.Time `json:"expires,omitempty"`
-	Via       string     `json:"via"` // "session" or "token"
+	User      string      `json:"user"`
+	Roles     store.Roles `json:"roles"`
+	Role      string      `json:"role"` // the roles joined by commas, for older clients
+	CSRFToken string      `json:"csrf_token,omitempty"`
+	Expires   *time.Time  `json:"expires,omitempty"`
+	Via       string      `json:"via"` // "session" or "token"
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) error {
@@ -192,12 +193,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) er
 		Name: SessionCookie, Value: secret, Path: "/", Expires: ss.Expires,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
-	writeJSON(w, http.StatusOK, sessionJSON{User: u.Name, Role: u.Role, CSRFToken: auth.CSRFToken(secret), Expires: &ss.Expires, Via: "session"})
+	writeJSON(w, http.StatusOK, sessionJSON{User: u.Name, Roles: u.Roles, Role: u.Roles.String(), CSRFToken: auth.CSRFToken(secret), Expires: &ss.Expires, Via: "session"})
 	return nil
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p *principal) error {
-	out := sessionJSON{User: p.user.Name, Role: p.user.Role, Via: "token"}
+	out := sessionJSON{User: p.user.Name, Roles: p.user.Roles, Role: p.user.Roles.String(), Via: "token"}
 	if p.session != "" {
 		out.Via, out.CSRFToken = "session", auth.CSRFToken(p.session)
 		if ss, err := s.store.Session(r.Context(), auth.HashSecret(p.session)); err == nil {

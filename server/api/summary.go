@@ -138,17 +138,21 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 		return err
 	}
 	for _, u := range users {
-		switch {
-		case u.Disabled:
+		if u.Disabled {
 			f.Accounts.Disabled++
-		case u.Role == store.RoleAdmin:
-			f.Accounts.Admins++
-		case u.Role == store.RoleEngineer:
-			f.Accounts.Engineers++
-		case u.Role == store.RoleTechnician:
-			f.Accounts.Technicians++
-		case u.Role == store.RoleStation:
-			f.Accounts.Stations++
+			continue
+		}
+		for _, c := range []struct {
+			role store.Role
+			n    *int
+		}{{store.RoleAdmin, &f.Accounts.Admins}, {store.RoleEngineer, &f.Accounts.Engineers},
+			{store.RoleTechnician, &f.Accounts.Technicians}, {store.RoleStation, &f.Accounts.Stations}} {
+			if u.Roles.Has(c.role) {
+				*c.n++
+			}
+		}
+		if u.Roles.Has(store.RoleAdmin) && u.Roles.Has(store.RoleEngineer) {
+			f.Accounts.AdminEngineers++
 		}
 	}
 	tokens, err := s.store.ListTokens(ctx, "")

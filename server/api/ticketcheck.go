@@ -22,7 +22,8 @@ import (
 // built beyond an order has no such ticket and is refused with 422
 // no_ticket.
 func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *x509.Certificate, product, deviceID string) error {
-	station := p.user.Role == store.RoleStation
+	// An account that also engineers registers as an engineer would.
+	station := p.user.Roles.Has(store.RoleStation) && !p.user.Roles.Has(store.RoleEngineer)
 	pkg, err := s.store.PackageByCA(ctx, hex.EncodeToString(leaf.AuthorityKeyId))
 	if errors.Is(err, store.ErrNotFound) {
 		if station {

@@ -10,15 +10,16 @@ import (
 )
 
 type userJSONT struct {
-	Name        string     `json:"name"`
-	Role        store.Role `json:"role"`
-	HasPassword bool       `json:"has_password"`
-	Disabled    bool       `json:"disabled"`
-	Created     time.Time  `json:"created"`
+	Name        string      `json:"name"`
+	Roles       store.Roles `json:"roles"`
+	Role        string      `json:"role"` // the roles joined by commas, for older clients
+	HasPassword bool        `json:"has_password"`
+	Disabled    bool        `json:"disabled"`
+	Created     time.Time   `json:"created"`
 }
 
 func userJSON(u store.User) userJSONT {
-	return userJSONT{Name: u.Name, Role: u.Role, HasPassword: u.PasswordHash != "", Disabled: u.Disabled, Created: u.Created}
+	return userJSONT{Name: u.Name, Roles: u.Roles, Role: u.Roles.String(), HasPassword: u.PasswordHash != "", Disabled: u.Disabled, Created: u.Created}
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -34,12 +35,29 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal)
 	return nil
 }
 
+// listAdmins names the enabled administrators, so that anyone signed in
+// knows whom to ask for an account, a product or a role.
+func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request, p *principal) error {
+	us, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []string{}
+	for _, u := range us {
+		if !u.Disabled && u.Roles.Has(store.RoleAdmin) {
+			out = append(out, u.Name)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"admins": out})
+	return nil
+}
+
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var q createUserRequest
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
 		return err
 	}
-	u := store.User{Name: q.Name, Role: q.Role, Created: s.cfg.Now()}
+	u := store.User{Name: q.Name, Roles: q.roles, Created: s.cfg.Now()}
 	if q.Password != "" {
 		h, err := s.hashPassword(r, q.Password)
 		if err != nil {
@@ -47,7 +65,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal
 		}
 		u.PasswordHash = h
 	}
-	ev := s.event(p, "user.create", u.Name, map[string]string{"role": string(u.Role)})
+	ev := s.event(p, "user.create", u.Name, map[string]string{"roles": u.Roles.String()})
 	if err := s.store.CreateUser(r.Context(), u, ev); err != nil {
 		return err
 	}
@@ -65,11 +83,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *principal
 		return err
 	}
 	detail := map[string]string{}
-	if q.Role != nil {
-		if u.Name == p.user.Name && *q.Role != store.RoleAdmin {
-			return errorf(http.StatusConflict, "self_demotion", "an administrator cannot demote themselves")
+	if q.roles != nil {
+		if u.Name == p.user.Name && !q.roles.Has(store.RoleAdmin) {
+			return errorf(http.StatusConflict, "self_demotion", "an administrator cannot remove their own admin role")
 		}
-		u.Role, detail["role"] = *q.Role, string(*q.Role)
+		u.Roles, detail["roles"] = q.roles, q.roles.String()
 	}
 	if q.Disabled != nil {
 		if u.Name == p.user.Name && *q.Disabled {
@@ -113,7 +131,7 @@ func tokenOut(t store.Token, secret string) tokenJSON {
 
 func (s *Server) listOwnTokens(w http.ResponseWriter, r *http.Request, p *principal) error {
 	user := p.user.Name
-	if p.user.Role == store.RoleAdmin && r.URL.Query().Get("all") == "true" {
+	if p.user.Roles.Has(store.RoleAdmin) && r.URL.Query().Get("all") == "true" {
 		user = ""
 	}
 	ts, err := s.store.ListTokens(r.Context(), user)
@@ -180,7 +198,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	if t.User != p.user.Name && p.user.Role != store.RoleAdmin {
+	if t.User != p.user.Name && !p.user.Roles.Has(store.RoleAdmin) {
 		return errorf(http.StatusNotFound, "not_found", "token %s", t.ID)
 	}
 	if err := s.store.DeleteToken(r.Context(), t.ID, s.event(p, "token.delete", t.ID, map[string]string{"user": t.User})); err != nil {

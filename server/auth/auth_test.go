@@ -122,9 +122,30 @@ func TestAllowedTable(t *testing.T) {
 	}
 	for perm, row := range want {
 		for i, r := range roles {
-			if got := Allowed(r, perm); got != (row[i] == 'Y') {
-				t.Errorf("Allowed(%s, %s) = %v, want %v", r, perm, got, !got)
+			if got := RoleAllowed(r, perm); got != (row[i] == 'Y') {
+				t.Errorf("RoleAllowed(%s, %s) = %v, want %v", r, perm, got, !got)
+			}
+			if got := Allowed(store.Roles{r}, perm); got != (row[i] == 'Y') {
+				t.Errorf("Allowed({%s}, %s) = %v, want %v", r, perm, got, !got)
 			}
 		}
+	}
+}
+
+// TestAllowedSet checks that a set of roles may do what any of its roles
+// may, and nothing else; the empty set may do nothing.
+func TestAllowedSet(t *testing.T) {
+	solo := store.NewRoles(store.RoleAdmin, store.RoleEngineer)
+	for _, perm := range Permissions {
+		want := RoleAllowed(store.RoleAdmin, perm) || RoleAllowed(store.RoleEngineer, perm)
+		if got := Allowed(solo, perm); got != want {
+			t.Errorf("Allowed(admin+engineer, %s) = %v, want %v", perm, got, want)
+		}
+		if Allowed(nil, perm) {
+			t.Errorf("Allowed(no roles, %s) = true", perm)
+		}
+	}
+	if !Allowed(solo, PermPublish) || !Allowed(solo, PermUsers) || Allowed(solo, PermProduce) {
+		t.Error("admin+engineer: want publish and users, not produce")
 	}
 }

@@ -48,9 +48,21 @@ const (
 	PermProduce Permission = "produce"
 )
 
-// Allowed reports whether role may make requests that need perm. It is the
-// server's whole access policy.
-func Allowed(role store.Role, perm Permission) bool {
+// Allowed reports whether an account holding roles may make requests that
+// need perm: whether any one of its roles may. It is the server's whole
+// access policy.
+func Allowed(roles store.Roles, perm Permission) bool {
+	for _, r := range roles {
+		if RoleAllowed(r, perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// RoleAllowed reports whether the single role may make requests that need
+// perm: the table Allowed applies to each role of a set.
+func RoleAllowed(role store.Role, perm Permission) bool {
 	switch perm {
 	case PermSelf:
 		return role.Valid()
@@ -75,3 +87,7 @@ func Allowed(role store.Role, perm Permission) bool {
 	}
 	return false
 }
+
+// Permissions lists every permission, for tables and tests.
+var Permissions = []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish,
+	PermPromote, PermYank, PermDownload, PermReport, PermDevices, PermProvision, PermRevoke, PermProduction, PermProduce}

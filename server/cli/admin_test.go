@@ -29,7 +29,7 @@ func TestAdminCommandsRecordTheOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateUser(ctx, store.User{Name: "ci-bot", Role: store.RoleEngineer, Created: time.Now()}, audit.Event{}); err != nil {
+	if err := st.CreateUser(ctx, store.User{Name: "ci-bot", Roles: store.Roles{store.RoleEngineer}, Created: time.Now()}, audit.Event{}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -95,7 +95,7 @@ func New(cfg Config) (*Console, error) {
 			Maskable: "/web/icon-192.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles: []string{"/web/console.css", "/web/devices.css", "/web/production.css"},
+		Styles: []string{"/web/console.css", "/web/devices.css", "/web/production.css", "/web/guide.css"},
 		// Start fetching the console binary with the page, not after the
 		// deferred loader script has run.
 		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},

@@ -305,3 +305,19 @@ func TestLoaderCompilesFromTheFetch(t *testing.T) {
 		}
 	}
 }
+
+// TestEnrolmentLinkOpensAPage checks that the link the server prints on
+// first start (/enrol#token=…) answers with the console's enrolment page,
+// not a 404.
+func TestEnrolmentLinkOpensAPage(t *testing.T) {
+	dir, _ := newWebDir(t, 10_000)
+	c, err := New(Config{WebDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, httptest.NewRequest("GET", "/enrol", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Create the first account") {
+		t.Errorf("GET /enrol: status %d, body lacks the enrolment page:\n%.400s", rec.Code, rec.Body.String())
+	}
+}

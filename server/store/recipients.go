@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS recipients (
 // Recipient is an account's published age recipient.
 type Recipient struct {
 	User      string
-	Role      Role // the account's role, read from the account
+	Roles     Roles // the account's roles, read from the account
 	Recipient string
 	Updated   time.Time
 }
@@ -72,10 +72,11 @@ func (s *SQLite) ListRecipients(ctx context.Context) ([]Recipient, error) {
 	for rows.Next() {
 		var r Recipient
 		var updated int64
-		if err := rows.Scan(&r.User, &r.Role, &r.Recipient, &updated); err != nil {
+		var roles string
+		if err := rows.Scan(&r.User, &roles, &r.Recipient, &updated); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		r.Updated = fromNano(updated)
+		r.Roles, r.Updated = readRoles(roles), fromNano(updated)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -11,9 +11,9 @@ func testRecipients(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	for _, u := range []User{
-		{Name: "tess", Role: RoleTechnician, Created: t0},
-		{Name: "line1", Role: RoleStation, Created: t0},
-		{Name: "gone", Role: RoleTechnician, Created: t0},
+		{Name: "tess", Roles: Roles{RoleTechnician}, Created: t0},
+		{Name: "line1", Roles: Roles{RoleStation}, Created: t0},
+		{Name: "gone", Roles: Roles{RoleTechnician}, Created: t0},
 	} {
 		if err := s.CreateUser(ctx, u, ev("user.create", u.Name)); err != nil {
 			t.Fatal(err)
@@ -51,14 +51,14 @@ func testRecipients(t *testing.T, openTest opener) {
 		t.Fatal(err)
 	}
 	want := []Recipient{
-		{User: "line1", Role: RoleStation, Recipient: "age1line", Updated: t0},
-		{User: "tess", Role: RoleTechnician, Recipient: "age1second", Updated: t0.Add(time.Hour)},
+		{User: "line1", Roles: Roles{RoleStation}, Recipient: "age1line", Updated: t0},
+		{User: "tess", Roles: Roles{RoleTechnician}, Recipient: "age1second", Updated: t0.Add(time.Hour)},
 	}
 	if len(rs) != len(want) {
 		t.Fatalf("got %+v, want %+v", rs, want)
 	}
 	for i := range want {
-		if rs[i].User != want[i].User || rs[i].Role != want[i].Role || rs[i].Recipient != want[i].Recipient || !rs[i].Updated.Equal(want[i].Updated) {
+		if rs[i].User != want[i].User || rs[i].Roles.String() != want[i].Roles.String() || rs[i].Recipient != want[i].Recipient || !rs[i].Updated.Equal(want[i].Updated) {
 			t.Errorf("recipient %d = %+v, want %+v", i, rs[i], want[i])
 		}
 	}

@@ -36,7 +36,7 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateUser(context.Background(), User{Name: "a", Role: RoleAdmin, Created: t0}, ev("user.create", "a")); err != nil {
+	if err := s.CreateUser(context.Background(), User{Name: "a", Roles: Roles{RoleAdmin}, Created: t0}, ev("user.create", "a")); err != nil {
 		t.Fatal(err)
 	}
 	check("a new database")
@@ -63,7 +63,7 @@ func testPasswordChangeEndsSessionsInStore(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	for _, next := range []string{"new-hash", ""} {
 		s := openTest(t)
-		u := User{Name: "tech", Role: RoleTechnician, PasswordHash: "old-hash", Created: t0}
+		u := User{Name: "tech", Roles: Roles{RoleTechnician}, PasswordHash: "old-hash", Created: t0}
 		if err := s.CreateUser(ctx, u, ev("user.create", "tech")); err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func testPasswordChangeEndsSessionsInStore(t *testing.T, openTest opener) {
 		if err := s.CreateSession(ctx, ss, ev("session.create", "tech")); err != nil {
 			t.Fatal(err)
 		}
-		u.Role = RoleEngineer
+		u.Roles = Roles{RoleEngineer}
 		if err := s.UpdateUser(ctx, u, ev("user.update", "tech")); err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +93,7 @@ func testRecipientIsOneAccounts(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
 	for _, n := range []string{"st1", "st2"} {
-		if err := s.CreateUser(ctx, User{Name: n, Role: RoleStation, Created: t0}, ev("user.create", n)); err != nil {
+		if err := s.CreateUser(ctx, User{Name: n, Roles: Roles{RoleStation}, Created: t0}, ev("user.create", n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func testRecipientIsOneAccounts(t *testing.T, openTest opener) {
 func testTimesSaturate(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
-	if err := s.CreateUser(ctx, User{Name: "a", Role: RoleAdmin, Created: t0}, ev("user.create", "a")); err != nil {
+	if err := s.CreateUser(ctx, User{Name: "a", Roles: Roles{RoleAdmin}, Created: t0}, ev("user.create", "a")); err != nil {
 		t.Fatal(err)
 	}
 	for _, exp := range []time.Time{time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2554, 7, 21, 23, 34, 33, 709551616, time.UTC)} {

@@ -32,30 +32,10 @@ var (
 	ErrConflict = errors.New("store: concurrent change")
 )
 
-// Role is what an account may do on the server.
-type Role string
-
-// The roles, from most to least privileged in what they change.
-const (
-	RoleAdmin      Role = "admin"      // users, products, keys, the audit log
-	RoleEngineer   Role = "engineer"   // publish, promote, yank
-	RoleTechnician Role = "technician" // list and download releases
-	RoleStation    Role = "station"    // download releases (production lines)
-)
-
-// Valid reports whether r is one of the defined roles.
-func (r Role) Valid() bool {
-	switch r {
-	case RoleAdmin, RoleEngineer, RoleTechnician, RoleStation:
-		return true
-	}
-	return false
-}
-
 // User is an account.
 type User struct {
 	Name         string
-	Role         Role
+	Roles        Roles  // at least one role
 	PasswordHash string // argon2id, PHC string format; "" means no password sign-in
 	Disabled     bool
 	Created      time.Time

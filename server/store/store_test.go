@@ -33,14 +33,14 @@ func testEnrolIsOneTime(t *testing.T, openTest opener) {
 	if err := s.SetEnrolment(ctx, secret, t0.Add(time.Hour), ev("enrolment.issue", "")); err != nil {
 		t.Fatal(err)
 	}
-	admin := User{Name: "root", Role: RoleAdmin, PasswordHash: "x", Created: t0}
+	admin := User{Name: "root", Roles: Roles{RoleAdmin}, PasswordHash: "x", Created: t0}
 	if err := s.Enrol(ctx, secret, t0.Add(2*time.Hour), admin, ev("user.enrol", "root")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Enrol after expiry = %v, want ErrNotFound", err)
 	}
 	if err := s.Enrol(ctx, secret, t0, admin, ev("user.enrol", "root")); err != nil {
 		t.Fatalf("Enrol = %v", err)
 	}
-	if err := s.Enrol(ctx, secret, t0, User{Name: "other", Role: RoleAdmin}, ev("user.enrol", "other")); !errors.Is(err, ErrNotFound) {
+	if err := s.Enrol(ctx, secret, t0, User{Name: "other", Roles: Roles{RoleAdmin}}, ev("user.enrol", "other")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second Enrol = %v, want ErrNotFound", err)
 	}
 	if n, _ := s.CountUsers(ctx); n != 1 {
@@ -51,7 +51,7 @@ func testEnrolIsOneTime(t *testing.T, openTest opener) {
 func testUsersSessionsTokens(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s := openTest(t)
-	u := User{Name: "eve", Role: RoleEngineer, PasswordHash: "h", Created: t0}
+	u := User{Name: "eve", Roles: Roles{RoleEngineer}, PasswordHash: "h", Created: t0}
 	if err := s.CreateUser(ctx, u, ev("user.create", "eve")); err != nil {
 		t.Fatal(err)
 	}

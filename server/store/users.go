@@ -21,7 +21,7 @@ func (s *SQLite) CountUsers(ctx context.Context) (int, error) {
 
 func insertUser(ctx context.Context, t *sql.Tx, u User) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO users (name, role, password, disabled, created) VALUES (?,?,?,?,?)`,
-		u.Name, string(u.Role), u.PasswordHash, u.Disabled, unixNano(u.Created))
+		u.Name, u.Roles.String(), u.PasswordHash, u.Disabled, unixNano(u.Created))
 	if isUnique(err) {
 		return fmt.Errorf("%w: user %q", ErrExists, u.Name)
 	}
@@ -49,7 +49,7 @@ func (s *SQLite) User(ctx context.Context, name string) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("store: %w", err)
 	}
-	u.Role, u.Created = Role(role), fromNano(created)
+	u.Roles, u.Created = readRoles(role), fromNano(created)
 	return u, nil
 }
 
@@ -68,13 +68,13 @@ func (s *SQLite) ListUsers(ctx context.Context) ([]User, error) {
 		if err := rows.Scan(&u.Name, &role, &u.PasswordHash, &u.Disabled, &created); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		u.Role, u.Created = Role(role), fromNano(created)
+		u.Roles, u.Created = readRoles(role), fromNano(created)
 		out = append(out, u)
 	}
 	return out, rows.Err()
 }
 
-// UpdateUser replaces an account's role, password hash and disabled flag.
+// UpdateUser replaces an account's roles, password hash and disabled flag.
 // Disabling an account, or changing or removing its password, also ends
 // its sessions: whoever signed in with the old password is signed out.
 func (s *SQLite) UpdateUser(ctx context.Context, u User, ev audit.Event) error {
@@ -87,7 +87,7 @@ func (s *SQLite) UpdateUser(ctx context.Context, u User, ev audit.Event) error {
 			return fmt.Errorf("store: %w", err)
 		}
 		res, err := t.ExecContext(ctx, `UPDATE users SET role = ?, password = ?, disabled = ? WHERE name = ?`,
-			string(u.Role), u.PasswordHash, u.Disabled, u.Name)
+			u.Roles.String(), u.PasswordHash, u.Disabled, u.Name)
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}

@@ -2,16 +2,59 @@ package client
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
 // Session is who is signed in.
 type Session struct {
 	User      string     `json:"user"`
-	Role      string     `json:"role"` // admin, engineer, technician, station
+	Roles     []string   `json:"roles"` // some of admin, engineer, technician, station
+	Role      string     `json:"role"`  // the roles joined by commas (older servers: one role)
 	CSRFToken string     `json:"csrf_token,omitempty"`
 	Expires   *time.Time `json:"expires,omitempty"`
 	Via       string     `json:"via"` // "session" or "token"
+}
+
+// RoleSet returns the roles the account holds.
+func (s Session) RoleSet() []string { return roleSet(s.Roles, s.Role) }
+
+// Has reports whether the account holds role.
+func (s Session) Has(role string) bool { return slices.Contains(s.RoleSet(), role) }
+
+// roleSet reads a roles list, or the older comma-joined role field.
+func roleSet(roles []string, role string) []string {
+	if len(roles) > 0 {
+		return roles
+	}
+	if role == "" {
+		return nil
+	}
+	return strings.Split(role, ",")
+}
+
+// User is an account, as an administrator sees it.
+type User struct {
+	Name        string    `json:"name"`
+	Roles       []string  `json:"roles"`
+	Role        string    `json:"role"` // the roles joined by commas
+	HasPassword bool      `json:"has_password"`
+	Disabled    bool      `json:"disabled"`
+	Created     time.Time `json:"created"`
+}
+
+// RoleSet returns the roles the account holds.
+func (u User) RoleSet() []string { return roleSet(u.Roles, u.Role) }
+
+// Token is an API token; Secret is set only in the answer that creates it.
+type Token struct {
+	ID      string     `json:"id"`
+	User    string     `json:"user"`
+	Name    string     `json:"name"`
+	Created time.Time  `json:"created"`
+	Expires *time.Time `json:"expires,omitempty"`
+	Secret  string     `json:"token,omitempty"`
 }
 
 // Product is a registered product line.
@@ -37,7 +80,8 @@ type Key struct {
 // Recipient is an account's published age recipient.
 type Recipient struct {
 	User      string    `json:"user"`
-	Role      string    `json:"role"`
+	Roles     []string  `json:"roles"`
+	Role      string    `json:"role"`      // the roles joined by commas
 	Recipient string    `json:"recipient"` // "age1…"
 	Updated   time.Time `json:"updated"`
 }
@@ -85,3 +129,9 @@ func (r Release) OfferedOn(channel string) bool {
 	}
 	return false
 }
+
+// RoleSet returns the roles of the recipient's account.
+func (r Recipient) RoleSet() []string { return roleSet(r.Roles, r.Role) }
+
+// Has reports whether the recipient's account holds role.
+func (r Recipient) Has(role string) bool { return slices.Contains(r.RoleSet(), role) }

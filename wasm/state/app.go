@@ -76,6 +76,7 @@ type App struct {
 	lastActive time.Time
 	nextSub    int
 	subs       map[int]func()
+	admins     admins
 
 	paintOnce sync.Once
 	painted   chan struct{} // closed after the first paint
@@ -163,7 +164,7 @@ func (a *App) SessionChecked() bool {
 // signed in may do nothing.
 func (a *App) Can(perm Permission) bool {
 	s, ok := a.Session()
-	return ok && Allowed(Role(s.Role), perm)
+	return ok && AllowedAny(RolesOf(s.RoleSet()), perm)
 }
 
 func (a *App) setSession(s *client.Session) {
@@ -208,6 +209,16 @@ func (a *App) SignIn(ctx context.Context, name, password string) error {
 	}
 	a.setSession(&s)
 	return nil
+}
+
+// Enrol creates the first account with the one-time secret of the
+// server's enrolment link, then signs it in. Nil roles leaves the server's
+// default (administrator and engineer).
+func (a *App) Enrol(ctx context.Context, token, name, password string, roles []string) error {
+	if _, err := a.API.Enrol(ctx, token, name, password, roles); err != nil {
+		return err
+	}
+	return a.SignIn(ctx, name, password)
 }
 
 // SignOut ends the session. The vault is locked too: the next person at

@@ -4,6 +4,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -18,12 +19,12 @@ import (
 )
 
 func TestRolesMatchTheServer(t *testing.T) {
-	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload, PermProduction, PermProduce}
+	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload, PermReport, PermDevices, PermProvision, PermRevoke, PermProduction, PermProduce}
 	roles := []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation, "", "root"}
 	for _, p := range perms {
 		for _, r := range roles {
 			got := Allowed(r, p)
-			want := auth.Allowed(store.Role(r), auth.Permission(p))
+			want := auth.RoleAllowed(store.Role(r), auth.Permission(p))
 			if got != want {
 				t.Errorf("Allowed(%q, %s) = %v, the server says %v", r, p, got, want)
 			}
@@ -235,5 +236,49 @@ func TestStartWaitsForTheFirstPaint(t *testing.T) {
 	a.FirstPaint(context.Background())
 	if painted != 1 {
 		t.Errorf("AfterPaint called %d times, want once", painted)
+	}
+}
+
+// TestEnrolSignsInWithRoleSet enrols against a server that answers with a
+// set of roles: the tab may then do what either role may.
+func TestEnrolSignsInWithRoleSet(t *testing.T) {
+	var enrolled map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/enrol":
+			if err := json.NewDecoder(r.Body).Decode(&enrolled); err != nil {
+				t.Error(err)
+			}
+			w.WriteHeader(201)
+			w.Write([]byte(`{"name":"ada","roles":["admin","engineer"],"role":"admin,engineer"}`))
+		case "/api/session":
+			w.Write([]byte(`{"user":"ada","roles":["admin","engineer"],"role":"admin,engineer","csrf_token":"c","via":"session"}`))
+		}
+	}))
+	defer srv.Close()
+	a := New(Config{API: &client.Client{BaseURL: srv.URL}})
+	if err := a.Enrol(context.Background(), "tfe_x", "ada", "a long password", nil); err != nil {
+		t.Fatal(err)
+	}
+	if enrolled["token"] != "tfe_x" || enrolled["name"] != "ada" || enrolled["roles"] != nil {
+		t.Errorf("enrol request %v", enrolled)
+	}
+	s, ok := a.Session()
+	if !ok || !s.Has("admin") || !s.Has("engineer") || s.Has("station") {
+		t.Fatalf("session %+v", s)
+	}
+	for _, p := range []Permission{PermUsers, PermProducts, PermPublish, PermKeys, PermDownload} {
+		if !a.Can(p) {
+			t.Errorf("admin+engineer cannot %s", p)
+		}
+	}
+	if a.Can(PermProduce) {
+		t.Error("admin+engineer may produce")
+	}
+	// An older server sends one comma-joined field.
+	old := client.Session{Role: "admin,engineer"}
+	if !old.Has("engineer") || len(old.RoleSet()) != 2 {
+		t.Errorf("RoleSet of %q = %v", old.Role, old.RoleSet())
 	}
 }

@@ -55,5 +55,8 @@ func saveFile(name, mediaType string, data []byte) error {
 	return browser.SaveFile(name, mediaType, data)
 }
 
+// copyText puts text on the clipboard.
+func copyText(ctx context.Context, text string) error { return browser.CopyText(ctx, text) }
+
 // yieldToBrowser lets the page repaint and handle input.
 func yieldToBrowser(ctx context.Context) error { return browser.Yield(ctx) }

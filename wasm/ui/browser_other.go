@@ -26,3 +26,4 @@ func clearInput(string)                                     {}
 func listenDrop(string, func([]pickedFile)) (func(), error) { return func() {}, errNoBrowser }
 func saveFile(string, string, []byte) error                 { return errNoBrowser }
 func yieldToBrowser(context.Context) error                  { return nil }
+func copyText(context.Context, string) error                { return errNoBrowser }

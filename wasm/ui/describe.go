@@ -67,7 +67,7 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-var errNoProduct = errors.New("ui: no product is registered on the server yet: ask an administrator to create one")
+var errNoProduct = errors.New("ui: no product is registered on the server yet: an administrator creates one on Administration")
 
 var (
 	errYanked       = errors.New("ui: yanked releases cannot be downloaded, so their manifest is not checked")

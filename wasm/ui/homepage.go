@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
 )
 
@@ -12,6 +13,38 @@ type homePage struct {
 
 	// App is the tab's shared state.
 	App *state.App
+	// Kit holds this browser's board tools and update log.
+	Kit *deviceKit
+
+	unsubscribe func()
+}
+
+func (h *homePage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return // the server's pre-rendering has no session to follow
+	}
+	h.unsubscribe = h.App.Subscribe(func() { ctx.Dispatch(nil) })
+}
+
+func (h *homePage) OnDismount() {
+	if h.unsubscribe != nil {
+		h.unsubscribe()
+	}
+}
+
+// welcome is what the home page says before the cards: the checklist for
+// someone signed in, or the way in for someone who is not.
+func (h *homePage) welcome() app.UI {
+	if !h.App.SessionChecked() {
+		return app.Div()
+	}
+	if !signedIn(h.App) {
+		return app.Div().Class("panel").ID("home-signed-out").Body(
+			app.P().Text("Sign in to see your getting-started steps. The first person on a new server opens the one-time link the server printed when it started (…/enrol#token=…)."),
+			app.A().Href(SignInPath).Text("Sign in"),
+		)
+	}
+	return &gettingStarted{App: h.App, Kit: h.Kit}
 }
 
 func (h *homePage) OnNav(ctx app.Context) {
@@ -25,6 +58,8 @@ func (h *homePage) Render() app.UI {
 		"keys":     "Your signing and encryption keys, sealed in this browser's vault. They never leave it.",
 		"identity": "Run a device CA, issue certificates to keys born on the board, and lock provisioned boards.",
 		"security": "The product's STRIDE threat analysis, each threat tied to the control that answers it.",
+		"station":  "Program boards on a production line from a production package, one server ticket per board.",
+		"admin":    "Accounts and their roles, API tokens, products and channels, and the audit log.",
 	}
 	pages := Pages()
 	return &layout{
@@ -34,12 +69,18 @@ func (h *homePage) Render() app.UI {
 		Content: []app.UI{
 			app.P().Class("lead").Text("Provision, sign and update IoT boards from this browser. " +
 				"Private keys and plaintext firmware stay on this machine; the server only keeps encrypted, signed releases."),
+			h.welcome(),
 			app.Div().Class("cards").Body(
 				app.Range(pages).Slice(func(i int) app.UI {
 					p := pages[i]
+					line := ""
+					if gp, ok := guide.PageFor(p.ID); ok {
+						line = guide.CardLine(gp, viewerOf(h.App))
+					}
 					return app.A().Class("card").Href(p.Path).ID("card-"+p.ID).Body(
 						app.H2().Body(app.Img().Class("card-icon").Src(p.Icon()).Alt(""), app.Text(p.Title)),
 						app.P().Text(blurbs[p.ID]),
+						app.If(line != "", func() app.UI { return app.P().Class("card-role").Text(line) }),
 					)
 				}),
 			),

@@ -26,8 +26,17 @@ func registryAllowed(role state.Role, perm string) bool {
 	return false
 }
 
-// canRegistry reports whether the signed-in account may do perm.
+// canRegistry reports whether the signed-in account may do perm: whether
+// any of its roles may.
 func canRegistry(a *state.App, perm string) bool {
 	s, ok := a.Session()
-	return ok && registryAllowed(state.Role(s.Role), perm)
+	if !ok {
+		return false
+	}
+	for _, r := range s.RoleSet() {
+		if registryAllowed(state.Role(r), perm) {
+			return true
+		}
+	}
+	return false
 }

@@ -18,7 +18,13 @@ type keyGenerator struct {
 	name     string
 	busy     bool
 	msg, err string
+	// mount is the component's context. Generating goes on with it: go-app
+	// drops a Dispatch made with an event's context once the element the
+	// event came from was replaced (as when the vault panel above changes).
+	mount app.Context
 }
+
+func (g *keyGenerator) OnMount(ctx app.Context) { g.mount = ctx }
 
 func (g *keyGenerator) generate(ctx app.Context, e app.Event) {
 	e.PreventDefault()
@@ -31,6 +37,7 @@ func (g *keyGenerator) generate(ctx app.Context, e app.Event) {
 	}
 	name := g.name
 	g.busy, g.msg, g.err = true, "", ""
+	ctx = g.mount
 	ctx.Async(func() {
 		v, err := g.App.UnlockedVault()
 		var info vault.Info

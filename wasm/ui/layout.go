@@ -84,6 +84,7 @@ func (l *layout) Render() app.UI {
 				app.Main().Class("content").ID("content").Body(
 					&platformNotice{},
 					app.H1().ID("page-title").Text(l.Title),
+					app.If(l.App != nil, func() app.UI { return &pageNote{App: l.App, Path: l.Active} }),
 					app.Div().Class("page").Body(l.Content...),
 				),
 			),

@@ -70,7 +70,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 			f.products = ps
 			f.stations = nil
 			for _, r := range rs {
-				if r.Role == string(state.RoleStation) {
+				if r.Has(string(state.RoleStation)) {
 					f.stations = append(f.stations, r)
 				}
 			}

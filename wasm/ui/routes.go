@@ -32,6 +32,7 @@ func Pages() []Page {
 		{Path: "/identity", Title: "Identity", ID: "identity"},
 		{Path: "/security", Title: "Security plan", ID: "security"},
 		{Path: StationPath, Title: "Station", ID: "station"},
+		{Path: AdminPath, Title: "Administration", ID: "admin"},
 	}
 }
 
@@ -51,8 +52,9 @@ func Routes() {
 // Call it once.
 func RoutesWith(st *state.App) {
 	kit := newDeviceKit()
-	app.Route("/", func() app.Composer { return &homePage{App: st} })
+	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: kit} })
 	app.Route(SignInPath, func() app.Composer { return &signInPage{App: st} })
+	app.Route(EnrolPath, func() app.Composer { return &enrolPage{App: st} })
 	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: kit} })
 	app.Route(UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: kit} })
 	app.Route("/releases", func() app.Composer { return &releasesPage{App: st} })
@@ -60,4 +62,5 @@ func RoutesWith(st *state.App) {
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: kit} })
 	app.Route("/security", func() app.Composer { return &securityPage{App: st} })
 	app.Route(StationPath, func() app.Composer { return &stationPage{App: st} })
+	app.Route(AdminPath, func() app.Composer { return &adminPage{App: st} })
 }

@@ -8,6 +8,7 @@ import (
 
 	"trustforge/internal/stride"
 	"trustforge/wasm/client"
+	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
 )
 
@@ -139,7 +140,7 @@ func (p *securityPage) Render() app.UI {
 		if p.plan != nil {
 			content = append(content, &planView{Plan: p.plan, Loading: p.loading})
 		} else if len(p.products) == 0 && !p.loading {
-			content = append(content, app.P().Class("muted").ID("security-no-products").Text("No product is registered yet."))
+			content = append(content, app.P().Class("muted").ID("security-no-products").Text(guide.NoProduct(viewerOf(p.App))))
 		}
 	}
 	return &layout{App: p.App, Active: "/security", Title: "Security plan", Content: content}

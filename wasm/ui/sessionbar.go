@@ -5,6 +5,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
 )
 
@@ -55,7 +56,8 @@ func (b *sessionBar) Render() app.UI {
 	}
 	return app.Div().Class("session").ID("session").Body(
 		app.Span().ID("session-user").DataSet("testid", "session-user").DataSet("role", s.Role).
-			Text(s.User+" · "+s.Role),
+			Title("Roles: "+guide.RolesPhrase(state.RolesOf(s.RoleSet()))).
+			Text(s.User+" · "+guide.RolesPhrase(state.RolesOf(s.RoleSet()))),
 		app.Button().ID("session-signout").DataSet("testid", "session-signout").Class("btn-small btn-ghost").
 			Disabled(b.busy).Text("Sign out").OnClick(b.signOut),
 	)

@@ -1,0 +1,145 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Enrol creates the first account with the one-time secret from the link
+// the server printed (the part after "#token="). Empty roles leaves the
+// server's default: administrator and engineer.
+func (c *Client) Enrol(ctx context.Context, token, name, password string, roles []string) (User, error) {
+	in := map[string]any{"token": token, "name": name, "password": password}
+	if roles != nil {
+		in["roles"] = roles
+	}
+	var u User
+	err := c.call(ctx, http.MethodPost, "/api/enrol", in, &u)
+	return u, err
+}
+
+// Users lists the accounts (administrators only).
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	var out struct {
+		Users []User `json:"users"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/users", nil, &out)
+	return out.Users, err
+}
+
+// CreateUser creates an account holding roles; an empty password makes an
+// account that signs in only with API tokens (a station's).
+func (c *Client) CreateUser(ctx context.Context, name string, roles []string, password string) (User, error) {
+	in := map[string]any{"name": name, "roles": roles}
+	if password != "" {
+		in["password"] = password
+	}
+	var u User
+	err := c.call(ctx, http.MethodPost, "/api/users", in, &u)
+	return u, err
+}
+
+// UserChange is a change to an account; nil fields stay as they are.
+type UserChange struct {
+	Roles    []string `json:"roles,omitempty"`
+	Password *string  `json:"password,omitempty"` // "" removes password sign-in
+	Disabled *bool    `json:"disabled,omitempty"`
+}
+
+// UpdateUser changes an account.
+func (c *Client) UpdateUser(ctx context.Context, name string, ch UserChange) (User, error) {
+	var u User
+	err := c.call(ctx, http.MethodPatch, "/api/users/"+pathEscape(name), ch, &u)
+	return u, err
+}
+
+// CreateUserToken issues an API token for another account (administrators
+// only). The returned Token's Secret is shown only now.
+func (c *Client) CreateUserToken(ctx context.Context, user, name string) (Token, error) {
+	var t Token
+	err := c.call(ctx, http.MethodPost, "/api/users/"+pathEscape(user)+"/tokens", map[string]string{"name": name}, &t)
+	return t, err
+}
+
+// AllTokens lists every account's API tokens (administrators only).
+func (c *Client) AllTokens(ctx context.Context) ([]Token, error) {
+	var out struct {
+		Tokens []Token `json:"tokens"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/tokens?all=true", nil, &out)
+	return out.Tokens, err
+}
+
+// DeleteToken revokes an API token.
+func (c *Client) DeleteToken(ctx context.Context, id string) error {
+	return c.call(ctx, http.MethodDelete, "/api/tokens/"+pathEscape(id), nil, nil)
+}
+
+// CreateProduct registers a product with its first channels.
+func (c *Client) CreateProduct(ctx context.Context, name, description string, channels []string) (Product, error) {
+	if channels == nil {
+		channels = []string{}
+	}
+	var p Product
+	err := c.call(ctx, http.MethodPost, "/api/products",
+		map[string]any{"name": name, "description": description, "channels": channels}, &p)
+	return p, err
+}
+
+// AddChannel adds a channel to a product.
+func (c *Client) AddChannel(ctx context.Context, product, channel string) (Product, error) {
+	var p Product
+	err := c.call(ctx, http.MethodPost, "/api/products/"+pathEscape(product)+"/channels", map[string]string{"name": channel}, &p)
+	return p, err
+}
+
+// AuditExport is the audit log as the server exported it.
+type AuditExport struct {
+	// Log is the export: one JSON entry a line (docs/api.md).
+	Log []byte
+	// Head is the head the server recorded when the export began, "SEQ
+	// HASH"; the export must reach it.
+	Head string
+}
+
+// maxAudit bounds an audit export read into memory.
+const maxAudit = 256 << 20
+
+// Audit downloads the whole audit log (administrators only).
+func (c *Client) Audit(ctx context.Context) (AuditExport, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/api/audit", nil, "")
+	if err != nil {
+		return AuditExport{}, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(resp.Body, maxAudit+1)); err != nil {
+		return AuditExport{}, fmt.Errorf("client: reading the audit log: %w", err)
+	}
+	if buf.Len() > maxAudit {
+		return AuditExport{}, errAuditTooLarge
+	}
+	return AuditExport{Log: buf.Bytes(), Head: resp.Header.Get("Trustforge-Audit-Head")}, nil
+}
+
+var errAuditTooLarge = errors.New("client: the audit log is larger than 256 MiB: export it with `trustforge audit export` on the server")
+
+// Admins names the enabled administrators: whom to ask for an account, a
+// product or a role.
+func (c *Client) Admins(ctx context.Context) ([]string, error) {
+	var out struct {
+		Admins []string `json:"admins"`
+	}
+	err := c.call(ctx, http.MethodGet, "/api/admins", nil, &out)
+	return out.Admins, err
+}
+
+// RevokeKey revokes a product's release-signing key: the server accepts
+// no new release it signs. Releases it signed before stay listed.
+func (c *Client) RevokeKey(ctx context.Context, product, fingerprint string) error {
+	return c.call(ctx, http.MethodDelete, "/api/products/"+pathEscape(product)+"/keys/"+pathEscape(fingerprint), nil, nil)
+}

@@ -1,0 +1,65 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/state"
+)
+
+// AdminPath is the Administration page's path.
+const AdminPath = "/admin"
+
+// adminPage is where administrators manage accounts, products and
+// channels, and read the audit log: everything the API lets them do.
+type adminPage struct {
+	app.Compo
+
+	// App is the tab's shared state.
+	App *state.App
+
+	unsubscribe func()
+}
+
+func (p *adminPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Administration · trustforge") }
+
+func (p *adminPage) OnMount(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
+	p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(nil) })
+}
+
+func (p *adminPage) OnDismount() {
+	if p.unsubscribe != nil {
+		p.unsubscribe()
+	}
+}
+
+func (p *adminPage) Render() app.UI {
+	var content []app.UI
+	switch {
+	case !p.App.SessionChecked():
+		content = []app.UI{app.P().Class("muted").Text("Checking who is signed in…")}
+	case !signedIn(p.App):
+		content = []app.UI{&signInForm{App: p.App}}
+	case !p.App.Can(state.PermUsers):
+		// The page note above says who administers and how to reach them.
+	default:
+		content = []app.UI{
+			app.Nav().Class("section-index").Aria("label", "Sections of this page").Body(
+				app.A().Href("#admin-accounts").Text("Accounts"),
+				app.A().Href("#products").Text("Products and channels"),
+				app.A().Href("#audit").Text("Audit log"),
+			),
+			&adminAccounts{App: p.App},
+			&adminProducts{App: p.App},
+			&adminAudit{App: p.App},
+		}
+	}
+	return &layout{App: p.App, Active: AdminPath, Title: "Administration", Content: content}
+}
+
+func signedIn(a *state.App) bool {
+	_, ok := a.Session()
+	return ok
+}
