@@ -69,3 +69,13 @@ func (c *Client) EnsureDeviceRoot(ctx context.Context, product string, root *x50
 	}
 	return true, nil
 }
+
+// RevokeDeviceRoot revokes the root whose fingerprint (hex SHA-256 of the
+// certificate) is given as a trust anchor of product: an engineer's or
+// administrator's decision, audited by the server. From then on the
+// server refuses the product's boards and production packages that chain
+// only to that root; boards already registered stay. A revoked root is
+// not registered again.
+func (c *Client) RevokeDeviceRoot(ctx context.Context, product, fingerprint string) error {
+	return c.call(ctx, http.MethodDelete, "/api/products/"+pathEscape(product)+"/device-roots/"+pathEscape(fingerprint), nil, nil)
+}
