@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"trustforge/internal/version"
 	"trustforge/server/api"
@@ -111,6 +113,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if apiCfg.Store != nil {
 		where = "shared database and blob store"
 	}
+	// A SIGHUP sent as soon as the address shows (a supervisor's reload)
+	// must not end the server before run below takes over SIGHUP.
+	early := make(chan os.Signal, 1)
+	signal.Notify(early, syscall.SIGHUP)
 	fmt.Fprintf(env.Stdout, "trustforge %s: console at %s/ (%s)\n", con.Version(), base, where)
 	errs := make(chan error, 1)
 	sctx, cancel := context.WithCancel(ctx)
@@ -121,6 +127,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		https = &httpsSetup{} // plain HTTP: SIGHUP only, which must not end the server
 	}
 	https.run(sctx, env, cfg.tls.redirectHTTP, errs)
+	signal.Stop(early)
 	go func() {
 		select {
 		case err := <-errs:
