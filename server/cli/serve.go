@@ -128,6 +128,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	https.run(sctx, env, cfg.tls.redirectHTTP, errs)
 	signal.Stop(early)
+	select {
+	case <-early: // arrived before run took SIGHUP over: hand it on
+		syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	default:
+	}
 	go func() {
 		select {
 		case err := <-errs:
