@@ -23,9 +23,16 @@ type backupPanel struct {
 	backupPass, restorePass string
 	busy                    bool
 	msg, err                string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
+func (b *backupPanel) OnMount(ctx app.Context) { b.ui = ctx }
+
 func (b *backupPanel) export(ctx app.Context, e app.Event) {
+	ctx = b.ui
 	e.PreventDefault()
 	if b.busy {
 		return
@@ -55,6 +62,7 @@ func (b *backupPanel) export(ctx app.Context, e app.Event) {
 }
 
 func (b *backupPanel) restore(ctx app.Context, e app.Event) {
+	ctx = b.ui
 	e.PreventDefault()
 	if b.busy {
 		return

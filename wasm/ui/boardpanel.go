@@ -247,7 +247,7 @@ func (p *boardPanel) renderSlots(s *fwupdate.Summary, busy bool) app.UI {
 				app.Td().Class("actions").Body(
 					app.If(!sl.Active && !sl.Pending && sl.Bootable && len(sl.Hash) > 0, func() app.UI {
 						return app.Button().ID(id+"-test").DataSet("testid", "slot-test").Class("btn-small").Disabled(busy).
-							Text("Test at next reset").OnClick(func(ctx app.Context, e app.Event) { p.test(ctx, sl) })
+							Text("Test at next reset").OnClick(func(ctx app.Context, e app.Event) { p.test(ctx, sl) }, app.EventScope(sl.Image, sl.Slot, hex.EncodeToString(sl.Hash)))
 					}),
 					app.If(sl.Active && !sl.Confirmed, func() app.UI {
 						return app.Button().ID("confirm-running").DataSet("testid", "confirm-running").Class("btn-small").Disabled(busy).

@@ -27,10 +27,17 @@ type caPanel struct {
 	backupPass, restorePass string
 	busy                    bool
 	msg, err                string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
+
+func (c *caPanel) OnMount(ctx app.Context) { c.ui = ctx }
 
 // run does f off the UI goroutine and reports its outcome.
 func (c *caPanel) run(ctx app.Context, f func(a *pki.Authority) (string, error)) {
+	ctx = c.ui
 	if c.busy {
 		return
 	}
@@ -171,7 +178,7 @@ func (c *caPanel) Render() app.UI {
 						app.Td().Body(app.Code().Class("fingerprint").Text(ca.ID[:16])),
 						app.Td().Text(until),
 						app.Td().Class("actions").Body(app.Button().Class("btn-small").ID(id+"-download").Text("Certificate").
-							OnClick(func(ctx app.Context, e app.Event) { c.download(ctx, ca) })),
+							OnClick(func(ctx app.Context, e app.Event) { c.download(ctx, ca) }, app.EventScope(ca.ID))),
 					)
 				})),
 			)

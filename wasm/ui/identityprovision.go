@@ -47,9 +47,14 @@ type provisionPanel struct {
 	// intermediate's key unsealed) and kept for the next boards while the
 	// vault stays unlocked.
 	issuer *pki.Issuer
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (p *provisionPanel) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -89,6 +94,7 @@ func (p *provisionPanel) profile() (pki.Profile, bool) {
 }
 
 func (p *provisionPanel) start(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	e.PreventDefault()
 	if p.running {
 		return

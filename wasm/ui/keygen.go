@@ -18,9 +18,16 @@ type keyGenerator struct {
 	name     string
 	busy     bool
 	msg, err string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
+func (g *keyGenerator) OnMount(ctx app.Context) { g.ui = ctx }
+
 func (g *keyGenerator) generate(ctx app.Context, e app.Event) {
+	ctx = g.ui
 	e.PreventDefault()
 	if g.busy {
 		return

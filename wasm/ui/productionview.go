@@ -60,7 +60,7 @@ func (f *productionPanel) Render() app.UI {
 						app.Input().Type("checkbox").ID(id).DataSet("testid", "production-station").DataSet("user", s.User).
 							Checked(f.chosen[s.Recipient]).OnChange(func(ctx app.Context, e app.Event) {
 							f.chosen[s.Recipient] = ctx.JSSrc().Get("checked").Bool()
-						}),
+						}, app.EventScope(s.Recipient)),
 						app.Label().For(id).Text(s.User+" ("+s.Recipient[:min(16, len(s.Recipient))]+"…)"),
 					)
 				}),
@@ -98,7 +98,7 @@ func (f *productionPanel) textField(id, label, placeholder string, ptr *string) 
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
 		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*ptr).
-			OnInput(func(ctx app.Context, e app.Event) { *ptr = ctx.JSSrc().Get("value").String() }),
+			OnInput(func(ctx app.Context, e app.Event) { *ptr = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
 	)
 }
 
@@ -107,7 +107,7 @@ func (f *productionPanel) selectField(id, label, value string, opts [][2]string,
 		app.Label().For(id).Text(label),
 		app.Select().ID(id).DataSet("testid", id).OnChange(func(ctx app.Context, e app.Event) {
 			onChange(ctx, ctx.JSSrc().Get("value").String())
-		}).Body(app.Range(opts).Slice(func(n int) app.UI {
+		}, app.EventScope(id)).Body(app.Range(opts).Slice(func(n int) app.UI {
 			return app.Option().Value(opts[n][0]).Selected(opts[n][0] == value).Text(opts[n][1])
 		})),
 	)

@@ -48,6 +48,10 @@ type publishForm struct {
 	result   *publishResult
 	loadOnce bool
 	unsub    func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 // publishResult is what the last publish produced.
@@ -63,6 +67,7 @@ type timing struct {
 }
 
 func (f *publishForm) OnMount(ctx app.Context) {
+	f.ui = ctx
 	f.headerSize, f.align, f.padHeader = "0x200", "8", true
 	if f.chosen == nil {
 		f.chosen = map[string]bool{}
@@ -85,6 +90,7 @@ func (f *publishForm) OnDismount() {
 
 // load fetches products and the recipient directory, and the vault's keys.
 func (f *publishForm) load(ctx app.Context) {
+	ctx = f.ui
 	f.loadKeys(ctx)
 	ctx.Async(func() {
 		ps, err := f.App.API.Products(ctx)
@@ -107,6 +113,7 @@ func (f *publishForm) load(ctx app.Context) {
 }
 
 func (f *publishForm) loadKeys(ctx app.Context) {
+	ctx = f.ui
 	ctx.Async(func() {
 		v, err := f.App.Vault()
 		if err != nil {
@@ -156,16 +163,15 @@ func (f *publishForm) picked(ctx app.Context, e app.Event) {
 		f.fileName, f.fileSize = "", 0
 		return
 	}
+	// The version stays what the engineer typed: a value put there for
+	// them would be published by accident, or typed after.
 	f.fileName, f.fileSize = fs[0].Name, fs[0].Size
-	if f.version == "" {
-		f.version = "1.0.0"
-	}
 }
 
 func (f *publishForm) textField(id, label, placeholder string, ptr *string) app.UI {
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
-		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*ptr).OnInput(f.value(ptr)),
+		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*ptr).OnInput(f.value(ptr), app.EventScope(id)),
 	)
 }
 
@@ -177,7 +183,7 @@ func (f *publishForm) selectField(id, label string, ptr *string, opts [][2]strin
 			if onChange != nil {
 				onChange()
 			}
-		}).Body(app.Range(opts).Slice(func(n int) app.UI {
+		}, app.EventScope(id)).Body(app.Range(opts).Slice(func(n int) app.UI {
 			return app.Option().Value(opts[n][0]).Selected(opts[n][0] == *ptr).Text(opts[n][1])
 		})),
 	)
@@ -269,7 +275,7 @@ func (f *publishForm) Render() app.UI {
 					return app.Div().Class("field field-check").Body(
 						app.Input().ID(id).DataSet("testid", "recipient").DataSet("user", r.User).DataSet("recipient", r.Recipient).
 							Type("checkbox").Checked(f.chosen[r.Recipient]).
-							OnChange(func(ctx app.Context, e app.Event) { f.chosen[r.Recipient] = ctx.JSSrc().Get("checked").Bool() }),
+							OnChange(func(ctx app.Context, e app.Event) { f.chosen[r.Recipient] = ctx.JSSrc().Get("checked").Bool() }, app.EventScope(r.Recipient)),
 						app.Label().For(id).Body(
 							app.Text(r.User+" ("+r.Role+") "),
 							app.Code().Class("muted").Text(shortRecipient(r.Recipient)),

@@ -98,6 +98,7 @@ func (f *publishForm) params() (publishParams, error) {
 }
 
 func (f *publishForm) publish(ctx app.Context, e app.Event) {
+	ctx = f.ui
 	e.PreventDefault()
 	if f.running {
 		return

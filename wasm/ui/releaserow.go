@@ -58,7 +58,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 	var actions []app.UI
 	btn := func(id, label, title string, h app.EventHandler) app.UI {
 		return app.Button().ID(id+"-"+slug).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", title).
-			Disabled(busy).Text(label).OnClick(h)
+			Disabled(busy).Text(label).OnClick(h, app.EventScope(r.ID))
 	}
 	if r.Yanked == nil {
 		if l.App.Can(state.PermDownload) && verified {
@@ -80,7 +80,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 				id := r.ID
 				actions = append(actions,
 					app.Select().ID("release-promote-to-"+slug).DataSet("testid", "release-promote-to").Aria("label", "Channel to promote "+r.Version+" to").
-						OnChange(func(ctx app.Context, e app.Event) { l.promoteTo[id] = ctx.JSSrc().Get("value").String() }).Body(opts...),
+						OnChange(func(ctx app.Context, e app.Event) { l.promoteTo[id] = ctx.JSSrc().Get("value").String() }, app.EventScope(id)).Body(opts...),
 					btn("release-promote", "Promote", "Offer "+r.Version+" on the chosen channel",
 						func(ctx app.Context, e app.Event) { l.promote(ctx, c) }))
 			}
@@ -90,7 +90,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 			actions = append(actions,
 				app.Input().ID("release-yank-reason-"+slug).DataSet("testid", "release-yank-reason").Type("text").
 					Placeholder("reason to yank").Aria("label", "Reason to yank "+r.Version).
-					OnInput(func(ctx app.Context, e app.Event) { l.yankReason[id] = ctx.JSSrc().Get("value").String() }),
+					OnInput(func(ctx app.Context, e app.Event) { l.yankReason[id] = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
 				btn("release-yank", "Yank", "Withdraw "+r.Version, func(ctx app.Context, e app.Event) { l.yank(ctx, c) }))
 		}
 	}
@@ -98,7 +98,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 		actions = append(actions, &progressBar{ID: "release-progress-" + slug, Label: "Downloading", Done: p[0], Total: p[1]})
 	}
 	return app.Tr().ID("release-"+slug).DataSet("testid", "release-row").DataSet("release", r.ID).
-		DataSet("version", r.Version).DataSet("verified", boolText(verified)).DataSet("yanked", boolText(r.Yanked != nil)).Body(
+		DataSet("version", r.Version).DataSet("channels", offers).DataSet("verified", boolText(verified)).DataSet("yanked", boolText(r.Yanked != nil)).Body(
 		app.Td().Body(app.Strong().Text(r.Version)),
 		app.Td().Text(uintText(r.SecurityCounter)),
 		app.Td().Text(offers),

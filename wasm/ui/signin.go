@@ -42,9 +42,16 @@ type signInForm struct {
 	name, password string
 	busy           bool
 	err            string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
+func (f *signInForm) OnMount(ctx app.Context) { f.ui = ctx }
+
 func (f *signInForm) submit(ctx app.Context, e app.Event) {
+	ctx = f.ui
 	e.PreventDefault()
 	if f.busy {
 		return

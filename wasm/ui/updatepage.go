@@ -314,7 +314,7 @@ func (p *updateFlow) renderRecords() app.UI {
 						app.Td().Class("actions").Body(app.Button().ID(fmt.Sprintf("report-save-%d", i)).Class("btn-small btn-ghost").
 							Text("Save").OnClick(func(ctx app.Context, _ app.Event) {
 							saveFile(reportName(&r, "txt"), "text/plain", []byte(r.Text()))
-						})),
+						}, app.EventScope(r.ID))),
 					)
 				}),
 			))

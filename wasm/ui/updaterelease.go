@@ -205,9 +205,9 @@ func (p *updateFlow) renderRelease() app.UI {
 						app.Td().Class("actions").Body(
 							app.Button().ID(fmt.Sprintf("use-%d", i)).DataSet("testid", "use-release").
 								DataSet("product", r.Product).DataSet("version", r.Version).
-								Text("Flash this release").OnClick(func(ctx app.Context, _ app.Event) { p.useCached(ctx, e) }),
+								Text("Flash this release").OnClick(func(ctx app.Context, _ app.Event) { p.useCached(ctx, e) }, app.EventScope(r.ID)),
 							app.Button().ID(fmt.Sprintf("forget-%d", i)).Class("btn-small btn-ghost").
-								Text("Delete").OnClick(func(ctx app.Context, _ app.Event) { p.deleteCached(ctx, e) }),
+								Text("Delete").OnClick(func(ctx app.Context, _ app.Event) { p.deleteCached(ctx, e) }, app.EventScope(r.ID)),
 						),
 					)
 				}),
@@ -264,7 +264,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 							}).Else(func() app.UI {
 								return app.Button().ID(fmt.Sprintf("download-%d", i)).DataSet("testid", "download-release").
 									DataSet("version", r.Version).Disabled(p.dl != "").
-									Text("Download for offline use").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r) })
+									Text("Download for offline use").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r) }, app.EventScope(r.ID))
 							}),
 						),
 					)

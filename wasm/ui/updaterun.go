@@ -316,12 +316,12 @@ func (p *updateFlow) renderDone() app.UI {
 		}),
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("report-save-text").DataSet("testid", "report-save-text").Text("Save the report").
-				OnClick(func(ctx app.Context, e app.Event) { saveFile(reportName(rec, "txt"), "text/plain", []byte(rec.Text())) }),
+				OnClick(func(ctx app.Context, e app.Event) { saveFile(reportName(rec, "txt"), "text/plain", []byte(rec.Text())) }, app.EventScope(rec.ID)),
 			app.Button().ID("report-save-json").DataSet("testid", "report-save-json").Class("btn-ghost").Text("Save as JSON").
 				OnClick(func(ctx app.Context, e app.Event) {
 					b, _ := json.MarshalIndent(rec, "", "  ")
 					saveFile(reportName(rec, "json"), "application/json", b)
-				}),
+				}, app.EventScope(rec.ID)),
 			app.Button().ID("update-again").DataSet("testid", "update-again").Class("btn-ghost").Text("Update another board").OnClick(p.restart),
 		),
 	)

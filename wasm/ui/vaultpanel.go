@@ -20,9 +20,14 @@ type vaultPanel struct {
 	busy          bool
 	err           string
 	unsubscribe   func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (v *vaultPanel) OnMount(ctx app.Context) {
+	v.ui = ctx
 	v.unsubscribe = v.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 
@@ -50,6 +55,7 @@ func (v *vaultPanel) unlock(ctx app.Context, e app.Event) {
 
 // run does the scrypt work off the UI goroutine.
 func (v *vaultPanel) run(ctx app.Context, f func() error) {
+	ctx = v.ui
 	if v.busy {
 		return
 	}
@@ -71,7 +77,7 @@ func (v *vaultPanel) passInput(id, label string, value *string) []app.UI {
 		app.Label().For(id).Text(label),
 		app.Input().ID(id).DataSet("testid", id).Type("password").Required(true).Value(*value).
 			AutoComplete(false).
-			OnInput(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() }),
+			OnInput(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
 	}
 }
 
