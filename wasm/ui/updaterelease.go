@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -10,6 +11,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
+	"trustforge/wasm/updateflow"
 )
 
 // This file is the update flow's first two screens: choosing the release
@@ -42,37 +44,45 @@ func (p *updateFlow) loadReleases(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			p.loaded, p.cached, p.offline, p.products = true, cached, offline, products
 			if p.product == "" && len(products) > 0 {
-				p.product = products[0].Name
-				if len(products[0].Channels) > 0 {
-					p.channel = products[0].Channels[len(products[0].Channels)-1]
-				}
+				p.product, p.channel, p.channelPicked = products[0].Name, "", false
 			}
 			p.listOffered(ctx)
 		})
 	})
 }
 
-// listOffered lists the releases offered on the chosen channel.
+// listOffered lists the releases offered on the chosen channel, or on
+// every channel. Until the technician picks a channel, the one offering
+// the product's newest release is chosen for them.
 func (p *updateFlow) listOffered(ctx app.Context) {
 	ctx = p.ui
-	product, channel := p.product, p.channel
-	if product == "" || channel == "" || p.offline != "" {
+	product, channel, picked := p.product, p.channel, p.channelPicked
+	if product == "" || p.offline != "" {
 		p.offered = nil
 		return
 	}
+	var channels []string
+	for _, pr := range p.products {
+		if pr.Name == product {
+			channels = pr.Channels
+		}
+	}
 	ctx.Async(func() {
-		rels, err := p.App.API.Releases(ctx, client.Filter{Product: product, Channel: channel})
+		rels, err := p.App.API.Releases(ctx, client.Filter{Product: product})
+		if !picked {
+			channel = updateflow.DefaultChannel(channels, rels)
+		}
 		var offered []client.Release
 		for _, r := range rels {
-			if r.Yanked == nil && r.OfferedOn(channel) {
+			if r.Yanked == nil && (r.OfferedOn(channel) || (channel == "" && len(r.Offers) > 0)) {
 				offered = append(offered, r)
 			}
 		}
 		ctx.Dispatch(func(app.Context) {
-			if product != p.product || channel != p.channel {
-				return
+			if product != p.product || picked != p.channelPicked || (picked && channel != p.channel) {
+				return // the technician chose something else meanwhile
 			}
-			p.offered = offered
+			p.channel, p.offered = channel, offered
 			if err != nil {
 				p.pickErr = describe(err)
 			}
@@ -82,17 +92,12 @@ func (p *updateFlow) listOffered(ctx app.Context) {
 
 func (p *updateFlow) chooseProduct(ctx app.Context, e app.Event) {
 	p.product = ctx.JSSrc().Get("value").String()
-	p.channel = ""
-	for _, pr := range p.products {
-		if pr.Name == p.product && len(pr.Channels) > 0 {
-			p.channel = pr.Channels[len(pr.Channels)-1]
-		}
-	}
+	p.channel, p.channelPicked = "", false
 	p.listOffered(ctx)
 }
 
 func (p *updateFlow) chooseChannel(ctx app.Context, e app.Event) {
-	p.channel = ctx.JSSrc().Get("value").String()
+	p.channel, p.channelPicked = ctx.JSSrc().Get("value").String(), true
 	p.listOffered(ctx)
 }
 
@@ -244,19 +249,28 @@ func (p *updateFlow) renderServerReleases() app.UI {
 				})),
 			app.Label().For("update-channel").Text("Channel"),
 			app.Select().ID("update-channel").DataSet("testid", "update-channel").OnChange(p.chooseChannel).Body(
+				app.Option().Value("").Selected(p.channel == "").Text("all channels"),
 				app.Range(channels).Slice(func(i int) app.UI {
 					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
 				})),
 		),
 		app.If(len(p.offered) == 0, func() app.UI {
-			return app.P().ID("offered-none").Class("muted").Text("No release is offered on this channel.")
+			if p.channel == "" {
+				return app.P().ID("offered-none").Class("muted").Text("No release of " + p.product + " is offered yet.")
+			}
+			return app.P().ID("offered-none").Class("muted").Text("No release is offered on " + p.channel + ".")
 		}).Else(func() app.UI {
 			return app.Table().ID("offered-releases").Class("table").Body(app.TBody().Body(
 				app.Range(p.offered).Slice(func(i int) app.UI {
 					r := p.offered[i]
 					cached := p.isCached(r.ID)
+					var chans []string
+					for _, o := range r.Offers {
+						chans = append(chans, o.Channel)
+					}
 					return app.Tr().ID(fmt.Sprintf("offered-%d", i)).DataSet("testid", "offered-release").DataSet("version", r.Version).Body(
 						app.Td().Class("version").Text(r.Version),
+						app.Td().Text(strings.Join(chans, ", ")),
 						app.Td().Class("muted").Text(sizeText(r.BundleSize)),
 						app.Td().Class("actions").Body(
 							app.If(cached, func() app.UI {
