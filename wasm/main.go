@@ -33,6 +33,9 @@ func main() {
 			return storage.Open(ctx, vaultDB)
 		},
 		SignedIn: storage.Flag{Key: "trustforge-signed-in"},
+		// scrypt stops every 25 ms so the page keeps answering while the
+		// vault unlocks.
+		Vault: vault.Options{Yield: ui.YieldToBrowser},
 	})
 	ui.RoutesWith(st)
 	app.RunWhenOnBrowser()
