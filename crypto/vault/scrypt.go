@@ -36,8 +36,11 @@ func scryptKey(ctx context.Context, password, salt []byte, logN, r, p, keyLen in
 	}
 	t := &ticker{ctx: ctx, yield: yield, last: time.Now()}
 	x := make([]uint32, 32*r)
-	v := make([]uint32, 32*r<<logN)
 	y := make([]uint32, 32*r)
+	// V (128·r·N bytes: 256 MiB at the vault's cost) is allocated in
+	// chunks as ROMix first fills it, so that zeroing it is spread between
+	// yields too.
+	v := make([][]uint32, (1<<logN+chunkBlocks-1)/chunkBlocks)
 	for i := 0; i < p; i++ {
 		if err := roMix(b[i*128*r:(i+1)*128*r], r, logN, x, y, v, t); err != nil {
 			return nil, err
@@ -65,17 +68,29 @@ func (t *ticker) tick() error {
 	return err
 }
 
-// roMix is scrypt's ROMix on the 128r bytes of b, in place; x, y and v
-// are its working memory (32r, 32r and 32r·N words).
-func roMix(b []byte, r, logN int, x, y, v []uint32, t *ticker) error {
+// chunkBlocks is how many of V's blocks one allocation holds.
+const chunkBlocks = 1024
+
+// roMix is scrypt's ROMix on the 128r bytes of b, in place; x and y are
+// its working memory (32r words each), v holds V's chunks (allocated here
+// the first time).
+func roMix(b []byte, r, logN int, x, y []uint32, v [][]uint32, t *ticker) error {
 	n := 1 << logN
 	words := 32 * r
 	for i := range x {
 		x[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
+	block := func(j int) []uint32 {
+		c := v[j/chunkBlocks]
+		k := (j % chunkBlocks) * words
+		return c[k : k+words]
+	}
 	const check = 256 // iterations between looks at the clock
 	for i := 0; i < n; i++ {
-		copy(v[i*words:(i+1)*words], x)
+		if v[i/chunkBlocks] == nil {
+			v[i/chunkBlocks] = make([]uint32, min(chunkBlocks, n-i)*words)
+		}
+		copy(block(i), x)
 		blockMix(x, y, r)
 		if i%check == check-1 {
 			if err := t.tick(); err != nil {
@@ -87,7 +102,7 @@ func roMix(b []byte, r, logN int, x, y, v []uint32, t *ticker) error {
 		// Integerify: the first word of the last 64-byte block, mod N
 		// (N is at most 2^30, so the low word is enough).
 		j := int(x[(2*r-1)*16]) & (n - 1)
-		vj := v[j*words : (j+1)*words]
+		vj := block(j)
 		for k := range x {
 			x[k] ^= vj[k]
 		}

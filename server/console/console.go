@@ -47,6 +47,7 @@ type Console struct {
 	app     *app.Handler
 	wasm    *wasmAsset
 	version string
+	favicon *favicon // nil without an icon
 }
 
 // New loads the console from cfg.WebDir. It fails when app.wasm is missing,
@@ -106,7 +107,10 @@ func New(cfg Config) (*Console, error) {
 		// loader's progress bar, so it must know the decompressed size.
 		WasmContentLength: strconv.FormatInt(wasm.size, 10),
 	}
-	return &Console{app: h, wasm: wasm, version: version}, nil
+	c := &Console{app: h, wasm: wasm, version: version}
+	// A web directory without the PNG icon serves no /favicon.ico.
+	c.favicon, _ = loadFavicon(dir)
+	return c, nil
 }
 
 // pagePaths lists the console's pages that work offline.
@@ -132,6 +136,10 @@ func (c *Console) Version() string { return c.version }
 
 // ServeHTTP serves the console.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/favicon.ico" && c.favicon != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		c.favicon.ServeHTTP(w, r)
+		return
+	}
 	c.app.ServeHTTP(w, r)
 }
 

@@ -268,7 +268,7 @@ func (p *connectPanel) renderChoices() app.UI {
 			}))
 		}),
 		app.Div().Class("form-actions").Body(
-			app.Button().ID("serial-choose").DataSet("testid", "serial-choose").Disabled(busy).
+			app.Button().ID("serial-choose").DataSet("testid", "serial-choose").Class("btn-primary").Disabled(busy).
 				Text("Choose a serial port…").OnClick(p.choosePort),
 			app.Button().ID("usb-choose").DataSet("testid", "usb-choose").Class("btn-ghost").Disabled(busy).
 				Text("Choose a USB device…").OnClick(p.chooseUSB),

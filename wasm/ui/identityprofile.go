@@ -179,7 +179,7 @@ func (p *profilePanel) Render() app.UI {
 					return app.P().Class("error").Text(describeIdentity(perr))
 				}),
 				app.Div().Class("form-actions").Body(
-					app.Button().ID("profile-save").DataSet("testid", "profile-save").Type("submit").Disabled(p.busy).Text("Save profile"),
+					app.Button().ID("profile-save").DataSet("testid", "profile-save").Class("btn-primary").Type("submit").Disabled(p.busy).Text("Save profile"),
 				),
 			)
 		}),

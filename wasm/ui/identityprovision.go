@@ -202,7 +202,7 @@ func (p *provisionPanel) Render() app.UI {
 			app.Input().ID("provision-bench").DataSet("testid", "provision-bench").Type("checkbox").Checked(p.bench).
 				OnChange(func(ctx app.Context, e app.Event) { p.bench = ctx.JSSrc().Get("checked").Bool() }),
 			app.Label().For("provision-bench").Text("bench board: do not register (clones go undetected)"),
-			app.Button().ID("provision-start").DataSet("testid", "provision-start").Type("submit").Disabled(!ready).Text("Provision"),
+			app.Button().ID("provision-start").DataSet("testid", "provision-start").Class("btn-primary").Type("submit").Disabled(!ready).Text("Provision"),
 			app.If(p.running, func() app.UI {
 				return app.Button().ID("provision-cancel").Type("button").Class("btn-ghost").OnClick(p.stop).Text("Cancel")
 			}),

@@ -163,15 +163,21 @@ func (r *registryPanel) Render() app.UI {
 			app.Input().ID("registry-query").DataSet("testid", "registry-query").Type("search").Placeholder("device id, serial, model").
 				Value(r.query).OnInput(func(ctx app.Context, e app.Event) { r.query = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("registry-search").DataSet("testid", "registry-search").Type("submit").Disabled(r.busy).Text("Search"),
-			app.If(canRevoke, func() app.UI {
-				return app.Select().ID("registry-reason").Aria("label", "Revocation reason").
-					OnChange(func(ctx app.Context, e app.Event) { r.reason = ctx.JSSrc().Get("value").String() }).
-					Body(app.Range([]int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}).Slice(func(i int) app.UI {
-						n := pki.ReasonName([]int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}[i])
-						return app.Option().Value(n).Selected(n == r.reason).Text(n)
-					}))
-			}),
 		),
+		// The reason belongs to revoking, not to searching: it stands with
+		// the list whose rows carry the Revoke buttons.
+		app.If(canRevoke && len(r.devices) > 0, func() app.UI {
+			reasons := []int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}
+			return app.Div().Class("form-inline").Body(
+				app.Label().For("registry-reason").Text("Reason given when revoking a board"),
+				app.Select().ID("registry-reason").
+					OnChange(func(ctx app.Context, e app.Event) { r.reason = ctx.JSSrc().Get("value").String() }).
+					Body(app.Range(reasons).Slice(func(i int) app.UI {
+						n := pki.ReasonName(reasons[i])
+						return app.Option().Value(n).Selected(n == r.reason).Text(n)
+					})),
+			)
+		}),
 		app.If(r.loaded && len(r.devices) == 0 && r.shown != "", func() app.UI {
 			return app.P().ID("registry-empty").DataSet("testid", "registry-empty").Class("muted").Text("No device matches “" + r.shown + "”.")
 		}),
@@ -185,7 +191,7 @@ func (r *registryPanel) Render() app.UI {
 		app.If(len(r.devices) > 0, func() app.UI {
 			return app.Table().ID("registry-table").Class("table").Body(
 				app.THead().Body(app.Tr().Body(app.Th().Text("Device"), app.Th().Text("Certificate"), app.Th().Text("Encryption key"),
-					app.Th().Text("Provisioned"), app.Th().Text(""))),
+					app.Th().Text("Provisioned"), app.Th().Text("Status and actions"))),
 				app.TBody().Body(app.Range(r.devices).Slice(func(i int) app.UI {
 					d := r.devices[i]
 					enc := "none"
@@ -203,6 +209,7 @@ func (r *registryPanel) Render() app.UI {
 							}),
 							app.If(d.Revoked == nil && canRevoke, func() app.UI {
 								return app.Button().ID("revoke-"+d.ID).DataSet("testid", "device-revoke").Class("btn-small btn-danger").
+									Aria("label", "Revoke "+d.ID).
 									Disabled(r.busy).Text("Revoke").OnClick(func(ctx app.Context, e app.Event) { r.revoke(ctx, d) }, app.EventScope(d.ID))
 							}),
 						),

@@ -70,7 +70,7 @@ func (g *keyGenerator) Render() app.UI {
 		app.Label().For("keygen-name").Text("Name"),
 		app.Input().ID("keygen-name").DataSet("testid", "keygen-name").Type("text").Placeholder("e.g. thermo release key").
 			Value(g.name).OnInput(func(ctx app.Context, e app.Event) { g.name = ctx.JSSrc().Get("value").String() }),
-		app.Button().ID("keygen-submit").DataSet("testid", "keygen-submit").Type("submit").Disabled(g.busy).Text("Generate"),
+		app.Button().ID("keygen-submit").DataSet("testid", "keygen-submit").Class("btn-primary").Type("submit").Disabled(g.busy).Text("Generate"),
 		app.If(g.msg != "", func() app.UI {
 			return app.P().ID("keygen-message").DataSet("testid", "keygen-message").Class("ok").Aria("live", "polite").Text(g.msg)
 		}),

@@ -103,7 +103,7 @@ func (k *keyImporter) Render() app.UI {
 		app.H2().Text("Import keys"),
 		app.Div().ID("import-drop").DataSet("testid", "import-drop").Class("dropzone").Body(
 			app.P().Text("Drop imgtool key files (PEM) or age identities here, or"),
-			app.Label().For("import-file").Class("button").Text("Choose files…"),
+			app.Label().For("import-file").Class("button btn-primary").Text("Choose files…"),
 			app.Input().ID("import-file").DataSet("testid", "import-file").Type("file").Class("visually-hidden").
 				Multiple(true).Accept(".pem,.key,.der,.txt").OnChange(k.picked),
 		),

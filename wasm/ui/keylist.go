@@ -193,8 +193,10 @@ func (l *keyList) remove(ctx app.Context, i vault.Info) {
 	})
 }
 
-func (l *keyList) button(id, label, title string, onClick app.EventHandler) app.HTMLButton {
-	return app.Button().ID(id).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", title).
+func (l *keyList) button(id, label, keyName, title string, onClick app.EventHandler) app.HTMLButton {
+	// The accessible name starts with the visible label (WCAG 2.5.3),
+	// and names the key; the title says more.
+	return app.Button().ID(id).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", label+" ("+keyName+")").
 		Disabled(l.busy).Text(label).OnClick(onClick, app.EventScope(id))
 }
 
@@ -204,26 +206,26 @@ func (l *keyList) row(i vault.Info) app.UI {
 	_, signedIn := l.App.Session()
 	actions := []app.UI{}
 	if i.Algorithm.IsAge() {
-		actions = append(actions, l.button("key-export-recipient-"+slug, "Recipient", "Save the age recipient of "+i.Name,
-			func(ctx app.Context, e app.Event) { l.export(ctx, i, "txt") }))
+		actions = append(actions, l.button("key-export-recipient-"+slug, "Recipient", i.Name, "Save the age recipient of "+i.Name,
+			func(ctx app.Context, e app.Event) { l.export(ctx, i, "txt") }).Class("btn-ghost"))
 		if signedIn {
-			actions = append(actions, l.button("key-publish-"+slug, "Publish as my recipient",
+			actions = append(actions, l.button("key-publish-"+slug, "Publish as my recipient", i.Name,
 				"Publish "+i.Name+" as your release recipient on the server",
 				func(ctx app.Context, e app.Event) { l.publishRecipient(ctx, i) }))
 		}
 	} else {
 		for _, f := range []struct{ id, label string }{{"pem", "PEM"}, {"der", "DER"}, {"c", "C array"}} {
-			actions = append(actions, l.button("key-export-"+f.id+"-"+slug, f.label, "Save the public key of "+i.Name+" as "+f.label,
-				func(ctx app.Context, e app.Event) { l.export(ctx, i, f.id) }))
+			actions = append(actions, l.button("key-export-"+f.id+"-"+slug, f.label, i.Name, "Save the public key of "+i.Name+" as "+f.label,
+				func(ctx app.Context, e app.Event) { l.export(ctx, i, f.id) }).Class("btn-ghost"))
 		}
 	}
 	if canRegister {
-		actions = append(actions, l.button("key-register-"+slug, "Register with "+orDash(l.product),
+		actions = append(actions, l.button("key-register-"+slug, "Register with "+orDash(l.product), i.Name,
 			"Register the public key of "+i.Name+" with product "+l.product,
 			func(ctx app.Context, e app.Event) { l.register(ctx, i) }))
 	}
 	if l.Unlocked {
-		actions = append(actions, l.button("key-delete-"+slug, "Delete", "Delete "+i.Name+" from this vault",
+		actions = append(actions, l.button("key-delete-"+slug, "Delete", i.Name, "Delete "+i.Name+" from this vault",
 			func(ctx app.Context, e app.Event) { l.remove(ctx, i) }).Class("btn-small btn-danger"))
 	}
 	return app.Tr().ID("key-"+slug).DataSet("testid", "key-row").DataSet("key-id", i.ID).

@@ -68,7 +68,7 @@ func (f *productionPanel) Render() app.UI {
 			f.selectField("production-key", "Signed by", f.keyID, signers, func(_ app.Context, v string) { f.keyID = v }),
 			f.textField("production-notes", "Notes for the line", "optional", &f.notes),
 			app.Div().Class("form-actions").Body(
-				app.Button().Type("submit").ID("production-build").DataSet("testid", "production-build").Disabled(f.running).
+				app.Button().Type("submit").ID("production-build").DataSet("testid", "production-build").Class("btn-primary").Disabled(f.running).
 					Text("Build and upload package"),
 				app.If(f.running, func() app.UI {
 					return app.Button().Type("button").ID("production-cancel").Class("btn-ghost").Text("Cancel").

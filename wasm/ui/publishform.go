@@ -322,7 +322,7 @@ func (f *publishForm) Render() app.UI {
 			),
 			f.renderRecipients(recips),
 			app.Div().Class("form-actions").Body(
-				app.Button().ID("publish-submit").DataSet("testid", "publish-submit").Type("submit").Disabled(f.running).Text("Publish"),
+				app.Button().ID("publish-submit").DataSet("testid", "publish-submit").Class("btn-primary").Type("submit").Disabled(f.running).Text("Publish"),
 				app.If(f.running, func() app.UI {
 					return app.Button().ID("publish-cancel").DataSet("testid", "publish-cancel").Type("button").Class("btn-ghost").
 						Text("Cancel").OnClick(func(ctx app.Context, e app.Event) {

@@ -56,8 +56,10 @@ func (l *releaseList) row(c release.Checked) app.UI {
 	}
 	busy := l.busy[r.ID]
 	var actions []app.UI
-	btn := func(id, label, title string, h app.EventHandler) app.UI {
-		return app.Button().ID(id+"-"+slug).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", title).
+	btn := func(id, label, title string, h app.EventHandler) app.HTMLButton {
+		// The accessible name starts with the visible label (WCAG 2.5.3);
+		// the title says more.
+		return app.Button().ID(id+"-"+slug).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", label+" "+r.Version).
 			Disabled(busy).Text(label).OnClick(h, app.EventScope(r.ID))
 	}
 	if r.Yanked == nil {
@@ -87,11 +89,11 @@ func (l *releaseList) row(c release.Checked) app.UI {
 		}
 		if l.App.Can(state.PermYank) {
 			id := r.ID
-			actions = append(actions,
+			actions = append(actions, app.Span().Class("danger-apart inline-group").Body(
 				app.Input().ID("release-yank-reason-"+slug).DataSet("testid", "release-yank-reason").Type("text").
 					Placeholder("reason to yank").Aria("label", "Reason to yank "+r.Version).
 					OnInput(func(ctx app.Context, e app.Event) { l.yankReason[id] = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
-				btn("release-yank", "Yank", "Withdraw "+r.Version, func(ctx app.Context, e app.Event) { l.yank(ctx, c) }))
+				btn("release-yank", "Yank", "Withdraw "+r.Version, func(ctx app.Context, e app.Event) { l.yank(ctx, c) }).Class("btn-danger")))
 		}
 	}
 	if p, ok := l.progress[r.ID]; ok {

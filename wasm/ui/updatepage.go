@@ -352,7 +352,9 @@ func (p *updateFlow) renderRecords() app.UI {
 		app.P().ID("records-sync").DataSet("testid", "records-sync").DataSet("state", state).DataSet("waiting", p.waiting).
 			Class("muted").Text(text),
 		app.If(len(p.reports) > 0, func() app.UI {
-			return app.Table().ID("report-list").Class("table").Body(app.TBody().Body(
+			return app.Table().ID("report-list").Class("table").Body(app.THead().Body(app.Tr().Body(
+				app.Th().Text("Started"), app.Th().Text("Outcome"), app.Th().Text("Release"), app.Th().Text("Board"),
+				app.Th().Text("Audit log"), app.Th().Text("Actions"))), app.TBody().Body(
 				app.Range(p.reports).Slice(func(i int) app.UI {
 					e := p.reports[i]
 					r := e.Record

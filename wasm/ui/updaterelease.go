@@ -11,6 +11,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
+	"trustforge/wasm/state"
 	"trustforge/wasm/updateflow"
 )
 
@@ -38,6 +39,8 @@ func (p *updateFlow) loadReleases(ctx app.Context) {
 		var products []client.Product
 		if _, ok := p.App.Session(); !ok && p.App.SessionChecked() {
 			offline = "Sign in to download releases from the server; releases already downloaded to this browser are listed below."
+		} else if !p.App.Can(state.PermRead) {
+			offline = "Your role does not list the server's releases: flash a release downloaded to this browser (below) or a release file."
 		} else if products, err = p.App.API.Products(ctx); err != nil {
 			offline = "The server cannot be reached: releases already downloaded to this browser are listed below."
 		}
@@ -199,14 +202,16 @@ func (p *updateFlow) renderRelease() app.UI {
 		app.If(len(p.cached) == 0, func() app.UI {
 			return app.P().ID("cached-none").Class("muted").Text("No release downloaded yet.")
 		}).Else(func() app.UI {
-			return app.Table().ID("cached-releases").Class("table").Body(app.TBody().Body(
+			return app.Table().ID("cached-releases").Class("table").Body(app.THead().Body(app.Tr().Body(
+				app.Th().Text("Product"), app.Th().Text("Version"), app.Th().Text("Channel"), app.Th().Text("Downloaded"),
+				app.Th().Text("Actions"))), app.TBody().Body(
 				app.Range(p.cached).Slice(func(i int) app.UI {
 					e := p.cached[i]
 					r := e.Release
 					return app.Tr().ID(fmt.Sprintf("cached-%d", i)).DataSet("testid", "cached-release").
 						DataSet("product", r.Product).DataSet("version", r.Version).Body(
 						app.Td().Text(r.Product), app.Td().Class("version").Text(r.Version), app.Td().Text(r.Channel),
-						app.Td().Class("muted").Text("downloaded "+e.Saved.Local().Format("2006-01-02 15:04")),
+						app.Td().Class("muted").Text(e.Saved.Local().Format("2006-01-02 15:04")),
 						app.Td().Class("actions").Body(
 							app.Button().ID(fmt.Sprintf("use-%d", i)).DataSet("testid", "use-release").
 								DataSet("product", r.Product).DataSet("version", r.Version).
@@ -221,7 +226,7 @@ func (p *updateFlow) renderRelease() app.UI {
 		app.H3().Text("Or a release file"),
 		app.Div().Class("form-inline").Body(
 			app.Label().For("update-file").Text("Release bundle (.tfb)"),
-			app.Input().ID("update-file").DataSet("testid", "update-file").Type("file").Accept(".tfb").OnChange(p.pickFile),
+			filePicker("update-file", "Choose a release file…", ".tfb", "", p.pickFile),
 		),
 		app.If(p.relMsg != "", func() app.UI {
 			return app.P().ID("release-message").DataSet("testid", "release-message").Class("ok").Aria("live", "polite").Text(p.relMsg)
@@ -260,7 +265,8 @@ func (p *updateFlow) renderServerReleases() app.UI {
 			}
 			return app.P().ID("offered-none").Class("muted").Text("No release is offered on " + p.channel + ".")
 		}).Else(func() app.UI {
-			return app.Table().ID("offered-releases").Class("table").Body(app.TBody().Body(
+			return app.Table().ID("offered-releases").Class("table").Body(app.THead().Body(app.Tr().Body(
+				app.Th().Text("Version"), app.Th().Text("Channels"), app.Th().Text("Size"), app.Th().Text("Actions"))), app.TBody().Body(
 				app.Range(p.offered).Slice(func(i int) app.UI {
 					r := p.offered[i]
 					cached := p.isCached(r.ID)
@@ -299,7 +305,7 @@ func (p *updateFlow) renderBoard() app.UI {
 		&connectPanel{Kit: p.Kit},
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("update-back").Class("btn-ghost").Text("Choose another release").OnClick(p.restart),
-			app.Button().ID("update-next").DataSet("testid", "update-next").Disabled(!connected).
+			app.Button().ID("update-next").DataSet("testid", "update-next").Class("btn-primary").Disabled(!connected).
 				Text("Verify the release and check the board").OnClick(func(ctx app.Context, e app.Event) {
 				p.screen = screenVerify
 				p.verifyAndCheck(ctx)
