@@ -15,8 +15,9 @@ import (
 )
 
 // A tour visits every page of the console as every role sees it, in an
-// empty state (a new account in a new browser: no vault, nothing made) and
-// a populated one (a vault with keys, a product with releases), and hands
+// empty state (a server of its own, just enrolled, and a new browser: no
+// product, no vault, nothing made) and a populated one (the tests' server
+// with a product and releases, a vault with keys), and hands
 // each page to a visitor: the accessibility check and the screenshots
 // both take the tour. The pages come from ui.Pages and the few reached
 // from them, so a page added to the console is toured without a change
@@ -93,19 +94,48 @@ var (
 // visitor looks at one page; ctx's tab shows it, settled.
 type visitor func(t *testing.T, ctx context.Context, role tourRole, state string, p tourPage)
 
+// emptyServer starts a server of its own for the empty state, with the
+// same accounts as the tests' server; t's end stops it.
+func emptyServer(t *testing.T) string {
+	t.Helper()
+	if env.skip != "" {
+		t.Skipf("chromium missing: %s", env.skip)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := driver.StartServer(ctx, driver.ServerOptions{Binary: env.bin, WebDir: env.webDir, Log: testLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	a, err := setUpAccounts(ctx, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.createUser(ctx, tourStation, "station", tourStationPass); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL
+}
+
 // takeTour visits every page for every role in both states.
 func takeTour(t *testing.T, visit visitor) {
 	populatedFleet(t)
+	empty := emptyServer(t)
 	for _, role := range tourRoles(t) {
 		for _, state := range []string{"empty", "populated"} {
 			if role.User == "" && state == "populated" {
 				continue // nothing to populate without an account
 			}
+			base := env.server.URL
+			if state == "empty" {
+				base = empty
+			}
 			t.Run(role.Name+"/"+state, func(t *testing.T) {
 				ctx, _ := newWorkTab(t, 10*time.Minute)
-				prepareTour(t, ctx, role, state)
+				prepareTour(t, ctx, base, role, state)
 				for _, p := range tourPages() {
-					openTourPage(t, ctx, role, p)
+					openTourPage(t, ctx, base, role, p)
 					settle(t, ctx)
 					visit(t, ctx, role, state, p)
 				}
@@ -116,12 +146,18 @@ func takeTour(t *testing.T, visit visitor) {
 
 // prepareTour signs role in and, for the populated state, makes a vault
 // with the keys the role works with.
-func prepareTour(tb testing.TB, ctx context.Context, role tourRole, state string) {
+func prepareTour(tb testing.TB, ctx context.Context, base string, role tourRole, state string) {
 	tb.Helper()
 	if role.User == "" {
 		return
 	}
-	signIn(tb, ctx, role.User, role.Pass)
+	if err := driver.Open(ctx, base+"/signin?next=/keys"); err != nil {
+		tb.Fatal(err)
+	}
+	typeInto(tb, ctx, "signin-name", role.User)
+	typeInto(tb, ctx, "signin-password", role.Pass)
+	click(tb, ctx, "signin-submit")
+	waitFor(tb, ctx, `#nav-keys[aria-current="page"]`)
 	if state != "populated" {
 		return
 	}
@@ -142,10 +178,10 @@ func prepareTour(tb testing.TB, ctx context.Context, role tourRole, state string
 
 // openTourPage shows p: by clicking, as a person does, when a link leads
 // there, or by opening its address.
-func openTourPage(tb testing.TB, ctx context.Context, role tourRole, p tourPage) {
+func openTourPage(tb testing.TB, ctx context.Context, base string, role tourRole, p tourPage) {
 	tb.Helper()
 	if role.User == "" {
-		if err := driver.Open(ctx, env.server.URL+p.Path); err != nil {
+		if err := driver.Open(ctx, base+p.Path); err != nil {
 			tb.Fatal(err)
 		}
 		return
@@ -157,11 +193,11 @@ func openTourPage(tb testing.TB, ctx context.Context, role tourRole, p tourPage)
 	case p.Via == "":
 		link = `a[href="` + p.Path + `"]`
 	default:
-		openTourPage(tb, ctx, role, tourPage{Path: p.Parent})
+		openTourPage(tb, ctx, base, role, tourPage{Path: p.Parent})
 		link = "#" + p.Via
 	}
 	if attr(tb, ctx, link, "href") == "" {
-		if err := driver.Open(ctx, env.server.URL+p.Path); err != nil {
+		if err := driver.Open(ctx, base+p.Path); err != nil {
 			tb.Fatal(err)
 		}
 		return

@@ -270,9 +270,9 @@ func (p *connectPanel) renderChoices() app.UI {
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("serial-choose").DataSet("testid", "serial-choose").Class("btn-primary").Disabled(busy).
 				Text("Choose a serial port…").OnClick(p.choosePort),
-			app.Button().ID("usb-choose").DataSet("testid", "usb-choose").Class("btn-ghost").Disabled(busy).
+			app.Button().ID("usb-choose").DataSet("testid", "usb-choose").Disabled(busy).
 				Text("Choose a USB device…").OnClick(p.chooseUSB),
-			app.Button().ID("sim-connect").DataSet("testid", "sim-connect").Class("btn-ghost").Disabled(busy).
+			app.Button().ID("sim-connect").DataSet("testid", "sim-connect").Disabled(busy).
 				Title("A board simulated by the server (trustforge serve --demo-board): no hardware needed").
 				Text("Try the simulated board").OnClick(p.connectSimulated),
 		),

@@ -295,7 +295,9 @@ func (f *publishForm) Render() app.UI {
 		app.P().Class("muted").Text("The firmware is signed and encrypted in this browser; only the signed manifest and the ciphertext are uploaded."),
 		app.Form().ID("publish-form").Class("form").OnSubmit(f.publish).Body(
 			f.renderFile(),
-			app.FieldSet().Body(
+			// The release and its signing side by side: the form fits a
+			// screen instead of three.
+			app.Div().Class("form-cols").Body(app.FieldSet().Body(
 				app.Legend().Text("Release"),
 				f.selectField("publish-product", "Product", &f.Draft.product, products, func() { f.Draft.channel = firstChannel(f.productByName(f.Draft.product)) }),
 				f.textField("publish-version", "Version", "1.2.3 or 1.2.3+4", &f.Draft.version),
@@ -307,19 +309,19 @@ func (f *publishForm) Render() app.UI {
 					app.Textarea().ID("publish-notes").DataSet("testid", "publish-notes").Rows(3).Text(f.Draft.notes).OnInput(f.value(&f.Draft.notes)),
 				),
 			),
-			app.FieldSet().Body(
-				app.Legend().Text("MCUboot signing"),
-				f.selectField("publish-key", "Signing key", &f.Draft.keyID, signers, nil),
-				f.textField("publish-header-size", "Header size", "0x200", &f.Draft.headerSize),
-				app.Div().Class("field field-check").Body(
-					app.Input().ID("publish-pad-header").DataSet("testid", "publish-pad-header").Type("checkbox").Checked(f.Draft.padHeader).
-						OnChange(func(ctx app.Context, e app.Event) { f.Draft.padHeader = ctx.JSSrc().Get("checked").Bool() }),
-					app.Label().For("publish-pad-header").Text("Pad header (the binary does not start with the header space)"),
-				),
-				f.selectField("publish-align", "Flash write alignment", &f.Draft.align, aligns, nil),
-				f.textField("publish-slot-size", "Slot size", "e.g. 0x40000; empty: no check", &f.Draft.slotSize),
-				f.selectField("publish-encrypt", "Device encryption", &f.Draft.encryptTo, devices, nil),
-			),
+				app.FieldSet().Body(
+					app.Legend().Text("MCUboot signing"),
+					f.selectField("publish-key", "Signing key", &f.Draft.keyID, signers, nil),
+					f.textField("publish-header-size", "Header size", "0x200", &f.Draft.headerSize),
+					app.Div().Class("field field-check").Body(
+						app.Input().ID("publish-pad-header").DataSet("testid", "publish-pad-header").Type("checkbox").Checked(f.Draft.padHeader).
+							OnChange(func(ctx app.Context, e app.Event) { f.Draft.padHeader = ctx.JSSrc().Get("checked").Bool() }),
+						app.Label().For("publish-pad-header").Text("Pad header (the binary does not start with the header space)"),
+					),
+					f.selectField("publish-align", "Flash write alignment", &f.Draft.align, aligns, nil),
+					f.textField("publish-slot-size", "Slot size", "e.g. 0x40000; empty: no check", &f.Draft.slotSize),
+					f.selectField("publish-encrypt", "Device encryption", &f.Draft.encryptTo, devices, nil),
+				)),
 			f.renderRecipients(recips),
 			app.Div().Class("form-actions").Body(
 				app.Button().ID("publish-submit").DataSet("testid", "publish-submit").Class("btn-primary").Type("submit").Disabled(f.running).Text("Publish"),

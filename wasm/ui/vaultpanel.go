@@ -109,8 +109,8 @@ func (v *vaultPanel) Render() app.UI {
 			app.H2().Text("Create your key vault"),
 			app.P().Text("Choose a passphrase: it seals every key in this browser. It cannot be recovered, so keep it, and keep backups of your keys."),
 			app.Form().ID("vault-create-form").Class("form").OnSubmit(v.create).Body(
-				app.Div().Body(v.passInput("vault-pass", "Passphrase", "new-password", &v.pass)...),
-				app.Div().Body(v.passInput("vault-pass-confirm", "Passphrase again", "new-password", &v.confirm)...),
+				app.Div().Class("field").Body(v.passInput("vault-pass", "Passphrase", "new-password", &v.pass)...),
+				app.Div().Class("field").Body(v.passInput("vault-pass-confirm", "Passphrase again", "new-password", &v.confirm)...),
 				app.Button().ID("vault-create").DataSet("testid", "vault-create").Class("btn-primary").Type("submit").Disabled(v.busy).
 					Text(busyText("Create vault", "Sealing…")),
 				errLine,
@@ -120,7 +120,7 @@ func (v *vaultPanel) Render() app.UI {
 		return panel.Body(
 			app.H2().Body(app.Span().Class("badge badge-locked").Text("Locked"), app.Text(" Key vault")),
 			app.Form().ID("vault-unlock-form").Class("form-inline").OnSubmit(v.unlock).Body(
-				app.Div().Body(v.passInput("vault-pass", "Passphrase", "current-password", &v.pass)...),
+				app.Div().Class("inline-group").Body(v.passInput("vault-pass", "Passphrase", "current-password", &v.pass)...),
 				app.Button().ID("vault-unlock").DataSet("testid", "vault-unlock").Class("btn-primary").Type("submit").Disabled(v.busy).
 					Text(busyText("Unlock", "Unlocking…")),
 				errLine,
