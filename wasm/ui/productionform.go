@@ -32,6 +32,7 @@ type productionPanel struct {
 	App *state.App
 
 	products []client.Product
+	loaded   bool // the products were listed
 	stations []client.Recipient
 	signers  []vault.Info
 	releases []release.Checked
@@ -72,7 +73,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 			if err = errors.Join(err, rerr); err != nil {
 				f.err = describe(err)
 			}
-			f.products = ps
+			f.products, f.loaded = ps, err == nil
 			f.stations = nil
 			for _, r := range rs {
 				if r.Role == string(state.RoleStation) {

@@ -27,6 +27,10 @@ func (f *productionPanel) Render() app.UI {
 		{string(production.ImageDevice), "encrypt the image to each board's own key"},
 		{string(production.ImageClear), "program the image in the clear (factory programming)"},
 	}
+	if f.loaded && len(f.products) == 0 {
+		return app.Section().ID("production").Class("panel").Aria("label", "Production packages").Body(
+			app.H2().Text("Production packages"), noProduct("production-no-product", "produce"))
+	}
 	return app.Section().ID("production").Class("panel").Aria("label", "Production packages").Body(
 		app.H2().Text("Production packages"),
 		app.P().Class("muted").Text("Hand production to a programming station: the release, the provisioning profile and a batch CA whose key only "+

@@ -33,6 +33,7 @@ type publishForm struct {
 	products   []client.Product
 	recipients []client.Recipient
 	keys       []vault.Info
+	loaded     bool // the products were listed
 	making     bool // making the engineer's own recipient
 	stopDrop   func()
 
@@ -105,7 +106,7 @@ func (f *publishForm) load(ctx app.Context) {
 			if rerr != nil {
 				f.err = describe(rerr)
 			}
-			f.products, f.recipients = ps, rs
+			f.products, f.recipients, f.loaded = ps, rs, true
 			f.tickOwn()
 			if f.Draft.product == "" && len(ps) > 0 {
 				f.Draft.product = ps[0].Name
@@ -290,6 +291,10 @@ func mergeRecipients(user string, dir []client.Recipient, keys []vault.Info) []r
 func (f *publishForm) Render() app.UI {
 	products, channels, signers, devices, aligns := f.options()
 	recips := f.ageRecipients()
+	if f.loaded && len(f.products) == 0 {
+		return app.Section().ID("publish").Class("panel").Aria("label", "Publish a release").Body(
+			app.H2().Text("Publish a release"), noProduct("publish-no-product", "publish a release of"))
+	}
 	return app.Section().ID("publish").Class("panel").Aria("label", "Publish a release").Body(
 		app.H2().Text("Publish a release"),
 		app.P().Class("muted").Text("The firmware is signed and encrypted in this browser; only the signed manifest and the ciphertext are uploaded."),

@@ -31,6 +31,7 @@ type releaseList struct {
 	Show string
 
 	products   []client.Product
+	productsIn bool // the products were listed (none is then an answer)
 	product    string
 	channel    string // "" for every channel
 	rows       []release.Checked
@@ -62,7 +63,7 @@ func (l *releaseList) OnMount(ctx app.Context) {
 				l.err = describe(err)
 				return
 			}
-			l.products = ps
+			l.products, l.productsIn = ps, true
 			if l.product == "" && len(ps) > 0 {
 				l.product = ps[0].Name
 			}

@@ -132,6 +132,10 @@ func uintText(n uint64) string {
 
 func (l *releaseList) Render() app.UI {
 	chans := l.channels()
+	if l.productsIn && len(l.products) == 0 {
+		return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
+			app.H2().Text("Releases"), noProduct("releases-no-product", "list"))
+	}
 	return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
 		app.H2().Text("Releases"),
 		app.Div().Class("form-inline").Body(
