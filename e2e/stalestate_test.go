@@ -148,7 +148,7 @@ func TestStaleReleaseListAfterPromote(t *testing.T) {
 	click(t, ctx, "release-promote-"+slug)
 	waitText(t, ctx, "releases-message", "Promoted 1.0.0 to beta")
 	waitFor(t, ctx, row+`[data-channels*="beta"]`)
-	waitGone(t, ctx, "#releases-loading-list")
+	waitPresent(t, ctx, "#releases-loading-list[hidden]")
 	waitFor(t, ctx, `#releases-table[data-loaded="true"]`)
 }
 

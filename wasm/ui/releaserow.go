@@ -162,9 +162,10 @@ func (l *releaseList) Render() app.UI {
 			app.Button().ID("list-refresh").DataSet("testid", "list-refresh").Class("btn-small btn-ghost").Text("Refresh").
 				OnClick(func(ctx app.Context, e app.Event) { l.load(ctx) }),
 		),
-		app.If(l.loading, func() app.UI {
-			return app.P().ID("releases-loading-list").Class("muted").Text("Loading and verifying…")
-		}),
+		// Always in the page, hidden when idle: an element that comes and
+		// goes before the table would shift it, and go-app would then
+		// replace the table (and the button being clicked) on every load.
+		app.P().ID("releases-loading-list").Class("muted").Hidden(!l.loading).Aria("live", "polite").Text("Loading and verifying…"),
 		app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
 			return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
 		}).Else(func() app.UI {
