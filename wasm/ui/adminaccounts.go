@@ -337,9 +337,9 @@ func (a *adminAccounts) userTable(self string) app.UI {
 				app.Td().Text(status),
 				app.Td().Body(app.Div().Class("actions").Body(
 					app.Button().Class("btn-small btn-secondary").Type("button").DataSet("user", u.Name).
-						Aria("label", "Set a password for "+u.Name).Disabled(a.busy).Text("Set password").OnClick(a.openPassword),
+						Aria("label", "Set password for "+u.Name).Disabled(a.busy).Text("Set password").OnClick(a.openPassword),
 					app.Button().Class("btn-small btn-secondary").Type("button").DataSet("user", u.Name).
-						Aria("label", "Issue an API token for "+u.Name).Disabled(a.busy || u.Disabled).Text("Issue token").OnClick(a.issueToken),
+						Aria("label", "Issue token for "+u.Name).Disabled(a.busy || u.Disabled).Text("Issue token").OnClick(a.issueToken),
 					app.If(u.Name != self, func() app.UI {
 						label, cls := "Disable", "btn-small btn-danger"
 						if u.Disabled {
