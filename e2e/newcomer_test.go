@@ -92,6 +92,7 @@ func runNewcomer(tb testing.TB) newcomer {
 	p.click("Releases")
 	p.see("ada (") // the form has loaded who may open the release
 	p.chooseFile("Choose the firmware", fw)
+	p.fill("Version", "1.0.0")
 	p.tick("ada (")
 	p.click("Publish")
 	p.see("Signed manifest")

@@ -104,6 +104,7 @@ func TestTeam(t *testing.T) {
 	eng.click("Releases")
 	eng.see("tess · ")
 	eng.chooseFile("Choose the firmware", writeFile(t, "pump.bin", firmware(40<<10)))
+	eng.fill("Version", "1.0.0")
 	eng.tick("tess · ")
 	eng.click("Publish")
 	eng.see("Signed manifest")
