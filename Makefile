@@ -8,6 +8,12 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X trustforge/internal/version.Version=$(VERSION)
 WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 VERSITYGW ?= v1.8.0
+# axe-core, the accessibility engine the browser tests run on every page
+# (e2e/a11y_test.go), installed by test-deps outside git.
+AXE_VERSION := 4.14.1
+AXE_DIR     := $(CURDIR)/.cache/axe
+# Where make screenshots writes its PNGs (not committed).
+SHOTS     ?= $(CURDIR)/screenshots
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The console is compiled without inlining outside the packages whose speed
 # matters in the browser (crypto, the runtime, board protocols): UI and
@@ -20,7 +26,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 # Packages whose tests also run as WebAssembly, as the browser runs them.
 WASM_PKGS ?= ./crypto/... ./devices/esprom/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/...
 
-.PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench clean
+.PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench screenshots clean
 
 all: server wasm
 
@@ -67,10 +73,25 @@ test-deps:
 		echo "make: installing npm from Debian (e2e/esptooljs fetches esptool-js with it)"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
 	fi
+	@if [ ! -f $(AXE_DIR)/node_modules/axe-core/axe.min.js ]; then \
+		if ! command -v npm >/dev/null 2>&1; then \
+			echo "make: installing npm from Debian"; \
+			$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y npm; \
+		fi; \
+		echo "make: installing axe-core $(AXE_VERSION) with npm into $(AXE_DIR)"; \
+		npm install --no-audit --no-fund --prefix $(AXE_DIR) axe-core@$(AXE_VERSION); \
+	fi
 
 vet:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./devices/webserial ./devices/webusb ./devices/wsboard $(WASM_PKGS)
+
+# A full-page PNG of every page, for every role, empty and populated, in
+# $(SHOTS): the whole console in one folder for a reviewer.
+screenshots: test-deps wasm
+	mkdir -p $(SHOTS) && rm -f $(SHOTS)/*.png
+	TRUSTFORGE_SCREENSHOTS=$(SHOTS) $(GO) test -count=1 -timeout 30m -run '^TestScreenshots$$' ./e2e/
+	@echo "screenshots in $(SHOTS)"
 
 # Unit, fuzz-seed-corpus and end-to-end tests (e2e drives the console in
 # headless Chromium against the real server).
@@ -98,6 +119,8 @@ bench: test-deps wasm
 	@echo "== MCUboot images: sign, verify, encrypt (native, then WebAssembly) =="
 	$(GO) test -run '^$$' -bench . ./crypto/mcuimg/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -exec="$(WASM_EXEC)" ./crypto/mcuimg/
+	@echo "== key vault: unlocking without freezing the page (scrypt's longest slice as WebAssembly) =="
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench UnlockSlices -benchtime 1x -exec="$(WASM_EXEC)" ./crypto/vault/
 	@echo "== release bundles: create and open (native, then WebAssembly) =="
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./crypto/bundle/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchtime 3x -exec="$(WASM_EXEC)" ./crypto/bundle/

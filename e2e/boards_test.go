@@ -146,6 +146,12 @@ func newFleet(tb testing.TB) *fleet {
 // encrypted to the fleet's technician.
 func (f *fleet) release(tb testing.TB, v string, size int, hardware ...string) *release.Built {
 	tb.Helper()
+	return f.releaseOn(tb, "stable", v, size, hardware...)
+}
+
+// releaseOn is release, offered on channel.
+func (f *fleet) releaseOn(tb testing.TB, channel, v string, size int, hardware ...string) *release.Built {
+	tb.Helper()
 	fw := make([]byte, size)
 	rand.Read(fw)
 	built, err := release.Build(context.Background(), release.Input{
@@ -153,7 +159,7 @@ func (f *fleet) release(tb testing.TB, v string, size int, hardware ...string) *
 		Key:        f.key,
 		Image:      mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true},
 		Product:    f.product,
-		Channel:    "stable",
+		Channel:    channel,
 		Hardware:   hardware,
 		Version:    v,
 		Recipients: []string{f.tech.Recipient().String()},

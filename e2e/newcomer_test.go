@@ -91,7 +91,8 @@ func runNewcomer(tb testing.TB) newcomer {
 	fw := writeFile(tb, "app.bin", firmware(48<<10))
 	p.click("Releases")
 	p.see("ada (") // the form has loaded who may open the release
-	p.chooseFile("Firmware", fw)
+	p.chooseFile("Choose the firmware", fw)
+	p.fill("Version", "1.0.0")
 	p.tick("ada (")
 	p.click("Publish")
 	p.see("Signed manifest")

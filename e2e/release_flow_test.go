@@ -273,8 +273,9 @@ func TestPublishCancel(t *testing.T) {
 	click(t, ctx, "key-register-"+keyID[:16])
 	waitText(t, ctx, "keys-message", "Registered")
 	goTo(t, ctx, "releases")
-	me := engineerName + " (this vault: own identity)"
-	waitFor(t, ctx, `input[data-testid="recipient"][data-user="`+me+`"]`)
+	// The engineer's own identity is offered first, and ticked.
+	me := `input[data-testid="recipient"][data-own="true"]`
+	waitFor(t, ctx, me)
 
 	fw := make([]byte, 16<<20)
 	rand.Read(fw)
@@ -284,8 +285,8 @@ func TestPublishCancel(t *testing.T) {
 	waitFor(t, ctx, "#publish-file-info")
 	choose(t, ctx, "publish-product", product)
 	clearAndType(t, ctx, "publish-version", "2.0.0")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[data-testid="recipient"][data-user="`+me+`"]`))); err != nil {
-		t.Fatal(err)
+	if checked, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+me+`').checked`)); !checked {
+		t.Fatal("the engineer's own recipient is not ticked")
 	}
 	click(t, ctx, "publish-submit")
 	waitFor(t, ctx, "#publish-progress")

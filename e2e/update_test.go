@@ -146,6 +146,18 @@ func TestTechnicianRefusals(t *testing.T) {
 			waitFor(t, ctx, `#update-outcome[data-outcome="refused"]`)
 			hasText(t, ctx, "update-outcome", "nothing was written to the board")
 			hasText(t, ctx, "update-reason", tt.reason)
+			// The pills say what ran: nothing that changes the board.
+			failed := "check"
+			if tt.name == "tampered" {
+				failed = "verify"
+			}
+			waitFor(t, ctx, `#stepper-`+failed+`[data-state="failed"]`)
+			for _, s := range []string{"upload", "test-boot", "check-version", "confirm"} {
+				waitFor(t, ctx, `#stepper-`+s+`[data-state="skipped"]`)
+			}
+			if failed == "check" {
+				waitFor(t, ctx, `#stepper-verify[data-state="done"]`)
+			}
 			if after := b.Running().Hash; !bytes.Equal(after, before) {
 				t.Error("the board's image changed")
 			}
@@ -189,4 +201,30 @@ func auditEntry(tb testing.TB, action string, match func(audit.Entry) bool) audi
 func adminExport(ctx context.Context, w *bytes.Buffer) (string, error) {
 	c := &srvclient.Client{BaseURL: env.server.URL, Token: env.accounts.admin.Token}
 	return c.ExportAudit(ctx, w)
+}
+
+// TestUpdateOffersTheNewestChannel: the guided update first shows the
+// channel that offers the product's newest release (here beta, where it
+// was just published), and every channel on request.
+func TestUpdateOffersTheNewestChannel(t *testing.T) {
+	f := newFleet(t)
+	f.publish(t, f.release(t, "1.0.0", 8<<10))
+	f.publish(t, f.releaseOn(t, "beta", "1.1.0", 8<<10))
+
+	ctx, _ := newTab(t)
+	signIn(t, ctx, technicianName, technicianPass)
+	goTo(t, ctx, "devices")
+	click(t, ctx, "open-update")
+	waitPresent(t, ctx, `#update-product option[value="`+f.product+`"]`)
+	choose(t, ctx, "update-product", f.product)
+	waitFor(t, ctx, `tr[data-testid="offered-release"][data-version="1.1.0"]`)
+	if ch := valueOf(t, ctx, "update-channel"); ch != "beta" {
+		t.Errorf("the channel shown is %q, want beta", ch)
+	}
+	choose(t, ctx, "update-channel", "")
+	waitFor(t, ctx, `tr[data-testid="offered-release"][data-version="1.0.0"]`)
+	waitFor(t, ctx, `tr[data-testid="offered-release"][data-version="1.1.0"]`)
+	choose(t, ctx, "update-channel", "stable")
+	waitGone(t, ctx, `tr[data-testid="offered-release"][data-version="1.1.0"]`)
+	waitFor(t, ctx, `tr[data-testid="offered-release"][data-version="1.0.0"]`)
 }

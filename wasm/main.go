@@ -36,6 +36,9 @@ func main() {
 		// The first page shows before the session check, the vault's
 		// IndexedDB scan and the syncs start.
 		AfterPaint: afterPaint,
+		// scrypt stops every 25 ms so the page keeps answering while the
+		// vault unlocks.
+		Vault: vault.Options{Yield: ui.YieldToBrowser},
 	})
 	ui.RoutesWith(st)
 	app.RunWhenOnBrowser()

@@ -59,7 +59,7 @@ func (v *Vault) Backup(ctx context.Context, passphrase string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: encoding backup: %w", err)
 	}
-	return sealPassphrase(string(plain), passphrase, v.opts.workFactor())
+	return sealPassphrase(ctx, string(plain), passphrase, v.opts.workFactor(), v.opts.Yield)
 }
 
 // RestoreResult says what Restore did.
@@ -80,7 +80,7 @@ func (v *Vault) Restore(ctx context.Context, backup []byte, passphrase string) (
 	if _, err := v.vaultKey(); err != nil {
 		return RestoreResult{}, err
 	}
-	secrets, infos, err := readBackup(backup, passphrase)
+	secrets, infos, err := readBackup(ctx, backup, passphrase, v.opts.Yield)
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -106,8 +106,8 @@ func (v *Vault) Restore(ctx context.Context, backup []byte, passphrase string) (
 
 // readBackup decrypts and checks a backup without touching any vault, and
 // returns the public records of its keys.
-func readBackup(backup []byte, passphrase string) ([]secret, []Info, error) {
-	plain, err := openPassphrase(backup, passphrase)
+func readBackup(ctx context.Context, backup []byte, passphrase string, yield func(context.Context) error) ([]secret, []Info, error) {
+	plain, err := openPassphrase(ctx, backup, passphrase, yield)
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
 			return nil, nil, fmt.Errorf("%w: this is not a trustforge vault backup (%v)", ErrCorrupt, err)
@@ -153,6 +153,6 @@ func readBackup(backup []byte, passphrase string) ([]secret, []Info, error) {
 // InspectBackup decrypts and checks a backup without touching any vault,
 // and returns the public records of the keys it holds.
 func InspectBackup(backup []byte, passphrase string) ([]Info, error) {
-	_, infos, err := readBackup(backup, passphrase)
+	_, infos, err := readBackup(context.Background(), backup, passphrase, nil)
 	return infos, err
 }

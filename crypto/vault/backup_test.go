@@ -142,7 +142,7 @@ func TestRestoreRefusesForeignFiles(t *testing.T) {
 	dst, st := newVault(t)
 	before := st.snapshot()
 	sealDoc := func(doc string) []byte {
-		b, err := sealPassphrase(doc, "backup passphrase", 4)
+		b, err := sealPassphrase(context.Background(), doc, "backup passphrase", 4, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,17 +17,20 @@ const maxWorkFactor = 22
 // maxSealed bounds what is read out of one sealed value.
 const maxSealed = 16 << 20
 
-// sealPassphrase encrypts plain to passphrase with age's scrypt recipient.
-func sealPassphrase(plain, passphrase string, workFactor int) ([]byte, error) {
-	r, err := age.NewScryptRecipient(passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+// sealPassphrase encrypts plain to passphrase as age's scrypt recipient
+// does, calling yield (when not nil) now and then during scrypt.
+func sealPassphrase(ctx context.Context, plain, passphrase string, workFactor int, yield func(context.Context) error) ([]byte, error) {
+	if passphrase == "" {
+		return nil, errors.New("vault: the passphrase is empty")
 	}
 	if workFactor < 1 || workFactor > maxWorkFactor {
 		return nil, fmt.Errorf("vault: scrypt work factor %d: want 1 to %d", workFactor, maxWorkFactor)
 	}
-	r.SetWorkFactor(workFactor)
-	return seal([]byte(plain), r)
+	b, err := seal([]byte(plain), &scryptRecipient{ctx: ctx, passphrase: passphrase, workFactor: workFactor, yield: yield})
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return b, err
 }
 
 // sealTo encrypts plain to an age X25519 recipient.
@@ -56,17 +60,21 @@ func seal(plain []byte, r age.Recipient) ([]byte, error) {
 // openPassphrase decrypts an age file sealed to a passphrase. A wrong
 // passphrase gives ErrWrongPassphrase; anything that is not an intact
 // passphrase-sealed age file gives ErrCorrupt.
-func openPassphrase(sealed []byte, passphrase string) ([]byte, error) {
+// Scrypt runs in the caller's goroutine, calling yield (when not nil) now
+// and then; ctx's end stops it with ctx's error.
+func openPassphrase(ctx context.Context, sealed []byte, passphrase string, yield func(context.Context) error) ([]byte, error) {
 	if !isScryptFile(sealed) {
 		return nil, fmt.Errorf("%w: not an age file encrypted with a passphrase", ErrCorrupt)
 	}
-	id, err := age.NewScryptIdentity(passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrongPassphrase, err)
+	if passphrase == "" {
+		return nil, ErrWrongPassphrase
 	}
-	id.SetMaxWorkFactor(maxWorkFactor)
+	id := &scryptIdentity{ctx: ctx, passphrase: passphrase, maxWorkFactor: maxWorkFactor, yield: yield}
 	r, err := age.Decrypt(bytes.NewReader(sealed), id)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
 			return nil, ErrWrongPassphrase

@@ -46,6 +46,12 @@ type Options struct {
 	Rand io.Reader
 	// Now is the clock of creation times; nil means time.Now.
 	Now func() time.Time
+	// Yield, when not nil, is called about every 25 ms of scrypt work
+	// (unlocking, creating, backing up), so that a caller on a single
+	// thread, as WebAssembly in a browser is, lets the page repaint and
+	// answer input. An error from it stops the work with that error. Nil
+	// means scrypt runs in one go.
+	Yield func(context.Context) error
 }
 
 func (o Options) rand() io.Reader {
@@ -120,7 +126,7 @@ func Create(ctx context.Context, st Store, passphrase string, opts Options) (*Va
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	sealed, err := sealPassphrase(labelVaultKey+id.String(), passphrase, opts.workFactor())
+	sealed, err := sealPassphrase(ctx, labelVaultKey+id.String(), passphrase, opts.workFactor(), opts.Yield)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +182,7 @@ func (v *Vault) Unlock(ctx context.Context, passphrase string) error {
 	v.mu.Lock()
 	hdr := v.hdr
 	v.mu.Unlock()
-	id, err := openVaultKey(hdr, passphrase)
+	id, err := openVaultKey(ctx, hdr, passphrase, v.opts.Yield)
 	if err != nil {
 		return err
 	}
@@ -187,8 +193,8 @@ func (v *Vault) Unlock(ctx context.Context, passphrase string) error {
 }
 
 // openVaultKey unseals the vault key of h.
-func openVaultKey(h header, passphrase string) (*age.X25519Identity, error) {
-	plain, err := openPassphrase(h.Sealed, passphrase)
+func openVaultKey(ctx context.Context, h header, passphrase string, yield func(context.Context) error) (*age.X25519Identity, error) {
+	plain, err := openPassphrase(ctx, h.Sealed, passphrase, yield)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +221,11 @@ func (v *Vault) ChangePassphrase(ctx context.Context, old, new string) error {
 	v.mu.Lock()
 	hdr := v.hdr
 	v.mu.Unlock()
-	id, err := openVaultKey(hdr, old)
+	id, err := openVaultKey(ctx, hdr, old, v.opts.Yield)
 	if err != nil {
 		return err
 	}
-	sealed, err := sealPassphrase(labelVaultKey+id.String(), new, v.opts.workFactor())
+	sealed, err := sealPassphrase(ctx, labelVaultKey+id.String(), new, v.opts.workFactor(), v.opts.Yield)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,8 @@ type Console struct {
 	app     *app.Handler
 	wasm    *wasmAsset
 	version string
-	loader  []byte // app.js, see loaderJS
+	loader  []byte   // app.js, see loaderJS
+	favicon *favicon // nil without an icon
 }
 
 // New loads the console from cfg.WebDir. It fails when app.wasm is missing,
@@ -112,7 +113,10 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Console{app: h, wasm: wasm, version: version, loader: loader}, nil
+	c := &Console{app: h, wasm: wasm, version: version, loader: loader}
+	// A web directory without the PNG icon serves no /favicon.ico.
+	c.favicon, _ = loadFavicon(dir)
+	return c, nil
 }
 
 // pagePaths lists the console's pages that work offline.
@@ -142,6 +146,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/app.js", "/goapp.js":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			c.serveLoader(w, r)
+			return
+		}
+	case "/favicon.ico":
+		if c.favicon != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			c.favicon.ServeHTTP(w, r)
 			return
 		}
 	}

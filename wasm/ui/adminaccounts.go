@@ -38,16 +38,17 @@ type adminAccounts struct {
 	// mount is the component's context: work started by an event goes on
 	// with it, as go-app drops a Dispatch whose event element was
 	// replaced meanwhile.
-	mount app.Context
+	ui app.Context
 }
 
 func (a *adminAccounts) OnMount(ctx app.Context) {
-	a.mount = ctx
+	a.ui = ctx
 	a.newRoles = []string{string(state.RoleEngineer)}
 	a.load(ctx)
 }
 
 func (a *adminAccounts) load(ctx app.Context) {
+	ctx = a.ui // set at mount, before the first load
 	a.gen++
 	gen := a.gen
 	ctx.Async(func() {
@@ -105,7 +106,7 @@ func (a *adminAccounts) create(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy, a.msg, a.err, a.secret = true, "", "", client.Token{}
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		u, err := a.App.API.CreateUser(ctx, name, roles, pw)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -142,7 +143,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy = true
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		u, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Roles: roles})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -157,7 +158,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 func (a *adminAccounts) setDisabled(ctx app.Context, e app.Event) {
 	name, disable := target(ctx, "user"), target(ctx, "disable") == "true"
 	a.busy = true
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Disabled: &disable})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -182,7 +183,7 @@ func (a *adminAccounts) savePassword(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy = true
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Password: &pw})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -198,7 +199,7 @@ func (a *adminAccounts) savePassword(ctx app.Context, e app.Event) {
 func (a *adminAccounts) removePassword(ctx app.Context, e app.Event) {
 	name, none := a.pwFor, ""
 	a.busy = true
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Password: &none})
 		ctx.Dispatch(func(ctx app.Context) {
@@ -214,7 +215,7 @@ func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
 	name := target(ctx, "user")
 	a.busy, a.secret, a.copied = true, client.Token{}, false
 	label := "console-" + time.Now().UTC().Format("20060102-150405")
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		t, err := a.App.API.CreateUserToken(ctx, name, label)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -229,7 +230,7 @@ func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
 func (a *adminAccounts) revokeToken(ctx app.Context, e app.Event) {
 	id := target(ctx, "token")
 	a.busy = true
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		err := a.App.API.DeleteToken(ctx, id)
 		ctx.Dispatch(func(ctx app.Context) { a.done(ctx, "Revoked token "+id+".", err) })
@@ -238,7 +239,7 @@ func (a *adminAccounts) revokeToken(ctx app.Context, e app.Event) {
 
 func (a *adminAccounts) copySecret(ctx app.Context, e app.Event) {
 	secret := a.secret.Secret
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		err := copyText(ctx, secret)
 		ctx.Dispatch(func(app.Context) {
@@ -336,9 +337,9 @@ func (a *adminAccounts) userTable(self string) app.UI {
 				app.Td().Text(status),
 				app.Td().Body(app.Div().Class("actions").Body(
 					app.Button().Class("btn-small btn-secondary").Type("button").DataSet("user", u.Name).
-						Aria("label", "Set a password for "+u.Name).Disabled(a.busy).Text("Set password").OnClick(a.openPassword),
+						Aria("label", "Set password for "+u.Name).Disabled(a.busy).Text("Set password").OnClick(a.openPassword),
 					app.Button().Class("btn-small btn-secondary").Type("button").DataSet("user", u.Name).
-						Aria("label", "Issue an API token for "+u.Name).Disabled(a.busy || u.Disabled).Text("Issue token").OnClick(a.issueToken),
+						Aria("label", "Issue token for "+u.Name).Disabled(a.busy || u.Disabled).Text("Issue token").OnClick(a.issueToken),
 					app.If(u.Name != self, func() app.UI {
 						label, cls := "Disable", "btn-small btn-danger"
 						if u.Disabled {

@@ -31,15 +31,16 @@ type adminAudit struct {
 	filter string
 	shown  int
 	gen    int         // numbers loads: only the latest one's answer is shown
-	mount  app.Context // the component's context (see adminAccounts.mount)
+	ui     app.Context // the component's context (see adminAccounts.ui)
 }
 
 func (a *adminAudit) OnMount(ctx app.Context) {
-	a.mount = ctx
+	a.ui = ctx
 	a.load(ctx)
 }
 
 func (a *adminAudit) load(ctx app.Context) {
+	ctx = a.ui // set at mount, before the first load
 	a.busy, a.err = true, ""
 	a.gen++
 	gen := a.gen
@@ -97,7 +98,7 @@ func (a *adminAudit) Render() app.UI {
 			"breaks the chain. This browser checks the chain itself; save an export and check it later with `trustforge audit verify FILE --head 'SEQ HASH'`."),
 		app.Div().Class("form-inline").Body(
 			app.Button().ID("admin-audit-reload").Type("button").Class("btn-secondary").Disabled(a.busy).
-				Text(map[bool]string{true: "Checking…", false: "Reload and check"}[a.busy]).OnClick(func(ctx app.Context, e app.Event) { a.load(a.mount) }),
+				Text(map[bool]string{true: "Checking…", false: "Reload and check"}[a.busy]).OnClick(func(ctx app.Context, e app.Event) { a.load(a.ui) }),
 			app.Button().ID("admin-audit-save").Type("button").Class("btn-secondary").Disabled(!a.loaded || len(a.export.Log) == 0).
 				Text("Save export (.jsonl)").OnClick(a.save),
 			app.Label().For("admin-audit-filter").Text("Filter"),

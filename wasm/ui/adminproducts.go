@@ -28,17 +28,18 @@ type adminProducts struct {
 	channels          string
 	newChannel        map[string]string // product → channel being typed
 	gen               int               // numbers loads: only the latest one's answer is shown
-	mount             app.Context       // the component's context (see adminAccounts.mount)
+	ui                app.Context       // the component's context (see adminAccounts.ui)
 }
 
 func (p *adminProducts) OnMount(ctx app.Context) {
-	p.mount = ctx
+	p.ui = ctx
 	p.channels = "beta, stable"
 	p.newChannel = map[string]string{}
 	p.load(ctx)
 }
 
 func (p *adminProducts) load(ctx app.Context) {
+	ctx = p.ui // set at mount, before the first load
 	p.gen++
 	gen := p.gen
 	ctx.Async(func() {
@@ -92,7 +93,7 @@ func (p *adminProducts) create(ctx app.Context, e app.Event) {
 	}
 	name, desc, chans := strings.TrimSpace(p.name), strings.TrimSpace(p.description), splitChannels(p.channels)
 	p.busy, p.msg, p.err = true, "", ""
-	ctx = p.mount // outlives the element the event came from
+	ctx = p.ui // outlives the element the event came from
 	ctx.Async(func() {
 		pr, err := p.App.API.CreateProduct(ctx, name, desc, chans)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -121,7 +122,7 @@ func (p *adminProducts) addChannel(ctx app.Context, e app.Event) {
 		return
 	}
 	p.busy, p.msg, p.err = true, "", ""
-	ctx = p.mount // outlives the element the event came from
+	ctx = p.ui // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := p.App.API.AddChannel(ctx, product, channel)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -138,7 +139,7 @@ func (p *adminProducts) addChannel(ctx app.Context, e app.Event) {
 func (p *adminProducts) revokeKey(ctx app.Context, e app.Event) {
 	product, fp := target(ctx, "product"), target(ctx, "fingerprint")
 	p.busy, p.msg, p.err = true, "", ""
-	ctx = p.mount // outlives the element the event came from
+	ctx = p.ui // outlives the element the event came from
 	ctx.Async(func() {
 		err := p.App.API.RevokeKey(ctx, product, fp)
 		ctx.Dispatch(func(ctx app.Context) {
@@ -179,7 +180,7 @@ func (p *adminProducts) Render() app.UI {
 		app.Div().Class("section-head").Body(
 			app.H2().ID("admin-products-title").Text("Products and channels"),
 			app.Button().ID("admin-products-refresh").Type("button").Class("btn-small btn-secondary").Disabled(p.busy).
-				Text("Refresh").OnClick(func(ctx app.Context, e app.Event) { p.msg, p.err = "", ""; p.load(p.mount) }),
+				Text("Refresh").OnClick(func(ctx app.Context, e app.Event) { p.msg, p.err = "", ""; p.load(p.ui) }),
 		),
 		app.P().Class("hint").Text("A product is a kind of board. Its releases are published to channels (say beta, then stable); "+
 			"technicians and stations take a channel's newest release."),

@@ -21,11 +21,19 @@ type backupPanel struct {
 	App *state.App
 
 	backupPass, restorePass string
+	restoreName             string // the backup file chosen
 	busy                    bool
 	msg, err                string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
+func (b *backupPanel) OnMount(ctx app.Context) { b.ui = ctx }
+
 func (b *backupPanel) export(ctx app.Context, e app.Event) {
+	ctx = b.ui
 	e.PreventDefault()
 	if b.busy {
 		return
@@ -55,6 +63,7 @@ func (b *backupPanel) export(ctx app.Context, e app.Event) {
 }
 
 func (b *backupPanel) restore(ctx app.Context, e app.Event) {
+	ctx = b.ui
 	e.PreventDefault()
 	if b.busy {
 		return
@@ -96,15 +105,16 @@ func (b *backupPanel) Render() app.UI {
 		app.H2().Text("Backup and restore"),
 		app.Form().ID("backup-form").Class("form-inline").OnSubmit(b.export).Body(
 			app.Label().For("backup-pass").Text("Backup passphrase"),
-			app.Input().ID("backup-pass").DataSet("testid", "backup-pass").Type("password").Required(true).Value(b.backupPass).
+			app.Input().ID("backup-pass").DataSet("testid", "backup-pass").Type("password").Attr("autocomplete", "new-password").Required(true).Value(b.backupPass).
 				OnInput(func(ctx app.Context, e app.Event) { b.backupPass = ctx.JSSrc().Get("value").String() }),
-			app.Button().ID("backup-export").DataSet("testid", "backup-export").Type("submit").Disabled(b.busy).Text("Export encrypted backup"),
+			app.Button().ID("backup-export").DataSet("testid", "backup-export").Class("btn-primary").Type("submit").Disabled(b.busy).Text("Export encrypted backup"),
 		),
 		app.Form().ID("restore-form").Class("form-inline").OnSubmit(b.restore).Body(
 			app.Label().For("restore-file").Text("Backup file"),
-			app.Input().ID("restore-file").DataSet("testid", "restore-file").Type("file").Accept(".age"),
+			filePicker("restore-file", "Choose the backup…", ".age", b.restoreName,
+				func(ctx app.Context, e app.Event) { b.restoreName = chosenName(ctx) }),
 			app.Label().For("restore-pass").Text("Its passphrase"),
-			app.Input().ID("restore-pass").DataSet("testid", "restore-pass").Type("password").Required(true).Value(b.restorePass).
+			app.Input().ID("restore-pass").DataSet("testid", "restore-pass").Type("password").Attr("autocomplete", "current-password").Required(true).Value(b.restorePass).
 				OnInput(func(ctx app.Context, e app.Event) { b.restorePass = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("backup-restore").DataSet("testid", "backup-restore").Type("submit").Disabled(b.busy).Text("Restore"),
 		),

@@ -140,7 +140,7 @@ func (p *boardPanel) test(ctx app.Context, img smp.SlotImage) {
 		if err := fwupdate.TestBoot(c, cl, img.Hash); err != nil {
 			return "", err
 		}
-		return "Version " + img.Version + " will boot once at the next reset. Reset the board to try it.", nil
+		return "Version " + versionText(img.Version) + " will boot once at the next reset. Reset the board to try it.", nil
 	})
 }
 
@@ -150,7 +150,7 @@ func (p *boardPanel) confirm(ctx app.Context, e app.Event) {
 		if err != nil {
 			return "", err
 		}
-		return "Version " + run.Version + " is confirmed: it stays after resets.", nil
+		return "Version " + versionText(run.Version) + " is confirmed: it stays after resets.", nil
 	})
 }
 
@@ -232,7 +232,7 @@ func (p *boardPanel) renderSlots(s *fwupdate.Summary, busy bool) app.UI {
 	return app.Table().ID("slots").Class("table").Body(
 		app.THead().Body(app.Tr().Body(
 			app.Th().Text("Image"), app.Th().Text("Slot"), app.Th().Text("Version"), app.Th().Text("Hash"),
-			app.Th().Text("State"), app.Th().Text(""),
+			app.Th().Text("State"), app.Th().Text("Actions"),
 		)),
 		app.TBody().Body(app.Range(s.Slots).Slice(func(i int) app.UI {
 			sl := s.Slots[i]
@@ -241,13 +241,13 @@ func (p *boardPanel) renderSlots(s *fwupdate.Summary, busy bool) app.UI {
 				DataSet("flags", sl.Flags()).Body(
 				app.Td().Text(sl.Image),
 				app.Td().Text(sl.Slot),
-				app.Td().Class("version").Text(sl.Version),
+				app.Td().Class("version").Text(versionText(sl.Version)),
 				app.Td().Body(app.Code().Class("fingerprint").Title(hex.EncodeToString(sl.Hash)).Text(shortHash(sl.Hash))),
 				app.Td().Body(flagBadges(sl)...),
 				app.Td().Class("actions").Body(
 					app.If(!sl.Active && !sl.Pending && sl.Bootable && len(sl.Hash) > 0, func() app.UI {
 						return app.Button().ID(id+"-test").DataSet("testid", "slot-test").Class("btn-small").Disabled(busy).
-							Text("Test at next reset").OnClick(func(ctx app.Context, e app.Event) { p.test(ctx, sl) })
+							Text("Test at next reset").OnClick(func(ctx app.Context, e app.Event) { p.test(ctx, sl) }, app.EventScope(sl.Image, sl.Slot, hex.EncodeToString(sl.Hash)))
 					}),
 					app.If(sl.Active && !sl.Confirmed, func() app.UI {
 						return app.Button().ID("confirm-running").DataSet("testid", "confirm-running").Class("btn-small").Disabled(busy).

@@ -263,26 +263,26 @@ func (p *connectPanel) renderChoices() app.UI {
 				port := p.ports[i]
 				id := fmt.Sprintf("port-%d", i)
 				return app.Li().Body(app.Button().ID(id).DataSet("testid", "granted-port").Disabled(busy).
-					Text("Connect to " + port.Info().String()).
-					OnClick(func(ctx app.Context, e app.Event) { p.connectPort(ctx, port) }))
+					Text("Connect to "+port.Info().String()).
+					OnClick(func(ctx app.Context, e app.Event) { p.connectPort(ctx, port) }, app.EventScope(fmt.Sprintf("%p", port))))
 			}))
 		}),
 		app.If(len(p.devs) > 0, func() app.UI {
 			return app.Ul().ID("granted-usb").Class("choices").Body(app.Range(p.devs).Slice(func(i int) app.UI {
 				dev := p.devs[i]
 				return app.Li().Body(app.Button().ID(fmt.Sprintf("usbdev-%d", i)).DataSet("testid", "granted-usb").Disabled(busy).
-					Text("Connect to " + dev.Info().String() + " over USB").
+					Text("Connect to "+dev.Info().String()+" over USB").
 					OnClick(func(ctx app.Context, e app.Event) {
 						p.connect(ctx, func(c context.Context) error { return p.Kit.Link.ConnectUSB(c, dev) })
-					}))
+					}, app.EventScope(fmt.Sprintf("%p", dev))))
 			}))
 		}),
 		app.Div().Class("form-actions").Body(
-			app.Button().ID("serial-choose").DataSet("testid", "serial-choose").Disabled(busy).
+			app.Button().ID("serial-choose").DataSet("testid", "serial-choose").Class("btn-primary").Disabled(busy).
 				Text("Choose a serial port…").OnClick(p.choosePort),
-			app.Button().ID("usb-choose").DataSet("testid", "usb-choose").Class("btn-ghost").Disabled(busy).
+			app.Button().ID("usb-choose").DataSet("testid", "usb-choose").Disabled(busy).
 				Text("Choose a USB device…").OnClick(p.chooseUSB),
-			app.Button().ID("sim-connect").DataSet("testid", "sim-connect").Class("btn-ghost").Disabled(busy).
+			app.Button().ID("sim-connect").DataSet("testid", "sim-connect").Disabled(busy).
 				Title("A board simulated by the server (trustforge serve --demo-board): no hardware needed").
 				Text("Try the simulated board").OnClick(p.connectSimulated),
 		),

@@ -62,7 +62,10 @@ type enrolForm struct {
 	adminOnly               bool
 	busy                    bool
 	err                     string
+	ui                      app.Context // the component's own context, kept at mount
 }
+
+func (f *enrolForm) OnMount(ctx app.Context) { f.ui = ctx }
 
 func (f *enrolForm) token() string {
 	if !app.IsClient {
@@ -73,6 +76,7 @@ func (f *enrolForm) token() string {
 
 func (f *enrolForm) submit(ctx app.Context, e app.Event) {
 	e.PreventDefault()
+	ctx = f.ui
 	if f.busy {
 		return
 	}

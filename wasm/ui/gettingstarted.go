@@ -101,12 +101,14 @@ type gettingStarted struct {
 	stale       bool
 	open        bool
 	unsubscribe func()
+	ui          app.Context // the component's own context, kept at mount
 }
 
 func (g *gettingStarted) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
+	g.ui = ctx
 	g.unsubscribe = g.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { g.refresh(ctx) }) })
 	g.refresh(ctx)
 }
@@ -128,6 +130,7 @@ func (g *gettingStarted) refresh(ctx app.Context) {
 		return
 	}
 	g.loading, g.stale = true, false
+	ctx = g.ui
 	ctx.Async(func() {
 		f := gatherFacts(ctx, g.App, g.Kit)
 		steps := guide.Checklist(f)

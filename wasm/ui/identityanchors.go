@@ -38,7 +38,7 @@ type anchorsPanel struct {
 	// mount is the component's context: work started by an event goes on
 	// with it, as go-app drops a Dispatch whose event element was replaced
 	// meanwhile.
-	mount app.Context
+	ui app.Context
 }
 
 // anchorRef names one trust anchor of one product.
@@ -46,7 +46,7 @@ type anchorRef struct {
 	Product, Fingerprint string
 }
 
-func (a *anchorsPanel) OnMount(ctx app.Context)  { a.mount = ctx; a.load(ctx) }
+func (a *anchorsPanel) OnMount(ctx app.Context)  { a.ui = ctx; a.load(ctx) }
 func (a *anchorsPanel) OnUpdate(ctx app.Context) { a.load(ctx) }
 
 // products lists the products the CA has intermediates for.
@@ -76,6 +76,7 @@ func (a *anchorsPanel) rootFingerprint() (string, bool) {
 
 // load fetches the products' roots when the products changed.
 func (a *anchorsPanel) load(ctx app.Context) {
+	ctx = a.ui // set at mount, before the first load
 	ps := a.products()
 	key := strings.Join(ps, "\x00")
 	if _, ok := a.App.Session(); !ok || key == a.loaded || a.busy {
@@ -112,7 +113,7 @@ func (a *anchorsPanel) register(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy, a.err, a.msg, a.confirm = true, "", "", anchorRef{}
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		_, err := a.App.API.AddDeviceRoot(ctx, product, root, "registered from the Identity page")
 		ctx.Dispatch(func(ctx app.Context) {
@@ -148,7 +149,7 @@ func (a *anchorsPanel) revoke(ctx app.Context, e app.Event) {
 		return
 	}
 	a.busy, a.err, a.msg = true, "", ""
-	ctx = a.mount // outlives the element the event came from
+	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
 		err := a.App.API.RevokeDeviceRoot(ctx, ref.Product, ref.Fingerprint)
 		ctx.Dispatch(func(ctx app.Context) {

@@ -26,12 +26,20 @@ type caPanel struct {
 
 	org, product            string
 	backupPass, restorePass string
+	restoreName             string // the CA backup file chosen
 	busy                    bool
 	msg, err                string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
+
+func (c *caPanel) OnMount(ctx app.Context) { c.ui = ctx }
 
 // run does f off the UI goroutine and reports its outcome.
 func (c *caPanel) run(ctx app.Context, f func(a *pki.Authority) (string, error)) {
+	ctx = c.ui
 	if c.busy {
 		return
 	}
@@ -168,13 +176,13 @@ func (c *caPanel) Render() app.UI {
 					app.Label().For("ca-org").Text("Organisation"),
 					app.Input().ID("ca-org").DataSet("testid", "ca-org").Type("text").Required(true).Placeholder("e.g. Acme Devices").
 						Value(c.org).OnInput(func(ctx app.Context, e app.Event) { c.org = ctx.JSSrc().Get("value").String() }),
-					app.Button().ID("ca-create-root").DataSet("testid", "ca-create-root").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Create root CA"),
+					app.Button().ID("ca-create-root").DataSet("testid", "ca-create-root").Class("btn-primary").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Create root CA"),
 				),
 			)
 		}),
 		app.If(hasRoot, func() app.UI {
 			return app.Table().ID("ca-table").Class("table").Body(
-				app.THead().Body(app.Tr().Body(app.Th().Text("CA"), app.Th().Text("Product"), app.Th().Text("Key"), app.Th().Text("Valid until"), app.Th().Text(""))),
+				app.THead().Body(app.Tr().Body(app.Th().Text("CA"), app.Th().Text("Product"), app.Th().Text("Key"), app.Th().Text("Valid until"), app.Th().Text("Download"))),
 				app.TBody().Body(app.Range(c.CAs).Slice(func(i int) app.UI {
 					ca := c.CAs[i]
 					until := ""
@@ -191,7 +199,7 @@ func (c *caPanel) Render() app.UI {
 						app.Td().Body(app.Code().Class("fingerprint").Text(ca.ID[:16])),
 						app.Td().Text(until),
 						app.Td().Class("actions").Body(app.Button().Class("btn-small").ID(id+"-download").Text("Certificate").
-							OnClick(func(ctx app.Context, e app.Event) { c.download(ctx, ca) })),
+							OnClick(func(ctx app.Context, e app.Event) { c.download(ctx, ca) }, app.EventScope(ca.ID))),
 					)
 				})),
 			)
@@ -201,22 +209,23 @@ func (c *caPanel) Render() app.UI {
 				app.Label().For("ca-product").Text("New product intermediate"),
 				app.Input().ID("ca-product").DataSet("testid", "ca-product").Type("text").Required(true).Placeholder("product name, e.g. thermo").
 					Value(c.product).OnInput(func(ctx app.Context, e app.Event) { c.product = ctx.JSSrc().Get("value").String() }),
-				app.Button().ID("ca-add-intermediate").DataSet("testid", "ca-add-intermediate").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Create intermediate CA"),
+				app.Button().ID("ca-add-intermediate").DataSet("testid", "ca-add-intermediate").Class("btn-primary").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Create intermediate CA"),
 			)
 		}),
 		app.If(hasRoot, func() app.UI {
 			return app.Form().ID("ca-backup-form").Class("form-inline").OnSubmit(c.backup).Body(
 				app.Label().For("ca-backup-pass").Text("Backup passphrase"),
-				app.Input().ID("ca-backup-pass").DataSet("testid", "ca-backup-pass").Type("password").Required(true).Value(c.backupPass).
+				app.Input().ID("ca-backup-pass").DataSet("testid", "ca-backup-pass").Type("password").Attr("autocomplete", "new-password").Required(true).Value(c.backupPass).
 					OnInput(func(ctx app.Context, e app.Event) { c.backupPass = ctx.JSSrc().Get("value").String() }),
 				app.Button().ID("ca-backup").DataSet("testid", "ca-backup").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Back up the CA"),
 			)
 		}),
 		app.Form().ID("ca-restore-form").Class("form-inline").OnSubmit(c.restore).Body(
 			app.Label().For("ca-restore-file").Text("Restore a CA backup"),
-			app.Input().ID("ca-restore-file").DataSet("testid", "ca-restore-file").Type("file").Accept(".age"),
+			filePicker("ca-restore-file", "Choose the backup…", ".age", c.restoreName,
+				func(ctx app.Context, e app.Event) { c.restoreName = chosenName(ctx) }),
 			app.Label().For("ca-restore-pass").Text("Its passphrase"),
-			app.Input().ID("ca-restore-pass").DataSet("testid", "ca-restore-pass").Type("password").Value(c.restorePass).
+			app.Input().ID("ca-restore-pass").DataSet("testid", "ca-restore-pass").Type("password").Attr("autocomplete", "current-password").Value(c.restorePass).
 				OnInput(func(ctx app.Context, e app.Event) { c.restorePass = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("ca-restore").DataSet("testid", "ca-restore").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Restore"),
 		),

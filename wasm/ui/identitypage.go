@@ -27,11 +27,16 @@ type identityPage struct {
 	signKeys    []vault.Info
 	loadErr     string
 	unsubscribe func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (p *identityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Identity · trustforge") }
 
 func (p *identityPage) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -48,6 +53,7 @@ func (p *identityPage) OnDismount() {
 // reload reads the hierarchy, the profiles and the vault's signing keys
 // off the UI goroutine.
 func (p *identityPage) reload(ctx app.Context) {
+	ctx = p.ui
 	ctx.Async(func() {
 		var (
 			cas      []pki.CAInfo

@@ -29,6 +29,10 @@ type profilePanel struct {
 	form     pki.Profile
 	busy     bool
 	msg, err string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 // products lists the products that have an intermediate.
@@ -54,7 +58,10 @@ func (p *profilePanel) selectProduct(product string) {
 }
 
 // OnMount and OnUpdate select the first product until one is chosen.
-func (p *profilePanel) OnMount(ctx app.Context) { p.ensureProduct() }
+func (p *profilePanel) OnMount(ctx app.Context) {
+	p.ui = ctx
+	p.ensureProduct()
+}
 
 func (p *profilePanel) OnUpdate(ctx app.Context) { p.ensureProduct() }
 
@@ -67,6 +74,7 @@ func (p *profilePanel) ensureProduct() {
 }
 
 func (p *profilePanel) save(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	e.PreventDefault()
 	p.ensureProduct()
 	if p.busy || p.product == "" {
@@ -114,14 +122,14 @@ func (p *profilePanel) text(id, label, placeholder string, value *string) app.UI
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
 		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*value).
-			OnInput(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() }),
+			OnInput(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
 	)
 }
 
 func (p *profilePanel) check(id, label string, value *bool) app.UI {
 	return app.Div().Class("field field-check").Body(
 		app.Input().ID(id).DataSet("testid", id).Type("checkbox").Checked(*value).
-			OnChange(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("checked").Bool() }),
+			OnChange(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("checked").Bool() }, app.EventScope(id)),
 		app.Label().For(id).Text(label),
 	)
 }
@@ -171,7 +179,7 @@ func (p *profilePanel) Render() app.UI {
 					return app.P().Class("error").Text(describeIdentity(perr))
 				}),
 				app.Div().Class("form-actions").Body(
-					app.Button().ID("profile-save").DataSet("testid", "profile-save").Type("submit").Disabled(p.busy).Text("Save profile"),
+					app.Button().ID("profile-save").DataSet("testid", "profile-save").Class("btn-primary").Type("submit").Disabled(p.busy).Text("Save profile"),
 				),
 			)
 		}),

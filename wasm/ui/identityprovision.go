@@ -47,9 +47,14 @@ type provisionPanel struct {
 	// intermediate's key unsealed) and kept for the next boards while the
 	// vault stays unlocked.
 	issuer *pki.Issuer
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (p *provisionPanel) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -89,6 +94,7 @@ func (p *provisionPanel) profile() (pki.Profile, bool) {
 }
 
 func (p *provisionPanel) start(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	e.PreventDefault()
 	if p.running {
 		return
@@ -204,7 +210,7 @@ func (p *provisionPanel) Render() app.UI {
 			app.Input().ID("provision-bench").DataSet("testid", "provision-bench").Type("checkbox").Checked(p.bench).
 				OnChange(func(ctx app.Context, e app.Event) { p.bench = ctx.JSSrc().Get("checked").Bool() }),
 			app.Label().For("provision-bench").Text("bench board: do not register (clones go undetected)"),
-			app.Button().ID("provision-start").DataSet("testid", "provision-start").Type("submit").Disabled(!ready).Text("Provision"),
+			app.Button().ID("provision-start").DataSet("testid", "provision-start").Class("btn-primary").Type("submit").Disabled(!ready).Text("Provision"),
 			app.If(p.running, func() app.UI {
 				return app.Button().ID("provision-cancel").Type("button").Class("btn-ghost").OnClick(p.stop).Text("Cancel")
 			}),

@@ -20,12 +20,42 @@ type registryPanel struct {
 	// App is the tab's shared state.
 	App *state.App
 
-	query    string
-	devices  []client.Device
-	loaded   bool
-	reason   string
-	busy     bool
-	msg, err string
+	query       string
+	shown       string // the query the listed devices answer
+	devices     []client.Device
+	loaded      bool
+	unsubscribe func()
+	reason      string
+	busy        bool
+	msg, err    string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
+}
+
+// OnMount lists the registry straight away (the newest boards first): a
+// blank panel until someone searches says nothing.
+func (r *registryPanel) OnMount(ctx app.Context) {
+	r.ui = ctx
+	if app.IsClient {
+		r.unsubscribe = r.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { r.loadOnce(ctx) }) })
+		r.loadOnce(ctx)
+	}
+}
+
+func (r *registryPanel) OnDismount() {
+	if r.unsubscribe != nil {
+		r.unsubscribe()
+	}
+}
+
+// loadOnce lists the registry the first time the account may see it.
+func (r *registryPanel) loadOnce(ctx app.Context) {
+	if r.loaded || r.busy || !canRegistry(r.App, permDevices) {
+		return
+	}
+	r.load(ctx)
 }
 
 func (r *registryPanel) search(ctx app.Context, e app.Event) {
@@ -39,13 +69,14 @@ func (r *registryPanel) search(ctx app.Context, e app.Event) {
 
 // load runs the search off the UI goroutine.
 func (r *registryPanel) load(ctx app.Context) {
+	ctx = r.ui
 	q := r.query
 	r.busy = true
 	ctx.Async(func() {
 		ds, err := r.App.API.Devices(ctx, client.DeviceFilter{Query: q, Revoked: true, Limit: 200})
 		ctx.Dispatch(func(app.Context) {
 			r.busy, r.loaded = false, true
-			r.devices = ds
+			r.devices, r.shown = ds, q
 			if err != nil {
 				r.err = describeIdentity(err)
 			}
@@ -56,6 +87,7 @@ func (r *registryPanel) load(ctx app.Context) {
 // revoke revokes d everywhere this console can: the registry, the local
 // CA's ledger, and the published CRL.
 func (r *registryPanel) revoke(ctx app.Context, d client.Device) {
+	ctx = r.ui
 	if r.busy {
 		return
 	}
@@ -131,22 +163,35 @@ func (r *registryPanel) Render() app.UI {
 			app.Input().ID("registry-query").DataSet("testid", "registry-query").Type("search").Placeholder("device id, serial, model").
 				Value(r.query).OnInput(func(ctx app.Context, e app.Event) { r.query = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("registry-search").DataSet("testid", "registry-search").Type("submit").Disabled(r.busy).Text("Search"),
-			app.If(canRevoke, func() app.UI {
-				return app.Select().ID("registry-reason").Aria("label", "Revocation reason").
-					OnChange(func(ctx app.Context, e app.Event) { r.reason = ctx.JSSrc().Get("value").String() }).
-					Body(app.Range([]int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}).Slice(func(i int) app.UI {
-						n := pki.ReasonName([]int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}[i])
-						return app.Option().Value(n).Selected(n == r.reason).Text(n)
-					}))
-			}),
 		),
-		app.If(r.loaded && len(r.devices) == 0, func() app.UI {
-			return app.P().ID("registry-empty").Class("muted").Text("No device matches.")
+		// The reason belongs to revoking, not to searching: it stands with
+		// the list whose rows carry the Revoke buttons.
+		app.If(canRevoke && len(r.devices) > 0, func() app.UI {
+			reasons := []int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}
+			return app.Div().Class("form-inline").Body(
+				app.Label().For("registry-reason").Text("Reason given when revoking a board"),
+				app.Select().ID("registry-reason").
+					OnChange(func(ctx app.Context, e app.Event) { r.reason = ctx.JSSrc().Get("value").String() }).
+					Body(app.Range(reasons).Slice(func(i int) app.UI {
+						n := pki.ReasonName(reasons[i])
+						return app.Option().Value(n).Selected(n == r.reason).Text(n)
+					})),
+			)
+		}),
+		app.If(r.loaded && len(r.devices) == 0 && r.shown != "", func() app.UI {
+			return app.P().ID("registry-empty").DataSet("testid", "registry-empty").Class("muted").Text("No device matches “" + r.shown + "”.")
+		}),
+		app.If(r.loaded && len(r.devices) == 0 && r.shown == "", func() app.UI {
+			return app.P().ID("registry-empty").DataSet("testid", "registry-empty").Class("muted").
+				Text("No board has been provisioned yet. Boards appear here once they are provisioned above, or by a production station.")
+		}),
+		app.If(!r.loaded && r.busy, func() app.UI {
+			return app.P().ID("registry-loading").Class("muted").Text("Loading the registry…")
 		}),
 		app.If(len(r.devices) > 0, func() app.UI {
 			return app.Table().ID("registry-table").Class("table").Body(
 				app.THead().Body(app.Tr().Body(app.Th().Text("Device"), app.Th().Text("Certificate"), app.Th().Text("Encryption key"),
-					app.Th().Text("Provisioned"), app.Th().Text(""))),
+					app.Th().Text("Provisioned"), app.Th().Text("Status and actions"))),
 				app.TBody().Body(app.Range(r.devices).Slice(func(i int) app.UI {
 					d := r.devices[i]
 					enc := "none"
@@ -164,7 +209,8 @@ func (r *registryPanel) Render() app.UI {
 							}),
 							app.If(d.Revoked == nil && canRevoke, func() app.UI {
 								return app.Button().ID("revoke-"+d.ID).DataSet("testid", "device-revoke").Class("btn-small btn-danger").
-									Disabled(r.busy).Text("Revoke").OnClick(func(ctx app.Context, e app.Event) { r.revoke(ctx, d) })
+									Aria("label", "Revoke "+d.ID).
+									Disabled(r.busy).Text("Revoke").OnClick(func(ctx app.Context, e app.Event) { r.revoke(ctx, d) }, app.EventScope(d.ID))
 							}),
 						),
 					)

@@ -18,15 +18,16 @@ type keyGenerator struct {
 	name     string
 	busy     bool
 	msg, err string
-	// mount is the component's context. Generating goes on with it: go-app
-	// drops a Dispatch made with an event's context once the element the
-	// event came from was replaced (as when the vault panel above changes).
-	mount app.Context
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
-func (g *keyGenerator) OnMount(ctx app.Context) { g.mount = ctx }
+func (g *keyGenerator) OnMount(ctx app.Context) { g.ui = ctx }
 
 func (g *keyGenerator) generate(ctx app.Context, e app.Event) {
+	ctx = g.ui
 	e.PreventDefault()
 	if g.busy {
 		return
@@ -37,7 +38,7 @@ func (g *keyGenerator) generate(ctx app.Context, e app.Event) {
 	}
 	name := g.name
 	g.busy, g.msg, g.err = true, "", ""
-	ctx = g.mount
+	ctx = g.ui
 	ctx.Async(func() {
 		v, err := g.App.UnlockedVault()
 		var info vault.Info
@@ -70,7 +71,7 @@ func (g *keyGenerator) Render() app.UI {
 		app.Label().For("keygen-name").Text("Name"),
 		app.Input().ID("keygen-name").DataSet("testid", "keygen-name").Type("text").Placeholder("e.g. thermo release key").
 			Value(g.name).OnInput(func(ctx app.Context, e app.Event) { g.name = ctx.JSSrc().Get("value").String() }),
-		app.Button().ID("keygen-submit").DataSet("testid", "keygen-submit").Type("submit").Disabled(g.busy).Text("Generate"),
+		app.Button().ID("keygen-submit").DataSet("testid", "keygen-submit").Class("btn-primary").Type("submit").Disabled(g.busy).Text("Generate"),
 		app.If(g.msg != "", func() app.UI {
 			return app.P().ID("keygen-message").DataSet("testid", "keygen-message").Class("ok").Aria("live", "polite").Text(g.msg)
 		}),

@@ -22,9 +22,14 @@ type keyImporter struct {
 	stopDrop func()
 	busy     bool
 	msg, err string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (k *keyImporter) OnMount(ctx app.Context) {
+	k.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -55,6 +60,7 @@ func (k *keyImporter) picked(ctx app.Context, e app.Event) {
 // importFiles reads and imports each file; a bad file is reported and
 // imports nothing, the others go on.
 func (k *keyImporter) importFiles(ctx app.Context, fs []pickedFile) {
+	ctx = k.ui
 	if k.busy || len(fs) == 0 {
 		return
 	}
@@ -97,7 +103,7 @@ func (k *keyImporter) Render() app.UI {
 		app.H2().Text("Import keys"),
 		app.Div().ID("import-drop").DataSet("testid", "import-drop").Class("dropzone").Body(
 			app.P().Text("Drop imgtool key files (PEM) or age identities here, or"),
-			app.Label().For("import-file").Class("button").Text("Choose files…"),
+			app.Label().For("import-file").Class("button btn-primary").Text("Choose files…"),
 			app.Input().ID("import-file").DataSet("testid", "import-file").Type("file").Class("visually-hidden").
 				Multiple(true).Accept(".pem,.key,.der,.txt").OnChange(k.picked),
 		),

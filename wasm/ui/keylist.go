@@ -27,26 +27,28 @@ type keyList struct {
 	product  string // chosen product for registration
 	msg, err string
 	busy     bool
-	loaded   bool
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (l *keyList) OnMount(ctx app.Context) {
+	l.ui = ctx
 	if app.IsClient {
 		l.loadProducts(ctx)
 	}
 }
 
-func (l *keyList) OnUpdate(ctx app.Context) {
-	if !l.loaded && l.App.Can(state.PermRead) {
-		l.loadProducts(ctx)
-	}
-}
+// OnUpdate follows the page: the vault's keys or its lock changed, or the
+// session appeared, and the products may have changed since.
+func (l *keyList) OnUpdate(ctx app.Context) { l.loadProducts(ctx) }
 
 func (l *keyList) loadProducts(ctx app.Context) {
+	ctx = l.ui
 	if !l.App.Can(state.PermRead) {
 		return
 	}
-	l.loaded = true
 	ctx.Async(func() {
 		ps, err := l.App.API.Products(ctx)
 		ctx.Dispatch(func(app.Context) {
@@ -55,11 +57,24 @@ func (l *keyList) loadProducts(ctx app.Context) {
 				return
 			}
 			l.products = ps
+			if !hasProduct(ps, l.product) {
+				l.product = ""
+			}
 			if l.product == "" && len(ps) > 0 {
 				l.product = ps[0].Name
 			}
 		})
 	})
+}
+
+// hasProduct reports whether ps lists a product called name.
+func hasProduct(ps []client.Product, name string) bool {
+	for _, p := range ps {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // keySlug is a key's short id for element ids: its fingerprint.
@@ -124,6 +139,7 @@ func (l *keyList) export(ctx app.Context, i vault.Info, format string) {
 
 // register adds a signing key's public half to the chosen product.
 func (l *keyList) register(ctx app.Context, i vault.Info) {
+	ctx = l.ui
 	product := l.product
 	if product == "" {
 		l.status("", errNoProduct)
@@ -150,6 +166,7 @@ func (l *keyList) register(ctx app.Context, i vault.Info) {
 // publishRecipient publishes an age identity's recipient as the signed-in
 // account's, so engineers can encrypt releases to it by name.
 func (l *keyList) publishRecipient(ctx app.Context, i vault.Info) {
+	ctx = l.ui
 	l.busy, l.msg, l.err = true, "", ""
 	l.App.Touch()
 	ctx.Async(func() {
@@ -162,6 +179,7 @@ func (l *keyList) publishRecipient(ctx app.Context, i vault.Info) {
 }
 
 func (l *keyList) remove(ctx app.Context, i vault.Info) {
+	ctx = l.ui
 	l.busy = true
 	ctx.Async(func() {
 		v, err := l.App.UnlockedVault()
@@ -175,9 +193,11 @@ func (l *keyList) remove(ctx app.Context, i vault.Info) {
 	})
 }
 
-func (l *keyList) button(id, label, title string, onClick app.EventHandler) app.HTMLButton {
-	return app.Button().ID(id).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", title).
-		Disabled(l.busy).Text(label).OnClick(onClick)
+func (l *keyList) button(id, label, keyName, title string, onClick app.EventHandler) app.HTMLButton {
+	// The accessible name starts with the visible label (WCAG 2.5.3),
+	// and names the key; the title says more.
+	return app.Button().ID(id).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", label+" ("+keyName+")").
+		Disabled(l.busy).Text(label).OnClick(onClick, app.EventScope(id))
 }
 
 func (l *keyList) row(i vault.Info) app.UI {
@@ -186,26 +206,26 @@ func (l *keyList) row(i vault.Info) app.UI {
 	_, signedIn := l.App.Session()
 	actions := []app.UI{}
 	if i.Algorithm.IsAge() {
-		actions = append(actions, l.button("key-export-recipient-"+slug, "Recipient", "Save the age recipient of "+i.Name,
-			func(ctx app.Context, e app.Event) { l.export(ctx, i, "txt") }))
+		actions = append(actions, l.button("key-export-recipient-"+slug, "Recipient", i.Name, "Save the age recipient of "+i.Name,
+			func(ctx app.Context, e app.Event) { l.export(ctx, i, "txt") }).Class("btn-ghost"))
 		if signedIn {
-			actions = append(actions, l.button("key-publish-"+slug, "Publish as my recipient",
+			actions = append(actions, l.button("key-publish-"+slug, "Publish as my recipient", i.Name,
 				"Publish "+i.Name+" as your release recipient on the server",
 				func(ctx app.Context, e app.Event) { l.publishRecipient(ctx, i) }))
 		}
 	} else {
 		for _, f := range []struct{ id, label string }{{"pem", "PEM"}, {"der", "DER"}, {"c", "C array"}} {
-			actions = append(actions, l.button("key-export-"+f.id+"-"+slug, f.label, "Save the public key of "+i.Name+" as "+f.label,
-				func(ctx app.Context, e app.Event) { l.export(ctx, i, f.id) }))
+			actions = append(actions, l.button("key-export-"+f.id+"-"+slug, f.label, i.Name, "Save the public key of "+i.Name+" as "+f.label,
+				func(ctx app.Context, e app.Event) { l.export(ctx, i, f.id) }).Class("btn-ghost"))
 		}
 	}
 	if canRegister {
-		actions = append(actions, l.button("key-register-"+slug, "Register with "+orDash(l.product),
+		actions = append(actions, l.button("key-register-"+slug, "Register with "+orDash(l.product), i.Name,
 			"Register the public key of "+i.Name+" with product "+l.product,
 			func(ctx app.Context, e app.Event) { l.register(ctx, i) }))
 	}
 	if l.Unlocked {
-		actions = append(actions, l.button("key-delete-"+slug, "Delete", "Delete "+i.Name+" from this vault",
+		actions = append(actions, l.button("key-delete-"+slug, "Delete", i.Name, "Delete "+i.Name+" from this vault",
 			func(ctx app.Context, e app.Event) { l.remove(ctx, i) }).Class("btn-small btn-danger"))
 	}
 	return app.Tr().ID("key-"+slug).DataSet("testid", "key-row").DataSet("key-id", i.ID).
@@ -242,6 +262,10 @@ func (l *keyList) Render() app.UI {
 			return app.Div().Class("form-inline").Body(
 				app.Label().For("register-product").Text("Register signing keys with product"),
 				app.Select().ID("register-product").DataSet("testid", "register-product").
+					// Products come and go while the page is open (an
+					// administrator adds one): the list is asked for
+					// again whenever the choice is about to be made.
+					OnFocus(func(ctx app.Context, e app.Event) { l.loadProducts(ctx) }).
 					OnChange(func(ctx app.Context, e app.Event) { l.product = ctx.JSSrc().Get("value").String() }).
 					Body(app.Range(l.products).Slice(func(n int) app.UI {
 						p := l.products[n]

@@ -19,11 +19,16 @@ type keysPage struct {
 	infos       []vault.Info
 	loadErr     string
 	unsubscribe func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (p *keysPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Keys · trustforge") }
 
 func (p *keysPage) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -39,6 +44,7 @@ func (p *keysPage) OnDismount() {
 
 // reload reads the key list off the UI goroutine.
 func (p *keysPage) reload(ctx app.Context) {
+	ctx = p.ui
 	ctx.Async(func() {
 		v, err := p.App.Vault()
 		if err != nil {

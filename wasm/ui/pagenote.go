@@ -41,12 +41,14 @@ type pageNote struct {
 	Path string
 
 	unsubscribe func()
+	ui          app.Context // the component's own context, kept at mount
 }
 
 func (n *pageNote) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
+	n.ui = ctx
 	n.unsubscribe = n.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { n.askAdmins(ctx) }) })
 	n.askAdmins(ctx)
 }
@@ -70,6 +72,7 @@ func (n *pageNote) askAdmins(ctx app.Context) {
 	if !v.SignedIn || v.IsAdmin() || v.Admins != nil || len(guide.PageNote(page, v).Cannot) == 0 {
 		return
 	}
+	ctx = n.ui
 	ctx.Async(func() { n.App.LoadAdmins(ctx) })
 }
 

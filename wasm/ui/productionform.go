@@ -32,6 +32,7 @@ type productionPanel struct {
 	App *state.App
 
 	products []client.Product
+	loaded   bool // the products were listed
 	stations []client.Recipient
 	signers  []vault.Info
 	releases []release.Checked
@@ -47,9 +48,14 @@ type productionPanel struct {
 	msg     string
 	err     string
 	unsub   func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (f *productionPanel) OnMount(ctx app.Context) {
+	f.ui = ctx
 	f.count, f.days = "100", "14"
 	f.batch = "batch-" + time.Now().UTC().Format("20060102")
 	if f.chosen == nil {
@@ -67,7 +73,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 			if err = errors.Join(err, rerr); err != nil {
 				f.err = describe(err)
 			}
-			f.products = ps
+			f.products, f.loaded = ps, err == nil
 			f.stations = nil
 			for _, r := range rs {
 				if r.Has(string(state.RoleStation)) {
@@ -92,6 +98,7 @@ func (f *productionPanel) OnDismount() {
 }
 
 func (f *productionPanel) loadSigners(ctx app.Context) {
+	ctx = f.ui
 	ctx.Async(func() {
 		v, err := f.App.Vault()
 		if err != nil {
@@ -119,6 +126,7 @@ func (f *productionPanel) loadSigners(ctx app.Context) {
 // loadProduct lists and verifies the product's releases, reads its
 // profile from this browser's device CA, and lists its packages.
 func (f *productionPanel) loadProduct(ctx app.Context) {
+	ctx = f.ui
 	product := f.product
 	if product == "" {
 		return
@@ -182,6 +190,7 @@ func (f *productionPanel) chosenRelease() (release.Checked, bool) {
 }
 
 func (f *productionPanel) build(ctx app.Context, e app.Event) {
+	ctx = f.ui
 	e.PreventDefault()
 	if f.running {
 		return

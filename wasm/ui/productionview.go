@@ -27,6 +27,10 @@ func (f *productionPanel) Render() app.UI {
 		{string(production.ImageDevice), "encrypt the image to each board's own key"},
 		{string(production.ImageClear), "program the image in the clear (factory programming)"},
 	}
+	if f.loaded && len(f.products) == 0 {
+		return app.Section().ID("production").Class("panel").Aria("label", "Production packages").Body(
+			app.H2().Text("Production packages"), noProduct("production-no-product", "produce"))
+	}
 	return app.Section().ID("production").Class("panel").Aria("label", "Production packages").Body(
 		app.H2().Text("Production packages"),
 		app.P().Class("muted").Text("Hand production to a programming station: the release, the provisioning profile and a batch CA whose key only "+
@@ -60,7 +64,7 @@ func (f *productionPanel) Render() app.UI {
 						app.Input().Type("checkbox").ID(id).DataSet("testid", "production-station").DataSet("user", s.User).
 							Checked(f.chosen[s.Recipient]).OnChange(func(ctx app.Context, e app.Event) {
 							f.chosen[s.Recipient] = ctx.JSSrc().Get("checked").Bool()
-						}),
+						}, app.EventScope(s.Recipient)),
 						app.Label().For(id).Text(s.User+" ("+s.Recipient[:min(16, len(s.Recipient))]+"…)"),
 					)
 				}),
@@ -68,7 +72,7 @@ func (f *productionPanel) Render() app.UI {
 			f.selectField("production-key", "Signed by", f.keyID, signers, func(_ app.Context, v string) { f.keyID = v }),
 			f.textField("production-notes", "Notes for the line", "optional", &f.notes),
 			app.Div().Class("form-actions").Body(
-				app.Button().Type("submit").ID("production-build").DataSet("testid", "production-build").Disabled(f.running).
+				app.Button().Type("submit").ID("production-build").DataSet("testid", "production-build").Class("btn-primary").Disabled(f.running).
 					Text("Build and upload package"),
 				app.If(f.running, func() app.UI {
 					return app.Button().Type("button").ID("production-cancel").Class("btn-ghost").Text("Cancel").
@@ -98,7 +102,7 @@ func (f *productionPanel) textField(id, label, placeholder string, ptr *string) 
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
 		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*ptr).
-			OnInput(func(ctx app.Context, e app.Event) { *ptr = ctx.JSSrc().Get("value").String() }),
+			OnInput(func(ctx app.Context, e app.Event) { *ptr = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
 	)
 }
 
@@ -107,7 +111,7 @@ func (f *productionPanel) selectField(id, label, value string, opts [][2]string,
 		app.Label().For(id).Text(label),
 		app.Select().ID(id).DataSet("testid", id).OnChange(func(ctx app.Context, e app.Event) {
 			onChange(ctx, ctx.JSSrc().Get("value").String())
-		}).Body(app.Range(opts).Slice(func(n int) app.UI {
+		}, app.EventScope(id)).Body(app.Range(opts).Slice(func(n int) app.UI {
 			return app.Option().Value(opts[n][0]).Selected(opts[n][0] == value).Text(opts[n][1])
 		})),
 	)

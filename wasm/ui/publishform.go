@@ -26,28 +26,29 @@ type publishForm struct {
 	App *state.App
 	// OnPublished is called after a successful upload.
 	OnPublished func(ctx app.Context, rel client.Release)
+	// Draft is what the engineer chose and typed, kept across visits to
+	// the page. Required.
+	Draft *publishDraft
 
 	products   []client.Product
 	recipients []client.Recipient
 	keys       []vault.Info
-	fileName   string
-	fileSize   int64
+	loaded     bool // the products were listed
+	making     bool // making the engineer's own recipient
+	stopDrop   func()
 
-	product, channel, version, counter, hardware, notes string
-	keyID, encryptTo                                    string
-	headerSize, align, slotSize                         string
-	padHeader                                           bool
-	chosen                                              map[string]bool // age recipients
+	running bool
+	stage   release.Stage
+	done    int64
+	total   int64
+	cancel  context.CancelFunc
+	err     string
+	result  *publishResult
+	unsub   func()
 
-	running  bool
-	stage    release.Stage
-	done     int64
-	total    int64
-	cancel   context.CancelFunc
-	err      string
-	result   *publishResult
-	loadOnce bool
-	unsub    func()
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 // publishResult is what the last publish produced.
@@ -63,20 +64,27 @@ type timing struct {
 }
 
 func (f *publishForm) OnMount(ctx app.Context) {
-	f.headerSize, f.align, f.padHeader = "0x200", "8", true
-	if f.chosen == nil {
-		f.chosen = map[string]bool{}
-	}
+	f.ui = ctx
+	me, _ := f.App.Session()
+	f.Draft.forUser(me.User)
 	if !app.IsClient {
 		return
 	}
 	f.unsub = f.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { f.loadKeys(ctx) }) })
+	if stop, err := listenDrop("publish-drop", func(fs []pickedFile) {
+		ctx.Dispatch(func(ctx app.Context) { f.takeFile(fs) })
+	}); err == nil {
+		f.stopDrop = stop
+	}
 	f.load(ctx)
 }
 
 func (f *publishForm) OnDismount() {
 	if f.unsub != nil {
 		f.unsub()
+	}
+	if f.stopDrop != nil {
+		f.stopDrop()
 	}
 	if f.cancel != nil {
 		f.cancel()
@@ -85,6 +93,7 @@ func (f *publishForm) OnDismount() {
 
 // load fetches products and the recipient directory, and the vault's keys.
 func (f *publishForm) load(ctx app.Context) {
+	ctx = f.ui
 	f.loadKeys(ctx)
 	ctx.Async(func() {
 		ps, err := f.App.API.Products(ctx)
@@ -97,16 +106,18 @@ func (f *publishForm) load(ctx app.Context) {
 			if rerr != nil {
 				f.err = describe(rerr)
 			}
-			f.products, f.recipients = ps, rs
-			if f.product == "" && len(ps) > 0 {
-				f.product = ps[0].Name
-				f.channel = firstChannel(ps[0])
+			f.products, f.recipients, f.loaded = ps, rs, true
+			f.tickOwn()
+			if f.Draft.product == "" && len(ps) > 0 {
+				f.Draft.product = ps[0].Name
+				f.Draft.channel = firstChannel(ps[0])
 			}
 		})
 	})
 }
 
 func (f *publishForm) loadKeys(ctx app.Context) {
+	ctx = f.ui
 	ctx.Async(func() {
 		v, err := f.App.Vault()
 		if err != nil {
@@ -118,10 +129,11 @@ func (f *publishForm) loadKeys(ctx app.Context) {
 		}
 		ctx.Dispatch(func(app.Context) {
 			f.keys = infos
-			if f.keyID == "" {
+			f.tickOwn()
+			if f.Draft.keyID == "" {
 				for _, i := range infos {
 					if i.Algorithm.CanSign() {
-						f.keyID = i.ID
+						f.Draft.keyID = i.ID
 						break
 					}
 				}
@@ -152,20 +164,38 @@ func (f *publishForm) value(ptr *string) app.EventHandler {
 
 func (f *publishForm) picked(ctx app.Context, e app.Event) {
 	fs, err := inputFiles("publish-file")
-	if err != nil || len(fs) == 0 {
-		f.fileName, f.fileSize = "", 0
+	clearInput("publish-file")
+	if err != nil {
+		f.Draft.fileErr = describe(err)
 		return
 	}
-	f.fileName, f.fileSize = fs[0].Name, fs[0].Size
-	if f.version == "" {
-		f.version = "1.0.0"
+	f.takeFile(fs)
+}
+
+// takeFile keeps the firmware chosen or dropped. The version stays what
+// the engineer typed: a value put there for them would be published by
+// accident, or typed after.
+func (f *publishForm) takeFile(fs []pickedFile) {
+	switch {
+	case len(fs) == 0:
+		return
+	case len(fs) > 1:
+		f.Draft.fileErr = "Drop one firmware file at a time."
+		return
 	}
+	name := strings.ToLower(fs[0].Name)
+	if !strings.HasSuffix(name, ".bin") && !strings.HasSuffix(name, ".hex") {
+		f.Draft.fileErr = fs[0].Name + " is neither a .bin nor a .hex file."
+		return
+	}
+	file := fs[0]
+	f.Draft.file, f.Draft.fileErr = &file, ""
 }
 
 func (f *publishForm) textField(id, label, placeholder string, ptr *string) app.UI {
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
-		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*ptr).OnInput(f.value(ptr)),
+		app.Input().ID(id).DataSet("testid", id).Type("text").Placeholder(placeholder).Value(*ptr).OnInput(f.value(ptr), app.EventScope(id)),
 	)
 }
 
@@ -177,7 +207,7 @@ func (f *publishForm) selectField(id, label string, ptr *string, opts [][2]strin
 			if onChange != nil {
 				onChange()
 			}
-		}).Body(app.Range(opts).Slice(func(n int) app.UI {
+		}, app.EventScope(id)).Body(app.Range(opts).Slice(func(n int) app.UI {
 			return app.Option().Value(opts[n][0]).Selected(opts[n][0] == *ptr).Text(opts[n][1])
 		})),
 	)
@@ -187,7 +217,7 @@ func (f *publishForm) options() (products, channels, signers, devices, aligns []
 	for _, p := range f.products {
 		products = append(products, [2]string{p.Name, p.Name})
 	}
-	for _, c := range f.productByName(f.product).Channels {
+	for _, c := range f.productByName(f.Draft.product).Channels {
 		channels = append(channels, [2]string{c, c})
 	}
 	devices = append(devices, [2]string{"", "no device encryption"})
@@ -206,79 +236,100 @@ func (f *publishForm) options() (products, channels, signers, devices, aligns []
 	return
 }
 
-// ageRecipients lists the recipients a release can be encrypted to: the
-// server's directory, then this vault's own age identities.
-func (f *publishForm) ageRecipients() []client.Recipient {
-	out := append([]client.Recipient(nil), f.recipients...)
+// recipientChoice is one recipient the form offers.
+type recipientChoice struct {
+	client.Recipient
+	Own bool // the signed-in person's: published by them or in this vault
+}
+
+// ageRecipients lists the recipients a release can be encrypted to, each
+// once: the signed-in person's own first (the directory's entry, or this
+// vault's age identities not published yet), then the directory's others.
+func (f *publishForm) ageRecipients() []recipientChoice {
 	me, _ := f.App.Session()
-	for _, k := range f.keys {
+	return mergeRecipients(me.User, f.recipients, f.keys)
+}
+
+// mergeRecipients lists the directory's recipients and the vault's age
+// identities once each, user's own first.
+func mergeRecipients(user string, dir []client.Recipient, keys []vault.Info) []recipientChoice {
+	var own, others []recipientChoice
+	seen := map[string]bool{}
+	inVault := map[string]string{} // recipient → key name
+	for _, k := range keys {
 		if k.Algorithm.IsAge() {
-			out = append(out, client.Recipient{User: me.User + " (this vault: " + k.Name + ")", Role: "you", Recipient: k.Public})
+			inVault[k.Public] = k.Name
 		}
 	}
-	return out
+	for _, r := range dir {
+		if seen[r.Recipient] {
+			continue
+		}
+		seen[r.Recipient] = true
+		if name, ok := inVault[r.Recipient]; ok || (user != "" && r.User == user) {
+			if ok {
+				r.User += " (you, " + name + ")"
+			} else {
+				r.User += " (you)"
+			}
+			own = append(own, recipientChoice{Recipient: r, Own: true})
+			continue
+		}
+		others = append(others, recipientChoice{Recipient: r})
+	}
+	for _, k := range keys {
+		if !k.Algorithm.IsAge() || seen[k.Public] {
+			continue
+		}
+		seen[k.Public] = true
+		own = append(own, recipientChoice{Recipient: client.Recipient{User: user + " (you, " + k.Name + ", in this vault only)",
+			Role: "you", Recipient: k.Public}, Own: true})
+	}
+	return append(own, others...)
 }
 
 func (f *publishForm) Render() app.UI {
 	products, channels, signers, devices, aligns := f.options()
 	recips := f.ageRecipients()
+	if f.loaded && len(f.products) == 0 {
+		return app.Section().ID("publish").Class("panel").Aria("label", "Publish a release").Body(
+			app.H2().Text("Publish a release"), noProduct("publish-no-product", "publish a release of"))
+	}
 	return app.Section().ID("publish").Class("panel").Aria("label", "Publish a release").Body(
 		app.H2().Text("Publish a release"),
 		app.P().Class("muted").Text("The firmware is signed and encrypted in this browser; only the signed manifest and the ciphertext are uploaded."),
 		app.Form().ID("publish-form").Class("form").OnSubmit(f.publish).Body(
-			app.Div().Class("field").Body(
-				app.Label().For("publish-file").Text("Firmware (.bin or .hex)"),
-				app.Input().ID("publish-file").DataSet("testid", "publish-file").Type("file").Accept(".bin,.hex").OnChange(f.picked),
-				app.If(f.fileName != "", func() app.UI {
-					return app.Span().ID("publish-file-info").Class("muted").Text(f.fileName + ", " + sizeText(f.fileSize))
-				}),
-			),
-			app.FieldSet().Body(
+			f.renderFile(),
+			// The release and its signing side by side: the form fits a
+			// screen instead of three.
+			app.Div().Class("form-cols").Body(app.FieldSet().Body(
 				app.Legend().Text("Release"),
-				f.selectField("publish-product", "Product", &f.product, products, func() { f.channel = firstChannel(f.productByName(f.product)) }),
-				f.textField("publish-version", "Version", "1.2.3 or 1.2.3+4", &f.version),
-				f.textField("publish-counter", "Security counter", "empty: none", &f.counter),
-				f.selectField("publish-channel", "Channel", &f.channel, channels, nil),
-				f.textField("publish-hardware", "Hardware (comma-separated)", "e.g. rev-b, rev-c", &f.hardware),
+				f.selectField("publish-product", "Product", &f.Draft.product, products, func() { f.Draft.channel = firstChannel(f.productByName(f.Draft.product)) }),
+				f.textField("publish-version", "Version", "1.2.3 or 1.2.3+4", &f.Draft.version),
+				f.textField("publish-counter", "Security counter", "empty: none", &f.Draft.counter),
+				f.selectField("publish-channel", "Channel", &f.Draft.channel, channels, nil),
+				f.textField("publish-hardware", "Hardware (comma-separated)", "e.g. rev-b, rev-c", &f.Draft.hardware),
 				app.Div().Class("field").Body(
 					app.Label().For("publish-notes").Text("Release notes"),
-					app.Textarea().ID("publish-notes").DataSet("testid", "publish-notes").Rows(3).Text(f.notes).OnInput(f.value(&f.notes)),
+					app.Textarea().ID("publish-notes").DataSet("testid", "publish-notes").Rows(3).Text(f.Draft.notes).OnInput(f.value(&f.Draft.notes)),
 				),
 			),
-			app.FieldSet().Body(
-				app.Legend().Text("MCUboot signing"),
-				f.selectField("publish-key", "Signing key", &f.keyID, signers, nil),
-				f.textField("publish-header-size", "Header size", "0x200", &f.headerSize),
-				app.Div().Class("field field-check").Body(
-					app.Input().ID("publish-pad-header").DataSet("testid", "publish-pad-header").Type("checkbox").Checked(f.padHeader).
-						OnChange(func(ctx app.Context, e app.Event) { f.padHeader = ctx.JSSrc().Get("checked").Bool() }),
-					app.Label().For("publish-pad-header").Text("Pad header (the binary does not start with the header space)"),
-				),
-				f.selectField("publish-align", "Flash write alignment", &f.align, aligns, nil),
-				f.textField("publish-slot-size", "Slot size", "e.g. 0x40000; empty: no check", &f.slotSize),
-				f.selectField("publish-encrypt", "Device encryption", &f.encryptTo, devices, nil),
-			),
-			app.FieldSet().ID("publish-recipients").Body(
-				app.Legend().Text("Who may open it (age recipients)"),
-				app.If(len(recips) == 0, func() app.UI {
-					return app.P().Class("muted").Text("No recipients yet: technicians and stations publish theirs from their Keys page.")
-				}),
-				app.Range(recips).Slice(func(n int) app.UI {
-					r := recips[n]
-					id := "recipient-" + strconv.Itoa(n)
-					return app.Div().Class("field field-check").Body(
-						app.Input().ID(id).DataSet("testid", "recipient").DataSet("user", r.User).DataSet("recipient", r.Recipient).
-							Type("checkbox").Checked(f.chosen[r.Recipient]).
-							OnChange(func(ctx app.Context, e app.Event) { f.chosen[r.Recipient] = ctx.JSSrc().Get("checked").Bool() }),
-						app.Label().For(id).Body(
-							app.Text(r.User+" ("+r.Role+") "),
-							app.Code().Class("muted").Text(shortRecipient(r.Recipient)),
-						),
-					)
-				}),
-			),
+				app.FieldSet().Body(
+					app.Legend().Text("MCUboot signing"),
+					f.selectField("publish-key", "Signing key", &f.Draft.keyID, signers, nil),
+					f.textField("publish-header-size", "Header size", "0x200", &f.Draft.headerSize),
+					app.Div().Class("field field-check").Body(
+						app.Input().ID("publish-pad-header").DataSet("testid", "publish-pad-header").Type("checkbox").Checked(f.Draft.padHeader).
+							OnChange(func(ctx app.Context, e app.Event) { f.Draft.padHeader = ctx.JSSrc().Get("checked").Bool() }),
+						app.Label().For("publish-pad-header").Text("Pad header (the binary does not start with the header space)"),
+					),
+					f.selectField("publish-align", "Flash write alignment", &f.Draft.align, aligns, nil),
+					f.textField("publish-slot-size", "Slot size", "e.g. 0x40000; empty: no check", &f.Draft.slotSize),
+					f.selectField("publish-encrypt", "Device encryption", &f.Draft.encryptTo, devices, nil),
+				)),
+			f.renderRecipients(recips),
 			app.Div().Class("form-actions").Body(
-				app.Button().ID("publish-submit").DataSet("testid", "publish-submit").Type("submit").Disabled(f.running).Text("Publish"),
+				app.Button().ID("publish-submit").DataSet("testid", "publish-submit").Class("btn-primary").Type("submit").Disabled(f.running).Text("Publish"),
 				app.If(f.running, func() app.UI {
 					return app.Button().ID("publish-cancel").DataSet("testid", "publish-cancel").Type("button").Class("btn-ghost").
 						Text("Cancel").OnClick(func(ctx app.Context, e app.Event) {
@@ -297,6 +348,122 @@ func (f *publishForm) Render() app.UI {
 		}),
 		app.If(f.result != nil, func() app.UI { return f.renderResult() }),
 	)
+}
+
+// renderFile is the firmware picker: a drop zone with a button.
+func (f *publishForm) renderFile() app.UI {
+	d := f.Draft
+	return app.Div().ID("publish-drop").DataSet("testid", "publish-drop").Class("dropzone field").Body(
+		app.If(d.file == nil, func() app.UI {
+			return app.P().Class("dropzone-hint").Text("Drop the firmware (.bin or .hex) here, or")
+		}).Else(func() app.UI {
+			return app.P().ID("publish-file-info").DataSet("testid", "publish-file-info").Body(
+				app.Strong().Text(d.file.Name), app.Text(", "+sizeText(d.file.Size)))
+		}),
+		app.Label().For("publish-file").Class("button btn-secondary").Text(map[bool]string{true: "Choose another file…", false: "Choose the firmware…"}[d.file != nil]),
+		app.Input().ID("publish-file").DataSet("testid", "publish-file").Type("file").Class("visually-hidden").
+			Accept(".bin,.hex").OnChange(f.picked),
+		app.If(d.fileErr != "", func() app.UI {
+			return app.P().ID("publish-file-error").Class("error").Aria("live", "assertive").Text(d.fileErr)
+		}),
+	)
+}
+
+// renderRecipients offers every recipient once, the engineer's own first
+// and ticked, and makes the engineer's own recipient in one click when
+// there is none.
+func (f *publishForm) renderRecipients(recips []recipientChoice) app.UI {
+	hasOwn := false
+	for _, r := range recips {
+		hasOwn = hasOwn || r.Own
+	}
+	unlocked := f.App.VaultState() == state.VaultUnlocked
+	return app.FieldSet().ID("publish-recipients").Body(
+		app.Legend().Text("Who may open it (age recipients)"),
+		app.If(!hasOwn && unlocked, func() app.UI {
+			return app.Div().Class("callout").Body(
+				app.P().Text("You have no recipient yet, so you could not open your own release. "+
+					"Make one: an age identity in your vault, published so releases can be encrypted to you."),
+				app.Button().ID("publish-make-recipient").DataSet("testid", "publish-make-recipient").Type("button").
+					Class("btn-secondary").Disabled(f.making).
+					Text(map[bool]string{true: "Making your recipient…", false: "Make my recipient"}[f.making]).
+					OnClick(f.makeRecipient),
+			)
+		}),
+		app.If(!hasOwn && !unlocked, func() app.UI {
+			return app.P().ID("publish-recipient-vault").Class("muted").Body(
+				app.Text("To be a recipient yourself, "), app.A().Href("/keys").Text("unlock your vault on the Keys page"),
+				app.Text("; you can then make your recipient here in one click."))
+		}),
+		app.If(len(recips) == 0, func() app.UI {
+			return app.P().ID("publish-no-recipients").Class("muted").
+				Text("Nobody else has published a recipient yet: technicians and stations publish theirs from their Keys page.")
+		}),
+		app.Range(recips).Slice(func(n int) app.UI {
+			r := recips[n]
+			id := "recipient-" + strconv.Itoa(n)
+			role := ""
+			if r.Role != "" && r.Role != "you" {
+				role = " · " + r.Role
+			}
+			return app.Div().Class("field field-check").Body(
+				app.Input().ID(id).DataSet("testid", "recipient").DataSet("user", r.User).DataSet("recipient", r.Recipient.Recipient).
+					DataSet("own", boolText(r.Own)).Type("checkbox").Checked(f.Draft.chosen[r.Recipient.Recipient]).
+					OnChange(func(ctx app.Context, e app.Event) {
+						f.Draft.setChosen(r.Recipient.Recipient, ctx.JSSrc().Get("checked").Bool())
+					}, app.EventScope(r.Recipient.Recipient)),
+				app.Label().For(id).Body(
+					app.Text(r.User+role+" "),
+					app.Code().Class("muted").Text(shortRecipient(r.Recipient.Recipient)),
+				),
+			)
+		}),
+	)
+}
+
+// makeRecipient makes the engineer's own recipient: an age identity in the
+// vault, published to the server's directory, and ticks it.
+func (f *publishForm) makeRecipient(ctx app.Context, e app.Event) {
+	ctx = f.ui
+	if f.making {
+		return
+	}
+	f.making, f.err = true, ""
+	me, _ := f.App.Session()
+	f.App.Touch()
+	ctx.Async(func() {
+		v, err := f.App.UnlockedVault()
+		var info vault.Info
+		if err == nil {
+			info, err = v.Generate(ctx, vault.AgeX25519, strings.TrimSpace(me.User+" release recipient"))
+		}
+		if err == nil {
+			_, err = f.App.API.SetRecipient(ctx, info.Public)
+		}
+		var rs []client.Recipient
+		if err == nil {
+			rs, err = f.App.API.Recipients(ctx)
+		}
+		ctx.Dispatch(func(app.Context) {
+			f.making = false
+			if err != nil {
+				f.err = describe(err)
+				return
+			}
+			f.recipients = rs
+			f.Draft.offerOwn(info.Public)
+			f.App.VaultChanged()
+		})
+	})
+}
+
+// tickOwn ticks the engineer's own recipients they have not unticked.
+func (f *publishForm) tickOwn() {
+	for _, r := range f.ageRecipients() {
+		if r.Own {
+			f.Draft.offerOwn(r.Recipient.Recipient)
+		}
+	}
 }
 
 func (f *publishForm) renderResult() app.UI {

@@ -42,31 +42,30 @@ func parseSize(field, s string, def int) (int, error) {
 // params reads and checks the form.
 func (f *publishForm) params() (publishParams, error) {
 	var p publishParams
-	fs, err := inputFiles("publish-file")
-	if err != nil || len(fs) == 0 {
+	if f.Draft.file == nil {
 		return p, errors.New("ui: choose the firmware file first")
 	}
-	p.file = fs[0]
-	if f.product == "" || f.channel == "" {
+	p.file = *f.Draft.file
+	if f.Draft.product == "" || f.Draft.channel == "" {
 		return p, errors.New("ui: choose a product and a channel")
 	}
-	if f.keyID == "" {
+	if f.Draft.keyID == "" {
 		return p, errors.New("ui: choose a signing key (generate or import one on the Keys page)")
 	}
-	hs, err := parseSize("header size", f.headerSize, 0x200)
+	hs, err := parseSize("header size", f.Draft.headerSize, 0x200)
 	if err != nil {
 		return p, err
 	}
-	align, err := parseSize("alignment", f.align, 8)
+	align, err := parseSize("alignment", f.Draft.align, 8)
 	if err != nil {
 		return p, err
 	}
-	slot, err := parseSize("slot size", f.slotSize, 0)
+	slot, err := parseSize("slot size", f.Draft.slotSize, 0)
 	if err != nil {
 		return p, err
 	}
 	var counter *uint32
-	if c := strings.TrimSpace(f.counter); c != "" {
+	if c := strings.TrimSpace(f.Draft.counter); c != "" {
 		n, err := strconv.ParseUint(c, 0, 32)
 		if err != nil {
 			return p, fmt.Errorf("ui: security counter %q is not a number", c)
@@ -74,7 +73,7 @@ func (f *publishForm) params() (publishParams, error) {
 		v := uint32(n)
 		counter = &v
 	}
-	for r, on := range f.chosen {
+	for r, on := range f.Draft.chosen {
 		if on {
 			p.recipients = append(p.recipients, r)
 		}
@@ -82,15 +81,15 @@ func (f *publishForm) params() (publishParams, error) {
 	if len(p.recipients) == 0 {
 		return p, errors.New("ui: choose at least one recipient who may open the release")
 	}
-	p.keyID, p.encryptID = f.keyID, f.encryptTo
+	p.keyID, p.encryptID = f.Draft.keyID, f.Draft.encryptTo
 	p.in = release.Input{
 		IsHex:           strings.HasSuffix(strings.ToLower(p.file.Name), ".hex"),
-		Image:           mcuimg.SignOptions{HeaderSize: hs, PadHeader: f.padHeader, Align: align, SlotSize: slot},
-		Product:         f.product,
-		Channel:         f.channel,
-		Hardware:        splitList(f.hardware),
-		Notes:           f.notes,
-		Version:         strings.TrimSpace(f.version),
+		Image:           mcuimg.SignOptions{HeaderSize: hs, PadHeader: f.Draft.padHeader, Align: align, SlotSize: slot},
+		Product:         f.Draft.product,
+		Channel:         f.Draft.channel,
+		Hardware:        splitList(f.Draft.hardware),
+		Notes:           f.Draft.notes,
+		Version:         strings.TrimSpace(f.Draft.version),
 		SecurityCounter: counter,
 		Recipients:      p.recipients,
 	}
@@ -98,6 +97,7 @@ func (f *publishForm) params() (publishParams, error) {
 }
 
 func (f *publishForm) publish(ctx app.Context, e app.Event) {
+	ctx = f.ui
 	e.PreventDefault()
 	if f.running {
 		return
@@ -122,8 +122,7 @@ func (f *publishForm) publish(ctx app.Context, e app.Event) {
 				return
 			}
 			f.result = res
-			clearInput("publish-file")
-			f.fileName = ""
+			f.Draft.file = nil
 			if f.OnPublished != nil {
 				f.OnPublished(ctx, res.Release)
 			}

@@ -31,19 +31,26 @@ type releaseList struct {
 	Show string
 
 	products   []client.Product
+	productsIn bool // the products were listed (none is then an answer)
 	product    string
 	channel    string // "" for every channel
 	rows       []release.Checked
 	loading    bool
+	loads      int // numbers the loads: only the newest one's answer is shown
 	lastReload int
 	busy       map[string]bool
 	promoteTo  map[string]string
 	yankReason map[string]string
 	progress   map[string][2]int64
 	msg, err   string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (l *releaseList) OnMount(ctx app.Context) {
+	l.ui = ctx
 	l.busy, l.promoteTo, l.yankReason, l.progress = map[string]bool{}, map[string]string{}, map[string]string{}, map[string][2]int64{}
 	l.lastReload = l.Reload
 	if !app.IsClient {
@@ -56,7 +63,7 @@ func (l *releaseList) OnMount(ctx app.Context) {
 				l.err = describe(err)
 				return
 			}
-			l.products = ps
+			l.products, l.productsIn = ps, true
 			if l.product == "" && len(ps) > 0 {
 				l.product = ps[0].Name
 			}
@@ -90,6 +97,7 @@ func (l *releaseList) knows(name string) bool {
 
 // refreshProducts reloads the product selector's choices.
 func (l *releaseList) refreshProducts(ctx app.Context) {
+	ctx = l.ui
 	ctx.Async(func() {
 		ps, err := l.App.API.Products(ctx)
 		ctx.Dispatch(func(app.Context) {
@@ -102,15 +110,21 @@ func (l *releaseList) refreshProducts(ctx app.Context) {
 
 // load lists and verifies the releases of the chosen product and channel.
 func (l *releaseList) load(ctx app.Context) {
+	ctx = l.ui
 	product, channel := l.product, l.channel
 	if product == "" {
 		return
 	}
 	l.loading = true
+	l.loads++
+	n := l.loads
 	canDownload := l.App.Can(state.PermDownload)
 	ctx.Async(func() {
 		rows, err := l.fetch(ctx, product, channel, canDownload)
 		ctx.Dispatch(func(app.Context) {
+			if n != l.loads {
+				return // a newer load (another product or channel) is on its way
+			}
 			l.loading = false
 			if err != nil {
 				l.err = describe(err)
@@ -155,6 +169,7 @@ func (l *releaseList) fetch(ctx context.Context, product, channel string, canDow
 // act runs f for release id off the UI goroutine and shows its outcome;
 // reload lists the releases again after a success.
 func (l *releaseList) act(ctx app.Context, id string, reload bool, f func(context.Context) (string, error)) {
+	ctx = l.ui
 	if l.busy[id] {
 		return
 	}

@@ -56,9 +56,11 @@ func (l *releaseList) row(c release.Checked) app.UI {
 	}
 	busy := l.busy[r.ID]
 	var actions []app.UI
-	btn := func(id, label, title string, h app.EventHandler) app.UI {
-		return app.Button().ID(id+"-"+slug).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", title).
-			Disabled(busy).Text(label).OnClick(h)
+	btn := func(id, label, title string, h app.EventHandler) app.HTMLButton {
+		// The accessible name starts with the visible label (WCAG 2.5.3);
+		// the title says more.
+		return app.Button().ID(id+"-"+slug).DataSet("testid", id).Class("btn-small").Title(title).Aria("label", label+" "+r.Version).
+			Disabled(busy).Text(label).OnClick(h, app.EventScope(r.ID))
 	}
 	if r.Yanked == nil {
 		if l.App.Can(state.PermDownload) && verified {
@@ -80,25 +82,25 @@ func (l *releaseList) row(c release.Checked) app.UI {
 				id := r.ID
 				actions = append(actions,
 					app.Select().ID("release-promote-to-"+slug).DataSet("testid", "release-promote-to").Aria("label", "Channel to promote "+r.Version+" to").
-						OnChange(func(ctx app.Context, e app.Event) { l.promoteTo[id] = ctx.JSSrc().Get("value").String() }).Body(opts...),
+						OnChange(func(ctx app.Context, e app.Event) { l.promoteTo[id] = ctx.JSSrc().Get("value").String() }, app.EventScope(id)).Body(opts...),
 					btn("release-promote", "Promote", "Offer "+r.Version+" on the chosen channel",
 						func(ctx app.Context, e app.Event) { l.promote(ctx, c) }))
 			}
 		}
 		if l.App.Can(state.PermYank) {
 			id := r.ID
-			actions = append(actions,
+			actions = append(actions, app.Span().Class("danger-apart inline-group").Body(
 				app.Input().ID("release-yank-reason-"+slug).DataSet("testid", "release-yank-reason").Type("text").
 					Placeholder("reason to yank").Aria("label", "Reason to yank "+r.Version).
-					OnInput(func(ctx app.Context, e app.Event) { l.yankReason[id] = ctx.JSSrc().Get("value").String() }),
-				btn("release-yank", "Yank", "Withdraw "+r.Version, func(ctx app.Context, e app.Event) { l.yank(ctx, c) }))
+					OnInput(func(ctx app.Context, e app.Event) { l.yankReason[id] = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
+				btn("release-yank", "Yank", "Withdraw "+r.Version, func(ctx app.Context, e app.Event) { l.yank(ctx, c) }).Class("btn-danger")))
 		}
 	}
 	if p, ok := l.progress[r.ID]; ok {
 		actions = append(actions, &progressBar{ID: "release-progress-" + slug, Label: "Downloading", Done: p[0], Total: p[1]})
 	}
 	return app.Tr().ID("release-"+slug).DataSet("testid", "release-row").DataSet("release", r.ID).
-		DataSet("version", r.Version).DataSet("verified", boolText(verified)).DataSet("yanked", boolText(r.Yanked != nil)).Body(
+		DataSet("version", r.Version).DataSet("channels", offers).DataSet("verified", boolText(verified)).DataSet("yanked", boolText(r.Yanked != nil)).Body(
 		app.Td().Body(app.Strong().Text(r.Version)),
 		app.Td().Text(uintText(r.SecurityCounter)),
 		app.Td().Text(offers),
@@ -130,6 +132,10 @@ func uintText(n uint64) string {
 
 func (l *releaseList) Render() app.UI {
 	chans := l.channels()
+	if l.productsIn && len(l.products) == 0 {
+		return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
+			app.H2().Text("Releases"), noProduct("releases-no-product", "list"))
+	}
 	return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
 		app.H2().Text("Releases"),
 		app.Div().Class("form-inline").Body(
@@ -156,9 +162,10 @@ func (l *releaseList) Render() app.UI {
 			app.Button().ID("list-refresh").DataSet("testid", "list-refresh").Class("btn-small btn-ghost").Text("Refresh").
 				OnClick(func(ctx app.Context, e app.Event) { l.load(ctx) }),
 		),
-		app.If(l.loading, func() app.UI {
-			return app.P().ID("releases-loading-list").Class("muted").Text("Loading and verifying…")
-		}),
+		// Always in the page, hidden when idle: an element that comes and
+		// goes before the table would shift it, and go-app would then
+		// replace the table (and the button being clicked) on every load.
+		app.P().ID("releases-loading-list").Class("muted").Hidden(!l.loading).Aria("live", "polite").Text("Loading and verifying…"),
 		app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
 			return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
 		}).Else(func() app.UI {

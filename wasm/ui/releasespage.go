@@ -14,6 +14,8 @@ type releasesPage struct {
 
 	// App is the tab's shared state.
 	App *state.App
+	// Draft is the publish form's content, kept for the tab's session.
+	Draft *publishDraft
 
 	unsubscribe func()
 	published   int    // bumps to make the list reload after a publish
@@ -55,20 +57,32 @@ func (p *releasesPage) Render() app.UI {
 				app.Text(" to sign or open releases."),
 			))
 		}
-		if p.App.Can(state.PermPublish) {
-			content = append(content, &publishForm{App: p.App, OnPublished: func(ctx app.Context, rel client.Release) {
-				p.published++
-				p.lastProduct = rel.Product
-			}})
-		}
-		if p.App.Can(state.PermPublish) && p.App.Can(state.PermProduction) {
-			content = append(content, &productionPanel{App: p.App})
+		canPublish := p.App.Can(state.PermPublish)
+		canProduce := canPublish && p.App.Can(state.PermProduction)
+		if canPublish {
+			// The list comes first; the sections below it are reached
+			// from here without scrolling past it.
+			links := []app.UI{app.A().ID("releases-goto-publish").Class("button btn-primary").Href("#publish").Text("Publish a release")}
+			if canProduce {
+				links = append(links, app.A().ID("releases-goto-production").Class("button btn-secondary").Href("#production").
+					Text("Production packages"))
+			}
+			content = append(content, app.Nav().ID("releases-sections").Class("section-links").Aria("label", "Sections of this page").Body(links...))
 		}
 		if p.App.Can(state.PermRead) {
 			content = append(content, &releaseList{App: p.App, Reload: p.published, Show: p.lastProduct})
 		} else {
 			content = append(content, app.P().ID("releases-no-list").Class("muted").
 				Text("Your role does not list releases; programming stations fetch the latest of their channel."))
+		}
+		if canPublish {
+			content = append(content, &publishForm{App: p.App, Draft: p.Draft, OnPublished: func(ctx app.Context, rel client.Release) {
+				p.published++
+				p.lastProduct = rel.Product
+			}})
+		}
+		if canProduce {
+			content = append(content, &productionPanel{App: p.App})
 		}
 	}
 	return &layout{App: p.App, Active: "/releases", Title: "Releases", Content: content}

@@ -52,12 +52,13 @@ func Routes() {
 // Call it once.
 func RoutesWith(st *state.App) {
 	kit := newDeviceKit()
+	draft := newPublishDraft()
 	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: kit} })
 	app.Route(SignInPath, func() app.Composer { return &signInPage{App: st} })
 	app.Route(EnrolPath, func() app.Composer { return &enrolPage{App: st} })
 	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: kit} })
 	app.Route(UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: kit} })
-	app.Route("/releases", func() app.Composer { return &releasesPage{App: st} })
+	app.Route("/releases", func() app.Composer { return &releasesPage{App: st, Draft: draft} })
 	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: kit} })
 	app.Route("/security", func() app.Composer { return &securityPage{App: st} })

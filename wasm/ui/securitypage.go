@@ -29,11 +29,16 @@ type securityPage struct {
 	msg         string
 	gen         int // bumps with each load, so a stale answer is dropped
 	unsubscribe func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (p *securityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Security plan · trustforge") }
 
 func (p *securityPage) OnMount(ctx app.Context) {
+	p.ui = ctx
 	if !app.IsClient {
 		return
 	}
@@ -59,6 +64,7 @@ func (p *securityPage) OnDismount() {
 }
 
 func (p *securityPage) loadProducts(ctx app.Context) {
+	ctx = p.ui
 	if !p.App.Can(state.PermRead) {
 		return
 	}
@@ -82,6 +88,7 @@ func (p *securityPage) loadProducts(ctx app.Context) {
 
 // load gathers the facts of the chosen product and evaluates its plan.
 func (p *securityPage) load(ctx app.Context) {
+	ctx = p.ui
 	if p.product == "" {
 		return
 	}

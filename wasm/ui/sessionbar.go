@@ -19,9 +19,14 @@ type sessionBar struct {
 
 	unsubscribe func()
 	busy        bool
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (b *sessionBar) OnMount(ctx app.Context) {
+	b.ui = ctx
 	b.unsubscribe = b.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 
@@ -32,6 +37,7 @@ func (b *sessionBar) OnDismount() {
 }
 
 func (b *sessionBar) signOut(ctx app.Context, e app.Event) {
+	ctx = b.ui
 	b.busy = true
 	ctx.Async(func() {
 		b.App.SignOut(ctx)

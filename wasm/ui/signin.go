@@ -43,9 +43,16 @@ type signInForm struct {
 	name, password string
 	busy           bool
 	err            string
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
+func (f *signInForm) OnMount(ctx app.Context) { f.ui = ctx }
+
 func (f *signInForm) submit(ctx app.Context, e app.Event) {
+	ctx = f.ui
 	e.PreventDefault()
 	if f.busy {
 		return
@@ -82,13 +89,13 @@ func (f *signInForm) Render() app.UI {
 	return app.Form().ID("signin-form").Class("panel form").OnSubmit(f.submit).Body(
 		app.Label().For("signin-name").Text("User name"),
 		app.Input().ID("signin-name").DataSet("testid", "signin-name").Type("text").Name("username").
-			AutoComplete(true).Required(true).Value(f.name).
+			Attr("autocomplete", "username").Required(true).Value(f.name).
 			OnInput(func(ctx app.Context, e app.Event) { f.name = ctx.JSSrc().Get("value").String() }),
 		app.Label().For("signin-password").Text("Password"),
 		app.Input().ID("signin-password").DataSet("testid", "signin-password").Type("password").Name("password").
-			Required(true).Value(f.password).
+			Attr("autocomplete", "current-password").Required(true).Value(f.password).
 			OnInput(func(ctx app.Context, e app.Event) { f.password = ctx.JSSrc().Get("value").String() }),
-		app.Button().ID("signin-submit").DataSet("testid", "signin-submit").Type("submit").Disabled(f.busy).
+		app.Button().ID("signin-submit").DataSet("testid", "signin-submit").Class("btn-primary").Type("submit").Disabled(f.busy).
 			Text(map[bool]string{true: "Signing in…", false: "Sign in"}[f.busy]),
 		app.If(f.err != "", func() app.UI {
 			return app.P().ID("signin-error").DataSet("testid", "signin-error").Class("error").Aria("live", "assertive").Text(f.err)

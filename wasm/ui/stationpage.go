@@ -59,6 +59,10 @@ type stationPage struct {
 	cancel      context.CancelFunc
 	msg, err    string
 	unsubscribe func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 // boardRow is one board of the last run, as the table shows it.
@@ -77,6 +81,7 @@ func (p *stationPage) OnNav(ctx app.Context) {
 }
 
 func (p *stationPage) OnMount(ctx app.Context) {
+	p.ui = ctx
 	p.state, p.baud, p.blockN = stationIdle, strconv.Itoa(station.DefaultBaud), "8"
 	p.counts.Remaining = -1
 	if !app.IsClient {
@@ -102,6 +107,7 @@ func (p *stationPage) OnDismount() {
 }
 
 func (p *stationPage) loadPackages(ctx app.Context) {
+	ctx = p.ui
 	if !p.App.Can(state.PermProduce) {
 		return
 	}
@@ -130,6 +136,7 @@ func (p *stationPage) loadPackages(ctx app.Context) {
 // identities, trusting the signer the server verified it against, and
 // fetches the server's ticket key.
 func (p *stationPage) open(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	if p.state == stationOpening || p.state == stationRunning || p.pkgID == "" {
 		return
 	}
@@ -193,6 +200,7 @@ func (p *stationPage) openPackage(ctx context.Context, id string) (client.Packag
 
 // run programs the boards on every granted production port.
 func (p *stationPage) run(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	if p.st == nil || p.state != stationReady {
 		return
 	}
@@ -251,6 +259,7 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 
 // fetchBlock takes a block of tickets ahead, for working offline.
 func (p *stationPage) fetchBlock(ctx app.Context, e app.Event) {
+	ctx = p.ui
 	n, err := strconv.Atoi(strings.TrimSpace(p.blockN))
 	if err != nil || n < 1 || n > station.MaxBlock {
 		p.err = "A block is 1 to " + strconv.Itoa(station.MaxBlock) + " tickets."

@@ -104,7 +104,7 @@ func (p *stationPage) runPanel() app.UI {
 			app.Label().For("station-any-port").Text("also ports without USB information (never the machine's console UART)"),
 		),
 		app.Div().Class("form-actions").Body(
-			app.Button().ID("station-run").DataSet("testid", "station-run").Disabled(running).
+			app.Button().ID("station-run").DataSet("testid", "station-run").Class("btn-primary").Disabled(running).
 				Text("Program the presented boards").OnClick(p.run),
 			app.If(running, func() app.UI {
 				return app.Button().ID("station-cancel").Class("btn-ghost").Text("Stop").OnClick(func(ctx app.Context, e app.Event) {

@@ -124,15 +124,18 @@ type updateFlow struct {
 	offline  string // why the server's releases are not listed
 	products []client.Product
 	product  string
-	channel  string
-	offered  []client.Release
-	cached   []releasecache.Entry
-	dl       string // id of the release downloading
-	dlHave   int64
-	dlTotal  int64
-	chosen   *choice
-	pickErr  string
-	relMsg   string
+	channel  string // "" for every channel
+	// channelPicked is set once the technician chose a channel; until
+	// then the one with the product's newest release is shown.
+	channelPicked bool
+	offered       []client.Release
+	cached        []releasecache.Entry
+	dl            string // id of the release downloading
+	dlHave        int64
+	dlTotal       int64
+	chosen        *choice
+	pickErr       string
+	relMsg        string
 
 	// Running.
 	status    link.Status
@@ -241,22 +244,77 @@ func (p *updateFlow) Render() app.UI {
 	)
 }
 
-func (p *updateFlow) renderStepper() app.UI {
+// stepOf maps a screen to the flow step it shows ("" for the others).
+var stepOf = map[string]updateflow.Step{
+	screenVerify: updateflow.StepVerify, screenCheck: updateflow.StepCheck, screenUpload: updateflow.StepUpload,
+	screenTest: updateflow.StepTestBoot, screenRunning: updateflow.StepRunning, screenConfirm: updateflow.StepConfirm,
+}
+
+// pillStates says how each screen's pill reads: the flow's steps as
+// updateflow.Statuses has them (a refused update never shows Flash done),
+// the screens around them by where the technician is.
+func (p *updateFlow) pillStates() map[string]updateflow.Status {
+	results := map[updateflow.Step]updateflow.Result{}
+	for s, v := range p.steps {
+		results[s] = map[string]updateflow.Result{"running": updateflow.Running, "ok": updateflow.Succeeded,
+			"failed": updateflow.Failed}[v.state]
+	}
+	var outcome fwupdate.Outcome
+	if p.record != nil {
+		outcome = p.record.Outcome
+	}
+	steps := updateflow.Statuses(results, outcome)
 	cur := -1
 	for i, s := range updateScreens {
 		if s.id == p.screen {
 			cur = i
 		}
 	}
-	return app.Ol().ID("update-steps").DataSet("testid", "update-steps").DataSet("screen", p.screen).Class("stepper").Body(
+	out := map[string]updateflow.Status{}
+	for i, s := range updateScreens {
+		if st, ok := stepOf[s.id]; ok {
+			out[s.id] = steps[st]
+			continue
+		}
+		switch {
+		case i < cur || (s.id == screenDone && p.record != nil):
+			out[s.id] = updateflow.StatusDone
+		case i == cur:
+			out[s.id] = updateflow.StatusRunning
+		default:
+			out[s.id] = updateflow.StatusUpcoming
+		}
+	}
+	return out
+}
+
+// pillWords are what a pill's state reads as, for people and screen
+// readers.
+var pillWords = map[updateflow.Status]string{
+	updateflow.StatusDone: "done", updateflow.StatusFailed: "failed", updateflow.StatusSkipped: "skipped",
+	updateflow.StatusNotRun: "not run", updateflow.StatusRunning: "in progress", updateflow.StatusUpcoming: "to do",
+}
+
+var pillMarks = map[updateflow.Status]string{
+	updateflow.StatusDone: "✓", updateflow.StatusFailed: "✗", updateflow.StatusSkipped: "↷", updateflow.StatusNotRun: "–",
+}
+
+func (p *updateFlow) renderStepper() app.UI {
+	states := p.pillStates()
+	return app.Ol().ID("update-steps").DataSet("testid", "update-steps").DataSet("screen", p.screen).Class("stepper").
+		Aria("label", "Steps of the update").Body(
 		app.Range(updateScreens).Slice(func(i int) app.UI {
 			s := updateScreens[i]
-			li := app.Li().ID("stepper-" + s.id).Text(s.title)
-			switch {
-			case i == cur:
+			st := states[s.id]
+			li := app.Li().ID("stepper-"+s.id).DataSet("state", string(st)).Class("pill-"+string(st)).Body(
+				app.If(pillMarks[st] != "", func() app.UI {
+					return app.Span().Class("pill-mark").Aria("hidden", "true").Text(pillMarks[st] + " ")
+				}),
+				app.Text(s.title),
+				app.Span().Class("visually-hidden").Text(", "+pillWords[st]),
+			)
+			if s.id == p.screen {
 				return li.Class("current").Aria("current", "step")
-			case i < cur:
-				return li.Class("past")
 			}
 			return li
 		}),
@@ -294,7 +352,9 @@ func (p *updateFlow) renderRecords() app.UI {
 		app.P().ID("records-sync").DataSet("testid", "records-sync").DataSet("state", state).DataSet("waiting", p.waiting).
 			Class("muted").Text(text),
 		app.If(len(p.reports) > 0, func() app.UI {
-			return app.Table().ID("report-list").Class("table").Body(app.TBody().Body(
+			return app.Table().ID("report-list").Class("table").Body(app.THead().Body(app.Tr().Body(
+				app.Th().Text("Started"), app.Th().Text("Outcome"), app.Th().Text("Release"), app.Th().Text("Board"),
+				app.Th().Text("Audit log"), app.Th().Text("Actions"))), app.TBody().Body(
 				app.Range(p.reports).Slice(func(i int) app.UI {
 					e := p.reports[i]
 					r := e.Record
@@ -314,7 +374,7 @@ func (p *updateFlow) renderRecords() app.UI {
 						app.Td().Class("actions").Body(app.Button().ID(fmt.Sprintf("report-save-%d", i)).Class("btn-small btn-ghost").
 							Text("Save").OnClick(func(ctx app.Context, _ app.Event) {
 							saveFile(reportName(&r, "txt"), "text/plain", []byte(r.Text()))
-						})),
+						}, app.EventScope(r.ID))),
 					)
 				}),
 			))

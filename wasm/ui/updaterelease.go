@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -10,6 +11,8 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
+	"trustforge/wasm/state"
+	"trustforge/wasm/updateflow"
 )
 
 // This file is the update flow's first two screens: choosing the release
@@ -36,43 +39,53 @@ func (p *updateFlow) loadReleases(ctx app.Context) {
 		var products []client.Product
 		if _, ok := p.App.Session(); !ok && p.App.SessionChecked() {
 			offline = "Sign in to download releases from the server; releases already downloaded to this browser are listed below."
+		} else if !p.App.Can(state.PermRead) {
+			offline = "Your role does not list the server's releases: flash a release downloaded to this browser (below) or a release file."
 		} else if products, err = p.App.API.Products(ctx); err != nil {
 			offline = "The server cannot be reached: releases already downloaded to this browser are listed below."
 		}
 		ctx.Dispatch(func(ctx app.Context) {
 			p.loaded, p.cached, p.offline, p.products = true, cached, offline, products
 			if p.product == "" && len(products) > 0 {
-				p.product = products[0].Name
-				if len(products[0].Channels) > 0 {
-					p.channel = products[0].Channels[len(products[0].Channels)-1]
-				}
+				p.product, p.channel, p.channelPicked = products[0].Name, "", false
 			}
 			p.listOffered(ctx)
 		})
 	})
 }
 
-// listOffered lists the releases offered on the chosen channel.
+// listOffered lists the releases offered on the chosen channel, or on
+// every channel. Until the technician picks a channel, the one offering
+// the product's newest release is chosen for them.
 func (p *updateFlow) listOffered(ctx app.Context) {
 	ctx = p.ui
-	product, channel := p.product, p.channel
-	if product == "" || channel == "" || p.offline != "" {
+	product, channel, picked := p.product, p.channel, p.channelPicked
+	if product == "" || p.offline != "" {
 		p.offered = nil
 		return
 	}
+	var channels []string
+	for _, pr := range p.products {
+		if pr.Name == product {
+			channels = pr.Channels
+		}
+	}
 	ctx.Async(func() {
-		rels, err := p.App.API.Releases(ctx, client.Filter{Product: product, Channel: channel})
+		rels, err := p.App.API.Releases(ctx, client.Filter{Product: product})
+		if !picked {
+			channel = updateflow.DefaultChannel(channels, rels)
+		}
 		var offered []client.Release
 		for _, r := range rels {
-			if r.Yanked == nil && r.OfferedOn(channel) {
+			if r.Yanked == nil && (r.OfferedOn(channel) || (channel == "" && len(r.Offers) > 0)) {
 				offered = append(offered, r)
 			}
 		}
 		ctx.Dispatch(func(app.Context) {
-			if product != p.product || channel != p.channel {
-				return
+			if product != p.product || picked != p.channelPicked || (picked && channel != p.channel) {
+				return // the technician chose something else meanwhile
 			}
-			p.offered = offered
+			p.channel, p.offered = channel, offered
 			if err != nil {
 				p.pickErr = describe(err)
 			}
@@ -82,17 +95,12 @@ func (p *updateFlow) listOffered(ctx app.Context) {
 
 func (p *updateFlow) chooseProduct(ctx app.Context, e app.Event) {
 	p.product = ctx.JSSrc().Get("value").String()
-	p.channel = ""
-	for _, pr := range p.products {
-		if pr.Name == p.product && len(pr.Channels) > 0 {
-			p.channel = pr.Channels[len(pr.Channels)-1]
-		}
-	}
+	p.channel, p.channelPicked = "", false
 	p.listOffered(ctx)
 }
 
 func (p *updateFlow) chooseChannel(ctx app.Context, e app.Event) {
-	p.channel = ctx.JSSrc().Get("value").String()
+	p.channel, p.channelPicked = ctx.JSSrc().Get("value").String(), true
 	p.listOffered(ctx)
 }
 
@@ -194,20 +202,22 @@ func (p *updateFlow) renderRelease() app.UI {
 		app.If(len(p.cached) == 0, func() app.UI {
 			return app.P().ID("cached-none").Class("muted").Text("No release downloaded yet.")
 		}).Else(func() app.UI {
-			return app.Table().ID("cached-releases").Class("table").Body(app.TBody().Body(
+			return app.Table().ID("cached-releases").Class("table").Body(app.THead().Body(app.Tr().Body(
+				app.Th().Text("Product"), app.Th().Text("Version"), app.Th().Text("Channel"), app.Th().Text("Downloaded"),
+				app.Th().Text("Actions"))), app.TBody().Body(
 				app.Range(p.cached).Slice(func(i int) app.UI {
 					e := p.cached[i]
 					r := e.Release
 					return app.Tr().ID(fmt.Sprintf("cached-%d", i)).DataSet("testid", "cached-release").
 						DataSet("product", r.Product).DataSet("version", r.Version).Body(
 						app.Td().Text(r.Product), app.Td().Class("version").Text(r.Version), app.Td().Text(r.Channel),
-						app.Td().Class("muted").Text("downloaded "+e.Saved.Local().Format("2006-01-02 15:04")),
+						app.Td().Class("muted").Text(e.Saved.Local().Format("2006-01-02 15:04")),
 						app.Td().Class("actions").Body(
 							app.Button().ID(fmt.Sprintf("use-%d", i)).DataSet("testid", "use-release").
 								DataSet("product", r.Product).DataSet("version", r.Version).
-								Text("Flash this release").OnClick(func(ctx app.Context, _ app.Event) { p.useCached(ctx, e) }),
+								Text("Flash this release").OnClick(func(ctx app.Context, _ app.Event) { p.useCached(ctx, e) }, app.EventScope(r.ID)),
 							app.Button().ID(fmt.Sprintf("forget-%d", i)).Class("btn-small btn-ghost").
-								Text("Delete").OnClick(func(ctx app.Context, _ app.Event) { p.deleteCached(ctx, e) }),
+								Text("Delete").OnClick(func(ctx app.Context, _ app.Event) { p.deleteCached(ctx, e) }, app.EventScope(r.ID)),
 						),
 					)
 				}),
@@ -216,7 +226,7 @@ func (p *updateFlow) renderRelease() app.UI {
 		app.H3().Text("Or a release file"),
 		app.Div().Class("form-inline").Body(
 			app.Label().For("update-file").Text("Release bundle (.tfb)"),
-			app.Input().ID("update-file").DataSet("testid", "update-file").Type("file").Accept(".tfb").OnChange(p.pickFile),
+			filePicker("update-file", "Choose a release file…", ".tfb", "", p.pickFile),
 		),
 		app.If(p.relMsg != "", func() app.UI {
 			return app.P().ID("release-message").DataSet("testid", "release-message").Class("ok").Aria("live", "polite").Text(p.relMsg)
@@ -244,19 +254,29 @@ func (p *updateFlow) renderServerReleases() app.UI {
 				})),
 			app.Label().For("update-channel").Text("Channel"),
 			app.Select().ID("update-channel").DataSet("testid", "update-channel").OnChange(p.chooseChannel).Body(
+				app.Option().Value("").Selected(p.channel == "").Text("all channels"),
 				app.Range(channels).Slice(func(i int) app.UI {
 					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
 				})),
 		),
 		app.If(len(p.offered) == 0, func() app.UI {
-			return app.P().ID("offered-none").Class("muted").Text("No release is offered on this channel.")
+			if p.channel == "" {
+				return app.P().ID("offered-none").Class("muted").Text("No release of " + p.product + " is offered yet.")
+			}
+			return app.P().ID("offered-none").Class("muted").Text("No release is offered on " + p.channel + ".")
 		}).Else(func() app.UI {
-			return app.Table().ID("offered-releases").Class("table").Body(app.TBody().Body(
+			return app.Table().ID("offered-releases").Class("table").Body(app.THead().Body(app.Tr().Body(
+				app.Th().Text("Version"), app.Th().Text("Channels"), app.Th().Text("Size"), app.Th().Text("Actions"))), app.TBody().Body(
 				app.Range(p.offered).Slice(func(i int) app.UI {
 					r := p.offered[i]
 					cached := p.isCached(r.ID)
+					var chans []string
+					for _, o := range r.Offers {
+						chans = append(chans, o.Channel)
+					}
 					return app.Tr().ID(fmt.Sprintf("offered-%d", i)).DataSet("testid", "offered-release").DataSet("version", r.Version).Body(
 						app.Td().Class("version").Text(r.Version),
+						app.Td().Text(strings.Join(chans, ", ")),
 						app.Td().Class("muted").Text(sizeText(r.BundleSize)),
 						app.Td().Class("actions").Body(
 							app.If(cached, func() app.UI {
@@ -264,7 +284,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 							}).Else(func() app.UI {
 								return app.Button().ID(fmt.Sprintf("download-%d", i)).DataSet("testid", "download-release").
 									DataSet("version", r.Version).Disabled(p.dl != "").
-									Text("Download for offline use").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r) })
+									Text("Download for offline use").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r) }, app.EventScope(r.ID))
 							}),
 						),
 					)
@@ -285,7 +305,7 @@ func (p *updateFlow) renderBoard() app.UI {
 		&connectPanel{Kit: p.Kit},
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("update-back").Class("btn-ghost").Text("Choose another release").OnClick(p.restart),
-			app.Button().ID("update-next").DataSet("testid", "update-next").Disabled(!connected).
+			app.Button().ID("update-next").DataSet("testid", "update-next").Class("btn-primary").Disabled(!connected).
 				Text("Verify the release and check the board").OnClick(func(ctx app.Context, e app.Event) {
 				p.screen = screenVerify
 				p.verifyAndCheck(ctx)

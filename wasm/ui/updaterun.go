@@ -264,8 +264,8 @@ func (p *updateFlow) renderReady() app.UI {
 	}
 	return app.Div().ID("update-ready").DataSet("testid", "update-ready").Body(
 		app.P().Text(fmt.Sprintf("Ready: the board runs %s; it will get %s %s. The board keeps its current image until the new one is confirmed.",
-			from, m.Product, m.Version)),
-		app.Button().ID("update-flash").DataSet("testid", "update-flash").Text("Flash "+m.Version.String()).OnClick(p.flash),
+			versionText(from), m.Product, m.Version)),
+		app.Button().ID("update-flash").DataSet("testid", "update-flash").Class("btn-primary").Text("Flash "+m.Version.String()).OnClick(p.flash),
 	)
 }
 
@@ -315,13 +315,13 @@ func (p *updateFlow) renderDone() app.UI {
 			return app.P().ID("update-record-error").Class("error").Text(p.recordErr)
 		}),
 		app.Div().Class("form-actions").Body(
-			app.Button().ID("report-save-text").DataSet("testid", "report-save-text").Text("Save the report").
-				OnClick(func(ctx app.Context, e app.Event) { saveFile(reportName(rec, "txt"), "text/plain", []byte(rec.Text())) }),
+			app.Button().ID("report-save-text").DataSet("testid", "report-save-text").Class("btn-primary").Text("Save the report").
+				OnClick(func(ctx app.Context, e app.Event) { saveFile(reportName(rec, "txt"), "text/plain", []byte(rec.Text())) }, app.EventScope(rec.ID)),
 			app.Button().ID("report-save-json").DataSet("testid", "report-save-json").Class("btn-ghost").Text("Save as JSON").
 				OnClick(func(ctx app.Context, e app.Event) {
 					b, _ := json.MarshalIndent(rec, "", "  ")
 					saveFile(reportName(rec, "json"), "application/json", b)
-				}),
+				}, app.EventScope(rec.ID)),
 			app.Button().ID("update-again").DataSet("testid", "update-again").Class("btn-ghost").Text("Update another board").OnClick(p.restart),
 		),
 	)

@@ -83,6 +83,9 @@ func (p *uploadPanel) OnDismount() {
 // vault's identities.
 func (p *uploadPanel) pick(ctx app.Context, e app.Event) {
 	ctx = p.ui
+	if p.uploading != nil {
+		return // the file being uploaded stays the chosen one
+	}
 	files, err := inputFiles("upload-file")
 	if err != nil || len(files) == 0 {
 		return
@@ -120,7 +123,7 @@ func (p *uploadPanel) open(ctx context.Context, f pickedFile) (img []byte, image
 		if _, err := im.Verify(mcuimg.VerifyOptions{}); err != nil {
 			return nil, 0, "", fmt.Errorf("ui: %s is damaged: %w", f.Name, err)
 		}
-		return data, 0, fmt.Sprintf("MCUboot image %s, %s", im.Version(), sizeText(int64(len(data)))), nil
+		return data, 0, fmt.Sprintf("MCUboot image %s, %s", versionText(im.Version().String()), sizeText(int64(len(data)))), nil
 	}
 	// A release: its product's keys come from the server, or from the
 	// release cache when offline.
@@ -270,8 +273,7 @@ func (p *uploadPanel) Render() app.UI {
 		app.P().Class("muted").Text("An MCUboot image (.bin) goes as it is; a release (.tfb) is verified against its product's keys and decrypted in this browser first."),
 		app.Div().Class("form-inline").Body(
 			app.Label().For("upload-file").Text("File"),
-			app.Input().ID("upload-file").DataSet("testid", "upload-file").Type("file").Accept(".bin,.img,.tfb,.signed").
-				Disabled(uploading).OnChange(p.pick),
+			filePicker("upload-file", "Choose an image or release…", ".bin,.img,.tfb,.signed", p.fileName, p.pick),
 		),
 		app.If(p.opening, func() app.UI {
 			return app.P().ID("upload-opening").Class("muted").Text("Checking " + p.fileName + "…")
@@ -281,7 +283,7 @@ func (p *uploadPanel) Render() app.UI {
 				Text(p.desc + ", SHA256 " + shortHash(p.hash))
 		}),
 		app.Div().Class("form-actions").Body(
-			app.Button().ID("upload-start").DataSet("testid", "upload-start").Disabled(!connected || p.img == nil || uploading).
+			app.Button().ID("upload-start").DataSet("testid", "upload-start").Class("btn-primary").Disabled(!connected || p.img == nil || uploading).
 				Text("Upload").OnClick(p.start),
 			app.If(uploading, func() app.UI {
 				return app.Button().ID("upload-cancel").DataSet("testid", "upload-cancel").Class("btn-ghost").Text("Cancel").OnClick(p.cancel)

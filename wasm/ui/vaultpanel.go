@@ -20,9 +20,14 @@ type vaultPanel struct {
 	busy          bool
 	err           string
 	unsubscribe   func()
+
+	// ui is the component's own context, kept at mount: work started by
+	// an event handler dispatches through it (see stalestate_test.go).
+	ui app.Context
 }
 
 func (v *vaultPanel) OnMount(ctx app.Context) {
+	v.ui = ctx
 	v.unsubscribe = v.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 
@@ -50,6 +55,7 @@ func (v *vaultPanel) unlock(ctx app.Context, e app.Event) {
 
 // run does the scrypt work off the UI goroutine.
 func (v *vaultPanel) run(ctx app.Context, f func() error) {
+	ctx = v.ui
 	if v.busy {
 		return
 	}
@@ -66,12 +72,14 @@ func (v *vaultPanel) run(ctx app.Context, f func() error) {
 	})
 }
 
-func (v *vaultPanel) passInput(id, label string, value *string) []app.UI {
+// passInput is a passphrase field; autocomplete is "new-password" where a
+// passphrase is chosen and "current-password" where one is typed.
+func (v *vaultPanel) passInput(id, label, autocomplete string, value *string) []app.UI {
 	return []app.UI{
 		app.Label().For(id).Text(label),
 		app.Input().ID(id).DataSet("testid", id).Type("password").Required(true).Value(*value).
-			AutoComplete(false).
-			OnInput(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() }),
+			Attr("autocomplete", autocomplete).
+			OnInput(func(ctx app.Context, e app.Event) { *value = ctx.JSSrc().Get("value").String() }, app.EventScope(id)),
 	}
 }
 
@@ -101,9 +109,9 @@ func (v *vaultPanel) Render() app.UI {
 			app.H2().Text("Create your key vault"),
 			app.P().Text("Choose a passphrase: it seals every key in this browser. It cannot be recovered, so keep it, and keep backups of your keys."),
 			app.Form().ID("vault-create-form").Class("form").OnSubmit(v.create).Body(
-				app.Div().Body(v.passInput("vault-pass", "Passphrase", &v.pass)...),
-				app.Div().Body(v.passInput("vault-pass-confirm", "Passphrase again", &v.confirm)...),
-				app.Button().ID("vault-create").DataSet("testid", "vault-create").Type("submit").Disabled(v.busy).
+				app.Div().Class("field").Body(v.passInput("vault-pass", "Passphrase", "new-password", &v.pass)...),
+				app.Div().Class("field").Body(v.passInput("vault-pass-confirm", "Passphrase again", "new-password", &v.confirm)...),
+				app.Button().ID("vault-create").DataSet("testid", "vault-create").Class("btn-primary").Type("submit").Disabled(v.busy).
 					Text(busyText("Create vault", "Sealing…")),
 				errLine,
 			),
@@ -112,8 +120,8 @@ func (v *vaultPanel) Render() app.UI {
 		return panel.Body(
 			app.H2().Body(app.Span().Class("badge badge-locked").Text("Locked"), app.Text(" Key vault")),
 			app.Form().ID("vault-unlock-form").Class("form-inline").OnSubmit(v.unlock).Body(
-				app.Div().Body(v.passInput("vault-pass", "Passphrase", &v.pass)...),
-				app.Button().ID("vault-unlock").DataSet("testid", "vault-unlock").Type("submit").Disabled(v.busy).
+				app.Div().Class("inline-group").Body(v.passInput("vault-pass", "Passphrase", "current-password", &v.pass)...),
+				app.Button().ID("vault-unlock").DataSet("testid", "vault-unlock").Class("btn-primary").Type("submit").Disabled(v.busy).
 					Text(busyText("Unlock", "Unlocking…")),
 				errLine,
 			),
