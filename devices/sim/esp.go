@@ -57,6 +57,10 @@ type ESPBoard struct {
 	byteTime time.Duration
 	wr       *espWrite
 	lines    struct{ dtr, rts, bootLatched bool }
+	// history holds the lines' last levels with when they were set: the
+	// strapping pins are sampled as they were at EN's edge plus its RC
+	// delay, however late the simulator's timer runs on a loaded machine.
+	history  []lineLevel
 	resetGen int
 	lastBoot ESPBoot
 	boots    int
@@ -191,7 +195,12 @@ func (e *ESPBoard) SetLines(dtr, rts bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	prev := e.lines
+	now := time.Now()
 	e.lines.dtr, e.lines.rts = dtr, rts
+	e.history = append(e.history, lineLevel{at: now, dtr: dtr, rts: rts})
+	if len(e.history) > 16 {
+		e.history = append(e.history[:0], e.history[len(e.history)-16:]...)
+	}
 	if e.cfg.USBJTAG {
 		if dtr && !rts {
 			e.lines.bootLatched = true
@@ -214,15 +223,34 @@ func (e *ESPBoard) SetLines(dtr, rts bool) {
 		// later, so a host that changes the lines one at a time (RTS then
 		// DTR) still gets the BOOT level it meant.
 		e.resetGen++
-		gen := e.resetGen
+		gen, sample := e.resetGen, now.Add(espStrapDelay)
 		time.AfterFunc(espStrapDelay, func() {
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			if e.resetGen == gen && !enLow(e.lines.dtr, e.lines.rts) {
-				e.resetLocked(e.lines.dtr && !e.lines.rts)
+			dtr, rts := e.levelsAt(sample)
+			if e.resetGen == gen && !enLow(dtr, rts) {
+				e.resetLocked(dtr && !rts)
 			}
 		})
 	}
+}
+
+// lineLevel is the modem lines' levels from a moment on.
+type lineLevel struct {
+	at       time.Time
+	dtr, rts bool
+}
+
+// levelsAt returns the lines' levels at t: those of the last change made
+// at or before t.
+func (e *ESPBoard) levelsAt(t time.Time) (dtr, rts bool) {
+	dtr, rts = e.lines.dtr, e.lines.rts
+	for i := len(e.history) - 1; i >= 0; i-- {
+		if !e.history[i].at.After(t) {
+			return e.history[i].dtr, e.history[i].rts
+		}
+	}
+	return dtr, rts
 }
 
 // espStrapDelay is how long after EN is released the chip samples its
