@@ -353,8 +353,8 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	now := s.cfg.Now()
 	issued := now.UTC().Truncate(time.Second)
-	tickets, err := s.store.IssueTickets(ctx, pk.ID, n, now,
-		func(seq int) (store.ProductionTicket, error) {
+	got, err := s.store.IssueTickets(ctx, store.TicketRequest{Package: pk.ID, Device: q.Device, N: n, Now: now,
+		New: func(seq int) (store.ProductionTicket, error) {
 			var id [16]byte
 			if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
 				return store.ProductionTicket{}, fmt.Errorf("api: ticket id: %w", err)
@@ -367,14 +367,19 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 			}
 			return store.ProductionTicket{ID: t.ID, Device: q.Device, Station: p.user.Name, Issued: now, Ticket: st.Bytes()}, nil
 		},
-		func(t store.ProductionTicket) audit.Event {
+		Event: func(t store.ProductionTicket) audit.Event {
 			return s.event(p, "production.ticket", t.ID, map[string]string{"package": pk.ID, "product": pk.Product,
 				"batch": pk.Batch, "seq": strconv.Itoa(t.Seq), "count": strconv.Itoa(pk.Count), "device": t.Device})
 		},
-		func(reason string) audit.Event {
+		Again: func(t store.ProductionTicket) audit.Event {
+			return s.event(p, "production.ticket.again", t.ID, map[string]string{"package": pk.ID, "product": pk.Product,
+				"batch": pk.Batch, "seq": strconv.Itoa(t.Seq), "device": t.Device, "issued_to": t.Station})
+		},
+		Refusal: func(reason string) audit.Event {
 			return s.event(p, "production.refuse", pk.ID, map[string]string{"product": pk.Product, "batch": pk.Batch,
 				"device": q.Device, "asked": strconv.Itoa(n), "reason": reason})
-		})
+		},
+	})
 	switch {
 	case errors.Is(err, store.ErrCountReached):
 		return errorf(http.StatusConflict, "count_reached", "authorised count reached: %s", trim(err))
@@ -383,12 +388,17 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	case err != nil:
 		return err
 	}
-	out := make([]ticketJSON, 0, len(tickets))
-	for _, t := range tickets {
+	out := make([]ticketJSON, 0, len(got.Tickets))
+	for _, t := range got.Tickets {
 		out = append(out, ticketOut(t))
 	}
-	pk.Issued += n
-	writeJSON(w, http.StatusCreated, map[string]any{"tickets": out, "issued": pk.Issued, "remaining": max(0, pk.Count-pk.Issued)})
+	// A device's ticket issued before is handed out again with 200: the
+	// station asked twice, or its first answer was lost.
+	status := http.StatusCreated
+	if got.Again {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"tickets": out, "issued": got.Issued, "remaining": max(0, pk.Count-got.Issued)})
 	return nil
 }
 

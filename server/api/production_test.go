@@ -204,6 +204,14 @@ func TestProductionOrder(t *testing.T) {
 	if resp.StatusCode != 409 || !hasCode(b, "count_reached") || !strings.Contains(string(b), "authorised count reached") {
 		t.Errorf("a 4th ticket of 3: %d %s", resp.StatusCode, b)
 	}
+	// A device asked for again, after the count is reached: its ticket
+	// once more (its first answer may have been lost), nothing counted.
+	var again ticketsOut
+	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"device": "00aa01"}, 200, &again)
+	if len(again.Tickets) != 1 || again.Tickets[0].ID != one.Tickets[0].ID || !bytes.Equal(again.Tickets[0].Ticket, one.Tickets[0].Ticket) ||
+		again.Issued != 3 || again.Remaining != 0 {
+		t.Errorf("device 00aa01 again: %+v, want its ticket %s, 3 issued", again, one.Tickets[0].ID)
+	}
 	for _, role := range []string{"engineer", "technician"} {
 		if got := code(e.doJSON("POST", path, e.tokens[role], map[string]any{"device": "00aa05"})); got != "forbidden" {
 			t.Errorf("tickets for a %s: %s", role, got)

@@ -134,6 +134,10 @@ CREATE TABLE production_package_stations (
 	package TEXT COLLATE "C" NOT NULL REFERENCES production_packages(id), account TEXT COLLATE "C" NOT NULL,
 	PRIMARY KEY (package, account));
 `,
+	// 4: a device's ticket found again, for a station asking twice.
+	`
+CREATE INDEX production_tickets_device ON production_tickets (package, device);
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,14 +29,16 @@ func newPackageStore(t *testing.T, openTest opener, count int) (*SQLite, Product
 }
 
 func issue(s *SQLite, id string, n int, at time.Time, device string) ([]ProductionTicket, error) {
-	return s.IssueTickets(context.Background(), id, n, at,
-		func(seq int) (ProductionTicket, error) {
+	got, err := s.IssueTickets(context.Background(), TicketRequest{Package: id, Device: device, N: n, Now: at,
+		New: func(seq int) (ProductionTicket, error) {
 			return ProductionTicket{ID: fmt.Sprintf("t%d-%s", seq, device), Device: device, Station: "line1", Issued: at, Ticket: []byte{byte(seq)}}, nil
 		},
-		func(tk ProductionTicket) audit.Event { return ev("production.ticket", tk.ID) },
-		func(reason string) audit.Event {
+		Event: func(tk ProductionTicket) audit.Event { return ev("production.ticket", tk.ID) },
+		Again: func(tk ProductionTicket) audit.Event { return ev("production.ticket.again", tk.ID) },
+		Refusal: func(reason string) audit.Event {
 			return audit.Event{Time: at, Actor: "line1", Action: "production.refuse", Subject: id, Detail: map[string]string{"reason": reason}}
-		})
+		}})
+	return got.Tickets, err
 }
 
 func testTicketsAreCounted(t *testing.T, openTest opener) {
@@ -94,6 +97,69 @@ func testTicketsAreCounted(t *testing.T, openTest opener) {
 	}
 	if n, _ := s.CountAudit(ctx, "production.refuse", "", ""); n != 6 {
 		t.Errorf("%d refusals audited, want 6", n)
+	}
+}
+
+// A device has one ticket per package: asking again, concurrently or
+// after the count is reached, hands out the same ticket and counts
+// nothing, so a station whose answer was lost can ask again.
+func testDeviceTicketIssuedOnce(t *testing.T, openTest opener) {
+	ctx := context.Background()
+	s, p := newPackageStore(t, openTest, 3)
+	first, err := issue(s, p.ID, 1, t0, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([][]ProductionTicket, 8)
+	errs := make([]error, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = issue(s, p.ID, 1, t0, "d2")
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil || len(got[i]) != 1 || got[i][0].ID != got[0][0].ID || got[i][0].Seq != 2 {
+			t.Errorf("request %d of 8 concurrent for one device: %+v, %v; want ticket 2 each time", i, got[i], errs[i])
+		}
+	}
+	last, err := issue(s, p.ID, 1, t0, "d3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue(s, p.ID, 1, t0, "d4"); !errors.Is(err, ErrCountReached) {
+		t.Errorf("a fourth device of 3: %v, want ErrCountReached", err)
+	}
+	again, err := s.IssueTickets(ctx, TicketRequest{Package: p.ID, Device: "d1", N: 1, Now: t0,
+		New:     func(int) (ProductionTicket, error) { return ProductionTicket{}, errors.New("a new ticket made") },
+		Event:   func(ProductionTicket) audit.Event { return ev("production.ticket", "x") },
+		Refusal: func(string) audit.Event { return ev("production.refuse", "x") }})
+	if err != nil || !again.Again || len(again.Tickets) != 1 || again.Tickets[0].ID != first[0].ID ||
+		!bytes.Equal(again.Tickets[0].Ticket, first[0].Ticket) || again.Issued != 3 {
+		t.Errorf("d1 again once the count is reached: %+v, %v; want its ticket, again, 3 issued", again, err)
+	}
+	if _, err := issue(s, p.ID, 1, p.Expires, "d3"); !errors.Is(err, ErrOutsideValidity) {
+		t.Errorf("d3 again after the order closed: %v, want ErrOutsideValidity", err)
+	}
+	if _, err := s.IssueTickets(ctx, TicketRequest{Package: p.ID, Device: "d1", N: 2, Now: t0}); err == nil {
+		t.Error("two tickets for one device: no error")
+	}
+	all, _ := s.ListTickets(ctx, p.ID)
+	if len(all) != 3 || all[2].ID != last[0].ID {
+		t.Errorf("%d tickets stored, want 3", len(all))
+	}
+	p2, _ := s.Package(ctx, p.ID)
+	if p2.Issued != 3 || p2.Refused != 2 {
+		t.Errorf("package counts issued=%d refused=%d, want 3 and 2", p2.Issued, p2.Refused)
+	}
+	if n, _ := s.CountAudit(ctx, "production.ticket", "", ""); n != 3 {
+		t.Errorf("%d production.ticket audit entries, want 3", n)
+	}
+	if n, _ := s.CountAudit(ctx, "production.ticket.again", "", ""); n != 7 {
+		t.Errorf("%d production.ticket.again audit entries, want 7 (8 requests for d2, one issued; d1 again is not audited without Again)", n)
 	}
 }
 

@@ -34,6 +34,7 @@ var suite = []struct {
 	{"DeviceRegistry", testDeviceRegistry},
 	{"TicketsAreCounted", testTicketsAreCounted},
 	{"TicketValidityAndUse", testTicketValidityAndUse},
+	{"DeviceTicketIssuedOnce", testDeviceTicketIssuedOnce},
 	{"Recipients", testRecipients},
 	{"RateBuckets", testRateBuckets},
 	{"Secrets", testSecrets},
