@@ -158,9 +158,11 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 	if err := pv.Check(); err != nil {
 		return err
 	}
-	if _, err := bw.Commit(ctx); err != nil {
+	release, err := s.commitBlob(ctx, bw)
+	if err != nil {
 		return err
 	}
+	defer release()
 	var prefix bytes.Buffer
 	if err := production.WriteHeader(&prefix, signed); err != nil {
 		return err

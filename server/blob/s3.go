@@ -38,7 +38,10 @@ import (
 // Garbage collection (Collect) is safe against uploads in progress on
 // other instances: it removes only unreferenced blobs, staging objects and
 // multipart uploads older than a grace period, far longer than an upload
-// takes between committing its blob and its metadata.
+// takes between committing its blob and its metadata; and with a Guard
+// (the server's leases in its database), an upload of the same bytes as
+// an old orphan cannot commit between the collector's last look and its
+// delete.
 type S3 struct {
 	core   *minio.Core
 	bucket string
@@ -304,9 +307,8 @@ func (s *S3) Delete(ctx context.Context, d Digest) error {
 }
 
 // deleteIfOlder deletes a committed blob unless it was committed (again)
-// at or after before. A commit can still land between the check and the
-// delete; the window is one round trip, where the listing's was the whole
-// walk.
+// at or after before. By itself it leaves a commit one round trip to land
+// between the check and the delete; Collect's Guard closes that window.
 func (s *S3) deleteIfOlder(ctx context.Context, d Digest, before time.Time) (bool, error) {
 	st, err := s.core.Client.StatObject(ctx, s.bucket, s.key(d), minio.StatObjectOptions{})
 	if isNoSuchKey(err) {

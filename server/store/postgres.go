@@ -138,6 +138,13 @@ CREATE TABLE production_package_stations (
 	`
 CREATE INDEX production_tickets_device ON production_tickets (package, device);
 `,
+	// 5: leases on blobs being committed, and the references garbage
+	// collection looks up one blob at a time.
+	`
+CREATE TABLE blob_leases (digest BYTEA NOT NULL, holder TEXT COLLATE "C" NOT NULL, expires BIGINT NOT NULL, PRIMARY KEY (digest, holder));
+CREATE INDEX releases_payload ON releases (payload_digest);
+CREATE INDEX production_packages_payload ON production_packages (payload_digest);
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://

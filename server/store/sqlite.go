@@ -87,7 +87,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema+blobLeaseSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}
