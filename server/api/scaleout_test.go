@@ -38,7 +38,7 @@ type instance struct {
 	down atomic.Bool
 }
 
-func newCluster(t testing.TB, n int) *cluster {
+func newCluster(t testing.TB, n int, opts ...func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{key: t.TempDir()}
 	// The real time: trustforge processes joining the cluster use it.
@@ -49,6 +49,9 @@ func newCluster(t testing.TB, n int) *cluster {
 		cfg := Config{DataDir: t.TempDir(), BaseURL: "http://console.test", Now: e.clock.now, Log: e.log,
 			MaxUpload: 64 << 20, argon2: &cheapArgon}
 		useScaled(t, c.key, &cfg)
+		for _, o := range opts {
+			o(&cfg)
+		}
 		srv, err := Open(context.Background(), cfg)
 		if err != nil {
 			t.Fatalf("instance %d: %v", i, err)

@@ -56,6 +56,14 @@ type Config struct {
 	// SecretKey (32 bytes) seals the secrets the server keeps in a shared
 	// Store: the production ticket signing key. Required with Store.
 	SecretKey []byte
+	// BlobsRedirect, when positive and Blobs hands out presigned URLs
+	// (blob.S3), answers payload downloads made with an API token
+	// (GET /api/releases/{id}/payload) with a redirect to a URL of the
+	// bucket valid this long, so the bytes bypass the server. Downloads
+	// in a console session always stream through the server: the
+	// console's Content-Security-Policy lets it connect to its own origin
+	// only. Zero streams every download.
+	BlobsRedirect time.Duration
 	// GCGrace is how old an unreferenced blob of a shared Blobs store must
 	// be before garbage collection deletes it: longer than any upload takes
 	// between committing its payload and its metadata. Zero means one hour.

@@ -323,6 +323,32 @@ func (s *S3) deleteIfOlder(ctx context.Context, d Digest, before time.Time) (boo
 	return true, s.Delete(ctx, d)
 }
 
+// PresignGet returns a URL that fetches blob d straight from the bucket,
+// Range requests included, until ttl (at most seven days) has passed; the
+// bucket answers it with media type ctype, as an attachment called name.
+// It first checks that the blob is there and size bytes long, so a
+// missing or damaged blob is an error here rather than at the bucket.
+func (s *S3) PresignGet(ctx context.Context, d Digest, size int64, ttl time.Duration, name, ctype string) (*url.URL, error) {
+	st, err := s.core.Client.StatObject(ctx, s.bucket, s.key(d), minio.StatObjectOptions{})
+	if isNoSuchKey(err) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, d)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3: %w", err)
+	}
+	if st.Size != size {
+		return nil, fmt.Errorf("blob: S3: %s is %d bytes, want %d", d, st.Size, size)
+	}
+	q := url.Values{}
+	q.Set("response-content-type", ctype)
+	q.Set("response-content-disposition", `attachment; filename="`+name+`"`)
+	u, err := s.core.Client.PresignedGetObject(ctx, s.bucket, s.key(d), ttl, q)
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3: presigning %s: %w", d, err)
+	}
+	return u, nil
+}
+
 // Walk lists committed blobs.
 func (s *S3) Walk(ctx context.Context, fn func(Digest) error) error {
 	return s.WalkInfo(ctx, func(i Info) error { return fn(i.Digest) })
