@@ -145,6 +145,12 @@ CREATE TABLE blob_leases (digest BYTEA NOT NULL, holder TEXT COLLATE "C" NOT NUL
 CREATE INDEX releases_payload ON releases (payload_digest);
 CREATE INDEX production_packages_payload ON production_packages (payload_digest);
 `,
+	// 6: a block of tickets found again by the name its station gave the
+	// request.
+	`
+ALTER TABLE production_tickets ADD COLUMN request TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX production_tickets_request ON production_tickets (package, request);
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://

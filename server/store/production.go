@@ -27,7 +27,7 @@ CREATE INDEX IF NOT EXISTS production_packages_product ON production_packages (p
 CREATE TABLE IF NOT EXISTS production_tickets (
 	id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES production_packages(id), seq INTEGER NOT NULL,
 	device TEXT NOT NULL, station TEXT NOT NULL, issued INTEGER NOT NULL, ticket BLOB NOT NULL,
-	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0);
+	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0, request TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS production_tickets_seq ON production_tickets (package, seq);
 CREATE INDEX IF NOT EXISTS production_tickets_used ON production_tickets (used_by);
 CREATE INDEX IF NOT EXISTS production_tickets_device ON production_tickets (package, device);
@@ -44,6 +44,13 @@ type TicketRequest struct {
 	// (N is then 1): when the package has one for it already, that ticket
 	// is handed out again. "" asks for a block of N unbound tickets.
 	Device string
+	// Request, when not "", names a block request, chosen by the station:
+	// when Station already took a block under this name, that block is
+	// handed out again (a different N gives ErrRequestReused). "" takes a
+	// new block each time. Only with Device "".
+	Request string
+	// Station is the account asking, recorded on each ticket.
+	Station string
 	// N is the number of tickets asked for, at least 1.
 	N int
 	// Now is the time of the request, checked against the package's
@@ -63,8 +70,8 @@ type TicketRequest struct {
 // IssuedTickets is what IssueTickets handed out.
 type IssuedTickets struct {
 	Tickets []ProductionTicket
-	// Again is set when Tickets is the device's ticket issued before:
-	// nothing was counted.
+	// Again is set when Tickets are the device's ticket or the request's
+	// block issued before: nothing was counted.
 	Again bool
 	// Issued is the package's count of tickets issued, after this
 	// request.
@@ -78,6 +85,9 @@ var (
 	ErrCountReached = errors.New("store: authorised count reached")
 	// ErrOutsideValidity: the package is not open at this time.
 	ErrOutsideValidity = errors.New("store: the order is not open")
+	// ErrRequestReused: a block request's name was used before for a
+	// block of another size.
+	ErrRequestReused = errors.New("store: block request name used before")
 )
 
 // ProductionPackage is a production package's metadata; its payload lives
@@ -291,6 +301,8 @@ func (s *SQLite) IssueTickets(ctx context.Context, q TicketRequest) (IssuedTicke
 		return IssuedTickets{}, fmt.Errorf("store: %d tickets asked for", q.N)
 	case q.Device != "" && q.N != 1:
 		return IssuedTickets{}, fmt.Errorf("store: %d tickets asked for one device", q.N)
+	case q.Device != "" && q.Request != "":
+		return IssuedTickets{}, errors.New("store: a device's ticket is asked for by device, not by request")
 	}
 	var out IssuedTickets
 	var refused error
@@ -324,6 +336,42 @@ func (s *SQLite) IssueTickets(ctx context.Context, q TicketRequest) (IssuedTicke
 				return err
 			}
 		}
+		if refused == nil && q.Request != "" {
+			// The block this station took under this name, if any.
+			rows, err := t.QueryContext(ctx, `SELECT `+ticketColumns+` FROM production_tickets
+				WHERE package = ? AND request = ? AND station = ? ORDER BY seq`, q.Package, q.Request, q.Station)
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			var block []ProductionTicket
+			for rows.Next() {
+				var tk ProductionTicket
+				if err := scanTicket(rows, &tk); err != nil {
+					rows.Close()
+					return err
+				}
+				block = append(block, tk)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			switch {
+			case len(block) == q.N:
+				out.Tickets, out.Again = block, true
+				if q.Again == nil {
+					return nil
+				}
+				for _, tk := range block {
+					if err := appendAudit(ctx, t, q.Again(tk)); err != nil {
+						return err
+					}
+				}
+				return nil
+			case len(block) > 0:
+				return fmt.Errorf("%w: request %q took a block of %d tickets, not %d", ErrRequestReused, q.Request, len(block), q.N)
+			}
+		}
 		if refused == nil && p.Issued+q.N > p.Count {
 			refused = fmt.Errorf("%w: %d of %d tickets of order %s are issued, %d more asked for", ErrCountReached, p.Issued, p.Count, p.Batch, q.N)
 		}
@@ -338,9 +386,9 @@ func (s *SQLite) IssueTickets(ctx context.Context, q TicketRequest) (IssuedTicke
 			if err != nil {
 				return err
 			}
-			tk.Package, tk.Seq, tk.Device = q.Package, seq, q.Device
-			if _, err := t.ExecContext(ctx, `INSERT INTO production_tickets (`+ticketColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-				tk.ID, tk.Package, tk.Seq, tk.Device, tk.Station, unixNano(tk.Issued), tk.Ticket, "", 0); err != nil {
+			tk.Package, tk.Seq, tk.Device, tk.Station = q.Package, seq, q.Device, q.Station
+			if _, err := t.ExecContext(ctx, `INSERT INTO production_tickets (`+ticketColumns+`, request) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+				tk.ID, tk.Package, tk.Seq, tk.Device, tk.Station, unixNano(tk.Issued), tk.Ticket, "", 0, q.Request); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
 			if err := appendAudit(ctx, t, q.Event(tk)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -29,9 +30,9 @@ func newPackageStore(t *testing.T, openTest opener, count int) (*SQLite, Product
 }
 
 func issue(s *SQLite, id string, n int, at time.Time, device string) ([]ProductionTicket, error) {
-	got, err := s.IssueTickets(context.Background(), TicketRequest{Package: id, Device: device, N: n, Now: at,
+	got, err := s.IssueTickets(context.Background(), TicketRequest{Package: id, Device: device, Station: "line1", N: n, Now: at,
 		New: func(seq int) (ProductionTicket, error) {
-			return ProductionTicket{ID: fmt.Sprintf("t%d-%s", seq, device), Device: device, Station: "line1", Issued: at, Ticket: []byte{byte(seq)}}, nil
+			return ProductionTicket{ID: fmt.Sprintf("t%d-%s", seq, device), Issued: at, Ticket: []byte{byte(seq)}}, nil
 		},
 		Event: func(tk ProductionTicket) audit.Event { return ev("production.ticket", tk.ID) },
 		Again: func(tk ProductionTicket) audit.Event { return ev("production.ticket.again", tk.ID) },
@@ -163,6 +164,60 @@ func testDeviceTicketIssuedOnce(t *testing.T, openTest opener) {
 	}
 }
 
+// A named block request asked again hands out the same block; the name
+// belongs to the station that used it, and to one block size.
+func testBlockRequestIssuedOnce(t *testing.T, openTest opener) {
+	ctx := context.Background()
+	s, p := newPackageStore(t, openTest, 5)
+	block := func(station, request string, n int) (IssuedTickets, error) {
+		return s.IssueTickets(ctx, TicketRequest{Package: p.ID, Request: request, Station: station, N: n, Now: t0,
+			New: func(seq int) (ProductionTicket, error) {
+				return ProductionTicket{ID: fmt.Sprintf("t%d", seq), Issued: t0, Ticket: []byte{byte(seq)}}, nil
+			},
+			Event:   func(tk ProductionTicket) audit.Event { return ev("production.ticket", tk.ID) },
+			Again:   func(tk ProductionTicket) audit.Event { return ev("production.ticket.again", tk.ID) },
+			Refusal: func(string) audit.Event { return ev("production.refuse", p.ID) }})
+	}
+	first, err := block("line1", "r1", 3)
+	if err != nil || first.Again || len(first.Tickets) != 3 || first.Issued != 3 {
+		t.Fatalf("a block of 3 named r1: %+v, %v", first, err)
+	}
+	again, err := block("line1", "r1", 3)
+	if err != nil || !again.Again || len(again.Tickets) != 3 || again.Issued != 3 {
+		t.Fatalf("r1 again: %+v, %v", again, err)
+	}
+	for i := range again.Tickets {
+		if again.Tickets[i].ID != first.Tickets[i].ID || again.Tickets[i].Station != "line1" {
+			t.Errorf("r1 again, ticket %d: %+v, want %+v", i, again.Tickets[i], first.Tickets[i])
+		}
+	}
+	if _, err := block("line1", "r1", 2); !errors.Is(err, ErrRequestReused) {
+		t.Errorf("r1 again for 2 tickets: %v, want ErrRequestReused", err)
+	}
+	// Another station's name is its own; unnamed blocks are new each time.
+	if got, err := block("line2", "r1", 1); err != nil || got.Again || got.Tickets[0].Seq != 4 {
+		t.Errorf("r1 from another station: %+v, %v; want a new ticket", got, err)
+	}
+	if got, err := block("line1", "", 1); err != nil || got.Again || got.Tickets[0].Seq != 5 {
+		t.Errorf("an unnamed block: %+v, %v; want a new ticket", got, err)
+	}
+	if got, err := block("line1", "r1", 3); err != nil || !got.Again {
+		t.Errorf("r1 again once the count is reached: %+v, %v", got, err)
+	}
+	if _, err := block("line1", "r2", 1); !errors.Is(err, ErrCountReached) {
+		t.Errorf("a new request past the count: %v, want ErrCountReached", err)
+	}
+	if n, _ := s.CountAudit(ctx, "production.ticket", "", ""); n != 5 {
+		t.Errorf("%d production.ticket audit entries, want 5", n)
+	}
+	if n, _ := s.CountAudit(ctx, "production.ticket.again", "", ""); n != 6 {
+		t.Errorf("%d production.ticket.again audit entries, want 6", n)
+	}
+	if _, err := s.IssueTickets(ctx, TicketRequest{Package: p.ID, Device: "d1", Request: "r3", N: 1, Now: t0}); err == nil {
+		t.Error("a device's ticket asked for by request name: no error")
+	}
+}
+
 func testTicketValidityAndUse(t *testing.T, openTest opener) {
 	ctx := context.Background()
 	s, p := newPackageStore(t, openTest, 8)
@@ -202,5 +257,44 @@ func testTicketValidityAndUse(t *testing.T, openTest opener) {
 	}
 	if got, err := s.PackageByCA(ctx, "ca1"); err != nil || got.ID != p.ID {
 		t.Errorf("PackageByCA = %+v, %v", got, err)
+	}
+}
+
+// A database made before block requests were named gains the column when
+// it is opened, keeping its tickets.
+func TestSQLiteAddsRequestColumn(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "trustforge.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, p := newPackageStore(t, func(t *testing.T) *SQLite {
+		s, err := OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, 4)
+	if _, err := issue(s, p.ID, 1, t0, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP INDEX production_tickets_request`, `ALTER TABLE production_tickets DROP COLUMN request`} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("opening a database without the request column: %v", err)
+	}
+	defer s.Close()
+	if ts, err := s.ListTickets(ctx, p.ID); err != nil || len(ts) != 1 {
+		t.Errorf("tickets after the upgrade: %d, %v", len(ts), err)
+	}
+	if _, err := issue(s, p.ID, 1, t0, ""); err != nil {
+		t.Errorf("a block after the upgrade: %v", err)
 	}
 }

@@ -35,6 +35,7 @@ var suite = []struct {
 	{"TicketsAreCounted", testTicketsAreCounted},
 	{"TicketValidityAndUse", testTicketValidityAndUse},
 	{"DeviceTicketIssuedOnce", testDeviceTicketIssuedOnce},
+	{"BlockRequestIssuedOnce", testBlockRequestIssuedOnce},
 	{"BlobRefs", testBlobRefs},
 	{"Recipients", testRecipients},
 	{"RateBuckets", testRateBuckets},
