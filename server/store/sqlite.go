@@ -87,11 +87,44 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema+blobLeaseSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}
+	if err := addColumns(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &SQLite{db: db, obs: new(observer)}, nil
+}
+
+// addedColumns are columns added to tables after their first release,
+// which a database made before lacks, with what else needs them.
+var addedColumns = []struct{ table, column, add, then string }{
+	{"production_tickets", "request", `ALTER TABLE production_tickets ADD COLUMN request TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX IF NOT EXISTS production_tickets_request ON production_tickets (package, request)`},
+}
+
+// addColumns adds the columns an older database lacks.
+func addColumns(ctx context.Context, db *sql.DB) error {
+	for _, c := range addedColumns {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, c.add); err != nil {
+				// Another process opening the database may have added it.
+				if db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); n == 0 {
+					return fmt.Errorf("store: adding %s.%s: %w", c.table, c.column, err)
+				}
+			}
+		}
+		if _, err := db.ExecContext(ctx, c.then); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
 }
 
 // ownerOnly creates the database file at path with mode 0600 if it is
