@@ -134,6 +134,15 @@ CREATE TABLE production_package_stations (
 	package TEXT COLLATE "C" NOT NULL REFERENCES production_packages(id), account TEXT COLLATE "C" NOT NULL,
 	PRIMARY KEY (package, account));
 `,
+	// 4: ESP32 boards' MACs and eFuse state; such a board may be recorded
+	// without a certificate, so only certificates must be unique.
+	`
+ALTER TABLE devices ADD COLUMN mac TEXT COLLATE "C" NOT NULL DEFAULT '',
+	ADD COLUMN efuses TEXT COLLATE "C" NOT NULL DEFAULT '', ADD COLUMN efuses_updated BIGINT NOT NULL DEFAULT 0;
+DROP INDEX devices_cert;
+CREATE UNIQUE INDEX devices_cert ON devices (issuer, serial) WHERE serial <> '';
+CREATE INDEX devices_mac ON devices (mac);
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://
