@@ -1,6 +1,9 @@
 package esprom
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -194,4 +197,44 @@ func FuzzParseState(f *testing.F) {
 			t.Fatalf("a state regresses from itself: %v", err)
 		}
 	})
+}
+
+func TestNextBurnWalksTheProfile(t *testing.T) {
+	e := blankEfuses()
+	digest := bytes.Repeat([]byte{0x5a}, 32)
+	p := Provisioning{SecureBootDigest: digest, SecureBootSlot: 1, SecureBoot: true, FlashKeySource: KeySourceUploaded,
+		Protections: Protections{JTAG: true, DownloadEncryption: true}}
+	var steps []string
+	for range 10 {
+		b, err := NextBurn(e, p, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			break
+		}
+		steps = append(steps, b.What)
+		apply(e, b)
+	}
+	want := []string{"burn a SECURE_BOOT_DIGEST1 key into BLOCK_KEY0", "enable Secure Boot v2",
+		"burn a XTS_AES_128_KEY key into BLOCK_KEY1", "enable flash encryption", "set the read and write protections"}
+	if strings.Join(steps, "; ") != strings.Join(want, "; ") {
+		t.Errorf("steps:\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
+	}
+	s := e.State("ESP32-C3")
+	if !s.SecureBoot || !s.FlashEncryption || !s.JTAGDisabled || !s.ManualEncryptDisabled || s.KeyBlocks[0].Digest != hex.EncodeToString(digest) {
+		t.Errorf("after the profile: %+v", s)
+	}
+
+	// A board provisioned for another key is refused, not burned again.
+	other := p
+	other.SecureBootDigest = bytes.Repeat([]byte{0x11}, 32)
+	if _, err := NextBurn(e, other, rand.Reader); !errors.Is(err, ErrEfuse) || !strings.Contains(err.Error(), "another") {
+		t.Errorf("another key: %v", err)
+	}
+	// The device draws its own key: nothing to burn for it.
+	dev := blankEfuses()
+	if b, err := NextBurn(dev, Provisioning{FlashKeySource: KeySourceDevice}, rand.Reader); b != nil || err != nil {
+		t.Errorf("device key source: %v, %v; want nothing to burn", b, err)
+	}
 }
