@@ -206,3 +206,20 @@ func (f *espEfuse) program(blk int) {
 	}
 	f.pgm, f.check = [8]uint32{}, [3]uint32{}
 }
+
+// SecurityState returns the chip's eFuse security state as its eFuse
+// controller's read registers show it, read directly rather than through
+// the ROM loader: what a test compares with what a client recorded.
+func (e *ESPBoard) SecurityState() esprom.SecurityState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ef esprom.Efuses
+	for n := range ef.Blocks {
+		addr, nw := esprom.EfuseBlockAddr(n)
+		ef.Blocks[n] = make([]uint32, nw)
+		for i := range nw {
+			ef.Blocks[n][i], _ = e.efuse.read(addr + 4*uint32(i))
+		}
+	}
+	return ef.State(espimg.ESP32C3.String())
+}

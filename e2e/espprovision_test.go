@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"trustforge/crypto/espimg"
+	"trustforge/devices/sim"
+	"trustforge/e2e/driver"
+)
+
+// TestProvisionESP32FromProfile: an engineer makes an ESP32 profile on the
+// Identity page (a Secure Boot v2 key's digest, Secure Boot on, flash
+// encryption with a key uploaded from the browser, JTAG off and download
+// mode kept from encrypted flash), then on the Devices page walks a
+// simulated ESP32-C3 through it, each eFuse step shown with what changes
+// and that it cannot be undone, and burned only once confirmed. After
+// each step the board is in the device registry under its MAC with the
+// eFuse state just read; the Identity page's registry finds it by MAC and
+// shows that state, which is the board's own.
+func TestProvisionESP32FromProfile(t *testing.T) {
+	product := env.accounts.newProduct(t)
+	ctx, _ := newTab(t)
+	mac := net.HardwareAddr{0x58, 0xcf, 0x79, 0, 0, 0}
+	rand.Read(mac[3:])
+	id := hex.EncodeToString(mac)
+	b := sim.NewESPBoard(sim.ESPConfig{RunAtStart: true, MAC: mac})
+	if _, err := driver.InstallSerialShim(ctx, driver.ChooseFirst, driver.ShimPort{
+		ID: "esp32c3-prov", VendorID: 0x303a, ProductID: 0x1001, Granted: true, Device: b,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := espimg.GenerateKey(rand.Reader, espimg.RSA3072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM, _ := espimg.MarshalPublicKey(key.Public())
+	digest, err := espimg.KeyDigest(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The profile, on the Identity page.
+	signIn(t, ctx, engineerName, engineerPass)
+	createVault(t, ctx, identityVaultPass)
+	goTo(t, ctx, "identity")
+	typeInto(t, ctx, "ca-org", "Acme Lamps")
+	click(t, ctx, "ca-create-root")
+	waitFor(t, ctx, "#ca-root")
+	typeInto(t, ctx, "ca-product", product)
+	click(t, ctx, "ca-add-intermediate")
+	waitFor(t, ctx, "#ca-intermediate-"+product)
+	choose(t, ctx, "profile-product", product)
+	choose(t, ctx, "profile-board", "esp32")
+	waitFor(t, ctx, "#profile-esp32")
+	hasText(t, ctx, "profile-esp-warning", "cannot be undone")
+	setFile(t, ctx, "profile-esp-sb-key", writeFile(t, "lamp-sb.pem", pubPEM))
+	waitText(t, ctx, "profile-esp-digest", hex.EncodeToString(digest[:]))
+	click(t, ctx, "profile-esp-secure-boot")
+	choose(t, ctx, "profile-esp-fe", "uploaded")
+	click(t, ctx, "profile-esp-jtag")
+	click(t, ctx, "profile-esp-download")
+	click(t, ctx, "profile-save")
+	waitText(t, ctx, "profile-message", "Saved the profile of "+product)
+	waitFor(t, ctx, "#identity-esp32-hint")
+
+	// The board, on the Devices page, step by step.
+	goTo(t, ctx, "devices")
+	detect(t, ctx)
+	waitFor(t, ctx, fmt.Sprintf(`#esp-profile option[value=%q]`, product))
+	choose(t, ctx, "esp-profile", product)
+	waitText(t, ctx, "esp-profile-summary", "flash encryption on, key uploaded from this browser")
+	for _, step := range []struct{ what, change string }{
+		{"burn a SECURE_BOOT_DIGEST0 key into BLOCK_KEY0", "BLOCK_KEY0 = " + hex.EncodeToString(digest[:])},
+		{"enable Secure Boot v2", "SECURE_BOOT_EN = 1"},
+		{"burn a XTS_AES_128_KEY key into BLOCK_KEY1", "RD_DIS: BLOCK_KEY1 read-protected"},
+		{"enable flash encryption", "SPI_BOOT_CRYPT_CNT = 001"},
+		{"set the read and write protections", "DIS_PAD_JTAG = 1"},
+	} {
+		click(t, ctx, "esp-next-step")
+		waitText(t, ctx, "esp-plan-what", step.what)
+		hasText(t, ctx, "esp-plan-changes", step.change)
+		hasText(t, ctx, "esp-plan", "cannot be undone")
+		waitFor(t, ctx, "#esp-burn:disabled")
+		click(t, ctx, "esp-confirm")
+		waitFor(t, ctx, "#esp-burn:enabled")
+		click(t, ctx, "esp-burn")
+		waitText(t, ctx, "esp-message", "Burned: "+step.what+". Recorded in the device registry as "+id)
+		if msg := textOfAny(t, ctx, "esp-error"); msg != "" {
+			t.Fatalf("after %q: %s", step.what, msg)
+		}
+	}
+	click(t, ctx, "esp-next-step")
+	waitText(t, ctx, "esp-message", "This board matches the profile of "+product)
+	hasText(t, ctx, "esp-secure-boot", "on")
+	hasText(t, ctx, "esp-flash-encryption", "on")
+
+	// What the board's eFuses say now, read behind the console's back.
+	st := b.SecurityState()
+	if !st.SecureBoot || !st.FlashEncryption || !st.JTAGDisabled || !st.ManualEncryptDisabled ||
+		st.KeyBlocks[0].Digest != hex.EncodeToString(digest[:]) || !st.KeyBlocks[1].ReadProtected {
+		t.Fatalf("the board's eFuses after provisioning: %+v", st)
+	}
+
+	// The registry, found by MAC.
+	goTo(t, ctx, "identity")
+	clearAndType(t, ctx, "registry-query", mac.String())
+	click(t, ctx, "registry-search")
+	row := fmt.Sprintf(`tr[data-device=%q]`, id)
+	waitFor(t, ctx, row+` [data-testid="device-efuses"][data-secure-boot="on"][data-flash-encryption="on"]`)
+	rowText := textOfAny(t, ctx, "device-"+id)
+	for _, want := range []string{"MAC " + mac.String(), "ESP32-C3", "SPI_BOOT_CRYPT_CNT 001", "key uploaded",
+		"JTAG off", "SECURE_BOOT_DIGEST0 " + hex.EncodeToString(digest[:8]), "XTS_AES_128_KEY (read-protected)", product} {
+		if !strings.Contains(rowText, want) {
+			t.Errorf("registry row lacks %q:\n%s", want, rowText)
+		}
+	}
+	if n := countSelector(t, ctx, `tr[data-testid="device-row"]`); n != 1 {
+		t.Errorf("searching by MAC listed %d boards, want 1", n)
+	}
+}
+
+// countSelector counts the elements the CSS selector matches.
+func countSelector(tb testing.TB, ctx context.Context, sel string) int {
+	tb.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		tb.Fatalf("counting %s: %v", sel, err)
+	}
+	return n
+}
