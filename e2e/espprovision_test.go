@@ -74,7 +74,9 @@ func TestProvisionESP32FromProfile(t *testing.T) {
 	// The board, on the Devices page, step by step.
 	goTo(t, ctx, "devices")
 	detect(t, ctx)
-	waitFor(t, ctx, fmt.Sprintf(`#esp-profile option[value=%q]`, product))
+	eventually(t, ctx, "the ESP32 panel to offer the profile", func() bool {
+		return countSelector(t, ctx, fmt.Sprintf(`#esp-profile option[value=%q]`, product)) == 1
+	})
 	choose(t, ctx, "esp-profile", product)
 	waitText(t, ctx, "esp-profile-summary", "flash encryption on, key uploaded from this browser")
 	for _, step := range []struct{ what, change string }{
