@@ -74,7 +74,7 @@ func (e *Efuses) State(chip string) SecurityState {
 		FlashEncryption:       e.FlashEncryptionEnabled(),
 		ManualEncryptDisabled: e.bit(bitDisManualEncrypt),
 		DownloadICacheOff:     e.bit(bitDisDownloadICache),
-		JTAGDisabled:          e.bit(bitDisPadJTAG) && e.bit(bitDisUSBJTAG),
+		JTAGDisabled:          e.bit(bitDisPadJTAG) && e.bit(e.layout().bitDisUSBJTAG),
 		DirectBootDisabled:    e.bit(bitDisLegacySPIBoot),
 		ReadProtectionLocked:  e.bit(bitWrDisRdDis),
 		SecureDownload:        e.SecureDownload(),
@@ -270,7 +270,7 @@ func PlanProtections(e *Efuses, p Protections) (*Burn, error) {
 	}
 	if p.JTAG {
 		add(bitDisPadJTAG, "DIS_PAD_JTAG = 1 (JTAG on the pads off for good)")
-		add(bitDisUSBJTAG, "DIS_USB_JTAG = 1 (JTAG over USB off for good)")
+		add(e.layout().bitDisUSBJTAG, "DIS_USB_JTAG = 1 (JTAG over USB off for good)")
 	}
 	if p.DownloadEncryption {
 		add(bitDisManualEncrypt, "DIS_DOWNLOAD_MANUAL_ENCRYPT = 1")

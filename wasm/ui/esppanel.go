@@ -147,7 +147,7 @@ func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client,
 		return nil, nil, nil, nil, err
 	}
 	var ef *esprom.Efuses
-	if !ci.SecureDownload && ci.Chip == espimg.ESP32C3 {
+	if !ci.SecureDownload && (ci.Chip == espimg.ESP32C3 || ci.Chip == espimg.ESP32S3) {
 		if ef, err = c.ReadEfuses(ctx); err != nil {
 			c.Close()
 			port.Close()
