@@ -25,6 +25,12 @@ type ESPConfig struct {
 	MAC net.HardwareAddr
 	// Revision is the chip revision (major*100+minor); zero means v0.4.
 	Revision espimg.Revision
+	// EncryptOnFirstBoot stands for a bootloader built with flash
+	// encryption enabled: a boot that finds SPI_BOOT_CRYPT_CNT even
+	// generates the key on the device (unless one is burned), encrypts
+	// the flash in place and turns flash encryption on, as ESP-IDF's
+	// bootloader does.
+	EncryptOnFirstBoot bool
 	// Chip is espimg.ESP32S3 for an ESP32-S3 (its eFuse controller's
 	// address, its DIS_USB_JTAG bit, its chip magic, and a ROM whose
 	// GET_SECURITY_INFO names no chip, so clients read the magic

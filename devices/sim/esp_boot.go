@@ -10,6 +10,13 @@ import (
 // bootLocked boots from flash as the ROM and the second stage bootloader
 // do, and leaves the chip running the app or halted.
 func (e *ESPBoard) bootLocked() {
+	if e.cfg.EncryptOnFirstBoot {
+		if what, err := e.encryptOnFirstBootLocked(); err != nil {
+			e.logf("%v", err)
+		} else if what != "" {
+			e.logf("%s", what)
+		}
+	}
 	r := e.evaluateBootLocked()
 	e.lastBoot = r
 	e.boots++

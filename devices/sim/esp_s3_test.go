@@ -105,3 +105,43 @@ func equalState(a, b esprom.SecurityState) bool {
 	return a.Chip == b.Chip && a.SecureBoot == b.SecureBoot && a.JTAGDisabled == b.JTAGDisabled &&
 		a.FlashCryptCnt == b.FlashCryptCnt && a.ReadProtectionLocked == b.ReadProtectionLocked
 }
+
+// A bootloader built with flash encryption enabled generates the key on
+// the device at its first boot, encrypts the flash in place and turns
+// flash encryption on; the board boots the encrypted set from then on and
+// its key cannot be read.
+func TestESPEncryptOnFirstBoot(t *testing.T) {
+	t.Parallel()
+	ctx := espCtx(t)
+	b := NewESPBoard(ESPConfig{RunAtStart: true, EncryptOnFirstBoot: true})
+	c, _ := espConnect(t, b)
+	ci, err := c.Connect(ctx, esprom.ResetClassic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := espFlashSet(t, espimg.ESP32C3, 20000, "3.0.0")
+	if _, err := c.Flash(ctx, ci, parts, esprom.FlashOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FlashEnd(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	waitBoot(t, b, 2)
+	r, _ := b.LastBoot()
+	if !r.OK || !r.FlashEncryption || r.App.Version != "3.0.0" {
+		t.Fatalf("first boot: %+v", r)
+	}
+	if got := b.FlashContents(0x10000, 64); string(got) == string(parts[2].Data[:64]) {
+		t.Error("the app is still in flash as plaintext")
+	}
+	st := b.SecurityState()
+	if st.FlashCryptCnt != 1 || !st.FlashEncryption || st.KeyBlocks[0].Purpose != "XTS_AES_128_KEY" ||
+		!st.KeyBlocks[0].ReadProtected || !st.KeyBlocks[0].WriteProtected {
+		t.Fatalf("eFuses after the first boot: %+v", st)
+	}
+	// The next boots find flash encryption on and change nothing.
+	b.PowerCycle(false)
+	if r, _ := b.LastBoot(); !r.OK || b.SecurityState().FlashCryptCnt != 1 {
+		t.Errorf("second boot: %+v, count %03b", r, b.SecurityState().FlashCryptCnt)
+	}
+}
