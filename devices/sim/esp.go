@@ -25,6 +25,17 @@ type ESPConfig struct {
 	MAC net.HardwareAddr
 	// Revision is the chip revision (major*100+minor); zero means v0.4.
 	Revision espimg.Revision
+	// EncryptOnFirstBoot stands for a bootloader built with flash
+	// encryption enabled: a boot that finds SPI_BOOT_CRYPT_CNT even
+	// generates the key on the device (unless one is burned), encrypts
+	// the flash in place and turns flash encryption on, as ESP-IDF's
+	// bootloader does.
+	EncryptOnFirstBoot bool
+	// Chip is espimg.ESP32S3 for an ESP32-S3 (its eFuse controller's
+	// address, its DIS_USB_JTAG bit, its chip magic, and a ROM whose
+	// GET_SECURITY_INFO names no chip, so clients read the magic
+	// register); anything else simulates an ESP32-C3.
+	Chip espimg.Chip
 	// USBJTAG makes the modem lines act as the USB-Serial-JTAG peripheral
 	// reads them, instead of a classic auto-reset circuit.
 	USBJTAG bool
@@ -98,8 +109,11 @@ func NewESPBoard(cfg ESPConfig) *ESPBoard {
 	if cfg.Revision == 0 {
 		cfg.Revision = 4
 	}
+	if cfg.Chip != espimg.ESP32S3 {
+		cfg.Chip = espimg.ESP32C3
+	}
 	e := &ESPBoard{cfg: cfg, flash: bytes.Repeat([]byte{0xFF}, cfg.FlashSize)}
-	e.efuse.init(cfg.MAC, cfg.Revision)
+	e.efuse.init(cfg.Chip, cfg.MAC, cfg.Revision)
 	e.setBaudLocked(cfg.Baud)
 	if cfg.RunAtStart {
 		e.bootLocked()
@@ -109,7 +123,7 @@ func NewESPBoard(cfg ESPConfig) *ESPBoard {
 
 func (e *ESPBoard) logf(format string, a ...any) {
 	if e.cfg.Log != nil {
-		fmt.Fprintf(e.cfg.Log, "esp32c3: "+format+"\n", a...)
+		fmt.Fprintf(e.cfg.Log, e.romName()+": "+format+"\n", a...)
 	}
 }
 
@@ -180,7 +194,7 @@ func (e *ESPBoard) resetLocked(download bool) {
 	e.sdm = e.efuse.secureDownload()
 	if download {
 		e.mode = espDownload
-		e.printLocked("ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0))\r\nwaiting for download\r\n")
+		e.printLocked("ESP-ROM:" + e.romName() + "\r\nrst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0))\r\nwaiting for download\r\n")
 		e.logf("reset into download mode")
 		return
 	}
@@ -393,4 +407,12 @@ func (e *ESPBoard) Serve(ctx context.Context, host io.ReadWriter) error {
 			}
 		})
 	}
+}
+
+// romName is the simulated chip's ROM as its banner names it.
+func (e *ESPBoard) romName() string {
+	if e.cfg.Chip == espimg.ESP32S3 {
+		return "esp32s3-20210327"
+	}
+	return "esp32c3-api1-20210207"
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -120,6 +121,11 @@ type deviceJSON struct {
 	Provisioned              time.Time    `json:"provisioned"`
 	Operator                 string       `json:"operator"`
 	Revoked                  *revokedJSON `json:"revoked,omitempty"`
+	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
+	// state (esprom.SecurityState), recorded by PUT /api/devices/{id}/efuses.
+	MAC           string          `json:"mac,omitempty"`
+	EFuses        json.RawMessage `json:"efuses,omitempty"`
+	EFusesUpdated *time.Time      `json:"efuses_updated,omitempty"`
 }
 
 func deviceOut(d store.Device) deviceJSON {
@@ -131,6 +137,10 @@ func deviceOut(d store.Device) deviceJSON {
 	}
 	if d.IsRevoked() {
 		out.Revoked = &revokedJSON{At: d.Revoked, By: d.RevokedBy, Reason: d.RevokeReason}
+	}
+	out.MAC = d.MAC
+	if d.EFuses != nil {
+		out.EFuses, out.EFusesUpdated = json.RawMessage(d.EFuses), &d.EFusesUpdated
 	}
 	return out
 }

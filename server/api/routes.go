@@ -61,6 +61,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/devices", auth.PermProvision, s.registerDevice},
 		{"GET", "/api/devices/{id}", auth.PermDevices, s.getDevice},
 		{"POST", "/api/devices/{id}/revoke", auth.PermRevoke, s.revokeDevice},
+		{"PUT", "/api/devices/{id}/efuses", auth.PermProvision, s.recordEFuses},
 		{"POST", "/api/crls", auth.PermRevoke, s.publishCRL},
 		{"GET", "/api/crls/{issuer}", "", s.getCRL},
 

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/devices/esprom"
 	"trustforge/devices/provision"
 )
 
@@ -31,6 +33,11 @@ type Device struct {
 	Provisioned              time.Time `json:"provisioned"`
 	Operator                 string    `json:"operator"`
 	Revoked                  *Yank     `json:"revoked,omitempty"`
+	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
+	// state, as last recorded (EFusesUpdated); empty for other boards.
+	MAC           string                `json:"mac,omitempty"`
+	EFuses        *esprom.SecurityState `json:"efuses,omitempty"`
+	EFusesUpdated *time.Time            `json:"efuses_updated,omitempty"`
 }
 
 // PublicEncryptionKey parses the board's X25519 image encryption key, the
@@ -212,4 +219,25 @@ func (c *Client) AddDeviceRoot(ctx context.Context, product, certPEM, comment st
 		return nil, err
 	}
 	return &out, nil
+}
+
+// EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
+// security state.
+type EFusesReport struct {
+	Product string               `json:"product"`
+	Model   string               `json:"model,omitempty"` // the chip
+	Rev     string               `json:"rev,omitempty"`
+	MAC     string               `json:"mac"` // lowercase, colon-separated
+	EFuses  esprom.SecurityState `json:"efuses"`
+}
+
+// RecordEFuses creates or updates an ESP32 board's registry entry, whose
+// id is its MAC's hex digits.
+func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (*Device, error) {
+	var d Device
+	id := strings.ReplaceAll(r.MAC, ":", "")
+	if err := c.jsonCall(ctx, "PUT", "/api/devices/"+url.PathEscape(id)+"/efuses", r, anyOK, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
 }

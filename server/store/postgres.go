@@ -151,6 +151,15 @@ CREATE INDEX production_packages_payload ON production_packages (payload_digest)
 ALTER TABLE production_tickets ADD COLUMN request TEXT COLLATE "C" NOT NULL DEFAULT '';
 CREATE INDEX production_tickets_request ON production_tickets (package, request);
 `,
+	// 7: ESP32 boards' MACs and eFuse state; such a board may be recorded
+	// without a certificate, so only certificates must be unique.
+	`
+ALTER TABLE devices ADD COLUMN mac TEXT COLLATE "C" NOT NULL DEFAULT '',
+	ADD COLUMN efuses TEXT COLLATE "C" NOT NULL DEFAULT '', ADD COLUMN efuses_updated BIGINT NOT NULL DEFAULT 0;
+DROP INDEX devices_cert;
+CREATE UNIQUE INDEX devices_cert ON devices (issuer, serial) WHERE serial <> '';
+CREATE INDEX devices_mac ON devices (mac);
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://

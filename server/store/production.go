@@ -27,7 +27,7 @@ CREATE INDEX IF NOT EXISTS production_packages_product ON production_packages (p
 CREATE TABLE IF NOT EXISTS production_tickets (
 	id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES production_packages(id), seq INTEGER NOT NULL,
 	device TEXT NOT NULL, station TEXT NOT NULL, issued INTEGER NOT NULL, ticket BLOB NOT NULL,
-	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0, request TEXT NOT NULL DEFAULT '');
+	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS production_tickets_seq ON production_tickets (package, seq);
 CREATE INDEX IF NOT EXISTS production_tickets_used ON production_tickets (used_by);
 CREATE INDEX IF NOT EXISTS production_tickets_device ON production_tickets (package, device);

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -265,32 +266,25 @@ func testTicketValidityAndUse(t *testing.T, openTest opener) {
 func TestSQLiteAddsRequestColumn(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "trustforge.db")
-	s, err := OpenSQLite(ctx, path)
+	// A database as the server made it before the request column.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	s, p := newPackageStore(t, func(t *testing.T) *SQLite {
 		s, err := OpenSQLite(ctx, path)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("opening a database without the request column: %v", err)
 		}
 		return s
 	}, 4)
 	if _, err := issue(s, p.ID, 1, t0, "d1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP INDEX production_tickets_request`, `ALTER TABLE production_tickets DROP COLUMN request`} {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Close()
-	s, err = OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatalf("opening a database without the request column: %v", err)
-	}
-	defer s.Close()
 	if ts, err := s.ListTickets(ctx, p.ID); err != nil || len(ts) != 1 {
 		t.Errorf("tickets after the upgrade: %d, %v", len(ts), err)
 	}

@@ -32,6 +32,7 @@ var suite = []struct {
 	{"AuditChainAndTampering", testAuditChainAndTampering},
 	{"FailedChangeLeavesNoAuditEntry", testFailedChangeLeavesNoAuditEntry},
 	{"DeviceRegistry", testDeviceRegistry},
+	{"ESP32Registry", testESP32Registry},
 	{"TicketsAreCounted", testTicketsAreCounted},
 	{"TicketValidityAndUse", testTicketValidityAndUse},
 	{"DeviceTicketIssuedOnce", testDeviceTicketIssuedOnce},

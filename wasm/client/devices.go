@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/devices/esprom"
 	"trustforge/devices/provision"
 )
 
@@ -30,6 +32,11 @@ type Device struct {
 	Provisioned              time.Time      `json:"provisioned"`
 	Operator                 string         `json:"operator"`
 	Revoked                  *DeviceRevoked `json:"revoked,omitempty"`
+	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
+	// state, as last recorded (EFusesUpdated); empty for other boards.
+	MAC           string                `json:"mac,omitempty"`
+	EFuses        *esprom.SecurityState `json:"efuses,omitempty"`
+	EFusesUpdated *time.Time            `json:"efuses_updated,omitempty"`
 }
 
 // DeviceRevoked says when and why a board's certificate was revoked.
@@ -182,4 +189,23 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 		return fmt.Errorf("%w: %v", provision.ErrClone, err)
 	}
 	return err
+}
+
+// EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
+// security state.
+type EFusesReport struct {
+	Product string               `json:"product"`
+	Model   string               `json:"model,omitempty"` // the chip
+	Rev     string               `json:"rev,omitempty"`
+	MAC     string               `json:"mac"` // lowercase, colon-separated
+	EFuses  esprom.SecurityState `json:"efuses"`
+}
+
+// RecordEFuses creates or updates an ESP32 board's registry entry, whose
+// id is its MAC's hex digits.
+func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (Device, error) {
+	var d Device
+	id := strings.ReplaceAll(r.MAC, ":", "")
+	err := c.call(ctx, http.MethodPut, "/api/devices/"+pathEscape(id)+"/efuses", r, &d)
+	return d, err
 }
