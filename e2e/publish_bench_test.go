@@ -104,6 +104,10 @@ func BenchmarkPublish(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+	// Long digests left the page's thread: the hash worker was loaded.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`performance.getEntriesByType("resource").filter(e => e.name.endsWith("/web/hash-worker.js") && e.responseStatus === 200).length`)); err != nil || n == 0 {
+		b.Errorf("the console never loaded its hash worker (%d, %v)", n, err)
+	}
 	// The page stayed usable: the publish form's last result is shown.
 	if _, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("publish-done"))); err != nil {
 		b.Fatal(err)
