@@ -338,4 +338,3 @@ type ESPBootSeen struct {
 	OK     bool
 	Reason string
 }
-
