@@ -92,6 +92,11 @@ func (b *dfuBoard) DFU(ctx context.Context) (dfu.Control, *dfu.Description, erro
 		b.sess.close()
 		b.sess = nil
 	}
+	if b.app != nil {
+		// The application's SMP connection holds the device open.
+		b.link.Disconnect()
+		b.app = nil
+	}
 	for {
 		d, err := b.find(ctx, webusb.Info.IsDFU)
 		if err != nil {
