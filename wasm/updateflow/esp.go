@@ -274,7 +274,7 @@ func (k *ESP) Write(ctx context.Context, v *Verified, emit func(Event)) (string,
 		encrypt = encrypt || p.Encrypt
 	}
 	left := k.parts
-	restarts, written, sent := 0, 0, 0
+	restarts, sent := 0, 0
 	verified := true
 	for {
 		if k.c == nil {
@@ -304,7 +304,6 @@ func (k *ESP) Write(ctx context.Context, v *Verified, emit func(Event)) (string,
 				}
 				emit(progressEvent(ps, cur, total))
 			}})
-		written += res.Written
 		sent += res.Sent
 		if err == nil {
 			verified = verified && res.Verified
@@ -338,7 +337,6 @@ func (k *ESP) Write(ctx context.Context, v *Verified, emit func(Event)) (string,
 	if restarts > 0 {
 		detail += fmt.Sprintf("; started again %d time(s) from the part the link broke in", restarts)
 	}
-	_ = written
 	return detail, nil
 }
 
@@ -398,18 +396,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // app says it is.
 func (k *ESP) Running(ctx context.Context, v *Verified) (string, error) {
 	defer k.Close()
-	var version, project, refusal string
-	for _, line := range strings.Split(k.log, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "E (") && strings.Contains(line, "boot:"):
-			refusal = strings.TrimSpace(line[strings.Index(line, "boot:")+len("boot:"):])
-		case strings.Contains(line, "App version:"):
-			version = strings.TrimSpace(line[strings.Index(line, "App version:")+len("App version:"):])
-		case strings.Contains(line, "Project name:"):
-			project = strings.TrimSpace(line[strings.Index(line, "Project name:")+len("Project name:"):])
-		}
-	}
+	version, project, refusal := parseBootLog(k.log)
 	switch {
 	case refusal != "":
 		return "", fmt.Errorf("%w: the bootloader refused it: %s", fwupdate.ErrNotBooted, refusal)
@@ -423,6 +410,27 @@ func (k *ESP) Running(ctx context.Context, v *Verified) (string, error) {
 		return fmt.Sprintf("the board runs %s %s", project, version), nil
 	}
 	return "the board runs " + version, nil
+}
+
+// parseBootLog reads an ESP-IDF boot log: the version and project name
+// the app prints as it starts, or the second stage bootloader's error line
+// when it refused to start it.
+func parseBootLog(log string) (version, project, refusal string) {
+	after := func(line, key string) string {
+		return strings.TrimSpace(line[strings.Index(line, key)+len(key):])
+	}
+	for _, line := range strings.Split(log, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "E (") && strings.Contains(line, "boot:"):
+			refusal = after(line, "boot:")
+		case strings.Contains(line, "App version:"):
+			version = after(line, "App version:")
+		case strings.Contains(line, "Project name:"):
+			project = after(line, "Project name:")
+		}
+	}
+	return version, project, refusal
 }
 
 // Confirm is not a step of an ESP32 board.
