@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/espimg"
 	"trustforge/crypto/keys"
@@ -30,8 +32,32 @@ import (
 // page, downloads it and takes it to the board screen.
 func downloadAndUse(t *testing.T, ctx context.Context, product, v string) {
 	t.Helper()
-	goTo(t, ctx, "devices")
-	click(t, ctx, "open-update")
+	// From the Devices page (or the update page itself): a click on the
+	// page already shown would race its re-render.
+	path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != "/devices/update" {
+		if path != "/devices" {
+			goTo(t, ctx, "devices")
+		}
+		waitFor(t, ctx, "#open-update")
+		// Scrolled far down the Devices page, a pointer click on the link
+		// can land on the sticky header instead.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById("open-update").click(), true)`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, ctx, `#update-flow`)
+	// The page keeps the last update's report: start another.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const b = document.getElementById("update-again");
+		if (b) b.click();
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, ctx, `#update-steps[data-screen="release"]`)
 	waitPresent(t, ctx, fmt.Sprintf(`#update-product option[value=%q]`, product))
 	choose(t, ctx, "update-product", product)
@@ -172,7 +198,7 @@ func (f *fleet) publishFlashSet(t *testing.T, version string, parts []bundle.Par
 // simulator's bootloader. A second board goes through station mode: its
 // ticket is bound to its MAC, it gets the flash set and boots it.
 func TestESP32SignedReleaseAndStation(t *testing.T) {
-	ctx, _ := newTab(t)
+	ctx, _ := newWorkTab(t, 8*time.Minute)
 	b := sim.NewESPBoard(sim.ESPConfig{RunAtStart: true})
 	if _, err := driver.InstallSerialShim(ctx, driver.ChooseFirst, driver.ShimPort{
 		ID: "esp32c3-1", VendorID: 0x303a, ProductID: 0x1001, Granted: true, Device: b,
