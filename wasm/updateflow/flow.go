@@ -5,6 +5,13 @@
 // downgrade, no image for other hardware), then flash, test-boot, check the
 // new version runs and confirm it, keeping a fwupdate.Record of every step.
 //
+// The board is of one Kind: an MCUboot board over SMP (the default), a
+// Zephyr board with the USB DFU class (DFUSlot), an STM32's DfuSe
+// bootloader (DfuSe) or an ESP32 through its ROM loader (ESP, for
+// flash-set releases). Each kind checks the release against the board
+// before anything is written and runs the steps it has; the others show as
+// skipped.
+//
 // A Runner drives the steps and reports each as it starts and ends, so the
 // console shows one screen per step. An upload cut by an unplugged board
 // waits for the board to come back and resumes from the board's offset.
