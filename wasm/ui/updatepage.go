@@ -138,6 +138,19 @@ type updateFlow struct {
 	pickErr        string
 	relMsg         string
 
+	// The board: its kind (boardSMP, boardDFU, boardESP; "" is boardSMP),
+	// the granted DFU devices and ESP32 ports, the chosen DFU device (by
+	// serial number) and a DfuSe address.
+	kind      string
+	dfuDevs   []dfuDevice
+	dfuSerial string
+	dfuse     bool
+	dfuAddr   string
+	espPorts  []string
+	boardErr  string
+	// flowKind is the kind of the board the running flow checked.
+	flowKind string
+
 	// Running.
 	status    link.Status
 	busy      bool

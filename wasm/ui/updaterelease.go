@@ -9,7 +9,6 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/client"
-	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
 	"trustforge/wasm/updateflow"
@@ -312,14 +311,13 @@ func (p *updateFlow) renderServerReleases() app.UI {
 }
 
 func (p *updateFlow) renderBoard() app.UI {
-	connected := p.status.State == link.Connected
 	return app.Section().ID("step-board").DataSet("testid", "step-board").Class("panel").Aria("label", "Connect the board").Body(
 		app.H2().Text("2. Connect the board"),
 		app.P().ID("update-chosen").DataSet("testid", "update-chosen").Text("Release: "+p.chosen.label),
-		&connectPanel{Kit: p.Kit},
+		p.renderKind(),
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("update-back").Class("btn-ghost").Text("Choose another release").OnClick(p.restart),
-			app.Button().ID("update-next").DataSet("testid", "update-next").Class("btn-primary").Disabled(!connected).
+			app.Button().ID("update-next").DataSet("testid", "update-next").Class("btn-primary").Disabled(!p.boardReady()).
 				Text("Verify the release and check the board").OnClick(func(ctx app.Context, e app.Event) {
 				p.screen = screenVerify
 				p.verifyAndCheck(ctx)
