@@ -83,10 +83,11 @@ func TestESPS3EfusesAndSecureBoot(t *testing.T) {
 	if _, err := c.Flash(ctx, ci, espFlashSet(t, espimg.ESP32S3, 8000, "2.0.0", key), esprom.FlashOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	_, booted := b.LastBoot()
 	if err := c.FlashEnd(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	waitBoot(t, b, 2)
+	waitBoot(t, b, booted+1)
 	if r, _ := b.LastBoot(); !r.OK || !r.SecureBoot || r.App.Version != "2.0.0" {
 		t.Fatalf("signed S3 app with Secure Boot on: %+v", r)
 	}
@@ -123,10 +124,11 @@ func TestESPEncryptOnFirstBoot(t *testing.T) {
 	if _, err := c.Flash(ctx, ci, parts, esprom.FlashOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	_, booted := b.LastBoot()
 	if err := c.FlashEnd(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	waitBoot(t, b, 2)
+	waitBoot(t, b, booted+1)
 	r, _ := b.LastBoot()
 	if !r.OK || !r.FlashEncryption || r.App.Version != "3.0.0" {
 		t.Fatalf("first boot: %+v", r)
