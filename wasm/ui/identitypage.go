@@ -112,32 +112,43 @@ func (p *identityPage) Render() app.UI {
 			app.P().Class("lead").Text("Device identities: a certificate authority you hold in this browser, and keys born on each board. " +
 				"The CA's keys stay in your vault; the boards' private keys never leave the boards."),
 			&vaultPanel{App: p.App},
-			app.If(p.loadErr != "", func() app.UI {
-				return app.P().Class("error").ID("identity-load-error").Text(p.loadErr)
-			}),
-			app.If(hasVault, func() app.UI {
-				return &caPanel{App: p.App, CAs: p.cas, Unlocked: unlocked, OnChange: p.changed}
-			}),
-			app.If(hasRoot, func() app.UI {
-				return &anchorsPanel{App: p.App, CAs: p.cas}
-			}),
-			app.If(hasRoot, func() app.UI {
-				return &profilePanel{App: p.App, CAs: p.cas, Profiles: p.profiles, SignKeys: p.signKeys, OnChange: p.changed}
-			}),
-			app.If(len(mcuboot) > 0, func() app.UI {
-				return app.Div().Body(
-					&connectPanel{Kit: p.Kit},
-					&provisionPanel{App: p.App, Kit: p.Kit, Profiles: mcuboot, Unlocked: unlocked},
-				)
-			}),
-			app.If(len(mcuboot) < len(p.profiles), func() app.UI {
-				return app.P().ID("identity-esp32-hint").Class("muted").Body(
-					app.Text("ESP32 boards are provisioned with their profile from the "),
-					app.A().Href("/devices#esp").Text("Devices page's ESP32 panel"),
-					app.Text(": each eFuse step is confirmed there, and the board is recorded below with its MAC and eFuse state."),
-				)
-			}),
+			// The panels that come and go as the CA and profiles load
+			// share one element, so the registry below keeps its place
+			// (and its search field its element) while they do.
+			app.Div().ID("identity-setup").Body(p.setupPanels(hasVault, hasRoot, unlocked, mcuboot)...),
 			&registryPanel{App: p.App},
 		},
+	}
+}
+
+// setupPanels are the Identity page's panels that depend on what has been
+// set up: the CA, its trust anchors, the profiles and provisioning.
+func (p *identityPage) setupPanels(hasVault, hasRoot, unlocked bool, mcuboot []pki.Profile) []app.UI {
+	return []app.UI{
+		app.If(p.loadErr != "", func() app.UI {
+			return app.P().Class("error").ID("identity-load-error").Text(p.loadErr)
+		}),
+		app.If(hasVault, func() app.UI {
+			return &caPanel{App: p.App, CAs: p.cas, Unlocked: unlocked, OnChange: p.changed}
+		}),
+		app.If(hasRoot, func() app.UI {
+			return &anchorsPanel{App: p.App, CAs: p.cas}
+		}),
+		app.If(hasRoot, func() app.UI {
+			return &profilePanel{App: p.App, CAs: p.cas, Profiles: p.profiles, SignKeys: p.signKeys, OnChange: p.changed}
+		}),
+		app.If(len(mcuboot) > 0, func() app.UI {
+			return app.Div().Body(
+				&connectPanel{Kit: p.Kit},
+				&provisionPanel{App: p.App, Kit: p.Kit, Profiles: mcuboot, Unlocked: unlocked},
+			)
+		}),
+		app.If(len(mcuboot) < len(p.profiles), func() app.UI {
+			return app.P().ID("identity-esp32-hint").Class("muted").Body(
+				app.Text("ESP32 boards are provisioned with their profile from the "),
+				app.A().Href("/devices#esp").Text("Devices page's ESP32 panel"),
+				app.Text(": each eFuse step is confirmed there, and the board is recorded below with its MAC and eFuse state."),
+			)
+		}),
 	}
 }
