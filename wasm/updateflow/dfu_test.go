@@ -73,6 +73,16 @@ func (ub *usbBench) App(ctx context.Context, wait bool) (*smp.Client, error) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	// The application has one SMP interface: an earlier connection ends
+	// before the next begins, so two simulated lines never race for the
+	// board (the later Serve would replace the newer one's line).
+	ub.mu.Lock()
+	stops := ub.stops
+	ub.stops = nil
+	ub.mu.Unlock()
+	for _, s := range stops {
+		s()
+	}
 	host, dev := net.Pipe()
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
