@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 )
 
@@ -47,7 +48,7 @@ func (o *Online) Take(ctx context.Context, device string) ([]byte, int, error) {
 // refusal turns the server's refusals into ErrRefused.
 func refusal(err error) error {
 	var e *client.Error
-	if errors.As(err, &e) && (e.Code == "count_reached" || e.Code == "order_closed") {
+	if errors.As(err, &e) && (errors.Is(e, apiwire.CodeCountReached) || errors.Is(e, apiwire.CodeOrderClosed)) {
 		return fmt.Errorf("%w: %s", ErrRefused, e.Message)
 	}
 	return err

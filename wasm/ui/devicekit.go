@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/apiwire"
+	"trustforge/internal/notify"
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
@@ -35,7 +37,7 @@ type deviceKit struct {
 
 	// synced tells of finished syncs; board of changes to the board
 	// made by one panel that the others must read again.
-	synced, board notifier
+	synced, board notify.List
 
 	mu      sync.Mutex
 	cache   *releasecache.Cache
@@ -47,42 +49,6 @@ type deviceKit struct {
 
 func newDeviceKit() *deviceKit {
 	return &deviceKit{Link: link.New(), wake: make(chan struct{}, 1)}
-}
-
-// notifier calls its subscribers' functions.
-type notifier struct {
-	mu   sync.Mutex
-	subs map[int]func()
-	next int
-}
-
-// subscribe calls fn at every notify; fn must not block.
-func (n *notifier) subscribe(fn func()) (unsubscribe func()) {
-	n.mu.Lock()
-	if n.subs == nil {
-		n.subs = map[int]func(){}
-	}
-	id := n.next
-	n.next++
-	n.subs[id] = fn
-	n.mu.Unlock()
-	return func() {
-		n.mu.Lock()
-		delete(n.subs, id)
-		n.mu.Unlock()
-	}
-}
-
-func (n *notifier) notify() {
-	n.mu.Lock()
-	fns := make([]func(), 0, len(n.subs))
-	for _, f := range n.subs {
-		fns = append(fns, f)
-	}
-	n.mu.Unlock()
-	for _, f := range fns {
-		f()
-	}
 }
 
 // stores opens the release cache and the update log, once.
@@ -200,7 +166,7 @@ func (k *deviceKit) syncOnce(st *state.App) {
 		}
 		err := st.API.RecordUpdate(ctx, r)
 		var apiErr *client.Error
-		if errors.As(err, &apiErr) && (apiErr.Code == "csrf" || apiErr.Status == 401) {
+		if errors.As(err, &apiErr) && (errors.Is(apiErr, apiwire.CodeCSRF) || apiErr.Status == 401) {
 			// A stale session: ask the server again and retry once.
 			if rerr := st.RestoreSession(ctx); rerr == nil {
 				err = st.API.RecordUpdate(ctx, r)
@@ -218,5 +184,5 @@ func (k *deviceKit) setSyncErr(err error) {
 	k.mu.Lock()
 	k.lastErr = err
 	k.mu.Unlock()
-	k.synced.notify()
+	k.synced.Notify()
 }
