@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/hack-pad/safejs"
 
@@ -69,7 +68,7 @@ func Request(ctx context.Context, filters ...Filter) (*Device, error) {
 	}
 	v, err := await(ctx, u, "requestDevice", opts)
 	if err != nil {
-		return nil, mapErr("choosing a device", err)
+		return nil, mapErr(opChoose, "choosing a device", err)
 	}
 	return newDevice(v), nil
 }
@@ -80,23 +79,11 @@ func Granted(ctx context.Context) ([]*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	arr, err := await(ctx, u, "getDevices")
+	devs, err := browser.List(ctx, u, "getDevices", newDevice)
 	if err != nil {
-		return nil, mapErr("listing devices", err)
+		return nil, mapErr(opOther, "listing devices", err)
 	}
-	n, err := arr.Length()
-	if err != nil {
-		return nil, fmt.Errorf("webusb: listing devices: %w", err)
-	}
-	out := make([]*Device, 0, n)
-	for i := range n {
-		v, err := arr.Index(i)
-		if err != nil {
-			return nil, fmt.Errorf("webusb: listing devices: %w", err)
-		}
-		out = append(out, newDevice(v))
-	}
-	return out, nil
+	return devs, nil
 }
 
 // Watch reports granted devices being plugged in and unplugged until ctx is
@@ -107,51 +94,16 @@ func Watch(ctx context.Context) (<-chan Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan Event, 16)
-	var mu sync.Mutex
-	stopped := false
-	mk := func(t EventType) (safejs.Func, error) {
-		return safejs.FuncOf(func(this safejs.Value, args []safejs.Value) any {
-			if len(args) == 0 {
-				return nil
-			}
-			d, err := args[0].Get("device")
-			if err != nil || d.IsUndefined() || d.IsNull() {
-				return nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !stopped {
-				select {
-				case ch <- Event{Type: t, Device: newDevice(d)}:
-				default:
-				}
-			}
-			return nil
-		})
-	}
-	onC, err := mk(Connected)
+	ch, err := browser.Watch(ctx, u, []string{string(Connected), string(Disconnected)}, func(kind string, ev safejs.Value) (Event, bool) {
+		d, err := ev.Get("device")
+		if err != nil || d.IsUndefined() || d.IsNull() {
+			return Event{}, false
+		}
+		return Event{Type: EventType(kind), Device: newDevice(d)}, true
+	})
 	if err != nil {
-		return nil, err
+		return nil, mapErr(opOther, "watching devices", err)
 	}
-	onD, err := mk(Disconnected)
-	if err != nil {
-		onC.Release()
-		return nil, err
-	}
-	browser.Call(u, "addEventListener", string(Connected), onC.Value())
-	browser.Call(u, "addEventListener", string(Disconnected), onD.Value())
-	go func() {
-		<-ctx.Done()
-		browser.Call(u, "removeEventListener", string(Connected), onC.Value())
-		browser.Call(u, "removeEventListener", string(Disconnected), onD.Value())
-		mu.Lock()
-		stopped = true
-		close(ch)
-		mu.Unlock()
-		onC.Release()
-		onD.Release()
-	}()
 	return ch, nil
 }
 
@@ -279,7 +231,7 @@ func await(ctx context.Context, v safejs.Value, method string, args ...any) (saf
 // Open opens the device for this page.
 func (d *Device) Open(ctx context.Context) error {
 	if _, err := await(ctx, d.v, "open"); err != nil {
-		return mapErr("open", err)
+		return mapErr(opOpen, "open", err)
 	}
 	d.info = readInfo(d.v)
 	return nil
@@ -292,7 +244,7 @@ func (d *Device) Close(ctx context.Context) error {
 		return nil
 	}
 	if _, err := await(ctx, d.v, "close"); err != nil {
-		return mapErr("close", err)
+		return mapErr(opOther, "close", err)
 	}
 	return nil
 }
@@ -300,7 +252,7 @@ func (d *Device) Close(ctx context.Context) error {
 // SelectConfiguration selects a configuration by its value.
 func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 	if _, err := await(ctx, d.v, "selectConfiguration", int(value)); err != nil {
-		return mapErr("select configuration", err)
+		return mapErr(opOther, "select configuration", err)
 	}
 	return nil
 }
@@ -308,7 +260,7 @@ func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 // ClaimInterface claims an interface of the selected configuration.
 func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
 	if _, err := await(ctx, d.v, "claimInterface", int(n)); err != nil {
-		return mapErr("claim interface", err)
+		return mapErr(opOpen, "claim interface", err)
 	}
 	return nil
 }
@@ -316,7 +268,7 @@ func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
 // ReleaseInterface releases a claimed interface; its pending transfers end.
 func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
 	if _, err := await(ctx, d.v, "releaseInterface", int(n)); err != nil {
-		return mapErr("release interface", err)
+		return mapErr(opOther, "release interface", err)
 	}
 	return nil
 }
@@ -324,7 +276,7 @@ func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
 // SelectAlternate selects an alternate setting of a claimed interface.
 func (d *Device) SelectAlternate(ctx context.Context, iface, alt uint8) error {
 	if _, err := await(ctx, d.v, "selectAlternateInterface", int(iface), int(alt)); err != nil {
-		return mapErr("select alternate setting", err)
+		return mapErr(opOther, "select alternate setting", err)
 	}
 	return nil
 }
@@ -348,7 +300,7 @@ func (d *Device) ControlIn(ctx context.Context, s Setup, length int) ([]byte, er
 	}
 	r, err := await(ctx, d.v, "controlTransferIn", sv, length)
 	if err != nil {
-		return nil, mapErr("control transfer in", err)
+		return nil, mapErr(opOther, "control transfer in", err)
 	}
 	return inResult(r)
 }
@@ -370,7 +322,7 @@ func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, err
 	}
 	r, err := await(ctx, d.v, "controlTransferOut", args...)
 	if err != nil {
-		return 0, mapErr("control transfer out", err)
+		return 0, mapErr(opOther, "control transfer out", err)
 	}
 	return outResult(r)
 }
@@ -380,7 +332,7 @@ func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, err
 func (d *Device) TransferIn(ctx context.Context, endpoint uint8, length int) ([]byte, error) {
 	r, err := await(ctx, d.v, "transferIn", int(endpoint), length)
 	if err != nil {
-		return nil, mapErr("transfer in", err)
+		return nil, mapErr(opOther, "transfer in", err)
 	}
 	return inResult(r)
 }
@@ -394,7 +346,7 @@ func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (
 	}
 	r, err := await(ctx, d.v, "transferOut", int(endpoint), arr)
 	if err != nil {
-		return 0, mapErr("transfer out", err)
+		return 0, mapErr(opOther, "transfer out", err)
 	}
 	return outResult(r)
 }
@@ -402,7 +354,7 @@ func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (
 // ClearHalt clears a stalled endpoint.
 func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) error {
 	if _, err := await(ctx, d.v, "clearHalt", string(dir), int(endpoint)); err != nil {
-		return mapErr("clear halt", err)
+		return mapErr(opOther, "clear halt", err)
 	}
 	return nil
 }
@@ -410,7 +362,7 @@ func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) e
 // Reset resets the device, as a bus reset does.
 func (d *Device) Reset(ctx context.Context) error {
 	if _, err := await(ctx, d.v, "reset"); err != nil {
-		return mapErr("reset", err)
+		return mapErr(opOther, "reset", err)
 	}
 	return nil
 }
@@ -422,7 +374,7 @@ func (d *Device) Forget(ctx context.Context) error {
 		return fmt.Errorf("webusb: forget: %w", ErrUnsupported)
 	}
 	if _, err := await(ctx, d.v, "forget"); err != nil {
-		return mapErr("forget", err)
+		return mapErr(opOther, "forget", err)
 	}
 	return nil
 }
@@ -458,8 +410,20 @@ func outResult(r safejs.Value) (int, error) {
 	return num(r, "bytesWritten"), nil
 }
 
-// mapErr turns a rejected WebUSB call into the package's errors.
-func mapErr(op string, err error) error {
+// opKind says how a failed operation's DOMException reads: a chooser's
+// NotFoundError is the person cancelling, an open's NetworkError a port
+// or device that another program holds.
+type opKind int
+
+const (
+	opOther opKind = iota
+	opChoose
+	opOpen
+)
+
+// mapErr turns a rejected WebUSB call into the package's errors; op
+// names the call in messages only, kind decides.
+func mapErr(kind opKind, op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -470,16 +434,16 @@ func mapErr(op string, err error) error {
 	}
 	switch browser.ErrorName(err) {
 	case "NotFoundError":
-		if op == "choosing a device" {
+		if kind == opChoose {
 			return ErrNoDeviceChosen
 		}
 		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
 	case "SecurityError":
-		if op == "choosing a device" {
+		if kind == opChoose {
 			return fmt.Errorf("%w (%s)", ErrNeedsGesture, msg)
 		}
 	case "NetworkError":
-		if op == "open" || op == "claim interface" {
+		if kind == opOpen {
 			return fmt.Errorf("webusb: %s: %w (%s)", op, ErrBusy, msg)
 		}
 		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)

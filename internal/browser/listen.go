@@ -3,6 +3,9 @@
 package browser
 
 import (
+	"context"
+	"sync"
+
 	"github.com/hack-pad/safejs"
 )
 
@@ -45,4 +48,79 @@ func Online() bool {
 	}
 	b, err := v.Bool()
 	return err != nil || b
+}
+
+// Watch sends what item makes of each event of the given kinds that target
+// fires, until ctx is done, when the channel closes and the listeners are
+// removed. Events item refuses (ok false), and those the receiver is too
+// slow to take beyond a small buffer, are dropped. Web Serial's and
+// WebUSB's connect and disconnect events come through it.
+func Watch[E any](ctx context.Context, target safejs.Value, kinds []string, item func(kind string, ev safejs.Value) (e E, ok bool)) (<-chan E, error) {
+	ch := make(chan E, 16)
+	var mu sync.Mutex
+	stopped := false
+	var stops []func()
+	stopAll := func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+	for _, kind := range kinds {
+		stop, err := Listen(target, kind, func(ev safejs.Value) {
+			e, ok := item(kind, ev)
+			if !ok {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if stopped {
+				return
+			}
+			select {
+			case ch <- e:
+			default:
+			}
+		})
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		stops = append(stops, stop)
+	}
+	go func() {
+		<-ctx.Done()
+		stopAll()
+		mu.Lock()
+		stopped = true
+		close(ch)
+		mu.Unlock()
+	}()
+	return ch, nil
+}
+
+// List calls method on v (a function returning a promise of an array, as
+// navigator.serial.getPorts does) and returns what wrap makes of each
+// element.
+func List[T any](ctx context.Context, v safejs.Value, method string, wrap func(safejs.Value) T) ([]T, error) {
+	p, err := Call(v, method)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := Await(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	n, err := arr.Length()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, n)
+	for i := range n {
+		x, err := arr.Index(i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, wrap(x))
+	}
+	return out, nil
 }

@@ -23,11 +23,6 @@ const (
 	updateLogDB    = "trustforge-updates"
 )
 
-// syncEvery is how often waiting update records are offered to the
-// server, besides when the browser comes back online and after each
-// update.
-const syncEvery = 30 * time.Second
-
 // deviceKit is what the Devices and Update pages share for the tab's
 // lifetime: the link to the board, the cache of downloaded releases and the
 // log of updates, whose records it sends to the server when it can.
@@ -43,12 +38,28 @@ type deviceKit struct {
 	cache   *releasecache.Cache
 	log     *updatelog.Log
 	syncing bool
-	wake    chan struct{}
+	syncer  updatelog.Syncer
 	lastErr error // of the last sync attempt
+
+	// ctx is the kit's: the sync runs until close cancels it, and wg
+	// waits for it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newDeviceKit() *deviceKit {
-	return &deviceKit{Link: link.New(), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &deviceKit{Link: link.New(), ctx: ctx, cancel: cancel}
+}
+
+// close ends the kit's sync and its link to the board, and returns when
+// their goroutines have ended. The console's kit lives as long as the tab;
+// tests close theirs.
+func (k *deviceKit) close() {
+	k.cancel()
+	k.wg.Wait()
+	k.Link.Close()
 }
 
 // stores opens the release cache and the update log, once.
@@ -102,44 +113,35 @@ func (k *deviceKit) syncError() error {
 }
 
 // kick asks the syncer to send waiting records now.
-func (k *deviceKit) kick() {
-	select {
-	case k.wake <- struct{}{}:
-	default:
-	}
-}
+func (k *deviceKit) kick() { k.syncer.Kick() }
 
-// startSync starts, once for the tab, the goroutine that sends waiting
-// update records to the server: now, every syncEvery, after each update
-// (kick) and whenever the browser comes back online.
+// startSync starts, once for the kit, the goroutine that sends waiting
+// update records to the server (updatelog.Syncer says when) until the kit
+// is closed.
 func (k *deviceKit) startSync(st *state.App) {
 	k.mu.Lock()
-	if k.syncing {
+	if k.syncing || k.ctx.Err() != nil {
 		k.mu.Unlock()
 		return
 	}
 	k.syncing = true
+	k.syncer.Sync = func(ctx context.Context) { k.syncOnce(ctx, st) }
+	k.syncer.Start = st.FirstPaint
 	k.mu.Unlock()
-	listenOnline(k.kick)
+	stop := listenOnline(k.kick)
+	k.wg.Add(1)
 	go func() {
-		st.FirstPaint(context.Background())
-		t := time.NewTicker(syncEvery)
-		defer t.Stop()
-		for {
-			k.syncOnce(st)
-			select {
-			case <-k.wake:
-			case <-t.C:
-			}
-		}
+		defer k.wg.Done()
+		defer stop()
+		k.syncer.Run(k.ctx)
 	}()
 }
 
 // errOffline is why records wait while the browser has no network.
 var errOffline = errors.New("ui: no network: the records wait in this browser")
 
-func (k *deviceKit) syncOnce(st *state.App) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+func (k *deviceKit) syncOnce(ctx context.Context, st *state.App) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	_, log, err := k.stores(ctx)
 	if err != nil {
