@@ -25,17 +25,7 @@ func Supported() bool {
 	return err == nil
 }
 
-func serialAPI() (safejs.Value, error) {
-	nav, err := safejs.Global().Get("navigator")
-	if err != nil {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	s, err := nav.Get("serial")
-	if err != nil || s.IsUndefined() || s.IsNull() {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	return s, nil
-}
+func serialAPI() (safejs.Value, error) { return browser.Navigator("serial", ErrUnsupported) }
 
 // Request shows the browser's port chooser and returns the port the person
 // picked. It must follow a click or key press on the page (it fails with
@@ -76,36 +66,18 @@ func Request(ctx context.Context, filters ...Filter) (*Port, error) {
 // Granted returns the ports this origin may open without asking: those
 // picked before, and those an enterprise policy grants.
 func Granted(ctx context.Context) ([]*Port, error) {
-	s, err := serialAPI()
-	if err != nil {
-		return nil, err
-	}
-	ports, err := browser.List(ctx, s, "getPorts", newPort)
-	if err != nil {
-		return nil, mapErr(opOther, "listing ports", err)
-	}
-	return ports, nil
+	ports, err := browser.Granted(ctx, serialAPI, "getPorts", newPort)
+	return ports, mapErr(opOther, "listing ports", err)
 }
 
 // Watch reports ports of this origin being plugged in and unplugged until
 // ctx is done, when the channel closes. Events that the receiver is too
 // slow to take are dropped beyond a small buffer.
 func Watch(ctx context.Context) (<-chan Event, error) {
-	s, err := serialAPI()
-	if err != nil {
-		return nil, err
-	}
-	ch, err := browser.Watch(ctx, s, []string{string(Connected), string(Disconnected)}, func(kind string, ev safejs.Value) (Event, bool) {
-		target, err := ev.Get("target")
-		if err != nil || target.IsNull() || target.IsUndefined() {
-			return Event{}, false
-		}
-		return Event{Type: EventType(kind), Port: newPort(target)}, true
+	ch, err := browser.WatchConnections(ctx, serialAPI, "target", func(kind string, v safejs.Value) Event {
+		return Event{Type: EventType(kind), Port: newPort(v)}
 	})
-	if err != nil {
-		return nil, mapErr(opOther, "watching ports", err)
-	}
-	return ch, nil
+	return ch, mapErr(opOther, "watching ports", err)
 }
 
 // Port is a serial port of the browser (a SerialPort). Once opened it is an
@@ -594,7 +566,7 @@ const (
 // mapErr turns a rejected Web Serial call into the package's errors; op
 // names the call in messages only, kind decides.
 func mapErr(kind opKind, op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	switch browser.ErrorName(err) {

@@ -18,17 +18,7 @@ func Supported() bool {
 	return err == nil
 }
 
-func usbAPI() (safejs.Value, error) {
-	nav, err := safejs.Global().Get("navigator")
-	if err != nil {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	u, err := nav.Get("usb")
-	if err != nil || u.IsUndefined() || u.IsNull() {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	return u, nil
-}
+func usbAPI() (safejs.Value, error) { return browser.Navigator("usb", ErrUnsupported) }
 
 // Request shows the browser's device chooser and returns the device the
 // person picked. It must follow a click or key press (ErrNeedsGesture);
@@ -75,36 +65,18 @@ func Request(ctx context.Context, filters ...Filter) (*Device, error) {
 
 // Granted returns the devices this origin may open without asking.
 func Granted(ctx context.Context) ([]*Device, error) {
-	u, err := usbAPI()
-	if err != nil {
-		return nil, err
-	}
-	devs, err := browser.List(ctx, u, "getDevices", newDevice)
-	if err != nil {
-		return nil, mapErr(opOther, "listing devices", err)
-	}
-	return devs, nil
+	devs, err := browser.Granted(ctx, usbAPI, "getDevices", newDevice)
+	return devs, mapErr(opOther, "listing devices", err)
 }
 
 // Watch reports granted devices being plugged in and unplugged until ctx is
 // done, when the channel closes. Events beyond a small buffer are dropped
 // if the receiver is slow.
 func Watch(ctx context.Context) (<-chan Event, error) {
-	u, err := usbAPI()
-	if err != nil {
-		return nil, err
-	}
-	ch, err := browser.Watch(ctx, u, []string{string(Connected), string(Disconnected)}, func(kind string, ev safejs.Value) (Event, bool) {
-		d, err := ev.Get("device")
-		if err != nil || d.IsUndefined() || d.IsNull() {
-			return Event{}, false
-		}
-		return Event{Type: EventType(kind), Device: newDevice(d)}, true
+	ch, err := browser.WatchConnections(ctx, usbAPI, "device", func(kind string, v safejs.Value) Event {
+		return Event{Type: EventType(kind), Device: newDevice(v)}
 	})
-	if err != nil {
-		return nil, mapErr(opOther, "watching devices", err)
-	}
-	return ch, nil
+	return ch, mapErr(opOther, "watching devices", err)
 }
 
 // Device is a USB device of the browser (a USBDevice). Its methods may be
@@ -424,7 +396,7 @@ const (
 // mapErr turns a rejected WebUSB call into the package's errors; op
 // names the call in messages only, kind decides.
 func mapErr(kind opKind, op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var be *browser.Error

@@ -35,6 +35,20 @@ func Listen(target safejs.Value, kind string, fn func(ev safejs.Value)) (stop fu
 	}, nil
 }
 
+// Navigator returns navigator's property name (an API such as "serial" or
+// "usb"), or missing when the browser has none.
+func Navigator(name string, missing error) (safejs.Value, error) {
+	nav, err := safejs.Global().Get("navigator")
+	if err != nil {
+		return safejs.Undefined(), missing
+	}
+	v, err := nav.Get(name)
+	if err != nil || v.IsUndefined() || v.IsNull() {
+		return safejs.Undefined(), missing
+	}
+	return v, nil
+}
+
 // Online reports whether the browser believes it has a network
 // (navigator.onLine): false means surely offline, true only maybe online.
 func Online() bool {
@@ -50,12 +64,18 @@ func Online() bool {
 	return err != nil || b
 }
 
-// Watch sends what item makes of each event of the given kinds that target
-// fires, until ctx is done, when the channel closes and the listeners are
-// removed. Events item refuses (ok false), and those the receiver is too
-// slow to take beyond a small buffer, are dropped. Web Serial's and
-// WebUSB's connect and disconnect events come through it.
-func Watch[E any](ctx context.Context, target safejs.Value, kinds []string, item func(kind string, ev safejs.Value) (e E, ok bool)) (<-chan E, error) {
+// WatchConnections reports the "connect" and "disconnect" events of the
+// API that api returns (navigator.serial, navigator.usb) until ctx is done,
+// when the channel closes and the listeners are removed: item makes the
+// report of the event's kind ("connect", "disconnect") and its attr (its
+// port or device). Events without one, and
+// those the receiver is too slow to take beyond a small buffer, are
+// dropped. An error from api or addEventListener is returned as it is.
+func WatchConnections[E any](ctx context.Context, api func() (safejs.Value, error), attr string, item func(kind string, v safejs.Value) E) (<-chan E, error) {
+	target, err := api()
+	if err != nil {
+		return nil, err
+	}
 	ch := make(chan E, 16)
 	var mu sync.Mutex
 	stopped := false
@@ -65,12 +85,13 @@ func Watch[E any](ctx context.Context, target safejs.Value, kinds []string, item
 			stop()
 		}
 	}
-	for _, kind := range kinds {
+	for _, kind := range []string{"connect", "disconnect"} {
 		stop, err := Listen(target, kind, func(ev safejs.Value) {
-			e, ok := item(kind, ev)
-			if !ok {
+			v, err := ev.Get(attr)
+			if err != nil || v.IsNull() || v.IsUndefined() {
 				return
 			}
+			e := item(kind, v)
 			mu.Lock()
 			defer mu.Unlock()
 			if stopped {
@@ -98,10 +119,14 @@ func Watch[E any](ctx context.Context, target safejs.Value, kinds []string, item
 	return ch, nil
 }
 
-// List calls method on v (a function returning a promise of an array, as
-// navigator.serial.getPorts does) and returns what wrap makes of each
-// element.
-func List[T any](ctx context.Context, v safejs.Value, method string, wrap func(safejs.Value) T) ([]T, error) {
+// Granted calls method of the API that api returns (a function returning
+// a promise of an array, as navigator.serial.getPorts does) and returns
+// what wrap makes of each element. An error from api is returned as it is.
+func Granted[T any](ctx context.Context, api func() (safejs.Value, error), method string, wrap func(safejs.Value) T) ([]T, error) {
+	v, err := api()
+	if err != nil {
+		return nil, err
+	}
 	p, err := Call(v, method)
 	if err != nil {
 		return nil, err
