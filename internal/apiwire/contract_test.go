@@ -209,7 +209,7 @@ func TestListsAreComplete(t *testing.T) {
 		}
 	}
 	for _, p := range Permissions {
-		if _, ok := policy[p]; !ok {
+		if _, ok := bits(p); !ok {
 			t.Errorf("permission %s has no row in the policy", p)
 		}
 	}

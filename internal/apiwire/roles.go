@@ -104,24 +104,48 @@ const (
 
 // policy is the whole access policy: the roles that may make requests
 // needing each permission. The server enforces it; the console offers
-// only the actions it allows.
-var policy = map[Permission][]Role{
-	PermSelf:       AllRoles,
-	PermUsers:      {RoleAdmin},
-	PermProducts:   {RoleAdmin},
-	PermAudit:      {RoleAdmin},
-	PermKeys:       {RoleAdmin, RoleEngineer},
-	PermRead:       {RoleAdmin, RoleEngineer, RoleTechnician},
-	PermPublish:    {RoleEngineer},
-	PermPromote:    {RoleEngineer},
-	PermYank:       {RoleEngineer},
-	PermDownload:   {RoleEngineer, RoleTechnician, RoleStation},
-	PermReport:     {RoleEngineer, RoleTechnician, RoleStation},
-	PermDevices:    AllRoles,
-	PermProvision:  {RoleEngineer, RoleStation},
-	PermRevoke:     {RoleAdmin, RoleEngineer},
-	PermProduction: {RoleAdmin, RoleEngineer, RoleStation},
-	PermProduce:    {RoleStation},
+// only the actions it allows. (A table of constants rather than a map,
+// so that it costs the console's WebAssembly no start-up code.)
+var policy = [...]struct {
+	perm  Permission
+	roles roleBits
+}{
+	{PermSelf, admin | engineer | technician | station},
+	{PermUsers, admin},
+	{PermProducts, admin},
+	{PermAudit, admin},
+	{PermKeys, admin | engineer},
+	{PermRead, admin | engineer | technician},
+	{PermPublish, engineer},
+	{PermPromote, engineer},
+	{PermYank, engineer},
+	{PermDownload, engineer | technician | station},
+	{PermReport, engineer | technician | station},
+	{PermDevices, admin | engineer | technician | station},
+	{PermProvision, engineer | station},
+	{PermRevoke, admin | engineer},
+	{PermProduction, admin | engineer | station},
+	{PermProduce, station},
+}
+
+// roleBits is a set of roles, one bit each in the order of AllRoles.
+type roleBits uint8
+
+const (
+	admin roleBits = 1 << iota
+	engineer
+	technician
+	station
+)
+
+// bits returns the policy's set for perm, and whether perm has a row.
+func bits(perm Permission) (roleBits, bool) {
+	for _, p := range policy {
+		if p.perm == perm {
+			return p.roles, true
+		}
+	}
+	return 0, false
 }
 
 // Permissions lists every permission, in the order of the policy's
@@ -131,7 +155,9 @@ var Permissions = []Permission{PermSelf, PermUsers, PermProducts, PermKeys, Perm
 
 // Allowed reports whether role may make requests that need perm.
 func Allowed(role Role, perm Permission) bool {
-	return role.Valid() && slices.Contains(policy[perm], role)
+	i := slices.Index(AllRoles, role)
+	b, _ := bits(perm)
+	return i >= 0 && b&(1<<i) != 0
 }
 
 // AllowedAny reports whether an account holding roles may make requests
@@ -147,4 +173,12 @@ func AllowedAny(roles []Role, perm Permission) bool {
 
 // RolesWith lists, in canonical order, the roles that may make requests
 // needing perm.
-func RolesWith(perm Permission) []Role { return slices.Clone(policy[perm]) }
+func RolesWith(perm Permission) []Role {
+	var out []Role
+	for _, r := range AllRoles {
+		if Allowed(r, perm) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -72,11 +72,26 @@ func Online() bool {
 // those the receiver is too slow to take beyond a small buffer, are
 // dropped. An error from api or addEventListener is returned as it is.
 func WatchConnections[E any](ctx context.Context, api func() (safejs.Value, error), attr string, item func(kind string, v safejs.Value) E) (<-chan E, error) {
-	target, err := api()
+	ch := make(chan E, 16)
+	err := watchConnections(ctx, api, attr, func(kind string, v safejs.Value) {
+		select {
+		case ch <- item(kind, v):
+		default:
+		}
+	}, func() { close(ch) })
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan E, 16)
+	return ch, nil
+}
+
+// watchConnections is WatchConnections without its channel's type: send
+// is called for each event until ctx is done, and end once after.
+func watchConnections(ctx context.Context, api func() (safejs.Value, error), attr string, send func(kind string, v safejs.Value), end func()) error {
+	target, err := api()
+	if err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	stopped := false
 	var stops []func()
@@ -91,20 +106,15 @@ func WatchConnections[E any](ctx context.Context, api func() (safejs.Value, erro
 			if err != nil || v.IsNull() || v.IsUndefined() {
 				return
 			}
-			e := item(kind, v)
 			mu.Lock()
 			defer mu.Unlock()
-			if stopped {
-				return
-			}
-			select {
-			case ch <- e:
-			default:
+			if !stopped {
+				send(kind, v)
 			}
 		})
 		if err != nil {
 			stopAll()
-			return nil, err
+			return err
 		}
 		stops = append(stops, stop)
 	}
@@ -113,10 +123,10 @@ func WatchConnections[E any](ctx context.Context, api func() (safejs.Value, erro
 		stopAll()
 		mu.Lock()
 		stopped = true
-		close(ch)
+		end()
 		mu.Unlock()
 	}()
-	return ch, nil
+	return nil
 }
 
 // Granted calls method of the API that api returns (a function returning
