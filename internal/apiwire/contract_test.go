@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,8 +15,11 @@ import (
 
 // sides are the folders that speak the contract: the server and its two
 // clients, with the console packages that branch on its errors and roles.
-var sides = []string{"../../server/api", "../../server/auth", "../../server/store", "../../server/client",
+var sides = []string{"../../server/api", "../../server/site", "../../server/auth", "../../server/store", "../../server/client",
 	"../../server/cli", "../../wasm"}
+
+// jsonCode finds an error code written inside JSON text.
+var jsonCode = regexp.MustCompile(`"code": ?"[a-z]`)
 
 // clientOnly are codes the clients make themselves; the server never
 // sends them.
@@ -123,8 +127,12 @@ func TestCodesAreTheContract(t *testing.T) {
 					}
 				}
 			case *ast.BasicLit:
-				if s, ok := stringLit(n); ok && strings.HasPrefix(s, "/api/") && s != "/api/" {
+				s, ok := stringLit(n)
+				if ok && strings.HasPrefix(s, "/api/") && s != "/api/" {
 					t.Errorf("%s: API path %q written as a literal: use the apiwire route", fset.Position(n.Pos()), s)
+				}
+				if ok && jsonCode.MatchString(s) {
+					t.Errorf("%s: error code written into JSON text %q: use the apiwire constant", fset.Position(n.Pos()), s)
 				}
 			}
 			return true

@@ -27,6 +27,7 @@ const (
 	CodeBadToken         Code = "bad_token"
 	CodeBodyTimeout      Code = "body_timeout"
 	CodeBusy             Code = "busy"
+	CodeChunkedBody      Code = "chunked_body"
 	CodeCancelled        Code = "cancelled"
 	CodeConflict         Code = "conflict"
 	CodeCountReached     Code = "count_reached"
@@ -82,7 +83,7 @@ const (
 var Codes = []Code{
 	CodeAccountDisabled, CodeBadBody, CodeBadBundle, CodeBadChain, CodeBadContentType, CodeBadCredentials,
 	CodeBadExpiry, CodeBadField, CodeBadJSON, CodeBadPackage, CodeBadRange, CodeBadSignature, CodeBadToken,
-	CodeBodyTimeout, CodeBusy, CodeCancelled, CodeConflict, CodeCountReached, CodeCounterRollback,
+	CodeBodyTimeout, CodeBusy, CodeChunkedBody, CodeCancelled, CodeConflict, CodeCountReached, CodeCounterRollback,
 	CodeCRLNotNewer, CodeCrossSite, CodeCSRF, CodeDeviceRegistered, CodeEnrolmentInvalid, CodeExists,
 	CodeExpired, CodeForbidden, CodeInternal, CodeNoEndpoint, CodeNoTicket, CodeNoTrustAnchor, CodeNotASession,
 	CodeNotFound, CodeNotInOrder, CodeNotStation, CodeOrderClosed, CodePayloadMismatch, CodePrivateKey,

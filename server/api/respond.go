@@ -101,7 +101,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encoding response"}}`)
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"`+string(apiwire.CodeInternal)+`","message":"encoding response"}}`)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
