@@ -1,7 +1,6 @@
 package apiwire
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 )
@@ -22,23 +21,19 @@ func (r Route) String() string { return r.Method + " " + r.Pattern }
 // path-escaped. It panics when the number of args is not the number of
 // wildcards: that is a programming error.
 func (r Route) Path(args ...string) string {
-	var b strings.Builder
-	rest := r.Pattern
-	for _, a := range args {
-		i := strings.IndexByte(rest, '{')
-		j := strings.IndexByte(rest, '}')
-		if i < 0 || j < i {
-			panic(fmt.Sprintf("apiwire: %s takes fewer than %d arguments", r, len(args)))
+	parts := strings.Split(r.Pattern, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "{") {
+			if len(args) == 0 {
+				panic("apiwire: too few arguments for " + r.String())
+			}
+			parts[i], args = url.PathEscape(args[0]), args[1:]
 		}
-		b.WriteString(rest[:i])
-		b.WriteString(url.PathEscape(a))
-		rest = rest[j+1:]
 	}
-	if strings.IndexByte(rest, '{') >= 0 {
-		panic(fmt.Sprintf("apiwire: %s takes more than %d arguments", r, len(args)))
+	if len(args) > 0 {
+		panic("apiwire: too many arguments for " + r.String())
 	}
-	b.WriteString(rest)
-	return b.String()
+	return strings.Join(parts, "/")
 }
 
 // The routes.

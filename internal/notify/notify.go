@@ -47,10 +47,3 @@ func (l *List) Notify() {
 		f()
 	}
 }
-
-// Len returns how many functions are on the list.
-func (l *List) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.fns)
-}

@@ -15,8 +15,8 @@ func TestList(t *testing.T) {
 	removeA()
 	removeA() // twice does no harm
 	l.Notify()
-	if a != 1 || b != 2 || l.Len() != 1 {
-		t.Errorf("a = %d, b = %d, len %d; want 1, 2, 1", a, b, l.Len())
+	if a != 1 || b != 2 || len(l.fns) != 1 {
+		t.Errorf("a = %d, b = %d, len %d; want 1, 2, 1", a, b, len(l.fns))
 	}
 }
 
@@ -46,7 +46,7 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if l.Len() != 0 {
-		t.Errorf("%d functions left on the list", l.Len())
+	if len(l.fns) != 0 {
+		t.Errorf("%d functions left on the list", len(l.fns))
 	}
 }
