@@ -1,6 +1,6 @@
 package apiwire
 
-import "fmt"
+import "strconv"
 
 // Code is a stable, machine-readable error code of the API. A Code is an
 // error, so errors.Is(err, CodeCSRF) reports whether err is, or wraps, an
@@ -111,10 +111,11 @@ type ErrorBody struct {
 // Error returns the message with the status and code, for logs and the
 // command line; the console shows Message alone.
 func (e *Error) Error() string {
+	status := strconv.Itoa(e.Status) + " " + string(e.Code)
 	if e.Message == "" {
-		return fmt.Sprintf("server: HTTP %d %s", e.Status, e.Code)
+		return "server: HTTP " + status
 	}
-	return fmt.Sprintf("server: %s (%d %s)", e.Message, e.Status, e.Code)
+	return "server: " + e.Message + " (" + status + ")"
 }
 
 // Is reports whether target is e's [Code], so that errors.Is(err,

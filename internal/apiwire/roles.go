@@ -170,15 +170,3 @@ func AllowedAny(roles []Role, perm Permission) bool {
 	}
 	return false
 }
-
-// RolesWith lists, in canonical order, the roles that may make requests
-// needing perm.
-func RolesWith(perm Permission) []Role {
-	var out []Role
-	for _, r := range AllRoles {
-		if Allowed(r, perm) {
-			out = append(out, r)
-		}
-	}
-	return out
-}

@@ -99,29 +99,18 @@ func (s *Server) releaseFacts(ctx context.Context, prod store.Product, _ time.Ti
 // and revocations, the boards built from production orders and their
 // recorded updates.
 func (s *Server) deviceFacts(ctx context.Context, prod store.Product, _ time.Time, f *stride.ServerFacts) error {
-	devs, err := s.store.ListDevices(ctx, store.DeviceFilter{Product: prod.Name, WithRevoked: true})
+	st, err := s.store.DeviceStats(ctx, prod.Name)
 	if err != nil {
 		return err
 	}
-	roots, issuers := map[string]bool{}, map[string]bool{}
-	for _, d := range devs {
-		f.Devices.Total++
-		if d.IsRevoked() {
-			f.Devices.Revoked++
+	f.Devices.Total, f.Devices.Revoked, f.Devices.WithEncryptionKey, f.Devices.Roots = st.Total, st.Revoked, st.WithEncryptionKey, st.Roots
+	for hash, n := range st.BootKeys {
+		f.Devices.WithBootKey += n
+		if slices.Contains(f.Keys.Fingerprints, hash) {
+			f.Devices.WithRegisteredBootKey += n
 		}
-		if d.BootKeyHash != "" {
-			f.Devices.WithBootKey++
-			if slices.Contains(f.Keys.Fingerprints, d.BootKeyHash) {
-				f.Devices.WithRegisteredBootKey++
-			}
-		}
-		if len(d.EncryptionKey) > 0 {
-			f.Devices.WithEncryptionKey++
-		}
-		roots[d.Root], issuers[d.Issuer] = true, true
 	}
-	f.Devices.Roots = len(roots)
-	for iss := range issuers {
+	for _, iss := range st.Issuers {
 		if _, err := s.store.CRL(ctx, iss); err == nil {
 			f.Devices.CRLPublished = true
 			break
