@@ -24,9 +24,11 @@ func TestPublishOwnRecipientAndDraft(t *testing.T) {
 	waitText(t, ctx, "keys-message", "Registered")
 
 	goTo(t, ctx, "releases")
-	own := `input[data-testid="recipient"][data-own="true"]`
-	// erin may have published a recipient in another test of this server:
-	// then it is offered already, and the one-click maker is not.
+	own := `input[data-testid="recipient"][data-own="true"][data-here="true"]`
+	// erin may have published a recipient from another test's vault: it is
+	// hers but not in this browser, so the one-click maker is offered still
+	// and replaces it.
+	waitFor(t, ctx, `#publish-make-recipient, `+own)
 	if attr(t, ctx, own, "data-recipient") == "" {
 		click(t, ctx, "publish-make-recipient")
 	}

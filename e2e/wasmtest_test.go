@@ -61,7 +61,13 @@ func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	files := map[string][]byte{"/wasm_exec.js": execJS, "/run.js": []byte(wasmTestRunner), "/": []byte(wasmTestPage)}
+	// The console's hash worker, where the console serves it.
+	hashWorker, err := os.ReadFile(filepath.Join(env.root, "web", "hash-worker.js"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files := map[string][]byte{"/wasm_exec.js": execJS, "/run.js": []byte(wasmTestRunner), "/": []byte(wasmTestPage),
+		"/web/hash-worker.js": hashWorker}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/test.wasm" {
 			w.Header().Set("Content-Type", "application/wasm")
@@ -117,6 +123,16 @@ func TestWebCryptoMatchesGoInChromium(t *testing.T) {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass in Chromium:\n%s", name, out)
 		}
+	}
+}
+
+// TestHashWorkerInChromium runs internal/browser's hash worker test in
+// Chromium: long digests leave the page's thread, with SHA-256's bytes,
+// and a refused digest gives its input back.
+func TestHashWorkerInChromium(t *testing.T) {
+	out, code := runWasmTest(t, "./internal/browser", "-test.v", "-test.run", "TestDigestSinkInWorker")
+	if code != 0 || !strings.Contains(out, "--- PASS: TestDigestSinkInWorker ") {
+		t.Fatalf("TestDigestSinkInWorker did not pass in Chromium (exit %d):\n%s", code, out)
 	}
 }
 

@@ -3,6 +3,7 @@ package pki
 import (
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,14 @@ type Profile struct {
 	// LeaveUnlocked skips the final lock, for development boards. A
 	// production board is locked.
 	LeaveUnlocked bool `json:"leave_unlocked,omitempty"`
+	// Board is the kind of board the profile provisions: BoardMCUboot
+	// ("", boards speaking SMP that are issued certificates) or
+	// BoardESP32 (ESP32-family boards provisioned through their ROM
+	// loader's eFuses, as ESP32 says).
+	Board string `json:"board,omitempty"`
+	// ESP32 is the ESP32 variant's settings; used when Board is
+	// BoardESP32.
+	ESP32 ESP32Profile `json:"esp32,omitzero"`
 	// Updated is when the profile was last saved.
 	Updated time.Time `json:"updated"`
 }
@@ -47,6 +56,87 @@ func (p Profile) Validate() error {
 		if _, err := p.BootKey(); err != nil {
 			return err
 		}
+	}
+	switch p.Board {
+	case BoardMCUboot:
+	case BoardESP32:
+		return p.ESP32.Validate()
+	default:
+		return fmt.Errorf("%w: board %q: %q or %q", ErrInvalid, p.Board, BoardMCUboot, BoardESP32)
+	}
+	return nil
+}
+
+// Board kinds of a Profile.
+const (
+	BoardMCUboot = ""
+	BoardESP32   = "esp32"
+)
+
+// Flash encryption key sources of an ESP32Profile.
+const (
+	// ESP32KeyOnDevice leaves the flash encryption key to the chip: its
+	// bootloader draws one on first boot and burns it read-protected.
+	ESP32KeyOnDevice = "device"
+	// ESP32KeyUploaded has the console draw the key and burn it,
+	// read-protected, through the ROM loader; it is kept nowhere else.
+	ESP32KeyUploaded = "uploaded"
+)
+
+// ESP32Profile is how a product's ESP32-family boards are provisioned
+// through their ROM loader: the eFuses that make them trust only the
+// product's signing key and keep their flash encrypted. Every step burns
+// eFuses, which cannot be undone.
+type ESP32Profile struct {
+	// SecureBootDigest is the Secure Boot v2 key digest (64 lowercase
+	// hex digits: the SHA-256 of the public key as a signature block
+	// holds it) burned into a free key block; empty burns none.
+	SecureBootDigest string `json:"secure_boot_digest,omitempty"`
+	// SecureBootKeyName says, for people, which key the digest is of.
+	SecureBootKeyName string `json:"secure_boot_key_name,omitempty"`
+	// SecureBootSlot (0 to 2) picks the key block purpose
+	// SECURE_BOOT_DIGEST0..2.
+	SecureBootSlot int `json:"secure_boot_slot,omitempty"`
+	// EnableSecureBoot burns SECURE_BOOT_EN once the digest is burned.
+	EnableSecureBoot bool `json:"enable_secure_boot,omitempty"`
+	// FlashKeySource turns flash encryption on with a key from
+	// ESP32KeyOnDevice or ESP32KeyUploaded; "" leaves it off.
+	FlashKeySource string `json:"flash_key_source,omitempty"`
+	// DisableJTAG burns DIS_PAD_JTAG and DIS_USB_JTAG.
+	DisableJTAG bool `json:"disable_jtag,omitempty"`
+	// LockDownloadEncryption burns DIS_DOWNLOAD_MANUAL_ENCRYPT and
+	// DIS_DOWNLOAD_ICACHE: download mode can no longer write encrypted
+	// flash or read it through the cache. It needs flash encryption.
+	LockDownloadEncryption bool `json:"lock_download_encryption,omitempty"`
+	// DisableDirectBoot burns DIS_LEGACY_SPI_BOOT.
+	DisableDirectBoot bool `json:"disable_direct_boot,omitempty"`
+	// LockReadProtection write-protects RD_DIS.
+	LockReadProtection bool `json:"lock_read_protection,omitempty"`
+	// SecureDownload burns ENABLE_SECURITY_DOWNLOAD, last: the ROM loader
+	// then only writes flash.
+	SecureDownload bool `json:"secure_download,omitempty"`
+}
+
+// Validate checks the ESP32 settings for consistency.
+func (e ESP32Profile) Validate() error {
+	if e.SecureBootDigest != "" {
+		if b, err := hex.DecodeString(e.SecureBootDigest); err != nil || len(b) != 32 || strings.ToLower(e.SecureBootDigest) != e.SecureBootDigest {
+			return fmt.Errorf("%w: Secure Boot key digest %q is not 64 lowercase hex digits", ErrInvalid, e.SecureBootDigest)
+		}
+	}
+	if e.SecureBootSlot < 0 || e.SecureBootSlot > 2 {
+		return fmt.Errorf("%w: Secure Boot digest slot %d: 0, 1 or 2", ErrInvalid, e.SecureBootSlot)
+	}
+	if e.EnableSecureBoot && e.SecureBootDigest == "" {
+		return fmt.Errorf("%w: Secure Boot needs a key digest: with none burned the board would never boot again", ErrInvalid)
+	}
+	switch e.FlashKeySource {
+	case "", ESP32KeyOnDevice, ESP32KeyUploaded:
+	default:
+		return fmt.Errorf("%w: flash encryption key source %q: %q or %q", ErrInvalid, e.FlashKeySource, ESP32KeyOnDevice, ESP32KeyUploaded)
+	}
+	if e.LockDownloadEncryption && e.FlashKeySource == "" {
+		return fmt.Errorf("%w: locking download mode's flash encryption needs flash encryption", ErrInvalid)
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ type BuildInput struct {
 	// image), ImageMode, Profile, CA, Root and Notes. Build fills Format,
 	// Created (when zero), Stations and Payload.
 	Manifest Manifest
-	// Image is the MCUboot image to program, in the clear.
+	// Image is the MCUboot image to program, in the clear; or, when
+	// Manifest.Release is a flash set, its parts back to back.
 	Image []byte
 	// CAKey is the batch CA's private key, sealed into the payload.
 	CAKey *keys.PrivateKey
@@ -63,16 +64,25 @@ func Build(ctx context.Context, w io.Writer, in BuildInput) (*Signed, error) {
 		}
 		m.Created = now().UTC().Truncate(time.Second)
 	}
-	img, err := mcuimg.Parse(in.Image)
-	if err != nil {
-		return nil, fmt.Errorf("production: build: the image: %w", err)
+	if !m.Release.IsFlashSet() && (m.Release.ImageFormat != "" || len(m.Release.Parts) > 0) {
+		probe := Manifest{Release: Release{ImageFormat: m.Release.ImageFormat, Parts: m.Release.Parts}}
+		return nil, probe.validateFormat()
 	}
-	_, h, ok := img.Hash()
-	if !ok || len(h) != len(m.Release.Image.SHA256) {
-		return nil, errors.New("production: build: the image has no SHA256 TLV")
+	var info bundle.ImageInfo
+	if m.Release.IsFlashSet() {
+		info = flashSetInfo(in.Image)
+	} else {
+		img, err := mcuimg.Parse(in.Image)
+		if err != nil {
+			return nil, fmt.Errorf("production: build: the image: %w", err)
+		}
+		_, h, ok := img.Hash()
+		if !ok || len(h) != len(m.Release.Image.SHA256) {
+			return nil, errors.New("production: build: the image has no SHA256 TLV")
+		}
+		info = bundle.ImageInfo{Size: int64(len(in.Image))}
+		copy(info.SHA256[:], h)
 	}
-	info := bundle.ImageInfo{Size: int64(len(in.Image))}
-	copy(info.SHA256[:], h)
 	if m.Release.Image != (bundle.ImageInfo{}) && m.Release.Image != info {
 		return nil, fmt.Errorf("%w: the image (%d bytes, SHA256 TLV %s) is not the release's (%d bytes, %s)",
 			ErrMalformed, info.Size, info.SHA256, m.Release.Image.Size, m.Release.Image.SHA256)

@@ -15,7 +15,7 @@ import (
 type Contents struct {
 	// Image is the MCUboot image the package programs: in the clear (for
 	// ImageDevice, signed with the encryption flag, as imgtool --clear
-	// writes it).
+	// writes it); or an ESP32 flash set's parts back to back.
 	Image []byte
 	// CAKey is the batch CA's private key (ECDSA P-256).
 	CAKey *keys.PrivateKey
@@ -75,6 +75,12 @@ func (c *Contents) check(m *Manifest) error {
 	if int64(len(c.Image)) != m.Release.Image.Size {
 		return fmt.Errorf("%w: the image is %d bytes, the manifest says %d", ErrModified, len(c.Image), m.Release.Image.Size)
 	}
+	if m.Release.IsFlashSet() {
+		if err := checkFlashSet(c.Image, m.Release); err != nil {
+			return err
+		}
+		return c.checkCA(m)
+	}
 	img, err := mcuimg.Parse(c.Image)
 	if err != nil {
 		return fmt.Errorf("%w: the image: %v", ErrModified, err)
@@ -89,6 +95,11 @@ func (c *Contents) check(m *Manifest) error {
 	if m.ImageMode == ImageDevice && !img.Encrypted() {
 		return fmt.Errorf("%w: image mode %q needs an image signed for encryption (imgtool --clear)", ErrMalformed, ImageDevice)
 	}
+	return c.checkCA(m)
+}
+
+// checkCA checks that the CA key is the batch CA's.
+func (c *Contents) checkCA(m *Manifest) error {
 	ca, _, err := m.Certificates()
 	if err != nil {
 		return err

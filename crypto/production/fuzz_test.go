@@ -18,6 +18,13 @@ func FuzzReadHeader(f *testing.F) {
 	f.Add(tfp[:HeaderSize+len(s.Bytes())])
 	f.Add(tfp[:HeaderSize])
 	f.Add([]byte(Magic))
+	// A package of an ESP32 flash set: its parts in the manifest.
+	var fs bytes.Buffer
+	fss, err := Build(context.Background(), &fs, fx.flashSetInput(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fs.Bytes()[:HeaderSize+len(fss.Bytes())])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ReadHeader(bytes.NewReader(b))
 		if err != nil {
@@ -36,6 +43,11 @@ func FuzzOpen(f *testing.F) {
 	tfp, _ := fx.build(f, ImageDevice)
 	f.Add(tfp)
 	f.Add(tfp[:len(tfp)/2])
+	var fs bytes.Buffer
+	if _, err := Build(context.Background(), &fs, fx.flashSetInput(f)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(fs.Bytes())
 	o := fx.opts()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Open(context.Background(), bytes.NewReader(b), o)

@@ -55,8 +55,15 @@ type Release struct {
 	Version string `json:"version"`
 	// Component is the MCUboot image index.
 	Component int `json:"component"`
-	// Image is the SHA256 TLV and size of the image the package carries.
+	// Image is the SHA256 TLV and size of the image the package carries
+	// (for a flash set, the SHA-256 of its parts back to back, as the
+	// release manifest has it).
 	Image bundle.ImageInfo `json:"image"`
+	// ImageFormat is empty for an MCUboot image, or
+	// bundle.ImageFormatESPFlashSet for an ESP32 flash set, whose Parts
+	// are written at their offsets.
+	ImageFormat string        `json:"image_format,omitempty"`
+	Parts       []bundle.Part `json:"parts,omitempty"`
 }
 
 // Profile is the provisioning profile a package carries: crypto/pki's
@@ -140,10 +147,12 @@ type wireManifest struct {
 }
 
 type wireRelease struct {
-	ID        []byte   `cbor:"id"`
-	Version   string   `cbor:"version"`
-	Component uint64   `cbor:"component"`
-	Image     wireInfo `cbor:"image"`
+	ID          []byte     `cbor:"id"`
+	Version     string     `cbor:"version"`
+	Component   uint64     `cbor:"component"`
+	Image       wireInfo   `cbor:"image"`
+	ImageFormat string     `cbor:"image_format,omitempty"`
+	Parts       []wirePart `cbor:"parts,omitempty"`
 }
 
 type wireInfo struct {
@@ -195,7 +204,8 @@ func (m *Manifest) wire() (wireManifest, error) {
 		Format: uint64(m.Format), Product: m.Product, Batch: m.Batch, Count: uint64(m.Count),
 		Created: uint64(m.Created.Unix()), NotBefore: uint64(m.NotBefore.Unix()), Expires: uint64(m.Expires.Unix()),
 		Release: wireRelease{ID: m.Release.ID[:], Version: m.Release.Version, Component: uint64(m.Release.Component),
-			Image: wireInfo{SHA256: m.Release.Image.SHA256[:], Size: uint64(m.Release.Image.Size)}},
+			Image:       wireInfo{SHA256: m.Release.Image.SHA256[:], Size: uint64(m.Release.Image.Size)},
+			ImageFormat: m.Release.ImageFormat, Parts: partsToWire(m.Release.Parts)},
 		ImageMode: string(m.ImageMode),
 		Profile: wireProfile{CommonName: m.Profile.Template.CommonName, URI: m.Profile.Template.URI,
 			Validity: uint64(m.Profile.Template.Validity / time.Second), ServerAuth: m.Profile.Template.ServerAuth,
@@ -233,7 +243,8 @@ func (m *Manifest) encode() ([]byte, error) {
 // decodeManifest decodes and validates a manifest in its one encoding.
 func decodeManifest(b []byte) (*Manifest, error) {
 	var w wireManifest
-	if err := manifestDec.Unmarshal(b, &w); err != nil {
+	var err error
+	if err = manifestDec.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {
@@ -253,12 +264,15 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		Created: time.Unix(int64(w.Created), 0).UTC(), NotBefore: time.Unix(int64(w.NotBefore), 0).UTC(),
 		Expires: time.Unix(int64(w.Expires), 0).UTC(),
 		Release: Release{Version: w.Release.Version, Component: int(w.Release.Component),
-			Image: bundle.ImageInfo{Size: int64(w.Release.Image.Size)}},
+			Image: bundle.ImageInfo{Size: int64(w.Release.Image.Size)}, ImageFormat: w.Release.ImageFormat},
 		ImageMode: ImageMode(w.ImageMode),
 		Profile: Profile{Template: pki.Template{CommonName: w.Profile.CommonName, URI: w.Profile.URI,
 			Validity: time.Duration(w.Profile.Validity) * time.Second, ServerAuth: w.Profile.ServerAuth, CRLURL: w.Profile.CRLURL},
 			BootKeyHash: hex.EncodeToString(w.Profile.BootKeyHash), EncryptImages: w.Profile.EncryptImages, LeaveUnlocked: w.Profile.LeaveUnlocked},
 		CA: w.CA, Root: w.Root, Stations: w.Stations, Payload: bundle.PayloadInfo{Size: int64(w.Payload.Size)}, Notes: w.Notes,
+	}
+	if m.Release.Parts, err = partsFromWire(w.Release.Parts); err != nil {
+		return nil, err
 	}
 	copy(m.Release.ID[:], w.Release.ID)
 	copy(m.Release.Image.SHA256[:], w.Release.Image.SHA256)
@@ -321,6 +335,9 @@ func (m *Manifest) Validate() error {
 	}
 	if _, err := bundle.ParseVersion(m.Release.Version); err != nil {
 		return bad("release version: %v", err)
+	}
+	if err := m.validateFormat(); err != nil {
+		return err
 	}
 	p := m.Profile.PKI(m.Product)
 	if err := p.Validate(); err != nil {

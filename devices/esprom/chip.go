@@ -17,8 +17,7 @@ const ChipMagicReg = 0x40001000
 // ESP32-C3 register addresses (Technical Reference Manual).
 const (
 	C3EfuseBase  = 0x60008800
-	c3EfuseBlk1  = C3EfuseBase + 0x044 // RD_MAC_SPI_SYS_0
-	c3SPIBase    = 0x60002000          // SPI1: the flash
+	c3SPIBase    = 0x60002000 // SPI1: the flash
 	spiCmdOff    = 0x00
 	spiUsrOff    = 0x18
 	spiUsr1Off   = 0x1C
@@ -30,6 +29,11 @@ const (
 	spiUsrCmdBit = 1 << 31
 	spiUsrMiso   = 1 << 28
 )
+
+// S3EfuseBase is the ESP32-S3's eFuse controller (Technical Reference
+// Manual, "System and Memory": DR_REG_EFUSE_BASE); its registers lie at
+// the same offsets as the ESP32-C3's.
+const S3EfuseBase = 0x60007000
 
 var magicChips = map[uint32]espimg.Chip{
 	0x00F01D83: espimg.ESP32,
@@ -154,8 +158,8 @@ func (c *Client) Detect(ctx context.Context) (*ChipInfo, error) {
 		c.logf("%v in Secure Download Mode", ci.Chip)
 		return ci, nil
 	}
-	if ci.Chip == espimg.ESP32C3 {
-		if err := c.c3Details(ctx, ci); err != nil {
+	if l := layouts[ci.Chip]; l != nil {
+		if err := c.details(ctx, l, ci); err != nil {
 			return nil, err
 		}
 	}
@@ -163,12 +167,12 @@ func (c *Client) Detect(ctx context.Context) (*ChipInfo, error) {
 	return ci, nil
 }
 
-// c3Details reads an ESP32-C3's revision and MAC from eFuse block 1 and
-// its flash id.
-func (c *Client) c3Details(ctx context.Context, ci *ChipInfo) error {
+// details reads the revision and MAC of an ESP32-C3 or -S3 from eFuse
+// block 1 (the two keep them at the same bits) and its flash id.
+func (c *Client) details(ctx context.Context, l *efuseLayout, ci *ChipInfo) error {
 	var w [6]uint32
 	for i := range w {
-		v, err := c.ReadReg(ctx, c3EfuseBlk1+4*uint32(i))
+		v, err := c.ReadReg(ctx, l.base+EfuseRdBlock1+4*uint32(i))
 		if err != nil {
 			return fmt.Errorf("esprom: reading eFuse block 1: %w", err)
 		}

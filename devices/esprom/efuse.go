@@ -37,20 +37,60 @@ const (
 
 // EfuseBlockAddr returns the read address and word count of eFuse block n
 // (0 to 10) of an ESP32-C3.
-func EfuseBlockAddr(n int) (uint32, int) {
-	switch {
-	case n == 0:
-		return C3EfuseBase + EfuseRdWrDis, 6
-	case n == 1:
-		return C3EfuseBase + EfuseRdBlock1, 6
-	case n == 2:
-		return C3EfuseBase + EfuseRdBlock2, 8
-	case n == 3:
-		return C3EfuseBase + EfuseRdBlock3, 8
-	case n >= 4 && n <= 10:
-		return C3EfuseBase + EfuseRdKey0 + uint32(n-4)*0x20, 8
+func EfuseBlockAddr(n int) (uint32, int) { return c3Layout.blockAddr(n) }
+
+// EfuseBlockAddrOf returns the read address and word count of eFuse block
+// n (0 to 10) of chip; 0, 0 for a chip whose eFuse map this package does
+// not have (only the ESP32-C3 and ESP32-S3).
+func EfuseBlockAddrOf(chip espimg.Chip, n int) (uint32, int) {
+	if l := layouts[chip]; l != nil {
+		return l.blockAddr(n)
 	}
 	return 0, 0
+}
+
+// efuseLayout is where a chip keeps its eFuse controller, and the block 0
+// bits that differ between the chips this package knows. The ESP32-C3 and
+// ESP32-S3 share the controller's register offsets and most of block 0
+// (ESP-IDF's eFuse tables, the two Technical Reference Manuals).
+type efuseLayout struct {
+	chip          espimg.Chip
+	base          uint32
+	bitDisUSBJTAG int // DIS_USB_JTAG
+}
+
+var (
+	c3Layout = &efuseLayout{chip: espimg.ESP32C3, base: C3EfuseBase, bitDisUSBJTAG: 32 + 9}
+	s3Layout = &efuseLayout{chip: espimg.ESP32S3, base: S3EfuseBase, bitDisUSBJTAG: 96 + 22}
+	layouts  = map[espimg.Chip]*efuseLayout{espimg.ESP32C3: c3Layout, espimg.ESP32S3: s3Layout}
+)
+
+func (l *efuseLayout) blockAddr(n int) (uint32, int) {
+	switch {
+	case n == 0:
+		return l.base + EfuseRdWrDis, 6
+	case n == 1:
+		return l.base + EfuseRdBlock1, 6
+	case n == 2:
+		return l.base + EfuseRdBlock2, 8
+	case n == 3:
+		return l.base + EfuseRdBlock3, 8
+	case n >= 4 && n <= 10:
+		return l.base + EfuseRdKey0 + uint32(n-4)*0x20, 8
+	}
+	return 0, 0
+}
+
+// layout returns the eFuse layout of the detected chip (the ESP32-C3's
+// before detection), or ErrUnsupportedChip.
+func (c *Client) layout(what string) (*efuseLayout, error) {
+	if c.chip == nil {
+		return c3Layout, nil
+	}
+	if l := layouts[c.chip.Chip]; l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w: %s on %v (this package has the eFuse maps of the ESP32-C3 and ESP32-S3)", ErrUnsupportedChip, what, c.chip.Chip)
 }
 
 // KeyPurpose is the use of an eFuse key block.
@@ -60,6 +100,8 @@ type KeyPurpose byte
 const (
 	PurposeUser             KeyPurpose = 0
 	PurposeReserved         KeyPurpose = 1
+	PurposeXTSAES256Key1    KeyPurpose = 2 // ESP32-S3: first half of an XTS-AES-256 key
+	PurposeXTSAES256Key2    KeyPurpose = 3 // ESP32-S3: second half
 	PurposeXTSAES128        KeyPurpose = 4
 	PurposeHMACDownAll      KeyPurpose = 5
 	PurposeHMACDownJTAG     KeyPurpose = 6
@@ -75,6 +117,10 @@ func (p KeyPurpose) String() string {
 		return "USER"
 	case p == PurposeReserved:
 		return "RESERVED"
+	case p == PurposeXTSAES256Key1:
+		return "XTS_AES_256_KEY_1"
+	case p == PurposeXTSAES256Key2:
+		return "XTS_AES_256_KEY_2"
 	case p == PurposeXTSAES128:
 		return "XTS_AES_128_KEY"
 	case p == PurposeHMACDownAll:
@@ -109,20 +155,31 @@ const (
 	bitSecureDownload    = 128 + 5
 )
 
-// Efuses is a snapshot of an ESP32-C3's eFuse blocks as the controller
-// shows them (read-protected key blocks read as zeros).
+// Efuses is a snapshot of an ESP32-C3's or ESP32-S3's eFuse blocks as
+// the controller shows them (read-protected key blocks read as zeros).
 type Efuses struct {
 	Blocks [11][]uint32
+	// Chip is the chip they were read from; zero (espimg.ESP32, whose
+	// map this package does not have) is taken as the ESP32-C3.
+	Chip espimg.Chip
+}
+
+func (e *Efuses) layout() *efuseLayout {
+	if l := layouts[e.Chip]; l != nil {
+		return l
+	}
+	return c3Layout
 }
 
 // ReadEfuses reads all eleven blocks through READ_REG.
 func (c *Client) ReadEfuses(ctx context.Context) (*Efuses, error) {
-	if c.chip != nil && c.chip.Chip != espimg.ESP32C3 {
-		return nil, fmt.Errorf("%w: eFuse map of %v", ErrUnsupportedChip, c.chip.Chip)
+	l, err := c.layout("reading eFuses")
+	if err != nil {
+		return nil, err
 	}
-	e := &Efuses{}
+	e := &Efuses{Chip: l.chip}
 	for n := range e.Blocks {
-		addr, nw := EfuseBlockAddr(n)
+		addr, nw := l.blockAddr(n)
 		e.Blocks[n] = make([]uint32, nw)
 		for i := range nw {
 			v, err := c.ReadReg(ctx, addr+4*uint32(i))
@@ -355,8 +412,9 @@ func PlanSecureDownload() *Burn {
 // by a read command and a check that the bits arrived. It cannot be
 // undone.
 func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
-	if c.chip != nil && c.chip.Chip != espimg.ESP32C3 {
-		return fmt.Errorf("%w: eFuse programming on %v", ErrUnsupportedChip, c.chip.Chip)
+	l, err := c.layout("eFuse programming")
+	if err != nil {
+		return err
 	}
 	if b.KeyBlock != 0 {
 		if b.KeyBlock < 4 || b.KeyBlock > 9 || len(b.Key) != 32 {
@@ -368,17 +426,17 @@ func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
 		}
 		rs := RSCheck(b.Key)
 		check := []uint32{binary.LittleEndian.Uint32(rs[0:]), binary.LittleEndian.Uint32(rs[4:]), binary.LittleEndian.Uint32(rs[8:])}
-		if err := c.programBlock(ctx, b.KeyBlock, data, check); err != nil {
+		if err := c.programBlock(ctx, l, b.KeyBlock, data, check); err != nil {
 			return err
 		}
 		k := b.KeyBlock - 4
-		v, err := c.ReadReg(ctx, C3EfuseBase+EfuseRdRSErr0)
+		v, err := c.ReadReg(ctx, l.base+EfuseRdRSErr0)
 		if err != nil {
 			return err
 		}
 		shift := 12 + 4*k // key0 is at bits 12..15 of RS_ERR0 ... key4 at 28..31
 		if k == 5 {
-			v, err = c.ReadReg(ctx, C3EfuseBase+EfuseRdRSErr1)
+			v, err = c.ReadReg(ctx, l.base+EfuseRdRSErr1)
 			if err != nil {
 				return err
 			}
@@ -389,10 +447,10 @@ func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
 		}
 	}
 	if b.Block0 != [6]uint32{} {
-		if err := c.programBlock(ctx, 0, b.Block0[:], nil); err != nil {
+		if err := c.programBlock(ctx, l, 0, b.Block0[:], nil); err != nil {
 			return err
 		}
-		addr, _ := EfuseBlockAddr(0)
+		addr, _ := l.blockAddr(0)
 		for i, want := range b.Block0 {
 			got, err := c.ReadReg(ctx, addr+4*uint32(i))
 			if err != nil {
@@ -407,8 +465,8 @@ func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
 }
 
 // programBlock runs one program command and one read command.
-func (c *Client) programBlock(ctx context.Context, blk int, data, check []uint32) error {
-	base := uint32(C3EfuseBase)
+func (c *Client) programBlock(ctx context.Context, l *efuseLayout, blk int, data, check []uint32) error {
+	base := l.base
 	for i := 0; i < 8; i++ {
 		v := uint32(0)
 		if i < len(data) {
@@ -427,17 +485,17 @@ func (c *Client) programBlock(ctx context.Context, blk int, data, check []uint32
 			return err
 		}
 	}
-	if err := c.efuseCmd(ctx, EfuseConfWrite, EfuseCmdPgm|uint32(blk)<<2); err != nil {
+	if err := c.efuseCmd(ctx, l, EfuseConfWrite, EfuseCmdPgm|uint32(blk)<<2); err != nil {
 		return fmt.Errorf("esprom: programming eFuse block %d: %w", blk, err)
 	}
-	if err := c.efuseCmd(ctx, EfuseConfRead, EfuseCmdRead); err != nil {
+	if err := c.efuseCmd(ctx, l, EfuseConfRead, EfuseCmdRead); err != nil {
 		return fmt.Errorf("esprom: reloading eFuses: %w", err)
 	}
 	return nil
 }
 
-func (c *Client) efuseCmd(ctx context.Context, conf, cmd uint32) error {
-	base := uint32(C3EfuseBase)
+func (c *Client) efuseCmd(ctx context.Context, l *efuseLayout, conf, cmd uint32) error {
+	base := l.base
 	if err := c.WriteReg(ctx, base+EfuseConf, conf, 0xFFFFFFFF, 0); err != nil {
 		return err
 	}

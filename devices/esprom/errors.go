@@ -27,7 +27,7 @@ var (
 	// Download Mode is on (READ_REG, SPI_FLASH_MD5, and others).
 	ErrSecureDownload = errors.New("esprom: refused in Secure Download Mode")
 	// ErrUnsupportedChip reports a chip this package has no register map
-	// for (eFuse programming is ESP32-C3 only).
+	// for (eFuses: the ESP32-C3 and ESP32-S3 only).
 	ErrUnsupportedChip = errors.New("esprom: not supported on this chip")
 	// ErrProtocol reports an answer that does not follow the protocol.
 	ErrProtocol = errors.New("esprom: malformed answer")

@@ -77,7 +77,8 @@ type BoardInfo struct {
 	Node     string `json:"node,omitempty"`
 	Hardware string `json:"hardware,omitempty"`
 	// Transport is how the console reached it: "serial", "usb" or
-	// "simulated".
+	// "simulated" (SMP), "usb-dfu" (a Zephyr DFU slot), "usb-dfuse" (an
+	// STM32 bootloader) or "serial-esp32" (an ESP32's ROM loader).
 	Transport string `json:"transport,omitempty"`
 	// FromVersion and FromSHA256 describe the image it ran.
 	FromVersion string `json:"from_version,omitempty"`

@@ -25,6 +25,17 @@ type ESPConfig struct {
 	MAC net.HardwareAddr
 	// Revision is the chip revision (major*100+minor); zero means v0.4.
 	Revision espimg.Revision
+	// EncryptOnFirstBoot stands for a bootloader built with flash
+	// encryption enabled: a boot that finds SPI_BOOT_CRYPT_CNT even
+	// generates the key on the device (unless one is burned), encrypts
+	// the flash in place and turns flash encryption on, as ESP-IDF's
+	// bootloader does.
+	EncryptOnFirstBoot bool
+	// Chip is espimg.ESP32S3 for an ESP32-S3 (its eFuse controller's
+	// address, its DIS_USB_JTAG bit, its chip magic, and a ROM whose
+	// GET_SECURITY_INFO names no chip, so clients read the magic
+	// register); anything else simulates an ESP32-C3.
+	Chip espimg.Chip
 	// USBJTAG makes the modem lines act as the USB-Serial-JTAG peripheral
 	// reads them, instead of a classic auto-reset circuit.
 	USBJTAG bool
@@ -57,6 +68,10 @@ type ESPBoard struct {
 	byteTime time.Duration
 	wr       *espWrite
 	lines    struct{ dtr, rts, bootLatched bool }
+	// history holds the lines' last levels with when they were set: the
+	// strapping pins are sampled as they were at EN's edge plus its RC
+	// delay, however late the simulator's timer runs on a loaded machine.
+	history  []lineLevel
 	resetGen int
 	lastBoot ESPBoot
 	boots    int
@@ -94,8 +109,11 @@ func NewESPBoard(cfg ESPConfig) *ESPBoard {
 	if cfg.Revision == 0 {
 		cfg.Revision = 4
 	}
+	if cfg.Chip != espimg.ESP32S3 {
+		cfg.Chip = espimg.ESP32C3
+	}
 	e := &ESPBoard{cfg: cfg, flash: bytes.Repeat([]byte{0xFF}, cfg.FlashSize)}
-	e.efuse.init(cfg.MAC, cfg.Revision)
+	e.efuse.init(cfg.Chip, cfg.MAC, cfg.Revision)
 	e.setBaudLocked(cfg.Baud)
 	if cfg.RunAtStart {
 		e.bootLocked()
@@ -105,7 +123,7 @@ func NewESPBoard(cfg ESPConfig) *ESPBoard {
 
 func (e *ESPBoard) logf(format string, a ...any) {
 	if e.cfg.Log != nil {
-		fmt.Fprintf(e.cfg.Log, "esp32c3: "+format+"\n", a...)
+		fmt.Fprintf(e.cfg.Log, e.romName()+": "+format+"\n", a...)
 	}
 }
 
@@ -176,7 +194,7 @@ func (e *ESPBoard) resetLocked(download bool) {
 	e.sdm = e.efuse.secureDownload()
 	if download {
 		e.mode = espDownload
-		e.printLocked("ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0))\r\nwaiting for download\r\n")
+		e.printLocked("ESP-ROM:" + e.romName() + "\r\nrst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0))\r\nwaiting for download\r\n")
 		e.logf("reset into download mode")
 		return
 	}
@@ -191,7 +209,12 @@ func (e *ESPBoard) SetLines(dtr, rts bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	prev := e.lines
+	now := time.Now()
 	e.lines.dtr, e.lines.rts = dtr, rts
+	e.history = append(e.history, lineLevel{at: now, dtr: dtr, rts: rts})
+	if len(e.history) > 16 {
+		e.history = append(e.history[:0], e.history[len(e.history)-16:]...)
+	}
 	if e.cfg.USBJTAG {
 		if dtr && !rts {
 			e.lines.bootLatched = true
@@ -214,15 +237,34 @@ func (e *ESPBoard) SetLines(dtr, rts bool) {
 		// later, so a host that changes the lines one at a time (RTS then
 		// DTR) still gets the BOOT level it meant.
 		e.resetGen++
-		gen := e.resetGen
+		gen, sample := e.resetGen, now.Add(espStrapDelay)
 		time.AfterFunc(espStrapDelay, func() {
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			if e.resetGen == gen && !enLow(e.lines.dtr, e.lines.rts) {
-				e.resetLocked(e.lines.dtr && !e.lines.rts)
+			dtr, rts := e.levelsAt(sample)
+			if e.resetGen == gen && !enLow(dtr, rts) {
+				e.resetLocked(dtr && !rts)
 			}
 		})
 	}
+}
+
+// lineLevel is the modem lines' levels from a moment on.
+type lineLevel struct {
+	at       time.Time
+	dtr, rts bool
+}
+
+// levelsAt returns the lines' levels at t: those of the last change made
+// at or before t.
+func (e *ESPBoard) levelsAt(t time.Time) (dtr, rts bool) {
+	dtr, rts = e.lines.dtr, e.lines.rts
+	for i := len(e.history) - 1; i >= 0; i-- {
+		if !e.history[i].at.After(t) {
+			return e.history[i].dtr, e.history[i].rts
+		}
+	}
+	return dtr, rts
 }
 
 // espStrapDelay is how long after EN is released the chip samples its
@@ -365,4 +407,12 @@ func (e *ESPBoard) Serve(ctx context.Context, host io.ReadWriter) error {
 			}
 		})
 	}
+}
+
+// romName is the simulated chip's ROM as its banner names it.
+func (e *ESPBoard) romName() string {
+	if e.cfg.Chip == espimg.ESP32S3 {
+		return "esp32s3-20210327"
+	}
+	return "esp32c3-api1-20210207"
 }

@@ -10,10 +10,17 @@ import (
 // bootLocked boots from flash as the ROM and the second stage bootloader
 // do, and leaves the chip running the app or halted.
 func (e *ESPBoard) bootLocked() {
+	if e.cfg.EncryptOnFirstBoot {
+		if what, err := e.encryptOnFirstBootLocked(); err != nil {
+			e.logf("%v", err)
+		} else if what != "" {
+			e.logf("%s", what)
+		}
+	}
 	r := e.evaluateBootLocked()
 	e.lastBoot = r
 	e.boots++
-	head := "ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\n"
+	head := "ESP-ROM:" + e.romName() + "\r\nrst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\n"
 	if r.OK {
 		e.mode = espRunning
 		e.printLocked(fmt.Sprintf("%sI (45) boot: Loaded app from partition at offset %#x\r\nI (60) app_init: Project name:     %s\r\nI (60) app_init: App version:      %s\r\n",
@@ -54,14 +61,14 @@ func (e *ESPBoard) evaluateBootLocked() ESPBoot {
 		if err != nil {
 			return nil, fmt.Sprintf("%s: %v", what, err)
 		}
-		if err := img.Header.CheckChip(espimg.ESP32C3, e.cfg.Revision); err != nil {
+		if err := img.Header.CheckChip(e.cfg.Chip, e.cfg.Revision); err != nil {
 			return nil, fmt.Sprintf("%s: %v", what, err)
 		}
 		if r.SecureBoot {
 			if img.Signature == nil {
 				return nil, fmt.Sprintf("%s: secure boot check fail: %v", what, espimg.ErrUnsigned)
 			}
-			_, err := espimg.Verify(b[:img.SignedLen+espimg.SectorSize], espimg.VerifyOptions{Digests: digests, Schemes: espimg.ESP32C3.SignatureSchemes()})
+			_, err := espimg.Verify(b[:img.SignedLen+espimg.SectorSize], espimg.VerifyOptions{Digests: digests, Schemes: e.cfg.Chip.SignatureSchemes()})
 			if err != nil {
 				return nil, fmt.Sprintf("%s: secure boot check fail: %v", what, err)
 			}

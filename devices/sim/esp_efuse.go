@@ -8,10 +8,12 @@ import (
 	"trustforge/devices/esprom"
 )
 
-// espEfuse models the ESP32-C3 eFuse controller: eleven blocks of fuses
+// espEfuse models the ESP32-C3 (or ESP32-S3) eFuse controller: eleven blocks of fuses
 // that only ever go from 0 to 1, the program registers, and the read
 // registers with read protection applied.
 type espEfuse struct {
+	chip  espimg.Chip
+	base  uint32        // the controller's address
 	blk   [11][8]uint32 // block 0: WR_DIS then RD_REPEAT_DATA0..4; block 1: 6 words
 	pgm   [8]uint32
 	check [3]uint32
@@ -19,7 +21,11 @@ type espEfuse struct {
 	rsErr [2]uint32
 }
 
-func (f *espEfuse) init(mac net.HardwareAddr, rev espimg.Revision) {
+func (f *espEfuse) init(chip espimg.Chip, mac net.HardwareAddr, rev espimg.Revision) {
+	f.chip, f.base = chip, esprom.C3EfuseBase
+	if chip == espimg.ESP32S3 {
+		f.base = esprom.S3EfuseBase
+	}
 	f.blk[1][0] = uint32(mac[2])<<24 | uint32(mac[3])<<16 | uint32(mac[4])<<8 | uint32(mac[5])
 	f.blk[1][1] = uint32(mac[0])<<8 | uint32(mac[1])
 	major, minor := uint32(rev/100), uint32(rev%100)
@@ -81,7 +87,7 @@ func (f *espEfuse) digests() [][32]byte {
 
 // securityInfo is what GET_SECURITY_INFO reports.
 func (f *espEfuse) securityInfo(rev espimg.Revision) esprom.SecurityInfo {
-	s := esprom.SecurityInfo{ChipID: uint32(espimg.ESP32C3), ECOVersion: uint32(rev % 100), FlashCryptCnt: byte(f.field(64+18, 3))}
+	s := esprom.SecurityInfo{ChipID: uint32(f.chip), ECOVersion: uint32(rev % 100), FlashCryptCnt: byte(f.field(64+18, 3))}
 	if f.secureBoot() {
 		s.Flags |= esprom.SecFlagSecureBootEn
 	}
@@ -105,10 +111,10 @@ func (f *espEfuse) securityInfo(rev espimg.Revision) esprom.SecurityInfo {
 // read returns a register of the controller, or false for an address
 // outside it.
 func (f *espEfuse) read(addr uint32) (uint32, bool) {
-	if addr < esprom.C3EfuseBase || addr >= esprom.C3EfuseBase+0x200 {
+	if addr < f.base || addr >= f.base+0x200 {
 		return 0, false
 	}
-	off := addr - esprom.C3EfuseBase
+	off := addr - f.base
 	switch {
 	case off < 0x20:
 		return f.pgm[off/4], true
@@ -137,10 +143,10 @@ func (f *espEfuse) read(addr uint32) (uint32, bool) {
 // write sets a register; a program command burns the program registers
 // into a block.
 func (f *espEfuse) write(addr, v uint32) bool {
-	if addr < esprom.C3EfuseBase || addr >= esprom.C3EfuseBase+0x200 {
+	if addr < f.base || addr >= f.base+0x200 {
 		return false
 	}
-	off := addr - esprom.C3EfuseBase
+	off := addr - f.base
 	switch {
 	case off < 0x20:
 		f.pgm[off/4] = v
@@ -205,4 +211,21 @@ func (f *espEfuse) program(blk int) {
 		}
 	}
 	f.pgm, f.check = [8]uint32{}, [3]uint32{}
+}
+
+// SecurityState returns the chip's eFuse security state as its eFuse
+// controller's read registers show it, read directly rather than through
+// the ROM loader: what a test compares with what a client recorded.
+func (e *ESPBoard) SecurityState() esprom.SecurityState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ef := esprom.Efuses{Chip: e.cfg.Chip}
+	for n := range ef.Blocks {
+		addr, nw := esprom.EfuseBlockAddrOf(e.cfg.Chip, n)
+		ef.Blocks[n] = make([]uint32, nw)
+		for i := range nw {
+			ef.Blocks[n][i], _ = e.efuse.read(addr + 4*uint32(i))
+		}
+	}
+	return ef.State(e.cfg.Chip.String())
 }

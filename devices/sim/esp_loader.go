@@ -95,7 +95,11 @@ func (e *ESPBoard) handle(frame []byte) (answer []byte, after func()) {
 		}
 		return espOK(req.Op, 0), nil // Serve sends it eight times, as the ROM does
 	case esprom.OpGetSecurityInfo:
-		return espOK(req.Op, 0, e.efuse.securityInfo(e.cfg.Revision).Marshal()...), nil
+		si := e.efuse.securityInfo(e.cfg.Revision).Marshal()
+		if e.cfg.Chip == espimg.ESP32S3 {
+			si = si[:12] // the ESP32-S3's ROM names no chip: clients read the magic register
+		}
+		return espOK(req.Op, 0, si...), nil
 	case esprom.OpReadReg:
 		if sdm || len(req.Data) != 4 {
 			return espFail(req.Op, espErrInvalid), nil
@@ -147,6 +151,9 @@ func (e *ESPBoard) readRegLocked(addr uint32) uint32 {
 	}
 	switch {
 	case addr == esprom.ChipMagicReg:
+		if e.cfg.Chip == espimg.ESP32S3 {
+			return 0x00000009
+		}
 		return 0x1B31506F
 	case addr >= 0x60002000 && addr < 0x60002100:
 		return e.spi[(addr-0x60002000)/4]

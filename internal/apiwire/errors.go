@@ -36,6 +36,7 @@ const (
 	CodeCrossSite        Code = "cross_site"
 	CodeCSRF             Code = "csrf"
 	CodeDeviceRegistered Code = "device_registered"
+	CodeEFuseRegressed   Code = "efuse_regressed"
 	CodeEnrolmentInvalid Code = "enrolment_invalid"
 	CodeExists           Code = "exists"
 	CodeExpired          Code = "expired"
@@ -53,6 +54,7 @@ const (
 	CodePrivateKey       Code = "private_key"
 	CodeRateLimited      Code = "rate_limited"
 	CodeRecipientTaken   Code = "recipient_taken"
+	CodeRequestReused    Code = "request_reused"
 	CodeRevoked          Code = "revoked"
 	CodeRootRegistered   Code = "root_registered"
 	CodeSelfDemotion     Code = "self_demotion"
@@ -84,10 +86,10 @@ var Codes = []Code{
 	CodeAccountDisabled, CodeBadBody, CodeBadBundle, CodeBadChain, CodeBadContentType, CodeBadCredentials,
 	CodeBadExpiry, CodeBadField, CodeBadJSON, CodeBadPackage, CodeBadRange, CodeBadSignature, CodeBadToken,
 	CodeBodyTimeout, CodeBusy, CodeChunkedBody, CodeCancelled, CodeConflict, CodeCountReached, CodeCounterRollback,
-	CodeCRLNotNewer, CodeCrossSite, CodeCSRF, CodeDeviceRegistered, CodeEnrolmentInvalid, CodeExists,
+	CodeCRLNotNewer, CodeCrossSite, CodeCSRF, CodeDeviceRegistered, CodeEFuseRegressed, CodeEnrolmentInvalid, CodeExists,
 	CodeExpired, CodeForbidden, CodeInternal, CodeNoEndpoint, CodeNoTicket, CodeNoTrustAnchor, CodeNotASession,
 	CodeNotFound, CodeNotInOrder, CodeNotStation, CodeOrderClosed, CodePayloadMismatch, CodePrivateKey,
-	CodeRateLimited, CodeRecipientTaken, CodeRevoked, CodeRootRegistered, CodeSelfDemotion, CodeSelfDisable,
+	CodeRateLimited, CodeRecipientTaken, CodeRequestReused, CodeRevoked, CodeRootRegistered, CodeSelfDemotion, CodeSelfDisable,
 	CodeTicketUsed, CodeTooLarge, CodeUnauthenticated, CodeUnknownChannel, CodeUnknownIssuer,
 	CodeUnknownProduct, CodeUnknownRelease, CodeUnsupported, CodeUntrustedCA, CodeUntrustedKey,
 	CodeVersionNotNewer, CodeWrongDevice, CodeWrongImage, CodeWrongProduct, CodeWrongStation, CodeYanked, CodeHTTP,

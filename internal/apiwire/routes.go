@@ -83,6 +83,7 @@ var (
 	RegisterDevice = Route{"POST", "/api/devices", PermProvision}
 	GetDevice      = Route{"GET", "/api/devices/{id}", PermDevices}
 	RevokeDevice   = Route{"POST", "/api/devices/{id}/revoke", PermRevoke}
+	RecordEFuses   = Route{"PUT", "/api/devices/{id}/efuses", PermProvision}
 	PublishCRL     = Route{"POST", "/api/crls", PermRevoke}
 	GetCRL         = Route{"GET", "/api/crls/{issuer}", ""}
 
@@ -104,6 +105,6 @@ var Routes = []Route{
 	ListDeviceRoots, AddDeviceRoot, RevokeDeviceRoot, Latest, ProductSummary,
 	ListReleases, PublishRelease, GetRelease, PromoteRelease, YankRelease, DownloadManifest, DownloadPayload, DownloadBundle,
 	ExportAudit, RecordDeviceUpdate,
-	ListDevices, RegisterDevice, GetDevice, RevokeDevice, PublishCRL, GetCRL,
+	ListDevices, RegisterDevice, GetDevice, RevokeDevice, RecordEFuses, PublishCRL, GetCRL,
 	PublishPackage, ListPackages, GetPackage, DownloadPackage, ListTickets, TakeTickets, GetTicketKey,
 }

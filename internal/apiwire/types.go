@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"trustforge/crypto/keys"
+	"trustforge/devices/esprom"
 )
 
 // Session is who is signed in: the answer to GetSession and SignIn.
@@ -162,7 +163,17 @@ type Device struct {
 	Provisioned              time.Time `json:"provisioned"`
 	Operator                 string    `json:"operator"`
 	Revoked                  *Yank     `json:"revoked,omitempty"`
+	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
+	// state, as last recorded by RecordEFuses (at EFusesUpdated); empty for
+	// other boards.
+	MAC           string                `json:"mac,omitempty"`
+	EFuses        *esprom.SecurityState `json:"efuses,omitempty"`
+	EFusesUpdated *time.Time            `json:"efuses_updated,omitempty"`
 }
+
+// EFusesID is the registry id of an ESP32 board known by its MAC
+// ("58:cf:79:00:00:01"): the MAC's 12 hex digits.
+func EFusesID(mac string) string { return strings.ReplaceAll(mac, ":", "") }
 
 // PublicEncryptionKey parses the board's X25519 image encryption key: the
 // key a release image is encrypted to for this one board.
@@ -189,6 +200,17 @@ type DeviceRegistration struct {
 	Chain         string `json:"chain"`
 	EncryptionKey string `json:"encryption_key,omitempty"`
 	BootKeyHash   string `json:"boot_key_hash,omitempty"`
+}
+
+// EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
+// security state, as the console reads them while it provisions the board.
+// The route's id is EFusesID(MAC).
+type EFusesReport struct {
+	Product string               `json:"product"`
+	Model   string               `json:"model,omitempty"` // the chip, e.g. ESP32-C3
+	Rev     string               `json:"rev,omitempty"`   // its revision, e.g. v0.4
+	MAC     string               `json:"mac"`             // the factory MAC, lowercase, colon-separated
+	EFuses  esprom.SecurityState `json:"efuses"`
 }
 
 // DeviceRoot is a device CA root registered as a trust anchor of a

@@ -168,11 +168,18 @@ func concatToJS(parts [][]byte) (safejs.Value, error) {
 // Sink collects bytes in JavaScript memory, in blocks of a fixed size, for
 // a one-shot WebCrypto call over a long stream (DigestSink): each Write is
 // one native copy out of the WebAssembly memory, and the Go heap does not
-// hold the stream. The zero value is empty and ready.
+// hold the stream. Once the console's hash worker (web/hash-worker.js) has
+// started, full blocks move on to it as they fill (transferred, not
+// copied), and DigestSink digests there: Chromium digests on the calling
+// thread, which froze the page for as long as a long image took. Without
+// the worker, the blocks stay here and the page digests them. The zero
+// value is empty and ready.
 type Sink struct {
-	blocks []safejs.Value
-	used   int // bytes in the last block
+	blocks []safejs.Value // blocks still here, the last one being filled
+	used   int            // bytes in the last block
 	n      int
+	// remote holds the first blocks, in the hash worker, once sent there.
+	remote *remoteInput
 }
 
 // sinkBlock is the size of a Sink's blocks.
@@ -183,6 +190,9 @@ func (s *Sink) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if len(s.blocks) == 0 || s.used == sinkBlock {
+			if len(s.blocks) > 0 {
+				s.handOn()
+			}
 			ctor, err := safejs.Global().Get("Uint8Array")
 			if err != nil {
 				return n - len(p), err
@@ -208,10 +218,53 @@ func (s *Sink) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// handOn moves the full blocks to the hash worker, when it is ready. It
+// never waits for it: until it is, they stay here.
+func (s *Sink) handOn() {
+	full := s.blocks
+	if s.used < sinkBlock {
+		full = full[:len(full)-1]
+	}
+	if len(full) == 0 {
+		return
+	}
+	if s.remote == nil {
+		w := readyHashWorker()
+		if w == nil {
+			return
+		}
+		s.remote = w.newInput(s)
+	}
+	if err := s.remote.add(full); err != nil {
+		return // kept here; DigestSink finds them
+	}
+	s.blocks = s.blocks[len(full):]
+}
+
+// local brings the blocks the hash worker holds back into the sink.
+func (s *Sink) local(ctx context.Context) error {
+	if s.remote == nil {
+		return nil
+	}
+	parts, err := s.remote.take(ctx)
+	if err != nil {
+		return err
+	}
+	s.remote = nil
+	if len(s.blocks) == 0 {
+		s.used = sinkBlock // the worker held every byte, in full blocks
+	}
+	s.blocks = append(parts, s.blocks...)
+	return nil
+}
+
 // WriteTo writes the sink's bytes to w, a block at a time, copied back
 // into Go.
 func (s *Sink) WriteTo(w io.Writer) (int64, error) {
 	var n int64
+	if err := s.local(context.Background()); err != nil {
+		return 0, err
+	}
 	buf := make([]byte, sinkBlock)
 	for i, blk := range s.blocks {
 		size := sinkBlock
@@ -234,13 +287,21 @@ func (s *Sink) WriteTo(w io.Writer) (int64, error) {
 func (s *Sink) Len() int { return s.n }
 
 // Reset empties the sink.
-func (s *Sink) Reset() { s.blocks, s.used, s.n = nil, 0, 0 }
+func (s *Sink) Reset() {
+	if s.remote != nil {
+		s.remote.drop()
+	}
+	s.blocks, s.used, s.n, s.remote = nil, 0, 0, nil
+}
 
 // bytes returns the sink's bytes as one Uint8Array (copied in JavaScript).
 func (s *Sink) bytes() (safejs.Value, error) {
 	ctor, err := safejs.Global().Get("Uint8Array")
 	if err != nil {
 		return safejs.Undefined(), err
+	}
+	if len(s.blocks) == 0 {
+		return ctor.New(0)
 	}
 	if len(s.blocks) == 1 {
 		return Call(s.blocks[0], "subarray", 0, s.used)
@@ -262,8 +323,26 @@ func (s *Sink) bytes() (safejs.Value, error) {
 	return all, nil
 }
 
-// DigestSink returns the WebCrypto digest (see Digest) of the bytes in s.
+// DigestSink returns the WebCrypto digest (see Digest) of the bytes in s:
+// in the hash worker when it is running (waiting up to a few seconds for
+// it to start), else on the page. The sink is empty afterwards when the
+// digest is made; on an error it still holds its bytes.
 func DigestSink(ctx context.Context, alg string, s *Sink) ([]byte, error) {
+	if s.remote == nil && s.n >= workerMin {
+		if w := awaitHashWorker(ctx); w != nil {
+			s.remote = w.newInput(s)
+		}
+	}
+	if s.remote != nil {
+		sum, err := s.digestRemote(ctx, alg)
+		if err == nil {
+			return sum, nil
+		}
+		// The worker gave the input back (or lost it: local fails).
+		if lerr := s.local(ctx); lerr != nil {
+			return nil, fmt.Errorf("%w (and then %v)", err, lerr)
+		}
+	}
 	sc, err := subtleCrypto()
 	if err != nil {
 		return nil, err
@@ -281,4 +360,33 @@ func DigestSink(ctx context.Context, alg string, s *Sink) ([]byte, error) {
 		return nil, err
 	}
 	return BytesFromJS(v)
+}
+
+// workerMin is the least input DigestSink sends to the hash worker: below
+// it, the page digests faster than a message goes there and back.
+const workerMin = 4 << 20
+
+// digestRemote sends the blocks still here to the worker and has it digest
+// them all.
+func (s *Sink) digestRemote(ctx context.Context, alg string) ([]byte, error) {
+	if len(s.blocks) > 0 {
+		last, err := Call(s.blocks[len(s.blocks)-1], "slice", 0, s.used)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.remote.add(append(s.blocks[:len(s.blocks)-1:len(s.blocks)-1], last)); err != nil {
+			return nil, err
+		}
+		s.blocks, s.used = nil, 0
+	}
+	sum, parts, err := s.remote.digest(ctx, alg)
+	if err != nil {
+		if parts != nil {
+			s.remote, s.blocks = nil, parts
+			s.used = s.n - (len(parts)-1)*sinkBlock
+		}
+		return nil, err
+	}
+	s.remote, s.n = nil, 0
+	return sum, nil
 }

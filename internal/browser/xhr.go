@@ -14,7 +14,9 @@ type Request struct {
 	Method string            // "POST", "PUT", ...
 	URL    string            // absolute, or relative to the page
 	Header map[string]string // request headers
-	Body   []byte            // copied into one Uint8Array
+	// Body is copied into JavaScript memory: a long one in pieces, with
+	// the page given a turn between them (see bodyToJS).
+	Body []byte
 	// Progress, when set, is called as the body uploads with the bytes
 	// sent so far and the total. It runs in a browser event handler: it
 	// must not block.
@@ -80,7 +82,7 @@ func Send(ctx context.Context, req Request) (*Response, error) {
 	}
 	body := safejs.Null()
 	if req.Body != nil {
-		if body, err = BytesToJS(req.Body); err != nil {
+		if body, err = bodyToJS(ctx, req.Body); err != nil {
 			return nil, err
 		}
 	}
@@ -106,4 +108,45 @@ func Send(ctx context.Context, req Request) (*Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// Bodies longer than blobPiece are copied out of the WebAssembly memory
+// blobPiece at a time, each piece into a Blob, with the page given a turn
+// between pieces; the request sends the Blob made of them, which joins
+// them without copying. Copying a 64 MiB bundle in one call, then sending
+// it, froze the page for over a second.
+const blobPiece = 4 << 20
+
+// bodyToJS returns b as a request body: a Uint8Array, or a Blob when b is
+// longer than blobPiece.
+func bodyToJS(ctx context.Context, b []byte) (safejs.Value, error) {
+	if len(b) <= blobPiece {
+		return BytesToJS(b)
+	}
+	blobCtor, err := safejs.Global().Get("Blob")
+	if err != nil || blobCtor.Type() != safejs.TypeFunction {
+		return BytesToJS(b)
+	}
+	var pieces []any
+	for len(b) > 0 {
+		k := min(len(b), blobPiece)
+		u8, err := BytesToJS(b[:k])
+		if err != nil {
+			return safejs.Undefined(), err
+		}
+		piece, err := blobCtor.New([]any{u8})
+		if err != nil {
+			return safejs.Undefined(), wrapErr(err)
+		}
+		pieces = append(pieces, piece)
+		b = b[k:]
+		if err := Yield(ctx); err != nil {
+			return safejs.Undefined(), err
+		}
+	}
+	all, err := blobCtor.New(pieces)
+	if err != nil {
+		return safejs.Undefined(), wrapErr(err)
+	}
+	return all, nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/devices/esprom"
 	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
@@ -108,6 +110,14 @@ func deviceOut(d store.Device) apiwire.Device {
 	}
 	if d.IsRevoked() {
 		out.Revoked = &apiwire.Yank{At: d.Revoked, By: d.RevokedBy, Reason: d.RevokeReason}
+	}
+	out.MAC = d.MAC
+	if d.EFuses != nil {
+		// The store holds the canonical JSON that recordEFuses wrote.
+		var st esprom.SecurityState
+		if err := json.Unmarshal(d.EFuses, &st); err == nil {
+			out.EFuses, out.EFusesUpdated = &st, &d.EFusesUpdated
+		}
 	}
 	return out
 }

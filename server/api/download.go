@@ -48,7 +48,30 @@ func (s *Server) downloadManifest(w http.ResponseWriter, r *http.Request, p *pri
 }
 
 func (s *Server) downloadPayload(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if ps, ok := s.blobs.(blob.Presigner); ok && s.cfg.BlobsRedirect > 0 && p.token != nil {
+		return s.redirectPayload(w, r, ps)
+	}
 	return s.downloadBlob(w, r, false)
+}
+
+// redirectPayload sends an API client to a presigned URL of the payload:
+// the bucket serves the bytes, ranges included, while the server checks
+// only what it checks for a download through it (the account's permission,
+// a release not yanked, the blob there and of its size).
+func (s *Server) redirectPayload(w http.ResponseWriter, r *http.Request, ps blob.Presigner) error {
+	rel, err := s.downloadable(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	u, err := ps.PresignGet(r.Context(), blob.Digest(rel.PayloadDigest), rel.PayloadSize, s.cfg.BlobsRedirect,
+		fileName(rel)+".age", "application/octet-stream")
+	if err != nil {
+		return err
+	}
+	// The URL is a credential for its lifetime: no cache keeps it.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
+	return nil
 }
 
 func (s *Server) downloadBundle(w http.ResponseWriter, r *http.Request, p *principal) error {

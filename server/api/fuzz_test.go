@@ -76,9 +76,12 @@ func FuzzDecodeJSON(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
+	for _, s := range []string{`{"device":"00aa01"}`, `{"count":3,"request":"f00d-1"}`, `{"count":3,"request":"a b"}`, `{"device":"00","request":"x"}`} {
+		f.Add(uint8(10), []byte(s))
+	}
 	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
 		var dst validator
-		switch kind % 10 {
+		switch kind % 11 {
 		case 0:
 			dst = new(enrolRequest)
 		case 1:
@@ -99,6 +102,8 @@ func FuzzDecodeJSON(f *testing.F) {
 			dst = new(promoteRequest)
 		case 9:
 			dst = new(yankRequest)
+		case 10:
+			dst = new(ticketRequest)
 		}
 		err := decodeBody(bytes.NewReader(body), 1<<10, dst)
 		var e *Error

@@ -82,7 +82,7 @@ func TestProcessKilledDuringLargeUpload(t *testing.T) {
 
 	// Garbage collection once the grace period has passed.
 	in := c.insts[0].srv
-	if _, err := CollectGarbage(context.Background(), in.store, in.blobs, true, time.Now().Add(time.Hour)); err != nil {
+	if _, err := CollectGarbage(context.Background(), in.store, in.blobs, true, time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	blobs, other, uploads := c.bucketState(t)

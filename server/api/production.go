@@ -159,9 +159,11 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 	if err := pv.Check(); err != nil {
 		return err
 	}
-	if _, err := bw.Commit(ctx); err != nil {
+	release, err := s.commitBlob(ctx, bw)
+	if err != nil {
 		return err
 	}
+	defer release()
 	var prefix bytes.Buffer
 	if err := production.WriteHeader(&prefix, signed); err != nil {
 		return err
@@ -312,6 +314,10 @@ type ticketRequest struct {
 	Device string `json:"device,omitempty"`
 	// Count asks for a block of unbound tickets, for offline work.
 	Count int `json:"count,omitempty"`
+	// Request names a block request, so that asking again (the answer
+	// was lost) hands out the same block: 1 to 64 letters, digits, '-'
+	// and '_', such as 32 random hex digits.
+	Request string `json:"request,omitempty"`
 }
 
 func (q *ticketRequest) validate() error {
@@ -326,7 +332,27 @@ func (q *ticketRequest) validate() error {
 	case q.Count < 1 || q.Count > MaxTicketBlock:
 		return badField("count", "a block of 1 to %d tickets, or a device", MaxTicketBlock)
 	}
+	if q.Request != "" {
+		if q.Device != "" {
+			return badField("request", "a device's ticket is found again by its device; name block requests only")
+		}
+		if !validRequestName(q.Request) {
+			return badField("request", "%q is not a request name: 1 to 64 letters, digits, '-' and '_'", q.Request)
+		}
+	}
 	return nil
+}
+
+func validRequestName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // takeTickets issues a ticket for one device, or a block for offline
@@ -354,8 +380,9 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	now := s.cfg.Now()
 	issued := now.UTC().Truncate(time.Second)
-	tickets, err := s.store.IssueTickets(ctx, pk.ID, n, now,
-		func(seq int) (store.ProductionTicket, error) {
+	got, err := s.store.IssueTickets(ctx, store.TicketRequest{Package: pk.ID, Device: q.Device, Request: q.Request,
+		Station: p.user.Name, N: n, Now: now,
+		New: func(seq int) (store.ProductionTicket, error) {
 			var id [16]byte
 			if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
 				return store.ProductionTicket{}, fmt.Errorf("api: ticket id: %w", err)
@@ -366,30 +393,43 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 			if err != nil {
 				return store.ProductionTicket{}, err
 			}
-			return store.ProductionTicket{ID: t.ID, Device: q.Device, Station: p.user.Name, Issued: now, Ticket: st.Bytes()}, nil
+			return store.ProductionTicket{ID: t.ID, Issued: now, Ticket: st.Bytes()}, nil
 		},
-		func(t store.ProductionTicket) audit.Event {
+		Event: func(t store.ProductionTicket) audit.Event {
 			return s.event(p, "production.ticket", t.ID, map[string]string{"package": pk.ID, "product": pk.Product,
 				"batch": pk.Batch, "seq": strconv.Itoa(t.Seq), "count": strconv.Itoa(pk.Count), "device": t.Device})
 		},
-		func(reason string) audit.Event {
+		Again: func(t store.ProductionTicket) audit.Event {
+			return s.event(p, "production.ticket.again", t.ID, map[string]string{"package": pk.ID, "product": pk.Product,
+				"batch": pk.Batch, "seq": strconv.Itoa(t.Seq), "device": t.Device, "request": q.Request, "issued_to": t.Station})
+		},
+		Refusal: func(reason string) audit.Event {
 			return s.event(p, "production.refuse", pk.ID, map[string]string{"product": pk.Product, "batch": pk.Batch,
 				"device": q.Device, "asked": strconv.Itoa(n), "reason": reason})
-		})
+		},
+	})
 	switch {
 	case errors.Is(err, store.ErrCountReached):
 		return errorf(http.StatusConflict, apiwire.CodeCountReached, "authorised count reached: %s", trim(err))
 	case errors.Is(err, store.ErrOutsideValidity):
 		return errorf(http.StatusConflict, apiwire.CodeOrderClosed, "%s", trim(err))
+	case errors.Is(err, store.ErrRequestReused):
+		return errorf(http.StatusConflict, apiwire.CodeRequestReused, "%s", trim(err))
 	case err != nil:
 		return err
 	}
-	out := make([]ticketJSON, 0, len(tickets))
-	for _, t := range tickets {
+	out := make([]ticketJSON, 0, len(got.Tickets))
+	for _, t := range got.Tickets {
 		out = append(out, ticketOut(t))
 	}
-	pk.Issued += n
-	writeJSON(w, http.StatusCreated, map[string]any{"tickets": out, "issued": pk.Issued, "remaining": max(0, pk.Count-pk.Issued)})
+	// A device's ticket or a named block issued before is handed out
+	// again with 200: the station asked twice, or its first answer was
+	// lost.
+	status := http.StatusCreated
+	if got.Again {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"tickets": out, "issued": got.Issued, "remaining": max(0, pk.Count-got.Issued)})
 	return nil
 }
 

@@ -195,7 +195,7 @@ func TestProductionOrder(t *testing.T) {
 	path := "/api/production/packages/" + pkg.ID + "/tickets"
 	var one, block ticketsOut
 	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"device": "00aa01"}, 201, &one)
-	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"count": 2}, 201, &block)
+	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"count": 2, "request": "f00d-1"}, 201, &block)
 	if len(one.Tickets) != 1 || one.Tickets[0].Seq != 1 || one.Remaining != 2 || len(block.Tickets) != 2 || block.Remaining != 0 {
 		t.Errorf("tickets: %+v then %+v", one, block)
 	}
@@ -203,6 +203,27 @@ func TestProductionOrder(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 409 || !hasCode(b, "count_reached") || !strings.Contains(string(b), "authorised count reached") {
 		t.Errorf("a 4th ticket of 3: %d %s", resp.StatusCode, b)
+	}
+	// A device asked for again, after the count is reached: its ticket
+	// once more (its first answer may have been lost), nothing counted.
+	var again ticketsOut
+	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"device": "00aa01"}, 200, &again)
+	if len(again.Tickets) != 1 || again.Tickets[0].ID != one.Tickets[0].ID || !bytes.Equal(again.Tickets[0].Ticket, one.Tickets[0].Ticket) ||
+		again.Issued != 3 || again.Remaining != 0 {
+		t.Errorf("device 00aa01 again: %+v, want its ticket %s, 3 issued", again, one.Tickets[0].ID)
+	}
+	// So is a named block.
+	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"count": 2, "request": "f00d-1"}, 200, &again)
+	if len(again.Tickets) != 2 || again.Tickets[0].ID != block.Tickets[0].ID || again.Tickets[1].ID != block.Tickets[1].ID {
+		t.Errorf("block f00d-1 again: %+v, want %+v", again, block)
+	}
+	if got := code(e.doJSON("POST", path, e.tokens["station"], map[string]any{"count": 1, "request": "f00d-1"})); got != "request_reused" {
+		t.Errorf("block f00d-1 again for another count: %s, want request_reused", got)
+	}
+	for _, q := range []map[string]any{{"count": 1, "request": "a b"}, {"count": 1, "request": strings.Repeat("a", 65)}, {"device": "00aa01", "request": "x"}} {
+		if got := code(e.doJSON("POST", path, e.tokens["station"], q)); got != "bad_field" {
+			t.Errorf("ticket request %v: %s, want bad_field", q, got)
+		}
 	}
 	for _, role := range []string{"engineer", "technician"} {
 		if got := code(e.doJSON("POST", path, e.tokens[role], map[string]any{"device": "00aa05"})); got != "forbidden" {

@@ -122,9 +122,11 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *principal) e
 	if got, _ := bw.Sum(); got != [32]byte(m.Payload.SHA256) {
 		return fmt.Errorf("api: payload digest %x after a verified read of %s", got, m.Payload.SHA256)
 	}
-	if _, err := bw.Commit(ctx); err != nil {
+	release, err := s.commitBlob(ctx, bw)
+	if err != nil {
 		return err
 	}
+	defer release()
 
 	var prefix bytes.Buffer
 	if err := bundle.WriteHeader(&prefix, signed); err != nil {

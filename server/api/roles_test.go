@@ -56,6 +56,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/devices":                                         "nYnY",
 		"GET /api/devices/{id}":                                     "YYYY",
 		"POST /api/devices/{id}/revoke":                             "YYnn",
+		"PUT /api/devices/{id}/efuses":                              "nYnY",
 		"POST /api/crls":                                            "YYnn",
 		"GET /api/crls/{issuer}":                                    "public",
 		"GET /api/products/{product}/summary":                       "YYYn",
@@ -90,6 +91,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/device-updates":                   map[string]string{"id": "not a record id"},
 		"POST /api/devices":                          map[string]string{"id": "not hex"},
 		"POST /api/devices/{id}/revoke":              map[string]string{"reason": ""},
+		"PUT /api/devices/{id}/efuses":               map[string]string{"mac": "not a mac"},
 		"POST /api/crls":                             map[string]string{"crl": ""},
 		"POST /api/production/packages/{id}/tickets": map[string]int{"count": 0},
 	}

@@ -59,6 +59,7 @@ func (s *Server) routeTable() []route {
 		{apiwire.RegisterDevice, s.registerDevice},
 		{apiwire.GetDevice, s.getDevice},
 		{apiwire.RevokeDevice, s.revokeDevice},
+		{apiwire.RecordEFuses, s.recordEFuses},
 		{apiwire.PublishCRL, s.publishCRL},
 		{apiwire.GetCRL, s.getCRL},
 

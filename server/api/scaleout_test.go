@@ -38,7 +38,7 @@ type instance struct {
 	down atomic.Bool
 }
 
-func newCluster(t testing.TB, n int) *cluster {
+func newCluster(t testing.TB, n int, opts ...func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{key: t.TempDir()}
 	// The real time: trustforge processes joining the cluster use it.
@@ -49,6 +49,9 @@ func newCluster(t testing.TB, n int) *cluster {
 		cfg := Config{DataDir: t.TempDir(), BaseURL: "http://console.test", Now: e.clock.now, Log: e.log,
 			MaxUpload: 64 << 20, argon2: &cheapArgon}
 		useScaled(t, c.key, &cfg)
+		for _, o := range opts {
+			o(&cfg)
+		}
 		srv, err := Open(context.Background(), cfg)
 		if err != nil {
 			t.Fatalf("instance %d: %v", i, err)
@@ -218,31 +221,36 @@ func TestScaleOutTicketRace(t *testing.T) {
 			var mu sync.Mutex
 			ids := map[string]bool{}
 			seqs := map[int]bool{}
-			refused := 0
-			var requests atomic.Int64
+			refused, again := 0, 0
+			var requests, lost atomic.Int64
 			var wg sync.WaitGroup
 			for st := range 4 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for k := 0; ; k++ {
+					// Board k of this station; a station whose answer
+					// was lost asks again for the same board, as an
+					// operator retrying it does.
+					for k, try := 0, 0; ; try++ {
 						n := requests.Add(1)
 						if killOne && n == 25 {
 							c.kill(2)
 						}
-						i := (st + k) % 3
+						i := (st + try) % 3
 						if c.insts[i].down.Load() {
 							i = (i + 1) % 3
 						}
+						device := fmt.Sprintf("%02x%04x", st, k)
 						resp, err := c.on(i, "POST", path, e.tokens["station"],
-							jsonBody(t, map[string]any{"device": fmt.Sprintf("%02x%04x", st, k)}), map[string]string{"Content-Type": "application/json"})
+							jsonBody(t, map[string]any{"device": device}), map[string]string{"Content-Type": "application/json"})
 						if err != nil {
+							lost.Add(1)
 							continue // the instance went down under the request; ask another
 						}
 						b, _ := io.ReadAll(resp.Body)
 						resp.Body.Close()
 						switch {
-						case resp.StatusCode == 201:
+						case resp.StatusCode == 201 || resp.StatusCode == 200:
 							var out ticketsOut
 							if err := jsonUnmarshal(b, &out); err != nil || len(out.Tickets) != 1 {
 								t.Errorf("ticket answer %s: %v", b, err)
@@ -253,14 +261,22 @@ func TestScaleOutTicketRace(t *testing.T) {
 							if ids[tk.ID] || seqs[tk.Seq] {
 								t.Errorf("ticket %s (seq %d) issued twice", tk.ID, tk.Seq)
 							}
+							if tk.Device != device {
+								t.Errorf("ticket %s for device %s, asked for %s", tk.ID, tk.Device, device)
+							}
+							if resp.StatusCode == 200 {
+								again++
+							}
 							ids[tk.ID], seqs[tk.Seq] = true, true
 							mu.Unlock()
+							k++
 						case hasCode(b, "count_reached"):
 							mu.Lock()
 							refused++
 							mu.Unlock()
 							return
 						case resp.StatusCode >= 500 && killOne:
+							lost.Add(1)
 							continue // cut off by the kill
 						default:
 							t.Errorf("ticket request: %d %s", resp.StatusCode, b)
@@ -270,8 +286,12 @@ func TestScaleOutTicketRace(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			t.Logf("%d requests, %d answers lost, %d tickets handed out again", requests.Load(), lost.Load(), again)
 			if len(ids) != 50 || refused != 4 {
 				t.Errorf("%d tickets issued (want 50), %d stations refused count_reached (want 4)", len(ids), refused)
+			}
+			if !killOne && (lost.Load() != 0 || again != 0) {
+				t.Errorf("with every instance up, %d answers lost and %d tickets handed out again", lost.Load(), again)
 			}
 			for s := 1; s <= 50; s++ {
 				if !seqs[s] {

@@ -56,6 +56,14 @@ type Config struct {
 	// SecretKey (32 bytes) seals the secrets the server keeps in a shared
 	// Store: the production ticket signing key. Required with Store.
 	SecretKey []byte
+	// BlobsRedirect, when positive and Blobs hands out presigned URLs
+	// (blob.S3), answers payload downloads made with an API token
+	// (GET /api/releases/{id}/payload) with a redirect to a URL of the
+	// bucket valid this long, so the bytes bypass the server. Downloads
+	// in a console session always stream through the server: the
+	// console's Content-Security-Policy lets it connect to its own origin
+	// only. Zero streams every download.
+	BlobsRedirect time.Duration
 	// GCGrace is how old an unreferenced blob of a shared Blobs store must
 	// be before garbage collection deletes it: longer than any upload takes
 	// between committing its payload and its metadata. Zero means one hour.
@@ -223,18 +231,22 @@ func (s *Server) Close() error {
 // share, it spares blobs younger than GCGrace: another instance may be
 // about to record the release that refers to one.
 func (s *Server) collectGarbage(ctx context.Context) error {
-	_, err := CollectGarbage(ctx, s.store, s.blobs, s.blobsShared(), s.cfg.Now().Add(-s.cfg.GCGrace))
+	now := s.cfg.Now()
+	_, err := CollectGarbage(ctx, s.store, s.blobs, s.blobsShared(), now, now.Add(-s.cfg.GCGrace))
 	return err
 }
 
 func (s *Server) blobsShared() bool { return s.cfg.Blobs != nil }
 
 // CollectGarbage deletes the blobs of bs that no release or production
-// package of st refers to, and returns how many. With shared set (bs is
-// shared by several server instances) it deletes only blobs and unfinished
-// uploads from before before, sparing younger ones an instance may be
-// about to record; otherwise every unreferenced blob goes.
-func CollectGarbage(ctx context.Context, st store.Releases, bs blob.Store, shared bool, before time.Time) (int, error) {
+// package of st refers to and no upload holds a lease on at now, and
+// returns how many. With shared set (bs is shared by several server
+// instances) it deletes only blobs and unfinished uploads from before
+// before, sparing younger ones an instance may be about to record;
+// otherwise every unreferenced blob goes. Each blob is deleted under st's
+// per-blob lock, after a last look at its references and leases (see
+// store.BlobRefs).
+func CollectGarbage(ctx context.Context, st store.BlobRefs, bs blob.Store, shared bool, now, before time.Time) (int, error) {
 	ds, err := st.PayloadDigests(ctx)
 	if err != nil {
 		return 0, err
@@ -246,7 +258,10 @@ func CollectGarbage(ctx context.Context, st store.Releases, bs blob.Store, share
 	if !shared {
 		before = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
-	return blob.Collect(ctx, bs, func(d blob.Digest) bool { return keep[d] }, before)
+	return blob.Collect(ctx, bs, func(d blob.Digest) bool { return keep[d] }, before,
+		func(ctx context.Context, d blob.Digest, del func(context.Context) (bool, error)) (bool, error) {
+			return st.CollectBlob(ctx, d, now, del)
+		})
 }
 
 // enrolIfEmpty issues a fresh one-time enrolment secret while no account

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"time"
 )
 
 // ErrNotFound is returned for a digest the store does not hold.
@@ -72,3 +74,15 @@ type Object interface {
 	// Size returns the blob's length in bytes.
 	Size() int64
 }
+
+// Presigner is a Store that hands out time-limited URLs from which a
+// client fetches a blob directly, without the server in the path.
+type Presigner interface {
+	// PresignGet returns a URL that serves blob d, which must be size
+	// bytes long, until ttl has passed, with media type ctype as an
+	// attachment called name; a missing blob gives an error wrapping
+	// ErrNotFound.
+	PresignGet(ctx context.Context, d Digest, size int64, ttl time.Duration, name, ctype string) (*url.URL, error)
+}
+
+var _ Presigner = (*S3)(nil)

@@ -33,15 +33,24 @@ type olderDeleter interface {
 	deleteIfOlder(ctx context.Context, d Digest, before time.Time) (bool, error)
 }
 
+// Guard decides, for each blob the collector found unreferenced, whether
+// it may go: it calls del (which deletes the blob unless it was committed
+// again since before) only if the blob is still unreferenced, keeping any
+// upload of the same bytes from committing it while del runs, and reports
+// whether del deleted it. store.BlobRefs.CollectBlob is one.
+type Guard func(ctx context.Context, d Digest, del func(context.Context) (bool, error)) (bool, error)
+
 // Collect deletes the blobs keep rejects that were committed before
 // before, and (for a Sweeper) unfinished uploads begun before it, and
 // returns how many blobs it deleted. A store shared by several server
 // instances is collected with before well in the past (a grace period), so
 // a blob committed by an upload whose metadata another instance has not
-// yet recorded is never taken for an orphan. For a Store that cannot tell
-// a blob's age, before is ignored: use it only where no upload can be in
-// progress.
-func Collect(ctx context.Context, st Store, keep func(Digest) bool, before time.Time) (int, error) {
+// yet recorded is never taken for an orphan; and with a guard, which
+// closes the window between the last look at a blob and its deletion in
+// which an upload of the same bytes could commit it again. A nil guard
+// deletes at once. For a Store that cannot tell a blob's age, before is
+// ignored: use it only where no upload can be in progress.
+func Collect(ctx context.Context, st Store, keep func(Digest) bool, before time.Time, guard Guard) (int, error) {
 	if sw, ok := st.(Sweeper); ok {
 		if err := sw.Sweep(ctx, before); err != nil {
 			return 0, err
@@ -67,24 +76,27 @@ func Collect(ctx context.Context, st Store, keep func(Digest) bool, before time.
 	if err != nil {
 		return 0, err
 	}
+	if guard == nil {
+		guard = func(ctx context.Context, _ Digest, del func(context.Context) (bool, error)) (bool, error) {
+			return del(ctx)
+		}
+	}
 	n := 0
 	for _, d := range orphans {
-		if od, ok := st.(olderDeleter); ok {
-			// The blob may have been committed again since the listing,
-			// by an upload of the same bytes: look once more.
-			deleted, err := od.deleteIfOlder(ctx, d, before)
-			if err != nil {
-				return n, err
+		deleted, err := guard(ctx, d, func(ctx context.Context) (bool, error) {
+			if od, ok := st.(olderDeleter); ok {
+				// The blob may have been committed again since the
+				// listing, by an upload of the same bytes: look once more.
+				return od.deleteIfOlder(ctx, d, before)
 			}
-			if deleted {
-				n++
-			}
-			continue
-		}
-		if err := st.Delete(ctx, d); err != nil {
+			return true, st.Delete(ctx, d)
+		})
+		if err != nil {
 			return n, err
 		}
-		n++
+		if deleted {
+			n++
+		}
 	}
 	return n, nil
 }

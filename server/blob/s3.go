@@ -38,7 +38,10 @@ import (
 // Garbage collection (Collect) is safe against uploads in progress on
 // other instances: it removes only unreferenced blobs, staging objects and
 // multipart uploads older than a grace period, far longer than an upload
-// takes between committing its blob and its metadata.
+// takes between committing its blob and its metadata; and with a Guard
+// (the server's leases in its database), an upload of the same bytes as
+// an old orphan cannot commit between the collector's last look and its
+// delete.
 type S3 struct {
 	core   *minio.Core
 	bucket string
@@ -304,9 +307,8 @@ func (s *S3) Delete(ctx context.Context, d Digest) error {
 }
 
 // deleteIfOlder deletes a committed blob unless it was committed (again)
-// at or after before. A commit can still land between the check and the
-// delete; the window is one round trip, where the listing's was the whole
-// walk.
+// at or after before. By itself it leaves a commit one round trip to land
+// between the check and the delete; Collect's Guard closes that window.
 func (s *S3) deleteIfOlder(ctx context.Context, d Digest, before time.Time) (bool, error) {
 	st, err := s.core.Client.StatObject(ctx, s.bucket, s.key(d), minio.StatObjectOptions{})
 	if isNoSuchKey(err) {
@@ -319,6 +321,32 @@ func (s *S3) deleteIfOlder(ctx context.Context, d Digest, before time.Time) (boo
 		return false, nil
 	}
 	return true, s.Delete(ctx, d)
+}
+
+// PresignGet returns a URL that fetches blob d straight from the bucket,
+// Range requests included, until ttl (at most seven days) has passed; the
+// bucket answers it with media type ctype, as an attachment called name.
+// It first checks that the blob is there and size bytes long, so a
+// missing or damaged blob is an error here rather than at the bucket.
+func (s *S3) PresignGet(ctx context.Context, d Digest, size int64, ttl time.Duration, name, ctype string) (*url.URL, error) {
+	st, err := s.core.Client.StatObject(ctx, s.bucket, s.key(d), minio.StatObjectOptions{})
+	if isNoSuchKey(err) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, d)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3: %w", err)
+	}
+	if st.Size != size {
+		return nil, fmt.Errorf("blob: S3: %s is %d bytes, want %d", d, st.Size, size)
+	}
+	q := url.Values{}
+	q.Set("response-content-type", ctype)
+	q.Set("response-content-disposition", `attachment; filename="`+name+`"`)
+	u, err := s.core.Client.PresignedGetObject(ctx, s.bucket, s.key(d), ttl, q)
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3: presigning %s: %w", d, err)
+	}
+	return u, nil
 }
 
 // Walk lists committed blobs.

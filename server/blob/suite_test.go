@@ -210,10 +210,10 @@ func testCollect(t *testing.T, open opener) {
 	keep := func(d Digest) bool { return d == kept }
 	// Within the grace period nothing is collected: the orphan may be an
 	// upload whose metadata is about to be recorded elsewhere.
-	if n, err := Collect(ctx, s, keep, time.Now().Add(-time.Hour)); err != nil || (n != 0 && isShared(s)) {
+	if n, err := Collect(ctx, s, keep, time.Now().Add(-time.Hour), nil); err != nil || (n != 0 && isShared(s)) {
 		t.Errorf("Collect within grace = %d, %v; want 0", n, err)
 	}
-	if n, err := Collect(ctx, s, keep, time.Now().Add(time.Hour)); err != nil || n != 1 && isShared(s) {
+	if n, err := Collect(ctx, s, keep, time.Now().Add(time.Hour), nil); err != nil || n != 1 && isShared(s) {
 		t.Errorf("Collect = %d, %v; want 1", n, err)
 	}
 	if got := listed(t, s); len(got) != 1 || got[0] != kept {

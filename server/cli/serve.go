@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"trustforge/internal/version"
 	"trustforge/server/api"
@@ -24,13 +25,14 @@ type serveConfig struct {
 	demoBoard bool
 	tls       tlsFlags
 
-	backends    backendFlags
-	metricsAddr string
+	backends      backendFlags
+	blobsRedirect time.Duration
+	metricsAddr   string
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
 	var cfg serveConfig
-	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board] [--tls-cert FILE --tls-key FILE | --acme-domain NAME] [--redirect-http ADDR] [--trusted-proxy CIDR] [--db postgres://… --blobs s3://… --secret-key-file F] [--metrics-addr HOST:PORT]")
+	fs := newFlagSet(env, "serve", "serve [--addr HOST:PORT] [--data DIR] [--web DIR] [--demo-board] [--tls-cert FILE --tls-key FILE | --acme-domain NAME] [--redirect-http ADDR] [--trusted-proxy CIDR] [--db postgres://… --blobs s3://… --secret-key-file F [--blobs-redirect TTL]] [--metrics-addr HOST:PORT]")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
 	fs.StringVar(&cfg.dataDir, "data", "data", "data `directory`: release metadata and encrypted blobs")
 	fs.StringVar(&cfg.webDir, "web", "web", "`directory` of the console's app.wasm and static assets")
@@ -38,6 +40,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.BoolVar(&cfg.demoBoard, "demo-board", false, "offer a simulated board at /demo-board/ (its flash is kept in the data directory)")
 	cfg.tls.register(fs)
 	cfg.backends.register(fs)
+	fs.DurationVar(&cfg.blobsRedirect, "blobs-redirect", 0,
+		"answer payload downloads made with an API token by a redirect to a presigned URL of the --blobs bucket, valid this `long` (such as 15m); 0 streams them through the server")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDRESS`/metrics (a separate listener, for operators only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,6 +50,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 
+	switch {
+	case cfg.blobsRedirect < 0 || cfg.blobsRedirect > 7*24*time.Hour || cfg.blobsRedirect > 0 && cfg.blobsRedirect < time.Second:
+		return usageErrorf("--blobs-redirect %s: a presigned URL lives from 1s to 7 days (168h)", cfg.blobsRedirect)
+	case cfg.blobsRedirect > 0 && cfg.backends.blobs == "":
+		return usageErrorf("--blobs-redirect needs --blobs: only an S3 bucket hands out presigned URLs")
+	}
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -80,6 +90,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	// API: the release API is mounted here.
 	apiCfg.DataDir, apiCfg.BaseURL, apiCfg.MaxUpload, apiCfg.Log = cfg.dataDir, base, cfg.maxUpload, env.Stderr
+	apiCfg.BlobsRedirect = cfg.blobsRedirect
 	releases, err := api.Open(ctx, apiCfg)
 	if err != nil {
 		ln.Close()

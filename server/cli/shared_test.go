@@ -35,7 +35,7 @@ func secretKeyFile(t *testing.T) string {
 	return p
 }
 
-// serve --db --blobs --metrics-addr: /healthz checks both stores, and
+// serve --db --blobs --blobs-redirect --metrics-addr: /healthz checks both stores, and
 // /metrics answers on its own listener.
 func TestServeShared(t *testing.T) {
 	db, bucket := testsvc.PostgresURL(t), testsvc.S3(t)
@@ -50,7 +50,7 @@ func TestServeShared(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--web", web,
-			"--db", db, "--blobs", bucket.URL("tf"), "--secret-key-file", secretKeyFile(t), "--metrics-addr", "127.0.0.1:0"},
+			"--db", db, "--blobs", bucket.URL("tf"), "--secret-key-file", secretKeyFile(t), "--blobs-redirect", "15m", "--metrics-addr", "127.0.0.1:0"},
 			Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errs})
 	}()
 	defer func() {
@@ -120,6 +120,9 @@ func TestServeSharedFlagErrors(t *testing.T) {
 		{[]string{"--db", "postgres://x@/y", "--blobs", "s3://b"}, "needs --secret-key-file"},
 		{[]string{"--db", "postgres://x@/y", "--blobs", "s3://b", "--secret-key-file", bad}, "64 hex digits"},
 		{[]string{"--db", "mysql://x", "--blobs", "s3://b", "--secret-key-file", key}, "want a postgres:// URL"},
+		{[]string{"--blobs-redirect", "15m"}, "--blobs-redirect needs --blobs"},
+		{[]string{"--db", "postgres://x@/y", "--blobs", "s3://b", "--secret-key-file", key, "--blobs-redirect", "200h"}, "from 1s to 7 days"},
+		{[]string{"--db", "postgres://x@/y", "--blobs", "s3://b", "--secret-key-file", key, "--blobs-redirect", "-1m"}, "from 1s to 7 days"},
 		{[]string{"--db", "postgres://nobody@/x?host=/nonexistent&connect_timeout=2", "--blobs", "s3://b", "--secret-key-file", key}, "connecting to PostgreSQL"},
 	}
 	for _, tt := range tests {

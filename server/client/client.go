@@ -64,13 +64,16 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body io.Re
 }
 
 // do sends req and decodes a JSON answer into out, or returns an *Error.
+// anyOK as the status do wants accepts any 2xx answer.
+const anyOK = -1
+
 func (c *Client) do(req *http.Request, want int, out any) error {
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != want {
+	if resp.StatusCode != want && !(want == anyOK && resp.StatusCode/100 == 2) {
 		return readError(resp)
 	}
 	if out == nil {

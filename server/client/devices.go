@@ -170,3 +170,18 @@ func (c *Client) AddDeviceRoot(ctx context.Context, product, certPEM, comment st
 	}
 	return &out, nil
 }
+
+// EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
+// security state.
+type EFusesReport = apiwire.EFusesReport
+
+// RecordEFuses creates or updates an ESP32 board's registry entry, whose
+// id is its MAC's hex digits.
+func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (*Device, error) {
+	var d Device
+	rt := apiwire.RecordEFuses
+	if err := c.jsonCall(ctx, rt.Method, rt.Path(apiwire.EFusesID(r.MAC)), r, anyOK, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}

@@ -102,9 +102,10 @@ func New(cfg Config) (*Console, error) {
 		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
-		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css"}, append(iconPaths(), pagePaths()...)...),
-		Resources:          staticDir{dir: dir, wasm: wasm},
-		Version:            version,
+		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css",
+			browserHashWorker}, append(iconPaths(), pagePaths()...)...),
+		Resources: staticDir{dir: dir, wasm: wasm},
+		Version:   version,
 		// The body is streamed compressed but counted decompressed by the
 		// loader's progress bar, so it must know the decompressed size.
 		WasmContentLength: strconv.FormatInt(wasm.size, 10),
@@ -118,6 +119,11 @@ func New(cfg Config) (*Console, error) {
 	c.favicon, _ = loadFavicon(dir)
 	return c, nil
 }
+
+// browserHashWorker is the web directory's hash worker script, which the
+// console starts from internal/browser.HashWorkerURL (the server cannot
+// import that js-only package): cached, so publishing works offline too.
+const browserHashWorker = "/web/hash-worker.js"
 
 // pagePaths lists the console's pages that work offline.
 func pagePaths() []string {

@@ -75,9 +75,11 @@ func TestProductionCounts(t *testing.T) {
 	if err := st.AddPackage(ctx, p, ev); err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.IssueTickets(ctx, "pkg1", 3, now, func(seq int) (store.ProductionTicket, error) {
-		return store.ProductionTicket{ID: string(rune('a' + seq)), Ticket: []byte{1}, Issued: now}, nil
-	}, func(store.ProductionTicket) audit.Event { return ev }, func(string) audit.Event { return ev })
+	_, err = st.IssueTickets(ctx, store.TicketRequest{Package: "pkg1", N: 3, Now: now,
+		New: func(seq int) (store.ProductionTicket, error) {
+			return store.ProductionTicket{ID: string(rune('a' + seq)), Ticket: []byte{1}, Issued: now}, nil
+		},
+		Event: func(store.ProductionTicket) audit.Event { return ev }, Refusal: func(string) audit.Event { return ev }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,21 @@ type Device struct {
 	Revoked        time.Time // zero: not revoked
 	RevokedBy      string
 	RevokeReason   string
+	// MAC is an ESP32-family board's factory MAC address, lowercase and
+	// colon-separated; "" for boards that have none on record.
+	MAC string
+	// EFuses is the board's eFuse security state, JSON as the release API
+	// defines it (the store keeps it as given); nil when none was
+	// recorded.
+	EFuses []byte
+	// EFusesUpdated is when EFuses was last recorded (zero: never).
+	EFusesUpdated time.Time
 }
+
+// HasCertificate reports whether the device was registered with a
+// certificate chain; an ESP32 board recorded by its MAC and eFuses alone
+// has none.
+func (d Device) HasCertificate() bool { return d.Serial != "" }
 
 // IsRevoked reports whether the device's certificate was revoked.
 func (d Device) IsRevoked() bool { return !d.Revoked.IsZero() }
@@ -60,7 +74,7 @@ func (d Device) IsRevoked() bool { return !d.Revoked.IsZero() }
 type DeviceFilter struct {
 	Product string
 	// Query matches a prefix of the device id or certificate serial, or
-	// part of the model or subject, case-insensitively.
+	// part of the model, subject or MAC, case-insensitively.
 	Query       string
 	WithRevoked bool
 	Limit       int // zero: no limit
@@ -94,6 +108,13 @@ type Devices interface {
 	// issuer, to check a CRL against; ErrNotFound when none is.
 	IssuerChain(ctx context.Context, issuer string) ([]byte, error)
 	RevokeDevice(ctx context.Context, id string, at time.Time, by, reason string, ev audit.Event) error
+	// RecordEFuses records a board's MAC and eFuse state: it creates d
+	// (a board known by these alone, with no certificate) when its id is
+	// new, and otherwise sets the registered entry's model, revision, MAC
+	// and eFuse state, once check has accepted that entry. Whatever check
+	// returns is returned, with nothing changed. created says which it
+	// was.
+	RecordEFuses(ctx context.Context, d Device, check func(prior Device) error, ev audit.Event) (created bool, err error)
 	// PutCRL stores c as its issuer's latest list, provided its number is
 	// above the stored one's (else ErrConflict).
 	PutCRL(ctx context.Context, c CRL, ev audit.Event) error
@@ -101,7 +122,7 @@ type Devices interface {
 }
 
 const deviceColumns = `id, product, model, rev, serial, issuer, subject, chain, root, enc_key, enc_fingerprint,
-	boot_key_hash, provisioned, operator, revoked, revoked_by, revoke_reason`
+	boot_key_hash, provisioned, operator, revoked, revoked_by, revoke_reason, mac, efuses, efuses_updated`
 
 // RegisterDevice records a board.
 func (s *SQLite) RegisterDevice(ctx context.Context, d Device, ev audit.Event) error {
@@ -115,9 +136,7 @@ func (s *SQLite) RegisterDevice(ctx context.Context, d Device, ev audit.Event) e
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		_, err = t.ExecContext(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			d.ID, d.Product, d.Model, d.Rev, d.Serial, d.Issuer, d.Subject, d.Chain, d.Root, nonNil(d.EncryptionKey),
-			d.EncFingerprint, d.BootKeyHash, unixNano(d.Provisioned), d.Operator, unixNano(d.Revoked), d.RevokedBy, d.RevokeReason)
+		err = insertDevice(ctx, t, d)
 		switch {
 		case isForeignKey(err):
 			return fmt.Errorf("%w: product %q", ErrNotFound, d.Product)
@@ -130,6 +149,49 @@ func (s *SQLite) RegisterDevice(ctx context.Context, d Device, ev audit.Event) e
 	})
 }
 
+func insertDevice(ctx context.Context, t *sql.Tx, d Device) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		d.ID, d.Product, d.Model, d.Rev, d.Serial, d.Issuer, d.Subject, nonNil(d.Chain), d.Root, nonNil(d.EncryptionKey),
+		d.EncFingerprint, d.BootKeyHash, unixNano(d.Provisioned), d.Operator, unixNano(d.Revoked), d.RevokedBy, d.RevokeReason,
+		d.MAC, string(d.EFuses), unixNano(d.EFusesUpdated))
+	return err
+}
+
+// RecordEFuses records a board's MAC and eFuse state.
+func (s *SQLite) RecordEFuses(ctx context.Context, d Device, check func(prior Device) error, ev audit.Event) (bool, error) {
+	created := false
+	err := s.tx(ctx, ev, func(t *sql.Tx) error {
+		var prior Device
+		err := scanDevice(t.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`, d.ID), &prior)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			err = insertDevice(ctx, t, d)
+			switch {
+			case isForeignKey(err):
+				return fmt.Errorf("%w: product %q", ErrNotFound, d.Product)
+			case err != nil:
+				return fmt.Errorf("store: %w", err)
+			}
+			created = true
+			return nil
+		case err != nil:
+			return err
+		}
+		if check != nil {
+			if err := check(prior); err != nil {
+				return err
+			}
+		}
+		_, err = t.ExecContext(ctx, `UPDATE devices SET model = ?, rev = ?, mac = ?, efuses = ?, efuses_updated = ? WHERE id = ?`,
+			d.Model, d.Rev, d.MAC, string(d.EFuses), unixNano(d.EFusesUpdated), d.ID)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	})
+	return created, err
+}
+
 func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
@@ -140,9 +202,11 @@ func nonNil(b []byte) []byte {
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanDevice(row rowScanner, d *Device) error {
-	var prov, rev int64
+	var prov, rev, efUpdated int64
+	var efuses string
 	err := row.Scan(&d.ID, &d.Product, &d.Model, &d.Rev, &d.Serial, &d.Issuer, &d.Subject, &d.Chain, &d.Root,
-		&d.EncryptionKey, &d.EncFingerprint, &d.BootKeyHash, &prov, &d.Operator, &rev, &d.RevokedBy, &d.RevokeReason)
+		&d.EncryptionKey, &d.EncFingerprint, &d.BootKeyHash, &prov, &d.Operator, &rev, &d.RevokedBy, &d.RevokeReason,
+		&d.MAC, &efuses, &efUpdated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: device", ErrNotFound)
 	}
@@ -152,7 +216,13 @@ func scanDevice(row rowScanner, d *Device) error {
 	if len(d.EncryptionKey) == 0 {
 		d.EncryptionKey = nil
 	}
-	d.Provisioned, d.Revoked = fromNano(prov), fromNano(rev)
+	if len(d.Chain) == 0 {
+		d.Chain = nil
+	}
+	if efuses != "" {
+		d.EFuses = []byte(efuses)
+	}
+	d.Provisioned, d.Revoked, d.EFusesUpdated = fromNano(prov), fromNano(rev), fromNano(efUpdated)
 	return nil
 }
 
@@ -182,8 +252,9 @@ func (s *SQLite) ListDevices(ctx context.Context, f DeviceFilter) ([]Device, err
 	if f.Query != "" {
 		like := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
 		prefix := escapeLike(strings.ToLower(f.Query)) + "%"
-		q += ` AND (id LIKE ? ESCAPE '\' OR serial LIKE ? ESCAPE '\' OR lower(model) LIKE ? ESCAPE '\' OR lower(subject) LIKE ? ESCAPE '\')`
-		args = append(args, prefix, prefix, like, like)
+		q += ` AND (id LIKE ? ESCAPE '\' OR serial LIKE ? ESCAPE '\' OR lower(model) LIKE ? ESCAPE '\' OR lower(subject) LIKE ? ESCAPE '\'
+			OR mac LIKE ? ESCAPE '\')`
+		args = append(args, prefix, prefix, like, like, like)
 	}
 	q += ` ORDER BY provisioned DESC, id`
 	if f.Limit > 0 {
@@ -265,7 +336,7 @@ func escapeLike(s string) string {
 // ProductRoot returns the root the product's devices chain to.
 func (s *SQLite) ProductRoot(ctx context.Context, product string) (string, error) {
 	var root string
-	err := s.db.QueryRowContext(ctx, `SELECT root FROM devices WHERE product = ? ORDER BY provisioned LIMIT 1`, product).Scan(&root)
+	err := s.db.QueryRowContext(ctx, `SELECT root FROM devices WHERE product = ? AND root <> '' ORDER BY provisioned LIMIT 1`, product).Scan(&root)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -278,7 +349,7 @@ func (s *SQLite) ProductRoot(ctx context.Context, product string) (string, error
 // IssuerChain returns the chain of a device issued by issuer.
 func (s *SQLite) IssuerChain(ctx context.Context, issuer string) ([]byte, error) {
 	var chain []byte
-	err := s.db.QueryRowContext(ctx, `SELECT chain FROM devices WHERE issuer = ? LIMIT 1`, issuer).Scan(&chain)
+	err := s.db.QueryRowContext(ctx, `SELECT chain FROM devices WHERE issuer = ? AND serial <> '' LIMIT 1`, issuer).Scan(&chain)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: no registered device was issued by %s", ErrNotFound, issuer)
 	}

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"trustforge/crypto/audit"
 )
@@ -121,5 +125,136 @@ func testDeviceRegistry(t *testing.T, openTest opener) {
 	}
 	if got, err := s.CRL(ctx, "aa"); err != nil || got.Number != "10" {
 		t.Errorf("CRL = %+v, %v", got, err)
+	}
+}
+
+// An ESP32 board is recorded by its MAC and eFuse state, with no
+// certificate: two such boards coexist, later records update it after the
+// check accepts, a refusal changes nothing, and a search finds it by MAC.
+func testESP32Registry(t *testing.T, openTest opener) {
+	ctx := context.Background()
+	s := openTest(t)
+	if err := s.CreateProduct(ctx, Product{Name: "lamp", Channels: []string{}, Created: t0}, ev("product.create", "lamp")); err != nil {
+		t.Fatal(err)
+	}
+	blank := []byte(`{"secure_boot":false,"flash_crypt_cnt":0}`)
+	a := Device{ID: "58cf79000001", Product: "lamp", Model: "ESP32-C3", Rev: "v0.4", MAC: "58:cf:79:00:00:01",
+		EFuses: blank, EFusesUpdated: t0, Provisioned: t0, Operator: "alice"}
+	b := a
+	b.ID, b.MAC, b.Provisioned = "58cf79000002", "58:cf:79:00:00:02", t0.Add(time.Second)
+	for _, d := range []Device{a, b} {
+		created, err := s.RecordEFuses(ctx, d, nil, ev("device.efuses", d.ID))
+		if err != nil || !created {
+			t.Fatalf("RecordEFuses(%s) = %v, %v; want created", d.ID, created, err)
+		}
+	}
+	// A certificate-bearing board still registers beside them.
+	c := Device{ID: "0a0b", Product: "lamp", Serial: "01", Issuer: "aa", Subject: "CN=lamp-0a0b", Chain: []byte{1}, Root: "rr",
+		Provisioned: t0.Add(2 * time.Second), Operator: "alice"}
+	if err := s.RegisterDevice(ctx, c, ev("device.register", c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if root, _ := s.ProductRoot(ctx, "lamp"); root != "rr" {
+		t.Errorf("ProductRoot = %q, want the certified board's root, not an ESP32 board's none", root)
+	}
+	if _, err := s.IssuerChain(ctx, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("IssuerChain(\"\") = %v, want ErrNotFound: boards without certificates have no chain", err)
+	}
+
+	got, err := s.Device(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MAC != a.MAC || string(got.EFuses) != string(blank) || !got.EFusesUpdated.Equal(t0) || got.HasCertificate() || got.Chain != nil {
+		t.Errorf("recorded %+v", got)
+	}
+
+	burned := []byte(`{"secure_boot":true,"flash_crypt_cnt":1}`)
+	refuse := errors.New("refused")
+	before := auditCount(t, s)
+	up := a
+	up.EFuses, up.EFusesUpdated, up.Rev = burned, t0.Add(time.Hour), "v0.4"
+	if _, err := s.RecordEFuses(ctx, up, func(Device) error { return refuse }, ev("device.efuses", a.ID)); !errors.Is(err, refuse) {
+		t.Errorf("refused update: %v", err)
+	}
+	if n := auditCount(t, s); n != before {
+		t.Errorf("a refused update appended %d audit entries", n-before)
+	}
+	if got, _ := s.Device(ctx, a.ID); string(got.EFuses) != string(blank) {
+		t.Errorf("a refused update changed the eFuses to %s", got.EFuses)
+	}
+	var seen Device
+	created, err := s.RecordEFuses(ctx, up, func(p Device) error { seen = p; return nil }, ev("device.efuses", a.ID))
+	if err != nil || created {
+		t.Fatalf("update = %v, %v; want an update", created, err)
+	}
+	if string(seen.EFuses) != string(blank) {
+		t.Errorf("check saw %s, want the prior state", seen.EFuses)
+	}
+	got, _ = s.Device(ctx, a.ID)
+	if string(got.EFuses) != string(burned) || !got.EFusesUpdated.Equal(t0.Add(time.Hour)) || !got.Provisioned.Equal(t0) || got.Operator != "alice" {
+		t.Errorf("after the update: %+v", got)
+	}
+	if _, err := s.RecordEFuses(ctx, Device{ID: "58cf79000003", Product: "nope", MAC: "58:cf:79:00:00:03"}, nil,
+		ev("device.efuses", "58cf79000003")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown product: %v, want ErrNotFound", err)
+	}
+
+	for _, tt := range []struct {
+		q    string
+		want []string
+	}{
+		{"58:CF:79:00:00:02", []string{"58cf79000002"}},
+		{"00:00:01", []string{"58cf79000001"}},
+		{"58cf79", []string{"58cf79000002", "58cf79000001"}},
+		{"esp32-c3", []string{"58cf79000002", "58cf79000001"}},
+		{"_", nil},
+	} {
+		ds, err := s.ListDevices(ctx, DeviceFilter{Query: tt.q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(tt.want) {
+			t.Errorf("ListDevices(%q) = %v, want %v", tt.q, ids, tt.want)
+		}
+	}
+}
+
+// A database made by a version before the migrations opens with its
+// devices kept and the new columns empty, and opens again unchanged.
+func TestSQLiteMigratesOldDevices(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO products (name, description, created) VALUES ('thermo', '', 1);
+		INSERT INTO devices (id, product, model, rev, serial, issuer, subject, chain, root, enc_key, enc_fingerprint, boot_key_hash, provisioned, operator)
+		VALUES ('0a0b', 'thermo', 'sim', 'A', '01', 'aa', 'CN=x', x'01', 'rr', x'', '', '', 5, 'alice');`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for range 2 {
+		s, err := OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.Device(ctx, "0a0b")
+		if err != nil || d.Serial != "01" || d.MAC != "" || d.EFuses != nil || !d.HasCertificate() {
+			t.Errorf("old device after migration: %+v, %v", d, err)
+		}
+		var v int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil || v != len(sqliteMigrations) {
+			t.Errorf("user_version = %d, %v; want %d", v, err, len(sqliteMigrations))
+		}
+		s.Close()
 	}
 }

@@ -134,6 +134,32 @@ CREATE TABLE production_package_stations (
 	package TEXT COLLATE "C" NOT NULL REFERENCES production_packages(id), account TEXT COLLATE "C" NOT NULL,
 	PRIMARY KEY (package, account));
 `,
+	// 4: a device's ticket found again, for a station asking twice.
+	`
+CREATE INDEX production_tickets_device ON production_tickets (package, device);
+`,
+	// 5: leases on blobs being committed, and the references garbage
+	// collection looks up one blob at a time.
+	`
+CREATE TABLE blob_leases (digest BYTEA NOT NULL, holder TEXT COLLATE "C" NOT NULL, expires BIGINT NOT NULL, PRIMARY KEY (digest, holder));
+CREATE INDEX releases_payload ON releases (payload_digest);
+CREATE INDEX production_packages_payload ON production_packages (payload_digest);
+`,
+	// 6: a block of tickets found again by the name its station gave the
+	// request.
+	`
+ALTER TABLE production_tickets ADD COLUMN request TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX production_tickets_request ON production_tickets (package, request);
+`,
+	// 7: ESP32 boards' MACs and eFuse state; such a board may be recorded
+	// without a certificate, so only certificates must be unique.
+	`
+ALTER TABLE devices ADD COLUMN mac TEXT COLLATE "C" NOT NULL DEFAULT '',
+	ADD COLUMN efuses TEXT COLLATE "C" NOT NULL DEFAULT '', ADD COLUMN efuses_updated BIGINT NOT NULL DEFAULT 0;
+DROP INDEX devices_cert;
+CREATE UNIQUE INDEX devices_cert ON devices (issuer, serial) WHERE serial <> '';
+CREATE INDEX devices_mac ON devices (mac);
+`,
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://

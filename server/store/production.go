@@ -30,10 +30,53 @@ CREATE TABLE IF NOT EXISTS production_tickets (
 	used_by TEXT NOT NULL DEFAULT '', used INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS production_tickets_seq ON production_tickets (package, seq);
 CREATE INDEX IF NOT EXISTS production_tickets_used ON production_tickets (used_by);
+CREATE INDEX IF NOT EXISTS production_tickets_device ON production_tickets (package, device);
 CREATE TABLE IF NOT EXISTS production_package_stations (
 	package TEXT NOT NULL REFERENCES production_packages(id), account TEXT NOT NULL,
 	PRIMARY KEY (package, account));
 `
+
+// TicketRequest asks IssueTickets for production tickets.
+type TicketRequest struct {
+	// Package is the package's id.
+	Package string
+	// Device, when not "", asks for the one ticket bound to this device
+	// (N is then 1): when the package has one for it already, that ticket
+	// is handed out again. "" asks for a block of N unbound tickets.
+	Device string
+	// Request, when not "", names a block request, chosen by the station:
+	// when Station already took a block under this name, that block is
+	// handed out again (a different N gives ErrRequestReused). "" takes a
+	// new block each time. Only with Device "".
+	Request string
+	// Station is the account asking, recorded on each ticket.
+	Station string
+	// N is the number of tickets asked for, at least 1.
+	N int
+	// Now is the time of the request, checked against the package's
+	// validity.
+	Now time.Time
+	// New makes and signs the ticket numbered seq.
+	New func(seq int) (ProductionTicket, error)
+	// Event is the audit entry of a ticket issued.
+	Event func(ProductionTicket) audit.Event
+	// Again is the audit entry of a device's ticket handed out again; nil
+	// records nothing.
+	Again func(ProductionTicket) audit.Event
+	// Refusal is the audit entry of a refused request.
+	Refusal func(reason string) audit.Event
+}
+
+// IssuedTickets is what IssueTickets handed out.
+type IssuedTickets struct {
+	Tickets []ProductionTicket
+	// Again is set when Tickets are the device's ticket or the request's
+	// block issued before: nothing was counted.
+	Again bool
+	// Issued is the package's count of tickets issued, after this
+	// request.
+	Issued int
+}
 
 // Errors of ticket issuance, which callers branch on.
 var (
@@ -42,6 +85,9 @@ var (
 	ErrCountReached = errors.New("store: authorised count reached")
 	// ErrOutsideValidity: the package is not open at this time.
 	ErrOutsideValidity = errors.New("store: the order is not open")
+	// ErrRequestReused: a block request's name was used before for a
+	// block of another size.
+	ErrRequestReused = errors.New("store: block request name used before")
 )
 
 // ProductionPackage is a production package's metadata; its payload lives
@@ -101,13 +147,15 @@ type Production interface {
 	// ListPackages lists a product's packages (every product's for ""),
 	// newest first.
 	ListPackages(ctx context.Context, product string) ([]ProductionPackage, error)
-	// IssueTickets issues n tickets of package id at now in one
-	// transaction: it refuses with ErrOutsideValidity or ErrCountReached
-	// (recording the refusal with refusal) unless all n fit in the count,
-	// numbers them after those issued, makes each with newTicket (which signs
-	// it) and appends event(ticket) to the audit log for each.
-	IssueTickets(ctx context.Context, id string, n int, now time.Time, newTicket func(seq int) (ProductionTicket, error),
-		event func(ProductionTicket) audit.Event, refusal func(reason string) audit.Event) ([]ProductionTicket, error)
+	// IssueTickets issues the tickets q asks for in one transaction: it
+	// refuses with ErrOutsideValidity or ErrCountReached (recording the
+	// refusal with q.Refusal) unless all q.N fit in the count, numbers them
+	// after those issued, makes each with q.New (which signs it) and
+	// appends q.Event(ticket) to the audit log for each. A device's ticket
+	// is issued once: asking again for a device the package has a ticket
+	// for returns that ticket and counts nothing, so a station whose
+	// answer was lost asks again and gets what was issued.
+	IssueTickets(ctx context.Context, q TicketRequest) (IssuedTickets, error)
 	Ticket(ctx context.Context, id string) (ProductionTicket, error)
 	// ListTickets lists a package's tickets in order.
 	ListTickets(ctx context.Context, pkg string) ([]ProductionTicket, error)
@@ -246,58 +294,119 @@ func scanTicket(row rowScanner, t *ProductionTicket) error {
 	return nil
 }
 
-// IssueTickets counts, makes and records n tickets in one transaction.
-func (s *SQLite) IssueTickets(ctx context.Context, id string, n int, now time.Time, newTicket func(seq int) (ProductionTicket, error),
-	event func(ProductionTicket) audit.Event, refusal func(reason string) audit.Event) ([]ProductionTicket, error) {
-	if n < 1 {
-		return nil, fmt.Errorf("store: %d tickets asked for", n)
+// IssueTickets counts, makes and records tickets in one transaction.
+func (s *SQLite) IssueTickets(ctx context.Context, q TicketRequest) (IssuedTickets, error) {
+	switch {
+	case q.N < 1:
+		return IssuedTickets{}, fmt.Errorf("store: %d tickets asked for", q.N)
+	case q.Device != "" && q.N != 1:
+		return IssuedTickets{}, fmt.Errorf("store: %d tickets asked for one device", q.N)
+	case q.Device != "" && q.Request != "":
+		return IssuedTickets{}, errors.New("store: a device's ticket is asked for by device, not by request")
 	}
-	var out []ProductionTicket
+	var out IssuedTickets
 	var refused error
 	err := s.tx(ctx, audit.Event{}, func(t *sql.Tx) error {
 		var p ProductionPackage
-		if err := scanPackage(t.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE id = ?`, id), &p); err != nil {
+		if err := scanPackage(t.QueryRowContext(ctx, `SELECT `+packageColumns+` FROM production_packages WHERE id = ?`, q.Package), &p); err != nil {
 			return err
 		}
+		out.Issued = p.Issued
 		switch {
-		case now.Before(p.NotBefore):
+		case q.Now.Before(p.NotBefore):
 			refused = fmt.Errorf("%w: order %s opens at %s", ErrOutsideValidity, p.Batch, p.NotBefore.UTC().Format(time.RFC3339))
-		case !now.Before(p.Expires):
+		case !q.Now.Before(p.Expires):
 			refused = fmt.Errorf("%w: order %s ended at %s", ErrOutsideValidity, p.Batch, p.Expires.UTC().Format(time.RFC3339))
-		case p.Issued+n > p.Count:
-			refused = fmt.Errorf("%w: %d of %d tickets of order %s are issued, %d more asked for", ErrCountReached, p.Issued, p.Count, p.Batch, n)
 		}
-		if refused != nil {
-			if _, err := t.ExecContext(ctx, `UPDATE production_packages SET refused = refused + 1 WHERE id = ?`, id); err != nil {
+		if refused == nil && q.Device != "" {
+			// The device's ticket, if the package has one: its first
+			// answer may have been lost (an instance gone, a connection
+			// cut after the commit).
+			var tk ProductionTicket
+			err := scanTicket(t.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM production_tickets
+				WHERE package = ? AND device = ? ORDER BY seq LIMIT 1`, q.Package, q.Device), &tk)
+			switch {
+			case err == nil:
+				out.Tickets, out.Again = []ProductionTicket{tk}, true
+				if q.Again == nil {
+					return nil
+				}
+				return appendAudit(ctx, t, q.Again(tk))
+			case !errors.Is(err, ErrNotFound):
+				return err
+			}
+		}
+		if refused == nil && q.Request != "" {
+			// The block this station took under this name, if any.
+			rows, err := t.QueryContext(ctx, `SELECT `+ticketColumns+` FROM production_tickets
+				WHERE package = ? AND request = ? AND station = ? ORDER BY seq`, q.Package, q.Request, q.Station)
+			if err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
-			return appendAudit(ctx, t, refusal(refused.Error()))
+			var block []ProductionTicket
+			for rows.Next() {
+				var tk ProductionTicket
+				if err := scanTicket(rows, &tk); err != nil {
+					rows.Close()
+					return err
+				}
+				block = append(block, tk)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			switch {
+			case len(block) == q.N:
+				out.Tickets, out.Again = block, true
+				if q.Again == nil {
+					return nil
+				}
+				for _, tk := range block {
+					if err := appendAudit(ctx, t, q.Again(tk)); err != nil {
+						return err
+					}
+				}
+				return nil
+			case len(block) > 0:
+				return fmt.Errorf("%w: request %q took a block of %d tickets, not %d", ErrRequestReused, q.Request, len(block), q.N)
+			}
 		}
-		for seq := p.Issued + 1; seq <= p.Issued+n; seq++ {
-			tk, err := newTicket(seq)
+		if refused == nil && p.Issued+q.N > p.Count {
+			refused = fmt.Errorf("%w: %d of %d tickets of order %s are issued, %d more asked for", ErrCountReached, p.Issued, p.Count, p.Batch, q.N)
+		}
+		if refused != nil {
+			if _, err := t.ExecContext(ctx, `UPDATE production_packages SET refused = refused + 1 WHERE id = ?`, q.Package); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			return appendAudit(ctx, t, q.Refusal(refused.Error()))
+		}
+		for seq := p.Issued + 1; seq <= p.Issued+q.N; seq++ {
+			tk, err := q.New(seq)
 			if err != nil {
 				return err
 			}
-			tk.Package, tk.Seq = id, seq
-			if _, err := t.ExecContext(ctx, `INSERT INTO production_tickets (`+ticketColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-				tk.ID, tk.Package, tk.Seq, tk.Device, tk.Station, unixNano(tk.Issued), tk.Ticket, "", 0); err != nil {
+			tk.Package, tk.Seq, tk.Device, tk.Station = q.Package, seq, q.Device, q.Station
+			if _, err := t.ExecContext(ctx, `INSERT INTO production_tickets (`+ticketColumns+`, request) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+				tk.ID, tk.Package, tk.Seq, tk.Device, tk.Station, unixNano(tk.Issued), tk.Ticket, "", 0, q.Request); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
-			if err := appendAudit(ctx, t, event(tk)); err != nil {
+			if err := appendAudit(ctx, t, q.Event(tk)); err != nil {
 				return err
 			}
-			out = append(out, tk)
+			out.Tickets = append(out.Tickets, tk)
 		}
-		if _, err := t.ExecContext(ctx, `UPDATE production_packages SET issued = issued + ? WHERE id = ?`, n, id); err != nil {
+		if _, err := t.ExecContext(ctx, `UPDATE production_packages SET issued = issued + ? WHERE id = ?`, q.N, q.Package); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
+		out.Issued = p.Issued + q.N
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return IssuedTickets{}, err
 	}
 	if refused != nil {
-		return nil, refused
+		return IssuedTickets{}, refused
 	}
 	return out, nil
 }

@@ -87,11 +87,70 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema); err != nil {
+	if _, err := db.ExecContext(ctx, schema+deviceSchema+deviceRootSchema+recipientSchema+productionSchema+sharedSchema+blobLeaseSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating schema: %w", err)
 	}
+	if err := migrateSQLite(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &SQLite{db: db, obs: new(observer)}, nil
+}
+
+// sqliteMigrations change tables the schema above created in an earlier
+// version; the database's user_version counts those applied. A version,
+// once released, never changes; a new one is appended.
+var sqliteMigrations = []string{
+	// 1: a block of tickets found again by the name its station gave the
+	// request.
+	`
+ALTER TABLE production_tickets ADD COLUMN request TEXT NOT NULL DEFAULT '';
+CREATE INDEX production_tickets_request ON production_tickets (package, request);
+`,
+	// 2: ESP32 boards' MACs and eFuse state; such a board may be recorded
+	// without a certificate, so only certificates must be unique.
+	`
+ALTER TABLE devices ADD COLUMN mac TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN efuses TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN efuses_updated INTEGER NOT NULL DEFAULT 0;
+DROP INDEX devices_cert;
+CREATE UNIQUE INDEX devices_cert ON devices (issuer, serial) WHERE serial <> '';
+CREATE INDEX devices_mac ON devices (mac);
+`,
+}
+
+// migrateSQLite applies the migrations the database lacks, in one write
+// transaction, so that two processes opening it at once agree.
+func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	t, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock): the write lock first
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer t.Rollback()
+	var have int
+	if err := t.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if have > len(sqliteMigrations) {
+		return fmt.Errorf("store: the database's schema is version %d, newer than this server's %d: upgrade the server", have, len(sqliteMigrations))
+	}
+	if have == len(sqliteMigrations) {
+		return nil
+	}
+	for v := have + 1; v <= len(sqliteMigrations); v++ {
+		if _, err := t.ExecContext(ctx, sqliteMigrations[v-1]); err != nil {
+			return fmt.Errorf("store: schema migration %d: %w", v, err)
+		}
+	}
+	// PRAGMA takes no placeholders; the number is this program's own.
+	if _, err := t.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(sqliteMigrations))); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("store: schema migration: %w", err)
+	}
+	return nil
 }
 
 // ownerOnly creates the database file at path with mode 0600 if it is

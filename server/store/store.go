@@ -209,5 +209,6 @@ type Store interface {
 	AuditLog
 	RateLimits
 	Secrets
+	BlobRefs
 	io.Closer
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/devices/esprom"
 	"trustforge/internal/apiwire"
 	"trustforge/server/api"
 	"trustforge/wasm/client"
@@ -189,5 +191,41 @@ func TestClientAgainstTheServer(t *testing.T) {
 	}
 	if _, err := eng.Session(ctx); err == nil {
 		t.Error("still signed in after SignOut")
+	}
+}
+
+// The console records an ESP32 board by its MAC twice (created, then
+// updated after a burn) and finds it by MAC with the state it sent; a
+// report that clears a burned eFuse comes back as efuse_regressed.
+func TestRecordEFusesAgainstTheServer(t *testing.T) {
+	ctx := context.Background()
+	hs, admin := newServer(t)
+	post(t, admin, "/api/users", map[string]string{"name": "erin", "role": "engineer", "password": "erin password 1"})
+	post(t, admin, "/api/products", map[string]any{"name": "lamp", "channels": []string{"beta"}})
+	eng := newClient(hs)
+	if _, err := eng.SignIn(ctx, "erin", "erin password 1"); err != nil {
+		t.Fatal(err)
+	}
+	st := esprom.SecurityState{Chip: "ESP32-C3"}
+	for k := range 6 {
+		st.KeyBlocks = append(st.KeyBlocks, esprom.KeyBlockState{Block: k, Purpose: "USER"})
+	}
+	rep := client.EFusesReport{Product: "lamp", Model: "ESP32-C3", Rev: "v0.4", MAC: "58:cf:79:0a:0b:0c", EFuses: st}
+	d, err := eng.RecordEFuses(ctx, rep)
+	if err != nil || d.ID != "58cf790a0b0c" || d.MAC != rep.MAC || d.EFuses == nil || d.EFusesUpdated == nil {
+		t.Fatalf("first record: %+v, %v", d, err)
+	}
+	rep.EFuses.SecureBoot = true
+	rep.EFuses.KeyBlocks[0] = esprom.KeyBlockState{Block: 0, Purpose: "SECURE_BOOT_DIGEST0", Digest: strings.Repeat("0f", 32), WriteProtected: true}
+	if d, err = eng.RecordEFuses(ctx, rep); err != nil || !d.EFuses.SecureBoot {
+		t.Fatalf("update: %+v, %v", d, err)
+	}
+	ds, err := eng.Devices(ctx, client.DeviceFilter{Query: "0a:0b:0c"})
+	if err != nil || len(ds) != 1 || ds[0].EFuses.KeyBlocks[0].Digest != strings.Repeat("0f", 32) {
+		t.Fatalf("search by MAC: %+v, %v", ds, err)
+	}
+	rep.EFuses.SecureBoot = false
+	if _, err := eng.RecordEFuses(ctx, rep); !errors.Is(err, apiwire.CodeEFuseRegressed) {
+		t.Errorf("clearing SECURE_BOOT_EN: %v, want efuse_regressed", err)
 	}
 }

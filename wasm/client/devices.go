@@ -130,3 +130,16 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 	}
 	return err
 }
+
+// EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
+// security state.
+type EFusesReport = apiwire.EFusesReport
+
+// RecordEFuses creates or updates an ESP32 board's registry entry, whose
+// id is its MAC's hex digits.
+func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (Device, error) {
+	var d Device
+	rt := apiwire.RecordEFuses
+	err := c.call(ctx, rt.Method, rt.Path(apiwire.EFusesID(r.MAC)), r, &d)
+	return d, err
+}

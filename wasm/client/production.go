@@ -122,7 +122,9 @@ func (c *Client) PackageTickets(ctx context.Context, id string) ([]Ticket, error
 }
 
 // TakeTicket asks for the ticket to build device (its id, hex). A refusal
-// is an *Error with code "count_reached" or "order_closed".
+// is an *Error with code "count_reached" or "order_closed". Asking again
+// for a device hands out its ticket again, counting nothing: a request
+// whose answer was lost may be sent again.
 func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, error) {
 	var out Tickets
 	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]string{"device": device}, &out)
@@ -130,9 +132,12 @@ func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, e
 }
 
 // TakeTickets asks for a block of n unbound tickets, for offline work.
-func (c *Client) TakeTickets(ctx context.Context, pkg string, n int) (Tickets, error) {
+// With a request name (1 to 64 letters, digits, '-' and '_'; "" for none),
+// asking again under the same name hands out the same block, counting
+// nothing: a request whose answer was lost may be sent again.
+func (c *Client) TakeTickets(ctx context.Context, pkg string, n int, request string) (Tickets, error) {
 	var out Tickets
-	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]int{"count": n}, &out)
+	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]any{"count": n, "request": request}, &out)
 	return out, err
 }
 

@@ -85,8 +85,9 @@ func Checklist(f Facts) []Step {
 		add(Step{ID: "register", Title: "Register your signing key with the product", Why: "The server accepts only releases signed by a registered key.",
 			Link: "/keys", LinkText: "Keys", Done: intersects(f.SigningKeys, f.Registered)})
 		add(Step{ID: "recipient", Title: "Have a recipient to encrypt releases to",
-			Why:  "Releases are encrypted to people by name: publish your own decryption key's recipient, or ask a technician to publish theirs.",
-			Link: "/keys", LinkText: "Keys", Done: f.Recipients > 0})
+			Why: "Releases are encrypted to people by name: make your own recipient in one click on the publish form " +
+				"(or on the Keys page), or ask a technician to publish theirs.",
+			Link: "/releases#publish", LinkText: "Releases", Done: f.Recipients > 0})
 		add(Step{ID: "release", Title: "Publish a release", Why: "Sign and encrypt a firmware image here and upload it.",
 			Link: "/releases", LinkText: "Releases", Done: f.Releases > 0})
 	}

@@ -216,3 +216,19 @@ func TestCardLine(t *testing.T) {
 		t.Error("PageFor(nope)")
 	}
 }
+
+func TestSectionNote(t *testing.T) {
+	if got := SectionNote(viewer(tech), state.PermPublish, "publishing releases"); got !=
+		"Publishing releases: engineers can. Ask an administrator (ada) for the engineer role, or ask a colleague who has it." {
+		t.Errorf("technician: %q", got)
+	}
+	if got := SectionNote(viewer(admin), state.PermPublish, "publishing releases"); !strings.Contains(got, "Give your account (or a colleague's) the engineer role") {
+		t.Errorf("administrator: %q", got)
+	}
+	if got := SectionNote(Viewer{}, state.PermPublish, "publishing releases"); !strings.HasSuffix(got, "Sign in first.") {
+		t.Errorf("signed out: %q", got)
+	}
+	if got := SectionNote(viewer(engineer), state.PermPublish, "publishing releases"); got != "" {
+		t.Errorf("engineer: %q, want nothing", got)
+	}
+}

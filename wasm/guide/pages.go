@@ -148,3 +148,17 @@ func CardLine(page Page, v Viewer) string {
 	}
 	return "Not for your roles: " + whoMay(perms[0]) + " use it. " + GetRole(v, perms[0])
 }
+
+// SectionNote is what a page section the viewer's roles may not use says
+// in its place: what it does, who may, and how the viewer gets it done.
+// It is "" when the viewer may use it.
+func SectionNote(v Viewer, perm state.Permission, what string) string {
+	if perm == "" || v.Can(perm) {
+		return ""
+	}
+	how := "Sign in first."
+	if v.SignedIn {
+		how = GetRole(v, perm)
+	}
+	return Missing{What: what, Who: whoMay(perm), How: how}.Sentence()
+}

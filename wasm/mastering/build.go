@@ -44,6 +44,7 @@ type Input struct {
 	Expires time.Time
 	// Mode is the image mode; empty means production.ImageDevice when the
 	// profile encrypts images to each board, else production.ImageClear.
+	// An ESP32 flash set is always production.ImageClear.
 	Mode production.ImageMode
 	// Stations are the age recipients of the stations ("age1…").
 	Stations []string
@@ -91,7 +92,13 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 	start = start.UTC().Truncate(time.Second)
 	expires := in.Expires.UTC().Truncate(time.Second)
 	mode := in.Mode
-	if mode == "" {
+	flashSet := in.Release.Manifest != nil && in.Release.Manifest.IsFlashSet()
+	switch {
+	case flashSet && mode == production.ImageDevice:
+		return nil, errors.New("mastering: an ESP32 flash set is programmed as it is: the chip's own flash encryption covers it")
+	case flashSet:
+		mode = production.ImageClear
+	case mode == "":
 		mode = production.ImageClear
 		if in.Profile.EncryptImages {
 			mode = production.ImageDevice
@@ -122,9 +129,10 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	image, err = ForMode(image, mode, in.DecryptionKeys)
-	if err != nil {
-		return nil, err
+	if !flashSet {
+		if image, err = ForMode(image, mode, in.DecryptionKeys); err != nil {
+			return nil, err
+		}
 	}
 	batch, err := in.CA.NewBatch(ctx, pki.BatchOptions{Product: in.Profile.Product, Batch: in.Batch, NotBefore: start, NotAfter: expires})
 	if err != nil {
@@ -142,7 +150,8 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 	s, err := production.Build(ctx, &out, production.BuildInput{
 		Manifest: production.Manifest{
 			Product: in.Profile.Product, Batch: in.Batch, Count: in.Count, NotBefore: start, Expires: expires,
-			Release:   production.Release{ID: rid, Version: in.Release.Manifest.Version.String(), Component: in.Release.Manifest.Component},
+			Release: production.Release{ID: rid, Version: in.Release.Manifest.Version.String(), Component: in.Release.Manifest.Component,
+				ImageFormat: in.Release.Manifest.ImageFormat, Parts: in.Release.Manifest.Parts},
 			ImageMode: mode, Profile: production.ProfileOf(in.Profile),
 			CA: batch.CA.Cert.Raw, Root: batch.Root.Raw, Notes: in.Notes,
 		},

@@ -117,8 +117,15 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	opts.Version = imgVer
 	opts.SecurityCounter = in.SecurityCounter
 	start := time.Now()
-	var img bytes.Buffer
-	img.Grow(len(payload) + 64<<10)
+	// The image, the ciphertext (in scratch) and the bundle are allocated
+	// together, before the work: each allocation this large may start a
+	// garbage collection, whose marking runs on the page's thread in one
+	// piece, so three of them spread over the work were three stalls.
+	imgCap := len(payload) + 64<<10
+	var img, out bytes.Buffer
+	img.Grow(imgCap)
+	out.Grow(imgCap + imgCap/64 + 4096)
+	scratchBuf := make([]byte, 0, imgCap+imgCap/64+4096)
 	src := &yieldingReader{ctx: ctx, r: bytes.NewReader(payload), yield: yield, stage: StageSign,
 		total: int64(len(payload)), progress: progress}
 	if _, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts); err != nil {
@@ -135,13 +142,11 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if in.SecurityCounter != nil {
 		m.SecurityCounter = *in.SecurityCounter
 	}
-	var out bytes.Buffer
-	out.Grow(img.Len() + img.Len()/64 + 4096)
 	imgSrc := &yieldingReader{ctx: ctx, r: bytes.NewReader(img.Bytes()), yield: yield, stage: StageEncrypt,
 		total: int64(img.Len()), progress: progress}
 	// The ciphertext waits in scratch while the manifest is signed, then
 	// is copied (and hashed again) after it: yield there too.
-	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: make([]byte, 0, img.Len()+img.Len()/64+4096)}
+	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf}
 	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch, Engine: opts.Engine})
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Yield gives the browser's event loop a turn; nil does nothing.
@@ -43,11 +44,45 @@ type Progress struct {
 	Done, Total int64
 }
 
-// yieldChunk is how many bytes are processed between two yields.
-const yieldChunk = 512 << 10
+// A long loop reads at most readPiece bytes at a time and yields once
+// yieldEvery has passed since it last did, so that no turn of the page's
+// thread it takes runs much over yieldEvery (the console's goal is no
+// stall over 50 ms), however fast or loaded the machine. A fixed number of
+// bytes between yields (512 KiB) made turns of a quarter of a second on a
+// loaded machine, where age's ChaCha20-Poly1305 in WebAssembly is slow.
+const (
+	readPiece  = 64 << 10
+	yieldEvery = 20 * time.Millisecond
+)
 
-// yieldingReader reads from r at most yieldChunk bytes at a time, and
-// reports progress and yields after each chunk.
+// pacer decides when a loop yields.
+type pacer struct {
+	ctx   context.Context
+	yield Yield
+	last  time.Time // when it last yielded; zero: not yet
+}
+
+// due reports whether yieldEvery has passed since the last yield (or the
+// first call).
+func (p *pacer) due() bool {
+	now := time.Now()
+	if p.last.IsZero() {
+		p.last = now
+	}
+	return now.Sub(p.last) >= yieldEvery
+}
+
+// pause yields to the browser.
+func (p *pacer) pause() error {
+	defer func() { p.last = time.Now() }()
+	if p.yield == nil {
+		return nil
+	}
+	return p.yield(p.ctx)
+}
+
+// yieldingReader reads from r at most readPiece bytes at a time, and
+// reports progress and yields when its pacer says so, and at the end.
 type yieldingReader struct {
 	ctx      context.Context
 	r        io.Reader
@@ -55,42 +90,39 @@ type yieldingReader struct {
 	stage    Stage
 	done     int64
 	total    int64
-	since    int
 	progress func(Progress)
+	pace     pacer
 }
 
 func (y *yieldingReader) Read(p []byte) (int, error) {
 	if err := y.ctx.Err(); err != nil {
 		return 0, err
 	}
-	if len(p) > yieldChunk-y.since {
-		p = p[:yieldChunk-y.since]
+	if len(p) > readPiece {
+		p = p[:readPiece]
 	}
 	n, err := y.r.Read(p)
 	y.done += int64(n)
-	y.since += n
-	if y.since >= yieldChunk || err == io.EOF {
-		y.since = 0
+	if y.pace.due() || err == io.EOF {
 		if y.progress != nil {
 			y.progress(Progress{Stage: y.stage, Done: y.done, Total: y.total})
 		}
-		if y.yield != nil {
-			if yerr := y.yield(y.ctx); yerr != nil {
-				return n, yerr
-			}
+		y.pace.ctx, y.pace.yield = y.ctx, y.yield
+		if yerr := y.pace.pause(); yerr != nil {
+			return n, yerr
 		}
 	}
 	return n, err
 }
 
 // yieldingScratch is an in-memory io.ReadWriteSeeker whose reads yield to
-// the browser every yieldChunk bytes.
+// the browser as yieldingReader's do.
 type yieldingScratch struct {
 	ctx   context.Context
 	yield Yield
 	buf   []byte
 	off   int
-	since int
+	pace  pacer
 }
 
 func (s *yieldingScratch) Write(p []byte) (int, error) {
@@ -109,18 +141,15 @@ func (s *yieldingScratch) Read(p []byte) (int, error) {
 	if s.off >= len(s.buf) {
 		return 0, io.EOF
 	}
-	if len(p) > yieldChunk-s.since {
-		p = p[:yieldChunk-s.since]
+	if len(p) > readPiece {
+		p = p[:readPiece]
 	}
 	n := copy(p, s.buf[s.off:])
 	s.off += n
-	s.since += n
-	if s.since >= yieldChunk {
-		s.since = 0
-		if s.yield != nil {
-			if err := s.yield(s.ctx); err != nil {
-				return n, err
-			}
+	if s.pace.due() {
+		s.pace.ctx, s.pace.yield = s.ctx, s.yield
+		if err := s.pace.pause(); err != nil {
+			return n, err
 		}
 	}
 	return n, nil

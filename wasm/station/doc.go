@@ -9,6 +9,13 @@
 // so), checks that the board boots it, confirms it, and records the
 // result.
 //
+// A package that carries an ESP32 flash set programs ESP32 boards through
+// their ROM loader instead (ProgramESP): the chip's factory MAC is the
+// board's id for its ticket, every part is checked against the chip before
+// the ticket is taken, written with the chip's MD5 check, and the boot log
+// must show the package's version; no certificate is issued, as the ROM
+// loader cannot make a key on the board.
+//
 // It is plain Go over devices/smp, devices/provision and devices/fwupdate:
 // the console runs it in the browser on ports opened with Web Serial, and
 // its tests run it natively against devices/sim boards.

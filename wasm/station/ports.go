@@ -16,7 +16,9 @@ type Port interface {
 	Label() string
 	// USB reports whether the port is a USB device, and its identifiers.
 	USB() (ok bool, vendor, product uint16)
-	// Open opens the port at baud.
+	// Open opens the port at baud. For ESP32 boards the transport also
+	// drives DTR/RTS (esprom.Lines), which reset the chip into its ROM
+	// loader.
 	Open(ctx context.Context, baud int) (smp.Transport, error)
 }
 
@@ -97,6 +99,11 @@ func (s *Station) ProgramPorts(ctx context.Context, ports []Port, o RunOptions) 
 }
 
 func (s *Station) programPort(ctx context.Context, p Port, label string, baud int, timeout time.Duration, onStep func(Step)) *Result {
+	if s.Package.Manifest.Release.IsFlashSet() {
+		// The ESP32's ROM loader: the port's DTR/RTS reset the chip into
+		// it, and the flow opens the port again after a pulled cable.
+		return s.ProgramESP(ctx, portLink{p: p, baud: baud}, label, onStep)
+	}
 	t, err := p.Open(ctx, baud)
 	if err != nil {
 		now := s.now()

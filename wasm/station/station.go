@@ -176,17 +176,13 @@ func (r *run) record(st Step) {
 // The board's Result is returned whatever happened; a board refused
 // before anything was written has State Refused.
 func (s *Station) Program(ctx context.Context, c *smp.Client, port string, onStep func(Step)) *Result {
-	m := s.Package.Manifest
-	res := &Result{Port: port, Started: s.now()}
-	if rec, err := fwupdate.NewRecord(s.rand(), res.Started); err == nil {
-		rec.Technician, rec.Product, rec.Component = s.Operator, m.Product, m.Release.Component
-		rec.Channel, rec.Release, rec.Version = "production", m.Release.ID.String(), m.Release.Version
-		rec.ImageSHA256 = m.Release.Image.SHA256.String()
-		rec.Board.Transport = "serial"
-		res.Record = rec
-	}
+	res := s.newResult(port)
 	r := &run{s: s, c: c, res: res, onStep: onStep}
-	err := r.program(ctx)
+	return s.finish(ctx, res, r.program(ctx))
+}
+
+// finish counts and records a board's run that ended with err.
+func (s *Station) finish(ctx context.Context, res *Result, err error) *Result {
 	res.Finished = s.now()
 	s.mu.Lock()
 	switch {
@@ -217,6 +213,9 @@ func (s *Station) Program(ctx context.Context, c *smp.Client, port string, onSte
 
 func (r *run) program(ctx context.Context) error {
 	s, m := r.s, r.s.Package.Manifest
+	if m.Release.IsFlashSet() {
+		return fmt.Errorf("%w: the package programs an ESP32 flash set: present the board on an ESP32 port; nothing was written", ErrRefused)
+	}
 	if err := m.Open(s.now()); err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
@@ -240,12 +239,27 @@ func (r *run) program(ctx context.Context) error {
 		return err
 	}
 
+	ticket, err := r.ticket(ctx, info.ID)
+	if err != nil {
+		return err
+	}
+	prov, err := r.provision(ctx, pc, ticket)
+	if err != nil {
+		return err
+	}
+	return r.flash(ctx, prov)
+}
+
+// ticket takes the board's ticket from the server and verifies it: bound
+// to this package and this device, signed by the server's ticket key.
+func (r *run) ticket(ctx context.Context, device string) (*production.SignedTicket, error) {
+	s := r.s
 	var ticket *production.SignedTicket
-	if err := r.step("ticket", func() (string, error) {
-		raw, remaining, err := s.Tickets.Take(ctx, info.ID)
+	err := r.step("ticket", func() (string, error) {
+		raw, remaining, err := s.Tickets.Take(ctx, device)
 		if err != nil {
 			if errors.Is(err, ErrRefused) {
-				return "", fmt.Errorf("%w; nothing was written to device %s", err, info.ID)
+				return "", fmt.Errorf("%w; nothing was written to device %s", err, device)
 			}
 			return "", err
 		}
@@ -259,20 +273,13 @@ func (r *run) program(ctx context.Context) error {
 		if err != nil {
 			return "", fmt.Errorf("%w: the ticket does not verify under the server's ticket key (%v); nothing was written", ErrRefused, err)
 		}
-		if err := t.For(s.Package.ID, info.ID, s.now()); err != nil {
+		if err := t.For(s.Package.ID, device, s.now()); err != nil {
 			return "", fmt.Errorf("%w: %v; nothing was written", ErrRefused, err)
 		}
 		r.res.Ticket = t
 		return fmt.Sprintf("ticket %d of %d (%.8s…), %d left in the order", t.Seq, t.Count, t.ID, remaining), nil
-	}); err != nil {
-		return err
-	}
-
-	prov, err := r.provision(ctx, pc, ticket)
-	if err != nil {
-		return err
-	}
-	return r.flash(ctx, prov)
+	})
+	return ticket, err
 }
 
 // provision runs the guided provisioning flow with the batch CA.

@@ -2,9 +2,12 @@ package station
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
@@ -33,9 +36,15 @@ type Online struct {
 	Package string
 }
 
-// Take asks the server for device's ticket.
+// Take asks the server for device's ticket. A request whose answer is
+// lost is sent again: the server hands a device's ticket out once, and
+// the same ticket again when asked again.
 func (o *Online) Take(ctx context.Context, device string) ([]byte, int, error) {
-	t, err := o.API.TakeTicket(ctx, o.Package, device)
+	var t client.Tickets
+	err := retry(ctx, func() (err error) {
+		t, err = o.API.TakeTicket(ctx, o.Package, device)
+		return err
+	})
 	if err != nil {
 		return nil, 0, refusal(err)
 	}
@@ -43,6 +52,33 @@ func (o *Online) Take(ctx context.Context, device string) ([]byte, int, error) {
 		return nil, 0, fmt.Errorf("station: the server answered %d tickets for one device", len(t.Tickets))
 	}
 	return t.Tickets[0].Signed, t.Remaining, nil
+}
+
+// attempts is how many times a ticket request is sent while its answer is
+// lost: the server unreachable, or failing, as an instance behind a load
+// balancer does when it goes down under the request.
+const attempts = 3
+
+// retry calls fn, which must be safe to repeat, until the server answers
+// it (a refusal included), attempts are used up or ctx is done, waiting a
+// little longer before each attempt.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(i) * 250 * time.Millisecond):
+			}
+		}
+		err = fn()
+		var e *client.Error
+		if err == nil || errors.As(err, &e) && e.Status < 500 || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 // refusal turns the server's refusals into ErrRefused.
@@ -78,7 +114,17 @@ func (b *Block) Fetch(ctx context.Context, n int) error {
 	if n < 1 || n > MaxBlock {
 		return fmt.Errorf("station: a block of %d tickets (1 to %d)", n, MaxBlock)
 	}
-	t, err := b.Online.API.TakeTickets(ctx, b.Online.Package, n)
+	// The block's name lets a request whose answer was lost be sent
+	// again without taking a second block.
+	var name [16]byte
+	if _, err := rand.Read(name[:]); err != nil {
+		return fmt.Errorf("station: %w", err)
+	}
+	var t client.Tickets
+	err := retry(ctx, func() (err error) {
+		t, err = b.Online.API.TakeTickets(ctx, b.Online.Package, n, hex.EncodeToString(name[:]))
+		return err
+	})
 	if err != nil {
 		return refusal(err)
 	}

@@ -46,7 +46,7 @@ func (p *devicesPage) Render() app.UI {
 			&boardPanel{Kit: p.Kit},
 			&uploadPanel{App: p.App, Kit: p.Kit},
 			&smpLogPanel{Kit: p.Kit},
-			&espPanel{},
+			&espPanel{App: p.App},
 		},
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/espimg"
+	"trustforge/crypto/pki"
 	"trustforge/devices/esprom"
 	"trustforge/devices/webserial"
+	"trustforge/wasm/state"
 )
 
 // espUSBFilters are the USB serial bridges ESP32 boards carry: Espressif's
@@ -35,6 +37,14 @@ func (s espSerial) SetLines(ctx context.Context, dtr, rts bool) error {
 // flashes an image at an offset with verification.
 type espPanel struct {
 	app.Compo
+
+	// App is the tab's shared state: the CA's ESP32 profiles and the
+	// device registry. Without it the panel burns steps by hand only.
+	App *state.App
+
+	// profiles are the ESP32 profiles; product names the chosen one.
+	profiles []pki.Profile
+	product  string
 
 	ui       app.Context
 	busy     bool
@@ -64,6 +74,9 @@ func (p *espPanel) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if p.offset == "" {
 		p.offset = "0x10000"
+	}
+	if app.IsClient {
+		p.loadProfiles()
 	}
 }
 
@@ -134,7 +147,7 @@ func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client,
 		return nil, nil, nil, nil, err
 	}
 	var ef *esprom.Efuses
-	if !ci.SecureDownload && ci.Chip == espimg.ESP32C3 {
+	if !ci.SecureDownload && (ci.Chip == espimg.ESP32C3 || ci.Chip == espimg.ESP32S3) {
 		if ef, err = c.ReadEfuses(ctx); err != nil {
 			c.Close()
 			port.Close()
@@ -327,6 +340,7 @@ func (p *espPanel) burn(ctx app.Context, e app.Event) {
 		return
 	}
 	c, plan := p.client, p.plan
+	pr, recordIt := p.profile()
 	p.busy, p.err, p.msg = true, "", ""
 	ctx.Async(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -340,6 +354,10 @@ func (p *espPanel) burn(ctx app.Context, e app.Event) {
 		if err == nil {
 			ci, err = c.Detect(cctx)
 		}
+		rec, recErr := "", error(nil)
+		if err == nil && recordIt {
+			rec, recErr = p.record(cctx, pr, ci, ef)
+		}
 		ctx.Dispatch(func(app.Context) {
 			p.busy, p.plan, p.confirmed = false, nil, false
 			if err != nil {
@@ -348,6 +366,12 @@ func (p *espPanel) burn(ctx app.Context, e app.Event) {
 			}
 			p.ef, p.efuses, p.chip = ef, ef.Summary(), ci
 			p.msg = "Burned: " + plan.What + "."
+			if rec != "" {
+				p.msg += " " + rec
+			}
+			if recErr != nil {
+				p.err = "Burned, but the device registry did not record the board: " + describeIdentity(recErr)
+			}
 		})
 	})
 }
@@ -390,6 +414,7 @@ func (p *espPanel) Render() app.UI {
 		app.If(ci != nil && p.ef != nil, func() app.UI {
 			return app.Div().ID("esp-anchors").Body(
 				app.H3().Text("Trust anchors (eFuses)"),
+				p.renderProfile(),
 				app.Div().Class("form-inline").Body(
 					app.Label().For("esp-sb-key").Text("Secure Boot v2 public key"),
 					app.Input().ID("esp-sb-key").DataSet("testid", "esp-sb-key").Type("file").Accept(".pem").Disabled(p.busy).OnChange(p.planDigest),
@@ -446,7 +471,7 @@ func (p *espPanel) renderPlan() app.UI {
 	return app.Div().ID("esp-plan").DataSet("testid", "esp-plan").Class("banner banner-warn").Body(
 		app.P().ID("esp-plan-what").Text("Step: "+p.plan.What+". These eFuses change:"),
 		app.Ul().ID("esp-plan-changes").Body(items...),
-		app.P().Text("eFuses only change from 0 to 1: this cannot be undone."),
+		app.P().Text(irreversible),
 		app.Label().Body(
 			app.Input().ID("esp-confirm").DataSet("testid", "esp-confirm").Type("checkbox").Checked(p.confirmed).
 				OnChange(func(ctx app.Context, e app.Event) { p.confirmed = ctx.JSSrc().Get("checked").Bool() }),

@@ -98,6 +98,12 @@ func (p *identityPage) Render() app.UI {
 	hasVault := vs == state.VaultLocked || vs == state.VaultUnlocked
 	unlocked := vs == state.VaultUnlocked
 	hasRoot := len(p.cas) > 0 && p.cas[0].Kind == pki.KindRoot
+	var mcuboot []pki.Profile // the profiles of boards provisioned over SMP
+	for _, pr := range p.profiles {
+		if pr.Board == pki.BoardMCUboot {
+			mcuboot = append(mcuboot, pr)
+		}
+	}
 	return &layout{
 		App:    p.App,
 		Active: "/identity",
@@ -118,10 +124,17 @@ func (p *identityPage) Render() app.UI {
 			app.If(hasRoot, func() app.UI {
 				return &profilePanel{App: p.App, CAs: p.cas, Profiles: p.profiles, SignKeys: p.signKeys, OnChange: p.changed}
 			}),
-			app.If(len(p.profiles) > 0, func() app.UI {
+			app.If(len(mcuboot) > 0, func() app.UI {
 				return app.Div().Body(
 					&connectPanel{Kit: p.Kit},
-					&provisionPanel{App: p.App, Kit: p.Kit, Profiles: p.profiles, Unlocked: unlocked},
+					&provisionPanel{App: p.App, Kit: p.Kit, Profiles: mcuboot, Unlocked: unlocked},
+				)
+			}),
+			app.If(len(mcuboot) < len(p.profiles), func() app.UI {
+				return app.P().ID("identity-esp32-hint").Class("muted").Body(
+					app.Text("ESP32 boards are provisioned with their profile from the "),
+					app.A().Href("/devices#esp").Text("Devices page's ESP32 panel"),
+					app.Text(": each eFuse step is confirmed there, and the board is recorded below with its MAC and eFuse state."),
 				)
 			}),
 			&registryPanel{App: p.App},

@@ -153,31 +153,17 @@ func (p *profilePanel) Render() app.UI {
 							return app.Option().Value(products[i]).Selected(products[i] == cur).Text(products[i])
 						})),
 				),
-				p.text("profile-cn", "Certificate CN pattern ({id}, {product})", pki.DefaultCommonName, &p.form.Template.CommonName),
-				p.text("profile-uri", "SAN URI pattern (urn:dev:…)", pki.DefaultURI, &p.form.Template.URI),
-				p.text("profile-crl", "CRL distribution point (optional)", "https://releases.example.com/api/crls/…", &p.form.Template.CRLURL),
 				app.Div().Class("field").Body(
-					app.Label().For("profile-bootkey").Text("Boot key fused into each board"),
-					app.Select().ID("profile-bootkey").DataSet("testid", "profile-bootkey").
-						OnChange(func(ctx app.Context, e app.Event) { p.form.BootKeyHash = ctx.JSSrc().Get("value").String() }).
+					app.Label().For("profile-board").Text("Boards"),
+					app.Select().ID("profile-board").DataSet("testid", "profile-board").
+						OnChange(func(ctx app.Context, e app.Event) { p.form.Board = ctx.JSSrc().Get("value").String() }).
 						Body(
-							app.Option().Value("").Selected(p.form.BootKeyHash == "").Text("none (any image with a valid hash boots)"),
-							app.Range(p.SignKeys).Slice(func(i int) app.UI {
-								k := p.SignKeys[i]
-								return app.Option().Value(k.ID).Selected(k.ID == p.form.BootKeyHash).
-									Text(k.Name + " (" + string(k.Algorithm) + ", " + k.Fingerprint() + ")")
-							}),
+							app.Option().Value(pki.BoardMCUboot).Selected(p.form.Board == pki.BoardMCUboot).Text("MCUboot boards (SMP): a certificate for each board"),
+							app.Option().Value(pki.BoardESP32).Selected(p.form.Board == pki.BoardESP32).Text("ESP32 boards (ROM loader): eFuses, recorded by MAC"),
 						),
 				),
-				p.check("profile-encrypt", "Each board generates an X25519 key; images can be encrypted to it", &p.form.EncryptImages),
-				p.check("profile-server-auth", "Certificates also allow TLS server authentication", &p.form.Template.ServerAuth),
-				p.check("profile-unlocked", "Leave boards unlocked (development boards only)", &p.form.LeaveUnlocked),
-				app.If(perr == nil && len(subj.Name) > 0, func() app.UI {
-					return app.P().ID("profile-preview").Class("muted").Text("A board with id 0011223344556677 gets " + subj.Name.String() + ", " + subj.URI)
-				}),
-				app.If(perr != nil, func() app.UI {
-					return app.P().Class("error").Text(describeIdentity(perr))
-				}),
+				app.If(p.form.Board == pki.BoardESP32, func() app.UI { return p.renderESP32() }),
+				app.If(p.form.Board != pki.BoardESP32, func() app.UI { return p.renderMCUboot(subj, perr) }),
 				app.Div().Class("form-actions").Body(
 					app.Button().ID("profile-save").DataSet("testid", "profile-save").Class("btn-primary").Type("submit").Disabled(p.busy).Text("Save profile"),
 				),
@@ -188,6 +174,39 @@ func (p *profilePanel) Render() app.UI {
 		}),
 		app.If(p.err != "", func() app.UI {
 			return app.P().ID("profile-error").DataSet("testid", "profile-error").Class("error").Aria("live", "assertive").Text(p.err)
+		}),
+	)
+}
+
+// renderMCUboot renders the fields of boards that are issued a
+// certificate: its subject, the boot key fused, the image encryption key,
+// the lock.
+func (p *profilePanel) renderMCUboot(subj pki.Subject, perr error) app.UI {
+	return app.Div().ID("profile-mcuboot").Body(
+		p.text("profile-cn", "Certificate CN pattern ({id}, {product})", pki.DefaultCommonName, &p.form.Template.CommonName),
+		p.text("profile-uri", "SAN URI pattern (urn:dev:…)", pki.DefaultURI, &p.form.Template.URI),
+		p.text("profile-crl", "CRL distribution point (optional)", "https://releases.example.com/api/crls/…", &p.form.Template.CRLURL),
+		app.Div().Class("field").Body(
+			app.Label().For("profile-bootkey").Text("Boot key fused into each board"),
+			app.Select().ID("profile-bootkey").DataSet("testid", "profile-bootkey").
+				OnChange(func(ctx app.Context, e app.Event) { p.form.BootKeyHash = ctx.JSSrc().Get("value").String() }).
+				Body(
+					app.Option().Value("").Selected(p.form.BootKeyHash == "").Text("none (any image with a valid hash boots)"),
+					app.Range(p.SignKeys).Slice(func(i int) app.UI {
+						k := p.SignKeys[i]
+						return app.Option().Value(k.ID).Selected(k.ID == p.form.BootKeyHash).
+							Text(k.Name + " (" + string(k.Algorithm) + ", " + k.Fingerprint() + ")")
+					}),
+				),
+		),
+		p.check("profile-encrypt", "Each board generates an X25519 key; images can be encrypted to it", &p.form.EncryptImages),
+		p.check("profile-server-auth", "Certificates also allow TLS server authentication", &p.form.Template.ServerAuth),
+		p.check("profile-unlocked", "Leave boards unlocked (development boards only)", &p.form.LeaveUnlocked),
+		app.If(perr == nil && len(subj.Name) > 0, func() app.UI {
+			return app.P().ID("profile-preview").Class("muted").Text("A board with id 0011223344556677 gets " + subj.Name.String() + ", " + subj.URI)
+		}),
+		app.If(perr != nil, func() app.UI {
+			return app.P().Class("error").Text(describeIdentity(perr))
 		}),
 	)
 }

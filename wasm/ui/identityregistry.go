@@ -122,6 +122,9 @@ func (r *registryPanel) revokeEverywhere(ctx context.Context, d client.Device, r
 	if err != nil {
 		return "Revoked " + d.ID + " in the registry; this browser holds no CA to publish a revocation list.", nil
 	}
+	if d.Serial == "" {
+		return "Revoked " + d.ID + " in the registry; it has no certificate to put on a revocation list.", nil
+	}
 	recs, err := a.Find(ctx, d.ID)
 	if err != nil || len(recs) == 0 {
 		return "Revoked " + d.ID + " in the registry; its certificate was not issued by this browser's CA, so publish the CRL where it was.", nil
@@ -160,7 +163,7 @@ func (r *registryPanel) Render() app.UI {
 		app.H2().Text("Device registry"),
 		app.Form().ID("registry-form").Class("form-inline").OnSubmit(r.search).Body(
 			app.Label().For("registry-query").Text("Search"),
-			app.Input().ID("registry-query").DataSet("testid", "registry-query").Type("search").Placeholder("device id, serial, model").
+			app.Input().ID("registry-query").DataSet("testid", "registry-query").Type("search").Placeholder("device id, serial, model, MAC").
 				Value(r.query).OnInput(func(ctx app.Context, e app.Event) { r.query = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("registry-search").DataSet("testid", "registry-search").Type("submit").Disabled(r.busy).Text("Search"),
 		),
@@ -199,8 +202,17 @@ func (r *registryPanel) Render() app.UI {
 						enc = d.EncryptionKeyFingerprint[:16]
 					}
 					return app.Tr().ID("device-"+d.ID).DataSet("testid", "device-row").DataSet("device", d.ID).Body(
-						app.Td().Body(app.Code().Class("fingerprint").Text(d.ID), app.Br(), app.Span().Class("muted").Text(d.Product+" · "+d.Model+" "+d.Rev)),
-						app.Td().Body(app.Span().Text(d.Subject), app.Br(), app.Code().Class("fingerprint").Text("serial "+d.Serial)),
+						app.Td().Body(app.Code().Class("fingerprint").Text(d.ID), app.Br(), app.Span().Class("muted").Text(d.Product+" · "+d.Model+" "+d.Rev),
+							app.If(d.MAC != "", func() app.UI {
+								return app.Span().Body(app.Br(), app.Span().DataSet("testid", "device-mac").Text("MAC "+d.MAC))
+							})),
+						app.Td().Body(
+							app.If(d.Serial != "", func() app.UI {
+								return app.Span().Body(app.Span().Text(d.Subject), app.Br(), app.Code().Class("fingerprint").Text("serial "+d.Serial))
+							}),
+							app.If(d.Serial == "", func() app.UI { return app.Span().Class("muted").Text("none: known by its MAC and eFuses") }),
+							app.If(d.EFuses != nil, func() app.UI { return renderEFuses(d) }),
+						),
 						app.Td().Body(app.Code().Class("fingerprint").Text(enc)),
 						app.Td().Body(app.Text(d.Provisioned.Format("2006-01-02 15:04")), app.Br(), app.Span().Class("muted").Text("by "+d.Operator)),
 						app.Td().Class("actions").Body(

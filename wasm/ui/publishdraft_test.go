@@ -22,28 +22,28 @@ func TestMergeRecipients(t *testing.T) {
 		user string
 		dir  []client.Recipient
 		keys []vault.Info
-		want []string // "recipient own?" in order
+		want []string // "recipient own? here?" in order
 	}{
 		{"published and in the vault", "erin", dir,
 			[]vault.Info{{Name: "laptop", Algorithm: vault.AgeX25519, Public: "age1erin"}, {Name: "sign", Algorithm: vault.Ed25519, Public: "PEM"}},
-			[]string{"age1erin true", "age1tess false", "age1line false"}},
+			[]string{"age1erin true true", "age1tess false false", "age1line false false"}},
 		{"published, not in this vault", "erin", dir, nil,
-			[]string{"age1erin true", "age1tess false", "age1line false"}},
+			[]string{"age1erin true false", "age1tess false false", "age1line false false"}},
 		{"in the vault only", "erin", dir[:1],
 			[]vault.Info{{Name: "laptop", Algorithm: vault.AgeX25519, Public: "age1new"}},
-			[]string{"age1new true", "age1tess false"}},
+			[]string{"age1new true true", "age1tess false false"}},
 		{"someone else's key in my vault", "tess", dir,
 			[]vault.Info{{Name: "copy", Algorithm: vault.AgeX25519, Public: "age1line"}},
-			[]string{"age1tess true", "age1line true", "age1erin false"}},
+			[]string{"age1tess true false", "age1line true true", "age1erin false false"}},
 		{"directory lists one twice", "", append(dir[:1:1], dir[0]), nil,
-			[]string{"age1tess false"}},
+			[]string{"age1tess false false"}},
 		{"nothing", "erin", nil, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
 			for _, r := range mergeRecipients(tt.user, tt.dir, tt.keys) {
-				got = append(got, fmt.Sprintf("%s %v", r.Recipient.Recipient, r.Own))
+				got = append(got, fmt.Sprintf("%s %v %v", r.Recipient.Recipient, r.Own, r.Here))
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)

@@ -239,7 +239,8 @@ func (f *publishForm) options() (products, channels, signers, devices, aligns []
 // recipientChoice is one recipient the form offers.
 type recipientChoice struct {
 	client.Recipient
-	Own bool // the signed-in person's: published by them or in this vault
+	Own  bool // the signed-in person's: published by them or in this vault
+	Here bool // its identity is in this browser's vault: releases to it open here
 }
 
 // ageRecipients lists the recipients a release can be encrypted to, each
@@ -272,7 +273,7 @@ func mergeRecipients(user string, dir []client.Recipient, keys []vault.Info) []r
 			} else {
 				r.User += " (you)"
 			}
-			own = append(own, recipientChoice{Recipient: r, Own: true})
+			own = append(own, recipientChoice{Recipient: r, Own: true, Here: ok})
 			continue
 		}
 		others = append(others, recipientChoice{Recipient: r})
@@ -283,7 +284,7 @@ func mergeRecipients(user string, dir []client.Recipient, keys []vault.Info) []r
 		}
 		seen[k.Public] = true
 		own = append(own, recipientChoice{Recipient: client.Recipient{User: user + " (you, " + k.Name + ", in this vault only)",
-			Role: "you", Recipient: k.Public}, Own: true})
+			Role: "you", Recipient: k.Public}, Own: true, Here: true})
 	}
 	return append(own, others...)
 }
@@ -373,17 +374,23 @@ func (f *publishForm) renderFile() app.UI {
 // and ticked, and makes the engineer's own recipient in one click when
 // there is none.
 func (f *publishForm) renderRecipients(recips []recipientChoice) app.UI {
-	hasOwn := false
+	hasOwn, ownHere := false, false
 	for _, r := range recips {
 		hasOwn = hasOwn || r.Own
+		ownHere = ownHere || (r.Own && r.Here)
 	}
 	unlocked := f.App.VaultState() == state.VaultUnlocked
 	return app.FieldSet().ID("publish-recipients").Body(
 		app.Legend().Text("Who may open it (age recipients)"),
-		app.If(!hasOwn && unlocked, func() app.UI {
+		app.If(!ownHere && unlocked, func() app.UI {
+			why := "You have no recipient yet, so you could not open your own release. " +
+				"Make one: an age identity in your vault, published so releases can be encrypted to you."
+			if hasOwn {
+				why = "Your published recipient's identity is not in this browser's vault, so releases encrypted to it " +
+					"open only where that identity is kept. Make one here: it replaces your published recipient."
+			}
 			return app.Div().Class("callout").Body(
-				app.P().Text("You have no recipient yet, so you could not open your own release. "+
-					"Make one: an age identity in your vault, published so releases can be encrypted to you."),
+				app.P().ID("publish-recipient-why").Text(why),
 				app.Button().ID("publish-make-recipient").DataSet("testid", "publish-make-recipient").Type("button").
 					Class("btn-secondary").Disabled(f.making).
 					Text(map[bool]string{true: "Making your recipient…", false: "Make my recipient"}[f.making]).
@@ -408,7 +415,7 @@ func (f *publishForm) renderRecipients(recips []recipientChoice) app.UI {
 			}
 			return app.Div().Class("field field-check").Body(
 				app.Input().ID(id).DataSet("testid", "recipient").DataSet("user", r.User).DataSet("recipient", r.Recipient.Recipient).
-					DataSet("own", boolText(r.Own)).Type("checkbox").Checked(f.Draft.chosen[r.Recipient.Recipient]).
+					DataSet("own", boolText(r.Own)).DataSet("here", boolText(r.Here)).Type("checkbox").Checked(f.Draft.chosen[r.Recipient.Recipient]).
 					OnChange(func(ctx app.Context, e app.Event) {
 						f.Draft.setChosen(r.Recipient.Recipient, ctx.JSSrc().Get("checked").Bool())
 					}, app.EventScope(r.Recipient.Recipient)),

@@ -75,6 +75,17 @@ func (p *releasesPage) Render() app.UI {
 			content = append(content, app.P().ID("releases-no-list").Class("muted").
 				Text("Your role does not list releases; programming stations fetch the latest of their channel."))
 		}
+		var missing app.UI
+		if !canPublish {
+			missing = roleSection(p.App, "publish-role", "Publish a release", state.PermPublish,
+				"signing, encrypting and publishing releases")
+		} else if !canProduce {
+			missing = roleSection(p.App, "production-role", "Production packages", state.PermProduction,
+				"building production packages for programming stations")
+		}
+		if missing != nil {
+			content = append(content, missing)
+		}
 		if canPublish {
 			content = append(content, &publishForm{App: p.App, Draft: p.Draft, OnPublished: func(ctx app.Context, rel client.Release) {
 				p.published++

@@ -22,7 +22,8 @@ func (s serialPort) Open(ctx context.Context, baud int) (smp.Transport, error) {
 	if err := s.p.Open(ctx, webserial.Options{BaudRate: baud}); err != nil {
 		return nil, err
 	}
-	return s.p, nil
+	// With DTR/RTS, which reset an ESP32 into its ROM loader.
+	return espPort{espSerial{s.p}}, nil
 }
 
 // grantedPorts lists the serial ports the browser grants the console

@@ -127,15 +127,29 @@ type updateFlow struct {
 	channel  string // "" for every channel
 	// channelPicked is set once the technician chose a channel; until
 	// then the one with the product's newest release is shown.
-	channelPicked bool
-	offered       []client.Release
-	cached        []releasecache.Entry
-	dl            string // id of the release downloading
-	dlHave        int64
-	dlTotal       int64
-	chosen        *choice
-	pickErr       string
-	relMsg        string
+	channelPicked  bool
+	offered        []client.Release
+	offeredListing bool // a listing of offered releases is on its way
+	cached         []releasecache.Entry
+	dl             string // id of the release downloading
+	dlHave         int64
+	dlTotal        int64
+	chosen         *choice
+	pickErr        string
+	relMsg         string
+
+	// The board: its kind (boardSMP, boardDFU, boardESP; "" is boardSMP),
+	// the granted DFU devices and ESP32 ports, the chosen DFU device (by
+	// serial number) and a DfuSe address.
+	kind      string
+	dfuDevs   []dfuDevice
+	dfuSerial string
+	dfuse     bool
+	dfuAddr   string
+	espPorts  []string
+	boardErr  string
+	// flowKind is the kind of the board the running flow checked.
+	flowKind string
 
 	// Running.
 	status    link.Status

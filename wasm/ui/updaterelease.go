@@ -9,7 +9,6 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/client"
-	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
 	"trustforge/wasm/updateflow"
@@ -60,8 +59,10 @@ func (p *updateFlow) loadReleases(ctx app.Context) {
 func (p *updateFlow) listOffered(ctx app.Context) {
 	ctx = p.ui
 	product, channel, picked := p.product, p.channel, p.channelPicked
-	if product == "" || p.offline != "" {
-		p.offered = nil
+	// What was listed for another product or channel goes at once: a row
+	// left from the previous choice must never be the one flashed.
+	p.offered, p.offeredListing = nil, product != "" && p.offline == ""
+	if !p.offeredListing {
 		return
 	}
 	var channels []string
@@ -85,7 +86,7 @@ func (p *updateFlow) listOffered(ctx app.Context) {
 			if product != p.product || picked != p.channelPicked || (picked && channel != p.channel) {
 				return // the technician chose something else meanwhile
 			}
-			p.channel, p.offered = channel, offered
+			p.channel, p.offered, p.offeredListing = channel, offered, false
 			if err != nil {
 				p.pickErr = describe(err)
 			}
@@ -105,8 +106,9 @@ func (p *updateFlow) chooseChannel(ctx app.Context, e app.Event) {
 }
 
 // download stores a release in the browser with its product's keys,
-// resuming an earlier, interrupted download.
-func (p *updateFlow) download(ctx app.Context, rel client.Release) {
+// resuming an earlier, interrupted download; with flash, the guided update
+// then goes on with it to connecting the board.
+func (p *updateFlow) download(ctx app.Context, rel client.Release, flash bool) {
 	ctx = p.ui
 	if p.dl != "" {
 		return
@@ -119,8 +121,9 @@ func (p *updateFlow) download(ctx app.Context, rel client.Release) {
 			keys, err = p.App.API.Keys(ctx, rel.Product)
 		}
 		var last time.Time
+		var entry releasecache.Entry
 		if err == nil {
-			_, err = cache.Download(ctx, p.App.API, rel, keys, func(have, total int64) {
+			entry, err = cache.Download(ctx, p.App.API, rel, keys, func(have, total int64) {
 				if now := time.Now(); now.Sub(last) > 100*time.Millisecond || have == total {
 					last = now
 					ctx.Dispatch(func(app.Context) { p.dlHave, p.dlTotal = have, total })
@@ -135,6 +138,9 @@ func (p *updateFlow) download(ctx app.Context, rel client.Release) {
 			}
 			p.relMsg = fmt.Sprintf("%s %s is downloaded: it can be flashed without network.", rel.Product, rel.Version)
 			p.loadReleases(ctx)
+			if flash && p.screen == screenRelease {
+				p.useCached(ctx, entry)
+			}
 		})
 	})
 }
@@ -259,7 +265,9 @@ func (p *updateFlow) renderServerReleases() app.UI {
 					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
 				})),
 		),
-		app.If(len(p.offered) == 0, func() app.UI {
+		app.If(p.offeredListing, func() app.UI {
+			return app.P().ID("offered-listing").Class("muted").Aria("live", "polite").Text("Listing the releases offered…")
+		}).ElseIf(len(p.offered) == 0, func() app.UI {
 			if p.channel == "" {
 				return app.P().ID("offered-none").Class("muted").Text("No release of " + p.product + " is offered yet.")
 			}
@@ -282,9 +290,14 @@ func (p *updateFlow) renderServerReleases() app.UI {
 							app.If(cached, func() app.UI {
 								return app.Span().Class("badge badge-ok").Text("downloaded")
 							}).Else(func() app.UI {
-								return app.Button().ID(fmt.Sprintf("download-%d", i)).DataSet("testid", "download-release").
-									DataSet("version", r.Version).Disabled(p.dl != "").
-									Text("Download for offline use").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r) }, app.EventScope(r.ID))
+								return app.Span().Class("actions").Body(
+									app.Button().ID(fmt.Sprintf("download-flash-%d", i)).DataSet("testid", "download-flash-release").
+										DataSet("version", r.Version).Class("btn-primary").Disabled(p.dl != "").
+										Text("Download and flash").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r, true) }, app.EventScope(r.ID)),
+									app.Button().ID(fmt.Sprintf("download-%d", i)).DataSet("testid", "download-release").
+										DataSet("version", r.Version).Class("btn-secondary").Disabled(p.dl != "").
+										Text("Download for offline use").OnClick(func(ctx app.Context, _ app.Event) { p.download(ctx, r, false) }, app.EventScope(r.ID)),
+								)
 							}),
 						),
 					)
@@ -298,14 +311,13 @@ func (p *updateFlow) renderServerReleases() app.UI {
 }
 
 func (p *updateFlow) renderBoard() app.UI {
-	connected := p.status.State == link.Connected
 	return app.Section().ID("step-board").DataSet("testid", "step-board").Class("panel").Aria("label", "Connect the board").Body(
 		app.H2().Text("2. Connect the board"),
 		app.P().ID("update-chosen").DataSet("testid", "update-chosen").Text("Release: "+p.chosen.label),
-		&connectPanel{Kit: p.Kit},
+		p.renderKind(),
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("update-back").Class("btn-ghost").Text("Choose another release").OnClick(p.restart),
-			app.Button().ID("update-next").DataSet("testid", "update-next").Class("btn-primary").Disabled(!connected).
+			app.Button().ID("update-next").DataSet("testid", "update-next").Class("btn-primary").Disabled(!p.boardReady()).
 				Text("Verify the release and check the board").OnClick(func(ctx app.Context, e app.Event) {
 				p.screen = screenVerify
 				p.verifyAndCheck(ctx)

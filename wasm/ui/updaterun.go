@@ -20,11 +20,12 @@ import (
 
 // runner returns a Runner reporting to the page. It runs on a goroutine:
 // it reads the remembered technician.
-func (p *updateFlow) runner(ctx app.Context) *updateflow.Runner {
+func (p *updateFlow) runner(ctx app.Context, kind updateflow.Kind, transport string) *updateflow.Runner {
 	var last time.Time
 	return &updateflow.Runner{
 		Board:      p.Kit.Link,
-		Transport:  string(p.Kit.Link.Status().Kind),
+		Kind:       kind,
+		Transport:  transport,
 		Technician: p.Kit.technician(ctx, p.App),
 		Yield:      yieldToBrowser,
 		OnEvent: func(ev updateflow.Event) {
@@ -114,12 +115,17 @@ func (p *updateFlow) verifyAndCheck(ctx app.Context) {
 	if p.App.VaultState() != state.VaultUnlocked {
 		return // the screen asks for the vault; appChanged comes back here
 	}
-	p.busy, p.runErr, p.steps = true, "", map[updateflow.Step]stepView{}
+	kind, transport, err := p.boardKind()
+	if err != nil {
+		p.runErr = describeDevice(err)
+		return
+	}
+	p.busy, p.runErr, p.steps, p.flowKind = true, "", map[updateflow.Step]stepView{}, p.kind
 	rctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	ctx.Async(func() {
 		defer cancel()
-		r := p.runner(ctx)
+		r := p.runner(ctx, kind, transport)
 		src, err := p.source(rctx)
 		if err != nil {
 			ctx.Dispatch(func(app.Context) { p.busy, p.runErr = false, describeDevice(err) })
@@ -207,6 +213,12 @@ func (p *updateFlow) renderRun() app.UI {
 		screenRunning: "7. Check the new version runs",
 		screenConfirm: "8. Confirm it",
 	}
+	switch {
+	case p.flowKind == boardESP:
+		titles[screenTest] = "6. Restart the board into its flash"
+	case p.flowKind == boardDFU && p.dfuse:
+		titles[screenTest] = "6. Start the application"
+	}
 	v := p.steps[step]
 	vaultNeeded := p.screen == screenVerify && p.App.VaultState() != state.VaultUnlocked
 	return app.Section().ID("step-"+p.screen).DataSet("testid", "step-"+p.screen).DataSet("state", v.state).
@@ -226,8 +238,8 @@ func (p *updateFlow) renderRun() app.UI {
 		}),
 		app.If(p.unplugged, func() app.UI {
 			return app.P().ID("update-unplugged").DataSet("testid", "update-unplugged").Class("banner banner-warn").
-				Aria("live", "assertive").Text(fmt.Sprintf("Board unplugged at %s of %s. Plug it back in: the upload resumes where the board stopped.",
-				sizeText(p.upload.Offset), sizeText(p.upload.Total)))
+				Aria("live", "assertive").Text(fmt.Sprintf("Board unplugged at %s of %s. Plug it back in: %s",
+				sizeText(p.upload.Offset), sizeText(p.upload.Total), resumeNote(p.flowKind)))
 		}),
 		app.If(v.detail != "", func() app.UI {
 			cls := "ok"
@@ -263,8 +275,8 @@ func (p *updateFlow) renderReady() app.UI {
 		from = p.pending.Record().Board.FromVersion
 	}
 	return app.Div().ID("update-ready").DataSet("testid", "update-ready").Body(
-		app.P().Text(fmt.Sprintf("Ready: the board runs %s; it will get %s %s. The board keeps its current image until the new one is confirmed.",
-			versionText(from), m.Product, m.Version)),
+		app.P().Text(fmt.Sprintf("Ready: the board runs %s; it will get %s %s. %s",
+			versionText(from), m.Product, m.Version, readyNote(p.flowKind, p.dfuse))),
 		app.Button().ID("update-flash").DataSet("testid", "update-flash").Class("btn-primary").Text("Flash "+m.Version.String()).OnClick(p.flash),
 	)
 }
@@ -333,4 +345,26 @@ func reportName(rec *fwupdate.Record, ext string) string {
 		name += "-" + rec.Board.Node
 	}
 	return name + "." + ext
+}
+
+// readyNote says what happens to the board's current firmware, by kind.
+func readyNote(kind string, dfuse bool) string {
+	switch {
+	case kind == boardESP:
+		return "Each part is checked by the chip as it is written; if the link breaks the write starts again from the part it cut, and the bootloader never starts a half-written app."
+	case kind == boardDFU && dfuse:
+		return "The flash at the address is erased and written, then read back; the bootloader stays in the part's ROM, so it can always be written again."
+	}
+	return "The board keeps its current image until the new one is confirmed."
+}
+
+// resumeNote says how a write goes on after an unplug, by kind.
+func resumeNote(kind string) string {
+	switch kind {
+	case boardDFU:
+		return "the download starts again from the beginning; the board keeps booting its current image until then."
+	case boardESP:
+		return "the write starts again from the part the link broke in."
+	}
+	return "the upload resumes where the board stopped."
 }

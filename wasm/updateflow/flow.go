@@ -5,6 +5,13 @@
 // downgrade, no image for other hardware), then flash, test-boot, check the
 // new version runs and confirm it, keeping a fwupdate.Record of every step.
 //
+// The board is of one Kind: an MCUboot board over SMP (the default), a
+// Zephyr board with the USB DFU class (DFUSlot), an STM32's DfuSe
+// bootloader (DfuSe) or an ESP32 through its ROM loader (ESP, for
+// flash-set releases). Each kind checks the release against the board
+// before anything is written and runs the steps it has; the others show as
+// skipped.
+//
 // A Runner drives the steps and reports each as it starts and ends, so the
 // console shows one screen per step. An upload cut by an unplugged board
 // waits for the board to come back and resumes from the board's offset.
@@ -14,9 +21,7 @@ package updateflow
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -95,15 +100,21 @@ type Verified struct {
 	ReleaseID string
 	// Signer is the fingerprint of the key that signed the manifest.
 	Signer string
-	// Image is the decrypted MCUboot image; Hash its SHA256 TLV.
+	// Image is the decrypted payload: an MCUboot image, or a flash set's
+	// parts back to back (Manifest.Parts). Hash is the image's SHA256 TLV,
+	// or the SHA-256 of the whole flash set.
 	Image []byte
 	Hash  []byte
 }
 
 // Runner runs the flow for one board and keeps its record.
 type Runner struct {
-	// Board is the board to update. Required.
+	// Board is the board to update when it is an MCUboot board over SMP
+	// (Kind nil).
 	Board Board
+	// Kind is the board's kind; nil means an MCUboot board over SMP
+	// through Board.
+	Kind Kind
 	// Transport names how the board is reached, for the record
 	// ("serial", "usb", "simulated").
 	Transport string
@@ -158,8 +169,12 @@ func (r *Runner) step(s Step, f func() (string, error)) error {
 }
 
 // Finish ends the record: updated when err is nil, otherwise refused,
-// cancelled or failed with err's reason.
+// cancelled or failed with err's reason. A Kind that holds the board's
+// port (ESP) lets go of it.
 func (r *Runner) Finish(err error) *fwupdate.Record {
+	if c, ok := r.Kind.(interface{ Close() error }); ok {
+		c.Close() // the kind's hold on the board's port
+	}
 	if r.record == nil {
 		return nil
 	}
@@ -184,89 +199,55 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Check reads the board's summary and checks the release against it: the
-// hardware, the version (no downgrade, not the same), an update already in
-// progress. A refusal leaves the board untouched.
+// kind returns the board's kind: Kind, or an MCUboot board over SMP
+// through Board.
+func (r *Runner) kind() Kind {
+	if r.Kind != nil {
+		return r.Kind
+	}
+	return &SMP{Board: r.Board, BootTimeout: r.BootTimeout}
+}
+
+// Check reads what the board runs and checks the release against it: for
+// an MCUboot board the hardware, the version (no downgrade, not the same),
+// an update already in progress; each Kind says what it checks. A refusal
+// leaves the board untouched.
 func (r *Runner) Check(ctx context.Context, v *Verified) error {
 	return r.step(StepCheck, func() (string, error) {
-		c, err := r.Board.Client()
-		if err != nil {
-			return "", err
-		}
-		s, err := fwupdate.ReadSummary(ctx, c)
-		if err != nil {
-			return "", err
-		}
-		r.summary = s
+		f, err := r.kind().Check(ctx, v)
+		r.summary = f.Summary
 		rec := r.record
-		rec.Board.Node, rec.Board.Hardware = s.Node, s.Hardware
-		if run, ok := s.Running(v.Manifest.Component); ok {
-			rec.Board.FromVersion, rec.Board.FromSHA256 = run.Version, hex.EncodeToString(run.Hash)
-		}
-		if err := fwupdate.Check(v.Manifest, s, fwupdate.CheckOptions{}); err != nil {
+		rec.Board.Node, rec.Board.Hardware = f.Node, f.Hardware
+		rec.Board.FromVersion, rec.Board.FromSHA256 = f.FromVersion, f.FromSHA256
+		if err != nil {
 			return "", err
 		}
-		hw := s.Hardware
-		if hw == "" {
-			hw = "any hardware"
-		}
-		return fmt.Sprintf("the board (%s) runs %s; release %s is newer and made for it", hw, rec.Board.FromVersion, v.Manifest.Version), nil
+		return f.Detail, nil
 	})
 }
 
-// Flash uploads the image, boots it once, checks that the board runs it
-// and confirms it. An upload cut by an unplug waits for the board and
-// resumes from its offset.
+// Flash writes the release, boots it, checks that the board runs it and
+// makes it stay, as far as the board's kind has those steps. A write cut
+// by an unplug waits for the board and resumes (from the board's offset
+// over SMP) or starts again.
 func (r *Runner) Flash(ctx context.Context, v *Verified) error {
-	comp := v.Manifest.Component
-	err := r.step(StepUpload, func() (string, error) {
-		return r.upload(ctx, v)
-	})
-	if err != nil {
-		return err
+	k := r.kind()
+	steps := []struct {
+		s Step
+		f func(context.Context, *Verified) (string, error)
+	}{
+		{StepUpload, func(ctx context.Context, v *Verified) (string, error) { return k.Write(ctx, v, r.emit) }},
+		{StepTestBoot, k.Boot},
+		{StepRunning, k.Running},
+		{StepConfirm, k.Confirm},
 	}
-	err = r.step(StepTestBoot, func() (string, error) {
-		c, err := r.Board.Client()
-		if err != nil {
-			return "", err
+	for _, st := range steps {
+		if st.s != StepUpload && !hasStep(k, st.s) {
+			continue
 		}
-		if err := fwupdate.TestBoot(ctx, c, v.Hash); err != nil {
-			return "", err
+		if err := r.step(st.s, func() (string, error) { return st.f(ctx, v) }); err != nil {
+			return err
 		}
-		if err := fwupdate.Reset(ctx, c, r.BootTimeout, fwupdate.NothingPending); err != nil {
-			return "", err
-		}
-		return "the board restarted with the new image for one boot", nil
-	})
-	if err != nil {
-		return err
 	}
-	err = r.step(StepRunning, func() (string, error) {
-		c, err := r.Board.Client()
-		if err != nil {
-			return "", err
-		}
-		run, err := fwupdate.CheckRunning(ctx, c, comp, v.Hash)
-		if err != nil {
-			return "", err
-		}
-		got, err := fwupdate.ParseBoardVersion(run.Version)
-		if err != nil || fwupdate.CompareVersions(got, v.Manifest.Version) != 0 {
-			return "", fmt.Errorf("%w: it reports version %s, the release is %s", fwupdate.ErrNotBooted, run.Version, v.Manifest.Version)
-		}
-		return "the board runs " + run.Version, nil
-	})
-	if err != nil {
-		return err
-	}
-	return r.step(StepConfirm, func() (string, error) {
-		c, err := r.Board.Client()
-		if err != nil {
-			return "", err
-		}
-		if _, err := fwupdate.Confirm(ctx, c, comp); err != nil {
-			return "", err
-		}
-		return v.Manifest.Version.String() + " is confirmed: it stays after resets", nil
-	})
+	return nil
 }

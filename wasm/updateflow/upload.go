@@ -2,11 +2,7 @@ package updateflow
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"time"
 
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
@@ -15,23 +11,6 @@ import (
 // maxStalls bounds upload attempts in a row that make no progress while
 // the board stays connected.
 const maxStalls = 3
-
-func (r *Runner) upload(ctx context.Context, v *Verified) (string, error) {
-	start := time.Now()
-	res, resumed, err := Upload(ctx, r.Board, v.Image, v.Manifest.Component, r.emit)
-	if err != nil {
-		return "", err
-	}
-	detail := fmt.Sprintf("%d bytes in %.1f s", len(v.Image), time.Since(start).Seconds())
-	if resumed > 0 {
-		detail += fmt.Sprintf(", resumed %d time(s) from the board's offset", resumed)
-	}
-	if res.Checked {
-		sum := sha256.Sum256(v.Image)
-		detail += "; the board checked its SHA-256 " + hex.EncodeToString(sum[:6]) + "…"
-	}
-	return detail, nil
-}
 
 // Upload writes img into the board's upload slot for image number image,
 // reporting progress through onEvent (StepUpload events). When the link

@@ -9,11 +9,13 @@ import (
 	"os"
 	"time"
 
+	"trustforge/crypto/espimg"
 	"trustforge/devices/sim"
 )
 
 // espOptions are the flags that matter for a simulated ESP32.
 type espOptions struct {
+	chip      espimg.Chip
 	baud      int
 	pty       bool
 	ws        string
@@ -23,16 +25,16 @@ type espOptions struct {
 	verbose   bool
 }
 
-// runESP serves a simulated ESP32-C3's ROM loader.
+// runESP serves a simulated ESP32-C3's (or ESP32-S3's) ROM loader.
 func runESP(ctx context.Context, o espOptions, out io.Writer) error {
-	cfg := sim.ESPConfig{Baud: o.baud, FlashSize: o.flashSize, USBJTAG: o.usbJTAG, RunAtStart: o.run,
+	cfg := sim.ESPConfig{Chip: o.chip, Baud: o.baud, FlashSize: o.flashSize, USBJTAG: o.usbJTAG, RunAtStart: o.run,
 		SyncEntersDownload: true}
 	if o.verbose {
 		cfg.Log = os.Stderr
 	}
 	e := sim.NewESPBoard(cfg)
-	fmt.Fprintf(out, "boardsim: ESP32-C3 v0.4, %d MiB flash, %s, blank eFuses (no Secure Boot, no flash encryption)\n",
-		max(o.flashSize, 4<<20)>>20, baudString(o.baud))
+	fmt.Fprintf(out, "boardsim: %v v0.4, %d MiB flash, %s, blank eFuses (no Secure Boot, no flash encryption)\n",
+		cfg.Chip, max(o.flashSize, 4<<20)>>20, baudString(o.baud))
 	fmt.Fprintln(out, "boardsim: a SYNC while the app runs resets into download mode, standing in for the auto-reset lines a pty lacks")
 	errc := make(chan error, 2)
 	if o.pty {

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"trustforge/crypto/espimg"
 	"trustforge/crypto/keys"
 	"trustforge/devices/sim"
 )
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		corruptReq = fs.Int("corrupt-request", 0, "corrupt the `n`th frame from the host")
 		corruptAns = fs.Int("corrupt-answer", 0, "corrupt the `n`th answer frame")
 		slow       = fs.Duration("answer-delay", 0, "delay every answer by this `duration`")
-		chip       = fs.String("chip", "", "simulate this chip's ROM loader instead of an MCUboot board (esp32c3)")
+		chip       = fs.String("chip", "", "simulate this chip's ROM loader instead of an MCUboot board (esp32c3, esp32s3)")
 		espFlash   = fs.Int("esp-flash-size", 4<<20, "with --chip: flash size in `bytes`")
 		espUSB     = fs.Bool("esp-usb-jtag", false, "with --chip: the modem lines act as the USB-Serial-JTAG peripheral reads them")
 		espRun     = fs.Bool("esp-run", false, "with --chip: boot the flash at start instead of waiting in download mode")
@@ -92,11 +93,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	switch *chip {
 	case "":
-	case "esp32c3":
-		return runESP(ctx, espOptions{baud: cfg.Baud, pty: *usePTY, ws: *wsAddr, flashSize: *espFlash,
+	case "esp32c3", "esp32s3":
+		c, _ := espimg.ParseChip(*chip)
+		return runESP(ctx, espOptions{chip: c, baud: cfg.Baud, pty: *usePTY, ws: *wsAddr, flashSize: *espFlash,
 			usbJTAG: *espUSB, run: *espRun, verbose: *verbose}, out)
 	default:
-		return fmt.Errorf("--chip %q: only esp32c3 is simulated", *chip)
+		return fmt.Errorf("--chip %q: esp32c3 and esp32s3 are simulated", *chip)
 	}
 	for _, path := range bootKeys {
 		k, err := readKey(path, keys.ParsePublicKey)

@@ -1,0 +1,300 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/hack-pad/safejs"
+)
+
+// HashWorkerURL is where the console serves its hash worker
+// (web/hash-worker.js): a dedicated Web Worker that digests long inputs
+// with WebCrypto on its own thread (see Sink).
+const HashWorkerURL = "/web/hash-worker.js"
+
+// hashWorkerWait bounds how long DigestSink waits for the worker to start
+// before it digests on the page instead.
+const hashWorkerWait = 5 * time.Second
+
+// errWorkerGone means the hash worker failed: the input it held is lost.
+var errWorkerGone = errors.New("browser: the hash worker stopped")
+
+// hashWorker is the page's one hash worker. Its inputs are numbered; each
+// answer goes to the goroutine waiting for that number.
+type hashWorker struct {
+	w       safejs.Value
+	mu      sync.Mutex
+	next    int
+	waiting map[int]chan safejs.Value
+	dead    bool
+}
+
+// The page starts one hash worker, on first use, and keeps it. It is the
+// one piece of package state here: a worker is a thread of the page, like
+// the page's own globals.
+var hashWorkerState struct {
+	once  sync.Once
+	known chan struct{} // closed once w is set, or the worker failed to start
+	w     *hashWorker
+}
+
+// startHashWorker starts the worker once; it does not wait for it.
+func startHashWorker() {
+	hashWorkerState.once.Do(func() {
+		hashWorkerState.known = make(chan struct{})
+		known := func(w *hashWorker) {
+			select {
+			case <-hashWorkerState.known:
+			default:
+				hashWorkerState.w = w
+				close(hashWorkerState.known)
+			}
+		}
+		if _, err := newHashWorker(known); err != nil {
+			known(nil)
+		}
+	})
+}
+
+// readyHashWorker returns the worker if it has started, without waiting.
+func readyHashWorker() *hashWorker {
+	startHashWorker()
+	select {
+	case <-hashWorkerState.known:
+		if w := hashWorkerState.w; w != nil && !w.isDead() {
+			return w
+		}
+	default:
+	}
+	return nil
+}
+
+// awaitHashWorker returns the worker once it has started, or nil when it
+// cannot start (no such script, no Worker) or takes longer than
+// hashWorkerWait.
+func awaitHashWorker(ctx context.Context) *hashWorker {
+	startHashWorker()
+	t := time.NewTimer(hashWorkerWait)
+	defer t.Stop()
+	select {
+	case <-hashWorkerState.known:
+		if w := hashWorkerState.w; w != nil && !w.isDead() {
+			return w
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// newHashWorker starts the worker script; ready is called with the worker
+// when it reports it is running, or with nil when it fails first.
+func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
+	ctor, err := safejs.Global().Get("Worker")
+	if err != nil || ctor.Type() != safejs.TypeFunction {
+		return nil, errors.New("browser: no Web Workers")
+	}
+	w, err := ctor.New(HashWorkerURL)
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	hw := &hashWorker{w: w, waiting: map[int]chan safejs.Value{}}
+	onMsg, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		data, err := args[0].Get("data")
+		if err != nil {
+			return nil
+		}
+		if r, err := data.Get("ready"); err == nil && r.Type() == safejs.TypeBoolean {
+			ready(hw)
+			return nil
+		}
+		idv, err := data.Get("id")
+		if err != nil {
+			return nil
+		}
+		id, err := idv.Int()
+		if err != nil {
+			return nil
+		}
+		hw.mu.Lock()
+		ch := hw.waiting[id]
+		delete(hw.waiting, id)
+		hw.mu.Unlock()
+		if ch != nil {
+			ch <- data
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	onErr, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		// The script did not load, or the worker failed: never used again.
+		hw.mu.Lock()
+		hw.dead = true
+		waiting := hw.waiting
+		hw.waiting = map[int]chan safejs.Value{}
+		hw.mu.Unlock()
+		for _, ch := range waiting {
+			ch <- safejs.Undefined()
+		}
+		ready(nil)
+		return nil
+	})
+	if err != nil {
+		onMsg.Release()
+		return nil, err
+	}
+	// The worker lives as long as the page: its callbacks are never released.
+	if err := w.Set("onmessage", onMsg.Value()); err != nil {
+		return nil, wrapErr(err)
+	}
+	if err := w.Set("onerror", onErr.Value()); err != nil {
+		return nil, wrapErr(err)
+	}
+	return hw, nil
+}
+
+func (w *hashWorker) isDead() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dead
+}
+
+// post sends msg to the worker, transferring the ArrayBuffers in transfer.
+func (w *hashWorker) post(msg map[string]any, transfer []any) error {
+	_, err := Call(w.w, "postMessage", msg, transfer)
+	return err
+}
+
+// ask sends msg and waits for the answer to input id.
+func (w *hashWorker) ask(ctx context.Context, id int, msg map[string]any) (safejs.Value, error) {
+	ch := make(chan safejs.Value, 1)
+	w.mu.Lock()
+	if w.dead {
+		w.mu.Unlock()
+		return safejs.Undefined(), errWorkerGone
+	}
+	w.waiting[id] = ch
+	w.mu.Unlock()
+	if err := w.post(msg, nil); err != nil {
+		w.mu.Lock()
+		delete(w.waiting, id)
+		w.mu.Unlock()
+		return safejs.Undefined(), err
+	}
+	select {
+	case v := <-ch:
+		if v.IsUndefined() {
+			return v, errWorkerGone
+		}
+		return v, nil
+	case <-ctx.Done():
+		return safejs.Undefined(), ctx.Err()
+	}
+}
+
+// remoteInput is one Sink's input, held by the worker.
+type remoteInput struct {
+	w  *hashWorker
+	id int
+}
+
+// newInput numbers a new input for owner; should owner be dropped with
+// its input still in the worker, the worker forgets it.
+func (w *hashWorker) newInput(owner *Sink) *remoteInput {
+	w.mu.Lock()
+	w.next++
+	r := &remoteInput{w: w, id: w.next}
+	w.mu.Unlock()
+	runtime.AddCleanup(owner, func(r *remoteInput) { r.drop() }, r)
+	return r
+}
+
+// add transfers blocks (Uint8Arrays over whole ArrayBuffers) to the worker;
+// they are unusable here afterwards.
+func (r *remoteInput) add(blocks []safejs.Value) error {
+	for _, b := range blocks {
+		buf, err := b.Get("buffer")
+		if err != nil {
+			return wrapErr(err)
+		}
+		if err := r.w.post(map[string]any{"op": "add", "id": r.id, "data": buf}, []any{buf}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drop has the worker forget the input.
+func (r *remoteInput) drop() {
+	r.w.post(map[string]any{"op": "drop", "id": r.id}, nil)
+}
+
+// take has the worker give the input back, as Uint8Arrays.
+func (r *remoteInput) take(ctx context.Context) ([]safejs.Value, error) {
+	v, err := r.w.ask(ctx, r.id, map[string]any{"op": "take", "id": r.id})
+	if err != nil {
+		return nil, err
+	}
+	return partsOf(v)
+}
+
+// digest has the worker digest the input with alg. On failure the worker
+// gives the input back: parts.
+func (r *remoteInput) digest(ctx context.Context, alg string) (sum []byte, parts []safejs.Value, err error) {
+	v, err := r.w.ask(ctx, r.id, map[string]any{"op": "digest", "id": r.id, "alg": alg})
+	if err != nil {
+		return nil, nil, err
+	}
+	if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
+		msg, _ := e.String()
+		parts, perr := partsOf(v)
+		if perr != nil {
+			return nil, nil, perr
+		}
+		return nil, parts, fmt.Errorf("browser: digest in the hash worker: %s", msg)
+	}
+	s, err := v.Get("sum")
+	if err != nil {
+		return nil, nil, wrapErr(err)
+	}
+	sum, err = BytesFromJS(s)
+	return sum, nil, err
+}
+
+// partsOf returns the ArrayBuffers of an answer's parts as Uint8Arrays.
+func partsOf(v safejs.Value) ([]safejs.Value, error) {
+	ps, err := v.Get("parts")
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	n, err := ps.Length()
+	if err != nil {
+		return nil, wrapErr(err)
+	}
+	u8, err := safejs.Global().Get("Uint8Array")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]safejs.Value, n)
+	for i := range out {
+		p, err := ps.Index(i)
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		if out[i], err = u8.New(p); err != nil {
+			return nil, wrapErr(err)
+		}
+	}
+	return out, nil
+}
