@@ -1,10 +1,9 @@
 package bundle
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/crypto/internal/frame"
 )
 
 // Magic starts every .tfb file. Like PNG's, it has a high-bit byte and a
@@ -16,7 +15,7 @@ const ContainerVersion = 1
 
 // HeaderSize is the size of a .tfb's fixed header: magic, version and the
 // signed manifest's length.
-const HeaderSize = len(Magic) + 2 + 4
+const HeaderSize = frame.HeaderSize
 
 // WriteHeader writes the start of a .tfb: the fixed header and the signed
 // manifest. The payload, exactly s's manifest Payload.Size bytes, follows it
@@ -29,19 +28,7 @@ const HeaderSize = len(Magic) + 2 + 4
 //	offset 10  4 bytes  N, the signed manifest's length (1 to MaxSignedSize)
 //	offset 14  N bytes  signed manifest (COSE_Sign1)
 //	offset 14+N         payload (an age file) to the end
-func WriteHeader(w io.Writer, s *Signed) error {
-	var hdr [HeaderSize]byte
-	copy(hdr[:], Magic)
-	binary.BigEndian.PutUint16(hdr[8:], ContainerVersion)
-	binary.BigEndian.PutUint32(hdr[10:], uint32(len(s.raw)))
-	if _, err := w.Write(hdr[:]); err != nil {
-		return fmt.Errorf("bundle: write header: %w", err)
-	}
-	if _, err := w.Write(s.raw); err != nil {
-		return fmt.Errorf("bundle: write manifest: %w", err)
-	}
-	return nil
-}
+func WriteHeader(w io.Writer, s *Signed) error { return container.Write(w, s.raw) }
 
 // ReadHeader reads a .tfb's fixed header and signed manifest from r and
 // parses them (see ParseSigned), without verifying the signature. It reads
@@ -49,38 +36,13 @@ func WriteHeader(w io.Writer, s *Signed) error {
 // the first byte of the payload: a server can read the header of an upload,
 // verify it, then stream the rest through a PayloadVerifier.
 func ReadHeader(r io.Reader) (*Signed, error) {
-	var hdr [HeaderSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, readErr("header", err)
-	}
-	if string(hdr[:len(Magic)]) != Magic {
-		return nil, fmt.Errorf("%w: bad magic % x", ErrNotBundle, hdr[:len(Magic)])
-	}
-	if v := binary.BigEndian.Uint16(hdr[8:]); v != ContainerVersion {
-		return nil, fmt.Errorf("%w: container version %d (want %d)", ErrUnsupported, v, ContainerVersion)
-	}
-	n := binary.BigEndian.Uint32(hdr[10:])
-	switch {
-	case n == 0:
-		return nil, fmt.Errorf("%w: empty signed manifest", ErrMalformed)
-	case n > MaxSignedSize:
-		return nil, fmt.Errorf("%w: signed manifest of %d bytes (at most %d)", ErrTooLarge, n, MaxSignedSize)
-	}
-	// Grow with the data that arrives rather than trusting n up front.
-	raw, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	raw, err := container.Read(r)
 	if err != nil {
-		return nil, readErr("signed manifest", err)
-	}
-	if len(raw) < int(n) {
-		return nil, readErr("signed manifest", io.ErrUnexpectedEOF)
+		return nil, err
 	}
 	return ParseSigned(raw)
 }
 
-// readErr reports a failed read of a part of the container.
-func readErr(part string, err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: file ends inside the %s", ErrTruncated, part)
-	}
-	return fmt.Errorf("bundle: read %s: %w", part, err)
-}
+// container is the .tfb framing (crypto/internal/frame).
+var container = &frame.Format{Name: "bundle", Magic: Magic, Version: ContainerVersion, MaxManifest: MaxSignedSize,
+	ErrNotFormat: ErrNotBundle, ErrUnsupported: ErrUnsupported, ErrEmpty: ErrMalformed, ErrTooLarge: ErrTooLarge, ErrTruncated: ErrTruncated}

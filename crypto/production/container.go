@@ -1,10 +1,9 @@
 package production
 
 import (
-	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/crypto/internal/frame"
 )
 
 // Magic starts every .tfp file. Like a .tfb's, it has a high-bit byte and
@@ -18,7 +17,7 @@ const ContainerVersion = 1
 
 // HeaderSize is the size of a .tfp's fixed header: magic, version and the
 // signed manifest's length.
-const HeaderSize = len(Magic) + 2 + 4
+const HeaderSize = frame.HeaderSize
 
 // WriteHeader writes the start of a .tfp: the fixed header and the signed
 // manifest. The payload, exactly the manifest's Payload.Size bytes,
@@ -31,53 +30,20 @@ const HeaderSize = len(Magic) + 2 + 4
 //	offset 10  4 bytes  N, the signed manifest's length (1 to MaxManifestSize)
 //	offset 14  N bytes  signed manifest (COSE_Sign1)
 //	offset 14+N         payload (an age file), exactly the manifest's payload size
-func WriteHeader(w io.Writer, s *Signed) error {
-	raw := s.Bytes()
-	var hdr [HeaderSize]byte
-	copy(hdr[:], Magic)
-	binary.BigEndian.PutUint16(hdr[8:], ContainerVersion)
-	binary.BigEndian.PutUint32(hdr[10:], uint32(len(raw)))
-	if _, err := w.Write(hdr[:]); err != nil {
-		return fmt.Errorf("production: write header: %w", err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		return fmt.Errorf("production: write manifest: %w", err)
-	}
-	return nil
-}
+func WriteHeader(w io.Writer, s *Signed) error { return container.Write(w, s.Bytes()) }
 
 // ReadHeader reads a .tfp's fixed header and signed manifest from r,
 // without verifying the signature, and leaves r at the first byte of the
 // payload: the release server reads an upload's header, verifies it, then
 // streams the payload through a bundle.PayloadVerifier.
 func ReadHeader(r io.Reader) (*Signed, error) {
-	var hdr [HeaderSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, readErr("header", err)
-	}
-	if string(hdr[:len(Magic)]) != Magic {
-		return nil, fmt.Errorf("%w: bad magic % x", ErrNotPackage, hdr[:len(Magic)])
-	}
-	if v := binary.BigEndian.Uint16(hdr[8:]); v != ContainerVersion {
-		return nil, fmt.Errorf("%w: container version %d (want %d)", ErrUnsupported, v, ContainerVersion)
-	}
-	n := binary.BigEndian.Uint32(hdr[10:])
-	if n == 0 || n > MaxManifestSize {
-		return nil, fmt.Errorf("%w: signed manifest of %d bytes (1 to %d)", ErrMalformed, n, MaxManifestSize)
-	}
-	raw, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	raw, err := container.Read(r)
 	if err != nil {
-		return nil, readErr("signed manifest", err)
-	}
-	if len(raw) < int(n) {
-		return nil, readErr("signed manifest", io.ErrUnexpectedEOF)
+		return nil, err
 	}
 	return ParseSigned(raw)
 }
 
-func readErr(part string, err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: the file ends inside the %s", ErrMalformed, part)
-	}
-	return fmt.Errorf("production: read %s: %w", part, err)
-}
+// container is the .tfp framing (crypto/internal/frame).
+var container = &frame.Format{Name: "production", Magic: Magic, Version: ContainerVersion, MaxManifest: MaxManifestSize,
+	ErrNotFormat: ErrNotPackage, ErrUnsupported: ErrUnsupported, ErrEmpty: ErrMalformed, ErrTooLarge: ErrMalformed, ErrTruncated: ErrMalformed}

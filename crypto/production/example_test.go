@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -44,7 +45,8 @@ func ExampleSignTicket() {
 }
 
 // ExampleOpen is the station's side of a package: open it with the
-// station's age identity, trusting the signer the server verified.
+// station's age identity, trusting the signer the server verified. An
+// empty download, as here, is refused.
 func ExampleOpen() {
 	var tfp []byte                    // the .tfp the station downloaded
 	var stationID *age.X25519Identity // from the station's vault
@@ -54,8 +56,11 @@ func ExampleOpen() {
 		Identities: []age.Identity{stationID},
 	})
 	if err != nil {
-		log.Print(err) // ErrNotForYou, ErrModified, ErrExpired, ...
+		// Here the download is empty: refused before anything is
+		// decrypted. Others are ErrNotForYou, ErrModified, ErrExpired, ...
+		fmt.Println(errors.Is(err, production.ErrMalformed))
 		return
 	}
 	fmt.Println(p.Manifest.Count, "devices of", p.Manifest.Product, "until", p.Manifest.Expires)
+	// Output: true
 }

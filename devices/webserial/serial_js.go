@@ -25,17 +25,7 @@ func Supported() bool {
 	return err == nil
 }
 
-func serialAPI() (safejs.Value, error) {
-	nav, err := safejs.Global().Get("navigator")
-	if err != nil {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	s, err := nav.Get("serial")
-	if err != nil || s.IsUndefined() || s.IsNull() {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	return s, nil
-}
+func serialAPI() (safejs.Value, error) { return browser.Navigator("serial", ErrUnsupported) }
 
 // Request shows the browser's port chooser and returns the port the person
 // picked. It must follow a click or key press on the page (it fails with
@@ -64,11 +54,11 @@ func Request(ctx context.Context, filters ...Filter) (*Port, error) {
 	}
 	p, err := browser.Call(s, "requestPort", opts)
 	if err != nil {
-		return nil, mapErr("choosing a port", err)
+		return nil, mapErr(opChoose, "choosing a port", err)
 	}
 	v, err := browser.Await(ctx, p)
 	if err != nil {
-		return nil, mapErr("choosing a port", err)
+		return nil, mapErr(opChoose, "choosing a port", err)
 	}
 	return newPort(v), nil
 }
@@ -76,97 +66,18 @@ func Request(ctx context.Context, filters ...Filter) (*Port, error) {
 // Granted returns the ports this origin may open without asking: those
 // picked before, and those an enterprise policy grants.
 func Granted(ctx context.Context) ([]*Port, error) {
-	s, err := serialAPI()
-	if err != nil {
-		return nil, err
-	}
-	p, err := browser.Call(s, "getPorts")
-	if err != nil {
-		return nil, mapErr("listing ports", err)
-	}
-	arr, err := browser.Await(ctx, p)
-	if err != nil {
-		return nil, mapErr("listing ports", err)
-	}
-	n, err := arr.Length()
-	if err != nil {
-		return nil, fmt.Errorf("webserial: listing ports: %w", err)
-	}
-	out := make([]*Port, 0, n)
-	for i := range n {
-		v, err := arr.Index(i)
-		if err != nil {
-			return nil, fmt.Errorf("webserial: listing ports: %w", err)
-		}
-		out = append(out, newPort(v))
-	}
-	return out, nil
+	ports, err := browser.Granted(ctx, serialAPI, "getPorts", newPort)
+	return ports, mapErr(opOther, "listing ports", err)
 }
 
 // Watch reports ports of this origin being plugged in and unplugged until
 // ctx is done, when the channel closes. Events that the receiver is too
 // slow to take are dropped beyond a small buffer.
 func Watch(ctx context.Context) (<-chan Event, error) {
-	s, err := serialAPI()
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan Event, 16)
-	var mu sync.Mutex
-	stopped := false
-	handler := func(t EventType) (safejs.Func, error) {
-		return safejs.FuncOf(func(this safejs.Value, args []safejs.Value) any {
-			if len(args) == 0 {
-				return nil
-			}
-			target, err := args[0].Get("target")
-			if err != nil || target.IsNull() || target.IsUndefined() {
-				return nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if stopped {
-				return nil
-			}
-			select {
-			case ch <- Event{Type: t, Port: newPort(target)}:
-			default:
-			}
-			return nil
-		})
-	}
-	onConnect, err := handler(Connected)
-	if err != nil {
-		return nil, err
-	}
-	onDisconnect, err := handler(Disconnected)
-	if err != nil {
-		onConnect.Release()
-		return nil, err
-	}
-	if _, err := browser.Call(s, "addEventListener", string(Connected), onConnect.Value()); err != nil {
-		onConnect.Release()
-		onDisconnect.Release()
-		return nil, err
-	}
-	if _, err := browser.Call(s, "addEventListener", string(Disconnected), onDisconnect.Value()); err != nil {
-		browser.Call(s, "removeEventListener", string(Connected), onConnect.Value())
-		onConnect.Release()
-		onDisconnect.Release()
-		return nil, err
-	}
-	go func() {
-		<-ctx.Done()
-		browser.Call(s, "removeEventListener", string(Connected), onConnect.Value())
-		browser.Call(s, "removeEventListener", string(Disconnected), onDisconnect.Value())
-		mu.Lock()
-		stopped = true
-		close(ch)
-		mu.Unlock()
-		onConnect.Release()
-		onDisconnect.Release()
-	}()
-	return ch, nil
+	ch, err := browser.WatchConnections(ctx, serialAPI, "target", func(kind string, v safejs.Value) Event {
+		return Event{Type: EventType(kind), Port: newPort(v)}
+	})
+	return ch, mapErr(opOther, "watching ports", err)
 }
 
 // Port is a serial port of the browser (a SerialPort). Once opened it is an
@@ -257,7 +168,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 	}
 	prom, err := browser.Call(p.v, "open", jo)
 	if err != nil {
-		return mapErr("open", err)
+		return mapErr(opOpen, "open", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
 		if ctx.Err() != nil {
@@ -271,7 +182,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 			}()
 			return ctx.Err()
 		}
-		return mapErr("open", err)
+		return mapErr(opOpen, "open", err)
 	}
 	s := &session{
 		port:    p.v,
@@ -297,7 +208,7 @@ func (s *session) start() error {
 		return errors.New("webserial: open: the port has no writable stream")
 	}
 	if s.writer, err = browser.Call(w, "getWriter"); err != nil {
-		return mapErr("open", err)
+		return mapErr(opOpen, "open", err)
 	}
 	s.onGone, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		s.markGone()
@@ -310,7 +221,7 @@ func (s *session) start() error {
 	if _, err := browser.Call(s.port, "addEventListener", string(Disconnected), s.onGone.Value()); err != nil {
 		browser.Call(s.writer, "releaseLock")
 		s.onGone.Release()
-		return mapErr("open", err)
+		return mapErr(opOpen, "open", err)
 	}
 	go s.readLoop()
 	return nil
@@ -380,7 +291,7 @@ func (s *session) readLoop() {
 		reader, err := browser.Call(r, "getReader")
 		if err != nil {
 			s.mu.Unlock()
-			stop(mapErr("read", err))
+			stop(mapErr(opOther, "read", err))
 			return
 		}
 		s.reader = reader
@@ -389,7 +300,7 @@ func (s *session) readLoop() {
 		for {
 			prom, err := browser.Call(reader, "read")
 			if err != nil {
-				stop(mapErr("read", err))
+				stop(mapErr(opOther, "read", err))
 				s.releaseReader()
 				return
 			}
@@ -403,7 +314,7 @@ func (s *session) readLoop() {
 					s.markGone()
 					stop(ErrDisconnected)
 				} else {
-					stop(mapErr("read", err))
+					stop(mapErr(opOther, "read", err))
 				}
 				return
 			}
@@ -507,7 +418,7 @@ func (p *Port) Write(ctx context.Context, b []byte) (int, error) {
 	defer s.wmu.Unlock()
 	prom, err := browser.Call(s.writer, "write", arr)
 	if err != nil {
-		return 0, mapErr("write", err)
+		return 0, mapErr(opOther, "write", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
 		if ctx.Err() != nil {
@@ -517,7 +428,7 @@ func (p *Port) Write(ctx context.Context, b []byte) (int, error) {
 			s.markGone()
 			return 0, ErrDisconnected
 		}
-		return 0, mapErr("write", err)
+		return 0, mapErr(opOther, "write", err)
 	}
 	return len(b), nil
 }
@@ -554,10 +465,10 @@ func (p *Port) SetSignals(ctx context.Context, sig Signals) error {
 	}
 	prom, err := browser.Call(p.v, "setSignals", o)
 	if err != nil {
-		return mapErr("set signals", err)
+		return mapErr(opOther, "set signals", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
-		return mapErr("set signals", err)
+		return mapErr(opOther, "set signals", err)
 	}
 	return nil
 }
@@ -615,10 +526,10 @@ func closePort(port safejs.Value) error {
 	defer cancel()
 	prom, err := browser.Call(port, "close")
 	if err != nil {
-		return mapErr("close", err)
+		return mapErr(opOther, "close", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
-		return mapErr("close", err)
+		return mapErr(opOther, "close", err)
 	}
 	return nil
 }
@@ -633,32 +544,44 @@ func (p *Port) Forget(ctx context.Context) error {
 	}
 	prom, err := browser.Call(p.v, "forget")
 	if err != nil {
-		return mapErr("forget", err)
+		return mapErr(opOther, "forget", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
-		return mapErr("forget", err)
+		return mapErr(opOther, "forget", err)
 	}
 	return nil
 }
 
-// mapErr turns a rejected Web Serial call into the package's errors.
-func mapErr(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+// opKind says how a failed operation's DOMException reads: a chooser's
+// NotFoundError is the person cancelling, an open's NetworkError a port
+// or device that another program holds.
+type opKind int
+
+const (
+	opOther opKind = iota
+	opChoose
+	opOpen
+)
+
+// mapErr turns a rejected Web Serial call into the package's errors; op
+// names the call in messages only, kind decides.
+func mapErr(kind opKind, op string, err error) error {
+	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	switch browser.ErrorName(err) {
 	case "NotFoundError":
-		if op == "choosing a port" {
+		if kind == opChoose {
 			return ErrNoPortChosen
 		}
 	case "SecurityError":
-		if op == "choosing a port" {
+		if kind == opChoose {
 			return fmt.Errorf("%w (%v)", ErrNeedsGesture, err)
 		}
 	case "InvalidStateError":
 		return fmt.Errorf("webserial: %s: %w (%v)", op, ErrBusy, err)
 	case "NetworkError":
-		if op == "open" {
+		if kind == opOpen {
 			return fmt.Errorf("webserial: %s: %w (%v)", op, ErrBusy, err)
 		}
 		return fmt.Errorf("webserial: %s: %w", op, ErrDisconnected)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/hack-pad/safejs"
 
@@ -19,17 +18,7 @@ func Supported() bool {
 	return err == nil
 }
 
-func usbAPI() (safejs.Value, error) {
-	nav, err := safejs.Global().Get("navigator")
-	if err != nil {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	u, err := nav.Get("usb")
-	if err != nil || u.IsUndefined() || u.IsNull() {
-		return safejs.Undefined(), ErrUnsupported
-	}
-	return u, nil
-}
+func usbAPI() (safejs.Value, error) { return browser.Navigator("usb", ErrUnsupported) }
 
 // Request shows the browser's device chooser and returns the device the
 // person picked. It must follow a click or key press (ErrNeedsGesture);
@@ -69,90 +58,25 @@ func Request(ctx context.Context, filters ...Filter) (*Device, error) {
 	}
 	v, err := await(ctx, u, "requestDevice", opts)
 	if err != nil {
-		return nil, mapErr("choosing a device", err)
+		return nil, mapErr(opChoose, "choosing a device", err)
 	}
 	return newDevice(v), nil
 }
 
 // Granted returns the devices this origin may open without asking.
 func Granted(ctx context.Context) ([]*Device, error) {
-	u, err := usbAPI()
-	if err != nil {
-		return nil, err
-	}
-	arr, err := await(ctx, u, "getDevices")
-	if err != nil {
-		return nil, mapErr("listing devices", err)
-	}
-	n, err := arr.Length()
-	if err != nil {
-		return nil, fmt.Errorf("webusb: listing devices: %w", err)
-	}
-	out := make([]*Device, 0, n)
-	for i := range n {
-		v, err := arr.Index(i)
-		if err != nil {
-			return nil, fmt.Errorf("webusb: listing devices: %w", err)
-		}
-		out = append(out, newDevice(v))
-	}
-	return out, nil
+	devs, err := browser.Granted(ctx, usbAPI, "getDevices", newDevice)
+	return devs, mapErr(opOther, "listing devices", err)
 }
 
 // Watch reports granted devices being plugged in and unplugged until ctx is
 // done, when the channel closes. Events beyond a small buffer are dropped
 // if the receiver is slow.
 func Watch(ctx context.Context) (<-chan Event, error) {
-	u, err := usbAPI()
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan Event, 16)
-	var mu sync.Mutex
-	stopped := false
-	mk := func(t EventType) (safejs.Func, error) {
-		return safejs.FuncOf(func(this safejs.Value, args []safejs.Value) any {
-			if len(args) == 0 {
-				return nil
-			}
-			d, err := args[0].Get("device")
-			if err != nil || d.IsUndefined() || d.IsNull() {
-				return nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !stopped {
-				select {
-				case ch <- Event{Type: t, Device: newDevice(d)}:
-				default:
-				}
-			}
-			return nil
-		})
-	}
-	onC, err := mk(Connected)
-	if err != nil {
-		return nil, err
-	}
-	onD, err := mk(Disconnected)
-	if err != nil {
-		onC.Release()
-		return nil, err
-	}
-	browser.Call(u, "addEventListener", string(Connected), onC.Value())
-	browser.Call(u, "addEventListener", string(Disconnected), onD.Value())
-	go func() {
-		<-ctx.Done()
-		browser.Call(u, "removeEventListener", string(Connected), onC.Value())
-		browser.Call(u, "removeEventListener", string(Disconnected), onD.Value())
-		mu.Lock()
-		stopped = true
-		close(ch)
-		mu.Unlock()
-		onC.Release()
-		onD.Release()
-	}()
-	return ch, nil
+	ch, err := browser.WatchConnections(ctx, usbAPI, "device", func(kind string, v safejs.Value) Event {
+		return Event{Type: EventType(kind), Device: newDevice(v)}
+	})
+	return ch, mapErr(opOther, "watching devices", err)
 }
 
 // Device is a USB device of the browser (a USBDevice). Its methods may be
@@ -279,7 +203,7 @@ func await(ctx context.Context, v safejs.Value, method string, args ...any) (saf
 // Open opens the device for this page.
 func (d *Device) Open(ctx context.Context) error {
 	if _, err := await(ctx, d.v, "open"); err != nil {
-		return mapErr("open", err)
+		return mapErr(opOpen, "open", err)
 	}
 	d.info = readInfo(d.v)
 	return nil
@@ -292,7 +216,7 @@ func (d *Device) Close(ctx context.Context) error {
 		return nil
 	}
 	if _, err := await(ctx, d.v, "close"); err != nil {
-		return mapErr("close", err)
+		return mapErr(opOther, "close", err)
 	}
 	return nil
 }
@@ -300,7 +224,7 @@ func (d *Device) Close(ctx context.Context) error {
 // SelectConfiguration selects a configuration by its value.
 func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 	if _, err := await(ctx, d.v, "selectConfiguration", int(value)); err != nil {
-		return mapErr("select configuration", err)
+		return mapErr(opOther, "select configuration", err)
 	}
 	return nil
 }
@@ -308,7 +232,7 @@ func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 // ClaimInterface claims an interface of the selected configuration.
 func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
 	if _, err := await(ctx, d.v, "claimInterface", int(n)); err != nil {
-		return mapErr("claim interface", err)
+		return mapErr(opOpen, "claim interface", err)
 	}
 	return nil
 }
@@ -316,7 +240,7 @@ func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
 // ReleaseInterface releases a claimed interface; its pending transfers end.
 func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
 	if _, err := await(ctx, d.v, "releaseInterface", int(n)); err != nil {
-		return mapErr("release interface", err)
+		return mapErr(opOther, "release interface", err)
 	}
 	return nil
 }
@@ -324,7 +248,7 @@ func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
 // SelectAlternate selects an alternate setting of a claimed interface.
 func (d *Device) SelectAlternate(ctx context.Context, iface, alt uint8) error {
 	if _, err := await(ctx, d.v, "selectAlternateInterface", int(iface), int(alt)); err != nil {
-		return mapErr("select alternate setting", err)
+		return mapErr(opOther, "select alternate setting", err)
 	}
 	return nil
 }
@@ -348,7 +272,7 @@ func (d *Device) ControlIn(ctx context.Context, s Setup, length int) ([]byte, er
 	}
 	r, err := await(ctx, d.v, "controlTransferIn", sv, length)
 	if err != nil {
-		return nil, mapErr("control transfer in", err)
+		return nil, mapErr(opOther, "control transfer in", err)
 	}
 	return inResult(r)
 }
@@ -370,7 +294,7 @@ func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, err
 	}
 	r, err := await(ctx, d.v, "controlTransferOut", args...)
 	if err != nil {
-		return 0, mapErr("control transfer out", err)
+		return 0, mapErr(opOther, "control transfer out", err)
 	}
 	return outResult(r)
 }
@@ -380,7 +304,7 @@ func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, err
 func (d *Device) TransferIn(ctx context.Context, endpoint uint8, length int) ([]byte, error) {
 	r, err := await(ctx, d.v, "transferIn", int(endpoint), length)
 	if err != nil {
-		return nil, mapErr("transfer in", err)
+		return nil, mapErr(opOther, "transfer in", err)
 	}
 	return inResult(r)
 }
@@ -394,7 +318,7 @@ func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (
 	}
 	r, err := await(ctx, d.v, "transferOut", int(endpoint), arr)
 	if err != nil {
-		return 0, mapErr("transfer out", err)
+		return 0, mapErr(opOther, "transfer out", err)
 	}
 	return outResult(r)
 }
@@ -402,7 +326,7 @@ func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (
 // ClearHalt clears a stalled endpoint.
 func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) error {
 	if _, err := await(ctx, d.v, "clearHalt", string(dir), int(endpoint)); err != nil {
-		return mapErr("clear halt", err)
+		return mapErr(opOther, "clear halt", err)
 	}
 	return nil
 }
@@ -410,7 +334,7 @@ func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) e
 // Reset resets the device, as a bus reset does.
 func (d *Device) Reset(ctx context.Context) error {
 	if _, err := await(ctx, d.v, "reset"); err != nil {
-		return mapErr("reset", err)
+		return mapErr(opOther, "reset", err)
 	}
 	return nil
 }
@@ -422,7 +346,7 @@ func (d *Device) Forget(ctx context.Context) error {
 		return fmt.Errorf("webusb: forget: %w", ErrUnsupported)
 	}
 	if _, err := await(ctx, d.v, "forget"); err != nil {
-		return mapErr("forget", err)
+		return mapErr(opOther, "forget", err)
 	}
 	return nil
 }
@@ -458,9 +382,21 @@ func outResult(r safejs.Value) (int, error) {
 	return num(r, "bytesWritten"), nil
 }
 
-// mapErr turns a rejected WebUSB call into the package's errors.
-func mapErr(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+// opKind says how a failed operation's DOMException reads: a chooser's
+// NotFoundError is the person cancelling, an open's NetworkError a port
+// or device that another program holds.
+type opKind int
+
+const (
+	opOther opKind = iota
+	opChoose
+	opOpen
+)
+
+// mapErr turns a rejected WebUSB call into the package's errors; op
+// names the call in messages only, kind decides.
+func mapErr(kind opKind, op string, err error) error {
+	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var be *browser.Error
@@ -470,16 +406,16 @@ func mapErr(op string, err error) error {
 	}
 	switch browser.ErrorName(err) {
 	case "NotFoundError":
-		if op == "choosing a device" {
+		if kind == opChoose {
 			return ErrNoDeviceChosen
 		}
 		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
 	case "SecurityError":
-		if op == "choosing a device" {
+		if kind == opChoose {
 			return fmt.Errorf("%w (%s)", ErrNeedsGesture, msg)
 		}
 	case "NetworkError":
-		if op == "open" || op == "claim interface" {
+		if kind == opOpen {
 			return fmt.Errorf("webusb: %s: %w (%s)", op, ErrBusy, msg)
 		}
 		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)

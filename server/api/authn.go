@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/store"
 )
@@ -31,7 +32,7 @@ func (p *principal) name() string {
 	return p.user.Name
 }
 
-var errUnauthenticated = errorf(http.StatusUnauthorized, "unauthenticated", "sign in or present an API token")
+var errUnauthenticated = errorf(http.StatusUnauthorized, apiwire.CodeUnauthenticated, "sign in or present an API token")
 
 // authenticate finds who made r. A bad bearer token is an error; a bad or
 // expired cookie is treated as no credential, so a stale cookie never keeps
@@ -41,17 +42,17 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, secret, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") || !auth.WellFormed(secret, auth.TokenPrefix) {
-			return nil, errorf(http.StatusUnauthorized, "bad_token", "malformed API token")
+			return nil, errorf(http.StatusUnauthorized, apiwire.CodeBadToken, "malformed API token")
 		}
 		tk, err := s.store.TokenByHash(ctx, auth.HashSecret(secret))
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, errorf(http.StatusUnauthorized, "bad_token", "unknown or revoked API token")
+			return nil, errorf(http.StatusUnauthorized, apiwire.CodeBadToken, "unknown or revoked API token")
 		}
 		if err != nil {
 			return nil, err
 		}
 		if !tk.Expires.IsZero() && !now.Before(tk.Expires) {
-			return nil, errorf(http.StatusUnauthorized, "bad_token", "API token expired")
+			return nil, errorf(http.StatusUnauthorized, apiwire.CodeBadToken, "API token expired")
 		}
 		u, err := s.activeUser(ctx, tk.User)
 		if err != nil {
@@ -83,7 +84,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (*principal,
 func (s *Server) activeUser(ctx context.Context, name string) (store.User, error) {
 	u, err := s.store.User(ctx, name)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !u.Roles.Valid())) {
-		return store.User{}, errorf(http.StatusUnauthorized, "account_disabled", "account %q is disabled or gone", name)
+		return store.User{}, errorf(http.StatusUnauthorized, apiwire.CodeAccountDisabled, "account %q is disabled or gone", name)
 	}
 	return u, err
 }
@@ -109,7 +110,7 @@ func (s *Server) guard(perm auth.Permission, h handlerFunc) http.Handler {
 func (s *Server) check(perm auth.Permission, w http.ResponseWriter, r *http.Request, h handlerFunc) error {
 	unsafe := unsafeMethod(r.Method)
 	if site := r.Header.Get("Sec-Fetch-Site"); unsafe && site != "" && site != "same-origin" && site != "none" {
-		return errorf(http.StatusForbidden, "cross_site", "cross-site request refused")
+		return errorf(http.StatusForbidden, apiwire.CodeCrossSite, "cross-site request refused")
 	}
 	p, err := s.authenticate(r.Context(), r)
 	if err != nil {
@@ -129,11 +130,11 @@ func (s *Server) check(perm auth.Permission, w http.ResponseWriter, r *http.Requ
 			return errUnauthenticated
 		}
 		if !auth.Allowed(p.user.Roles, perm) {
-			return errorf(http.StatusForbidden, "forbidden", "role %s may not %s", p.user.Roles, perm)
+			return errorf(http.StatusForbidden, apiwire.CodeForbidden, "role %s may not %s", p.user.Roles, perm)
 		}
 	}
 	if perm != "" && p.session != "" && unsafe && !auth.CheckCSRF(p.session, r.Header.Get(CSRFHeader)) {
-		return errorf(http.StatusForbidden, "csrf", "missing or wrong %s header", CSRFHeader)
+		return errorf(http.StatusForbidden, apiwire.CodeCSRF, "missing or wrong %s header", CSRFHeader)
 	}
 	return h(w, r, p)
 }

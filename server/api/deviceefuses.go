@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"trustforge/devices/esprom"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -41,9 +42,6 @@ func (q *recordEFusesRequest) validate() error {
 	return nil
 }
 
-// macID is the registry id of a board known by its MAC: its 12 hex digits.
-func macID(mac string) string { return strings.ReplaceAll(mac, ":", "") }
-
 // recordEFuses creates or updates the registry entry of an ESP32 board,
 // whose id is its MAC's hex digits: the console calls it when it reads
 // the board for provisioning and after each eFuse step. An update must
@@ -56,7 +54,7 @@ func (s *Server) recordEFuses(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	id := r.PathValue("id")
-	if id != macID(q.MAC) {
+	if id != apiwire.EFusesID(q.MAC) {
 		return badField("mac", "%s does not match device id %s: an ESP32 board's id is its MAC's 12 hex digits", q.MAC, id)
 	}
 	st, err := esprom.ParseState(q.EFuses)
@@ -65,7 +63,7 @@ func (s *Server) recordEFuses(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	if _, err := s.store.Product(r.Context(), q.Product); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(http.StatusUnprocessableEntity, "unknown_product", "product %q is not registered", q.Product)
+			return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownProduct, "product %q is not registered", q.Product)
 		}
 		return err
 	}
@@ -79,11 +77,11 @@ func (s *Server) recordEFuses(w http.ResponseWriter, r *http.Request, p *princip
 	check := func(prior store.Device) error {
 		switch {
 		case prior.Product != q.Product:
-			return errorf(http.StatusConflict, "conflict", "device %s is registered to product %s, not %s", id, prior.Product, q.Product)
+			return errorf(http.StatusConflict, apiwire.CodeConflict, "device %s is registered to product %s, not %s", id, prior.Product, q.Product)
 		case prior.IsRevoked():
-			return errorf(http.StatusConflict, "revoked", "device %s was revoked on %s by %s", id, prior.Revoked.Format("2006-01-02"), prior.RevokedBy)
+			return errorf(http.StatusConflict, apiwire.CodeRevoked, "device %s was revoked on %s by %s", id, prior.Revoked.Format("2006-01-02"), prior.RevokedBy)
 		case prior.MAC != "" && prior.MAC != q.MAC:
-			return errorf(http.StatusConflict, "conflict", "device %s is registered with MAC %s", id, prior.MAC)
+			return errorf(http.StatusConflict, apiwire.CodeConflict, "device %s is registered with MAC %s", id, prior.MAC)
 		}
 		if prior.EFuses != nil {
 			was, err := esprom.ParseState(prior.EFuses)
@@ -91,7 +89,7 @@ func (s *Server) recordEFuses(w http.ResponseWriter, r *http.Request, p *princip
 				return err
 			}
 			if err := st.Regresses(was); err != nil {
-				return errorf(http.StatusConflict, "efuse_regressed", "%s", strings.TrimPrefix(err.Error(), "esprom: eFuse state: "))
+				return errorf(http.StatusConflict, apiwire.CodeEFuseRegressed, "%s", strings.TrimPrefix(err.Error(), "esprom: eFuse state: "))
 			}
 		}
 		return nil

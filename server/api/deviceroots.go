@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"trustforge/crypto/audit"
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -30,7 +30,7 @@ type addDeviceRootRequest struct {
 
 func (q *addDeviceRootRequest) validate() error {
 	if strings.Contains(q.Certificate, "PRIVATE KEY") {
-		return errorf(http.StatusBadRequest, "private_key", "certificate: a private key was sent; register only the root's certificate")
+		return errorf(http.StatusBadRequest, apiwire.CodePrivateKey, "certificate: a private key was sent; register only the root's certificate")
 	}
 	if q.Certificate == "" || len(q.Certificate) > maxKeyPEM {
 		return badField("certificate", "required, a PEM certificate of at most %d bytes", maxKeyPEM)
@@ -41,20 +41,8 @@ func (q *addDeviceRootRequest) validate() error {
 	return nil
 }
 
-type deviceRootJSON struct {
-	Product     string     `json:"product"`
-	Fingerprint string     `json:"fingerprint"`
-	Subject     string     `json:"subject"`
-	Certificate string     `json:"certificate"`
-	Comment     string     `json:"comment,omitempty"`
-	Added       time.Time  `json:"added"`
-	AddedBy     string     `json:"added_by"`
-	Revoked     *time.Time `json:"revoked,omitempty"`
-	RevokedBy   string     `json:"revoked_by,omitempty"`
-}
-
-func deviceRootOut(r store.DeviceRoot) deviceRootJSON {
-	out := deviceRootJSON{Product: r.Product, Fingerprint: r.Fingerprint, Subject: r.Subject, Comment: r.Comment,
+func deviceRootOut(r store.DeviceRoot) apiwire.DeviceRoot {
+	out := apiwire.DeviceRoot{Product: r.Product, Fingerprint: r.Fingerprint, Subject: r.Subject, Comment: r.Comment,
 		Added: r.Added, AddedBy: r.AddedBy, RevokedBy: r.RevokedBy}
 	if c, err := x509.ParseCertificate(r.Cert); err == nil {
 		out.Certificate = string(pki.CertPEM(c))
@@ -93,7 +81,7 @@ func (s *Server) listDeviceRoots(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
-	out := make([]deviceRootJSON, 0, len(rs))
+	out := make([]apiwire.DeviceRoot, 0, len(rs))
 	for _, rt := range rs {
 		out = append(out, deviceRootOut(rt))
 	}
@@ -116,7 +104,7 @@ func (s *Server) addDeviceRoot(w http.ResponseWriter, r *http.Request, p *princi
 	ev := s.event(p, "device_root.add", product+"/"+rt.Fingerprint, map[string]string{"subject": rt.Subject, "comment": rt.Comment})
 	if err := s.store.AddDeviceRoot(r.Context(), rt, ev); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return errorf(http.StatusConflict, "root_registered", "%s", trim(err))
+			return errorf(http.StatusConflict, apiwire.CodeRootRegistered, "%s", trim(err))
 		}
 		return err
 	}
@@ -162,11 +150,11 @@ func (s *Server) checkAnchor(ctx context.Context, product string, root *x509.Cer
 		return err
 	}
 	if len(as) == 0 {
-		return errorf(http.StatusUnprocessableEntity, "no_trust_anchor",
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeNoTrustAnchor,
 			"%s has no registered device root: an engineer or administrator registers the device CA's root for it first (Identity page, or POST /api/products/%s/device-roots)", product, product)
 	}
 	if !slices.ContainsFunc(as, func(c *x509.Certificate) bool { return c.Equal(root) }) {
-		return errorf(http.StatusUnprocessableEntity, "untrusted_ca", "%s ends at %q, which is not a registered device root of %s",
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUntrustedCA, "%s ends at %q, which is not a registered device root of %s",
 			what, root.Subject.String(), product)
 	}
 	return nil

@@ -15,6 +15,8 @@ import (
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/devices/esprom"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -48,7 +50,7 @@ func checkTag(field, s string) error {
 
 func (q *registerDeviceRequest) validate() error {
 	if strings.Contains(q.Chain, "PRIVATE KEY") || strings.Contains(q.EncryptionKey, "PRIVATE KEY") {
-		return errorf(http.StatusBadRequest, "private_key", "a private key was sent: the registry takes public material only, and a board's keys never leave it")
+		return errorf(http.StatusBadRequest, apiwire.CodePrivateKey, "a private key was sent: the registry takes public material only, and a board's keys never leave it")
 	}
 	id, err := pki.ParseDeviceID(q.ID)
 	if err != nil || id != q.ID {
@@ -99,48 +101,23 @@ func (q *publishCRLRequest) validate() error {
 	return nil
 }
 
-type revokedJSON struct {
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Reason string    `json:"reason"`
-}
-
-type deviceJSON struct {
-	ID                       string       `json:"id"`
-	Product                  string       `json:"product"`
-	Model                    string       `json:"model"`
-	Rev                      string       `json:"rev"`
-	Serial                   string       `json:"serial"`
-	Issuer                   string       `json:"issuer"`
-	Subject                  string       `json:"subject"`
-	Chain                    string       `json:"chain"`
-	Root                     string       `json:"root"`
-	EncryptionKey            string       `json:"encryption_key,omitempty"`
-	EncryptionKeyFingerprint string       `json:"encryption_key_fingerprint,omitempty"`
-	BootKeyHash              string       `json:"boot_key_hash,omitempty"`
-	Provisioned              time.Time    `json:"provisioned"`
-	Operator                 string       `json:"operator"`
-	Revoked                  *revokedJSON `json:"revoked,omitempty"`
-	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
-	// state (esprom.SecurityState), recorded by PUT /api/devices/{id}/efuses.
-	MAC           string          `json:"mac,omitempty"`
-	EFuses        json.RawMessage `json:"efuses,omitempty"`
-	EFusesUpdated *time.Time      `json:"efuses_updated,omitempty"`
-}
-
-func deviceOut(d store.Device) deviceJSON {
-	out := deviceJSON{ID: d.ID, Product: d.Product, Model: d.Model, Rev: d.Rev, Serial: d.Serial, Issuer: d.Issuer,
+func deviceOut(d store.Device) apiwire.Device {
+	out := apiwire.Device{ID: d.ID, Product: d.Product, Model: d.Model, Rev: d.Rev, Serial: d.Serial, Issuer: d.Issuer,
 		Subject: d.Subject, Root: d.Root, EncryptionKey: string(d.EncryptionKey), EncryptionKeyFingerprint: d.EncFingerprint,
 		BootKeyHash: d.BootKeyHash, Provisioned: d.Provisioned, Operator: d.Operator}
 	if c, err := pki.ParseChain(d.Chain); err == nil {
 		out.Chain = string(c.PEM())
 	}
 	if d.IsRevoked() {
-		out.Revoked = &revokedJSON{At: d.Revoked, By: d.RevokedBy, Reason: d.RevokeReason}
+		out.Revoked = &apiwire.Yank{At: d.Revoked, By: d.RevokedBy, Reason: d.RevokeReason}
 	}
 	out.MAC = d.MAC
 	if d.EFuses != nil {
-		out.EFuses, out.EFusesUpdated = json.RawMessage(d.EFuses), &d.EFusesUpdated
+		// The store holds the canonical JSON that recordEFuses wrote.
+		var st esprom.SecurityState
+		if err := json.Unmarshal(d.EFuses, &st); err == nil {
+			out.EFuses, out.EFusesUpdated = &st, &d.EFusesUpdated
+		}
 	}
 	return out
 }
@@ -162,7 +139,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	if _, err := s.store.Product(r.Context(), q.Product); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(http.StatusUnprocessableEntity, "unknown_product", "product %q is not registered", q.Product)
+			return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownProduct, "product %q is not registered", q.Product)
 		}
 		return err
 	}
@@ -173,14 +150,14 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *princ
 	now := s.cfg.Now()
 	leaf, root := chain[0], chain[len(chain)-1]
 	if _, err := pki.VerifyDevice(chain, pki.DeviceCheck{Roots: chain[len(chain)-1:], Now: now}); err != nil {
-		return errorf(http.StatusUnprocessableEntity, "bad_chain", "%v", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeBadChain, "%v", err)
 	}
 	if err := s.checkAnchor(r.Context(), q.Product, root, "the chain"); err != nil {
 		return err
 	}
 	rootHash := hexSHA256(root.Raw)
 	if !namesDevice(leaf.Subject.CommonName, q.Product, q.ID) || !urisName(leaf.URIs, q.Product, q.ID) {
-		return errorf(http.StatusUnprocessableEntity, "wrong_device", "the certificate (%s) does not name device %s", leaf.Subject.String(), q.ID)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeWrongDevice, "the certificate (%s) does not name device %s", leaf.Subject.String(), q.ID)
 	}
 	if err := s.checkProductionTicket(r.Context(), p, leaf, q.Product, q.ID); err != nil {
 		return err
@@ -203,7 +180,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, p *princ
 		"encryption_key": d.EncFingerprint, "boot_key_hash": d.BootKeyHash})
 	if err := s.store.RegisterDevice(r.Context(), d, ev); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return errorf(http.StatusConflict, "device_registered", "%s: a board with this id was provisioned before; this one is a clone or a replacement", trim(err))
+			return errorf(http.StatusConflict, apiwire.CodeDeviceRegistered, "%s: a board with this id was provisioned before; this one is a clone or a replacement", trim(err))
 		}
 		return err
 	}
@@ -260,7 +237,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	out := make([]deviceJSON, 0, len(ds))
+	out := make([]apiwire.Device, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, deviceOut(d))
 	}
@@ -279,7 +256,7 @@ func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	if d.IsRevoked() {
-		return errorf(http.StatusConflict, "revoked", "device %s was revoked on %s by %s", id, d.Revoked.Format(time.RFC3339), d.RevokedBy)
+		return errorf(http.StatusConflict, apiwire.CodeRevoked, "device %s was revoked on %s by %s", id, d.Revoked.Format(time.RFC3339), d.RevokedBy)
 	}
 	ev := s.event(p, "device.revoke", id, map[string]string{"serial": d.Serial, "issuer": d.Issuer, "reason": q.Reason})
 	if err := s.store.RevokeDevice(r.Context(), id, s.cfg.Now(), p.user.Name, q.Reason, ev); err != nil {
@@ -317,7 +294,7 @@ func (s *Server) publishCRL(w http.ResponseWriter, r *http.Request, p *principal
 	der, err := s.store.IssuerChain(r.Context(), issuer)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorf(http.StatusUnprocessableEntity, "unknown_issuer", "no registered device was issued by the CRL's issuer %s", issuer)
+			return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownIssuer, "no registered device was issued by the CRL's issuer %s", issuer)
 		}
 		return err
 	}
@@ -326,14 +303,14 @@ func (s *Server) publishCRL(w http.ResponseWriter, r *http.Request, p *principal
 		return err
 	}
 	if _, err := pki.ParseCRL(l.Raw, chain[1]); err != nil {
-		return errorf(http.StatusUnprocessableEntity, "bad_signature", "%v", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeBadSignature, "%v", err)
 	}
 	c := store.CRL{Issuer: issuer, Number: l.Number.String(), ThisUpdate: l.ThisUpdate, NextUpdate: l.NextUpdate,
 		DER: l.Raw, Uploaded: s.cfg.Now(), UploadedBy: p.user.Name}
 	ev := s.event(p, "crl.publish", issuer, map[string]string{"number": c.Number, "revoked": strconv.Itoa(len(l.RevokedCertificateEntries))})
 	if err := s.store.PutCRL(r.Context(), c, ev); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return errorf(http.StatusConflict, "crl_not_newer", "%s", trim(err))
+			return errorf(http.StatusConflict, apiwire.CodeCRLNotNewer, "%s", trim(err))
 		}
 		return err
 	}

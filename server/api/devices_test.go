@@ -16,6 +16,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 )
 
 // testCA is a device CA hierarchy for the product "sensor".
@@ -129,7 +130,7 @@ func TestDeviceRegistry(t *testing.T) {
 	chain := ca.issue(t, "00aa11bb")
 	reg := map[string]any{"id": "00aa11bb", "product": "sensor", "model": "sim", "rev": "A", "chain": string(chain.PEM()),
 		"encryption_key": string(encKey.Public().MarshalPEM()), "boot_key_hash": strings.Repeat("ab", 32)}
-	var dev deviceJSON
+	var dev apiwire.Device
 	e.mustJSONOut("POST", "/api/devices", e.tokens["engineer"], reg, 201, &dev)
 	if dev.Operator != "engineer1" || dev.Serial == "" || dev.EncryptionKey == "" || dev.Revoked != nil {
 		t.Errorf("registered device %+v", dev)
@@ -191,12 +192,12 @@ func TestDeviceRegistry(t *testing.T) {
 	}
 
 	// Search, read, revoke, publish and fetch the CRL.
-	var list struct{ Devices []deviceJSON }
+	var list struct{ Devices []apiwire.Device }
 	e.mustJSONOut("GET", "/api/devices?q=00aa", e.tokens["technician"], nil, 200, &list)
 	if len(list.Devices) != 1 || list.Devices[0].ID != "00aa11bb" {
 		t.Errorf("search: %+v", list.Devices)
 	}
-	var got deviceJSON
+	var got apiwire.Device
 	e.mustJSONOut("GET", "/api/devices/00aa11bb", e.tokens["technician"], nil, 200, &got)
 	k, err := keys.ParsePublicKey([]byte(got.EncryptionKey))
 	if err != nil || !k.Equal(encKey.Public()) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/blob"
 	"trustforge/server/store"
 )
@@ -18,7 +19,7 @@ func (s *Server) downloadable(ctx context.Context, id string) (store.Release, er
 		return rel, err
 	}
 	if rel.IsYanked() {
-		return rel, errorf(http.StatusGone, "yanked", "release %s was yanked: %s", rel.ID, rel.YankReason)
+		return rel, errorf(http.StatusGone, apiwire.CodeYanked, "release %s was yanked: %s", rel.ID, rel.YankReason)
 	}
 	return rel, nil
 }
@@ -125,7 +126,7 @@ func serveContent(w http.ResponseWriter, r *http.Request, c content) error {
 			start, length, partial, err = parseRange(rh, size)
 			if err != nil {
 				h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-				return errorf(http.StatusRequestedRangeNotSatisfiable, "bad_range", "range %q is outside the %d-byte download", rh, size)
+				return errorf(http.StatusRequestedRangeNotSatisfiable, apiwire.CodeBadRange, "range %q is outside the %d-byte download", rh, size)
 			}
 		}
 	}

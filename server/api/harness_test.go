@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/internal/testbundle"
 )
@@ -177,7 +178,7 @@ func errorCode(t testing.TB, resp *http.Response) string {
 	if err := json.Unmarshal(b, &body); err != nil {
 		t.Fatalf("error body %q: %v", b, err)
 	}
-	return body.Error.Code
+	return string(body.Error.Code)
 }
 
 func (e *env) signIn(name, pw string) (cookie *http.Cookie, csrf string) {
@@ -235,11 +236,11 @@ func (e *env) upload(tfb []byte, role string) *http.Response {
 type releaseOutT struct {
 	ID            string
 	Version       string
-	Offers        []offerJSON
+	Offers        []apiwire.Offer
 	PayloadSHA256 string `json:"payload_sha256"`
 	PayloadSize   int64  `json:"payload_size"`
 	BundleSize    int64  `json:"bundle_size"`
-	Yanked        *yankJSON
+	Yanked        *apiwire.Yank
 	Manifest      map[string]any
 }
 

@@ -18,6 +18,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
+	"trustforge/internal/apiwire"
 	"trustforge/server/blob"
 	"trustforge/server/store"
 )
@@ -79,13 +80,13 @@ func ticketOut(t store.ProductionTicket) ticketJSON {
 func productionErr(err error) error {
 	switch {
 	case errors.Is(err, production.ErrUntrusted):
-		return errorf(http.StatusUnprocessableEntity, "untrusted_key", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUntrustedKey, "%s", err)
 	case errors.Is(err, production.ErrModified):
-		return errorf(http.StatusUnprocessableEntity, "bad_signature", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeBadSignature, "%s", err)
 	case errors.Is(err, production.ErrNotPackage), errors.Is(err, production.ErrMalformed):
-		return errorf(http.StatusBadRequest, "bad_package", "%s", err)
+		return errorf(http.StatusBadRequest, apiwire.CodeBadPackage, "%s", err)
 	case errors.Is(err, production.ErrUnsupported):
-		return errorf(http.StatusUnprocessableEntity, "unsupported", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnsupported, "%s", err)
 	}
 	return err
 }
@@ -107,7 +108,7 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	prod, err := s.store.Product(ctx, claimed.Product)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusUnprocessableEntity, "unknown_product", "product %q is not registered", claimed.Product)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownProduct, "product %q is not registered", claimed.Product)
 	} else if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	now := s.cfg.Now()
 	if !now.Before(m.Expires) {
-		return errorf(http.StatusUnprocessableEntity, "expired", "the order %s ended at %s", m.Batch, m.Expires.Format(time.RFC3339))
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeExpired, "the order %s ended at %s", m.Batch, m.Expires.Format(time.RFC3339))
 	}
 	if err := s.checkPackageRelease(r, m); err != nil {
 		return err
@@ -138,12 +139,12 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 		return err
 	}
 	if !validExpiry(m.Expires) || !validExpiry(m.NotBefore) {
-		return errorf(http.StatusUnprocessableEntity, "bad_expiry", "the order's validity (%s to %s) ends after %s, the latest time the server keeps",
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeBadExpiry, "the order's validity (%s to %s) ends after %s, the latest time the server keeps",
 			m.NotBefore.Format(time.RFC3339), m.Expires.Format(time.RFC3339), maxExpiry.Format(time.RFC3339))
 	}
 	id := signed.ID()
 	if _, err := s.store.Package(ctx, id); err == nil {
-		return errorf(http.StatusConflict, "exists", "production package %s is already uploaded", id)
+		return errorf(http.StatusConflict, apiwire.CodeExists, "production package %s is already uploaded", id)
 	}
 
 	bw, err := s.blobs.Create(ctx)
@@ -194,12 +195,12 @@ func (s *Server) publishPackage(w http.ResponseWriter, r *http.Request, p *princ
 func (s *Server) checkPackageRelease(r *http.Request, m *production.Manifest) error {
 	rel, err := s.store.Release(r.Context(), m.Release.ID.String())
 	if errors.Is(err, store.ErrNotFound) || err == nil && rel.Product != m.Product {
-		return errorf(http.StatusUnprocessableEntity, "unknown_release", "release %s is not a release of %s", m.Release.ID, m.Product)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownRelease, "release %s is not a release of %s", m.Release.ID, m.Product)
 	} else if err != nil {
 		return err
 	}
 	if rel.IsYanked() {
-		return errorf(http.StatusConflict, "yanked", "release %s was yanked: %s", rel.ID, rel.YankReason)
+		return errorf(http.StatusConflict, apiwire.CodeYanked, "release %s was yanked: %s", rel.ID, rel.YankReason)
 	}
 	rs, err := bundle.ParseSigned(rel.Manifest)
 	if err != nil {
@@ -210,7 +211,7 @@ func (s *Server) checkPackageRelease(r *http.Request, m *production.Manifest) er
 		return err
 	}
 	if rm.Image.SHA256 != m.Release.Image.SHA256 || rm.Version.String() != m.Release.Version || rm.Component != m.Release.Component {
-		return errorf(http.StatusUnprocessableEntity, "wrong_image", "the package's image (%s %s) is not release %s's (%s %s)",
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeWrongImage, "the package's image (%s %s) is not release %s's (%s %s)",
 			m.Release.Version, m.Release.Image.SHA256, rel.ID, rm.Version, rm.Image.SHA256)
 	}
 	return nil
@@ -234,7 +235,7 @@ func (s *Server) stationAccounts(r *http.Request, recipients []string) ([]string
 			}
 		}
 		if len(holders) != 1 || !holders[0].Roles.Has(store.RoleStation) {
-			return nil, errorf(http.StatusUnprocessableEntity, "not_station",
+			return nil, errorf(http.StatusUnprocessableEntity, apiwire.CodeNotStation,
 				"the package is encrypted to %.24s…, which is not the published recipient of one station account: only stations may open production packages", want)
 		}
 		if !slices.Contains(accounts, holders[0].User) {
@@ -409,11 +410,11 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	})
 	switch {
 	case errors.Is(err, store.ErrCountReached):
-		return errorf(http.StatusConflict, "count_reached", "authorised count reached: %s", trim(err))
+		return errorf(http.StatusConflict, apiwire.CodeCountReached, "authorised count reached: %s", trim(err))
 	case errors.Is(err, store.ErrOutsideValidity):
-		return errorf(http.StatusConflict, "order_closed", "%s", trim(err))
+		return errorf(http.StatusConflict, apiwire.CodeOrderClosed, "%s", trim(err))
 	case errors.Is(err, store.ErrRequestReused):
-		return errorf(http.StatusConflict, "request_reused", "%s", trim(err))
+		return errorf(http.StatusConflict, apiwire.CodeRequestReused, "%s", trim(err))
 	case err != nil:
 		return err
 	}
@@ -438,7 +439,7 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 // were recorded are bound to the one account that publishes one of their
 // recipients.
 func (s *Server) checkStationAccount(ctx context.Context, p *principal, pk store.ProductionPackage) error {
-	refuse := errorf(http.StatusForbidden, "wrong_station", "production package %s is not addressed to station %s: it is another station's order", pk.ID, p.user.Name)
+	refuse := errorf(http.StatusForbidden, apiwire.CodeWrongStation, "production package %s is not addressed to station %s: it is another station's order", pk.ID, p.user.Name)
 	if len(pk.Stations) > 0 {
 		if slices.Contains(pk.Stations, p.user.Name) {
 			return nil

@@ -6,22 +6,15 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
-type productJSON struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Channels    []string  `json:"channels"`
-	Created     time.Time `json:"created"`
-}
-
-func productOut(p store.Product) productJSON {
-	return productJSON{Name: p.Name, Description: p.Description, Channels: p.Channels, Created: p.Created}
+func productOut(p store.Product) apiwire.Product {
+	return apiwire.Product{Name: p.Name, Description: p.Description, Channels: p.Channels, Created: p.Created}
 }
 
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -29,7 +22,7 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	out := make([]productJSON, 0, len(ps))
+	out := make([]apiwire.Product, 0, len(ps))
 	for _, pr := range ps {
 		out = append(out, productOut(pr))
 	}
@@ -84,19 +77,8 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, p *principal
 	return nil
 }
 
-type keyJSON struct {
-	Product     string     `json:"product"`
-	Fingerprint string     `json:"fingerprint"`
-	Algorithm   string     `json:"algorithm"`
-	PublicKey   string     `json:"public_key"`
-	Comment     string     `json:"comment,omitempty"`
-	Added       time.Time  `json:"added"`
-	AddedBy     string     `json:"added_by"`
-	Revoked     *time.Time `json:"revoked,omitempty"`
-}
-
-func keyOut(k store.Key) keyJSON {
-	out := keyJSON{Product: k.Product, Fingerprint: k.Fingerprint, Algorithm: k.Algorithm, PublicKey: string(k.PublicKey),
+func keyOut(k store.Key) apiwire.Key {
+	out := apiwire.Key{Product: k.Product, Fingerprint: k.Fingerprint, Algorithm: k.Algorithm, PublicKey: string(k.PublicKey),
 		Comment: k.Comment, Added: k.Added, AddedBy: k.AddedBy}
 	if !k.Revoked.IsZero() {
 		out.Revoked = &k.Revoked
@@ -113,7 +95,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err != nil {
 		return err
 	}
-	out := make([]keyJSON, 0, len(ks))
+	out := make([]apiwire.Key, 0, len(ks))
 	for _, k := range ks {
 		out = append(out, keyOut(k))
 	}
@@ -129,7 +111,7 @@ func parseSigningKey(text string) (*keys.PublicKey, error) {
 		return nil, badField("public_key", "not PEM")
 	}
 	if strings.Contains(block.Type, "PRIVATE") {
-		return nil, errorf(http.StatusBadRequest, "private_key", "public_key: that is a private key; register only its public half (imgtool getpub -e pem)")
+		return nil, errorf(http.StatusBadRequest, apiwire.CodePrivateKey, "public_key: that is a private key; register only its public half (imgtool getpub -e pem)")
 	}
 	if block.Type != "PUBLIC KEY" {
 		return nil, badField("public_key", "PEM block %q, want PUBLIC KEY", block.Type)

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -22,7 +22,7 @@ type setRecipientRequest struct {
 func (q *setRecipientRequest) validate() error {
 	q.Recipient = strings.TrimSpace(q.Recipient)
 	if strings.HasPrefix(strings.ToUpper(q.Recipient), "AGE-SECRET-KEY-") {
-		return errorf(http.StatusBadRequest, "private_key", "recipient: that is an age identity (a private key); publish only its recipient (age1…)")
+		return errorf(http.StatusBadRequest, apiwire.CodePrivateKey, "recipient: that is an age identity (a private key); publish only its recipient (age1…)")
 	}
 	if q.Recipient == "" || len(q.Recipient) > bundle.MaxRecipientLen {
 		return badField("recipient", "required, an age recipient of at most %d bytes", bundle.MaxRecipientLen)
@@ -33,16 +33,8 @@ func (q *setRecipientRequest) validate() error {
 	return nil
 }
 
-type recipientJSON struct {
-	User      string      `json:"user"`
-	Roles     store.Roles `json:"roles"`
-	Role      string      `json:"role"` // the roles joined by commas, for older clients
-	Recipient string      `json:"recipient"`
-	Updated   time.Time   `json:"updated"`
-}
-
-func recipientOut(rc store.Recipient) recipientJSON {
-	return recipientJSON{User: rc.User, Roles: rc.Roles, Role: rc.Roles.String(), Recipient: rc.Recipient, Updated: rc.Updated}
+func recipientOut(rc store.Recipient) apiwire.Recipient {
+	return apiwire.Recipient{User: rc.User, Roles: rc.Roles, Role: rc.Roles.String(), Recipient: rc.Recipient, Updated: rc.Updated}
 }
 
 func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -54,7 +46,7 @@ func (s *Server) setRecipient(w http.ResponseWriter, r *http.Request, p *princip
 	ev := s.event(p, "recipient.set", p.user.Name, map[string]string{"recipient": rc.Recipient})
 	if err := s.store.SetRecipient(r.Context(), rc, ev); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return errorf(http.StatusConflict, "recipient_taken", "%s: publish your own vault's recipient", trim(err))
+			return errorf(http.StatusConflict, apiwire.CodeRecipientTaken, "%s: publish your own vault's recipient", trim(err))
 		}
 		return err
 	}
@@ -67,7 +59,7 @@ func (s *Server) listRecipients(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	out := make([]recipientJSON, 0, len(rs))
+	out := make([]apiwire.Recipient, 0, len(rs))
 	for _, rc := range rs {
 		out = append(out, recipientOut(rc))
 	}

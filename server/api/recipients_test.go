@@ -9,13 +9,14 @@ import (
 	"filippo.io/age"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/apiwire"
 )
 
 func TestRecipientDirectory(t *testing.T) {
 	e := newEnv(t)
 	tech, _ := age.GenerateX25519Identity()
 	station, _ := age.GenerateX25519Identity()
-	var got recipientJSON
+	var got apiwire.Recipient
 	e.mustJSONOut("PUT", "/api/recipient", e.tokens["technician"], map[string]string{"recipient": " " + tech.Recipient().String() + "\n"}, 200, &got)
 	if got.User != "technician1" || got.Role != "technician" || got.Recipient != tech.Recipient().String() {
 		t.Errorf("answer %+v", got)
@@ -46,13 +47,13 @@ func TestRecipientDirectory(t *testing.T) {
 	}
 
 	var list struct {
-		Recipients []recipientJSON `json:"recipients"`
+		Recipients []apiwire.Recipient `json:"recipients"`
 	}
 	e.mustJSONOut("GET", "/api/recipients", e.tokens["engineer"], nil, 200, &list)
 	if len(list.Recipients) != 2 {
 		t.Fatalf("directory %+v, want 2 entries", list.Recipients)
 	}
-	byUser := map[string]recipientJSON{}
+	byUser := map[string]apiwire.Recipient{}
 	for _, r := range list.Recipients {
 		byUser[r.User] = r
 	}

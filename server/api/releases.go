@@ -9,53 +9,23 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
-type yankJSON struct {
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Reason string    `json:"reason"`
-}
-
-type offerJSON struct {
-	Channel string    `json:"channel"`
-	Added   time.Time `json:"added"`
-	AddedBy string    `json:"added_by"`
-}
-
-type releaseJSON struct {
-	ID              string          `json:"id"`
-	Product         string          `json:"product"`
-	Component       int             `json:"component"`
-	Version         string          `json:"version"`
-	SecurityCounter uint64          `json:"security_counter"`
-	Channel         string          `json:"channel"`
-	Offers          []offerJSON     `json:"offers"`
-	Signer          string          `json:"signer"`
-	PayloadSHA256   string          `json:"payload_sha256"`
-	PayloadSize     int64           `json:"payload_size"`
-	BundleSize      int64           `json:"bundle_size"`
-	Uploaded        time.Time       `json:"uploaded"`
-	UploadedBy      string          `json:"uploaded_by"`
-	Yanked          *yankJSON       `json:"yanked,omitempty"`
-	Manifest        json.RawMessage `json:"manifest"`
-}
-
-func releaseOut(r store.Release) releaseJSON {
-	out := releaseJSON{ID: r.ID, Product: r.Product, Component: r.Image, Version: r.Version,
-		SecurityCounter: r.SecurityCounter, Channel: r.Channel, Offers: []offerJSON{}, Signer: r.Signer,
+func releaseOut(r store.Release) apiwire.Release {
+	out := apiwire.Release{ID: r.ID, Product: r.Product, Component: r.Image, Version: r.Version,
+		SecurityCounter: r.SecurityCounter, Channel: r.Channel, Offers: []apiwire.Offer{}, Signer: r.Signer,
 		PayloadSHA256: hex.EncodeToString(r.PayloadDigest[:]), PayloadSize: r.PayloadSize,
 		BundleSize: int64(len(r.Prefix)) + r.PayloadSize, Uploaded: r.Uploaded, UploadedBy: r.UploadedBy,
 		Manifest: json.RawMessage(r.ManifestJSON)}
 	for _, o := range r.Offers {
-		out.Offers = append(out.Offers, offerJSON(o))
+		out.Offers = append(out.Offers, apiwire.Offer(o))
 	}
 	if r.IsYanked() {
-		out.Yanked = &yankJSON{At: r.Yanked, By: r.YankedBy, Reason: r.YankReason}
+		out.Yanked = &apiwire.Yank{At: r.Yanked, By: r.YankedBy, Reason: r.YankReason}
 	}
 	return out
 }
@@ -77,14 +47,14 @@ func checkOrder(head store.Head, channel, version string, counter uint64) error 
 		return fmt.Errorf("api: stored head version: %w", err)
 	}
 	if bundle.Compare(v, hv) <= 0 {
-		return errorf(http.StatusConflict, "version_not_newer",
+		return errorf(http.StatusConflict, apiwire.CodeVersionNotNewer,
 			"version %s is not above %s, the highest version channel %q has held", version, head.Version, channel)
 	}
 	// The counter must rise with every release, as imgtool's "-s auto"
 	// makes it; images that carry no counter (0) on a channel that never
 	// had one are ordered by version alone.
 	if counter <= head.SecurityCounter && (counter != 0 || head.SecurityCounter != 0) {
-		return errorf(http.StatusConflict, "counter_rollback",
+		return errorf(http.StatusConflict, apiwire.CodeCounterRollback,
 			"security counter %d is not above %d, the counter of %s on channel %q", counter, head.SecurityCounter, head.Version, channel)
 	}
 	return nil
@@ -104,7 +74,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *principal) e
 	}
 	prod, err := s.store.Product(ctx, claimed.Product)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusUnprocessableEntity, "unknown_product", "product %q is not registered", claimed.Product)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownProduct, "product %q is not registered", claimed.Product)
 	}
 	if err != nil {
 		return err
@@ -118,11 +88,11 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *principal) e
 		return err
 	}
 	if !contains(prod.Channels, m.Channel) {
-		return errorf(http.StatusUnprocessableEntity, "unknown_channel", "product %q has no channel %q", prod.Name, m.Channel)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownChannel, "product %q has no channel %q", prod.Name, m.Channel)
 	}
 	id := signed.ManifestDigest().String()
 	if _, err := s.store.Release(ctx, id); err == nil {
-		return errorf(http.StatusConflict, "exists", "release %s is already published", id)
+		return errorf(http.StatusConflict, apiwire.CodeExists, "release %s is already published", id)
 	}
 	img := m.Component
 	same, err := s.store.ListReleases(ctx, store.Filter{Product: prod.Name, Version: m.Version.String(), Image: &img, WithYank: true, Limit: 1})
@@ -130,7 +100,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *principal) e
 		return err
 	}
 	if len(same) > 0 {
-		return errorf(http.StatusConflict, "exists", "%s %s (component %d) is already published as release %s", prod.Name, m.Version, img, same[0].ID)
+		return errorf(http.StatusConflict, apiwire.CodeExists, "%s %s (component %d) is already published as release %s", prod.Name, m.Version, img, same[0].ID)
 	}
 	head, err := s.store.ChannelHead(ctx, prod.Name, img, m.Channel)
 	if err != nil {
@@ -229,7 +199,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	out := make([]releaseJSON, 0, len(rs))
+	out := make([]apiwire.Release, 0, len(rs))
 	for _, rel := range rs {
 		out = append(out, releaseOut(rel))
 	}
@@ -273,7 +243,7 @@ func (s *Server) latest(w http.ResponseWriter, r *http.Request, p *principal) er
 		}
 	}
 	if best == nil {
-		return errorf(http.StatusNotFound, "not_found", "no release of %s component %d on channel %q", product, img, channel)
+		return errorf(http.StatusNotFound, apiwire.CodeNotFound, "no release of %s component %d on channel %q", product, img, channel)
 	}
 	writeJSON(w, http.StatusOK, releaseOut(*best))
 	return nil
@@ -290,18 +260,18 @@ func (s *Server) promote(w http.ResponseWriter, r *http.Request, p *principal) e
 		return err
 	}
 	if rel.IsYanked() {
-		return errorf(http.StatusGone, "yanked", "release %s was yanked", rel.ID)
+		return errorf(http.StatusGone, apiwire.CodeYanked, "release %s was yanked", rel.ID)
 	}
 	prod, err := s.store.Product(ctx, rel.Product)
 	if err != nil {
 		return err
 	}
 	if !contains(prod.Channels, q.Channel) {
-		return errorf(http.StatusUnprocessableEntity, "unknown_channel", "product %q has no channel %q", prod.Name, q.Channel)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnknownChannel, "product %q has no channel %q", prod.Name, q.Channel)
 	}
 	for _, o := range rel.Offers {
 		if o.Channel == q.Channel {
-			return errorf(http.StatusConflict, "exists", "release %s is already on channel %q", rel.ID, q.Channel)
+			return errorf(http.StatusConflict, apiwire.CodeExists, "release %s is already on channel %q", rel.ID, q.Channel)
 		}
 	}
 	head, err := s.store.ChannelHead(ctx, rel.Product, rel.Image, q.Channel)
@@ -334,7 +304,7 @@ func (s *Server) yank(w http.ResponseWriter, r *http.Request, p *principal) erro
 		return err
 	}
 	if rel.IsYanked() {
-		return errorf(http.StatusConflict, "yanked", "release %s was already yanked", rel.ID)
+		return errorf(http.StatusConflict, apiwire.CodeYanked, "release %s was already yanked", rel.ID)
 	}
 	ev := s.event(p, "release.yank", rel.ID, map[string]string{"product": rel.Product, "version": rel.Version, "reason": q.Reason})
 	if err := s.store.Yank(ctx, rel.ID, s.cfg.Now(), p.user.Name, q.Reason, ev); err != nil {

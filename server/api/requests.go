@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/store"
 )
@@ -38,7 +39,7 @@ func validName(s string, user bool) bool {
 }
 
 func badField(field, format string, args ...any) error {
-	return errorf(http.StatusBadRequest, "bad_field", field+": "+format, args...)
+	return errorf(http.StatusBadRequest, apiwire.CodeBadField, field+": "+format, args...)
 }
 
 func checkName(field, s string, user bool) error {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -21,15 +22,15 @@ import (
 // machine-readable code and a human-readable message. The body is
 // {"error": {"code": "...", "message": "..."}}.
 type Error struct {
-	Status     int    `json:"-"`
-	RetryAfter int    `json:"-"` // seconds; sets Retry-After when not zero
-	Code       string `json:"code"`
-	Message    string `json:"message"`
+	Status     int          `json:"-"`
+	RetryAfter int          `json:"-"` // seconds; sets Retry-After when not zero
+	Code       apiwire.Code `json:"code"`
+	Message    string       `json:"message"`
 }
 
 func (e *Error) Error() string { return "api: " + e.Message }
 
-func errorf(status int, code, format string, args ...any) *Error {
+func errorf(status int, code apiwire.Code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -43,30 +44,30 @@ func asError(err error) *Error {
 	case errors.As(err, &e):
 		return e
 	case errors.As(err, &body) && errors.Is(err, os.ErrDeadlineExceeded):
-		return errorf(http.StatusRequestTimeout, "body_timeout", "the request body stopped arriving")
+		return errorf(http.StatusRequestTimeout, apiwire.CodeBodyTimeout, "the request body stopped arriving")
 	case errors.As(err, &body):
-		return errorf(http.StatusBadRequest, "bad_body", "the request body ended before its Content-Length or broke off")
+		return errorf(http.StatusBadRequest, apiwire.CodeBadBody, "the request body ended before its Content-Length or broke off")
 	case errors.As(err, &tooBig):
-		return errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is larger than %d bytes", tooBig.Limit)
+		return errorf(http.StatusRequestEntityTooLarge, apiwire.CodeTooLarge, "request body is larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusNotFound, "not_found", "%s", trim(err))
+		return errorf(http.StatusNotFound, apiwire.CodeNotFound, "%s", trim(err))
 	case errors.Is(err, store.ErrExists):
-		return errorf(http.StatusConflict, "exists", "%s", trim(err))
+		return errorf(http.StatusConflict, apiwire.CodeExists, "%s", trim(err))
 	case errors.Is(err, store.ErrConflict):
-		return errorf(http.StatusConflict, "conflict", "%s", trim(err))
+		return errorf(http.StatusConflict, apiwire.CodeConflict, "%s", trim(err))
 	case errors.Is(err, bundle.ErrUntrustedKey):
-		return errorf(http.StatusUnprocessableEntity, "untrusted_key", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUntrustedKey, "%s", err)
 	case errors.Is(err, bundle.ErrBadSignature):
-		return errorf(http.StatusUnprocessableEntity, "bad_signature", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeBadSignature, "%s", err)
 	case errors.Is(err, bundle.ErrPayloadMismatch):
-		return errorf(http.StatusUnprocessableEntity, "payload_mismatch", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodePayloadMismatch, "%s", err)
 	case errors.Is(err, bundle.ErrNotBundle), errors.Is(err, bundle.ErrTruncated),
 		errors.Is(err, bundle.ErrMalformed), errors.Is(err, bundle.ErrTooLarge):
-		return errorf(http.StatusBadRequest, "bad_bundle", "%s", err)
+		return errorf(http.StatusBadRequest, apiwire.CodeBadBundle, "%s", err)
 	case errors.Is(err, bundle.ErrUnsupported):
-		return errorf(http.StatusUnprocessableEntity, "unsupported", "%s", err)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeUnsupported, "%s", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return errorf(http.StatusServiceUnavailable, "cancelled", "request cancelled")
+		return errorf(http.StatusServiceUnavailable, apiwire.CodeCancelled, "request cancelled")
 	}
 	return nil
 }
@@ -84,7 +85,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	if e == nil {
 		fmt.Fprintf(s.cfg.Log, "trustforge: %s %s from %s: %v\n", r.Method, r.URL.Path, clientAddr(r), err)
-		e = errorf(http.StatusInternalServerError, "internal", "internal server error")
+		e = errorf(http.StatusInternalServerError, apiwire.CodeInternal, "internal server error")
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
@@ -100,7 +101,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encoding response"}}`)
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"`+string(apiwire.CodeInternal)+`","message":"encoding response"}}`)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
@@ -119,7 +120,7 @@ type validator interface{ validate() error }
 func decodeJSON(r *http.Request, max int64, dst validator) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return errorf(http.StatusUnsupportedMediaType, "bad_content_type", "request body must be application/json")
+		return errorf(http.StatusUnsupportedMediaType, apiwire.CodeBadContentType, "request body must be application/json")
 	}
 	return decodeBody(io.LimitReader(r.Body, max+1), max, dst)
 }
@@ -127,18 +128,18 @@ func decodeJSON(r *http.Request, max int64, dst validator) error {
 func decodeBody(r io.Reader, max int64, dst validator) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "bad_body", "reading request body: %v", err)
+		return errorf(http.StatusBadRequest, apiwire.CodeBadBody, "reading request body: %v", err)
 	}
 	if int64(len(b)) > max {
-		return errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is larger than %d bytes", max)
+		return errorf(http.StatusRequestEntityTooLarge, apiwire.CodeTooLarge, "request body is larger than %d bytes", max)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return errorf(http.StatusBadRequest, "bad_json", "request body: %v", err)
+		return errorf(http.StatusBadRequest, apiwire.CodeBadJSON, "request body: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, "bad_json", "request body: data after the JSON object")
+		return errorf(http.StatusBadRequest, apiwire.CodeBadJSON, "request body: data after the JSON object")
 	}
 	return dst.validate()
 }

@@ -18,6 +18,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/internal/testbundle"
 	"trustforge/server/store"
@@ -103,7 +104,7 @@ func TestRogueDeviceRootRefused(t *testing.T) {
 		t.Errorf("a board under a revoked root: %s, want untrusted_ca", got)
 	}
 	e.mustJSON("POST", "/api/devices", e.tokens["engineer"], reg(next, "00c0de04"), 201)
-	var list struct{ Roots []deviceRootJSON }
+	var list struct{ Roots []apiwire.DeviceRoot }
 	e.mustJSONOut("GET", "/api/products/sensor/device-roots", e.tokens["technician"], nil, 200, &list)
 	if len(list.Roots) != 2 {
 		t.Fatalf("%d roots after re-pinning, want 2", len(list.Roots))
@@ -147,7 +148,7 @@ func TestPinnedRootAdoptedOnUpgrade(t *testing.T) {
 	e.hs.Close()
 	e.srv.Close()
 	e2 := openEnv(t, e.dir)
-	var list struct{ Roots []deviceRootJSON }
+	var list struct{ Roots []apiwire.DeviceRoot }
 	resp := e2.request("GET", "/api/products/sensor/device-roots", e.tokens["engineer"], nil, nil)
 	decode(t, resp, 200, &list)
 	if len(list.Roots) != 1 || list.Roots[0].Fingerprint != d.Root || list.Roots[0].AddedBy != "trustforge" {
@@ -330,11 +331,11 @@ func TestExpiryBounds(t *testing.T) {
 		}
 	}
 	// The latest accepted expiry works, and is kept as given.
-	var tk tokenJSON
+	var tk apiwire.Token
 	e.mustJSONOut("POST", "/api/tokens", e.tokens["technician"], map[string]any{"name": "long", "expires": maxExpiry}, 201, &tk)
-	e.mustJSON("GET", "/api/session", tk.Token, nil, 200)
-	var toks struct{ Tokens []tokenJSON }
-	e.mustJSONOut("GET", "/api/tokens", tk.Token, nil, 200, &toks)
+	e.mustJSON("GET", "/api/session", tk.Secret, nil, 200)
+	var toks struct{ Tokens []apiwire.Token }
+	e.mustJSONOut("GET", "/api/tokens", tk.Secret, nil, 200, &toks)
 	for _, x := range toks.Tokens {
 		if x.ID == tk.ID && (x.Expires == nil || !x.Expires.Equal(maxExpiry)) {
 			t.Errorf("stored expiry %v, want %v", x.Expires, maxExpiry)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/internal/testbundle"
 )
 
@@ -69,7 +70,7 @@ func TestRoleMatrix(t *testing.T) {
 	}
 	e := newEnv(t)
 	rel := e.publish(e.bundle(testbundle.Release{Version: "1.0.0", Counter: 1}))
-	var tk tokenJSON
+	var tk apiwire.Token
 	e.mustJSONOut("POST", "/api/tokens", e.tokens["technician"], map[string]string{"name": "spare"}, 201, &tk)
 
 	fill := strings.NewReplacer("{id}", rel.ID, "{name}", "technician1", "{product}", "sensor",
@@ -97,26 +98,26 @@ func TestRoleMatrix(t *testing.T) {
 
 	seen := map[string]bool{}
 	for _, rt := range e.srv.routeTable() {
-		key := rt.method + " " + rt.pattern
+		key := rt.Method + " " + rt.Pattern
 		seen[key] = true
 		row, ok := want[key]
 		if !ok {
 			t.Errorf("endpoint %s is missing from the role matrix", key)
 			continue
 		}
-		path := fill.Replace(rt.pattern)
-		if rt.pattern == "/api/tokens/{id}" {
+		path := fill.Replace(rt.Pattern)
+		if rt.Pattern == "/api/tokens/{id}" {
 			path = "/api/tokens/tk_0000000000000000" // exists for nobody: allowed callers get 404
 		}
 		for i, role := range []string{"", "admin", "engineer", "technician", "station"} {
 			var body []byte
 			if b := bodies[key]; b != nil {
 				body, _ = jsonBodyBytes(b)
-			} else if rt.method == "POST" && rt.pattern == "/api/releases" {
+			} else if rt.Method == "POST" && rt.Pattern == "/api/releases" {
 				body = []byte("not a bundle") // allowed callers get 400, not a new release
 			}
 			hdr := map[string]string{"Content-Type": "application/json"}
-			resp := e.request(rt.method, path, e.tokens[role], bytes.NewReader(body), hdr)
+			resp := e.request(rt.Method, path, e.tokens[role], bytes.NewReader(body), hdr)
 			got := resp.StatusCode
 			code := ""
 			if got == http.StatusUnauthorized || got == http.StatusForbidden {
@@ -151,4 +152,30 @@ func jsonBodyBytes(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(jsonBody(nil, v))
 	return buf.Bytes(), err
+}
+
+// TestRoutesAreTheContract fails when the router and the contract
+// (apiwire.Routes) disagree in either direction, or on a permission.
+func TestRoutesAreTheContract(t *testing.T) {
+	var s Server
+	table := map[string]apiwire.Route{}
+	for _, rt := range s.routeTable() {
+		if _, dup := table[rt.String()]; dup {
+			t.Errorf("%s is routed twice", rt)
+		}
+		table[rt.String()] = rt.Route
+	}
+	for _, want := range apiwire.Routes {
+		got, ok := table[want.String()]
+		switch {
+		case !ok:
+			t.Errorf("%s is in the contract but not routed", want)
+		case got != want:
+			t.Errorf("%s is routed as %+v, the contract says %+v", want, got, want)
+		}
+		delete(table, want.String())
+	}
+	for k := range table {
+		t.Errorf("%s is routed but not in the contract (apiwire.Routes)", k)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"trustforge/crypto/audit"
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/store"
 )
@@ -39,7 +40,7 @@ func clientAddr(r *http.Request) string {
 
 func rateLimited(wait time.Duration) error {
 	secs := int(wait/time.Second) + 1
-	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", RetryAfter: secs,
+	return &Error{Status: http.StatusTooManyRequests, Code: apiwire.CodeRateLimited, RetryAfter: secs,
 		Message: "too many sign-in attempts; retry in " + strconv.Itoa(secs) + "s"}
 }
 
@@ -97,7 +98,7 @@ func (s *Server) checkPassword(r *http.Request, hash, pw string) (bool, error) {
 func (s *Server) acquireHashSlot(r *http.Request) (release func(), err error) {
 	addr := clientAddr(r)
 	if !s.hashing.acquire(addr) {
-		return nil, &Error{Status: http.StatusTooManyRequests, Code: "busy", RetryAfter: 1,
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: apiwire.CodeBusy, RetryAfter: 1,
 			Message: "password checks from this address are already under way; retry when they are done"}
 	}
 	select {
@@ -121,7 +122,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, _ *principal) err
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
 		return err
 	}
-	invalid := errorf(http.StatusForbidden, "enrolment_invalid", "the enrolment link is wrong, used or expired")
+	invalid := errorf(http.StatusForbidden, apiwire.CodeEnrolmentInvalid, "the enrolment link is wrong, used or expired")
 	if !auth.WellFormed(q.Token, auth.EnrolPrefix) {
 		return invalid
 	}
@@ -143,15 +144,6 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request, _ *principal) err
 	return nil
 }
 
-type sessionJSON struct {
-	User      string      `json:"user"`
-	Roles     store.Roles `json:"roles"`
-	Role      string      `json:"role"` // the roles joined by commas, for older clients
-	CSRFToken string      `json:"csrf_token,omitempty"`
-	Expires   *time.Time  `json:"expires,omitempty"`
-	Via       string      `json:"via"` // "session" or "token"
-}
-
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	var q signInRequest
 	if err := decodeJSON(r, s.maxJSONBody, &q); err != nil {
@@ -161,7 +153,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) er
 	if ok, wait := s.signIns.Allow(q.Name, addr, s.cfg.Now()); !ok {
 		return rateLimited(wait)
 	}
-	bad := errorf(http.StatusUnauthorized, "bad_credentials", "wrong user name or password")
+	bad := errorf(http.StatusUnauthorized, apiwire.CodeBadCredentials, "wrong user name or password")
 	u, err := s.store.User(r.Context(), q.Name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -193,12 +185,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ *principal) er
 		Name: SessionCookie, Value: secret, Path: "/", Expires: ss.Expires,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
-	writeJSON(w, http.StatusOK, sessionJSON{User: u.Name, Roles: u.Roles, Role: u.Roles.String(), CSRFToken: auth.CSRFToken(secret), Expires: &ss.Expires, Via: "session"})
+	writeJSON(w, http.StatusOK, apiwire.Session{User: u.Name, Roles: u.Roles, Role: u.Roles.String(), CSRFToken: auth.CSRFToken(secret), Expires: &ss.Expires, Via: "session"})
 	return nil
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p *principal) error {
-	out := sessionJSON{User: p.user.Name, Roles: p.user.Roles, Role: p.user.Roles.String(), Via: "token"}
+	out := apiwire.Session{User: p.user.Name, Roles: p.user.Roles, Role: p.user.Roles.String(), Via: "token"}
 	if p.session != "" {
 		out.Via, out.CSRFToken = "session", auth.CSRFToken(p.session)
 		if ss, err := s.store.Session(r.Context(), auth.HashSecret(p.session)); err == nil {
@@ -213,7 +205,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p *principal
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if p.session == "" {
-		return errorf(http.StatusBadRequest, "not_a_session", "signed in with an API token; revoke it with DELETE /api/tokens/{id}")
+		return errorf(http.StatusBadRequest, apiwire.CodeNotASession, "signed in with an API token; revoke it with DELETE /api/tokens/{id}")
 	}
 	if err := s.store.DeleteSession(r.Context(), auth.HashSecret(p.session), s.event(p, "session.delete", p.user.Name, nil)); err != nil {
 		return err

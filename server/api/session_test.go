@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"trustforge/crypto/audit"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -64,7 +65,7 @@ func TestCookieSessionAndCSRF(t *testing.T) {
 	}
 	cookie, csrf := e.signIn("root", "root password 1")
 
-	var who sessionJSON
+	var who apiwire.Session
 	decode(t, e.doCookie("GET", "/api/session", cookie, "", nil), 200, &who)
 	if who.User != "root" || who.Via != "session" || who.CSRFToken != csrf {
 		t.Errorf("GET /api/session = %+v", who)
@@ -150,21 +151,21 @@ func TestSignInFailuresAndRateLimit(t *testing.T) {
 func TestTokens(t *testing.T) {
 	e := newEnv(t)
 	exp := e.clock.now().Add(time.Hour)
-	var tk tokenJSON
+	var tk apiwire.Token
 	e.mustJSONOut("POST", "/api/tokens", e.tokens["technician"], map[string]any{"name": "laptop", "expires": exp}, 201, &tk)
-	if !strings.HasPrefix(tk.Token, "tft_") || tk.User != "technician1" {
+	if !strings.HasPrefix(tk.Secret, "tft_") || tk.User != "technician1" {
 		t.Fatalf("created token = %+v", tk)
 	}
-	decode(t, e.request("GET", "/api/session", tk.Token, nil, nil), 200, nil)
-	var list struct{ Tokens []tokenJSON }
-	e.mustJSONOut("GET", "/api/tokens", tk.Token, nil, 200, &list)
-	if len(list.Tokens) != 2 || list.Tokens[0].Token != "" || list.Tokens[1].Token != "" {
+	decode(t, e.request("GET", "/api/session", tk.Secret, nil, nil), 200, nil)
+	var list struct{ Tokens []apiwire.Token }
+	e.mustJSONOut("GET", "/api/tokens", tk.Secret, nil, 200, &list)
+	if len(list.Tokens) != 2 || list.Tokens[0].Secret != "" || list.Tokens[1].Secret != "" {
 		t.Errorf("token list = %+v (secrets must not be listed)", list.Tokens)
 	}
 	// Another user cannot see or revoke it; its owner and an admin can.
 	e.mustJSON("DELETE", "/api/tokens/"+tk.ID, e.tokens["engineer"], nil, 404)
 	e.clock.add(2 * time.Hour)
-	if code := errorCode(t, e.request("GET", "/api/session", tk.Token, nil, nil)); code != "bad_token" {
+	if code := errorCode(t, e.request("GET", "/api/session", tk.Secret, nil, nil)); code != "bad_token" {
 		t.Errorf("expired token: code %q", code)
 	}
 	e.mustJSON("DELETE", "/api/tokens/"+tk.ID, e.tokens["admin"], nil, 204)

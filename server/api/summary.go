@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/production"
@@ -27,7 +29,20 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	now := s.cfg.Now()
 	f := stride.ServerFacts{Generated: now.UTC(), HTTPS: secureContext(r)}
+	for _, part := range []func(context.Context, store.Product, time.Time, *stride.ServerFacts) error{
+		s.keyFacts, s.releaseFacts, s.deviceFacts, s.productionFacts, s.accountFacts, s.auditFacts,
+	} {
+		if err := part(ctx, prod, now, &f); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, f)
+	return nil
+}
 
+// keyFacts counts the product's signing keys; devices' boot keys are
+// matched against the fingerprints it lists, so it runs first.
+func (s *Server) keyFacts(ctx context.Context, prod store.Product, _ time.Time, f *stride.ServerFacts) error {
 	ks, err := s.store.Keys(ctx, prod.Name)
 	if err != nil {
 		return err
@@ -45,7 +60,12 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 			f.Keys.Algorithms = append(f.Keys.Algorithms, k.Algorithm)
 		}
 	}
+	return nil
+}
 
+// releaseFacts counts the product's releases, their signers, uploaders and
+// recipients, from the signed manifests.
+func (s *Server) releaseFacts(ctx context.Context, prod store.Product, _ time.Time, f *stride.ServerFacts) error {
 	rels, err := s.store.ListReleases(ctx, store.Filter{Product: prod.Name, WithYank: true})
 	if err != nil {
 		return err
@@ -72,30 +92,25 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 		}
 	}
 	f.Releases.Signers, f.Releases.Uploaders, f.Releases.Recipients = len(signers), len(uploaders), len(recipients)
+	return nil
+}
 
-	devs, err := s.store.ListDevices(ctx, store.DeviceFilter{Product: prod.Name, WithRevoked: true})
+// deviceFacts counts the product's registered boards, their keys, roots
+// and revocations, the boards built from production orders and their
+// recorded updates.
+func (s *Server) deviceFacts(ctx context.Context, prod store.Product, _ time.Time, f *stride.ServerFacts) error {
+	st, err := s.store.DeviceStats(ctx, prod.Name)
 	if err != nil {
 		return err
 	}
-	roots, issuers := map[string]bool{}, map[string]bool{}
-	for _, d := range devs {
-		f.Devices.Total++
-		if d.IsRevoked() {
-			f.Devices.Revoked++
+	f.Devices.Total, f.Devices.Revoked, f.Devices.WithEncryptionKey, f.Devices.Roots = st.Total, st.Revoked, st.WithEncryptionKey, st.Roots
+	for hash, n := range st.BootKeys {
+		f.Devices.WithBootKey += n
+		if slices.Contains(f.Keys.Fingerprints, hash) {
+			f.Devices.WithRegisteredBootKey += n
 		}
-		if d.BootKeyHash != "" {
-			f.Devices.WithBootKey++
-			if slices.Contains(f.Keys.Fingerprints, d.BootKeyHash) {
-				f.Devices.WithRegisteredBootKey++
-			}
-		}
-		if len(d.EncryptionKey) > 0 {
-			f.Devices.WithEncryptionKey++
-		}
-		roots[d.Root], issuers[d.Issuer] = true, true
 	}
-	f.Devices.Roots = len(roots)
-	for iss := range issuers {
+	for _, iss := range st.Issuers {
 		if _, err := s.store.CRL(ctx, iss); err == nil {
 			f.Devices.CRLPublished = true
 			break
@@ -104,10 +119,13 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 	if f.Devices.FromBatches, f.Devices.WithTicket, err = s.store.BatchDevices(ctx, prod.Name); err != nil {
 		return err
 	}
-	if f.Devices.Updates, err = s.store.CountAudit(ctx, "device.update", "product", prod.Name); err != nil {
-		return err
-	}
+	f.Devices.Updates, err = s.store.CountAudit(ctx, "device.update", "product", prod.Name)
+	return err
+}
 
+// productionFacts counts the product's production orders and reads the
+// newest one's provisioning profile.
+func (s *Server) productionFacts(ctx context.Context, prod store.Product, now time.Time, f *stride.ServerFacts) error {
 	pkgs, err := s.store.ListPackages(ctx, prod.Name)
 	if err != nil {
 		return err
@@ -132,7 +150,12 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 			}
 		}
 	}
+	return nil
+}
 
+// accountFacts counts the server's accounts by role, and its live API
+// tokens.
+func (s *Server) accountFacts(ctx context.Context, _ store.Product, now time.Time, f *stride.ServerFacts) error {
 	users, err := s.store.ListUsers(ctx)
 	if err != nil {
 		return err
@@ -167,7 +190,11 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 			f.Accounts.Tokens++
 		}
 	}
+	return nil
+}
 
+// auditFacts gives the audit log's head and the server's limits.
+func (s *Server) auditFacts(ctx context.Context, _ store.Product, _ time.Time, f *stride.ServerFacts) error {
 	head, err := s.store.AuditHead(ctx)
 	if err != nil {
 		return err
@@ -177,7 +204,6 @@ func (s *Server) productSummary(w http.ResponseWriter, r *http.Request, p *princ
 	if pol, ok := s.signIns.(*auth.SignInPolicy); ok {
 		f.Limits.SignInPerUser, f.Limits.SignInPerAddress = pol.Bursts()
 	}
-	writeJSON(w, http.StatusOK, f)
 	return nil
 }
 

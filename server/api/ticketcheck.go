@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"trustforge/crypto/production"
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *
 	pkg, err := s.store.PackageByCA(ctx, hex.EncodeToString(leaf.AuthorityKeyId))
 	if errors.Is(err, store.ErrNotFound) {
 		if station {
-			return errorf(http.StatusForbidden, "not_in_order",
+			return errorf(http.StatusForbidden, apiwire.CodeNotInOrder,
 				"device %s was not certified by the batch CA of a production package: a station registers only the boards of the orders it holds", deviceID)
 		}
 		return nil
@@ -35,7 +36,7 @@ func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *
 		return err
 	}
 	if pkg.Product != product {
-		return errorf(http.StatusUnprocessableEntity, "wrong_product", "device %s was certified for order %s of %s, not for %s", deviceID, pkg.Batch, pkg.Product, product)
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeWrongProduct, "device %s was certified for order %s of %s, not for %s", deviceID, pkg.Batch, pkg.Product, product)
 	}
 	if station {
 		if err := s.checkStationAccount(ctx, p, pkg); err != nil {
@@ -43,7 +44,7 @@ func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *
 		}
 	}
 	noTicket := func(why string) error {
-		return errorf(http.StatusUnprocessableEntity, "no_ticket",
+		return errorf(http.StatusUnprocessableEntity, apiwire.CodeNoTicket,
 			"device %s was certified by the batch CA of order %s but %s: it is not part of the order", deviceID, pkg.Batch, why)
 	}
 	st, ok, err := production.TicketOf(leaf)
@@ -72,7 +73,7 @@ func (s *Server) checkProductionTicket(ctx context.Context, p *principal, leaf *
 	ev := s.event(p, "production.ticket.use", t.ID, map[string]string{"package": pkg.ID, "device": deviceID,
 		"seq": strconv.Itoa(t.Seq), "serial": hex.EncodeToString(leaf.SerialNumber.Bytes())})
 	if err := s.store.UseTicket(ctx, t.ID, deviceID, s.cfg.Now(), ev); errors.Is(err, store.ErrConflict) {
-		return errorf(http.StatusConflict, "ticket_used", "%s: a second device with one ticket is a clone", trim(err))
+		return errorf(http.StatusConflict, apiwire.CodeTicketUsed, "%s: a second device with one ticket is a clone", trim(err))
 	} else if err != nil {
 		return err
 	}

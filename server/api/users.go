@@ -5,21 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/store"
 )
 
-type userJSONT struct {
-	Name        string      `json:"name"`
-	Roles       store.Roles `json:"roles"`
-	Role        string      `json:"role"` // the roles joined by commas, for older clients
-	HasPassword bool        `json:"has_password"`
-	Disabled    bool        `json:"disabled"`
-	Created     time.Time   `json:"created"`
-}
-
-func userJSON(u store.User) userJSONT {
-	return userJSONT{Name: u.Name, Roles: u.Roles, Role: u.Roles.String(), HasPassword: u.PasswordHash != "", Disabled: u.Disabled, Created: u.Created}
+func userJSON(u store.User) apiwire.User {
+	return apiwire.User{Name: u.Name, Roles: u.Roles, Role: u.Roles.String(), HasPassword: u.PasswordHash != "", Disabled: u.Disabled, Created: u.Created}
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -27,7 +19,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal)
 	if err != nil {
 		return err
 	}
-	out := make([]userJSONT, 0, len(us))
+	out := make([]apiwire.User, 0, len(us))
 	for _, u := range us {
 		out = append(out, userJSON(u))
 	}
@@ -85,13 +77,13 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *principal
 	detail := map[string]string{}
 	if q.roles != nil {
 		if u.Name == p.user.Name && !q.roles.Has(store.RoleAdmin) {
-			return errorf(http.StatusConflict, "self_demotion", "an administrator cannot remove their own admin role")
+			return errorf(http.StatusConflict, apiwire.CodeSelfDemotion, "an administrator cannot remove their own admin role")
 		}
 		u.Roles, detail["roles"] = q.roles, q.roles.String()
 	}
 	if q.Disabled != nil {
 		if u.Name == p.user.Name && *q.Disabled {
-			return errorf(http.StatusConflict, "self_disable", "an administrator cannot disable themselves")
+			return errorf(http.StatusConflict, apiwire.CodeSelfDisable, "an administrator cannot disable themselves")
 		}
 		u.Disabled = *q.Disabled
 		detail["disabled"] = map[bool]string{true: "true", false: "false"}[u.Disabled]
@@ -112,17 +104,8 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *principal
 	return nil
 }
 
-type tokenJSON struct {
-	ID      string     `json:"id"`
-	User    string     `json:"user"`
-	Name    string     `json:"name"`
-	Created time.Time  `json:"created"`
-	Expires *time.Time `json:"expires,omitempty"`
-	Token   string     `json:"token,omitempty"` // the secret; only in the response that creates it
-}
-
-func tokenOut(t store.Token, secret string) tokenJSON {
-	out := tokenJSON{ID: t.ID, User: t.User, Name: t.Name, Created: t.Created, Token: secret}
+func tokenOut(t store.Token, secret string) apiwire.Token {
+	out := apiwire.Token{ID: t.ID, User: t.User, Name: t.Name, Created: t.Created, Secret: secret}
 	if !t.Expires.IsZero() {
 		out.Expires = &t.Expires
 	}
@@ -138,7 +121,7 @@ func (s *Server) listOwnTokens(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	out := make([]tokenJSON, 0, len(ts))
+	out := make([]apiwire.Token, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, tokenOut(t, ""))
 	}
@@ -199,7 +182,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	if t.User != p.user.Name && !p.user.Roles.Has(store.RoleAdmin) {
-		return errorf(http.StatusNotFound, "not_found", "token %s", t.ID)
+		return errorf(http.StatusNotFound, apiwire.CodeNotFound, "token %s", t.ID)
 	}
 	if err := s.store.DeleteToken(r.Context(), t.ID, s.event(p, "token.delete", t.ID, map[string]string{"user": t.User})); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/internal/testbundle"
 )
 
@@ -16,7 +17,7 @@ func TestFirstAccountAdministersAndPublishes(t *testing.T) {
 	if m == nil {
 		t.Fatal("no enrolment link")
 	}
-	var u userJSONT
+	var u apiwire.User
 	e.mustJSONOut("POST", "/api/enrol", "", map[string]string{"token": m[1], "name": "solo", "password": "solo password 1"}, 201, &u)
 	if u.Roles.String() != "admin,engineer" || u.Role != "admin,engineer" {
 		t.Fatalf("enrolled roles = %q (role %q), want admin,engineer", u.Roles, u.Role)
@@ -56,7 +57,7 @@ func TestEnrolRolesMustHoldAdmin(t *testing.T) {
 func TestAccountRoleSets(t *testing.T) {
 	e := newEnv(t)
 	admin := e.tokens["admin"]
-	var u userJSONT
+	var u apiwire.User
 	e.mustJSONOut("POST", "/api/users", admin, map[string]any{"name": "bench", "roles": []string{"technician", "engineer", "engineer"}}, 201, &u)
 	if u.Roles.String() != "engineer,technician" {
 		t.Errorf("created roles = %q, want engineer,technician", u.Roles)

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"trustforge/internal/apiwire"
 )
 
 // Client talks to one trustforge server.
@@ -26,62 +28,21 @@ type Client struct {
 	HTTP *http.Client
 }
 
-// Error is an error answer from the server.
-type Error struct {
-	Status  int
-	Code    string // stable, machine-readable: "untrusted_key", "version_not_newer", …
-	Message string
-}
+// Error is an error answer from the server: the contract's. Branch on its
+// code with errors.Is(err, apiwire.CodeUntrustedKey).
+type Error = apiwire.Error
 
-func (e *Error) Error() string {
-	if e.Code == "" {
-		return fmt.Sprintf("client: server answered %d %s", e.Status, e.Message)
-	}
-	return fmt.Sprintf("client: %s (%d %s)", e.Message, e.Status, e.Code)
-}
-
-// Release is a published release as the API describes it.
-type Release struct {
-	ID              string          `json:"id"`
-	Product         string          `json:"product"`
-	Component       int             `json:"component"`
-	Version         string          `json:"version"`
-	SecurityCounter uint64          `json:"security_counter"`
-	Channel         string          `json:"channel"`
-	Offers          []Offer         `json:"offers"`
-	Signer          string          `json:"signer"`
-	PayloadSHA256   string          `json:"payload_sha256"`
-	PayloadSize     int64           `json:"payload_size"`
-	BundleSize      int64           `json:"bundle_size"`
-	Uploaded        time.Time       `json:"uploaded"`
-	UploadedBy      string          `json:"uploaded_by"`
-	Yanked          *Yank           `json:"yanked,omitempty"`
-	Manifest        json.RawMessage `json:"manifest"`
-}
-
-// Offer says a release is offered on a channel.
-type Offer struct {
-	Channel string    `json:"channel"`
-	Added   time.Time `json:"added"`
-	AddedBy string    `json:"added_by"`
-}
-
-// Yank says why and when a release was withdrawn.
-type Yank struct {
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Reason string    `json:"reason"`
-}
-
-// Token is an API token's record; Secret is set only when it was created.
-type Token struct {
-	ID      string     `json:"id"`
-	User    string     `json:"user"`
-	Name    string     `json:"name"`
-	Created time.Time  `json:"created"`
-	Expires *time.Time `json:"expires,omitempty"`
-	Secret  string     `json:"token,omitempty"`
-}
+// The API's bodies, as the contract declares them.
+type (
+	// Release is a published release as the API describes it.
+	Release = apiwire.Release
+	// Offer says a release is offered on a channel.
+	Offer = apiwire.Offer
+	// Yank says why and when a release was withdrawn.
+	Yank = apiwire.Yank
+	// Token is an API token's record; Secret is set only when it was created.
+	Token = apiwire.Token
+)
 
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
@@ -126,13 +87,12 @@ func (c *Client) do(req *http.Request, want int, out any) error {
 
 func readError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var body struct {
-		Error struct{ Code, Message string }
+	var body apiwire.ErrorBody
+	if json.Unmarshal(b, &body) == nil && body.Error != nil && body.Error.Code != "" {
+		body.Error.Status = resp.StatusCode
+		return body.Error
 	}
-	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
-		return &Error{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message}
-	}
-	return &Error{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
+	return &Error{Status: resp.StatusCode, Code: apiwire.CodeHTTP, Message: strings.TrimSpace(string(b))}
 }
 
 func (c *Client) jsonCall(ctx context.Context, method, path string, in any, want int, out any) error {
@@ -157,7 +117,7 @@ func (c *Client) jsonCall(ctx context.Context, method, path string, in any, want
 // Push uploads a bundle (.tfb) of size bytes (-1 if unknown) and returns the
 // published release.
 func (c *Client) Push(ctx context.Context, tfb io.Reader, size int64) (*Release, error) {
-	req, err := c.newRequest(ctx, "POST", "/api/releases", tfb)
+	req, err := c.newRequest(ctx, apiwire.PublishRelease.Method, apiwire.PublishRelease.Path(), tfb)
 	if err != nil {
 		return nil, err
 	}
@@ -191,24 +151,24 @@ func (c *Client) List(ctx context.Context, f Filter) ([]Release, error) {
 		q.Set("yanked", "true")
 	}
 	var out struct{ Releases []Release }
-	path := "/api/releases"
+	path := apiwire.ListReleases.Path()
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	return out.Releases, c.jsonCall(ctx, "GET", path, nil, http.StatusOK, &out)
+	return out.Releases, c.jsonCall(ctx, apiwire.ListReleases.Method, path, nil, http.StatusOK, &out)
 }
 
 // Release returns one release by ID.
 func (c *Client) Release(ctx context.Context, id string) (*Release, error) {
 	var out Release
-	return &out, c.jsonCall(ctx, "GET", "/api/releases/"+url.PathEscape(id), nil, http.StatusOK, &out)
+	return &out, c.jsonCall(ctx, apiwire.GetRelease.Method, apiwire.GetRelease.Path(id), nil, http.StatusOK, &out)
 }
 
 // Latest returns the highest release offered on a product's channel.
 func (c *Client) Latest(ctx context.Context, product, channel string, component int) (*Release, error) {
 	var out Release
-	path := fmt.Sprintf("/api/products/%s/channels/%s/latest?component=%d", url.PathEscape(product), url.PathEscape(channel), component)
-	return &out, c.jsonCall(ctx, "GET", path, nil, http.StatusOK, &out)
+	path := apiwire.Latest.Path(product, channel) + "?component=" + strconv.Itoa(component)
+	return &out, c.jsonCall(ctx, apiwire.Latest.Method, path, nil, http.StatusOK, &out)
 }
 
 // CreateToken issues an API token for the caller, or, for an admin, for
@@ -218,29 +178,29 @@ func (c *Client) CreateToken(ctx context.Context, user, name string, expires tim
 	if !expires.IsZero() {
 		in["expires"] = expires
 	}
-	path := "/api/tokens"
+	rt, path := apiwire.CreateToken, apiwire.CreateToken.Path()
 	if user != "" {
-		path = "/api/users/" + url.PathEscape(user) + "/tokens"
+		rt, path = apiwire.CreateUserToken, apiwire.CreateUserToken.Path(user)
 	}
 	var out Token
-	return &out, c.jsonCall(ctx, "POST", path, in, http.StatusCreated, &out)
+	return &out, c.jsonCall(ctx, rt.Method, path, in, http.StatusCreated, &out)
 }
 
 // Tokens lists the caller's API tokens (without their secrets).
 func (c *Client) Tokens(ctx context.Context) ([]Token, error) {
 	var out struct{ Tokens []Token }
-	return out.Tokens, c.jsonCall(ctx, "GET", "/api/tokens", nil, http.StatusOK, &out)
+	return out.Tokens, c.jsonCall(ctx, apiwire.ListTokens.Method, apiwire.ListTokens.Path(), nil, http.StatusOK, &out)
 }
 
 // RevokeToken deletes an API token by ID.
 func (c *Client) RevokeToken(ctx context.Context, id string) error {
-	return c.jsonCall(ctx, "DELETE", "/api/tokens/"+url.PathEscape(id), nil, http.StatusNoContent, nil)
+	return c.jsonCall(ctx, apiwire.DeleteToken.Method, apiwire.DeleteToken.Path(id), nil, http.StatusNoContent, nil)
 }
 
 // ExportAudit writes the audit log (JSON Lines) to w and returns the head
 // the server recorded when the export began.
 func (c *Client) ExportAudit(ctx context.Context, w io.Writer) (string, error) {
-	req, err := c.newRequest(ctx, "GET", "/api/audit", nil)
+	req, err := c.newRequest(ctx, apiwire.ExportAudit.Method, apiwire.ExportAudit.Path(), nil)
 	if err != nil {
 		return "", err
 	}

@@ -7,63 +7,23 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
-	"trustforge/devices/esprom"
 	"trustforge/devices/provision"
+	"trustforge/internal/apiwire"
 )
 
 // Device is a provisioned board in the server's device registry.
-type Device struct {
-	ID                       string    `json:"id"`
-	Product                  string    `json:"product"`
-	Model                    string    `json:"model"`
-	Rev                      string    `json:"rev"`
-	Serial                   string    `json:"serial"`
-	Issuer                   string    `json:"issuer"`
-	Subject                  string    `json:"subject"`
-	Chain                    string    `json:"chain"` // PEM: the device certificate, the intermediate, the root
-	Root                     string    `json:"root"`
-	EncryptionKey            string    `json:"encryption_key,omitempty"` // PEM X25519 public key
-	EncryptionKeyFingerprint string    `json:"encryption_key_fingerprint,omitempty"`
-	BootKeyHash              string    `json:"boot_key_hash,omitempty"`
-	Provisioned              time.Time `json:"provisioned"`
-	Operator                 string    `json:"operator"`
-	Revoked                  *Yank     `json:"revoked,omitempty"`
-	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
-	// state, as last recorded (EFusesUpdated); empty for other boards.
-	MAC           string                `json:"mac,omitempty"`
-	EFuses        *esprom.SecurityState `json:"efuses,omitempty"`
-	EFusesUpdated *time.Time            `json:"efuses_updated,omitempty"`
-}
-
-// PublicEncryptionKey parses the board's X25519 image encryption key, the
-// key a release image is encrypted to for this one board.
-func (d Device) PublicEncryptionKey() (*keys.PublicKey, error) {
-	if d.EncryptionKey == "" {
-		return nil, fmt.Errorf("client: device %s has no image encryption key", d.ID)
-	}
-	return keys.ParsePublicKey([]byte(d.EncryptionKey))
-}
+type Device = apiwire.Device
 
 // DeviceRegistration is what RegisterDevice sends: public material only.
-type DeviceRegistration struct {
-	ID            string `json:"id"`
-	Product       string `json:"product"`
-	Model         string `json:"model,omitempty"`
-	Rev           string `json:"rev,omitempty"`
-	Chain         string `json:"chain"`
-	EncryptionKey string `json:"encryption_key,omitempty"`
-	BootKeyHash   string `json:"boot_key_hash,omitempty"`
-}
+type DeviceRegistration = apiwire.DeviceRegistration
 
 // RegisterDevice records a provisioned board.
 func (c *Client) RegisterDevice(ctx context.Context, r DeviceRegistration) (*Device, error) {
 	var d Device
-	if err := c.jsonCall(ctx, "POST", "/api/devices", r, http.StatusCreated, &d); err != nil {
+	if err := c.jsonCall(ctx, apiwire.RegisterDevice.Method, apiwire.RegisterDevice.Path(), r, http.StatusCreated, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -72,7 +32,7 @@ func (c *Client) RegisterDevice(ctx context.Context, r DeviceRegistration) (*Dev
 // Device returns a registered board.
 func (c *Client) Device(ctx context.Context, id string) (*Device, error) {
 	var d Device
-	if err := c.jsonCall(ctx, "GET", "/api/devices/"+url.PathEscape(id), nil, http.StatusOK, &d); err != nil {
+	if err := c.jsonCall(ctx, apiwire.GetDevice.Method, apiwire.GetDevice.Path(id), nil, http.StatusOK, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -103,14 +63,14 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 	var out struct {
 		Devices []Device `json:"devices"`
 	}
-	err := c.jsonCall(ctx, "GET", "/api/devices?"+q.Encode(), nil, http.StatusOK, &out)
+	err := c.jsonCall(ctx, apiwire.ListDevices.Method, apiwire.ListDevices.Path()+"?"+q.Encode(), nil, http.StatusOK, &out)
 	return out.Devices, err
 }
 
 // RevokeDevice marks a board's certificate revoked in the registry.
 func (c *Client) RevokeDevice(ctx context.Context, id, reason string) (*Device, error) {
 	var d Device
-	err := c.jsonCall(ctx, "POST", "/api/devices/"+url.PathEscape(id)+"/revoke", map[string]string{"reason": reason}, http.StatusOK, &d)
+	err := c.jsonCall(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), map[string]string{"reason": reason}, http.StatusOK, &d)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +83,7 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.jsonCall(ctx, "POST", "/api/crls", map[string]string{"crl": string(pki.CRLPEM(l.Raw))}, http.StatusCreated, nil)
+	return c.jsonCall(ctx, apiwire.PublishCRL.Method, apiwire.PublishCRL.Path(), map[string]string{"crl": string(pki.CRLPEM(l.Raw))}, http.StatusCreated, nil)
 }
 
 // Registry returns c as the device registry of a provisioning flow.
@@ -180,7 +140,7 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 	}
 	_, err = r.c.RegisterDevice(ctx, reg)
 	var e *Error
-	if errors.As(err, &e) && e.Code == "device_registered" {
+	if errors.As(err, &e) && errors.Is(e, apiwire.CodeDeviceRegistered) {
 		return fmt.Errorf("%w: %s", provision.ErrClone, e.Message)
 	}
 	return err
@@ -188,24 +148,14 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 
 // DeviceRoot is a device CA root registered as a trust anchor of a
 // product: boards and production packages of the product must chain to one.
-type DeviceRoot struct {
-	Product     string     `json:"product"`
-	Fingerprint string     `json:"fingerprint"` // hex SHA-256 of the certificate
-	Subject     string     `json:"subject"`
-	Certificate string     `json:"certificate"` // PEM
-	Comment     string     `json:"comment,omitempty"`
-	Added       time.Time  `json:"added"`
-	AddedBy     string     `json:"added_by"`
-	Revoked     *time.Time `json:"revoked,omitempty"`
-	RevokedBy   string     `json:"revoked_by,omitempty"`
-}
+type DeviceRoot = apiwire.DeviceRoot
 
 // DeviceRoots lists a product's trust anchors, revoked ones included.
 func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
 	var out struct {
 		Roots []DeviceRoot `json:"roots"`
 	}
-	err := c.jsonCall(ctx, "GET", "/api/products/"+url.PathEscape(product)+"/device-roots", nil, http.StatusOK, &out)
+	err := c.jsonCall(ctx, apiwire.ListDeviceRoots.Method, apiwire.ListDeviceRoots.Path(product), nil, http.StatusOK, &out)
 	return out.Roots, err
 }
 
@@ -213,7 +163,7 @@ func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot,
 // product. It needs an engineer's or administrator's account.
 func (c *Client) AddDeviceRoot(ctx context.Context, product, certPEM, comment string) (*DeviceRoot, error) {
 	var out DeviceRoot
-	err := c.jsonCall(ctx, "POST", "/api/products/"+url.PathEscape(product)+"/device-roots",
+	err := c.jsonCall(ctx, apiwire.AddDeviceRoot.Method, apiwire.AddDeviceRoot.Path(product),
 		map[string]string{"certificate": certPEM, "comment": comment}, http.StatusCreated, &out)
 	if err != nil {
 		return nil, err
@@ -223,20 +173,14 @@ func (c *Client) AddDeviceRoot(ctx context.Context, product, certPEM, comment st
 
 // EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
 // security state.
-type EFusesReport struct {
-	Product string               `json:"product"`
-	Model   string               `json:"model,omitempty"` // the chip
-	Rev     string               `json:"rev,omitempty"`
-	MAC     string               `json:"mac"` // lowercase, colon-separated
-	EFuses  esprom.SecurityState `json:"efuses"`
-}
+type EFusesReport = apiwire.EFusesReport
 
 // RecordEFuses creates or updates an ESP32 board's registry entry, whose
 // id is its MAC's hex digits.
 func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (*Device, error) {
 	var d Device
-	id := strings.ReplaceAll(r.MAC, ":", "")
-	if err := c.jsonCall(ctx, "PUT", "/api/devices/"+url.PathEscape(id)+"/efuses", r, anyOK, &d); err != nil {
+	rt := apiwire.RecordEFuses
+	if err := c.jsonCall(ctx, rt.Method, rt.Path(apiwire.EFusesID(r.MAC)), r, anyOK, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil

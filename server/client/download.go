@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
+
+	"trustforge/internal/apiwire"
 )
 
 // Part names a release download.
@@ -19,6 +20,17 @@ const (
 	PartManifest Part = "manifest" // the signed manifest (COSE_Sign1)
 	PartPayload  Part = "payload"  // the age-encrypted MCUboot image
 )
+
+// route is the API route that downloads the part.
+func (p Part) route() apiwire.Route {
+	switch p {
+	case PartBundle:
+		return apiwire.DownloadBundle
+	case PartManifest:
+		return apiwire.DownloadManifest
+	}
+	return apiwire.DownloadPayload
+}
 
 // Resume says where a download starts.
 type Resume struct {
@@ -54,7 +66,7 @@ func (c *Client) Download(ctx context.Context, id string, part Part, w io.Writer
 
 func (c *Client) downloadOnce(ctx context.Context, id string, part Part, w io.Writer, rs *Resume) (n, total int64, err error) {
 	offset := rs.Offset
-	req, err := c.newRequest(ctx, "GET", "/api/releases/"+url.PathEscape(id)+"/"+string(part), nil)
+	req, err := c.newRequest(ctx, "GET", part.route().Path(id), nil)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"trustforge/internal/apiwire"
 )
 
 // Config says what the site serves. Nil handlers are not mounted.
@@ -123,7 +125,7 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Connection", "close")
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":{"code":"chunked_body","message":"request bodies must be sent with a Content-Length, not Transfer-Encoding"}}`+"\n")
+		io.WriteString(w, `{"error":{"code":"`+string(apiwire.CodeChunkedBody)+`","message":"request bodies must be sent with a Content-Length, not Transfer-Encoding"}}`+"\n")
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {

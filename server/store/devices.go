@@ -98,6 +98,9 @@ type Devices interface {
 	RegisterDevice(ctx context.Context, d Device, ev audit.Event) error
 	Device(ctx context.Context, id string) (Device, error)
 	ListDevices(ctx context.Context, f DeviceFilter) ([]Device, error)
+	// DeviceStats counts a product's registered devices, revoked ones
+	// included, without reading them.
+	DeviceStats(ctx context.Context, product string) (DeviceStats, error)
 	// ProductRoot returns the root (hex SHA-256) the product's registered
 	// devices chain to, or "" when it has none yet.
 	ProductRoot(ctx context.Context, product string) (string, error)
@@ -272,6 +275,58 @@ func (s *SQLite) ListDevices(ctx context.Context, f DeviceFilter) ([]Device, err
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// DeviceStats are the counts of a product's registered devices that its
+// security plan needs.
+type DeviceStats struct {
+	Total, Revoked, WithEncryptionKey, Roots int
+	// BootKeys counts the devices by the hash of the boot key fused into
+	// them; devices without one are left out.
+	BootKeys map[string]int
+	// Issuers lists the CAs that issued the devices' certificates.
+	Issuers []string
+}
+
+// DeviceStats counts a product's devices in the database.
+func (s *SQLite) DeviceStats(ctx context.Context, product string) (DeviceStats, error) {
+	st := DeviceStats{BootKeys: map[string]int{}}
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN revoked <> 0 THEN 1 ELSE 0 END), 0),
+		coalesce(sum(CASE WHEN length(enc_key) > 0 THEN 1 ELSE 0 END), 0), count(DISTINCT root)
+		FROM devices WHERE product = ?`, product).Scan(&st.Total, &st.Revoked, &st.WithEncryptionKey, &st.Roots)
+	if err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT boot_key_hash, count(*) FROM devices
+		WHERE product = ? AND boot_key_hash <> '' GROUP BY boot_key_hash`, product)
+	if err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		var n int
+		if err := rows.Scan(&h, &n); err != nil {
+			return st, fmt.Errorf("store: %w", err)
+		}
+		st.BootKeys[h] = n
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	issuers, err := s.db.QueryContext(ctx, `SELECT DISTINCT issuer FROM devices WHERE product = ? ORDER BY issuer`, product)
+	if err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	defer issuers.Close()
+	for issuers.Next() {
+		var iss string
+		if err := issuers.Scan(&iss); err != nil {
+			return st, fmt.Errorf("store: %w", err)
+		}
+		st.Issuers = append(st.Issuers, iss)
+	}
+	return st, issuers.Err()
 }
 
 func escapeLike(s string) string {

@@ -56,6 +56,16 @@ func testDeviceRegistry(t *testing.T, openTest opener) {
 	if err := s.RegisterDevice(ctx, d2, ev("device.register", d2.ID)); err != nil {
 		t.Fatal(err)
 	}
+	st, err := s.DeviceStats(ctx, "thermo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 2 || st.Revoked != 0 || st.WithEncryptionKey != 1 || st.Roots != 1 || len(st.BootKeys) != 0 || len(st.Issuers) != 1 || st.Issuers[0] != "aa" {
+		t.Errorf("DeviceStats = %+v, want 2 devices, 1 with an encryption key, 1 root, issuer aa", st)
+	}
+	if st, err := s.DeviceStats(ctx, "doorbell"); err != nil || st.Total != 0 {
+		t.Errorf("DeviceStats of a product without devices = %+v, %v", st, err)
+	}
 	for _, tt := range []struct {
 		f    DeviceFilter
 		want []string

@@ -4,37 +4,35 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"trustforge/internal/apiwire"
 )
 
-// Role is one kind of work an account may do on the server.
-type Role string
+// Role is one kind of work an account may do on the server: the API
+// contract's role (apiwire), stored by name.
+type Role = apiwire.Role
 
 // The roles, from most to least privileged in what they change.
 const (
-	RoleAdmin      Role = "admin"      // users, products, keys, the audit log
-	RoleEngineer   Role = "engineer"   // publish, promote, yank
-	RoleTechnician Role = "technician" // list and download releases
-	RoleStation    Role = "station"    // download releases (production lines)
+	RoleAdmin      = apiwire.RoleAdmin
+	RoleEngineer   = apiwire.RoleEngineer
+	RoleTechnician = apiwire.RoleTechnician
+	RoleStation    = apiwire.RoleStation
 )
 
 // AllRoles lists the roles in their canonical order.
-var AllRoles = []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation}
+var AllRoles = apiwire.AllRoles
 
-// Valid reports whether r is one of the defined roles.
-func (r Role) Valid() bool {
-	return slices.Contains(AllRoles, r)
-}
-
-// Roles is the set of roles an account holds: what it may do is the union
-// of what each role may. A Roles built by NewRoles or ParseRoles is in
-// canonical order (AllRoles) without repeats, so two equal sets compare
-// equal element by element.
+// Roles is the set of roles an account holds: the contract's set
+// (apiwire.Roles). A Roles built by NewRoles or ParseRoles is in canonical
+// order (AllRoles) without repeats, so two equal sets compare equal
+// element by element.
 //
 // The database keeps a set in the users table's role column as its String
 // form ("admin,engineer"); a database written before accounts held sets
 // has one role there, which reads as a set of one, so it needs no
 // conversion.
-type Roles []Role
+type Roles = apiwire.Roles
 
 // NewRoles returns the set of rs in canonical order, without repeats.
 // Unknown roles are kept, after the known ones, so Valid can refuse them.
@@ -65,32 +63,6 @@ func ParseRoles(s string) (Roles, error) {
 		rs = append(rs, r)
 	}
 	return NewRoles(rs...), nil
-}
-
-// Has reports whether the set holds r.
-func (rs Roles) Has(r Role) bool { return slices.Contains(rs, r) }
-
-// Valid reports whether the set holds at least one role and only defined
-// ones.
-func (rs Roles) Valid() bool {
-	if len(rs) == 0 {
-		return false
-	}
-	for _, r := range rs {
-		if !r.Valid() {
-			return false
-		}
-	}
-	return true
-}
-
-// String joins the set's roles with commas: "admin,engineer".
-func (rs Roles) String() string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = string(r)
-	}
-	return strings.Join(parts, ",")
 }
 
 // readRoles reads the role column. A value no longer valid yields the

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+
+	"trustforge/internal/apiwire"
 )
 
 // Enrol creates the first account with the one-time secret from the link
@@ -18,7 +19,7 @@ func (c *Client) Enrol(ctx context.Context, token, name, password string, roles 
 		in["roles"] = roles
 	}
 	var u User
-	err := c.call(ctx, http.MethodPost, "/api/enrol", in, &u)
+	err := c.call(ctx, apiwire.Enrol.Method, apiwire.Enrol.Path(), in, &u)
 	return u, err
 }
 
@@ -27,7 +28,7 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 	var out struct {
 		Users []User `json:"users"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/users", nil, &out)
+	err := c.call(ctx, apiwire.ListUsers.Method, apiwire.ListUsers.Path(), nil, &out)
 	return out.Users, err
 }
 
@@ -39,21 +40,21 @@ func (c *Client) CreateUser(ctx context.Context, name string, roles []string, pa
 		in["password"] = password
 	}
 	var u User
-	err := c.call(ctx, http.MethodPost, "/api/users", in, &u)
+	err := c.call(ctx, apiwire.CreateUser.Method, apiwire.CreateUser.Path(), in, &u)
 	return u, err
 }
 
 // UserChange is a change to an account; nil fields stay as they are.
 type UserChange struct {
-	Roles    []string `json:"roles,omitempty"`
-	Password *string  `json:"password,omitempty"` // "" removes password sign-in
-	Disabled *bool    `json:"disabled,omitempty"`
+	Roles    apiwire.Roles `json:"roles,omitempty"`
+	Password *string       `json:"password,omitempty"` // "" removes password sign-in
+	Disabled *bool         `json:"disabled,omitempty"`
 }
 
 // UpdateUser changes an account.
 func (c *Client) UpdateUser(ctx context.Context, name string, ch UserChange) (User, error) {
 	var u User
-	err := c.call(ctx, http.MethodPatch, "/api/users/"+pathEscape(name), ch, &u)
+	err := c.call(ctx, apiwire.UpdateUser.Method, apiwire.UpdateUser.Path(name), ch, &u)
 	return u, err
 }
 
@@ -61,7 +62,7 @@ func (c *Client) UpdateUser(ctx context.Context, name string, ch UserChange) (Us
 // only). The returned Token's Secret is shown only now.
 func (c *Client) CreateUserToken(ctx context.Context, user, name string) (Token, error) {
 	var t Token
-	err := c.call(ctx, http.MethodPost, "/api/users/"+pathEscape(user)+"/tokens", map[string]string{"name": name}, &t)
+	err := c.call(ctx, apiwire.CreateUserToken.Method, apiwire.CreateUserToken.Path(user), map[string]string{"name": name}, &t)
 	return t, err
 }
 
@@ -70,13 +71,13 @@ func (c *Client) AllTokens(ctx context.Context) ([]Token, error) {
 	var out struct {
 		Tokens []Token `json:"tokens"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/tokens?all=true", nil, &out)
+	err := c.call(ctx, apiwire.ListTokens.Method, apiwire.ListTokens.Path()+"?all=true", nil, &out)
 	return out.Tokens, err
 }
 
 // DeleteToken revokes an API token.
 func (c *Client) DeleteToken(ctx context.Context, id string) error {
-	return c.call(ctx, http.MethodDelete, "/api/tokens/"+pathEscape(id), nil, nil)
+	return c.call(ctx, apiwire.DeleteToken.Method, apiwire.DeleteToken.Path(id), nil, nil)
 }
 
 // CreateProduct registers a product with its first channels.
@@ -85,7 +86,7 @@ func (c *Client) CreateProduct(ctx context.Context, name, description string, ch
 		channels = []string{}
 	}
 	var p Product
-	err := c.call(ctx, http.MethodPost, "/api/products",
+	err := c.call(ctx, apiwire.CreateProduct.Method, apiwire.CreateProduct.Path(),
 		map[string]any{"name": name, "description": description, "channels": channels}, &p)
 	return p, err
 }
@@ -93,7 +94,7 @@ func (c *Client) CreateProduct(ctx context.Context, name, description string, ch
 // AddChannel adds a channel to a product.
 func (c *Client) AddChannel(ctx context.Context, product, channel string) (Product, error) {
 	var p Product
-	err := c.call(ctx, http.MethodPost, "/api/products/"+pathEscape(product)+"/channels", map[string]string{"name": channel}, &p)
+	err := c.call(ctx, apiwire.AddChannel.Method, apiwire.AddChannel.Path(product), map[string]string{"name": channel}, &p)
 	return p, err
 }
 
@@ -111,7 +112,7 @@ const maxAudit = 256 << 20
 
 // Audit downloads the whole audit log (administrators only).
 func (c *Client) Audit(ctx context.Context) (AuditExport, error) {
-	resp, err := c.do(ctx, http.MethodGet, "/api/audit", nil, "")
+	resp, err := c.do(ctx, apiwire.ExportAudit.Method, apiwire.ExportAudit.Path(), nil, "")
 	if err != nil {
 		return AuditExport{}, err
 	}
@@ -134,12 +135,12 @@ func (c *Client) Admins(ctx context.Context) ([]string, error) {
 	var out struct {
 		Admins []string `json:"admins"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/admins", nil, &out)
+	err := c.call(ctx, apiwire.ListAdmins.Method, apiwire.ListAdmins.Path(), nil, &out)
 	return out.Admins, err
 }
 
 // RevokeKey revokes a product's release-signing key: the server accepts
 // no new release it signs. Releases it signed before stay listed.
 func (c *Client) RevokeKey(ctx context.Context, product, fingerprint string) error {
-	return c.call(ctx, http.MethodDelete, "/api/products/"+pathEscape(product)+"/keys/"+pathEscape(fingerprint), nil, nil)
+	return c.call(ctx, apiwire.RevokeKey.Method, apiwire.RevokeKey.Path(product, fingerprint), nil, nil)
 }

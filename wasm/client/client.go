@@ -19,37 +19,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+
+	"trustforge/internal/apiwire"
 )
 
 // CSRFHeader carries the session's CSRF token on state-changing requests.
 const CSRFHeader = "X-CSRF-Token"
 
-// Error is an error answer of the API.
-type Error struct {
-	Status  int    // HTTP status
-	Code    string // stable code, e.g. "bad_credentials"
-	Message string // for people
-}
-
-func (e *Error) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("client: HTTP %d %s", e.Status, e.Code)
-	}
-	return "client: " + e.Message
-}
-
-// IsCode reports whether err is an API Error with the given code.
-func IsCode(err error, code string) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == code
-}
+// Error is an error answer of the API: the contract's. Branch on its code
+// with errors.Is(err, apiwire.CodeBadCredentials); show its Message.
+type Error = apiwire.Error
 
 // Uploader sends a request with a body and reports upload progress.
 type Uploader interface {
@@ -140,14 +125,12 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ct
 }
 
 func decodeError(status int, body []byte) error {
-	var e struct {
-		Error *Error `json:"error"`
-	}
+	var e apiwire.ErrorBody
 	if json.Unmarshal(body, &e) == nil && e.Error != nil {
 		e.Error.Status = status
 		return e.Error
 	}
-	return &Error{Status: status, Code: "http", Message: fmt.Sprintf("HTTP %d %s", status, strings.TrimSpace(string(bytes.ToValidUTF8(body[:min(len(body), 200)], nil))))}
+	return &Error{Status: status, Code: apiwire.CodeHTTP, Message: fmt.Sprintf("HTTP %d %s", status, strings.TrimSpace(string(bytes.ToValidUTF8(body[:min(len(body), 200)], nil))))}
 }
 
 // call sends in (JSON, when not nil) and decodes the answer into out (when

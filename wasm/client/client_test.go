@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -20,6 +21,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/devices/esprom"
+	"trustforge/internal/apiwire"
 	"trustforge/server/api"
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
@@ -84,7 +86,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 	post(t, admin, "/api/products", map[string]any{"name": "thermo", "channels": []string{"beta", "stable"}})
 
 	eng, tech := newClient(hs), newClient(hs)
-	if _, err := eng.SignIn(ctx, "erin", "wrong password"); !client.IsCode(err, "bad_credentials") {
+	if _, err := eng.SignIn(ctx, "erin", "wrong password"); !errors.Is(err, apiwire.CodeBadCredentials) {
 		t.Fatalf("wrong password: err = %v, want bad_credentials", err)
 	}
 	if _, err := eng.Session(ctx); err == nil {
@@ -100,7 +102,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 
 	// The technician publishes a recipient; the engineer sees it.
 	id, _ := age.GenerateX25519Identity()
-	if _, err := tech.SetRecipient(ctx, id.String()); !client.IsCode(err, "private_key") {
+	if _, err := tech.SetRecipient(ctx, id.String()); !errors.Is(err, apiwire.CodePrivateKey) {
 		t.Errorf("publishing an identity: err = %v, want private_key", err)
 	}
 	if _, err := tech.SetRecipient(ctx, id.Recipient().String()); err != nil {
@@ -113,7 +115,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 
 	// The engineer registers a key and publishes.
 	key, _ := keys.Generate(nil, keys.Ed25519)
-	if _, err := tech.AddKey(ctx, "thermo", string(key.Public().MarshalPEM()), "x"); !client.IsCode(err, "forbidden") {
+	if _, err := tech.AddKey(ctx, "thermo", string(key.Public().MarshalPEM()), "x"); !errors.Is(err, apiwire.CodeForbidden) {
 		t.Errorf("a technician registering a key: err = %v, want forbidden", err)
 	}
 	k, err := eng.AddKey(ctx, "thermo", string(key.Public().MarshalPEM()), "release key")
@@ -139,7 +141,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 	if rel.Signer != k.Fingerprint || rel.Version != "1.0.0" {
 		t.Errorf("release %+v", rel)
 	}
-	if _, err := eng.Publish(ctx, built.Bundle, nil); !client.IsCode(err, "exists") {
+	if _, err := eng.Publish(ctx, built.Bundle, nil); !errors.Is(err, apiwire.CodeExists) {
 		t.Errorf("publishing twice: err = %v, want exists", err)
 	}
 
@@ -171,7 +173,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 	}
 
 	// Promote and yank, as the engineer.
-	if _, err := tech.Promote(ctx, rel.ID, "stable"); !client.IsCode(err, "forbidden") {
+	if _, err := tech.Promote(ctx, rel.ID, "stable"); !errors.Is(err, apiwire.CodeForbidden) {
 		t.Errorf("a technician promoting: err = %v, want forbidden", err)
 	}
 	if p, err := eng.Promote(ctx, rel.ID, "stable"); err != nil || !p.OfferedOn("stable") {
@@ -180,7 +182,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 	if y, err := eng.Yank(ctx, rel.ID, "bad batch"); err != nil || y.Yanked == nil || y.Yanked.Reason != "bad batch" {
 		t.Errorf("Yank = %+v, %v", y.Yanked, err)
 	}
-	if _, err := tech.Payload(ctx, rel.ID, 1<<30, nil); !client.IsCode(err, "yanked") {
+	if _, err := tech.Payload(ctx, rel.ID, 1<<30, nil); !errors.Is(err, apiwire.CodeYanked) {
 		t.Errorf("download of a yanked release: err = %v, want yanked", err)
 	}
 
@@ -223,7 +225,7 @@ func TestRecordEFusesAgainstTheServer(t *testing.T) {
 		t.Fatalf("search by MAC: %+v, %v", ds, err)
 	}
 	rep.EFuses.SecureBoot = false
-	if _, err := eng.RecordEFuses(ctx, rep); !client.IsCode(err, "efuse_regressed") {
+	if _, err := eng.RecordEFuses(ctx, rep); !errors.Is(err, apiwire.CodeEFuseRegressed) {
 		t.Errorf("clearing SECURE_BOOT_EN: %v, want efuse_regressed", err)
 	}
 }

@@ -5,33 +5,24 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"net/http"
-	"time"
+	"errors"
+	"fmt"
 
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 )
 
-// DeviceRoot is a device CA root registered as a trust anchor of a
-// product: the server accepts the product's boards and production packages
-// only when they chain to one of its active roots.
-type DeviceRoot struct {
-	Product     string     `json:"product"`
-	Fingerprint string     `json:"fingerprint"` // hex SHA-256 of the certificate
-	Subject     string     `json:"subject"`
-	Certificate string     `json:"certificate"` // PEM
-	Comment     string     `json:"comment,omitempty"`
-	Added       time.Time  `json:"added"`
-	AddedBy     string     `json:"added_by"`
-	Revoked     *time.Time `json:"revoked,omitempty"`
-	RevokedBy   string     `json:"revoked_by,omitempty"`
-}
+// ErrRootRevoked reports that EnsureDeviceRoot found the root registered
+// but revoked: undoing a revocation is an administrator's deliberate
+// decision, never a side effect of provisioning.
+var ErrRootRevoked = errors.New("client: this device CA's root was revoked as a trust anchor")
 
 // DeviceRoots lists a product's trust anchors, revoked ones included.
 func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
 	var out struct {
 		Roots []DeviceRoot `json:"roots"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/device-roots", nil, &out)
+	err := c.call(ctx, apiwire.ListDeviceRoots.Method, apiwire.ListDeviceRoots.Path(product), nil, &out)
 	return out.Roots, err
 }
 
@@ -39,7 +30,7 @@ func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot,
 // engineer's or administrator's decision, audited by the server.
 func (c *Client) AddDeviceRoot(ctx context.Context, product string, root *x509.Certificate, comment string) (DeviceRoot, error) {
 	var out DeviceRoot
-	err := c.call(ctx, http.MethodPost, "/api/products/"+pathEscape(product)+"/device-roots",
+	err := c.call(ctx, apiwire.AddDeviceRoot.Method, apiwire.AddDeviceRoot.Path(product),
 		map[string]string{"certificate": string(pki.CertPEM(root)), "comment": comment}, &out)
 	return out, err
 }
@@ -58,8 +49,7 @@ func (c *Client) EnsureDeviceRoot(ctx context.Context, product string, root *x50
 	for _, r := range rs {
 		if r.Fingerprint == fp {
 			if r.Revoked != nil {
-				return false, &Error{Status: http.StatusConflict, Code: "root_revoked",
-					Message: "this device CA's root was revoked as a trust anchor of " + product + " by " + r.RevokedBy}
+				return false, fmt.Errorf("%w of %s by %s", ErrRootRevoked, product, r.RevokedBy)
 			}
 			return false, nil
 		}
@@ -77,5 +67,5 @@ func (c *Client) EnsureDeviceRoot(ctx context.Context, product string, root *x50
 // only to that root; boards already registered stay. A revoked root is
 // not registered again.
 func (c *Client) RevokeDeviceRoot(ctx context.Context, product, fingerprint string) error {
-	return c.call(ctx, http.MethodDelete, "/api/products/"+pathEscape(product)+"/device-roots/"+pathEscape(fingerprint), nil, nil)
+	return c.call(ctx, apiwire.RevokeDeviceRoot.Method, apiwire.RevokeDeviceRoot.Path(product, fingerprint), nil, nil)
 }

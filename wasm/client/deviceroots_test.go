@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"testing"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 )
 
@@ -44,7 +46,7 @@ func TestDeviceRootsAgainstTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := tech.RevokeDeviceRoot(ctx, "thermo", fp); !client.IsCode(err, "forbidden") {
+	if err := tech.RevokeDeviceRoot(ctx, "thermo", fp); !errors.Is(err, apiwire.CodeForbidden) {
 		t.Errorf("a technician revoking: err = %v, want forbidden", err)
 	}
 	if err := eng.RevokeDeviceRoot(ctx, "thermo", fp); err != nil {
@@ -60,7 +62,7 @@ func TestDeviceRootsAgainstTheServer(t *testing.T) {
 	if err := eng.RevokeDeviceRoot(ctx, "thermo", fp); err == nil {
 		t.Error("revoking a revoked root succeeded")
 	}
-	if _, err := eng.EnsureDeviceRoot(ctx, "thermo", root.Cert, "again"); !client.IsCode(err, "root_revoked") {
+	if _, err := eng.EnsureDeviceRoot(ctx, "thermo", root.Cert, "again"); !errors.Is(err, client.ErrRootRevoked) {
 		t.Errorf("EnsureDeviceRoot of a revoked root: err = %v, want root_revoked", err)
 	}
 }

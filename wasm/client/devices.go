@@ -2,88 +2,28 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
-	"trustforge/devices/esprom"
 	"trustforge/devices/provision"
+	"trustforge/internal/apiwire"
 )
-
-// Device is a provisioned board in the device registry.
-type Device struct {
-	ID                       string         `json:"id"`
-	Product                  string         `json:"product"`
-	Model                    string         `json:"model"`
-	Rev                      string         `json:"rev"`
-	Serial                   string         `json:"serial"`
-	Issuer                   string         `json:"issuer"`
-	Subject                  string         `json:"subject"`
-	Chain                    string         `json:"chain"` // PEM: device certificate, intermediate, root
-	Root                     string         `json:"root"`
-	EncryptionKey            string         `json:"encryption_key,omitempty"` // PEM X25519 public key
-	EncryptionKeyFingerprint string         `json:"encryption_key_fingerprint,omitempty"`
-	BootKeyHash              string         `json:"boot_key_hash,omitempty"`
-	Provisioned              time.Time      `json:"provisioned"`
-	Operator                 string         `json:"operator"`
-	Revoked                  *DeviceRevoked `json:"revoked,omitempty"`
-	// MAC and EFuses are an ESP32 board's factory MAC and eFuse security
-	// state, as last recorded (EFusesUpdated); empty for other boards.
-	MAC           string                `json:"mac,omitempty"`
-	EFuses        *esprom.SecurityState `json:"efuses,omitempty"`
-	EFusesUpdated *time.Time            `json:"efuses_updated,omitempty"`
-}
-
-// DeviceRevoked says when and why a board's certificate was revoked.
-type DeviceRevoked struct {
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Reason string    `json:"reason"`
-}
-
-// PublicEncryptionKey parses the board's X25519 image encryption key: the
-// key the Releases page encrypts an image to, for this one board.
-func (d Device) PublicEncryptionKey() (*keys.PublicKey, error) {
-	if d.EncryptionKey == "" {
-		return nil, fmt.Errorf("client: device %s has no image encryption key", d.ID)
-	}
-	k, err := keys.ParsePublicKey([]byte(d.EncryptionKey))
-	if err != nil {
-		return nil, err
-	}
-	if k.Algorithm() != keys.X25519 {
-		return nil, fmt.Errorf("client: device %s's encryption key is %s, not x25519", d.ID, k.Algorithm())
-	}
-	return k, nil
-}
-
-// DeviceRegistration is what RegisterDevice sends: public material only.
-type DeviceRegistration struct {
-	ID            string `json:"id"`
-	Product       string `json:"product"`
-	Model         string `json:"model,omitempty"`
-	Rev           string `json:"rev,omitempty"`
-	Chain         string `json:"chain"`
-	EncryptionKey string `json:"encryption_key,omitempty"`
-	BootKeyHash   string `json:"boot_key_hash,omitempty"`
-}
 
 // RegisterDevice records a provisioned board.
 func (c *Client) RegisterDevice(ctx context.Context, r DeviceRegistration) (Device, error) {
 	var d Device
-	err := c.call(ctx, http.MethodPost, "/api/devices", r, &d)
+	err := c.call(ctx, apiwire.RegisterDevice.Method, apiwire.RegisterDevice.Path(), r, &d)
 	return d, err
 }
 
 // Device returns a registered board.
 func (c *Client) Device(ctx context.Context, id string) (Device, error) {
 	var d Device
-	err := c.call(ctx, http.MethodGet, "/api/devices/"+pathEscape(id), nil, &d)
+	err := c.call(ctx, apiwire.GetDevice.Method, apiwire.GetDevice.Path(id), nil, &d)
 	return d, err
 }
 
@@ -112,14 +52,14 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 	var out struct {
 		Devices []Device `json:"devices"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/devices?"+q.Encode(), nil, &out)
+	err := c.call(ctx, apiwire.ListDevices.Method, apiwire.ListDevices.Path()+"?"+q.Encode(), nil, &out)
 	return out.Devices, err
 }
 
 // RevokeDevice marks a board's certificate revoked in the registry.
 func (c *Client) RevokeDevice(ctx context.Context, id, reason string) (Device, error) {
 	var d Device
-	err := c.call(ctx, http.MethodPost, "/api/devices/"+pathEscape(id)+"/revoke", map[string]string{"reason": reason}, &d)
+	err := c.call(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), map[string]string{"reason": reason}, &d)
 	return d, err
 }
 
@@ -129,7 +69,7 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.call(ctx, http.MethodPost, "/api/crls", map[string]string{"crl": string(pki.CRLPEM(l.Raw))}, nil)
+	return c.call(ctx, apiwire.PublishCRL.Method, apiwire.PublishCRL.Path(), map[string]string{"crl": string(pki.CRLPEM(l.Raw))}, nil)
 }
 
 // Registry returns c as the device registry of a provisioning flow.
@@ -185,7 +125,7 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 		reg.EncryptionKey = string(k.MarshalPEM())
 	}
 	_, err = r.c.RegisterDevice(ctx, reg)
-	if IsCode(err, "device_registered") {
+	if errors.Is(err, apiwire.CodeDeviceRegistered) {
 		return fmt.Errorf("%w: %v", provision.ErrClone, err)
 	}
 	return err
@@ -193,19 +133,13 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 
 // EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
 // security state.
-type EFusesReport struct {
-	Product string               `json:"product"`
-	Model   string               `json:"model,omitempty"` // the chip
-	Rev     string               `json:"rev,omitempty"`
-	MAC     string               `json:"mac"` // lowercase, colon-separated
-	EFuses  esprom.SecurityState `json:"efuses"`
-}
+type EFusesReport = apiwire.EFusesReport
 
 // RecordEFuses creates or updates an ESP32 board's registry entry, whose
 // id is its MAC's hex digits.
 func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (Device, error) {
 	var d Device
-	id := strings.ReplaceAll(r.MAC, ":", "")
-	err := c.call(ctx, http.MethodPut, "/api/devices/"+pathEscape(id)+"/efuses", r, &d)
+	rt := apiwire.RecordEFuses
+	err := c.call(ctx, rt.Method, rt.Path(apiwire.EFusesID(r.MAC)), r, &d)
 	return d, err
 }

@@ -8,13 +8,15 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"trustforge/internal/apiwire"
 )
 
 // SignIn signs in with a name and password; the server sets the session
 // cookie and the client keeps the CSRF token for later changes.
 func (c *Client) SignIn(ctx context.Context, name, password string) (Session, error) {
 	var s Session
-	err := c.call(ctx, http.MethodPost, "/api/session", map[string]string{"name": name, "password": password}, &s)
+	err := c.call(ctx, apiwire.SignIn.Method, apiwire.SignIn.Path(), map[string]string{"name": name, "password": password}, &s)
 	if err == nil {
 		c.setCSRF(s.CSRFToken)
 	}
@@ -25,7 +27,7 @@ func (c *Client) SignIn(ctx context.Context, name, password string) (Session, er
 // Status 401 means nobody is signed in.
 func (c *Client) Session(ctx context.Context) (Session, error) {
 	var s Session
-	err := c.call(ctx, http.MethodGet, "/api/session", nil, &s)
+	err := c.call(ctx, apiwire.GetSession.Method, apiwire.GetSession.Path(), nil, &s)
 	if err == nil {
 		c.setCSRF(s.CSRFToken)
 	}
@@ -34,7 +36,7 @@ func (c *Client) Session(ctx context.Context) (Session, error) {
 
 // SignOut ends the session.
 func (c *Client) SignOut(ctx context.Context) error {
-	err := c.call(ctx, http.MethodDelete, "/api/session", nil, nil)
+	err := c.call(ctx, apiwire.SignOut.Method, apiwire.SignOut.Path(), nil, nil)
 	c.setCSRF("")
 	return err
 }
@@ -44,7 +46,7 @@ func (c *Client) Products(ctx context.Context) ([]Product, error) {
 	var out struct {
 		Products []Product `json:"products"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/products", nil, &out)
+	err := c.call(ctx, apiwire.ListProducts.Method, apiwire.ListProducts.Path(), nil, &out)
 	return out.Products, err
 }
 
@@ -53,14 +55,14 @@ func (c *Client) Keys(ctx context.Context, product string) ([]Key, error) {
 	var out struct {
 		Keys []Key `json:"keys"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/keys", nil, &out)
+	err := c.call(ctx, apiwire.ListKeys.Method, apiwire.ListKeys.Path(product), nil, &out)
 	return out.Keys, err
 }
 
 // AddKey registers a public signing key (PEM) with a product.
 func (c *Client) AddKey(ctx context.Context, product, publicPEM, comment string) (Key, error) {
 	var k Key
-	err := c.call(ctx, http.MethodPost, "/api/products/"+pathEscape(product)+"/keys",
+	err := c.call(ctx, apiwire.AddKey.Method, apiwire.AddKey.Path(product),
 		map[string]string{"public_key": publicPEM, "comment": comment}, &k)
 	return k, err
 }
@@ -69,7 +71,7 @@ func (c *Client) AddKey(ctx context.Context, product, publicPEM, comment string)
 // server's directory, so engineers can encrypt releases to it by name.
 func (c *Client) SetRecipient(ctx context.Context, recipient string) (Recipient, error) {
 	var r Recipient
-	err := c.call(ctx, http.MethodPut, "/api/recipient", map[string]string{"recipient": recipient}, &r)
+	err := c.call(ctx, apiwire.SetRecipient.Method, apiwire.SetRecipient.Path(), map[string]string{"recipient": recipient}, &r)
 	return r, err
 }
 
@@ -78,7 +80,7 @@ func (c *Client) Recipients(ctx context.Context) ([]Recipient, error) {
 	var out struct {
 		Recipients []Recipient `json:"recipients"`
 	}
-	err := c.call(ctx, http.MethodGet, "/api/recipients", nil, &out)
+	err := c.call(ctx, apiwire.Recipients.Method, apiwire.Recipients.Path(), nil, &out)
 	return out.Recipients, err
 }
 
@@ -105,7 +107,7 @@ func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	path := "/api/releases"
+	path := apiwire.ListReleases.Path()
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
@@ -120,7 +122,7 @@ func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
 // as it uploads.
 func (c *Client) Publish(ctx context.Context, bundle []byte, progress func(sent, total int64)) (Release, error) {
 	var rel Release
-	const path = "/api/releases"
+	path := apiwire.PublishRelease.Path()
 	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
 	var (
 		status int
@@ -184,14 +186,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Promote offers a release on another channel.
 func (c *Client) Promote(ctx context.Context, id, channel string) (Release, error) {
 	var rel Release
-	err := c.call(ctx, http.MethodPost, "/api/releases/"+pathEscape(id)+"/promote", map[string]string{"channel": channel}, &rel)
+	err := c.call(ctx, apiwire.PromoteRelease.Method, apiwire.PromoteRelease.Path(id), map[string]string{"channel": channel}, &rel)
 	return rel, err
 }
 
 // Yank withdraws a release.
 func (c *Client) Yank(ctx context.Context, id, reason string) (Release, error) {
 	var rel Release
-	err := c.call(ctx, http.MethodPost, "/api/releases/"+pathEscape(id)+"/yank", map[string]string{"reason": reason}, &rel)
+	err := c.call(ctx, apiwire.YankRelease.Method, apiwire.YankRelease.Path(id), map[string]string{"reason": reason}, &rel)
 	return rel, err
 }
 
@@ -200,15 +202,15 @@ const MaxManifest = 1 << 20
 
 // Manifest downloads a release's signed manifest (COSE_Sign1).
 func (c *Client) Manifest(ctx context.Context, id string) ([]byte, error) {
-	return c.fetch(ctx, "/api/releases/"+pathEscape(id)+"/manifest", MaxManifest, nil)
+	return c.fetch(ctx, apiwire.DownloadManifest.Path(id), MaxManifest, nil)
 }
 
 // Payload downloads a release's age-encrypted payload, at most max bytes.
 func (c *Client) Payload(ctx context.Context, id string, max int64, progress func(done, total int64)) ([]byte, error) {
-	return c.fetch(ctx, "/api/releases/"+pathEscape(id)+"/payload", max, progress)
+	return c.fetch(ctx, apiwire.DownloadPayload.Path(id), max, progress)
 }
 
 // Bundle downloads a release as one .tfb file, at most max bytes.
 func (c *Client) Bundle(ctx context.Context, id string, max int64, progress func(done, total int64)) ([]byte, error) {
-	return c.fetch(ctx, "/api/releases/"+pathEscape(id)+"/bundle", max, progress)
+	return c.fetch(ctx, apiwire.DownloadBundle.Path(id), max, progress)
 }

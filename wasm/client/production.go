@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"trustforge/internal/apiwire"
 	"trustforge/internal/stride"
 )
 
@@ -61,7 +62,7 @@ const MaxPackage = 160 << 20
 // (when not nil) as it uploads.
 func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(sent, total int64)) (Package, error) {
 	var p Package
-	const path = "/api/production/packages"
+	path := apiwire.PublishPackage.Path()
 	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.production"})
 	var (
 		status int
@@ -90,7 +91,7 @@ func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(s
 
 // Packages lists production packages, of one product unless product is "".
 func (c *Client) Packages(ctx context.Context, product string) ([]Package, error) {
-	path := "/api/production/packages"
+	path := apiwire.ListPackages.Path()
 	if product != "" {
 		path += "?" + url.Values{"product": {product}}.Encode()
 	}
@@ -104,19 +105,19 @@ func (c *Client) Packages(ctx context.Context, product string) ([]Package, error
 // Package returns a production package's record.
 func (c *Client) Package(ctx context.Context, id string) (Package, error) {
 	var p Package
-	err := c.call(ctx, http.MethodGet, "/api/production/packages/"+pathEscape(id), nil, &p)
+	err := c.call(ctx, apiwire.GetPackage.Method, apiwire.GetPackage.Path(id), nil, &p)
 	return p, err
 }
 
 // PackageFile downloads a production package's .tfp.
 func (c *Client) PackageFile(ctx context.Context, id string, progress func(done, total int64)) ([]byte, error) {
-	return c.fetch(ctx, "/api/production/packages/"+pathEscape(id)+"/file", MaxPackage, progress)
+	return c.fetch(ctx, apiwire.DownloadPackage.Path(id), MaxPackage, progress)
 }
 
 // PackageTickets lists a package's tickets.
 func (c *Client) PackageTickets(ctx context.Context, id string) ([]Ticket, error) {
 	var out Tickets
-	err := c.call(ctx, http.MethodGet, "/api/production/packages/"+pathEscape(id)+"/tickets", nil, &out)
+	err := c.call(ctx, apiwire.ListTickets.Method, apiwire.ListTickets.Path(id), nil, &out)
 	return out.Tickets, err
 }
 
@@ -126,7 +127,7 @@ func (c *Client) PackageTickets(ctx context.Context, id string) ([]Ticket, error
 // whose answer was lost may be sent again.
 func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, error) {
 	var out Tickets
-	err := c.call(ctx, http.MethodPost, "/api/production/packages/"+pathEscape(pkg)+"/tickets", map[string]string{"device": device}, &out)
+	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]string{"device": device}, &out)
 	return out, err
 }
 
@@ -136,20 +137,19 @@ func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, e
 // nothing: a request whose answer was lost may be sent again.
 func (c *Client) TakeTickets(ctx context.Context, pkg string, n int, request string) (Tickets, error) {
 	var out Tickets
-	err := c.call(ctx, http.MethodPost, "/api/production/packages/"+pathEscape(pkg)+"/tickets",
-		map[string]any{"count": n, "request": request}, &out)
+	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]any{"count": n, "request": request}, &out)
 	return out, err
 }
 
 // TicketKey returns the server's ticket key, PEM.
 func (c *Client) TicketKey(ctx context.Context) ([]byte, error) {
-	return c.fetch(ctx, "/api/production/ticket-key", 4<<10, nil)
+	return c.fetch(ctx, apiwire.GetTicketKey.Path(), 4<<10, nil)
 }
 
 // Summary returns a product's security facts, for its security plan.
 func (c *Client) Summary(ctx context.Context, product string) (*stride.ServerFacts, error) {
 	var f stride.ServerFacts
-	if err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/summary", nil, &f); err != nil {
+	if err := c.call(ctx, apiwire.ProductSummary.Method, apiwire.ProductSummary.Path(product), nil, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil

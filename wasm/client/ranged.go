@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"trustforge/internal/apiwire"
 )
 
 // ErrChanged is returned by DownloadRange when the download resumed from
@@ -23,13 +25,24 @@ type Ranged struct {
 	ETag string
 }
 
+// partRoute is the API route that downloads a release part.
+func partRoute(part string) apiwire.Route {
+	switch part {
+	case "bundle":
+		return apiwire.DownloadBundle
+	case "manifest":
+		return apiwire.DownloadManifest
+	}
+	return apiwire.DownloadPayload
+}
+
 // DownloadRange downloads a release part ("bundle", "manifest" or
 // "payload") from r.Offset on, passing the bytes to w as they arrive, and
 // returns the part's total size and ETag. With an offset it asks for the
 // rest only (HTTP Range with If-Range), so an interrupted download goes on
 // where it stopped; ErrChanged means the content changed meanwhile.
 func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w io.Writer) (total int64, etag string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/api/releases/"+pathEscape(id)+"/"+part, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+partRoute(part).Path(id), nil)
 	if err != nil {
 		return 0, "", fmt.Errorf("client: %w", err)
 	}
@@ -90,8 +103,8 @@ func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w
 // component (0: the application).
 func (c *Client) Latest(ctx context.Context, product, channel string, component int) (Release, error) {
 	var rel Release
-	err := c.call(ctx, http.MethodGet, "/api/products/"+pathEscape(product)+"/channels/"+pathEscape(channel)+
-		"/latest?component="+strconv.Itoa(component), nil, &rel)
+	err := c.call(ctx, apiwire.Latest.Method, apiwire.Latest.Path(product, channel)+
+		"?component="+strconv.Itoa(component), nil, &rel)
 	return rel, err
 }
 
@@ -99,5 +112,5 @@ func (c *Client) Latest(ctx context.Context, product, channel string, component 
 // the server's audit log. A record sent again, because the answer to the
 // first attempt was lost, is logged again with the same record ID.
 func (c *Client) RecordUpdate(ctx context.Context, record any) error {
-	return c.call(ctx, http.MethodPost, "/api/device-updates", record, nil)
+	return c.call(ctx, apiwire.RecordDeviceUpdate.Method, apiwire.RecordDeviceUpdate.Path(), record, nil)
 }

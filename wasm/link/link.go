@@ -21,6 +21,7 @@ import (
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
 	"trustforge/devices/wsboard"
+	"trustforge/internal/notify"
 )
 
 // Kind is how the board is reached.
@@ -79,17 +80,33 @@ type Link struct {
 	port     *webserial.Port
 	dev      *webusb.Device
 	wsURL    string
+	ended    chan struct{} // closed when the current connection ends
 	watching map[Kind]bool
-	subs     map[int]func()
-	nextSub  int
+	subs     notify.List
+
+	// ctx is the link's own: the watches for boards plugged back in run
+	// until Close cancels it, and wg waits for them.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
-// New returns an idle link.
+// New returns an idle link. Close ends it.
 func New() *Link {
-	l := &Link{now: time.Now, subs: map[int]func(){}, watching: map[Kind]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Link{now: time.Now, watching: map[Kind]bool{}, ctx: ctx, cancel: cancel}
 	l.status = Status{State: Idle, Since: l.now()}
 	l.log = newLog(l.now)
 	return l
+}
+
+// Close disconnects the board and stops watching for boards plugged back
+// in; it returns when the link's goroutines have ended. The link is not
+// used after.
+func (l *Link) Close() {
+	l.Disconnect()
+	l.cancel()
+	l.wg.Wait()
 }
 
 // Log returns the link's log.
@@ -99,30 +116,9 @@ func (l *Link) Log() *Log { return l.log }
 // log: see Log.Subscribe), from
 // whichever goroutine made it; fn must not block. It returns the function
 // that stops the calls.
-func (l *Link) Subscribe(fn func()) (unsubscribe func()) {
-	l.mu.Lock()
-	id := l.nextSub
-	l.nextSub++
-	l.subs[id] = fn
-	l.mu.Unlock()
-	return func() {
-		l.mu.Lock()
-		delete(l.subs, id)
-		l.mu.Unlock()
-	}
-}
+func (l *Link) Subscribe(fn func()) (unsubscribe func()) { return l.subs.Add(fn) }
 
-func (l *Link) notify() {
-	l.mu.Lock()
-	fns := make([]func(), 0, len(l.subs))
-	for _, f := range l.subs {
-		fns = append(fns, f)
-	}
-	l.mu.Unlock()
-	for _, f := range fns {
-		f()
-	}
-}
+func (l *Link) notify() { l.subs.Notify() }
 
 // Status returns the link's state.
 func (l *Link) Status() Status {
@@ -191,6 +187,10 @@ func (l *Link) event(format string, args ...any) {
 func (l *Link) closeLocked() (closeFn func()) {
 	c, t := l.c, l.t
 	l.c, l.t = nil, nil
+	if l.ended != nil {
+		close(l.ended)
+		l.ended = nil
+	}
 	return func() {
 		if c != nil {
 			c.Close() // closes t too
@@ -215,108 +215,113 @@ func (l *Link) startLocked(t smp.Transport, gen int) {
 // on it, replacing any other connection. If the port's device is unplugged
 // later, the link becomes Unplugged and reconnects when it comes back.
 func (l *Link) ConnectSerial(ctx context.Context, port *webserial.Port, baud int) error {
-	l.mu.Lock()
-	done := l.closeLocked()
-	l.gen++
-	gen := l.gen
-	l.port, l.dev, l.wsURL = port, nil, ""
-	l.status = Status{State: Connecting, Kind: Serial, Label: port.Info().String(), Baud: baud, Since: l.now()}
-	l.mu.Unlock()
-	done()
-	l.notify()
-	err := port.Open(ctx, webserial.Options{BaudRate: baud})
-	l.mu.Lock()
-	if l.gen != gen {
-		l.mu.Unlock()
-		if err == nil {
-			port.Close()
-		}
-		return ErrNotConnected
-	}
-	if err != nil {
-		l.setLocked(Failed, err)
-		l.mu.Unlock()
-		l.event("opening %s failed: %v", port.Info(), err)
-		return err
-	}
-	l.startLocked(port, gen)
-	gone := port.Disconnected()
-	l.mu.Unlock()
-	l.event("connected to %s at %d baud", port.Info(), baud)
-	go func() {
-		if gone != nil {
-			<-gone
-			l.lost(gen, webserial.ErrDisconnected)
-		}
-	}()
-	l.watchSerial()
-	return nil
+	return l.connect(ctx, target{
+		status:    Status{Kind: Serial, Label: port.Info().String(), Baud: baud},
+		port:      port,
+		failed:    fmt.Sprintf("opening %s failed", port.Info()),
+		connected: fmt.Sprintf("connected to %s at %d baud", port.Info(), baud),
+		open: func(ctx context.Context) (smp.Transport, <-chan struct{}, error) {
+			if err := port.Open(ctx, webserial.Options{BaudRate: baud}); err != nil {
+				return nil, nil, err
+			}
+			return port, port.Disconnected(), nil
+		},
+		watch: l.watchSerial,
+	})
 }
 
 // ConnectUSB opens a WebUSB device's vendor bulk interface and connects to
 // the board on it, replacing any other connection.
 func (l *Link) ConnectUSB(ctx context.Context, dev *webusb.Device) error {
-	l.mu.Lock()
-	done := l.closeLocked()
-	l.gen++
-	gen := l.gen
-	l.port, l.dev, l.wsURL = nil, dev, ""
-	l.status = Status{State: Connecting, Kind: USB, Label: dev.Info().String(), Since: l.now()}
-	l.mu.Unlock()
-	done()
-	l.notify()
-	b, err := webusb.OpenBulk(ctx, dev)
-	l.mu.Lock()
-	if l.gen != gen {
-		l.mu.Unlock()
-		if err == nil {
-			b.Close()
-		}
-		return ErrNotConnected
-	}
-	if err != nil {
-		l.setLocked(Failed, err)
-		l.mu.Unlock()
-		l.event("opening %s failed: %v", dev.Info(), err)
-		return err
-	}
-	l.startLocked(b, gen)
-	l.mu.Unlock()
-	l.event("connected to %s over USB", dev.Info())
-	l.watchUSB()
-	return nil
+	return l.connect(ctx, target{
+		status:    Status{Kind: USB, Label: dev.Info().String()},
+		dev:       dev,
+		failed:    fmt.Sprintf("opening %s failed", dev.Info()),
+		connected: fmt.Sprintf("connected to %s over USB", dev.Info()),
+		open: func(ctx context.Context) (smp.Transport, <-chan struct{}, error) {
+			b, err := webusb.OpenBulk(ctx, dev)
+			return b, nil, err
+		},
+		watch: l.watchUSB,
+	})
 }
 
 // ConnectSimulated connects to the server's simulated board at url (see
 // wsboard.URL), replacing any other connection.
 func (l *Link) ConnectSimulated(ctx context.Context, url string) error {
+	return l.connect(ctx, target{
+		status:    Status{Kind: Simulated, Label: "Simulated board (no hardware)"},
+		wsURL:     url,
+		failed:    "connecting to the simulated board failed",
+		connected: "connected to the simulated board",
+		open: func(ctx context.Context) (smp.Transport, <-chan struct{}, error) {
+			conn, err := wsboard.Dial(ctx, url)
+			return conn, nil, err
+		},
+	})
+}
+
+// target is a board to connect to and how.
+type target struct {
+	status            Status // Kind, Label and Baud
+	port              *webserial.Port
+	dev               *webusb.Device
+	wsURL             string
+	failed, connected string // the log's lines
+	// open opens the transport; gone, when not nil, is closed when the
+	// board is unplugged.
+	open func(ctx context.Context) (t smp.Transport, gone <-chan struct{}, err error)
+	// watch, when not nil, starts the link's watch for the board coming
+	// back after an unplug.
+	watch func()
+}
+
+// connect replaces any connection with one to tg.
+func (l *Link) connect(ctx context.Context, tg target) error {
 	l.mu.Lock()
 	done := l.closeLocked()
 	l.gen++
 	gen := l.gen
-	l.port, l.dev, l.wsURL = nil, nil, url
-	l.status = Status{State: Connecting, Kind: Simulated, Label: "Simulated board (no hardware)", Since: l.now()}
+	l.port, l.dev, l.wsURL = tg.port, tg.dev, tg.wsURL
+	l.status = tg.status
+	l.status.State, l.status.Since = Connecting, l.now()
 	l.mu.Unlock()
 	done()
 	l.notify()
-	conn, err := wsboard.Dial(ctx, url)
+	t, gone, err := tg.open(ctx)
 	l.mu.Lock()
 	if l.gen != gen {
 		l.mu.Unlock()
 		if err == nil {
-			conn.Close()
+			t.Close()
 		}
 		return ErrNotConnected
 	}
 	if err != nil {
 		l.setLocked(Failed, err)
 		l.mu.Unlock()
-		l.event("connecting to the simulated board failed: %v", err)
+		l.event("%s: %v", tg.failed, err)
 		return err
 	}
-	l.startLocked(conn, gen)
+	l.startLocked(t, gen)
+	ended := make(chan struct{})
+	l.ended = ended
 	l.mu.Unlock()
-	l.event("connected to the simulated board")
+	l.event("%s", tg.connected)
+	if gone != nil {
+		// Ends with the connection: on an unplug, or when the link
+		// closes the connection itself.
+		go func() {
+			select {
+			case <-gone:
+				l.lost(gen, webserial.ErrDisconnected)
+			case <-ended:
+			}
+		}()
+	}
+	if tg.watch != nil {
+		tg.watch()
+	}
 	return nil
 }
 
@@ -372,39 +377,62 @@ func (w *watched) Read(ctx context.Context, p []byte) (int, error) {
 	return n, err
 }
 
-// watchSerial starts, once, a watch for serial ports plugged back in.
-func (l *Link) watchSerial() {
+// watch starts, once for each kind, the link's watch for boards plugged
+// in and out: start's events go to handle until Close. When start fails
+// the log says so, and the next connection of the kind tries again.
+func watch[E any](l *Link, kind Kind, start func(context.Context) (<-chan E, error), handle func(E)) {
 	l.mu.Lock()
-	if l.watching[Serial] {
+	if l.watching[kind] || l.ctx.Err() != nil {
 		l.mu.Unlock()
 		return
 	}
-	l.watching[Serial] = true
+	l.watching[kind] = true
 	l.mu.Unlock()
-	events, err := webserial.Watch(context.Background())
+	events, err := start(l.ctx)
 	if err != nil {
+		l.mu.Lock()
+		l.watching[kind] = false
+		l.mu.Unlock()
+		l.event("cannot watch for %s boards being plugged back in: %v", kind, err)
 		return
 	}
+	l.wg.Add(1)
 	go func() {
+		defer l.wg.Done()
 		for ev := range events {
-			if ev.Type != webserial.Connected {
-				continue
-			}
-			l.mu.Lock()
-			st, port, baud := l.status, l.port, l.status.Baud
-			l.mu.Unlock()
-			if st.State != Unplugged || st.Kind != Serial || port == nil || !samePort(port, ev.Port) {
-				continue
-			}
-			l.event("the board is back on %s", ev.Port.Info())
-			// The page must close a port its device left before opening
-			// it again, as Web Serial requires.
-			port.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			l.ConnectSerial(ctx, ev.Port, baud)
-			cancel()
+			handle(ev)
 		}
 	}()
+}
+
+// reconnect connects again to a board that came back, through connect;
+// its error, already in the status, goes to the log too.
+func (l *Link) reconnect(connect func(ctx context.Context) error) {
+	ctx, cancel := context.WithTimeout(l.ctx, 10*time.Second)
+	defer cancel()
+	if err := connect(ctx); err != nil && !errors.Is(err, ErrNotConnected) {
+		l.event("reconnecting failed: %v", err)
+	}
+}
+
+// watchSerial starts the watch for serial ports plugged back in.
+func (l *Link) watchSerial() {
+	watch(l, Serial, webserial.Watch, func(ev webserial.Event) {
+		if ev.Type != webserial.Connected {
+			return
+		}
+		l.mu.Lock()
+		st, port, baud := l.status, l.port, l.status.Baud
+		l.mu.Unlock()
+		if st.State != Unplugged || st.Kind != Serial || port == nil || !samePort(port, ev.Port) {
+			return
+		}
+		l.event("the board is back on %s", ev.Port.Info())
+		// The page must close a port its device left before opening it
+		// again, as Web Serial requires.
+		port.Close()
+		l.reconnect(func(ctx context.Context) error { return l.ConnectSerial(ctx, ev.Port, baud) })
+	})
 }
 
 func samePort(a, b *webserial.Port) bool {
@@ -415,36 +443,21 @@ func samePort(a, b *webserial.Port) bool {
 	return ia.USB && ib.USB && ia == ib
 }
 
-// watchUSB starts, once, a watch for USB devices plugged back in.
+// watchUSB starts the watch for USB devices unplugged and plugged back
+// in.
 func (l *Link) watchUSB() {
-	l.mu.Lock()
-	if l.watching[USB] {
+	watch(l, USB, webusb.Watch, func(ev webusb.Event) {
+		l.mu.Lock()
+		st, dev, gen := l.status, l.dev, l.gen
 		l.mu.Unlock()
-		return
-	}
-	l.watching[USB] = true
-	l.mu.Unlock()
-	events, err := webusb.Watch(context.Background())
-	if err != nil {
-		return
-	}
-	go func() {
-		for ev := range events {
-			l.mu.Lock()
-			st, dev := l.status, l.dev
-			gen := l.gen
-			l.mu.Unlock()
-			switch {
-			case ev.Type == webusb.Disconnected && st.State == Connected && st.Kind == USB && dev != nil && dev.Same(ev.Device):
-				l.lost(gen, webusb.ErrDisconnected)
-			case ev.Type == webusb.Connected && st.State == Unplugged && st.Kind == USB && dev != nil && sameDevice(dev, ev.Device):
-				l.event("the board is back: %s", ev.Device.Info())
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				l.ConnectUSB(ctx, ev.Device)
-				cancel()
-			}
+		switch {
+		case ev.Type == webusb.Disconnected && st.State == Connected && st.Kind == USB && dev != nil && dev.Same(ev.Device):
+			l.lost(gen, webusb.ErrDisconnected)
+		case ev.Type == webusb.Connected && st.State == Unplugged && st.Kind == USB && dev != nil && sameDevice(dev, ev.Device):
+			l.event("the board is back: %s", ev.Device.Info())
+			l.reconnect(func(ctx context.Context) error { return l.ConnectUSB(ctx, ev.Device) })
 		}
-	}()
+	})
 }
 
 func sameDevice(a, b *webusb.Device) bool {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"trustforge/internal/notify"
 )
 
 // LogKind says where a log line comes from.
@@ -33,41 +35,19 @@ type Log struct {
 	lines   []LogLine
 	partial map[LogKind]string
 	now     func() time.Time
-	subs    map[int]func()
-	nextSub int
+	subs    notify.List
 }
 
 func newLog(now func() time.Time) *Log {
-	return &Log{partial: map[LogKind]string{}, now: now, subs: map[int]func(){}}
+	return &Log{partial: map[LogKind]string{}, now: now}
 }
 
 // Subscribe calls fn after lines are added or the log is cleared, from
 // whichever goroutine added them; fn must not block. It returns the
 // function that stops the calls.
-func (l *Log) Subscribe(fn func()) (unsubscribe func()) {
-	l.mu.Lock()
-	id := l.nextSub
-	l.nextSub++
-	l.subs[id] = fn
-	l.mu.Unlock()
-	return func() {
-		l.mu.Lock()
-		delete(l.subs, id)
-		l.mu.Unlock()
-	}
-}
+func (l *Log) Subscribe(fn func()) (unsubscribe func()) { return l.subs.Add(fn) }
 
-func (l *Log) changed() {
-	l.mu.Lock()
-	fns := make([]func(), 0, len(l.subs))
-	for _, f := range l.subs {
-		fns = append(fns, f)
-	}
-	l.mu.Unlock()
-	for _, f := range fns {
-		f()
-	}
-}
+func (l *Log) changed() { l.subs.Notify() }
 
 // Lines returns the log, oldest line first.
 func (l *Log) Lines() []LogLine {

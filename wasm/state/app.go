@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"trustforge/crypto/vault"
+	"trustforge/internal/notify"
 	"trustforge/wasm/client"
 )
 
@@ -74,8 +75,7 @@ type App struct {
 	vaultState VaultState
 	vaultErr   error
 	lastActive time.Time
-	nextSub    int
-	subs       map[int]func()
+	subs       notify.List
 	admins     admins
 
 	paintOnce sync.Once
@@ -90,7 +90,7 @@ func New(cfg Config) *App {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &App{API: cfg.API, cfg: cfg, subs: map[int]func(){}, lastActive: cfg.Now(), painted: make(chan struct{})}
+	return &App{API: cfg.API, cfg: cfg, lastActive: cfg.Now(), painted: make(chan struct{})}
 }
 
 // FirstPaint returns once the browser has painted the tab's first page
@@ -116,30 +116,9 @@ func (a *App) FirstPaint(ctx context.Context) {
 // Subscribe calls fn after every change of the session or the vault's
 // state, from whichever goroutine made it; fn must not block (call
 // ctx.Dispatch in it). It returns the function that stops the calls.
-func (a *App) Subscribe(fn func()) (unsubscribe func()) {
-	a.mu.Lock()
-	id := a.nextSub
-	a.nextSub++
-	a.subs[id] = fn
-	a.mu.Unlock()
-	return func() {
-		a.mu.Lock()
-		delete(a.subs, id)
-		a.mu.Unlock()
-	}
-}
+func (a *App) Subscribe(fn func()) (unsubscribe func()) { return a.subs.Add(fn) }
 
-func (a *App) notify() {
-	a.mu.Lock()
-	fns := make([]func(), 0, len(a.subs))
-	for _, f := range a.subs {
-		fns = append(fns, f)
-	}
-	a.mu.Unlock()
-	for _, f := range fns {
-		f()
-	}
-}
+func (a *App) notify() { a.subs.Notify() }
 
 // Session returns who is signed in; ok is false when nobody is.
 func (a *App) Session() (s client.Session, ok bool) {
@@ -164,7 +143,7 @@ func (a *App) SessionChecked() bool {
 // signed in may do nothing.
 func (a *App) Can(perm Permission) bool {
 	s, ok := a.Session()
-	return ok && AllowedAny(RolesOf(s.RoleSet()), perm)
+	return ok && AllowedAny(s.RoleSet(), perm)
 }
 
 func (a *App) setSession(s *client.Session) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 )
 
@@ -83,7 +84,7 @@ func retry(ctx context.Context, fn func() error) error {
 // refusal turns the server's refusals into ErrRefused.
 func refusal(err error) error {
 	var e *client.Error
-	if errors.As(err, &e) && (e.Code == "count_reached" || e.Code == "order_closed") {
+	if errors.As(err, &e) && (errors.Is(e, apiwire.CodeCountReached) || errors.Is(e, apiwire.CodeOrderClosed)) {
 		return fmt.Errorf("%w: %s", ErrRefused, e.Message)
 	}
 	return err

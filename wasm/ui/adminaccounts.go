@@ -117,7 +117,7 @@ func (a *adminAccounts) create(ctx app.Context, e app.Event) {
 			if pw == "" {
 				how = "It has no password: issue it an API token below (a station's way in)."
 			}
-			a.done(ctx, "Created "+u.Name+" ("+guide.RolesPhrase(state.RolesOf(u.RoleSet()))+"). "+how, err)
+			a.done(ctx, "Created "+u.Name+" ("+guide.RolesPhrase(u.RoleSet())+"). "+how, err)
 		})
 	})
 }
@@ -125,7 +125,7 @@ func (a *adminAccounts) create(ctx app.Context, e app.Event) {
 // setRole adds or removes one role of an account (the checkbox's
 // data-user and data-role say which).
 func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
-	name, role, on := target(ctx, "user"), target(ctx, "role"), ctx.JSSrc().Get("checked").Bool()
+	name, role, on := target(ctx, "user"), state.Role(target(ctx, "role")), ctx.JSSrc().Get("checked").Bool()
 	i := slices.IndexFunc(a.users, func(u client.User) bool { return u.Name == name })
 	if i < 0 || a.busy {
 		ctx.JSSrc().Set("checked", !on) // nothing changed: show it
@@ -135,7 +135,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 	if on && !slices.Contains(roles, role) {
 		roles = append(roles, role)
 	} else if !on {
-		roles = slices.DeleteFunc(roles, func(r string) bool { return r == role })
+		roles = slices.DeleteFunc(roles, func(r state.Role) bool { return r == role })
 	}
 	if len(roles) == 0 {
 		a.err = name + " needs at least one role; disable the account instead."
@@ -147,7 +147,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 	ctx.Async(func() {
 		u, err := a.App.API.UpdateUser(ctx, name, client.UserChange{Roles: roles})
 		ctx.Dispatch(func(ctx app.Context) {
-			a.done(ctx, u.Name+" is now "+guide.RolesPhrase(state.RolesOf(u.RoleSet()))+".", err)
+			a.done(ctx, u.Name+" is now "+guide.RolesPhrase(u.RoleSet())+".", err)
 			if err != nil {
 				a.load(ctx)
 			}
@@ -330,7 +330,7 @@ func (a *adminAccounts) userTable(self string) app.UI {
 					id := "admin-role-" + u.Name + "-" + r
 					return app.Label().Class("check check-inline").For(id).Body(
 						app.Input().Type("checkbox").ID(id).DataSet("user", u.Name).DataSet("role", r).
-							Checked(slices.Contains(roles, r)).Disabled(a.busy || u.Disabled).OnChange(a.setRole),
+							Checked(slices.Contains(roles, state.Role(r))).Disabled(a.busy || u.Disabled).OnChange(a.setRole),
 						app.Text(" "+guide.RoleTitle(state.Role(r))),
 					)
 				})),

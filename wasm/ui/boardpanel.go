@@ -50,7 +50,7 @@ func (p *boardPanel) OnMount(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) { p.linkChanged(ctx) })
 	})
 	// Another panel uploaded or marked an image: read the slots again.
-	p.stopBoard = p.Kit.board.subscribe(func() {
+	p.stopBoard = p.Kit.board.Add(func() {
 		ctx.Dispatch(func(ctx app.Context) { p.read(ctx) })
 	})
 	p.linkChanged(ctx)

@@ -7,6 +7,7 @@ import (
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 )
 
@@ -37,15 +38,13 @@ func describe(err error) string {
 		return "None of the age identities in your vault can open this release: ask for it to be published to your recipient."
 	case errors.Is(err, bundle.ErrUntrustedKey), errors.Is(err, bundle.ErrBadSignature):
 		return "The release's signature does not verify against the product's keys: do not use it."
+	case errors.Is(err, apiwire.CodeBadCredentials):
+		return "Wrong user name or password."
+	case errors.Is(err, apiwire.CodeUnauthenticated):
+		return "Your session has ended: sign in again."
+	case errors.As(err, &apiErr) && errors.Is(apiErr, apiwire.CodeForbidden):
+		return "Your role may not do this (" + apiErr.Message + ")."
 	case errors.As(err, &apiErr):
-		switch apiErr.Code {
-		case "bad_credentials":
-			return "Wrong user name or password."
-		case "unauthenticated":
-			return "Your session has ended: sign in again."
-		case "forbidden":
-			return "Your role may not do this (" + apiErr.Message + ")."
-		}
 		return "The server refused: " + apiErr.Message
 	}
 	return upperFirst(trimPrefixes(err.Error())) + "."

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/apiwire"
+	"trustforge/internal/notify"
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
@@ -21,11 +23,6 @@ const (
 	updateLogDB    = "trustforge-updates"
 )
 
-// syncEvery is how often waiting update records are offered to the
-// server, besides when the browser comes back online and after each
-// update.
-const syncEvery = 30 * time.Second
-
 // deviceKit is what the Devices and Update pages share for the tab's
 // lifetime: the link to the board, the cache of downloaded releases and the
 // log of updates, whose records it sends to the server when it can.
@@ -35,54 +32,34 @@ type deviceKit struct {
 
 	// synced tells of finished syncs; board of changes to the board
 	// made by one panel that the others must read again.
-	synced, board notifier
+	synced, board notify.List
 
 	mu      sync.Mutex
 	cache   *releasecache.Cache
 	log     *updatelog.Log
 	syncing bool
-	wake    chan struct{}
+	syncer  updatelog.Syncer
 	lastErr error // of the last sync attempt
+
+	// ctx is the kit's: the sync runs until close cancels it, and wg
+	// waits for it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newDeviceKit() *deviceKit {
-	return &deviceKit{Link: link.New(), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &deviceKit{Link: link.New(), ctx: ctx, cancel: cancel}
 }
 
-// notifier calls its subscribers' functions.
-type notifier struct {
-	mu   sync.Mutex
-	subs map[int]func()
-	next int
-}
-
-// subscribe calls fn at every notify; fn must not block.
-func (n *notifier) subscribe(fn func()) (unsubscribe func()) {
-	n.mu.Lock()
-	if n.subs == nil {
-		n.subs = map[int]func(){}
-	}
-	id := n.next
-	n.next++
-	n.subs[id] = fn
-	n.mu.Unlock()
-	return func() {
-		n.mu.Lock()
-		delete(n.subs, id)
-		n.mu.Unlock()
-	}
-}
-
-func (n *notifier) notify() {
-	n.mu.Lock()
-	fns := make([]func(), 0, len(n.subs))
-	for _, f := range n.subs {
-		fns = append(fns, f)
-	}
-	n.mu.Unlock()
-	for _, f := range fns {
-		f()
-	}
+// close ends the kit's sync and its link to the board, and returns when
+// their goroutines have ended. The console's kit lives as long as the tab;
+// tests close theirs.
+func (k *deviceKit) close() {
+	k.cancel()
+	k.wg.Wait()
+	k.Link.Close()
 }
 
 // stores opens the release cache and the update log, once.
@@ -136,44 +113,35 @@ func (k *deviceKit) syncError() error {
 }
 
 // kick asks the syncer to send waiting records now.
-func (k *deviceKit) kick() {
-	select {
-	case k.wake <- struct{}{}:
-	default:
-	}
-}
+func (k *deviceKit) kick() { k.syncer.Kick() }
 
-// startSync starts, once for the tab, the goroutine that sends waiting
-// update records to the server: now, every syncEvery, after each update
-// (kick) and whenever the browser comes back online.
+// startSync starts, once for the kit, the goroutine that sends waiting
+// update records to the server (updatelog.Syncer says when) until the kit
+// is closed.
 func (k *deviceKit) startSync(st *state.App) {
 	k.mu.Lock()
-	if k.syncing {
+	if k.syncing || k.ctx.Err() != nil {
 		k.mu.Unlock()
 		return
 	}
 	k.syncing = true
+	k.syncer.Sync = func(ctx context.Context) { k.syncOnce(ctx, st) }
+	k.syncer.Start = st.FirstPaint
 	k.mu.Unlock()
-	listenOnline(k.kick)
+	stop := listenOnline(k.kick)
+	k.wg.Add(1)
 	go func() {
-		st.FirstPaint(context.Background())
-		t := time.NewTicker(syncEvery)
-		defer t.Stop()
-		for {
-			k.syncOnce(st)
-			select {
-			case <-k.wake:
-			case <-t.C:
-			}
-		}
+		defer k.wg.Done()
+		defer stop()
+		k.syncer.Run(k.ctx)
 	}()
 }
 
 // errOffline is why records wait while the browser has no network.
 var errOffline = errors.New("ui: no network: the records wait in this browser")
 
-func (k *deviceKit) syncOnce(st *state.App) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+func (k *deviceKit) syncOnce(ctx context.Context, st *state.App) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	_, log, err := k.stores(ctx)
 	if err != nil {
@@ -200,7 +168,7 @@ func (k *deviceKit) syncOnce(st *state.App) {
 		}
 		err := st.API.RecordUpdate(ctx, r)
 		var apiErr *client.Error
-		if errors.As(err, &apiErr) && (apiErr.Code == "csrf" || apiErr.Status == 401) {
+		if errors.As(err, &apiErr) && (errors.Is(apiErr, apiwire.CodeCSRF) || apiErr.Status == 401) {
 			// A stale session: ask the server again and retry once.
 			if rerr := st.RestoreSession(ctx); rerr == nil {
 				err = st.API.RecordUpdate(ctx, r)
@@ -218,5 +186,5 @@ func (k *deviceKit) setSyncErr(err error) {
 	k.mu.Lock()
 	k.lastErr = err
 	k.mu.Unlock()
-	k.synced.notify()
+	k.synced.Notify()
 }

@@ -1,12 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
-	"trustforge/wasm/client"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
 )
@@ -115,10 +116,10 @@ func (f *enrolForm) submit(ctx app.Context, e app.Event) {
 // describeEnrol explains an enrolment failure.
 func describeEnrol(err error) string {
 	switch {
-	case client.IsCode(err, "enrolment_invalid"):
+	case errors.Is(err, apiwire.CodeEnrolmentInvalid):
 		return "This link was used already or has expired. Whoever runs the server can print a fresh one with " +
 			"`trustforge admin enrol --data DIR` (or by restarting a server that still has no account)."
-	case client.IsCode(err, "exists"):
+	case errors.Is(err, apiwire.CodeExists):
 		return "That user name is taken: choose another."
 	}
 	return describe(err)

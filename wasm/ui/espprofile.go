@@ -12,6 +12,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/devices/esprom"
 	"trustforge/wasm/client"
+	"trustforge/wasm/state"
 )
 
 // This file is the ESP32 panel's use of the Identity page's ESP32
@@ -155,7 +156,7 @@ func (p *espPanel) nextStep(ctx app.Context, e app.Event) {
 // profile's product: its MAC and the eFuse state just read. It says what
 // it did, or nothing when the account may not register boards.
 func (p *espPanel) record(ctx context.Context, pr pki.Profile, ci *esprom.ChipInfo, ef *esprom.Efuses) (string, error) {
-	if p.App == nil || !canRegistry(p.App, permProvision) {
+	if p.App == nil || !canRegistry(p.App, state.PermProvision) {
 		return "", nil
 	}
 	st := ef.State(ci.Chip.String())

@@ -6,7 +6,7 @@ import (
 
 	"trustforge/crypto/pki"
 	"trustforge/devices/provision"
-	"trustforge/wasm/client"
+	"trustforge/internal/apiwire"
 )
 
 // describeIdentity turns an error of the CA, the provisioning flow or the
@@ -32,7 +32,7 @@ func describeIdentity(err error) string {
 	case errors.Is(err, pki.ErrExists), errors.Is(err, pki.ErrInvalid), errors.Is(err, pki.ErrNotFound),
 		errors.Is(err, pki.ErrChain), errors.Is(err, pki.ErrMalformed), errors.Is(err, pki.ErrWrongPassphrase):
 		return msg()
-	case client.IsCode(err, "device_registered"):
+	case errors.Is(err, apiwire.CodeDeviceRegistered):
 		return "Refused by the registry: " + msg()
 	}
 	var pe *provision.Error

@@ -157,11 +157,11 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 		ctx.Dispatch(func(app.Context) { p.steps[s.Step] = s })
 	}}
 	if !bench {
-		if !canRegistry(p.App, permProvision) {
+		if !canRegistry(p.App, state.PermProvision) {
 			return nil, is, fmt.Errorf("provision: sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
-		if canRegistry(p.App, permKeys) {
+		if canRegistry(p.App, state.PermKeys) {
 			// The engineer provisioning the product's first board makes
 			// this CA's root the product's trust anchor on the server
 			// (audited there); a station cannot.

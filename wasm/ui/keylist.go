@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 )
@@ -151,7 +153,7 @@ func (l *keyList) register(ctx app.Context, i vault.Info) {
 		k, err := l.App.API.AddKey(ctx, product, i.Public, i.Name)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				if e, ok := err.(*client.Error); ok && e.Code == "exists" {
+				if errors.Is(err, apiwire.CodeExists) {
 					l.status(i.Name+" is already registered with "+product+".", nil)
 					return
 				}

@@ -25,7 +25,7 @@ func viewerOf(st *state.App) guide.Viewer {
 	if !ok {
 		return guide.Viewer{}
 	}
-	return guide.Viewer{SignedIn: true, User: s.User, Roles: state.RolesOf(s.RoleSet()), Admins: st.KnownAdmins()}
+	return guide.Viewer{SignedIn: true, User: s.User, Roles: s.RoleSet(), Admins: st.KnownAdmins()}
 }
 
 // pageNote says, under a page's title, what the signed-in account's roles

@@ -76,7 +76,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 			f.products, f.loaded = ps, err == nil
 			f.stations = nil
 			for _, r := range rs {
-				if r.Has(string(state.RoleStation)) {
+				if r.Has(state.RoleStation) {
 					f.stations = append(f.stations, r)
 				}
 			}

@@ -62,8 +62,8 @@ func (b *sessionBar) Render() app.UI {
 	}
 	return app.Div().Class("session").ID("session").Body(
 		app.Span().ID("session-user").DataSet("testid", "session-user").DataSet("role", s.Role).
-			Title("Roles: "+guide.RolesPhrase(state.RolesOf(s.RoleSet()))).
-			Text(s.User+" · "+guide.RolesPhrase(state.RolesOf(s.RoleSet()))),
+			Title("Roles: "+guide.RolesPhrase(s.RoleSet())).
+			Text(s.User+" · "+guide.RolesPhrase(s.RoleSet())),
 		app.Button().ID("session-signout").DataSet("testid", "session-signout").Class("btn-small btn-ghost").
 			Disabled(b.busy).Text("Sign out").OnClick(b.signOut),
 	)

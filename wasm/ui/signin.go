@@ -84,7 +84,7 @@ func (f *signInForm) submit(ctx app.Context, e app.Event) {
 
 func (f *signInForm) Render() app.UI {
 	if s, ok := f.App.Session(); ok {
-		return app.P().ID("signed-in").DataSet("testid", "signed-in").Text("Signed in as " + s.User + " (" + guide.RolesPhrase(state.RolesOf(s.RoleSet())) + ").")
+		return app.P().ID("signed-in").DataSet("testid", "signed-in").Text("Signed in as " + s.User + " (" + guide.RolesPhrase(s.RoleSet()) + ").")
 	}
 	return app.Form().ID("signin-form").Class("panel form").OnSubmit(f.submit).Body(
 		app.Label().For("signin-name").Text("User name"),

@@ -191,7 +191,7 @@ func (p *updateFlow) OnMount(ctx app.Context) {
 	p.stops = append(p.stops,
 		p.Kit.Link.Subscribe(func() { ctx.Dispatch(func(app.Context) { p.status = p.Kit.Link.Status() }) }),
 		p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.appChanged(ctx) }) }),
-		p.Kit.synced.subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
+		p.Kit.synced.Add(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
 	)
 	p.Kit.startSync(p.App)
 	p.loadReleases(ctx)

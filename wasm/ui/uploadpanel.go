@@ -217,7 +217,7 @@ func (p *uploadPanel) start(ctx app.Context, e app.Event) {
 			}
 		})
 		cancel()
-		p.Kit.board.notify()
+		p.Kit.board.Notify()
 		ctx.Dispatch(func(app.Context) {
 			p.uploading, p.unplugged, p.resumed = nil, false, resumed
 			if err != nil {
@@ -254,7 +254,7 @@ func (p *uploadPanel) testUploaded(ctx app.Context, e app.Event) {
 		if err == nil {
 			err = fwupdate.TestBoot(ctx, cl, hash)
 		}
-		p.Kit.board.notify()
+		p.Kit.board.Notify()
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
 				p.err = describeDevice(err)
