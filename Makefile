@@ -139,6 +139,8 @@ bench: test-deps wasm
 	$(GO) test -run '^$$' -bench . ./crypto/production/
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -exec="$(WASM_EXEC)" ./crypto/production/
 	$(GO) test -run '^$$' -bench TakeTicket -benchtime 200x ./server/api/
+	@echo "== a product's summary with 10,000 releases and 100,000 devices =="
+	$(GO) test -run '^$$' -bench ProductSummary -benchtime 3x ./server/api/
 	$(GO) test -run '^$$' -bench Program -benchtime 20x ./wasm/station/
 	@echo "== release server: upload/download throughput, peak RSS, 100 concurrent downloads =="
 	$(GO) run ./server/cmd/releasebench
