@@ -141,6 +141,9 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 	choose(t, ectx, "release-promote-to-"+relID[:16], "stable")
 	click(t, ectx, "release-promote-"+relID[:16])
 	waitText(t, ectx, "releases-message", "Promoted 1.2.3 to stable")
+	// The list reloads after the promotion: the row shows stable once it
+	// has, and the reason goes into that row.
+	waitFor(t, ectx, row+`[data-channels*="stable"][data-verified="true"]`)
 	typeInto(t, ectx, "release-yank-reason-"+relID[:16], "wrong calibration table")
 	click(t, ectx, "release-yank-"+relID[:16])
 	waitFor(t, ectx, row+`[data-yanked="true"]`)
