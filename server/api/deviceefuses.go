@@ -24,13 +24,7 @@ type recordEFusesRequest struct {
 }
 
 func (q *recordEFusesRequest) validate() error {
-	if err := checkName("product", q.Product, false); err != nil {
-		return err
-	}
-	if err := checkTag("model", q.Model); err != nil {
-		return err
-	}
-	if err := checkTag("rev", q.Rev); err != nil {
+	if err := checkBoard(q.Product, q.Model, q.Rev); err != nil {
 		return err
 	}
 	if hw, err := net.ParseMAC(q.MAC); err != nil || len(hw) != 6 || hw.String() != q.MAC {

@@ -56,13 +56,7 @@ func (q *registerDeviceRequest) validate() error {
 	if err != nil || id != q.ID {
 		return badField("id", "%q is not a device id: 1 to 32 bytes in lowercase hex", q.ID)
 	}
-	if err := checkName("product", q.Product, false); err != nil {
-		return err
-	}
-	if err := checkTag("model", q.Model); err != nil {
-		return err
-	}
-	if err := checkTag("rev", q.Rev); err != nil {
+	if err := checkBoard(q.Product, q.Model, q.Rev); err != nil {
 		return err
 	}
 	if q.Chain == "" || len(q.Chain) > maxChainPEM {
@@ -334,4 +328,16 @@ func (s *Server) getCRL(w http.ResponseWriter, r *http.Request, p *principal) er
 	w.WriteHeader(http.StatusOK)
 	w.Write(c.DER)
 	return nil
+}
+
+// checkBoard checks the product, model and revision a board is recorded
+// under, as registrations and eFuse reports name them.
+func checkBoard(product, model, rev string) error {
+	if err := checkName("product", product, false); err != nil {
+		return err
+	}
+	if err := checkTag("model", model); err != nil {
+		return err
+	}
+	return checkTag("rev", rev)
 }
