@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 
 	"trustforge/crypto/engine"
@@ -65,130 +66,184 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, e.err
 }
 
+// signing is one run of a plan: where the image goes, what its hash
+// covers and the payload's cipher.
+type signing struct {
+	*plan
+	w       *errWriter
+	h       hash.Hash     // the image hash
+	hashed  io.Writer     // h, and pureBuf for a pure signature
+	pureBuf *bytes.Buffer // the hashed bytes, for a pure signature; else nil
+	stream  cipher.Stream // the payload's AES-CTR; nil in the clear
+	encTLV  TLV           // the wrapped image key, with EncryptTo
+}
+
+// run writes the image of the input in r to out: header area, payload,
+// protected TLVs, unprotected TLVs and, with Pad, the slot's rest.
 func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult, error) {
-	o := &p.o
-	w := &errWriter{w: out}
-	h := newHash(p.hashType)
+	s := &signing{plan: p, w: &errWriter{w: out}, h: newHash(p.hashType)}
 	if p.hashType == TLVSHA256 {
-		h = engine.Or(o.Engine).NewSHA256()
+		s.h = engine.Or(p.o.Engine).NewSHA256()
 	}
 	// The bytes the hash covers are also kept for a pure signature.
-	var hashed io.Writer = h
-	var pureBuf *bytes.Buffer
-	if o.Pure {
-		pureBuf = bytes.NewBuffer(make([]byte, 0, p.imageSize(0)))
-		hashed = io.MultiWriter(h, pureBuf)
+	s.hashed = s.h
+	if p.o.Pure {
+		s.pureBuf = bytes.NewBuffer(make([]byte, 0, p.imageSize(0)))
+		s.hashed = io.MultiWriter(s.h, s.pureBuf)
 	}
-
 	// Image key and its wrapping come first: they need randomness only.
-	var encTLV TLV
-	var stream cipher.Stream
-	if o.EncryptTo != nil {
-		aesKey := make([]byte, p.keyLen)
-		if _, err := io.ReadFull(o.Rand, aesKey); err != nil {
-			return nil, fmt.Errorf("mcuimg: image key: %w", err)
-		}
-		var err error
-		if encTLV, err = wrapKey(o.Rand, o.EncryptTo, aesKey); err != nil {
-			return nil, err
-		}
-		if !o.Clear {
-			// MCUboot's payload counter starts at zero.
-			if stream, err = engine.Or(o.Engine).NewCTR(aesKey, make([]byte, aes.BlockSize)); err != nil {
-				return nil, fmt.Errorf("mcuimg: aes: %w", err)
-			}
-		}
+	if err := s.imageKey(); err != nil {
+		return nil, err
 	}
+	hdr, err := s.writeHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.writePayload(ctx, r); err != nil {
+		return nil, err
+	}
+	s.hashed.Write(p.protected)
+	s.w.Write(p.protected)
+	digest := s.h.Sum(nil)
+	if err := s.writeUnprotected(digest); err != nil {
+		return nil, err
+	}
+	if p.o.Pad {
+		fill := p.o.SlotSize - p.trailerSize - s.w.n
+		s.w.Write(bytes.Repeat([]byte{p.erased}, fill))
+		s.w.Write(appendTrailer(nil, p.trailerSize, p.layout.MaxAlign, p.o.Confirm && !p.o.OverwriteOnly, p.erased))
+	}
+	if s.w.err != nil {
+		return nil, s.w.err
+	}
+	return &SignResult{Header: hdr, HashType: p.hashType, Hash: digest, Size: s.w.n}, nil
+}
 
+// imageKey draws the AES image key, wraps it for EncryptTo and, unless
+// the payload stays clear, starts the payload's cipher.
+func (s *signing) imageKey() error {
+	o := &s.o
+	if o.EncryptTo == nil {
+		return nil
+	}
+	aesKey := make([]byte, s.keyLen)
+	if _, err := io.ReadFull(o.Rand, aesKey); err != nil {
+		return fmt.Errorf("mcuimg: image key: %w", err)
+	}
+	var err error
+	if s.encTLV, err = wrapKey(o.Rand, o.EncryptTo, aesKey); err != nil {
+		return err
+	}
+	if o.Clear {
+		return nil
+	}
+	// MCUboot's payload counter starts at zero.
+	if s.stream, err = engine.Or(o.Engine).NewCTR(aesKey, make([]byte, aes.BlockSize)); err != nil {
+		return fmt.Errorf("mcuimg: aes: %w", err)
+	}
+	return nil
+}
+
+// writeHeader writes the header area: the header, then erased bytes with
+// PadHeader, or else the input's own header area, which must be zeros.
+func (s *signing) writeHeader(r io.Reader) (Header, error) {
+	o := &s.o
 	hdr := Header{
 		Magic:            Magic,
 		LoadAddr:         o.LoadAddr,
-		HeaderSize:       uint16(p.headerSize),
-		ProtectedTLVSize: uint16(len(p.protected)),
-		ImageSize:        uint32(p.payloadSize + p.encPad),
-		Flags:            p.flags,
+		HeaderSize:       uint16(s.headerSize),
+		ProtectedTLVSize: uint16(len(s.protected)),
+		ImageSize:        uint32(s.payloadSize + s.encPad),
+		Flags:            s.flags,
 		Version:          o.Version,
 	}
 	if o.ROMFixed != 0 {
 		hdr.LoadAddr = o.ROMFixed
 	}
-	area := make([]byte, p.headerSize)
+	area := make([]byte, s.headerSize)
 	if o.PadHeader {
 		for i := range area {
-			area[i] = p.erased
+			area[i] = s.erased
 		}
 	} else {
 		if _, err := io.ReadFull(r, area); err != nil {
-			return nil, fmt.Errorf("mcuimg: read header area: %w", err)
+			return Header{}, fmt.Errorf("mcuimg: read header area: %w", err)
 		}
 		for i, c := range area {
 			if c != 0 {
-				return nil, fmt.Errorf("%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
+				return Header{}, fmt.Errorf("%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
 			}
 		}
 	}
 	copy(area, hdr.Marshal())
-	hashed.Write(area)
-	w.Write(area)
+	s.hashed.Write(area)
+	s.w.Write(area)
+	return hdr, nil
+}
 
-	// Payload: hash the plaintext, write it encrypted.
+// writePayload hashes the plaintext payload and writes it, encrypted when
+// there is a cipher, padded to whole AES blocks; it refuses an input that
+// ends early or runs past its declared size.
+func (s *signing) writePayload(ctx context.Context, r io.Reader) error {
 	piece := chunkSize
-	if o.Engine != nil && o.Engine != engine.Go {
+	if s.o.Engine != nil && s.o.Engine != engine.Go {
 		// Each call into a platform engine (WebCrypto) is a round trip
 		// through a promise: hand it fewer, larger pieces.
 		piece = engineChunkSize
 	}
-	buf := make([]byte, min(piece, max(p.payloadSize+p.encPad, 16)))
+	buf := make([]byte, min(piece, max(s.payloadSize+s.encPad, 16)))
 	enc := make([]byte, len(buf))
-	remaining := p.payloadSize
+	remaining := s.payloadSize
 	for remaining > 0 {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("mcuimg: sign: %w", err)
+			return fmt.Errorf("mcuimg: sign: %w", err)
 		}
 		n := min(len(buf), remaining)
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("mcuimg: input ended %d bytes early", remaining)
+				return fmt.Errorf("mcuimg: input ended %d bytes early", remaining)
 			}
-			return nil, fmt.Errorf("mcuimg: read payload: %w", err)
+			return fmt.Errorf("mcuimg: read payload: %w", err)
 		}
 		remaining -= n
 		chunk := buf[:n]
-		if remaining == 0 && p.encPad > 0 {
-			chunk = append(chunk[:n:n], make([]byte, p.encPad)...)
+		if remaining == 0 && s.encPad > 0 {
+			chunk = append(chunk[:n:n], make([]byte, s.encPad)...)
 		}
-		hashed.Write(chunk)
-		if stream != nil {
-			e := enc
-			if len(chunk) > len(e) {
-				e = make([]byte, len(chunk))
-			}
-			stream.XORKeyStream(e[:len(chunk)], chunk)
-			w.Write(e[:len(chunk)])
-		} else {
-			w.Write(chunk)
+		if len(chunk) > len(enc) {
+			enc = make([]byte, len(chunk))
 		}
-		if w.err != nil {
-			return nil, w.err
+		s.writeChunk(chunk, enc)
+		if s.w.err != nil {
+			return s.w.err
 		}
 	}
-	if p.payloadSize == 0 && p.encPad > 0 {
-		pad := make([]byte, p.encPad)
-		hashed.Write(pad)
-		if stream != nil {
-			stream.XORKeyStream(pad, pad)
-		}
-		w.Write(pad)
+	if s.payloadSize == 0 && s.encPad > 0 {
+		s.writeChunk(make([]byte, s.encPad), enc)
 	}
 	if n, _ := r.Read(buf[:1]); n > 0 {
-		return nil, fmt.Errorf("%w: input is longer than its declared size %d", ErrInvalidOption, p.inputSize)
+		return fmt.Errorf("%w: input is longer than its declared size %d", ErrInvalidOption, s.inputSize)
 	}
-	hashed.Write(p.protected)
-	w.Write(p.protected)
-	digest := h.Sum(nil)
+	return nil
+}
 
-	// Unprotected TLVs, in imgtool's order.
-	tlvs := []TLV{{Type: p.hashType, Value: digest}}
+// writeChunk hashes a piece of plaintext payload and writes it, through
+// the cipher into enc (at least as long as chunk) when there is one.
+func (s *signing) writeChunk(chunk, enc []byte) {
+	s.hashed.Write(chunk)
+	if s.stream == nil {
+		s.w.Write(chunk)
+		return
+	}
+	s.stream.XORKeyStream(enc[:len(chunk)], chunk)
+	s.w.Write(enc[:len(chunk)])
+}
+
+// writeUnprotected writes the unprotected TLV area, in imgtool's order:
+// hash, then with a key its name and signature, then the wrapped image key.
+func (s *signing) writeUnprotected(digest []byte) error {
+	o := &s.o
+	tlvs := []TLV{{Type: s.hashType, Value: digest}}
 	if k := o.Key; k != nil {
 		if o.Pure {
 			tlvs = append(tlvs, TLV{Type: TLVSigPure, Value: []byte{1}})
@@ -197,36 +252,28 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 		if o.PublicKeyFormat == KeyFormatFull {
 			tlvs = append(tlvs, TLV{Type: TLVPubKey, Value: spki})
 		} else {
-			kh := newHash(p.hashType)
+			kh := newHash(s.hashType)
 			kh.Write(spki)
 			tlvs = append(tlvs, TLV{Type: TLVKeyHash, Value: kh.Sum(nil)})
 		}
-		sig, err := p.sign(digest, pureBuf)
+		sig, err := s.sign(digest, s.pureBuf)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		tlvs = append(tlvs, sig)
 	}
 	if o.EncryptTo != nil {
-		tlvs = append(tlvs, encTLV)
+		tlvs = append(tlvs, s.encTLV)
 	}
 	unprot, err := encodeTLVArea(UnprotectedInfoMagic, tlvs)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := p.checkFit(len(unprot)); err != nil {
-		return nil, err
+	if err := s.checkFit(len(unprot)); err != nil {
+		return err
 	}
-	w.Write(unprot)
-	if o.Pad {
-		fill := o.SlotSize - p.trailerSize - w.n
-		w.Write(bytes.Repeat([]byte{p.erased}, fill))
-		w.Write(appendTrailer(nil, p.trailerSize, p.layout.MaxAlign, o.Confirm && !o.OverwriteOnly, p.erased))
-	}
-	if w.err != nil {
-		return nil, w.err
-	}
-	return &SignResult{Header: hdr, HashType: p.hashType, Hash: digest, Size: w.n}, nil
+	s.w.Write(unprot)
+	return nil
 }
 
 // sign makes the signature TLV: ECDSA over the digest, Ed25519 over the

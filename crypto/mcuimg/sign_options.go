@@ -126,6 +126,8 @@ type plan struct {
 	unprotMinSize int
 }
 
+// plan checks the options against an input of inputSize bytes and
+// resolves their defaults, in the order imgtool checks them.
 func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	p := &plan{o: *o, erased: erased}
 	if o.ErasedZero {
@@ -137,26 +139,48 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	if o.Confirm {
 		p.o.Pad = true
 	}
+	for _, step := range []func() error{
+		func() error { return p.planSizes(inputSize) },
+		p.planSignature,
+		p.planEncryption,
+		p.planFlags,
+		p.planProtected,
+		p.planSlot,
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// planSizes resolves the header size and the input and payload sizes.
+func (p *plan) planSizes(inputSize int64) error {
+	o := &p.o
 	p.headerSize = o.HeaderSize
 	if p.headerSize == 0 {
 		p.headerSize = HeaderSize
 	}
 	if p.headerSize < HeaderSize || p.headerSize > 0xffff {
-		return nil, fmt.Errorf("%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
+		return fmt.Errorf("%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
 	}
 	if inputSize < 0 || inputSize > 0xffffffff {
-		return nil, fmt.Errorf("%w: input of %d bytes", ErrInvalidOption, inputSize)
+		return fmt.Errorf("%w: input of %d bytes", ErrInvalidOption, inputSize)
 	}
 	p.inputSize = int(inputSize)
 	p.payloadSize = p.inputSize
 	if !o.PadHeader {
 		if p.inputSize < p.headerSize {
-			return nil, fmt.Errorf("%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
+			return fmt.Errorf("%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
 		}
 		p.payloadSize -= p.headerSize
 	}
+	return nil
+}
 
-	// Hash and signature.
+// planSignature resolves the image hash and checks the key can sign it.
+func (p *plan) planSignature() error {
+	o := &p.o
 	p.hashType = o.Hash
 	if p.hashType == 0 {
 		p.hashType = TLVSHA256
@@ -165,59 +189,76 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 		}
 	}
 	if !p.hashType.IsHash() {
-		return nil, fmt.Errorf("%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
+		return fmt.Errorf("%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
 	}
 	if o.Pure && (o.Key == nil || o.Key.Algorithm() != keys.Ed25519) {
-		return nil, fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
+		return fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
 	}
-	if o.Key != nil {
-		switch o.Key.Algorithm() {
-		case keys.ECDSAP256:
-			if p.hashType != TLVSHA256 {
-				return nil, fmt.Errorf("%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
-			}
-		case keys.Ed25519:
-			if p.hashType == TLVSHA384 || (o.Pure && p.hashType != TLVSHA512) {
-				return nil, fmt.Errorf("%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
-			}
-		default:
-			return nil, fmt.Errorf("%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
-		}
-		if o.PublicKeyFormat != KeyFormatHash && o.PublicKeyFormat != KeyFormatFull {
-			return nil, fmt.Errorf("%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
-		}
+	if o.Key == nil {
+		return nil
 	}
+	switch o.Key.Algorithm() {
+	case keys.ECDSAP256:
+		if p.hashType != TLVSHA256 {
+			return fmt.Errorf("%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
+		}
+	case keys.Ed25519:
+		if p.hashType == TLVSHA384 || (o.Pure && p.hashType != TLVSHA512) {
+			return fmt.Errorf("%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
+		}
+	default:
+		return fmt.Errorf("%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
+	}
+	if o.PublicKeyFormat != KeyFormatHash && o.PublicKeyFormat != KeyFormatFull {
+		return fmt.Errorf("%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
+	}
+	return nil
+}
 
-	// Encryption.
-	if o.EncryptTo != nil {
-		if _, err := encTLVType(o.EncryptTo.Algorithm()); err != nil {
-			return nil, err
+// planEncryption resolves the AES key length, the encryption flag and the
+// padding that fills the payload's last AES block.
+func (p *plan) planEncryption() error {
+	o := &p.o
+	if o.EncryptTo == nil {
+		if o.Clear || o.EncryptKeyLen != 0 {
+			return fmt.Errorf("%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
 		}
-		if o.Pure {
-			return nil, fmt.Errorf("%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
-		}
-		switch o.EncryptKeyLen {
-		case 0, 128:
-			p.keyLen, p.flags = 16, FlagEncryptedAES128
-		case 256:
-			p.keyLen, p.flags = 32, FlagEncryptedAES256
-		default:
-			return nil, fmt.Errorf("%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
-		}
-		// imgtool pads header area plus payload to whole AES blocks.
-		if r := (p.headerSize + p.payloadSize) % 16; r != 0 {
-			p.encPad = 16 - r
-		}
-	} else if o.Clear || o.EncryptKeyLen != 0 {
-		return nil, fmt.Errorf("%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
+		return p.checkPayloadSize()
 	}
+	if _, err := encTLVType(o.EncryptTo.Algorithm()); err != nil {
+		return err
+	}
+	if o.Pure {
+		return fmt.Errorf("%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
+	}
+	switch o.EncryptKeyLen {
+	case 0, 128:
+		p.keyLen, p.flags = 16, FlagEncryptedAES128
+	case 256:
+		p.keyLen, p.flags = 32, FlagEncryptedAES256
+	default:
+		return fmt.Errorf("%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
+	}
+	// imgtool pads header area plus payload to whole AES blocks.
+	if r := (p.headerSize + p.payloadSize) % 16; r != 0 {
+		p.encPad = 16 - r
+	}
+	return p.checkPayloadSize()
+}
+
+// checkPayloadSize refuses a payload the header's 32-bit size cannot hold.
+func (p *plan) checkPayloadSize() error {
 	if uint64(p.payloadSize)+uint64(p.encPad) > 0xffffffff {
-		return nil, fmt.Errorf("%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
+		return fmt.Errorf("%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
 	}
+	return nil
+}
 
-	// Header flags.
+// planFlags sets the header flags other than encryption's.
+func (p *plan) planFlags() error {
+	o := &p.o
 	if o.LoadAddr != 0 && o.ROMFixed != 0 {
-		return nil, fmt.Errorf("%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
+		return fmt.Errorf("%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
 	}
 	if o.LoadAddr != 0 {
 		p.flags |= FlagRAMLoad
@@ -228,8 +269,12 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	if o.NonBootable {
 		p.flags |= FlagNonBootable
 	}
+	return nil
+}
 
-	// Protected TLVs, in imgtool's order.
+// planProtected encodes the protected TLV area, in imgtool's order.
+func (p *plan) planProtected() error {
+	o := &p.o
 	var prot []TLV
 	if o.SecurityCounter != nil {
 		prot = append(prot, TLV{Type: TLVSecCnt, Value: le.AppendUint32(nil, *o.SecurityCounter)})
@@ -240,38 +285,38 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	seen := map[TLVType]bool{}
 	for _, t := range o.CustomTLVs {
 		if !t.Type.IsVendor() {
-			return nil, fmt.Errorf("%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
+			return fmt.Errorf("%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
 		}
 		if seen[t.Type] {
-			return nil, fmt.Errorf("%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
+			return fmt.Errorf("%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
 		}
 		seen[t.Type] = true
 		prot = append(prot, TLV{Type: t.Type, Value: t.Value})
 	}
 	var err error
-	if p.protected, err = encodeTLVArea(ProtectedInfoMagic, prot); err != nil {
-		return nil, err
-	}
+	p.protected, err = encodeTLVArea(ProtectedInfoMagic, prot)
+	return err
+}
 
-	// Slot.
+// planSlot sizes the trailer and checks the smallest image fits the slot.
+func (p *plan) planSlot() error {
+	o := &p.o
 	p.layout = TrailerLayout{Align: o.Align, MaxAlign: o.MaxAlign, MaxSectors: o.MaxSectors, OverwriteOnly: o.OverwriteOnly, Encrypted: o.EncryptTo != nil}
+	var err error
 	if p.trailerSize, err = p.layout.Size(); err != nil {
-		return nil, err
+		return err
 	}
 	if p.layout, err = p.layout.normalized(); err != nil {
-		return nil, err
+		return err
 	}
-	if p.o.Pad && o.SlotSize == 0 {
-		return nil, fmt.Errorf("%w: padding needs a slot size", ErrInvalidOption)
+	if o.Pad && o.SlotSize == 0 {
+		return fmt.Errorf("%w: padding needs a slot size", ErrInvalidOption)
 	}
 	if o.SlotSize < 0 {
-		return nil, fmt.Errorf("%w: slot size %d", ErrInvalidOption, o.SlotSize)
+		return fmt.Errorf("%w: slot size %d", ErrInvalidOption, o.SlotSize)
 	}
 	p.unprotMinSize = p.unprotectedSize(70)
-	if err := p.checkFit(p.unprotMinSize); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return p.checkFit(p.unprotMinSize)
 }
 
 // unprotectedSize is the size of the unprotected TLV area for an ECDSA

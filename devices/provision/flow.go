@@ -229,29 +229,63 @@ func Provision(ctx context.Context, c *Client, p Plan) (*Result, error) {
 	return r.res, r.run()
 }
 
+// run walks the steps in order; a board an unfinished run registered
+// with this identity resumes after its registration.
 func (r *run) run() error {
-	ctx, c, p, res := r.ctx, r.c, r.p, r.res
-	if err := r.step(StepInfo, func() (string, error) {
-		info, err := c.Info(ctx)
+	if err := r.readInfo(); err != nil {
+		return err
+	}
+	prior, err := r.lookUp()
+	if err != nil {
+		return err
+	}
+	if prior != nil {
+		return r.finish(prior)
+	}
+	prov, err := r.certify()
+	if err != nil {
+		return err
+	}
+	if err := r.installChain(prov); err != nil {
+		return err
+	}
+	if err := r.bootKeyAndEncKey(nil); err != nil {
+		return err
+	}
+	if err := r.register(); err != nil {
+		return err
+	}
+	return r.lock()
+}
+
+// readInfo reads the board's info and refuses a board already locked.
+func (r *run) readInfo() error {
+	return r.step(StepInfo, func() (string, error) {
+		info, err := r.c.Info(r.ctx)
 		if err != nil {
 			return "", err
 		}
-		res.Info = info
+		r.res.Info = info
 		d := fmt.Sprintf("device %s, %s rev %s: %s", info.ID, info.Model, info.Rev, info.State())
 		if info.Locked {
 			return d, fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrLocked, info.ID)
 		}
 		return d, nil
-	}); err != nil {
-		return err
-	}
-	id := res.Info.ID
+	})
+}
 
-	var prior *Registered
-	if p.Registry == nil {
+// lookUp checks the registry for the board's id: it returns the earlier
+// registration when it holds this board's identity (a run to finish), and
+// refuses a board registered with another identity (a clone).
+func (r *run) lookUp() (*Registered, error) {
+	if r.p.Registry == nil {
 		r.skip(StepRegistry, "no registry: clones go undetected")
-	} else if err := r.step(StepRegistry, func() (string, error) {
-		reg, err := p.Registry.Lookup(ctx, id)
+		return nil, nil
+	}
+	id := r.res.Info.ID
+	var prior *Registered
+	err := r.step(StepRegistry, func() (string, error) {
+		reg, err := r.p.Registry.Lookup(r.ctx, id)
 		if err != nil {
 			return "", err
 		}
@@ -266,20 +300,22 @@ func (r *run) run() error {
 		}
 		prior = reg
 		return "registered by an unfinished run with this board's identity: finishing it", nil
-	}); err != nil {
-		return err
-	}
-	if prior != nil {
-		return r.finish(prior)
-	}
+	})
+	return prior, err
+}
 
+// certify has the board make its identity key and a certificate request,
+// checks the request against the profile and issues the certificate.
+func (r *run) certify() (*pki.Provisioned, error) {
+	ctx, c, p, res := r.ctx, r.c, r.p, r.res
+	id := res.Info.ID
 	pol, err := p.CA.Policy(ctx, p.Profile, id, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	subj, err := pol.Template.Render(pol.Base, pol.Product, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := r.step(StepKey, func() (string, error) {
 		k, err := c.GenerateIdentityKey(ctx)
@@ -289,7 +325,7 @@ func (r *run) run() error {
 		res.IdentityKey = k
 		return "P-256 key " + k.Fingerprint() + " (the private half stays on the board)", nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	var csrDER []byte
 	if err := r.step(StepCSR, func() (string, error) {
@@ -297,7 +333,7 @@ func (r *run) run() error {
 		csrDER, err = c.CSR(ctx, subj.Name, subj.URI)
 		return fmt.Sprintf("%d-byte PKCS#10 request for %s", len(csrDER), subj.Name), err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	var csr *pki.CSR
 	if err := r.step(StepCheck, func() (string, error) {
@@ -306,26 +342,31 @@ func (r *run) run() error {
 		csr, err = pol.Check(csrDER)
 		return "signature, P-256 key, subject and device id match the profile", err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	var prov *pki.Provisioned
-	if err := r.step(StepIssue, func() (string, error) {
+	err = r.step(StepIssue, func() (string, error) {
 		var err error
 		prov, err = p.CA.Issue(ctx, p.Profile, id, csr)
 		if err != nil {
 			return "", err
 		}
 		return "serial " + prov.Record.Serial + " by " + prov.Chain[1].Subject.CommonName, nil
-	}); err != nil {
-		return err
-	}
+	})
+	return prov, err
+}
+
+// installChain installs the issued chain, reads it back and verifies what
+// the board holds.
+func (r *run) installChain(prov *pki.Provisioned) error {
+	ctx, c, p, res := r.ctx, r.c, r.p, r.res
 	if err := r.step(StepChain, func() (string, error) {
 		der := prov.Chain.DER()
 		return fmt.Sprintf("%d certificates, %d bytes", len(prov.Chain), len(der)), c.InstallChain(ctx, der)
 	}); err != nil {
 		return err
 	}
-	if err := r.step(StepVerify, func() (string, error) {
+	return r.step(StepVerify, func() (string, error) {
 		back, err := c.Chain(ctx)
 		if err != nil {
 			return "", err
@@ -339,35 +380,32 @@ func (r *run) run() error {
 			if chain, err = pki.ParseChain(back); err != nil {
 				return err
 			}
-			return p.CA.Verify(ctx, chain, p.Profile, id, res.IdentityKey)
+			return p.CA.Verify(ctx, chain, p.Profile, res.Info.ID, res.IdentityKey)
 		}); err != nil {
 			return "", err
 		}
 		res.Chain = chain
 		return "the chain verifies up to " + chain[len(chain)-1].Subject.CommonName, nil
-	}); err != nil {
-		return err
-	}
-	if err := r.bootKeyAndEncKey(nil); err != nil {
-		return err
-	}
+	})
+}
+
+// register records the board, its chain and public keys in the registry.
+func (r *run) register() error {
+	p, res := r.p, r.res
 	if p.Registry == nil {
 		r.skip(StepRegister, "no registry")
-	} else if err := r.step(StepRegister, func() (string, error) {
-		rec := Record{DeviceID: id, Product: p.Profile.Product, Model: res.Info.Model, Rev: res.Info.Rev,
+		return nil
+	}
+	return r.step(StepRegister, func() (string, error) {
+		rec := Record{DeviceID: res.Info.ID, Product: p.Profile.Product, Model: res.Info.Model, Rev: res.Info.Rev,
 			Chain: res.Chain.DER(), BootKeyHash: p.Profile.BootKeyHash}
 		if res.EncryptionKey != nil {
 			rec.EncryptionKey = res.EncryptionKey.SPKI()
 		}
-		return "recorded with its certificate and public keys", p.Registry.Register(ctx, rec)
-	}); err != nil {
-		return err
-	}
-	return r.lock()
+		return "recorded with its certificate and public keys", p.Registry.Register(r.ctx, rec)
+	})
 }
 
-// sameIdentity reports whether the board holds the identity and chain of
-// a registry record.
 func (r *run) sameIdentity(reg *Registered) (bool, error) {
 	if !r.res.Info.IDKey || !r.res.Info.Chain {
 		return false, nil

@@ -153,6 +153,16 @@ type upload struct {
 	noSHA bool // the first request went without the SHA-256
 
 	res UploadResult
+
+	// The state of a run.
+	acked     int64 // the board's offset, as it last reported
+	next      int64 // offset of the next request to send
+	epoch     int   // bumped each time the upload goes back
+	queue     []flight
+	lastReply time.Time
+	timeouts  int           // timeouts in a row
+	timeout   time.Duration // the client's timeout per request
+	start     time.Time     // when the run began, on the client's clock
 }
 
 // request builds the request carrying as much of img from off as fits.
@@ -209,135 +219,163 @@ func bstrHead(n int) int {
 	return 5
 }
 
+// run uploads until the board holds the whole image: it keeps the window
+// full, waits for the oldest request and follows the board's offset.
 func (u *upload) run(ctx context.Context) (*UploadResult, error) {
 	c := u.c
-	start := c.now()
+	u.start, u.lastReply, u.timeout = c.now(), time.Now(), c.timeout()
 	u.res = UploadResult{Size: u.total, Start: -1, Window: u.o.Window}
-	var (
-		acked     int64 // the board's offset, as it last reported
-		next      int64 // offset of the next request to send
-		epoch     int   // bumped each time the upload goes back
-		queue     []flight
-		lastReply = time.Now()
-		timeouts  int
-		timeout   = c.timeout()
-		hdr       = Header{Op: OpWrite, Group: GroupImage, ID: CmdImageUpload}
-	)
-	fail := func(err error) (*UploadResult, error) {
-		for _, f := range queue {
-			c.forget(f.call)
+	for u.acked < u.total {
+		if err := u.send(ctx); err != nil {
+			return u.fail(err)
 		}
-		return &u.res, fmt.Errorf("smp: image upload: %w", err)
-	}
-	for acked < u.total {
-		// Until the board confirms the start of a session, only the
-		// first request travels: it may erase the slot, or answer with
-		// the offset of an upload it already holds.
-		window := u.o.Window
-		if acked == 0 {
-			window = 1
-		}
-		for len(queue) < window && next < u.total {
-			req, err := u.request(next)
-			if err != nil {
-				return fail(err)
-			}
-			body, err := cbor.Marshal(req)
-			if err != nil {
-				return fail(err)
-			}
-			u.res.PacketSize = max(u.res.PacketSize, HeaderLen+len(body))
-			cl, err := c.start(ctx, hdr, body, timeout)
-			if err != nil {
-				return fail(err)
-			}
-			u.res.Requests++
-			queue = append(queue, flight{call: cl, off: next, n: int64(len(req.Data)), epoch: epoch})
-			next += int64(len(req.Data))
-		}
-		if len(queue) == 0 {
-			return fail(fmt.Errorf("nothing in flight at offset %d of %d", acked, u.total))
-		}
-
-		// The board answers in order: wait for the oldest request, giving
-		// it a timeout from when it was sent or the board last answered,
-		// whichever is later. The first request may erase a whole slot.
-		f := queue[0]
-		queue = queue[1:]
-		wait := timeout
-		if f.off == 0 {
-			wait *= 4
-		}
-		from := f.call.sent
-		if lastReply.After(from) {
-			from = lastReply
-		}
-		a, err := c.await(ctx, f.call, from.Add(wait))
+		f := u.queue[0]
+		u.queue = u.queue[1:]
+		a, err := u.wait(ctx, f)
 		if errors.Is(err, ErrTimeout) {
-			if f.epoch != epoch {
-				continue // a request that was already given up on
+			if err := u.timedOut(f); err != nil {
+				return u.fail(err)
 			}
-			if timeouts++; timeouts > c.retries() {
-				return fail(fmt.Errorf("%w at offset %d of %d; run the upload again to resume", ErrTimeout, acked, u.total))
-			}
-			c.debugf("image upload: no answer for offset %d; going back to %d", f.off, acked)
-			epoch++
-			next = acked
-			u.res.Rewinds++
 			continue
 		}
 		if err != nil {
-			return fail(err)
+			return u.fail(err)
 		}
-		lastReply = time.Now()
+		u.lastReply = time.Now()
 		var ans uploadAnswer
 		if err := decodeAnswer("image upload", GroupImage, a.body, &ans); err != nil {
-			for _, f := range queue {
-				c.forget(f.call)
-			}
+			u.forgetQueue()
 			return &u.res, err
 		}
-		if f.epoch != epoch {
-			continue
-		}
-		if ans.Off == nil {
-			return fail(errors.New("the board's answer has no offset"))
-		}
-		off := *ans.Off
-		if off < 0 || off > u.total {
-			return fail(fmt.Errorf("the board reports offset %d of a %d-byte image", off, u.total))
-		}
-		timeouts = 0
-		switch {
-		case u.res.Start < 0 && off != f.off+f.n:
-			// The board resumed an upload it already held.
-			u.res.Start = off
-			epoch++
-			next = off
-		case u.res.Start < 0:
-			u.res.Start = f.off
-		case off != f.off+f.n:
-			c.debugf("image upload: the board expects offset %d, not %d", off, f.off+f.n)
-			epoch++
-			next = off
-			u.res.Rewinds++
-		}
-		if ans.Match != nil && !u.noSHA {
-			if !*ans.Match {
-				return fail(ErrUploadMismatch)
-			}
-			u.res.Checked = true
-		}
-		if off != acked {
-			acked = off
-			u.progress(start, acked)
+		if err := u.answered(f, ans); err != nil {
+			return u.fail(err)
 		}
 	}
-	for _, f := range queue {
-		c.forget(f.call)
-	}
-	u.res.Elapsed = c.now().Sub(start)
+	u.forgetQueue()
+	u.res.Elapsed = c.now().Sub(u.start)
 	return &u.res, nil
+}
+
+// fail ends a run with err, forgetting the requests still in flight.
+func (u *upload) fail(err error) (*UploadResult, error) {
+	u.forgetQueue()
+	return &u.res, fmt.Errorf("smp: image upload: %w", err)
+}
+
+// forgetQueue stops waiting for the requests in flight.
+func (u *upload) forgetQueue() {
+	for _, f := range u.queue {
+		u.c.forget(f.call)
+	}
+}
+
+// send fills the window with requests. Until the board confirms the
+// start of a session, only the first request travels: it may erase the
+// slot, or answer with the offset of an upload it already holds.
+func (u *upload) send(ctx context.Context) error {
+	window := u.o.Window
+	if u.acked == 0 {
+		window = 1
+	}
+	hdr := Header{Op: OpWrite, Group: GroupImage, ID: CmdImageUpload}
+	for len(u.queue) < window && u.next < u.total {
+		req, err := u.request(u.next)
+		if err != nil {
+			return err
+		}
+		body, err := cbor.Marshal(req)
+		if err != nil {
+			return err
+		}
+		u.res.PacketSize = max(u.res.PacketSize, HeaderLen+len(body))
+		cl, err := u.c.start(ctx, hdr, body, u.timeout)
+		if err != nil {
+			return err
+		}
+		u.res.Requests++
+		u.queue = append(u.queue, flight{call: cl, off: u.next, n: int64(len(req.Data)), epoch: u.epoch})
+		u.next += int64(len(req.Data))
+	}
+	if len(u.queue) == 0 {
+		return fmt.Errorf("nothing in flight at offset %d of %d", u.acked, u.total)
+	}
+	return nil
+}
+
+// wait waits for f's answer. The board answers in order, so f is the
+// oldest request: its timeout runs from when it was sent or the board
+// last answered, whichever is later. The first request may erase a whole
+// slot and gets four times as long.
+func (u *upload) wait(ctx context.Context, f flight) (answer, error) {
+	wait := u.timeout
+	if f.off == 0 {
+		wait *= 4
+	}
+	from := f.call.sent
+	if u.lastReply.After(from) {
+		from = u.lastReply
+	}
+	return u.c.await(ctx, f.call, from.Add(wait))
+}
+
+// timedOut goes back to the board's offset after f went unanswered, or
+// gives up once the board stays silent through the client's retries.
+func (u *upload) timedOut(f flight) error {
+	if f.epoch != u.epoch {
+		return nil // a request that was already given up on
+	}
+	if u.timeouts++; u.timeouts > u.c.retries() {
+		return fmt.Errorf("%w at offset %d of %d; run the upload again to resume", ErrTimeout, u.acked, u.total)
+	}
+	u.c.debugf("image upload: no answer for offset %d; going back to %d", f.off, u.acked)
+	u.goBack(u.acked)
+	return nil
+}
+
+// goBack sends from off on, ignoring the answers to requests in flight.
+func (u *upload) goBack(off int64) {
+	u.epoch++
+	u.next = off
+	u.res.Rewinds++
+}
+
+// answered follows the board's answer to f: the offset it holds (a resumed
+// upload, or one it expects other than f's end) and the SHA-256 check.
+func (u *upload) answered(f flight, ans uploadAnswer) error {
+	if f.epoch != u.epoch {
+		return nil
+	}
+	if ans.Off == nil {
+		return errors.New("the board's answer has no offset")
+	}
+	off := *ans.Off
+	if off < 0 || off > u.total {
+		return fmt.Errorf("the board reports offset %d of a %d-byte image", off, u.total)
+	}
+	u.timeouts = 0
+	switch {
+	case u.res.Start < 0 && off != f.off+f.n:
+		// The board resumed an upload it already held.
+		u.res.Start = off
+		u.epoch++
+		u.next = off
+	case u.res.Start < 0:
+		u.res.Start = f.off
+	case off != f.off+f.n:
+		u.c.debugf("image upload: the board expects offset %d, not %d", off, f.off+f.n)
+		u.goBack(off)
+	}
+	if ans.Match != nil && !u.noSHA {
+		if !*ans.Match {
+			return ErrUploadMismatch
+		}
+		u.res.Checked = true
+	}
+	if off != u.acked {
+		u.acked = off
+		u.progress(u.start, u.acked)
+	}
+	return nil
 }
 
 func (u *upload) progress(start time.Time, off int64) {
