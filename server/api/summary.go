@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"trustforge/crypto/bundle"
 	"trustforge/crypto/production"
 	"trustforge/internal/stride"
 	"trustforge/server/auth"
@@ -64,34 +63,15 @@ func (s *Server) keyFacts(ctx context.Context, prod store.Product, _ time.Time, 
 }
 
 // releaseFacts counts the product's releases, their signers, uploaders and
-// recipients, from the signed manifests.
+// recipients, from what the store kept of their manifests at publish.
 func (s *Server) releaseFacts(ctx context.Context, prod store.Product, _ time.Time, f *stride.ServerFacts) error {
-	rels, err := s.store.ListReleases(ctx, store.Filter{Product: prod.Name, WithYank: true})
+	st, err := s.store.ReleaseStats(ctx, prod.Name)
 	if err != nil {
 		return err
 	}
-	signers, uploaders, recipients := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	f.Releases.Channels = len(prod.Channels)
-	for _, rel := range rels {
-		f.Releases.Total++
-		if rel.IsYanked() {
-			f.Releases.Yanked++
-		}
-		if rel.SecurityCounter > 0 {
-			f.Releases.WithCounter++
-		}
-		signers[rel.Signer], uploaders[rel.UploadedBy] = true, true
-		var m bundle.Manifest
-		if json.Unmarshal(rel.ManifestJSON, &m) == nil {
-			if m.Passphrase {
-				f.Releases.Passphrase++
-			}
-			for _, rc := range m.Recipients {
-				recipients[rc] = true
-			}
-		}
-	}
-	f.Releases.Signers, f.Releases.Uploaders, f.Releases.Recipients = len(signers), len(uploaders), len(recipients)
+	f.Releases.Total, f.Releases.Yanked, f.Releases.WithCounter, f.Releases.Passphrase = st.Total, st.Yanked, st.WithCounter, st.Passphrase
+	f.Releases.Signers, f.Releases.Uploaders, f.Releases.Recipients = st.Signers, st.Uploaders, st.Recipients
 	return nil
 }
 

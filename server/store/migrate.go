@@ -14,7 +14,7 @@ import (
 // transient and not copied; secrets are carried by the caller, sealed.
 var copyTables = []string{
 	"meta", "users", "enrolment", "sessions", "tokens", "products", "device_roots", "channels", "keys",
-	"releases", "offers", "heads", "audit", "devices", "crls", "recipients",
+	"releases", "release_recipients", "offers", "heads", "audit", "devices", "crls", "recipients",
 	"production_packages", "production_package_stations", "production_tickets",
 }
 

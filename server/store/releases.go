@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,8 +88,70 @@ func (s *SQLite) PublishRelease(ctx context.Context, r Release, expect Head, ev 
 			r.ID, r.Channel, unixNano(r.Uploaded), r.UploadedBy); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
-		return nil
+		return keepManifestFacts(ctx, t, r)
 	})
+}
+
+// manifestFacts are the fields of a release's manifest that its product's
+// security plan counts. PublishRelease keeps them in columns, so that
+// ReleaseStats never decodes a manifest.
+type manifestFacts struct {
+	Recipients []string `json:"recipients"`
+	Passphrase bool     `json:"passphrase"`
+}
+
+// keepManifestFacts records whether r is encrypted to a passphrase and
+// the recipients it is encrypted to. A manifest that is not a JSON object
+// counts as neither, as the summary always counted it.
+func keepManifestFacts(ctx context.Context, t *sql.Tx, r Release) error {
+	var m manifestFacts
+	if json.Unmarshal(r.ManifestJSON, &m) != nil {
+		return nil
+	}
+	if m.Passphrase {
+		if _, err := t.ExecContext(ctx, `UPDATE releases SET passphrase = ? WHERE id = ?`, true, r.ID); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	for _, rc := range m.Recipients {
+		if _, err := t.ExecContext(ctx, `INSERT INTO release_recipients (product, recipient, release) VALUES (?,?,?)
+			ON CONFLICT DO NOTHING`, r.Product, rc, r.ID); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
+}
+
+// ReleaseStats are the counts of a product's releases that its security
+// plan needs.
+type ReleaseStats struct {
+	Total, Yanked int
+	// WithCounter counts releases with a security counter above zero.
+	WithCounter int
+	// Passphrase counts releases encrypted to a passphrase.
+	Passphrase int
+	// Signers, Uploaders and Recipients count the distinct signing keys,
+	// uploading accounts and age recipients over all the releases.
+	Signers, Uploaders, Recipients int
+}
+
+// ReleaseStats counts a product's releases, yanked ones included.
+func (s *SQLite) ReleaseStats(ctx context.Context, product string) (ReleaseStats, error) {
+	var st ReleaseStats
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN yanked <> 0 THEN 1 ELSE 0 END), 0),
+		coalesce(sum(CASE WHEN counter > 0 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN passphrase THEN 1 ELSE 0 END), 0),
+		count(DISTINCT signer), count(DISTINCT uploaded_by)
+		FROM releases WHERE product = ?`, product).
+		Scan(&st.Total, &st.Yanked, &st.WithCounter, &st.Passphrase, &st.Signers, &st.Uploaders)
+	if err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT count(DISTINCT recipient) FROM release_recipients WHERE product = ?`, product).
+		Scan(&st.Recipients)
+	if err != nil {
+		return st, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
 }
 
 // Promote offers a release on another channel.

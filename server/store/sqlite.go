@@ -118,6 +118,21 @@ DROP INDEX devices_cert;
 CREATE UNIQUE INDEX devices_cert ON devices (issuer, serial) WHERE serial <> '';
 CREATE INDEX devices_mac ON devices (mac);
 `,
+	// 3: the manifest facts a product's security plan counts, kept at
+	// publish so the summary decodes no manifest; filled from the stored
+	// manifests.
+	`
+ALTER TABLE releases ADD COLUMN passphrase INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE release_recipients (
+	product TEXT NOT NULL, recipient TEXT NOT NULL, release TEXT NOT NULL REFERENCES releases(id),
+	PRIMARY KEY (product, recipient, release));
+UPDATE releases SET passphrase = 1
+	WHERE json_valid(CAST(manifest_json AS TEXT)) AND json_extract(CAST(manifest_json AS TEXT), '$.passphrase') = 1;
+INSERT OR IGNORE INTO release_recipients (product, recipient, release)
+	SELECT r.product, j.value, r.id FROM releases r, json_each(CAST(r.manifest_json AS TEXT), '$.recipients') j
+	WHERE json_valid(CAST(r.manifest_json AS TEXT)) AND json_type(CAST(r.manifest_json AS TEXT), '$.recipients') = 'array'
+	AND j.type = 'text';
+`,
 }
 
 // migrateSQLite applies the migrations the database lacks, in one write

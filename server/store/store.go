@@ -182,6 +182,9 @@ type Releases interface {
 	Yank(ctx context.Context, id string, at time.Time, by, reason string, ev audit.Event) error
 	Release(ctx context.Context, id string) (Release, error)
 	ListReleases(ctx context.Context, f Filter) ([]Release, error)
+	// ReleaseStats counts a product's releases, yanked ones included, and
+	// the signers, uploaders and recipients of their manifests.
+	ReleaseStats(ctx context.Context, product string) (ReleaseStats, error)
 	// PayloadDigests lists the payload digest of every stored release and
 	// production package: the blobs to keep.
 	PayloadDigests(ctx context.Context) ([][32]byte, error)

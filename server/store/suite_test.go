@@ -29,6 +29,7 @@ var suite = []struct {
 	{"EnrolIsOneTime", testEnrolIsOneTime},
 	{"UsersSessionsTokens", testUsersSessionsTokens},
 	{"PublishPromoteYank", testPublishPromoteYank},
+	{"ReleaseStats", testReleaseStats},
 	{"AuditChainAndTampering", testAuditChainAndTampering},
 	{"FailedChangeLeavesNoAuditEntry", testFailedChangeLeavesNoAuditEntry},
 	{"DeviceRegistry", testDeviceRegistry},
