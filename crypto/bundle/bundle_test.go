@@ -73,7 +73,7 @@ func TestSealRecordsImageTLV(t *testing.T) {
 	for _, tt := range tests {
 		img := readTestdata(t, tt.image)
 		m := testManifest()
-		if err := Seal(context.Background(), io.Discard, bytes.NewReader(img), testRecipients(t), &m); err != nil {
+		if err := sealAll(io.Discard, img, testRecipients(t), &m); err != nil {
 			t.Fatalf("%s: Seal: %v", tt.image, err)
 		}
 		if got := m.Image.SHA256.String(); got != tt.sha256 {
@@ -197,7 +197,7 @@ func TestPassphraseWorkFactorBound(t *testing.T) {
 	img := makeImage(500, 13)
 	m := testManifest()
 	to := Recipients{Passphrase: "pw", WorkFactor: MaxWorkFactor + 1}
-	if err := Seal(context.Background(), io.Discard, bytes.NewReader(img), to, &m); err == nil {
+	if err := sealAll(io.Discard, img, to, &m); err == nil {
 		t.Fatalf("Seal with work factor %d: nil error", MaxWorkFactor+1)
 	}
 
@@ -269,7 +269,7 @@ func swapPayload(t *testing.T, tfb []byte, start int, img []byte) []byte {
 	t.Helper()
 	var payload bytes.Buffer
 	m := testManifest()
-	if err := Seal(context.Background(), &payload, bytes.NewReader(img), testRecipients(t), &m); err != nil {
+	if err := sealAll(&payload, img, testRecipients(t), &m); err != nil {
 		t.Fatal(err)
 	}
 	return append(bytes.Clone(tfb[:start]), payload.Bytes()...)
@@ -369,9 +369,9 @@ func TestSealRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := testManifest()
 			m.Image = tt.given
-			err := Seal(context.Background(), io.Discard, bytes.NewReader(tt.image), tt.to, &m)
+			err := sealAll(io.Discard, tt.image, tt.to, &m)
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("Seal: %v, want %v", err, tt.want)
+				t.Fatalf("sealing: %v, want %v", err, tt.want)
 			}
 		})
 	}
@@ -379,7 +379,7 @@ func TestSealRefuses(t *testing.T) {
 		to := testRecipients(t)
 		to.Passphrase = "x"
 		m := testManifest()
-		if err := Seal(context.Background(), io.Discard, bytes.NewReader(img), to, &m); err == nil {
+		if err := sealAll(io.Discard, img, to, &m); err == nil {
 			t.Fatal("Seal: nil error, want a refusal")
 		}
 	})
@@ -389,9 +389,9 @@ func TestContextCancel(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	m := testManifest()
-	err := Seal(ctx, io.Discard, bytes.NewReader(makeImage(1000, 6)), testRecipients(t), &m)
+	_, err := Create(ctx, io.Discard, bytes.NewReader(makeImage(1000, 6)), testManifest(),
+		CreateOptions{Key: signerFromPEM(t, "ed25519.pem"), To: testRecipients(t)})
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Seal with a cancelled context: %v, want context.Canceled", err)
+		t.Fatalf("Create with a cancelled context: %v, want context.Canceled", err)
 	}
 }

@@ -39,9 +39,9 @@ type CreateOptions struct {
 }
 
 // Create makes a complete .tfb and writes it to w: it encrypts the MCUboot
-// image read from image (see Seal), completes m (Format, Created, Image,
-// Payload, Recipients, Passphrase) and signs it (see Sign), then writes the
-// header, the signed manifest and the payload (see WriteBundle). m supplies
+// image read from image (see [Seal]), completes m (Format, Created, Image,
+// Payload, Recipients, Passphrase) and signs it (see [Sign]), then writes the
+// header, the signed manifest and the payload (see [WriteBundle]). m supplies
 // the release's description: Product, Component, Version, SecurityCounter,
 // Channel, Hardware, Notes, and optionally Image to check the stream against.
 //
@@ -83,7 +83,8 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	} else {
 		scratch = new(bytes.Buffer)
 	}
-	if err := seal(ctx, scratch, image, opts.To, &m, opts.Engine); err != nil {
+	m, err := seal(ctx, scratch, image, m, opts.To, opts.Engine)
+	if err != nil {
 		return nil, err
 	}
 	s, err := Sign(rnd, &m, opts.Key)
@@ -114,6 +115,29 @@ func validateTemplate(m Manifest) error {
 	m.Payload = PayloadInfo{Size: 1}
 	m.Recipients, m.Passphrase = nil, true
 	return m.Validate()
+}
+
+// seal drives a [Sealer] over the content read from image, a chunk at a
+// time, stopping when ctx is done, and returns the completed manifest.
+func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine) (Manifest, error) {
+	sl, err := newSealer(dst, m, to, eng)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := copyChunks(ctx, sl, image); err != nil {
+		var we *writeError
+		switch {
+		case errors.As(err, &we):
+			return Manifest{}, we.err
+		case ctx.Err() != nil:
+			return Manifest{}, err
+		}
+		return Manifest{}, fmt.Errorf("bundle: read image: %w", err)
+	}
+	if err := sl.Close(); err != nil {
+		return Manifest{}, err
+	}
+	return sl.Manifest()
 }
 
 // WriteBundle writes a complete .tfb to w: the header and signed manifest

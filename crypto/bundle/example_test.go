@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"time"
 
 	"filippo.io/age"
 
@@ -105,4 +106,51 @@ func exampleBundle(key crypto.Signer) io.Reader {
 		log.Fatal(err)
 	}
 	return &tfb
+}
+
+// Seal an image into a payload file the caller writes, then sign the
+// manifest the Sealer completed.
+func ExampleSeal() {
+	image, err := os.Open("testdata/app-ed25519.signed.bin")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer image.Close()
+	technician, err := age.GenerateX25519Identity()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var payload bytes.Buffer // a temporary file for large images
+	sl, err := bundle.Seal(&payload, bundle.Manifest{
+		Format:  bundle.ManifestFormat,
+		Product: "thermo-x2",
+		Version: bundle.Version{Major: 1, Minor: 2, Patch: 3},
+		Channel: "stable",
+	}, bundle.Recipients{Keys: []bundle.Recipient{technician.Recipient()}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := io.Copy(sl, image); err != nil {
+		log.Fatal(err)
+	}
+	if err := sl.Close(); err != nil {
+		log.Fatal(err)
+	}
+	m, err := sl.Manifest()
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.Created = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	releaseKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	if _, err := bundle.Sign(nil, &m, releaseKey); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("image SHA256 TLV:", m.Image.SHA256)
+	fmt.Println("payload bytes written:", m.Payload.Size == int64(payload.Len()))
+	fmt.Println("recipients:", len(m.Recipients))
+	// Output:
+	// image SHA256 TLV: 76a356a87ca01a018cfb19aa0055713b647727a15d4a8df80d2aada03ee9e4e3
+	// payload bytes written: true
+	// recipients: 1
 }

@@ -178,3 +178,24 @@ func testRecipients(t testing.TB) Recipients {
 	}
 	return Recipients{Keys: rs}
 }
+
+// sealAll seals img as a caller of Seal does: it writes the image into the
+// Sealer in pieces, closes it and completes m from its result.
+func sealAll(dst io.Writer, img []byte, to Recipients, m *Manifest) error {
+	s, err := Seal(dst, *m, to)
+	if err != nil {
+		return err
+	}
+	for p := img; len(p) > 0; {
+		n := min(len(p), 1000)
+		if _, err := s.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	*m, err = s.Manifest()
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 
 	"filippo.io/age"
 
@@ -16,61 +17,122 @@ import (
 // chunks of the same size.
 const chunkSize = 64 << 10
 
-// Seal encrypts an MCUboot image, read from image, to the recipients and
-// writes the payload (an age file, which the age command decrypts) to dst,
-// holding no more than a few chunks in memory. It records in m what it
-// wrote: m.Image (size and SHA256 TLV, read from the stream), m.Payload,
-// m.Recipients and m.Passphrase. When m.Image is already set, for example
-// from crypto/mcuimg's parse of the same file, the stream must match it.
-//
-// Seal fails with ErrNotImage if the input is not a well-formed MCUboot image
-// whose contents hash to its SHA256 TLV; dst then holds a partial payload to
-// discard.
-func Seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m *Manifest) error {
-	return seal(ctx, dst, image, to, m, nil)
+// A Sealer encrypts the content of a release, written into it, to a
+// bundle's recipients; [Seal] makes one. It checks the content as it
+// streams by and holds no more than what one Write passes it. Once
+// [Sealer.Close] returns nil, [Sealer.Manifest] gives the manifest that
+// describes what was written.
+type Sealer struct {
+	m          Manifest // the template, completed by Close
+	names      []string
+	passphrase bool
+	ph         *hashingWriter
+	aw         io.WriteCloser
+	ic         contentCheck
+	err        error // the first failure; Write and Close return it again
+	closed     bool
 }
 
-// seal is Seal with the image's and the payload's SHA-256 computed by eng.
-func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m *Manifest, eng engine.Engine) error {
+// Seal returns a [Sealer] that encrypts the content written into it to the
+// recipients and writes the payload (an age file, which the age command
+// decrypts) to dst, as [age.Encrypt] does. m describes the content: an
+// MCUboot image, or the parts of a flash set (m.Parts). When m.Image is
+// already set, for example from crypto/mcuimg's parse of the same file,
+// the content must match it. The caller drives the copy, and checks its
+// own context between writes; [Create] is Seal, [Sign] and [WriteBundle]
+// driven for a whole .tfb.
+//
+// Write fails with [ErrNotImage] as soon as the content is known not to be
+// a well-formed MCUboot image; Close fails with ErrNotImage if its contents
+// do not hash to its SHA256 TLV, or with [ErrImageMismatch] if it differs
+// from m.Image. dst then holds a partial payload to discard.
+func Seal(dst io.Writer, m Manifest, to Recipients) (*Sealer, error) {
+	return newSealer(dst, m, to, nil)
+}
+
+// newSealer is Seal with the content's and the payload's SHA-256 computed
+// by eng.
+func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine) (*Sealer, error) {
 	list, names, passphrase, err := to.ageRecipients()
 	if err != nil {
+		return nil, err
+	}
+	s := &Sealer{m: m, names: names, passphrase: passphrase}
+	s.m.Parts = slices.Clone(m.Parts) // the flash set's digests are filled in the copy
+	s.ph = &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
+	if s.aw, err = age.Encrypt(s.ph, list...); err != nil {
+		return nil, fmt.Errorf("bundle: encrypt: %w", err)
+	}
+	s.ic = newContentCheck(&s.m, true, eng)
+	return s, nil
+}
+
+// Write checks and encrypts the next piece of the content.
+func (s *Sealer) Write(p []byte) (int, error) {
+	switch {
+	case s.err != nil:
+		return 0, s.err
+	case s.closed:
+		return 0, errors.New("bundle: write to a closed Sealer")
+	}
+	if _, err := s.ic.Write(p); err != nil {
+		s.err = err
+		return 0, err
+	}
+	n, err := s.aw.Write(p)
+	if err != nil {
+		s.err = fmt.Errorf("bundle: write payload: %w", err)
+		return n, s.err
+	}
+	return n, nil
+}
+
+// Close ends the payload and checks the content as a whole. It must be
+// called, and return nil, before the payload is used.
+func (s *Sealer) Close() error {
+	if s.err != nil || s.closed {
+		return s.err
+	}
+	s.closed = true
+	if err := s.aw.Close(); err != nil {
+		s.err = fmt.Errorf("bundle: encrypt: %w", err)
+		return s.err
+	}
+	info, err := s.ic.result()
+	if err != nil {
+		s.err = err
 		return err
 	}
-	ph := &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
-	aw, err := age.Encrypt(ph, list...)
-	if err != nil {
-		return fmt.Errorf("bundle: encrypt: %w", err)
+	if s.m.Image != (ImageInfo{}) && s.m.Image != info {
+		s.err = fmt.Errorf("%w: image read while encrypting (%d bytes, SHA256 TLV %s) differs from the one given (%d bytes, %s)",
+			ErrImageMismatch, info.Size, info.SHA256, s.m.Image.Size, s.m.Image.SHA256)
+		return s.err
 	}
-	ic := newContentCheck(m, true, eng)
-	if err := copyChunks(ctx, io.MultiWriter(ic, aw), image); err != nil {
-		var we *writeError
-		if errors.As(err, &we) {
-			return we.err
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		return fmt.Errorf("bundle: read image: %w", err)
+	s.m.Image = info
+	s.m.Payload = PayloadInfo{Size: s.ph.n}
+	s.ph.h.Sum(s.m.Payload.SHA256[:0])
+	if s.names == nil {
+		s.names = []string{}
 	}
-	if err := aw.Close(); err != nil {
-		return fmt.Errorf("bundle: encrypt: %w", err)
-	}
-	info, err := ic.result()
-	if err != nil {
-		return err
-	}
-	if m.Image != (ImageInfo{}) && m.Image != info {
-		return fmt.Errorf("%w: image read while encrypting (%d bytes, SHA256 TLV %s) differs from the one given (%d bytes, %s)",
-			ErrImageMismatch, info.Size, info.SHA256, m.Image.Size, m.Image.SHA256)
-	}
-	m.Image = info
-	m.Payload = PayloadInfo{Size: ph.n}
-	ph.h.Sum(m.Payload.SHA256[:0])
-	if names == nil {
-		names = []string{}
-	}
-	m.Recipients, m.Passphrase = names, passphrase
+	s.m.Recipients, s.m.Passphrase = s.names, s.passphrase
 	return nil
+}
+
+// Manifest returns the manifest [Seal] was given, completed with what was
+// sealed: Image (size and SHA256 TLV, read from the stream, or a flash
+// set's size and digests), Payload, Recipients and Passphrase. It fails
+// until [Sealer.Close] has returned nil, with Close's error if it did not.
+func (s *Sealer) Manifest() (Manifest, error) {
+	switch {
+	case s.err != nil:
+		return Manifest{}, s.err
+	case !s.closed:
+		return Manifest{}, errors.New("bundle: the Sealer is not closed")
+	}
+	m := s.m
+	m.Parts = slices.Clone(s.m.Parts)
+	m.Recipients = slices.Clone(s.m.Recipients)
+	return m, nil
 }
 
 // Decrypt decrypts a payload with the first of ids that opens it (age
@@ -109,9 +171,9 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
-			err = fmt.Errorf("%w: %v", ErrNoIdentity, err)
+			err = fmt.Errorf("%w: %w", ErrNoIdentity, err)
 		} else {
-			err = fmt.Errorf("%w: %v", ErrDecrypt, err)
+			err = fmt.Errorf("%w: %w", ErrDecrypt, err)
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
@@ -126,7 +188,7 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		case errors.As(err, &we):
 			return fmt.Errorf("bundle: write image: %w", we.err)
 		}
-		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %v", ErrDecrypt, err))
+		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %w", ErrDecrypt, err))
 	}
 	// age stops at its final chunk: anything after it is extra payload.
 	if err := copyChunks(ctx, io.Discard, src); err != nil {

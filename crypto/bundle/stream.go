@@ -13,7 +13,7 @@ import (
 // EncryptStream encrypts everything read from src to the recipients and
 // writes the age file to dst, a chunk at a time. It returns the age file's
 // size and SHA-256, which a signed document binds (as a manifest's
-// Payload does), and the recipients as a manifest lists them. Seal is
+// Payload does), and the recipients as a manifest lists them. [Seal] is
 // EncryptStream for MCUboot images; other documents trustforge encrypts
 // (production packages) use it directly.
 func EncryptStream(ctx context.Context, dst io.Writer, src io.Reader, to Recipients) (info PayloadInfo, recipients []string, passphrase bool, err error) {
@@ -75,9 +75,9 @@ func DecryptStream(ctx context.Context, dst io.Writer, payload io.Reader, want P
 		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
-			err = fmt.Errorf("%w: %v", ErrNoIdentity, err)
+			err = fmt.Errorf("%w: %w", ErrNoIdentity, err)
 		} else {
-			err = fmt.Errorf("%w: %v", ErrDecrypt, err)
+			err = fmt.Errorf("%w: %w", ErrDecrypt, err)
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
@@ -89,7 +89,7 @@ func DecryptStream(ctx context.Context, dst io.Writer, payload io.Reader, want P
 		case errors.As(err, &we):
 			return fmt.Errorf("bundle: write plaintext: %w", we.err)
 		}
-		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %v", ErrDecrypt, err))
+		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %w", ErrDecrypt, err))
 	}
 	if err := copyChunks(ctx, io.Discard, src); err != nil {
 		return payloadFailure(ctx, src, pv, fmt.Errorf("bundle: read payload: %w", err))
