@@ -227,3 +227,21 @@ type DeviceRoot struct {
 	Revoked     *time.Time `json:"revoked,omitempty"`
 	RevokedBy   string     `json:"revoked_by,omitempty"`
 }
+
+// CRLInfo is the answer to PublishCRL: the revocation list the server
+// now serves for its issuer.
+type CRLInfo struct {
+	Issuer     string    `json:"issuer"`
+	Number     string    `json:"number"`
+	ThisUpdate time.Time `json:"this_update"`
+	NextUpdate time.Time `json:"next_update"`
+	Revoked    int       `json:"revoked"` // certificates it lists
+	Uploaded   time.Time `json:"uploaded"`
+	UploadedBy string    `json:"uploaded_by"`
+}
+
+// UpdateRecorded is the answer to RecordDeviceUpdate: the id the update
+// record is audited under.
+type UpdateRecorded struct {
+	ID string `json:"id"`
+}

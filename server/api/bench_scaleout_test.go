@@ -13,6 +13,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
+	"trustforge/internal/apiwire"
 	"trustforge/server/internal/testbundle"
 )
 
@@ -98,7 +99,7 @@ func BenchmarkScaleOutTickets(b *testing.B) {
 	o := newOrder(b, c.e)
 	k, _ := keys.NewPrivateKey(c.e.signer.Key)
 	signer, _ := k.Signer()
-	var pkg packageJSON
+	var pkg apiwire.Package
 	decode(b, o.upload(o.build(b, production.MaxCount, []bundle.Recipient{o.station.Recipient()}, signer)), 201, &pkg)
 	path := "/api/production/packages/" + pkg.ID + "/tickets"
 	const stations = 12

@@ -9,6 +9,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
+	"trustforge/internal/apiwire"
 	"trustforge/server/internal/testbundle"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkTakeTicket(b *testing.B) {
 	key, _ := keys.NewPrivateKey(e.signer.Key)
 	signer, _ := key.Signer()
 	tfp := o.build(b, production.MaxCount, []bundle.Recipient{o.station.Recipient()}, signer)
-	var pkg packageJSON
+	var pkg apiwire.Package
 	decode(b, o.upload(tfp), 201, &pkg)
 	path := "/api/production/packages/" + pkg.ID + "/tickets"
 	b.ResetTimer()

@@ -23,10 +23,7 @@ import (
 // anchoring new boards and production packages (boards already registered
 // stay in the registry).
 
-type addDeviceRootRequest struct {
-	Certificate string `json:"certificate"` // PEM, the root CA certificate
-	Comment     string `json:"comment,omitempty"`
-}
+type addDeviceRootRequest apiwire.AddDeviceRootRequest
 
 func (q *addDeviceRootRequest) validate() error {
 	if strings.Contains(q.Certificate, "PRIVATE KEY") {
@@ -85,7 +82,7 @@ func (s *Server) listDeviceRoots(w http.ResponseWriter, r *http.Request, p *prin
 	for _, rt := range rs {
 		out = append(out, deviceRootOut(rt))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"roots": out})
+	writeJSON(w, http.StatusOK, apiwire.DeviceRootList{Roots: out})
 	return nil
 }
 

@@ -26,15 +26,7 @@ const (
 	maxDeviceTag = 64
 )
 
-type registerDeviceRequest struct {
-	ID            string `json:"id"`
-	Product       string `json:"product"`
-	Model         string `json:"model,omitempty"`
-	Rev           string `json:"rev,omitempty"`
-	Chain         string `json:"chain"`                    // PEM certificates: the device's, the intermediate, the root
-	EncryptionKey string `json:"encryption_key,omitempty"` // PEM X25519 SubjectPublicKeyInfo
-	BootKeyHash   string `json:"boot_key_hash,omitempty"`  // hex SHA-256 of the fused boot key
-}
+type registerDeviceRequest apiwire.DeviceRegistration
 
 func checkTag(field, s string) error {
 	if len(s) > maxDeviceTag {
@@ -73,9 +65,7 @@ func (q *registerDeviceRequest) validate() error {
 	return nil
 }
 
-type revokeDeviceRequest struct {
-	Reason string `json:"reason"`
-}
+type revokeDeviceRequest apiwire.ReasonRequest
 
 func (q *revokeDeviceRequest) validate() error {
 	if q.Reason == "" || len(q.Reason) > maxReasonLen {
@@ -84,9 +74,7 @@ func (q *revokeDeviceRequest) validate() error {
 	return nil
 }
 
-type publishCRLRequest struct {
-	CRL string `json:"crl"` // PEM X509 CRL
-}
+type publishCRLRequest apiwire.PublishCRLRequest
 
 func (q *publishCRLRequest) validate() error {
 	if q.CRL == "" || len(q.CRL) > 48<<10 {
@@ -235,7 +223,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, p *principa
 	for _, d := range ds {
 		out = append(out, deviceOut(d))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+	writeJSON(w, http.StatusOK, apiwire.DeviceList{Devices: out})
 	return nil
 }
 
@@ -261,16 +249,6 @@ func (s *Server) revokeDevice(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	writeJSON(w, http.StatusOK, deviceOut(d))
 	return nil
-}
-
-type crlJSON struct {
-	Issuer     string    `json:"issuer"`
-	Number     string    `json:"number"`
-	ThisUpdate time.Time `json:"this_update"`
-	NextUpdate time.Time `json:"next_update"`
-	Revoked    int       `json:"revoked"`
-	Uploaded   time.Time `json:"uploaded"`
-	UploadedBy string    `json:"uploaded_by"`
 }
 
 // publishCRL stores a revocation list signed by the issuer of a registered
@@ -308,7 +286,7 @@ func (s *Server) publishCRL(w http.ResponseWriter, r *http.Request, p *principal
 		}
 		return err
 	}
-	writeJSON(w, http.StatusCreated, crlJSON{Issuer: issuer, Number: c.Number, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate,
+	writeJSON(w, http.StatusCreated, apiwire.CRLInfo{Issuer: issuer, Number: c.Number, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate,
 		Revoked: len(l.RevokedCertificateEntries), Uploaded: c.Uploaded, UploadedBy: c.UploadedBy})
 	return nil
 }

@@ -220,7 +220,7 @@ func TestDeviceRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cj crlJSON
+	var cj apiwire.CRLInfo
 	e.mustJSONOut("POST", "/api/crls", e.tokens["engineer"], map[string]string{"crl": string(pki.CRLPEM(crl))}, 201, &cj)
 	if cj.Number != "1" || cj.Revoked != 1 || cj.Issuer != got.Issuer {
 		t.Errorf("published CRL %+v", cj)

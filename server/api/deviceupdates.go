@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/apiwire"
 )
 
 // deviceUpdate is the body of POST /api/device-updates: the console's
@@ -59,6 +60,6 @@ func (s *Server) recordDeviceUpdate(w http.ResponseWriter, r *http.Request, p *p
 	if err := s.store.Audit(r.Context(), s.event(p, "device.update", rec.ID, detail)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ID})
+	writeJSON(w, http.StatusCreated, apiwire.UpdateRecorded{ID: rec.ID})
 	return nil
 }

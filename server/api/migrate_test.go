@@ -17,6 +17,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/testsvc"
 	"trustforge/server/internal/testbundle"
 	"trustforge/server/store"
@@ -47,11 +48,11 @@ func TestMigrateEmbeddedInstallation(t *testing.T) {
 	downloads[o.release] = tfb
 	engineer, _ := keys.NewPrivateKey(e.signer.Key)
 	signer, _ := engineer.Signer()
-	var pkg packageJSON
+	var pkg apiwire.Package
 	decode(t, o.upload(o.build(t, 5, []bundle.Recipient{o.station.Recipient()}, signer)), 201, &pkg)
 	var tks ticketsOut
 	e.mustJSONOut("POST", "/api/production/packages/"+pkg.ID+"/tickets", e.tokens["station"], map[string]any{"device": "00aa01"}, 201, &tks)
-	e.mustJSON("POST", "/api/devices", e.tokens["station"], o.device(t, "00aa01", tks.Tickets[0].Ticket), 201)
+	e.mustJSON("POST", "/api/devices", e.tokens["station"], o.device(t, "00aa01", tks.Tickets[0].Signed), 201)
 	srcHead, err := store.VerifyAudit(context.Background(), e.srv.Store())
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestMigrateEmbeddedInstallation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ticket key on the copy: %v", err)
 	}
-	st, err := production.ParseTicket(tks.Tickets[0].Ticket)
+	st, err := production.ParseTicket(tks.Tickets[0].Signed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
+	"trustforge/internal/apiwire"
 	"trustforge/server/internal/testbundle"
 )
 
@@ -119,7 +120,7 @@ func TestProcessTicketRaceWithSIGKILL(t *testing.T) {
 	o := newOrder(t, e)
 	engineer, _ := keys.NewPrivateKey(e.signer.Key)
 	signer, _ := engineer.Signer()
-	var pkg packageJSON
+	var pkg apiwire.Package
 	decode(t, o.upload(o.build(t, 50, []bundle.Recipient{o.station.Recipient()}, signer)), 201, &pkg)
 	path := "/api/production/packages/" + pkg.ID + "/tickets"
 	procs := []*proc{c.startProc(t), c.startProc(t), c.startProc(t)}

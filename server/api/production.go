@@ -29,51 +29,19 @@ import (
 // the package's authorised count and signs.
 
 // MaxTicketBlock bounds the tickets an offline station may take at once.
-const MaxTicketBlock = 16
+const MaxTicketBlock = apiwire.MaxTicketBlock
 
-type packageJSON struct {
-	ID          string          `json:"id"`
-	Product     string          `json:"product"`
-	Batch       string          `json:"batch"`
-	Count       int             `json:"count"`
-	Issued      int             `json:"issued"`
-	Remaining   int             `json:"remaining"`
-	Refused     int             `json:"refused"`
-	NotBefore   time.Time       `json:"not_before"`
-	Expires     time.Time       `json:"expires"`
-	Open        bool            `json:"open"`
-	Release     string          `json:"release"`
-	Version     string          `json:"version"`
-	ImageMode   string          `json:"image_mode"`
-	Signer      string          `json:"signer"`
-	PackageSize int64           `json:"package_size"`
-	Uploaded    time.Time       `json:"uploaded"`
-	UploadedBy  string          `json:"uploaded_by"`
-	Manifest    json.RawMessage `json:"manifest"`
-}
-
-func packageOut(p store.ProductionPackage, now time.Time) packageJSON {
-	return packageJSON{ID: p.ID, Product: p.Product, Batch: p.Batch, Count: p.Count, Issued: p.Issued,
+func packageOut(p store.ProductionPackage, now time.Time) apiwire.Package {
+	return apiwire.Package{ID: p.ID, Product: p.Product, Batch: p.Batch, Count: p.Count, Issued: p.Issued,
 		Remaining: max(0, p.Count-p.Issued), Refused: p.Refused, NotBefore: p.NotBefore, Expires: p.Expires,
 		Open: !now.Before(p.NotBefore) && now.Before(p.Expires), Release: p.Release, Version: p.Version,
 		ImageMode: p.ImageMode, Signer: p.Signer, PackageSize: int64(len(p.Prefix)) + p.PayloadSize,
 		Uploaded: p.Uploaded, UploadedBy: p.UploadedBy, Manifest: json.RawMessage(p.ManifestJSON)}
 }
 
-type ticketJSON struct {
-	ID      string    `json:"id"`
-	Package string    `json:"package"`
-	Seq     int       `json:"seq"`
-	Device  string    `json:"device,omitempty"`
-	Station string    `json:"station"`
-	Issued  time.Time `json:"issued"`
-	Ticket  []byte    `json:"ticket"` // the signed ticket, base64 in JSON
-	UsedBy  string    `json:"used_by,omitempty"`
-}
-
-func ticketOut(t store.ProductionTicket) ticketJSON {
-	return ticketJSON{ID: t.ID, Package: t.Package, Seq: t.Seq, Device: t.Device, Station: t.Station, Issued: t.Issued,
-		Ticket: t.Ticket, UsedBy: t.UsedBy}
+func ticketOut(t store.ProductionTicket) apiwire.Ticket {
+	return apiwire.Ticket{ID: t.ID, Package: t.Package, Seq: t.Seq, Device: t.Device, Station: t.Station, Issued: t.Issued,
+		Signed: t.Ticket, UsedBy: t.UsedBy}
 }
 
 // productionErr maps crypto/production's errors to API errors.
@@ -258,11 +226,11 @@ func (s *Server) listPackages(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	now := s.cfg.Now()
-	out := make([]packageJSON, 0, len(ps))
+	out := make([]apiwire.Package, 0, len(ps))
 	for _, pk := range ps {
 		out = append(out, packageOut(pk, now))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"packages": out})
+	writeJSON(w, http.StatusOK, apiwire.PackageList{Packages: out})
 	return nil
 }
 
@@ -301,24 +269,16 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	out := make([]ticketJSON, 0, len(ts))
+	out := make([]apiwire.Ticket, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, ticketOut(t))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+	writeJSON(w, http.StatusOK, apiwire.TicketList{Tickets: out})
 	return nil
 }
 
-type ticketRequest struct {
-	// Device asks for one ticket bound to this device id.
-	Device string `json:"device,omitempty"`
-	// Count asks for a block of unbound tickets, for offline work.
-	Count int `json:"count,omitempty"`
-	// Request names a block request, so that asking again (the answer
-	// was lost) hands out the same block: 1 to 64 letters, digits, '-'
-	// and '_', such as 32 random hex digits.
-	Request string `json:"request,omitempty"`
-}
+// ticketRequest is apiwire.TicketRequest as the server checks it.
+type ticketRequest apiwire.TicketRequest
 
 func (q *ticketRequest) validate() error {
 	switch {
@@ -418,7 +378,7 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	case err != nil:
 		return err
 	}
-	out := make([]ticketJSON, 0, len(got.Tickets))
+	out := make([]apiwire.Ticket, 0, len(got.Tickets))
 	for _, t := range got.Tickets {
 		out = append(out, ticketOut(t))
 	}
@@ -429,7 +389,7 @@ func (s *Server) takeTickets(w http.ResponseWriter, r *http.Request, p *principa
 	if got.Again {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, map[string]any{"tickets": out, "issued": got.Issued, "remaining": max(0, pk.Count-got.Issued)})
+	writeJSON(w, status, apiwire.Tickets{Tickets: out, Issued: got.Issued, Remaining: max(0, pk.Count-got.Issued)})
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/stride"
 	"trustforge/server/internal/testbundle"
 )
@@ -140,11 +141,7 @@ func (o *order) device(t *testing.T, id string, ticket []byte) map[string]any {
 	return map[string]any{"id": id, "product": "sensor", "chain": string(pki.Chain{leaf, o.batch.CA.Cert, o.batch.Root}.PEM())}
 }
 
-type ticketsOut struct {
-	Tickets   []ticketJSON
-	Issued    int
-	Remaining int
-}
+type ticketsOut = apiwire.Tickets
 
 // TestProductionOrder runs an order of 3 devices through the server.
 func TestProductionOrder(t *testing.T) {
@@ -169,7 +166,7 @@ func TestProductionOrder(t *testing.T) {
 	if got := code(o.e.request("POST", "/api/production/packages", e.tokens["engineer"], bytes.NewReader(tfp[:len(tfp)-1]), nil)); got != "payload_mismatch" {
 		t.Errorf("a truncated package: %s, want payload_mismatch", got)
 	}
-	var pkg packageJSON
+	var pkg apiwire.Package
 	decode(t, o.upload(tfp), 201, &pkg)
 	if pkg.Count != 3 || pkg.Remaining != 3 || !pkg.Open || pkg.Release != o.release || pkg.PackageSize != int64(len(tfp)) {
 		t.Errorf("package %+v", pkg)
@@ -208,7 +205,7 @@ func TestProductionOrder(t *testing.T) {
 	// once more (its first answer may have been lost), nothing counted.
 	var again ticketsOut
 	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"device": "00aa01"}, 200, &again)
-	if len(again.Tickets) != 1 || again.Tickets[0].ID != one.Tickets[0].ID || !bytes.Equal(again.Tickets[0].Ticket, one.Tickets[0].Ticket) ||
+	if len(again.Tickets) != 1 || again.Tickets[0].ID != one.Tickets[0].ID || !bytes.Equal(again.Tickets[0].Signed, one.Tickets[0].Signed) ||
 		again.Issued != 3 || again.Remaining != 0 {
 		t.Errorf("device 00aa01 again: %+v, want its ticket %s, 3 issued", again, one.Tickets[0].ID)
 	}
@@ -237,7 +234,7 @@ func TestProductionOrder(t *testing.T) {
 		t.Errorf("tickets for another station: %s, want wrong_station", got)
 	}
 	for _, tk := range append(one.Tickets, block.Tickets...) {
-		st, err := production.ParseTicket(tk.Ticket)
+		st, err := production.ParseTicket(tk.Signed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,12 +267,12 @@ func TestProductionOrder(t *testing.T) {
 		ticket []byte
 		want   string
 	}{
-		{"00aa01", one.Tickets[0].Ticket, "201"},
+		{"00aa01", one.Tickets[0].Signed, "201"},
 		{"00aa09", nil, "no_ticket"},
-		{"00aa02", one.Tickets[0].Ticket, "no_ticket"},
-		{"00aa02", block.Tickets[0].Ticket, "201"},
-		{"00aa03", block.Tickets[0].Ticket, "ticket_used"},
-		{"00aa03", block.Tickets[1].Ticket, "201"},
+		{"00aa02", one.Tickets[0].Signed, "no_ticket"},
+		{"00aa02", block.Tickets[0].Signed, "201"},
+		{"00aa03", block.Tickets[0].Signed, "ticket_used"},
+		{"00aa03", block.Tickets[1].Signed, "201"},
 	} {
 		if got := reg(tt.id, tt.ticket); got != tt.want {
 			t.Errorf("registering %s: %s, want %s", tt.id, got, tt.want)

@@ -26,7 +26,7 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, p *princip
 	for _, pr := range ps {
 		out = append(out, productOut(pr))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"products": out})
+	writeJSON(w, http.StatusOK, apiwire.ProductList{Products: out})
 	return nil
 }
 
@@ -99,7 +99,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p *principal) 
 	for _, k := range ks {
 		out = append(out, keyOut(k))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	writeJSON(w, http.StatusOK, apiwire.KeyList{Keys: out})
 	return nil
 }
 

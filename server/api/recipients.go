@@ -15,9 +15,7 @@ import (
 // or a station's vault) can open them; engineers list the directory to
 // choose who may open a release. Only public keys are accepted.
 
-type setRecipientRequest struct {
-	Recipient string `json:"recipient"`
-}
+type setRecipientRequest apiwire.SetRecipientRequest
 
 func (q *setRecipientRequest) validate() error {
 	q.Recipient = strings.TrimSpace(q.Recipient)
@@ -63,6 +61,6 @@ func (s *Server) listRecipients(w http.ResponseWriter, r *http.Request, p *princ
 	for _, rc := range rs {
 		out = append(out, recipientOut(rc))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"recipients": out})
+	writeJSON(w, http.StatusOK, apiwire.RecipientList{Recipients: out})
 	return nil
 }

@@ -203,7 +203,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, p *princip
 	for _, rel := range rs {
 		out = append(out, releaseOut(rel))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"releases": out})
+	writeJSON(w, http.StatusOK, apiwire.ReleaseList{Releases: out})
 	return nil
 }
 

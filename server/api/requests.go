@@ -56,11 +56,9 @@ func checkPassword(field, pw string) error {
 	return nil
 }
 
+// enrolRequest is apiwire.EnrolRequest as the server checks it.
 type enrolRequest struct {
-	Token    string       `json:"token"`
-	Name     string       `json:"name"`
-	Password string       `json:"password"`
-	Roles    []store.Role `json:"roles,omitempty"` // default: admin and engineer; must hold admin
+	apiwire.EnrolRequest
 
 	roles store.Roles
 }
@@ -79,7 +77,7 @@ func (q *enrolRequest) validate() error {
 	}
 	q.roles = DefaultEnrolRoles
 	if q.Roles != nil {
-		q.roles = store.NewRoles(q.Roles...)
+		q.roles = store.NewRoles(q.EnrolRequest.Roles...)
 		if err := checkRoles(q.roles); err != nil {
 			return err
 		}
@@ -106,12 +104,12 @@ func checkRoles(rs store.Roles) error {
 // rolesField reads a request's roles: the "roles" list, or the older
 // "role" field (one role, or several joined by commas). Giving both is an
 // error.
-func rolesField(role *string, roles *[]store.Role) (store.Roles, error) {
+func rolesField(role *string, roles store.Roles) (store.Roles, error) {
 	switch {
 	case role != nil && roles != nil:
 		return nil, badField("role, roles", "give one of them")
 	case roles != nil:
-		rs := store.NewRoles(*roles...)
+		rs := store.NewRoles(roles...)
 		return rs, checkRoles(rs)
 	case role != nil:
 		rs, err := store.ParseRoles(*role)
@@ -123,10 +121,7 @@ func rolesField(role *string, roles *[]store.Role) (store.Roles, error) {
 	return nil, nil
 }
 
-type signInRequest struct {
-	Name     string `json:"name"`
-	Password string `json:"password"`
-}
+type signInRequest apiwire.SignInRequest
 
 func (q *signInRequest) validate() error {
 	if q.Name == "" || q.Password == "" {
@@ -135,11 +130,9 @@ func (q *signInRequest) validate() error {
 	return nil
 }
 
+// createUserRequest is apiwire.CreateUserRequest as the server checks it.
 type createUserRequest struct {
-	Name     string        `json:"name"`
-	Roles    *[]store.Role `json:"roles,omitempty"`
-	Role     *string       `json:"role,omitempty"`     // older form of roles
-	Password string        `json:"password,omitempty"` // empty: token-only account
+	apiwire.CreateUserRequest
 
 	roles store.Roles
 }
@@ -148,7 +141,7 @@ func (q *createUserRequest) validate() error {
 	if err := checkName("name", q.Name, true); err != nil {
 		return err
 	}
-	rs, err := rolesField(q.Role, q.Roles)
+	rs, err := rolesField(q.Role, q.CreateUserRequest.Roles)
 	if err != nil {
 		return err
 	}
@@ -162,20 +155,18 @@ func (q *createUserRequest) validate() error {
 	return nil
 }
 
+// updateUserRequest is apiwire.UserChange as the server checks it.
 type updateUserRequest struct {
-	Roles    *[]store.Role `json:"roles,omitempty"`
-	Role     *string       `json:"role,omitempty"`     // older form of roles
-	Password *string       `json:"password,omitempty"` // "" removes password sign-in
-	Disabled *bool         `json:"disabled,omitempty"`
+	apiwire.UserChange
 
 	roles store.Roles // nil: unchanged
 }
 
 func (q *updateUserRequest) validate() error {
-	if q.Role == nil && q.Roles == nil && q.Password == nil && q.Disabled == nil {
+	if q.Role == nil && q.UserChange.Roles == nil && q.Password == nil && q.Disabled == nil {
 		return badField("roles, password, disabled", "nothing to change")
 	}
-	rs, err := rolesField(q.Role, q.Roles)
+	rs, err := rolesField(q.Role, q.UserChange.Roles)
 	if err != nil {
 		return err
 	}
@@ -186,10 +177,7 @@ func (q *updateUserRequest) validate() error {
 	return nil
 }
 
-type createTokenRequest struct {
-	Name    string     `json:"name"`
-	Expires *time.Time `json:"expires,omitempty"`
-}
+type createTokenRequest apiwire.CreateTokenRequest
 
 func (q *createTokenRequest) validate() error {
 	if q.Expires != nil && !validExpiry(*q.Expires) {
@@ -207,11 +195,7 @@ var maxExpiry = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 // validExpiry reports whether t is an expiry time the server can keep.
 func validExpiry(t time.Time) bool { return !t.After(maxExpiry) }
 
-type createProductRequest struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Channels    []string `json:"channels"`
-}
+type createProductRequest apiwire.CreateProductRequest
 
 func (q *createProductRequest) validate() error {
 	if err := checkName("name", q.Name, false); err != nil {
@@ -236,16 +220,11 @@ func (q *createProductRequest) validate() error {
 	return nil
 }
 
-type addChannelRequest struct {
-	Name string `json:"name"`
-}
+type addChannelRequest apiwire.AddChannelRequest
 
 func (q *addChannelRequest) validate() error { return checkName("name", q.Name, false) }
 
-type addKeyRequest struct {
-	PublicKey string `json:"public_key"` // PEM SubjectPublicKeyInfo
-	Comment   string `json:"comment,omitempty"`
-}
+type addKeyRequest apiwire.AddKeyRequest
 
 func (q *addKeyRequest) validate() error {
 	if q.PublicKey == "" || len(q.PublicKey) > maxKeyPEM {
@@ -257,15 +236,11 @@ func (q *addKeyRequest) validate() error {
 	return nil
 }
 
-type promoteRequest struct {
-	Channel string `json:"channel"`
-}
+type promoteRequest apiwire.PromoteRequest
 
 func (q *promoteRequest) validate() error { return checkName("channel", q.Channel, false) }
 
-type yankRequest struct {
-	Reason string `json:"reason"`
-}
+type yankRequest apiwire.ReasonRequest
 
 func (q *yankRequest) validate() error {
 	if q.Reason == "" || len(q.Reason) > maxReasonLen {

@@ -18,14 +18,14 @@ import (
 	"trustforge/server/store"
 )
 
-// Error is an API error as the server writes it: an HTTP status, a stable
-// machine-readable code and a human-readable message. The body is
-// {"error": {"code": "...", "message": "..."}}.
+// Error is an API error as the server makes it: an HTTP status, a stable
+// machine-readable code and a human-readable message. It is written as
+// the contract's apiwire.ErrorBody: {"error": {"code": "...", "message": "..."}}.
 type Error struct {
-	Status     int          `json:"-"`
-	RetryAfter int          `json:"-"` // seconds; sets Retry-After when not zero
-	Code       apiwire.Code `json:"code"`
-	Message    string       `json:"message"`
+	Status     int
+	RetryAfter int // seconds; sets Retry-After when not zero
+	Code       apiwire.Code
+	Message    string
 }
 
 func (e *Error) Error() string { return "api: " + e.Message }
@@ -93,9 +93,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="trustforge"`)
 	}
-	writeJSON(w, e.Status, struct {
-		Error *Error `json:"error"`
-	}{e})
+	writeJSON(w, e.Status, apiwire.ErrorBody{Error: &apiwire.Error{Status: e.Status, Code: e.Code, Message: e.Message}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -178,7 +178,7 @@ func TestStationCannotTakeAnotherStationsTickets(t *testing.T) {
 	e.mustJSONOut("POST", "/api/users/station2/tokens", e.tokens["admin"], map[string]string{"name": "ci"}, 201, &tk)
 	signer, _ := keys.NewPrivateKey(e.signer.Key)
 	sig, _ := signer.Signer()
-	var pkg packageJSON
+	var pkg apiwire.Package
 	decode(t, o.upload(o.build(t, 3, []bundle.Recipient{o.station.Recipient()}, sig)), 201, &pkg)
 
 	resp := e.doJSON("PUT", "/api/recipient", tk.Token, map[string]string{"recipient": o.station.Recipient().String()})
@@ -193,11 +193,11 @@ func TestStationCannotTakeAnotherStationsTickets(t *testing.T) {
 	var got ticketsOut
 	e.mustJSONOut("POST", path, e.tokens["station"], map[string]any{"device": "00aa01"}, 201, &got)
 	// The other station cannot register the order's boards either.
-	resp = e.doJSON("POST", "/api/devices", tk.Token, o.device(t, "00aa01", got.Tickets[0].Ticket))
+	resp = e.doJSON("POST", "/api/devices", tk.Token, o.device(t, "00aa01", got.Tickets[0].Signed))
 	if code := errorCode(t, resp); code != "wrong_station" {
 		t.Errorf("another station registering the order's board: %s, want wrong_station", code)
 	}
-	e.mustJSON("POST", "/api/devices", e.tokens["station"], o.device(t, "00aa01", got.Tickets[0].Ticket), 201)
+	e.mustJSON("POST", "/api/devices", e.tokens["station"], o.device(t, "00aa01", got.Tickets[0].Signed), 201)
 	// The package records the account it is bound to.
 	ev := e.auditEntries(t, "production.publish")
 	if len(ev) == 0 || ev[len(ev)-1].Detail["accounts"] != "station1" {

@@ -18,6 +18,7 @@ import (
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
+	"trustforge/internal/apiwire"
 	"trustforge/server/internal/testbundle"
 	"trustforge/server/store"
 )
@@ -214,7 +215,7 @@ func TestScaleOutTicketRace(t *testing.T) {
 			o := newOrder(t, e)
 			engineer, _ := keys.NewPrivateKey(e.signer.Key)
 			signer, _ := engineer.Signer()
-			var pkg packageJSON
+			var pkg apiwire.Package
 			decode(t, o.upload(o.build(t, 50, []bundle.Recipient{o.station.Recipient()}, signer)), 201, &pkg)
 			path := "/api/production/packages/" + pkg.ID + "/tickets"
 

@@ -23,7 +23,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal)
 	for _, u := range us {
 		out = append(out, userJSON(u))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	writeJSON(w, http.StatusOK, apiwire.UserList{Users: out})
 	return nil
 }
 
@@ -40,7 +40,7 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request, p *principal
 			out = append(out, u.Name)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"admins": out})
+	writeJSON(w, http.StatusOK, apiwire.AdminList{Admins: out})
 	return nil
 }
 
@@ -125,7 +125,7 @@ func (s *Server) listOwnTokens(w http.ResponseWriter, r *http.Request, p *princi
 	for _, t := range ts {
 		out = append(out, tokenOut(t, ""))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	writeJSON(w, http.StatusOK, apiwire.TokenList{Tokens: out})
 	return nil
 }
 

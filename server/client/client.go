@@ -174,9 +174,9 @@ func (c *Client) Latest(ctx context.Context, product, channel string, component 
 // CreateToken issues an API token for the caller, or, for an admin, for
 // user (when not empty). expires zero means it never expires.
 func (c *Client) CreateToken(ctx context.Context, user, name string, expires time.Time) (*Token, error) {
-	in := map[string]any{"name": name}
+	in := apiwire.CreateTokenRequest{Name: name}
 	if !expires.IsZero() {
-		in["expires"] = expires
+		in.Expires = &expires
 	}
 	rt, path := apiwire.CreateToken, apiwire.CreateToken.Path()
 	if user != "" {

@@ -60,9 +60,7 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out struct {
-		Devices []Device `json:"devices"`
-	}
+	var out apiwire.DeviceList
 	err := c.jsonCall(ctx, apiwire.ListDevices.Method, apiwire.ListDevices.Path()+"?"+q.Encode(), nil, http.StatusOK, &out)
 	return out.Devices, err
 }
@@ -70,7 +68,7 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 // RevokeDevice marks a board's certificate revoked in the registry.
 func (c *Client) RevokeDevice(ctx context.Context, id, reason string) (*Device, error) {
 	var d Device
-	err := c.jsonCall(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), map[string]string{"reason": reason}, http.StatusOK, &d)
+	err := c.jsonCall(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), apiwire.ReasonRequest{Reason: reason}, http.StatusOK, &d)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +81,7 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.jsonCall(ctx, apiwire.PublishCRL.Method, apiwire.PublishCRL.Path(), map[string]string{"crl": string(pki.CRLPEM(l.Raw))}, http.StatusCreated, nil)
+	return c.jsonCall(ctx, apiwire.PublishCRL.Method, apiwire.PublishCRL.Path(), apiwire.PublishCRLRequest{CRL: string(pki.CRLPEM(l.Raw))}, http.StatusCreated, nil)
 }
 
 // Registry returns c as the device registry of a provisioning flow.
@@ -152,9 +150,7 @@ type DeviceRoot = apiwire.DeviceRoot
 
 // DeviceRoots lists a product's trust anchors, revoked ones included.
 func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
-	var out struct {
-		Roots []DeviceRoot `json:"roots"`
-	}
+	var out apiwire.DeviceRootList
 	err := c.jsonCall(ctx, apiwire.ListDeviceRoots.Method, apiwire.ListDeviceRoots.Path(product), nil, http.StatusOK, &out)
 	return out.Roots, err
 }
@@ -164,7 +160,7 @@ func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot,
 func (c *Client) AddDeviceRoot(ctx context.Context, product, certPEM, comment string) (*DeviceRoot, error) {
 	var out DeviceRoot
 	err := c.jsonCall(ctx, apiwire.AddDeviceRoot.Method, apiwire.AddDeviceRoot.Path(product),
-		map[string]string{"certificate": certPEM, "comment": comment}, http.StatusCreated, &out)
+		apiwire.AddDeviceRootRequest{Certificate: certPEM, Comment: comment}, http.StatusCreated, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,7 @@ import (
 // the server printed (the part after "#token="). Empty roles leaves the
 // server's default: administrator and engineer.
 func (c *Client) Enrol(ctx context.Context, token, name, password string, roles []string) (User, error) {
-	in := map[string]any{"token": token, "name": name, "password": password}
-	if roles != nil {
-		in["roles"] = roles
-	}
+	in := apiwire.EnrolRequest{Token: token, Name: name, Password: password, Roles: toRoles(roles)}
 	var u User
 	err := c.call(ctx, apiwire.Enrol.Method, apiwire.Enrol.Path(), in, &u)
 	return u, err
@@ -25,9 +22,7 @@ func (c *Client) Enrol(ctx context.Context, token, name, password string, roles 
 
 // Users lists the accounts (administrators only).
 func (c *Client) Users(ctx context.Context) ([]User, error) {
-	var out struct {
-		Users []User `json:"users"`
-	}
+	var out apiwire.UserList
 	err := c.call(ctx, apiwire.ListUsers.Method, apiwire.ListUsers.Path(), nil, &out)
 	return out.Users, err
 }
@@ -35,20 +30,26 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 // CreateUser creates an account holding roles; an empty password makes an
 // account that signs in only with API tokens (a station's).
 func (c *Client) CreateUser(ctx context.Context, name string, roles []string, password string) (User, error) {
-	in := map[string]any{"name": name, "roles": roles}
-	if password != "" {
-		in["password"] = password
-	}
+	in := apiwire.CreateUserRequest{Name: name, Roles: toRoles(roles), Password: password}
 	var u User
 	err := c.call(ctx, apiwire.CreateUser.Method, apiwire.CreateUser.Path(), in, &u)
 	return u, err
 }
 
 // UserChange is a change to an account; nil fields stay as they are.
-type UserChange struct {
-	Roles    apiwire.Roles `json:"roles,omitempty"`
-	Password *string       `json:"password,omitempty"` // "" removes password sign-in
-	Disabled *bool         `json:"disabled,omitempty"`
+type UserChange = apiwire.UserChange
+
+// toRoles makes a roles list of names; nil stays nil (the server's
+// default), empty stays empty (which it refuses).
+func toRoles(names []string) apiwire.Roles {
+	if names == nil {
+		return nil
+	}
+	rs := make(apiwire.Roles, len(names))
+	for i, n := range names {
+		rs[i] = apiwire.Role(n)
+	}
+	return rs
 }
 
 // UpdateUser changes an account.
@@ -62,15 +63,13 @@ func (c *Client) UpdateUser(ctx context.Context, name string, ch UserChange) (Us
 // only). The returned Token's Secret is shown only now.
 func (c *Client) CreateUserToken(ctx context.Context, user, name string) (Token, error) {
 	var t Token
-	err := c.call(ctx, apiwire.CreateUserToken.Method, apiwire.CreateUserToken.Path(user), map[string]string{"name": name}, &t)
+	err := c.call(ctx, apiwire.CreateUserToken.Method, apiwire.CreateUserToken.Path(user), apiwire.CreateTokenRequest{Name: name}, &t)
 	return t, err
 }
 
 // AllTokens lists every account's API tokens (administrators only).
 func (c *Client) AllTokens(ctx context.Context) ([]Token, error) {
-	var out struct {
-		Tokens []Token `json:"tokens"`
-	}
+	var out apiwire.TokenList
 	err := c.call(ctx, apiwire.ListTokens.Method, apiwire.ListTokens.Path()+"?all=true", nil, &out)
 	return out.Tokens, err
 }
@@ -87,14 +86,14 @@ func (c *Client) CreateProduct(ctx context.Context, name, description string, ch
 	}
 	var p Product
 	err := c.call(ctx, apiwire.CreateProduct.Method, apiwire.CreateProduct.Path(),
-		map[string]any{"name": name, "description": description, "channels": channels}, &p)
+		apiwire.CreateProductRequest{Name: name, Description: description, Channels: channels}, &p)
 	return p, err
 }
 
 // AddChannel adds a channel to a product.
 func (c *Client) AddChannel(ctx context.Context, product, channel string) (Product, error) {
 	var p Product
-	err := c.call(ctx, apiwire.AddChannel.Method, apiwire.AddChannel.Path(product), map[string]string{"name": channel}, &p)
+	err := c.call(ctx, apiwire.AddChannel.Method, apiwire.AddChannel.Path(product), apiwire.AddChannelRequest{Name: channel}, &p)
 	return p, err
 }
 
@@ -132,9 +131,7 @@ var errAuditTooLarge = errors.New("client: the audit log is larger than 256 MiB:
 // Admins names the enabled administrators: whom to ask for an account, a
 // product or a role.
 func (c *Client) Admins(ctx context.Context) ([]string, error) {
-	var out struct {
-		Admins []string `json:"admins"`
-	}
+	var out apiwire.AdminList
 	err := c.call(ctx, apiwire.ListAdmins.Method, apiwire.ListAdmins.Path(), nil, &out)
 	return out.Admins, err
 }

@@ -19,9 +19,7 @@ var ErrRootRevoked = errors.New("client: this device CA's root was revoked as a 
 
 // DeviceRoots lists a product's trust anchors, revoked ones included.
 func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
-	var out struct {
-		Roots []DeviceRoot `json:"roots"`
-	}
+	var out apiwire.DeviceRootList
 	err := c.call(ctx, apiwire.ListDeviceRoots.Method, apiwire.ListDeviceRoots.Path(product), nil, &out)
 	return out.Roots, err
 }
@@ -31,7 +29,7 @@ func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot,
 func (c *Client) AddDeviceRoot(ctx context.Context, product string, root *x509.Certificate, comment string) (DeviceRoot, error) {
 	var out DeviceRoot
 	err := c.call(ctx, apiwire.AddDeviceRoot.Method, apiwire.AddDeviceRoot.Path(product),
-		map[string]string{"certificate": string(pki.CertPEM(root)), "comment": comment}, &out)
+		apiwire.AddDeviceRootRequest{Certificate: string(pki.CertPEM(root)), Comment: comment}, &out)
 	return out, err
 }
 

@@ -49,9 +49,7 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out struct {
-		Devices []Device `json:"devices"`
-	}
+	var out apiwire.DeviceList
 	err := c.call(ctx, apiwire.ListDevices.Method, apiwire.ListDevices.Path()+"?"+q.Encode(), nil, &out)
 	return out.Devices, err
 }
@@ -59,7 +57,7 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 // RevokeDevice marks a board's certificate revoked in the registry.
 func (c *Client) RevokeDevice(ctx context.Context, id, reason string) (Device, error) {
 	var d Device
-	err := c.call(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), map[string]string{"reason": reason}, &d)
+	err := c.call(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), apiwire.ReasonRequest{Reason: reason}, &d)
 	return d, err
 }
 
@@ -69,7 +67,7 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.call(ctx, apiwire.PublishCRL.Method, apiwire.PublishCRL.Path(), map[string]string{"crl": string(pki.CRLPEM(l.Raw))}, nil)
+	return c.call(ctx, apiwire.PublishCRL.Method, apiwire.PublishCRL.Path(), apiwire.PublishCRLRequest{CRL: string(pki.CRLPEM(l.Raw))}, nil)
 }
 
 // Registry returns c as the device registry of a provisioning flow.

@@ -16,7 +16,7 @@ import (
 // cookie and the client keeps the CSRF token for later changes.
 func (c *Client) SignIn(ctx context.Context, name, password string) (Session, error) {
 	var s Session
-	err := c.call(ctx, apiwire.SignIn.Method, apiwire.SignIn.Path(), map[string]string{"name": name, "password": password}, &s)
+	err := c.call(ctx, apiwire.SignIn.Method, apiwire.SignIn.Path(), apiwire.SignInRequest{Name: name, Password: password}, &s)
 	if err == nil {
 		c.setCSRF(s.CSRFToken)
 	}
@@ -43,18 +43,14 @@ func (c *Client) SignOut(ctx context.Context) error {
 
 // Products lists the products.
 func (c *Client) Products(ctx context.Context) ([]Product, error) {
-	var out struct {
-		Products []Product `json:"products"`
-	}
+	var out apiwire.ProductList
 	err := c.call(ctx, apiwire.ListProducts.Method, apiwire.ListProducts.Path(), nil, &out)
 	return out.Products, err
 }
 
 // Keys lists a product's release-signing keys, revoked ones included.
 func (c *Client) Keys(ctx context.Context, product string) ([]Key, error) {
-	var out struct {
-		Keys []Key `json:"keys"`
-	}
+	var out apiwire.KeyList
 	err := c.call(ctx, apiwire.ListKeys.Method, apiwire.ListKeys.Path(product), nil, &out)
 	return out.Keys, err
 }
@@ -63,7 +59,7 @@ func (c *Client) Keys(ctx context.Context, product string) ([]Key, error) {
 func (c *Client) AddKey(ctx context.Context, product, publicPEM, comment string) (Key, error) {
 	var k Key
 	err := c.call(ctx, apiwire.AddKey.Method, apiwire.AddKey.Path(product),
-		map[string]string{"public_key": publicPEM, "comment": comment}, &k)
+		apiwire.AddKeyRequest{PublicKey: publicPEM, Comment: comment}, &k)
 	return k, err
 }
 
@@ -71,15 +67,13 @@ func (c *Client) AddKey(ctx context.Context, product, publicPEM, comment string)
 // server's directory, so engineers can encrypt releases to it by name.
 func (c *Client) SetRecipient(ctx context.Context, recipient string) (Recipient, error) {
 	var r Recipient
-	err := c.call(ctx, apiwire.SetRecipient.Method, apiwire.SetRecipient.Path(), map[string]string{"recipient": recipient}, &r)
+	err := c.call(ctx, apiwire.SetRecipient.Method, apiwire.SetRecipient.Path(), apiwire.SetRecipientRequest{Recipient: recipient}, &r)
 	return r, err
 }
 
 // Recipients lists the published age recipients.
 func (c *Client) Recipients(ctx context.Context) ([]Recipient, error) {
-	var out struct {
-		Recipients []Recipient `json:"recipients"`
-	}
+	var out apiwire.RecipientList
 	err := c.call(ctx, apiwire.Recipients.Method, apiwire.Recipients.Path(), nil, &out)
 	return out.Recipients, err
 }
@@ -111,9 +105,7 @@ func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var out struct {
-		Releases []Release `json:"releases"`
-	}
+	var out apiwire.ReleaseList
 	err := c.call(ctx, http.MethodGet, path, nil, &out)
 	return out.Releases, err
 }
@@ -186,14 +178,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Promote offers a release on another channel.
 func (c *Client) Promote(ctx context.Context, id, channel string) (Release, error) {
 	var rel Release
-	err := c.call(ctx, apiwire.PromoteRelease.Method, apiwire.PromoteRelease.Path(id), map[string]string{"channel": channel}, &rel)
+	err := c.call(ctx, apiwire.PromoteRelease.Method, apiwire.PromoteRelease.Path(id), apiwire.PromoteRequest{Channel: channel}, &rel)
 	return rel, err
 }
 
 // Yank withdraws a release.
 func (c *Client) Yank(ctx context.Context, id, reason string) (Release, error) {
 	var rel Release
-	err := c.call(ctx, apiwire.YankRelease.Method, apiwire.YankRelease.Path(id), map[string]string{"reason": reason}, &rel)
+	err := c.call(ctx, apiwire.YankRelease.Method, apiwire.YankRelease.Path(id), apiwire.ReasonRequest{Reason: reason}, &rel)
 	return rel, err
 }
 

@@ -2,58 +2,24 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"trustforge/internal/apiwire"
 	"trustforge/internal/stride"
 )
 
-// Package is the server's record of a production package. Its fields are
-// the server's claims: the station verifies the package itself.
-type Package struct {
-	ID          string          `json:"id"`
-	Product     string          `json:"product"`
-	Batch       string          `json:"batch"`
-	Count       int             `json:"count"`
-	Issued      int             `json:"issued"`
-	Remaining   int             `json:"remaining"`
-	Refused     int             `json:"refused"`
-	NotBefore   time.Time       `json:"not_before"`
-	Expires     time.Time       `json:"expires"`
-	Open        bool            `json:"open"`
-	Release     string          `json:"release"`
-	Version     string          `json:"version"`
-	ImageMode   string          `json:"image_mode"`
-	Signer      string          `json:"signer"` // fingerprint of the key the server verified it against
-	PackageSize int64           `json:"package_size"`
-	Uploaded    time.Time       `json:"uploaded"`
-	UploadedBy  string          `json:"uploaded_by"`
-	Manifest    json.RawMessage `json:"manifest"`
-}
-
-// Ticket is a production ticket the server issued.
-type Ticket struct {
-	ID      string    `json:"id"`
-	Package string    `json:"package"`
-	Seq     int       `json:"seq"`
-	Device  string    `json:"device,omitempty"`
-	Station string    `json:"station"`
-	Issued  time.Time `json:"issued"`
-	// Signed is the signed ticket (crypto/production.ParseTicket).
-	Signed []byte `json:"ticket"`
-	UsedBy string `json:"used_by,omitempty"`
-}
-
-// Tickets is the answer to a ticket request.
-type Tickets struct {
-	Tickets   []Ticket `json:"tickets"`
-	Issued    int      `json:"issued"`
-	Remaining int      `json:"remaining"`
-}
+// The production API's bodies, as the contract (apiwire) declares them.
+type (
+	// Package is the server's record of a production package. Its fields
+	// are the server's claims: the station verifies the package itself.
+	Package = apiwire.Package
+	// Ticket is a production ticket the server issued.
+	Ticket = apiwire.Ticket
+	// Tickets is the answer to a ticket request.
+	Tickets = apiwire.Tickets
+)
 
 // MaxPackage bounds a production package download.
 const MaxPackage = 160 << 20
@@ -95,10 +61,8 @@ func (c *Client) Packages(ctx context.Context, product string) ([]Package, error
 	if product != "" {
 		path += "?" + url.Values{"product": {product}}.Encode()
 	}
-	var out struct {
-		Packages []Package `json:"packages"`
-	}
-	err := c.call(ctx, http.MethodGet, path, nil, &out)
+	var out apiwire.PackageList
+	err := c.call(ctx, apiwire.ListPackages.Method, path, nil, &out)
 	return out.Packages, err
 }
 
@@ -116,7 +80,7 @@ func (c *Client) PackageFile(ctx context.Context, id string, progress func(done,
 
 // PackageTickets lists a package's tickets.
 func (c *Client) PackageTickets(ctx context.Context, id string) ([]Ticket, error) {
-	var out Tickets
+	var out apiwire.TicketList
 	err := c.call(ctx, apiwire.ListTickets.Method, apiwire.ListTickets.Path(id), nil, &out)
 	return out.Tickets, err
 }
@@ -127,7 +91,7 @@ func (c *Client) PackageTickets(ctx context.Context, id string) ([]Ticket, error
 // whose answer was lost may be sent again.
 func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, error) {
 	var out Tickets
-	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]string{"device": device}, &out)
+	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), apiwire.TicketRequest{Device: device}, &out)
 	return out, err
 }
 
@@ -137,7 +101,7 @@ func (c *Client) TakeTicket(ctx context.Context, pkg, device string) (Tickets, e
 // nothing: a request whose answer was lost may be sent again.
 func (c *Client) TakeTickets(ctx context.Context, pkg string, n int, request string) (Tickets, error) {
 	var out Tickets
-	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), map[string]any{"count": n, "request": request}, &out)
+	err := c.call(ctx, apiwire.TakeTickets.Method, apiwire.TakeTickets.Path(pkg), apiwire.TicketRequest{Count: n, Request: request}, &out)
 	return out, err
 }
 
