@@ -5,7 +5,6 @@ package webserial
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"trustforge/internal/browser"
+	"trustforge/internal/usererr"
 )
 
 // closeTimeout bounds each step of Close: a port whose device is gone may
@@ -144,7 +144,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sess != nil {
-		return fmt.Errorf("webserial: open: %w: already open", ErrBusy)
+		return usererr.Errorf("webserial", "open: %w: already open", ErrBusy)
 	}
 	o := map[string]any{"baudRate": opts.BaudRate, "bufferSize": DefaultBufferSize, "flowControl": "none"}
 	if opts.BufferSize > 0 {
@@ -205,7 +205,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 func (s *session) start() error {
 	w, err := s.port.Get("writable")
 	if err != nil || w.IsNull() || w.IsUndefined() {
-		return errors.New("webserial: open: the port has no writable stream")
+		return usererr.New("webserial", "open: the port has no writable stream")
 	}
 	if s.writer, err = browser.Call(w, "getWriter"); err != nil {
 		return mapErr(opOpen, "open", err)
@@ -540,7 +540,7 @@ func (p *Port) Forget(ctx context.Context) error {
 	p.Close()
 	f, err := p.v.Get("forget")
 	if err != nil || f.Type() != safejs.TypeFunction {
-		return fmt.Errorf("webserial: forget: %w", ErrUnsupported)
+		return usererr.Errorf("webserial", "forget: %w", ErrUnsupported)
 	}
 	prom, err := browser.Call(p.v, "forget")
 	if err != nil {
@@ -576,17 +576,17 @@ func mapErr(kind opKind, op string, err error) error {
 		}
 	case "SecurityError":
 		if kind == opChoose {
-			return fmt.Errorf("%w (%v)", ErrNeedsGesture, err)
+			return usererr.Errorf("", "%w (%v)", ErrNeedsGesture, err)
 		}
 	case "InvalidStateError":
-		return fmt.Errorf("webserial: %s: %w (%v)", op, ErrBusy, err)
+		return usererr.Errorf("webserial", "%s: %w (%v)", op, ErrBusy, err)
 	case "NetworkError":
 		if kind == opOpen {
-			return fmt.Errorf("webserial: %s: %w (%v)", op, ErrBusy, err)
+			return usererr.Errorf("webserial", "%s: %w (%v)", op, ErrBusy, err)
 		}
-		return fmt.Errorf("webserial: %s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webserial", "%s: %w", op, ErrDisconnected)
 	}
-	return fmt.Errorf("webserial: %s: %w", op, err)
+	return usererr.Errorf("webserial", "%s: %w", op, err)
 }
 
 func truthy(v safejs.Value) bool {

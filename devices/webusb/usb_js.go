@@ -10,6 +10,7 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"trustforge/internal/browser"
+	"trustforge/internal/usererr"
 )
 
 // Supported reports whether the browser has the WebUSB API.
@@ -343,7 +344,7 @@ func (d *Device) Reset(ctx context.Context) error {
 func (d *Device) Forget(ctx context.Context) error {
 	f, err := d.v.Get("forget")
 	if err != nil || f.Type() != safejs.TypeFunction {
-		return fmt.Errorf("webusb: forget: %w", ErrUnsupported)
+		return usererr.Errorf("webusb", "forget: %w", ErrUnsupported)
 	}
 	if _, err := await(ctx, d.v, "forget"); err != nil {
 		return mapErr(opOther, "forget", err)
@@ -360,7 +361,7 @@ func transferStatus(r safejs.Value) error {
 	case "babble":
 		return ErrBabble
 	default:
-		return fmt.Errorf("webusb: transfer status %q", str(r, "status"))
+		return usererr.Errorf("webusb", "transfer status %q", str(r, "status"))
 	}
 }
 
@@ -409,18 +410,18 @@ func mapErr(kind opKind, op string, err error) error {
 		if kind == opChoose {
 			return ErrNoDeviceChosen
 		}
-		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webusb", "%s: %w", op, ErrDisconnected)
 	case "SecurityError":
 		if kind == opChoose {
-			return fmt.Errorf("%w (%s)", ErrNeedsGesture, msg)
+			return usererr.Errorf("", "%w (%s)", ErrNeedsGesture, msg)
 		}
 	case "NetworkError":
 		if kind == opOpen {
-			return fmt.Errorf("webusb: %s: %w (%s)", op, ErrBusy, msg)
+			return usererr.Errorf("webusb", "%s: %w (%s)", op, ErrBusy, msg)
 		}
-		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webusb", "%s: %w", op, ErrDisconnected)
 	case "InvalidStateError":
-		return fmt.Errorf("webusb: %s: %s", op, msg)
+		return usererr.Errorf("webusb", "%s: %s", op, msg)
 	}
-	return fmt.Errorf("webusb: %s: %w", op, err)
+	return usererr.Errorf("webusb", "%s: %w", op, err)
 }

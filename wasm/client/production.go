@@ -3,13 +3,13 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"trustforge/internal/apiwire"
 	"trustforge/internal/stride"
+	"trustforge/internal/usererr"
 )
 
 // Package is the server's record of a production package. Its fields are
@@ -78,13 +78,13 @@ func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(s
 		if ctx.Err() != nil {
 			return p, ctx.Err()
 		}
-		return p, fmt.Errorf("client: upload: %w", err)
+		return p, usererr.Errorf("client", "upload: %w", err)
 	}
 	if status >= 400 {
 		return p, decodeError(status, body)
 	}
 	if err := decodeJSON(body, &p); err != nil {
-		return p, fmt.Errorf("client: upload answer: %w", err)
+		return p, usererr.Errorf("client", "upload answer: %w", err)
 	}
 	return p, nil
 }
