@@ -3,13 +3,13 @@ package bundle
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 
 	"filippo.io/age"
 
 	"trustforge/crypto/engine"
+	"trustforge/internal/usererr"
 )
 
 // chunkSize is how much of a stream is handled at a time; age encrypts in
@@ -39,7 +39,7 @@ func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 	ph := &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
 	aw, err := age.Encrypt(ph, list...)
 	if err != nil {
-		return fmt.Errorf("bundle: encrypt: %w", err)
+		return usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	ic := newContentCheck(m, true, eng)
 	if err := copyChunks(ctx, io.MultiWriter(ic, aw), image); err != nil {
@@ -50,17 +50,17 @@ func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 		if ctx.Err() != nil {
 			return err
 		}
-		return fmt.Errorf("bundle: read image: %w", err)
+		return usererr.Errorf("bundle", "read image: %w", err)
 	}
 	if err := aw.Close(); err != nil {
-		return fmt.Errorf("bundle: encrypt: %w", err)
+		return usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	info, err := ic.result()
 	if err != nil {
 		return err
 	}
 	if m.Image != (ImageInfo{}) && m.Image != info {
-		return fmt.Errorf("%w: image read while encrypting (%d bytes, SHA256 TLV %s) differs from the one given (%d bytes, %s)",
+		return usererr.Errorf("", "%w: image read while encrypting (%d bytes, SHA256 TLV %s) differs from the one given (%d bytes, %s)",
 			ErrImageMismatch, info.Size, info.SHA256, m.Image.Size, m.Image.SHA256)
 	}
 	m.Image = info
@@ -98,7 +98,7 @@ func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest,
 // browser passes WebCrypto's engine.
 func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest, eng engine.Engine, ids ...age.Identity) error {
 	if len(ids) == 0 {
-		return fmt.Errorf("%w: no identity given", ErrNoIdentity)
+		return usererr.Errorf("", "%w: no identity given", ErrNoIdentity)
 	}
 	pv := &PayloadVerifier{want: m.Payload, h: engine.Or(eng).NewSHA256()}
 	src := io.TeeReader(payload, pv)
@@ -109,9 +109,9 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
-			err = fmt.Errorf("%w: %v", ErrNoIdentity, err)
+			err = usererr.Errorf("", "%w: %v", ErrNoIdentity, err)
 		} else {
-			err = fmt.Errorf("%w: %v", ErrDecrypt, err)
+			err = usererr.Errorf("", "%w: %v", ErrDecrypt, err)
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
@@ -124,13 +124,13 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		case errors.As(err, &we) && (errors.Is(we.err, ErrNotImage) || errors.Is(we.err, ErrImageMismatch)):
 			return payloadFailure(ctx, src, pv, we.err)
 		case errors.As(err, &we):
-			return fmt.Errorf("bundle: write image: %w", we.err)
+			return usererr.Errorf("bundle", "write image: %w", we.err)
 		}
-		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %v", ErrDecrypt, err))
+		return payloadFailure(ctx, src, pv, usererr.Errorf("", "%w: %v", ErrDecrypt, err))
 	}
 	// age stops at its final chunk: anything after it is extra payload.
 	if err := copyChunks(ctx, io.Discard, src); err != nil {
-		return payloadFailure(ctx, src, pv, fmt.Errorf("bundle: read payload: %w", err))
+		return payloadFailure(ctx, src, pv, usererr.Errorf("bundle", "read payload: %w", err))
 	}
 	if err := pv.Check(); err != nil {
 		return err
@@ -177,7 +177,7 @@ func copyChunks(ctx context.Context, dst io.Writer, src io.Reader) error {
 	buf := make([]byte, chunkSize)
 	for {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("bundle: %w", err)
+			return usererr.Errorf("bundle", "%w", err)
 		}
 		n, rerr := src.Read(buf)
 		if n > 0 {

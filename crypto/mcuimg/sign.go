@@ -8,10 +8,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"errors"
-	"fmt"
 	"io"
 
 	"trustforge/crypto/engine"
+	"trustforge/internal/usererr"
 )
 
 // Sign makes a signed (and, with EncryptTo, encrypted) image of payload.
@@ -60,7 +60,7 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	n, err := e.w.Write(b)
 	e.n += n
 	if err != nil {
-		e.err = fmt.Errorf("mcuimg: write: %w", err)
+		e.err = usererr.Errorf("mcuimg", "write: %w", err)
 	}
 	return n, e.err
 }
@@ -86,7 +86,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	if o.EncryptTo != nil {
 		aesKey := make([]byte, p.keyLen)
 		if _, err := io.ReadFull(o.Rand, aesKey); err != nil {
-			return nil, fmt.Errorf("mcuimg: image key: %w", err)
+			return nil, usererr.Errorf("mcuimg", "image key: %w", err)
 		}
 		var err error
 		if encTLV, err = wrapKey(o.Rand, o.EncryptTo, aesKey); err != nil {
@@ -95,7 +95,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 		if !o.Clear {
 			// MCUboot's payload counter starts at zero.
 			if stream, err = engine.Or(o.Engine).NewCTR(aesKey, make([]byte, aes.BlockSize)); err != nil {
-				return nil, fmt.Errorf("mcuimg: aes: %w", err)
+				return nil, usererr.Errorf("mcuimg", "aes: %w", err)
 			}
 		}
 	}
@@ -119,11 +119,11 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 		}
 	} else {
 		if _, err := io.ReadFull(r, area); err != nil {
-			return nil, fmt.Errorf("mcuimg: read header area: %w", err)
+			return nil, usererr.Errorf("mcuimg", "read header area: %w", err)
 		}
 		for i, c := range area {
 			if c != 0 {
-				return nil, fmt.Errorf("%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
+				return nil, usererr.Errorf("", "%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
 			}
 		}
 	}
@@ -143,14 +143,14 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	remaining := p.payloadSize
 	for remaining > 0 {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("mcuimg: sign: %w", err)
+			return nil, usererr.Errorf("mcuimg", "sign: %w", err)
 		}
 		n := min(len(buf), remaining)
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("mcuimg: input ended %d bytes early", remaining)
+				return nil, usererr.Errorf("mcuimg", "input ended %d bytes early", remaining)
 			}
-			return nil, fmt.Errorf("mcuimg: read payload: %w", err)
+			return nil, usererr.Errorf("mcuimg", "read payload: %w", err)
 		}
 		remaining -= n
 		chunk := buf[:n]
@@ -181,7 +181,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 		w.Write(pad)
 	}
 	if n, _ := r.Read(buf[:1]); n > 0 {
-		return nil, fmt.Errorf("%w: input is longer than its declared size %d", ErrInvalidOption, p.inputSize)
+		return nil, usererr.Errorf("", "%w: input is longer than its declared size %d", ErrInvalidOption, p.inputSize)
 	}
 	hashed.Write(p.protected)
 	w.Write(p.protected)
@@ -240,7 +240,7 @@ func (p *plan) sign(digest []byte, pureBuf *bytes.Buffer) (TLV, error) {
 	case *ecdsa.PrivateKey:
 		sig, err := ecdsa.SignASN1(p.o.Rand, k, digest)
 		if err != nil {
-			return TLV{}, fmt.Errorf("mcuimg: sign: %w", err)
+			return TLV{}, usererr.Errorf("mcuimg", "sign: %w", err)
 		}
 		return TLV{Type: TLVECDSASig, Value: sig}, nil
 	case ed25519.PrivateKey:
@@ -250,5 +250,5 @@ func (p *plan) sign(digest []byte, pureBuf *bytes.Buffer) (TLV, error) {
 		}
 		return TLV{Type: TLVEd25519, Value: ed25519.Sign(k, msg)}, nil
 	}
-	return TLV{}, fmt.Errorf("%w: %T signer", ErrUnsupported, signer)
+	return TLV{}, usererr.Errorf("", "%w: %T signer", ErrUnsupported, signer)
 }

@@ -3,11 +3,11 @@ package mcuimg
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
 	"io"
 
 	"trustforge/crypto/engine"
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // KeyFormat selects how a signed image names its signing key.
@@ -142,16 +142,16 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 		p.headerSize = HeaderSize
 	}
 	if p.headerSize < HeaderSize || p.headerSize > 0xffff {
-		return nil, fmt.Errorf("%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
+		return nil, usererr.Errorf("", "%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
 	}
 	if inputSize < 0 || inputSize > 0xffffffff {
-		return nil, fmt.Errorf("%w: input of %d bytes", ErrInvalidOption, inputSize)
+		return nil, usererr.Errorf("", "%w: input of %d bytes", ErrInvalidOption, inputSize)
 	}
 	p.inputSize = int(inputSize)
 	p.payloadSize = p.inputSize
 	if !o.PadHeader {
 		if p.inputSize < p.headerSize {
-			return nil, fmt.Errorf("%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
+			return nil, usererr.Errorf("", "%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
 		}
 		p.payloadSize -= p.headerSize
 	}
@@ -165,26 +165,26 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 		}
 	}
 	if !p.hashType.IsHash() {
-		return nil, fmt.Errorf("%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
+		return nil, usererr.Errorf("", "%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
 	}
 	if o.Pure && (o.Key == nil || o.Key.Algorithm() != keys.Ed25519) {
-		return nil, fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
+		return nil, usererr.Errorf("", "%w: pure signatures need an ed25519 key", ErrInvalidOption)
 	}
 	if o.Key != nil {
 		switch o.Key.Algorithm() {
 		case keys.ECDSAP256:
 			if p.hashType != TLVSHA256 {
-				return nil, fmt.Errorf("%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
+				return nil, usererr.Errorf("", "%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
 			}
 		case keys.Ed25519:
 			if p.hashType == TLVSHA384 || (o.Pure && p.hashType != TLVSHA512) {
-				return nil, fmt.Errorf("%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
+				return nil, usererr.Errorf("", "%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
 			}
 		default:
-			return nil, fmt.Errorf("%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
+			return nil, usererr.Errorf("", "%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
 		}
 		if o.PublicKeyFormat != KeyFormatHash && o.PublicKeyFormat != KeyFormatFull {
-			return nil, fmt.Errorf("%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
+			return nil, usererr.Errorf("", "%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
 		}
 	}
 
@@ -194,7 +194,7 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 			return nil, err
 		}
 		if o.Pure {
-			return nil, fmt.Errorf("%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
+			return nil, usererr.Errorf("", "%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
 		}
 		switch o.EncryptKeyLen {
 		case 0, 128:
@@ -202,22 +202,22 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 		case 256:
 			p.keyLen, p.flags = 32, FlagEncryptedAES256
 		default:
-			return nil, fmt.Errorf("%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
+			return nil, usererr.Errorf("", "%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
 		}
 		// imgtool pads header area plus payload to whole AES blocks.
 		if r := (p.headerSize + p.payloadSize) % 16; r != 0 {
 			p.encPad = 16 - r
 		}
 	} else if o.Clear || o.EncryptKeyLen != 0 {
-		return nil, fmt.Errorf("%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
+		return nil, usererr.Errorf("", "%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
 	}
 	if uint64(p.payloadSize)+uint64(p.encPad) > 0xffffffff {
-		return nil, fmt.Errorf("%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
+		return nil, usererr.Errorf("", "%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
 	}
 
 	// Header flags.
 	if o.LoadAddr != 0 && o.ROMFixed != 0 {
-		return nil, fmt.Errorf("%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
+		return nil, usererr.Errorf("", "%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
 	}
 	if o.LoadAddr != 0 {
 		p.flags |= FlagRAMLoad
@@ -240,10 +240,10 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	seen := map[TLVType]bool{}
 	for _, t := range o.CustomTLVs {
 		if !t.Type.IsVendor() {
-			return nil, fmt.Errorf("%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
+			return nil, usererr.Errorf("", "%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
 		}
 		if seen[t.Type] {
-			return nil, fmt.Errorf("%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
+			return nil, usererr.Errorf("", "%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
 		}
 		seen[t.Type] = true
 		prot = append(prot, TLV{Type: t.Type, Value: t.Value})
@@ -262,10 +262,10 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 		return nil, err
 	}
 	if p.o.Pad && o.SlotSize == 0 {
-		return nil, fmt.Errorf("%w: padding needs a slot size", ErrInvalidOption)
+		return nil, usererr.Errorf("", "%w: padding needs a slot size", ErrInvalidOption)
 	}
 	if o.SlotSize < 0 {
-		return nil, fmt.Errorf("%w: slot size %d", ErrInvalidOption, o.SlotSize)
+		return nil, usererr.Errorf("", "%w: slot size %d", ErrInvalidOption, o.SlotSize)
 	}
 	p.unprotMinSize = p.unprotectedSize(70)
 	if err := p.checkFit(p.unprotMinSize); err != nil {
@@ -312,7 +312,7 @@ func (p *plan) checkFit(unprot int) error {
 		return nil
 	}
 	if size := p.imageSize(unprot); size+p.trailerSize > p.o.SlotSize {
-		return fmt.Errorf("%w: image %#x + trailer %#x exceeds the slot size %#x", ErrSlotTooSmall, size, p.trailerSize, p.o.SlotSize)
+		return usererr.Errorf("", "%w: image %#x + trailer %#x exceeds the slot size %#x", ErrSlotTooSmall, size, p.trailerSize, p.o.SlotSize)
 	}
 	return nil
 }

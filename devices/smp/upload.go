@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
 	"trustforge/devices/serial"
+	"trustforge/internal/usererr"
 )
 
 // LinePacket is the largest SMP packet whose serial frame fits one 127-byte
@@ -107,7 +107,7 @@ func (c *Client) Upload(ctx context.Context, img []byte, opts *UploadOptions) (*
 	}
 	total := int64(len(img))
 	if total == 0 {
-		return nil, errors.New("smp: image upload: the image is empty")
+		return nil, usererr.New("smp", "image upload: the image is empty")
 	}
 	if o.PacketSize == 0 || o.Window == 0 {
 		p, err := c.paramsOnce(ctx)
@@ -120,7 +120,7 @@ func (c *Client) Upload(ctx context.Context, img []byte, opts *UploadOptions) (*
 				o.Window = max(p.BufCount, 1)
 			}
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("smp: image upload: %w", ctx.Err())
+			return nil, usererr.Errorf("smp", "image upload: %w", ctx.Err())
 		default:
 			c.debugf("image upload: no buffer parameters (%v); one line per request", err)
 		}
@@ -175,7 +175,7 @@ func (u *upload) request(off int64) (uploadReq, error) {
 		}
 	}
 	if n <= 0 || off == 0 && n < 32 && int64(n) < u.total {
-		return r, fmt.Errorf("packet size %d leaves no room for image data", u.o.PacketSize)
+		return r, usererr.Errorf("", "packet size %d leaves no room for image data", u.o.PacketSize)
 	}
 	r.Data = u.img[off : off+int64(n)]
 	return r, nil
@@ -227,7 +227,7 @@ func (u *upload) run(ctx context.Context) (*UploadResult, error) {
 		for _, f := range queue {
 			c.forget(f.call)
 		}
-		return &u.res, fmt.Errorf("smp: image upload: %w", err)
+		return &u.res, usererr.Errorf("smp", "image upload: %w", err)
 	}
 	for acked < u.total {
 		// Until the board confirms the start of a session, only the
@@ -256,7 +256,7 @@ func (u *upload) run(ctx context.Context) (*UploadResult, error) {
 			next += int64(len(req.Data))
 		}
 		if len(queue) == 0 {
-			return fail(fmt.Errorf("nothing in flight at offset %d of %d", acked, u.total))
+			return fail(usererr.Errorf("", "nothing in flight at offset %d of %d", acked, u.total))
 		}
 
 		// The board answers in order: wait for the oldest request, giving
@@ -278,7 +278,7 @@ func (u *upload) run(ctx context.Context) (*UploadResult, error) {
 				continue // a request that was already given up on
 			}
 			if timeouts++; timeouts > c.retries() {
-				return fail(fmt.Errorf("%w at offset %d of %d; run the upload again to resume", ErrTimeout, acked, u.total))
+				return fail(usererr.Errorf("", "%w at offset %d of %d; run the upload again to resume", ErrTimeout, acked, u.total))
 			}
 			c.debugf("image upload: no answer for offset %d; going back to %d", f.off, acked)
 			epoch++
@@ -305,7 +305,7 @@ func (u *upload) run(ctx context.Context) (*UploadResult, error) {
 		}
 		off := *ans.Off
 		if off < 0 || off > u.total {
-			return fail(fmt.Errorf("the board reports offset %d of a %d-byte image", off, u.total))
+			return fail(usererr.Errorf("", "the board reports offset %d of a %d-byte image", off, u.total))
 		}
 		timeouts = 0
 		switch {
