@@ -9,6 +9,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
 	"trustforge/devices/webserial"
+	"trustforge/internal/usererr"
 )
 
 // TestDescribeDevice: board errors read as sentences, without package
@@ -22,7 +23,7 @@ func TestDescribeDevice(t *testing.T) {
 		{fmt.Errorf("x: %w", vault.ErrLocked), "The vault is locked: unlock it with its passphrase first."},
 		{&fwupdate.Refusal{Err: fwupdate.ErrDowngrade, Reason: "the board runs 1.2.0, newer than release 1.1.0"}, "The board runs 1.2.0, newer than release 1.1.0."},
 		{&smp.Error{Cmd: "image erase", Code: int(smp.RCBadState)}, "Image erase: the board's current state does not allow this (MGMT_ERR_EBADSTATE)."},
-		{errors.New("webserial: open: something odd"), "Open: something odd."},
+		{usererr.Errorf("webserial", "open: %w", errors.New("something odd")), "Open: something odd."},
 	}
 	for _, tt := range tests {
 		if got := describeDevice(tt.err); got != tt.want {

@@ -39,7 +39,7 @@ func TestDescribeDFU(t *testing.T) {
 	if got := describeDFU(fmt.Errorf("dfu: download block 3: %w", dfu.ErrDisconnected)); !strings.Contains(got, "unplugged") {
 		t.Errorf("unplug: %q", got)
 	}
-	if got := describeDFU(fmt.Errorf("%w: first at 0x08000010 (device 0x00, file 0x01)", dfu.ErrMismatch)); !strings.Contains(got, "0x08000010") {
+	if got := describeDFU(&dfu.MismatchError{Where: "first at 0x08000010 (device 0x00, file 0x01)"}); !strings.Contains(got, "0x08000010") {
 		t.Errorf("mismatch: %q", got)
 	}
 }
