@@ -100,6 +100,23 @@ func (e *Efuses) State(chip string) SecurityState {
 // contradicts an earlier one.
 var ErrBadState = errors.New("esprom: eFuse state")
 
+// StateError is a security state that is malformed or contradicts an
+// earlier one. It wraps [ErrBadState].
+type StateError struct {
+	// Problem says what is wrong, for people: "chip \"\": 1 to 16
+	// printable characters".
+	Problem string
+}
+
+func (e *StateError) Error() string { return ErrBadState.Error() + ": " + e.Problem }
+
+func (e *StateError) Unwrap() error { return ErrBadState }
+
+// badState returns a *StateError with the formatted problem.
+func badState(format string, a ...any) error {
+	return &StateError{Problem: fmt.Sprintf(format, a...)}
+}
+
 var purposeNames = func() map[string]bool {
 	m := map[string]bool{}
 	for p := range 16 {
@@ -115,15 +132,15 @@ var purposeNames = func() map[string]bool {
 func ParseState(b []byte) (SecurityState, error) {
 	var s SecurityState
 	if len(b) > 4<<10 {
-		return s, fmt.Errorf("%w: %d bytes, more than 4 KiB", ErrBadState, len(b))
+		return s, badState("%d bytes, more than 4 KiB", len(b))
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&s); err != nil {
-		return SecurityState{}, fmt.Errorf("%w: %v", ErrBadState, err)
+		return SecurityState{}, badState("%v", err)
 	}
 	if d.More() {
-		return SecurityState{}, fmt.Errorf("%w: data after the object", ErrBadState)
+		return SecurityState{}, badState("data after the object")
 	}
 	if err := s.Validate(); err != nil {
 		return SecurityState{}, err
@@ -133,9 +150,7 @@ func ParseState(b []byte) (SecurityState, error) {
 
 // Validate checks that s could be a chip's state.
 func (s SecurityState) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrBadState, fmt.Sprintf(format, a...))
-	}
+	bad := badState
 	if s.Chip == "" || len(s.Chip) > 16 || strings.ContainsFunc(s.Chip, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
 		return bad("chip %q: 1 to 16 printable characters", s.Chip)
 	}
@@ -227,8 +242,8 @@ func (s SecurityState) Regresses(prior SecurityState) error {
 		}
 	}
 	if len(lost) > 0 {
-		return fmt.Errorf("%w: the board reports %s cleared or changed, which eFuses cannot do: this is not the board recorded before",
-			ErrBadState, strings.Join(lost, ", "))
+		return badState("the board reports %s cleared or changed, which eFuses cannot do: this is not the board recorded before",
+			strings.Join(lost, ", "))
 	}
 	return nil
 }
