@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"trustforge/internal/usererr"
 )
 
 // More block 0 bit positions of the ESP32-C3 (ESP-IDF's eFuse table).
@@ -98,7 +98,7 @@ func (e *Efuses) State(chip string) SecurityState {
 
 // ErrBadState reports a security state that is malformed, or that
 // contradicts an earlier one.
-var ErrBadState = errors.New("esprom: eFuse state")
+var ErrBadState = usererr.New("esprom", "eFuse state")
 
 // StateError is a security state that is malformed or contradicts an
 // earlier one. It wraps [ErrBadState].
@@ -109,6 +109,9 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string { return ErrBadState.Error() + ": " + e.Problem }
+
+// UserMessage is the error for people: "eFuse state: " and the problem.
+func (e *StateError) UserMessage() string { return usererr.Message(ErrBadState) + ": " + e.Problem }
 
 func (e *StateError) Unwrap() error { return ErrBadState }
 
@@ -301,7 +304,7 @@ func PlanProtections(e *Efuses, p Protections) (*Burn, error) {
 		add(bitSecureDownload, "ENABLE_SECURITY_DOWNLOAD = 1 (the ROM loader only writes flash from now on)")
 	}
 	if len(b.Changes) == 0 {
-		return nil, fmt.Errorf("%w: the protections asked for are all set already", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: the protections asked for are all set already", ErrEfuse)
 	}
 	return b, nil
 }

@@ -9,8 +9,11 @@ import (
 
 	"trustforge/crypto/audit"
 	"trustforge/crypto/bundle"
+	"trustforge/crypto/espimg"
+	"trustforge/crypto/production"
 	"trustforge/crypto/vault"
 	"trustforge/devices/dfu"
+	"trustforge/devices/esprom"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/provision"
 	"trustforge/devices/smp"
@@ -43,6 +46,8 @@ func TestDescribe(t *testing.T) {
 		{"keys: in a message", usererr.Errorf("vault", "listing keys: %w", errors.New("IndexedDB: quota exceeded")),
 			"Listing keys: IndexedDB: quota exceeded."},
 		{"release: in a message", badVersion, "Malformed: version \"1.0.0-rc..1\": pre-release: empty identifier."},
+		{"eFuse state", usererr.Errorf("mastering", "board report: %w", &esprom.StateError{Problem: "data after the object"}),
+			"Board report: eFuse state: data after the object."},
 		{"foreign text kept whole", errors.New("age: no identity matched"), "Age: no identity matched."},
 	}
 	for _, tt := range tests {
@@ -135,7 +140,8 @@ func TestIdentity(t *testing.T) {
 // package that made them.
 func TestNoPackageNames(t *testing.T) {
 	for _, err := range []error{vault.ErrNoVault, bundle.ErrMalformed, webserial.ErrClosed, webusb.ErrStall, dfu.ErrNotDfuSe,
-		link.ErrNotConnected, smp.ErrTimeout, audit.ErrBroken, provision.ErrClone} {
+		link.ErrNotConnected, smp.ErrTimeout, audit.ErrBroken, provision.ErrClone, production.ErrNotPackage, espimg.ErrTruncated,
+		esprom.ErrBadState, &esprom.ROMError{Op: 0x02, Code: 0x07}} {
 		pkg, _, _ := strings.Cut(err.Error(), ": ")
 		if got := Describe(err); strings.Contains(strings.ToLower(got), pkg+": ") {
 			t.Errorf("Describe(%v) = %q names its package", err, got)
