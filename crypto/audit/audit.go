@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

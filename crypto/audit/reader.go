@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

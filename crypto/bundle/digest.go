@@ -3,6 +3,7 @@ package bundle
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
 	"trustforge/internal/usererr"
 )
 

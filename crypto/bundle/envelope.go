@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+
 	"trustforge/internal/usererr"
 
 	"github.com/veraison/go-cose"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"sort"
+
 	"trustforge/crypto/engine"
 	"trustforge/internal/usererr"
 )

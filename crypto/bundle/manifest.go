@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"time"
-	"trustforge/internal/usererr"
 	"unicode/utf8"
+
+	"trustforge/internal/usererr"
 
 	"github.com/fxamacker/cbor/v2"
 )

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"hash"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+
 	"trustforge/internal/usererr"
 
 	"filippo.io/age"

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"io"
 	"slices"
+
 	"trustforge/internal/usererr"
 
 	"github.com/fxamacker/cbor/v2"

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+
 	"trustforge/internal/usererr"
 
 	"filippo.io/age"

@@ -2,6 +2,7 @@ package espimg
 
 import (
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

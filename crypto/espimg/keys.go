@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

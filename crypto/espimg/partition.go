@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"strings"
+
 	"trustforge/internal/usererr"
 )
 

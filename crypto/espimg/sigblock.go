@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/big"
+
 	"trustforge/internal/usererr"
 )
 

@@ -8,6 +8,7 @@ import (
 	"encoding/asn1"
 	"io"
 	"math/big"
+
 	"trustforge/internal/usererr"
 )
 

@@ -2,6 +2,7 @@ package espimg
 
 import (
 	"crypto/aes"
+
 	"trustforge/internal/usererr"
 
 	"golang.org/x/crypto/xts"

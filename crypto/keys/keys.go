@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+
 	"trustforge/internal/usererr"
 )
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
 	"trustforge/internal/usererr"
 )
 

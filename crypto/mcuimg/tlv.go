@@ -2,6 +2,7 @@ package mcuimg
 
 import (
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

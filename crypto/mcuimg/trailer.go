@@ -2,6 +2,7 @@ package mcuimg
 
 import (
 	"bytes"
+
 	"trustforge/internal/usererr"
 )
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"slices"
+
 	"trustforge/internal/usererr"
 
 	"golang.org/x/crypto/cryptobyte"

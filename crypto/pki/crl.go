@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

@@ -4,8 +4,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"strings"
-	"trustforge/internal/usererr"
 	"unicode/utf8"
+
+	"trustforge/internal/usererr"
 )
 
 // Attribute is one attribute of a distinguished name, such as CN=thermo-1a2b.

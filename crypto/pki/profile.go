@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

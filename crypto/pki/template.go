@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strconv"
+
 	"trustforge/internal/usererr"
 
 	"filippo.io/age"

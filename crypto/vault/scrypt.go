@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+
 	"trustforge/internal/usererr"
 
 	"filippo.io/age"

@@ -2,6 +2,7 @@ package dfu
 
 import (
 	"context"
+
 	"trustforge/internal/usererr"
 )
 

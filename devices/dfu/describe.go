@@ -3,6 +3,7 @@ package dfu
 import (
 	"context"
 	"encoding/binary"
+
 	"trustforge/internal/usererr"
 )
 

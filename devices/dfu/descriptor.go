@@ -3,8 +3,9 @@ package dfu
 import (
 	"encoding/binary"
 	"time"
-	"trustforge/internal/usererr"
 	"unicode/utf16"
+
+	"trustforge/internal/usererr"
 )
 
 // USB interface class and subclass of DFU, and its two protocols.

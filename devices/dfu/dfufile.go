@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+
 	"trustforge/internal/usererr"
 )
 

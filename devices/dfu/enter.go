@@ -3,6 +3,7 @@ package dfu
 import (
 	"context"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

@@ -3,6 +3,7 @@ package dfu
 import (
 	"context"
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

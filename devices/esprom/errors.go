@@ -2,6 +2,7 @@ package esprom
 
 import (
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

@@ -3,6 +3,7 @@ package esprom
 import (
 	"encoding/binary"
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

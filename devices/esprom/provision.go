@@ -3,6 +3,7 @@ package esprom
 import (
 	"bytes"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

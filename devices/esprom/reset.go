@@ -3,6 +3,7 @@ package esprom
 import (
 	"context"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

@@ -7,8 +7,9 @@ import (
 	"io"
 	"strings"
 	"time"
-	"trustforge/internal/usererr"
 	"unicode/utf8"
+
+	"trustforge/internal/usererr"
 )
 
 // Outcome is how an update ended.

@@ -2,6 +2,7 @@ package serial
 
 import (
 	"encoding/base64"
+
 	"trustforge/internal/usererr"
 )
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

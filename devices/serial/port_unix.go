@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"time"
+
 	"trustforge/internal/usererr"
 
 	"golang.org/x/sys/unix"

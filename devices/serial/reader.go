@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

@@ -3,6 +3,7 @@ package smp
 import (
 	"errors"
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

@@ -3,6 +3,7 @@ package smp
 import (
 	"encoding/binary"
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
 	"trustforge/internal/usererr"
 )
 

@@ -3,6 +3,7 @@ package smp
 import (
 	"context"
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

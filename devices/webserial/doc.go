@@ -22,6 +22,7 @@ package webserial
 
 import (
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

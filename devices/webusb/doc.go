@@ -18,6 +18,7 @@ package webusb
 
 import (
 	"fmt"
+
 	"trustforge/internal/usererr"
 )
 

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
 	"trustforge/internal/usererr"
 
 	"github.com/coder/websocket"

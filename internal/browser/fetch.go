@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"strings"
+
 	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
 	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"

@@ -5,6 +5,7 @@ package browser
 import (
 	"context"
 	"io"
+
 	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"

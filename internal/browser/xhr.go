@@ -4,6 +4,7 @@ package browser
 
 import (
 	"context"
+
 	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"

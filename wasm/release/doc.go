@@ -19,6 +19,7 @@ import (
 	"context"
 	"io"
 	"time"
+
 	"trustforge/internal/usererr"
 )
 

@@ -4,6 +4,7 @@ package ui
 
 import (
 	"context"
+
 	"trustforge/internal/usererr"
 )
 

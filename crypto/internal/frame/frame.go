@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+
 	"trustforge/internal/usererr"
 )
 

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+
 	"trustforge/internal/usererr"
 )
 
