@@ -20,12 +20,12 @@ import (
 const closeTimeout = 2 * time.Second
 
 // Supported reports whether the browser has the Web Serial API.
-func Supported() bool {
-	_, err := serialAPI()
-	return err == nil
-}
+func Supported() bool { return ports.Supported() }
 
-func serialAPI() (safejs.Value, error) { return browser.Navigator("serial", ErrUnsupported) }
+// ports is navigator.serial for this package.
+var ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: ErrUnsupported, Noun: "port", RequestMethod: "requestPort", ListMethod: "getPorts",
+	EventAttr: "target", Wrap: newPort, MapErr: mapErr, Filter: Filter.dict,
+	Event: func(kind string, p *Port) Event { return Event{Type: EventType(kind), Port: p} }}
 
 // Request shows the browser's port chooser and returns the port the person
 // picked. It must follow a click or key press on the page (it fails with
@@ -33,52 +33,29 @@ func serialAPI() (safejs.Value, error) { return browser.Navigator("serial", ErrU
 // is dismissed. In some browsers (headless ones) the chooser never answers:
 // cancel ctx, from a Cancel button or a timeout, to give up.
 func Request(ctx context.Context, filters ...Filter) (*Port, error) {
-	s, err := serialAPI()
-	if err != nil {
-		return nil, err
+	return ports.Request(ctx, filters)
+}
+
+// dict is the filter as requestPort takes it.
+func (f Filter) dict() map[string]any {
+	m := map[string]any{}
+	if f.VendorID != 0 {
+		m["usbVendorId"] = int(f.VendorID)
 	}
-	fs := make([]any, 0, len(filters))
-	for _, f := range filters {
-		m := map[string]any{}
-		if f.VendorID != 0 {
-			m["usbVendorId"] = int(f.VendorID)
-		}
-		if f.ProductID != 0 {
-			m["usbProductId"] = int(f.ProductID)
-		}
-		fs = append(fs, m)
+	if f.ProductID != 0 {
+		m["usbProductId"] = int(f.ProductID)
 	}
-	opts, err := safejs.ValueOf(map[string]any{"filters": fs})
-	if err != nil {
-		return nil, err
-	}
-	p, err := browser.Call(s, "requestPort", opts)
-	if err != nil {
-		return nil, mapErr(opChoose, "choosing a port", err)
-	}
-	v, err := browser.Await(ctx, p)
-	if err != nil {
-		return nil, mapErr(opChoose, "choosing a port", err)
-	}
-	return newPort(v), nil
+	return m
 }
 
 // Granted returns the ports this origin may open without asking: those
 // picked before, and those an enterprise policy grants.
-func Granted(ctx context.Context) ([]*Port, error) {
-	ports, err := browser.Granted(ctx, serialAPI, "getPorts", newPort)
-	return ports, mapErr(opOther, "listing ports", err)
-}
+func Granted(ctx context.Context) ([]*Port, error) { return ports.Granted(ctx) }
 
 // Watch reports ports of this origin being plugged in and unplugged until
 // ctx is done, when the channel closes. Events that the receiver is too
 // slow to take are dropped beyond a small buffer.
-func Watch(ctx context.Context) (<-chan Event, error) {
-	ch, err := browser.WatchConnections(ctx, serialAPI, "target", func(kind string, v safejs.Value) Event {
-		return Event{Type: EventType(kind), Port: newPort(v)}
-	})
-	return ch, mapErr(opOther, "watching ports", err)
-}
+func Watch(ctx context.Context) (<-chan Event, error) { return ports.Watch(ctx) }
 
 // Port is a serial port of the browser (a SerialPort). Once opened it is an
 // smp.Transport. Its methods may be called from several goroutines.
@@ -552,20 +529,16 @@ func (p *Port) Forget(ctx context.Context) error {
 	return nil
 }
 
-// opKind says how a failed operation's DOMException reads: a chooser's
-// NotFoundError is the person cancelling, an open's NetworkError a port
-// or device that another program holds.
-type opKind int
-
+// The kinds of call mapErr tells apart (see browser.OpKind).
 const (
-	opOther opKind = iota
-	opChoose
-	opOpen
+	opOther  = browser.OpOther
+	opChoose = browser.OpChoose
+	opOpen   = browser.OpOpen
 )
 
 // mapErr turns a rejected Web Serial call into the package's errors; op
 // names the call in messages only, kind decides.
-func mapErr(kind opKind, op string, err error) error {
+func mapErr(kind browser.OpKind, op string, err error) error {
 	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
