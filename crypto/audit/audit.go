@@ -21,10 +21,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"sort"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // HashLabel separates audit entry hashes from every other SHA-256 use in
@@ -49,10 +49,10 @@ func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 // UnmarshalText decodes 64 hex digits into h.
 func (h *Hash) UnmarshalText(b []byte) error {
 	if len(b) != 2*sha256.Size {
-		return fmt.Errorf("audit: hash must be %d hex digits, got %d", 2*sha256.Size, len(b))
+		return usererr.Errorf("audit", "hash must be %d hex digits, got %d", 2*sha256.Size, len(b))
 	}
 	if _, err := hex.Decode(h[:], b); err != nil {
-		return fmt.Errorf("audit: bad hash: %w", err)
+		return usererr.Errorf("audit", "bad hash: %w", err)
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 // ErrFieldTooLong is returned for an entry whose fields exceed the limits.
-var ErrFieldTooLong = errors.New("audit: entry field too long")
+var ErrFieldTooLong = usererr.New("audit", "entry field too long")
 
 func (e Entry) checkFields() error {
 	for _, s := range []string{e.Actor, e.Action, e.Subject} {
@@ -155,7 +155,7 @@ func (e Entry) checkFields() error {
 		}
 	}
 	if len(e.Detail) > MaxDetailKeys {
-		return fmt.Errorf("%w: %d detail keys, at most %d", ErrFieldTooLong, len(e.Detail), MaxDetailKeys)
+		return usererr.Errorf("", "%w: %d detail keys, at most %d", ErrFieldTooLong, len(e.Detail), MaxDetailKeys)
 	}
 	for k, v := range e.Detail {
 		if len(k) > MaxFieldLen || len(v) > MaxFieldLen {

@@ -5,8 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // MaxLineLen bounds one exported entry, in bytes.
@@ -23,7 +24,7 @@ func NewWriter(w io.Writer) *Writer { return &Writer{enc: json.NewEncoder(w)} }
 // Write writes one entry and its line break.
 func (w *Writer) Write(e Entry) error {
 	if err := w.enc.Encode(e); err != nil {
-		return fmt.Errorf("audit: writing entry %d: %w", e.Seq, err)
+		return usererr.Errorf("audit", "writing entry %d: %w", e.Seq, err)
 	}
 	return nil
 }
@@ -55,9 +56,9 @@ func (r *Reader) Next() (Entry, error) {
 	}
 	if err := r.s.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return Entry{}, fmt.Errorf("audit: line %d longer than %d bytes", r.line+1, MaxLineLen)
+			return Entry{}, usererr.Errorf("audit", "line %d longer than %d bytes", r.line+1, MaxLineLen)
 		}
-		return Entry{}, fmt.Errorf("audit: reading line %d: %w", r.line+1, err)
+		return Entry{}, usererr.Errorf("audit", "reading line %d: %w", r.line+1, err)
 	}
 	return Entry{}, io.EOF
 }
@@ -67,13 +68,13 @@ func parseEntry(b []byte, line int) (Entry, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return Entry{}, fmt.Errorf("audit: line %d: %w", line, err)
+		return Entry{}, usererr.Errorf("audit", "line %d: %w", line, err)
 	}
 	if dec.More() {
-		return Entry{}, fmt.Errorf("audit: line %d: trailing data after entry", line)
+		return Entry{}, usererr.Errorf("audit", "line %d: trailing data after entry", line)
 	}
 	if err := e.checkFields(); err != nil {
-		return Entry{}, fmt.Errorf("audit: line %d: %w", line, err)
+		return Entry{}, usererr.Errorf("audit", "line %d: %w", line, err)
 	}
 	return e, nil
 }

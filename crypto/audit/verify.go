@@ -1,12 +1,13 @@
 package audit
 
 import (
-	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // ErrBroken is the error every chain failure wraps; a *ChainError says where.
-var ErrBroken = errors.New("audit: chain broken")
+var ErrBroken = usererr.New("audit", "chain broken")
 
 // ChainError reports the first entry at which a chain stops verifying.
 type ChainError struct {
@@ -14,8 +15,11 @@ type ChainError struct {
 	Reason string
 }
 
-func (e *ChainError) Error() string {
-	return fmt.Sprintf("audit: chain broken at entry %d: %s", e.Seq, e.Reason)
+func (e *ChainError) Error() string { return "audit: " + e.UserMessage() }
+
+// UserMessage says where the chain breaks and why, for people.
+func (e *ChainError) UserMessage() string {
+	return fmt.Sprintf("chain broken at entry %d: %s", e.Seq, e.Reason)
 }
 
 // Unwrap makes errors.Is(err, ErrBroken) true.

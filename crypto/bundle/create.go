@@ -6,11 +6,11 @@ import (
 	"crypto"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
 	"trustforge/crypto/engine"
+	"trustforge/internal/usererr"
 )
 
 // CreateOptions says how Create signs and encrypts a release.
@@ -49,7 +49,7 @@ type CreateOptions struct {
 // signing key's public half returns the complete manifest.
 func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts CreateOptions) (*Signed, error) {
 	if opts.Key == nil {
-		return nil, errors.New("bundle: create: no signing key")
+		return nil, usererr.New("bundle", "create: no signing key")
 	}
 	if _, err := algorithmFor(opts.Key.Public()); err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	if opts.Scratch != nil {
 		var err error
 		if start, err = opts.Scratch.Seek(0, io.SeekCurrent); err != nil {
-			return nil, fmt.Errorf("bundle: scratch: %w", err)
+			return nil, usererr.Errorf("bundle", "scratch: %w", err)
 		}
 		scratch = opts.Scratch
 	} else {
@@ -93,7 +93,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	}
 	if opts.Scratch != nil {
 		if _, err := opts.Scratch.Seek(start, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("bundle: scratch: %w", err)
+			return nil, usererr.Errorf("bundle", "scratch: %w", err)
 		}
 	}
 	if err := writeBundle(ctx, w, s, io.LimitReader(scratch, m.Payload.Size), opts.Engine); err != nil {
@@ -132,7 +132,7 @@ func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Re
 		case ctx.Err() != nil:
 			return Manifest{}, err
 		}
-		return Manifest{}, fmt.Errorf("bundle: read image: %w", err)
+		return Manifest{}, usererr.Errorf("bundle", "read image: %w", err)
 	}
 	if err := sl.Close(); err != nil {
 		return Manifest{}, err
@@ -157,7 +157,7 @@ func writeBundle(ctx context.Context, w io.Writer, s *Signed, payload io.Reader,
 	if err := copyChunks(ctx, w, pr); err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
-			return fmt.Errorf("bundle: write payload: %w", we.err)
+			return usererr.Errorf("bundle", "write payload: %w", we.err)
 		}
 		return err
 	}

@@ -3,7 +3,8 @@ package bundle
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Digest is a SHA-256 digest. Its text (and JSON) form is lowercase hex.
@@ -29,10 +30,10 @@ func (d *Digest) UnmarshalText(b []byte) error {
 func ParseDigest(s string) (Digest, error) {
 	var d Digest
 	if len(s) != 2*len(d) {
-		return d, fmt.Errorf("%w: digest must be %d hex digits, got %d", ErrMalformed, 2*len(d), len(s))
+		return d, usererr.Errorf("", "%w: digest must be %d hex digits, got %d", ErrMalformed, 2*len(d), len(s))
 	}
 	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return Digest{}, fmt.Errorf("%w: digest: %v", ErrMalformed, err)
+		return Digest{}, usererr.Errorf("", "%w: digest: %v", ErrMalformed, err)
 	}
 	return d, nil
 }

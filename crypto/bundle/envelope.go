@@ -7,8 +7,9 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 
 	"github.com/veraison/go-cose"
 )
@@ -70,7 +71,7 @@ type Envelope struct {
 // (crypto/rand when nil).
 func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.Signer) (*Envelope, error) {
 	if kind.ContentType == "" || kind.Label == "" {
-		return nil, errors.New("bundle: sign: an envelope kind needs a content type and a label")
+		return nil, usererr.New("bundle", "sign: an envelope kind needs a content type and a label")
 	}
 	alg, err := algorithmFor(key.Public())
 	if err != nil {
@@ -78,12 +79,12 @@ func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.
 	}
 	spki, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
+		return nil, usererr.Errorf("bundle", "sign: %w", err)
 	}
 	kid := sha256.Sum256(spki)
 	signer, err := cose.NewSigner(alg, key)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
+		return nil, usererr.Errorf("bundle", "sign: %w", err)
 	}
 	msg := cose.Sign1Message{
 		Headers: cose.Headers{
@@ -94,11 +95,11 @@ func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.
 		Payload: payload,
 	}
 	if err := msg.Sign(rand, []byte(kind.Label), signer); err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
+		return nil, usererr.Errorf("bundle", "sign: %w", err)
 	}
 	raw, err := msg.MarshalCBOR()
 	if err != nil {
-		return nil, fmt.Errorf("bundle: sign: %w", err)
+		return nil, usererr.Errorf("bundle", "sign: %w", err)
 	}
 	return ParseEnvelope(kind, raw)
 }
@@ -108,23 +109,23 @@ func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.
 // produces; errors wrap ErrTooLarge, ErrMalformed or ErrUnsupported.
 func ParseEnvelope(kind EnvelopeKind, b []byte) (*Envelope, error) {
 	if len(b) > kind.max() {
-		return nil, fmt.Errorf("%w: %s of %d bytes (at most %d)", ErrTooLarge, kind.name(), len(b), kind.max())
+		return nil, usererr.Errorf("", "%w: %s of %d bytes (at most %d)", ErrTooLarge, kind.name(), len(b), kind.max())
 	}
 	e := &Envelope{kind: kind, raw: bytes.Clone(b)}
 	if err := e.msg.UnmarshalCBOR(e.raw); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, kind.name(), err)
+		return nil, usererr.Errorf("", "%w: %s: %v", ErrMalformed, kind.name(), err)
 	}
 	again, err := e.msg.MarshalCBOR()
 	if err != nil || !bytes.Equal(again, e.raw) {
-		return nil, fmt.Errorf("%w: %s is not in canonical CBOR encoding", ErrMalformed, kind.name())
+		return nil, usererr.Errorf("", "%w: %s is not in canonical CBOR encoding", ErrMalformed, kind.name())
 	}
 	if !bytes.Equal(e.msg.Headers.RawUnprotected, []byte{0xa0}) {
-		return nil, fmt.Errorf("%w: %s has unprotected header parameters", ErrMalformed, kind.name())
+		return nil, usererr.Errorf("", "%w: %s has unprotected header parameters", ErrMalformed, kind.name())
 	}
 	h := e.msg.Headers.Protected
 	alg, err := h.Algorithm()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s algorithm: %v", ErrMalformed, kind.name(), err)
+		return nil, usererr.Errorf("", "%w: %s algorithm: %v", ErrMalformed, kind.name(), err)
 	}
 	var sigLen int
 	switch alg {
@@ -133,34 +134,34 @@ func ParseEnvelope(kind EnvelopeKind, b []byte) (*Envelope, error) {
 	case cose.AlgorithmEdDSA:
 		sigLen = ed25519.SignatureSize
 	default:
-		return nil, fmt.Errorf("%w: signature algorithm %v (want ES256 or EdDSA)", ErrUnsupported, alg)
+		return nil, usererr.Errorf("", "%w: signature algorithm %v (want ES256 or EdDSA)", ErrUnsupported, alg)
 	}
 	if len(e.msg.Signature) != sigLen {
-		return nil, fmt.Errorf("%w: %v signature of %d bytes (want %d)", ErrMalformed, alg, len(e.msg.Signature), sigLen)
+		return nil, usererr.Errorf("", "%w: %v signature of %d bytes (want %d)", ErrMalformed, alg, len(e.msg.Signature), sigLen)
 	}
 	if ct, _ := h[cose.HeaderLabelContentType].(string); ct != kind.ContentType {
-		return nil, fmt.Errorf("%w: signed content type %q (want %q)", ErrMalformed, ct, kind.ContentType)
+		return nil, usererr.Errorf("", "%w: signed content type %q (want %q)", ErrMalformed, ct, kind.ContentType)
 	}
 	kid, _ := h[cose.HeaderLabelKeyID].([]byte)
 	spki, _ := h[HeaderLabelSPKI].([]byte)
 	if len(kid) != len(e.kid) || len(spki) == 0 {
-		return nil, fmt.Errorf("%w: %s lacks its key ID or public key", ErrMalformed, kind.name())
+		return nil, usererr.Errorf("", "%w: %s lacks its key ID or public key", ErrMalformed, kind.name())
 	}
 	if !bytes.Equal(e.msg.Headers.RawProtected, protectedHeader(alg, kind.ContentType, kid, spki)) {
-		return nil, fmt.Errorf("%w: %s protected header is not the expected one", ErrMalformed, kind.name())
+		return nil, usererr.Errorf("", "%w: %s protected header is not the expected one", ErrMalformed, kind.name())
 	}
 	if sum := sha256.Sum256(spki); !bytes.Equal(sum[:], kid) {
-		return nil, fmt.Errorf("%w: %s key ID is not the hash of its public key", ErrMalformed, kind.name())
+		return nil, usererr.Errorf("", "%w: %s key ID is not the hash of its public key", ErrMalformed, kind.name())
 	}
 	pub, err := x509.ParsePKIXPublicKey(spki)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signer public key: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: signer public key: %v", ErrMalformed, err)
 	}
 	if a, err := algorithmFor(pub); err != nil || a != alg {
-		return nil, fmt.Errorf("%w: signer key does not match algorithm %v", ErrMalformed, alg)
+		return nil, usererr.Errorf("", "%w: signer key does not match algorithm %v", ErrMalformed, alg)
 	}
 	if e.msg.Payload == nil {
-		return nil, fmt.Errorf("%w: %s has a detached payload", ErrMalformed, kind.name())
+		return nil, usererr.Errorf("", "%w: %s has a detached payload", ErrMalformed, kind.name())
 	}
 	e.alg, e.pub = alg, pub
 	copy(e.kid[:], kid)
@@ -197,13 +198,13 @@ func (e *Envelope) Verify(trusted ...crypto.PublicKey) ([]byte, error) {
 	for i, k := range trusted {
 		fp, err := KeyFingerprint(k)
 		if err != nil {
-			return nil, fmt.Errorf("bundle: trusted key %d: %w", i+1, err)
+			return nil, usererr.Errorf("bundle", "trusted key %d: %w", i+1, err)
 		}
 		if fp == e.KeyID() {
 			return e.verifyWith(k)
 		}
 	}
-	return nil, fmt.Errorf("%w: %s is signed by key %s, which is not among the %d trusted keys", ErrUntrustedKey, e.kind.name(), e.KeyID(), len(trusted))
+	return nil, usererr.Errorf("", "%w: %s is signed by key %s, which is not among the %d trusted keys", ErrUntrustedKey, e.kind.name(), e.KeyID(), len(trusted))
 }
 
 // VerifyIntegrity checks the signature against the public key the
@@ -214,17 +215,17 @@ func (e *Envelope) VerifyIntegrity() ([]byte, error) { return e.verifyWith(e.pub
 
 func (e *Envelope) verifyWith(pub crypto.PublicKey) ([]byte, error) {
 	if a, err := algorithmFor(pub); err != nil || a != e.alg {
-		return nil, fmt.Errorf("%w: key of type %T cannot verify %v", ErrBadSignature, pub, e.alg)
+		return nil, usererr.Errorf("", "%w: key of type %T cannot verify %v", ErrBadSignature, pub, e.alg)
 	}
 	v, err := cose.NewVerifier(e.alg, pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrBadSignature, err)
 	}
 	if err := e.msg.Verify([]byte(e.kind.Label), v); err != nil {
 		if errors.Is(err, cose.ErrVerification) {
-			return nil, fmt.Errorf("%w: %s signature by key %s does not verify", ErrBadSignature, e.kind.Name, e.KeyID())
+			return nil, usererr.Errorf("", "%w: %s signature by key %s does not verify", ErrBadSignature, e.kind.Name, e.KeyID())
 		}
-		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrBadSignature, err)
 	}
 	return bytes.Clone(e.msg.Payload), nil
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash"
 	"sort"
+
 	"trustforge/crypto/engine"
+	"trustforge/internal/usererr"
 )
 
 // Image formats a release's payload may hold.
@@ -68,7 +70,7 @@ func partsFromWire(ws []wirePart) ([]Part, error) {
 	out := make([]Part, len(ws))
 	for i, w := range ws {
 		if w.Offset > 1<<32-1 || w.Size > MaxImageSize || len(w.SHA256) != sha256.Size {
-			return nil, fmt.Errorf("%w: manifest: part %d is out of range", ErrMalformed, i)
+			return nil, usererr.Errorf("", "%w: manifest: part %d is out of range", ErrMalformed, i)
 		}
 		out[i] = Part{Name: w.Name, Offset: uint32(w.Offset), Size: int64(w.Size), Encrypt: w.Encrypt}
 		copy(out[i].SHA256[:], w.SHA256)
@@ -79,7 +81,7 @@ func partsFromWire(ws []wirePart) ([]Part, error) {
 // validateFormat checks ImageFormat and Parts.
 func (m *Manifest) validateFormat() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
+		return usererr.Errorf("", "%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}
 	switch m.ImageFormat {
 	case "", ImageFormatMCUboot:
@@ -89,7 +91,7 @@ func (m *Manifest) validateFormat() error {
 		return nil
 	case ImageFormatESPFlashSet:
 	default:
-		return fmt.Errorf("%w: image format %q", ErrUnsupported, m.ImageFormat)
+		return usererr.Errorf("", "%w: image format %q", ErrUnsupported, m.ImageFormat)
 	}
 	if len(m.Parts) == 0 || len(m.Parts) > MaxParts {
 		return bad("a flash set has 1 to %d parts, this one %d", MaxParts, len(m.Parts))
@@ -165,7 +167,7 @@ func (c *flashSetCheck) Write(p []byte) (int, error) {
 			return 0, c.err
 		}
 		if c.idx >= len(c.parts) {
-			c.err = fmt.Errorf("%w: the flash set has bytes past its last part", ErrImageMismatch)
+			c.err = usererr.Errorf("", "%w: the flash set has bytes past its last part", ErrImageMismatch)
 			return 0, c.err
 		}
 		part := &c.parts[c.idx]
@@ -182,7 +184,7 @@ func (c *flashSetCheck) Write(p []byte) (int, error) {
 			case c.fill && part.SHA256 == Digest{}:
 				part.SHA256 = sum
 			case subtle.ConstantTimeCompare(sum[:], part.SHA256[:]) != 1:
-				c.err = fmt.Errorf("%w: part %q hashes to %s, the manifest says %s", ErrImageMismatch, part.Name, sum, part.SHA256)
+				c.err = usererr.Errorf("", "%w: part %q hashes to %s, the manifest says %s", ErrImageMismatch, part.Name, sum, part.SHA256)
 			}
 			c.cur.Reset()
 			c.idx++
@@ -197,7 +199,7 @@ func (c *flashSetCheck) result() (ImageInfo, error) {
 		return ImageInfo{}, c.err
 	}
 	if c.idx != len(c.parts) {
-		return ImageInfo{}, fmt.Errorf("%w: the flash set ends inside part %d of %d", ErrImageMismatch, c.idx+1, len(c.parts))
+		return ImageInfo{}, usererr.Errorf("", "%w: the flash set ends inside part %d of %d", ErrImageMismatch, c.idx+1, len(c.parts))
 	}
 	info := ImageInfo{Size: c.n}
 	c.all.Sum(info.SHA256[:0])
@@ -210,7 +212,7 @@ func (c *flashSetCheck) check(want ImageInfo) error {
 		return err
 	}
 	if got.Size != want.Size || subtle.ConstantTimeCompare(got.SHA256[:], want.SHA256[:]) != 1 {
-		return fmt.Errorf("%w: flash set is %d bytes with SHA-256 %s, the manifest says %d bytes, %s", ErrImageMismatch, got.Size, got.SHA256, want.Size, want.SHA256)
+		return usererr.Errorf("", "%w: flash set is %d bytes with SHA-256 %s, the manifest says %d bytes, %s", ErrImageMismatch, got.Size, got.SHA256, want.Size, want.SHA256)
 	}
 	return nil
 }

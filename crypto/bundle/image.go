@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"fmt"
 	"hash"
 
 	"trustforge/crypto/mcuimg"
+	"trustforge/internal/usererr"
 )
 
 // MCUboot layout facts the streaming check needs beyond crypto/mcuimg's
@@ -91,7 +91,7 @@ func (c *imageCheck) Write(p []byte) (int, error) {
 func (c *imageCheck) parseHeader() {
 	h, err := mcuimg.ParseHeader(c.hdr[:])
 	if err != nil {
-		c.err = fmt.Errorf("%w: %w", ErrNotImage, err)
+		c.err = usererr.Errorf("", "%w: %w", ErrNotImage, err)
 		return
 	}
 	c.hashedLen = int64(h.HeaderSize) + int64(h.ImageSize) + int64(h.ProtectedTLVSize)
@@ -102,11 +102,11 @@ func (c *imageCheck) parseTLVInfo() {
 	le := binary.LittleEndian
 	magic, total := le.Uint16(c.tlvs[0:]), int(le.Uint16(c.tlvs[2:]))
 	if magic != tlvInfoMagic {
-		c.err = fmt.Errorf("%w: bad TLV info magic %#04x", ErrNotImage, magic)
+		c.err = usererr.Errorf("", "%w: bad TLV info magic %#04x", ErrNotImage, magic)
 		return
 	}
 	if total < tlvInfoSize {
-		c.err = fmt.Errorf("%w: TLV area of %d bytes", ErrNotImage, total)
+		c.err = usererr.Errorf("", "%w: TLV area of %d bytes", ErrNotImage, total)
 		return
 	}
 	c.tlvLen = total
@@ -119,27 +119,27 @@ func (c *imageCheck) result() (ImageInfo, error) {
 		return ImageInfo{}, c.err
 	}
 	if c.n < imageHeaderSize || c.tlvLen == 0 || len(c.tlvs) < c.tlvLen {
-		return ImageInfo{}, fmt.Errorf("%w: image ends after %d bytes, before its TLVs", ErrNotImage, c.n)
+		return ImageInfo{}, usererr.Errorf("", "%w: image ends after %d bytes, before its TLVs", ErrNotImage, c.n)
 	}
 	var tlv []byte
 	for area := c.tlvs[tlvInfoSize:]; len(area) > 0; {
 		if len(area) < 4 {
-			return ImageInfo{}, fmt.Errorf("%w: TLV area ends inside a TLV header", ErrNotImage)
+			return ImageInfo{}, usererr.Errorf("", "%w: TLV area ends inside a TLV header", ErrNotImage)
 		}
 		typ, l := binary.LittleEndian.Uint16(area), int(binary.LittleEndian.Uint16(area[2:]))
 		if len(area) < 4+l {
-			return ImageInfo{}, fmt.Errorf("%w: TLV %#x of %d bytes runs past the TLV area", ErrNotImage, typ, l)
+			return ImageInfo{}, usererr.Errorf("", "%w: TLV %#x of %d bytes runs past the TLV area", ErrNotImage, typ, l)
 		}
 		if typ == tlvTypeSHA256 {
 			if tlv != nil || l != sha256.Size {
-				return ImageInfo{}, fmt.Errorf("%w: SHA256 TLV repeated or not %d bytes", ErrNotImage, sha256.Size)
+				return ImageInfo{}, usererr.Errorf("", "%w: SHA256 TLV repeated or not %d bytes", ErrNotImage, sha256.Size)
 			}
 			tlv = area[4 : 4+l]
 		}
 		area = area[4+l:]
 	}
 	if tlv == nil {
-		return ImageInfo{}, fmt.Errorf("%w: no SHA256 TLV", ErrNotImage)
+		return ImageInfo{}, usererr.Errorf("", "%w: no SHA256 TLV", ErrNotImage)
 	}
 	info := ImageInfo{Size: c.n}
 	copy(info.SHA256[:], tlv)
@@ -147,7 +147,7 @@ func (c *imageCheck) result() (ImageInfo, error) {
 		var sum Digest
 		c.h.Sum(sum[:0])
 		if subtle.ConstantTimeCompare(sum[:], tlv) != 1 {
-			return ImageInfo{}, fmt.Errorf("%w: image hashes to %s but its SHA256 TLV says %s", ErrNotImage, sum, info.SHA256)
+			return ImageInfo{}, usererr.Errorf("", "%w: image hashes to %s but its SHA256 TLV says %s", ErrNotImage, sum, info.SHA256)
 		}
 	}
 	return info, nil
@@ -160,10 +160,10 @@ func (c *imageCheck) check(want ImageInfo) error {
 		return err
 	}
 	if got.Size != want.Size {
-		return fmt.Errorf("%w: image is %d bytes, the manifest says %d", ErrImageMismatch, got.Size, want.Size)
+		return usererr.Errorf("", "%w: image is %d bytes, the manifest says %d", ErrImageMismatch, got.Size, want.Size)
 	}
 	if subtle.ConstantTimeCompare(got.SHA256[:], want.SHA256[:]) != 1 {
-		return fmt.Errorf("%w: image SHA256 TLV %s, the manifest says %s", ErrImageMismatch, got.SHA256, want.SHA256)
+		return usererr.Errorf("", "%w: image SHA256 TLV %s, the manifest says %s", ErrImageMismatch, got.SHA256, want.SHA256)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"trustforge/internal/usererr"
+
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -180,7 +182,7 @@ func (m *Manifest) encode() ([]byte, error) {
 	}
 	b, err := manifestEnc.Marshal(w)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: encode manifest: %w", err)
+		return nil, usererr.Errorf("bundle", "encode manifest: %w", err)
 	}
 	return b, nil
 }
@@ -190,14 +192,14 @@ func (m *Manifest) encode() ([]byte, error) {
 func decodeManifest(b []byte) (*Manifest, error) {
 	var w wireManifest
 	if err := manifestDec.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: manifest: %v", ErrMalformed, err)
 	}
 	if w.Format != ManifestFormat {
-		return nil, fmt.Errorf("%w: manifest format %d (want %d)", ErrUnsupported, w.Format, ManifestFormat)
+		return nil, usererr.Errorf("", "%w: manifest format %d (want %d)", ErrUnsupported, w.Format, ManifestFormat)
 	}
 	if w.Component > MaxComponent || w.SecurityCounter > 1<<32-1 ||
 		w.Created > 1<<40 || w.Image.Size > MaxImageSize || w.Payload.Size > 1<<62 {
-		return nil, fmt.Errorf("%w: manifest: a number is out of range", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: manifest: a number is out of range", ErrMalformed)
 	}
 	v, err := ParseVersion(w.Version)
 	if err != nil {
@@ -223,7 +225,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		return nil, err
 	}
 	if len(w.Image.SHA256) != len(m.Image.SHA256) || len(w.Payload.SHA256) != len(m.Payload.SHA256) {
-		return nil, fmt.Errorf("%w: manifest: a digest is not %d bytes", ErrMalformed, len(m.Image.SHA256))
+		return nil, usererr.Errorf("", "%w: manifest: a digest is not %d bytes", ErrMalformed, len(m.Image.SHA256))
 	}
 	if m.Hardware == nil {
 		m.Hardware = []string{}
@@ -238,7 +240,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		return nil, err
 	}
 	if !bytes.Equal(again, b) {
-		return nil, fmt.Errorf("%w: manifest is not in canonical CBOR encoding", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: manifest is not in canonical CBOR encoding", ErrMalformed)
 	}
 	return m, nil
 }
@@ -249,11 +251,11 @@ func decodeManifest(b []byte) (*Manifest, error) {
 // ErrUnsupported.
 func (m *Manifest) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
+		return usererr.Errorf("", "%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case m.Format != ManifestFormat:
-		return fmt.Errorf("%w: manifest format %d (want %d)", ErrUnsupported, m.Format, ManifestFormat)
+		return usererr.Errorf("", "%w: manifest format %d (want %d)", ErrUnsupported, m.Format, ManifestFormat)
 	case !validName(m.Product, MaxNameLen, false):
 		return bad("product %q: want 1 to %d of A-Z a-z 0-9 . _ -, starting with a letter or digit", m.Product, MaxNameLen)
 	case !validName(m.Channel, MaxNameLen, false):

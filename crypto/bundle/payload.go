@@ -3,9 +3,10 @@ package bundle
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 	"hash"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // PayloadVerifier checks a payload against its manifest as it streams by:
@@ -32,7 +33,7 @@ func (v *PayloadVerifier) Write(p []byte) (int, error) {
 		return 0, v.err
 	}
 	if int64(len(p)) > v.want.Size-v.n {
-		v.err = fmt.Errorf("%w: payload is longer than the manifest's %d bytes (extended)", ErrPayloadMismatch, v.want.Size)
+		v.err = usererr.Errorf("", "%w: payload is longer than the manifest's %d bytes (extended)", ErrPayloadMismatch, v.want.Size)
 		return 0, v.err
 	}
 	v.h.Write(p)
@@ -50,12 +51,12 @@ func (v *PayloadVerifier) Check() error {
 		return v.err
 	}
 	if v.n != v.want.Size {
-		return fmt.Errorf("%w: payload is %d bytes, the manifest says %d (truncated)", ErrPayloadMismatch, v.n, v.want.Size)
+		return usererr.Errorf("", "%w: payload is %d bytes, the manifest says %d (truncated)", ErrPayloadMismatch, v.n, v.want.Size)
 	}
 	var sum Digest
 	v.h.Sum(sum[:0])
 	if subtle.ConstantTimeCompare(sum[:], v.want.SHA256[:]) != 1 {
-		return fmt.Errorf("%w: payload SHA-256 %s, the manifest says %s (altered)", ErrPayloadMismatch, sum, v.want.SHA256)
+		return usererr.Errorf("", "%w: payload SHA-256 %s, the manifest says %s (altered)", ErrPayloadMismatch, sum, v.want.SHA256)
 	}
 	return nil
 }
@@ -101,7 +102,7 @@ func (pr *PayloadReader) Read(p []byte) (int, error) {
 		}
 		pr.err = io.EOF
 	case err != nil:
-		pr.err = fmt.Errorf("bundle: read payload: %w", err)
+		pr.err = usererr.Errorf("bundle", "read payload: %w", err)
 		return n, pr.err
 	}
 	return n, err

@@ -3,9 +3,10 @@ package bundle
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
+
+	"trustforge/internal/usererr"
 
 	"filippo.io/age"
 )
@@ -24,7 +25,7 @@ type Recipient interface {
 func ParseRecipient(s string) (Recipient, error) {
 	r, err := parseRecipient(s)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
+		return nil, usererr.Errorf("bundle", "%w", err)
 	}
 	return r, nil
 }
@@ -57,18 +58,18 @@ func ParseRecipients(r io.Reader) ([]Recipient, error) {
 		}
 		rc, err := parseRecipient(line)
 		if err != nil {
-			return nil, fmt.Errorf("bundle: recipients line %d: %w", n, err)
+			return nil, usererr.Errorf("bundle", "recipients line %d: %w", n, err)
 		}
 		out = append(out, rc)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("bundle: read recipients: %w", err)
+		return nil, usererr.Errorf("bundle", "read recipients: %w", err)
 	}
 	if lr.N == 0 {
-		return nil, fmt.Errorf("bundle: recipients file is larger than %d bytes", maxRecipientsFile)
+		return nil, usererr.Errorf("bundle", "recipients file is larger than %d bytes", maxRecipientsFile)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("bundle: no recipients in file")
+		return nil, usererr.New("bundle", "no recipients in file")
 	}
 	return out, nil
 }
@@ -100,7 +101,7 @@ const MaxWorkFactor = 20
 func PassphraseIdentity(passphrase string) (age.Identity, error) {
 	id, err := age.NewScryptIdentity(passphrase)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: passphrase: %w", err)
+		return nil, usererr.Errorf("bundle", "passphrase: %w", err)
 	}
 	id.SetMaxWorkFactor(MaxWorkFactor)
 	return id, nil
@@ -110,27 +111,27 @@ func PassphraseIdentity(passphrase string) (age.Identity, error) {
 func (rs Recipients) ageRecipients() (list []age.Recipient, names []string, passphrase bool, err error) {
 	switch {
 	case rs.Passphrase != "" && len(rs.Keys) > 0:
-		return nil, nil, false, errors.New("bundle: age allows a passphrase only alone: give recipients or a passphrase, not both")
+		return nil, nil, false, usererr.New("bundle", "age allows a passphrase only alone: give recipients or a passphrase, not both")
 	case rs.Passphrase != "":
 		r, err := age.NewScryptRecipient(rs.Passphrase)
 		if err != nil {
-			return nil, nil, false, fmt.Errorf("bundle: passphrase: %w", err)
+			return nil, nil, false, usererr.Errorf("bundle", "passphrase: %w", err)
 		}
 		if rs.WorkFactor != 0 {
 			if rs.WorkFactor < 1 || rs.WorkFactor > MaxWorkFactor {
-				return nil, nil, false, fmt.Errorf("bundle: scrypt work factor %d: want 1 to %d", rs.WorkFactor, MaxWorkFactor)
+				return nil, nil, false, usererr.Errorf("bundle", "scrypt work factor %d: want 1 to %d", rs.WorkFactor, MaxWorkFactor)
 			}
 			r.SetWorkFactor(rs.WorkFactor)
 		}
 		return []age.Recipient{r}, nil, true, nil
 	case len(rs.Keys) == 0:
-		return nil, nil, false, errors.New("bundle: no recipients and no passphrase")
+		return nil, nil, false, usererr.New("bundle", "no recipients and no passphrase")
 	case len(rs.Keys) > MaxRecipients:
-		return nil, nil, false, fmt.Errorf("bundle: %d recipients (at most %d)", len(rs.Keys), MaxRecipients)
+		return nil, nil, false, usererr.Errorf("bundle", "%d recipients (at most %d)", len(rs.Keys), MaxRecipients)
 	}
 	for _, k := range rs.Keys {
 		if k == nil {
-			return nil, nil, false, errors.New("bundle: nil recipient")
+			return nil, nil, false, usererr.New("bundle", "nil recipient")
 		}
 		list = append(list, k)
 		names = append(names, k.String())

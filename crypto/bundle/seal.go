@@ -3,7 +3,6 @@ package bundle
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"trustforge/crypto/engine"
+	"trustforge/internal/usererr"
 )
 
 // chunkSize is how much of a stream is handled at a time; age encrypts in
@@ -61,7 +61,7 @@ func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine) (*Se
 	s.m.Parts = slices.Clone(m.Parts) // the flash set's digests are filled in the copy
 	s.ph = &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
 	if s.aw, err = age.Encrypt(s.ph, list...); err != nil {
-		return nil, fmt.Errorf("bundle: encrypt: %w", err)
+		return nil, usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	s.ic = newContentCheck(&s.m, true, eng)
 	return s, nil
@@ -73,7 +73,7 @@ func (s *Sealer) Write(p []byte) (int, error) {
 	case s.err != nil:
 		return 0, s.err
 	case s.closed:
-		return 0, errors.New("bundle: write to a closed Sealer")
+		return 0, usererr.New("bundle", "write to a closed Sealer")
 	}
 	if _, err := s.ic.Write(p); err != nil {
 		s.err = err
@@ -81,7 +81,7 @@ func (s *Sealer) Write(p []byte) (int, error) {
 	}
 	n, err := s.aw.Write(p)
 	if err != nil {
-		s.err = fmt.Errorf("bundle: write payload: %w", err)
+		s.err = usererr.Errorf("bundle", "write payload: %w", err)
 		return n, s.err
 	}
 	return n, nil
@@ -95,7 +95,7 @@ func (s *Sealer) Close() error {
 	}
 	s.closed = true
 	if err := s.aw.Close(); err != nil {
-		s.err = fmt.Errorf("bundle: encrypt: %w", err)
+		s.err = usererr.Errorf("bundle", "encrypt: %w", err)
 		return s.err
 	}
 	info, err := s.ic.result()
@@ -104,7 +104,7 @@ func (s *Sealer) Close() error {
 		return err
 	}
 	if s.m.Image != (ImageInfo{}) && s.m.Image != info {
-		s.err = fmt.Errorf("%w: image read while encrypting (%d bytes, SHA256 TLV %s) differs from the one given (%d bytes, %s)",
+		s.err = usererr.Errorf("", "%w: image read while encrypting (%d bytes, SHA256 TLV %s) differs from the one given (%d bytes, %s)",
 			ErrImageMismatch, info.Size, info.SHA256, s.m.Image.Size, s.m.Image.SHA256)
 		return s.err
 	}
@@ -127,7 +127,7 @@ func (s *Sealer) Manifest() (Manifest, error) {
 	case s.err != nil:
 		return Manifest{}, s.err
 	case !s.closed:
-		return Manifest{}, errors.New("bundle: the Sealer is not closed")
+		return Manifest{}, usererr.New("bundle", "the Sealer is not closed")
 	}
 	m := s.m
 	m.Parts = slices.Clone(s.m.Parts)
@@ -160,7 +160,7 @@ func Decrypt(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest,
 // browser passes WebCrypto's engine.
 func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manifest, eng engine.Engine, ids ...age.Identity) error {
 	if len(ids) == 0 {
-		return fmt.Errorf("%w: no identity given", ErrNoIdentity)
+		return usererr.Errorf("", "%w: no identity given", ErrNoIdentity)
 	}
 	pv := &PayloadVerifier{want: m.Payload, h: engine.Or(eng).NewSHA256()}
 	src := io.TeeReader(payload, pv)
@@ -171,9 +171,9 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
-			err = fmt.Errorf("%w: %w", ErrNoIdentity, err)
+			err = usererr.Errorf("", "%w: %w", ErrNoIdentity, err)
 		} else {
-			err = fmt.Errorf("%w: %w", ErrDecrypt, err)
+			err = usererr.Errorf("", "%w: %w", ErrDecrypt, err)
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
@@ -186,13 +186,13 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		case errors.As(err, &we) && (errors.Is(we.err, ErrNotImage) || errors.Is(we.err, ErrImageMismatch)):
 			return payloadFailure(ctx, src, pv, we.err)
 		case errors.As(err, &we):
-			return fmt.Errorf("bundle: write image: %w", we.err)
+			return usererr.Errorf("bundle", "write image: %w", we.err)
 		}
-		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %w", ErrDecrypt, err))
+		return payloadFailure(ctx, src, pv, usererr.Errorf("", "%w: %w", ErrDecrypt, err))
 	}
 	// age stops at its final chunk: anything after it is extra payload.
 	if err := copyChunks(ctx, io.Discard, src); err != nil {
-		return payloadFailure(ctx, src, pv, fmt.Errorf("bundle: read payload: %w", err))
+		return payloadFailure(ctx, src, pv, usererr.Errorf("bundle", "read payload: %w", err))
 	}
 	if err := pv.Check(); err != nil {
 		return err
@@ -239,7 +239,7 @@ func copyChunks(ctx context.Context, dst io.Writer, src io.Reader) error {
 	buf := make([]byte, chunkSize)
 	for {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("bundle: %w", err)
+			return usererr.Errorf("bundle", "%w", err)
 		}
 		n, rerr := src.Read(buf)
 		if n > 0 {

@@ -9,9 +9,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"slices"
+
+	"trustforge/internal/usererr"
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/veraison/go-cose"
@@ -44,7 +45,7 @@ var signedEnc = mustEncMode(cbor.EncOptions{Sort: cbor.SortCoreDeterministic, In
 func KeyFingerprint(pub crypto.PublicKey) (string, error) {
 	spki, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return "", fmt.Errorf("bundle: key fingerprint: %w", err)
+		return "", usererr.Errorf("bundle", "key fingerprint: %w", err)
 	}
 	sum := sha256.Sum256(spki)
 	return hex.EncodeToString(sum[:]), nil
@@ -58,11 +59,11 @@ func algorithmFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 		if k.Curve == elliptic.P256() {
 			return cose.AlgorithmES256, nil
 		}
-		return 0, fmt.Errorf("%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
+		return 0, usererr.Errorf("", "%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
 	case ed25519.PublicKey:
 		return cose.AlgorithmEdDSA, nil
 	}
-	return 0, fmt.Errorf("%w: key type %T (want ECDSA P-256 or Ed25519)", ErrUnsupported, pub)
+	return 0, usererr.Errorf("", "%w: key type %T (want ECDSA P-256 or Ed25519)", ErrUnsupported, pub)
 }
 
 // protectedHeader returns the one encoding of an envelope's protected
@@ -121,7 +122,7 @@ func Sign(rand io.Reader, m *Manifest, key crypto.Signer) (*Signed, error) {
 // attached canonical manifest, and a signature of the algorithm's size.
 func ParseSigned(b []byte) (*Signed, error) {
 	if len(b) > MaxSignedSize {
-		return nil, fmt.Errorf("%w: signed manifest of %d bytes (at most %d)", ErrTooLarge, len(b), MaxSignedSize)
+		return nil, usererr.Errorf("", "%w: signed manifest of %d bytes (at most %d)", ErrTooLarge, len(b), MaxSignedSize)
 	}
 	env, err := ParseEnvelope(ManifestKind, b)
 	if err != nil {

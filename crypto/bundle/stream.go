@@ -4,8 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 
 	"filippo.io/age"
 )
@@ -24,20 +25,20 @@ func EncryptStream(ctx context.Context, dst io.Writer, src io.Reader, to Recipie
 	ph := &hashingWriter{w: dst, h: sha256.New()}
 	aw, err := age.Encrypt(ph, list...)
 	if err != nil {
-		return PayloadInfo{}, nil, false, fmt.Errorf("bundle: encrypt: %w", err)
+		return PayloadInfo{}, nil, false, usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	if err := copyChunks(ctx, aw, src); err != nil {
 		var we *writeError
 		if errors.As(err, &we) {
-			return PayloadInfo{}, nil, false, fmt.Errorf("bundle: encrypt: %w", we.err)
+			return PayloadInfo{}, nil, false, usererr.Errorf("bundle", "encrypt: %w", we.err)
 		}
 		if ctx.Err() != nil {
 			return PayloadInfo{}, nil, false, err
 		}
-		return PayloadInfo{}, nil, false, fmt.Errorf("bundle: read plaintext: %w", err)
+		return PayloadInfo{}, nil, false, usererr.Errorf("bundle", "read plaintext: %w", err)
 	}
 	if err := aw.Close(); err != nil {
-		return PayloadInfo{}, nil, false, fmt.Errorf("bundle: encrypt: %w", err)
+		return PayloadInfo{}, nil, false, usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	info = PayloadInfo{Size: ph.n}
 	ph.h.Sum(info.SHA256[:0])
@@ -64,7 +65,7 @@ func NewPayloadCheck(want PayloadInfo) *PayloadVerifier {
 // ErrDecrypt when an intact payload fails to decrypt.
 func DecryptStream(ctx context.Context, dst io.Writer, payload io.Reader, want PayloadInfo, ids ...age.Identity) error {
 	if len(ids) == 0 {
-		return fmt.Errorf("%w: no identity given", ErrNoIdentity)
+		return usererr.Errorf("", "%w: no identity given", ErrNoIdentity)
 	}
 	pv := NewPayloadCheck(want)
 	src := io.TeeReader(payload, pv)
@@ -75,9 +76,9 @@ func DecryptStream(ctx context.Context, dst io.Writer, payload io.Reader, want P
 		}
 		var nomatch *age.NoIdentityMatchError
 		if errors.As(err, &nomatch) {
-			err = fmt.Errorf("%w: %w", ErrNoIdentity, err)
+			err = usererr.Errorf("", "%w: %w", ErrNoIdentity, err)
 		} else {
-			err = fmt.Errorf("%w: %w", ErrDecrypt, err)
+			err = usererr.Errorf("", "%w: %w", ErrDecrypt, err)
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
@@ -87,12 +88,12 @@ func DecryptStream(ctx context.Context, dst io.Writer, payload io.Reader, want P
 		case ctx.Err() != nil:
 			return err
 		case errors.As(err, &we):
-			return fmt.Errorf("bundle: write plaintext: %w", we.err)
+			return usererr.Errorf("bundle", "write plaintext: %w", we.err)
 		}
-		return payloadFailure(ctx, src, pv, fmt.Errorf("%w: %w", ErrDecrypt, err))
+		return payloadFailure(ctx, src, pv, usererr.Errorf("", "%w: %w", ErrDecrypt, err))
 	}
 	if err := copyChunks(ctx, io.Discard, src); err != nil {
-		return payloadFailure(ctx, src, pv, fmt.Errorf("bundle: read payload: %w", err))
+		return payloadFailure(ctx, src, pv, usererr.Errorf("bundle", "read payload: %w", err))
 	}
 	return pv.Check()
 }

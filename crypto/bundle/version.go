@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // maxVersionLen bounds the text form of a Version.
@@ -30,32 +32,32 @@ type Version struct {
 func ParseVersion(s string) (Version, error) {
 	var v Version
 	if len(s) > maxVersionLen {
-		return v, fmt.Errorf("%w: version longer than %d bytes", ErrMalformed, maxVersionLen)
+		return v, usererr.Errorf("", "%w: version longer than %d bytes", ErrMalformed, maxVersionLen)
 	}
 	rest := s
 	if i := strings.IndexByte(rest, '+'); i >= 0 {
 		v.Build = rest[i+1:]
 		rest = rest[:i]
 		if err := checkIdentifiers(v.Build, false); err != nil {
-			return Version{}, fmt.Errorf("%w: version %q: build metadata: %v", ErrMalformed, s, err)
+			return Version{}, usererr.Errorf("", "%w: version %q: build metadata: %v", ErrMalformed, s, err)
 		}
 	}
 	if i := strings.IndexByte(rest, '-'); i >= 0 {
 		v.Prerelease = rest[i+1:]
 		rest = rest[:i]
 		if err := checkIdentifiers(v.Prerelease, true); err != nil {
-			return Version{}, fmt.Errorf("%w: version %q: pre-release: %v", ErrMalformed, s, err)
+			return Version{}, usererr.Errorf("", "%w: version %q: pre-release: %v", ErrMalformed, s, err)
 		}
 	}
 	parts := strings.Split(rest, ".")
 	if len(parts) != 3 {
-		return Version{}, fmt.Errorf("%w: version %q: want MAJOR.MINOR.PATCH", ErrMalformed, s)
+		return Version{}, usererr.Errorf("", "%w: version %q: want MAJOR.MINOR.PATCH", ErrMalformed, s)
 	}
 	nums := [3]*uint64{&v.Major, &v.Minor, &v.Patch}
 	for i, p := range parts {
 		n, err := parseNumeric(p)
 		if err != nil {
-			return Version{}, fmt.Errorf("%w: version %q: %v", ErrMalformed, s, err)
+			return Version{}, usererr.Errorf("", "%w: version %q: %v", ErrMalformed, s, err)
 		}
 		*nums[i] = n
 	}
@@ -65,19 +67,19 @@ func ParseVersion(s string) (Version, error) {
 // parseNumeric parses a numeric identifier: digits, no leading zero.
 func parseNumeric(p string) (uint64, error) {
 	if p == "" {
-		return 0, fmt.Errorf("empty number")
+		return 0, usererr.Errorf("", "empty number")
 	}
 	for i := 0; i < len(p); i++ {
 		if p[i] < '0' || p[i] > '9' {
-			return 0, fmt.Errorf("%q is not a number", p)
+			return 0, usererr.Errorf("", "%q is not a number", p)
 		}
 	}
 	if len(p) > 1 && p[0] == '0' {
-		return 0, fmt.Errorf("%q has a leading zero", p)
+		return 0, usererr.Errorf("", "%q has a leading zero", p)
 	}
 	n, err := strconv.ParseUint(p, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is out of range", p)
+		return 0, usererr.Errorf("", "%q is out of range", p)
 	}
 	return n, nil
 }
@@ -87,7 +89,7 @@ func parseNumeric(p string) (uint64, error) {
 func checkIdentifiers(s string, prerelease bool) error {
 	for _, id := range strings.Split(s, ".") {
 		if id == "" {
-			return fmt.Errorf("empty identifier")
+			return usererr.Errorf("", "empty identifier")
 		}
 		numeric := true
 		for i := 0; i < len(id); i++ {
@@ -97,11 +99,11 @@ func checkIdentifiers(s string, prerelease bool) error {
 			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-':
 				numeric = false
 			default:
-				return fmt.Errorf("bad character %q", c)
+				return usererr.Errorf("", "bad character %q", c)
 			}
 		}
 		if prerelease && numeric && len(id) > 1 && id[0] == '0' {
-			return fmt.Errorf("%q has a leading zero", id)
+			return usererr.Errorf("", "%q has a leading zero", id)
 		}
 	}
 	return nil

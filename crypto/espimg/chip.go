@@ -1,6 +1,10 @@
 package espimg
 
-import "fmt"
+import (
+	"fmt"
+
+	"trustforge/internal/usererr"
+)
 
 // Chip is an Espressif chip's image id, the 16-bit chip_id field of the
 // extended image header.
@@ -53,7 +57,7 @@ func ParseChip(s string) (Chip, error) {
 			return c, nil
 		}
 	}
-	return 0, fmt.Errorf("espimg: unknown chip %q", s)
+	return 0, usererr.Errorf("espimg", "unknown chip %q", s)
 }
 
 // Revision is a chip revision in the image header's form: major*100+minor,

@@ -2,10 +2,11 @@ package espimg
 
 import (
 	"encoding/json"
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // FlashFile is one binary of a flash set as a build describes it: where it
@@ -22,7 +23,7 @@ func cleanRel(p string) (string, error) {
 	p = strings.ReplaceAll(p, "\\", "/")
 	c := path.Clean(p)
 	if p == "" || path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") || strings.Contains(c, ":") {
-		return "", fmt.Errorf("espimg: path %q must be relative and stay in its directory", p)
+		return "", usererr.Errorf("espimg", "path %q must be relative and stay in its directory", p)
 	}
 	return c, nil
 }
@@ -53,7 +54,7 @@ type WebToolsBuild struct {
 func ParseWebToolsManifest(b []byte, chip Chip) (*WebToolsBuild, error) {
 	var m webToolsManifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("espimg: manifest.json: %w", err)
+		return nil, usererr.Errorf("espimg", "manifest.json: %w", err)
 	}
 	var have []string
 	for _, bd := range m.Builds {
@@ -70,33 +71,33 @@ func ParseWebToolsManifest(b []byte, chip Chip) (*WebToolsBuild, error) {
 		for i, p := range bd.Parts {
 			off, err := parseOffset(p.Offset)
 			if err != nil {
-				return nil, fmt.Errorf("espimg: manifest.json: part %d: %w", i, err)
+				return nil, usererr.Errorf("espimg", "manifest.json: part %d: %w", i, err)
 			}
 			rel, err := cleanRel(p.Path)
 			if err != nil {
-				return nil, fmt.Errorf("espimg: manifest.json: part %d: %w", i, err)
+				return nil, usererr.Errorf("espimg", "manifest.json: part %d: %w", i, err)
 			}
 			out.Files = append(out.Files, FlashFile{Offset: off, Path: rel})
 		}
 		if len(out.Files) == 0 {
-			return nil, fmt.Errorf("espimg: manifest.json: the %v build has no parts", c)
+			return nil, usererr.Errorf("espimg", "manifest.json: the %v build has no parts", c)
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%w: manifest.json has no build for %v (it has %s)", ErrWrongChip, chip, strings.Join(have, ", "))
+	return nil, usererr.Errorf("", "%w: manifest.json has no build for %v (it has %s)", ErrWrongChip, chip, strings.Join(have, ", "))
 }
 
 func parseOffset(raw json.RawMessage) (uint32, error) {
 	var n uint64
 	if err := json.Unmarshal(raw, &n); err == nil {
 		if n > 1<<32-1 {
-			return 0, fmt.Errorf("offset %d is past 4 GiB", n)
+			return 0, usererr.Errorf("", "offset %d is past 4 GiB", n)
 		}
 		return uint32(n), nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return 0, fmt.Errorf("offset %s is neither a number nor a string", raw)
+		return 0, usererr.Errorf("", "offset %s is neither a number nor a string", raw)
 	}
 	return parseAddr(s)
 }
@@ -104,7 +105,7 @@ func parseOffset(raw json.RawMessage) (uint32, error) {
 func parseAddr(s string) (uint32, error) {
 	v, err := strconv.ParseUint(s, 0, 32)
 	if err != nil {
-		return 0, fmt.Errorf("offset %q: %w", s, err)
+		return 0, usererr.Errorf("", "offset %q: %w", s, err)
 	}
 	return uint32(v), nil
 }
@@ -137,14 +138,14 @@ func ParseFlashArgs(b []byte) ([]FlashFile, error) {
 			default:
 				off, err := parseAddr(tok)
 				if err != nil {
-					return nil, fmt.Errorf("espimg: flash_args line %d: %w", ln+1, err)
+					return nil, usererr.Errorf("espimg", "flash_args line %d: %w", ln+1, err)
 				}
 				if i+1 >= len(f) {
-					return nil, fmt.Errorf("espimg: flash_args line %d: offset %s has no file", ln+1, tok)
+					return nil, usererr.Errorf("espimg", "flash_args line %d: offset %s has no file", ln+1, tok)
 				}
 				rel, err := cleanRel(f[i+1])
 				if err != nil {
-					return nil, fmt.Errorf("espimg: flash_args line %d: %w", ln+1, err)
+					return nil, usererr.Errorf("espimg", "flash_args line %d: %w", ln+1, err)
 				}
 				out = append(out, FlashFile{Offset: off, Path: rel, Encrypt: enc})
 				i++
@@ -152,7 +153,7 @@ func ParseFlashArgs(b []byte) ([]FlashFile, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("espimg: flash_args names no files")
+		return nil, usererr.Errorf("espimg", "flash_args names no files")
 	}
 	return out, nil
 }

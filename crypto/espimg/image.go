@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Sizes and constants of the app image format.
@@ -75,10 +76,10 @@ type Image struct {
 // ParseHeader decodes the 24-byte header at the start of b.
 func ParseHeader(b []byte) (Header, error) {
 	if len(b) == 0 || b[0] != Magic {
-		return Header{}, fmt.Errorf("%w: first byte is not %#02x", ErrNotImage, Magic)
+		return Header{}, usererr.Errorf("", "%w: first byte is not %#02x", ErrNotImage, Magic)
 	}
 	if len(b) < HeaderSize {
-		return Header{}, fmt.Errorf("%w: %d bytes, a header needs %d", ErrTruncated, len(b), HeaderSize)
+		return Header{}, usererr.Errorf("", "%w: %d bytes, a header needs %d", ErrTruncated, len(b), HeaderSize)
 	}
 	h := Header{
 		Segments:  int(b[1]),
@@ -98,13 +99,13 @@ func ParseHeader(b []byte) (Header, error) {
 	case 1:
 		h.HashAppend = true
 	default:
-		return Header{}, fmt.Errorf("%w: hash_appended is %#02x, not 0 or 1", ErrMalformed, b[23])
+		return Header{}, usererr.Errorf("", "%w: hash_appended is %#02x, not 0 or 1", ErrMalformed, b[23])
 	}
 	if h.Segments == 0 || h.Segments > MaxSegments {
-		return Header{}, fmt.Errorf("%w: %d segments (1 to %d allowed)", ErrMalformed, h.Segments, MaxSegments)
+		return Header{}, usererr.Errorf("", "%w: %d segments (1 to %d allowed)", ErrMalformed, h.Segments, MaxSegments)
 	}
 	if h.SPIMode > ModeDOUT {
-		return Header{}, fmt.Errorf("%w: SPI mode %d", ErrMalformed, h.SPIMode)
+		return Header{}, usererr.Errorf("", "%w: SPI mode %d", ErrMalformed, h.SPIMode)
 	}
 	return h, nil
 }
@@ -143,13 +144,13 @@ func Parse(b []byte) (*Image, error) {
 	sum := byte(ChecksumSeed)
 	for i := 0; i < h.Segments; i++ {
 		if len(b)-off < SegmentHeaderSize {
-			return nil, fmt.Errorf("%w: segment %d header at offset %#x", ErrTruncated, i, off)
+			return nil, usererr.Errorf("", "%w: segment %d header at offset %#x", ErrTruncated, i, off)
 		}
 		addr := binary.LittleEndian.Uint32(b[off:])
 		n := binary.LittleEndian.Uint32(b[off+4:])
 		off += SegmentHeaderSize
 		if uint64(n) > uint64(len(b)-off) {
-			return nil, fmt.Errorf("%w: segment %d (%d bytes at %#08x) runs past the end of the image at offset %#x", ErrTruncated, i, n, addr, off)
+			return nil, usererr.Errorf("", "%w: segment %d (%d bytes at %#08x) runs past the end of the image at offset %#x", ErrTruncated, i, n, addr, off)
 		}
 		data := b[off : off+int(n)]
 		for _, c := range data {
@@ -161,21 +162,21 @@ func Parse(b []byte) (*Image, error) {
 	// Zero padding up to the checksum, the last byte of a 16-byte row.
 	csOff := off | 15
 	if csOff >= len(b) {
-		return nil, fmt.Errorf("%w: no checksum byte at offset %#x", ErrTruncated, csOff)
+		return nil, usererr.Errorf("", "%w: no checksum byte at offset %#x", ErrTruncated, csOff)
 	}
 	img.Checksum = b[csOff]
 	if img.Checksum != sum {
-		return nil, fmt.Errorf("%w: checksum byte is %#02x, segments give %#02x", ErrChecksum, img.Checksum, sum)
+		return nil, usererr.Errorf("", "%w: checksum byte is %#02x, segments give %#02x", ErrChecksum, img.Checksum, sum)
 	}
 	img.Len = csOff + 1
 	if h.HashAppend {
 		if len(b)-img.Len < sha256.Size {
-			return nil, fmt.Errorf("%w: the appended SHA-256 is missing", ErrTruncated)
+			return nil, usererr.Errorf("", "%w: the appended SHA-256 is missing", ErrTruncated)
 		}
 		img.Hash = b[img.Len : img.Len+sha256.Size]
 		got := sha256.Sum256(b[:img.Len])
 		if !bytes.Equal(got[:], img.Hash) {
-			return nil, fmt.Errorf("%w: appended SHA-256 %x, image hashes to %x", ErrChecksum, img.Hash, got)
+			return nil, usererr.Errorf("", "%w: appended SHA-256 %x, image hashes to %x", ErrChecksum, img.Hash, got)
 		}
 		img.Len += sha256.Size
 	}
@@ -190,13 +191,13 @@ func Parse(b []byte) (*Image, error) {
 // chip of this id and revision (major*100+minor).
 func (h Header) CheckChip(c Chip, rev Revision) error {
 	if h.Chip != c {
-		return fmt.Errorf("%w: the image is built for %v, the board is an %v", ErrWrongChip, h.Chip, c)
+		return usererr.Errorf("", "%w: the image is built for %v, the board is an %v", ErrWrongChip, h.Chip, c)
 	}
 	if rev < h.MinRev {
-		return fmt.Errorf("%w: the image needs %v revision %v or later, the board is %v", ErrWrongChip, c, h.MinRev, rev)
+		return usererr.Errorf("", "%w: the image needs %v revision %v or later, the board is %v", ErrWrongChip, c, h.MinRev, rev)
 	}
 	if h.MaxRev != 0 && h.MaxRev != 0xFFFF && rev > h.MaxRev {
-		return fmt.Errorf("%w: the image runs on %v up to revision %v, the board is %v", ErrWrongChip, c, h.MaxRev, rev)
+		return usererr.Errorf("", "%w: the image runs on %v up to revision %v, the board is %v", ErrWrongChip, c, h.MaxRev, rev)
 	}
 	return nil
 }
@@ -218,7 +219,7 @@ type BuildOptions struct {
 // 4 bytes with zeros), zero padding, the XOR checksum and the SHA-256.
 func Build(opts BuildOptions, segs ...Segment) ([]byte, error) {
 	if len(segs) == 0 || len(segs) > MaxSegments {
-		return nil, fmt.Errorf("espimg: build: %d segments (1 to %d allowed)", len(segs), MaxSegments)
+		return nil, usererr.Errorf("espimg", "build: %d segments (1 to %d allowed)", len(segs), MaxSegments)
 	}
 	h := Header{
 		Segments: len(segs), SPIMode: opts.SPIMode, FlashFreq: opts.FlashFreq, FlashSize: opts.FlashSize,

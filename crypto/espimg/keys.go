@@ -7,8 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // GenerateKey makes a new Secure Boot v2 signing key of the scheme.
@@ -19,7 +20,7 @@ func GenerateKey(rand io.Reader, s Scheme) (crypto.Signer, error) {
 	case ECDSAP256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand)
 	}
-	return nil, fmt.Errorf("%w: unknown scheme %v", ErrKey, s)
+	return nil, usererr.Errorf("", "%w: unknown scheme %v", ErrKey, s)
 }
 
 // ParseScheme reads a scheme as espsecure names it: "rsa3072" or
@@ -31,7 +32,7 @@ func ParseScheme(s string) (Scheme, error) {
 	case "ecdsa256":
 		return ECDSAP256, nil
 	}
-	return 0, fmt.Errorf("%w: scheme %q (rsa3072 or ecdsa256)", ErrKey, s)
+	return 0, usererr.Errorf("", "%w: scheme %q (rsa3072 or ecdsa256)", ErrKey, s)
 }
 
 // MarshalPrivateKey writes a signing key as PEM in the form espsecure
@@ -43,11 +44,11 @@ func MarshalPrivateKey(k crypto.Signer) ([]byte, error) {
 	case *ecdsa.PrivateKey:
 		der, err := x509.MarshalECPrivateKey(k)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrKey, err)
+			return nil, usererr.Errorf("", "%w: %v", ErrKey, err)
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
 	}
-	return nil, fmt.Errorf("%w: %T", ErrKey, k)
+	return nil, usererr.Errorf("", "%w: %T", ErrKey, k)
 }
 
 // MarshalPublicKey writes a public key as SubjectPublicKeyInfo PEM
@@ -58,7 +59,7 @@ func MarshalPublicKey(pub any) ([]byte, error) {
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKey, err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
@@ -79,18 +80,18 @@ func ParsePrivateKey(data []byte) (crypto.Signer, error) {
 	case "PRIVATE KEY":
 		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
 	case "ENCRYPTED PRIVATE KEY":
-		return nil, fmt.Errorf("%w: the key file is password-protected; decrypt it first", ErrKey)
+		return nil, usererr.Errorf("", "%w: the key file is password-protected; decrypt it first", ErrKey)
 	case "PUBLIC KEY":
-		return nil, fmt.Errorf("%w: this is a public key; signing needs the private key", ErrKey)
+		return nil, usererr.Errorf("", "%w: this is a public key; signing needs the private key", ErrKey)
 	default:
-		return nil, fmt.Errorf("%w: PEM block %q is not a private key", ErrKey, blk.Type)
+		return nil, usererr.Errorf("", "%w: PEM block %q is not a private key", ErrKey, blk.Type)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKey, err)
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %T cannot sign", ErrKey, k)
+		return nil, usererr.Errorf("", "%w: %T cannot sign", ErrKey, k)
 	}
 	if _, _, err := publicKeyBytes(s.Public()); err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func ParsePublicKey(data []byte) (any, error) {
 		pub = s.Public()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKey, err)
 	}
 	if _, _, err := publicKeyBytes(pub); err != nil {
 		return nil, err
@@ -133,7 +134,7 @@ func firstPEM(data []byte) (*pem.Block, error) {
 		var blk *pem.Block
 		blk, data = pem.Decode(data)
 		if blk == nil {
-			return nil, fmt.Errorf("%w: no PEM block in the key file", ErrKey)
+			return nil, usererr.Errorf("", "%w: no PEM block in the key file", ErrKey)
 		}
 		if blk.Type == "EC PARAMETERS" { // python-ecdsa and openssl ecparam write one first
 			continue

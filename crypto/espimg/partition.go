@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/binary"
-	"fmt"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // Partition table layout (ESP-IDF "Partition Tables").
@@ -47,7 +48,7 @@ func ParsePartitionTable(b []byte) ([]Partition, error) {
 	var out []Partition
 	for off := 0; ; off += partEntrySize {
 		if off+partEntrySize > len(b) || off+partEntrySize > PartitionTableSize {
-			return nil, fmt.Errorf("%w: partition table has no end marker", ErrMalformed)
+			return nil, usererr.Errorf("", "%w: partition table has no end marker", ErrMalformed)
 		}
 		e := b[off : off+partEntrySize]
 		switch {
@@ -56,24 +57,24 @@ func ParsePartitionTable(b []byte) ([]Partition, error) {
 				Size: binary.LittleEndian.Uint32(e[8:]), Label: strings.TrimRight(string(e[12:28]), "\x00"),
 				Flags: binary.LittleEndian.Uint32(e[28:])}
 			if uint64(p.Offset)+uint64(p.Size) > 1<<32 || p.Size == 0 {
-				return nil, fmt.Errorf("%w: partition %q at %#x of %d bytes", ErrMalformed, p.Label, p.Offset, p.Size)
+				return nil, usererr.Errorf("", "%w: partition %q at %#x of %d bytes", ErrMalformed, p.Label, p.Offset, p.Size)
 			}
 			out = append(out, p)
 		case e[0] == 0xEB && e[1] == 0xEB:
 			sum := md5.Sum(b[:off])
 			if !bytes.Equal(e[16:32], sum[:]) {
-				return nil, fmt.Errorf("%w: partition table MD5 does not match its entries", ErrChecksum)
+				return nil, usererr.Errorf("", "%w: partition table MD5 does not match its entries", ErrChecksum)
 			}
 		case e[0] == 0xFF && e[1] == 0xFF:
 			if len(out) == 0 {
-				return nil, fmt.Errorf("%w: empty partition table", ErrMalformed)
+				return nil, usererr.Errorf("", "%w: empty partition table", ErrMalformed)
 			}
 			return out, nil
 		default:
 			if off == 0 {
-				return nil, fmt.Errorf("%w: no partition table (first bytes % x)", ErrNotImage, e[:2])
+				return nil, usererr.Errorf("", "%w: no partition table (first bytes % x)", ErrNotImage, e[:2])
 			}
-			return nil, fmt.Errorf("%w: partition table entry %d has magic % x", ErrMalformed, off/partEntrySize, e[:2])
+			return nil, usererr.Errorf("", "%w: partition table entry %d has magic % x", ErrMalformed, off/partEntrySize, e[:2])
 		}
 	}
 }
@@ -84,7 +85,7 @@ func BuildPartitionTable(parts []Partition) ([]byte, error) {
 	var b []byte
 	for _, p := range parts {
 		if len(p.Label) > 16 {
-			return nil, fmt.Errorf("espimg: partition label %q is over 16 bytes", p.Label)
+			return nil, usererr.Errorf("espimg", "partition label %q is over 16 bytes", p.Label)
 		}
 		e := make([]byte, partEntrySize)
 		e[0], e[1], e[2], e[3] = 0xAA, 0x50, p.Type, p.SubType

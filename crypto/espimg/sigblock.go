@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/big"
+
+	"trustforge/internal/usererr"
 )
 
 // Layout of the Secure Boot v2 signature sector and blocks.
@@ -102,10 +104,10 @@ func reverse(b []byte) {
 // little-endian. R and M' serve the chip's Montgomery multiplier.
 func rsaKeyBytes(pub *rsa.PublicKey) ([]byte, error) {
 	if pub.N.BitLen() != rsaBits {
-		return nil, fmt.Errorf("%w: an RSA key for Secure Boot v2 has 3072 bits, this one %d", ErrKey, pub.N.BitLen())
+		return nil, usererr.Errorf("", "%w: an RSA key for Secure Boot v2 has 3072 bits, this one %d", ErrKey, pub.N.BitLen())
 	}
 	if pub.E <= 0 || int64(pub.E) > 0xFFFFFFFF {
-		return nil, fmt.Errorf("%w: RSA exponent %d", ErrKey, pub.E)
+		return nil, usererr.Errorf("", "%w: RSA exponent %d", ErrKey, pub.E)
 	}
 	out := make([]byte, 0, rsaKeyLen)
 	out = append(out, le(pub.N, rsaLen)...)
@@ -116,7 +118,7 @@ func rsaKeyBytes(pub *rsa.PublicKey) ([]byte, error) {
 	two32 := new(big.Int).Lsh(big.NewInt(1), 32)
 	inv := new(big.Int).ModInverse(new(big.Int).Mod(pub.N, two32), two32)
 	if inv == nil {
-		return nil, fmt.Errorf("%w: RSA modulus is even", ErrKey)
+		return nil, usererr.Errorf("", "%w: RSA modulus is even", ErrKey)
 	}
 	m := new(big.Int).Sub(two32, inv)
 	m.Mod(m, two32)
@@ -128,11 +130,11 @@ func rsaKeyBytes(pub *rsa.PublicKey) ([]byte, error) {
 // curve id, then X and Y little-endian.
 func ecKeyBytes(pub *ecdsa.PublicKey) ([]byte, error) {
 	if pub.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: an ECDSA key for Secure Boot v2 here is on P-256, this one on %s", ErrKey, pub.Curve.Params().Name)
+		return nil, usererr.Errorf("", "%w: an ECDSA key for Secure Boot v2 here is on P-256, this one on %s", ErrKey, pub.Curve.Params().Name)
 	}
 	pt, err := pub.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKey, err)
 	}
 	out := []byte{curveP256}
 	x, y := append([]byte(nil), pt[1:33]...), append([]byte(nil), pt[33:65]...)
@@ -147,13 +149,13 @@ func ecdsaPublicKey(x, y *big.Int) (*ecdsa.PublicKey, error) {
 	pt := make([]byte, 65)
 	pt[0] = 4
 	if x.BitLen() > 256 || y.BitLen() > 256 {
-		return nil, fmt.Errorf("%w: the block's ECDSA key is not a P-256 point", ErrBadSignature)
+		return nil, usererr.Errorf("", "%w: the block's ECDSA key is not a P-256 point", ErrBadSignature)
 	}
 	x.FillBytes(pt[1:33])
 	y.FillBytes(pt[33:65])
 	pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), pt)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the block's ECDSA key is not a P-256 point", ErrBadSignature)
+		return nil, usererr.Errorf("", "%w: the block's ECDSA key is not a P-256 point", ErrBadSignature)
 	}
 	return pk, nil
 }
@@ -169,7 +171,7 @@ func publicKeyBytes(pub any) ([]byte, Scheme, error) {
 		b, err := ecKeyBytes(k)
 		return b, ECDSAP256, err
 	}
-	return nil, 0, fmt.Errorf("%w: %T is neither an RSA-3072 nor a P-256 key", ErrKey, pub)
+	return nil, 0, usererr.Errorf("", "%w: %T is neither an RSA-3072 nor a P-256 key", ErrKey, pub)
 }
 
 // KeyDigest returns the SHA-256 of a public key's bytes in a signature
@@ -202,14 +204,14 @@ func marshalBlock(scheme Scheme, digest []byte, keyBytes, sig []byte) []byte {
 // version, CRC32 and key encoding. It does not check the signature.
 func ParseSigBlock(b []byte) (*SigBlock, error) {
 	if len(b) < SigBlockSize {
-		return nil, fmt.Errorf("%w: signature block of %d bytes, want %d", ErrTruncated, len(b), SigBlockSize)
+		return nil, usererr.Errorf("", "%w: signature block of %d bytes, want %d", ErrTruncated, len(b), SigBlockSize)
 	}
 	b = b[:SigBlockSize]
 	if b[0] != SigBlockMagic {
-		return nil, fmt.Errorf("%w: signature block magic is %#02x, not %#02x", ErrBadSignature, b[0], SigBlockMagic)
+		return nil, usererr.Errorf("", "%w: signature block magic is %#02x, not %#02x", ErrBadSignature, b[0], SigBlockMagic)
 	}
 	if got, want := binary.LittleEndian.Uint32(b[crcLen:]), crc32.ChecksumIEEE(b[:crcLen]); got != want {
-		return nil, fmt.Errorf("%w: signature block CRC32 is %08x, contents give %08x", ErrBadSignature, got, want)
+		return nil, usererr.Errorf("", "%w: signature block CRC32 is %08x, contents give %08x", ErrBadSignature, got, want)
 	}
 	sb := &SigBlock{}
 	copy(sb.ImageDigest[:], b[offDigest:offKey])
@@ -220,12 +222,12 @@ func ParseSigBlock(b []byte) (*SigBlock, error) {
 		n := fromLE(sb.KeyBytes[:rsaLen])
 		e := binary.LittleEndian.Uint32(sb.KeyBytes[rsaLen:])
 		if n.BitLen() != rsaBits || e < 3 || e%2 == 0 {
-			return nil, fmt.Errorf("%w: the block's RSA key is not an RSA-3072 key", ErrBadSignature)
+			return nil, usererr.Errorf("", "%w: the block's RSA key is not an RSA-3072 key", ErrBadSignature)
 		}
 		pub := &rsa.PublicKey{N: n, E: int(e)}
 		want, err := rsaKeyBytes(pub)
 		if err != nil || string(want) != string(sb.KeyBytes) {
-			return nil, fmt.Errorf("%w: the block's pre-calculated R or M' does not belong to its modulus", ErrBadSignature)
+			return nil, usererr.Errorf("", "%w: the block's pre-calculated R or M' does not belong to its modulus", ErrBadSignature)
 		}
 		sb.PublicKey = pub
 		sb.Signature = append([]byte(nil), b[offRSASig:offRSASig+rsaLen]...)
@@ -233,7 +235,7 @@ func ParseSigBlock(b []byte) (*SigBlock, error) {
 		sb.Scheme = ECDSAP256
 		sb.KeyBytes = append([]byte(nil), b[offKey:offECDSASig]...)
 		if sb.KeyBytes[0] != curveP256 {
-			return nil, fmt.Errorf("%w: ECDSA curve id %d (only 2, P-256, is supported)", ErrBadSignature, sb.KeyBytes[0])
+			return nil, usererr.Errorf("", "%w: ECDSA curve id %d (only 2, P-256, is supported)", ErrBadSignature, sb.KeyBytes[0])
 		}
 		x, y := fromLE(sb.KeyBytes[1:33]), fromLE(sb.KeyBytes[33:65])
 		pk, err := ecdsaPublicKey(x, y)
@@ -243,7 +245,7 @@ func ParseSigBlock(b []byte) (*SigBlock, error) {
 		sb.PublicKey = pk
 		sb.Signature = append([]byte(nil), b[offECDSASig:offECDSASig+64]...)
 	default:
-		return nil, fmt.Errorf("%w: signature block version %#02x (2 is RSA-PSS, 3 is ECDSA)", ErrBadSignature, b[1])
+		return nil, usererr.Errorf("", "%w: signature block version %#02x (2 is RSA-PSS, 3 is ECDSA)", ErrBadSignature, b[1])
 	}
 	return sb, nil
 }
@@ -257,12 +259,12 @@ func (b *SigBlock) verify(digest []byte) error {
 		sig := append([]byte(nil), b.Signature...)
 		reverse(sig)
 		if err := rsa.VerifyPSS(k, cryptoSHA256, digest, sig, &rsa.PSSOptions{SaltLength: 32, Hash: cryptoSHA256}); err != nil {
-			return fmt.Errorf("%w: RSA-PSS signature does not verify", ErrBadSignature)
+			return usererr.Errorf("", "%w: RSA-PSS signature does not verify", ErrBadSignature)
 		}
 	case *ecdsa.PublicKey:
 		r, s := fromLE(b.Signature[:32]), fromLE(b.Signature[32:64])
 		if !ecdsa.Verify(k, digest, r, s) {
-			return fmt.Errorf("%w: ECDSA signature does not verify", ErrBadSignature)
+			return usererr.Errorf("", "%w: ECDSA signature does not verify", ErrBadSignature)
 		}
 	}
 	return nil

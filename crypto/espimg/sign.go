@@ -6,9 +6,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/asn1"
-	"fmt"
 	"io"
 	"math/big"
+
+	"trustforge/internal/usererr"
 )
 
 // Sign signs image for Secure Boot v2 with each of signers (one to three
@@ -26,7 +27,7 @@ import (
 // Reader).
 func Sign(rand io.Reader, image []byte, signers ...crypto.Signer) ([]byte, error) {
 	if len(signers) == 0 {
-		return nil, fmt.Errorf("%w: no signing key", ErrKey)
+		return nil, usererr.Errorf("", "%w: no signing key", ErrKey)
 	}
 	body, blocks := image, [][]byte(nil)
 	if b, sector, err := splitSigned(image); err == nil {
@@ -37,14 +38,14 @@ func Sign(rand io.Reader, image []byte, signers ...crypto.Signer) ([]byte, error
 		}
 	}
 	if len(blocks)+len(signers) > MaxSigBlocks {
-		return nil, fmt.Errorf("%w: %d already there, %d more asked", ErrTooManySignatures, len(blocks), len(signers))
+		return nil, usererr.Errorf("", "%w: %d already there, %d more asked", ErrTooManySignatures, len(blocks), len(signers))
 	}
 	padded := padTo(body, SectorSize)
 	digest := sha256.Sum256(padded)
 	for i, s := range signers {
 		blk, err := signBlock(rand, digest[:], s)
 		if err != nil {
-			return nil, fmt.Errorf("espimg: signing with key %d: %w", i+1, err)
+			return nil, usererr.Errorf("espimg", "signing with key %d: %w", i+1, err)
 		}
 		blocks = append(blocks, blk)
 	}
@@ -87,7 +88,7 @@ func signBlock(rand io.Reader, digest []byte, s crypto.Signer) ([]byte, error) {
 		}
 		var rs struct{ R, S *big.Int }
 		if _, err := asn1.Unmarshal(der, &rs); err != nil {
-			return nil, fmt.Errorf("ECDSA signer returned a malformed signature: %w", err)
+			return nil, usererr.Errorf("", "ECDSA signer returned a malformed signature: %w", err)
 		}
 		sig := append(le(rs.R, 32), le(rs.S, 32)...)
 		return marshalBlock(scheme, digest, keyBytes, sig), nil
@@ -99,11 +100,11 @@ func signBlock(rand io.Reader, digest []byte, s crypto.Signer) ([]byte, error) {
 // with a signature block's magic.
 func splitSigned(b []byte) (body, sector []byte, err error) {
 	if len(b) < 2*SectorSize || len(b)%SectorSize != 0 {
-		return nil, nil, fmt.Errorf("%w: a signed image is a whole number of 4 KiB sectors, this is %d bytes", ErrUnsigned, len(b))
+		return nil, nil, usererr.Errorf("", "%w: a signed image is a whole number of 4 KiB sectors, this is %d bytes", ErrUnsigned, len(b))
 	}
 	body, sector = b[:len(b)-SectorSize], b[len(b)-SectorSize:]
 	if sector[0] != SigBlockMagic {
-		return nil, nil, fmt.Errorf("%w: the last sector does not start with a signature block", ErrUnsigned)
+		return nil, nil, usererr.Errorf("", "%w: the last sector does not start with a signature block", ErrUnsigned)
 	}
 	return body, sector, nil
 }
@@ -119,7 +120,7 @@ func validBlocks(sector []byte) ([][]byte, error) {
 			break
 		}
 		if _, err := ParseSigBlock(b); err != nil {
-			return nil, fmt.Errorf("signature block %d: %w", i, err)
+			return nil, usererr.Errorf("", "signature block %d: %w", i, err)
 		}
 		out = append(out, b)
 	}
@@ -186,7 +187,7 @@ func Verify(signed []byte, opts VerifyOptions) (*SigBlock, error) {
 		blk, err := ParseSigBlock(raw)
 		if err != nil {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("signature block %d: %w", i, err)
+				firstErr = usererr.Errorf("", "signature block %d: %w", i, err)
 			}
 			continue
 		}
@@ -195,15 +196,15 @@ func Verify(signed []byte, opts VerifyOptions) (*SigBlock, error) {
 			continue
 		}
 		if !schemeAllowed(opts.Schemes, blk.Scheme) {
-			firstErr = fmt.Errorf("%w: block %d uses %v, which this chip does not accept", ErrBadSignature, i, blk.Scheme)
+			firstErr = usererr.Errorf("", "%w: block %d uses %v, which this chip does not accept", ErrBadSignature, i, blk.Scheme)
 			continue
 		}
 		if blk.ImageDigest != digest {
-			firstErr = fmt.Errorf("%w: block %d signs image digest %x, the image's is %x", ErrBadSignature, i, blk.ImageDigest, digest)
+			firstErr = usererr.Errorf("", "%w: block %d signs image digest %x, the image's is %x", ErrBadSignature, i, blk.ImageDigest, digest)
 			continue
 		}
 		if err := blk.verify(digest[:]); err != nil {
-			firstErr = fmt.Errorf("block %d: %w", i, err)
+			firstErr = usererr.Errorf("", "block %d: %w", i, err)
 			continue
 		}
 		return blk, nil
@@ -211,7 +212,7 @@ func Verify(signed []byte, opts VerifyOptions) (*SigBlock, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return nil, fmt.Errorf("%w: no signature block's key digest is among the %d trusted", ErrUntrustedKey, len(trusted))
+	return nil, usererr.Errorf("", "%w: no signature block's key digest is among the %d trusted", ErrUntrustedKey, len(trusted))
 }
 
 // VerifyWith checks that the signed image carries a valid signature by this

@@ -2,7 +2,8 @@ package espimg
 
 import (
 	"crypto/aes"
-	"fmt"
+
+	"trustforge/internal/usererr"
 
 	"golang.org/x/crypto/xts"
 )
@@ -28,20 +29,20 @@ func DecryptFlash(key []byte, addr uint32, data []byte) ([]byte, error) {
 
 func flashXTS(key []byte, addr uint32, data []byte, encrypt bool) ([]byte, error) {
 	if len(key) != 32 && len(key) != 64 {
-		return nil, fmt.Errorf("%w: a flash encryption key has 32 bytes (XTS-AES-128) or 64 (XTS-AES-256), this one %d", ErrKey, len(key))
+		return nil, usererr.Errorf("", "%w: a flash encryption key has 32 bytes (XTS-AES-128) or 64 (XTS-AES-256), this one %d", ErrKey, len(key))
 	}
 	if addr%16 != 0 {
-		return nil, fmt.Errorf("espimg: flash encryption: address %#x is not a multiple of 16", addr)
+		return nil, usererr.Errorf("espimg", "flash encryption: address %#x is not a multiple of 16", addr)
 	}
 	if len(data)%16 != 0 {
-		return nil, fmt.Errorf("espimg: flash encryption: length %d is not a multiple of 16", len(data))
+		return nil, usererr.Errorf("espimg", "flash encryption: length %d is not a multiple of 16", len(data))
 	}
 	if uint64(addr)+uint64(len(data)) > 1<<32 {
-		return nil, fmt.Errorf("espimg: flash encryption: %d bytes at %#x run past 4 GiB", len(data), addr)
+		return nil, usererr.Errorf("espimg", "flash encryption: %d bytes at %#x run past 4 GiB", len(data), addr)
 	}
 	c, err := xts.NewCipher(aes.NewCipher, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKey, err)
 	}
 	out := make([]byte, len(data))
 	unit := make([]byte, DataUnit)

@@ -9,9 +9,10 @@ import (
 	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // Algorithm names a key algorithm as `imgtool keygen -t` names it.
@@ -34,7 +35,7 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 			return a, nil
 		}
 	}
-	return "", fmt.Errorf("%w %q (want ecdsa-p256, ed25519 or x25519)", ErrUnsupported, s)
+	return "", usererr.Errorf("", "%w %q (want ecdsa-p256, ed25519 or x25519)", ErrUnsupported, s)
 }
 
 // CanSign reports whether keys of the algorithm make signatures.
@@ -47,14 +48,14 @@ func (a Algorithm) CanEncrypt() bool { return a == ECDSAP256 || a == X25519 }
 // Errors returned when a key cannot be used or read.
 var (
 	// ErrUnsupported reports a key algorithm or encoding trustforge does not handle.
-	ErrUnsupported = errors.New("keys: unsupported key")
+	ErrUnsupported = usererr.New("keys", "unsupported key")
 	// ErrMalformed reports bytes that are not a well-formed key.
-	ErrMalformed = errors.New("keys: malformed key")
+	ErrMalformed = usererr.New("keys", "malformed key")
 	// ErrEncryptedKey reports a password-protected private key file.
-	ErrEncryptedKey = errors.New("keys: password-protected private keys are not supported; export the key without a password")
+	ErrEncryptedKey = usererr.New("keys", "password-protected private keys are not supported; export the key without a password")
 	// ErrWrongUse reports an operation the key's algorithm cannot do, such as
 	// signing with an X25519 key.
-	ErrWrongUse = errors.New("keys: wrong key type for this operation")
+	ErrWrongUse = usererr.New("keys", "wrong key type for this operation")
 )
 
 // PrivateKey is a private key of one of the supported algorithms.
@@ -84,23 +85,23 @@ func Generate(rand io.Reader, alg Algorithm) (*PrivateKey, error) {
 	case ECDSAP256:
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand)
 		if err != nil {
-			return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
+			return nil, usererr.Errorf("keys", "generate %s: %w", alg, err)
 		}
 		return newPrivate(k)
 	case Ed25519:
 		_, k, err := ed25519.GenerateKey(rand)
 		if err != nil {
-			return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
+			return nil, usererr.Errorf("keys", "generate %s: %w", alg, err)
 		}
 		return newPrivate(k)
 	case X25519:
 		k, err := ecdh.X25519().GenerateKey(rand)
 		if err != nil {
-			return nil, fmt.Errorf("keys: generate %s: %w", alg, err)
+			return nil, usererr.Errorf("keys", "generate %s: %w", alg, err)
 		}
 		return newPrivate(k)
 	}
-	return nil, fmt.Errorf("%w algorithm %q", ErrUnsupported, alg)
+	return nil, usererr.Errorf("", "%w algorithm %q", ErrUnsupported, alg)
 }
 
 // NewPrivateKey wraps a standard library private key: *ecdsa.PrivateKey on
@@ -113,30 +114,30 @@ func NewPublicKey(k crypto.PublicKey) (*PublicKey, error) {
 	switch k := k.(type) {
 	case *ecdsa.PublicKey:
 		if k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
+			return nil, usererr.Errorf("", "%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
 		}
 		if _, err := k.ECDH(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return nil, usererr.Errorf("", "%w: %v", ErrMalformed, err)
 		}
 		return newPublic(ECDSAP256, k)
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%w: Ed25519 public key of %d bytes", ErrMalformed, len(k))
+			return nil, usererr.Errorf("", "%w: Ed25519 public key of %d bytes", ErrMalformed, len(k))
 		}
 		return newPublic(Ed25519, k)
 	case *ecdh.PublicKey:
 		if k.Curve() != ecdh.X25519() {
-			return nil, fmt.Errorf("%w: ECDH curve %v (want X25519)", ErrUnsupported, k.Curve())
+			return nil, usererr.Errorf("", "%w: ECDH curve %v (want X25519)", ErrUnsupported, k.Curve())
 		}
 		return newPublic(X25519, k)
 	}
-	return nil, fmt.Errorf("%w type %T", ErrUnsupported, k)
+	return nil, usererr.Errorf("", "%w type %T", ErrUnsupported, k)
 }
 
 func newPublic(alg Algorithm, k crypto.PublicKey) (*PublicKey, error) {
 	der, err := x509.MarshalPKIXPublicKey(k)
 	if err != nil {
-		return nil, fmt.Errorf("keys: encode %s public key: %w", alg, err)
+		return nil, usererr.Errorf("keys", "encode %s public key: %w", alg, err)
 	}
 	return &PublicKey{alg: alg, key: k, spki: der}, nil
 }
@@ -147,24 +148,24 @@ func newPrivate(k crypto.PrivateKey) (*PrivateKey, error) {
 	switch k := k.(type) {
 	case *ecdsa.PrivateKey:
 		if k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
+			return nil, usererr.Errorf("", "%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
 		}
 		p.alg, p.ecdsa = ECDSAP256, k
 		p.pub, err = NewPublicKey(&k.PublicKey)
 	case ed25519.PrivateKey:
 		if len(k) != ed25519.PrivateKeySize {
-			return nil, fmt.Errorf("%w: Ed25519 private key of %d bytes", ErrMalformed, len(k))
+			return nil, usererr.Errorf("", "%w: Ed25519 private key of %d bytes", ErrMalformed, len(k))
 		}
 		p.alg, p.ed = Ed25519, k
 		p.pub, err = NewPublicKey(k.Public())
 	case *ecdh.PrivateKey:
 		if k.Curve() != ecdh.X25519() {
-			return nil, fmt.Errorf("%w: ECDH curve %v (want X25519)", ErrUnsupported, k.Curve())
+			return nil, usererr.Errorf("", "%w: ECDH curve %v (want X25519)", ErrUnsupported, k.Curve())
 		}
 		p.alg, p.x25519 = X25519, k
 		p.pub, err = NewPublicKey(k.PublicKey())
 	default:
-		return nil, fmt.Errorf("%w type %T", ErrUnsupported, k)
+		return nil, usererr.Errorf("", "%w type %T", ErrUnsupported, k)
 	}
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ func (k *PrivateKey) Signer() (crypto.Signer, error) {
 	case Ed25519:
 		return k.ed, nil
 	}
-	return nil, fmt.Errorf("%w: %s keys cannot sign", ErrWrongUse, k.alg)
+	return nil, usererr.Errorf("", "%w: %s keys cannot sign", ErrWrongUse, k.alg)
 }
 
 // ECDH returns the key for key agreement: X25519 keys, and P-256 keys (which
@@ -205,11 +206,11 @@ func (k *PrivateKey) ECDH() (*ecdh.PrivateKey, error) {
 	case ECDSAP256:
 		e, err := k.ecdsa.ECDH()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return nil, usererr.Errorf("", "%w: %v", ErrMalformed, err)
 		}
 		return e, nil
 	}
-	return nil, fmt.Errorf("%w: %s keys do no key agreement", ErrWrongUse, k.alg)
+	return nil, usererr.Errorf("", "%w: %s keys do no key agreement", ErrWrongUse, k.alg)
 }
 
 // Crypto returns the standard library private key: *ecdsa.PrivateKey,
@@ -258,11 +259,11 @@ func (k *PublicKey) ECDH() (*ecdh.PublicKey, error) {
 	case *ecdsa.PublicKey:
 		e, err := key.ECDH()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return nil, usererr.Errorf("", "%w: %v", ErrMalformed, err)
 		}
 		return e, nil
 	}
-	return nil, fmt.Errorf("%w: %s keys do no key agreement", ErrWrongUse, k.alg)
+	return nil, usererr.Errorf("", "%w: %s keys do no key agreement", ErrWrongUse, k.alg)
 }
 
 // Equal reports whether k and other are the same public key.

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // PEM block types read and written by this package.
@@ -29,15 +30,15 @@ func ParsePrivateKey(data []byte) (*PrivateKey, error) {
 		case pemECPrivate:
 			k, err := x509.ParseECPrivateKey(block.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("%w: EC private key: %v", ErrMalformed, err)
+				return nil, usererr.Errorf("", "%w: EC private key: %v", ErrMalformed, err)
 			}
 			return newPrivate(k)
 		case pemEncryptedPrivate:
 			return nil, ErrEncryptedKey
 		case pemPublic:
-			return nil, fmt.Errorf("%w: this is a public key file; a private key is needed", ErrWrongUse)
+			return nil, usererr.Errorf("", "%w: this is a public key file; a private key is needed", ErrWrongUse)
 		}
-		return nil, fmt.Errorf("%w PEM block %q", ErrUnsupported, block.Type)
+		return nil, usererr.Errorf("", "%w PEM block %q", ErrUnsupported, block.Type)
 	}
 	return ParsePKCS8(data)
 }
@@ -46,7 +47,7 @@ func ParsePrivateKey(data []byte) (*PrivateKey, error) {
 func ParsePKCS8(der []byte) (*PrivateKey, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PKCS#8: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: PKCS#8: %v", ErrMalformed, err)
 	}
 	return newPrivate(k)
 }
@@ -70,14 +71,14 @@ func ParsePublicKey(data []byte) (*PublicKey, error) {
 			}
 			return k.Public(), nil
 		}
-		return nil, fmt.Errorf("%w PEM block %q", ErrUnsupported, block.Type)
+		return nil, usererr.Errorf("", "%w PEM block %q", ErrUnsupported, block.Type)
 	}
 	if k, err := ParseSPKI(data); err == nil {
 		return k, nil
 	}
 	k, err := ParsePKCS8(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: neither SubjectPublicKeyInfo nor PKCS#8 DER", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: neither SubjectPublicKeyInfo nor PKCS#8 DER", ErrMalformed)
 	}
 	return k.Public(), nil
 }
@@ -86,7 +87,7 @@ func ParsePublicKey(data []byte) (*PublicKey, error) {
 func ParseSPKI(der []byte) (*PublicKey, error) {
 	k, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: SubjectPublicKeyInfo: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: SubjectPublicKeyInfo: %v", ErrMalformed, err)
 	}
 	p, err := NewPublicKey(k)
 	if err != nil {
@@ -95,7 +96,7 @@ func ParseSPKI(der []byte) (*PublicKey, error) {
 	// Keep the caller's encoding only if it is the canonical one; anything
 	// else would make key hashes differ from MCUboot's.
 	if !bytes.Equal(p.spki, der) {
-		return nil, fmt.Errorf("%w: SubjectPublicKeyInfo is not in canonical DER", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: SubjectPublicKeyInfo is not in canonical DER", ErrMalformed)
 	}
 	return p, nil
 }
@@ -104,7 +105,7 @@ func ParseSPKI(der []byte) (*PublicKey, error) {
 func (k *PrivateKey) MarshalPKCS8() ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(k.Crypto())
 	if err != nil {
-		return nil, fmt.Errorf("keys: encode %s private key: %w", k.alg, err)
+		return nil, usererr.Errorf("keys", "encode %s private key: %w", k.alg, err)
 	}
 	return der, nil
 }
@@ -135,10 +136,10 @@ func isPEM(data []byte) bool {
 func decodePEM(data []byte) (*pem.Block, error) {
 	block, rest := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("%w: no PEM block found", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: no PEM block found", ErrMalformed)
 	}
 	if next, _ := pem.Decode(rest); next != nil {
-		return nil, fmt.Errorf("%w: more than one PEM block (%q, then %q)", ErrMalformed, block.Type, next.Type)
+		return nil, usererr.Errorf("", "%w: more than one PEM block (%q, then %q)", ErrMalformed, block.Type, next.Type)
 	}
 	if len(block.Headers) != 0 {
 		if _, ok := block.Headers["Proc-Type"]; ok {

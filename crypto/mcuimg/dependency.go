@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // Dependency says an image needs another image (by index) at a minimum version.
@@ -23,7 +25,7 @@ func (d Dependency) marshal() []byte {
 
 func unmarshalDependency(b []byte) (Dependency, error) {
 	if len(b) != dependencySize {
-		return Dependency{}, fmt.Errorf("%d bytes (want %d)", len(b), dependencySize)
+		return Dependency{}, usererr.Errorf("", "%d bytes (want %d)", len(b), dependencySize)
 	}
 	return Dependency{ImageID: b[0], Version: unmarshalVersion(b[4:])}, nil
 }
@@ -38,27 +40,27 @@ func ParseDependencies(s string) ([]Dependency, error) {
 	var deps []Dependency
 	rest := strings.TrimSpace(s)
 	if rest == "" {
-		return nil, fmt.Errorf("%w: dependencies: empty", ErrInvalidOption)
+		return nil, usererr.Errorf("", "%w: dependencies: empty", ErrInvalidOption)
 	}
 	for rest != "" {
 		if rest[0] != '(' {
-			return nil, fmt.Errorf("%w: dependencies %q: want \"(image_id,version)\" at %q", ErrInvalidOption, s, rest)
+			return nil, usererr.Errorf("", "%w: dependencies %q: want \"(image_id,version)\" at %q", ErrInvalidOption, s, rest)
 		}
 		end := strings.IndexByte(rest, ')')
 		if end < 0 {
-			return nil, fmt.Errorf("%w: dependencies %q: missing ')'", ErrInvalidOption, s)
+			return nil, usererr.Errorf("", "%w: dependencies %q: missing ')'", ErrInvalidOption, s)
 		}
 		id, ver, ok := strings.Cut(rest[1:end], ",")
 		if !ok {
-			return nil, fmt.Errorf("%w: dependencies %q: want \"(image_id,version)\", got %q", ErrInvalidOption, s, rest[:end+1])
+			return nil, usererr.Errorf("", "%w: dependencies %q: want \"(image_id,version)\", got %q", ErrInvalidOption, s, rest[:end+1])
 		}
 		n, err := strconv.ParseUint(strings.TrimSpace(id), 10, 8)
 		if err != nil {
-			return nil, fmt.Errorf("%w: dependencies %q: image id %q is not a number from 0 to 255", ErrInvalidOption, s, strings.TrimSpace(id))
+			return nil, usererr.Errorf("", "%w: dependencies %q: image id %q is not a number from 0 to 255", ErrInvalidOption, s, strings.TrimSpace(id))
 		}
 		v, err := ParseVersion(strings.TrimSpace(ver))
 		if err != nil {
-			return nil, fmt.Errorf("dependencies %q: %w", s, err)
+			return nil, usererr.Errorf("", "dependencies %q: %w", s, err)
 		}
 		deps = append(deps, Dependency{ImageID: uint8(n), Version: v})
 		rest = strings.TrimLeft(rest[end+1:], ", \t")

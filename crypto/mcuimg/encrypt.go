@@ -6,10 +6,10 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"fmt"
 	"io"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // eciesInfo is the HKDF info string of MCUboot's ECIES key wrapping, version 1.
@@ -40,7 +40,7 @@ func encTLVType(alg keys.Algorithm) (TLVType, error) {
 	case keys.ECDSAP256:
 		return TLVEncEC256, nil
 	}
-	return 0, fmt.Errorf("%w: %s keys cannot encrypt images (want x25519 or ecdsa-p256)", ErrUnsupported, alg)
+	return 0, usererr.Errorf("", "%w: %s keys cannot encrypt images (want x25519 or ecdsa-p256)", ErrUnsupported, alg)
 }
 
 // wrapKey wraps the image key aesKey to the device's public key, returning
@@ -52,15 +52,15 @@ func wrapKey(rand io.Reader, to *keys.PublicKey, aesKey []byte) (TLV, error) {
 	}
 	pub, err := to.ECDH()
 	if err != nil {
-		return TLV{}, fmt.Errorf("mcuimg: encryption key: %w", err)
+		return TLV{}, usererr.Errorf("mcuimg", "encryption key: %w", err)
 	}
 	eph, err := pub.Curve().GenerateKey(rand)
 	if err != nil {
-		return TLV{}, fmt.Errorf("mcuimg: ephemeral key: %w", err)
+		return TLV{}, usererr.Errorf("mcuimg", "ephemeral key: %w", err)
 	}
 	shared, err := eph.ECDH(pub)
 	if err != nil {
-		return TLV{}, fmt.Errorf("mcuimg: key agreement: %w", err)
+		return TLV{}, usererr.Errorf("mcuimg", "key agreement: %w", err)
 	}
 	aesKEK, macKey, err := deriveWrapKeys(shared, len(aesKey), len(aesKey))
 	if err != nil {
@@ -83,7 +83,7 @@ func wrapKey(rand io.Reader, to *keys.PublicKey, aesKey []byte) (TLV, error) {
 func deriveWrapKeys(shared []byte, kekLen, keyLen int) (kek, macKey []byte, err error) {
 	okm, err := hkdf.Key(sha256.New, shared, nil, eciesInfo, kekLen+sha256.Size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mcuimg: hkdf: %w", err)
+		return nil, nil, usererr.Errorf("mcuimg", "hkdf: %w", err)
 	}
 	return okm[:kekLen], okm[kekLen:], nil
 }
@@ -114,31 +114,31 @@ func (img *Image) UnwrapKey(priv *keys.PrivateKey) ([]byte, error) {
 	}
 	if !found {
 		if len(others) > 0 {
-			return nil, fmt.Errorf("%w: image key is wrapped as %v; a %s key cannot open it", ErrDecryptionKey, others[0], priv.Algorithm())
+			return nil, usererr.Errorf("", "%w: image key is wrapped as %v; a %s key cannot open it", ErrDecryptionKey, others[0], priv.Algorithm())
 		}
-		return nil, fmt.Errorf("%w: encrypted image has no %v TLV", ErrBadTLV, want)
+		return nil, usererr.Errorf("", "%w: encrypted image has no %v TLV", ErrBadTLV, want)
 	}
 	ecdhPriv, err := priv.ECDH()
 	if err != nil {
-		return nil, fmt.Errorf("mcuimg: decryption key: %w", err)
+		return nil, usererr.Errorf("mcuimg", "decryption key: %w", err)
 	}
 	pointSize := x25519PointSize
 	if want == TLVEncEC256 {
 		pointSize = p256PointSize
 	}
 	if len(enc.Value) != pointSize+eciesTagSize+keyLen {
-		return nil, fmt.Errorf("%w: %v TLV at %#x has %d bytes (want %d for AES-%d)", ErrBadTLV, want, enc.Offset, len(enc.Value), pointSize+eciesTagSize+keyLen, keyLen*8)
+		return nil, usererr.Errorf("", "%w: %v TLV at %#x has %d bytes (want %d for AES-%d)", ErrBadTLV, want, enc.Offset, len(enc.Value), pointSize+eciesTagSize+keyLen, keyLen*8)
 	}
 	ephBytes := enc.Value[:pointSize]
 	tag := enc.Value[pointSize : pointSize+eciesTagSize]
 	wrapped := enc.Value[pointSize+eciesTagSize:]
 	eph, err := ecdhPriv.Curve().NewPublicKey(ephBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ephemeral public key in %v TLV: %v", ErrDecryptionKey, want, err)
+		return nil, usererr.Errorf("", "%w: ephemeral public key in %v TLV: %v", ErrDecryptionKey, want, err)
 	}
 	shared, err := ecdhPriv.ECDH(eph)
 	if err != nil {
-		return nil, fmt.Errorf("%w: key agreement: %v", ErrDecryptionKey, err)
+		return nil, usererr.Errorf("", "%w: key agreement: %v", ErrDecryptionKey, err)
 	}
 	// MCUboot wraps an AES-256 image key with AES-256; imgtool releases
 	// before that fix wrapped it with AES-128. The tag tells which was used.
@@ -162,7 +162,7 @@ func (img *Image) UnwrapKey(priv *keys.PrivateKey) ([]byte, error) {
 		}
 		return key, nil
 	}
-	return nil, fmt.Errorf("%w (%v TLV tag does not match)", ErrDecryptionKey, want)
+	return nil, usererr.Errorf("", "%w (%v TLV tag does not match)", ErrDecryptionKey, want)
 }
 
 // xorCTR applies AES-CTR with an all-zero IV.
@@ -180,7 +180,7 @@ func xorCTR(key, dst, src []byte) error {
 func newCTR(key []byte) (cipher.Stream, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("mcuimg: aes: %w", err)
+		return nil, usererr.Errorf("mcuimg", "aes: %w", err)
 	}
 	return cipher.NewCTR(block, make([]byte, aes.BlockSize)), nil
 }
@@ -233,13 +233,13 @@ func (img *Image) DecryptTo(w io.Writer, priv *keys.PrivateKey) error {
 	}
 	start := int(img.Header.HeaderSize)
 	if _, err := w.Write(img.data[:start]); err != nil {
-		return fmt.Errorf("mcuimg: write: %w", err)
+		return usererr.Errorf("mcuimg", "write: %w", err)
 	}
 	if err := xorCopy(w, s, img.Payload()); err != nil {
 		return err
 	}
 	if _, err := w.Write(img.data[start+int(img.Header.ImageSize):]); err != nil {
-		return fmt.Errorf("mcuimg: write: %w", err)
+		return usererr.Errorf("mcuimg", "write: %w", err)
 	}
 	return nil
 }
@@ -257,7 +257,7 @@ func xorCopy(w io.Writer, s cipher.Stream, src []byte) error {
 		n := min(len(buf), len(src))
 		s.XORKeyStream(buf[:n], src[:n])
 		if _, err := w.Write(buf[:n]); err != nil {
-			return fmt.Errorf("mcuimg: write: %w", err)
+			return usererr.Errorf("mcuimg", "write: %w", err)
 		}
 		src = src[n:]
 	}

@@ -2,10 +2,10 @@ package mcuimg
 
 import (
 	"crypto/rand"
-	"fmt"
 	"io"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // EncryptFor encrypts a clear image to one device: img's header must ask
@@ -28,17 +28,17 @@ func (img *Image) EncryptFor(rnd io.Reader, to *keys.PublicKey) ([]byte, error) 
 	}
 	keyLen, err := img.Header.keyLen()
 	if err != nil {
-		return nil, fmt.Errorf("%w: sign the image with encryption (imgtool --clear) to encrypt it to devices", err)
+		return nil, usererr.Errorf("", "%w: sign the image with encryption (imgtool --clear) to encrypt it to devices", err)
 	}
 	if to == nil {
-		return nil, fmt.Errorf("%w: no device key to encrypt to", ErrInvalidOption)
+		return nil, usererr.Errorf("", "%w: no device key to encrypt to", ErrInvalidOption)
 	}
 	if _, err := img.Verify(VerifyOptions{}); err != nil {
-		return nil, fmt.Errorf("mcuimg: the image is not in the clear: %w", err)
+		return nil, usererr.Errorf("mcuimg", "the image is not in the clear: %w", err)
 	}
 	aesKey := make([]byte, keyLen)
 	if _, err := io.ReadFull(rnd, aesKey); err != nil {
-		return nil, fmt.Errorf("mcuimg: image key: %w", err)
+		return nil, usererr.Errorf("mcuimg", "image key: %w", err)
 	}
 	enc, err := wrapKey(rnd, to, aesKey)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 var le = binary.LittleEndian
@@ -90,7 +92,7 @@ type Header struct {
 // magic and header size.
 func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderSize {
-		return Header{}, fmt.Errorf("%w: %d bytes, the header alone needs %d", ErrTruncated, len(b), HeaderSize)
+		return Header{}, usererr.Errorf("", "%w: %d bytes, the header alone needs %d", ErrTruncated, len(b), HeaderSize)
 	}
 	h := Header{
 		Magic:            le.Uint32(b[0:]),
@@ -103,16 +105,16 @@ func ParseHeader(b []byte) (Header, error) {
 		Pad:              le.Uint32(b[28:]),
 	}
 	if h.Magic != Magic {
-		return h, fmt.Errorf("%w: %#08x (want %#08x); is this an MCUboot image?", ErrBadMagic, h.Magic, uint32(Magic))
+		return h, usererr.Errorf("", "%w: %#08x (want %#08x); is this an MCUboot image?", ErrBadMagic, h.Magic, uint32(Magic))
 	}
 	if h.HeaderSize < HeaderSize {
-		return h, fmt.Errorf("%w: header size %#x is below the minimum %#x", ErrBadHeader, h.HeaderSize, HeaderSize)
+		return h, usererr.Errorf("", "%w: header size %#x is below the minimum %#x", ErrBadHeader, h.HeaderSize, HeaderSize)
 	}
 	if h.ProtectedTLVSize != 0 && h.ProtectedTLVSize < tlvInfoSize {
-		return h, fmt.Errorf("%w: protected TLV size %#x is below the %d-byte TLV info", ErrBadHeader, h.ProtectedTLVSize, tlvInfoSize)
+		return h, usererr.Errorf("", "%w: protected TLV size %#x is below the %d-byte TLV info", ErrBadHeader, h.ProtectedTLVSize, tlvInfoSize)
 	}
 	if h.Flags&FlagEncryptedAES128 != 0 && h.Flags&FlagEncryptedAES256 != 0 {
-		return h, fmt.Errorf("%w: both AES-128 and AES-256 encryption flags are set", ErrBadHeader)
+		return h, usererr.Errorf("", "%w: both AES-128 and AES-256 encryption flags are set", ErrBadHeader)
 	}
 	return h, nil
 }

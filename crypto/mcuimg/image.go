@@ -1,8 +1,6 @@
 package mcuimg
 
-import (
-	"fmt"
-)
+import "trustforge/internal/usererr"
 
 // Image is a parsed MCUboot image. Its byte slices (Payload, TLV values)
 // refer to the bytes it was parsed from; do not modify those while the Image
@@ -47,7 +45,7 @@ func ParsePrefix(data []byte) (*Image, error) {
 	img := &Image{Header: h}
 	payloadEnd := uint64(h.HeaderSize) + uint64(h.ImageSize)
 	if payloadEnd > uint64(len(data)) {
-		return nil, fmt.Errorf("%w: payload ends at %#x (header %#x + image %#x), file is %#x bytes", ErrTruncated, payloadEnd, h.HeaderSize, h.ImageSize, len(data))
+		return nil, usererr.Errorf("", "%w: payload ends at %#x (header %#x + image %#x), file is %#x bytes", ErrTruncated, payloadEnd, h.HeaderSize, h.ImageSize, len(data))
 	}
 	off := int(payloadEnd)
 	if h.ProtectedTLVSize != 0 {
@@ -56,12 +54,12 @@ func ParsePrefix(data []byte) (*Image, error) {
 			return nil, err
 		}
 		if a.Total != h.ProtectedTLVSize {
-			return nil, fmt.Errorf("%w: protected TLV area is %#x bytes, header says %#x", ErrBadTLV, a.Total, h.ProtectedTLVSize)
+			return nil, usererr.Errorf("", "%w: protected TLV area is %#x bytes, header says %#x", ErrBadTLV, a.Total, h.ProtectedTLVSize)
 		}
 		img.Protected = &a
 		off += int(a.Total)
 	} else if off+2 <= len(data) && le.Uint16(data[off:]) == ProtectedInfoMagic {
-		return nil, fmt.Errorf("%w: protected TLV area at %#x, but the header's protected TLV size is 0", ErrBadTLV, off)
+		return nil, usererr.Errorf("", "%w: protected TLV area at %#x, but the header's protected TLV size is 0", ErrBadTLV, off)
 	}
 	img.Unprotected, err = parseTLVArea(data, off, UnprotectedInfoMagic, "unprotected")
 	if err != nil {
@@ -91,11 +89,11 @@ func (img *Image) checkPadding(data []byte) error {
 	}
 	fill := data[end]
 	if fill != erased && !(fill == 0 && img.Trailer != nil) {
-		return fmt.Errorf("%w: %#x bytes after the TLV area at %#x are not erased flash (%#02x)", ErrTrailingData, len(data)-end, end, fill)
+		return usererr.Errorf("", "%w: %#x bytes after the TLV area at %#x are not erased flash (%#02x)", ErrTrailingData, len(data)-end, end, fill)
 	}
 	for i := end; i < fillEnd; i++ {
 		if data[i] != fill {
-			return fmt.Errorf("%w: byte %#02x at %#x in the %#x bytes after the TLV area at %#x", ErrTrailingData, data[i], i, len(data)-end, end)
+			return usererr.Errorf("", "%w: byte %#02x at %#x in the %#x bytes after the TLV area at %#x", ErrTrailingData, data[i], i, len(data)-end, end)
 		}
 	}
 	if img.Trailer != nil {
@@ -108,7 +106,7 @@ func (img *Image) checkPadding(data []byte) error {
 				continue
 			}
 			if data[i] != fill {
-				return fmt.Errorf("%w: byte %#02x at %#x inside the slot trailer", ErrTrailingData, data[i], i)
+				return usererr.Errorf("", "%w: byte %#02x at %#x inside the slot trailer", ErrTrailingData, data[i], i)
 			}
 			i++
 		}
@@ -189,7 +187,7 @@ func (img *Image) SecurityCounter() (uint32, bool, error) {
 		return 0, false, nil
 	}
 	if len(t.Value) != 4 {
-		return 0, false, fmt.Errorf("%w: SEC_CNT TLV at %#x has %d bytes (want 4)", ErrBadTLV, t.Offset, len(t.Value))
+		return 0, false, usererr.Errorf("", "%w: SEC_CNT TLV at %#x has %d bytes (want 4)", ErrBadTLV, t.Offset, len(t.Value))
 	}
 	return le.Uint32(t.Value), true, nil
 }
@@ -206,7 +204,7 @@ func (img *Image) Dependencies() ([]Dependency, error) {
 		}
 		d, err := unmarshalDependency(t.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%w: DEPENDENCY TLV at %#x: %v", ErrBadTLV, t.Offset, err)
+			return nil, usererr.Errorf("", "%w: DEPENDENCY TLV at %#x: %v", ErrBadTLV, t.Offset, err)
 		}
 		deps = append(deps, d)
 	}

@@ -8,11 +8,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 
 	"trustforge/crypto/engine"
+	"trustforge/internal/usererr"
 )
 
 // Sign makes a signed (and, with EncryptTo, encrypted) image of payload.
@@ -61,7 +61,7 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	n, err := e.w.Write(b)
 	e.n += n
 	if err != nil {
-		e.err = fmt.Errorf("mcuimg: write: %w", err)
+		e.err = usererr.Errorf("mcuimg", "write: %w", err)
 	}
 	return n, e.err
 }
@@ -128,7 +128,7 @@ func (s *signing) imageKey() error {
 	}
 	aesKey := make([]byte, s.keyLen)
 	if _, err := io.ReadFull(o.Rand, aesKey); err != nil {
-		return fmt.Errorf("mcuimg: image key: %w", err)
+		return usererr.Errorf("mcuimg", "image key: %w", err)
 	}
 	var err error
 	if s.encTLV, err = wrapKey(o.Rand, o.EncryptTo, aesKey); err != nil {
@@ -139,7 +139,7 @@ func (s *signing) imageKey() error {
 	}
 	// MCUboot's payload counter starts at zero.
 	if s.stream, err = engine.Or(o.Engine).NewCTR(aesKey, make([]byte, aes.BlockSize)); err != nil {
-		return fmt.Errorf("mcuimg: aes: %w", err)
+		return usererr.Errorf("mcuimg", "aes: %w", err)
 	}
 	return nil
 }
@@ -167,11 +167,11 @@ func (s *signing) writeHeader(r io.Reader) (Header, error) {
 		}
 	} else {
 		if _, err := io.ReadFull(r, area); err != nil {
-			return Header{}, fmt.Errorf("mcuimg: read header area: %w", err)
+			return Header{}, usererr.Errorf("mcuimg", "read header area: %w", err)
 		}
 		for i, c := range area {
 			if c != 0 {
-				return Header{}, fmt.Errorf("%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
+				return Header{}, usererr.Errorf("", "%w: input byte %#x at %#x is not zero; the header area must be zeros when the header is not padded in", ErrInvalidOption, c, i)
 			}
 		}
 	}
@@ -196,14 +196,14 @@ func (s *signing) writePayload(ctx context.Context, r io.Reader) error {
 	remaining := s.payloadSize
 	for remaining > 0 {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("mcuimg: sign: %w", err)
+			return usererr.Errorf("mcuimg", "sign: %w", err)
 		}
 		n := min(len(buf), remaining)
 		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("mcuimg: input ended %d bytes early", remaining)
+				return usererr.Errorf("mcuimg", "input ended %d bytes early", remaining)
 			}
-			return fmt.Errorf("mcuimg: read payload: %w", err)
+			return usererr.Errorf("mcuimg", "read payload: %w", err)
 		}
 		remaining -= n
 		chunk := buf[:n]
@@ -222,7 +222,7 @@ func (s *signing) writePayload(ctx context.Context, r io.Reader) error {
 		s.writeChunk(make([]byte, s.encPad), enc)
 	}
 	if n, _ := r.Read(buf[:1]); n > 0 {
-		return fmt.Errorf("%w: input is longer than its declared size %d", ErrInvalidOption, s.inputSize)
+		return usererr.Errorf("", "%w: input is longer than its declared size %d", ErrInvalidOption, s.inputSize)
 	}
 	return nil
 }
@@ -287,7 +287,7 @@ func (p *plan) sign(digest []byte, pureBuf *bytes.Buffer) (TLV, error) {
 	case *ecdsa.PrivateKey:
 		sig, err := ecdsa.SignASN1(p.o.Rand, k, digest)
 		if err != nil {
-			return TLV{}, fmt.Errorf("mcuimg: sign: %w", err)
+			return TLV{}, usererr.Errorf("mcuimg", "sign: %w", err)
 		}
 		return TLV{Type: TLVECDSASig, Value: sig}, nil
 	case ed25519.PrivateKey:
@@ -297,5 +297,5 @@ func (p *plan) sign(digest []byte, pureBuf *bytes.Buffer) (TLV, error) {
 		}
 		return TLV{Type: TLVEd25519, Value: ed25519.Sign(k, msg)}, nil
 	}
-	return TLV{}, fmt.Errorf("%w: %T signer", ErrUnsupported, signer)
+	return TLV{}, usererr.Errorf("", "%w: %T signer", ErrUnsupported, signer)
 }

@@ -3,11 +3,11 @@ package mcuimg
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
 	"io"
 
 	"trustforge/crypto/engine"
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // KeyFormat selects how a signed image names its signing key.
@@ -162,16 +162,16 @@ func (p *plan) planSizes(inputSize int64) error {
 		p.headerSize = HeaderSize
 	}
 	if p.headerSize < HeaderSize || p.headerSize > 0xffff {
-		return fmt.Errorf("%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
+		return usererr.Errorf("", "%w: header size %#x (want %#x to 0xffff)", ErrInvalidOption, o.HeaderSize, HeaderSize)
 	}
 	if inputSize < 0 || inputSize > 0xffffffff {
-		return fmt.Errorf("%w: input of %d bytes", ErrInvalidOption, inputSize)
+		return usererr.Errorf("", "%w: input of %d bytes", ErrInvalidOption, inputSize)
 	}
 	p.inputSize = int(inputSize)
 	p.payloadSize = p.inputSize
 	if !o.PadHeader {
 		if p.inputSize < p.headerSize {
-			return fmt.Errorf("%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
+			return usererr.Errorf("", "%w: input of %#x bytes is shorter than the header size %#x (use PadHeader to add the header)", ErrInvalidOption, inputSize, p.headerSize)
 		}
 		p.payloadSize -= p.headerSize
 	}
@@ -189,10 +189,10 @@ func (p *plan) planSignature() error {
 		}
 	}
 	if !p.hashType.IsHash() {
-		return fmt.Errorf("%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
+		return usererr.Errorf("", "%w: hash %v (want SHA256, SHA384 or SHA512)", ErrInvalidOption, p.hashType)
 	}
 	if o.Pure && (o.Key == nil || o.Key.Algorithm() != keys.Ed25519) {
-		return fmt.Errorf("%w: pure signatures need an ed25519 key", ErrInvalidOption)
+		return usererr.Errorf("", "%w: pure signatures need an ed25519 key", ErrInvalidOption)
 	}
 	if o.Key == nil {
 		return nil
@@ -200,17 +200,17 @@ func (p *plan) planSignature() error {
 	switch o.Key.Algorithm() {
 	case keys.ECDSAP256:
 		if p.hashType != TLVSHA256 {
-			return fmt.Errorf("%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
+			return usererr.Errorf("", "%w: ecdsa-p256 keys sign SHA256 images, not %s", ErrInvalidOption, p.hashType.Name())
 		}
 	case keys.Ed25519:
 		if p.hashType == TLVSHA384 || (o.Pure && p.hashType != TLVSHA512) {
-			return fmt.Errorf("%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
+			return usererr.Errorf("", "%w: ed25519 keys sign SHA256 or SHA512 images (SHA512 when pure), not %s", ErrInvalidOption, p.hashType.Name())
 		}
 	default:
-		return fmt.Errorf("%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
+		return usererr.Errorf("", "%w: %s keys cannot sign images", ErrInvalidOption, o.Key.Algorithm())
 	}
 	if o.PublicKeyFormat != KeyFormatHash && o.PublicKeyFormat != KeyFormatFull {
-		return fmt.Errorf("%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
+		return usererr.Errorf("", "%w: public key format %d", ErrInvalidOption, o.PublicKeyFormat)
 	}
 	return nil
 }
@@ -221,7 +221,7 @@ func (p *plan) planEncryption() error {
 	o := &p.o
 	if o.EncryptTo == nil {
 		if o.Clear || o.EncryptKeyLen != 0 {
-			return fmt.Errorf("%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
+			return usererr.Errorf("", "%w: Clear and EncryptKeyLen need EncryptTo", ErrInvalidOption)
 		}
 		return p.checkPayloadSize()
 	}
@@ -229,7 +229,7 @@ func (p *plan) planEncryption() error {
 		return err
 	}
 	if o.Pure {
-		return fmt.Errorf("%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
+		return usererr.Errorf("", "%w: a pure signature cannot cover an encrypted payload (the bootloader checks it on the ciphertext)", ErrInvalidOption)
 	}
 	switch o.EncryptKeyLen {
 	case 0, 128:
@@ -237,7 +237,7 @@ func (p *plan) planEncryption() error {
 	case 256:
 		p.keyLen, p.flags = 32, FlagEncryptedAES256
 	default:
-		return fmt.Errorf("%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
+		return usererr.Errorf("", "%w: encryption key length %d (want 128 or 256)", ErrInvalidOption, o.EncryptKeyLen)
 	}
 	// imgtool pads header area plus payload to whole AES blocks.
 	if r := (p.headerSize + p.payloadSize) % 16; r != 0 {
@@ -249,7 +249,7 @@ func (p *plan) planEncryption() error {
 // checkPayloadSize refuses a payload the header's 32-bit size cannot hold.
 func (p *plan) checkPayloadSize() error {
 	if uint64(p.payloadSize)+uint64(p.encPad) > 0xffffffff {
-		return fmt.Errorf("%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
+		return usererr.Errorf("", "%w: payload of %d bytes is too large", ErrInvalidOption, p.payloadSize)
 	}
 	return nil
 }
@@ -258,7 +258,7 @@ func (p *plan) checkPayloadSize() error {
 func (p *plan) planFlags() error {
 	o := &p.o
 	if o.LoadAddr != 0 && o.ROMFixed != 0 {
-		return fmt.Errorf("%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
+		return usererr.Errorf("", "%w: LoadAddr and ROMFixed are exclusive", ErrInvalidOption)
 	}
 	if o.LoadAddr != 0 {
 		p.flags |= FlagRAMLoad
@@ -285,10 +285,10 @@ func (p *plan) planProtected() error {
 	seen := map[TLVType]bool{}
 	for _, t := range o.CustomTLVs {
 		if !t.Type.IsVendor() {
-			return fmt.Errorf("%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
+			return usererr.Errorf("", "%w: custom TLV type %#x is outside %#x–%#x", ErrInvalidOption, uint16(t.Type), uint16(TLVVendorMin), uint16(TLVVendorMax))
 		}
 		if seen[t.Type] {
-			return fmt.Errorf("%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
+			return usererr.Errorf("", "%w: custom TLV %#x given twice", ErrInvalidOption, uint16(t.Type))
 		}
 		seen[t.Type] = true
 		prot = append(prot, TLV{Type: t.Type, Value: t.Value})
@@ -310,10 +310,10 @@ func (p *plan) planSlot() error {
 		return err
 	}
 	if o.Pad && o.SlotSize == 0 {
-		return fmt.Errorf("%w: padding needs a slot size", ErrInvalidOption)
+		return usererr.Errorf("", "%w: padding needs a slot size", ErrInvalidOption)
 	}
 	if o.SlotSize < 0 {
-		return fmt.Errorf("%w: slot size %d", ErrInvalidOption, o.SlotSize)
+		return usererr.Errorf("", "%w: slot size %d", ErrInvalidOption, o.SlotSize)
 	}
 	p.unprotMinSize = p.unprotectedSize(70)
 	return p.checkFit(p.unprotMinSize)
@@ -357,7 +357,7 @@ func (p *plan) checkFit(unprot int) error {
 		return nil
 	}
 	if size := p.imageSize(unprot); size+p.trailerSize > p.o.SlotSize {
-		return fmt.Errorf("%w: image %#x + trailer %#x exceeds the slot size %#x", ErrSlotTooSmall, size, p.trailerSize, p.o.SlotSize)
+		return usererr.Errorf("", "%w: image %#x + trailer %#x exceeds the slot size %#x", ErrSlotTooSmall, size, p.trailerSize, p.o.SlotSize)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package mcuimg
 
 import (
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // TLVType is the type of a TLV record.
@@ -138,28 +140,28 @@ func (a *TLVArea) Find(t TLVType) (TLV, bool) {
 // parseTLVArea decodes the TLV area starting at off in b.
 func parseTLVArea(b []byte, off int, magic uint16, name string) (TLVArea, error) {
 	if off+tlvInfoSize > len(b) {
-		return TLVArea{}, fmt.Errorf("%w: %s TLV info at %#x needs %d bytes, image ends at %#x", ErrTruncated, name, off, tlvInfoSize, len(b))
+		return TLVArea{}, usererr.Errorf("", "%w: %s TLV info at %#x needs %d bytes, image ends at %#x", ErrTruncated, name, off, tlvInfoSize, len(b))
 	}
 	a := TLVArea{Magic: le.Uint16(b[off:]), Total: le.Uint16(b[off+2:]), Offset: off}
 	if a.Magic != magic {
-		return a, fmt.Errorf("%w: %s TLV info magic at %#x is %#04x (want %#04x)", ErrBadTLV, name, off, a.Magic, magic)
+		return a, usererr.Errorf("", "%w: %s TLV info magic at %#x is %#04x (want %#04x)", ErrBadTLV, name, off, a.Magic, magic)
 	}
 	if a.Total < tlvInfoSize {
-		return a, fmt.Errorf("%w: %s TLV area size %#x is below the %d-byte info", ErrBadTLV, name, a.Total, tlvInfoSize)
+		return a, usererr.Errorf("", "%w: %s TLV area size %#x is below the %d-byte info", ErrBadTLV, name, a.Total, tlvInfoSize)
 	}
 	end := off + int(a.Total)
 	if end > len(b) {
-		return a, fmt.Errorf("%w: %s TLV area at %#x claims %#x bytes, only %#x remain", ErrTruncated, name, off, a.Total, len(b)-off)
+		return a, usererr.Errorf("", "%w: %s TLV area at %#x claims %#x bytes, only %#x remain", ErrTruncated, name, off, a.Total, len(b)-off)
 	}
 	p := off + tlvInfoSize
 	for p < end {
 		if p+tlvHeaderSize > end {
-			return a, fmt.Errorf("%w: %s TLV at %#x: %d stray bytes at the end of the area", ErrBadTLV, name, p, end-p)
+			return a, usererr.Errorf("", "%w: %s TLV at %#x: %d stray bytes at the end of the area", ErrBadTLV, name, p, end-p)
 		}
 		t := TLVType(le.Uint16(b[p:]))
 		n := int(le.Uint16(b[p+2:]))
 		if p+tlvHeaderSize+n > end {
-			return a, fmt.Errorf("%w: %s TLV %v at %#x: length %#x runs %#x bytes past the end of the area", ErrBadTLV, name, t, p, n, p+tlvHeaderSize+n-end)
+			return a, usererr.Errorf("", "%w: %s TLV %v at %#x: length %#x runs %#x bytes past the end of the area", ErrBadTLV, name, t, p, n, p+tlvHeaderSize+n-end)
 		}
 		a.TLVs = append(a.TLVs, TLV{Type: t, Value: b[p+tlvHeaderSize : p+tlvHeaderSize+n : p+tlvHeaderSize+n], Offset: p})
 		p += tlvHeaderSize + n
@@ -176,12 +178,12 @@ func encodeTLVArea(magic uint16, tlvs []TLV) ([]byte, error) {
 	total := tlvInfoSize
 	for _, t := range tlvs {
 		if len(t.Value) > 0xffff {
-			return nil, fmt.Errorf("%w: TLV %v value of %d bytes exceeds 65535", ErrInvalidOption, t.Type, len(t.Value))
+			return nil, usererr.Errorf("", "%w: TLV %v value of %d bytes exceeds 65535", ErrInvalidOption, t.Type, len(t.Value))
 		}
 		total += tlvHeaderSize + len(t.Value)
 	}
 	if total > 0xffff {
-		return nil, fmt.Errorf("%w: TLV area of %d bytes exceeds 65535", ErrInvalidOption, total)
+		return nil, usererr.Errorf("", "%w: TLV area of %d bytes exceeds 65535", ErrInvalidOption, total)
 	}
 	b := make([]byte, 0, total)
 	b = le.AppendUint16(b, magic)

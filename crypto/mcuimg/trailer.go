@@ -2,7 +2,8 @@ package mcuimg
 
 import (
 	"bytes"
-	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // The trailer magic of slots whose maximum write alignment is the default
@@ -122,19 +123,19 @@ func (l TrailerLayout) normalized() (TrailerLayout, error) {
 	switch l.Align {
 	case 1, 2, 4, 8, 16, 32:
 	default:
-		return l, fmt.Errorf("%w: alignment %d (want 1, 2, 4, 8, 16 or 32)", ErrInvalidOption, l.Align)
+		return l, usererr.Errorf("", "%w: alignment %d (want 1, 2, 4, 8, 16 or 32)", ErrInvalidOption, l.Align)
 	}
 	if l.MaxAlign == 0 {
 		l.MaxAlign = max(defaultMaxAlign, l.Align)
 	}
 	if l.MaxAlign&(l.MaxAlign-1) != 0 || l.MaxAlign < l.Align || l.MaxAlign > 1024 {
-		return l, fmt.Errorf("%w: max alignment %d (want a power of two, at least the alignment %d)", ErrInvalidOption, l.MaxAlign, l.Align)
+		return l, usererr.Errorf("", "%w: max alignment %d (want a power of two, at least the alignment %d)", ErrInvalidOption, l.MaxAlign, l.Align)
 	}
 	if l.MaxSectors == 0 {
 		l.MaxSectors = defaultMaxSectors
 	}
 	if l.MaxSectors < 0 || l.MaxSectors > 1<<16 {
-		return l, fmt.Errorf("%w: max sectors %d", ErrInvalidOption, l.MaxSectors)
+		return l, usererr.Errorf("", "%w: max sectors %d", ErrInvalidOption, l.MaxSectors)
 	}
 	return l, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // VerifyOptions say what Verify checks.
@@ -49,7 +50,7 @@ type Verification struct {
 func (img *Image) Verify(opts VerifyOptions) (*Verification, error) {
 	for _, t := range img.Unprotected.TLVs {
 		if !t.Type.allowedUnprotected() {
-			return nil, fmt.Errorf("%w: %v at %#x must be in the protected TLV area", ErrBadTLV, t.Type, t.Offset)
+			return nil, usererr.Errorf("", "%w: %v at %#x must be in the protected TLV area", ErrBadTLV, t.Type, t.Offset)
 		}
 	}
 	hashType, want, err := img.hashTLV()
@@ -71,9 +72,9 @@ func (img *Image) Verify(opts VerifyOptions) (*Verification, error) {
 	}
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		if img.Encrypted() && opts.DecryptionKey == nil {
-			return nil, fmt.Errorf("%w: %w; the hash covers the plaintext, so give the decryption key", ErrHashMismatch, ErrEncrypted)
+			return nil, usererr.Errorf("", "%w: %w; the hash covers the plaintext, so give the decryption key", ErrHashMismatch, ErrEncrypted)
 		}
-		return nil, fmt.Errorf("%w: computed %v %x, image says %x", ErrHashMismatch, hashType.Name(), got, want)
+		return nil, usererr.Errorf("", "%w: computed %v %x, image says %x", ErrHashMismatch, hashType.Name(), got, want)
 	}
 	v.Hash = want
 	if len(opts.Keys) == 0 {
@@ -94,11 +95,11 @@ func (img *Image) hashTLV() (TLVType, []byte, error) {
 			continue
 		}
 		if val != nil {
-			return 0, nil, fmt.Errorf("%w: second hash TLV %v at %#x", ErrBadTLV, t.Type, t.Offset)
+			return 0, nil, usererr.Errorf("", "%w: second hash TLV %v at %#x", ErrBadTLV, t.Type, t.Offset)
 		}
 		typ, val = t.Type, t.Value
 		if len(val) != hashSize(typ) {
-			return 0, nil, fmt.Errorf("%w: %v TLV at %#x has %d bytes (want %d)", ErrBadTLV, typ, t.Offset, len(val), hashSize(typ))
+			return 0, nil, usererr.Errorf("", "%w: %v TLV at %#x has %d bytes (want %d)", ErrBadTLV, typ, t.Offset, len(val), hashSize(typ))
 		}
 	}
 	if val == nil {
@@ -134,7 +135,7 @@ func (img *Image) verifySignature(v *Verification, opts VerifyOptions) error {
 	pure := false
 	if t, ok := img.Unprotected.Find(TLVSigPure); ok {
 		if len(t.Value) != 1 || t.Value[0] != 1 {
-			return fmt.Errorf("%w: SIG_PURE TLV at %#x must be the single byte 0x01", ErrBadTLV, t.Offset)
+			return usererr.Errorf("", "%w: SIG_PURE TLV at %#x must be the single byte 0x01", ErrBadTLV, t.Offset)
 		}
 		pure = true
 	}
@@ -160,7 +161,7 @@ func (img *Image) verifySignature(v *Verification, opts VerifyOptions) error {
 			signers = append(signers, describeKeyTLV(*keyTLV))
 			for _, k := range named {
 				if !sigMatchesKey(t.Type, k) {
-					badSig = fmt.Errorf("%w: %s key cannot check a %v signature", ErrBadSignature, k.Algorithm(), t.Type)
+					badSig = usererr.Errorf("", "%w: %s key cannot check a %v signature", ErrBadSignature, k.Algorithm(), t.Type)
 					continue
 				}
 				if err := img.checkSignature(t, k, v.Hash, pure); err != nil {
@@ -179,9 +180,9 @@ func (img *Image) verifySignature(v *Verification, opts VerifyOptions) error {
 	case sigs == 0:
 		return ErrNoSignature
 	case len(signers) == 0:
-		return fmt.Errorf("%w: no KEYHASH or PUBKEY TLV names the signing key", ErrKeyMismatch)
+		return usererr.Errorf("", "%w: no KEYHASH or PUBKEY TLV names the signing key", ErrKeyMismatch)
 	}
-	return fmt.Errorf("%w: signed by %s; trusted: %s", ErrKeyMismatch, strings.Join(signers, ", "), describeKeys(opts.Keys))
+	return usererr.Errorf("", "%w: signed by %s; trusted: %s", ErrKeyMismatch, strings.Join(signers, ", "), describeKeys(opts.Keys))
 }
 
 // matchKeys returns the trusted keys a KEYHASH or PUBKEY TLV names.
@@ -234,24 +235,24 @@ func (img *Image) checkSignature(t TLV, k *keys.PublicKey, digest []byte, pure b
 	switch pub := k.Crypto().(type) {
 	case *ecdsa.PublicKey:
 		if pure {
-			return fmt.Errorf("%w: SIG_PURE is only defined for Ed25519", ErrUnsupported)
+			return usererr.Errorf("", "%w: SIG_PURE is only defined for Ed25519", ErrUnsupported)
 		}
 		ok = ecdsa.VerifyASN1(pub, digest, t.Value)
 	case ed25519.PublicKey:
 		if len(t.Value) != ed25519.SignatureSize {
-			return fmt.Errorf("%w: ED25519 TLV at %#x has %d bytes (want %d)", ErrBadSignature, t.Offset, len(t.Value), ed25519.SignatureSize)
+			return usererr.Errorf("", "%w: ED25519 TLV at %#x has %d bytes (want %d)", ErrBadSignature, t.Offset, len(t.Value), ed25519.SignatureSize)
 		}
 		msg := digest
 		if pure {
 			if img.Encrypted() {
-				return fmt.Errorf("%w: SIG_PURE signatures of encrypted images", ErrUnsupported)
+				return usererr.Errorf("", "%w: SIG_PURE signatures of encrypted images", ErrUnsupported)
 			}
 			msg = img.HashedRegion()
 		}
 		ok = ed25519.Verify(pub, msg, t.Value)
 	}
 	if !ok {
-		return fmt.Errorf("%w: %v at %#x does not verify under %v", ErrBadSignature, t.Type, t.Offset, k)
+		return usererr.Errorf("", "%w: %v at %#x does not verify under %v", ErrBadSignature, t.Type, t.Offset, k)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // Version is an image version: major.minor.revision+build.
@@ -21,21 +23,21 @@ func ParseVersion(s string) (Version, error) {
 	rest, build, hasBuild := strings.Cut(s, "+")
 	parts := strings.Split(rest, ".")
 	if len(parts) > 3 || (hasBuild && len(parts) != 3) {
-		return v, fmt.Errorf("%w: version %q: want major[.minor[.revision[+build]]]", ErrInvalidOption, s)
+		return v, usererr.Errorf("", "%w: version %q: want major[.minor[.revision[+build]]]", ErrInvalidOption, s)
 	}
 	limits := []uint64{0xff, 0xff, 0xffff}
 	var nums [4]uint64
 	for i, p := range parts {
 		n, err := parseDecimal(p, limits[i])
 		if err != nil {
-			return v, fmt.Errorf("%w: version %q: %v", ErrInvalidOption, s, err)
+			return v, usererr.Errorf("", "%w: version %q: %v", ErrInvalidOption, s, err)
 		}
 		nums[i] = n
 	}
 	if hasBuild {
 		n, err := parseDecimal(build, 0xffffffff)
 		if err != nil {
-			return v, fmt.Errorf("%w: version %q: build: %v", ErrInvalidOption, s, err)
+			return v, usererr.Errorf("", "%w: version %q: build: %v", ErrInvalidOption, s, err)
 		}
 		nums[3] = n
 	}
@@ -44,19 +46,19 @@ func ParseVersion(s string) (Version, error) {
 
 func parseDecimal(s string, max uint64) (uint64, error) {
 	if s == "" {
-		return 0, fmt.Errorf("empty number")
+		return 0, usererr.Errorf("", "empty number")
 	}
 	if len(s) > 1 && s[0] == '0' {
-		return 0, fmt.Errorf("%q has a leading zero", s)
+		return 0, usererr.Errorf("", "%q has a leading zero", s)
 	}
 	for _, c := range s {
 		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q is not a decimal number", s)
+			return 0, usererr.Errorf("", "%q is not a decimal number", s)
 		}
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || n > max {
-		return 0, fmt.Errorf("%s is larger than %d", s, max)
+		return 0, usererr.Errorf("", "%s is larger than %d", s, max)
 	}
 	return n, nil
 }

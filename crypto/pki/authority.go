@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/vault"
+	"trustforge/internal/usererr"
 )
 
 // Format is the version of the records an Authority writes.
@@ -122,7 +122,7 @@ func (c CAInfo) Subtree() (Name, error) {
 		return nil, err
 	}
 	if !ok || len(dc.permitted) != 1 {
-		return nil, fmt.Errorf("%w: CA %s has no single permitted subtree", ErrInvalid, c.ID[:16])
+		return nil, usererr.Errorf("", "%w: CA %s has no single permitted subtree", ErrInvalid, c.ID[:16])
 	}
 	return dc.permitted[0], nil
 }
@@ -130,7 +130,7 @@ func (c CAInfo) Subtree() (Name, error) {
 func (a *Authority) getJSON(ctx context.Context, key string, x any) (bool, error) {
 	b, ok, err := a.st.Get(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("pki: reading %s: %w", key, err)
+		return false, usererr.Errorf("pki", "reading %s: %w", key, err)
 	}
 	if !ok {
 		return false, nil
@@ -138,7 +138,7 @@ func (a *Authority) getJSON(ctx context.Context, key string, x any) (bool, error
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(x); err != nil {
-		return false, fmt.Errorf("%w: record %s: %v", ErrMalformed, key, err)
+		return false, usererr.Errorf("", "%w: record %s: %v", ErrMalformed, key, err)
 	}
 	return true, nil
 }
@@ -146,10 +146,10 @@ func (a *Authority) getJSON(ctx context.Context, key string, x any) (bool, error
 func (a *Authority) putJSON(ctx context.Context, key string, x any) error {
 	b, err := json.Marshal(x)
 	if err != nil {
-		return fmt.Errorf("pki: encoding %s: %w", key, err)
+		return usererr.Errorf("pki", "encoding %s: %w", key, err)
 	}
 	if err := a.st.Put(ctx, key, b); err != nil {
-		return fmt.Errorf("pki: writing %s: %w", key, err)
+		return usererr.Errorf("pki", "writing %s: %w", key, err)
 	}
 	return nil
 }
@@ -158,7 +158,7 @@ func (a *Authority) putJSON(ctx context.Context, key string, x any) error {
 func (a *Authority) CAs(ctx context.Context) ([]CAInfo, error) {
 	names, err := a.st.List(ctx, caPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("pki: listing CAs: %w", err)
+		return nil, usererr.Errorf("pki", "listing CAs: %w", err)
 	}
 	out := make([]CAInfo, 0, len(names))
 	for _, n := range names {
@@ -167,7 +167,7 @@ func (a *Authority) CAs(ctx context.Context) ([]CAInfo, error) {
 			return nil, err
 		}
 		if r.Format != Format || r.ID != strings.TrimPrefix(n, caPrefix) {
-			return nil, fmt.Errorf("%w: CA record %s", ErrMalformed, n)
+			return nil, usererr.Errorf("", "%w: CA record %s", ErrMalformed, n)
 		}
 		out = append(out, r.CAInfo)
 	}
@@ -188,7 +188,7 @@ func (a *Authority) CA(ctx context.Context, id string) (CAInfo, error) {
 		return CAInfo{}, err
 	}
 	if !ok {
-		return CAInfo{}, fmt.Errorf("%w: CA %s", ErrNotFound, id)
+		return CAInfo{}, usererr.Errorf("", "%w: CA %s", ErrNotFound, id)
 	}
 	return r.CAInfo, nil
 }
@@ -200,7 +200,7 @@ func (a *Authority) Root(ctx context.Context) (CAInfo, error) {
 		return CAInfo{}, err
 	}
 	if len(cas) == 0 || cas[0].Kind != KindRoot {
-		return CAInfo{}, fmt.Errorf("%w: no root CA yet", ErrNotFound)
+		return CAInfo{}, usererr.Errorf("", "%w: no root CA yet", ErrNotFound)
 	}
 	return cas[0], nil
 }
@@ -216,7 +216,7 @@ func (a *Authority) Intermediate(ctx context.Context, product string) (CAInfo, e
 			return c, nil
 		}
 	}
-	return CAInfo{}, fmt.Errorf("%w: no intermediate CA for product %q", ErrNotFound, product)
+	return CAInfo{}, usererr.Errorf("", "%w: no intermediate CA for product %q", ErrNotFound, product)
 }
 
 // InitRoot generates the root CA's key in the vault and self-signs its
@@ -225,7 +225,7 @@ func (a *Authority) InitRoot(ctx context.Context, o RootOptions) (CAInfo, error)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, err := a.Root(ctx); err == nil {
-		return CAInfo{}, fmt.Errorf("%w: this console already has a root CA", ErrExists)
+		return CAInfo{}, usererr.Errorf("", "%w: this console already has a root CA", ErrExists)
 	} else if !errors.Is(err, ErrNotFound) {
 		return CAInfo{}, err
 	}
@@ -258,7 +258,7 @@ func (a *Authority) AddIntermediate(ctx context.Context, o IntermediateOptions) 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, err := a.Intermediate(ctx, o.Product); err == nil {
-		return CAInfo{}, fmt.Errorf("%w: product %q already has an intermediate CA", ErrExists, o.Product)
+		return CAInfo{}, usererr.Errorf("", "%w: product %q already has an intermediate CA", ErrExists, o.Product)
 	} else if !errors.Is(err, ErrNotFound) {
 		return CAInfo{}, err
 	}
@@ -296,7 +296,7 @@ func (a *Authority) newKey(ctx context.Context, name string) (*keys.PrivateKey, 
 	}
 	info, err := a.v.Generate(ctx, vault.ECDSAP256, name)
 	if err != nil {
-		return nil, vault.Info{}, fmt.Errorf("pki: generating the CA key: %w", err)
+		return nil, vault.Info{}, usererr.Errorf("pki", "generating the CA key: %w", err)
 	}
 	k, err := a.v.Key(ctx, info.ID)
 	if err != nil {
@@ -319,7 +319,7 @@ func (a *Authority) signer(ctx context.Context, c CAInfo) (*CA, error) {
 	markHandled(cert)
 	k, err := a.v.Key(ctx, c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("pki: the key of CA %q: %w", cert.Subject.CommonName, err)
+		return nil, usererr.Errorf("pki", "the key of CA %q: %w", cert.Subject.CommonName, err)
 	}
 	priv, err := k.Private()
 	if err != nil {
@@ -331,7 +331,7 @@ func (a *Authority) signer(ctx context.Context, c CAInfo) (*CA, error) {
 	}
 	pub, err := keys.NewPublicKey(cert.PublicKey)
 	if err != nil || !pub.Equal(priv.Public()) {
-		return nil, fmt.Errorf("%w: the vault key %s does not match CA %q", ErrInvalid, c.ID[:16], cert.Subject.CommonName)
+		return nil, usererr.Errorf("", "%w: the vault key %s does not match CA %q", ErrInvalid, c.ID[:16], cert.Subject.CommonName)
 	}
 	return &CA{Cert: cert, Signer: s}, nil
 }
@@ -354,7 +354,7 @@ func (a *Authority) SaveProfile(ctx context.Context, p Profile) (Profile, error)
 		return Profile{}, err
 	}
 	if c.Kind != KindIntermediate {
-		return Profile{}, fmt.Errorf("%w: devices are certified by an intermediate CA, not the root", ErrInvalid)
+		return Profile{}, usererr.Errorf("", "%w: devices are certified by an intermediate CA, not the root", ErrInvalid)
 	}
 	base, err := c.Subtree()
 	if err != nil {
@@ -375,7 +375,7 @@ func (a *Authority) Profile(ctx context.Context, product string) (Profile, error
 		return Profile{}, err
 	}
 	if !ok {
-		return Profile{}, fmt.Errorf("%w: no provisioning profile for product %q", ErrNotFound, product)
+		return Profile{}, usererr.Errorf("", "%w: no provisioning profile for product %q", ErrNotFound, product)
 	}
 	return p, nil
 }
@@ -384,7 +384,7 @@ func (a *Authority) Profile(ctx context.Context, product string) (Profile, error
 func (a *Authority) Profiles(ctx context.Context) ([]Profile, error) {
 	names, err := a.st.List(ctx, profilePrefix)
 	if err != nil {
-		return nil, fmt.Errorf("pki: listing profiles: %w", err)
+		return nil, usererr.Errorf("pki", "listing profiles: %w", err)
 	}
 	out := make([]Profile, 0, len(names))
 	for _, n := range names {

@@ -15,6 +15,7 @@ import (
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/vault"
+	"trustforge/internal/usererr"
 )
 
 // BackupFormat names the backup's plaintext format.
@@ -54,26 +55,26 @@ type backupDoc struct {
 // opens it. The vault must be unlocked.
 func (a *Authority) Backup(ctx context.Context, passphrase string, workFactor int) ([]byte, error) {
 	if len(passphrase) < vault.MinPassphraseLen {
-		return nil, fmt.Errorf("%w: use a passphrase of at least %d characters", ErrInvalid, vault.MinPassphraseLen)
+		return nil, usererr.Errorf("", "%w: use a passphrase of at least %d characters", ErrInvalid, vault.MinPassphraseLen)
 	}
 	if workFactor == 0 {
 		workFactor = DefaultBackupWorkFactor
 	}
 	if workFactor < 1 || workFactor > maxBackupWorkFactor {
-		return nil, fmt.Errorf("%w: scrypt work factor %d", ErrInvalid, workFactor)
+		return nil, usererr.Errorf("", "%w: scrypt work factor %d", ErrInvalid, workFactor)
 	}
 	cas, err := a.CAs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(cas) == 0 {
-		return nil, fmt.Errorf("%w: no CA to back up", ErrNotFound)
+		return nil, usererr.Errorf("", "%w: no CA to back up", ErrNotFound)
 	}
 	doc := backupDoc{Format: BackupFormat, Created: a.opts.now(), Profiles: []Profile{}, Issued: []IssuedInfo{}, CRLs: []backupCRL{}}
 	for _, c := range cas {
 		k, err := a.v.Key(ctx, c.ID)
 		if err != nil {
-			return nil, fmt.Errorf("pki: the key of CA %s: %w", c.ID[:16], err)
+			return nil, usererr.Errorf("pki", "the key of CA %s: %w", c.ID[:16], err)
 		}
 		priv, err := k.Private()
 		if err != nil {
@@ -101,30 +102,30 @@ func (a *Authority) Backup(ctx context.Context, passphrase string, workFactor in
 	}
 	plain, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("pki: encoding the backup: %w", err)
+		return nil, usererr.Errorf("pki", "encoding the backup: %w", err)
 	}
 	r, err := age.NewScryptRecipient(passphrase)
 	if err != nil {
-		return nil, fmt.Errorf("pki: %w", err)
+		return nil, usererr.Errorf("pki", "%w", err)
 	}
 	r.SetWorkFactor(workFactor)
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, r)
 	if err != nil {
-		return nil, fmt.Errorf("pki: encrypting the backup: %w", err)
+		return nil, usererr.Errorf("pki", "encrypting the backup: %w", err)
 	}
 	if _, err := w.Write(plain); err != nil {
-		return nil, fmt.Errorf("pki: encrypting the backup: %w", err)
+		return nil, usererr.Errorf("pki", "encrypting the backup: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("pki: encrypting the backup: %w", err)
+		return nil, usererr.Errorf("pki", "encrypting the backup: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
 // ErrWrongPassphrase is returned by Restore when the passphrase does not
 // open the backup.
-var ErrWrongPassphrase = errors.New("pki: wrong passphrase")
+var ErrWrongPassphrase = usererr.New("pki", "wrong passphrase")
 
 // RestoreResult says what Restore did.
 type RestoreResult struct {
@@ -136,10 +137,10 @@ type RestoreResult struct {
 // readBackup decrypts and checks a backup whole.
 func readBackup(backup []byte, passphrase string) (*backupDoc, [][]byte, error) {
 	if len(backup) > maxBackupSize {
-		return nil, nil, fmt.Errorf("%w: backup of %d bytes", ErrMalformed, len(backup))
+		return nil, nil, usererr.Errorf("", "%w: backup of %d bytes", ErrMalformed, len(backup))
 	}
 	if !bytes.HasPrefix(backup, []byte("age-encryption.org/v1\n-> scrypt ")) {
-		return nil, nil, fmt.Errorf("%w: not a passphrase-encrypted age file", ErrMalformed)
+		return nil, nil, usererr.Errorf("", "%w: not a passphrase-encrypted age file", ErrMalformed)
 	}
 	id, err := age.NewScryptIdentity(passphrase)
 	if err != nil {
@@ -152,11 +153,11 @@ func readBackup(backup []byte, passphrase string) (*backupDoc, [][]byte, error) 
 		if errors.As(err, &nomatch) {
 			return nil, nil, ErrWrongPassphrase
 		}
-		return nil, nil, fmt.Errorf("%w: backup: %v", ErrMalformed, err)
+		return nil, nil, usererr.Errorf("", "%w: backup: %v", ErrMalformed, err)
 	}
 	plain, err := io.ReadAll(io.LimitReader(r, maxBackupSize+1))
 	if err != nil || len(plain) > maxBackupSize {
-		return nil, nil, fmt.Errorf("%w: backup contents", ErrMalformed)
+		return nil, nil, usererr.Errorf("", "%w: backup contents", ErrMalformed)
 	}
 	return parseBackup(plain)
 }
@@ -167,35 +168,35 @@ func parseBackup(plain []byte) (*backupDoc, [][]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&doc); err != nil {
-		return nil, nil, fmt.Errorf("%w: backup contents: %v", ErrMalformed, err)
+		return nil, nil, usererr.Errorf("", "%w: backup contents: %v", ErrMalformed, err)
 	}
 	if doc.Format != BackupFormat {
-		return nil, nil, fmt.Errorf("%w: backup format %q, want %q", ErrMalformed, doc.Format, BackupFormat)
+		return nil, nil, usererr.Errorf("", "%w: backup format %q, want %q", ErrMalformed, doc.Format, BackupFormat)
 	}
 	roots := 0
 	keyPEMs := make([][]byte, len(doc.CAs))
 	for i, c := range doc.CAs {
 		cert, err := ParseCA(c.Cert)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: backup CA %d: %v", ErrMalformed, i+1, err)
+			return nil, nil, usererr.Errorf("", "%w: backup CA %d: %v", ErrMalformed, i+1, err)
 		}
 		k, err := keys.ParsePrivateKey([]byte(c.Key))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: backup CA %d key: %v", ErrMalformed, i+1, err)
+			return nil, nil, usererr.Errorf("", "%w: backup CA %d key: %v", ErrMalformed, i+1, err)
 		}
 		pub, err := keys.NewPublicKey(cert.PublicKey)
 		if err != nil || !pub.Equal(k.Public()) || vaultID(pub) != c.ID {
-			return nil, nil, fmt.Errorf("%w: backup CA %d: the key does not match the certificate", ErrMalformed, i+1)
+			return nil, nil, usererr.Errorf("", "%w: backup CA %d: the key does not match the certificate", ErrMalformed, i+1)
 		}
 		if c.Kind == KindRoot {
 			roots++
 		} else if c.Kind != KindIntermediate {
-			return nil, nil, fmt.Errorf("%w: backup CA %d of kind %q", ErrMalformed, i+1, c.Kind)
+			return nil, nil, usererr.Errorf("", "%w: backup CA %d of kind %q", ErrMalformed, i+1, c.Kind)
 		}
 		keyPEMs[i] = []byte(c.Key)
 	}
 	if roots != 1 {
-		return nil, nil, fmt.Errorf("%w: the backup holds %d root CAs", ErrMalformed, roots)
+		return nil, nil, usererr.Errorf("", "%w: the backup holds %d root CAs", ErrMalformed, roots)
 	}
 	ids := map[string]bool{}
 	for _, c := range doc.CAs {
@@ -204,17 +205,17 @@ func parseBackup(plain []byte) (*backupDoc, [][]byte, error) {
 	for i, r := range doc.Issued {
 		s, ok := new(big.Int).SetString(r.Serial, 16)
 		if !ids[r.Issuer] || !ok || s.Sign() <= 0 || serialHex(s) != r.Serial {
-			return nil, nil, fmt.Errorf("%w: backup ledger record %d", ErrMalformed, i+1)
+			return nil, nil, usererr.Errorf("", "%w: backup ledger record %d", ErrMalformed, i+1)
 		}
 	}
 	for i, c := range doc.CRLs {
 		if !ids[c.Issuer] || c.Number <= 0 {
-			return nil, nil, fmt.Errorf("%w: backup CRL record %d", ErrMalformed, i+1)
+			return nil, nil, usererr.Errorf("", "%w: backup CRL record %d", ErrMalformed, i+1)
 		}
 	}
 	for _, p := range doc.Profiles {
 		if err := p.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("%w: backup profile %q: %v", ErrMalformed, p.Product, err)
+			return nil, nil, usererr.Errorf("", "%w: backup profile %q: %v", ErrMalformed, p.Product, err)
 		}
 	}
 	return &doc, keyPEMs, nil
@@ -243,7 +244,7 @@ func (a *Authority) Restore(ctx context.Context, backup []byte, passphrase strin
 			continue
 		}
 		if have, err := a.Root(ctx); err == nil && have.ID != c.ID {
-			return RestoreResult{}, fmt.Errorf("%w: this console has another root CA (%s)", ErrExists, have.Name())
+			return RestoreResult{}, usererr.Errorf("", "%w: this console has another root CA (%s)", ErrExists, have.Name())
 		} else if err != nil && !errors.Is(err, ErrNotFound) {
 			return RestoreResult{}, err
 		}
@@ -255,7 +256,7 @@ func (a *Authority) Restore(ctx context.Context, backup []byte, passphrase strin
 		}
 		res.CAs = append(res.CAs, c.CAInfo)
 		if _, ok, err := a.st.Get(ctx, caPrefix+c.ID); err != nil {
-			return res, fmt.Errorf("pki: reading the store: %w", err)
+			return res, usererr.Errorf("pki", "reading the store: %w", err)
 		} else if ok {
 			continue
 		}
@@ -290,7 +291,7 @@ func (a *Authority) Restore(ctx context.Context, backup []byte, passphrase strin
 
 func (a *Authority) putIfMissing(ctx context.Context, key string, x any) error {
 	if _, ok, err := a.st.Get(ctx, key); err != nil {
-		return fmt.Errorf("pki: reading the store: %w", err)
+		return usererr.Errorf("pki", "reading the store: %w", err)
 	} else if ok {
 		return nil
 	}

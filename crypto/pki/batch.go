@@ -3,11 +3,11 @@ package pki
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"time"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // MaxBatchValidity bounds a production batch CA's validity: a batch is an
@@ -21,7 +21,7 @@ const MaxBatchLen = 32
 // '.', '_' or '-', starting with a letter or digit.
 func CheckBatch(s string) error {
 	if len(s) > MaxBatchLen || CheckProduct(s) != nil {
-		return fmt.Errorf("%w: batch %q is not a valid name (1-%d letters, digits, '.', '_', '-')", ErrInvalid, s, MaxBatchLen)
+		return usererr.Errorf("", "%w: batch %q is not a valid name (1-%d letters, digits, '.', '_', '-')", ErrInvalid, s, MaxBatchLen)
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func NewBatch(rand io.Reader, root *CA, key *keys.PrivateKey, o BatchOptions) (*
 		return nil, err
 	}
 	if root == nil || root.Cert == nil || root.Signer == nil || !root.Cert.IsCA {
-		return nil, fmt.Errorf("%w: no root CA to sign the batch CA", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: no root CA to sign the batch CA", ErrInvalid)
 	}
 	if err := CheckProduct(o.Product); err != nil {
 		return nil, err
@@ -71,11 +71,11 @@ func NewBatch(rand io.Reader, root *CA, key *keys.PrivateKey, o BatchOptions) (*
 	end := o.NotAfter.UTC().Truncate(time.Second)
 	switch {
 	case !end.After(start):
-		return nil, fmt.Errorf("%w: the batch must end after it starts", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: the batch must end after it starts", ErrInvalid)
 	case end.Sub(start) > MaxBatchValidity:
-		return nil, fmt.Errorf("%w: a batch valid for %v (at most %v)", ErrInvalid, end.Sub(start).Round(time.Hour), MaxBatchValidity)
+		return nil, usererr.Errorf("", "%w: a batch valid for %v (at most %v)", ErrInvalid, end.Sub(start).Round(time.Hour), MaxBatchValidity)
 	case end.After(root.Cert.NotAfter):
-		return nil, fmt.Errorf("%w: the batch would outlive the root CA (%s)", ErrInvalid, root.Cert.NotAfter.Format(time.RFC3339))
+		return nil, usererr.Errorf("", "%w: the batch would outlive the root CA (%s)", ErrInvalid, root.Cert.NotAfter.Format(time.RFC3339))
 	}
 	rootName, err := parseName(root.Cert.RawSubject)
 	if err != nil {
@@ -83,7 +83,7 @@ func NewBatch(rand io.Reader, root *CA, key *keys.PrivateKey, o BatchOptions) (*
 	}
 	org := rootName.Get("O")
 	if org == "" {
-		return nil, fmt.Errorf("%w: the root CA's subject has no organisation", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: the root CA's subject has no organisation", ErrInvalid)
 	}
 	return issueProductCA(rand, root, signer, org, o.Product, "batch "+o.Batch+" CA", "batch CA", start, end)
 }
@@ -124,7 +124,7 @@ func (a *Authority) NewBatch(ctx context.Context, o BatchOptions) (*Batch, error
 	}
 	key, err := keys.Generate(a.opts.rand(), keys.ECDSAP256)
 	if err != nil {
-		return nil, fmt.Errorf("pki: generating the batch CA key: %w", err)
+		return nil, usererr.Errorf("pki", "generating the batch CA key: %w", err)
 	}
 	ca, err := NewBatch(a.opts.rand(), root, key, o)
 	if err != nil {
@@ -142,11 +142,11 @@ func BatchSigner(cert *x509.Certificate, key *keys.PrivateKey) (*CA, error) {
 		return nil, err
 	}
 	if cert == nil || !cert.IsCA {
-		return nil, fmt.Errorf("%w: the batch certificate is not a CA certificate", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: the batch certificate is not a CA certificate", ErrInvalid)
 	}
 	pub, err := keys.NewPublicKey(cert.PublicKey)
 	if err != nil || !pub.Equal(key.Public()) {
-		return nil, fmt.Errorf("%w: the batch CA key does not match its certificate", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: the batch CA key does not match its certificate", ErrInvalid)
 	}
 	markHandled(cert)
 	return &CA{Cert: cert, Signer: s}, nil

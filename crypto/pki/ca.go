@@ -8,12 +8,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"fmt"
 	"io"
 	"math/big"
 	"time"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // Default validities.
@@ -65,7 +65,7 @@ type IntermediateOptions struct {
 // checkCAKey returns k's signer, refusing anything but ECDSA P-256.
 func checkCAKey(k *keys.PrivateKey) (crypto.Signer, error) {
 	if k == nil || k.Algorithm() != keys.ECDSAP256 {
-		return nil, fmt.Errorf("%w: CA keys are ECDSA P-256", ErrKeyType)
+		return nil, usererr.Errorf("", "%w: CA keys are ECDSA P-256", ErrKeyType)
 	}
 	return k.Signer()
 }
@@ -76,11 +76,11 @@ func checkCAKey(k *keys.PrivateKey) (crypto.Signer, error) {
 func keyID(pub crypto.PublicKey) ([]byte, error) {
 	ec, ok := pub.(*ecdsa.PublicKey)
 	if !ok || ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: want an ECDSA P-256 key", ErrKeyType)
+		return nil, usererr.Errorf("", "%w: want an ECDSA P-256 key", ErrKeyType)
 	}
 	raw, err := ec.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyType, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKeyType, err)
 	}
 	sum := sha256.Sum256(raw)
 	return sum[:20], nil
@@ -114,7 +114,7 @@ func NewRoot(rand io.Reader, key *keys.PrivateKey, o RootOptions) (*CA, error) {
 	subject := Name{{"O", o.Organization}, {"CN", o.CommonName}}
 	raw, err := subject.marshal()
 	if err != nil {
-		return nil, fmt.Errorf("root CA subject: %w", err)
+		return nil, usererr.Errorf("", "root CA subject: %w", err)
 	}
 	skid, err := keyID(signer.Public())
 	if err != nil {
@@ -152,7 +152,7 @@ func NewIntermediate(rand io.Reader, root *CA, key *keys.PrivateKey, o Intermedi
 	}
 	org := rootName.Get("O")
 	if org == "" {
-		return nil, fmt.Errorf("%w: the root CA's subject has no organisation", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: the root CA's subject has no organisation", ErrInvalid)
 	}
 	if o.CommonName == "" {
 		o.CommonName = o.Product + " Device CA"
@@ -173,7 +173,7 @@ func issueProductCA(rand io.Reader, root *CA, signer crypto.Signer, org, product
 	subject := append(append(Name{}, base...), Attribute{"CN", cn})
 	raw, err := subject.marshal()
 	if err != nil {
-		return nil, fmt.Errorf("%s subject: %w", what, err)
+		return nil, usererr.Errorf("", "%s subject: %w", what, err)
 	}
 	nc, err := nameConstraintsExt(base)
 	if err != nil {
@@ -214,11 +214,11 @@ func sign(rand io.Reader, tmpl, parent *x509.Certificate, pub crypto.PublicKey, 
 	}
 	der, err := x509.CreateCertificate(rand, tmpl, parent, pub, signer)
 	if err != nil {
-		return nil, fmt.Errorf("pki: signing a certificate: %w", err)
+		return nil, usererr.Errorf("pki", "signing a certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("pki: the new certificate does not parse: %w", err)
+		return nil, usererr.Errorf("pki", "the new certificate does not parse: %w", err)
 	}
 	markHandled(cert)
 	issuer := parent
@@ -226,7 +226,7 @@ func sign(rand io.Reader, tmpl, parent *x509.Certificate, pub crypto.PublicKey, 
 		issuer = cert
 	}
 	if err := cert.CheckSignatureFrom(issuer); err != nil {
-		return nil, fmt.Errorf("%w: the new certificate: %v", ErrBadSignature, err)
+		return nil, usererr.Errorf("", "%w: the new certificate: %v", ErrBadSignature, err)
 	}
 	return &CA{Cert: cert, Signer: signer}, nil
 }
@@ -238,7 +238,7 @@ func ParseCA(der []byte) (*x509.Certificate, error) {
 		return nil, err
 	}
 	if !c.IsCA || !c.BasicConstraintsValid {
-		return nil, fmt.Errorf("%w: %q is not a CA certificate", ErrInvalid, c.Subject.String())
+		return nil, usererr.Errorf("", "%w: %q is not a CA certificate", ErrInvalid, c.Subject.String())
 	}
 	return c, nil
 }
@@ -249,11 +249,11 @@ const MaxCertSize = 8 << 10
 // parseCert parses one DER certificate of bounded size.
 func parseCert(der []byte) (*x509.Certificate, error) {
 	if len(der) == 0 || len(der) > MaxCertSize {
-		return nil, fmt.Errorf("%w: certificate of %d bytes", ErrMalformed, len(der))
+		return nil, usererr.Errorf("", "%w: certificate of %d bytes", ErrMalformed, len(der))
 	}
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: certificate: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: certificate: %v", ErrMalformed, err)
 	}
 	return c, nil
 }
@@ -267,7 +267,7 @@ func NewSerial(rand io.Reader) (*big.Int, error) {
 	}
 	var b [16]byte
 	if _, err := io.ReadFull(rand, b[:]); err != nil {
-		return nil, fmt.Errorf("pki: serial number: %w", err)
+		return nil, usererr.Errorf("pki", "serial number: %w", err)
 	}
 	b[0] = b[0]&0x3f | 0x40
 	return new(big.Int).SetBytes(b[:]), nil

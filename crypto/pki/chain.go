@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // Chain bounds.
@@ -27,7 +27,7 @@ type Chain []*x509.Certificate
 // board stores it) or as PEM "CERTIFICATE" blocks, leaf first.
 func ParseChain(data []byte) (Chain, error) {
 	if len(data) == 0 || len(data) > MaxChainSize {
-		return nil, fmt.Errorf("%w: chain of %d bytes (1 to %d)", ErrMalformed, len(data), MaxChainSize)
+		return nil, usererr.Errorf("", "%w: chain of %d bytes (1 to %d)", ErrMalformed, len(data), MaxChainSize)
 	}
 	var ders [][]byte
 	if t := bytes.TrimSpace(data); bytes.HasPrefix(t, []byte("-----BEGIN")) {
@@ -35,10 +35,10 @@ func ParseChain(data []byte) (Chain, error) {
 			var b *pem.Block
 			b, t = pem.Decode(t)
 			if b == nil {
-				return nil, fmt.Errorf("%w: text after the last PEM certificate", ErrMalformed)
+				return nil, usererr.Errorf("", "%w: text after the last PEM certificate", ErrMalformed)
 			}
 			if b.Type != "CERTIFICATE" {
-				return nil, fmt.Errorf("%w: PEM block %q in a chain", ErrMalformed, b.Type)
+				return nil, usererr.Errorf("", "%w: PEM block %q in a chain", ErrMalformed, b.Type)
 			}
 			ders = append(ders, b.Bytes)
 			if len(ders) > MaxChainCerts {
@@ -50,7 +50,7 @@ func ParseChain(data []byte) (Chain, error) {
 		for !in.Empty() {
 			var el cryptobyte.String
 			if !in.ReadASN1Element(&el, cbasn1.SEQUENCE) {
-				return nil, fmt.Errorf("%w: chain certificate %d is not DER", ErrMalformed, len(ders)+1)
+				return nil, usererr.Errorf("", "%w: chain certificate %d is not DER", ErrMalformed, len(ders)+1)
 			}
 			ders = append(ders, el)
 			if len(ders) > MaxChainCerts {
@@ -59,13 +59,13 @@ func ParseChain(data []byte) (Chain, error) {
 		}
 	}
 	if len(ders) > MaxChainCerts {
-		return nil, fmt.Errorf("%w: more than %d certificates in a chain", ErrMalformed, MaxChainCerts)
+		return nil, usererr.Errorf("", "%w: more than %d certificates in a chain", ErrMalformed, MaxChainCerts)
 	}
 	out := make(Chain, 0, len(ders))
 	for i, d := range ders {
 		c, err := parseCert(d)
 		if err != nil {
-			return nil, fmt.Errorf("chain certificate %d: %w", i+1, err)
+			return nil, usererr.Errorf("", "chain certificate %d: %w", i+1, err)
 		}
 		out = append(out, c)
 	}
@@ -117,7 +117,7 @@ type DeviceCheck struct {
 // verified path, leaf first.
 func VerifyDevice(chain Chain, want DeviceCheck) (Chain, error) {
 	if len(chain) < 2 {
-		return nil, fmt.Errorf("%w: a device chain has its certificate, the CAs and the root; got %d certificates", ErrChain, len(chain))
+		return nil, usererr.Errorf("", "%w: a device chain has its certificate, the CAs and the root; got %d certificates", ErrChain, len(chain))
 	}
 	root := chain[len(chain)-1]
 	trusted := false
@@ -128,11 +128,11 @@ func VerifyDevice(chain Chain, want DeviceCheck) (Chain, error) {
 		}
 	}
 	if !trusted {
-		return nil, fmt.Errorf("%w: the chain ends at %q, which is not a trusted root", ErrChain, root.Subject.String())
+		return nil, usererr.Errorf("", "%w: the chain ends at %q, which is not a trusted root", ErrChain, root.Subject.String())
 	}
 	for i := 0; i+1 < len(chain); i++ {
 		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
-			return nil, fmt.Errorf("%w: certificate %d (%q) is not signed by the next one: %v", ErrChain, i+1, chain[i].Subject.String(), err)
+			return nil, usererr.Errorf("", "%w: certificate %d (%q) is not signed by the next one: %v", ErrChain, i+1, chain[i].Subject.String(), err)
 		}
 	}
 	checked, err := handleDirConstraints(chain)
@@ -152,27 +152,27 @@ func VerifyDevice(chain Chain, want DeviceCheck) (Chain, error) {
 	leaf := chain[0]
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrChain, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrChain, err)
 	}
 	if leaf.IsCA {
-		return nil, fmt.Errorf("%w: the device certificate is a CA certificate", ErrChain)
+		return nil, usererr.Errorf("", "%w: the device certificate is a CA certificate", ErrChain)
 	}
 	if len(want.Subject.Name) > 0 {
 		subj, err := parseName(leaf.RawSubject)
 		if err != nil {
-			return nil, fmt.Errorf("%w: device certificate subject: %v", ErrChain, err)
+			return nil, usererr.Errorf("", "%w: device certificate subject: %v", ErrChain, err)
 		}
 		if !subj.Equal(want.Subject.Name) {
-			return nil, fmt.Errorf("%w: the device certificate is for %q, want %q", ErrWrongDevice, subj, want.Subject.Name)
+			return nil, usererr.Errorf("", "%w: the device certificate is for %q, want %q", ErrWrongDevice, subj, want.Subject.Name)
 		}
 		if len(leaf.URIs) != 1 || leaf.URIs[0].String() != want.Subject.URI {
-			return nil, fmt.Errorf("%w: the device certificate's URI is not %q", ErrWrongDevice, want.Subject.URI)
+			return nil, usererr.Errorf("", "%w: the device certificate's URI is not %q", ErrWrongDevice, want.Subject.URI)
 		}
 	}
 	if want.Key != nil {
 		k, err := keys.NewPublicKey(leaf.PublicKey)
 		if err != nil || !k.Equal(want.Key) {
-			return nil, fmt.Errorf("%w: the device certificate certifies another key", ErrKeyMismatch)
+			return nil, usererr.Errorf("", "%w: the device certificate certifies another key", ErrKeyMismatch)
 		}
 	}
 	return chain, nil

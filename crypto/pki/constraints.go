@@ -4,8 +4,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"fmt"
 	"slices"
+
+	"trustforge/internal/usererr"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -37,7 +38,7 @@ func nameConstraintsExt(base Name) (pkix.Extension, error) {
 	})
 	v, err := b.Bytes()
 	if err != nil {
-		return pkix.Extension{}, fmt.Errorf("pki: encoding name constraints: %w", err)
+		return pkix.Extension{}, usererr.Errorf("pki", "encoding name constraints: %w", err)
 	}
 	return pkix.Extension{Id: oidNameConstraints, Critical: true, Value: v}, nil
 }
@@ -57,7 +58,7 @@ func parseDirConstraints(v []byte) (dirConstraints, error) {
 	in := cryptobyte.String(v)
 	var seq cryptobyte.String
 	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() {
-		return dc, fmt.Errorf("%w: name constraints", ErrMalformed)
+		return dc, usererr.Errorf("", "%w: name constraints", ErrMalformed)
 	}
 	for _, part := range []struct {
 		tag cbasn1.Tag
@@ -66,13 +67,13 @@ func parseDirConstraints(v []byte) (dirConstraints, error) {
 		var subtrees cryptobyte.String
 		var present bool
 		if !seq.ReadOptionalASN1(&subtrees, &present, part.tag) {
-			return dc, fmt.Errorf("%w: name constraints", ErrMalformed)
+			return dc, usererr.Errorf("", "%w: name constraints", ErrMalformed)
 		}
 		for !subtrees.Empty() {
 			var st, base cryptobyte.String
 			var tag cbasn1.Tag
 			if !subtrees.ReadASN1(&st, cbasn1.SEQUENCE) || !st.ReadAnyASN1(&base, &tag) {
-				return dc, fmt.Errorf("%w: name constraints subtree", ErrMalformed)
+				return dc, usererr.Errorf("", "%w: name constraints subtree", ErrMalformed)
 			}
 			if tag != tagDirName {
 				dc.others = true
@@ -80,13 +81,13 @@ func parseDirConstraints(v []byte) (dirConstraints, error) {
 			}
 			n, err := parseName(base)
 			if err != nil {
-				return dc, fmt.Errorf("%w: name constraints directory name: %v", ErrMalformed, err)
+				return dc, usererr.Errorf("", "%w: name constraints directory name: %v", ErrMalformed, err)
 			}
 			*part.out = append(*part.out, n)
 		}
 	}
 	if !seq.Empty() {
-		return dc, fmt.Errorf("%w: data after name constraints", ErrMalformed)
+		return dc, usererr.Errorf("", "%w: data after name constraints", ErrMalformed)
 	}
 	return dc, nil
 }
@@ -146,7 +147,7 @@ func handleDirConstraints(path []*x509.Certificate) ([]*x509.Certificate, error)
 		if dc.others || len(c.PermittedDNSDomains)+len(c.ExcludedDNSDomains)+len(c.PermittedEmailAddresses)+
 			len(c.ExcludedEmailAddresses)+len(c.PermittedIPRanges)+len(c.ExcludedIPRanges)+
 			len(c.PermittedURIDomains)+len(c.ExcludedURIDomains) > 0 {
-			return nil, fmt.Errorf("%w: %q has name constraints on other names than directory names", ErrChain, c.Subject.String())
+			return nil, usererr.Errorf("", "%w: %q has name constraints on other names than directory names", ErrChain, c.Subject.String())
 		}
 		if !ok {
 			continue
@@ -154,10 +155,10 @@ func handleDirConstraints(path []*x509.Certificate) ([]*x509.Certificate, error)
 		for j := i - 1; j >= 0; j-- {
 			subj, err := parseName(path[j].RawSubject)
 			if err != nil {
-				return nil, fmt.Errorf("%w: certificate %d subject: %v", ErrChain, j, err)
+				return nil, usererr.Errorf("", "%w: certificate %d subject: %v", ErrChain, j, err)
 			}
 			if !dc.allows(subj) {
-				return nil, fmt.Errorf("%w: %q is outside the name constraints of %q", ErrChain, subj, path[i].Subject.String())
+				return nil, usererr.Errorf("", "%w: %q is outside the name constraints of %q", ErrChain, subj, path[i].Subject.String())
 			}
 		}
 		cp := *c

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/big"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Revocation reasons (RFC 5280, 5.3.1) a console offers.
@@ -43,7 +45,7 @@ func ParseReason(s string) (int, error) {
 			return c, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: revocation reason %q (want keyCompromise, superseded, cessationOfOperation, affiliationChanged or unspecified)", ErrInvalid, s)
+	return 0, usererr.Errorf("", "%w: revocation reason %q (want keyCompromise, superseded, cessationOfOperation, affiliationChanged or unspecified)", ErrInvalid, s)
 }
 
 // Revoked is one revoked certificate.
@@ -71,10 +73,10 @@ type CRLOptions struct {
 // NewCRL signs the revocation list of issuer's certificates.
 func NewCRL(rand io.Reader, issuer *CA, revoked []Revoked, o CRLOptions) ([]byte, error) {
 	if issuer == nil || issuer.Signer == nil {
-		return nil, fmt.Errorf("%w: no issuing CA", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: no issuing CA", ErrInvalid)
 	}
 	if o.Number == nil || o.Number.Sign() <= 0 {
-		return nil, fmt.Errorf("%w: CRL number", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: CRL number", ErrInvalid)
 	}
 	now := o.Now
 	if now.IsZero() {
@@ -95,7 +97,7 @@ func NewCRL(rand io.Reader, issuer *CA, revoked []Revoked, o CRLOptions) ([]byte
 		Number: o.Number, ThisUpdate: now, NextUpdate: now.Add(o.Validity), RevokedCertificateEntries: entries,
 	}, issuer.Cert, issuer.Signer)
 	if err != nil {
-		return nil, fmt.Errorf("pki: signing the CRL: %w", err)
+		return nil, usererr.Errorf("pki", "signing the CRL: %w", err)
 	}
 	return der, nil
 }
@@ -109,20 +111,20 @@ func ParseCRL(data []byte, issuer *x509.Certificate) (*x509.RevocationList, erro
 	if t := bytes.TrimSpace(data); bytes.HasPrefix(t, []byte("-----BEGIN")) {
 		b, _ := pem.Decode(t)
 		if b == nil || b.Type != "X509 CRL" {
-			return nil, fmt.Errorf("%w: not a PEM X509 CRL", ErrMalformed)
+			return nil, usererr.Errorf("", "%w: not a PEM X509 CRL", ErrMalformed)
 		}
 		data = b.Bytes
 	}
 	if len(data) == 0 || len(data) > MaxCRLSize {
-		return nil, fmt.Errorf("%w: CRL of %d bytes", ErrMalformed, len(data))
+		return nil, usererr.Errorf("", "%w: CRL of %d bytes", ErrMalformed, len(data))
 	}
 	l, err := x509.ParseRevocationList(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: CRL: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: CRL: %v", ErrMalformed, err)
 	}
 	if issuer != nil {
 		if err := l.CheckSignatureFrom(issuer); err != nil {
-			return nil, fmt.Errorf("%w: CRL: %v", ErrBadSignature, err)
+			return nil, usererr.Errorf("", "%w: CRL: %v", ErrBadSignature, err)
 		}
 	}
 	return l, nil

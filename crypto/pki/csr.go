@@ -6,9 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // MaxCSRSize bounds a certificate signing request read from a board.
@@ -49,7 +49,7 @@ func DecodeCSR(data []byte) ([]byte, error) {
 	}
 	b, _ := pem.Decode(t)
 	if b == nil || (b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST") {
-		return nil, fmt.Errorf("%w: not a PEM certificate request", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: not a PEM certificate request", ErrMalformed)
 	}
 	return b.Bytes, nil
 }
@@ -65,48 +65,48 @@ func (p CSRPolicy) Check(der []byte) (*CSR, error) {
 		return nil, err
 	}
 	if len(der) == 0 || len(der) > MaxCSRSize {
-		return nil, fmt.Errorf("%w: certificate request of %d bytes (at most %d)", ErrMalformed, len(der), MaxCSRSize)
+		return nil, usererr.Errorf("", "%w: certificate request of %d bytes (at most %d)", ErrMalformed, len(der), MaxCSRSize)
 	}
 	req, err := x509.ParseCertificateRequest(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: certificate request: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: certificate request: %v", ErrMalformed, err)
 	}
 	if err := req.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("%w: the certificate request's signature does not verify under its own key: the board does not hold that key (%v)", ErrBadSignature, err)
+		return nil, usererr.Errorf("", "%w: the certificate request's signature does not verify under its own key: the board does not hold that key (%v)", ErrBadSignature, err)
 	}
 	ec, ok := req.PublicKey.(*ecdsa.PublicKey)
 	if !ok || ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%w: the request's key is %v, want ECDSA P-256", ErrKeyType, req.PublicKeyAlgorithm)
+		return nil, usererr.Errorf("", "%w: the request's key is %v, want ECDSA P-256", ErrKeyType, req.PublicKeyAlgorithm)
 	}
 	pub, err := keys.NewPublicKey(ec)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyType, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrKeyType, err)
 	}
 	if p.Key != nil && !pub.Equal(p.Key) {
-		return nil, fmt.Errorf("%w: the request carries key %s, the board generated %s", ErrKeyMismatch, pub.Fingerprint(), p.Key.Fingerprint())
+		return nil, usererr.Errorf("", "%w: the request carries key %s, the board generated %s", ErrKeyMismatch, pub.Fingerprint(), p.Key.Fingerprint())
 	}
 	id, _ := ParseDeviceID(p.DeviceID)
 	subj, err := parseName(req.RawSubject)
 	if err != nil {
-		return nil, fmt.Errorf("%w: request subject: %v", ErrSubject, err)
+		return nil, usererr.Errorf("", "%w: request subject: %v", ErrSubject, err)
 	}
 	if !subj.Equal(want.Name) {
 		if other, ok := p.Template.idFromCN(subj.Get("CN"), p.Product); ok && other != id {
-			return nil, fmt.Errorf("%w: the request is for device %s, but the board is %s", ErrWrongDevice, other, id)
+			return nil, usererr.Errorf("", "%w: the request is for device %s, but the board is %s", ErrWrongDevice, other, id)
 		}
-		return nil, fmt.Errorf("%w: the request's subject is %q, want %q", ErrSubject, subj, want.Name)
+		return nil, usererr.Errorf("", "%w: the request's subject is %q, want %q", ErrSubject, subj, want.Name)
 	}
 	if len(req.DNSNames)+len(req.EmailAddresses)+len(req.IPAddresses) > 0 {
-		return nil, fmt.Errorf("%w: the request asks for DNS, e-mail or IP alternative names", ErrSubject)
+		return nil, usererr.Errorf("", "%w: the request asks for DNS, e-mail or IP alternative names", ErrSubject)
 	}
 	switch {
 	case len(req.URIs) > 1:
-		return nil, fmt.Errorf("%w: the request asks for %d URIs", ErrSubject, len(req.URIs))
+		return nil, usererr.Errorf("", "%w: the request asks for %d URIs", ErrSubject, len(req.URIs))
 	case len(req.URIs) == 1 && req.URIs[0].String() != want.URI:
 		if other, ok := p.Template.idFromURI(req.URIs[0].String(), p.Product); ok && other != id {
-			return nil, fmt.Errorf("%w: the request names device %s in its URI, but the board is %s", ErrWrongDevice, other, id)
+			return nil, usererr.Errorf("", "%w: the request names device %s in its URI, but the board is %s", ErrWrongDevice, other, id)
 		}
-		return nil, fmt.Errorf("%w: the request asks for URI %q, want %q", ErrSubject, req.URIs[0], want.URI)
+		return nil, usererr.Errorf("", "%w: the request asks for URI %q, want %q", ErrSubject, req.URIs[0], want.URI)
 	}
 	return &CSR{Subject: want, Key: pub, Raw: append([]byte(nil), der...)}, nil
 }

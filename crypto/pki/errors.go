@@ -1,34 +1,34 @@
 package pki
 
-import "errors"
+import "trustforge/internal/usererr"
 
 // Errors a caller can branch on. Errors returned by the package wrap them.
 var (
 	// ErrMalformed: bytes that are not a well-formed request, certificate,
 	// chain, CRL or record.
-	ErrMalformed = errors.New("pki: malformed")
+	ErrMalformed = usererr.New("pki", "malformed")
 	// ErrBadSignature: a request or certificate whose signature does not
 	// verify.
-	ErrBadSignature = errors.New("pki: signature does not verify")
+	ErrBadSignature = usererr.New("pki", "signature does not verify")
 	// ErrKeyType: a key of a type this authority does not certify (device
 	// identity keys and CA keys are ECDSA P-256).
-	ErrKeyType = errors.New("pki: wrong key type")
+	ErrKeyType = usererr.New("pki", "wrong key type")
 	// ErrSubject: a request whose subject or subjectAltName is not the one
 	// the product's template makes.
-	ErrSubject = errors.New("pki: subject does not match the template")
+	ErrSubject = usererr.New("pki", "subject does not match the template")
 	// ErrWrongDevice: a request or certificate for another device id than
 	// the board's.
-	ErrWrongDevice = errors.New("pki: wrong device")
+	ErrWrongDevice = usererr.New("pki", "wrong device")
 	// ErrKeyMismatch: a request or certificate whose public key is not the
 	// key the board reported.
-	ErrKeyMismatch = errors.New("pki: public key does not match the board's")
+	ErrKeyMismatch = usererr.New("pki", "public key does not match the board's")
 	// ErrChain: a certificate chain that does not verify up to the root.
-	ErrChain = errors.New("pki: chain does not verify")
+	ErrChain = usererr.New("pki", "chain does not verify")
 	// ErrNotFound: no such CA, profile or certificate.
-	ErrNotFound = errors.New("pki: not found")
+	ErrNotFound = usererr.New("pki", "not found")
 	// ErrExists: a CA or profile of that name is already there. Nothing was
 	// overwritten.
-	ErrExists = errors.New("pki: already exists")
+	ErrExists = usererr.New("pki", "already exists")
 	// ErrInvalid: a template, profile or option that cannot be used.
-	ErrInvalid = errors.New("pki: invalid")
+	ErrInvalid = usererr.New("pki", "invalid")
 )

@@ -3,13 +3,13 @@ package pki
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"fmt"
 	"io"
 	"math/big"
 	"net/url"
 	"time"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // DeviceCert is what Issue needs to certify one device.
@@ -37,13 +37,13 @@ type DeviceCert struct {
 // and its signature checked before it is returned.
 func Issue(rand io.Reader, issuer *CA, d DeviceCert) (*x509.Certificate, error) {
 	if issuer == nil || issuer.Signer == nil || !issuer.Cert.IsCA {
-		return nil, fmt.Errorf("%w: no issuing CA", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: no issuing CA", ErrInvalid)
 	}
 	if d.Key == nil || d.Key.Algorithm() != keys.ECDSAP256 {
-		return nil, fmt.Errorf("%w: device identity keys are ECDSA P-256", ErrKeyType)
+		return nil, usererr.Errorf("", "%w: device identity keys are ECDSA P-256", ErrKeyType)
 	}
 	if d.Serial == nil || d.Serial.Sign() <= 0 {
-		return nil, fmt.Errorf("%w: no serial number", ErrInvalid)
+		return nil, usererr.Errorf("", "%w: no serial number", ErrInvalid)
 	}
 	if err := d.Template.Validate(); err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func Issue(rand io.Reader, issuer *CA, d DeviceCert) (*x509.Certificate, error) 
 	}
 	u, err := url.Parse(d.Subject.URI)
 	if err != nil || u.Scheme != "urn" {
-		return nil, fmt.Errorf("%w: device URI %q", ErrInvalid, d.Subject.URI)
+		return nil, usererr.Errorf("", "%w: device URI %q", ErrInvalid, d.Subject.URI)
 	}
 	skid, err := keyID(d.Key.Crypto())
 	if err != nil {

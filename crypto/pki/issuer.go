@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
 	"math/big"
 	"sort"
 	"strings"
 	"time"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // IssuedInfo is the ledger's record of one certificate issued.
@@ -81,7 +81,7 @@ func issuedKey(ca string, serial *big.Int) string {
 func (a *Authority) Issued(ctx context.Context, issuer string) ([]IssuedInfo, error) {
 	names, err := a.st.List(ctx, issuedPrefix+issuer+"/")
 	if err != nil {
-		return nil, fmt.Errorf("pki: reading the ledger: %w", err)
+		return nil, usererr.Errorf("pki", "reading the ledger: %w", err)
 	}
 	out := make([]IssuedInfo, 0, len(names))
 	for _, n := range names {
@@ -129,7 +129,7 @@ func (a *Authority) Revoke(ctx context.Context, issuer, serial string, reason in
 	}
 	n, ok := new(big.Int).SetString(strings.TrimPrefix(serial, "0x"), 16)
 	if !ok || n.Sign() <= 0 {
-		return IssuedInfo{}, fmt.Errorf("%w: serial %q is not hex", ErrInvalid, serial)
+		return IssuedInfo{}, usererr.Errorf("", "%w: serial %q is not hex", ErrInvalid, serial)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -139,7 +139,7 @@ func (a *Authority) Revoke(ctx context.Context, issuer, serial string, reason in
 		return IssuedInfo{}, err
 	}
 	if !found {
-		return IssuedInfo{}, fmt.Errorf("%w: no certificate %s from CA %s", ErrNotFound, serial, issuer)
+		return IssuedInfo{}, usererr.Errorf("", "%w: no certificate %s from CA %s", ErrNotFound, serial, issuer)
 	}
 	if !r.Revoked.IsZero() {
 		return r, nil

@@ -3,9 +3,10 @@ package pki
 import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"trustforge/internal/usererr"
 )
 
 // Attribute is one attribute of a distinguished name, such as CN=thermo-1a2b.
@@ -60,20 +61,20 @@ func attrName(oid asn1.ObjectIdentifier) (string, bool) {
 // to MaxAttrLen bytes of printable UTF-8.
 func (n Name) Validate() error {
 	if len(n) == 0 {
-		return fmt.Errorf("%w: empty distinguished name", ErrInvalid)
+		return usererr.Errorf("", "%w: empty distinguished name", ErrInvalid)
 	}
 	if len(n) > 16 {
-		return fmt.Errorf("%w: distinguished name of %d attributes", ErrInvalid, len(n))
+		return usererr.Errorf("", "%w: distinguished name of %d attributes", ErrInvalid, len(n))
 	}
 	for _, a := range n {
 		if _, ok := attrOID(a.Type); !ok {
-			return fmt.Errorf("%w: attribute type %q (want C, ST, L, O, OU, CN or serialNumber)", ErrInvalid, a.Type)
+			return usererr.Errorf("", "%w: attribute type %q (want C, ST, L, O, OU, CN or serialNumber)", ErrInvalid, a.Type)
 		}
 		if err := checkText(a.Type, a.Value, MaxAttrLen); err != nil {
 			return err
 		}
 		if a.Type == "C" && len(a.Value) != 2 {
-			return fmt.Errorf("%w: country %q is not a two-letter code", ErrInvalid, a.Value)
+			return usererr.Errorf("", "%w: country %q is not a two-letter code", ErrInvalid, a.Value)
 		}
 	}
 	return nil
@@ -83,14 +84,14 @@ func (n Name) Validate() error {
 // characters.
 func checkText(what, s string, max int) error {
 	if s == "" || len(s) > max {
-		return fmt.Errorf("%w: %s must be 1 to %d bytes", ErrInvalid, what, max)
+		return usererr.Errorf("", "%w: %s must be 1 to %d bytes", ErrInvalid, what, max)
 	}
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%w: %s is not UTF-8", ErrInvalid, what)
+		return usererr.Errorf("", "%w: %s is not UTF-8", ErrInvalid, what)
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: %s has control characters", ErrInvalid, what)
+			return usererr.Errorf("", "%w: %s has control characters", ErrInvalid, what)
 		}
 	}
 	return nil
@@ -117,7 +118,7 @@ func (n Name) marshal() ([]byte, error) {
 	}
 	b, err := asn1.Marshal(n.rdns())
 	if err != nil {
-		return nil, fmt.Errorf("pki: encoding name: %w", err)
+		return nil, usererr.Errorf("pki", "encoding name: %w", err)
 	}
 	return b, nil
 }
@@ -128,20 +129,20 @@ func parseName(der []byte) (Name, error) {
 	var seq pkix.RDNSequence
 	rest, err := asn1.Unmarshal(der, &seq)
 	if err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("%w: distinguished name is not DER", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: distinguished name is not DER", ErrMalformed)
 	}
 	n := make(Name, 0, len(seq))
 	for _, rdn := range seq {
 		if len(rdn) != 1 {
-			return nil, fmt.Errorf("%w: multi-valued RDN", ErrSubject)
+			return nil, usererr.Errorf("", "%w: multi-valued RDN", ErrSubject)
 		}
 		t, ok := attrName(rdn[0].Type)
 		if !ok {
-			return nil, fmt.Errorf("%w: attribute %v", ErrSubject, rdn[0].Type)
+			return nil, usererr.Errorf("", "%w: attribute %v", ErrSubject, rdn[0].Type)
 		}
 		v, ok := rdn[0].Value.(string)
 		if !ok {
-			return nil, fmt.Errorf("%w: attribute %s is not a string", ErrSubject, t)
+			return nil, usererr.Errorf("", "%w: attribute %s is not a string", ErrSubject, t)
 		}
 		n = append(n, Attribute{Type: t, Value: v})
 	}

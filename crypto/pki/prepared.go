@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"fmt"
 	"math/big"
 	"time"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // Issuer is a profile's issuing CA made ready to certify many boards in a
@@ -46,7 +46,7 @@ func (a *Authority) Prepare(ctx context.Context, p Profile) (*Issuer, error) {
 		return nil, err
 	}
 	if err := ca.Cert.CheckSignatureFrom(root); err != nil {
-		return nil, fmt.Errorf("%w: the intermediate is not signed by the root: %v", ErrChain, err)
+		return nil, usererr.Errorf("", "%w: the intermediate is not signed by the root: %v", ErrChain, err)
 	}
 	return &Issuer{a: a, profile: p, base: base, ca: ca, root: root}, nil
 }
@@ -60,7 +60,7 @@ func (is *Issuer) Profile() Profile { return is.profile }
 // same refuses a profile other than the one the issuer was prepared for.
 func (is *Issuer) same(p Profile) error {
 	if p.Product != is.profile.Product || p.Issuer != is.profile.Issuer || p.Template != is.profile.Template {
-		return fmt.Errorf("%w: the issuer was prepared for another profile (%s); prepare it again", ErrInvalid, is.profile.Product)
+		return usererr.Errorf("", "%w: the issuer was prepared for another profile (%s); prepare it again", ErrInvalid, is.profile.Product)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (is *Issuer) Issue(ctx context.Context, p Profile, deviceID string, csr *CS
 		}
 		_, used, err := a.st.Get(ctx, issuedKey(caID, s))
 		if err != nil {
-			return nil, fmt.Errorf("pki: reading the ledger: %w", err)
+			return nil, usererr.Errorf("pki", "reading the ledger: %w", err)
 		}
 		if !used {
 			serial = s
@@ -105,7 +105,7 @@ func (is *Issuer) Issue(ctx context.Context, p Profile, deviceID string, csr *CS
 		}
 	}
 	if serial == nil {
-		return nil, fmt.Errorf("pki: no unused serial number in %d draws: the random source is broken", maxSerialTries)
+		return nil, usererr.Errorf("pki", "no unused serial number in %d draws: the random source is broken", maxSerialTries)
 	}
 	now := a.opts.now()
 	cert, err := Issue(a.opts.rand(), is.ca, DeviceCert{Subject: csr.Subject, Key: csr.Key, Template: is.profile.Template, Serial: serial, Now: now})
@@ -130,7 +130,7 @@ func (is *Issuer) Verify(ctx context.Context, chain Chain, p Profile, deviceID s
 		return err
 	}
 	if len(chain) != 3 || !bytes.Equal(chain[1].Raw, is.ca.Cert.Raw) || !bytes.Equal(chain[2].Raw, is.root.Raw) {
-		return fmt.Errorf("%w: the chain is not a device certificate, %q and %q", ErrChain, is.ca.Cert.Subject.String(), is.root.Subject.String())
+		return usererr.Errorf("", "%w: the chain is not a device certificate, %q and %q", ErrChain, is.ca.Cert.Subject.String(), is.root.Subject.String())
 	}
 	want, err := is.profile.Template.Render(is.base, is.profile.Product, deviceID)
 	if err != nil {
@@ -138,7 +138,7 @@ func (is *Issuer) Verify(ctx context.Context, chain Chain, p Profile, deviceID s
 	}
 	leaf := chain[0]
 	if err := leaf.CheckSignatureFrom(is.ca.Cert); err != nil {
-		return fmt.Errorf("%w: the device certificate is not signed by %q: %v", ErrChain, is.ca.Cert.Subject.String(), err)
+		return usererr.Errorf("", "%w: the device certificate is not signed by %q: %v", ErrChain, is.ca.Cert.Subject.String(), err)
 	}
 	if _, err := handleDirConstraints(Chain{leaf, is.ca.Cert}); err != nil {
 		return err
@@ -146,25 +146,25 @@ func (is *Issuer) Verify(ctx context.Context, chain Chain, p Profile, deviceID s
 	now := is.a.opts.now()
 	switch {
 	case leaf.IsCA || !leaf.BasicConstraintsValid:
-		return fmt.Errorf("%w: the device certificate is a CA certificate", ErrChain)
+		return usererr.Errorf("", "%w: the device certificate is a CA certificate", ErrChain)
 	case now.Before(leaf.NotBefore) || now.After(leaf.NotAfter):
-		return fmt.Errorf("%w: the device certificate is not valid at %s", ErrChain, now.Format(time.RFC3339))
+		return usererr.Errorf("", "%w: the device certificate is not valid at %s", ErrChain, now.Format(time.RFC3339))
 	case len(leaf.UnhandledCriticalExtensions) > 0:
-		return fmt.Errorf("%w: the device certificate has unhandled critical extensions", ErrChain)
+		return usererr.Errorf("", "%w: the device certificate has unhandled critical extensions", ErrChain)
 	case leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 || !hasEKU(leaf, x509.ExtKeyUsageClientAuth):
-		return fmt.Errorf("%w: the device certificate is not for TLS client authentication", ErrChain)
+		return usererr.Errorf("", "%w: the device certificate is not for TLS client authentication", ErrChain)
 	}
 	subj, err := parseName(leaf.RawSubject)
 	if err != nil {
-		return fmt.Errorf("%w: device certificate subject: %v", ErrChain, err)
+		return usererr.Errorf("", "%w: device certificate subject: %v", ErrChain, err)
 	}
 	if !subj.Equal(want.Name) || len(leaf.URIs) != 1 || leaf.URIs[0].String() != want.URI {
-		return fmt.Errorf("%w: the device certificate is for %q, want %q", ErrWrongDevice, subj, want.Name)
+		return usererr.Errorf("", "%w: the device certificate is for %q, want %q", ErrWrongDevice, subj, want.Name)
 	}
 	if key != nil {
 		k, err := keys.NewPublicKey(leaf.PublicKey)
 		if err != nil || !k.Equal(key) {
-			return fmt.Errorf("%w: the device certificate certifies another key", ErrKeyMismatch)
+			return usererr.Errorf("", "%w: the device certificate certifies another key", ErrKeyMismatch)
 		}
 	}
 	return nil

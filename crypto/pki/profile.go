@@ -2,9 +2,10 @@ package pki
 
 import (
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Profile is how a product's boards are provisioned: which intermediate
@@ -62,7 +63,7 @@ func (p Profile) Validate() error {
 	case BoardESP32:
 		return p.ESP32.Validate()
 	default:
-		return fmt.Errorf("%w: board %q: %q or %q", ErrInvalid, p.Board, BoardMCUboot, BoardESP32)
+		return usererr.Errorf("", "%w: board %q: %q or %q", ErrInvalid, p.Board, BoardMCUboot, BoardESP32)
 	}
 	return nil
 }
@@ -121,22 +122,22 @@ type ESP32Profile struct {
 func (e ESP32Profile) Validate() error {
 	if e.SecureBootDigest != "" {
 		if b, err := hex.DecodeString(e.SecureBootDigest); err != nil || len(b) != 32 || strings.ToLower(e.SecureBootDigest) != e.SecureBootDigest {
-			return fmt.Errorf("%w: Secure Boot key digest %q is not 64 lowercase hex digits", ErrInvalid, e.SecureBootDigest)
+			return usererr.Errorf("", "%w: Secure Boot key digest %q is not 64 lowercase hex digits", ErrInvalid, e.SecureBootDigest)
 		}
 	}
 	if e.SecureBootSlot < 0 || e.SecureBootSlot > 2 {
-		return fmt.Errorf("%w: Secure Boot digest slot %d: 0, 1 or 2", ErrInvalid, e.SecureBootSlot)
+		return usererr.Errorf("", "%w: Secure Boot digest slot %d: 0, 1 or 2", ErrInvalid, e.SecureBootSlot)
 	}
 	if e.EnableSecureBoot && e.SecureBootDigest == "" {
-		return fmt.Errorf("%w: Secure Boot needs a key digest: with none burned the board would never boot again", ErrInvalid)
+		return usererr.Errorf("", "%w: Secure Boot needs a key digest: with none burned the board would never boot again", ErrInvalid)
 	}
 	switch e.FlashKeySource {
 	case "", ESP32KeyOnDevice, ESP32KeyUploaded:
 	default:
-		return fmt.Errorf("%w: flash encryption key source %q: %q or %q", ErrInvalid, e.FlashKeySource, ESP32KeyOnDevice, ESP32KeyUploaded)
+		return usererr.Errorf("", "%w: flash encryption key source %q: %q or %q", ErrInvalid, e.FlashKeySource, ESP32KeyOnDevice, ESP32KeyUploaded)
 	}
 	if e.LockDownloadEncryption && e.FlashKeySource == "" {
-		return fmt.Errorf("%w: locking download mode's flash encryption needs flash encryption", ErrInvalid)
+		return usererr.Errorf("", "%w: locking download mode's flash encryption needs flash encryption", ErrInvalid)
 	}
 	return nil
 }
@@ -148,7 +149,7 @@ func (p Profile) BootKey() ([]byte, error) {
 	}
 	b, err := hex.DecodeString(p.BootKeyHash)
 	if err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("%w: boot key hash %q is not 64 hex digits (a SHA-256)", ErrInvalid, p.BootKeyHash)
+		return nil, usererr.Errorf("", "%w: boot key hash %q is not 64 hex digits (a SHA-256)", ErrInvalid, p.BootKeyHash)
 	}
 	return b, nil
 }

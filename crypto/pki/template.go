@@ -2,10 +2,11 @@ package pki
 
 import (
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Placeholders of template patterns.
@@ -65,23 +66,23 @@ func (t Template) uri() string {
 func (t Template) Validate() error {
 	for _, p := range []struct{ what, pat string }{{"common name", t.commonName()}, {"URI", t.uri()}} {
 		if strings.Count(p.pat, PlaceholderID) != 1 {
-			return fmt.Errorf("%w: the %s pattern %q must contain %s once", ErrInvalid, p.what, p.pat, PlaceholderID)
+			return usererr.Errorf("", "%w: the %s pattern %q must contain %s once", ErrInvalid, p.what, p.pat, PlaceholderID)
 		}
 		rest := strings.ReplaceAll(strings.ReplaceAll(p.pat, PlaceholderID, ""), PlaceholderProduct, "")
 		if strings.ContainsAny(rest, "{}") {
-			return fmt.Errorf("%w: the %s pattern %q has an unknown placeholder (use %s and %s)", ErrInvalid, p.what, p.pat, PlaceholderID, PlaceholderProduct)
+			return usererr.Errorf("", "%w: the %s pattern %q has an unknown placeholder (use %s and %s)", ErrInvalid, p.what, p.pat, PlaceholderID, PlaceholderProduct)
 		}
 	}
 	if !strings.HasPrefix(t.uri(), "urn:dev:") {
-		return fmt.Errorf("%w: the URI pattern %q is not a urn:dev: device URN (RFC 9039)", ErrInvalid, t.uri())
+		return usererr.Errorf("", "%w: the URI pattern %q is not a urn:dev: device URN (RFC 9039)", ErrInvalid, t.uri())
 	}
 	if t.Validity < 0 {
-		return fmt.Errorf("%w: negative validity", ErrInvalid)
+		return usererr.Errorf("", "%w: negative validity", ErrInvalid)
 	}
 	if t.CRLURL != "" {
 		u, err := url.Parse(t.CRLURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%w: CRL URL %q is not an http(s) URL", ErrInvalid, t.CRLURL)
+			return usererr.Errorf("", "%w: CRL URL %q is not an http(s) URL", ErrInvalid, t.CRLURL)
 		}
 	}
 	return nil
@@ -92,7 +93,7 @@ func (t Template) Validate() error {
 func ParseDeviceID(id string) (string, error) {
 	b, err := hex.DecodeString(id)
 	if err != nil || len(b) == 0 || len(b) > MaxDeviceIDLen {
-		return "", fmt.Errorf("%w: device id %q is not 1 to %d bytes of hex", ErrInvalid, id, MaxDeviceIDLen)
+		return "", usererr.Errorf("", "%w: device id %q is not 1 to %d bytes of hex", ErrInvalid, id, MaxDeviceIDLen)
 	}
 	return hex.EncodeToString(b), nil
 }
@@ -119,12 +120,12 @@ func (t Template) Render(base Name, product, deviceID string) (Subject, error) {
 	r := strings.NewReplacer(PlaceholderID, id, PlaceholderProduct, product)
 	n := append(append(Name{}, base...), Attribute{"CN", r.Replace(t.commonName())})
 	if err := n.Validate(); err != nil {
-		return Subject{}, fmt.Errorf("device subject: %w", err)
+		return Subject{}, usererr.Errorf("", "device subject: %w", err)
 	}
 	uri := r.Replace(t.uri())
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "urn" || u.Opaque == "" || u.String() != uri {
-		return Subject{}, fmt.Errorf("%w: device URI %q is not a URN", ErrInvalid, uri)
+		return Subject{}, usererr.Errorf("", "%w: device URI %q is not a URN", ErrInvalid, uri)
 	}
 	return Subject{Name: n, URI: uri}, nil
 }
@@ -164,7 +165,7 @@ func CheckProduct(s string) error {
 		}
 	}
 	if !ok {
-		return fmt.Errorf("%w: product %q is not a valid name (1-64 letters, digits, '.', '_', '-')", ErrInvalid, s)
+		return usererr.Errorf("", "%w: product %q is not a valid name (1-64 letters, digits, '.', '_', '-')", ErrInvalid, s)
 	}
 	return nil
 }

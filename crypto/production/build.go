@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"errors"
-	"fmt"
 	"io"
 	"time"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/internal/usererr"
 )
 
 // BuildInput is what Build makes a package of.
@@ -44,16 +43,16 @@ type BuildInput struct {
 // the signed manifest.
 func Build(ctx context.Context, w io.Writer, in BuildInput) (*Signed, error) {
 	if in.Key == nil {
-		return nil, errors.New("production: build: no signing key")
+		return nil, usererr.New("production", "build: no signing key")
 	}
 	if in.CAKey == nil {
-		return nil, errors.New("production: build: no batch CA key")
+		return nil, usererr.New("production", "build: no batch CA key")
 	}
 	if len(in.Stations) == 0 || len(in.Stations) > MaxStations {
-		return nil, fmt.Errorf("production: build: %d stations (want 1 to %d)", len(in.Stations), MaxStations)
+		return nil, usererr.Errorf("production", "build: %d stations (want 1 to %d)", len(in.Stations), MaxStations)
 	}
 	if len(in.Image) == 0 || len(in.Image) > MaxImageSize {
-		return nil, fmt.Errorf("production: build: an image of %d bytes (1 to %d)", len(in.Image), MaxImageSize)
+		return nil, usererr.Errorf("production", "build: an image of %d bytes (1 to %d)", len(in.Image), MaxImageSize)
 	}
 	m := in.Manifest
 	m.Format = Format
@@ -74,24 +73,24 @@ func Build(ctx context.Context, w io.Writer, in BuildInput) (*Signed, error) {
 	} else {
 		img, err := mcuimg.Parse(in.Image)
 		if err != nil {
-			return nil, fmt.Errorf("production: build: the image: %w", err)
+			return nil, usererr.Errorf("production", "build: the image: %w", err)
 		}
 		_, h, ok := img.Hash()
 		if !ok || len(h) != len(m.Release.Image.SHA256) {
-			return nil, errors.New("production: build: the image has no SHA256 TLV")
+			return nil, usererr.New("production", "build: the image has no SHA256 TLV")
 		}
 		info = bundle.ImageInfo{Size: int64(len(in.Image))}
 		copy(info.SHA256[:], h)
 	}
 	if m.Release.Image != (bundle.ImageInfo{}) && m.Release.Image != info {
-		return nil, fmt.Errorf("%w: the image (%d bytes, SHA256 TLV %s) is not the release's (%d bytes, %s)",
+		return nil, usererr.Errorf("", "%w: the image (%d bytes, SHA256 TLV %s) is not the release's (%d bytes, %s)",
 			ErrMalformed, info.Size, info.SHA256, m.Release.Image.Size, m.Release.Image.SHA256)
 	}
 	m.Release.Image = info
 	m.Stations = make([]string, 0, len(in.Stations))
 	for _, r := range in.Stations {
 		if r == nil {
-			return nil, errors.New("production: build: nil station recipient")
+			return nil, usererr.New("production", "build: nil station recipient")
 		}
 		m.Stations = append(m.Stations, r.String())
 	}
@@ -113,7 +112,7 @@ func Build(ctx context.Context, w io.Writer, in BuildInput) (*Signed, error) {
 	payload.Grow(len(plain) + len(plain)/64 + 1024)
 	m.Payload, _, _, err = bundle.EncryptStream(ctx, &payload, bytes.NewReader(plain), bundle.Recipients{Keys: in.Stations})
 	if err != nil {
-		return nil, fmt.Errorf("production: %w", err)
+		return nil, usererr.Errorf("production", "%w", err)
 	}
 	s, err := sign(in.Rand, &m, in.Key)
 	if err != nil {
@@ -123,7 +122,7 @@ func Build(ctx context.Context, w io.Writer, in BuildInput) (*Signed, error) {
 		return nil, err
 	}
 	if _, err := w.Write(payload.Bytes()); err != nil {
-		return nil, fmt.Errorf("production: write payload: %w", err)
+		return nil, usererr.Errorf("production", "write payload: %w", err)
 	}
 	return s, nil
 }

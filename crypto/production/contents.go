@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/pki"
+	"trustforge/internal/usererr"
 )
 
 // Contents is a package's secret part, age-encrypted to its stations.
@@ -35,11 +35,11 @@ const maxContents = MaxImageSize + 64<<10
 func (c *Contents) encode() ([]byte, error) {
 	der, err := c.CAKey.MarshalPKCS8()
 	if err != nil {
-		return nil, fmt.Errorf("production: batch CA key: %w", err)
+		return nil, usererr.Errorf("production", "batch CA key: %w", err)
 	}
 	b, err := encMode.Marshal(wireContents{Format: Format, Image: c.Image, CAKey: der})
 	if err != nil {
-		return nil, fmt.Errorf("production: encode contents: %w", err)
+		return nil, usererr.Errorf("production", "encode contents: %w", err)
 	}
 	return b, nil
 }
@@ -47,21 +47,21 @@ func (c *Contents) encode() ([]byte, error) {
 // decodeContents decodes the plaintext of a payload in its one encoding.
 func decodeContents(b []byte) (*Contents, error) {
 	if len(b) > maxContents {
-		return nil, fmt.Errorf("%w: contents of %d bytes", ErrMalformed, len(b))
+		return nil, usererr.Errorf("", "%w: contents of %d bytes", ErrMalformed, len(b))
 	}
 	var w wireContents
 	if err := contentsDec.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("%w: contents: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: contents: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {
-		return nil, fmt.Errorf("%w: contents format %d", ErrUnsupported, w.Format)
+		return nil, usererr.Errorf("", "%w: contents format %d", ErrUnsupported, w.Format)
 	}
 	if again, err := encMode.Marshal(w); err != nil || !bytes.Equal(again, b) {
-		return nil, fmt.Errorf("%w: contents are not in canonical CBOR encoding", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: contents are not in canonical CBOR encoding", ErrMalformed)
 	}
 	k, err := keys.ParsePKCS8(w.CAKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: batch CA key: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: batch CA key: %v", ErrMalformed, err)
 	}
 	return &Contents{Image: w.Image, CAKey: k}, nil
 }
@@ -73,7 +73,7 @@ func decodeContents(b []byte) (*Contents, error) {
 // that does not fit its mode).
 func (c *Contents) check(m *Manifest) error {
 	if int64(len(c.Image)) != m.Release.Image.Size {
-		return fmt.Errorf("%w: the image is %d bytes, the manifest says %d", ErrModified, len(c.Image), m.Release.Image.Size)
+		return usererr.Errorf("", "%w: the image is %d bytes, the manifest says %d", ErrModified, len(c.Image), m.Release.Image.Size)
 	}
 	if m.Release.IsFlashSet() {
 		if err := checkFlashSet(c.Image, m.Release); err != nil {
@@ -83,17 +83,17 @@ func (c *Contents) check(m *Manifest) error {
 	}
 	img, err := mcuimg.Parse(c.Image)
 	if err != nil {
-		return fmt.Errorf("%w: the image: %v", ErrModified, err)
+		return usererr.Errorf("", "%w: the image: %v", ErrModified, err)
 	}
 	_, h, ok := img.Hash()
 	if !ok || len(h) != sha256.Size || subtle.ConstantTimeCompare(h, m.Release.Image.SHA256[:]) != 1 {
-		return fmt.Errorf("%w: the image's SHA256 TLV is not the manifest's", ErrModified)
+		return usererr.Errorf("", "%w: the image's SHA256 TLV is not the manifest's", ErrModified)
 	}
 	if _, err := img.Verify(mcuimg.VerifyOptions{}); err != nil {
-		return fmt.Errorf("%w: the image is not in the clear or is damaged: %v", ErrMalformed, err)
+		return usererr.Errorf("", "%w: the image is not in the clear or is damaged: %v", ErrMalformed, err)
 	}
 	if m.ImageMode == ImageDevice && !img.Encrypted() {
-		return fmt.Errorf("%w: image mode %q needs an image signed for encryption (imgtool --clear)", ErrMalformed, ImageDevice)
+		return usererr.Errorf("", "%w: image mode %q needs an image signed for encryption (imgtool --clear)", ErrMalformed, ImageDevice)
 	}
 	return c.checkCA(m)
 }
@@ -105,7 +105,7 @@ func (c *Contents) checkCA(m *Manifest) error {
 		return err
 	}
 	if _, err := pki.BatchSigner(ca, c.CAKey); err != nil {
-		return fmt.Errorf("%w: the batch CA key: %v", ErrModified, err)
+		return usererr.Errorf("", "%w: the batch CA key: %v", ErrModified, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/usererr"
 )
 
 // IsFlashSet reports whether the package programs an ESP32 flash set
@@ -39,7 +40,7 @@ func partsFromWire(ws []wirePart) ([]bundle.Part, error) {
 	out := make([]bundle.Part, len(ws))
 	for i, w := range ws {
 		if w.Offset > 1<<32-1 || w.Size > MaxImageSize || len(w.SHA256) != sha256.Size {
-			return nil, fmt.Errorf("%w: manifest: part %d is out of range", ErrMalformed, i)
+			return nil, usererr.Errorf("", "%w: manifest: part %d is out of range", ErrMalformed, i)
 		}
 		out[i] = bundle.Part{Name: w.Name, Offset: uint32(w.Offset), Size: int64(w.Size), Encrypt: w.Encrypt}
 		copy(out[i].SHA256[:], w.SHA256)
@@ -53,7 +54,7 @@ func partsFromWire(ws []wirePart) ([]bundle.Part, error) {
 // it is (ImageClear: the chip's own flash encryption covers it).
 func (m *Manifest) validateFormat() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
+		return usererr.Errorf("", "%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}
 	r := m.Release
 	switch r.ImageFormat {
@@ -64,7 +65,7 @@ func (m *Manifest) validateFormat() error {
 		return nil
 	case bundle.ImageFormatESPFlashSet:
 	default:
-		return fmt.Errorf("%w: image format %q", ErrUnsupported, r.ImageFormat)
+		return usererr.Errorf("", "%w: image format %q", ErrUnsupported, r.ImageFormat)
 	}
 	switch {
 	case len(r.Parts) == 0 || len(r.Parts) > bundle.MaxParts:
@@ -105,15 +106,15 @@ func flashSetInfo(image []byte) bundle.ImageInfo {
 // image's SHA-256 and each part's.
 func checkFlashSet(image []byte, r Release) error {
 	if got := sha256.Sum256(image); subtle.ConstantTimeCompare(got[:], r.Image.SHA256[:]) != 1 {
-		return fmt.Errorf("%w: the flash set's SHA-256 is not the manifest's", ErrModified)
+		return usererr.Errorf("", "%w: the flash set's SHA-256 is not the manifest's", ErrModified)
 	}
 	data := image
 	for _, p := range r.Parts {
 		if int64(len(data)) < p.Size {
-			return fmt.Errorf("%w: the flash set ends inside part %q", ErrModified, p.Name)
+			return usererr.Errorf("", "%w: the flash set ends inside part %q", ErrModified, p.Name)
 		}
 		if got := sha256.Sum256(data[:p.Size]); subtle.ConstantTimeCompare(got[:], p.SHA256[:]) != 1 {
-			return fmt.Errorf("%w: part %q's SHA-256 is not the manifest's", ErrModified, p.Name)
+			return usererr.Errorf("", "%w: part %q's SHA-256 is not the manifest's", ErrModified, p.Name)
 		}
 		data = data[p.Size:]
 	}

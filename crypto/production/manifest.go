@@ -13,6 +13,7 @@ import (
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/pki"
+	"trustforge/internal/usererr"
 )
 
 // Format is the manifest and contents format this package writes and reads.
@@ -217,7 +218,7 @@ func (m *Manifest) wire() (wireManifest, error) {
 	if m.Profile.BootKeyHash != "" {
 		b, err := hex.DecodeString(m.Profile.BootKeyHash)
 		if err != nil {
-			return w, fmt.Errorf("%w: manifest: boot key hash: %v", ErrMalformed, err)
+			return w, usererr.Errorf("", "%w: manifest: boot key hash: %v", ErrMalformed, err)
 		}
 		w.Profile.BootKeyHash = b
 	}
@@ -235,7 +236,7 @@ func (m *Manifest) encode() ([]byte, error) {
 	}
 	b, err := encMode.Marshal(w)
 	if err != nil {
-		return nil, fmt.Errorf("production: encode manifest: %w", err)
+		return nil, usererr.Errorf("production", "encode manifest: %w", err)
 	}
 	return b, nil
 }
@@ -245,19 +246,19 @@ func decodeManifest(b []byte) (*Manifest, error) {
 	var w wireManifest
 	var err error
 	if err = manifestDec.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("%w: manifest: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: manifest: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {
-		return nil, fmt.Errorf("%w: package format %d (want %d)", ErrUnsupported, w.Format, Format)
+		return nil, usererr.Errorf("", "%w: package format %d (want %d)", ErrUnsupported, w.Format, Format)
 	}
 	const maxTime = 1 << 40
 	if w.Count > MaxCount || w.Created > maxTime || w.NotBefore > maxTime || w.Expires > maxTime ||
 		w.Release.Component > bundle.MaxComponent || w.Release.Image.Size > MaxImageSize ||
 		w.Payload.Size > 2*MaxImageSize || w.Profile.Validity > 1<<33 {
-		return nil, fmt.Errorf("%w: manifest: a number is out of range", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: manifest: a number is out of range", ErrMalformed)
 	}
 	if len(w.Release.ID) != 32 || len(w.Release.Image.SHA256) != 32 || len(w.Payload.SHA256) != 32 {
-		return nil, fmt.Errorf("%w: manifest: a digest is not 32 bytes", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: manifest: a digest is not 32 bytes", ErrMalformed)
 	}
 	m := &Manifest{
 		Format: int(w.Format), Product: w.Product, Batch: w.Batch, Count: int(w.Count),
@@ -285,7 +286,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		return nil, err
 	}
 	if !bytes.Equal(again, b) {
-		return nil, fmt.Errorf("%w: manifest is not in canonical CBOR encoding", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: manifest is not in canonical CBOR encoding", ErrMalformed)
 	}
 	return m, nil
 }
@@ -294,10 +295,10 @@ func decodeManifest(b []byte) (*Manifest, error) {
 // ErrMalformed or ErrUnsupported.
 func (m *Manifest) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
+		return usererr.Errorf("", "%w: manifest: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}
 	if m.Format != Format {
-		return fmt.Errorf("%w: package format %d (want %d)", ErrUnsupported, m.Format, Format)
+		return usererr.Errorf("", "%w: package format %d (want %d)", ErrUnsupported, m.Format, Format)
 	}
 	if err := pki.CheckProduct(m.Product); err != nil {
 		return bad("%v", err)
@@ -365,19 +366,19 @@ func (m *Manifest) Validate() error {
 // package's.
 func (m *Manifest) Certificates() (ca, root *x509.Certificate, err error) {
 	if ca, err = pki.ParseCA(m.CA); err != nil {
-		return nil, nil, fmt.Errorf("%w: manifest: batch CA: %v", ErrMalformed, err)
+		return nil, nil, usererr.Errorf("", "%w: manifest: batch CA: %v", ErrMalformed, err)
 	}
 	if root, err = pki.ParseCA(m.Root); err != nil {
-		return nil, nil, fmt.Errorf("%w: manifest: root: %v", ErrMalformed, err)
+		return nil, nil, usererr.Errorf("", "%w: manifest: root: %v", ErrMalformed, err)
 	}
 	if bytes.Equal(ca.Raw, root.Raw) || ca.MaxPathLen != 0 || !ca.MaxPathLenZero {
-		return nil, nil, fmt.Errorf("%w: manifest: the batch CA must be a CA of path length 0 under the root", ErrMalformed)
+		return nil, nil, usererr.Errorf("", "%w: manifest: the batch CA must be a CA of path length 0 under the root", ErrMalformed)
 	}
 	if err := ca.CheckSignatureFrom(root); err != nil {
-		return nil, nil, fmt.Errorf("%w: manifest: the batch CA is not signed by the root: %v", ErrMalformed, err)
+		return nil, nil, usererr.Errorf("", "%w: manifest: the batch CA is not signed by the root: %v", ErrMalformed, err)
 	}
 	if ca.NotBefore.After(m.NotBefore) || ca.NotAfter.Before(m.Expires) {
-		return nil, nil, fmt.Errorf("%w: manifest: the batch CA (valid %s to %s) does not cover the package's validity",
+		return nil, nil, usererr.Errorf("", "%w: manifest: the batch CA (valid %s to %s) does not cover the package's validity",
 			ErrMalformed, ca.NotBefore.Format(time.RFC3339), ca.NotAfter.Format(time.RFC3339))
 	}
 	return ca, root, nil
@@ -397,9 +398,9 @@ func (m *Manifest) Chain() (pki.Chain, error) {
 func (m *Manifest) Open(now time.Time) error {
 	switch {
 	case now.Before(m.NotBefore):
-		return fmt.Errorf("%w: the order %s opens at %s", ErrExpired, m.Batch, m.NotBefore.Format(time.RFC3339))
+		return usererr.Errorf("", "%w: the order %s opens at %s", ErrExpired, m.Batch, m.NotBefore.Format(time.RFC3339))
 	case !now.Before(m.Expires):
-		return fmt.Errorf("%w: the order %s ended at %s", ErrExpired, m.Batch, m.Expires.Format(time.RFC3339))
+		return usererr.Errorf("", "%w: the order %s ended at %s", ErrExpired, m.Batch, m.Expires.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/internal/usererr"
 )
 
 // OpenOptions say which signers Open trusts and which identities it tries.
@@ -51,7 +51,7 @@ type Package struct {
 // ErrNotForYou or ErrExpired.
 func Open(ctx context.Context, r io.Reader, o OpenOptions) (*Package, error) {
 	if len(o.Identities) == 0 {
-		return nil, fmt.Errorf("%w: no identity given", ErrNotForYou)
+		return nil, usererr.Errorf("", "%w: no identity given", ErrNotForYou)
 	}
 	s, err := ReadHeader(r)
 	if err != nil {
@@ -67,7 +67,7 @@ func Open(ctx context.Context, r io.Reader, o OpenOptions) (*Package, error) {
 	case len(o.TrustedKeyIDs) > 0:
 		m, err = s.VerifyKeyIDs(o.TrustedKeyIDs...)
 	default:
-		return nil, errors.New("production: open: no trusted signer given")
+		return nil, usererr.New("production", "open: no trusted signer given")
 	}
 	if err != nil {
 		return nil, err
@@ -85,13 +85,13 @@ func Open(ctx context.Context, r io.Reader, o OpenOptions) (*Package, error) {
 	if err := bundle.DecryptStream(ctx, lim, r, m.Payload, o.Identities...); err != nil {
 		switch {
 		case errors.Is(err, bundle.ErrPayloadMismatch):
-			return nil, fmt.Errorf("%w: %w", ErrModified, err)
+			return nil, usererr.Errorf("", "%w: %w", ErrModified, err)
 		case errors.Is(err, bundle.ErrNoIdentity):
-			return nil, fmt.Errorf("%w: it is for %d station(s): %w", ErrNotForYou, len(m.Stations), err)
+			return nil, usererr.Errorf("", "%w: it is for %d station(s): %w", ErrNotForYou, len(m.Stations), err)
 		case errors.Is(err, errTooMuch):
-			return nil, fmt.Errorf("%w: contents larger than %d bytes", ErrMalformed, maxContents)
+			return nil, usererr.Errorf("", "%w: contents larger than %d bytes", ErrMalformed, maxContents)
 		}
-		return nil, fmt.Errorf("production: %w", err)
+		return nil, usererr.Errorf("production", "%w", err)
 	}
 	c, err := decodeContents(plain.Bytes())
 	if err != nil {
@@ -116,19 +116,19 @@ func checkBootKey(s *Signed, m *Manifest, c *Contents) error {
 	}
 	pub, err := keys.NewPublicKey(s.PublicKey())
 	if err != nil {
-		return fmt.Errorf("%w: signer key: %v", ErrMalformed, err)
+		return usererr.Errorf("", "%w: signer key: %v", ErrMalformed, err)
 	}
 	img, err := mcuimg.Parse(c.Image)
 	if err != nil {
-		return fmt.Errorf("%w: the image: %v", ErrModified, err)
+		return usererr.Errorf("", "%w: the image: %v", ErrModified, err)
 	}
 	if _, err := img.Verify(mcuimg.VerifyOptions{Keys: []*keys.PublicKey{pub}}); err != nil {
-		return fmt.Errorf("%w: the image is not signed by the boot key the boards will trust: %v", ErrMalformed, err)
+		return usererr.Errorf("", "%w: the image is not signed by the boot key the boards will trust: %v", ErrMalformed, err)
 	}
 	return nil
 }
 
-var errTooMuch = errors.New("production: too much plaintext")
+var errTooMuch = usererr.New("production", "too much plaintext")
 
 // limitWriter refuses writes past n bytes.
 type limitWriter struct {

@@ -3,11 +3,11 @@ package production
 import (
 	"crypto"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/usererr"
 )
 
 // PackageKind is the kind of a production package's signed manifest.
@@ -33,7 +33,7 @@ func sign(rand io.Reader, m *Manifest, key crypto.Signer) (*Signed, error) {
 	}
 	env, err := bundle.SignEnvelope(rand, PackageKind, b, key)
 	if err != nil {
-		return nil, fmt.Errorf("production: %w", err)
+		return nil, usererr.Errorf("production", "%w", err)
 	}
 	return ParseSigned(env.Bytes())
 }
@@ -43,7 +43,7 @@ func sign(rand io.Reader, m *Manifest, key crypto.Signer) (*Signed, error) {
 func ParseSigned(b []byte) (*Signed, error) {
 	env, err := bundle.ParseEnvelope(PackageKind, b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: %w", ErrMalformed, err)
 	}
 	m, err := decodeManifest(env.UnverifiedPayload())
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *Signed) Verify(trusted ...crypto.PublicKey) (*Manifest, error) {
 // package on upload. Errors wrap ErrUntrusted or ErrModified.
 func (s *Signed) VerifyKeyIDs(ids ...string) (*Manifest, error) {
 	if !slices.Contains(ids, s.KeyID()) {
-		return nil, fmt.Errorf("%w: the package is signed by key %s, not one of the %d trusted", ErrUntrusted, s.KeyID(), len(ids))
+		return nil, usererr.Errorf("", "%w: the package is signed by key %s, not one of the %d trusted", ErrUntrusted, s.KeyID(), len(ids))
 	}
 	return s.VerifyIntegrity()
 }
@@ -99,9 +99,9 @@ func (s *Signed) VerifyIntegrity() (*Manifest, error) {
 
 func signatureErr(err error) error {
 	if errors.Is(err, bundle.ErrUntrustedKey) {
-		return fmt.Errorf("%w: %w", ErrUntrusted, err)
+		return usererr.Errorf("", "%w: %w", ErrUntrusted, err)
 	}
-	return fmt.Errorf("%w: %w", ErrModified, err)
+	return usererr.Errorf("", "%w: %w", ErrModified, err)
 }
 
 func (s *Signed) copyManifest() *Manifest {

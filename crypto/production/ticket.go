@@ -7,12 +7,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"time"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/pki"
+	"trustforge/internal/usererr"
 )
 
 // TicketKind is the kind of a signed production ticket.
@@ -76,22 +76,22 @@ func (t *Ticket) encode() ([]byte, error) {
 	dev, err3 := hex.DecodeString(t.Device)
 	switch {
 	case err1 != nil || len(id) != 16:
-		return nil, fmt.Errorf("%w: ticket id %q is not 16 bytes of hex", ErrMalformed, t.ID)
+		return nil, usererr.Errorf("", "%w: ticket id %q is not 16 bytes of hex", ErrMalformed, t.ID)
 	case err2 != nil || len(pkg) != 32:
-		return nil, fmt.Errorf("%w: ticket package %q is not a SHA-256", ErrMalformed, t.Package)
+		return nil, usererr.Errorf("", "%w: ticket package %q is not a SHA-256", ErrMalformed, t.Package)
 	case err3 != nil || len(dev) > pki.MaxDeviceIDLen:
-		return nil, fmt.Errorf("%w: ticket device %q is not a device id", ErrMalformed, t.Device)
+		return nil, usererr.Errorf("", "%w: ticket device %q is not a device id", ErrMalformed, t.Device)
 	case pki.CheckProduct(t.Product) != nil || pki.CheckBatch(t.Batch) != nil:
-		return nil, fmt.Errorf("%w: ticket product %q or batch %q", ErrMalformed, t.Product, t.Batch)
+		return nil, usererr.Errorf("", "%w: ticket product %q or batch %q", ErrMalformed, t.Product, t.Batch)
 	case t.Count < 1 || t.Count > MaxCount || t.Seq < 1 || t.Seq > t.Count:
-		return nil, fmt.Errorf("%w: ticket %d of %d", ErrMalformed, t.Seq, t.Count)
+		return nil, usererr.Errorf("", "%w: ticket %d of %d", ErrMalformed, t.Seq, t.Count)
 	case t.Issued.Unix() <= 0 || t.Issued.Nanosecond() != 0 || t.Expires.Nanosecond() != 0 || !t.Expires.After(t.Issued):
-		return nil, fmt.Errorf("%w: ticket times: want whole seconds, expiry after issue", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: ticket times: want whole seconds, expiry after issue", ErrMalformed)
 	}
 	b, err := encMode.Marshal(wireTicket{Format: Format, ID: id, Package: pkg, Product: t.Product, Batch: t.Batch,
 		Seq: uint64(t.Seq), Count: uint64(t.Count), Device: dev, Issued: uint64(t.Issued.Unix()), Expires: uint64(t.Expires.Unix())})
 	if err != nil {
-		return nil, fmt.Errorf("production: encode ticket: %w", err)
+		return nil, usererr.Errorf("production", "encode ticket: %w", err)
 	}
 	return b, nil
 }
@@ -99,13 +99,13 @@ func (t *Ticket) encode() ([]byte, error) {
 func decodeTicket(b []byte) (*Ticket, error) {
 	var w wireTicket
 	if err := ticketDec.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("%w: ticket: %v", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: ticket: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {
-		return nil, fmt.Errorf("%w: ticket format %d", ErrUnsupported, w.Format)
+		return nil, usererr.Errorf("", "%w: ticket format %d", ErrUnsupported, w.Format)
 	}
 	if w.Seq > MaxCount || w.Count > MaxCount || w.Issued > 1<<40 || w.Expires > 1<<40 {
-		return nil, fmt.Errorf("%w: ticket: a number is out of range", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: ticket: a number is out of range", ErrMalformed)
 	}
 	t := &Ticket{ID: hex.EncodeToString(w.ID), Package: hex.EncodeToString(w.Package), Product: w.Product, Batch: w.Batch,
 		Seq: int(w.Seq), Count: int(w.Count), Device: hex.EncodeToString(w.Device),
@@ -115,7 +115,7 @@ func decodeTicket(b []byte) (*Ticket, error) {
 		return nil, err
 	}
 	if !bytes.Equal(again, b) {
-		return nil, fmt.Errorf("%w: ticket is not in canonical CBOR encoding", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: ticket is not in canonical CBOR encoding", ErrMalformed)
 	}
 	return t, nil
 }
@@ -135,7 +135,7 @@ func SignTicket(rand io.Reader, t Ticket, key crypto.Signer) (*SignedTicket, err
 	}
 	env, err := bundle.SignEnvelope(rand, TicketKind, b, key)
 	if err != nil {
-		return nil, fmt.Errorf("production: %w", err)
+		return nil, usererr.Errorf("production", "%w", err)
 	}
 	return ParseTicket(env.Bytes())
 }
@@ -144,7 +144,7 @@ func SignTicket(rand io.Reader, t Ticket, key crypto.Signer) (*SignedTicket, err
 func ParseTicket(b []byte) (*SignedTicket, error) {
 	env, err := bundle.ParseEnvelope(TicketKind, b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, usererr.Errorf("", "%w: %w", ErrMalformed, err)
 	}
 	t, err := decodeTicket(env.UnverifiedPayload())
 	if err != nil {
@@ -179,13 +179,13 @@ func (s *SignedTicket) Verify(trusted ...crypto.PublicKey) (*Ticket, error) {
 // not after its expiry. Errors wrap ErrWrongTicket or ErrExpired.
 func (t *Ticket) For(pkg, deviceID string, now time.Time) error {
 	if t.Package != pkg {
-		return fmt.Errorf("%w: ticket %s is for package %.16s…, not %.16s…", ErrWrongTicket, t.ID, t.Package, pkg)
+		return usererr.Errorf("", "%w: ticket %s is for package %.16s…, not %.16s…", ErrWrongTicket, t.ID, t.Package, pkg)
 	}
 	if t.Device != "" && t.Device != deviceID {
-		return fmt.Errorf("%w: ticket %s is for device %s, not %s", ErrWrongTicket, t.ID, t.Device, deviceID)
+		return usererr.Errorf("", "%w: ticket %s is for device %s, not %s", ErrWrongTicket, t.ID, t.Device, deviceID)
 	}
 	if !now.Before(t.Expires) {
-		return fmt.Errorf("%w: ticket %s expired at %s", ErrExpired, t.ID, t.Expires.Format(time.RFC3339))
+		return usererr.Errorf("", "%w: ticket %s expired at %s", ErrExpired, t.ID, t.Expires.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -194,7 +194,7 @@ func (t *Ticket) For(pkg, deviceID string, now time.Time) error {
 func (s *SignedTicket) Extension() (pkix.Extension, error) {
 	v, err := asn1.Marshal(s.env.Bytes())
 	if err != nil {
-		return pkix.Extension{}, fmt.Errorf("production: ticket extension: %w", err)
+		return pkix.Extension{}, usererr.Errorf("production", "ticket extension: %w", err)
 	}
 	return pkix.Extension{Id: OIDTicket, Value: v}, nil
 }
@@ -209,7 +209,7 @@ func TicketOf(c *x509.Certificate) (t *SignedTicket, ok bool, err error) {
 		var raw []byte
 		rest, err := asn1.Unmarshal(e.Value, &raw)
 		if err != nil || len(rest) > 0 {
-			return nil, true, fmt.Errorf("%w: the ticket extension is not an OCTET STRING", ErrMalformed)
+			return nil, true, usererr.Errorf("", "%w: the ticket extension is not an OCTET STRING", ErrMalformed)
 		}
 		t, err := ParseTicket(raw)
 		return t, true, err

@@ -5,8 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strconv"
+
+	"trustforge/internal/usererr"
 
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -89,10 +90,10 @@ func (id *scryptIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	}
 	wf, err := strconv.Atoi(s.Args[1])
 	if err != nil || strconv.Itoa(wf) != s.Args[1] || wf <= 0 {
-		return nil, fmt.Errorf("invalid scrypt stanza: work factor %q", s.Args[1])
+		return nil, usererr.Errorf("", "invalid scrypt stanza: work factor %q", s.Args[1])
 	}
 	if wf > id.maxWorkFactor {
-		return nil, fmt.Errorf("scrypt work factor %d is above the limit of %d", wf, id.maxWorkFactor)
+		return nil, usererr.Errorf("", "scrypt work factor %d is above the limit of %d", wf, id.maxWorkFactor)
 	}
 	if len(s.Body) != fileKeySize+chacha20poly1305.Overhead {
 		return nil, errors.New("invalid scrypt stanza: the wrapped key has the wrong size")

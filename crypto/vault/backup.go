@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // BackupFormat names the backup's plaintext format.
@@ -37,7 +38,7 @@ type backupKey struct {
 // as PEM (or an AGE-SECRET-KEY line). The vault must be unlocked.
 func (v *Vault) Backup(ctx context.Context, passphrase string) ([]byte, error) {
 	if len(passphrase) < MinPassphraseLen {
-		return nil, fmt.Errorf("%w: use at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
+		return nil, usererr.Errorf("", "%w: use at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
 	}
 	infos, err := v.List(ctx)
 	if err != nil {
@@ -51,13 +52,13 @@ func (v *Vault) Backup(ctx context.Context, passphrase string) ([]byte, error) {
 		}
 		text, err := k.s.marshal()
 		if err != nil {
-			return nil, fmt.Errorf("vault: %w", err)
+			return nil, usererr.Errorf("vault", "%w", err)
 		}
 		doc.Keys = append(doc.Keys, backupKey{Name: i.Name, Algorithm: i.Algorithm, Created: i.Created, Private: string(text)})
 	}
 	plain, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("vault: encoding backup: %w", err)
+		return nil, usererr.Errorf("vault", "encoding backup: %w", err)
 	}
 	return sealPassphrase(ctx, string(plain), passphrase, v.opts.workFactor(), v.opts.Yield)
 }
@@ -89,7 +90,7 @@ func (v *Vault) Restore(ctx context.Context, backup []byte, passphrase string) (
 		info := infos[i]
 		_, ok, err := v.st.Get(ctx, keyPrefix+info.ID)
 		if err != nil {
-			return res, fmt.Errorf("vault: reading the store: %w", err)
+			return res, usererr.Errorf("vault", "reading the store: %w", err)
 		}
 		if ok {
 			res.Skipped = append(res.Skipped, info)
@@ -110,19 +111,19 @@ func readBackup(ctx context.Context, backup []byte, passphrase string, yield fun
 	plain, err := openPassphrase(ctx, backup, passphrase, yield)
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
-			return nil, nil, fmt.Errorf("%w: this is not a trustforge vault backup (%v)", ErrCorrupt, err)
+			return nil, nil, usererr.Errorf("", "%w: this is not a trustforge vault backup (%v)", ErrCorrupt, err)
 		}
 		return nil, nil, err
 	}
 	var doc backupDoc
 	if err := strictJSON(plain, &doc); err != nil {
-		return nil, nil, fmt.Errorf("%w: backup contents: %v", ErrCorrupt, err)
+		return nil, nil, usererr.Errorf("", "%w: backup contents: %v", ErrCorrupt, err)
 	}
 	if doc.Format != BackupFormat {
-		return nil, nil, fmt.Errorf("%w: backup format %q, want %q", ErrCorrupt, doc.Format, BackupFormat)
+		return nil, nil, usererr.Errorf("", "%w: backup format %q, want %q", ErrCorrupt, doc.Format, BackupFormat)
 	}
 	if len(doc.Keys) > MaxBackupKeys {
-		return nil, nil, fmt.Errorf("%w: %d keys in the backup (at most %d)", ErrCorrupt, len(doc.Keys), MaxBackupKeys)
+		return nil, nil, usererr.Errorf("", "%w: %d keys in the backup (at most %d)", ErrCorrupt, len(doc.Keys), MaxBackupKeys)
 	}
 	secrets := make([]secret, 0, len(doc.Keys))
 	infos := make([]Info, 0, len(doc.Keys))
@@ -130,15 +131,15 @@ func readBackup(ctx context.Context, backup []byte, passphrase string, yield fun
 	for n, bk := range doc.Keys {
 		s, err := parseSecret([]byte(bk.Private))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: backup key %d (%q): %v", ErrCorrupt, n+1, bk.Name, err)
+			return nil, nil, usererr.Errorf("", "%w: backup key %d (%q): %v", ErrCorrupt, n+1, bk.Name, err)
 		}
 		name, err := cleanName(bk.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: backup key %d: %v", ErrCorrupt, n+1, err)
+			return nil, nil, usererr.Errorf("", "%w: backup key %d: %v", ErrCorrupt, n+1, err)
 		}
 		info := s.info(name, bk.Created.UTC())
 		if info.Algorithm != bk.Algorithm {
-			return nil, nil, fmt.Errorf("%w: backup key %d (%q) says %s but holds a %s key", ErrCorrupt, n+1, bk.Name, bk.Algorithm, info.Algorithm)
+			return nil, nil, usererr.Errorf("", "%w: backup key %d (%q) says %s but holds a %s key", ErrCorrupt, n+1, bk.Name, bk.Algorithm, info.Algorithm)
 		}
 		if seen[info.ID] {
 			continue

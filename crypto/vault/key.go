@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"filippo.io/age"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // Algorithm names the kind of a vault key: the three MCUboot algorithms of
@@ -36,7 +35,7 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 			return a, nil
 		}
 	}
-	return "", fmt.Errorf("%w: unknown algorithm %q", ErrWrongKind, s)
+	return "", usererr.Errorf("", "%w: unknown algorithm %q", ErrWrongKind, s)
 }
 
 // CanSign reports whether keys of the algorithm sign images and releases.
@@ -80,11 +79,11 @@ type Info struct {
 // Age identities give ErrWrongKind.
 func (i Info) PublicKey() (*keys.PublicKey, error) {
 	if i.Algorithm.IsAge() {
-		return nil, fmt.Errorf("%w: an age identity has no SubjectPublicKeyInfo", ErrWrongKind)
+		return nil, usererr.Errorf("", "%w: an age identity has no SubjectPublicKeyInfo", ErrWrongKind)
 	}
 	k, err := keys.ParsePublicKey([]byte(i.Public))
 	if err != nil {
-		return nil, fmt.Errorf("%w: key %s: %v", ErrCorrupt, i.ID, err)
+		return nil, usererr.Errorf("", "%w: key %s: %v", ErrCorrupt, i.ID, err)
 	}
 	return k, nil
 }
@@ -105,11 +104,11 @@ const MaxNameLen = 128
 func cleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if len(name) > MaxNameLen {
-		return "", fmt.Errorf("vault: key name longer than %d bytes", MaxNameLen)
+		return "", usererr.Errorf("vault", "key name longer than %d bytes", MaxNameLen)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
-			return "", errors.New("vault: key name has control characters")
+			return "", usererr.New("vault", "key name has control characters")
 		}
 	}
 	return name, nil
@@ -152,19 +151,19 @@ func parseSecret(data []byte) (secret, error) {
 	if bytes.HasPrefix(text, []byte("AGE-SECRET-KEY-")) {
 		id, err := age.ParseX25519Identity(string(text))
 		if err != nil {
-			return secret{}, fmt.Errorf("%w: not a valid age identity", ErrWrongKind)
+			return secret{}, usererr.Errorf("", "%w: not a valid age identity", ErrWrongKind)
 		}
 		return secret{id: id}, nil
 	}
 	if bytes.HasPrefix(text, []byte("AGE-PLUGIN-")) || bytes.HasPrefix(text, []byte("AGE-SECRET-KEY-PQ-")) {
-		return secret{}, fmt.Errorf("%w: only X25519 age identities can be kept in the vault", ErrWrongKind)
+		return secret{}, usererr.Errorf("", "%w: only X25519 age identities can be kept in the vault", ErrWrongKind)
 	}
 	if bytes.HasPrefix(text, []byte("age1")) {
-		return secret{}, fmt.Errorf("%w: this is an age recipient (public key); the identity (AGE-SECRET-KEY-1…) is needed", ErrWrongKind)
+		return secret{}, usererr.Errorf("", "%w: this is an age recipient (public key); the identity (AGE-SECRET-KEY-1…) is needed", ErrWrongKind)
 	}
 	k, err := keys.ParsePrivateKey(data)
 	if err != nil {
-		return secret{}, fmt.Errorf("%w: %v", ErrWrongKind, err)
+		return secret{}, usererr.Errorf("", "%w: %v", ErrWrongKind, err)
 	}
 	return secret{priv: k}, nil
 }
@@ -181,7 +180,7 @@ type Key struct {
 // give ErrWrongKind.
 func (k *Key) Private() (*keys.PrivateKey, error) {
 	if k.s.priv == nil {
-		return nil, fmt.Errorf("%w: %s is an age identity", ErrWrongKind, k.Info.Name)
+		return nil, usererr.Errorf("", "%w: %s is an age identity", ErrWrongKind, k.Info.Name)
 	}
 	return k.s.priv, nil
 }
@@ -189,7 +188,7 @@ func (k *Key) Private() (*keys.PrivateKey, error) {
 // Identity returns the age identity; other keys give ErrWrongKind.
 func (k *Key) Identity() (*age.X25519Identity, error) {
 	if k.s.id == nil {
-		return nil, fmt.Errorf("%w: %s is not an age identity", ErrWrongKind, k.Info.Name)
+		return nil, usererr.Errorf("", "%w: %s is not an age identity", ErrWrongKind, k.Info.Name)
 	}
 	return k.s.id, nil
 }

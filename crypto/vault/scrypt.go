@@ -5,9 +5,10 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"math/bits"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // This file is scrypt (RFC 7914), written from the RFC so that its long
@@ -25,7 +26,7 @@ const yieldEvery = 25 * time.Millisecond
 // stops the derivation with that error.
 func scryptKey(ctx context.Context, password, salt []byte, logN, r, p, keyLen int, yield func(context.Context) error) ([]byte, error) {
 	if logN < 1 || logN > 30 || r < 1 || p < 1 || uint64(r)*uint64(p) >= 1<<30 || keyLen < 1 {
-		return nil, errors.New("vault: bad scrypt parameters")
+		return nil, usererr.New("vault", "bad scrypt parameters")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

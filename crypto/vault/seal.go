@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 
 	"filippo.io/age"
 )
@@ -21,10 +22,10 @@ const maxSealed = 16 << 20
 // does, calling yield (when not nil) now and then during scrypt.
 func sealPassphrase(ctx context.Context, plain, passphrase string, workFactor int, yield func(context.Context) error) ([]byte, error) {
 	if passphrase == "" {
-		return nil, errors.New("vault: the passphrase is empty")
+		return nil, usererr.New("vault", "the passphrase is empty")
 	}
 	if workFactor < 1 || workFactor > maxWorkFactor {
-		return nil, fmt.Errorf("vault: scrypt work factor %d: want 1 to %d", workFactor, maxWorkFactor)
+		return nil, usererr.Errorf("vault", "scrypt work factor %d: want 1 to %d", workFactor, maxWorkFactor)
 	}
 	b, err := seal([]byte(plain), &scryptRecipient{ctx: ctx, passphrase: passphrase, workFactor: workFactor, yield: yield})
 	if err != nil && ctx.Err() != nil {
@@ -37,7 +38,7 @@ func sealPassphrase(ctx context.Context, plain, passphrase string, workFactor in
 func sealTo(recipient, plain string) ([]byte, error) {
 	r, err := age.ParseX25519Recipient(recipient)
 	if err != nil {
-		return nil, fmt.Errorf("%w: vault recipient: %v", ErrCorrupt, err)
+		return nil, usererr.Errorf("", "%w: vault recipient: %v", ErrCorrupt, err)
 	}
 	return seal([]byte(plain), r)
 }
@@ -46,13 +47,13 @@ func seal(plain []byte, r age.Recipient) ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, r)
 	if err != nil {
-		return nil, fmt.Errorf("vault: encrypt: %w", err)
+		return nil, usererr.Errorf("vault", "encrypt: %w", err)
 	}
 	if _, err := w.Write(plain); err != nil {
-		return nil, fmt.Errorf("vault: encrypt: %w", err)
+		return nil, usererr.Errorf("vault", "encrypt: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("vault: encrypt: %w", err)
+		return nil, usererr.Errorf("vault", "encrypt: %w", err)
 	}
 	return buf.Bytes(), nil
 }
@@ -64,7 +65,7 @@ func seal(plain []byte, r age.Recipient) ([]byte, error) {
 // and then; ctx's end stops it with ctx's error.
 func openPassphrase(ctx context.Context, sealed []byte, passphrase string, yield func(context.Context) error) ([]byte, error) {
 	if !isScryptFile(sealed) {
-		return nil, fmt.Errorf("%w: not an age file encrypted with a passphrase", ErrCorrupt)
+		return nil, usererr.Errorf("", "%w: not an age file encrypted with a passphrase", ErrCorrupt)
 	}
 	if passphrase == "" {
 		return nil, ErrWrongPassphrase
@@ -79,14 +80,14 @@ func openPassphrase(ctx context.Context, sealed []byte, passphrase string, yield
 		if errors.As(err, &nomatch) {
 			return nil, ErrWrongPassphrase
 		}
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrCorrupt, err)
 	}
 	plain, err := io.ReadAll(io.LimitReader(r, maxSealed+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrCorrupt, err)
 	}
 	if len(plain) > maxSealed {
-		return nil, fmt.Errorf("%w: more than %d bytes sealed", ErrCorrupt, maxSealed)
+		return nil, usererr.Errorf("", "%w: more than %d bytes sealed", ErrCorrupt, maxSealed)
 	}
 	return plain, nil
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 )
 
 // Format is the version of the records this package writes.
@@ -106,7 +106,7 @@ type Vault struct {
 func Exists(ctx context.Context, st Store) (bool, error) {
 	_, ok, err := st.Get(ctx, headerKey)
 	if err != nil {
-		return false, fmt.Errorf("vault: reading the store: %w", err)
+		return false, usererr.Errorf("vault", "reading the store: %w", err)
 	}
 	return ok, nil
 }
@@ -115,16 +115,16 @@ func Exists(ctx context.Context, st Store) (bool, error) {
 // it unlocked. It fails with ErrExists if st already holds one.
 func Create(ctx context.Context, st Store, passphrase string, opts Options) (*Vault, error) {
 	if len(passphrase) < MinPassphraseLen {
-		return nil, fmt.Errorf("%w: use at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
+		return nil, usererr.Errorf("", "%w: use at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
 	}
 	if ok, err := Exists(ctx, st); err != nil {
 		return nil, err
 	} else if ok {
-		return nil, fmt.Errorf("%w: this browser already has a vault", ErrExists)
+		return nil, usererr.Errorf("", "%w: this browser already has a vault", ErrExists)
 	}
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+		return nil, usererr.Errorf("vault", "%w", err)
 	}
 	sealed, err := sealPassphrase(ctx, labelVaultKey+id.String(), passphrase, opts.workFactor(), opts.Yield)
 	if err != nil {
@@ -143,17 +143,17 @@ func Create(ctx context.Context, st Store, passphrase string, opts Options) (*Va
 func Open(ctx context.Context, st Store, opts Options) (*Vault, error) {
 	b, ok, err := st.Get(ctx, headerKey)
 	if err != nil {
-		return nil, fmt.Errorf("vault: reading the store: %w", err)
+		return nil, usererr.Errorf("vault", "reading the store: %w", err)
 	}
 	if !ok {
 		return nil, ErrNoVault
 	}
 	var h header
 	if err := strictJSON(b, &h); err != nil || h.Format != Format || len(h.Sealed) == 0 {
-		return nil, fmt.Errorf("%w: unreadable vault header", ErrCorrupt)
+		return nil, usererr.Errorf("", "%w: unreadable vault header", ErrCorrupt)
 	}
 	if _, err := age.ParseX25519Recipient(h.Recipient); err != nil {
-		return nil, fmt.Errorf("%w: vault recipient: %v", ErrCorrupt, err)
+		return nil, usererr.Errorf("", "%w: vault recipient: %v", ErrCorrupt, err)
 	}
 	return &Vault{st: st, opts: opts, hdr: h}, nil
 }
@@ -200,14 +200,14 @@ func openVaultKey(ctx context.Context, h header, passphrase string, yield func(c
 	}
 	text, ok := strings.CutPrefix(string(plain), labelVaultKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: the vault key is not labelled as one", ErrCorrupt)
+		return nil, usererr.Errorf("", "%w: the vault key is not labelled as one", ErrCorrupt)
 	}
 	id, err := age.ParseX25519Identity(text)
 	if err != nil {
-		return nil, fmt.Errorf("%w: vault key: %v", ErrCorrupt, err)
+		return nil, usererr.Errorf("", "%w: vault key: %v", ErrCorrupt, err)
 	}
 	if id.Recipient().String() != h.Recipient {
-		return nil, fmt.Errorf("%w: the vault key does not match the vault", ErrCorrupt)
+		return nil, usererr.Errorf("", "%w: the vault key does not match the vault", ErrCorrupt)
 	}
 	return id, nil
 }
@@ -216,7 +216,7 @@ func openVaultKey(ctx context.Context, h header, passphrase string, yield func(c
 // not re-encrypted: only the header changes.
 func (v *Vault) ChangePassphrase(ctx context.Context, old, new string) error {
 	if len(new) < MinPassphraseLen {
-		return fmt.Errorf("%w: use at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
+		return usererr.Errorf("", "%w: use at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
 	}
 	v.mu.Lock()
 	hdr := v.hdr
@@ -244,7 +244,7 @@ func (v *Vault) ChangePassphrase(ctx context.Context, old, new string) error {
 func (v *Vault) List(ctx context.Context) ([]Info, error) {
 	names, err := v.st.List(ctx, keyPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("vault: listing keys: %w", err)
+		return nil, usererr.Errorf("vault", "listing keys: %w", err)
 	}
 	out := make([]Info, 0, len(names))
 	for _, n := range names {
@@ -272,14 +272,14 @@ func (v *Vault) Info(ctx context.Context, id string) (Info, error) {
 func (v *Vault) record(ctx context.Context, id string) (record, error) {
 	b, ok, err := v.st.Get(ctx, keyPrefix+id)
 	if err != nil {
-		return record{}, fmt.Errorf("vault: reading key %s: %w", id, err)
+		return record{}, usererr.Errorf("vault", "reading key %s: %w", id, err)
 	}
 	if !ok {
-		return record{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return record{}, usererr.Errorf("", "%w: %s", ErrNotFound, id)
 	}
 	var r record
 	if err := strictJSON(b, &r); err != nil || r.Format != Format || r.Info.ID != id {
-		return record{}, fmt.Errorf("%w: key record %s is unreadable", ErrCorrupt, id)
+		return record{}, usererr.Errorf("", "%w: key record %s is unreadable", ErrCorrupt, id)
 	}
 	return r, nil
 }
@@ -304,17 +304,17 @@ func (v *Vault) Generate(ctx context.Context, alg Algorithm, name string) (Info,
 	case ECDSAP256, Ed25519, X25519:
 		k, err := keys.Generate(v.opts.rand(), keys.Algorithm(alg))
 		if err != nil {
-			return Info{}, fmt.Errorf("vault: %w", err)
+			return Info{}, usererr.Errorf("vault", "%w", err)
 		}
 		s.priv = k
 	case AgeX25519:
 		id, err := age.GenerateX25519Identity()
 		if err != nil {
-			return Info{}, fmt.Errorf("vault: %w", err)
+			return Info{}, usererr.Errorf("vault", "%w", err)
 		}
 		s.id = id
 	default:
-		return Info{}, fmt.Errorf("%w: unknown algorithm %q", ErrWrongKind, alg)
+		return Info{}, usererr.Errorf("", "%w: unknown algorithm %q", ErrWrongKind, alg)
 	}
 	return v.add(ctx, s, name, v.opts.now())
 }
@@ -345,13 +345,13 @@ func (v *Vault) add(ctx context.Context, s secret, name string, created time.Tim
 		info.Name = string(info.Algorithm) + " " + info.Fingerprint()[:8]
 	}
 	if _, ok, err := v.st.Get(ctx, keyPrefix+info.ID); err != nil {
-		return Info{}, fmt.Errorf("vault: reading the store: %w", err)
+		return Info{}, usererr.Errorf("vault", "reading the store: %w", err)
 	} else if ok {
-		return Info{}, fmt.Errorf("%w: key %s is already in the vault", ErrExists, info.Fingerprint())
+		return Info{}, usererr.Errorf("", "%w: key %s is already in the vault", ErrExists, info.Fingerprint())
 	}
 	text, err := s.marshal()
 	if err != nil {
-		return Info{}, fmt.Errorf("vault: %w", err)
+		return Info{}, usererr.Errorf("vault", "%w", err)
 	}
 	sealed, err := sealTo(v.hdr.Recipient, labelRecord+info.ID+"\n"+string(text))
 	if err != nil {
@@ -385,23 +385,23 @@ func (v *Vault) Key(ctx context.Context, id string) (*Key, error) {
 func unsealRecord(r record, vk *age.X25519Identity) (secret, error) {
 	ar, err := age.Decrypt(bytes.NewReader(r.Sealed), vk)
 	if err != nil {
-		return secret{}, fmt.Errorf("%w: key %s does not open with this vault's key", ErrCorrupt, r.Info.ID)
+		return secret{}, usererr.Errorf("", "%w: key %s does not open with this vault's key", ErrCorrupt, r.Info.ID)
 	}
 	plain, err := io.ReadAll(io.LimitReader(ar, 64<<10))
 	if err != nil {
-		return secret{}, fmt.Errorf("%w: key %s: %v", ErrCorrupt, r.Info.ID, err)
+		return secret{}, usererr.Errorf("", "%w: key %s: %v", ErrCorrupt, r.Info.ID, err)
 	}
 	text, ok := strings.CutPrefix(string(plain), labelRecord+r.Info.ID+"\n")
 	if !ok {
-		return secret{}, fmt.Errorf("%w: key %s was sealed for another record", ErrCorrupt, r.Info.ID)
+		return secret{}, usererr.Errorf("", "%w: key %s was sealed for another record", ErrCorrupt, r.Info.ID)
 	}
 	s, err := parseSecret([]byte(text))
 	if err != nil {
-		return secret{}, fmt.Errorf("%w: key %s: %v", ErrCorrupt, r.Info.ID, err)
+		return secret{}, usererr.Errorf("", "%w: key %s: %v", ErrCorrupt, r.Info.ID, err)
 	}
 	got := s.info(r.Info.Name, r.Info.Created)
 	if got != r.Info {
-		return secret{}, fmt.Errorf("%w: key %s does not match its public record", ErrCorrupt, r.Info.ID)
+		return secret{}, usererr.Errorf("", "%w: key %s does not match its public record", ErrCorrupt, r.Info.ID)
 	}
 	return s, nil
 }
@@ -437,7 +437,7 @@ func (v *Vault) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	if err := v.st.Delete(ctx, keyPrefix+id); err != nil {
-		return fmt.Errorf("vault: deleting key %s: %w", id, err)
+		return usererr.Errorf("vault", "deleting key %s: %w", id, err)
 	}
 	return nil
 }
@@ -445,10 +445,10 @@ func (v *Vault) Delete(ctx context.Context, id string) error {
 func (v *Vault) putJSON(ctx context.Context, key string, x any) error {
 	b, err := json.Marshal(x)
 	if err != nil {
-		return fmt.Errorf("vault: encoding %s: %w", key, err)
+		return usererr.Errorf("vault", "encoding %s: %w", key, err)
 	}
 	if err := v.st.Put(ctx, key, b); err != nil {
-		return fmt.Errorf("vault: writing %s: %w", key, err)
+		return usererr.Errorf("vault", "writing %s: %w", key, err)
 	}
 	return nil
 }

@@ -2,7 +2,8 @@ package dfu
 
 import (
 	"context"
-	"errors"
+
+	"trustforge/internal/usererr"
 )
 
 // Errors a Control reports, which Device passes on wrapped.
@@ -10,10 +11,10 @@ var (
 	// ErrStall is returned by a Control when the device stalled the
 	// request: DFU devices stall requests they refuse, and then report why
 	// in GETSTATUS.
-	ErrStall = errors.New("dfu: the device refused the request (stall)")
+	ErrStall = usererr.New("dfu", "the device refused the request (stall)")
 	// ErrDisconnected is returned by a Control once the device is gone:
 	// unplugged, or re-enumerating after a detach or a reset.
-	ErrDisconnected = errors.New("dfu: the device was disconnected")
+	ErrDisconnected = usererr.New("dfu", "the device was disconnected")
 )
 
 // RequestType is the type field of a setup packet's bmRequestType.

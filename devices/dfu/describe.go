@@ -3,7 +3,8 @@ package dfu
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Description is what Describe learns of a device.
@@ -50,7 +51,7 @@ func Describe(ctx context.Context, c Control) (*Description, error) {
 		b, err := c.ControlIn(ctx, Setup{Type: Standard, Recipient: ToDevice, Request: reqGetDescriptor,
 			Value: uint16(typ)<<8 | uint16(index), Index: lang}, n)
 		if err != nil {
-			return nil, fmt.Errorf("dfu: reading descriptor %d/%d: %w", typ, index, err)
+			return nil, usererr.Errorf("dfu", "reading descriptor %d/%d: %w", typ, index, err)
 		}
 		return b, nil
 	}
@@ -67,7 +68,7 @@ func Describe(ctx context.Context, c Control) (*Description, error) {
 		return nil, err
 	}
 	if len(hdr) < 4 {
-		return nil, fmt.Errorf("%w: configuration header of %d bytes", ErrDescriptor, len(hdr))
+		return nil, usererr.Errorf("", "%w: configuration header of %d bytes", ErrDescriptor, len(hdr))
 	}
 	cfg, err := get(descConfig, 0, 0, int(binary.LittleEndian.Uint16(hdr[2:])))
 	if err != nil {

@@ -2,10 +2,10 @@ package dfu
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"time"
 	"unicode/utf16"
+
+	"trustforge/internal/usererr"
 )
 
 // USB interface class and subclass of DFU, and its two protocols.
@@ -24,7 +24,7 @@ const (
 )
 
 // ErrDescriptor reports a malformed USB descriptor.
-var ErrDescriptor = errors.New("dfu: malformed descriptor")
+var ErrDescriptor = usererr.New("dfu", "malformed descriptor")
 
 // Functional is the DFU functional descriptor (DFU 1.1 section 4.1.3).
 type Functional struct {
@@ -47,7 +47,7 @@ type Functional struct {
 // bytes.
 func ParseFunctional(b []byte) (Functional, error) {
 	if len(b) < 7 || int(b[0]) > len(b) || b[0] < 7 || b[1] != descFunctional {
-		return Functional{}, fmt.Errorf("%w: DFU functional descriptor of %d bytes", ErrDescriptor, len(b))
+		return Functional{}, usererr.Errorf("", "%w: DFU functional descriptor of %d bytes", ErrDescriptor, len(b))
 	}
 	f := Functional{
 		CanDownload:           b[2]&1 != 0,
@@ -62,7 +62,7 @@ func ParseFunctional(b []byte) (Functional, error) {
 		f.Version = binary.LittleEndian.Uint16(b[7:])
 	}
 	if f.TransferSize == 0 {
-		return Functional{}, fmt.Errorf("%w: DFU functional descriptor with a transfer size of 0", ErrDescriptor)
+		return Functional{}, usererr.Errorf("", "%w: DFU functional descriptor with a transfer size of 0", ErrDescriptor)
 	}
 	return f, nil
 }
@@ -120,11 +120,11 @@ func (a AltSetting) Layout() (*Layout, error) { return ParseLayout(a.Name) }
 // alternate setting of the interface it appears within.
 func ParseConfiguration(b []byte) ([]AltSetting, error) {
 	if len(b) < 9 || b[1] != descConfig || b[0] < 9 {
-		return nil, fmt.Errorf("%w: configuration descriptor header", ErrDescriptor)
+		return nil, usererr.Errorf("", "%w: configuration descriptor header", ErrDescriptor)
 	}
 	total := int(binary.LittleEndian.Uint16(b[2:]))
 	if total < int(b[0]) || total > len(b) {
-		return nil, fmt.Errorf("%w: configuration of %d bytes, %d read", ErrDescriptor, total, len(b))
+		return nil, usererr.Errorf("", "%w: configuration of %d bytes, %d read", ErrDescriptor, total, len(b))
 	}
 	b = b[:total]
 	var alts []AltSetting
@@ -133,25 +133,25 @@ func ParseConfiguration(b []byte) ([]AltSetting, error) {
 	for off := int(b[0]); off < len(b); {
 		n := int(b[off])
 		if n < 2 || off+n > len(b) {
-			return nil, fmt.Errorf("%w: descriptor of length %d at offset %d of %d", ErrDescriptor, n, off, len(b))
+			return nil, usererr.Errorf("", "%w: descriptor of length %d at offset %d of %d", ErrDescriptor, n, off, len(b))
 		}
 		d := b[off : off+n]
 		switch d[1] {
 		case descInterface:
 			if n < 9 {
-				return nil, fmt.Errorf("%w: interface descriptor of %d bytes", ErrDescriptor, n)
+				return nil, usererr.Errorf("", "%w: interface descriptor of %d bytes", ErrDescriptor, n)
 			}
 			alts = append(alts, AltSetting{Interface: d[2], Alternate: d[3], Class: d[5], Subclass: d[6], Protocol: d[7], NameIndex: d[8]})
 			cur = int(d[2])
 		case descEndpoint:
 			if n < 7 || len(alts) == 0 {
-				return nil, fmt.Errorf("%w: endpoint descriptor of %d bytes outside an interface", ErrDescriptor, n)
+				return nil, usererr.Errorf("", "%w: endpoint descriptor of %d bytes outside an interface", ErrDescriptor, n)
 			}
 			last := &alts[len(alts)-1]
 			last.Endpoints = append(last.Endpoints, d[2])
 		case descFunctional:
 			if cur < 0 {
-				return nil, fmt.Errorf("%w: DFU functional descriptor before any interface", ErrDescriptor)
+				return nil, usererr.Errorf("", "%w: DFU functional descriptor before any interface", ErrDescriptor)
 			}
 			f, err := ParseFunctional(d)
 			if err != nil {
@@ -201,7 +201,7 @@ type DeviceDescriptor struct {
 // ParseDeviceDescriptor decodes an 18-byte device descriptor.
 func ParseDeviceDescriptor(b []byte) (DeviceDescriptor, error) {
 	if len(b) < 18 || b[0] < 18 || b[1] != descDevice {
-		return DeviceDescriptor{}, fmt.Errorf("%w: device descriptor of %d bytes", ErrDescriptor, len(b))
+		return DeviceDescriptor{}, usererr.Errorf("", "%w: device descriptor of %d bytes", ErrDescriptor, len(b))
 	}
 	return DeviceDescriptor{
 		VendorID:     binary.LittleEndian.Uint16(b[8:]),
@@ -224,7 +224,7 @@ func (d DeviceDescriptor) Bytes() []byte {
 // ParseString decodes a string descriptor (UTF-16LE).
 func ParseString(b []byte) (string, error) {
 	if len(b) < 2 || int(b[0]) > len(b) || b[0] < 2 || b[1] != descString {
-		return "", fmt.Errorf("%w: string descriptor of %d bytes", ErrDescriptor, len(b))
+		return "", usererr.Errorf("", "%w: string descriptor of %d bytes", ErrDescriptor, len(b))
 	}
 	b = b[2:b[0]]
 	u := make([]uint16, len(b)/2)

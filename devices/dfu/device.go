@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Progress is told how many of total bytes have moved. It is called from
@@ -13,11 +15,11 @@ type Progress func(done, total int64)
 
 // ErrNotDFU is returned by Open for an alternate setting that is not a DFU
 // interface with a functional descriptor.
-var ErrNotDFU = errors.New("dfu: not a DFU interface")
+var ErrNotDFU = usererr.New("dfu", "not a DFU interface")
 
 // ErrState is returned when the device is in a state the operation cannot
 // start from and cannot be brought out of.
-var ErrState = errors.New("dfu: the device is in the wrong state")
+var ErrState = usererr.New("dfu", "the device is in the wrong state")
 
 // Device is a DFU interface of a device, one alternate setting selected.
 // Its methods are not safe for concurrent use.
@@ -37,10 +39,10 @@ type Device struct {
 // Open selects alt on c and returns it as a Device.
 func Open(ctx context.Context, c Control, alt AltSetting) (*Device, error) {
 	if !alt.IsDFU() || alt.Functional == nil {
-		return nil, fmt.Errorf("%w: interface %d alternate %d is class %#02x/%#02x", ErrNotDFU, alt.Interface, alt.Alternate, alt.Class, alt.Subclass)
+		return nil, usererr.Errorf("", "%w: interface %d alternate %d is class %#02x/%#02x", ErrNotDFU, alt.Interface, alt.Alternate, alt.Class, alt.Subclass)
 	}
 	if err := c.SelectAlternate(ctx, alt.Interface, alt.Alternate); err != nil {
-		return nil, fmt.Errorf("dfu: selecting alternate setting %d (%s): %w", alt.Alternate, alt.Name, err)
+		return nil, usererr.Errorf("dfu", "selecting alternate setting %d (%s): %w", alt.Alternate, alt.Name, err)
 	}
 	return &Device{ctl: c, alt: alt, fn: *alt.Functional}, nil
 }
@@ -90,7 +92,7 @@ func (d *Device) GetStatus(ctx context.Context) (StatusReport, error) {
 	}
 	b, err := d.ctl.ControlIn(ctx, d.setup(reqGetStatus, 0), 6)
 	if err != nil {
-		return StatusReport{}, fmt.Errorf("dfu: GETSTATUS: %w", err)
+		return StatusReport{}, usererr.Errorf("dfu", "GETSTATUS: %w", err)
 	}
 	r, err := ParseStatus(b)
 	if err != nil {
@@ -104,10 +106,10 @@ func (d *Device) GetStatus(ctx context.Context) (StatusReport, error) {
 func (d *Device) GetState(ctx context.Context) (State, error) {
 	b, err := d.ctl.ControlIn(ctx, d.setup(reqGetState, 0), 1)
 	if err != nil {
-		return 0, fmt.Errorf("dfu: GETSTATE: %w", err)
+		return 0, usererr.Errorf("dfu", "GETSTATE: %w", err)
 	}
 	if len(b) != 1 {
-		return 0, fmt.Errorf("dfu: GETSTATE answer of %d bytes, want 1", len(b))
+		return 0, usererr.Errorf("dfu", "GETSTATE answer of %d bytes, want 1", len(b))
 	}
 	return State(b[0]), nil
 }
@@ -115,7 +117,7 @@ func (d *Device) GetState(ctx context.Context) (State, error) {
 // ClearStatus sends DFU_CLRSTATUS, which takes a device out of dfuERROR.
 func (d *Device) ClearStatus(ctx context.Context) error {
 	if err := d.ctl.ControlOut(ctx, d.setup(reqClrStatus, 0), nil); err != nil {
-		return fmt.Errorf("dfu: CLRSTATUS: %w", err)
+		return usererr.Errorf("dfu", "CLRSTATUS: %w", err)
 	}
 	return nil
 }
@@ -124,7 +126,7 @@ func (d *Device) ClearStatus(ctx context.Context) error {
 // dfuUPLOAD-IDLE to dfuIDLE.
 func (d *Device) Abort(ctx context.Context) error {
 	if err := d.ctl.ControlOut(ctx, d.setup(reqAbort, 0), nil); err != nil {
-		return fmt.Errorf("dfu: ABORT: %w", err)
+		return usererr.Errorf("dfu", "ABORT: %w", err)
 	}
 	return nil
 }
@@ -139,15 +141,15 @@ func (d *Device) Detach(ctx context.Context) error {
 		timeout = 1000
 	}
 	if err := d.ctl.ControlOut(ctx, d.setup(reqDetach, timeout), nil); err != nil && !errors.Is(err, ErrDisconnected) {
-		return fmt.Errorf("dfu: DETACH: %w", err)
+		return usererr.Errorf("dfu", "DETACH: %w", err)
 	}
 	if !d.fn.WillDetach {
 		r, ok := d.ctl.(Resetter)
 		if !ok {
-			return fmt.Errorf("dfu: DETACH: the device waits for a USB reset and this connection cannot reset it; unplug and replug it within %v", time.Duration(timeout)*time.Millisecond)
+			return usererr.Errorf("dfu", "DETACH: the device waits for a USB reset and this connection cannot reset it; unplug and replug it within %v", time.Duration(timeout)*time.Millisecond)
 		}
 		if err := r.Reset(ctx); err != nil && !errors.Is(err, ErrDisconnected) {
-			return fmt.Errorf("dfu: reset after DETACH: %w", err)
+			return usererr.Errorf("dfu", "reset after DETACH: %w", err)
 		}
 	}
 	return nil
@@ -183,7 +185,7 @@ func (d *Device) await(ctx context.Context, op string) (StatusReport, error) {
 					return r2, d.statusError(ctx, op, r2)
 				}
 			}
-			return r, fmt.Errorf("dfu: %s: %w", op, err)
+			return r, usererr.Errorf("dfu", "%s: %w", op, err)
 		}
 		if r.Status != StatusOK || r.State == DFUError {
 			return r, d.statusError(ctx, op, r)
@@ -222,10 +224,10 @@ func (d *Device) Idle(ctx context.Context) error {
 		case DFUDnloadSync, DFUDnbusy, DFUManifestSync, DFUManifest:
 			// busy: poll again after its timeout
 		default:
-			return fmt.Errorf("%w: %s, not dfuIDLE", ErrState, r.State)
+			return usererr.Errorf("", "%w: %s, not dfuIDLE", ErrState, r.State)
 		}
 	}
-	return fmt.Errorf("%w: it does not reach dfuIDLE", ErrState)
+	return usererr.Errorf("", "%w: it does not reach dfuIDLE", ErrState)
 }
 
 // dnload sends one DFU_DNLOAD block and waits until the device has taken it.
@@ -237,7 +239,7 @@ func (d *Device) dnload(ctx context.Context, op string, block uint16, data []byt
 				return r, d.statusError(ctx, op, r)
 			}
 		}
-		return StatusReport{}, fmt.Errorf("dfu: %s: %w", op, err)
+		return StatusReport{}, usererr.Errorf("dfu", "%s: %w", op, err)
 	}
 	return d.await(ctx, op)
 }
@@ -250,10 +252,10 @@ func (d *Device) dnload(ctx context.Context, op string, block uint16, data []byt
 // commands): use DownloadAt there.
 func (d *Device) Download(ctx context.Context, data []byte, progress Progress) error {
 	if d.fn.DfuSe() {
-		return fmt.Errorf("dfu: %s: a DfuSe device is written at addresses (DownloadAt), not as one image", d.alt.Name)
+		return usererr.Errorf("dfu", "%s: a DfuSe device is written at addresses (DownloadAt), not as one image", d.alt.Name)
 	}
 	if !d.fn.CanDownload {
-		return fmt.Errorf("dfu: %s: the device does not accept downloads (bitCanDnload is clear)", d.alt.Name)
+		return usererr.Errorf("dfu", "%s: the device does not accept downloads (bitCanDnload is clear)", d.alt.Name)
 	}
 	if err := d.Idle(ctx); err != nil {
 		return err
@@ -282,7 +284,7 @@ func (d *Device) Download(ctx context.Context, data []byte, progress Progress) e
 // manifestation.
 func (d *Device) finish(ctx context.Context, block uint16) error {
 	if err := d.ctl.ControlOut(ctx, d.setup(reqDnload, block), nil); err != nil {
-		return fmt.Errorf("dfu: end of download: %w", err)
+		return usererr.Errorf("dfu", "end of download: %w", err)
 	}
 	r, err := d.await(ctx, "manifestation")
 	if err != nil {
@@ -295,7 +297,7 @@ func (d *Device) finish(ctx context.Context, block uint16) error {
 	case DFUIdle, DFUManifestWaitReset:
 		return nil
 	}
-	return fmt.Errorf("%w: %s after manifestation", ErrState, r.State)
+	return usererr.Errorf("", "%w: %s after manifestation", ErrState, r.State)
 }
 
 // Upload reads the selected alternate setting's image from the device in
@@ -304,10 +306,10 @@ func (d *Device) finish(ctx context.Context, block uint16) error {
 // DfuSe device is read with UploadAt.
 func (d *Device) Upload(ctx context.Context, limit int, progress Progress) ([]byte, error) {
 	if d.fn.DfuSe() {
-		return nil, fmt.Errorf("dfu: %s: a DfuSe device is read at addresses (UploadAt), not as one image", d.alt.Name)
+		return nil, usererr.Errorf("dfu", "%s: a DfuSe device is read at addresses (UploadAt), not as one image", d.alt.Name)
 	}
 	if !d.fn.CanUpload {
-		return nil, fmt.Errorf("dfu: %s: the device does not allow uploads (bitCanUpload is clear)", d.alt.Name)
+		return nil, usererr.Errorf("dfu", "%s: the device does not allow uploads (bitCanUpload is clear)", d.alt.Name)
 	}
 	if limit <= 0 {
 		limit = 64 << 20
@@ -344,10 +346,10 @@ func (d *Device) upload(ctx context.Context, block uint16, n int, progress Progr
 					return out, d.statusError(ctx, op, r)
 				}
 			}
-			return out, fmt.Errorf("dfu: %s: %w", op, err)
+			return out, usererr.Errorf("dfu", "%s: %w", op, err)
 		}
 		if len(b) > want {
-			return out, fmt.Errorf("dfu: upload block %d: %d bytes for %d asked", block, len(b), want)
+			return out, usererr.Errorf("dfu", "upload block %d: %d bytes for %d asked", block, len(b), want)
 		}
 		out = append(out, b...)
 		block++

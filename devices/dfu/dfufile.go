@@ -3,17 +3,17 @@ package dfu
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"hash/crc32"
+
+	"trustforge/internal/usererr"
 )
 
 // Errors of ParseFile.
 var (
 	// ErrFile reports a malformed DFU file.
-	ErrFile = errors.New("dfu: malformed DFU file")
+	ErrFile = usererr.New("dfu", "malformed DFU file")
 	// ErrCRC reports a DFU file whose suffix CRC does not match its bytes.
-	ErrCRC = errors.New("dfu: DFU file CRC mismatch")
+	ErrCRC = usererr.New("dfu", "DFU file CRC mismatch")
 )
 
 // Sizes of the DFU file's parts (DFU 1.1 appendix B; ST UM0391).
@@ -68,18 +68,18 @@ func dfuCRC(b []byte) uint32 { return ^crc32.ChecksumIEEE(b) }
 // DfuSe file, the prefix, targets and elements.
 func ParseFile(b []byte) (*File, error) {
 	if len(b) < suffixLen {
-		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte suffix", ErrFile, len(b), suffixLen)
+		return nil, usererr.Errorf("", "%w: %d bytes, shorter than the %d-byte suffix", ErrFile, len(b), suffixLen)
 	}
 	s := b[len(b)-suffixLen:]
 	if string(s[8:11]) != "UFD" {
-		return nil, fmt.Errorf("%w: no DFU suffix (signature % x, want \"UFD\")", ErrFile, s[8:11])
+		return nil, usererr.Errorf("", "%w: no DFU suffix (signature % x, want \"UFD\")", ErrFile, s[8:11])
 	}
 	n := int(s[11])
 	if n < suffixLen || n > len(b) {
-		return nil, fmt.Errorf("%w: suffix length %d", ErrFile, n)
+		return nil, usererr.Errorf("", "%w: suffix length %d", ErrFile, n)
 	}
 	if got, want := binary.LittleEndian.Uint32(s[12:]), dfuCRC(b[:len(b)-4]); got != want {
-		return nil, fmt.Errorf("%w: suffix says %#08x, the file's bytes give %#08x", ErrCRC, got, want)
+		return nil, usererr.Errorf("", "%w: suffix says %#08x, the file's bytes give %#08x", ErrCRC, got, want)
 	}
 	f := &File{
 		Device:     binary.LittleEndian.Uint16(s[0:]),
@@ -97,20 +97,20 @@ func ParseFile(b []byte) (*File, error) {
 
 func (f *File) parseDfuSe(b []byte) error {
 	if len(b) < prefixLen || string(b[:5]) != "DfuSe" {
-		return fmt.Errorf("%w: bcdDFU 0x011a but no \"DfuSe\" prefix", ErrFile)
+		return usererr.Errorf("", "%w: bcdDFU 0x011a but no \"DfuSe\" prefix", ErrFile)
 	}
 	if b[5] != 1 {
-		return fmt.Errorf("%w: DfuSe prefix version %d, want 1", ErrFile, b[5])
+		return usererr.Errorf("", "%w: DfuSe prefix version %d, want 1", ErrFile, b[5])
 	}
 	if size := binary.LittleEndian.Uint32(b[6:]); uint64(size) != uint64(len(b)) {
-		return fmt.Errorf("%w: DfuSe prefix gives an image size of %d bytes, the file holds %d before its suffix", ErrFile, size, len(b))
+		return usererr.Errorf("", "%w: DfuSe prefix gives an image size of %d bytes, the file holds %d before its suffix", ErrFile, size, len(b))
 	}
 	targets := int(b[10])
 	f.Targets = make([]Target, 0, min(targets, 8))
 	off := prefixLen
 	for t := range targets {
 		if len(b)-off < targetPrefixLen || string(b[off:off+6]) != "Target" {
-			return fmt.Errorf("%w: target %d: no \"Target\" prefix at offset %d", ErrFile, t, off)
+			return usererr.Errorf("", "%w: target %d: no \"Target\" prefix at offset %d", ErrFile, t, off)
 		}
 		p := b[off : off+targetPrefixLen]
 		tg := Target{Alternate: p[6], Named: binary.LittleEndian.Uint32(p[7:]) != 0}
@@ -125,32 +125,32 @@ func (f *File) parseDfuSe(b []byte) error {
 		count := binary.LittleEndian.Uint32(p[270:])
 		off += targetPrefixLen
 		if size > uint64(len(b)-off) {
-			return fmt.Errorf("%w: target %d of %d bytes, %d left in the file", ErrFile, t, size, len(b)-off)
+			return usererr.Errorf("", "%w: target %d of %d bytes, %d left in the file", ErrFile, t, size, len(b)-off)
 		}
 		end := off + int(size)
 		for e := range count {
 			if end-off < elementHdrLen {
-				return fmt.Errorf("%w: target %d: element %d of %d runs past the target's %d bytes", ErrFile, t, e, count, size)
+				return usererr.Errorf("", "%w: target %d: element %d of %d runs past the target's %d bytes", ErrFile, t, e, count, size)
 			}
 			addr := binary.LittleEndian.Uint32(b[off:])
 			n := uint64(binary.LittleEndian.Uint32(b[off+4:]))
 			off += elementHdrLen
 			if n > uint64(end-off) {
-				return fmt.Errorf("%w: target %d: element %d at %#08x of %d bytes runs past the target", ErrFile, t, e, addr, n)
+				return usererr.Errorf("", "%w: target %d: element %d at %#08x of %d bytes runs past the target", ErrFile, t, e, addr, n)
 			}
 			if uint64(addr)+n > 1<<32 {
-				return fmt.Errorf("%w: target %d: element %d at %#08x of %d bytes runs past 4 GiB", ErrFile, t, e, addr, n)
+				return usererr.Errorf("", "%w: target %d: element %d at %#08x of %d bytes runs past 4 GiB", ErrFile, t, e, addr, n)
 			}
 			tg.Elements = append(tg.Elements, Element{Address: addr, Data: b[off : off+int(n)]})
 			off += int(n)
 		}
 		if off != end {
-			return fmt.Errorf("%w: target %d: its elements hold %d bytes, its prefix says %d", ErrFile, t, int(size)-(end-off), size)
+			return usererr.Errorf("", "%w: target %d: its elements hold %d bytes, its prefix says %d", ErrFile, t, int(size)-(end-off), size)
 		}
 		f.Targets = append(f.Targets, tg)
 	}
 	if off != len(b) {
-		return fmt.Errorf("%w: %d bytes after the last target", ErrFile, len(b)-off)
+		return usererr.Errorf("", "%w: %d bytes after the last target", ErrFile, len(b)-off)
 	}
 	return nil
 }
@@ -163,23 +163,23 @@ func (f *File) Bytes() ([]byte, error) {
 	if f.DfuSe() {
 		version = VersionDfuSe
 		if f.Payload != nil {
-			return nil, fmt.Errorf("dfu: a DfuSe file carries targets, not a payload")
+			return nil, usererr.Errorf("dfu", "a DfuSe file carries targets, not a payload")
 		}
 		if len(f.Targets) > 255 {
-			return nil, fmt.Errorf("dfu: %d targets, a DfuSe file holds at most 255", len(f.Targets))
+			return nil, usererr.Errorf("dfu", "%d targets, a DfuSe file holds at most 255", len(f.Targets))
 		}
 		b = append(b, "DfuSe"...)
 		b = append(b, 1, 0, 0, 0, 0, byte(len(f.Targets)))
 		for i, t := range f.Targets {
 			if len(t.Name) > targetNameLen-1 {
-				return nil, fmt.Errorf("dfu: target %d: name of %d bytes, at most %d", i, len(t.Name), targetNameLen-1)
+				return nil, usererr.Errorf("dfu", "target %d: name of %d bytes, at most %d", i, len(t.Name), targetNameLen-1)
 			}
 			var size uint64
 			for _, e := range t.Elements {
 				size += elementHdrLen + uint64(len(e.Data))
 			}
 			if size > 1<<32-1 {
-				return nil, fmt.Errorf("dfu: target %d holds more than 4 GiB", i)
+				return nil, usererr.Errorf("dfu", "target %d holds more than 4 GiB", i)
 			}
 			p := make([]byte, targetPrefixLen)
 			copy(p, "Target")
@@ -198,7 +198,7 @@ func (f *File) Bytes() ([]byte, error) {
 			}
 		}
 		if uint64(len(b)) > 1<<32-1 {
-			return nil, fmt.Errorf("dfu: the file would exceed 4 GiB")
+			return nil, usererr.Errorf("dfu", "the file would exceed 4 GiB")
 		}
 		binary.LittleEndian.PutUint32(b[6:], uint32(len(b)))
 	} else {

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // DfuSe commands, sent as DNLOAD block 0 (ST UM0424, AN3156).
@@ -18,10 +20,25 @@ const (
 
 // ErrNotDfuSe is returned by DfuSe operations on a device whose functional
 // descriptor does not announce DfuSe (bcdDFUVersion 0x011a).
-var ErrNotDfuSe = errors.New("dfu: the device does not speak DfuSe")
+var ErrNotDfuSe = usererr.New("dfu", "the device does not speak DfuSe")
 
 // ErrMismatch is returned by Verify when the device holds other bytes.
-var ErrMismatch = errors.New("dfu: read back differs from what was written")
+var ErrMismatch = usererr.New("dfu", "read back differs from what was written")
+
+// MismatchError is a read-back that differs from what was written. It
+// wraps [ErrMismatch].
+type MismatchError struct {
+	// Where says where the first difference is, in words: "first at
+	// 0x08000010 (device 0x00, file 0x01)".
+	Where string
+}
+
+func (e *MismatchError) Error() string { return ErrMismatch.Error() + ": " + e.Where }
+
+// UserMessage is the error for people: what differs, and where.
+func (e *MismatchError) UserMessage() string { return usererr.Message(ErrMismatch) + ": " + e.Where }
+
+func (e *MismatchError) Unwrap() error { return ErrMismatch }
 
 // Layout returns the memory layout of the selected alternate setting, for a
 // DfuSe device.
@@ -34,7 +51,7 @@ func (d *Device) Layout() (*Layout, error) {
 
 func (d *Device) command(ctx context.Context, op string, cmd byte, addr *uint32) error {
 	if !d.fn.DfuSe() {
-		return fmt.Errorf("dfu: %s: %w", op, ErrNotDfuSe)
+		return usererr.Errorf("dfu", "%s: %w", op, ErrNotDfuSe)
 	}
 	b := []byte{cmd}
 	if addr != nil {
@@ -45,7 +62,7 @@ func (d *Device) command(ctx context.Context, op string, cmd byte, addr *uint32)
 		return err
 	}
 	if r.State != DFUDnloadIdle {
-		return fmt.Errorf("%w: %s after %s", ErrState, r.State, op)
+		return usererr.Errorf("", "%w: %s after %s", ErrState, r.State, op)
 	}
 	return nil
 }
@@ -65,7 +82,7 @@ func (d *Device) GetCommands(ctx context.Context) ([]byte, error) {
 	}
 	_ = d.Idle(ctx)
 	if len(b) == 0 || b[0] != dfuseGetCommands {
-		return nil, fmt.Errorf("dfu: GET COMMANDS answer % x does not start with 0x00", b)
+		return nil, usererr.Errorf("dfu", "GET COMMANDS answer % x does not start with 0x00", b)
 	}
 	return b, nil
 }
@@ -106,7 +123,7 @@ func (d *Device) DownloadAt(ctx context.Context, addr uint32, data []byte, progr
 		return err
 	}
 	if !d.fn.CanDownload {
-		return fmt.Errorf("dfu: %s: the device does not accept downloads (bitCanDnload is clear)", l.Name)
+		return usererr.Errorf("dfu", "%s: the device does not accept downloads (bitCanDnload is clear)", l.Name)
 	}
 	secs, err := l.Covering(addr, len(data))
 	if err != nil {
@@ -115,7 +132,7 @@ func (d *Device) DownloadAt(ctx context.Context, addr uint32, data []byte, progr
 	var erase []Sector
 	for _, s := range secs {
 		if !s.Writable {
-			return fmt.Errorf("dfu: %s: sector %#08x is not writable", l.Name, s.Addr)
+			return usererr.Errorf("dfu", "%s: sector %#08x is not writable", l.Name, s.Addr)
 		}
 		if s.Erasable {
 			erase = append(erase, s)
@@ -184,7 +201,7 @@ func (d *Device) UploadAt(ctx context.Context, addr uint32, n int, progress Prog
 		return nil, err
 	}
 	if !d.fn.CanUpload {
-		return nil, fmt.Errorf("dfu: %s: the device does not allow uploads (bitCanUpload is clear)", l.Name)
+		return nil, usererr.Errorf("dfu", "%s: the device does not allow uploads (bitCanUpload is clear)", l.Name)
 	}
 	secs, err := l.Covering(addr, n)
 	if err != nil {
@@ -192,7 +209,7 @@ func (d *Device) UploadAt(ctx context.Context, addr uint32, n int, progress Prog
 	}
 	for _, s := range secs {
 		if !s.Readable {
-			return nil, fmt.Errorf("dfu: %s: sector %#08x is not readable", l.Name, s.Addr)
+			return nil, usererr.Errorf("dfu", "%s: sector %#08x is not readable", l.Name, s.Addr)
 		}
 	}
 	if err := d.Idle(ctx); err != nil {
@@ -221,7 +238,7 @@ func (d *Device) UploadAt(ctx context.Context, addr uint32, n int, progress Prog
 			return out, err
 		}
 		if len(b) < run {
-			return out, fmt.Errorf("dfu: read %#08x: the device sent %d of %d bytes", addr, len(out), n)
+			return out, usererr.Errorf("dfu", "read %#08x: the device sent %d of %d bytes", addr, len(out), n)
 		}
 	}
 	_ = d.Abort(ctx)
@@ -239,7 +256,7 @@ func (d *Device) Verify(ctx context.Context, addr uint32, want []byte, progress 
 		for i < len(got) && got[i] == want[i] {
 			i++
 		}
-		return fmt.Errorf("%w: first at %#08x (device %#02x, file %#02x)", ErrMismatch, addr+uint32(i), got[i], want[i])
+		return &MismatchError{Where: fmt.Sprintf("first at %#08x (device %#02x, file %#02x)", addr+uint32(i), got[i], want[i])}
 	}
 	return nil
 }
@@ -258,14 +275,14 @@ func (d *Device) Leave(ctx context.Context, addr uint32) error {
 		if errors.Is(err, ErrDisconnected) {
 			return nil
 		}
-		return fmt.Errorf("dfu: leave: %w", err)
+		return usererr.Errorf("dfu", "leave: %w", err)
 	}
 	r, err := d.GetStatus(ctx)
 	if err != nil {
 		if errors.Is(err, ErrDisconnected) {
 			return nil
 		}
-		return fmt.Errorf("dfu: leave: %w", err)
+		return usererr.Errorf("dfu", "leave: %w", err)
 	}
 	if r.Status != StatusOK {
 		return d.statusError(ctx, "leave", r)

@@ -2,9 +2,9 @@ package dfu
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Finder looks for the device again after it re-enumerated, as a new USB
@@ -13,7 +13,7 @@ import (
 type Finder func(ctx context.Context) (Control, error)
 
 // ErrNoDFU is returned when a device has no DFU interface.
-var ErrNoDFU = errors.New("dfu: the device has no DFU interface")
+var ErrNoDFU = usererr.New("dfu", "the device has no DFU interface")
 
 // EnterDFU returns the device behind c in DFU mode. A device already in DFU
 // mode is returned as it is; one in run-time mode is sent DFU_DETACH (and
@@ -34,7 +34,7 @@ func EnterDFU(ctx context.Context, c Control, find Finder) (Control, *Descriptio
 		return c, desc, nil
 	}
 	if rt.Functional == nil {
-		return nil, nil, fmt.Errorf("%w: the run-time interface has no functional descriptor", ErrDescriptor)
+		return nil, nil, usererr.Errorf("", "%w: the run-time interface has no functional descriptor", ErrDescriptor)
 	}
 	d, err := Open(ctx, c, rt)
 	if err != nil {
@@ -57,7 +57,7 @@ func EnterDFU(ctx context.Context, c Control, find Finder) (Control, *Descriptio
 				return n, desc, nil
 			}
 			if err == nil {
-				err = fmt.Errorf("still in %s mode", desc.Mode())
+				err = usererr.Errorf("", "still in %s mode", desc.Mode())
 			}
 			if cl, ok := n.(Closer); ok {
 				_ = cl.Close()
@@ -67,7 +67,7 @@ func EnterDFU(ctx context.Context, c Control, find Finder) (Control, *Descriptio
 		// can fail in many ways.
 		select {
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("dfu: the device did not come back in DFU mode within %v after DETACH: %w", wait, ctx.Err())
+			return nil, nil, usererr.Errorf("dfu", "the device did not come back in DFU mode within %v after DETACH: %w", wait, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -2,10 +2,10 @@ package dfu
 
 import (
 	"bytes"
-	"fmt"
 	"sort"
 
 	"trustforge/crypto/mcuimg/ihex"
+	"trustforge/internal/usererr"
 )
 
 // Element is a run of bytes to write at an address.
@@ -28,22 +28,22 @@ func LoadImage(data []byte, addr uint32) ([]Element, error) {
 	if len(trim) > 0 && trim[0] == ':' {
 		f, err := ihex.Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("dfu: %w", err)
+			return nil, usererr.Errorf("dfu", "%w", err)
 		}
 		var out []Element
 		for _, s := range f.Segments {
 			out = append(out, Element{Address: s.Addr, Data: s.Data})
 		}
 		if len(out) == 0 {
-			return nil, fmt.Errorf("dfu: the Intel HEX file holds no data")
+			return nil, usererr.Errorf("dfu", "the Intel HEX file holds no data")
 		}
 		return out, nil
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("dfu: the file is empty")
+		return nil, usererr.Errorf("dfu", "the file is empty")
 	}
 	if uint64(addr)+uint64(len(data)) > 1<<32 {
-		return nil, fmt.Errorf("dfu: %d bytes at %#08x run past 4 GiB", len(data), addr)
+		return nil, usererr.Errorf("dfu", "%d bytes at %#08x run past 4 GiB", len(data), addr)
 	}
 	return []Element{{Address: addr, Data: data}}, nil
 }
@@ -53,7 +53,7 @@ func SortElements(els []Element) error {
 	sort.SliceStable(els, func(i, j int) bool { return els[i].Address < els[j].Address })
 	for i := 1; i < len(els); i++ {
 		if uint64(els[i].Address) < els[i-1].End() {
-			return fmt.Errorf("dfu: data at %#08x overlaps data at %#08x–%#08x", els[i].Address, els[i-1].Address, els[i-1].End())
+			return usererr.Errorf("dfu", "data at %#08x overlaps data at %#08x–%#08x", els[i].Address, els[i-1].Address, els[i-1].End())
 		}
 	}
 	return nil

@@ -3,6 +3,8 @@ package dfu
 import (
 	"context"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Stage is a step of WriteDfuSe or WriteSlot, for progress reports.
@@ -39,7 +41,7 @@ func FindAlt(desc *Description, alt uint8) (AltSetting, error) {
 			return a, nil
 		}
 	}
-	return AltSetting{}, fmt.Errorf("dfu: the device has no DFU alternate setting %d", alt)
+	return AltSetting{}, usererr.Errorf("dfu", "the device has no DFU alternate setting %d", alt)
 }
 
 // WriteDfuSe writes every element of every target of a DfuSe file through
@@ -47,12 +49,12 @@ func FindAlt(desc *Description, alt uint8) (AltSetting, error) {
 // and reads each back unless told not to.
 func WriteDfuSe(ctx context.Context, c Control, desc *Description, f *File, opts WriteOptions) error {
 	if !f.DfuSe() {
-		return fmt.Errorf("dfu: the file is a plain DFU file, not DfuSe")
+		return usererr.Errorf("dfu", "the file is a plain DFU file, not DfuSe")
 	}
 	for _, t := range f.Targets {
 		a, err := FindAlt(desc, t.Alternate)
 		if err != nil {
-			return fmt.Errorf("dfu: target %q: %w", t.Name, err)
+			return usererr.Errorf("dfu", "target %q: %w", t.Name, err)
 		}
 		if err := WriteElements(ctx, c, a, t.Elements, opts); err != nil {
 			return err
@@ -69,7 +71,7 @@ func WriteElements(ctx context.Context, c Control, a AltSetting, els []Element, 
 		return err
 	}
 	if !d.fn.DfuSe() {
-		return fmt.Errorf("dfu: %s: addressed writes need a DfuSe device: %w", a.Name, ErrNotDfuSe)
+		return usererr.Errorf("dfu", "%s: addressed writes need a DfuSe device: %w", a.Name, ErrNotDfuSe)
 	}
 	for _, e := range els {
 		if err := d.DownloadAt(ctx, e.Address, e.Data, opts.progress(a, StageWrite)); err != nil {
@@ -106,11 +108,11 @@ func WriteSlot(ctx context.Context, c Control, a AltSetting, image []byte, opts 
 		return err
 	}
 	if len(back) < len(image) {
-		return fmt.Errorf("%w: the device returned %d of the %d bytes written", ErrMismatch, len(back), len(image))
+		return &MismatchError{Where: fmt.Sprintf("the device returned %d of the %d bytes written", len(back), len(image))}
 	}
 	for i := range image {
 		if back[i] != image[i] {
-			return fmt.Errorf("%w: first at offset %#x of %s", ErrMismatch, i, a.Name)
+			return &MismatchError{Where: fmt.Sprintf("first at offset %#x of %s", i, a.Name)}
 		}
 	}
 	return nil

@@ -1,14 +1,15 @@
 package dfu
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // ErrLayout reports a malformed DfuSe memory layout string.
-var ErrLayout = errors.New("dfu: malformed DfuSe memory layout")
+var ErrLayout = usererr.New("dfu", "malformed DfuSe memory layout")
 
 // Sector is one erase unit of a DfuSe memory region.
 type Sector struct {
@@ -58,21 +59,21 @@ const maxSectors = 1 << 16
 func ParseLayout(s string) (*Layout, error) {
 	s = strings.TrimRight(s, "\x00 \t\r\n")
 	if !strings.HasPrefix(s, "@") {
-		return nil, fmt.Errorf("%w: %q does not start with '@'", ErrLayout, s)
+		return nil, usererr.Errorf("", "%w: %q does not start with '@'", ErrLayout, s)
 	}
 	parts := strings.Split(s[1:], "/")
 	if len(parts) < 3 || len(parts)%2 == 0 {
-		return nil, fmt.Errorf("%w: %q is not NAME/ADDRESS/SECTORS", ErrLayout, s)
+		return nil, usererr.Errorf("", "%w: %q is not NAME/ADDRESS/SECTORS", ErrLayout, s)
 	}
 	l := &Layout{Name: strings.TrimSpace(parts[0])}
 	for i := 1; i < len(parts); i += 2 {
 		a := strings.TrimSpace(parts[i])
 		if !strings.HasPrefix(a, "0x") && !strings.HasPrefix(a, "0X") {
-			return nil, fmt.Errorf("%w: address %q is not hexadecimal 0x…", ErrLayout, a)
+			return nil, usererr.Errorf("", "%w: address %q is not hexadecimal 0x…", ErrLayout, a)
 		}
 		addr64, err := strconv.ParseUint(a[2:], 16, 32)
 		if err != nil {
-			return nil, fmt.Errorf("%w: address %q: %v", ErrLayout, a, err)
+			return nil, usererr.Errorf("", "%w: address %q: %v", ErrLayout, a, err)
 		}
 		addr := uint64(addr64)
 		for _, g := range strings.Split(parts[i+1], ",") {
@@ -81,11 +82,11 @@ func ParseLayout(s string) (*Layout, error) {
 				return nil, err
 			}
 			if len(l.Sectors)+count > maxSectors {
-				return nil, fmt.Errorf("%w: more than %d sectors", ErrLayout, maxSectors)
+				return nil, usererr.Errorf("", "%w: more than %d sectors", ErrLayout, maxSectors)
 			}
 			for range count {
 				if addr+uint64(size) > 1<<32 {
-					return nil, fmt.Errorf("%w: %q runs past the 4 GiB address space", ErrLayout, g)
+					return nil, usererr.Errorf("", "%w: %q runs past the 4 GiB address space", ErrLayout, g)
 				}
 				l.Sectors = append(l.Sectors, Sector{Addr: uint32(addr), Size: size,
 					Readable: flags&1 != 0, Erasable: flags&2 != 0, Writable: flags&4 != 0})
@@ -102,11 +103,11 @@ func parseGroup(g string) (count int, size uint32, flags int, err error) {
 	g = strings.TrimLeft(g, " ")
 	star := strings.IndexByte(g, '*')
 	if star <= 0 {
-		return 0, 0, 0, fmt.Errorf("%w: sector group %q is not COUNT*SIZE", ErrLayout, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: sector group %q is not COUNT*SIZE", ErrLayout, raw)
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(g[:star]), 10, 32)
 	if err != nil || n == 0 {
-		return 0, 0, 0, fmt.Errorf("%w: sector count in %q", ErrLayout, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: sector count in %q", ErrLayout, raw)
 	}
 	rest := g[star+1:]
 	d := 0
@@ -114,15 +115,15 @@ func parseGroup(g string) (count int, size uint32, flags int, err error) {
 		d++
 	}
 	if d == 0 || len(rest) < d+2 {
-		return 0, 0, 0, fmt.Errorf("%w: sector size in %q wants digits, a unit and a flags letter", ErrLayout, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: sector size in %q wants digits, a unit and a flags letter", ErrLayout, raw)
 	}
 	sz, err := strconv.ParseUint(rest[:d], 10, 32)
 	if err != nil || sz == 0 {
-		return 0, 0, 0, fmt.Errorf("%w: sector size in %q", ErrLayout, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: sector size in %q", ErrLayout, raw)
 	}
 	unit, letter := rest[d], rest[d+1]
 	if strings.TrimSpace(rest[d+2:]) != "" {
-		return 0, 0, 0, fmt.Errorf("%w: %q has trailing characters", ErrLayout, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: %q has trailing characters", ErrLayout, raw)
 	}
 	switch unit {
 	case ' ', 'B':
@@ -131,13 +132,13 @@ func parseGroup(g string) (count int, size uint32, flags int, err error) {
 	case 'M':
 		sz <<= 20
 	default:
-		return 0, 0, 0, fmt.Errorf("%w: unit %q in %q (want ' ', 'B', 'K' or 'M')", ErrLayout, unit, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: unit %q in %q (want ' ', 'B', 'K' or 'M')", ErrLayout, unit, raw)
 	}
 	if sz > 1<<32 {
-		return 0, 0, 0, fmt.Errorf("%w: sector size in %q exceeds 4 GiB", ErrLayout, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: sector size in %q exceeds 4 GiB", ErrLayout, raw)
 	}
 	if letter < 'a' || letter > 'g' {
-		return 0, 0, 0, fmt.Errorf("%w: flags letter %q in %q (want 'a' to 'g')", ErrLayout, letter, raw)
+		return 0, 0, 0, usererr.Errorf("", "%w: flags letter %q in %q (want 'a' to 'g')", ErrLayout, letter, raw)
 	}
 	return int(n), uint32(sz), int(letter - 'a' + 1), nil
 }
@@ -192,7 +193,7 @@ func (l *Layout) Covering(addr uint32, n int) ([]Sector, error) {
 	for at := uint64(addr); at < end; {
 		s, ok := l.Sector(uint32(at))
 		if !ok || at >= 1<<32 {
-			return nil, fmt.Errorf("dfu: address %#08x is outside %q", at, l.Name)
+			return nil, usererr.Errorf("dfu", "address %#08x is outside %q", at, l.Name)
 		}
 		out = append(out, s)
 		at = s.End()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // RDPLevel is an STM32 read-out protection level.
@@ -42,7 +44,7 @@ func RDPOf(b byte) RDPLevel {
 
 // ErrPermanent is returned by SetRDP for level 2, which cannot be undone
 // by any means and leaves the part without a bootloader or debug port.
-var ErrPermanent = errors.New("dfu: RDP level 2 disables the bootloader and the debug port for ever; trustforge does not set it")
+var ErrPermanent = usererr.New("dfu", "RDP level 2 disables the bootloader and the debug port for ever; trustforge does not set it")
 
 // optionBytes locates the RDP byte of the selected alternate setting, which
 // must be a DfuSe "Option Bytes" memory: it is byte 1 of the first option
@@ -53,7 +55,7 @@ func (d *Device) optionBytes() (*Layout, error) {
 		return nil, err
 	}
 	if !strings.Contains(strings.ToLower(l.Name), "option bytes") || len(l.Sectors) == 0 || l.Sectors[0].Size < 2 {
-		return nil, fmt.Errorf("dfu: alternate setting %q is not an option bytes memory", d.alt.Name)
+		return nil, usererr.Errorf("dfu", "alternate setting %q is not an option bytes memory", d.alt.Name)
 	}
 	return l, nil
 }
@@ -68,7 +70,7 @@ func (d *Device) OptionBytes(ctx context.Context) (addr uint32, ob []byte, err e
 	s := l.Sectors[0]
 	ob, err = d.UploadAt(ctx, s.Addr, int(s.Size), nil)
 	if err != nil {
-		return 0, nil, fmt.Errorf("dfu: reading option bytes: %w", err)
+		return 0, nil, usererr.Errorf("dfu", "reading option bytes: %w", err)
 	}
 	return s.Addr, ob, nil
 }
@@ -96,7 +98,7 @@ func (d *Device) SetRDP(ctx context.Context, level RDPLevel) error {
 	case RDP2:
 		return ErrPermanent
 	default:
-		return fmt.Errorf("dfu: RDP level %d does not exist", int(level))
+		return usererr.Errorf("dfu", "RDP level %d does not exist", int(level))
 	}
 	addr, ob, err := d.OptionBytes(ctx)
 	if err != nil {
@@ -110,5 +112,5 @@ func (d *Device) SetRDP(ctx context.Context, level RDPLevel) error {
 	if err == nil || errors.Is(err, ErrDisconnected) {
 		return nil
 	}
-	return fmt.Errorf("dfu: writing option bytes: %w", err)
+	return usererr.Errorf("dfu", "writing option bytes: %w", err)
 }

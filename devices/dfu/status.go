@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // State is a DFU device state (bState, DFU 1.1 section 6.1.2).
@@ -116,7 +118,7 @@ type StatusReport struct {
 // ParseStatus decodes the six bytes of a GETSTATUS answer.
 func ParseStatus(b []byte) (StatusReport, error) {
 	if len(b) < 6 {
-		return StatusReport{}, fmt.Errorf("dfu: GETSTATUS answer of %d bytes, want 6", len(b))
+		return StatusReport{}, usererr.Errorf("dfu", "GETSTATUS answer of %d bytes, want 6", len(b))
 	}
 	ms := uint32(b[1]) | uint32(b[2])<<8 | uint32(b[3])<<16
 	return StatusReport{Status: Status(b[0]), PollTimeout: time.Duration(ms) * time.Millisecond, State: State(b[4]), StringIndex: b[5]}, nil
@@ -144,8 +146,11 @@ type StatusError struct {
 	Detail string
 }
 
-func (e *StatusError) Error() string {
-	s := fmt.Sprintf("dfu: %s: the device reports %s: %s", e.Op, e.Status, e.Status.Text())
+func (e *StatusError) Error() string { return "dfu: " + e.UserMessage() }
+
+// UserMessage says what the device reported while doing what, for people.
+func (e *StatusError) UserMessage() string {
+	s := fmt.Sprintf("%s: the device reports %s: %s", e.Op, e.Status, e.Status.Text())
 	if e.Detail != "" {
 		s += " (" + e.Detail + ")"
 	}

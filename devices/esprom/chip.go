@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 
 	"trustforge/crypto/espimg"
+	"trustforge/internal/usererr"
 )
 
 // ChipMagicReg holds a value that tells the chip families apart, on every
@@ -71,7 +71,7 @@ const (
 func ParseSecurityInfo(b []byte) (SecurityInfo, error) {
 	var s SecurityInfo
 	if len(b) != 12 && len(b) != 20 {
-		return s, fmt.Errorf("%w: security info of %d bytes", ErrProtocol, len(b))
+		return s, usererr.Errorf("", "%w: security info of %d bytes", ErrProtocol, len(b))
 	}
 	s.Flags = binary.LittleEndian.Uint32(b)
 	s.FlashCryptCnt = b[4]
@@ -143,11 +143,11 @@ func (c *Client) Detect(ctx context.Context) (*ChipInfo, error) {
 	if si.ChipID == 0 {
 		magic, err := c.ReadReg(ctx, ChipMagicReg)
 		if err != nil {
-			return nil, fmt.Errorf("esprom: reading the chip magic register: %w", err)
+			return nil, usererr.Errorf("esprom", "reading the chip magic register: %w", err)
 		}
 		chip, ok := magicChips[magic]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown chip magic %#08x", ErrUnsupportedChip, magic)
+			return nil, usererr.Errorf("", "%w: unknown chip magic %#08x", ErrUnsupportedChip, magic)
 		}
 		ci.Chip = chip
 	}
@@ -174,7 +174,7 @@ func (c *Client) details(ctx context.Context, l *efuseLayout, ci *ChipInfo) erro
 	for i := range w {
 		v, err := c.ReadReg(ctx, l.base+EfuseRdBlock1+4*uint32(i))
 		if err != nil {
-			return fmt.Errorf("esprom: reading eFuse block 1: %w", err)
+			return usererr.Errorf("esprom", "reading eFuse block 1: %w", err)
 		}
 		w[i] = v
 	}
@@ -242,7 +242,7 @@ func (c *Client) FlashID(ctx context.Context) (uint32, error) {
 	}
 	for _, s := range steps {
 		if err := c.WriteReg(ctx, s.addr, s.val, 0xFFFFFFFF, 0); err != nil {
-			return 0, fmt.Errorf("esprom: reading the flash id: %w", err)
+			return 0, usererr.Errorf("esprom", "reading the flash id: %w", err)
 		}
 	}
 	for range 10 {
@@ -255,5 +255,5 @@ func (c *Client) FlashID(ctx context.Context) (uint32, error) {
 			return id & 0xFFFFFF, err
 		}
 	}
-	return 0, fmt.Errorf("%w: the SPI flash did not finish the id command", ErrProtocol)
+	return 0, usererr.Errorf("", "%w: the SPI flash did not finish the id command", ErrProtocol)
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Transport carries the serial byte stream to and from the chip. A
@@ -173,7 +175,7 @@ func (c *Client) Command(ctx context.Context, op byte, data []byte, checksum uin
 	}
 	pkt := AppendSLIP(nil, MarshalRequest(op, data, checksum))
 	if _, err := c.t.Write(ctx, pkt); err != nil {
-		return 0, nil, fmt.Errorf("esprom: sending %s: %w", opName(op), err)
+		return 0, nil, usererr.Errorf("esprom", "sending %s: %w", opName(op), err)
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -184,7 +186,7 @@ func (c *Client) Command(ctx context.Context, op byte, data []byte, checksum uin
 				c.mu.Lock()
 				err := c.readErr
 				c.mu.Unlock()
-				return 0, nil, fmt.Errorf("esprom: link lost waiting for %s: %w", opName(op), err)
+				return 0, nil, usererr.Errorf("esprom", "link lost waiting for %s: %w", opName(op), err)
 			}
 			r, err := ParseResponse(f, c.statusLn)
 			if err != nil || r.Op != op {
@@ -195,7 +197,7 @@ func (c *Client) Command(ctx context.Context, op byte, data []byte, checksum uin
 			}
 			return r.Value, r.payload(c.statusLn), nil
 		case <-timer.C:
-			return 0, nil, fmt.Errorf("%w: %s (after %v)", ErrTimeout, opName(op), timeout)
+			return 0, nil, usererr.Errorf("", "%w: %s (after %v)", ErrTimeout, opName(op), timeout)
 		case <-ctx.Done():
 			return 0, nil, ctx.Err()
 		}
@@ -232,7 +234,7 @@ func (c *Client) Sync(ctx context.Context, attempts int) error {
 		rerr := c.readErr
 		c.mu.Unlock()
 		if rerr != nil {
-			return fmt.Errorf("esprom: link lost while syncing: %w", rerr)
+			return usererr.Errorf("esprom", "link lost while syncing: %w", rerr)
 		}
 	}
 	return ErrNoSync
@@ -259,7 +261,7 @@ func (c *Client) WriteReg(ctx context.Context, addr, value, mask, delayUS uint32
 func (c *Client) secureDownload(err error, what string) error {
 	var re *ROMError
 	if err != nil && errors.As(err, &re) && c.chip != nil && c.chip.SecureDownload {
-		return fmt.Errorf("%w: %s (%v)", ErrSecureDownload, what, err)
+		return usererr.Errorf("", "%w: %s (%v)", ErrSecureDownload, what, err)
 	}
 	return err
 }
@@ -269,13 +271,13 @@ func (c *Client) secureDownload(err error, what string) error {
 func (c *Client) ChangeBaud(ctx context.Context, baud int) error {
 	bs, ok := c.t.(BaudSetter)
 	if !ok {
-		return fmt.Errorf("esprom: this port cannot change its speed")
+		return usererr.Errorf("esprom", "this port cannot change its speed")
 	}
 	if _, _, err := c.Command(ctx, OpChangeBaud, words(uint32(baud), 0), 0, 0); err != nil {
 		return err
 	}
 	if err := bs.SetBaud(ctx, baud); err != nil {
-		return fmt.Errorf("esprom: setting the port to %d baud: %w", baud, err)
+		return usererr.Errorf("esprom", "setting the port to %d baud: %w", baud, err)
 	}
 	// Let the chip's UART settle, then make sure both ends agree.
 	if err := c.opts.Sleep(ctx, 50*time.Millisecond); err != nil {

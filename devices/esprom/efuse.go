@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"trustforge/crypto/espimg"
+	"trustforge/internal/usererr"
 )
 
 // ESP32-C3 eFuse controller registers (TRM, eFuse Controller), relative to
@@ -90,7 +91,7 @@ func (c *Client) layout(what string) (*efuseLayout, error) {
 	if l := layouts[c.chip.Chip]; l != nil {
 		return l, nil
 	}
-	return nil, fmt.Errorf("%w: %s on %v (this package has the eFuse maps of the ESP32-C3 and ESP32-S3)", ErrUnsupportedChip, what, c.chip.Chip)
+	return nil, usererr.Errorf("", "%w: %s on %v (this package has the eFuse maps of the ESP32-C3 and ESP32-S3)", ErrUnsupportedChip, what, c.chip.Chip)
 }
 
 // KeyPurpose is the use of an eFuse key block.
@@ -184,7 +185,7 @@ func (c *Client) ReadEfuses(ctx context.Context) (*Efuses, error) {
 		for i := range nw {
 			v, err := c.ReadReg(ctx, addr+4*uint32(i))
 			if err != nil {
-				return nil, fmt.Errorf("esprom: reading eFuse block %d: %w", n, err)
+				return nil, usererr.Errorf("esprom", "reading eFuse block %d: %w", n, err)
 			}
 			e.Blocks[n][i] = v
 		}
@@ -320,14 +321,14 @@ func (b *Burn) setField(n, width int, v uint32) { b.Block0[n/32] |= (v & (1<<wid
 // Secure Boot digests: never, the bootloader must read them).
 func PlanKey(e *Efuses, p KeyPurpose, key []byte, readProtect bool) (*Burn, error) {
 	if len(key) != 32 {
-		return nil, fmt.Errorf("%w: a key block holds 32 bytes, not %d", ErrEfuse, len(key))
+		return nil, usererr.Errorf("", "%w: a key block holds 32 bytes, not %d", ErrEfuse, len(key))
 	}
 	if p >= 9 && p <= 11 && readProtect {
-		return nil, fmt.Errorf("%w: a Secure Boot digest must stay readable", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: a Secure Boot digest must stay readable", ErrEfuse)
 	}
 	for k := 0; k < 6; k++ {
 		if p >= 9 && p <= 11 && e.KeyPurpose(k) == p {
-			return nil, fmt.Errorf("%w: BLOCK_KEY%d already holds %v", ErrEfuse, k, p)
+			return nil, usererr.Errorf("", "%w: BLOCK_KEY%d already holds %v", ErrEfuse, k, p)
 		}
 	}
 	for k := 0; k < 6; k++ {
@@ -350,14 +351,14 @@ func PlanKey(e *Efuses, p KeyPurpose, key []byte, readProtect bool) (*Burn, erro
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("%w: no free key block (BLOCK_KEY0..5 are all used)", ErrEfuse)
+	return nil, usererr.Errorf("", "%w: no free key block (BLOCK_KEY0..5 are all used)", ErrEfuse)
 }
 
 // PlanSecureBoot prepares SECURE_BOOT_EN and its write protection. It
 // refuses when no Secure Boot digest is burned: the chip would never boot.
 func PlanSecureBoot(e *Efuses) (*Burn, error) {
 	if len(e.SecureBootDigests()) == 0 {
-		return nil, fmt.Errorf("%w: burn a Secure Boot key digest first; with none the chip would never boot again", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: burn a Secure Boot key digest first; with none the chip would never boot again", ErrEfuse)
 	}
 	b := &Burn{What: "enable Secure Boot v2"}
 	b.set(bitSecureBootEn)
@@ -378,15 +379,15 @@ func PlanFlashEncryption(e *Efuses, lockManual bool) (*Burn, error) {
 		}
 	}
 	if !has {
-		return nil, fmt.Errorf("%w: burn an XTS_AES_128_KEY first", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: burn an XTS_AES_128_KEY first", ErrEfuse)
 	}
 	if e.FlashEncryptionEnabled() {
-		return nil, fmt.Errorf("%w: flash encryption is already on", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: flash encryption is already on", ErrEfuse)
 	}
 	cnt := e.CryptCount()
 	next := cnt | (cnt+1)&^cnt // set the lowest clear bit
 	if next > 7 {
-		return nil, fmt.Errorf("%w: SPI_BOOT_CRYPT_CNT is used up", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: SPI_BOOT_CRYPT_CNT is used up", ErrEfuse)
 	}
 	b := &Burn{What: "enable flash encryption"}
 	b.setField(bitCryptCnt, 3, uint32(next))
@@ -418,7 +419,7 @@ func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
 	}
 	if b.KeyBlock != 0 {
 		if b.KeyBlock < 4 || b.KeyBlock > 9 || len(b.Key) != 32 {
-			return fmt.Errorf("%w: key block %d with %d bytes", ErrEfuse, b.KeyBlock, len(b.Key))
+			return usererr.Errorf("", "%w: key block %d with %d bytes", ErrEfuse, b.KeyBlock, len(b.Key))
 		}
 		data := make([]uint32, 8)
 		for i := range data {
@@ -443,7 +444,7 @@ func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
 			shift = 0
 		}
 		if v>>(shift+3)&1 == 1 {
-			return fmt.Errorf("%w: programming BLOCK_KEY%d failed (Reed-Solomon errors)", ErrEfuse, k)
+			return usererr.Errorf("", "%w: programming BLOCK_KEY%d failed (Reed-Solomon errors)", ErrEfuse, k)
 		}
 	}
 	if b.Block0 != [6]uint32{} {
@@ -457,7 +458,7 @@ func (c *Client) BurnEfuses(ctx context.Context, b *Burn) error {
 				return err
 			}
 			if got&want != want {
-				return fmt.Errorf("%w: block 0 word %d reads %#08x after programming, bits %#08x missing", ErrEfuse, i, got, want&^got)
+				return usererr.Errorf("", "%w: block 0 word %d reads %#08x after programming, bits %#08x missing", ErrEfuse, i, got, want&^got)
 			}
 		}
 	}
@@ -486,10 +487,10 @@ func (c *Client) programBlock(ctx context.Context, l *efuseLayout, blk int, data
 		}
 	}
 	if err := c.efuseCmd(ctx, l, EfuseConfWrite, EfuseCmdPgm|uint32(blk)<<2); err != nil {
-		return fmt.Errorf("esprom: programming eFuse block %d: %w", blk, err)
+		return usererr.Errorf("esprom", "programming eFuse block %d: %w", blk, err)
 	}
 	if err := c.efuseCmd(ctx, l, EfuseConfRead, EfuseCmdRead); err != nil {
-		return fmt.Errorf("esprom: reloading eFuses: %w", err)
+		return usererr.Errorf("esprom", "reloading eFuses: %w", err)
 	}
 	return nil
 }
@@ -514,5 +515,5 @@ func (c *Client) efuseCmd(ctx context.Context, l *efuseLayout, conf, cmd uint32)
 			return err
 		}
 	}
-	return fmt.Errorf("%w: the eFuse controller stayed busy", ErrEfuse)
+	return usererr.Errorf("", "%w: the eFuse controller stayed busy", ErrEfuse)
 }

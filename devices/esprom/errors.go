@@ -1,38 +1,39 @@
 package esprom
 
 import (
-	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Errors a caller may branch on.
 var (
 	// ErrNoSync reports a chip that never answered SYNC.
-	ErrNoSync = errors.New("esprom: no answer from the ROM loader; hold BOOT (GPIO9 on ESP32-C3/C6/H2, GPIO0 on ESP32/S2/S3) while pressing RESET, release RESET then BOOT, and retry")
+	ErrNoSync = usererr.New("esprom", "no answer from the ROM loader; hold BOOT (GPIO9 on ESP32-C3/C6/H2, GPIO0 on ESP32/S2/S3) while pressing RESET, release RESET then BOOT, and retry")
 	// ErrTimeout reports a command whose answer did not come in time.
-	ErrTimeout = errors.New("esprom: timed out waiting for the chip's answer")
+	ErrTimeout = usererr.New("esprom", "timed out waiting for the chip's answer")
 	// ErrWrongChip reports an image built for another chip or revision.
-	ErrWrongChip = errors.New("esprom: image is for another chip")
+	ErrWrongChip = usererr.New("esprom", "image is for another chip")
 	// ErrTooLarge reports data that does not fit in the chip's flash.
-	ErrTooLarge = errors.New("esprom: data does not fit in the flash")
+	ErrTooLarge = usererr.New("esprom", "data does not fit in the flash")
 	// ErrOverlap reports flash parts that overlap or are not sector aligned.
-	ErrOverlap = errors.New("esprom: flash parts overlap or are misaligned")
+	ErrOverlap = usererr.New("esprom", "flash parts overlap or are misaligned")
 	// ErrChecksum reports data the ROM received damaged (its checksum or
 	// CRC did not match) or a flash write it could not read back.
-	ErrChecksum = errors.New("esprom: the chip received damaged data")
+	ErrChecksum = usererr.New("esprom", "the chip received damaged data")
 	// ErrMD5Mismatch reports flash contents that differ from what was
 	// written.
-	ErrMD5Mismatch = errors.New("esprom: flash MD5 does not match the data written")
+	ErrMD5Mismatch = usererr.New("esprom", "flash MD5 does not match the data written")
 	// ErrSecureDownload reports a command the ROM refuses because Secure
 	// Download Mode is on (READ_REG, SPI_FLASH_MD5, and others).
-	ErrSecureDownload = errors.New("esprom: refused in Secure Download Mode")
+	ErrSecureDownload = usererr.New("esprom", "refused in Secure Download Mode")
 	// ErrUnsupportedChip reports a chip this package has no register map
 	// for (eFuses: the ESP32-C3 and ESP32-S3 only).
-	ErrUnsupportedChip = errors.New("esprom: not supported on this chip")
+	ErrUnsupportedChip = usererr.New("esprom", "not supported on this chip")
 	// ErrProtocol reports an answer that does not follow the protocol.
-	ErrProtocol = errors.New("esprom: malformed answer")
+	ErrProtocol = usererr.New("esprom", "malformed answer")
 	// ErrEfuse reports an eFuse write that is impossible or failed.
-	ErrEfuse = errors.New("esprom: eFuse")
+	ErrEfuse = usererr.New("esprom", "eFuse")
 )
 
 // ROMError is a failure status the ROM loader returned for a command.
@@ -51,12 +52,15 @@ var romErrorText = map[byte]string{
 	0x0b: "deflate error",
 }
 
-func (e *ROMError) Error() string {
+func (e *ROMError) Error() string { return "esprom: " + e.UserMessage() }
+
+// UserMessage is the error for people: the command and the ROM's status.
+func (e *ROMError) UserMessage() string {
 	t, ok := romErrorText[e.Code]
 	if !ok {
 		t = "unknown error"
 	}
-	return fmt.Sprintf("esprom: %s failed: ROM error %#02x, %s", opName(e.Op), e.Code, t)
+	return fmt.Sprintf("%s failed: ROM error %#02x, %s", opName(e.Op), e.Code, t)
 }
 
 // Is makes checksum and read-back failures match ErrChecksum.

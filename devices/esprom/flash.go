@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"trustforge/crypto/espimg"
+	"trustforge/internal/usererr"
 )
 
 // Part is data to write at a flash offset.
@@ -63,19 +64,19 @@ func CheckParts(ci *ChipInfo, parts []Part, opts FlashOptions) error {
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Offset < sorted[j].Offset })
 	for i, p := range sorted {
 		if p.Offset%espimg.SectorSize != 0 {
-			return fmt.Errorf("%w: %s at %#x is not on a 4 KiB sector boundary", ErrOverlap, p.name(), p.Offset)
+			return usererr.Errorf("", "%w: %s at %#x is not on a 4 KiB sector boundary", ErrOverlap, p.name(), p.Offset)
 		}
 		if len(p.Data) == 0 {
-			return fmt.Errorf("esprom: %s is empty", p.name())
+			return usererr.Errorf("esprom", "%s is empty", p.name())
 		}
 		end := uint64(p.Offset) + uint64(len(p.Data))
 		if ci != nil && ci.FlashSize > 0 && end > uint64(ci.FlashSize) {
-			return fmt.Errorf("%w: %s ends at %#x, the flash has %d bytes (%d MB)", ErrTooLarge, p.name(), end, ci.FlashSize, ci.FlashSize>>20)
+			return usererr.Errorf("", "%w: %s ends at %#x, the flash has %d bytes (%d MB)", ErrTooLarge, p.name(), end, ci.FlashSize, ci.FlashSize>>20)
 		}
 		if i > 0 {
 			prev := sorted[i-1]
 			if uint64(prev.Offset)+uint64(len(prev.Data)) > uint64(p.Offset) {
-				return fmt.Errorf("%w: %s at %#x overlaps %s", ErrOverlap, p.name(), p.Offset, prev.name())
+				return usererr.Errorf("", "%w: %s at %#x overlaps %s", ErrOverlap, p.name(), p.Offset, prev.name())
 			}
 		}
 		if ci != nil && !opts.AllowChip && len(p.Data) > 0 && p.Data[0] == espimg.Magic {
@@ -84,10 +85,10 @@ func CheckParts(ci *ChipInfo, parts []Part, opts FlashOptions) error {
 				continue // raw data starting with 0xE9
 			}
 			if err := h.CheckChip(ci.Chip, ci.Revision); err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrWrongChip, p.name(), err)
+				return usererr.Errorf("", "%w: %s: %v", ErrWrongChip, p.name(), err)
 			}
 			if ci.FlashSize > 0 && h.FlashBytes() > ci.FlashSize && p.Offset == 0 {
-				return fmt.Errorf("%w: %s is built for %d MB of flash, the chip has %d MB", ErrTooLarge, p.name(), h.FlashBytes()>>20, ci.FlashSize>>20)
+				return usererr.Errorf("", "%w: %s is built for %d MB of flash, the chip has %d MB", ErrTooLarge, p.name(), h.FlashBytes()>>20, ci.FlashSize>>20)
 			}
 		}
 	}
@@ -134,7 +135,7 @@ func (c *Client) Flash(ctx context.Context, ci *ChipInfo, parts []Part, opts Fla
 		res.Written += len(data)
 		if verify && !p.Encrypt {
 			if err := c.VerifyMD5(ctx, p.Offset, data); err != nil {
-				return res, fmt.Errorf("%s: %w", p.name(), err)
+				return res, usererr.Errorf("", "%s: %w", p.name(), err)
 			}
 		} else {
 			allVerified = false // the ROM encrypted it: only the board knows the ciphertext
@@ -169,7 +170,7 @@ func (c *Client) writePlain(ctx context.Context, p Part, data []byte, opts Flash
 	bs := opts.BlockSize
 	blocks := (len(data) + bs - 1) / bs
 	if _, _, err := c.Command(ctx, OpFlashBegin, c.beginArgs(uint32(len(data)), uint32(blocks), uint32(bs), p.Offset, p.Encrypt), 0, eraseTimeout(len(data))); err != nil {
-		return 0, fmt.Errorf("%s: %w", p.name(), err)
+		return 0, usererr.Errorf("", "%s: %w", p.name(), err)
 	}
 	sent := 0
 	for seq := 0; seq < blocks; seq++ {
@@ -178,7 +179,7 @@ func (c *Client) writePlain(ctx context.Context, p Part, data []byte, opts Flash
 			blk = append(append([]byte(nil), blk...), bytes.Repeat([]byte{0xFF}, bs-len(blk))...)
 		}
 		if err := c.dataCmd(ctx, OpFlashData, seq, blk); err != nil {
-			return sent, fmt.Errorf("%s: block %d of %d: %w", p.name(), seq+1, blocks, err)
+			return sent, usererr.Errorf("", "%s: block %d of %d: %w", p.name(), seq+1, blocks, err)
 		}
 		sent += len(blk)
 		if opts.Progress != nil {
@@ -199,13 +200,13 @@ func (c *Client) writeDeflate(ctx context.Context, p Part, data []byte, opts Fla
 	// The ROM loader takes the erase size rounded up to whole sectors.
 	erase := uint32((len(data) + espimg.SectorSize - 1) / espimg.SectorSize * espimg.SectorSize)
 	if _, _, err := c.Command(ctx, OpFlashDeflBegin, c.beginArgs(erase, uint32(blocks), uint32(bs), p.Offset, p.Encrypt), 0, eraseTimeout(len(data))); err != nil {
-		return 0, fmt.Errorf("%s: %w", p.name(), err)
+		return 0, usererr.Errorf("", "%s: %w", p.name(), err)
 	}
 	sent := 0
 	for seq := 0; seq < blocks; seq++ {
 		blk := comp[seq*bs : min((seq+1)*bs, len(comp))]
 		if err := c.dataCmd(ctx, OpFlashDeflData, seq, blk); err != nil {
-			return sent, fmt.Errorf("%s: block %d of %d: %w", p.name(), seq+1, blocks, err)
+			return sent, usererr.Errorf("", "%s: block %d of %d: %w", p.name(), seq+1, blocks, err)
 		}
 		sent += len(blk)
 		if opts.Progress != nil {
@@ -241,7 +242,7 @@ func (c *Client) FlashMD5(ctx context.Context, addr uint32, size int) ([]byte, e
 	if err != nil {
 		var re *ROMError
 		if errors.As(err, &re) && c.chip != nil && c.chip.SecureDownload {
-			return nil, fmt.Errorf("%w: SPI_FLASH_MD5", ErrSecureDownload)
+			return nil, usererr.Errorf("", "%w: SPI_FLASH_MD5", ErrSecureDownload)
 		}
 		return nil, err
 	}
@@ -249,13 +250,13 @@ func (c *Client) FlashMD5(ctx context.Context, addr uint32, size int) ([]byte, e
 	case 32: // the ROM loader answers in hex
 		sum, err := hex.DecodeString(string(b))
 		if err != nil {
-			return nil, fmt.Errorf("%w: MD5 answer %q is not hex", ErrProtocol, b)
+			return nil, usererr.Errorf("", "%w: MD5 answer %q is not hex", ErrProtocol, b)
 		}
 		return sum, nil
 	case 16:
 		return b, nil
 	}
-	return nil, fmt.Errorf("%w: MD5 answer of %d bytes", ErrProtocol, len(b))
+	return nil, usererr.Errorf("", "%w: MD5 answer of %d bytes", ErrProtocol, len(b))
 }
 
 // VerifyMD5 compares the flash at addr with data.
@@ -266,7 +267,7 @@ func (c *Client) VerifyMD5(ctx context.Context, addr uint32, data []byte) error 
 	}
 	want := md5.Sum(data)
 	if !bytes.Equal(got, want[:]) {
-		return fmt.Errorf("%w: flash at %#x holds MD5 %x, the data %x", ErrMD5Mismatch, addr, got, want)
+		return usererr.Errorf("", "%w: flash at %#x holds MD5 %x, the data %x", ErrMD5Mismatch, addr, got, want)
 	}
 	return nil
 }

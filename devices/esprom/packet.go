@@ -3,6 +3,8 @@ package esprom
 import (
 	"encoding/binary"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Command codes of the ROM loader.
@@ -74,14 +76,14 @@ func MarshalRequest(op byte, data []byte, checksum uint32) []byte {
 // ParseRequest decodes an unframed command packet.
 func ParseRequest(p []byte) (Request, error) {
 	if len(p) < 8 {
-		return Request{}, fmt.Errorf("%w: command packet of %d bytes", ErrProtocol, len(p))
+		return Request{}, usererr.Errorf("", "%w: command packet of %d bytes", ErrProtocol, len(p))
 	}
 	if p[0] != 0x00 {
-		return Request{}, fmt.Errorf("%w: direction byte %#02x in a command", ErrProtocol, p[0])
+		return Request{}, usererr.Errorf("", "%w: direction byte %#02x in a command", ErrProtocol, p[0])
 	}
 	n := int(binary.LittleEndian.Uint16(p[2:]))
 	if n != len(p)-8 {
-		return Request{}, fmt.Errorf("%w: size field %d, %d bytes of data", ErrProtocol, n, len(p)-8)
+		return Request{}, usererr.Errorf("", "%w: size field %d, %d bytes of data", ErrProtocol, n, len(p)-8)
 	}
 	return Request{Op: p[1], Checksum: binary.LittleEndian.Uint32(p[4:]), Data: p[8:]}, nil
 }
@@ -111,18 +113,18 @@ func MarshalResponse(op byte, value uint32, body []byte) []byte {
 // ParseResponse decodes an unframed response packet. statusLen is 2 or 4.
 func ParseResponse(p []byte, statusLen int) (Response, error) {
 	if len(p) < 8 {
-		return Response{}, fmt.Errorf("%w: response of %d bytes", ErrProtocol, len(p))
+		return Response{}, usererr.Errorf("", "%w: response of %d bytes", ErrProtocol, len(p))
 	}
 	if p[0] != 0x01 {
-		return Response{}, fmt.Errorf("%w: direction byte %#02x in a response", ErrProtocol, p[0])
+		return Response{}, usererr.Errorf("", "%w: direction byte %#02x in a response", ErrProtocol, p[0])
 	}
 	n := int(binary.LittleEndian.Uint16(p[2:]))
 	if n != len(p)-8 {
-		return Response{}, fmt.Errorf("%w: size field %d, %d bytes of data", ErrProtocol, n, len(p)-8)
+		return Response{}, usererr.Errorf("", "%w: size field %d, %d bytes of data", ErrProtocol, n, len(p)-8)
 	}
 	r := Response{Op: p[1], Value: binary.LittleEndian.Uint32(p[4:]), Data: p[8:]}
 	if len(r.Data) < 2 {
-		return Response{}, fmt.Errorf("%w: %s answer has no status bytes", ErrProtocol, opName(r.Op))
+		return Response{}, usererr.Errorf("", "%w: %s answer has no status bytes", ErrProtocol, opName(r.Op))
 	}
 	if statusLen != 4 || len(r.Data) < 4 {
 		statusLen = 2

@@ -2,8 +2,9 @@ package esprom
 
 import (
 	"bytes"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // Provisioning is the eFuse state a product's boards are brought to, one
@@ -39,7 +40,7 @@ func NextBurn(e *Efuses, p Provisioning, rand io.Reader) (*Burn, error) {
 				have = true
 				break
 			}
-			return nil, fmt.Errorf("%w: BLOCK_KEY%d already holds another %v: this board was provisioned for another key", ErrEfuse, k, purpose)
+			return nil, usererr.Errorf("", "%w: BLOCK_KEY%d already holds another %v: this board was provisioned for another key", ErrEfuse, k, purpose)
 		}
 		if !have {
 			return PlanKey(e, purpose, p.SecureBootDigest, false)
@@ -56,7 +57,7 @@ func NextBurn(e *Efuses, p Provisioning, rand io.Reader) (*Burn, error) {
 		if !has {
 			key := make([]byte, 32)
 			if _, err := io.ReadFull(rand, key); err != nil {
-				return nil, fmt.Errorf("esprom: drawing a flash encryption key: %w", err)
+				return nil, usererr.Errorf("esprom", "drawing a flash encryption key: %w", err)
 			}
 			return PlanKey(e, PurposeXTSAES128, key, true)
 		}

@@ -2,8 +2,9 @@ package esprom
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // ResetMode selects how Connect gets the chip into its ROM loader.
@@ -49,11 +50,11 @@ func (c *Client) EnterBootloader(ctx context.Context, mode ResetMode) error {
 			{false, false, 0},
 		}
 	default:
-		return fmt.Errorf("esprom: unknown reset mode %d", mode)
+		return usererr.Errorf("esprom", "unknown reset mode %d", mode)
 	}
 	for _, s := range seq {
 		if err := l.SetLines(ctx, s.dtr, s.rts); err != nil {
-			return fmt.Errorf("esprom: driving DTR/RTS: %w", err)
+			return usererr.Errorf("esprom", "driving DTR/RTS: %w", err)
 		}
 		if s.wait > 0 {
 			if err := c.opts.Sleep(ctx, s.wait); err != nil {

@@ -1,6 +1,6 @@
 package esprom
 
-import "errors"
+import "trustforge/internal/usererr"
 
 // SLIP framing bytes.
 const (
@@ -30,7 +30,7 @@ func AppendSLIP(dst, p []byte) []byte {
 }
 
 // errBadEscape reports an escape byte followed by something else.
-var errBadEscape = errors.New("esprom: bad SLIP escape")
+var errBadEscape = usererr.New("esprom", "bad SLIP escape")
 
 // Decoder splits a byte stream into SLIP frames. Bytes outside frames (a
 // booting chip's log, noise) are skipped; so are empty frames, frames over

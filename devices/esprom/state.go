@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // More block 0 bit positions of the ESP32-C3 (ESP-IDF's eFuse table).
@@ -98,7 +99,27 @@ func (e *Efuses) State(chip string) SecurityState {
 
 // ErrBadState reports a security state that is malformed, or that
 // contradicts an earlier one.
-var ErrBadState = errors.New("esprom: eFuse state")
+var ErrBadState = usererr.New("esprom", "eFuse state")
+
+// StateError is a security state that is malformed or contradicts an
+// earlier one. It wraps [ErrBadState].
+type StateError struct {
+	// Problem says what is wrong, for people: "chip \"\": 1 to 16
+	// printable characters".
+	Problem string
+}
+
+func (e *StateError) Error() string { return ErrBadState.Error() + ": " + e.Problem }
+
+// UserMessage is the error for people: "eFuse state: " and the problem.
+func (e *StateError) UserMessage() string { return usererr.Message(ErrBadState) + ": " + e.Problem }
+
+func (e *StateError) Unwrap() error { return ErrBadState }
+
+// badState returns a *StateError with the formatted problem.
+func badState(format string, a ...any) error {
+	return &StateError{Problem: fmt.Sprintf(format, a...)}
+}
 
 var purposeNames = func() map[string]bool {
 	m := map[string]bool{}
@@ -115,15 +136,15 @@ var purposeNames = func() map[string]bool {
 func ParseState(b []byte) (SecurityState, error) {
 	var s SecurityState
 	if len(b) > 4<<10 {
-		return s, fmt.Errorf("%w: %d bytes, more than 4 KiB", ErrBadState, len(b))
+		return s, badState("%d bytes, more than 4 KiB", len(b))
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&s); err != nil {
-		return SecurityState{}, fmt.Errorf("%w: %v", ErrBadState, err)
+		return SecurityState{}, badState("%v", err)
 	}
 	if d.More() {
-		return SecurityState{}, fmt.Errorf("%w: data after the object", ErrBadState)
+		return SecurityState{}, badState("data after the object")
 	}
 	if err := s.Validate(); err != nil {
 		return SecurityState{}, err
@@ -133,9 +154,7 @@ func ParseState(b []byte) (SecurityState, error) {
 
 // Validate checks that s could be a chip's state.
 func (s SecurityState) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrBadState, fmt.Sprintf(format, a...))
-	}
+	bad := badState
 	if s.Chip == "" || len(s.Chip) > 16 || strings.ContainsFunc(s.Chip, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
 		return bad("chip %q: 1 to 16 printable characters", s.Chip)
 	}
@@ -227,8 +246,8 @@ func (s SecurityState) Regresses(prior SecurityState) error {
 		}
 	}
 	if len(lost) > 0 {
-		return fmt.Errorf("%w: the board reports %s cleared or changed, which eFuses cannot do: this is not the board recorded before",
-			ErrBadState, strings.Join(lost, ", "))
+		return badState("the board reports %s cleared or changed, which eFuses cannot do: this is not the board recorded before",
+			strings.Join(lost, ", "))
 	}
 	return nil
 }
@@ -286,7 +305,7 @@ func PlanProtections(e *Efuses, p Protections) (*Burn, error) {
 		add(bitSecureDownload, "ENABLE_SECURITY_DOWNLOAD = 1 (the ROM loader only writes flash from now on)")
 	}
 	if len(b.Changes) == 0 {
-		return nil, fmt.Errorf("%w: the protections asked for are all set already", ErrEfuse)
+		return nil, usererr.Errorf("", "%w: the protections asked for are all set already", ErrEfuse)
 	}
 	return b, nil
 }

@@ -238,3 +238,20 @@ func TestNextBurnWalksTheProfile(t *testing.T) {
 		t.Errorf("device key source: %v, %v; want nothing to burn", b, err)
 	}
 }
+
+// TestStateErrorProblem: a bad or regressed state says what is wrong in
+// Problem, without the package's words, for the server to pass on.
+func TestStateErrorProblem(t *testing.T) {
+	_, err := ParseState([]byte(`{"chip":"ESP32-C3","flash_crypt_cnt":9}`))
+	var se *StateError
+	if !errors.As(err, &se) || se.Problem != "flash_crypt_cnt 9: SPI_BOOT_CRYPT_CNT has 3 bits" {
+		t.Errorf("ParseState: %v, want a StateError with the problem alone", err)
+	}
+	if !errors.Is(err, ErrBadState) || err.Error() != "esprom: eFuse state: "+se.Problem {
+		t.Errorf("Error() = %q", err)
+	}
+	_, err = ParseState([]byte(`{"chip":"ESP32-C3"} {}`))
+	if !errors.As(err, &se) || se.Problem != "data after the object" {
+		t.Errorf("trailing data: %v", err)
+	}
+}

@@ -1,32 +1,32 @@
 package fwupdate
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/usererr"
 )
 
 // Reasons a release is refused for a board. Check returns a *Refusal
 // wrapping one of them.
 var (
 	// ErrDowngrade: the board runs a newer version than the release.
-	ErrDowngrade = errors.New("fwupdate: the release is older than what the board runs")
+	ErrDowngrade = usererr.New("fwupdate", "the release is older than what the board runs")
 	// ErrSameVersion: the board already runs the release's version.
-	ErrSameVersion = errors.New("fwupdate: the board already runs this version")
+	ErrSameVersion = usererr.New("fwupdate", "the board already runs this version")
 	// ErrWrongHardware: the release is for other hardware.
-	ErrWrongHardware = errors.New("fwupdate: the release is for other hardware")
+	ErrWrongHardware = usererr.New("fwupdate", "the release is for other hardware")
 	// ErrUnknownHardware: the release names its hardware and the board
 	// does not say what it is.
-	ErrUnknownHardware = errors.New("fwupdate: the board does not say what hardware it is")
+	ErrUnknownHardware = usererr.New("fwupdate", "the board does not say what hardware it is")
 	// ErrNoRunningImage: the board runs no image for the release's
 	// component (it is in serial recovery, or has no such image).
-	ErrNoRunningImage = errors.New("fwupdate: the board runs no image for this release's component")
+	ErrNoRunningImage = usererr.New("fwupdate", "the board runs no image for this release's component")
 	// ErrPending: the board's upload slot holds an image waiting for a
 	// reset, or one it must keep to revert to.
-	ErrPending = errors.New("fwupdate: the board has an update in progress")
+	ErrPending = usererr.New("fwupdate", "the board has an update in progress")
 )
 
 // Refusal is a release refused for a board, with the reason in words a
@@ -36,7 +36,10 @@ type Refusal struct {
 	Reason string // for people
 }
 
-func (r *Refusal) Error() string { return "fwupdate: refused: " + r.Reason }
+func (r *Refusal) Error() string { return "fwupdate: " + r.UserMessage() }
+
+// UserMessage says that the update was refused and why, for people.
+func (r *Refusal) UserMessage() string { return "refused: " + r.Reason }
 
 // Unwrap returns the reason.
 func (r *Refusal) Unwrap() error { return r.Err }

@@ -5,20 +5,20 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // Errors of the flashing steps that callers branch on.
 var (
 	// ErrNotBooted: after the reset the board does not run the new image
 	// (its bootloader refused it, or it reverted).
-	ErrNotBooted = errors.New("fwupdate: the board did not boot the new image")
+	ErrNotBooted = usererr.New("fwupdate", "the board did not boot the new image")
 	// ErrNoAnswerAfterReset: the board did not answer within the boot
 	// timeout after a reset.
-	ErrNoAnswerAfterReset = errors.New("fwupdate: the board did not answer after the reset")
+	ErrNoAnswerAfterReset = usererr.New("fwupdate", "the board did not answer after the reset")
 )
 
 // DefaultBootTimeout bounds the wait for a board to answer after a reset.
@@ -49,7 +49,7 @@ func Upload(ctx context.Context, c *smp.Client, img []byte, image int, progress 
 func TestBoot(ctx context.Context, c *smp.Client, hash []byte) error {
 	slots, err := c.TestImage(ctx, hash)
 	if err != nil {
-		return fmt.Errorf("fwupdate: marking the image for a test boot: %w", err)
+		return usererr.Errorf("fwupdate", "marking the image for a test boot: %w", err)
 	}
 	for _, s := range slots {
 		if bytes.Equal(s.Hash, hash) && s.Pending {
@@ -59,7 +59,7 @@ func TestBoot(ctx context.Context, c *smp.Client, hash []byte) error {
 	if slots == nil {
 		return nil // the board did not list its new state
 	}
-	return fmt.Errorf("fwupdate: the board does not list image %s as pending after the test request", short(hash))
+	return usererr.Errorf("fwupdate", "the board does not list image %s as pending after the test request", short(hash))
 }
 
 // Reset asks the board to restart and waits until it answers again (see
@@ -67,7 +67,7 @@ func TestBoot(ctx context.Context, c *smp.Client, hash []byte) error {
 // restarts: that is not an error.
 func Reset(ctx context.Context, c *smp.Client, timeout time.Duration, booted func([]smp.SlotImage) bool) error {
 	if err := c.Reset(ctx, false); err != nil && !errors.Is(err, smp.ErrTimeout) {
-		return fmt.Errorf("fwupdate: reset: %w", err)
+		return usererr.Errorf("fwupdate", "reset: %w", err)
 	}
 	return WaitBoot(ctx, c, timeout, booted)
 }
@@ -108,11 +108,11 @@ func WaitBoot(ctx context.Context, c *smp.Client, timeout time.Duration, booted 
 		default:
 			var se *smp.Error
 			if !errors.As(err, &se) {
-				return fmt.Errorf("fwupdate: waiting for the board after the reset: %w", err)
+				return usererr.Errorf("fwupdate", "waiting for the board after the reset: %w", err)
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w within %v", ErrNoAnswerAfterReset, timeout)
+			return usererr.Errorf("", "%w within %v", ErrNoAnswerAfterReset, timeout)
 		}
 		t := time.NewTimer(bootPoll)
 		select {
@@ -129,15 +129,15 @@ func WaitBoot(ctx context.Context, c *smp.Client, timeout time.Duration, booted 
 func CheckRunning(ctx context.Context, c *smp.Client, image int, hash []byte) (smp.SlotImage, error) {
 	slots, err := c.ImageState(ctx)
 	if err != nil {
-		return smp.SlotImage{}, fmt.Errorf("fwupdate: reading the board's slots: %w", err)
+		return smp.SlotImage{}, usererr.Errorf("fwupdate", "reading the board's slots: %w", err)
 	}
 	s := &Summary{Slots: slots}
 	run, ok := s.Running(image)
 	if !ok {
-		return smp.SlotImage{}, fmt.Errorf("%w: it runs no image %d", ErrNotBooted, image)
+		return smp.SlotImage{}, usererr.Errorf("", "%w: it runs no image %d", ErrNotBooted, image)
 	}
 	if !bytes.Equal(run.Hash, hash) {
-		return run, fmt.Errorf("%w: it still runs version %s (%s), not %s", ErrNotBooted, run.Version, short(run.Hash), short(hash))
+		return run, usererr.Errorf("", "%w: it still runs version %s (%s), not %s", ErrNotBooted, run.Version, short(run.Hash), short(hash))
 	}
 	return run, nil
 }
@@ -147,17 +147,17 @@ func CheckRunning(ctx context.Context, c *smp.Client, image int, hash []byte) (s
 func Confirm(ctx context.Context, c *smp.Client, image int) (smp.SlotImage, error) {
 	slots, err := c.ConfirmImage(ctx, nil)
 	if err != nil {
-		return smp.SlotImage{}, fmt.Errorf("fwupdate: confirming the running image: %w", err)
+		return smp.SlotImage{}, usererr.Errorf("fwupdate", "confirming the running image: %w", err)
 	}
 	if slots == nil {
 		if slots, err = c.ImageState(ctx); err != nil {
-			return smp.SlotImage{}, fmt.Errorf("fwupdate: reading the board's slots: %w", err)
+			return smp.SlotImage{}, usererr.Errorf("fwupdate", "reading the board's slots: %w", err)
 		}
 	}
 	s := &Summary{Slots: slots}
 	run, ok := s.Running(image)
 	if !ok || !run.Confirmed {
-		return run, errors.New("fwupdate: the board does not list the running image as confirmed")
+		return run, usererr.New("fwupdate", "the board does not list the running image as confirmed")
 	}
 	return run, nil
 }

@@ -3,12 +3,13 @@ package fwupdate
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"trustforge/internal/usererr"
 )
 
 // Outcome is how an update ended.
@@ -93,7 +94,7 @@ func NewRecord(rnd io.Reader, now time.Time) (*Record, error) {
 	}
 	var id [16]byte
 	if _, err := io.ReadFull(rnd, id[:]); err != nil {
-		return nil, fmt.Errorf("fwupdate: record id: %w", err)
+		return nil, usererr.Errorf("fwupdate", "record id: %w", err)
 	}
 	return &Record{ID: hex.EncodeToString(id[:]), Started: now.UTC(), Steps: []Step{}}, nil
 }
@@ -121,13 +122,13 @@ const (
 )
 
 // ErrInvalidRecord is returned by Validate.
-var ErrInvalidRecord = errors.New("fwupdate: invalid record")
+var ErrInvalidRecord = usererr.New("fwupdate", "invalid record")
 
 // Validate checks that r is well formed and within the limits: a 32-digit
 // hex ID, a valid outcome, times in order, bounded UTF-8 text.
 func (r *Record) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidRecord, fmt.Sprintf(format, args...))
+		return usererr.Errorf("", "%w: %s", ErrInvalidRecord, fmt.Sprintf(format, args...))
 	}
 	if len(r.ID) != 32 {
 		return bad("id must be 32 hex digits")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // Summary is what a board says about itself over SMP. Boards answer a
@@ -43,7 +44,7 @@ func ReadSummary(ctx context.Context, c *smp.Client) (*Summary, error) {
 	s := &Summary{BootMode: smp.BootModeUnknown}
 	var err error
 	if s.Slots, err = c.ImageState(ctx); err != nil {
-		return nil, fmt.Errorf("fwupdate: reading the board's slots: %w", err)
+		return nil, usererr.Errorf("fwupdate", "reading the board's slots: %w", err)
 	}
 	note := func(what string, err error) error {
 		if ctx.Err() != nil {
@@ -58,7 +59,7 @@ func ReadSummary(ctx context.Context, c *smp.Client) (*Summary, error) {
 			s.Notes = append(s.Notes, what+": no answer")
 			return nil
 		}
-		return fmt.Errorf("fwupdate: %s: %w", what, err)
+		return usererr.Errorf("fwupdate", "%s: %w", what, err)
 	}
 	if s.Bootloader, err = c.Bootloader(ctx); err != nil {
 		if err := note("bootloader", err); err != nil {

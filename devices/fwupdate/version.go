@@ -1,11 +1,11 @@
 package fwupdate
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/usererr"
 )
 
 // ParseBoardVersion reads an image version as SMP's image list reports it,
@@ -14,13 +14,13 @@ import (
 func ParseBoardVersion(s string) (bundle.Version, error) {
 	parts := strings.Split(s, ".")
 	if len(parts) != 3 && len(parts) != 4 {
-		return bundle.Version{}, fmt.Errorf("fwupdate: board version %q: want major.minor.revision[.build]", s)
+		return bundle.Version{}, usererr.Errorf("fwupdate", "board version %q: want major.minor.revision[.build]", s)
 	}
 	var n [4]uint64
 	for i, p := range parts {
 		v, err := strconv.ParseUint(p, 10, 32)
 		if err != nil {
-			return bundle.Version{}, fmt.Errorf("fwupdate: board version %q: %q is not a number", s, p)
+			return bundle.Version{}, usererr.Errorf("fwupdate", "board version %q: %q is not a number", s, p)
 		}
 		n[i] = v
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // Doer sends SMP requests: an *smp.Client.
@@ -77,10 +77,10 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 		return Info{}, err
 	}
 	if len(r.ID) == 0 || len(r.ID) > MaxIDLen {
-		return Info{}, fmt.Errorf("%w: a device id of %d bytes (1 to %d)", ErrBadAnswer, len(r.ID), MaxIDLen)
+		return Info{}, usererr.Errorf("", "%w: a device id of %d bytes (1 to %d)", ErrBadAnswer, len(r.ID), MaxIDLen)
 	}
 	if len(r.Model) > 64 || len(r.Rev) > 64 {
-		return Info{}, fmt.Errorf("%w: model or revision longer than 64 bytes", ErrBadAnswer)
+		return Info{}, usererr.Errorf("", "%w: model or revision longer than 64 bytes", ErrBadAnswer)
 	}
 	return Info{ID: DeviceID(r.ID), Model: r.Model, Rev: r.Rev, IDKey: r.IDKey, Chain: r.Chain,
 		BootKey: r.BootKey, EncKey: r.EncKey, Locked: r.Locked}, nil
@@ -89,14 +89,14 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 // parseKey reads a public key the board sent and checks its algorithm.
 func parseKey(der []byte, alg keys.Algorithm) (*keys.PublicKey, error) {
 	if len(der) == 0 || len(der) > 256 {
-		return nil, fmt.Errorf("%w: a public key of %d bytes", ErrBadAnswer, len(der))
+		return nil, usererr.Errorf("", "%w: a public key of %d bytes", ErrBadAnswer, len(der))
 	}
 	k, err := keys.ParseSPKI(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadAnswer, err)
+		return nil, usererr.Errorf("", "%w: %v", ErrBadAnswer, err)
 	}
 	if k.Algorithm() != alg {
-		return nil, fmt.Errorf("%w: a %s key, want %s", ErrBadAnswer, k.Algorithm(), alg)
+		return nil, usererr.Errorf("", "%w: a %s key, want %s", ErrBadAnswer, k.Algorithm(), alg)
 	}
 	return k, nil
 }
@@ -138,7 +138,7 @@ func (c *Client) CSR(ctx context.Context, subject pki.Name, uri string) ([]byte,
 		return nil, err
 	}
 	if len(r.CSR) == 0 || len(r.CSR) > pki.MaxCSRSize {
-		return nil, fmt.Errorf("%w: a certificate request of %d bytes", ErrBadAnswer, len(r.CSR))
+		return nil, usererr.Errorf("", "%w: a certificate request of %d bytes", ErrBadAnswer, len(r.CSR))
 	}
 	return r.CSR, nil
 }
@@ -156,13 +156,13 @@ func (c *Client) chunk() int {
 // offset the board reports.
 func (c *Client) InstallChain(ctx context.Context, chain []byte) error {
 	if len(chain) == 0 || len(chain) > MaxChainLen {
-		return fmt.Errorf("provision: a chain of %d bytes (1 to %d)", len(chain), MaxChainLen)
+		return usererr.Errorf("provision", "a chain of %d bytes (1 to %d)", len(chain), MaxChainLen)
 	}
 	total := uint64(len(chain))
 	off := uint64(0)
 	for rounds := 0; ; rounds++ {
 		if rounds > 4*len(chain)/c.chunk()+16 {
-			return fmt.Errorf("%w: the chain upload is not progressing", ErrBadAnswer)
+			return usererr.Errorf("", "%w: the chain upload is not progressing", ErrBadAnswer)
 		}
 		end := min(off+uint64(c.chunk()), total)
 		req := ChainChunk{Off: off, Data: chain[off:end]}
@@ -176,7 +176,7 @@ func (c *Client) InstallChain(ctx context.Context, chain []byte) error {
 			return err
 		}
 		if r.Off > total {
-			return fmt.Errorf("%w: the board expects offset %d of a %d-byte chain", ErrBadAnswer, r.Off, total)
+			return usererr.Errorf("", "%w: the board expects offset %d of a %d-byte chain", ErrBadAnswer, r.Off, total)
 		}
 		if r.Off == total && end == total {
 			return nil
@@ -196,14 +196,14 @@ func (c *Client) Chain(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 		if r.Len > MaxChainLen || r.Off != uint64(len(out)) || r.Off+uint64(len(r.Data)) > r.Len {
-			return nil, fmt.Errorf("%w: chain chunk at %d of %d bytes, length %d", ErrBadAnswer, r.Off, len(r.Data), r.Len)
+			return nil, usererr.Errorf("", "%w: chain chunk at %d of %d bytes, length %d", ErrBadAnswer, r.Off, len(r.Data), r.Len)
 		}
 		out = append(out, r.Data...)
 		if uint64(len(out)) == r.Len {
 			return out, nil
 		}
 		if len(r.Data) == 0 {
-			return nil, fmt.Errorf("%w: an empty chain chunk at %d of %d", ErrBadAnswer, r.Off, r.Len)
+			return nil, usererr.Errorf("", "%w: an empty chain chunk at %d of %d", ErrBadAnswer, r.Off, r.Len)
 		}
 	}
 }
@@ -214,7 +214,7 @@ func (c *Client) Chain(ctx context.Context) ([]byte, error) {
 // again succeeds.
 func (c *Client) FuseBootKey(ctx context.Context, hash []byte) error {
 	if len(hash) != BootKeyHashLen {
-		return fmt.Errorf("provision: a boot key hash of %d bytes, want %d", len(hash), BootKeyHashLen)
+		return usererr.Errorf("provision", "a boot key hash of %d bytes, want %d", len(hash), BootKeyHashLen)
 	}
 	return c.do(ctx, smp.Request{Name: "boot key fuse", Op: smp.OpWrite, ID: CmdBootKey,
 		Body: BootKeyMessage{Hash: hash}, Idempotent: true}, nil)
@@ -227,7 +227,7 @@ func (c *Client) BootKeyHash(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	if len(r.Hash) != BootKeyHashLen {
-		return nil, fmt.Errorf("%w: a boot key hash of %d bytes", ErrBadAnswer, len(r.Hash))
+		return nil, usererr.Errorf("", "%w: a boot key hash of %d bytes", ErrBadAnswer, len(r.Hash))
 	}
 	return r.Hash, nil
 }

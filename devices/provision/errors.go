@@ -5,17 +5,18 @@ import (
 	"fmt"
 
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // Errors of the flow a caller can branch on. Errors returned by the
 // package wrap them.
 var (
 	// ErrLocked: the board is locked; it refuses provisioning writes.
-	ErrLocked = errors.New("provision: the board is locked")
+	ErrLocked = usererr.New("provision", "the board is locked")
 	// ErrClone: the board's device id is registered to another identity.
-	ErrClone = errors.New("provision: device id already registered")
+	ErrClone = usererr.New("provision", "device id already registered")
 	// ErrBadAnswer: the board answered with something unusable.
-	ErrBadAnswer = errors.New("provision: unusable answer from the board")
+	ErrBadAnswer = usererr.New("provision", "unusable answer from the board")
 )
 
 // Error is a provisioning group error a board answered with.
@@ -32,12 +33,15 @@ type Error struct {
 }
 
 // Error describes the error in words, with its symbolic name.
-func (e *Error) Error() string {
+func (e *Error) Error() string { return "provision: " + e.UserMessage() }
+
+// UserMessage is the error for people: the command and the board's answer.
+func (e *Error) UserMessage() string {
 	var s string
 	if e.Code != 0 {
-		s = fmt.Sprintf("provision: %s: %s (%s)", e.Cmd, CodeText(e.Code), CodeName(e.Code))
+		s = fmt.Sprintf("%s: %s (%s)", e.Cmd, CodeText(e.Code), CodeName(e.Code))
 	} else {
-		s = fmt.Sprintf("provision: %s: the board refused it (%s)", e.Cmd, e.RC)
+		s = fmt.Sprintf("%s: the board refused it (%s)", e.Cmd, e.RC)
 	}
 	if e.Reason != "" {
 		s += ": " + e.Reason

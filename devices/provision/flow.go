@@ -3,12 +3,12 @@ package provision
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
+	"trustforge/internal/usererr"
 )
 
 // Step names one step of the provisioning flow.
@@ -194,7 +194,7 @@ func (r *run) step(s Step, f func() (string, error)) error {
 	}
 	r.record(sr)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.Title(), err)
+		return usererr.Errorf("", "%s: %w", s.Title(), err)
 	}
 	return nil
 }
@@ -220,7 +220,7 @@ func (r *run) record(sr StepResult) {
 // even on failure.
 func Provision(ctx context.Context, c *Client, p Plan) (*Result, error) {
 	if p.CA == nil {
-		return nil, errors.New("provision: no certificate authority")
+		return nil, usererr.New("provision", "no certificate authority")
 	}
 	if err := p.Profile.Validate(); err != nil {
 		return nil, err
@@ -268,7 +268,7 @@ func (r *run) readInfo() error {
 		r.res.Info = info
 		d := fmt.Sprintf("device %s, %s rev %s: %s", info.ID, info.Model, info.Rev, info.State())
 		if info.Locked {
-			return d, fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrLocked, info.ID)
+			return d, usererr.Errorf("", "%w: device %s is already provisioned and locked; nothing was written", ErrLocked, info.ID)
 		}
 		return d, nil
 	})
@@ -295,7 +295,7 @@ func (r *run) lookUp() (*Registered, error) {
 		if same, err := r.sameIdentity(reg); err != nil {
 			return "", err
 		} else if !same {
-			return "", fmt.Errorf("%w: device %s was provisioned on %s by %s with another identity: this board is a clone or a replacement; nothing was written",
+			return "", usererr.Errorf("", "%w: device %s was provisioned on %s by %s with another identity: this board is a clone or a replacement; nothing was written",
 				ErrClone, id, reg.Provisioned.UTC().Format(time.RFC3339), reg.Operator)
 		}
 		prior = reg
@@ -372,7 +372,7 @@ func (r *run) installChain(prov *pki.Provisioned) error {
 			return "", err
 		}
 		if !bytes.Equal(back, prov.Chain.DER()) {
-			return "", fmt.Errorf("%w: the board holds another chain than the one installed", ErrBadAnswer)
+			return "", usererr.Errorf("", "%w: the board holds another chain than the one installed", ErrBadAnswer)
 		}
 		var chain pki.Chain
 		if err := r.compute(func() error {
@@ -468,7 +468,7 @@ func (r *run) bootKeyAndEncKey(reg *Registered) error {
 			return "", err
 		}
 		if reg != nil && !bytes.Equal(k.SPKI(), reg.EncryptionKey) {
-			return "", fmt.Errorf("%w: the board's encryption key differs from the registered one", ErrClone)
+			return "", usererr.Errorf("", "%w: the board's encryption key differs from the registered one", ErrClone)
 		}
 		res.EncryptionKey = k
 		return "X25519 key " + k.Fingerprint(), nil

@@ -3,7 +3,7 @@
 package serial
 
 import (
-	"fmt"
+	"trustforge/internal/usererr"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,14 +12,14 @@ import (
 func (p *Port) SetBaud(baud int) error {
 	rc, err := p.f.SyscallConn()
 	if err != nil {
-		return fmt.Errorf("serial: %w", err)
+		return usererr.Errorf("serial", "%w", err)
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) { serr = makeRaw(int(fd), baud) }); err != nil {
-		return fmt.Errorf("serial: %w", err)
+		return usererr.Errorf("serial", "%w", err)
 	}
 	if serr != nil {
-		return fmt.Errorf("serial: %s: %w", p.f.Name(), serr)
+		return usererr.Errorf("serial", "%s: %w", p.f.Name(), serr)
 	}
 	return nil
 }
@@ -29,7 +29,7 @@ func (p *Port) SetBaud(baud int) error {
 func (p *Port) SetLines(dtr, rts bool) error {
 	rc, err := p.f.SyscallConn()
 	if err != nil {
-		return fmt.Errorf("serial: %w", err)
+		return usererr.Errorf("serial", "%w", err)
 	}
 	var serr error
 	set := func(fd uintptr, bit int, on bool) {
@@ -45,10 +45,10 @@ func (p *Port) SetLines(dtr, rts bool) error {
 		set(fd, unix.TIOCM_DTR, dtr)
 		set(fd, unix.TIOCM_RTS, rts)
 	}); err != nil {
-		return fmt.Errorf("serial: %w", err)
+		return usererr.Errorf("serial", "%w", err)
 	}
 	if serr != nil {
-		return fmt.Errorf("serial: %s: setting DTR/RTS: %w", p.f.Name(), serr)
+		return usererr.Errorf("serial", "%s: setting DTR/RTS: %w", p.f.Name(), serr)
 	}
 	return nil
 }

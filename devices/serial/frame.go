@@ -2,8 +2,8 @@ package serial
 
 import (
 	"encoding/base64"
-	"errors"
-	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Frame markers and limits of the SMP serial framing.
@@ -25,14 +25,14 @@ var (
 )
 
 // ErrTooLarge is returned when a packet does not fit the 16-bit length field.
-var ErrTooLarge = errors.New("serial: packet too large for a frame")
+var ErrTooLarge = usererr.New("serial", "packet too large for a frame")
 
 // AppendFrame appends the serial frame of pkt to dst and returns the
 // extended slice: the base64 of length, packet and CRC, cut into lines of at
 // most MaxLine bytes, the first starting 06 09 and the others 04 14.
 func AppendFrame(dst, pkt []byte) ([]byte, error) {
 	if len(pkt) > MaxPacket {
-		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(pkt), MaxPacket)
+		return dst, usererr.Errorf("", "%w: %d bytes, limit %d", ErrTooLarge, len(pkt), MaxPacket)
 	}
 	raw := make([]byte, 0, len(pkt)+4)
 	raw = append(raw, byte((len(pkt)+2)>>8), byte(len(pkt)+2))

@@ -3,11 +3,11 @@
 package serial
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Port is a host serial port. Opening one is supported on Linux and macOS;
@@ -15,11 +15,11 @@ import (
 type Port struct{}
 
 // errUnsupported is returned by OpenPort on systems without port support.
-var errUnsupported = errors.New("serial: opening serial ports is not supported on " + runtime.GOOS)
+var errUnsupported = usererr.New("serial", "opening serial ports is not supported on "+runtime.GOOS)
 
 // OpenPort opens the serial port at path; see the Linux documentation.
 func OpenPort(path string, baud int) (*Port, error) {
-	return nil, fmt.Errorf("%w (port %s)", errUnsupported, path)
+	return nil, usererr.Errorf("", "%w (port %s)", errUnsupported, path)
 }
 
 // MakeRaw puts the terminal f in raw mode; unsupported here.

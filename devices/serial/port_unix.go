@@ -4,9 +4,10 @@ package serial
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"time"
+
+	"trustforge/internal/usererr"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,15 +28,15 @@ type Port struct {
 func OpenPort(path string, baud int) (*Port, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("serial: open %s: %w", path, err)
+		return nil, usererr.Errorf("serial", "open %s: %w", path, err)
 	}
 	if err := makeRaw(fd, baud); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("serial: %s: %w", path, err)
+		return nil, usererr.Errorf("serial", "%s: %w", path, err)
 	}
 	if err := flush(fd); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("serial: %s: %w", path, err)
+		return nil, usererr.Errorf("serial", "%s: %w", path, err)
 	}
 	return &Port{f: os.NewFile(uintptr(fd), path)}, nil
 }
@@ -46,14 +47,14 @@ func OpenPort(path string, baud int) (*Port, error) {
 func MakeRaw(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return fmt.Errorf("serial: %w", err)
+		return usererr.Errorf("serial", "%w", err)
 	}
 	var rerr error
 	if err := rc.Control(func(fd uintptr) { rerr = makeRaw(int(fd), 0) }); err != nil {
-		return fmt.Errorf("serial: %w", err)
+		return usererr.Errorf("serial", "%w", err)
 	}
 	if rerr != nil {
-		return fmt.Errorf("serial: %s: %w", f.Name(), rerr)
+		return usererr.Errorf("serial", "%s: %w", f.Name(), rerr)
 	}
 	return nil
 }

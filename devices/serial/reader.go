@@ -3,15 +3,15 @@ package serial
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // ErrBadFrame marks a frame the Reader dropped: bad base64, a wrong length,
 // a bad checksum, a continuation without a start, or a line cut short. The
 // stream goes on; call ReadPacket again.
-var ErrBadFrame = errors.New("serial: bad frame")
+var ErrBadFrame = usererr.New("serial", "bad frame")
 
 // Reader reads SMP packets from a serial byte stream, skipping console text
 // between frames.
@@ -155,7 +155,7 @@ func (r *Reader) endLine() (pkt []byte, err error, done bool) {
 		r.want = n
 		r.pkt = append(r.pkt, dec[2:]...)
 		if abandoned && len(r.pkt) < r.want {
-			return nil, fmt.Errorf("%w: packet cut short by the start of another", ErrBadFrame), true
+			return nil, usererr.Errorf("", "%w: packet cut short by the start of another", ErrBadFrame), true
 		}
 	} else {
 		switch {
@@ -188,7 +188,7 @@ func (r *Reader) endLine() (pkt []byte, err error, done bool) {
 // continuation lines, and reports why.
 func (r *Reader) drop(format string, args ...any) ([]byte, error, bool) {
 	r.pkt, r.want, r.skip = r.pkt[:0], -1, true
-	return nil, fmt.Errorf("%w: "+format, append([]any{ErrBadFrame}, args...)...), true
+	return nil, usererr.Errorf("", "%w: "+format, append([]any{ErrBadFrame}, args...)...), true
 }
 
 func (r *Reader) flushConsole() {

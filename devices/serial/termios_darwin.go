@@ -1,7 +1,7 @@
 package serial
 
 import (
-	"fmt"
+	"trustforge/internal/usererr"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,7 +13,7 @@ const (
 
 func setSpeed(t *unix.Termios, baud int) error {
 	if baud <= 0 {
-		return fmt.Errorf("baud rate %d out of range", baud)
+		return usererr.Errorf("", "baud rate %d out of range", baud)
 	}
 	t.Ispeed, t.Ospeed = uint64(baud), uint64(baud)
 	return nil

@@ -1,7 +1,7 @@
 package serial
 
 import (
-	"fmt"
+	"trustforge/internal/usererr"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +26,7 @@ var linuxSpeeds = map[int]uint32{
 func setSpeed(t *unix.Termios, baud int) error {
 	s, ok := linuxSpeeds[baud]
 	if !ok {
-		return fmt.Errorf("baud rate %d is not a standard speed", baud)
+		return usererr.Errorf("", "baud rate %d is not a standard speed", baud)
 	}
 	t.Cflag &^= unix.CBAUD
 	t.Cflag |= s

@@ -11,6 +11,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"trustforge/devices/serial"
+	"trustforge/internal/usererr"
 )
 
 // Defaults of Options.
@@ -159,7 +160,7 @@ func (c *Client) readLoop() {
 		if err != nil {
 			c.mu.Lock()
 			if c.err == nil {
-				c.err = fmt.Errorf("%w: %w", ErrLinkDown, err)
+				c.err = usererr.Errorf("", "%w: %w", ErrLinkDown, err)
 			}
 			c.mu.Unlock()
 			return
@@ -214,7 +215,7 @@ func (c *Client) start(ctx context.Context, h Header, body []byte, timeout time.
 	}
 	if !free {
 		c.mu.Unlock()
-		return nil, errors.New("smp: 256 requests already wait for an answer")
+		return nil, usererr.New("smp", "256 requests already wait for an answer")
 	}
 	cl := &call{hdr: h, ch: make(chan answer, 1)}
 	c.pending[h.Seq] = cl
@@ -234,7 +235,7 @@ func (c *Client) start(ctx context.Context, h Header, body []byte, timeout time.
 				err = io.ErrShortWrite
 			}
 			if err != nil {
-				err = fmt.Errorf("writing to the board: %w", err)
+				err = usererr.Errorf("", "writing to the board: %w", err)
 			}
 		}
 	}
@@ -311,7 +312,7 @@ func (c *Client) Do(ctx context.Context, r Request, resp any) error {
 	if r.Body != nil {
 		var err error
 		if body, err = cbor.Marshal(r.Body); err != nil {
-			return fmt.Errorf("smp: %s: encoding the request: %w", r.Name, err)
+			return usererr.Errorf("smp", "%s: encoding the request: %w", r.Name, err)
 		}
 	}
 	timeout := r.Timeout
@@ -326,7 +327,7 @@ func (c *Client) Do(ctx context.Context, r Request, resp any) error {
 	for i := range attempts {
 		cl, err := c.start(ctx, h, body, timeout)
 		if err != nil {
-			return fmt.Errorf("smp: %s: %w", r.Name, err)
+			return usererr.Errorf("smp", "%s: %w", r.Name, err)
 		}
 		a, err := c.await(ctx, cl, cl.sent.Add(timeout))
 		if errors.Is(err, ErrTimeout) {
@@ -334,14 +335,14 @@ func (c *Client) Do(ctx context.Context, r Request, resp any) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("smp: %s: %w", r.Name, err)
+			return usererr.Errorf("smp", "%s: %w", r.Name, err)
 		}
 		return decodeAnswer(r.Name, r.Group, a.body, resp)
 	}
 	if !r.Idempotent {
-		return fmt.Errorf("smp: %s: %w within %v (not sent again: the board may have carried it out)", r.Name, ErrTimeout, timeout)
+		return usererr.Errorf("smp", "%s: %w within %v (not sent again: the board may have carried it out)", r.Name, ErrTimeout, timeout)
 	}
-	return fmt.Errorf("smp: %s: %w (%d attempts, %v each)", r.Name, ErrTimeout, attempts, timeout)
+	return usererr.Errorf("smp", "%s: %w (%d attempts, %v each)", r.Name, ErrTimeout, attempts, timeout)
 }
 
 // status is the error part of an answer, in either SMP version.
@@ -358,7 +359,7 @@ type status struct {
 func decodeAnswer(name string, g Group, body []byte, resp any) error {
 	var st status
 	if err := cbor.Unmarshal(body, &st); err != nil {
-		return fmt.Errorf("smp: %s: the board's answer is not a CBOR map: %w", name, err)
+		return usererr.Errorf("smp", "%s: the board's answer is not a CBOR map: %w", name, err)
 	}
 	if st.Err != nil && st.Err.RC != 0 {
 		return &Error{Cmd: name, Group: Group(st.Err.Group), Code: int(st.Err.RC), GroupError: true, Reason: st.Rsn}
@@ -370,7 +371,7 @@ func decodeAnswer(name string, g Group, body []byte, resp any) error {
 		return nil
 	}
 	if err := cbor.Unmarshal(body, resp); err != nil {
-		return fmt.Errorf("smp: %s: unexpected answer: %w", name, err)
+		return usererr.Errorf("smp", "%s: unexpected answer: %w", name, err)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package smp
 import (
 	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // RC is an SMP status code of the kind version 1 answers carry in "rc"
@@ -201,12 +203,16 @@ func (e *Error) text() (codeText, bool) {
 }
 
 // Error describes the status in words, with its symbolic name.
-func (e *Error) Error() string {
+func (e *Error) Error() string { return "smp: " + e.UserMessage() }
+
+// UserMessage is the error for people: the command and the status in
+// words.
+func (e *Error) UserMessage() string {
 	desc := "the board reported an error"
 	if t, ok := e.text(); ok {
 		desc = t.text
 	}
-	s := fmt.Sprintf("smp: %s: %s (%s)", e.Cmd, desc, e.Name())
+	s := fmt.Sprintf("%s: %s (%s)", e.Cmd, desc, e.Name())
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}
@@ -231,9 +237,9 @@ var (
 	// ErrTimeout is returned when the board did not answer in time.
 	ErrTimeout = errors.New("no answer from the board")
 	// ErrClosed is returned once the client is closed.
-	ErrClosed = errors.New("smp: client closed")
+	ErrClosed = usererr.New("smp", "client closed")
 	// ErrLinkDown is returned once reading from the transport failed: the
 	// port went away (a USB board resetting, a cable pulled) or closed. The
 	// client is of no further use; open the port again.
-	ErrLinkDown = errors.New("smp: the link to the board failed")
+	ErrLinkDown = usererr.New("smp", "the link to the board failed")
 )

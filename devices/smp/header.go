@@ -2,8 +2,9 @@ package smp
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Op is the operation of an SMP packet.
@@ -86,7 +87,7 @@ type Header struct {
 }
 
 // ErrBadPacket is returned for bytes that are not an SMP packet.
-var ErrBadPacket = errors.New("smp: bad packet")
+var ErrBadPacket = usererr.New("smp", "bad packet")
 
 // AppendHeader appends the encoding of h to b.
 func AppendHeader(b []byte, h Header) []byte {
@@ -99,7 +100,7 @@ func AppendHeader(b []byte, h Header) []byte {
 // ParseHeader decodes the header at the start of b.
 func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderLen {
-		return Header{}, fmt.Errorf("%w: %d bytes, shorter than a header", ErrBadPacket, len(b))
+		return Header{}, usererr.Errorf("", "%w: %d bytes, shorter than a header", ErrBadPacket, len(b))
 	}
 	return Header{
 		Op:      Op(b[0] & 7),
@@ -116,7 +117,7 @@ func ParseHeader(b []byte) (Header, error) {
 // from body.
 func EncodePacket(h Header, body []byte) ([]byte, error) {
 	if len(body) > 0xffff {
-		return nil, fmt.Errorf("%w: body of %d bytes does not fit the length field", ErrBadPacket, len(body))
+		return nil, usererr.Errorf("", "%w: body of %d bytes does not fit the length field", ErrBadPacket, len(body))
 	}
 	h.Len = uint16(len(body))
 	return append(AppendHeader(make([]byte, 0, HeaderLen+len(body)), h), body...), nil
@@ -130,10 +131,10 @@ func DecodePacket(p []byte) (Header, []byte, error) {
 		return h, nil, err
 	}
 	if int(h.Len) != len(p)-HeaderLen {
-		return h, nil, fmt.Errorf("%w: header says %d body bytes, packet has %d", ErrBadPacket, h.Len, len(p)-HeaderLen)
+		return h, nil, usererr.Errorf("", "%w: header says %d body bytes, packet has %d", ErrBadPacket, h.Len, len(p)-HeaderLen)
 	}
 	if h.Op > OpWriteRsp {
-		return h, nil, fmt.Errorf("%w: unknown op %d", ErrBadPacket, h.Op)
+		return h, nil, usererr.Errorf("", "%w: unknown op %d", ErrBadPacket, h.Op)
 	}
 	return h, p[HeaderLen:], nil
 }

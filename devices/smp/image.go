@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"trustforge/internal/usererr"
 )
 
 // Commands of the image group.
@@ -68,7 +70,7 @@ type stateWrite struct {
 // back to the current image at the reset after. It returns the new state.
 func (c *Client) TestImage(ctx context.Context, hash []byte) ([]SlotImage, error) {
 	if len(hash) == 0 {
-		return nil, fmt.Errorf("smp: image test: no hash given")
+		return nil, usererr.Errorf("smp", "image test: no hash given")
 	}
 	var resp stateAnswer
 	err := c.Do(ctx, Request{

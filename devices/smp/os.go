@@ -3,6 +3,8 @@ package smp
 import (
 	"context"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Commands of the OS group.
@@ -142,7 +144,7 @@ func (c *Client) BootloaderMode(ctx context.Context) (mode BootMode, noDowngrade
 		return BootModeUnknown, false, err
 	}
 	if resp.Mode == nil {
-		return BootModeUnknown, false, fmt.Errorf("smp: bootloader mode: the answer has no mode")
+		return BootModeUnknown, false, usererr.Errorf("smp", "bootloader mode: the answer has no mode")
 	}
 	return BootMode(*resp.Mode), resp.NoDowngrade, nil
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
 	"trustforge/devices/serial"
+	"trustforge/internal/usererr"
 )
 
 // LinePacket is the largest SMP packet whose serial frame fits one 127-byte
@@ -107,7 +107,7 @@ func (c *Client) Upload(ctx context.Context, img []byte, opts *UploadOptions) (*
 	}
 	total := int64(len(img))
 	if total == 0 {
-		return nil, errors.New("smp: image upload: the image is empty")
+		return nil, usererr.New("smp", "image upload: the image is empty")
 	}
 	if o.PacketSize == 0 || o.Window == 0 {
 		p, err := c.paramsOnce(ctx)
@@ -120,7 +120,7 @@ func (c *Client) Upload(ctx context.Context, img []byte, opts *UploadOptions) (*
 				o.Window = max(p.BufCount, 1)
 			}
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("smp: image upload: %w", ctx.Err())
+			return nil, usererr.Errorf("smp", "image upload: %w", ctx.Err())
 		default:
 			c.debugf("image upload: no buffer parameters (%v); one line per request", err)
 		}
@@ -185,7 +185,7 @@ func (u *upload) request(off int64) (uploadReq, error) {
 		}
 	}
 	if n <= 0 || off == 0 && n < 32 && int64(n) < u.total {
-		return r, fmt.Errorf("packet size %d leaves no room for image data", u.o.PacketSize)
+		return r, usererr.Errorf("", "packet size %d leaves no room for image data", u.o.PacketSize)
 	}
 	r.Data = u.img[off : off+int64(n)]
 	return r, nil
@@ -259,7 +259,7 @@ func (u *upload) run(ctx context.Context) (*UploadResult, error) {
 // fail ends a run with err, forgetting the requests still in flight.
 func (u *upload) fail(err error) (*UploadResult, error) {
 	u.forgetQueue()
-	return &u.res, fmt.Errorf("smp: image upload: %w", err)
+	return &u.res, usererr.Errorf("smp", "image upload: %w", err)
 }
 
 // forgetQueue stops waiting for the requests in flight.
@@ -297,7 +297,7 @@ func (u *upload) send(ctx context.Context) error {
 		u.next += int64(len(req.Data))
 	}
 	if len(u.queue) == 0 {
-		return fmt.Errorf("nothing in flight at offset %d of %d", u.acked, u.total)
+		return usererr.Errorf("", "nothing in flight at offset %d of %d", u.acked, u.total)
 	}
 	return nil
 }
@@ -325,7 +325,7 @@ func (u *upload) timedOut(f flight) error {
 		return nil // a request that was already given up on
 	}
 	if u.timeouts++; u.timeouts > u.c.retries() {
-		return fmt.Errorf("%w at offset %d of %d; run the upload again to resume", ErrTimeout, u.acked, u.total)
+		return usererr.Errorf("", "%w at offset %d of %d; run the upload again to resume", ErrTimeout, u.acked, u.total)
 	}
 	u.c.debugf("image upload: no answer for offset %d; going back to %d", f.off, u.acked)
 	u.goBack(u.acked)
@@ -350,7 +350,7 @@ func (u *upload) answered(f flight, ans uploadAnswer) error {
 	}
 	off := *ans.Off
 	if off < 0 || off > u.total {
-		return fmt.Errorf("the board reports offset %d of a %d-byte image", off, u.total)
+		return usererr.Errorf("", "the board reports offset %d of a %d-byte image", off, u.total)
 	}
 	u.timeouts = 0
 	switch {

@@ -21,8 +21,9 @@
 package webserial
 
 import (
-	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Errors callers branch on.
@@ -30,20 +31,20 @@ var (
 	// ErrUnsupported is returned when the browser has no Web Serial API
 	// (Firefox, Safari, a page not served over https or localhost), or the
 	// code does not run in a browser.
-	ErrUnsupported = errors.New("webserial: this browser has no Web Serial API")
+	ErrUnsupported = usererr.New("webserial", "this browser has no Web Serial API")
 	// ErrNoPortChosen is returned when the person closed the port chooser
 	// without picking a port.
-	ErrNoPortChosen = errors.New("webserial: no port was chosen")
+	ErrNoPortChosen = usererr.New("webserial", "no port was chosen")
 	// ErrNeedsGesture is returned when requestPort was called without a
 	// recent click or key press (transient user activation).
-	ErrNeedsGesture = errors.New("webserial: choosing a port needs a click on the page first")
+	ErrNeedsGesture = usererr.New("webserial", "choosing a port needs a click on the page first")
 	// ErrDisconnected is returned once the port's device is unplugged.
-	ErrDisconnected = errors.New("webserial: the board was unplugged")
+	ErrDisconnected = usererr.New("webserial", "the board was unplugged")
 	// ErrClosed is returned by calls on a port that was closed.
-	ErrClosed = errors.New("webserial: port closed")
+	ErrClosed = usererr.New("webserial", "port closed")
 	// ErrBusy is returned when the port is open elsewhere: in another tab,
 	// another program, or still locked by an earlier reader or writer.
-	ErrBusy = errors.New("webserial: the port is in use")
+	ErrBusy = usererr.New("webserial", "the port is in use")
 )
 
 // Filter narrows the ports the chooser offers to USB devices with these
@@ -112,15 +113,15 @@ type Options struct {
 func (o Options) validate() error {
 	switch {
 	case o.BaudRate <= 0:
-		return fmt.Errorf("webserial: baud rate %d", o.BaudRate)
+		return usererr.Errorf("webserial", "baud rate %d", o.BaudRate)
 	case o.DataBits != 0 && o.DataBits != 7 && o.DataBits != 8:
-		return fmt.Errorf("webserial: %d data bits (want 7 or 8)", o.DataBits)
+		return usererr.Errorf("webserial", "%d data bits (want 7 or 8)", o.DataBits)
 	case o.StopBits != 0 && o.StopBits != 1 && o.StopBits != 2:
-		return fmt.Errorf("webserial: %d stop bits (want 1 or 2)", o.StopBits)
+		return usererr.Errorf("webserial", "%d stop bits (want 1 or 2)", o.StopBits)
 	case o.Parity != "" && o.Parity != ParityNone && o.Parity != ParityEven && o.Parity != ParityOdd:
-		return fmt.Errorf("webserial: parity %q", o.Parity)
+		return usererr.Errorf("webserial", "parity %q", o.Parity)
 	case o.BufferSize < 0 || o.BufferSize > 16<<20:
-		return fmt.Errorf("webserial: buffer size %d", o.BufferSize)
+		return usererr.Errorf("webserial", "buffer size %d", o.BufferSize)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ package webserial
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"trustforge/internal/browser"
+	"trustforge/internal/usererr"
 )
 
 // closeTimeout bounds each step of Close: a port whose device is gone may
@@ -20,12 +20,12 @@ import (
 const closeTimeout = 2 * time.Second
 
 // Supported reports whether the browser has the Web Serial API.
-func Supported() bool {
-	_, err := serialAPI()
-	return err == nil
-}
+func Supported() bool { return ports.Supported() }
 
-func serialAPI() (safejs.Value, error) { return browser.Navigator("serial", ErrUnsupported) }
+// ports is navigator.serial for this package.
+var ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: ErrUnsupported, Noun: "port", RequestMethod: "requestPort", ListMethod: "getPorts",
+	EventAttr: "target", Wrap: newPort, MapErr: mapErr, Filter: Filter.dict,
+	Event: func(kind string, p *Port) Event { return Event{Type: EventType(kind), Port: p} }}
 
 // Request shows the browser's port chooser and returns the port the person
 // picked. It must follow a click or key press on the page (it fails with
@@ -33,52 +33,29 @@ func serialAPI() (safejs.Value, error) { return browser.Navigator("serial", ErrU
 // is dismissed. In some browsers (headless ones) the chooser never answers:
 // cancel ctx, from a Cancel button or a timeout, to give up.
 func Request(ctx context.Context, filters ...Filter) (*Port, error) {
-	s, err := serialAPI()
-	if err != nil {
-		return nil, err
+	return ports.Request(ctx, filters)
+}
+
+// dict is the filter as requestPort takes it.
+func (f Filter) dict() map[string]any {
+	m := map[string]any{}
+	if f.VendorID != 0 {
+		m["usbVendorId"] = int(f.VendorID)
 	}
-	fs := make([]any, 0, len(filters))
-	for _, f := range filters {
-		m := map[string]any{}
-		if f.VendorID != 0 {
-			m["usbVendorId"] = int(f.VendorID)
-		}
-		if f.ProductID != 0 {
-			m["usbProductId"] = int(f.ProductID)
-		}
-		fs = append(fs, m)
+	if f.ProductID != 0 {
+		m["usbProductId"] = int(f.ProductID)
 	}
-	opts, err := safejs.ValueOf(map[string]any{"filters": fs})
-	if err != nil {
-		return nil, err
-	}
-	p, err := browser.Call(s, "requestPort", opts)
-	if err != nil {
-		return nil, mapErr(opChoose, "choosing a port", err)
-	}
-	v, err := browser.Await(ctx, p)
-	if err != nil {
-		return nil, mapErr(opChoose, "choosing a port", err)
-	}
-	return newPort(v), nil
+	return m
 }
 
 // Granted returns the ports this origin may open without asking: those
 // picked before, and those an enterprise policy grants.
-func Granted(ctx context.Context) ([]*Port, error) {
-	ports, err := browser.Granted(ctx, serialAPI, "getPorts", newPort)
-	return ports, mapErr(opOther, "listing ports", err)
-}
+func Granted(ctx context.Context) ([]*Port, error) { return ports.Granted(ctx) }
 
 // Watch reports ports of this origin being plugged in and unplugged until
 // ctx is done, when the channel closes. Events that the receiver is too
 // slow to take are dropped beyond a small buffer.
-func Watch(ctx context.Context) (<-chan Event, error) {
-	ch, err := browser.WatchConnections(ctx, serialAPI, "target", func(kind string, v safejs.Value) Event {
-		return Event{Type: EventType(kind), Port: newPort(v)}
-	})
-	return ch, mapErr(opOther, "watching ports", err)
-}
+func Watch(ctx context.Context) (<-chan Event, error) { return ports.Watch(ctx) }
 
 // Port is a serial port of the browser (a SerialPort). Once opened it is an
 // smp.Transport. Its methods may be called from several goroutines.
@@ -144,7 +121,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sess != nil {
-		return fmt.Errorf("webserial: open: %w: already open", ErrBusy)
+		return usererr.Errorf("webserial", "open: %w: already open", ErrBusy)
 	}
 	o := map[string]any{"baudRate": opts.BaudRate, "bufferSize": DefaultBufferSize, "flowControl": "none"}
 	if opts.BufferSize > 0 {
@@ -205,7 +182,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 func (s *session) start() error {
 	w, err := s.port.Get("writable")
 	if err != nil || w.IsNull() || w.IsUndefined() {
-		return errors.New("webserial: open: the port has no writable stream")
+		return usererr.New("webserial", "open: the port has no writable stream")
 	}
 	if s.writer, err = browser.Call(w, "getWriter"); err != nil {
 		return mapErr(opOpen, "open", err)
@@ -540,7 +517,7 @@ func (p *Port) Forget(ctx context.Context) error {
 	p.Close()
 	f, err := p.v.Get("forget")
 	if err != nil || f.Type() != safejs.TypeFunction {
-		return fmt.Errorf("webserial: forget: %w", ErrUnsupported)
+		return usererr.Errorf("webserial", "forget: %w", ErrUnsupported)
 	}
 	prom, err := browser.Call(p.v, "forget")
 	if err != nil {
@@ -552,20 +529,16 @@ func (p *Port) Forget(ctx context.Context) error {
 	return nil
 }
 
-// opKind says how a failed operation's DOMException reads: a chooser's
-// NotFoundError is the person cancelling, an open's NetworkError a port
-// or device that another program holds.
-type opKind int
-
+// The kinds of call mapErr tells apart (see browser.OpKind).
 const (
-	opOther opKind = iota
-	opChoose
-	opOpen
+	opOther  = browser.OpOther
+	opChoose = browser.OpChoose
+	opOpen   = browser.OpOpen
 )
 
 // mapErr turns a rejected Web Serial call into the package's errors; op
 // names the call in messages only, kind decides.
-func mapErr(kind opKind, op string, err error) error {
+func mapErr(kind browser.OpKind, op string, err error) error {
 	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -576,17 +549,17 @@ func mapErr(kind opKind, op string, err error) error {
 		}
 	case "SecurityError":
 		if kind == opChoose {
-			return fmt.Errorf("%w (%v)", ErrNeedsGesture, err)
+			return usererr.Errorf("", "%w (%v)", ErrNeedsGesture, err)
 		}
 	case "InvalidStateError":
-		return fmt.Errorf("webserial: %s: %w (%v)", op, ErrBusy, err)
+		return usererr.Errorf("webserial", "%s: %w (%v)", op, ErrBusy, err)
 	case "NetworkError":
 		if kind == opOpen {
-			return fmt.Errorf("webserial: %s: %w (%v)", op, ErrBusy, err)
+			return usererr.Errorf("webserial", "%s: %w (%v)", op, ErrBusy, err)
 		}
-		return fmt.Errorf("webserial: %s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webserial", "%s: %w", op, ErrDisconnected)
 	}
-	return fmt.Errorf("webserial: %s: %w", op, err)
+	return usererr.Errorf("webserial", "%s: %w", op, err)
 }
 
 func truthy(v safejs.Value) bool {

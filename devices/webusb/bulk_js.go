@@ -5,10 +5,11 @@ package webusb
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // bulkRead is how much each IN transfer asks for: large, so that a fast
@@ -140,7 +141,7 @@ func (b *Bulk) Write(ctx context.Context, p []byte) (int, error) {
 		return n, err
 	}
 	if n != len(p) {
-		return n, fmt.Errorf("webusb: bulk out: %d of %d bytes sent", n, len(p))
+		return n, usererr.Errorf("webusb", "bulk out: %d of %d bytes sent", n, len(p))
 	}
 	if b.out.PacketSize > 0 && len(p)%b.out.PacketSize == 0 {
 		if _, err := b.dev.TransferOut(ctx, b.out.Number, nil); err != nil {

@@ -2,9 +2,9 @@ package webusb
 
 import (
 	"errors"
-	"fmt"
 
 	"trustforge/devices/dfu"
+	"trustforge/internal/usererr"
 )
 
 // DFU interface class, subclass and protocols (USB DFU 1.1).
@@ -41,9 +41,9 @@ func dfuErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrStall):
-		return fmt.Errorf("%w: %w", dfu.ErrStall, err)
+		return usererr.Errorf("", "%w: %w", dfu.ErrStall, err)
 	case errors.Is(err, ErrDisconnected):
-		return fmt.Errorf("%w: %w", dfu.ErrDisconnected, err)
+		return usererr.Errorf("", "%w: %w", dfu.ErrDisconnected, err)
 	}
 	return err
 }

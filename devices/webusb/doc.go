@@ -17,33 +17,34 @@
 package webusb
 
 import (
-	"errors"
 	"fmt"
+
+	"trustforge/internal/usererr"
 )
 
 // Errors callers branch on.
 var (
 	// ErrUnsupported is returned when the browser has no WebUSB API, or the
 	// code does not run in a browser.
-	ErrUnsupported = errors.New("webusb: this browser has no WebUSB API")
+	ErrUnsupported = usererr.New("webusb", "this browser has no WebUSB API")
 	// ErrNoDeviceChosen is returned when the chooser was dismissed.
-	ErrNoDeviceChosen = errors.New("webusb: no device was chosen")
+	ErrNoDeviceChosen = usererr.New("webusb", "no device was chosen")
 	// ErrNeedsGesture is returned when requestDevice was called without a
 	// recent click or key press.
-	ErrNeedsGesture = errors.New("webusb: choosing a device needs a click on the page first")
+	ErrNeedsGesture = usererr.New("webusb", "choosing a device needs a click on the page first")
 	// ErrDisconnected is returned once the device is unplugged.
-	ErrDisconnected = errors.New("webusb: the device was unplugged")
+	ErrDisconnected = usererr.New("webusb", "the device was unplugged")
 	// ErrStall is returned when an endpoint stalled (the device refused the
 	// request or the transfer).
-	ErrStall = errors.New("webusb: the endpoint stalled")
+	ErrStall = usererr.New("webusb", "the endpoint stalled")
 	// ErrBabble is returned when the device sent more than was asked for.
-	ErrBabble = errors.New("webusb: the device sent more data than expected")
+	ErrBabble = usererr.New("webusb", "the device sent more data than expected")
 	// ErrBusy is returned when another program or tab holds the device or
 	// its interface.
-	ErrBusy = errors.New("webusb: the device is in use")
+	ErrBusy = usererr.New("webusb", "the device is in use")
 	// ErrNoInterface is returned by Bulk when the device has no suitable
 	// interface.
-	ErrNoInterface = errors.New("webusb: no vendor interface with a bulk endpoint pair")
+	ErrNoInterface = usererr.New("webusb", "no vendor interface with a bulk endpoint pair")
 )
 
 // Filter narrows the devices the chooser offers. Zero fields match any

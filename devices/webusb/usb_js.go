@@ -10,74 +10,56 @@ import (
 	"github.com/hack-pad/safejs"
 
 	"trustforge/internal/browser"
+	"trustforge/internal/usererr"
 )
 
 // Supported reports whether the browser has the WebUSB API.
-func Supported() bool {
-	_, err := usbAPI()
-	return err == nil
-}
+func Supported() bool { return devices.Supported() }
 
-func usbAPI() (safejs.Value, error) { return browser.Navigator("usb", ErrUnsupported) }
+// devices is navigator.usb for this package.
+var devices = &browser.DeviceAPI[*Device, Event, Filter]{Name: "usb", Missing: ErrUnsupported, Noun: "device", RequestMethod: "requestDevice", ListMethod: "getDevices",
+	EventAttr: "device", Wrap: newDevice, MapErr: mapErr, Filter: Filter.dict,
+	Event: func(kind string, d *Device) Event { return Event{Type: EventType(kind), Device: d} }}
 
 // Request shows the browser's device chooser and returns the device the
 // person picked. It must follow a click or key press (ErrNeedsGesture);
 // ErrNoDeviceChosen means the chooser was dismissed. Cancel ctx to give up
 // on a chooser that never answers.
 func Request(ctx context.Context, filters ...Filter) (*Device, error) {
-	u, err := usbAPI()
-	if err != nil {
-		return nil, err
+	return devices.Request(ctx, filters)
+}
+
+// dict is the filter as requestDevice takes it.
+func (f Filter) dict() map[string]any {
+	m := map[string]any{}
+	if f.VendorID != 0 {
+		m["vendorId"] = int(f.VendorID)
 	}
-	fs := make([]any, 0, len(filters))
-	for _, f := range filters {
-		m := map[string]any{}
-		if f.VendorID != 0 {
-			m["vendorId"] = int(f.VendorID)
-		}
-		if f.ProductID != 0 {
-			m["productId"] = int(f.ProductID)
-		}
-		if f.Class != 0 {
-			m["classCode"] = int(f.Class)
-		}
-		if f.Subclass != 0 {
-			m["subclassCode"] = int(f.Subclass)
-		}
-		if f.Protocol != 0 {
-			m["protocolCode"] = int(f.Protocol)
-		}
-		if f.SerialNumber != "" {
-			m["serialNumber"] = f.SerialNumber
-		}
-		fs = append(fs, m)
+	if f.ProductID != 0 {
+		m["productId"] = int(f.ProductID)
 	}
-	opts, err := safejs.ValueOf(map[string]any{"filters": fs})
-	if err != nil {
-		return nil, err
+	if f.Class != 0 {
+		m["classCode"] = int(f.Class)
 	}
-	v, err := await(ctx, u, "requestDevice", opts)
-	if err != nil {
-		return nil, mapErr(opChoose, "choosing a device", err)
+	if f.Subclass != 0 {
+		m["subclassCode"] = int(f.Subclass)
 	}
-	return newDevice(v), nil
+	if f.Protocol != 0 {
+		m["protocolCode"] = int(f.Protocol)
+	}
+	if f.SerialNumber != "" {
+		m["serialNumber"] = f.SerialNumber
+	}
+	return m
 }
 
 // Granted returns the devices this origin may open without asking.
-func Granted(ctx context.Context) ([]*Device, error) {
-	devs, err := browser.Granted(ctx, usbAPI, "getDevices", newDevice)
-	return devs, mapErr(opOther, "listing devices", err)
-}
+func Granted(ctx context.Context) ([]*Device, error) { return devices.Granted(ctx) }
 
 // Watch reports granted devices being plugged in and unplugged until ctx is
 // done, when the channel closes. Events beyond a small buffer are dropped
 // if the receiver is slow.
-func Watch(ctx context.Context) (<-chan Event, error) {
-	ch, err := browser.WatchConnections(ctx, usbAPI, "device", func(kind string, v safejs.Value) Event {
-		return Event{Type: EventType(kind), Device: newDevice(v)}
-	})
-	return ch, mapErr(opOther, "watching devices", err)
-}
+func Watch(ctx context.Context) (<-chan Event, error) { return devices.Watch(ctx) }
 
 // Device is a USB device of the browser (a USBDevice). Its methods may be
 // called from several goroutines; transfers on one endpoint are best kept
@@ -343,7 +325,7 @@ func (d *Device) Reset(ctx context.Context) error {
 func (d *Device) Forget(ctx context.Context) error {
 	f, err := d.v.Get("forget")
 	if err != nil || f.Type() != safejs.TypeFunction {
-		return fmt.Errorf("webusb: forget: %w", ErrUnsupported)
+		return usererr.Errorf("webusb", "forget: %w", ErrUnsupported)
 	}
 	if _, err := await(ctx, d.v, "forget"); err != nil {
 		return mapErr(opOther, "forget", err)
@@ -360,7 +342,7 @@ func transferStatus(r safejs.Value) error {
 	case "babble":
 		return ErrBabble
 	default:
-		return fmt.Errorf("webusb: transfer status %q", str(r, "status"))
+		return usererr.Errorf("webusb", "transfer status %q", str(r, "status"))
 	}
 }
 
@@ -382,20 +364,16 @@ func outResult(r safejs.Value) (int, error) {
 	return num(r, "bytesWritten"), nil
 }
 
-// opKind says how a failed operation's DOMException reads: a chooser's
-// NotFoundError is the person cancelling, an open's NetworkError a port
-// or device that another program holds.
-type opKind int
-
+// The kinds of call mapErr tells apart (see browser.OpKind).
 const (
-	opOther opKind = iota
-	opChoose
-	opOpen
+	opOther  = browser.OpOther
+	opChoose = browser.OpChoose
+	opOpen   = browser.OpOpen
 )
 
 // mapErr turns a rejected WebUSB call into the package's errors; op
 // names the call in messages only, kind decides.
-func mapErr(kind opKind, op string, err error) error {
+func mapErr(kind browser.OpKind, op string, err error) error {
 	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -409,18 +387,18 @@ func mapErr(kind opKind, op string, err error) error {
 		if kind == opChoose {
 			return ErrNoDeviceChosen
 		}
-		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webusb", "%s: %w", op, ErrDisconnected)
 	case "SecurityError":
 		if kind == opChoose {
-			return fmt.Errorf("%w (%s)", ErrNeedsGesture, msg)
+			return usererr.Errorf("", "%w (%s)", ErrNeedsGesture, msg)
 		}
 	case "NetworkError":
 		if kind == opOpen {
-			return fmt.Errorf("webusb: %s: %w (%s)", op, ErrBusy, msg)
+			return usererr.Errorf("webusb", "%s: %w (%s)", op, ErrBusy, msg)
 		}
-		return fmt.Errorf("webusb: %s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webusb", "%s: %w", op, ErrDisconnected)
 	case "InvalidStateError":
-		return fmt.Errorf("webusb: %s: %s", op, msg)
+		return usererr.Errorf("webusb", "%s: %s", op, msg)
 	}
-	return fmt.Errorf("webusb: %s: %w", op, err)
+	return usererr.Errorf("webusb", "%s: %w", op, err)
 }

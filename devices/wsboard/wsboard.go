@@ -13,11 +13,12 @@ package wsboard
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"sync"
 	"time"
+
+	"trustforge/internal/usererr"
 
 	"github.com/coder/websocket"
 )
@@ -29,11 +30,11 @@ const Path = "/demo-board/"
 var (
 	// ErrTakenOver is returned when another client (another tab) connected
 	// to the simulated board, which serves one client at a time.
-	ErrTakenOver = errors.New("wsboard: another client took over the simulated board")
+	ErrTakenOver = usererr.New("wsboard", "another client took over the simulated board")
 	// ErrShutDown is returned when the server stopped the simulated board.
-	ErrShutDown = errors.New("wsboard: the server shut the simulated board down")
+	ErrShutDown = usererr.New("wsboard", "the server shut the simulated board down")
 	// ErrClosed is returned by calls on a closed Conn.
-	ErrClosed = errors.New("wsboard: connection closed")
+	ErrClosed = usererr.New("wsboard", "connection closed")
 )
 
 // URL returns the simulated board's WebSocket URL for a console at origin,
@@ -41,7 +42,7 @@ var (
 func URL(origin string) (string, error) {
 	u, err := url.Parse(origin)
 	if err != nil {
-		return "", fmt.Errorf("wsboard: origin %q: %w", origin, err)
+		return "", usererr.Errorf("wsboard", "origin %q: %w", origin, err)
 	}
 	switch u.Scheme {
 	case "http":
@@ -50,10 +51,10 @@ func URL(origin string) (string, error) {
 		u.Scheme = "wss"
 	case "ws", "wss":
 	default:
-		return "", fmt.Errorf("wsboard: origin %q is not http or https", origin)
+		return "", usererr.Errorf("wsboard", "origin %q is not http or https", origin)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("wsboard: origin %q has no host", origin)
+		return "", usererr.Errorf("wsboard", "origin %q has no host", origin)
 	}
 	u.Path, u.RawQuery, u.Fragment = Path, "", ""
 	return u.String(), nil
@@ -82,7 +83,7 @@ func Dial(ctx context.Context, url string) (*Conn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("wsboard: connecting to the simulated board: %w", err)
+		return nil, usererr.Errorf("wsboard", "connecting to the simulated board: %w", err)
 	}
 	// Serial bytes come in small messages: a frame line is 127 bytes, an
 	// answer a few lines, a millisecond of a fast line a few hundred.
@@ -193,5 +194,5 @@ func (c *Conn) mapErr(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
 		return ErrClosed
 	}
-	return fmt.Errorf("wsboard: %w", err)
+	return usererr.Errorf("wsboard", "%w", err)
 }

@@ -17,6 +17,22 @@
 // Every wait is on a marker the console sets (data attributes), never a
 // sleep; every method fails with the console's own error message when it
 // shows one.
+//
+// A rig, in short (TestProductionLine in trustforge/e2e runs these steps
+// against a server it starts, with simulated boards behind the shim):
+//
+//	b, err := driver.StartBrowser(ctx, driver.BrowserOptions{})
+//	...
+//	tab, closeTab, err := b.NewTab()
+//	...
+//	s := station.New(tab, "https://releases.example.com")
+//	err = s.SignIn("line2", password)
+//	err = s.Unlock(vaultPassphrase) // or s.Enrol once, on a new station
+//	err = s.Open("")                // the first open package addressed to it
+//	run, err := s.Program()
+//	for _, bd := range run.Boards {
+//		fmt.Println(bd.Port, bd.Device, bd.State, bd.Detail)
+//	}
 package station
 
 import (

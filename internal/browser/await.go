@@ -5,7 +5,6 @@ package browser
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/hack-pad/safejs"
 )
@@ -18,11 +17,14 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return "browser: " + e.UserMessage() }
+
+// UserMessage is the exception for people: its name and message.
+func (e *Error) UserMessage() string {
 	if e.Name == "" {
-		return "browser: " + e.Message
+		return e.Message
 	}
-	return fmt.Sprintf("browser: %s: %s", e.Name, e.Message)
+	return e.Name + ": " + e.Message
 }
 
 // ErrorName returns the JavaScript error name carried by err ("NotFoundError"

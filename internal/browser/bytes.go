@@ -3,7 +3,7 @@
 package browser
 
 import (
-	"fmt"
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
@@ -65,5 +65,5 @@ func asUint8Array(v safejs.Value) (safejs.Value, error) {
 		n, _ := v.Get("byteLength")
 		return u8ctor.New(buf, off, n)
 	}
-	return safejs.Undefined(), fmt.Errorf("browser: %s is not a byte array", v.Type())
+	return safejs.Undefined(), usererr.Errorf("browser", "%s is not a byte array", v.Type())
 }

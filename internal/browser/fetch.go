@@ -4,9 +4,10 @@ package browser
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
+
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
@@ -70,7 +71,7 @@ func Fetch(ctx context.Context, method, url string, header map[string]string, bo
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("browser: %s %s: %w", method, url, err)
+		return nil, usererr.Errorf("browser", "%s %s: %w", method, url, err)
 	}
 	out := &FetchResponse{Header: map[string]string{}}
 	st, _ := resp.Get("status")
@@ -127,7 +128,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 			if b.ctx.Err() != nil {
 				return 0, b.ctx.Err()
 			}
-			return 0, fmt.Errorf("browser: reading a response: %w", err)
+			return 0, usererr.Errorf("browser", "reading a response: %w", err)
 		}
 		d, _ := r.Get("done")
 		if done, _ := d.Bool(); done {

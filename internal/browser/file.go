@@ -4,8 +4,8 @@ package browser
 
 import (
 	"context"
-	"errors"
-	"fmt"
+
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
@@ -23,7 +23,7 @@ func NewFile(v safejs.Value) (File, error) {
 	f := File{v: v}
 	size, err := v.Get("size")
 	if err != nil || size.Type() != safejs.TypeNumber {
-		return File{}, errors.New("browser: not a File or Blob")
+		return File{}, usererr.New("browser", "not a File or Blob")
 	}
 	n, _ := size.Float()
 	f.Size = int64(n)
@@ -67,7 +67,7 @@ func InputFiles(id string) ([]File, error) {
 	}
 	list, err := el.Get("files")
 	if err != nil || list.IsNull() || list.IsUndefined() {
-		return nil, fmt.Errorf("browser: #%s is not a file input", id)
+		return nil, usererr.Errorf("browser", "#%s is not a file input", id)
 	}
 	return FilesOf(list)
 }
@@ -93,7 +93,7 @@ func ElementByID(id string) (safejs.Value, error) {
 		return safejs.Undefined(), err
 	}
 	if el.IsNull() || el.IsUndefined() {
-		return safejs.Undefined(), fmt.Errorf("browser: no element #%s", id)
+		return safejs.Undefined(), usererr.Errorf("browser", "no element #%s", id)
 	}
 	return el, nil
 }
@@ -106,7 +106,7 @@ const readChunk = 4 << 20
 // bounds the file's size (0: no bound).
 func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total int64)) ([]byte, error) {
 	if max > 0 && f.Size > max {
-		return nil, fmt.Errorf("browser: %s is %d bytes, more than the %d allowed", f.Name, f.Size, max)
+		return nil, usererr.Errorf("browser", "%s is %d bytes, more than the %d allowed", f.Name, f.Size, max)
 	}
 	out := make([]byte, f.Size)
 	for off := int64(0); off < f.Size; off += readChunk {
@@ -121,7 +121,7 @@ func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total 
 		}
 		buf, err := Await(ctx, p)
 		if err != nil {
-			return nil, fmt.Errorf("browser: reading %s: %w", f.Name, err)
+			return nil, usererr.Errorf("browser", "reading %s: %w", f.Name, err)
 		}
 		// Copy straight into place: no garbage the size of the file.
 		u8, err := asUint8Array(buf)
@@ -133,7 +133,7 @@ func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total 
 			return nil, wrapErr(err)
 		}
 		if int64(n) != end-off {
-			return nil, fmt.Errorf("browser: %s changed while it was read", f.Name)
+			return nil, usererr.Errorf("browser", "%s changed while it was read", f.Name)
 		}
 		if progress != nil {
 			progress(end, f.Size)

@@ -4,11 +4,11 @@ package browser
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
+
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
@@ -23,7 +23,7 @@ const HashWorkerURL = "/web/hash-worker.js"
 const hashWorkerWait = 5 * time.Second
 
 // errWorkerGone means the hash worker failed: the input it held is lost.
-var errWorkerGone = errors.New("browser: the hash worker stopped")
+var errWorkerGone = usererr.New("browser", "the hash worker stopped")
 
 // hashWorker is the page's one hash worker. Its inputs are numbered; each
 // answer goes to the goroutine waiting for that number.
@@ -98,7 +98,7 @@ func awaitHashWorker(ctx context.Context) *hashWorker {
 func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 	ctor, err := safejs.Global().Get("Worker")
 	if err != nil || ctor.Type() != safejs.TypeFunction {
-		return nil, errors.New("browser: no Web Workers")
+		return nil, usererr.New("browser", "no Web Workers")
 	}
 	w, err := ctor.New(HashWorkerURL)
 	if err != nil {
@@ -262,7 +262,7 @@ func (r *remoteInput) digest(ctx context.Context, alg string) (sum []byte, parts
 		if perr != nil {
 			return nil, nil, perr
 		}
-		return nil, parts, fmt.Errorf("browser: digest in the hash worker: %s", msg)
+		return nil, parts, usererr.Errorf("browser", "digest in the hash worker: %s", msg)
 	}
 	s, err := v.Get("sum")
 	if err != nil {

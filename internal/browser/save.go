@@ -3,7 +3,7 @@
 package browser
 
 import (
-	"fmt"
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
@@ -96,7 +96,7 @@ func SaveFile(name, mediaType string, data []byte) error {
 		Call(g, "setTimeout", revoke.Value(), 60_000)
 	}
 	if clickErr != nil {
-		return fmt.Errorf("browser: starting the download of %s: %w", name, clickErr)
+		return usererr.Errorf("browser", "starting the download of %s: %w", name, clickErr)
 	}
 	return nil
 }

@@ -4,16 +4,16 @@ package browser
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
 
 // ErrNoSubtle means the page has no WebCrypto (crypto.subtle exists only in
 // secure contexts: https or localhost).
-var ErrNoSubtle = errors.New("browser: no WebCrypto (crypto.subtle) in this page")
+var ErrNoSubtle = usererr.New("browser", "no WebCrypto (crypto.subtle) in this page")
 
 // subtleCrypto returns crypto.subtle.
 func subtleCrypto() (safejs.Value, error) {
@@ -81,7 +81,7 @@ func ImportAESCTR(ctx context.Context, raw []byte) (*AESKey, error) {
 	}
 	k, err := Await(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("browser: importing an AES-CTR key: %w", err)
+		return nil, usererr.Errorf("browser", "importing an AES-CTR key: %w", err)
 	}
 	return &AESKey{key: k}, nil
 }
@@ -92,7 +92,7 @@ func ImportAESCTR(ctx context.Context, raw []byte) (*AESKey, error) {
 // It waits for a promise.
 func (k *AESKey) CTR(ctx context.Context, counter, dst, src []byte) error {
 	if len(dst) < len(src) {
-		return fmt.Errorf("browser: AES-CTR output of %d bytes for %d", len(dst), len(src))
+		return usererr.Errorf("browser", "AES-CTR output of %d bytes for %d", len(dst), len(src))
 	}
 	v, err := k.ctr(ctx, counter, src)
 	if err != nil {
@@ -103,7 +103,7 @@ func (k *AESKey) CTR(ctx context.Context, counter, dst, src []byte) error {
 		return err
 	}
 	if n, err := u8.Length(); err != nil || n != len(src) {
-		return fmt.Errorf("browser: AES-CTR gave %d bytes for %d", n, len(src))
+		return usererr.Errorf("browser", "AES-CTR gave %d bytes for %d", n, len(src))
 	}
 	if _, err := safejs.CopyBytesToGo(dst[:len(src)], u8); err != nil {
 		return wrapErr(err)
@@ -113,7 +113,7 @@ func (k *AESKey) CTR(ctx context.Context, counter, dst, src []byte) error {
 
 func (k *AESKey) ctr(ctx context.Context, counter, data []byte) (safejs.Value, error) {
 	if len(counter) != 16 {
-		return safejs.Undefined(), fmt.Errorf("browser: AES-CTR counter of %d bytes, want 16", len(counter))
+		return safejs.Undefined(), usererr.Errorf("browser", "AES-CTR counter of %d bytes, want 16", len(counter))
 	}
 	s, err := subtleCrypto()
 	if err != nil {
@@ -340,7 +340,7 @@ func DigestSink(ctx context.Context, alg string, s *Sink) ([]byte, error) {
 		}
 		// The worker gave the input back (or lost it: local fails).
 		if lerr := s.local(ctx); lerr != nil {
-			return nil, fmt.Errorf("%w (and then %v)", err, lerr)
+			return nil, usererr.Errorf("", "%w (and then %v)", err, lerr)
 		}
 	}
 	sc, err := subtleCrypto()

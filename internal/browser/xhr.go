@@ -4,7 +4,8 @@ package browser
 
 import (
 	"context"
-	"fmt"
+
+	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
@@ -94,7 +95,7 @@ func Send(ctx context.Context, req Request) (*Response, error) {
 			Call(xhr, "abort")
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("browser: %s %s: network error", req.Method, req.URL)
+		return nil, usererr.Errorf("browser", "%s %s: network error", req.Method, req.URL)
 	}
 	resp := &Response{}
 	st, _ := xhr.Get("status")

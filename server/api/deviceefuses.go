@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 
 	"trustforge/devices/esprom"
 	"trustforge/internal/apiwire"
@@ -52,8 +51,11 @@ func (s *Server) recordEFuses(w http.ResponseWriter, r *http.Request, p *princip
 		return badField("mac", "%s does not match device id %s: an ESP32 board's id is its MAC's 12 hex digits", q.MAC, id)
 	}
 	st, err := esprom.ParseState(q.EFuses)
-	if err != nil {
-		return badField("efuses", "%s", strings.TrimPrefix(err.Error(), "esprom: eFuse state: "))
+	var bad *esprom.StateError
+	if errors.As(err, &bad) {
+		return badField("efuses", "%s", bad.Problem)
+	} else if err != nil {
+		return err
 	}
 	if _, err := s.store.Product(r.Context(), q.Product); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -82,8 +84,11 @@ func (s *Server) recordEFuses(w http.ResponseWriter, r *http.Request, p *princip
 			if err != nil {
 				return err
 			}
-			if err := st.Regresses(was); err != nil {
-				return errorf(http.StatusConflict, apiwire.CodeEFuseRegressed, "%s", strings.TrimPrefix(err.Error(), "esprom: eFuse state: "))
+			var bad *esprom.StateError
+			if err := st.Regresses(was); errors.As(err, &bad) {
+				return errorf(http.StatusConflict, apiwire.CodeEFuseRegressed, "%s", bad.Problem)
+			} else if err != nil {
+				return err
 			}
 		}
 		return nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,24 +39,6 @@ PATH is a serial port (/dev/ttyACM0, a pseudo-terminal such as boardsim's),
 or the ws:// URL of a boardsim WebSocket. HASH is the image's SHA256 TLV in
 hex, or a unique prefix of it.`
 
-var deviceOpts = []optSpec{
-	{long: "port", short: "p", kind: optValue, metavar: "PATH", help: "the board's serial port, pseudo-terminal or ws:// URL (required)"},
-	{long: "baud", short: "b", kind: optValue, metavar: "N", help: "serial speed in bits per second (default 115200)"},
-	{long: "timeout", short: "t", kind: optValue, metavar: "DURATION", help: "wait this long for each answer (default 5s)"},
-	{long: "retries", kind: optValue, metavar: "N", help: "send a request that is safe to repeat this many more times (default 2)"},
-	{long: "smp-v2", kind: optBool, help: "speak SMP version 2 (group-specific error codes)"},
-	{long: "verbose", short: "v", kind: optBool, help: "show the board's console output and every SMP packet on stderr"},
-	{long: "force", kind: optBool, help: "image upload: upload even when the file fails the local checks"},
-	{long: "key", short: "k", kind: optValue, multi: true, metavar: "PUB.pem", help: "image upload: check locally that one of these keys signed the image"},
-	{long: "upgrade", kind: optBool, help: "image upload: ask the board to refuse an image not newer than the running one"},
-	{long: "packet-size", kind: optValue, metavar: "N", help: "image upload: bytes per request (default: the board's buffer size)"},
-	{long: "window", kind: optValue, metavar: "N", help: "image upload: requests in flight (default: the board's buffer count)"},
-	{long: "no-progress", kind: optBool, help: "image upload: no progress bar"},
-	{long: "slot", kind: optValue, metavar: "N", help: "image erase: the slot to erase (default 1)"},
-	{long: "no-wait", kind: optBool, help: "reset: do not wait for the board to come back"},
-	{long: "boot-timeout", kind: optValue, metavar: "DURATION", help: "reset: wait this long for the board to come back (default 30s)"},
-}
-
 // deviceCommands lists the device subcommands that take flags of their own,
 // given first: `trustforge device provision --port …`.
 func deviceCommands() []command {
@@ -76,31 +57,21 @@ func runDevice(ctx context.Context, env Env, args []string) error {
 			}
 		}
 	}
-	o, err := parseOpts(env, deviceSynopsis, deviceOpts, args)
+	fs := newFlagSet(env, "device", deviceSynopsis)
+	var f deviceFlags
+	f.register(fs)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(o.args) == 0 {
-		printOptUsage(env.Stderr, deviceSynopsis, deviceOpts)
+	if len(pos) == 0 {
+		fs.Usage()
 		return usageErrorf("no command")
 	}
-	port, err := o.require("port")
-	if err != nil {
+	if err := f.check(); err != nil {
 		return err
 	}
-	baud, err := o.integer("baud", 115200, 1<<30)
-	if err != nil {
-		return err
-	}
-	timeout, err := durationOpt(o, "timeout", smp.DefaultTimeout)
-	if err != nil {
-		return err
-	}
-	retries, err := o.integer("retries", smp.DefaultRetries, 100)
-	if err != nil {
-		return err
-	}
-	cmd, rest := o.args[0], o.args[1:]
+	cmd, rest := pos[0], pos[1:]
 	var run func(d *device, ctx context.Context) error
 	switch cmd {
 	case "echo":
@@ -120,23 +91,23 @@ func runDevice(ctx context.Context, env Env, args []string) error {
 			"info": (*device).info, "params": (*device).params, "reset": (*device).reset,
 		}[cmd]
 	case "image":
-		if run, err = imageCommand(o, rest); err != nil {
+		if run, err = imageCommand(&f, rest); err != nil {
 			return err
 		}
 	default:
 		return usageErrorf("unknown device command %q (see -h)", cmd)
 	}
 
-	d := &device{env: env, o: o}
-	d.opts = &smp.Options{Timeout: timeout, Retries: int(retries), V2: o.flag("smp-v2"), Console: &d.console}
-	if retries == 0 {
+	d := &device{env: env, f: &f}
+	d.opts = &smp.Options{Timeout: f.timeout, Retries: f.retries, V2: f.smpV2, Console: &d.console}
+	if f.retries == 0 {
 		d.opts.Retries = -1
 	}
-	if o.flag("verbose") {
+	if f.verbose {
 		d.console.echo = env.Stderr
 		d.opts.Debug = &lockedWriter{w: env.Stderr}
 	}
-	d.open = func(ctx context.Context) (smp.Transport, error) { return openTransport(ctx, port, int(baud)) }
+	d.open = func(ctx context.Context) (smp.Transport, error) { return openTransport(ctx, f.port, f.baud) }
 	tr, err := d.open(ctx)
 	if err != nil {
 		return err
@@ -149,7 +120,7 @@ func runDevice(ctx context.Context, env Env, args []string) error {
 // device is one session with a board.
 type device struct {
 	env     Env
-	o       *optSet
+	f       *deviceFlags
 	opts    *smp.Options
 	open    func(context.Context) (smp.Transport, error)
 	c       *smp.Client
@@ -193,21 +164,6 @@ func openTransport(ctx context.Context, port string, baud int) (smp.Transport, e
 		return nil, fmt.Errorf("device: %w", err)
 	}
 	return smp.FromStream(p), nil
-}
-
-func durationOpt(o *optSet, name string, def time.Duration) (time.Duration, error) {
-	if !o.has(name) {
-		return def, nil
-	}
-	s := o.str(name)
-	if n, err := strconv.ParseFloat(s, 64); err == nil && n > 0 {
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, usageErrorf("--%s: %q is not a duration such as 5s or 500ms", name, s)
-	}
-	return d, nil
 }
 
 func (d *device) echo(ctx context.Context, text string) error {

@@ -14,7 +14,7 @@ import (
 )
 
 // imageCommand returns the `device image ...` command named by args.
-func imageCommand(o *optSet, args []string) (func(*device, context.Context) error, error) {
+func imageCommand(f *deviceFlags, args []string) (func(*device, context.Context) error, error) {
 	if len(args) == 0 {
 		return nil, usageErrorf("image needs a command: list, upload, test, confirm or erase")
 	}
@@ -54,11 +54,7 @@ func imageCommand(o *optSet, args []string) (func(*device, context.Context) erro
 		if err := want(0, 0, "no arguments (--slot N picks the slot)"); err != nil {
 			return nil, err
 		}
-		slot, err := o.integer("slot", 1, 1)
-		if err != nil {
-			return nil, err
-		}
-		return func(d *device, ctx context.Context) error { return d.imageErase(ctx, int(slot)) }, nil
+		return func(d *device, ctx context.Context) error { return d.imageErase(ctx, f.slot) }, nil
 	}
 	return nil, usageErrorf("unknown image command %q: want list, upload, test, confirm or erase", sub)
 }
@@ -130,7 +126,7 @@ func (d *device) checkImage(path string, data []byte) (*mcuimg.Image, error) {
 		return img, nil
 	}
 	var trusted []*keys.PublicKey
-	for _, kp := range d.o.list("key") {
+	for _, kp := range d.f.keys {
 		k, err := loadPublicKey(kp)
 		if err != nil {
 			return img, err
@@ -150,7 +146,7 @@ func (d *device) imageUpload(ctx context.Context, path string) error {
 	}
 	img, cerr := d.checkImage(path, data)
 	if cerr != nil {
-		if !d.o.flag("force") {
+		if !d.f.force {
 			return fmt.Errorf("device: %w (the board would not boot it; --force uploads it anyway)", cerr)
 		}
 		fmt.Fprintf(d.env.Stderr, "warning: %v; uploading it anyway (--force)\n", cerr)
@@ -175,19 +171,11 @@ func (d *device) imageUpload(ctx context.Context, path string) error {
 		}
 	}
 
-	packet, err := d.o.integer("packet-size", 0, 1<<16)
-	if err != nil {
-		return err
-	}
-	window, err := d.o.integer("window", 0, 64)
-	if err != nil {
-		return err
-	}
-	bar := newProgressBar(d.env.Stderr, !d.o.flag("no-progress"))
+	bar := newProgressBar(d.env.Stderr, !d.f.noProgress)
 	res, err := d.c.Upload(ctx, data, &smp.UploadOptions{
-		PacketSize: int(packet),
-		Window:     int(window),
-		Upgrade:    d.o.flag("upgrade"),
+		PacketSize: d.f.packetSize,
+		Window:     d.f.window,
+		Upgrade:    d.f.upgrade,
 		Progress:   bar.update,
 	})
 	bar.finish(err == nil)
@@ -220,9 +208,9 @@ func (d *device) imageUpload(ctx context.Context, path string) error {
 	if img != nil {
 		fmt.Fprintf(w, "version %s, hash %x, in slot %d\n", versionString(img.Version()), hash, slot)
 		if slot == 1 {
-			fmt.Fprintf(w, "next: trustforge device --port %s image test %x, then reset\n", d.o.str("port"), hash[:8])
+			fmt.Fprintf(w, "next: trustforge device --port %s image test %x, then reset\n", d.f.port, hash[:8])
 		} else if slot == 0 {
-			fmt.Fprintf(w, "next: trustforge device --port %s reset (the board is in serial recovery: the image went straight to slot 0)\n", d.o.str("port"))
+			fmt.Fprintf(w, "next: trustforge device --port %s reset (the board is in serial recovery: the image went straight to slot 0)\n", d.f.port)
 		}
 	}
 	return nil

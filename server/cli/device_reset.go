@@ -24,21 +24,20 @@ func (d *device) reset(ctx context.Context) error {
 	if err := d.c.Reset(ctx, false); err != nil {
 		return err
 	}
-	if d.o.flag("no-wait") {
+	if d.f.noWait {
 		fmt.Fprintln(d.env.Stdout, "reset sent")
 		return nil
-	}
-	bootTimeout, err := durationOpt(d.o, "boot-timeout", 30*time.Second)
-	if err != nil {
-		return err
 	}
 	select {
 	case <-time.After(resetSettle):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	var after []smp.SlotImage
-	deadline := time.Now().Add(bootTimeout)
+	var (
+		after []smp.SlotImage
+		err   error
+	)
+	deadline := time.Now().Add(d.f.boot)
 	for {
 		after, err = d.c.ImageState(ctx)
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {

@@ -3,11 +3,10 @@ package client
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 )
 
 // Enrol creates the first account with the one-time secret from the link
@@ -118,7 +117,7 @@ func (c *Client) Audit(ctx context.Context) (AuditExport, error) {
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	if _, err := io.Copy(&buf, io.LimitReader(resp.Body, maxAudit+1)); err != nil {
-		return AuditExport{}, fmt.Errorf("client: reading the audit log: %w", err)
+		return AuditExport{}, usererr.Errorf("client", "reading the audit log: %w", err)
 	}
 	if buf.Len() > maxAudit {
 		return AuditExport{}, errAuditTooLarge
@@ -126,7 +125,7 @@ func (c *Client) Audit(ctx context.Context) (AuditExport, error) {
 	return AuditExport{Log: buf.Bytes(), Head: resp.Header.Get("Trustforge-Audit-Head")}, nil
 }
 
-var errAuditTooLarge = errors.New("client: the audit log is larger than 256 MiB: export it with `trustforge audit export` on the server")
+var errAuditTooLarge = usererr.New("client", "the audit log is larger than 256 MiB: export it with `trustforge audit export` on the server")
 
 // Admins names the enabled administrators: whom to ask for an account, a
 // product or a role.

@@ -27,6 +27,7 @@ import (
 	"sync"
 
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 )
 
 // CSRFHeader carries the session's CSRF token on state-changing requests.
@@ -101,7 +102,7 @@ func (c *Client) headers(method string, h map[string]string) map[string]string {
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, usererr.Errorf("client", "%w", err)
 	}
 	for k, v := range c.headers(method, nil) {
 		req.Header.Set(k, v)
@@ -114,7 +115,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ct
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("client: %s %s: the server cannot be reached: %w", method, path, err)
+		return nil, usererr.Errorf("client", "%s %s: the server cannot be reached: %w", method, path, err)
 	}
 	if resp.StatusCode >= 400 {
 		defer resp.Body.Close()
@@ -141,7 +142,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("client: %w", err)
+			return usererr.Errorf("client", "%w", err)
 		}
 		body, ctype = bytes.NewReader(b), "application/json"
 	}
@@ -155,7 +156,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 		return nil
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
-		return fmt.Errorf("client: %s %s: reading the answer: %w", method, path, err)
+		return usererr.Errorf("client", "%s %s: reading the answer: %w", method, path, err)
 	}
 	return nil
 }
@@ -169,7 +170,7 @@ func (c *Client) fetch(ctx context.Context, path string, max int64, progress fun
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > max {
-		return nil, fmt.Errorf("client: %s is %d bytes, more than %d", path, resp.ContentLength, max)
+		return nil, usererr.Errorf("client", "%s is %d bytes, more than %d", path, resp.ContentLength, max)
 	}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
@@ -180,7 +181,7 @@ func (c *Client) fetch(ctx context.Context, path string, max int64, progress fun
 		n, err := resp.Body.Read(chunk)
 		buf.Write(chunk[:n])
 		if int64(buf.Len()) > max {
-			return nil, fmt.Errorf("client: %s is more than %d bytes", path, max)
+			return nil, usererr.Errorf("client", "%s is more than %d bytes", path, max)
 		}
 		if progress != nil && n > 0 {
 			progress(int64(buf.Len()), resp.ContentLength)
@@ -192,7 +193,7 @@ func (c *Client) fetch(ctx context.Context, path string, max int64, progress fun
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("client: downloading %s: %w", path, err)
+			return nil, usererr.Errorf("client", "downloading %s: %w", path, err)
 		}
 	}
 	return buf.Bytes(), nil

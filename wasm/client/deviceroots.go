@@ -5,17 +5,16 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
-	"fmt"
 
 	"trustforge/crypto/pki"
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 )
 
 // ErrRootRevoked reports that EnsureDeviceRoot found the root registered
 // but revoked: undoing a revocation is an administrator's deliberate
 // decision, never a side effect of provisioning.
-var ErrRootRevoked = errors.New("client: this device CA's root was revoked as a trust anchor")
+var ErrRootRevoked = usererr.New("client", "this device CA's root was revoked as a trust anchor")
 
 // DeviceRoots lists a product's trust anchors, revoked ones included.
 func (c *Client) DeviceRoots(ctx context.Context, product string) ([]DeviceRoot, error) {
@@ -47,7 +46,7 @@ func (c *Client) EnsureDeviceRoot(ctx context.Context, product string, root *x50
 	for _, r := range rs {
 		if r.Fingerprint == fp {
 			if r.Revoked != nil {
-				return false, fmt.Errorf("%w of %s by %s", ErrRootRevoked, product, r.RevokedBy)
+				return false, usererr.Errorf("", "%w of %s by %s", ErrRootRevoked, product, r.RevokedBy)
 			}
 			return false, nil
 		}

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 
@@ -11,6 +10,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/devices/provision"
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 )
 
 // RegisterDevice records a provisioned board.
@@ -94,7 +94,7 @@ func (r registry) Lookup(ctx context.Context, id string) (*provision.Registered,
 	}
 	chain, err := pki.ParseChain([]byte(d.Chain))
 	if err != nil {
-		return nil, fmt.Errorf("client: the registry's chain of %s: %w", id, err)
+		return nil, usererr.Errorf("client", "the registry's chain of %s: %w", id, err)
 	}
 	reg := &provision.Registered{Record: provision.Record{DeviceID: d.ID, Product: d.Product, Model: d.Model, Rev: d.Rev,
 		Chain: chain.DER(), BootKeyHash: d.BootKeyHash}, Provisioned: d.Provisioned, Operator: d.Operator, Revoked: d.Revoked != nil}
@@ -124,7 +124,7 @@ func (r registry) Register(ctx context.Context, rec provision.Record) error {
 	}
 	_, err = r.c.RegisterDevice(ctx, reg)
 	if errors.Is(err, apiwire.CodeDeviceRegistered) {
-		return fmt.Errorf("%w: %v", provision.ErrClone, err)
+		return usererr.Errorf("", "%w: %v", provision.ErrClone, err)
 	}
 	return err
 }

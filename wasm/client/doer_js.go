@@ -4,12 +4,12 @@ package client
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
 	"trustforge/internal/browser"
+	"trustforge/internal/usererr"
 )
 
 // defaultDoer sends requests with the browser's Fetch API.
@@ -28,7 +28,7 @@ func (fetchDoer) Do(req *http.Request) (*http.Response, error) {
 		b, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBody))
 		req.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("client: reading the request body: %w", err)
+			return nil, usererr.Errorf("client", "reading the request body: %w", err)
 		}
 		body = b
 	}

@@ -3,13 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 )
 
 // SignIn signs in with a name and password; the server sets the session
@@ -130,13 +130,13 @@ func (c *Client) Publish(ctx context.Context, bundle []byte, progress func(sent,
 		if ctx.Err() != nil {
 			return rel, ctx.Err()
 		}
-		return rel, fmt.Errorf("client: upload: %w", err)
+		return rel, usererr.Errorf("client", "upload: %w", err)
 	}
 	if status >= 400 {
 		return rel, decodeError(status, body)
 	}
 	if err := decodeJSON(body, &rel); err != nil {
-		return rel, fmt.Errorf("client: upload answer: %w", err)
+		return rel, usererr.Errorf("client", "upload answer: %w", err)
 	}
 	return rel, nil
 }

@@ -2,12 +2,12 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 
 	"trustforge/internal/apiwire"
 	"trustforge/internal/stride"
+	"trustforge/internal/usererr"
 )
 
 // The production API's bodies, as the contract (apiwire) declares them.
@@ -44,13 +44,13 @@ func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(s
 		if ctx.Err() != nil {
 			return p, ctx.Err()
 		}
-		return p, fmt.Errorf("client: upload: %w", err)
+		return p, usererr.Errorf("client", "upload: %w", err)
 	}
 	if status >= 400 {
 		return p, decodeError(status, body)
 	}
 	if err := decodeJSON(body, &p); err != nil {
-		return p, fmt.Errorf("client: upload answer: %w", err)
+		return p, usererr.Errorf("client", "upload answer: %w", err)
 	}
 	return p, nil
 }

@@ -2,19 +2,19 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 )
 
 // ErrChanged is returned by DownloadRange when the download resumed from
 // an offset no longer belongs to the same content (its ETag changed): the
 // caller drops what it holds and starts again from zero.
-var ErrChanged = errors.New("client: the download changed since it started")
+var ErrChanged = usererr.New("client", "the download changed since it started")
 
 // Ranged says where a resumable download starts.
 type Ranged struct {
@@ -44,14 +44,14 @@ func partRoute(part string) apiwire.Route {
 func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w io.Writer) (total int64, etag string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+partRoute(part).Path(id), nil)
 	if err != nil {
-		return 0, "", fmt.Errorf("client: %w", err)
+		return 0, "", usererr.Errorf("client", "%w", err)
 	}
 	for k, v := range c.headers(http.MethodGet, nil) {
 		req.Header.Set(k, v)
 	}
 	if r.Offset > 0 {
 		if r.ETag == "" {
-			return 0, "", errors.New("client: resuming a download needs its ETag")
+			return 0, "", usererr.New("client", "resuming a download needs its ETag")
 		}
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(r.Offset, 10)+"-")
 		req.Header.Set("If-Range", r.ETag)
@@ -61,7 +61,7 @@ func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w
 		if ctx.Err() != nil {
 			return 0, "", ctx.Err()
 		}
-		return 0, "", fmt.Errorf("client: downloading release %s: the server cannot be reached: %w", id, err)
+		return 0, "", usererr.Errorf("client", "downloading release %s: the server cannot be reached: %w", id, err)
 	}
 	defer resp.Body.Close()
 	etag = resp.Header.Get("ETag")
@@ -79,13 +79,13 @@ func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return 0, etag, decodeError(resp.StatusCode, b)
 	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent:
-		return 0, etag, fmt.Errorf("client: downloading release %s: unexpected HTTP %d", id, resp.StatusCode)
+		return 0, etag, usererr.Errorf("client", "downloading release %s: unexpected HTTP %d", id, resp.StatusCode)
 	}
 	total = resp.ContentLength
 	if resp.StatusCode == http.StatusPartialContent {
 		var start, end int64
 		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &start, &end, &total); err != nil || start != r.Offset {
-			return 0, etag, fmt.Errorf("client: downloading release %s: the server sent range %q for offset %d",
+			return 0, etag, usererr.Errorf("client", "downloading release %s: the server sent range %q for offset %d",
 				id, resp.Header.Get("Content-Range"), r.Offset)
 		}
 	}
@@ -94,7 +94,7 @@ func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w
 		if ctx.Err() != nil {
 			return total, etag, ctx.Err()
 		}
-		return total, etag, fmt.Errorf("client: downloading release %s: %w", id, err)
+		return total, etag, usererr.Errorf("client", "downloading release %s: %w", id, err)
 	}
 	return total, etag, nil
 }

@@ -22,6 +22,7 @@ import (
 	"trustforge/devices/webusb"
 	"trustforge/devices/wsboard"
 	"trustforge/internal/notify"
+	"trustforge/internal/usererr"
 )
 
 // Kind is how the board is reached.
@@ -48,8 +49,8 @@ const (
 
 // Errors of Client and Wait.
 var (
-	ErrNotConnected = errors.New("link: no board is connected")
-	ErrUnplugged    = errors.New("link: the board was unplugged; plug it back in to go on")
+	ErrNotConnected = usererr.New("link", "no board is connected")
+	ErrUnplugged    = usererr.New("link", "the board was unplugged; plug it back in to go on")
 )
 
 // Status is a snapshot of the link.

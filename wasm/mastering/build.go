@@ -3,8 +3,6 @@ package mastering
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/release"
 )
 
@@ -73,13 +72,13 @@ type Built struct {
 // Build makes a production package.
 func Build(ctx context.Context, in Input) (*Built, error) {
 	if !in.Release.Verified() {
-		return nil, errors.New("mastering: the release is not verified in this browser")
+		return nil, usererr.New("mastering", "the release is not verified in this browser")
 	}
 	if in.CA == nil || in.Key == nil || !in.Key.Algorithm().CanSign() {
-		return nil, errors.New("mastering: a device CA and a signing key are needed")
+		return nil, usererr.New("mastering", "a device CA and a signing key are needed")
 	}
 	if in.Profile.Product != in.Release.Release.Product {
-		return nil, fmt.Errorf("mastering: the profile is %s's, the release %s's", in.Profile.Product, in.Release.Release.Product)
+		return nil, usererr.Errorf("mastering", "the profile is %s's, the release %s's", in.Profile.Product, in.Release.Release.Product)
 	}
 	now := time.Now
 	if in.Now != nil {
@@ -95,7 +94,7 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 	flashSet := in.Release.Manifest != nil && in.Release.Manifest.IsFlashSet()
 	switch {
 	case flashSet && mode == production.ImageDevice:
-		return nil, errors.New("mastering: an ESP32 flash set is programmed as it is: the chip's own flash encryption covers it")
+		return nil, usererr.New("mastering", "an ESP32 flash set is programmed as it is: the chip's own flash encryption covers it")
 	case flashSet:
 		mode = production.ImageClear
 	case mode == "":
@@ -108,21 +107,21 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 	for _, s := range in.Stations {
 		r, err := bundle.ParseRecipient(strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("mastering: station: %w", err)
+			return nil, usererr.Errorf("mastering", "station: %w", err)
 		}
 		stations = append(stations, r)
 	}
 	if len(stations) == 0 {
-		return nil, errors.New("mastering: choose the station that will program the boards")
+		return nil, usererr.New("mastering", "choose the station that will program the boards")
 	}
 	if err := pki.CheckBatch(in.Batch); err != nil {
 		return nil, err
 	}
 	if in.Count < 1 || in.Count > production.MaxCount {
-		return nil, fmt.Errorf("mastering: an authorised count of %d (1 to %d)", in.Count, production.MaxCount)
+		return nil, usererr.Errorf("mastering", "an authorised count of %d (1 to %d)", in.Count, production.MaxCount)
 	}
 	if !expires.After(start) {
-		return nil, errors.New("mastering: the order must end after it starts")
+		return nil, usererr.New("mastering", "the order must end after it starts")
 	}
 
 	image, err := release.Open(ctx, in.Release, in.Payload, in.Identities, nil, in.Yield)
@@ -174,17 +173,17 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 func ForMode(image []byte, mode production.ImageMode, keys []*keys.PrivateKey) ([]byte, error) {
 	img, err := mcuimg.Parse(image)
 	if err != nil {
-		return nil, fmt.Errorf("mastering: the release image: %w", err)
+		return nil, usererr.Errorf("mastering", "the release image: %w", err)
 	}
 	if mode == production.ImageDevice && !img.Encrypted() {
-		return nil, errors.New("mastering: boards' own keys need an image signed for encryption: publish the release encrypted " +
+		return nil, usererr.New("mastering", "boards' own keys need an image signed for encryption: publish the release encrypted "+
 			"(or signed with imgtool --clear), or program it in the clear")
 	}
 	if _, err := img.Verify(mcuimg.VerifyOptions{}); err == nil {
 		return bytes.Clone(img.Bytes()), nil
 	}
 	if !img.Encrypted() {
-		return nil, fmt.Errorf("mastering: the release image does not verify")
+		return nil, usererr.Errorf("mastering", "the release image does not verify")
 	}
 	for _, k := range keys {
 		if !k.Algorithm().CanEncrypt() {
@@ -200,6 +199,6 @@ func ForMode(image []byte, mode production.ImageMode, keys []*keys.PrivateKey) (
 			}
 		}
 	}
-	return nil, errors.New("mastering: the release image is encrypted to a key this vault does not hold: " +
+	return nil, usererr.New("mastering", "the release image is encrypted to a key this vault does not hold: "+
 		"import the image encryption key, or publish the release signed for encryption but in the clear")
 }

@@ -3,8 +3,6 @@ package release
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/mcuimg/ihex"
+	"trustforge/internal/usererr"
 )
 
 // MaxFirmware bounds the firmware file a release is built from.
@@ -66,30 +65,30 @@ type Built struct {
 // yielding between chunks.
 func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) (*Built, error) {
 	if in.Key == nil || !in.Key.Algorithm().CanSign() {
-		return nil, errors.New("release: choose a signing key (ECDSA P-256 or Ed25519)")
+		return nil, usererr.New("release", "choose a signing key (ECDSA P-256 or Ed25519)")
 	}
 	if len(in.Firmware) == 0 {
-		return nil, errors.New("release: the firmware file is empty")
+		return nil, usererr.New("release", "the firmware file is empty")
 	}
 	if len(in.Firmware) > MaxFirmware {
-		return nil, fmt.Errorf("release: the firmware file is %d bytes, more than %d", len(in.Firmware), MaxFirmware)
+		return nil, usererr.Errorf("release", "the firmware file is %d bytes, more than %d", len(in.Firmware), MaxFirmware)
 	}
 	imgVer, err := mcuimg.ParseVersion(in.Version)
 	if err != nil {
-		return nil, fmt.Errorf("release: version: %w", err)
+		return nil, usererr.Errorf("release", "version: %w", err)
 	}
 	relVer, err := bundle.ParseVersion(in.Version)
 	if err != nil {
-		return nil, fmt.Errorf("release: version %q: want MAJOR.MINOR.REVISION or MAJOR.MINOR.REVISION+BUILD", in.Version)
+		return nil, usererr.Errorf("release", "version %q: want MAJOR.MINOR.REVISION or MAJOR.MINOR.REVISION+BUILD", in.Version)
 	}
 	if len(in.Recipients) == 0 {
-		return nil, errors.New("release: choose at least one recipient who may open the release")
+		return nil, usererr.New("release", "choose at least one recipient who may open the release")
 	}
 	var to bundle.Recipients
 	for _, r := range in.Recipients {
 		rc, err := bundle.ParseRecipient(strings.TrimSpace(r))
 		if err != nil {
-			return nil, fmt.Errorf("release: recipient: %w", err)
+			return nil, usererr.Errorf("release", "recipient: %w", err)
 		}
 		to.Keys = append(to.Keys, rc)
 	}
@@ -97,10 +96,10 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if in.IsHex {
 		f, err := ihex.Parse(in.Firmware)
 		if err != nil {
-			return nil, fmt.Errorf("release: %w", err)
+			return nil, usererr.Errorf("release", "%w", err)
 		}
 		if _, payload, err = f.Binary(0xff, MaxFirmware); err != nil {
-			return nil, fmt.Errorf("release: %w", err)
+			return nil, usererr.Errorf("release", "%w", err)
 		}
 	}
 	signer, err := in.Key.Signer()
@@ -129,7 +128,7 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	src := &yieldingReader{ctx: ctx, r: bytes.NewReader(payload), yield: yield, stage: StageSign,
 		total: int64(len(payload)), progress: progress}
 	if _, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts); err != nil {
-		return nil, fmt.Errorf("release: signing the image: %w", err)
+		return nil, usererr.Errorf("release", "signing the image: %w", err)
 	}
 	signTime := time.Since(start)
 
@@ -149,11 +148,11 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf}
 	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch, Engine: opts.Engine})
 	if err != nil {
-		return nil, fmt.Errorf("release: %w", err)
+		return nil, usererr.Errorf("release", "%w", err)
 	}
 	man, err := s.VerifyIntegrity()
 	if err != nil {
-		return nil, fmt.Errorf("release: the new manifest does not verify: %w", err)
+		return nil, usererr.Errorf("release", "the new manifest does not verify: %w", err)
 	}
 	return &Built{Image: img.Bytes(), Bundle: out.Bytes(), Manifest: man, KeyID: s.KeyID(),
 		SignTime: signTime, EncryptTime: time.Since(start)}, nil

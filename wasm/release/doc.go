@@ -17,9 +17,10 @@ package release
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
+
+	"trustforge/internal/usererr"
 )
 
 // Yield gives the browser's event loop a turn; nil does nothing.
@@ -127,7 +128,7 @@ type yieldingScratch struct {
 
 func (s *yieldingScratch) Write(p []byte) (int, error) {
 	if s.off != len(s.buf) {
-		return 0, errors.New("release: scratch written after a seek")
+		return 0, usererr.New("release", "scratch written after a seek")
 	}
 	s.buf = append(s.buf, p...)
 	s.off = len(s.buf)
@@ -166,7 +167,7 @@ func (s *yieldingScratch) Seek(offset int64, whence int) (int64, error) {
 		abs = int64(len(s.buf)) + offset
 	}
 	if abs < 0 || abs > int64(len(s.buf)) {
-		return 0, errors.New("release: scratch seek out of range")
+		return 0, usererr.New("release", "scratch seek out of range")
 	}
 	s.off = int(abs)
 	return abs, nil

@@ -2,11 +2,10 @@ package release
 
 import (
 	"crypto"
-	"errors"
-	"fmt"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 )
 
@@ -27,7 +26,7 @@ func (c Checked) Verified() bool { return c.Err == nil && c.Manifest != nil }
 
 // ErrMismatch reports a server record that disagrees with its signed
 // manifest.
-var ErrMismatch = errors.New("release: the server's record differs from the signed manifest")
+var ErrMismatch = usererr.New("release", "the server's record differs from the signed manifest")
 
 // TrustedKeys parses a product's registered signing keys, leaving out
 // revoked ones.
@@ -66,7 +65,7 @@ func Verify(rel client.Release, signed []byte, trusted []crypto.PublicKey) Check
 	case m.Product != rel.Product, m.Version.String() != rel.Version, m.Component != rel.Component,
 		uint64(m.SecurityCounter) != rel.SecurityCounter, m.Payload.SHA256.String() != rel.PayloadSHA256,
 		m.Payload.Size != rel.PayloadSize, s.KeyID() != rel.Signer:
-		c.Err = fmt.Errorf("%w (release %s)", ErrMismatch, rel.ID)
+		c.Err = usererr.Errorf("", "%w (release %s)", ErrMismatch, rel.ID)
 		return c
 	}
 	c.Manifest = m

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/storage"
 )
@@ -90,7 +91,7 @@ func validID(id string) bool {
 func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 	keys, err := c.Store.List(ctx, entryPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("releasecache: %w", err)
+		return nil, usererr.Errorf("releasecache", "%w", err)
 	}
 	out := make([]Entry, 0, len(keys))
 	for _, k := range keys {
@@ -120,7 +121,7 @@ func (c *Cache) Get(ctx context.Context, id string) (Entry, bool, error) {
 	}
 	var e Entry
 	if err := json.Unmarshal(b, &e); err != nil {
-		return Entry{}, false, fmt.Errorf("releasecache: entry %s is corrupt: %w", id, err)
+		return Entry{}, false, usererr.Errorf("releasecache", "entry %s is corrupt: %w", id, err)
 	}
 	return e, true, nil
 }
@@ -138,7 +139,7 @@ func (c *Cache) put(ctx context.Context, e Entry) error {
 // called with the bytes stored and the total as chunks are stored.
 func (c *Cache) Download(ctx context.Context, api *client.Client, rel client.Release, keys []client.Key, progress func(have, total int64)) (Entry, error) {
 	if !validID(rel.ID) {
-		return Entry{}, fmt.Errorf("releasecache: release id %q", rel.ID)
+		return Entry{}, usererr.Errorf("releasecache", "release id %q", rel.ID)
 	}
 	e, ok, err := c.Get(ctx, rel.ID)
 	if err != nil {
@@ -175,19 +176,19 @@ func (c *Cache) Download(ctx context.Context, api *client.Client, rel client.Rel
 			err = perr
 		}
 		if err != nil {
-			return e, fmt.Errorf("releasecache: downloading release %s %s: %w", rel.Product, rel.Version, err)
+			return e, usererr.Errorf("releasecache", "downloading release %s %s: %w", rel.Product, rel.Version, err)
 		}
 		break
 	}
 	if e.Size > MaxBundle {
-		return e, fmt.Errorf("releasecache: release %s is %d bytes, more than %d", rel.ID, e.Size, MaxBundle)
+		return e, usererr.Errorf("releasecache", "release %s is %d bytes, more than %d", rel.ID, e.Size, MaxBundle)
 	}
 	if !e.Complete() {
-		return e, fmt.Errorf("releasecache: release %s: %d of %d bytes arrived; download it again to resume", rel.ID, e.Have, e.Size)
+		return e, usererr.Errorf("releasecache", "release %s: %d of %d bytes arrived; download it again to resume", rel.ID, e.Have, e.Size)
 	}
 	e.Saved = c.now().UTC()
 	if err := c.put(ctx, e); err != nil {
-		return e, fmt.Errorf("releasecache: %w", err)
+		return e, usererr.Errorf("releasecache", "%w", err)
 	}
 	return e, nil
 }
@@ -203,7 +204,7 @@ type chunkWriter struct {
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
 	if w.e.Have+int64(len(w.buf)+len(p)) > MaxBundle {
-		return 0, fmt.Errorf("the bundle is more than %d bytes", MaxBundle)
+		return 0, usererr.Errorf("", "the bundle is more than %d bytes", MaxBundle)
 	}
 	w.buf = append(w.buf, p...)
 	for len(w.buf) >= ChunkSize {
@@ -249,27 +250,27 @@ func (c *Cache) Bundle(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	if !ok || !e.Complete() {
-		return nil, fmt.Errorf("releasecache: release %s is not downloaded", id)
+		return nil, usererr.Errorf("releasecache", "release %s is not downloaded", id)
 	}
 	keys, err := c.Store.List(ctx, chunkPrefix+id+"/")
 	if err != nil {
-		return nil, fmt.Errorf("releasecache: %w", err)
+		return nil, usererr.Errorf("releasecache", "%w", err)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(e.Size))
 	for _, k := range keys {
 		want := chunkKey(id, int64(buf.Len()))
 		if k != want {
-			return nil, fmt.Errorf("releasecache: release %s: chunk %s where %s was expected", id, k, want)
+			return nil, usererr.Errorf("releasecache", "release %s: chunk %s where %s was expected", id, k, want)
 		}
 		b, ok, err := c.Store.Get(ctx, k)
 		if err != nil || !ok {
-			return nil, fmt.Errorf("releasecache: release %s: chunk %s missing: %v", id, k, err)
+			return nil, usererr.Errorf("releasecache", "release %s: chunk %s missing: %v", id, k, err)
 		}
 		buf.Write(b)
 	}
 	if int64(buf.Len()) != e.Size {
-		return nil, fmt.Errorf("releasecache: release %s: %d bytes stored, %d expected", id, buf.Len(), e.Size)
+		return nil, usererr.Errorf("releasecache", "release %s: %d bytes stored, %d expected", id, buf.Len(), e.Size)
 	}
 	return buf.Bytes(), nil
 }
@@ -280,7 +281,7 @@ func (c *Cache) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	if err := c.Store.Delete(ctx, entryKey(id)); err != nil {
-		return fmt.Errorf("releasecache: %w", err)
+		return usererr.Errorf("releasecache", "%w", err)
 	}
 	return nil
 }
@@ -288,11 +289,11 @@ func (c *Cache) Delete(ctx context.Context, id string) error {
 func (c *Cache) dropChunks(ctx context.Context, id string) error {
 	keys, err := c.Store.List(ctx, chunkPrefix+id+"/")
 	if err != nil {
-		return fmt.Errorf("releasecache: %w", err)
+		return usererr.Errorf("releasecache", "%w", err)
 	}
 	for _, k := range keys {
 		if err := c.Store.Delete(ctx, k); err != nil {
-			return fmt.Errorf("releasecache: %w", err)
+			return usererr.Errorf("releasecache", "%w", err)
 		}
 	}
 	return nil

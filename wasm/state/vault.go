@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"trustforge/crypto/vault"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/storage"
 )
 
@@ -36,7 +37,7 @@ func (a *App) Vault() (*vault.Vault, error) {
 	case VaultBroken:
 		return nil, a.vaultErr
 	}
-	return nil, errors.New("state: the vault is still loading")
+	return nil, usererr.New("state", "the vault is still loading")
 }
 
 // UnlockedVault returns the vault if it is unlocked, and records activity.

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
 	"trustforge/devices/provision"
+	"trustforge/internal/usererr"
 )
 
 // batchAuthority certifies one board with the package's batch CA, putting
@@ -66,7 +66,7 @@ func (a *batchAuthority) Verify(_ context.Context, chain pki.Chain, p pki.Profil
 	}
 	t, ok, err := production.TicketOf(chain[0])
 	if !ok || err != nil || string(t.Bytes()) != string(a.ticket.Bytes()) {
-		return fmt.Errorf("station: the certificate read back does not carry the board's ticket")
+		return usererr.Errorf("station", "the certificate read back does not carry the board's ticket")
 	}
 	return nil
 }

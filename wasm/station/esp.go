@@ -9,6 +9,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/devices/esprom"
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/updateflow"
 )
 
@@ -48,10 +49,10 @@ func (s *Station) newResult(port string) *Result {
 func (r *run) programESP(ctx context.Context, link updateflow.ESPLink) error {
 	s, m := r.s, r.s.Package.Manifest
 	if !m.Release.IsFlashSet() {
-		return fmt.Errorf("%w: the package programs an MCUboot image, not an ESP32 flash set; nothing was written", ErrRefused)
+		return usererr.Errorf("", "%w: the package programs an MCUboot image, not an ESP32 flash set; nothing was written", ErrRefused)
 	}
 	if err := m.Open(s.now()); err != nil {
-		return fmt.Errorf("%w: %v", ErrRefused, err)
+		return usererr.Errorf("", "%w: %v", ErrRefused, err)
 	}
 	ver, err := bundle.ParseVersion(m.Release.Version)
 	if err != nil {
@@ -79,11 +80,11 @@ func (r *run) programESP(ctx context.Context, link updateflow.ESPLink) error {
 		var ref *fwupdate.Refusal
 		switch {
 		case errors.As(err, &ref):
-			return "", fmt.Errorf("%w: %s", ErrRefused, ref.Reason)
+			return "", usererr.Errorf("", "%w: %s", ErrRefused, ref.Reason)
 		case err != nil:
 			return "", err
 		case id == "":
-			return "", fmt.Errorf("%w: the chip's MAC cannot be read (Secure Download Mode?), so it has no device id for its ticket; nothing was written", ErrRefused)
+			return "", usererr.Errorf("", "%w: the chip's MAC cannot be read (Secure Download Mode?), so it has no device id for its ticket; nothing was written", ErrRefused)
 		}
 		return fmt.Sprintf("device %s: %s", id, f.Detail), nil
 	}); err != nil {

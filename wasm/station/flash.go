@@ -3,7 +3,6 @@ package station
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"trustforge/crypto/bundle"
@@ -12,6 +11,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/provision"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // flash writes the package's image to a provisioned board and checks that
@@ -29,14 +29,14 @@ func (r *run) flash(ctx context.Context, prov *provision.Result) error {
 	}
 	_, hash, ok := img.Hash()
 	if !ok {
-		return errors.New("station: the package's image has no hash")
+		return usererr.New("station", "the package's image has no hash")
 	}
 	var recovery bool
 	var data []byte
 	if err := r.step("prepare", func() (string, error) {
 		slots, err := r.c.ImageState(ctx)
 		if err != nil {
-			return "", fmt.Errorf("station: reading the board's slots: %w", err)
+			return "", usererr.Errorf("station", "reading the board's slots: %w", err)
 		}
 		recovery = !anyActive(slots)
 		if r.res.Record != nil {
@@ -50,7 +50,7 @@ func (r *run) flash(ctx context.Context, prov *provision.Result) error {
 			return "blank board in serial recovery: the image goes to its primary slot, in the clear", nil
 		case m.ImageMode == production.ImageDevice:
 			if prov == nil || prov.EncryptionKey == nil {
-				return "", errors.New("station: the board has no image encryption key to encrypt its copy to")
+				return "", usererr.New("station", "the board has no image encryption key to encrypt its copy to")
 			}
 			if data, err = img.EncryptFor(s.rand(), prov.EncryptionKey); err != nil {
 				return "", err
@@ -96,7 +96,7 @@ func (r *run) flash(ctx context.Context, prov *provision.Result) error {
 		}
 		got, err := fwupdate.ParseBoardVersion(run.Version)
 		if err != nil || fwupdate.CompareVersions(got, want) != 0 {
-			return "", fmt.Errorf("%w: it reports version %s, the package's is %s", fwupdate.ErrNotBooted, run.Version, m.Release.Version)
+			return "", usererr.Errorf("", "%w: it reports version %s, the package's is %s", fwupdate.ErrNotBooted, run.Version, m.Release.Version)
 		}
 		return "the board runs " + run.Version, nil
 	}); err != nil {

@@ -15,6 +15,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/provision"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // Station programs boards under one opened production package. Its
@@ -214,10 +215,10 @@ func (s *Station) finish(ctx context.Context, res *Result, err error) *Result {
 func (r *run) program(ctx context.Context) error {
 	s, m := r.s, r.s.Package.Manifest
 	if m.Release.IsFlashSet() {
-		return fmt.Errorf("%w: the package programs an ESP32 flash set: present the board on an ESP32 port; nothing was written", ErrRefused)
+		return usererr.Errorf("", "%w: the package programs an ESP32 flash set: present the board on an ESP32 port; nothing was written", ErrRefused)
 	}
 	if err := m.Open(s.now()); err != nil {
-		return fmt.Errorf("%w: %v", ErrRefused, err)
+		return usererr.Errorf("", "%w: %v", ErrRefused, err)
 	}
 	pc := provision.NewClient(r.c)
 	var info provision.Info
@@ -232,7 +233,7 @@ func (r *run) program(ctx context.Context) error {
 		}
 		d := fmt.Sprintf("device %s, %s rev %s: %s", info.ID, info.Model, info.Rev, info.State())
 		if info.Locked {
-			return d, fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrRefused, info.ID)
+			return d, usererr.Errorf("", "%w: device %s is already provisioned and locked; nothing was written", ErrRefused, info.ID)
 		}
 		return d, nil
 	}); err != nil {
@@ -259,7 +260,7 @@ func (r *run) ticket(ctx context.Context, device string) (*production.SignedTick
 		raw, remaining, err := s.Tickets.Take(ctx, device)
 		if err != nil {
 			if errors.Is(err, ErrRefused) {
-				return "", fmt.Errorf("%w; nothing was written to device %s", err, device)
+				return "", usererr.Errorf("", "%w; nothing was written to device %s", err, device)
 			}
 			return "", err
 		}
@@ -271,10 +272,10 @@ func (r *run) ticket(ctx context.Context, device string) (*production.SignedTick
 		}
 		t, err := ticket.Verify(s.TicketKey)
 		if err != nil {
-			return "", fmt.Errorf("%w: the ticket does not verify under the server's ticket key (%v); nothing was written", ErrRefused, err)
+			return "", usererr.Errorf("", "%w: the ticket does not verify under the server's ticket key (%v); nothing was written", ErrRefused, err)
 		}
 		if err := t.For(s.Package.ID, device, s.now()); err != nil {
-			return "", fmt.Errorf("%w: %v; nothing was written", ErrRefused, err)
+			return "", usererr.Errorf("", "%w: %v; nothing was written", ErrRefused, err)
 		}
 		r.res.Ticket = t
 		return fmt.Sprintf("ticket %d of %d (%.8s…), %d left in the order", t.Seq, t.Count, t.ID, remaining), nil

@@ -5,18 +5,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"trustforge/internal/apiwire"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 )
 
 // ErrRefused reports a board the station refused without writing to it:
 // the order's authorised count is reached, the order is closed, or the
 // board is already provisioned and locked.
-var ErrRefused = errors.New("station: refused")
+var ErrRefused = usererr.New("station", "refused")
 
 // Tickets gives the station a signed production ticket before each
 // device.
@@ -49,7 +49,7 @@ func (o *Online) Take(ctx context.Context, device string) ([]byte, int, error) {
 		return nil, 0, refusal(err)
 	}
 	if len(t.Tickets) != 1 {
-		return nil, 0, fmt.Errorf("station: the server answered %d tickets for one device", len(t.Tickets))
+		return nil, 0, usererr.Errorf("station", "the server answered %d tickets for one device", len(t.Tickets))
 	}
 	return t.Tickets[0].Signed, t.Remaining, nil
 }
@@ -85,7 +85,7 @@ func retry(ctx context.Context, fn func() error) error {
 func refusal(err error) error {
 	var e *client.Error
 	if errors.As(err, &e) && (errors.Is(e, apiwire.CodeCountReached) || errors.Is(e, apiwire.CodeOrderClosed)) {
-		return fmt.Errorf("%w: %s", ErrRefused, e.Message)
+		return usererr.Errorf("", "%w: %s", ErrRefused, e.Message)
 	}
 	return err
 }
@@ -109,16 +109,16 @@ type Block struct {
 // Fetch takes n (1 to MaxBlock) unbound tickets from the server.
 func (b *Block) Fetch(ctx context.Context, n int) error {
 	if b.Online == nil {
-		return errors.New("station: no server to fetch tickets from")
+		return usererr.New("station", "no server to fetch tickets from")
 	}
 	if n < 1 || n > MaxBlock {
-		return fmt.Errorf("station: a block of %d tickets (1 to %d)", n, MaxBlock)
+		return usererr.Errorf("station", "a block of %d tickets (1 to %d)", n, MaxBlock)
 	}
 	// The block's name lets a request whose answer was lost be sent
 	// again without taking a second block.
 	var name [16]byte
 	if _, err := rand.Read(name[:]); err != nil {
-		return fmt.Errorf("station: %w", err)
+		return usererr.Errorf("station", "%w", err)
 	}
 	var t client.Tickets
 	err := retry(ctx, func() (err error) {
@@ -156,7 +156,7 @@ func (b *Block) Take(ctx context.Context, device string) ([]byte, int, error) {
 	}
 	b.mu.Unlock()
 	if b.Online == nil {
-		return nil, 0, fmt.Errorf("%w: no ticket left in the block and no server to ask", ErrRefused)
+		return nil, 0, usererr.Errorf("", "%w: no ticket left in the block and no server to ask", ErrRefused)
 	}
 	return b.Online.Take(ctx, device)
 }

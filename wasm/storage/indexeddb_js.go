@@ -4,12 +4,12 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/hack-pad/safejs"
 
 	"trustforge/internal/browser"
+	"trustforge/internal/usererr"
 )
 
 // objectStore is the one object store of each trustforge database.
@@ -26,11 +26,11 @@ type IndexedDB struct {
 func Open(ctx context.Context, name string) (Store, error) {
 	factory, err := safejs.Global().Get("indexedDB")
 	if err != nil || factory.IsUndefined() || factory.IsNull() {
-		return nil, fmt.Errorf("storage: this browser has no IndexedDB (a private window may disable it)")
+		return nil, usererr.Errorf("storage", "this browser has no IndexedDB (a private window may disable it)")
 	}
 	req, err := browser.Call(factory, "open", name, 1)
 	if err != nil {
-		return nil, fmt.Errorf("storage: opening %s: %w", name, err)
+		return nil, usererr.Errorf("storage", "opening %s: %w", name, err)
 	}
 	// Create the object store on first open, inside the upgrade event.
 	upgrade, err := safejs.FuncOf(func(this safejs.Value, args []safejs.Value) any {
@@ -55,7 +55,7 @@ func Open(ctx context.Context, name string) (Store, error) {
 		return nil, err
 	}
 	if _, err := browser.WaitEvent(ctx, req, "success", "error", "blocked"); err != nil {
-		return nil, fmt.Errorf("storage: opening %s: %w", name, err)
+		return nil, usererr.Errorf("storage", "opening %s: %w", name, err)
 	}
 	req.Set("onupgradeneeded", safejs.Null())
 	db, err := req.Get("result")
@@ -69,11 +69,11 @@ func Open(ctx context.Context, name string) (Store, error) {
 func (s *IndexedDB) tx(mode string) (tx, store safejs.Value, err error) {
 	tx, err = browser.Call(s.db, "transaction", objectStore, mode)
 	if err != nil {
-		return safejs.Undefined(), safejs.Undefined(), fmt.Errorf("storage: %w", err)
+		return safejs.Undefined(), safejs.Undefined(), usererr.Errorf("storage", "%w", err)
 	}
 	store, err = browser.Call(tx, "objectStore", objectStore)
 	if err != nil {
-		return safejs.Undefined(), safejs.Undefined(), fmt.Errorf("storage: %w", err)
+		return safejs.Undefined(), safejs.Undefined(), usererr.Errorf("storage", "%w", err)
 	}
 	return tx, store, nil
 }
@@ -81,7 +81,7 @@ func (s *IndexedDB) tx(mode string) (tx, store safejs.Value, err error) {
 // request waits for an IDBRequest and returns its result.
 func request(ctx context.Context, req safejs.Value) (safejs.Value, error) {
 	if _, err := browser.WaitEvent(ctx, req, "success", "error"); err != nil {
-		return safejs.Undefined(), fmt.Errorf("storage: %w", err)
+		return safejs.Undefined(), usererr.Errorf("storage", "%w", err)
 	}
 	return req.Get("result")
 }
@@ -94,7 +94,7 @@ func (s *IndexedDB) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	req, err := browser.Call(st, "get", key)
 	if err != nil {
-		return nil, false, fmt.Errorf("storage: %w", err)
+		return nil, false, usererr.Errorf("storage", "%w", err)
 	}
 	v, err := request(ctx, req)
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *IndexedDB) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	b, err := browser.BytesFromJS(v)
 	if err != nil {
-		return nil, false, fmt.Errorf("storage: value under %q: %w", key, err)
+		return nil, false, usererr.Errorf("storage", "value under %q: %w", key, err)
 	}
 	return b, true, nil
 }
@@ -121,10 +121,10 @@ func (s *IndexedDB) Put(ctx context.Context, key string, value []byte) error {
 		return err
 	}
 	if _, err := browser.Call(st, "put", arr, key); err != nil {
-		return fmt.Errorf("storage: %w", err)
+		return usererr.Errorf("storage", "%w", err)
 	}
 	if _, err := browser.WaitEvent(ctx, tx, "complete", "error", "abort"); err != nil {
-		return fmt.Errorf("storage: writing %q: %w", key, err)
+		return usererr.Errorf("storage", "writing %q: %w", key, err)
 	}
 	return nil
 }
@@ -136,10 +136,10 @@ func (s *IndexedDB) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	if _, err := browser.Call(st, "delete", key); err != nil {
-		return fmt.Errorf("storage: %w", err)
+		return usererr.Errorf("storage", "%w", err)
 	}
 	if _, err := browser.WaitEvent(ctx, tx, "complete", "error", "abort"); err != nil {
-		return fmt.Errorf("storage: deleting %q: %w", key, err)
+		return usererr.Errorf("storage", "deleting %q: %w", key, err)
 	}
 	return nil
 }
@@ -158,11 +158,11 @@ func (s *IndexedDB) List(ctx context.Context, prefix string) ([]string, error) {
 	// prefix + U+FFFF.
 	rng, err := browser.Call(keyRange, "bound", prefix, prefix+"\uffff")
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, usererr.Errorf("storage", "%w", err)
 	}
 	req, err := browser.Call(st, "getAllKeys", rng)
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, usererr.Errorf("storage", "%w", err)
 	}
 	v, err := request(ctx, req)
 	if err != nil {
@@ -170,7 +170,7 @@ func (s *IndexedDB) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	n, err := v.Length()
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, usererr.Errorf("storage", "%w", err)
 	}
 	out := make([]string, 0, n)
 	for i := 0; i < n; i++ {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"trustforge/crypto/audit"
+	"trustforge/internal/usererr"
 )
 
 // auditView is an audit log export checked in this browser: its entries
@@ -38,7 +39,7 @@ func checkAudit(log []byte, recorded string) auditView {
 			err = ver.Add(e)
 		}
 		if err != nil {
-			v.Status = "Broken: " + strings.TrimPrefix(err.Error(), "audit: ") + ". Keep this export and investigate."
+			v.Status = "Broken: " + usererr.Message(err) + ". Keep this export and investigate."
 			return v
 		}
 		v.Entries = append(v.Entries, e)
@@ -50,7 +51,7 @@ func checkAudit(log []byte, recorded string) auditView {
 		return v
 	}
 	if err := audit.CheckHead(v.Head, want); err != nil {
-		v.Status = "Broken: " + strings.TrimPrefix(err.Error(), "audit: ") + "."
+		v.Status = "Broken: " + usererr.Message(err) + "."
 		return v
 	}
 	v.Intact = true
@@ -67,11 +68,11 @@ func parseAuditHead(s string) (audit.Head, error) {
 	}
 	n, err := strconv.ParseUint(seq, 10, 64)
 	if err != nil {
-		return audit.Head{}, fmt.Errorf("the recorded head %q is malformed", s)
+		return audit.Head{}, usererr.Errorf("", "the recorded head %q is malformed", s)
 	}
 	h, err := audit.ParseHash(hash)
 	if err != nil {
-		return audit.Head{}, fmt.Errorf("the recorded head %q is malformed", s)
+		return audit.Head{}, usererr.Errorf("", "the recorded head %q is malformed", s)
 	}
 	return audit.Head{Seq: n, Hash: h}, nil
 }

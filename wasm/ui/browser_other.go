@@ -4,13 +4,14 @@ package ui
 
 import (
 	"context"
-	"errors"
+
+	"trustforge/internal/usererr"
 )
 
 // Outside a browser (the server's pre-rendering) there are no files to
 // pick, drop or save; these stand-ins fail plainly.
 
-var errNoBrowser = errors.New("ui: needs a browser")
+var errNoBrowser = usererr.New("ui", "needs a browser")
 
 type pickedFile struct {
 	Name string

@@ -9,6 +9,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/internal/apiwire"
 	"trustforge/internal/notify"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
@@ -138,7 +139,7 @@ func (k *deviceKit) startSync(st *state.App) {
 }
 
 // errOffline is why records wait while the browser has no network.
-var errOffline = errors.New("ui: no network: the records wait in this browser")
+var errOffline = usererr.New("ui", "no network: the records wait in this browser")
 
 func (k *deviceKit) syncOnce(ctx context.Context, st *state.App) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -163,7 +164,7 @@ func (k *deviceKit) syncOnce(ctx context.Context, st *state.App) {
 				return err
 			}
 			if _, ok := st.Session(); !ok {
-				return errors.New("ui: sign in to send the update records")
+				return usererr.New("ui", "sign in to send the update records")
 			}
 		}
 		err := st.API.RecordUpdate(ctx, r)

@@ -1,36 +1,16 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"trustforge/devices/dfu"
+	"trustforge/wasm/errtext"
 )
 
 // describeDFU says what went wrong with a DFU device in a sentence a
 // person can act on.
-func describeDFU(err error) string {
-	var se *dfu.StatusError
-	switch {
-	case errors.As(err, &se):
-		s := fmt.Sprintf("The device refused to %s: %s (%s).", strings.TrimPrefix(se.Op, "dfu: "), upperFirst(se.Status.Text()), se.Status)
-		if se.Status == dfu.StatusVendor {
-			s += " On an STM32 this is read-out protection: the part refuses reads and writes of its flash at RDP level 1."
-		}
-		return s
-	case errors.Is(err, dfu.ErrDisconnected):
-		return "The device was unplugged or left the bus: plug it back in. A Zephyr board keeps running its current image; an STM32's bootloader is in ROM and starts again."
-	case errors.Is(err, dfu.ErrMismatch):
-		return "Read back differs from the file: " + strings.TrimPrefix(err.Error(), dfu.ErrMismatch.Error()+": ") + "."
-	case errors.Is(err, dfu.ErrPermanent):
-		return "RDP level 2 disables the bootloader and the debug port for ever: the console does not set it."
-	case errors.Is(err, dfu.ErrNoDFU):
-		return "This USB device has no DFU interface."
-	}
-	s := describeDevice(err)
-	return strings.ReplaceAll(strings.ReplaceAll(s, "dfu: ", ""), "Dfu: ", "")
-}
+func describeDFU(err error) string { return errtext.DFU(err) }
 
 // layoutSummary describes a DfuSe memory for people: "Internal Flash at
 // 0x08000000, 1 MiB in 12 sectors (4 × 16 KiB, 1 × 64 KiB, 7 × 128 KiB),

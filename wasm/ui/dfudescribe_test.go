@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -20,26 +19,5 @@ func TestLayoutSummary(t *testing.T) {
 	ob, _ := dfu.ParseLayout("@Option Bytes  /0x1FFFC000/01*016 e")
 	if got := layoutSummary(ob); !strings.Contains(got, "16 bytes") || strings.Contains(got, "erasable") {
 		t.Errorf("option bytes: %q", got)
-	}
-}
-
-// TestDescribeDFU: every DFU status gets a sentence naming it, and the
-// errors a person meets most get their own.
-func TestDescribeDFU(t *testing.T) {
-	for s := dfu.StatusTarget; s <= dfu.StatusStalledPkt; s++ {
-		err := fmt.Errorf("wrapped: %w", &dfu.StatusError{Op: "write 0x08000000", Status: s, State: dfu.DFUError})
-		got := describeDFU(err)
-		if !strings.Contains(got, s.String()) || !strings.Contains(got, "write 0x08000000") || strings.Contains(got, "dfu:") {
-			t.Errorf("%s: %q", s, got)
-		}
-	}
-	if got := describeDFU(&dfu.StatusError{Op: "upload block 2", Status: dfu.StatusVendor}); !strings.Contains(got, "read-out protection") {
-		t.Errorf("errVENDOR: %q", got)
-	}
-	if got := describeDFU(fmt.Errorf("dfu: download block 3: %w", dfu.ErrDisconnected)); !strings.Contains(got, "unplugged") {
-		t.Errorf("unplug: %q", got)
-	}
-	if got := describeDFU(fmt.Errorf("%w: first at 0x08000010 (device 0x00, file 0x01)", dfu.ErrMismatch)); !strings.Contains(got, "0x08000010") {
-		t.Errorf("mismatch: %q", got)
 	}
 }

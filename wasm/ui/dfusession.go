@@ -8,6 +8,7 @@ import (
 
 	"trustforge/devices/dfu"
 	"trustforge/devices/webusb"
+	"trustforge/internal/usererr"
 )
 
 // dfuSession is a DFU device the console has open: in DFU mode, its
@@ -102,7 +103,7 @@ func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte,
 	}
 	if f, err := dfu.ParseFile(data); err == nil {
 		if f.VendorID != dfu.AnyID && f.VendorID != s.desc.VendorID || f.ProductID != dfu.AnyID && f.ProductID != s.desc.ProductID {
-			return "", fmt.Errorf("ui: the file is for device %04x:%04x, this one is %04x:%04x", f.VendorID, f.ProductID, s.desc.VendorID, s.desc.ProductID)
+			return "", usererr.Errorf("ui", "the file is for device %04x:%04x, this one is %04x:%04x", f.VendorID, f.ProductID, s.desc.VendorID, s.desc.ProductID)
 		}
 		if f.DfuSe() {
 			if err := dfu.WriteDfuSe(ctx, s.ctl, s.desc, f, opts); err != nil {
@@ -142,7 +143,7 @@ func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte,
 // readBack reads what the last write put on a DfuSe device and compares.
 func (s *dfuSession) readBack(ctx context.Context) (string, error) {
 	if len(s.written) == 0 {
-		return "", fmt.Errorf("ui: nothing written in this session to compare")
+		return "", usererr.Errorf("ui", "nothing written in this session to compare")
 	}
 	n := 0
 	for _, w := range s.written {
@@ -164,7 +165,7 @@ func (s *dfuSession) readBack(ctx context.Context) (string, error) {
 func (s *dfuSession) rdp(ctx context.Context) (dfu.RDPLevel, error) {
 	a, ok := s.optionBytes()
 	if !ok {
-		return 0, fmt.Errorf("ui: the device has no option bytes memory")
+		return 0, usererr.Errorf("ui", "the device has no option bytes memory")
 	}
 	d, err := dfu.Open(ctx, s.ctl, a)
 	if err != nil {
@@ -178,7 +179,7 @@ func (s *dfuSession) rdp(ctx context.Context) (dfu.RDPLevel, error) {
 func (s *dfuSession) setRDP1(ctx context.Context) error {
 	a, ok := s.optionBytes()
 	if !ok {
-		return fmt.Errorf("ui: the device has no option bytes memory")
+		return usererr.Errorf("ui", "the device has no option bytes memory")
 	}
 	d, err := dfu.Open(ctx, s.ctl, a)
 	if err != nil {
@@ -220,7 +221,7 @@ func (s *dfuSession) reopen(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("ui: the device did not come back after its reset: %w", dfu.ErrDisconnected)
+			return usererr.Errorf("ui", "the device did not come back after its reset: %w", dfu.ErrDisconnected)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -231,7 +232,7 @@ func (s *dfuSession) reopen(ctx context.Context) error {
 func (s *dfuSession) reset(ctx context.Context) error {
 	r, ok := s.ctl.(dfu.Resetter)
 	if !ok {
-		return fmt.Errorf("ui: this connection cannot reset the device: unplug and replug it")
+		return usererr.Errorf("ui", "this connection cannot reset the device: unplug and replug it")
 	}
 	err := r.Reset(ctx)
 	s.close()
@@ -242,7 +243,7 @@ func (s *dfuSession) reset(ctx context.Context) error {
 func (s *dfuSession) leave(ctx context.Context) error {
 	ts := s.targets()
 	if len(ts) == 0 {
-		return fmt.Errorf("ui: the device has no memory to start from")
+		return usererr.Errorf("ui", "the device has no memory to start from")
 	}
 	d, err := dfu.Open(ctx, s.ctl, ts[0])
 	if err != nil {

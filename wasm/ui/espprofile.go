@@ -11,6 +11,7 @@ import (
 
 	"trustforge/crypto/pki"
 	"trustforge/devices/esprom"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 )
@@ -29,7 +30,7 @@ func espProvisioning(pr pki.Profile) (esprom.Provisioning, error) {
 	if e.SecureBootDigest != "" {
 		d, err := hex.DecodeString(e.SecureBootDigest)
 		if err != nil || len(d) != 32 {
-			return p, fmt.Errorf("the profile of %s holds a malformed Secure Boot digest", pr.Product)
+			return p, usererr.Errorf("", "the profile of %s holds a malformed Secure Boot digest", pr.Product)
 		}
 		p.SecureBootDigest = d
 	}

@@ -9,6 +9,7 @@ import (
 
 	"trustforge/crypto/pki"
 	"trustforge/devices/provision"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
 )
@@ -158,7 +159,7 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 	}}
 	if !bench {
 		if !canRegistry(p.App, state.PermProvision) {
-			return nil, is, fmt.Errorf("provision: sign in as an engineer or a station to register boards, or provision a bench board without the registry")
+			return nil, is, usererr.Errorf("provision", "sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
 		if canRegistry(p.App, state.PermKeys) {
@@ -166,7 +167,7 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 			// this CA's root the product's trust anchor on the server
 			// (audited there); a station cannot.
 			if _, err := p.App.API.EnsureDeviceRoot(rctx, profile.Product, is.Root(), "registered from the Identity page while provisioning"); err != nil {
-				return nil, is, fmt.Errorf("provision: registering the device CA's root with %s: %w", profile.Product, err)
+				return nil, is, usererr.Errorf("provision", "registering the device CA's root with %s: %w", profile.Product, err)
 			}
 		}
 	}

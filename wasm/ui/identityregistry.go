@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/pki"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 )
@@ -130,7 +131,7 @@ func (r *registryPanel) revokeEverywhere(ctx context.Context, d client.Device, r
 		return "Revoked " + d.ID + " in the registry; its certificate was not issued by this browser's CA, so publish the CRL where it was.", nil
 	}
 	if _, err := r.App.UnlockedVault(); err != nil {
-		return "", fmt.Errorf("revoked %s in the registry; unlock the vault to publish the revocation list: %w", d.ID, err)
+		return "", usererr.Errorf("", "revoked %s in the registry; unlock the vault to publish the revocation list: %w", d.ID, err)
 	}
 	issuers := map[string]bool{}
 	for _, rec := range recs {

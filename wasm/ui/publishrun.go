@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +10,7 @@ import (
 
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/release"
 )
 
@@ -34,7 +33,7 @@ func parseSize(field, s string, def int) (int, error) {
 	}
 	n, err := strconv.ParseUint(s, 0, 31)
 	if err != nil {
-		return 0, fmt.Errorf("ui: %s %q is not a number (decimal or 0x hex)", field, s)
+		return 0, usererr.Errorf("ui", "%s %q is not a number (decimal or 0x hex)", field, s)
 	}
 	return int(n), nil
 }
@@ -43,14 +42,14 @@ func parseSize(field, s string, def int) (int, error) {
 func (f *publishForm) params() (publishParams, error) {
 	var p publishParams
 	if f.Draft.file == nil {
-		return p, errors.New("ui: choose the firmware file first")
+		return p, usererr.New("ui", "choose the firmware file first")
 	}
 	p.file = *f.Draft.file
 	if f.Draft.product == "" || f.Draft.channel == "" {
-		return p, errors.New("ui: choose a product and a channel")
+		return p, usererr.New("ui", "choose a product and a channel")
 	}
 	if f.Draft.keyID == "" {
-		return p, errors.New("ui: choose a signing key (generate or import one on the Keys page)")
+		return p, usererr.New("ui", "choose a signing key (generate or import one on the Keys page)")
 	}
 	hs, err := parseSize("header size", f.Draft.headerSize, 0x200)
 	if err != nil {
@@ -68,7 +67,7 @@ func (f *publishForm) params() (publishParams, error) {
 	if c := strings.TrimSpace(f.Draft.counter); c != "" {
 		n, err := strconv.ParseUint(c, 0, 32)
 		if err != nil {
-			return p, fmt.Errorf("ui: security counter %q is not a number", c)
+			return p, usererr.Errorf("ui", "security counter %q is not a number", c)
 		}
 		v := uint32(n)
 		counter = &v
@@ -79,7 +78,7 @@ func (f *publishForm) params() (publishParams, error) {
 		}
 	}
 	if len(p.recipients) == 0 {
-		return p, errors.New("ui: choose at least one recipient who may open the release")
+		return p, usererr.New("ui", "choose at least one recipient who may open the release")
 	}
 	p.keyID, p.encryptID = f.Draft.keyID, f.Draft.encryptTo
 	p.in = release.Input{

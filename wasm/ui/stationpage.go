@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/station"
@@ -173,7 +173,7 @@ func (p *stationPage) openPackage(ctx context.Context, id string) (client.Packag
 		return client.Package{}, nil, nil, err
 	}
 	if len(ids) == 0 {
-		return client.Package{}, nil, nil, errors.New("ui: this station's vault holds no age identity: generate one on the Keys page and publish it as its recipient")
+		return client.Package{}, nil, nil, usererr.New("ui", "this station's vault holds no age identity: generate one on the Keys page and publish it as its recipient")
 	}
 	rec, err := p.App.API.Package(ctx, id)
 	if err != nil {

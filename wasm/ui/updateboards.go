@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"trustforge/devices/smp"
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 	"trustforge/wasm/updateflow"
 )
@@ -113,7 +113,7 @@ func (b *dfuBoard) DFU(ctx context.Context) (dfu.Control, *dfu.Description, erro
 			}
 		}
 		if err := pause(ctx, pollEvery); err != nil {
-			return nil, nil, fmt.Errorf("ui: waiting for USB device %s: %w", b.serial, err)
+			return nil, nil, usererr.Errorf("ui", "waiting for USB device %s: %w", b.serial, err)
 		}
 	}
 }
@@ -142,7 +142,7 @@ func (b *dfuBoard) App(ctx context.Context, wait bool) (*smp.Client, error) {
 			return c, nil
 		}
 		if !wait {
-			return nil, fmt.Errorf("%w: USB device %s shows no SMP interface now", updateflow.ErrNoApp, b.serial)
+			return nil, usererr.Errorf("", "%w: USB device %s shows no SMP interface now", updateflow.ErrNoApp, b.serial)
 		}
 		if err := pause(ctx, pollEvery); err != nil {
 			return nil, err
@@ -210,7 +210,7 @@ func (espBoard) Open(ctx context.Context) (esprom.Transport, error) {
 			return espPort{espSerial{p}}, nil
 		}
 		if err := pause(ctx, pollEvery); err != nil {
-			return nil, fmt.Errorf("ui: waiting for the ESP32's port: %w", err)
+			return nil, usererr.Errorf("ui", "waiting for the ESP32's port: %w", err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 	"trustforge/wasm/updateflow"
 )
@@ -147,7 +148,7 @@ func (p *updateFlow) boardKind() (updateflow.Kind, string, error) {
 		if s := strings.TrimSpace(p.dfuAddr); s != "" {
 			var err error
 			if addr, err = strconv.ParseUint(s, 0, 32); err != nil {
-				return nil, "", fmt.Errorf("ui: the address %q is not a number (write it as 0x08000000)", s)
+				return nil, "", usererr.Errorf("ui", "the address %q is not a number (write it as 0x08000000)", s)
 			}
 		}
 		return &updateflow.DfuSe{Link: b, Address: uint32(addr)}, "usb-dfuse", nil

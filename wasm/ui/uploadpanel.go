@@ -14,6 +14,7 @@ import (
 	"trustforge/crypto/mcuimg"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
@@ -118,10 +119,10 @@ func (p *uploadPanel) open(ctx context.Context, f pickedFile) (img []byte, image
 	if !bytes.HasPrefix(data, []byte(bundle.Magic)) {
 		im, err := mcuimg.Parse(data)
 		if err != nil {
-			return nil, 0, "", fmt.Errorf("ui: %s is neither an MCUboot image nor a trustforge release: %w", f.Name, err)
+			return nil, 0, "", usererr.Errorf("ui", "%s is neither an MCUboot image nor a trustforge release: %w", f.Name, err)
 		}
 		if _, err := im.Verify(mcuimg.VerifyOptions{}); err != nil {
-			return nil, 0, "", fmt.Errorf("ui: %s is damaged: %w", f.Name, err)
+			return nil, 0, "", usererr.Errorf("ui", "%s is damaged: %w", f.Name, err)
 		}
 		return data, 0, fmt.Sprintf("MCUboot image %s, %s", versionText(im.Version().String()), sizeText(int64(len(data)))), nil
 	}
@@ -176,7 +177,7 @@ func productKeys(ctx context.Context, st *state.App, kit *deviceKit, product str
 			return e.Keys, nil
 		}
 	}
-	return nil, fmt.Errorf("ui: the signing keys of %s are not known here (%w): download one of its releases while online first", product, err)
+	return nil, usererr.Errorf("ui", "the signing keys of %s are not known here (%w): download one of its releases while online first", product, err)
 }
 
 func imageHash(img []byte) ([]byte, error) {
@@ -186,7 +187,7 @@ func imageHash(img []byte) ([]byte, error) {
 	}
 	_, h, ok := im.Hash()
 	if !ok {
-		return nil, errors.New("ui: the image has no hash")
+		return nil, usererr.New("ui", "the image has no hash")
 	}
 	return h, nil
 }

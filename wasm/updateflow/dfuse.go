@@ -11,12 +11,13 @@ import (
 	"trustforge/devices/dfu"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // ErrProtected reports an STM32 whose read-out protection stops its
 // bootloader from reading and writing the flash. It comes wrapped in a
 // *fwupdate.Refusal.
-var ErrProtected = errors.New("updateflow: the part's read-out protection is on")
+var ErrProtected = usererr.New("updateflow", "the part's read-out protection is on")
 
 // DfuSe is an STM32's system bootloader (ST's DfuSe): the image is written
 // raw at its address in the internal flash (erasing the sectors it covers),
@@ -61,16 +62,16 @@ func (k *DfuSe) target(desc *dfu.Description, n int) (dfu.AltSetting, uint32, er
 			if k.Address != 0 {
 				continue // another memory may hold the address
 			}
-			return a, addr, fmt.Errorf("updateflow: %d bytes at %#08x do not fit in %s (%d bytes): %w", n, addr, l.Name, l.Size(), err)
+			return a, addr, usererr.Errorf("updateflow", "%d bytes at %#08x do not fit in %s (%d bytes): %w", n, addr, l.Name, l.Size(), err)
 		}
 		for _, s := range secs {
 			if !s.Writable || !s.Erasable {
-				return a, addr, fmt.Errorf("updateflow: sector %#08x of %s cannot be erased and written through the bootloader", s.Addr, l.Name)
+				return a, addr, usererr.Errorf("updateflow", "sector %#08x of %s cannot be erased and written through the bootloader", s.Addr, l.Name)
 			}
 		}
 		return a, addr, nil
 	}
-	return dfu.AltSetting{}, 0, fmt.Errorf("updateflow: the device lists no DfuSe flash memory at %#08x", k.Address)
+	return dfu.AltSetting{}, 0, usererr.Errorf("updateflow", "the device lists no DfuSe flash memory at %#08x", k.Address)
 }
 
 // optionBytes returns the option bytes setting, if any.
@@ -197,7 +198,7 @@ func (k *DfuSe) Boot(ctx context.Context, v *Verified) (string, error) {
 	ctl := k.ctl
 	k.ctl = nil
 	if ctl == nil {
-		return "", fmt.Errorf("updateflow: the part left its bootloader: %w", dfu.ErrDisconnected)
+		return "", usererr.Errorf("updateflow", "the part left its bootloader: %w", dfu.ErrDisconnected)
 	}
 	defer closeControl(ctl)
 	d, err := dfu.Open(ctx, ctl, k.alt)
@@ -212,10 +213,10 @@ func (k *DfuSe) Boot(ctx context.Context, v *Verified) (string, error) {
 
 // Running is not a step of a DfuSe bootloader.
 func (k *DfuSe) Running(context.Context, *Verified) (string, error) {
-	return "", errors.New("updateflow: a DfuSe bootloader cannot report what runs")
+	return "", usererr.New("updateflow", "a DfuSe bootloader cannot report what runs")
 }
 
 // Confirm is not a step of a DfuSe bootloader.
 func (k *DfuSe) Confirm(context.Context, *Verified) (string, error) {
-	return "", errors.New("updateflow: a DfuSe bootloader has nothing to confirm")
+	return "", usererr.New("updateflow", "a DfuSe bootloader has nothing to confirm")
 }

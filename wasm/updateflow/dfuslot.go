@@ -11,6 +11,7 @@ import (
 	"trustforge/devices/dfu"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 )
 
 // DFULink reaches a USB DFU board for the flow.
@@ -30,7 +31,7 @@ type DFULink interface {
 
 // ErrNoApp reports a DFU board whose application offers no SMP interface
 // (or runs no application).
-var ErrNoApp = errors.New("updateflow: the board's application offers no SMP interface")
+var ErrNoApp = usererr.New("updateflow", "the board's application offers no SMP interface")
 
 // maxRestarts bounds how often a DFU or ESP32 write starts again after the
 // board went away.
@@ -123,7 +124,7 @@ func (k *DFUSlot) summary(ctx context.Context) (*fwupdate.Summary, string, error
 	}
 	b, err := d.Upload(ctx, mcuimg.HeaderSize, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("updateflow: reading slot 0 over DFU: %w", err)
+		return nil, "", usererr.Errorf("updateflow", "reading slot 0 over DFU: %w", err)
 	}
 	s := &fwupdate.Summary{Bootloader: "MCUboot"}
 	h, err := mcuimg.ParseHeader(b)
@@ -148,7 +149,7 @@ func findAlt(desc *dfu.Description, name string) (dfu.AltSetting, error) {
 		}
 		names = append(names, fmt.Sprintf("%q", a.Name))
 	}
-	return dfu.AltSetting{}, fmt.Errorf("updateflow: the device has no DFU alternate setting %q (it has %v)", name, names)
+	return dfu.AltSetting{}, usererr.Errorf("updateflow", "the device has no DFU alternate setting %q (it has %v)", name, names)
 }
 
 // Write downloads the image into the slot and reads it back. A board that
@@ -215,12 +216,12 @@ func (k *DFUSlot) Boot(ctx context.Context, v *Verified) (string, error) {
 	ctl := k.ctl
 	k.ctl = nil
 	if ctl == nil {
-		return "", fmt.Errorf("updateflow: the board left DFU mode before its reset: %w", dfu.ErrDisconnected)
+		return "", usererr.Errorf("updateflow", "the board left DFU mode before its reset: %w", dfu.ErrDisconnected)
 	}
 	r, ok := ctl.(dfu.Resetter)
 	if !ok {
 		closeControl(ctl)
-		return "", errors.New("updateflow: this connection cannot reset the board: unplug it and plug it back in")
+		return "", usererr.New("updateflow", "this connection cannot reset the board: unplug it and plug it back in")
 	}
 	if err := r.Reset(ctx); err != nil && !errors.Is(err, dfu.ErrDisconnected) {
 		closeControl(ctl)
@@ -245,14 +246,14 @@ func (k *DFUSlot) app(ctx context.Context) (*smp.Client, error) {
 	defer cancel()
 	c, err := k.Link.App(wctx, true)
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
-		return nil, fmt.Errorf("%w: its application did not come back over USB within %v", fwupdate.ErrNotBooted, t)
+		return nil, usererr.Errorf("", "%w: its application did not come back over USB within %v", fwupdate.ErrNotBooted, t)
 	}
 	return c, err
 }
 
 func noApp(err error) error {
 	if errors.Is(err, ErrNoApp) {
-		return fmt.Errorf("%w: the new image cannot be checked or confirmed from here; it reverts at the next reset unless the application confirms itself", err)
+		return usererr.Errorf("", "%w: the new image cannot be checked or confirmed from here; it reverts at the next reset unless the application confirms itself", err)
 	}
 	return err
 }

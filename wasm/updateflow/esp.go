@@ -12,6 +12,7 @@ import (
 	"trustforge/crypto/espimg"
 	"trustforge/devices/esprom"
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/usererr"
 )
 
 // ESPLink reaches an ESP32 board's serial port for the flow.
@@ -26,7 +27,7 @@ type ESPLink interface {
 // ErrUnsigned reports a flash set whose bootloader or app would not boot
 // on a board with Secure Boot on: unsigned, or signed by a key whose digest
 // the board does not hold. It comes wrapped in a *fwupdate.Refusal.
-var ErrUnsigned = errors.New("updateflow: Secure Boot would refuse the flash set")
+var ErrUnsigned = usererr.New("updateflow", "Secure Boot would refuse the flash set")
 
 // ESP is an ESP32-family board reached through its ROM loader: a flash set
 // release is written part by part at each part's offset, compressed, and
@@ -192,7 +193,7 @@ func (k *ESP) plan(v *Verified) ([]esprom.Part, []string, error) {
 	var clear []string
 	for _, p := range v.Manifest.Parts {
 		if int64(len(data)) < p.Size {
-			return nil, nil, fmt.Errorf("updateflow: the flash set ends inside part %q", p.Name)
+			return nil, nil, usererr.Errorf("updateflow", "the flash set ends inside part %q", p.Name)
 		}
 		part := esprom.Part{Name: p.Name, Offset: p.Offset, Data: data[:p.Size]}
 		data = data[p.Size:]
@@ -231,10 +232,10 @@ func (k *ESP) checkSignatures(parts []esprom.Part) error {
 			continue // data that starts like an image
 		}
 		if img.Signature == nil {
-			return fmt.Errorf("%s is not signed", p.Name)
+			return usererr.Errorf("", "%s is not signed", p.Name)
 		}
 		if _, err := espimg.Verify(p.Data[:img.SignedLen+espimg.SectorSize], espimg.VerifyOptions{Digests: digests, Schemes: k.ci.Chip.SignatureSchemes()}); err != nil {
-			return fmt.Errorf("%s: %v", p.Name, err)
+			return usererr.Errorf("", "%s: %v", p.Name, err)
 		}
 	}
 	return nil
@@ -344,7 +345,7 @@ func (k *ESP) Write(ctx context.Context, v *Verified, emit func(Event)) (string,
 // for the bootloader's verdict in the boot log.
 func (k *ESP) Boot(ctx context.Context, v *Verified) (string, error) {
 	if k.c == nil {
-		return "", errors.New("updateflow: the board is no longer connected")
+		return "", usererr.New("updateflow", "the board is no longer connected")
 	}
 	k.c.Console() // what came before the restart
 	if err := k.c.FlashEnd(ctx, true); err != nil {
@@ -399,9 +400,9 @@ func (k *ESP) Running(ctx context.Context, v *Verified) (string, error) {
 	version, project, refusal := parseBootLog(k.log)
 	switch {
 	case refusal != "":
-		return "", fmt.Errorf("%w: the bootloader refused it: %s", fwupdate.ErrNotBooted, refusal)
+		return "", usererr.Errorf("", "%w: the bootloader refused it: %s", fwupdate.ErrNotBooted, refusal)
 	case version == "":
-		return "", fmt.Errorf("%w: the board's boot log names no app version (is the serial console on this port?)", fwupdate.ErrNotBooted)
+		return "", usererr.Errorf("", "%w: the board's boot log names no app version (is the serial console on this port?)", fwupdate.ErrNotBooted)
 	}
 	if err := versionIs(version, v.Manifest.Version); err != nil {
 		return "", err
@@ -435,5 +436,5 @@ func parseBootLog(log string) (version, project, refusal string) {
 
 // Confirm is not a step of an ESP32 board.
 func (k *ESP) Confirm(context.Context, *Verified) (string, error) {
-	return "", errors.New("updateflow: an ESP32 app has no test boot to confirm")
+	return "", usererr.New("updateflow", "an ESP32 app has no test boot to confirm")
 }

@@ -2,12 +2,12 @@ package updateflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/mcuimg"
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/usererr"
 )
 
 // Kind is how one kind of board is updated: an MCUboot board over SMP
@@ -52,7 +52,7 @@ type Found struct {
 // ErrWrongFormat reports a release whose payload this kind of board cannot
 // take: an ESP32 flash set for an MCUboot board, or an MCUboot image for an
 // ESP32's ROM loader. It comes wrapped in a *fwupdate.Refusal.
-var ErrWrongFormat = errors.New("updateflow: the release is not for this kind of board")
+var ErrWrongFormat = usererr.New("updateflow", "the release is not for this kind of board")
 
 // wrongFormat refuses m on a board of the kind named what when its image
 // format is not want.
@@ -82,7 +82,7 @@ func hasStep(k Kind, s Step) bool {
 func versionIs(reported string, want bundle.Version) error {
 	got, err := fwupdate.ParseBoardVersion(reported)
 	if err != nil || fwupdate.CompareVersions(got, want) != 0 {
-		return fmt.Errorf("%w: it reports version %s, the release is %s", fwupdate.ErrNotBooted, reported, want)
+		return usererr.Errorf("", "%w: it reports version %s, the release is %s", fwupdate.ErrNotBooted, reported, want)
 	}
 	return nil
 }

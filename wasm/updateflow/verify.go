@@ -9,13 +9,14 @@ import (
 
 	"trustforge/crypto/bundle"
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/release"
 )
 
 // ErrRejected wraps every reason the verify step refuses a bundle for: a
 // bad signature, an untrusted signer, a payload or image that does not
 // match the manifest, a server record that disagrees with it.
-var ErrRejected = errors.New("updateflow: the release does not verify")
+var ErrRejected = usererr.New("updateflow", "the release does not verify")
 
 // Verify starts the record and verifies src: the signed manifest against
 // the product's keys (and the server's record, when there is one), the
@@ -37,7 +38,7 @@ func (r *Runner) Verify(ctx context.Context, src Source) (*Verified, error) {
 				return "", ctx.Err()
 			}
 			claimed(rec, src.Bundle)
-			return "", &fwupdate.Refusal{Err: fmt.Errorf("%w: %w", ErrRejected, err), Reason: rejection(err)}
+			return "", &fwupdate.Refusal{Err: usererr.Errorf("", "%w: %w", ErrRejected, err), Reason: rejection(err)}
 		}
 		rec.Product, rec.Component, rec.Channel = v.Manifest.Product, v.Manifest.Component, v.Manifest.Channel
 		rec.Release, rec.Version = v.ReleaseID, v.Manifest.Version.String()
@@ -104,7 +105,7 @@ func Open(ctx context.Context, src Source, progress func(release.Progress), yiel
 	payload := src.Bundle[len(src.Bundle)-rd.Len():]
 	trusted := release.TrustedKeys(src.Keys)
 	if len(trusted) == 0 {
-		return nil, fmt.Errorf("%w: no signing key of the product is known to this browser", bundle.ErrUntrustedKey)
+		return nil, usererr.Errorf("", "%w: no signing key of the product is known to this browser", bundle.ErrUntrustedKey)
 	}
 	var checked release.Checked
 	if src.Release != nil {

@@ -13,12 +13,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/storage"
 )
 
@@ -62,7 +62,7 @@ func key(r *fwupdate.Record) string {
 // Add stores a finished record, waiting to be sent.
 func (l *Log) Add(ctx context.Context, r *fwupdate.Record) error {
 	if err := r.Validate(); err != nil {
-		return fmt.Errorf("updatelog: %w", err)
+		return usererr.Errorf("updatelog", "%w", err)
 	}
 	return l.put(ctx, Entry{Record: *r})
 }
@@ -70,10 +70,10 @@ func (l *Log) Add(ctx context.Context, r *fwupdate.Record) error {
 func (l *Log) put(ctx context.Context, e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("updatelog: %w", err)
+		return usererr.Errorf("updatelog", "%w", err)
 	}
 	if err := l.Store.Put(ctx, key(&e.Record), b); err != nil {
-		return fmt.Errorf("updatelog: %w", err)
+		return usererr.Errorf("updatelog", "%w", err)
 	}
 	return nil
 }
@@ -82,20 +82,20 @@ func (l *Log) put(ctx context.Context, e Entry) error {
 func (l *Log) List(ctx context.Context) ([]Entry, error) {
 	keys, err := l.Store.List(ctx, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("updatelog: %w", err)
+		return nil, usererr.Errorf("updatelog", "%w", err)
 	}
 	out := make([]Entry, 0, len(keys))
 	for _, k := range keys {
 		b, ok, err := l.Store.Get(ctx, k)
 		if err != nil {
-			return nil, fmt.Errorf("updatelog: %w", err)
+			return nil, usererr.Errorf("updatelog", "%w", err)
 		}
 		if !ok {
 			continue
 		}
 		var e Entry
 		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("updatelog: record %s is corrupt: %w", strings.TrimPrefix(k, prefix), err)
+			return nil, usererr.Errorf("updatelog", "record %s is corrupt: %w", strings.TrimPrefix(k, prefix), err)
 		}
 		out = append(out, e)
 	}
@@ -121,8 +121,9 @@ func (l *Log) Get(ctx context.Context, id string) (Entry, bool, error) {
 // the record (it is malformed, say), so it is not sent again.
 type Refusal struct{ Err error }
 
-func (r *Refusal) Error() string { return r.Err.Error() }
-func (r *Refusal) Unwrap() error { return r.Err }
+func (r *Refusal) Error() string       { return r.Err.Error() }
+func (r *Refusal) UserMessage() string { return usererr.Message(r.Err) }
+func (r *Refusal) Unwrap() error       { return r.Err }
 
 // Sync sends the records that wait, oldest first, with send, and marks
 // those it accepted. It stops at the first failure that is not a *Refusal

@@ -15,8 +15,9 @@ package frame
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
+
+	"trustforge/internal/usererr"
 )
 
 // HeaderSize is the size of the fixed header: magic, version and length.
@@ -42,10 +43,10 @@ func (f *Format) Write(w io.Writer, manifest []byte) error {
 	binary.BigEndian.PutUint16(hdr[8:], f.Version)
 	binary.BigEndian.PutUint32(hdr[10:], uint32(len(manifest)))
 	if _, err := w.Write(hdr[:]); err != nil {
-		return fmt.Errorf("%s: write header: %w", f.Name, err)
+		return usererr.Errorf(f.Name, "write header: %w", err)
 	}
 	if _, err := w.Write(manifest); err != nil {
-		return fmt.Errorf("%s: write manifest: %w", f.Name, err)
+		return usererr.Errorf(f.Name, "write manifest: %w", err)
 	}
 	return nil
 }
@@ -58,17 +59,17 @@ func (f *Format) Read(r io.Reader) ([]byte, error) {
 		return nil, f.readErr("header", err)
 	}
 	if string(hdr[:8]) != f.Magic {
-		return nil, fmt.Errorf("%w: bad magic % x", f.ErrNotFormat, hdr[:8])
+		return nil, usererr.Errorf("", "%w: bad magic % x", f.ErrNotFormat, hdr[:8])
 	}
 	if v := binary.BigEndian.Uint16(hdr[8:]); v != f.Version {
-		return nil, fmt.Errorf("%w: container version %d (want %d)", f.ErrUnsupported, v, f.Version)
+		return nil, usererr.Errorf("", "%w: container version %d (want %d)", f.ErrUnsupported, v, f.Version)
 	}
 	n := binary.BigEndian.Uint32(hdr[10:])
 	switch {
 	case n == 0:
-		return nil, fmt.Errorf("%w: empty signed manifest", f.ErrEmpty)
+		return nil, usererr.Errorf("", "%w: empty signed manifest", f.ErrEmpty)
 	case n > f.MaxManifest:
-		return nil, fmt.Errorf("%w: signed manifest of %d bytes (at most %d)", f.ErrTooLarge, n, f.MaxManifest)
+		return nil, usererr.Errorf("", "%w: signed manifest of %d bytes (at most %d)", f.ErrTooLarge, n, f.MaxManifest)
 	}
 	// Grow with the data that arrives rather than trusting n up front.
 	raw, err := io.ReadAll(io.LimitReader(r, int64(n)))
@@ -84,7 +85,7 @@ func (f *Format) Read(r io.Reader) ([]byte, error) {
 // readErr reports a failed read of a part of the container.
 func (f *Format) readErr(part string, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: the file ends inside the %s", f.ErrTruncated, part)
+		return usererr.Errorf("", "%w: the file ends inside the %s", f.ErrTruncated, part)
 	}
-	return fmt.Errorf("%s: read %s: %w", f.Name, part, err)
+	return usererr.Errorf(f.Name, "read %s: %w", part, err)
 }

@@ -11,9 +11,10 @@ package ihex
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sort"
+
+	"trustforge/internal/usererr"
 )
 
 // Record types.
@@ -29,13 +30,13 @@ const (
 )
 
 // ErrSyntax reports a malformed Intel HEX file.
-var ErrSyntax = errors.New("ihex: syntax error")
+var ErrSyntax = usererr.New("ihex", "syntax error")
 
 // ErrOverlap reports two records that write different bytes to one address.
-var ErrOverlap = errors.New("ihex: overlapping data")
+var ErrOverlap = usererr.New("ihex", "overlapping data")
 
 // ErrTooLarge reports a file whose data spans more than the allowed size.
-var ErrTooLarge = errors.New("ihex: data spans too many bytes")
+var ErrTooLarge = usererr.New("ihex", "data spans too many bytes")
 
 // Segment is a run of bytes at an address.
 type Segment struct {
@@ -65,24 +66,24 @@ func Parse(data []byte) (*File, error) {
 		}
 		n := lineNo + 1
 		if eof {
-			return nil, fmt.Errorf("%w: line %d: data after the end-of-file record", ErrSyntax, n)
+			return nil, usererr.Errorf("", "%w: line %d: data after the end-of-file record", ErrSyntax, n)
 		}
 		if line[0] != ':' {
-			return nil, fmt.Errorf("%w: line %d: record does not start with ':'", ErrSyntax, n)
+			return nil, usererr.Errorf("", "%w: line %d: record does not start with ':'", ErrSyntax, n)
 		}
 		raw := make([]byte, hex.DecodedLen(len(line)-1))
 		if _, err := hex.Decode(raw, line[1:]); err != nil || len(line)%2 == 0 {
-			return nil, fmt.Errorf("%w: line %d: not an even number of hex digits", ErrSyntax, n)
+			return nil, usererr.Errorf("", "%w: line %d: not an even number of hex digits", ErrSyntax, n)
 		}
 		if len(raw) < 5 || len(raw) != 5+int(raw[0]) {
-			return nil, fmt.Errorf("%w: line %d: record length does not match its byte count", ErrSyntax, n)
+			return nil, usererr.Errorf("", "%w: line %d: record length does not match its byte count", ErrSyntax, n)
 		}
 		var sum byte
 		for _, c := range raw {
 			sum += c
 		}
 		if sum != 0 {
-			return nil, fmt.Errorf("%w: line %d: bad checksum", ErrSyntax, n)
+			return nil, usererr.Errorf("", "%w: line %d: bad checksum", ErrSyntax, n)
 		}
 		addr := uint32(raw[1])<<8 | uint32(raw[2])
 		typ, payload := raw[3], raw[4:len(raw)-1]
@@ -93,17 +94,17 @@ func Parse(data []byte) (*File, error) {
 			}
 			start := upper + addr
 			if uint64(start)+uint64(len(payload)) > 1<<32 {
-				return nil, fmt.Errorf("%w: line %d: data runs past the 4 GiB address space", ErrSyntax, n)
+				return nil, usererr.Errorf("", "%w: line %d: data runs past the 4 GiB address space", ErrSyntax, n)
 			}
 			segs = append(segs, Segment{Addr: start, Data: payload})
 		case recEOF:
 			if len(payload) != 0 {
-				return nil, fmt.Errorf("%w: line %d: end-of-file record with data", ErrSyntax, n)
+				return nil, usererr.Errorf("", "%w: line %d: end-of-file record with data", ErrSyntax, n)
 			}
 			eof = true
 		case recExtSegment, recExtLinear:
 			if len(payload) != 2 || addr != 0 {
-				return nil, fmt.Errorf("%w: line %d: extended address record needs 2 bytes at address 0", ErrSyntax, n)
+				return nil, usererr.Errorf("", "%w: line %d: extended address record needs 2 bytes at address 0", ErrSyntax, n)
 			}
 			v := uint32(payload[0])<<8 | uint32(payload[1])
 			if typ == recExtSegment {
@@ -113,7 +114,7 @@ func Parse(data []byte) (*File, error) {
 			}
 		case recStartSegment, recStartLinear:
 			if len(payload) != 4 {
-				return nil, fmt.Errorf("%w: line %d: start address record needs 4 bytes", ErrSyntax, n)
+				return nil, usererr.Errorf("", "%w: line %d: start address record needs 4 bytes", ErrSyntax, n)
 			}
 			v := uint32(payload[0])<<24 | uint32(payload[1])<<16 | uint32(payload[2])<<8 | uint32(payload[3])
 			if typ == recStartSegment {
@@ -121,11 +122,11 @@ func Parse(data []byte) (*File, error) {
 			}
 			f.Start = &v
 		default:
-			return nil, fmt.Errorf("%w: line %d: unknown record type %#02x", ErrSyntax, n, typ)
+			return nil, usererr.Errorf("", "%w: line %d: unknown record type %#02x", ErrSyntax, n, typ)
 		}
 	}
 	if !eof {
-		return nil, fmt.Errorf("%w: no end-of-file record", ErrSyntax)
+		return nil, usererr.Errorf("", "%w: no end-of-file record", ErrSyntax)
 	}
 	merged, err := merge(segs)
 	if err != nil {
@@ -154,7 +155,7 @@ func merge(segs []Segment) ([]Segment, error) {
 			off := int(uint64(s.Addr) - uint64(last.Addr))
 			common := min(len(s.Data), len(last.Data)-off)
 			if !bytes.Equal(last.Data[off:off+common], s.Data[:common]) {
-				return nil, fmt.Errorf("%w at %#x", ErrOverlap, s.Addr)
+				return nil, usererr.Errorf("", "%w at %#x", ErrOverlap, s.Addr)
 			}
 			last.Data = append(last.Data, s.Data[common:]...)
 		}
@@ -172,7 +173,7 @@ func (f *File) Binary(fill byte, maxSize int) (base uint32, data []byte, err err
 	first, last := f.Segments[0], f.Segments[len(f.Segments)-1]
 	span := uint64(last.Addr) + uint64(len(last.Data)) - uint64(first.Addr)
 	if span > uint64(maxSize) {
-		return 0, nil, fmt.Errorf("%w: %#x to %#x is %d bytes, limit %d", ErrTooLarge, first.Addr, uint64(first.Addr)+span, span, maxSize)
+		return 0, nil, usererr.Errorf("", "%w: %#x to %#x is %d bytes, limit %d", ErrTooLarge, first.Addr, uint64(first.Addr)+span, span, maxSize)
 	}
 	data = bytes.Repeat([]byte{fill}, int(span))
 	for _, s := range f.Segments {
@@ -188,7 +189,7 @@ func Encode(segs ...Segment) ([]byte, error) {
 	upper := uint32(0)
 	for _, s := range segs {
 		if uint64(s.Addr)+uint64(len(s.Data)) > 1<<32 {
-			return nil, fmt.Errorf("ihex: segment at %#x of %d bytes runs past 4 GiB", s.Addr, len(s.Data))
+			return nil, usererr.Errorf("ihex", "segment at %#x of %d bytes runs past 4 GiB", s.Addr, len(s.Data))
 		}
 		for off := 0; off < len(s.Data); {
 			addr := s.Addr + uint32(off)
