@@ -139,17 +139,23 @@ func (o *SignOptions) plan(inputSize int64) (*plan, error) {
 	if o.Confirm {
 		p.o.Pad = true
 	}
-	for _, step := range []func() error{
-		func() error { return p.planSizes(inputSize) },
-		p.planSignature,
-		p.planEncryption,
-		p.planFlags,
-		p.planProtected,
-		p.planSlot,
-	} {
-		if err := step(); err != nil {
-			return nil, err
-		}
+	if err := p.planSizes(inputSize); err != nil {
+		return nil, err
+	}
+	if err := p.planSignature(); err != nil {
+		return nil, err
+	}
+	if err := p.planEncryption(); err != nil {
+		return nil, err
+	}
+	if err := p.planFlags(); err != nil {
+		return nil, err
+	}
+	if err := p.planProtected(); err != nil {
+		return nil, err
+	}
+	if err := p.planSlot(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
