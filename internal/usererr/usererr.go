@@ -1,7 +1,6 @@
 package usererr
 
 import (
-	"errors"
 	"fmt"
 )
 
@@ -16,17 +15,14 @@ type Messager interface {
 // its UserMessage is the text alone, with every error it was made from
 // given by its own [Message].
 type Error struct {
-	pkg    string
-	format string
-	args   []any
-	err    error // the text with the arguments' own texts; wraps what %w names
+	pkg string
+	msg string // the text for people
+	err error  // the text with the arguments' own texts, wrapping what %w names; nil from New
 }
 
 // New returns an error of package pkg with the given text. Its Error is
 // "pkg: text" (just text when pkg is ""); its UserMessage is text.
-func New(pkg, text string) error {
-	return &Error{pkg: pkg, format: "%s", args: []any{text}, err: errors.New(text)}
-}
+func New(pkg, text string) error { return &Error{pkg: pkg, msg: text} }
 
 // Errorf formats an error of package pkg as [fmt.Errorf] does, wrapping
 // the errors %w names. Its Error is "pkg: " and the formatted text (just
@@ -35,33 +31,39 @@ func New(pkg, text string) error {
 //	usererr.Errorf("vault", "open %s: %w", name, err)
 //
 // reads as fmt.Errorf("vault: open %s: %w", name, err) in logs. Its
-// UserMessage formats again with each error argument's [Message] in its
+// UserMessage is formatted with each error argument's [Message] in its
 // place.
+//
+// Both texts are made here, and args is not kept: a call costs what a
+// call of fmt.Errorf does, plus one formatting.
 func Errorf(pkg, format string, args ...any) error {
-	return &Error{pkg: pkg, format: format, args: args, err: fmt.Errorf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	people := make([]any, len(args))
+	for i, a := range args {
+		if e, ok := a.(error); ok {
+			a = message{e}
+		}
+		people[i] = a
+	}
+	return &Error{pkg: pkg, msg: fmt.Errorf(format, people...).Error(), err: err}
 }
 
 // Error returns the text for programs: the package, then the text with
 // the arguments' own texts.
 func (e *Error) Error() string {
-	if e.pkg == "" {
-		return e.err.Error()
+	text := e.msg
+	if e.err != nil {
+		text = e.err.Error()
 	}
-	return e.pkg + ": " + e.err.Error()
+	if e.pkg == "" {
+		return text
+	}
+	return e.pkg + ": " + text
 }
 
 // UserMessage returns the text for people: without the package, and with
 // the message of each error it was made from.
-func (e *Error) UserMessage() string {
-	args := make([]any, len(e.args))
-	for i, a := range e.args {
-		if err, ok := a.(error); ok {
-			a = message{err}
-		}
-		args[i] = a
-	}
-	return fmt.Errorf(e.format, args...).Error()
-}
+func (e *Error) UserMessage() string { return e.msg }
 
 // Unwrap returns the errors %w named.
 func (e *Error) Unwrap() []error {
