@@ -37,6 +37,7 @@ server:
 # brotli and gzip copies are remade only when needed.
 wasm: server
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="$(LDFLAGS)" $(WASM_GCFLAGS) -o web/app.wasm.new ./wasm
+	$(GO) run ./internal/cmd/wasmpack web/app.wasm.new
 	@if cmp -s web/app.wasm.new web/app.wasm; then rm web/app.wasm.new; else mv web/app.wasm.new web/app.wasm; fi
 	bin/trustforge precompress web/app.wasm
 
@@ -112,6 +113,7 @@ test: test-deps wasm vet test-native test-wasm test-scaled
 bench: test-deps wasm
 	@echo "== console: where app.wasm's bytes go (a copy linked with its name section) =="
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-w -X trustforge/internal/version.Version=$(VERSION)" $(WASM_GCFLAGS) -o bin/app-names.wasm ./wasm
+	$(GO) run ./internal/cmd/wasmpack bin/app-names.wasm
 	GOOS=js GOARCH=wasm $(GO) list -deps ./wasm > bin/app-deps.txt
 	$(GO) run ./internal/cmd/wasmsize -pkgs bin/app-deps.txt -top 25 bin/app-names.wasm
 	@echo "== console: app.wasm size, navigation to first render, a newcomer's actions to a flashed board (headless Chromium) =="

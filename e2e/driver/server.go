@@ -63,14 +63,19 @@ func BuildServer(ctx context.Context, root, out string) error {
 }
 
 // BuildConsole builds the console's app.wasm from the module at root into
-// out, as the Makefile does (without precompression: the server makes the
-// compressed copies on start).
+// out and packs its data section, as the Makefile does (without
+// precompression: the server makes the compressed copies on start).
 func BuildConsole(ctx context.Context, root, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./wasm")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("driver: building the console: %w\n%s", err, b)
+	}
+	pack := exec.CommandContext(ctx, "go", "run", "./internal/cmd/wasmpack", out)
+	pack.Dir = root
+	if b, err := pack.CombinedOutput(); err != nil {
+		return fmt.Errorf("driver: packing the console's data section: %w\n%s", err, b)
 	}
 	return nil
 }

@@ -60,6 +60,10 @@ func (m *Module) Report(w io.Writer, pkgs *Packages, top int) error {
 	return tw.Flush()
 }
 
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+}
+
 func kib(n int) float64 { return float64(n) / 1024 }
 
 func pct(n, of int) float64 {

@@ -21,6 +21,7 @@ const (
 	secImport = 2
 	secFunc   = 3
 	secCode   = 10
+	secData   = 11
 )
 
 var sectionNames = [...]string{
@@ -50,6 +51,8 @@ type Module struct {
 	// Named reports whether the module has a name section (Go leaves it out
 	// when linked with -ldflags=-s).
 	Named bool
+
+	data []byte // the data section's contents, for DataParts
 }
 
 // Errors returned by Parse.
@@ -186,6 +189,8 @@ func Parse(b []byte) (*Module, error) {
 			if m.Funcs, err = parseCode(sr); err != nil {
 				return nil, err
 			}
+		case secData:
+			m.data = body
 		}
 		m.Sections = append(m.Sections, s)
 	}

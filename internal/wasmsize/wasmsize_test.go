@@ -196,6 +196,7 @@ func TestEveryTruncation(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(testModule())
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add(goDataModule())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err != nil {
@@ -209,5 +210,6 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("functions total %d bytes of a %d-byte module", total, len(b))
 		}
 		m.ByPackage(nil)
+		_, _ = m.DataParts()
 	})
 }

@@ -83,6 +83,10 @@ type App struct {
 }
 
 // New returns the state of a new tab: nobody signed in, vault not loaded.
+// When the SignedIn hint says this browser has no session, the session is
+// known at once (signed out, as RestoreSession would find without asking
+// the server), so the first page renders its signed-out form from the
+// start instead of changing shape after the check.
 func New(cfg Config) *App {
 	if cfg.IdleLock == 0 {
 		cfg.IdleLock = DefaultIdleLock
@@ -90,7 +94,9 @@ func New(cfg Config) *App {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &App{API: cfg.API, cfg: cfg, lastActive: cfg.Now(), painted: make(chan struct{})}
+	a := &App{API: cfg.API, cfg: cfg, lastActive: cfg.Now(), painted: make(chan struct{})}
+	a.checked = cfg.SignedIn != nil && !cfg.SignedIn.Get()
+	return a
 }
 
 // FirstPaint returns once the browser has painted the tab's first page

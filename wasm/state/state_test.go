@@ -176,7 +176,12 @@ func TestSignedInHint(t *testing.T) {
 	defer srv.Close()
 	hint := &memHint{}
 	a := New(Config{API: &client.Client{BaseURL: srv.URL}, SignedIn: hint})
-	// A browser that never signed in does not ask the server.
+	// A browser that never signed in knows it before asking anything, so its
+	// first page renders signed out from the start.
+	if _, ok := a.Session(); ok || !a.SessionChecked() {
+		t.Errorf("new tab without the hint: checked %v, want the session known (signed out)", a.SessionChecked())
+	}
+	// It does not ask the server.
 	if err := a.RestoreSession(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +196,9 @@ func TestSignedInHint(t *testing.T) {
 	}
 	// After a reload, the hint makes the new tab ask.
 	b := New(Config{API: &client.Client{BaseURL: srv.URL}, SignedIn: hint})
+	if b.SessionChecked() {
+		t.Error("a tab whose browser has signed in counts its session as known before asking")
+	}
 	if err := b.RestoreSession(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -33,18 +33,24 @@ func (h *homePage) OnDismount() {
 }
 
 // welcome is what the home page says before the cards: the checklist for
-// someone signed in, or the way in for someone who is not.
+// someone signed in, or the way in for someone who is not. The server's
+// pre-rendered page shows the way in (a browser that never signed in shows
+// it from its first render on); while a signed-in browser's session is
+// checked the same panel holds its place unseen, so the cards do not jump
+// when the console takes the page over.
 func (h *homePage) welcome() app.UI {
-	if !h.App.SessionChecked() {
-		return app.Div()
+	checked := h.App.SessionChecked()
+	if checked && signedIn(h.App) {
+		return &gettingStarted{App: h.App, Kit: h.Kit}
 	}
-	if !signedIn(h.App) {
-		return app.Div().Class("panel").ID("home-signed-out").Body(
-			app.P().Text("Sign in to see your getting-started steps. The first person on a new server opens the one-time link the server printed when it started (…/enrol#token=…)."),
-			app.A().Href(SignInPath).Text("Sign in"),
-		)
+	panel := app.Div().Class("panel").ID("home-signed-out").Body(
+		app.P().Text("Sign in to see your getting-started steps. The first person on a new server opens the one-time link the server printed when it started (…/enrol#token=…)."),
+		app.A().Href(SignInPath).Text("Sign in"),
+	)
+	if app.IsClient && !checked {
+		return panel.Style("visibility", "hidden").Aria("hidden", "true")
 	}
-	return &gettingStarted{App: h.App, Kit: h.Kit}
+	return panel
 }
 
 func (h *homePage) OnNav(ctx app.Context) {

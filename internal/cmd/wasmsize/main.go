@@ -1,5 +1,6 @@
 // Command wasmsize prints where the bytes of a WebAssembly module go: its
-// sections, and its code by Go package and by module. Sizes by package need
+// sections, its code by Go package and by module, and its data section by
+// the parts of a Go program's memory. Sizes by package need
 // the name section, which Go's linker leaves out under -ldflags=-s (`make
 // bench` links a copy of the console without -s for this), and the list of
 // packages the program links, to undo the linker's mangling of names:
@@ -47,6 +48,9 @@ func main() {
 	}
 	fmt.Printf("%s\n\n", flag.Arg(0))
 	if err := m.Report(os.Stdout, wasmsize.NewPackages(paths), *top); err != nil {
+		fatal(err)
+	}
+	if err := m.ReportData(os.Stdout); err != nil {
 		fatal(err)
 	}
 }
