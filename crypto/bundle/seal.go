@@ -37,7 +37,7 @@ func seal(ctx context.Context, dst io.Writer, image io.Reader, to Recipients, m 
 		return err
 	}
 	ph := &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
-	aw, err := age.Encrypt(ph, list...)
+	aw, err := ageEncrypt(ph, eng, list...)
 	if err != nil {
 		return fmt.Errorf("bundle: encrypt: %w", err)
 	}
