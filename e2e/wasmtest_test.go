@@ -112,14 +112,15 @@ func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
 }
 
 // TestWebCryptoMatchesGoInChromium runs crypto/engine/webcrypto's
-// known-answer tests in Chromium: WebCrypto's SHA-256 and AES-CTR, and the
-// MCUboot images and release bundles made with them, byte for byte Go's.
+// known-answer tests in Chromium: WebCrypto's SHA-256 and AES-CTR, the
+// worker's ChaCha20-Poly1305 for age's payload chunks, and the MCUboot
+// images and release bundles made with them, byte for byte Go's.
 func TestWebCryptoMatchesGoInChromium(t *testing.T) {
 	out, code := runWasmTest(t, "./crypto/engine/webcrypto", "-test.v", "-test.run", "MatchGo|MatchesGo")
 	if code != 0 {
 		t.Fatalf("tests failed in Chromium (exit %d):\n%s", code, out)
 	}
-	for _, name := range []string{"TestSHA256MatchesGo", "TestCTRMatchesGo", "TestImagesMatchGo", "TestBundlesMatchGo"} {
+	for _, name := range []string{"TestSHA256MatchesGo", "TestCTRMatchesGo", "TestImagesMatchGo", "TestBundlesMatchGo", "TestSealChunksMatchGo"} {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass in Chromium:\n%s", name, out)
 		}

@@ -171,3 +171,21 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 	cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize)).XORKeyStream(dst[:len(src)], src)
 	s.pos += uint64(len(src))
 }
+
+// minSeal is the least plaintext sent to the worker to seal: below it, Go
+// seals quicker than a message goes there and back.
+const minSeal = 16 << 10
+
+// StartSealChunks has the console's worker seal age's payload chunks
+// (engine.ChunkSealer): ChaCha20-Poly1305 is not in WebCrypto, and Go
+// would run it on the page's thread. Small inputs are sealed in Go here.
+func (subtle) StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) func([]byte) ([]byte, error) {
+	if len(plaintext) < minSeal {
+		out, err := engine.SealChunks(nil, key, counter, plaintext, last)
+		return func(dst []byte) ([]byte, error) { return append(dst, out...), err }
+	}
+	if err := engine.CheckChunks(key, counter, len(plaintext), last); err != nil {
+		return func([]byte) ([]byte, error) { return nil, err }
+	}
+	return browser.StartSealChunks(key, counter, plaintext, last)
+}

@@ -23,6 +23,7 @@ import (
 	"trustforge/crypto/engine"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/internal/browser"
 )
 
 // webCrypto returns the WebCrypto engine, failing the test where there is
@@ -256,5 +257,58 @@ func TestBundlesMatchGo(t *testing.T) {
 	}
 	if again := make(nil); bytes.Equal(again, goTFB) == false {
 		t.Fatal("the same randomness gave two bundles: the comparison above proves nothing")
+	}
+}
+
+// TestSealChunksMatchGo: age's payload chunks sealed by the console's
+// worker (web/hash-worker.js: ChaCha20-Poly1305 in JavaScript) are byte
+// for byte engine.SealChunks' (Go's x/crypto), for lengths around the
+// ChaCha20 block, the Poly1305 block and the chunk, counters past 32 bits,
+// and keys and plaintexts of all ones (Poly1305's carries).
+func TestSealChunksMatchGo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if !browser.AwaitWorker(ctx) {
+		t.Skip("no worker in this page (Node, or no " + browser.HashWorkerURL + "): the e2e package runs this in Chromium")
+	}
+	rnd := detRand(9)
+	ck := engine.ChunkSize
+	for _, size := range []int{0, 1, 15, 16, 17, 63, 64, 65, 1000, ck - 1, ck, ck + 1, ck + 15, 2*ck + 100, 16 * ck, 16*ck + 3} {
+		for _, counter := range []uint64{0, 7, 1<<32 - 1, 1<<40 + 3} {
+			for _, fill := range []int{-1, 0xff} {
+				if size == 0 && counter != 0 {
+					continue
+				}
+				last := size%ck != 0 || size == 0 || counter%2 == 1
+				key, plain := make([]byte, 32), make([]byte, size)
+				if fill < 0 {
+					rnd.Read(key)
+					rnd.Read(plain)
+				} else {
+					for i := range key {
+						key[i] = byte(fill)
+					}
+					for i := range plain {
+						plain[i] = byte(fill)
+					}
+				}
+				want, err := engine.SealChunks(nil, key, counter, plain, last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := browser.StartSealChunks(key, counter, plain, last)([]byte("prefix"))
+				if err != nil {
+					t.Fatalf("%d bytes from chunk %d: %v", size, counter, err)
+				}
+				if i := firstDiff(got[6:], want); i >= 0 || string(got[:6]) != "prefix" {
+					t.Fatalf("%d bytes from chunk %d (last %v, fill %d): the worker's ciphertext differs from Go's from byte %d",
+						size, counter, last, fill, i)
+				}
+			}
+		}
+	}
+	// The engine seals through the worker, and refuses what Go refuses.
+	if _, err := New().(engine.ChunkSealer).StartSealChunks(make([]byte, 32), 0, make([]byte, 100000), false)(nil); err == nil {
+		t.Error("a partial chunk that is not the last was sealed")
 	}
 }

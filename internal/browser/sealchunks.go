@@ -1,0 +1,88 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hack-pad/safejs"
+)
+
+// StartSealChunks has the console's worker (web/hash-worker.js) seal
+// plaintext as age's payload chunks from counter, the final one flagged
+// when last: ChaCha20-Poly1305 on the worker's thread, where Go in
+// WebAssembly would run it on the page's (crypto/engine.SealChunks says
+// what the bytes are; it is the reference the worker is tested against).
+// key and plaintext are copied before it returns; wait appends the
+// ciphertext to dst. Without a worker (none started within a few seconds,
+// or it failed) wait fails: the caller seals in Go.
+func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (wait func(dst []byte) ([]byte, error)) {
+	fail := func(err error) func([]byte) ([]byte, error) {
+		return func([]byte) ([]byte, error) { return nil, err }
+	}
+	w := readyHashWorker()
+	if w == nil {
+		if w = awaitHashWorker(context.Background()); w == nil {
+			return fail(errors.New("browser: no worker to seal in"))
+		}
+	}
+	k, err := BytesToJS(key)
+	if err != nil {
+		return fail(err)
+	}
+	data, err := BytesToJS(plaintext)
+	if err != nil {
+		return fail(err)
+	}
+	kb, err := k.Get("buffer")
+	if err != nil {
+		return fail(wrapErr(err))
+	}
+	db, err := data.Get("buffer")
+	if err != nil {
+		return fail(wrapErr(err))
+	}
+	w.mu.Lock()
+	w.next++
+	id := w.next
+	w.mu.Unlock()
+	ch, err := w.send(id, map[string]any{"op": "seal", "id": id, "key": kb, "counter": float64(counter), "last": last, "data": db},
+		[]any{kb, db})
+	if err != nil {
+		return fail(err)
+	}
+	return func(dst []byte) ([]byte, error) {
+		v := <-ch
+		if v.IsUndefined() {
+			return nil, errWorkerGone
+		}
+		if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
+			msg, _ := e.String()
+			return nil, fmt.Errorf("browser: sealing in the worker: %s", msg)
+		}
+		out, err := v.Get("data")
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		u8, err := asUint8Array(out)
+		if err != nil {
+			return nil, err
+		}
+		n, err := u8.Length()
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		dst = slices.Grow(dst, n)
+		if _, err := safejs.CopyBytesToGo(dst[len(dst):len(dst)+n], u8); err != nil {
+			return nil, wrapErr(err)
+		}
+		return dst[:len(dst)+n], nil
+	}
+}
+
+// AwaitWorker reports whether the console's worker runs in this page,
+// waiting a few seconds for it to start.
+func AwaitWorker(ctx context.Context) bool { return awaitHashWorker(ctx) != nil }
