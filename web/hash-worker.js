@@ -94,6 +94,7 @@ onmessage = async (e) => {
 // SealChunks is the reference these bytes are tested against, in Chromium.
 
 const CHUNK = 65536;
+const INV8192 = 1 / 8192; // exact: multiplying by it divides exactly
 const TAG = 16;
 // Typed-array views below read words in the platform's order: little-endian
 // everywhere browsers run; elsewhere sealing is refused and Go seals.
@@ -182,17 +183,20 @@ function limbs(b, off, hibit) {
 // polyBlocks adds n full 16-byte blocks of m at off to st's h: each
 // h = (h + block + 2^128) * r mod 2^130-5, partly reduced (limbs below 2^14).
 function polyBlocks(st, m, off, n) {
+  // m at off is 2-byte aligned: read its 16-bit words (little-endian).
+  const m16 = new Uint16Array(m.buffer, m.byteOffset + off, 8 * n);
+  off = 0;
   let h0 = st[0], h1 = st[1], h2 = st[2], h3 = st[3], h4 = st[4];
   let h5 = st[5], h6 = st[6], h7 = st[7], h8 = st[8], h9 = st[9];
   const r0 = st[10], r1 = st[11], r2 = st[12], r3 = st[13], r4 = st[14];
   const r5 = st[15], r6 = st[16], r7 = st[17], r8 = st[18], r9 = st[19];
   const s1 = st[21], s2 = st[22], s3 = st[23], s4 = st[24];
   const s5 = st[25], s6 = st[26], s7 = st[27], s8 = st[28], s9 = st[29];
-  for (let end = off + 16 * n; off < end; off += 16) {
-    const t0 = m[off] | (m[off + 1] << 8), t1 = m[off + 2] | (m[off + 3] << 8);
-    const t2 = m[off + 4] | (m[off + 5] << 8), t3 = m[off + 6] | (m[off + 7] << 8);
-    const t4 = m[off + 8] | (m[off + 9] << 8), t5 = m[off + 10] | (m[off + 11] << 8);
-    const t6 = m[off + 12] | (m[off + 13] << 8), t7 = m[off + 14] | (m[off + 15] << 8);
+  for (let end = 8 * n; off < end; off += 8) {
+    const t0 = m16[off], t1 = m16[off + 1];
+    const t2 = m16[off + 2], t3 = m16[off + 3];
+    const t4 = m16[off + 4], t5 = m16[off + 5];
+    const t6 = m16[off + 6], t7 = m16[off + 7];
     h0 += t0 & 0x1fff;
     h1 += ((t0 >>> 13) | (t1 << 3)) & 0x1fff;
     h2 += ((t1 >>> 10) | (t2 << 6)) & 0x1fff;
@@ -214,16 +218,16 @@ function polyBlocks(st, m, off, n) {
         let d8 = h0 * r8 + h1 * r7 + h2 * r6 + h3 * r5 + h4 * r4 + h5 * r3 + h6 * r2 + h7 * r1 + h8 * r0 + h9 * s9;
         let d9 = h0 * r9 + h1 * r8 + h2 * r7 + h3 * r6 + h4 * r5 + h5 * r4 + h6 * r3 + h7 * r2 + h8 * r1 + h9 * r0;
     // Carry: each d is below 2^35, each carry below 2^23.
-    let c = (d0 / 8192) | 0; h0 = d0 - c * 8192;
-    d1 += c; c = (d1 / 8192) | 0; h1 = d1 - c * 8192;
-    d2 += c; c = (d2 / 8192) | 0; h2 = d2 - c * 8192;
-    d3 += c; c = (d3 / 8192) | 0; h3 = d3 - c * 8192;
-    d4 += c; c = (d4 / 8192) | 0; h4 = d4 - c * 8192;
-    d5 += c; c = (d5 / 8192) | 0; h5 = d5 - c * 8192;
-    d6 += c; c = (d6 / 8192) | 0; h6 = d6 - c * 8192;
-    d7 += c; c = (d7 / 8192) | 0; h7 = d7 - c * 8192;
-    d8 += c; c = (d8 / 8192) | 0; h8 = d8 - c * 8192;
-    d9 += c; c = (d9 / 8192) | 0; h9 = d9 - c * 8192;
+    let c = (d0 * INV8192) | 0; h0 = d0 - c * 8192;
+    d1 += c; c = (d1 * INV8192) | 0; h1 = d1 - c * 8192;
+    d2 += c; c = (d2 * INV8192) | 0; h2 = d2 - c * 8192;
+    d3 += c; c = (d3 * INV8192) | 0; h3 = d3 - c * 8192;
+    d4 += c; c = (d4 * INV8192) | 0; h4 = d4 - c * 8192;
+    d5 += c; c = (d5 * INV8192) | 0; h5 = d5 - c * 8192;
+    d6 += c; c = (d6 * INV8192) | 0; h6 = d6 - c * 8192;
+    d7 += c; c = (d7 * INV8192) | 0; h7 = d7 - c * 8192;
+    d8 += c; c = (d8 * INV8192) | 0; h8 = d8 - c * 8192;
+    d9 += c; c = (d9 * INV8192) | 0; h9 = d9 - c * 8192;
     h0 += c * 5; c = h0 >>> 13; h0 &= 0x1fff;
     h1 += c;
   }

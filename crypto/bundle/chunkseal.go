@@ -83,11 +83,11 @@ func (l *lastWrite) Write(p []byte) (int, error) {
 }
 
 // sealBatch is how much plaintext goes to the sealer at a time, and
-// sealAhead how many batches may be in its hands at once: the next batch
-// is read while the sealer works on the last.
+// sealAhead how many batches may be in its hands at once: the next batches
+// are read while the sealer works (in the browser, in several workers).
 const (
 	sealBatch = 16 * engine.ChunkSize
-	sealAhead = 2
+	sealAhead = 4
 )
 
 // chunkWriter is age's payload STREAM, sealed by an engine.

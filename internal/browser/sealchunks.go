@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/hack-pad/safejs"
 )
@@ -23,11 +24,9 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 	fail := func(err error) func([]byte) ([]byte, error) {
 		return func([]byte) ([]byte, error) { return nil, err }
 	}
-	w := readyHashWorker()
+	w := sealWorker()
 	if w == nil {
-		if w = awaitHashWorker(context.Background()); w == nil {
-			return fail(errors.New("browser: no worker to seal in"))
-		}
+		return fail(errors.New("browser: no worker to seal in"))
 	}
 	k, err := BytesToJS(key)
 	if err != nil {
@@ -86,3 +85,61 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 // AwaitWorker reports whether the console's worker runs in this page,
 // waiting a few seconds for it to start.
 func AwaitWorker(ctx context.Context) bool { return awaitHashWorker(ctx) != nil }
+
+// Sealing runs in the hash worker and, where the machine has the cores,
+// in up to maxSealHelpers more instances of the same script, started on
+// the first seal: chunks are independent, so batches go to them in turn.
+const maxSealHelpers = 3
+
+var sealPool struct {
+	once    sync.Once
+	mu      sync.Mutex
+	helpers []*hashWorker // started and ready
+	turn    int
+}
+
+// sealWorker returns the worker to seal the next batch in: the hash
+// worker (waiting a few seconds for it to start) or a ready helper, in
+// turn; nil when there is none.
+func sealWorker() *hashWorker {
+	w := readyHashWorker()
+	if w == nil {
+		if w = awaitHashWorker(context.Background()); w == nil {
+			return nil
+		}
+	}
+	sealPool.once.Do(startSealHelpers)
+	sealPool.mu.Lock()
+	defer sealPool.mu.Unlock()
+	all := []*hashWorker{w}
+	for _, h := range sealPool.helpers {
+		if !h.isDead() {
+			all = append(all, h)
+		}
+	}
+	sealPool.turn++
+	return all[sealPool.turn%len(all)]
+}
+
+// startSealHelpers starts one helper for each core past the page's (which
+// mostly waits while they seal), up to maxSealHelpers; each joins once it
+// has started.
+func startSealHelpers() {
+	n := 0
+	if nav, err := safejs.Global().Get("navigator"); err == nil && nav.Type() == safejs.TypeObject {
+		if hc, err := nav.Get("hardwareConcurrency"); err == nil && hc.Type() == safejs.TypeNumber {
+			c, _ := hc.Int()
+			n = min(maxSealHelpers, c-1)
+		}
+	}
+	for range n {
+		newHashWorker(func(h *hashWorker) {
+			if h == nil {
+				return
+			}
+			sealPool.mu.Lock()
+			sealPool.helpers = append(sealPool.helpers, h)
+			sealPool.mu.Unlock()
+		})
+	}
+}
