@@ -14,11 +14,13 @@
 //               {op: "drop", id}                      forget input id
 //               {op: "seal", id, key: ArrayBuffer, counter, last, data: ArrayBuffer}
 //                                                     seal data as age's chunks from counter
+//               {op: "ctr", id, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
+//                                                     AES-CTR (128-bit counter) with WebCrypto
 // Messages out: {ready: true}                         once, at start
 //               {id, sum: ArrayBuffer}                the digest
 //               {id, error, parts: [ArrayBuffer]}     digest failed: the input back
 //               {id, parts: [ArrayBuffer]}            answer to take
-//               {id, data: ArrayBuffer} / {id, error} answer to seal
+//               {id, data: ArrayBuffer} / {id, error} answer to seal and ctr
 "use strict";
 
 const inputs = new Map();
@@ -41,6 +43,18 @@ onmessage = async (e) => {
     case "drop":
       inputs.delete(m.id);
       break;
+    case "ctr": {
+      // On this thread, not the page's: Chromium runs WebCrypto's AES on
+      // the calling thread, and several workers run parts side by side.
+      try {
+        const key = await crypto.subtle.importKey("raw", m.key, "AES-CTR", false, ["encrypt"]);
+        const out = await crypto.subtle.encrypt({ name: "AES-CTR", counter: m.counter, length: 128 }, key, m.data);
+        postMessage({ id: m.id, data: out }, [out]);
+      } catch (err) {
+        postMessage({ id: m.id, error: String((err && err.name) || err) });
+      }
+      break;
+    }
     case "seal": {
       let out;
       try {

@@ -143,3 +143,83 @@ func startSealHelpers() {
 		})
 	}
 }
+
+// StartCTR has one of the console's workers encrypt src with AES-CTR from
+// the 16-byte counter block (incremented as one 128-bit big-endian number,
+// as AESKey.CTR does) with WebCrypto on its own thread. key, counter and
+// src are copied before it returns; wait writes the result to dst, which
+// must be as long as src. Without a worker, wait fails.
+func StartCTR(key, counter, src []byte) (wait func(dst []byte) error) {
+	fail := func(err error) func([]byte) error { return func([]byte) error { return err } }
+	if len(counter) != 16 {
+		return fail(fmt.Errorf("browser: AES-CTR counter of %d bytes, want 16", len(counter)))
+	}
+	w := sealWorker()
+	if w == nil {
+		return fail(errors.New("browser: no worker for AES-CTR"))
+	}
+	var bufs []any
+	for _, b := range [][]byte{key, counter, src} {
+		v, err := BytesToJS(b)
+		if err != nil {
+			return fail(err)
+		}
+		buf, err := v.Get("buffer")
+		if err != nil {
+			return fail(wrapErr(err))
+		}
+		bufs = append(bufs, buf)
+	}
+	w.mu.Lock()
+	w.next++
+	id := w.next
+	w.mu.Unlock()
+	ch, err := w.send(id, map[string]any{"op": "ctr", "id": id, "key": bufs[0], "counter": bufs[1], "data": bufs[2]}, bufs)
+	if err != nil {
+		return fail(err)
+	}
+	n := len(src)
+	return func(dst []byte) error {
+		v := <-ch
+		if v.IsUndefined() {
+			return errWorkerGone
+		}
+		if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
+			msg, _ := e.String()
+			return fmt.Errorf("browser: AES-CTR in the worker: %s", msg)
+		}
+		out, err := v.Get("data")
+		if err != nil {
+			return wrapErr(err)
+		}
+		u8, err := asUint8Array(out)
+		if err != nil {
+			return err
+		}
+		if k, err := u8.Length(); err != nil || k != n || len(dst) < n {
+			return fmt.Errorf("browser: AES-CTR gave %d bytes for %d", k, n)
+		}
+		if _, err := safejs.CopyBytesToGo(dst[:n], u8); err != nil {
+			return wrapErr(err)
+		}
+		return nil
+	}
+}
+
+// Workers returns how many workers seal and encrypt side by side (the
+// hash worker and its ready helpers); 0 when there is none yet.
+func Workers() int {
+	if readyHashWorker() == nil {
+		return 0
+	}
+	sealPool.once.Do(startSealHelpers)
+	sealPool.mu.Lock()
+	defer sealPool.mu.Unlock()
+	n := 1
+	for _, h := range sealPool.helpers {
+		if !h.isDead() {
+			n++
+		}
+	}
+	return n
+}

@@ -261,10 +261,11 @@ func TestBundlesMatchGo(t *testing.T) {
 }
 
 // TestSealChunksMatchGo: age's payload chunks sealed by the console's
-// worker (web/hash-worker.js: ChaCha20-Poly1305 in JavaScript) are byte
+// workers (web/hash-worker.js: ChaCha20-Poly1305 in JavaScript) are byte
 // for byte engine.SealChunks' (Go's x/crypto), for lengths around the
 // ChaCha20 block, the Poly1305 block and the chunk, counters past 32 bits,
-// and keys and plaintexts of all ones (Poly1305's carries).
+// and keys and plaintexts of all ones (Poly1305's carries); AES-CTR in the
+// workers is Go's too.
 func TestSealChunksMatchGo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -306,6 +307,27 @@ func TestSealChunksMatchGo(t *testing.T) {
 				}
 			}
 		}
+	}
+	// AES-CTR in the workers, from counters that carry and wrap, is Go's.
+	for _, iv := range [][]byte{make([]byte, 16), bytes.Repeat([]byte{0xff}, 16), append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0)} {
+		for _, keyLen := range []int{16, 32} {
+			key, src := make([]byte, keyLen), make([]byte, minWorkerCTR+5)
+			rnd.Read(key)
+			rnd.Read(src)
+			block, _ := aes.NewCipher(key)
+			want := make([]byte, len(src))
+			cipher.NewCTR(block, iv).XORKeyStream(want, src)
+			got := make([]byte, len(src))
+			if err := browser.StartCTR(key, iv, src)(got); err != nil {
+				t.Fatalf("AES-%d from %x in the worker: %v", keyLen*8, iv, err)
+			}
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("AES-%d from %x in the worker differs from Go's from byte %d", keyLen*8, iv, i)
+			}
+		}
+	}
+	if browser.Workers() == 0 {
+		t.Error("no worker counted: the engine's AES-CTR would stay on the page")
 	}
 	// The engine seals through the worker, and refuses what Go refuses.
 	if _, err := New().(engine.ChunkSealer).StartSealChunks(make([]byte, 32), 0, make([]byte, 100000), false)(nil); err == nil {
