@@ -121,15 +121,18 @@ func sealWorker() *hashWorker {
 	return all[sealPool.turn%len(all)]
 }
 
-// startSealHelpers starts one helper for each core past the page's (which
-// mostly waits while they seal), up to maxSealHelpers; each joins once it
-// has started.
+// startSealHelpers starts one helper for each core past the page's and
+// the hash worker's, up to maxSealHelpers; each joins once it has started.
+// On two cores there is none: there the page, the hash worker and a
+// helper would take turns on the cores (a 64 MiB publish on the loaded
+// two-core test machine stalled more with one, though at a higher load:
+// not a clean comparison).
 func startSealHelpers() {
 	n := 0
 	if nav, err := safejs.Global().Get("navigator"); err == nil && nav.Type() == safejs.TypeObject {
 		if hc, err := nav.Get("hardwareConcurrency"); err == nil && hc.Type() == safejs.TypeNumber {
 			c, _ := hc.Int()
-			n = min(maxSealHelpers, c-1)
+			n = min(maxSealHelpers, c-2)
 		}
 	}
 	for range n {
