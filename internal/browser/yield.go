@@ -9,15 +9,10 @@ import (
 )
 
 // Yield lets the browser run: it returns after a macrotask turn of the
-// event loop, in which the page repaints when a frame is due and handles
-// input. WebAssembly runs on the page's only thread, so long computations
-// (hashing or encrypting a 16 MiB image) call Yield between chunks to keep
-// the page responsive and their progress bars moving.
-//
-// The turn is a message posted to a MessageChannel, not a setTimeout 0:
-// browsers hold a timer set from within timers (as Go's own scheduling
-// nests them) for at least 4 ms, which a publish yielding every 20 ms paid
-// hundreds of times. setTimeout serves where there is no MessageChannel.
+// event loop (setTimeout 0), in which the page repaints and handles input.
+// WebAssembly runs on the page's only thread, so long computations (hashing
+// or encrypting a 16 MiB image) call Yield between chunks to keep the page
+// responsive and their progress bars moving.
 func Yield(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -30,45 +25,18 @@ func Yield(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	port, err := postTurn(f)
-	if err != nil {
+	if _, err := Call(safejs.Global(), "setTimeout", f.Value(), 0); err != nil {
 		f.Release()
 		return err
 	}
-	done := func() {
-		f.Release()
-		if port.Type() == safejs.TypeObject {
-			Call(port, "close")
-		}
-	}
 	select {
 	case <-ch:
-		done()
+		f.Release()
 		return nil
 	case <-ctx.Done():
-		go func() { <-ch; done() }()
+		go func() { <-ch; f.Release() }()
 		return ctx.Err()
 	}
-}
-
-// postTurn has f called in a later macrotask: through a new
-// MessageChannel, whose receiving port it returns, or setTimeout 0.
-func postTurn(f safejs.Func) (safejs.Value, error) {
-	if ctor, err := safejs.Global().Get("MessageChannel"); err == nil && ctor.Type() == safejs.TypeFunction {
-		if mc, err := ctor.New(); err == nil {
-			p1, err1 := mc.Get("port1")
-			p2, err2 := mc.Get("port2")
-			if err1 == nil && err2 == nil {
-				if err := p1.Set("onmessage", f.Value()); err == nil {
-					if _, err := Call(p2, "postMessage", nil); err == nil {
-						return p1, nil
-					}
-				}
-			}
-		}
-	}
-	_, err := Call(safejs.Global(), "setTimeout", f.Value(), 0)
-	return safejs.Undefined(), err
 }
 
 // AfterPaint returns once the browser has painted the page as it stands:
