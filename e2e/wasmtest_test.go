@@ -112,14 +112,15 @@ func runWasmTest(tb testing.TB, pkg string, args ...string) (string, int) {
 }
 
 // TestWebCryptoMatchesGoInChromium runs crypto/engine/webcrypto's
-// known-answer tests in Chromium: WebCrypto's SHA-256 and AES-CTR, and the
-// MCUboot images and release bundles made with them, byte for byte Go's.
+// known-answer tests in Chromium: WebCrypto's SHA-256 and AES-CTR, the
+// worker's ChaCha20-Poly1305 for age's payload chunks, and the MCUboot
+// images and release bundles made with them, byte for byte Go's.
 func TestWebCryptoMatchesGoInChromium(t *testing.T) {
 	out, code := runWasmTest(t, "./crypto/engine/webcrypto", "-test.v", "-test.run", "MatchGo|MatchesGo")
 	if code != 0 {
 		t.Fatalf("tests failed in Chromium (exit %d):\n%s", code, out)
 	}
-	for _, name := range []string{"TestSHA256MatchesGo", "TestCTRMatchesGo", "TestImagesMatchGo", "TestBundlesMatchGo"} {
+	for _, name := range []string{"TestSHA256MatchesGo", "TestCTRMatchesGo", "TestImagesMatchGo", "TestBundlesMatchGo", "TestSealChunksMatchGo"} {
 		if !strings.Contains(out, "--- PASS: "+name+" ") {
 			t.Errorf("%s did not pass in Chromium:\n%s", name, out)
 		}
@@ -139,11 +140,12 @@ func TestHashWorkerInChromium(t *testing.T) {
 // BenchmarkSignEncryptChromium reports signing and encrypting a 16 MiB
 // MCUboot image in Chromium, with Go's code and with WebCrypto, and the
 // same natively (this process), as crypto/engine/webcrypto's
-// BenchmarkSignEncrypt measures it.
+// BenchmarkSignEncrypt measures it; and sealing the image into a release
+// bundle (age) in Go and in the console's workers.
 func BenchmarkSignEncryptChromium(b *testing.B) {
 	var browserMs map[string]float64
 	for b.Loop() {
-		out, code := runWasmTest(b, "./crypto/engine/webcrypto", "-test.run", "^$", "-test.bench", "SignEncrypt", "-test.benchtime", "3x")
+		out, code := runWasmTest(b, "./crypto/engine/webcrypto", "-test.run", "^$", "-test.bench", "SignEncrypt|SealChunks", "-test.benchtime", "3x")
 		if code != 0 {
 			b.Fatalf("benchmark failed in Chromium (exit %d):\n%s", code, out)
 		}
@@ -160,22 +162,41 @@ func BenchmarkSignEncryptChromium(b *testing.B) {
 	b.ReportMetric(browserMs["engine"], "chromium-webcrypto-ms")
 	b.ReportMetric(nativeMs["go"], "native-ms")
 	b.ReportMetric(browserMs["engine"]/nativeMs["go"], "webcrypto/native")
+	// A release bundle sealed from the 16 MiB image: age in Go, or in the
+	// console's workers (same tab, same load).
+	b.ReportMetric(browserMs["bundle-go"], "chromium-bundle-go-ms")
+	b.ReportMetric(browserMs["bundle-engine"], "chromium-bundle-workers-ms")
+	b.ReportMetric(nativeMs["bundle-go"], "native-bundle-ms")
+	// age's chunks alone, 16 MiB: Go on the page, or the workers.
+	b.ReportMetric(browserMs["seal-go"], "chromium-seal-go-ms")
+	b.ReportMetric(browserMs["seal-workers"], "chromium-seal-workers-ms")
 	b.ReportMetric(0, "ns/op")
 }
 
-// benchMillis reads "BenchmarkSignEncrypt/NAME[-N] ... X ns/op" lines.
+// benchMillis reads "BenchmarkSignEncrypt/NAME[-N] ... X ns/op" lines, and
+// BenchmarkSealChunks' as "seal-NAME".
 func benchMillis(tb testing.TB, out string) map[string]float64 {
 	tb.Helper()
 	ms := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "BenchmarkSignEncrypt/") {
+		if len(f) < 4 {
 			continue
 		}
-		name := strings.TrimPrefix(f[0], "BenchmarkSignEncrypt/")
+		var name string
+		switch {
+		case strings.HasPrefix(f[0], "BenchmarkSignEncrypt/"):
+			name = strings.TrimPrefix(f[0], "BenchmarkSignEncrypt/")
+		case strings.HasPrefix(f[0], "BenchmarkSealChunks/"):
+			name = "seal-" + strings.TrimPrefix(f[0], "BenchmarkSealChunks/")
+		default:
+			continue
+		}
 		if i := strings.LastIndex(name, "-"); i > 0 {
-			name = name[:i]
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // GOMAXPROCS
+			}
 		}
 		for i := 1; i+1 < len(f); i++ {
 			if f[i+1] == "ns/op" {

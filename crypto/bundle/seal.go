@@ -60,7 +60,7 @@ func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine) (*Se
 	s := &Sealer{m: m, names: names, passphrase: passphrase}
 	s.m.Parts = slices.Clone(m.Parts) // the flash set's digests are filled in the copy
 	s.ph = &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
-	if s.aw, err = age.Encrypt(s.ph, list...); err != nil {
+	if s.aw, err = ageEncrypt(s.ph, eng, list...); err != nil {
 		return nil, usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	s.ic = newContentCheck(&s.m, true, eng)

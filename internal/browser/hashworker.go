@@ -176,20 +176,30 @@ func (w *hashWorker) post(msg map[string]any, transfer []any) error {
 	return err
 }
 
-// ask sends msg and waits for the answer to input id.
-func (w *hashWorker) ask(ctx context.Context, id int, msg map[string]any) (safejs.Value, error) {
+// send sends msg, transferring the ArrayBuffers in transfer; the answer to
+// id arrives on the channel (undefined should the worker fail).
+func (w *hashWorker) send(id int, msg map[string]any, transfer []any) (chan safejs.Value, error) {
 	ch := make(chan safejs.Value, 1)
 	w.mu.Lock()
 	if w.dead {
 		w.mu.Unlock()
-		return safejs.Undefined(), errWorkerGone
+		return nil, errWorkerGone
 	}
 	w.waiting[id] = ch
 	w.mu.Unlock()
-	if err := w.post(msg, nil); err != nil {
+	if err := w.post(msg, transfer); err != nil {
 		w.mu.Lock()
 		delete(w.waiting, id)
 		w.mu.Unlock()
+		return nil, err
+	}
+	return ch, nil
+}
+
+// ask sends msg and waits for the answer to input id.
+func (w *hashWorker) ask(ctx context.Context, id int, msg map[string]any) (safejs.Value, error) {
+	ch, err := w.send(id, msg, nil)
+	if err != nil {
 		return safejs.Undefined(), err
 	}
 	select {

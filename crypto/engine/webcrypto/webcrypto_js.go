@@ -3,6 +3,7 @@
 package webcrypto
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -14,10 +15,13 @@ import (
 )
 
 // Below these sizes the Go code is quicker than a round trip through a
-// promise.
+// promise; from minWorkerCTR on, AES-CTR runs in the console's workers, in
+// parts side by side, off the page's thread (Chromium runs WebCrypto's AES
+// on the calling thread).
 const (
-	minDigest = 16 << 10
-	minCTR    = 4 << 10
+	minDigest    = 16 << 10
+	minCTR       = 4 << 10
+	minWorkerCTR = 256 << 10
 )
 
 // New returns WebCrypto's engine, or engine.Go where the page has none.
@@ -113,7 +117,7 @@ func (subtle) NewCTR(key, iv []byte) (cipher.Stream, error) {
 		// cipher.NewCTR panics here too: a programming error.
 		panic("webcrypto: NewCTR: IV length must equal block size")
 	}
-	s := &ctr{block: block}
+	s := &ctr{block: block, raw: bytes.Clone(key)}
 	copy(s.iv[:], iv)
 	// Without WebCrypto's key, every call takes the Go path.
 	s.key, _ = browser.ImportAESCTR(context.Background(), key)
@@ -124,6 +128,7 @@ func (subtle) NewCTR(key, iv []byte) (cipher.Stream, error) {
 // the partial block between calls, in Go.
 type ctr struct {
 	block cipher.Block
+	raw   []byte          // the key, for the workers
 	key   *browser.AESKey // nil: Go only
 	iv    [aes.BlockSize]byte
 	pos   uint64 // bytes of keystream used
@@ -160,6 +165,10 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 	if len(src) == 0 {
 		return
 	}
+	if s.key != nil && len(src) >= minWorkerCTR && s.inWorkers(dst, src) {
+		s.pos += uint64(len(src))
+		return
+	}
 	if s.key != nil && len(src) >= minCTR {
 		// dst is written only once WebCrypto has answered in full.
 		if err := s.key.CTR(context.Background(), s.counter(s.pos/aes.BlockSize), dst[:len(src)], src); err == nil {
@@ -170,4 +179,50 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 	}
 	cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize)).XORKeyStream(dst[:len(src)], src)
 	s.pos += uint64(len(src))
+}
+
+// minSeal is the least plaintext sent to the worker to seal: below it, Go
+// seals quicker than a message goes there and back.
+const minSeal = 16 << 10
+
+// StartSealChunks has the console's worker seal age's payload chunks
+// (engine.ChunkSealer): ChaCha20-Poly1305 is not in WebCrypto, and Go
+// would run it on the page's thread. Small inputs are sealed in Go here.
+func (subtle) StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) func([]byte) ([]byte, error) {
+	if len(plaintext) < minSeal {
+		out, err := engine.SealChunks(nil, key, counter, plaintext, last)
+		return func(dst []byte) ([]byte, error) { return append(dst, out...), err }
+	}
+	if err := engine.CheckChunks(key, counter, len(plaintext), last); err != nil {
+		return func([]byte) ([]byte, error) { return nil, err }
+	}
+	return browser.StartSealChunks(key, counter, plaintext, last)
+}
+
+// inWorkers encrypts src to dst, from the current position (a whole
+// block), in the console's workers: one part per worker, side by side. A
+// part a worker fails is encrypted here. It reports false, with dst
+// untouched, when there is no worker.
+func (s *ctr) inWorkers(dst, src []byte) bool {
+	n := browser.Workers()
+	if n == 0 {
+		return false
+	}
+	part := (len(src)/n + aes.BlockSize - 1) &^ (aes.BlockSize - 1)
+	type job struct {
+		off, end int
+		wait     func([]byte) error
+	}
+	var jobs []job
+	for off := 0; off < len(src); off += part {
+		end := min(off+part, len(src))
+		ctr := s.counter(s.pos/aes.BlockSize + uint64(off/aes.BlockSize))
+		jobs = append(jobs, job{off, end, browser.StartCTR(s.raw, ctr, src[off:end])})
+	}
+	for _, j := range jobs {
+		if err := j.wait(dst[j.off:j.end]); err != nil {
+			cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize+uint64(j.off/aes.BlockSize))).XORKeyStream(dst[j.off:j.end], src[j.off:j.end])
+		}
+	}
+	return true
 }

@@ -23,6 +23,7 @@ import (
 	"trustforge/crypto/engine"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
+	"trustforge/internal/browser"
 )
 
 // webCrypto returns the WebCrypto engine, failing the test where there is
@@ -257,4 +258,125 @@ func TestBundlesMatchGo(t *testing.T) {
 	if again := make(nil); bytes.Equal(again, goTFB) == false {
 		t.Fatal("the same randomness gave two bundles: the comparison above proves nothing")
 	}
+}
+
+// TestSealChunksMatchGo: age's payload chunks sealed by the console's
+// workers (web/hash-worker.js: ChaCha20-Poly1305 in JavaScript) are byte
+// for byte engine.SealChunks' (Go's x/crypto), for lengths around the
+// ChaCha20 block, the Poly1305 block and the chunk, counters past 32 bits,
+// and keys and plaintexts of all ones (Poly1305's carries); AES-CTR in the
+// workers is Go's too.
+func TestSealChunksMatchGo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if !browser.AwaitWorker(ctx) {
+		t.Skip("no worker in this page (Node, or no " + browser.HashWorkerURL + "): the e2e package runs this in Chromium")
+	}
+	rnd := detRand(9)
+	ck := engine.ChunkSize
+	for _, size := range []int{0, 1, 15, 16, 17, 63, 64, 65, 1000, ck - 1, ck, ck + 1, ck + 15, 2*ck + 100, 16 * ck, 16*ck + 3} {
+		for _, counter := range []uint64{0, 7, 1<<32 - 1, 1<<40 + 3} {
+			for _, fill := range []int{-1, 0xff} {
+				if size == 0 && counter != 0 {
+					continue
+				}
+				last := size%ck != 0 || size == 0 || counter%2 == 1
+				key, plain := make([]byte, 32), make([]byte, size)
+				if fill < 0 {
+					rnd.Read(key)
+					rnd.Read(plain)
+				} else {
+					for i := range key {
+						key[i] = byte(fill)
+					}
+					for i := range plain {
+						plain[i] = byte(fill)
+					}
+				}
+				want, err := engine.SealChunks(nil, key, counter, plain, last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := browser.StartSealChunks(key, counter, plain, last)([]byte("prefix"))
+				if err != nil {
+					t.Fatalf("%d bytes from chunk %d: %v", size, counter, err)
+				}
+				if i := firstDiff(got[6:], want); i >= 0 || string(got[:6]) != "prefix" {
+					t.Fatalf("%d bytes from chunk %d (last %v, fill %d): the worker's ciphertext differs from Go's from byte %d",
+						size, counter, last, fill, i)
+				}
+			}
+		}
+	}
+	// AES-CTR in the workers, from counters that carry and wrap, is Go's.
+	for _, iv := range [][]byte{make([]byte, 16), bytes.Repeat([]byte{0xff}, 16), append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0)} {
+		for _, keyLen := range []int{16, 32} {
+			key, src := make([]byte, keyLen), make([]byte, minWorkerCTR+5)
+			rnd.Read(key)
+			rnd.Read(src)
+			block, _ := aes.NewCipher(key)
+			want := make([]byte, len(src))
+			cipher.NewCTR(block, iv).XORKeyStream(want, src)
+			got := make([]byte, len(src))
+			if err := browser.StartCTR(key, iv, src)(got); err != nil {
+				t.Fatalf("AES-%d from %x in the worker: %v", keyLen*8, iv, err)
+			}
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("AES-%d from %x in the worker differs from Go's from byte %d", keyLen*8, iv, i)
+			}
+		}
+	}
+	if browser.Workers() == 0 {
+		t.Error("no worker counted: the engine's AES-CTR would stay on the page")
+	}
+	// The engine seals through the worker, and refuses what Go refuses.
+	if _, err := New().(engine.ChunkSealer).StartSealChunks(make([]byte, 32), 0, make([]byte, 100000), false)(nil); err == nil {
+		t.Error("a partial chunk that is not the last was sealed")
+	}
+}
+
+// BenchmarkSealChunks reports sealing 16 MiB as age's chunks, 1 MiB at a
+// time: in Go (WebAssembly, the page's thread), and in the console's
+// workers, four batches in flight.
+func BenchmarkSealChunks(b *testing.B) {
+	key, plain := make([]byte, 32), make([]byte, 16<<20)
+	const batch = 1 << 20
+	b.Run("go", func(b *testing.B) {
+		b.SetBytes(int64(len(plain)))
+		var out []byte
+		for b.Loop() {
+			for off := 0; off < len(plain); off += batch {
+				var err error
+				if out, err = engine.SealChunks(out[:0], key, uint64(off/engine.ChunkSize), plain[off:off+batch], off+batch == len(plain)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("workers", func(b *testing.B) {
+		if !browser.AwaitWorker(context.Background()) {
+			b.Skip("no worker")
+		}
+		b.SetBytes(int64(len(plain)))
+		var out []byte
+		for b.Loop() {
+			var waits []func([]byte) ([]byte, error)
+			for off := 0; off < len(plain); off += batch {
+				waits = append(waits, browser.StartSealChunks(key, uint64(off/engine.ChunkSize), plain[off:off+batch], off+batch == len(plain)))
+				if len(waits) > 4 {
+					var err error
+					if out, err = waits[0](out[:0]); err != nil {
+						b.Fatal(err)
+					}
+					waits = waits[1:]
+				}
+			}
+			for _, w := range waits {
+				var err error
+				if out, err = w(out[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }

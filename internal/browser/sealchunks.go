@@ -1,0 +1,227 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"trustforge/internal/usererr"
+
+	"github.com/hack-pad/safejs"
+)
+
+// StartSealChunks has the console's worker (web/hash-worker.js) seal
+// plaintext as age's payload chunks from counter, the final one flagged
+// when last: ChaCha20-Poly1305 on the worker's thread, where Go in
+// WebAssembly would run it on the page's (crypto/engine.SealChunks says
+// what the bytes are; it is the reference the worker is tested against).
+// key and plaintext are copied before it returns; wait appends the
+// ciphertext to dst. Without a worker (none started within a few seconds,
+// or it failed) wait fails: the caller seals in Go.
+func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (wait func(dst []byte) ([]byte, error)) {
+	fail := func(err error) func([]byte) ([]byte, error) {
+		return func([]byte) ([]byte, error) { return nil, err }
+	}
+	w := sealWorker()
+	if w == nil {
+		return fail(usererr.New("browser", "no worker to seal in"))
+	}
+	k, err := BytesToJS(key)
+	if err != nil {
+		return fail(err)
+	}
+	data, err := BytesToJS(plaintext)
+	if err != nil {
+		return fail(err)
+	}
+	kb, err := k.Get("buffer")
+	if err != nil {
+		return fail(wrapErr(err))
+	}
+	db, err := data.Get("buffer")
+	if err != nil {
+		return fail(wrapErr(err))
+	}
+	w.mu.Lock()
+	w.next++
+	id := w.next
+	w.mu.Unlock()
+	ch, err := w.send(id, map[string]any{"op": "seal", "id": id, "key": kb, "counter": float64(counter), "last": last, "data": db},
+		[]any{kb, db})
+	if err != nil {
+		return fail(err)
+	}
+	return func(dst []byte) ([]byte, error) {
+		v := <-ch
+		if v.IsUndefined() {
+			return nil, errWorkerGone
+		}
+		if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
+			msg, _ := e.String()
+			return nil, usererr.Errorf("browser", "sealing in the worker: %s", msg)
+		}
+		out, err := v.Get("data")
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		u8, err := asUint8Array(out)
+		if err != nil {
+			return nil, err
+		}
+		n, err := u8.Length()
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		dst = slices.Grow(dst, n)
+		if _, err := safejs.CopyBytesToGo(dst[len(dst):len(dst)+n], u8); err != nil {
+			return nil, wrapErr(err)
+		}
+		return dst[:len(dst)+n], nil
+	}
+}
+
+// AwaitWorker reports whether the console's worker runs in this page,
+// waiting a few seconds for it to start.
+func AwaitWorker(ctx context.Context) bool { return awaitHashWorker(ctx) != nil }
+
+// Sealing runs in the hash worker and, where the machine has the cores,
+// in up to maxSealHelpers more instances of the same script, started on
+// the first seal: chunks are independent, so batches go to them in turn.
+const maxSealHelpers = 3
+
+var sealPool struct {
+	once    sync.Once
+	mu      sync.Mutex
+	helpers []*hashWorker // started and ready
+	turn    int
+}
+
+// sealWorker returns the worker to seal the next batch in: the hash
+// worker (waiting a few seconds for it to start) or a ready helper, in
+// turn; nil when there is none.
+func sealWorker() *hashWorker {
+	w := readyHashWorker()
+	if w == nil {
+		if w = awaitHashWorker(context.Background()); w == nil {
+			return nil
+		}
+	}
+	sealPool.once.Do(startSealHelpers)
+	sealPool.mu.Lock()
+	defer sealPool.mu.Unlock()
+	all := []*hashWorker{w}
+	for _, h := range sealPool.helpers {
+		if !h.isDead() {
+			all = append(all, h)
+		}
+	}
+	sealPool.turn++
+	return all[sealPool.turn%len(all)]
+}
+
+// startSealHelpers starts one helper for each core past the page's and
+// the hash worker's, up to maxSealHelpers; each joins once it has started.
+// On two cores there is none: there the page, the hash worker and a
+// helper would take turns on the cores (a 64 MiB publish on the loaded
+// two-core test machine stalled more with one, though at a higher load:
+// not a clean comparison).
+func startSealHelpers() {
+	n := 0
+	if nav, err := safejs.Global().Get("navigator"); err == nil && nav.Type() == safejs.TypeObject {
+		if hc, err := nav.Get("hardwareConcurrency"); err == nil && hc.Type() == safejs.TypeNumber {
+			c, _ := hc.Int()
+			n = min(maxSealHelpers, c-2)
+		}
+	}
+	for range n {
+		newHashWorker(func(h *hashWorker) {
+			if h == nil {
+				return
+			}
+			sealPool.mu.Lock()
+			sealPool.helpers = append(sealPool.helpers, h)
+			sealPool.mu.Unlock()
+		})
+	}
+}
+
+// StartCTR has one of the console's workers encrypt src with AES-CTR from
+// the 16-byte counter block (incremented as one 128-bit big-endian number,
+// as AESKey.CTR does) with WebCrypto on its own thread. key, counter and
+// src are copied before it returns; wait writes the result to dst, which
+// must be as long as src. Without a worker, wait fails.
+func StartCTR(key, counter, src []byte) (wait func(dst []byte) error) {
+	fail := func(err error) func([]byte) error { return func([]byte) error { return err } }
+	if len(counter) != 16 {
+		return fail(usererr.Errorf("browser", "AES-CTR counter of %d bytes, want 16", len(counter)))
+	}
+	w := sealWorker()
+	if w == nil {
+		return fail(usererr.New("browser", "no worker for AES-CTR"))
+	}
+	var bufs []any
+	for _, b := range [][]byte{key, counter, src} {
+		v, err := BytesToJS(b)
+		if err != nil {
+			return fail(err)
+		}
+		buf, err := v.Get("buffer")
+		if err != nil {
+			return fail(wrapErr(err))
+		}
+		bufs = append(bufs, buf)
+	}
+	w.mu.Lock()
+	w.next++
+	id := w.next
+	w.mu.Unlock()
+	ch, err := w.send(id, map[string]any{"op": "ctr", "id": id, "key": bufs[0], "counter": bufs[1], "data": bufs[2]}, bufs)
+	if err != nil {
+		return fail(err)
+	}
+	n := len(src)
+	return func(dst []byte) error {
+		v := <-ch
+		if v.IsUndefined() {
+			return errWorkerGone
+		}
+		if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
+			msg, _ := e.String()
+			return usererr.Errorf("browser", "AES-CTR in the worker: %s", msg)
+		}
+		out, err := v.Get("data")
+		if err != nil {
+			return wrapErr(err)
+		}
+		u8, err := asUint8Array(out)
+		if err != nil {
+			return err
+		}
+		if k, err := u8.Length(); err != nil || k != n || len(dst) < n {
+			return usererr.Errorf("browser", "AES-CTR gave %d bytes for %d", k, n)
+		}
+		if _, err := safejs.CopyBytesToGo(dst[:n], u8); err != nil {
+			return wrapErr(err)
+		}
+		return nil
+	}
+}
+
+// Workers returns how many workers seal and encrypt side by side (the
+// hash worker and its ready helpers); 0 when there is none yet.
+func Workers() int {
+	if readyHashWorker() == nil {
+		return 0
+	}
+	sealPool.once.Do(startSealHelpers)
+	sealPool.mu.Lock()
+	defer sealPool.mu.Unlock()
+	n := 1
+	for _, h := range sealPool.helpers {
+		if !h.isDead() {
+			n++
+		}
+	}
+	return n
+}
