@@ -1,0 +1,184 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"trustforge/crypto/bundle"
+	"trustforge/crypto/pki"
+	"trustforge/crypto/production"
+	"trustforge/devices/fwupdate"
+	"trustforge/devices/provision"
+	"trustforge/wasm/updateflow"
+)
+
+// DFUBoard is a USB DFU board presented to the station: in the console, a
+// WebUSB device the browser grants the console, recognised by its DFU
+// interface (class 0xFE, subclass 0x01).
+type DFUBoard struct {
+	// Label names the board for people, e.g. "STM32  BOOTLOADER (0483:df11)".
+	Label string
+	// Serial is the board's USB serial number, which it keeps across
+	// re-enumerations. In lowercase it is the board's device id for its
+	// ticket: Zephyr and ST's bootloader both make it from the chip's
+	// unique id, in hex.
+	Serial string
+	// DfuSe is set for an STM32's DfuSe bootloader (it lists a memory
+	// layout), clear for a Zephyr board with the USB DFU class over
+	// MCUboot.
+	DfuSe bool
+	// Link reaches the board.
+	Link updateflow.DFULink
+}
+
+// ProgramDFU runs one USB DFU board through the package's MCUboot image,
+// with the same Kinds as the technician's guided update:
+//
+//   - a Zephyr board (updateflow.DFUSlot) gets the image in its upload
+//     slot's alternate setting, read back and compared; a reset makes
+//     MCUboot test-boot it, and the application's SMP interface checks
+//     the version and confirms it;
+//   - an STM32's DfuSe bootloader (updateflow.DfuSe) gets it raw at the
+//     package's address (the start of its flash by default), erased,
+//     written, read back and compared; then, when the package asks for it
+//     and the station's operator confirmed it (ReadOutProtection), its
+//     read-out protection is set to level 1 and checked, or else the
+//     bootloader starts the application.
+//
+// The board's USB serial number is its device id: the ticket is taken for
+// it once the check found nothing against the board, and nothing is
+// written before the ticket is in hand. A board unplugged mid-write is
+// reported through onStep and written again from the start when it is
+// back; until then it boots what it had (the slot is only requested for a
+// test boot once a download completes; an STM32's bootloader is in ROM).
+// No device certificate is issued: DFU cannot make a key on the board.
+func (s *Station) ProgramDFU(ctx context.Context, b DFUBoard, port string, onStep func(Step)) *Result {
+	res := s.newResult(port)
+	if res.Record != nil {
+		res.Record.Board.Transport = "usb-dfu"
+		if b.DfuSe {
+			res.Record.Board.Transport = "usb-dfuse"
+		}
+	}
+	r := &run{s: s, res: res, onStep: onStep}
+	return s.finish(ctx, res, r.programDFU(ctx, b))
+}
+
+// dfuKind is a DFU board's updateflow Kind, with DfuSe's protection.
+func (s *Station) dfuKind(b DFUBoard) updateflow.Kind {
+	if b.DfuSe {
+		return &updateflow.DfuSe{Link: b.Link, Address: s.Package.Manifest.DFU.Address}
+	}
+	return &updateflow.DFUSlot{Link: b.Link, BootTimeout: s.BootTimeout}
+}
+
+// dfuDeviceID returns a board's device id from its USB serial number.
+func dfuDeviceID(serial string) (string, error) {
+	id := strings.ToLower(strings.TrimSpace(serial))
+	if _, err := pki.ParseDeviceID(id); err != nil {
+		return "", fmt.Errorf("%w: the board's USB serial number %q is not a hardware id in hex, so it has no device id for its ticket; nothing was written", ErrRefused, serial)
+	}
+	return id, nil
+}
+
+func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
+	s, m := r.s, r.s.Package.Manifest
+	switch {
+	case m.Release.IsFlashSet():
+		return fmt.Errorf("%w: the package programs an ESP32 flash set, not a USB DFU board; nothing was written", ErrRefused)
+	case m.ImageMode == production.ImageDevice:
+		return fmt.Errorf("%w: the package encrypts its image to each board's own key, which a USB DFU board cannot make; nothing was written", ErrRefused)
+	case b.DfuSe && m.DFU.ReadOutProtection && !s.ReadOutProtection:
+		return fmt.Errorf("%w: the package sets STM32 read-out protection to level 1, which cannot be undone: confirm it in the station's set-up first; nothing was written", ErrRefused)
+	}
+	if err := m.Open(s.now()); err != nil {
+		return fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	ver, err := bundle.ParseVersion(m.Release.Version)
+	if err != nil {
+		return err
+	}
+	v := &updateflow.Verified{
+		Manifest: &bundle.Manifest{Product: m.Product, Version: ver, Component: m.Release.Component,
+			ImageFormat: m.Release.ImageFormat, Image: m.Release.Image},
+		ReleaseID: m.Release.ID.String(),
+		Image:     s.Package.Contents.Image,
+		Hash:      m.Release.Image.SHA256[:],
+	}
+	k := s.dfuKind(b)
+	var id string
+	if err := r.step("info", func() (string, error) {
+		var err error
+		if id, err = dfuDeviceID(b.Serial); err != nil {
+			return "", err
+		}
+		r.res.DeviceID = id
+		f, err := k.Check(ctx, v)
+		if r.res.Record != nil {
+			r.res.Record.Board.Node, r.res.Record.Board.Hardware = id, f.Hardware
+			r.res.Record.Board.FromVersion, r.res.Record.Board.FromSHA256 = f.FromVersion, f.FromSHA256
+		}
+		var ref *fwupdate.Refusal
+		switch {
+		case errors.As(err, &ref):
+			return "", fmt.Errorf("%w: %s; nothing was written", ErrRefused, ref.Reason)
+		case err != nil:
+			return "", err
+		}
+		return fmt.Sprintf("device %s: %s", id, f.Detail), nil
+	}); err != nil {
+		return err
+	}
+	if _, err := r.ticket(ctx, id); err != nil {
+		return err
+	}
+	if err := r.step("upload", func() (string, error) {
+		return k.Write(ctx, v, func(e updateflow.Event) { r.progress(e) })
+	}); err != nil {
+		return err
+	}
+	type step struct {
+		name string
+		f    func() (string, error)
+	}
+	var steps []step
+	switch k := k.(type) {
+	case *updateflow.DfuSe:
+		if m.DFU.ReadOutProtection {
+			steps = append(steps, step{"protect", func() (string, error) { return k.Protect(ctx) }})
+		} else {
+			steps = append(steps, step{"boot", func() (string, error) { return k.Boot(ctx, v) }})
+		}
+	default:
+		steps = append(steps,
+			step{"boot", func() (string, error) { return k.Boot(ctx, v) }},
+			step{"running", func() (string, error) { return k.Running(ctx, v) }},
+			step{"confirm", func() (string, error) { return k.Confirm(ctx, v) }})
+	}
+	for _, st := range steps {
+		if err := r.step(st.name, st.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// progress passes an upload's progress and unplugs on as running steps.
+func (r *run) progress(e updateflow.Event) {
+	if r.onStep == nil {
+		return
+	}
+	st := Step{Name: "upload", Status: provision.Running}
+	switch {
+	case e.Unplugged:
+		st.Detail, st.Unplugged = e.Detail, true
+	case e.Upload != nil:
+		st.Done, st.Total = e.Upload.Offset, e.Upload.Total
+		st.Detail = fmt.Sprintf("writing: %d %%", e.Upload.Offset*100/max(e.Upload.Total, 1))
+	default:
+		return
+	}
+	r.onStep(st)
+}
