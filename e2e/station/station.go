@@ -326,3 +326,16 @@ func (s *Station) text(id string) string {
 	t, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.getElementById(%q) || {}).textContent || ""`, id)))
 	return t
 }
+
+// ConfirmReadOutProtection ticks the station's confirmation of the open
+// package's request for STM32 read-out protection level 1, which cannot be
+// undone: until then station mode writes nothing to STM32 boards.
+func (s *Station) ConfirmReadOutProtection() error {
+	if err := chromedp.Do(s.ctx,
+		chromedp.Click(chromedp.ID("station-rdp-confirm")),
+		chromedp.WaitVisible(chromedp.CSS(`#station-rdp[data-confirmed="true"]`)),
+	); err != nil {
+		return fmt.Errorf("station: confirming read-out protection: %w", err)
+	}
+	return nil
+}

@@ -29,7 +29,8 @@ type DFUBoard struct {
 	// layout), clear for a Zephyr board with the USB DFU class over
 	// MCUboot.
 	DfuSe bool
-	// Link reaches the board.
+	// Link reaches the board. When it has a Close method, ProgramDFU
+	// calls it once the board's run ends.
 	Link updateflow.DFULink
 }
 
@@ -63,7 +64,11 @@ func (s *Station) ProgramDFU(ctx context.Context, b DFUBoard, port string, onSte
 		}
 	}
 	r := &run{s: s, res: res, onStep: onStep}
-	return s.finish(ctx, res, r.programDFU(ctx, b))
+	err := r.programDFU(ctx, b)
+	if c, ok := b.Link.(interface{ Close() error }); ok {
+		c.Close() // the link's hold on the board
+	}
+	return s.finish(ctx, res, err)
 }
 
 // dfuKind is a DFU board's updateflow Kind, with DfuSe's protection.

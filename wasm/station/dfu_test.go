@@ -180,6 +180,9 @@ func TestDFUBoards(t *testing.T) {
 		t.Errorf("the Zephyr board runs %+v", run)
 	}
 	img := l.pkg.Contents.Image
+	if got, err := zb.ReadSlot(0, len(img)); err != nil || !bytes.Equal(got, img) {
+		t.Errorf("the Zephyr board's primary slot does not hold the image (%v)", err)
+	}
 	if !bytes.Equal(st.Flash()[:len(img)], img) {
 		t.Error("the STM32's flash does not hold the image")
 	}
