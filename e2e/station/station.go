@@ -12,7 +12,10 @@
 // (or SerialAllowAllPortsForUrls) enterprise policy for the console's
 // origin; in tests, the Web Serial shim of trustforge/e2e/driver with
 // Granted ports. Station mode takes USB serial ports only unless told
-// otherwise, so a machine's own console UART is never touched.
+// otherwise, so a machine's own console UART is never touched. USB DFU
+// boards (Zephyr, STM32 DfuSe) are the WebUSB devices with a DFU interface
+// the browser grants likewise (WebUsbAllowDevicesForUrls; the WebUSB shim's
+// Granted devices in tests); they are programmed after the serial ports.
 //
 // Every wait is on a marker the console sets (data attributes), never a
 // sleep; every method fails with the console's own error message when it

@@ -374,3 +374,45 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestDFUSTM32UnpluggedMidWrite pulls an STM32's cable half way through
+// its write: its bootloader, in ROM, enumerates again when plugged back,
+// and the write starts again from the start and is read back whole.
+func TestDFUSTM32UnpluggedMidWrite(t *testing.T) {
+	l := newLine(t, 1, production.ImageClear)
+	s := l.station()
+	st, err := sim.NewDfuSe(sim.DfuSeConfig{Serial: "3276365F3035", WriteTime: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := DFUBoard{Label: "STM32", Serial: "3276365F3035", DfuSe: true, Link: newUSBBench(t, st.USB, nil)}
+	var once sync.Once
+	replugged := make(chan struct{})
+	var reported bool
+	r := s.ProgramDFU(context.Background(), b, "usb", func(step Step) {
+		if step.Unplugged {
+			reported = true
+		}
+		if step.Name == "upload" && step.Total > 0 && step.Done > step.Total*3/4 {
+			once.Do(func() {
+				st.USB.Unplug()
+				go func() {
+					defer close(replugged)
+					time.Sleep(50 * time.Millisecond) // a person plugging it back
+					st.USB.Plug()
+				}()
+			})
+		}
+	})
+	<-replugged
+	if r.State != Done || !reported {
+		t.Fatalf("%s (%s), unplug reported %v; steps %+v", r.State, r.Reason, reported, r.Steps)
+	}
+	if d := r.Steps[2].Detail; !strings.Contains(d, "written again from the start 1 time(s)") || !strings.Contains(d, "read back and compared") {
+		t.Errorf("upload: %q", d)
+	}
+	img := l.pkg.Contents.Image
+	if !bytes.Equal(st.Flash()[:len(img)], img) {
+		t.Error("the flash does not hold the image")
+	}
+}

@@ -16,6 +16,13 @@
 // must show the package's version; no certificate is issued, as the ROM
 // loader cannot make a key on the board.
 //
+// USB DFU boards (ProgramDFU) run through the guided update's kinds,
+// updateflow.DFUSlot for a Zephyr board and updateflow.DfuSe for an
+// STM32's bootloader: the board's USB serial number is its device id, the
+// check writes nothing, and an STM32's read-out protection is set to level
+// 1 only when the package asks for it and the operator confirmed it
+// (ReadOutProtection). No certificate is issued.
+//
 // It is plain Go over devices/smp, devices/provision and devices/fwupdate:
 // the console runs it in the browser on ports opened with Web Serial, and
 // its tests run it natively against devices/sim boards.
