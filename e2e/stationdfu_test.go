@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
@@ -217,4 +219,79 @@ func stationPackage(t *testing.T, f *fleet, stationUser string, rel client.Relea
 		t.Fatal(err)
 	}
 	return pkg
+}
+
+// TestStationDFUUnplugged pulls a Zephyr board's cable while the station
+// writes its slot: the board's row says it is unplugged, the board plugged
+// back boots its confirmed factory image, and the station writes it again
+// from the start and finishes it, under its one ticket.
+func TestStationDFUUnplugged(t *testing.T) {
+	bg := context.Background()
+	f := newFleet(t)
+	stationUser := "dfu-unplug-" + f.product
+	if err := env.accounts.createUser(bg, stationUser, "station", stationPass); err != nil {
+		t.Fatal(err)
+	}
+	sctx, _ := newWorkTab(t, 6*time.Minute)
+	if _, err := driver.InstallSerialShim(sctx, driver.ChooseCancel); err != nil {
+		t.Fatal(err)
+	}
+	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-unplug-line", BootKeys: []*keys.PublicKey{f.key.Public()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zb.Close()
+	if err := zb.Program(signedImage(t, "1.0.0", f.key, 8<<10)); err != nil {
+		t.Fatal(err)
+	}
+	// Slow flash writes, so the cable comes out half way.
+	z := sim.NewZephyrDFU(zb, sim.ZephyrDFUConfig{Serial: "5A0002", WriteTime: 20 * time.Millisecond})
+	usb, err := driver.InstallUSBShim(sctx, "", driver.ShimUSBDevice{ID: "zephyr", VendorID: sim.ZephyrVendorID,
+		ProductID: sim.ZephyrProductID, Product: "Thermo Z", Serial: "5A0002", Granted: true, Device: zb, USB: z.USB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := station.New(sctx, env.server.URL)
+	if err := line.SignIn(stationUser, stationPass); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := line.Enrol(stationVaultPass, "DFU unplug station"); err != nil {
+		t.Fatal(err)
+	}
+	built := f.release(t, "1.1.0", 60<<10)
+	rel := f.publish(t, built)
+	pkg := stationPackage(t, f, stationUser, rel, built.Image, 1, production.DFU{})
+	if err := line.Open(pkg.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	click(t, sctx, "station-run")
+	if _, err := chromedp.Run(sctx, chromedp.Poll[bool](`Number((document.getElementById("station-progress-0") || {dataset: {}}).dataset.done) > 16384`,
+		chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+		t.Fatalf("waiting for the write to be under way: %v", err)
+	}
+	if err := usb.Unplug("zephyr"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sctx, `tr[data-testid="station-board"][data-unplugged="true"]`)
+	hasText(t, sctx, "station-board-0", "unplugged: waiting for the board")
+	if err := usb.Plug("zephyr"); err != nil {
+		t.Fatal(err)
+	}
+	// Plugged back, it booted what it had: the slot was never requested.
+	if r := zb.Running(); r.Recovery || r.Version.String() != "1.0.0+0" || !r.Confirmed {
+		t.Fatalf("plugged back, the board runs %+v, want 1.0.0 confirmed", r)
+	}
+	waitFor(t, sctx, `#station[data-state="ready"][data-runs="1"]`)
+	waitFor(t, sctx, `tr[data-testid="station-board"][data-state="done"][data-device="5a0002"]`)
+	hasText(t, sctx, "station-board-0", "confirmed")
+	if r := zb.Running(); r.Version.String() != "1.1.0+0" || !r.Confirmed {
+		t.Errorf("the board runs %+v, want 1.1.0 confirmed", r)
+	}
+	if got, err := zb.ReadSlot(0, len(built.Image)); err != nil || !bytes.Equal(got, built.Image) {
+		t.Errorf("the board's primary slot does not hold the release's image (%v)", err)
+	}
+	if n := auditCount(t, "production.ticket", pkg.ID); n != 1 {
+		t.Errorf("%d tickets in the audit log, want 1", n)
+	}
 }
