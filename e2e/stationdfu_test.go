@@ -117,6 +117,11 @@ func TestStationDFUBoards(t *testing.T) {
 	if !bytes.Equal(st.Flash()[:64], bytes.Repeat([]byte{0xff}, 64)) || st.RDP() != dfu.RDP0 {
 		t.Fatalf("the unconfirmed STM32 was written to (RDP %v)", st.RDP())
 	}
+	// The page with its board table and the read-out protection warning
+	// passes axe-core's checks.
+	for _, v := range runAxe(t, sctx) {
+		t.Errorf("station mode with USB DFU boards: %s", v)
+	}
 
 	// Confirmed: the STM32 is written, read back, protected; the others,
 	// already programmed, are refused without a second ticket.
