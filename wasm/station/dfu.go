@@ -74,7 +74,8 @@ func (s *Station) ProgramDFU(ctx context.Context, b DFUBoard, port string, onSte
 // dfuKind is a DFU board's updateflow Kind, with DfuSe's protection.
 func (s *Station) dfuKind(b DFUBoard) updateflow.Kind {
 	if b.DfuSe {
-		return &updateflow.DfuSe{Link: b.Link, Address: s.Package.Manifest.DFU.Address}
+		d := s.Package.Manifest.DFU
+		return &updateflow.DfuSe{Link: b.Link, Address: d.Address, Protecting: d.ReadOutProtection}
 	}
 	return &updateflow.DFUSlot{Link: b.Link, BootTimeout: s.BootTimeout}
 }

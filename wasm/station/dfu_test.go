@@ -416,3 +416,29 @@ func TestDFUSTM32UnpluggedMidWrite(t *testing.T) {
 		t.Error("the flash does not hold the image")
 	}
 }
+
+// TestDFUNoOptionBytes: a package asking for read-out protection refuses,
+// before its ticket and with nothing written, an STM32 whose bootloader
+// lists no option bytes memory to set it in.
+func TestDFUNoOptionBytes(t *testing.T) {
+	l := newLineWith(t, 1, production.ImageClear, production.DFU{ReadOutProtection: true})
+	s := l.station()
+	s.ReadOutProtection = true
+	st, err := sim.NewDfuSe(sim.DfuSeConfig{Serial: "3276365F3036", NoOptionBytes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := DFUBoard{Label: "STM32", Serial: "3276365F3036", DfuSe: true, Link: newUSBBench(t, st.USB, nil)}
+	r := s.ProgramDFU(context.Background(), b, "usb", nil)
+	if r.State != Refused || !strings.Contains(r.Reason, "no option bytes") || !strings.Contains(r.Reason, "nothing was written") {
+		t.Fatalf("%s (%s)", r.State, r.Reason)
+	}
+	if len(l.tickets.issued) != 0 || !bytes.Equal(st.Flash()[:64], bytes.Repeat([]byte{0xff}, 64)) {
+		t.Error("a refused part was touched")
+	}
+	// Without protection asked for, the same part is programmed.
+	l2 := newLine(t, 1, production.ImageClear)
+	if r := l2.station().ProgramDFU(context.Background(), b, "usb", nil); r.State != Done {
+		t.Errorf("without protection: %s (%s)", r.State, r.Reason)
+	}
+}
