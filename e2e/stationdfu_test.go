@@ -24,7 +24,9 @@ import (
 
 // TestStationDFUBoards: a station programs, from one production package,
 // a serial MCUboot board, a Zephyr board with the USB DFU class and an
-// STM32's DfuSe bootloader granted over WebUSB, each with its own ticket.
+// STM32's DfuSe bootloader granted over WebUSB, each with its own ticket;
+// the Zephyr board is provisioned over its USB SMP interface, its
+// certificate carrying its ticket.
 // The package asks for STM32 read-out protection: until the operator
 // confirms it the STM32 is refused with nothing written; once confirmed,
 // the image is written, read back and compared, and RDP level 1 set, after
@@ -39,7 +41,10 @@ func TestStationDFUBoards(t *testing.T) {
 	}
 	sctx, _ := newWorkTab(t, 8*time.Minute)
 	serial := lineBoards(t, sctx, 1)[0]
-	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-line", BootKeys: []*keys.PublicKey{f.key.Public()}})
+	// Its provisioning id is its USB serial number, as Zephyr makes both
+	// from the chip's unique id.
+	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-line", BootKeys: []*keys.PublicKey{f.key.Public()},
+		Provisioning: sim.ProvisionConfig{UID: []byte{0x5a, 0x00, 0x01}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +103,7 @@ func TestStationDFUBoards(t *testing.T) {
 		t.Errorf("the serial board: %+v", b)
 	}
 	zr := byPort(run, "USB DFU 2")
-	if zr.State != "done" || zr.Device != "5a0001" || zr.Ticket == "" || !strings.Contains(zr.Detail, "confirmed") {
+	if zr.State != "done" || zr.Device != "5a0001" || zr.Ticket == "" || !strings.Contains(zr.Detail, "provisioned, flashed and running 1.1.0") {
 		t.Errorf("the Zephyr board: %+v", zr)
 	}
 	sr := byPort(run, "USB DFU 3")
@@ -113,6 +118,15 @@ func TestStationDFUBoards(t *testing.T) {
 	}
 	if got, err := zb.ReadSlot(0, len(built.Image)); err != nil || !bytes.Equal(got, built.Image) {
 		t.Errorf("the Zephyr board's primary slot does not hold the release's image (%v)", err)
+	}
+	// Provisioned over its USB SMP interface: its certificate carries its
+	// ticket, and it is locked.
+	if p := zb.Provisioning(); !p.Locked || p.Chain == nil {
+		t.Errorf("the Zephyr board is not provisioned and locked: %+v", p)
+	} else if chain, err := pki.ParseChain(p.Chain); err != nil {
+		t.Error(err)
+	} else if tk, ok, err := production.TicketOf(chain[0]); !ok || err != nil || tk.Claimed().ID != zr.Ticket || tk.Claimed().Device != "5a0001" {
+		t.Errorf("the Zephyr board's certificate carries ticket %v (%v), want %s", ok, err, zr.Ticket)
 	}
 	if !bytes.Equal(st.Flash()[:64], bytes.Repeat([]byte{0xff}, 64)) || st.RDP() != dfu.RDP0 {
 		t.Fatalf("the unconfirmed STM32 was written to (RDP %v)", st.RDP())
@@ -241,7 +255,8 @@ func TestStationDFUUnplugged(t *testing.T) {
 	if _, err := driver.InstallSerialShim(sctx, driver.ChooseCancel); err != nil {
 		t.Fatal(err)
 	}
-	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-unplug-line", BootKeys: []*keys.PublicKey{f.key.Public()}})
+	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-unplug-line", BootKeys: []*keys.PublicKey{f.key.Public()},
+		Provisioning: sim.ProvisionConfig{UID: []byte{0x5a, 0x00, 0x02}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +304,7 @@ func TestStationDFUUnplugged(t *testing.T) {
 	}
 	waitFor(t, sctx, `#station[data-state="ready"][data-runs="1"]`)
 	waitFor(t, sctx, `tr[data-testid="station-board"][data-state="done"][data-device="5a0002"]`)
-	hasText(t, sctx, "station-board-0", "confirmed")
+	hasText(t, sctx, "station-board-0", "provisioned, flashed and running 1.1.0")
 	if r := zb.Running(); r.Version.String() != "1.1.0+0" || !r.Confirmed {
 		t.Errorf("the board runs %+v, want 1.1.0 confirmed", r)
 	}

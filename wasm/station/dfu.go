@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"trustforge/crypto/bundle"
+	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/provision"
+	"trustforge/devices/smp"
 	"trustforge/wasm/updateflow"
 )
 
@@ -21,9 +23,10 @@ type DFUBoard struct {
 	// Label names the board for people, e.g. "STM32  BOOTLOADER (0483:df11)".
 	Label string
 	// Serial is the board's USB serial number, which it keeps across
-	// re-enumerations. In lowercase it is the board's device id for its
-	// ticket: Zephyr and ST's bootloader both make it from the chip's
-	// unique id, in hex.
+	// re-enumerations. In lowercase it is the device id of a board that
+	// does not give its own over the provisioning group (an STM32's
+	// bootloader, a Zephyr board without it): Zephyr and ST's bootloader
+	// both make it from the chip's unique id, in hex.
 	Serial string
 	// DfuSe is set for an STM32's DfuSe bootloader (it lists a memory
 	// layout), clear for a Zephyr board with the USB DFU class over
@@ -48,13 +51,21 @@ type DFUBoard struct {
 //     read-out protection is set to level 1 and checked, or else the
 //     bootloader starts the application.
 //
-// The board's USB serial number is its device id: the ticket is taken for
-// it once the check found nothing against the board, and nothing is
-// written before the ticket is in hand. A board unplugged mid-write is
+// A Zephyr board whose application answers the provisioning group (SMP
+// group 64 over its USB SMP interface) gives its device id and is
+// provisioned as on a serial port — its key born on the board, its
+// certificate from the batch CA carrying its ticket, the board locked —
+// once the image runs confirmed, or before the write in "device" image
+// mode, whose image is encrypted to the key the board made. Otherwise the
+// board's USB serial number is its device id and no certificate is issued
+// (an STM32's bootloader cannot make a key).
+//
+// The ticket is taken once the check found nothing against the board, and
+// nothing is written before it is in hand. A board unplugged mid-write is
 // reported through onStep and written again from the start when it is
 // back; until then it boots what it had (the slot is only requested for a
 // test boot once a download completes; an STM32's bootloader is in ROM).
-// No device certificate is issued: DFU cannot make a key on the board.
+// A board whose run failed is left unlocked and may be presented again.
 func (s *Station) ProgramDFU(ctx context.Context, b DFUBoard, port string, onStep func(Step)) *Result {
 	res := s.newResult(port)
 	if res.Record != nil {
@@ -94,8 +105,8 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 	switch {
 	case m.Release.IsFlashSet():
 		return fmt.Errorf("%w: the package programs an ESP32 flash set, not a USB DFU board; nothing was written", ErrRefused)
-	case m.ImageMode == production.ImageDevice:
-		return fmt.Errorf("%w: the package encrypts its image to each board's own key, which a USB DFU board cannot make; nothing was written", ErrRefused)
+	case b.DfuSe && m.ImageMode == production.ImageDevice:
+		return fmt.Errorf("%w: the package encrypts its image to each board's own key, which an STM32's bootloader cannot make; nothing was written", ErrRefused)
 	case b.DfuSe && m.DFU.ReadOutProtection && !s.ReadOutProtection:
 		return fmt.Errorf("%w: the package sets STM32 read-out protection to level 1, which cannot be undone: confirm it in the station's set-up first; nothing was written", ErrRefused)
 	}
@@ -115,12 +126,17 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 	}
 	k := s.dfuKind(b)
 	var id string
+	var provisioned bool // the board's application speaks the provisioning group
 	if err := r.step("info", func() (string, error) {
+		var how string
 		var err error
-		if id, err = dfuDeviceID(b.Serial); err != nil {
+		if provisioned, id, how, err = dfuIdentity(ctx, b); err != nil {
 			return "", err
 		}
 		r.res.DeviceID = id
+		if m.ImageMode == production.ImageDevice && !provisioned {
+			return "", fmt.Errorf("%w: the package encrypts its image to each board's own key, and this board's application cannot make one (it has no provisioning interface); nothing was written", ErrRefused)
+		}
 		f, err := k.Check(ctx, v)
 		if r.res.Record != nil {
 			r.res.Record.Board.Node, r.res.Record.Board.Hardware = id, f.Hardware
@@ -133,12 +149,35 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 		case err != nil:
 			return "", err
 		}
-		return fmt.Sprintf("device %s: %s", id, f.Detail), nil
+		return fmt.Sprintf("device %s (%s): %s", id, how, f.Detail), nil
 	}); err != nil {
 		return err
 	}
-	if _, err := r.ticket(ctx, id); err != nil {
+	ticket, err := r.ticket(ctx, id)
+	if err != nil {
 		return err
+	}
+	// The board's identity, as on a serial port: its key is born on the
+	// board, and its certificate carries the ticket. In "device" image
+	// mode it comes first, for the key the image is encrypted to;
+	// otherwise it comes once the image runs confirmed, so a board whose
+	// write failed is left as it was, unlocked, and takes the same
+	// ticket again when presented again.
+	identity := func() (*provision.Result, error) {
+		c, err := b.Link.App(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		return r.provision(ctx, provision.NewClient(c), ticket)
+	}
+	if provisioned && m.ImageMode == production.ImageDevice {
+		prov, err := identity()
+		if err != nil {
+			return err
+		}
+		if err := r.step("prepare", func() (string, error) { return encryptFor(r.s, v, prov) }); err != nil {
+			return err
+		}
 	}
 	if err := r.step("upload", func() (string, error) {
 		return k.Write(ctx, v, func(e updateflow.Event) { r.progress(e) })
@@ -168,7 +207,58 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 			return err
 		}
 	}
+	if provisioned && m.ImageMode != production.ImageDevice {
+		_, err := identity()
+		return err
+	}
 	return nil
+}
+
+// dfuIdentity finds a DFU board's device id. A Zephyr board whose
+// application answers the provisioning group (SMP group 64) gives its own,
+// and is provisioned as on a serial port; one that is locked already is
+// refused. Otherwise the USB serial number is the id.
+func dfuIdentity(ctx context.Context, b DFUBoard) (provisioned bool, id, how string, err error) {
+	if !b.DfuSe {
+		c, err := b.Link.App(ctx, false)
+		switch {
+		case err == nil:
+			info, err := provision.NewClient(c).Info(ctx)
+			var se *smp.Error
+			switch {
+			case err == nil && info.Locked:
+				return false, info.ID, "", fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrRefused, info.ID)
+			case err == nil:
+				return true, info.ID, fmt.Sprintf("%s rev %s: %s", info.Model, info.Rev, info.State()), nil
+			case errors.As(err, &se) && !se.GroupError && smp.RC(se.Code) == smp.RCNotSupported:
+				// An application without the provisioning group.
+			default:
+				return false, "", "", err
+			}
+		case !errors.Is(err, updateflow.ErrNoApp):
+			return false, "", "", err
+		}
+	}
+	id, err = dfuDeviceID(b.Serial)
+	return false, id, "its USB serial number", err
+}
+
+// encryptFor replaces v's image with a copy encrypted to the board's own
+// image key.
+func encryptFor(s *Station, v *updateflow.Verified, prov *provision.Result) (string, error) {
+	if prov == nil || prov.EncryptionKey == nil {
+		return "", errors.New("station: the board has no image encryption key to encrypt its copy to")
+	}
+	img, err := mcuimg.Parse(v.Image)
+	if err != nil {
+		return "", err
+	}
+	data, err := img.EncryptFor(s.rand(), prov.EncryptionKey)
+	if err != nil {
+		return "", err
+	}
+	v.Image = data
+	return "the image is encrypted to this board's key " + prov.EncryptionKey.Fingerprint(), nil
 }
 
 // progress passes an upload's progress and unplugs on as running steps.

@@ -3,6 +3,7 @@ package station
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
@@ -92,9 +93,13 @@ func (ub *usbBench) App(ctx context.Context, wait bool) (*smp.Client, error) {
 
 // zephyrBoard is a simulated Zephyr board with the USB DFU class running a
 // factory image 0.0.1, presented to the station with serial number serial.
+//
+// Its provisioning id is its serial number, as Zephyr makes both from the
+// chip's unique id.
 func zephyrBoard(t testing.TB, serial string, cfg sim.ZephyrDFUConfig) (*sim.Board, *sim.ZephyrDFU, DFUBoard) {
 	t.Helper()
-	b, err := sim.New(sim.Config{SlotSize: 128 << 10})
+	uid, _ := hex.DecodeString(serial)
+	b, err := sim.New(sim.Config{SlotSize: 128 << 10, Provisioning: sim.ProvisionConfig{UID: uid}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +124,16 @@ func stm32Board(t testing.TB, serial string) (*sim.DfuSe, DFUBoard) {
 		t.Fatal(err)
 	}
 	return s, DFUBoard{Label: "STM32 " + serial, Serial: serial, DfuSe: true, Link: newUSBBench(t, s.USB, nil)}
+}
+
+// stepDetail returns the detail of r's last step named name.
+func stepDetail(r *Result, name string) string {
+	for i := len(r.Steps) - 1; i >= 0; i-- {
+		if r.Steps[i].Name == name {
+			return r.Steps[i].Detail
+		}
+	}
+	return ""
 }
 
 func stepList(r *Result) string {
@@ -153,7 +168,7 @@ func TestDFUBoards(t *testing.T) {
 		t.Fatalf("%d results", len(results))
 	}
 	for i, want := range []struct{ id, steps, port string }{
-		{"5a0001", "info,ticket,upload,boot,running,confirm", "USB DFU 1 (Zephyr 5A0001)"},
+		{"5a0001", "info,ticket,upload,boot,running,confirm,info,registry,key,csr,check,issue,chain,verify,bootkey,enckey,register,lock", "USB DFU 1 (Zephyr 5A0001)"},
 		{"3276365f3033", "info,ticket,upload,boot", "USB DFU 2 (STM32 3276365F3033)"},
 	} {
 		r := results[i]
@@ -173,8 +188,21 @@ func TestDFUBoards(t *testing.T) {
 			t.Errorf("board %d: progress reached %d of %d (image %d bytes)", i, written[i], totals[i], len(l.pkg.Contents.Image))
 		}
 	}
-	if !strings.Contains(results[1].Steps[2].Detail, "read back and compared: identical") {
-		t.Errorf("STM32 upload: %q", results[1].Steps[2].Detail)
+	// The Zephyr board got its identity as on a serial port: its
+	// certificate carries its ticket; the STM32's bootloader cannot make a
+	// key, so it has none.
+	if len(results[0].Chain) == 0 || len(results[1].Chain) != 0 {
+		t.Errorf("chains: Zephyr %d certificates, STM32 %d", len(results[0].Chain), len(results[1].Chain))
+	} else if st, ok, err := production.TicketOf(results[0].Chain[0]); !ok || err != nil {
+		t.Errorf("the Zephyr board's certificate carries no ticket (%v)", err)
+	} else if tk, err := st.Verify(l.ticketKey.Public().Crypto()); err != nil || tk.ID != results[0].Ticket.ID || tk.Device != "5a0001" {
+		t.Errorf("the Zephyr board's certificate carries ticket %+v (%v), want %s", tk, err, results[0].Ticket.ID)
+	}
+	if p := zb.Provisioning(); !p.Locked || p.Chain == nil {
+		t.Errorf("the Zephyr board is not provisioned and locked: %+v", p)
+	}
+	if d := stepDetail(results[1], "upload"); !strings.Contains(d, "read back and compared: identical") {
+		t.Errorf("STM32 upload: %q", d)
 	}
 	if run := zb.Running(); run.Version != (mcuimg.Version{Major: 1, Minor: 4}) || !run.Confirmed {
 		t.Errorf("the Zephyr board runs %+v", run)
@@ -226,7 +254,7 @@ func TestDFUReadOutProtection(t *testing.T) {
 	if !bytes.Equal(st.Flash()[0x4000:0x4000+len(img)], img) {
 		t.Error("the flash does not hold the image at 0x08004000")
 	}
-	if d := r.Steps[3].Detail; !strings.Contains(d, "RDP level 1") || !strings.Contains(d, "refuses to read") {
+	if d := stepDetail(r, "protect"); !strings.Contains(d, "RDP level 1") || !strings.Contains(d, "refuses to read") {
 		t.Errorf("protect: %q", d)
 	}
 	// The protected part is refused before anything is written.
@@ -248,19 +276,19 @@ func TestDFURefusals(t *testing.T) {
 		serial string
 		want   string
 	}{
-		{"serial number not hex", production.ImageClear, "Z-0001", "not a hardware id"},
-		{"image for each board's key", production.ImageDevice, "5a0002", "each board's own key"},
+		{"serial number not hex", production.ImageClear, "ST-0001", "not a hardware id"},
+		{"image for each board's key", production.ImageDevice, "3276365F3037", "each board's own key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLine(t, 2, tt.mode)
 			s := l.station()
-			zb, _, zephyr := zephyrBoard(t, tt.serial, sim.ZephyrDFUConfig{})
-			r := s.ProgramDFU(context.Background(), zephyr, "usb", nil)
+			st, stm32 := stm32Board(t, tt.serial)
+			r := s.ProgramDFU(context.Background(), stm32, "usb", nil)
 			if r.State != Refused || !strings.Contains(r.Reason, tt.want) || !strings.Contains(r.Reason, "nothing was written") {
 				t.Errorf("%s (%s), want refused: %s", r.State, r.Reason, tt.want)
 			}
-			if len(l.tickets.issued) != 0 || zb.Running().Version.Major != 0 {
+			if len(l.tickets.issued) != 0 || !bytes.Equal(st.Flash()[:64], bytes.Repeat([]byte{0xff}, 64)) {
 				t.Error("a refused board was touched")
 			}
 		})
@@ -274,8 +302,8 @@ func TestDFURefusals(t *testing.T) {
 		t.Fatalf("first run: %s (%s)", r.State, r.Reason)
 	}
 	r := s.ProgramDFU(context.Background(), zephyr, "usb", nil)
-	if r.State != Refused || !strings.Contains(r.Reason, "nothing was written") {
-		t.Errorf("the same release again: %s (%s)", r.State, r.Reason)
+	if r.State != Refused || !strings.Contains(r.Reason, "already provisioned and locked") || !strings.Contains(r.Reason, "nothing was written") {
+		t.Errorf("the same board again: %s (%s)", r.State, r.Reason)
 	}
 	if len(l.tickets.issued) != 1 {
 		t.Errorf("%d tickets issued, want 1", len(l.tickets.issued))
@@ -327,7 +355,7 @@ func TestDFUUnpluggedMidWrite(t *testing.T) {
 	if len(unplugged) == 0 || !strings.Contains(unplugged[0], "plug it back in") {
 		t.Errorf("the unplug was reported as %q", unplugged)
 	}
-	if d := r.Steps[2].Detail; !strings.Contains(d, "written again from the start 1 time(s)") {
+	if d := stepDetail(r, "upload"); !strings.Contains(d, "written again from the start 1 time(s)") {
 		t.Errorf("upload: %q", d)
 	}
 	if run := zb.Running(); run.Version != (mcuimg.Version{Major: 1, Minor: 4}) || !run.Confirmed {
@@ -361,6 +389,22 @@ func TestDFUUnpluggedForGood(t *testing.T) {
 	z.USB.Plug()
 	if run := zb.Running(); run.Recovery || run.Version.Major != 0 || !run.Confirmed {
 		t.Errorf("plugged back, the board runs %+v: want its factory image, confirmed", run)
+	}
+	if p := zb.Provisioning(); p.Locked || p.Chain != nil {
+		t.Errorf("the failed board was provisioned: %+v", p)
+	}
+	// Presented again, it is programmed, under a ticket for the same
+	// device (the release server hands out the same one again).
+	s.BootTimeout = 20 * time.Second
+	r2 := s.ProgramDFU(context.Background(), zephyr, "usb", nil)
+	if r2.State != Done {
+		t.Fatalf("the retry: %s (%s)", r2.State, r2.Reason)
+	}
+	if r.Ticket == nil || r2.Ticket == nil || r2.Ticket.Device != r.Ticket.Device {
+		t.Errorf("the retry took ticket %+v, the first run %+v", r2.Ticket, r.Ticket)
+	}
+	if run := zb.Running(); run.Version != (mcuimg.Version{Major: 1, Minor: 4}) || !run.Confirmed {
+		t.Errorf("after the retry the board runs %+v", run)
 	}
 }
 
@@ -408,7 +452,7 @@ func TestDFUSTM32UnpluggedMidWrite(t *testing.T) {
 	if r.State != Done || !reported {
 		t.Fatalf("%s (%s), unplug reported %v; steps %+v", r.State, r.Reason, reported, r.Steps)
 	}
-	if d := r.Steps[2].Detail; !strings.Contains(d, "written again from the start 1 time(s)") || !strings.Contains(d, "read back and compared") {
+	if d := stepDetail(r, "upload"); !strings.Contains(d, "written again from the start 1 time(s)") || !strings.Contains(d, "read back and compared") {
 		t.Errorf("upload: %q", d)
 	}
 	img := l.pkg.Contents.Image
@@ -440,5 +484,30 @@ func TestDFUNoOptionBytes(t *testing.T) {
 	l2 := newLine(t, 1, production.ImageClear)
 	if r := l2.station().ProgramDFU(context.Background(), b, "usb", nil); r.State != Done {
 		t.Errorf("without protection: %s (%s)", r.State, r.Reason)
+	}
+}
+
+// TestDFUZephyrDeviceImage: in "device" image mode a Zephyr DFU board is
+// provisioned first, and its copy of the image, encrypted to the key it
+// made, goes into its slot; MCUboot decrypts it as it swaps.
+func TestDFUZephyrDeviceImage(t *testing.T) {
+	l := newLine(t, 1, production.ImageDevice)
+	s := l.station()
+	s.BootTimeout = 20 * time.Second
+	zb, _, zephyr := zephyrBoard(t, "5a0006", sim.ZephyrDFUConfig{})
+	r := s.ProgramDFU(context.Background(), zephyr, "usb", nil)
+	if r.State != Done {
+		t.Fatalf("%s (%s); steps %+v", r.State, r.Reason, r.Steps)
+	}
+	if got := stepList(r); !strings.Contains(got, ",enckey,") || !strings.Contains(got, ",prepare,upload,") {
+		t.Errorf("steps %s", got)
+	}
+	if run := zb.Running(); run.Version != (mcuimg.Version{Major: 1, Minor: 4}) || !run.Confirmed {
+		t.Errorf("the board runs %+v", run)
+	}
+	// The primary slot holds the plaintext MCUboot decrypted as it swapped.
+	img := l.pkg.Contents.Image
+	if got, err := zb.ReadSlot(0, len(img)); err != nil || !bytes.Equal(got[0x200:len(img)-0x200], img[0x200:len(img)-0x200]) {
+		t.Errorf("the primary slot does not hold the decrypted image (%v)", err)
 	}
 }

@@ -18,10 +18,12 @@
 //
 // USB DFU boards (ProgramDFU) run through the guided update's kinds,
 // updateflow.DFUSlot for a Zephyr board and updateflow.DfuSe for an
-// STM32's bootloader: the board's USB serial number is its device id, the
-// check writes nothing, and an STM32's read-out protection is set to level
-// 1 only when the package asks for it and the operator confirmed it
-// (ReadOutProtection). No certificate is issued.
+// STM32's bootloader: the check writes nothing; a Zephyr board whose
+// application speaks the provisioning group is provisioned (its
+// certificate carries its ticket), other boards are counted by the ticket
+// bound to their USB serial number; an STM32's read-out protection is set
+// to level 1 only when the package asks for it and the operator confirmed
+// it (ReadOutProtection).
 //
 // It is plain Go over devices/smp, devices/provision and devices/fwupdate:
 // the console runs it in the browser on ports opened with Web Serial, and
