@@ -130,10 +130,11 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 	if err := r.step("info", func() (string, error) {
 		var how string
 		var err error
-		if provisioned, id, how, err = dfuIdentity(ctx, b); err != nil {
+		provisioned, id, how, err = dfuIdentity(ctx, b)
+		r.res.DeviceID = id
+		if err != nil {
 			return "", err
 		}
-		r.res.DeviceID = id
 		if m.ImageMode == production.ImageDevice && !provisioned {
 			return "", fmt.Errorf("%w: the package encrypts its image to each board's own key, and this board's application cannot make one (it has no provisioning interface); nothing was written", ErrRefused)
 		}
