@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +45,10 @@ func TestStationDFUBoards(t *testing.T) {
 	serial := lineBoards(t, sctx, 1)[0]
 	// Its provisioning id is its USB serial number, as Zephyr makes both
 	// from the chip's unique id.
+	// The server's registry outlives the test: each run has its own id.
+	uid, zserial, zid := boardUID(t)
 	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-line", BootKeys: []*keys.PublicKey{f.key.Public()},
-		Provisioning: sim.ProvisionConfig{UID: []byte{0x5a, 0x00, 0x01}}})
+		Provisioning: sim.ProvisionConfig{UID: uid}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,14 +56,14 @@ func TestStationDFUBoards(t *testing.T) {
 	if err := zb.Program(signedImage(t, "1.0.0", f.key, 8<<10)); err != nil {
 		t.Fatal(err)
 	}
-	z := sim.NewZephyrDFU(zb, sim.ZephyrDFUConfig{Serial: "5A0001"})
+	z := sim.NewZephyrDFU(zb, sim.ZephyrDFUConfig{Serial: zserial})
 	st, err := sim.NewDfuSe(sim.DfuSeConfig{Serial: "3276365F3033"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := driver.InstallUSBShim(sctx, "",
 		driver.ShimUSBDevice{ID: "zephyr", VendorID: sim.ZephyrVendorID, ProductID: sim.ZephyrProductID, Product: "Thermo Z",
-			Serial: "5A0001", Granted: true, Device: zb, USB: z.USB},
+			Serial: zserial, Granted: true, Device: zb, USB: z.USB},
 		driver.ShimUSBDevice{ID: "stm32", VendorID: sim.STVendorID, ProductID: sim.STDfuSeProductID, Product: "STM32  BOOTLOADER",
 			Serial: "3276365F3033", Granted: true, USB: st.USB},
 	); err != nil {
@@ -103,7 +107,7 @@ func TestStationDFUBoards(t *testing.T) {
 		t.Errorf("the serial board: %+v", b)
 	}
 	zr := byPort(run, "USB DFU 2")
-	if zr.State != "done" || zr.Device != "5a0001" || zr.Ticket == "" || !strings.Contains(zr.Detail, "provisioned, flashed and running 1.1.0") {
+	if zr.State != "done" || zr.Device != zid || zr.Ticket == "" || !strings.Contains(zr.Detail, "provisioned, flashed and running 1.1.0") {
 		t.Errorf("the Zephyr board: %+v", zr)
 	}
 	sr := byPort(run, "USB DFU 3")
@@ -125,7 +129,7 @@ func TestStationDFUBoards(t *testing.T) {
 		t.Errorf("the Zephyr board is not provisioned and locked: %+v", p)
 	} else if chain, err := pki.ParseChain(p.Chain); err != nil {
 		t.Error(err)
-	} else if tk, ok, err := production.TicketOf(chain[0]); !ok || err != nil || tk.Claimed().ID != zr.Ticket || tk.Claimed().Device != "5a0001" {
+	} else if tk, ok, err := production.TicketOf(chain[0]); !ok || err != nil || tk.Claimed().ID != zr.Ticket || tk.Claimed().Device != zid {
 		t.Errorf("the Zephyr board's certificate carries ticket %v (%v), want %s", ok, err, zr.Ticket)
 	}
 	if !bytes.Equal(st.Flash()[:64], bytes.Repeat([]byte{0xff}, 64)) || st.RDP() != dfu.RDP0 {
@@ -255,8 +259,9 @@ func TestStationDFUUnplugged(t *testing.T) {
 	if _, err := driver.InstallSerialShim(sctx, driver.ChooseCancel); err != nil {
 		t.Fatal(err)
 	}
+	uid, zserial, zid := boardUID(t)
 	zb, err := sim.New(sim.Config{SlotSize: 128 << 10, Name: "zephyr-unplug-line", BootKeys: []*keys.PublicKey{f.key.Public()},
-		Provisioning: sim.ProvisionConfig{UID: []byte{0x5a, 0x00, 0x02}}})
+		Provisioning: sim.ProvisionConfig{UID: uid}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,9 +270,9 @@ func TestStationDFUUnplugged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Slow flash writes, so the cable comes out half way.
-	z := sim.NewZephyrDFU(zb, sim.ZephyrDFUConfig{Serial: "5A0002", WriteTime: 20 * time.Millisecond})
+	z := sim.NewZephyrDFU(zb, sim.ZephyrDFUConfig{Serial: zserial, WriteTime: 20 * time.Millisecond})
 	usb, err := driver.InstallUSBShim(sctx, "", driver.ShimUSBDevice{ID: "zephyr", VendorID: sim.ZephyrVendorID,
-		ProductID: sim.ZephyrProductID, Product: "Thermo Z", Serial: "5A0002", Granted: true, Device: zb, USB: z.USB})
+		ProductID: sim.ZephyrProductID, Product: "Thermo Z", Serial: zserial, Granted: true, Device: zb, USB: z.USB})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +308,7 @@ func TestStationDFUUnplugged(t *testing.T) {
 		t.Fatalf("plugged back, the board runs %+v, want 1.0.0 confirmed", r)
 	}
 	waitFor(t, sctx, `#station[data-state="ready"][data-runs="1"]`)
-	waitFor(t, sctx, `tr[data-testid="station-board"][data-state="done"][data-device="5a0002"]`)
+	waitFor(t, sctx, `tr[data-testid="station-board"][data-state="done"][data-device="`+zid+`"]`)
 	hasText(t, sctx, "station-board-0", "provisioned, flashed and running 1.1.0")
 	if r := zb.Running(); r.Version.String() != "1.1.0+0" || !r.Confirmed {
 		t.Errorf("the board runs %+v, want 1.1.0 confirmed", r)
@@ -314,4 +319,16 @@ func TestStationDFUUnplugged(t *testing.T) {
 	if n := auditCount(t, "production.ticket", pkg.ID); n != 1 {
 		t.Errorf("%d tickets in the audit log, want 1", n)
 	}
+}
+
+// boardUID returns a fresh factory unique id for a simulated Zephyr board:
+// its bytes, its USB serial number (Zephyr writes it in uppercase hex) and
+// its device id.
+func boardUID(tb testing.TB) (uid []byte, serial, id string) {
+	uid = make([]byte, 6)
+	if _, err := rand.Read(uid); err != nil {
+		tb.Fatal(err)
+	}
+	id = hex.EncodeToString(uid)
+	return uid, strings.ToUpper(id), id
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/mcuimg"
@@ -130,10 +131,18 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 	if err := r.step("info", func() (string, error) {
 		var how string
 		var err error
-		provisioned, id, how, err = dfuIdentity(ctx, b)
-		r.res.DeviceID = id
+		var info *provision.Info
+		info, id, how, err = dfuIdentity(ctx, b)
+		r.res.DeviceID, provisioned = id, info != nil
 		if err != nil {
 			return "", err
+		}
+		if provisioned {
+			// A clone is refused before anything is written: the
+			// identity comes after the image here.
+			if err := r.clone(ctx, info); err != nil {
+				return "", err
+			}
 		}
 		if m.ImageMode == production.ImageDevice && !provisioned {
 			return "", fmt.Errorf("%w: the package encrypts its image to each board's own key, and this board's application cannot make one (it has no provisioning interface); nothing was written", ErrRefused)
@@ -219,29 +228,43 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 // application answers the provisioning group (SMP group 64) gives its own,
 // and is provisioned as on a serial port; one that is locked already is
 // refused. Otherwise the USB serial number is the id.
-func dfuIdentity(ctx context.Context, b DFUBoard) (provisioned bool, id, how string, err error) {
+func dfuIdentity(ctx context.Context, b DFUBoard) (info *provision.Info, id, how string, err error) {
 	if !b.DfuSe {
 		c, err := b.Link.App(ctx, false)
 		switch {
 		case err == nil:
-			info, err := provision.NewClient(c).Info(ctx)
+			i, err := provision.NewClient(c).Info(ctx)
 			var se *smp.Error
 			switch {
-			case err == nil && info.Locked:
-				return false, info.ID, "", fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrRefused, info.ID)
+			case err == nil && i.Locked:
+				return nil, i.ID, "", fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrRefused, i.ID)
 			case err == nil:
-				return true, info.ID, fmt.Sprintf("%s rev %s: %s", info.Model, info.Rev, info.State()), nil
+				return &i, i.ID, fmt.Sprintf("%s rev %s: %s", i.Model, i.Rev, i.State()), nil
 			case errors.As(err, &se) && !se.GroupError && smp.RC(se.Code) == smp.RCNotSupported:
 				// An application without the provisioning group.
 			default:
-				return false, "", "", err
+				return nil, "", "", err
 			}
 		case !errors.Is(err, updateflow.ErrNoApp):
-			return false, "", "", err
+			return nil, "", "", err
 		}
 	}
 	id, err = dfuDeviceID(b.Serial)
-	return false, id, "its USB serial number", err
+	return nil, id, "its USB serial number", err
+}
+
+// clone refuses a board with no identity yet whose device id the registry
+// holds: a clone, or a replacement for a registered board.
+func (r *run) clone(ctx context.Context, info *provision.Info) error {
+	if r.s.Registry == nil || info.IDKey {
+		return nil // a board with an identity: provisioning checks it is the registered one
+	}
+	reg, err := r.s.Registry.Lookup(ctx, info.ID)
+	if err != nil || reg == nil {
+		return err
+	}
+	return fmt.Errorf("%w: device %s was provisioned on %s by %s with another identity: this board is a clone or a replacement; nothing was written",
+		ErrRefused, info.ID, reg.Provisioned.UTC().Format(time.RFC3339), reg.Operator)
 }
 
 // encryptFor replaces v's image with a copy encrypted to the board's own

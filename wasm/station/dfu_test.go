@@ -511,3 +511,23 @@ func TestDFUZephyrDeviceImage(t *testing.T) {
 		t.Errorf("the primary slot does not hold the decrypted image (%v)", err)
 	}
 }
+
+// TestDFUClone: a fresh Zephyr board whose device id the registry holds
+// already is refused before its ticket, with nothing written.
+func TestDFUClone(t *testing.T) {
+	l := newLine(t, 2, production.ImageClear)
+	s := l.station()
+	s.BootTimeout = 20 * time.Second
+	_, _, first := zephyrBoard(t, "5a0007", sim.ZephyrDFUConfig{})
+	if r := s.ProgramDFU(context.Background(), first, "usb", nil); r.State != Done {
+		t.Fatalf("the first board: %s (%s)", r.State, r.Reason)
+	}
+	zb, _, clone := zephyrBoard(t, "5a0007", sim.ZephyrDFUConfig{})
+	r := s.ProgramDFU(context.Background(), clone, "usb", nil)
+	if r.State != Refused || !strings.Contains(r.Reason, "clone") || !strings.Contains(r.Reason, "nothing was written") {
+		t.Fatalf("the clone: %s (%s)", r.State, r.Reason)
+	}
+	if len(l.tickets.issued) != 1 || zb.Running().Version.Major != 0 {
+		t.Error("the clone was touched")
+	}
+}
