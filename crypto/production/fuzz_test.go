@@ -25,6 +25,15 @@ func FuzzReadHeader(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(fs.Bytes()[:HeaderSize+len(fss.Bytes())])
+	// A package with USB DFU settings.
+	in := fx.input(f, ImageClear)
+	in.Manifest.DFU = DFU{Address: 0x08020000, ReadOutProtection: true}
+	var ds bytes.Buffer
+	dss, err := Build(context.Background(), &ds, in)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ds.Bytes()[:HeaderSize+len(dss.Bytes())])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ReadHeader(bytes.NewReader(b))
 		if err != nil {

@@ -127,6 +127,23 @@ type Manifest struct {
 	Payload bundle.PayloadInfo `json:"payload"`
 	// Notes are free text for the line, at most 4 KiB.
 	Notes string `json:"notes,omitempty"`
+	// DFU says how a station programs USB DFU boards with the image; the
+	// zero value writes a Zephyr board's upload slot and an STM32's
+	// bootloader at the start of its flash, and leaves read-out
+	// protection as it is.
+	DFU DFU `json:"dfu,omitzero"`
+}
+
+// DFU is how a station programs the package's image on USB DFU boards.
+type DFU struct {
+	// Address is where an STM32's DfuSe bootloader gets the image; zero
+	// means the start of the first flash memory it lists (0x08000000).
+	Address uint32 `json:"address,omitempty"`
+	// ReadOutProtection asks the station to set an STM32's read-out
+	// protection to level 1 once the image is written and read back.
+	// It cannot be undone without erasing the part's whole flash, so the
+	// station's operator confirms it again before programming.
+	ReadOutProtection bool `json:"read_out_protection,omitempty"`
 }
 
 type wireManifest struct {
@@ -145,6 +162,12 @@ type wireManifest struct {
 	Stations  []string    `cbor:"stations"`
 	Payload   wireInfo    `cbor:"payload"`
 	Notes     string      `cbor:"notes,omitempty"`
+	DFU       *wireDFU    `cbor:"dfu,omitempty"`
+}
+
+type wireDFU struct {
+	Address           uint64 `cbor:"address,omitempty"`
+	ReadOutProtection bool   `cbor:"read_out_protection,omitempty"`
 }
 
 type wireRelease struct {
@@ -215,6 +238,9 @@ func (m *Manifest) wire() (wireManifest, error) {
 		Payload: wireInfo{SHA256: m.Payload.SHA256[:], Size: uint64(m.Payload.Size)},
 		Notes:   m.Notes,
 	}
+	if m.DFU != (DFU{}) {
+		w.DFU = &wireDFU{Address: uint64(m.DFU.Address), ReadOutProtection: m.DFU.ReadOutProtection}
+	}
 	if m.Profile.BootKeyHash != "" {
 		b, err := hex.DecodeString(m.Profile.BootKeyHash)
 		if err != nil {
@@ -257,6 +283,9 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		w.Payload.Size > 2*MaxImageSize || w.Profile.Validity > 1<<33 {
 		return nil, usererr.Errorf("", "%w: manifest: a number is out of range", ErrMalformed)
 	}
+	if w.DFU != nil && w.DFU.Address > 1<<32-1 {
+		return nil, fmt.Errorf("%w: manifest: the DFU address is over 32 bits", ErrMalformed)
+	}
 	if len(w.Release.ID) != 32 || len(w.Release.Image.SHA256) != 32 || len(w.Payload.SHA256) != 32 {
 		return nil, usererr.Errorf("", "%w: manifest: a digest is not 32 bytes", ErrMalformed)
 	}
@@ -274,6 +303,9 @@ func decodeManifest(b []byte) (*Manifest, error) {
 	}
 	if m.Release.Parts, err = partsFromWire(w.Release.Parts); err != nil {
 		return nil, err
+	}
+	if w.DFU != nil {
+		m.DFU = DFU{Address: uint32(w.DFU.Address), ReadOutProtection: w.DFU.ReadOutProtection}
 	}
 	copy(m.Release.ID[:], w.Release.ID)
 	copy(m.Release.Image.SHA256[:], w.Release.Image.SHA256)
@@ -331,6 +363,8 @@ func (m *Manifest) Validate() error {
 		return bad("%d stations: want 1 to %d", len(m.Stations), MaxStations)
 	case len(m.Notes) > maxNotes || !utf8.ValidString(m.Notes):
 		return bad("notes: at most %d bytes of UTF-8", maxNotes)
+	case m.DFU != (DFU{}) && m.Release.IsFlashSet():
+		return bad("an ESP32 flash set is not programmed over USB DFU: no dfu settings")
 	case len(m.CA) == 0 || len(m.CA) > pki.MaxCertSize || len(m.Root) == 0 || len(m.Root) > pki.MaxCertSize:
 		return bad("the batch CA and root certificates must each be 1 to %d bytes", pki.MaxCertSize)
 	}

@@ -43,6 +43,10 @@ type DfuSeConfig struct {
 	// Enumerate is how long the device is off the bus when it resets. Zero
 	// means 5 ms.
 	Enumerate time.Duration
+	// NoOptionBytes leaves the option bytes memory out of the alternate
+	// settings, as some DfuSe bootloaders do: its read-out protection
+	// cannot be read or set over USB.
+	NoOptionBytes bool
 }
 
 // DfuSe is a simulated STM32 system bootloader speaking DfuSe: alternate
@@ -173,9 +177,12 @@ func (b *dfuseBoot) descriptor() (dfu.DeviceDescriptor, []string, []dfu.AltSetti
 		return dfu.AltSetting{Interface: 0, Alternate: n, Class: dfu.ClassApplication, Subclass: dfu.SubclassDFU,
 			Protocol: dfu.ProtocolDFUMode, NameIndex: 4 + n, Functional: &fn}
 	}
-	return dfu.DeviceDescriptor{VendorID: b.s.cfg.VendorID, ProductID: b.s.cfg.ProductID, Release: 0x2200, Manufacturer: 1, Product: 2, Serial: 3},
-		[]string{"STMicroelectronics", "STM32  BOOTLOADER", b.s.cfg.Serial, b.s.cfg.Layout, DefaultOptionLayout},
-		[]dfu.AltSetting{alt(0), alt(1)}
+	d := dfu.DeviceDescriptor{VendorID: b.s.cfg.VendorID, ProductID: b.s.cfg.ProductID, Release: 0x2200, Manufacturer: 1, Product: 2, Serial: 3}
+	strs := []string{"STMicroelectronics", "STM32  BOOTLOADER", b.s.cfg.Serial, b.s.cfg.Layout, DefaultOptionLayout}
+	if b.s.cfg.NoOptionBytes {
+		return d, strs[:4], []dfu.AltSetting{alt(0)}
+	}
+	return d, strs, []dfu.AltSetting{alt(0), alt(1)}
 }
 
 func (b *dfuseBoot) control(in bool, st dfu.Setup, data []byte, length int) ([]byte, error) {
@@ -183,7 +190,7 @@ func (b *dfuseBoot) control(in bool, st dfu.Setup, data []byte, length int) ([]b
 }
 
 func (b *dfuseBoot) selectAlt(iface, alt uint8) error {
-	if iface != 0 || alt > 1 {
+	if iface != 0 || alt > 1 || alt == 1 && b.s.cfg.NoOptionBytes {
 		return fmt.Errorf("sim: interface %d alternate %d: %w", iface, alt, dfu.ErrStall)
 	}
 	b.core.alt = alt

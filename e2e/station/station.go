@@ -12,7 +12,10 @@
 // (or SerialAllowAllPortsForUrls) enterprise policy for the console's
 // origin; in tests, the Web Serial shim of trustforge/e2e/driver with
 // Granted ports. Station mode takes USB serial ports only unless told
-// otherwise, so a machine's own console UART is never touched.
+// otherwise, so a machine's own console UART is never touched. USB DFU
+// boards (Zephyr, STM32 DfuSe) are the WebUSB devices with a DFU interface
+// the browser grants likewise (WebUsbAllowDevicesForUrls; the WebUSB shim's
+// Granted devices in tests); they are programmed after the serial ports.
 //
 // Every wait is on a marker the console sets (data attributes), never a
 // sleep; every method fails with the console's own error message when it
@@ -341,4 +344,17 @@ func (s *Station) choose(id, value string) error {
 func (s *Station) text(id string) string {
 	t, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.getElementById(%q) || {}).textContent || ""`, id)))
 	return t
+}
+
+// ConfirmReadOutProtection ticks the station's confirmation of the open
+// package's request for STM32 read-out protection level 1, which cannot be
+// undone: until then station mode writes nothing to STM32 boards.
+func (s *Station) ConfirmReadOutProtection() error {
+	if err := chromedp.Do(s.ctx,
+		chromedp.Click(chromedp.ID("station-rdp-confirm")),
+		chromedp.WaitVisible(chromedp.CSS(`#station-rdp[data-confirmed="true"]`)),
+	); err != nil {
+		return fmt.Errorf("station: confirming read-out protection: %w", err)
+	}
+	return nil
 }

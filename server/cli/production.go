@@ -152,6 +152,16 @@ func runProductionInspect(ctx context.Context, env Env, args []string) error {
 		bootKey = "none"
 	}
 	fmt.Fprintf(w, "profile:    boot key %s, device encryption %v, locked %v\n", bootKey, m.Profile.EncryptImages, !m.Profile.LeaveUnlocked)
+	if d := m.DFU; d != (production.DFU{}) {
+		at, rdp := "the start of its flash", "left as it is"
+		if d.Address != 0 {
+			at = fmt.Sprintf("%#08x", d.Address)
+		}
+		if d.ReadOutProtection {
+			rdp = "set to RDP level 1 after the read back, once the station's operator confirms it"
+		}
+		fmt.Fprintf(w, "usb dfu:    an STM32 gets the image at %s; read-out protection %s\n", at, rdp)
+	}
 	if ca, _, err := m.Certificates(); err == nil {
 		fmt.Fprintf(w, "batch CA:   %s, valid until %s\n", ca.Subject, ca.NotAfter.Format(time.RFC3339))
 	}

@@ -53,7 +53,7 @@ func TestProductionInspectAndTicket(t *testing.T) {
 	if _, err := production.Build(context.Background(), &tfp, production.BuildInput{
 		Manifest: production.Manifest{Product: "thermo", Batch: "b1", Count: 8, NotBefore: now, Expires: now.Add(24 * time.Hour),
 			Release: production.Release{ID: bundle.Digest{1}, Version: "1.0.0"}, ImageMode: production.ImageClear,
-			CA: batch.Cert.Raw, Root: root.Cert.Raw},
+			CA: batch.Cert.Raw, Root: root.Cert.Raw, DFU: production.DFU{Address: 0x08020000, ReadOutProtection: true}},
 		Image: img, CAKey: batchKey, Stations: []bundle.Recipient{station.Recipient()}, Key: signer,
 	}); err != nil {
 		t.Fatal(err)
@@ -64,7 +64,8 @@ func TestProductionInspectAndTicket(t *testing.T) {
 	otherPath := write("other.agekey", []byte(other.String()+"\n"))
 
 	out := imgRunOK(t, "production", "inspect", "-k", pubPath, pkgPath)
-	for _, want := range []string{"(trusted)", "order:      b1 of thermo: 8 devices", "payload:    verified", "programmed clear"} {
+	for _, want := range []string{"(trusted)", "order:      b1 of thermo: 8 devices", "payload:    verified", "programmed clear",
+		"usb dfu:    an STM32 gets the image at 0x08020000; read-out protection set to RDP level 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect says:\n%s\nwant %q", out, want)
 		}

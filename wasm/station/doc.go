@@ -16,6 +16,15 @@
 // must show the package's version; no certificate is issued, as the ROM
 // loader cannot make a key on the board.
 //
+// USB DFU boards (ProgramDFU) run through the guided update's kinds,
+// updateflow.DFUSlot for a Zephyr board and updateflow.DfuSe for an
+// STM32's bootloader: the check writes nothing; a Zephyr board whose
+// application speaks the provisioning group is provisioned (its
+// certificate carries its ticket), other boards are counted by the ticket
+// bound to their USB serial number; an STM32's read-out protection is set
+// to level 1 only when the package asks for it and the operator confirmed
+// it (ReadOutProtection).
+//
 // It is plain Go over devices/smp, devices/provision and devices/fwupdate:
 // the console runs it in the browser on ports opened with Web Serial, and
 // its tests run it natively against devices/sim boards.

@@ -69,23 +69,25 @@ type RunOptions struct {
 // after the other: open the port, run Program, close it. It returns the
 // results in port order; it stops early only when ctx is done.
 func (s *Station) ProgramPorts(ctx context.Context, ports []Port, o RunOptions) []*Result {
+	return s.ProgramBoards(ctx, ports, nil, o)
+}
+
+// ProgramBoards programs the boards on the serial ports the filter takes
+// (as ProgramPorts does), then each USB DFU board (ProgramDFU), one after
+// the other, numbering them in that order. It returns the results in that
+// order; it stops early only when ctx is done.
+func (s *Station) ProgramBoards(ctx context.Context, ports []Port, dfus []DFUBoard, o RunOptions) []*Result {
 	baud := o.Baud
 	if baud <= 0 {
 		baud = DefaultBaud
 	}
 	var out []*Result
 	n := 0
-	for _, p := range ports {
-		if ctx.Err() != nil {
-			break
-		}
-		if !o.Filter.Takes(p) {
-			continue
-		}
+	each := func(kind, name string, f func(label string, onStep func(Step)) *Result) {
 		i := n
 		n++
-		label := fmt.Sprintf("port %d (%s)", i+1, p.Label())
-		r := s.programPort(ctx, p, label, baud, o.Timeout, func(st Step) {
+		label := fmt.Sprintf("%s %d (%s)", kind, i+1, name)
+		r := f(label, func(st Step) {
 			if o.OnStep != nil {
 				o.OnStep(i, label, st)
 			}
@@ -94,6 +96,25 @@ func (s *Station) ProgramPorts(ctx context.Context, ports []Port, o RunOptions) 
 		if o.OnResult != nil {
 			o.OnResult(i, r)
 		}
+	}
+	for _, p := range ports {
+		if ctx.Err() != nil {
+			return out
+		}
+		if !o.Filter.Takes(p) {
+			continue
+		}
+		each("port", p.Label(), func(label string, onStep func(Step)) *Result {
+			return s.programPort(ctx, p, label, baud, o.Timeout, onStep)
+		})
+	}
+	for _, b := range dfus {
+		if ctx.Err() != nil {
+			return out
+		}
+		each("USB DFU", b.Label, func(label string, onStep func(Step)) *Result {
+			return s.ProgramDFU(ctx, b, label, onStep)
+		})
 	}
 	return out
 }

@@ -40,6 +40,12 @@ type Station struct {
 	// BootTimeout bounds the wait for a board to come back after a reset;
 	// zero means fwupdate.DefaultBootTimeout.
 	BootTimeout time.Duration
+	// ReadOutProtection is set once the station's operator has confirmed
+	// a package's request for STM32 read-out protection level 1, which
+	// cannot be undone. While a package asks for it and this is false, the
+	// station writes nothing to STM32 DfuSe boards; a package that does
+	// not ask for it never sets it.
+	ReadOutProtection bool
 	// Rand is the source of certificate serials and image keys; nil means
 	// crypto/rand.
 	Rand io.Reader
@@ -82,6 +88,11 @@ type Step struct {
 	Status provision.Status
 	Detail string
 	Took   time.Duration
+	// Done and Total are the bytes written so far and in all, while a USB
+	// DFU board's upload runs.
+	Done, Total int64
+	// Unplugged is set while an upload waits for a board that went away.
+	Unplugged bool
 }
 
 // Result is what happened to one board.

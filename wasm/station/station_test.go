@@ -96,6 +96,12 @@ func (r *memRegistry) Register(_ context.Context, rec provision.Record) error {
 // opens it as the station.
 func newLine(t testing.TB, count int, mode production.ImageMode) *line {
 	t.Helper()
+	return newLineWith(t, count, mode, production.DFU{})
+}
+
+// newLineWith is newLine for a package with USB DFU settings.
+func newLineWith(t testing.TB, count int, mode production.ImageMode, dfu production.DFU) *line {
+	t.Helper()
 	ctx := context.Background()
 	st := &storage.Memory{}
 	v, err := vault.Create(ctx, st, "engineer passphrase", vault.Options{WorkFactor: 1})
@@ -136,7 +142,7 @@ func newLine(t testing.TB, count int, mode production.ImageMode) *line {
 		Manifest: production.Manifest{Product: "thermo", Batch: "line2", Count: count, NotBefore: now.Add(-time.Hour),
 			Expires: now.Add(7 * 24 * time.Hour), Release: production.Release{ID: bundle.Digest{7}, Version: "1.4.0"}, ImageMode: mode,
 			Profile: production.Profile{BootKeyHash: fp, EncryptImages: mode == production.ImageDevice},
-			CA:      batch.CA.Cert.Raw, Root: batch.Root.Raw},
+			CA:      batch.CA.Cert.Raw, Root: batch.Root.Raw, DFU: dfu},
 		Image: image, CAKey: batch.Key, Stations: []bundle.Recipient{station.Recipient()}, Key: signer, Now: func() time.Time { return now },
 	})
 	if err != nil {

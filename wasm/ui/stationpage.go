@@ -55,6 +55,9 @@ type stationPage struct {
 
 	baud, blockN string
 	anyPort      bool
+	// rdpConfirmed is the operator's confirmation of the package's
+	// request for STM32 read-out protection level 1.
+	rdpConfirmed bool
 
 	cancel      context.CancelFunc
 	msg, err    string
@@ -70,7 +73,11 @@ type boardRow struct {
 	Port   string
 	Step   string
 	Detail string
-	Result *station.Result
+	// Done and Total are a USB DFU board's upload progress; Unplugged is
+	// set while it waits for the board to come back.
+	Done, Total int64
+	Unplugged   bool
+	Result      *station.Result
 }
 
 func (p *stationPage) OnNav(ctx app.Context) {
@@ -155,7 +162,7 @@ func (p *stationPage) open(ctx app.Context, e app.Event) {
 			p.st = station.New(pkg, tk.Crypto(), p.block)
 			p.st.Registry, p.st.Operator = p.App.API.Registry(), s.User
 			p.st.Records = func(ctx context.Context, r *fwupdate.Record) error { return p.App.API.RecordUpdate(ctx, r) }
-			p.record, p.pkg, p.state, p.boards = rec, pkg, stationReady, nil
+			p.record, p.pkg, p.state, p.boards, p.rdpConfirmed = rec, pkg, stationReady, nil, false
 			p.counts = p.st.Counts()
 			p.counts.Remaining = rec.Remaining
 			p.msg = "Opened the package of order " + pkg.Manifest.Batch + ": present boards on the production ports and program them."
@@ -218,7 +225,10 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 				p.boards = append(p.boards, boardRow{})
 			}
 			row := &p.boards[i]
-			row.Port, row.Step, row.Detail = port, s.Name, s.Detail
+			row.Port, row.Step, row.Detail, row.Unplugged = port, s.Name, s.Detail, s.Unplugged
+			if s.Total > 0 {
+				row.Done, row.Total = s.Done, s.Total
+			}
 			p.counts = st.Counts()
 		})
 	}
@@ -234,8 +244,14 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 	ctx.Async(func() {
 		var results []*station.Result
 		ports, err := grantedPorts(jctx)
+		// Without WebUSB (or no DFU board granted) the serial ports
+		// still go, and without Web Serial the DFU boards.
+		dfus, _ := grantedDFU(jctx)
+		if err != nil && len(dfus) > 0 {
+			err = nil
+		}
 		if err == nil {
-			results = st.ProgramPorts(jctx, ports, opts)
+			results = st.ProgramBoards(jctx, ports, dfus, opts)
 		}
 		ctx.Dispatch(func(app.Context) {
 			cancel()
@@ -247,7 +263,7 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 			case err != nil:
 				p.err = describe(err)
 			case len(results) == 0:
-				p.err = "No production port: present boards on USB serial ports this browser's policy grants the console."
+				p.err = "No production port: present boards on USB serial ports, or USB DFU boards, this browser's policy grants the console."
 			default:
 				c := p.counts
 				p.msg = "Programmed " + strconv.Itoa(c.Done) + " boards in all; " + strconv.Itoa(c.Failed) + " failed, " +
@@ -255,6 +271,16 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 			}
 		})
 	})
+}
+
+// confirmRDP follows the confirmation of the package's request for STM32
+// read-out protection level 1: the station sets it only once ticked.
+func (p *stationPage) confirmRDP(ctx app.Context, e app.Event) {
+	if p.st == nil || p.state == stationRunning {
+		return
+	}
+	p.rdpConfirmed = ctx.JSSrc().Get("checked").Bool()
+	p.st.ReadOutProtection = p.rdpConfirmed
 }
 
 // fetchBlock takes a block of tickets ahead, for working offline.

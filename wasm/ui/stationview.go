@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/crypto/production"
 	"trustforge/wasm/state"
 	"trustforge/wasm/station"
 )
@@ -52,6 +54,12 @@ func (p *stationPage) packagePanel() app.UI {
 				app.Dt().Text("Authorised"), app.Dd().ID("station-authorised").Text(strconv.Itoa(m.Count)+" devices"),
 				app.Dt().Text("Open until"), app.Dd().Text(m.Expires.Local().Format(time.DateTime)),
 				app.Dt().Text("Package"), app.Dd().Body(app.Code().Text(p.pkg.ID[:16]+"…")),
+				app.If(!m.Release.IsFlashSet(), func() app.UI {
+					return app.Dt().Text("USB DFU boards")
+				}),
+				app.If(!m.Release.IsFlashSet(), func() app.UI {
+					return app.Dd().ID("station-dfu").Text(stationDFUText(m.DFU))
+				}),
 			),
 		)
 	}
@@ -103,6 +111,7 @@ func (p *stationPage) runPanel() app.UI {
 				OnChange(func(ctx app.Context, e app.Event) { p.anyPort = ctx.JSSrc().Get("checked").Bool() }),
 			app.Label().For("station-any-port").Text("also ports without USB information (never the machine's console UART)"),
 		),
+		app.If(p.pkg.Manifest.DFU.ReadOutProtection, func() app.UI { return p.rdpConfirm(running) }),
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("station-run").DataSet("testid", "station-run").Class("btn-primary").Disabled(running).
 				Text("Program the presented boards").OnClick(p.run),
@@ -123,6 +132,44 @@ func (p *stationPage) runPanel() app.UI {
 		),
 		p.messages(),
 		app.If(len(p.boards) > 0, func() app.UI { return p.boardTable() }),
+	)
+}
+
+// stationDoneText says what was done to a board: one with a certificate
+// was provisioned; the others (ESP32, USB DFU) say what their last step
+// did.
+func stationDoneText(r *station.Result, version string) string {
+	if len(r.Chain) > 0 || len(r.Steps) == 0 {
+		return "provisioned, flashed and running " + version
+	}
+	return version + ": " + r.Steps[len(r.Steps)-1].Detail
+}
+
+// stationDFUText says how the package programs USB DFU boards.
+func stationDFUText(d production.DFU) string {
+	at := "at the start of their flash"
+	if d.Address != 0 {
+		at = fmt.Sprintf("at %#08x", d.Address)
+	}
+	t := "Zephyr boards: the image into their upload slot, test-booted and confirmed. STM32 bootloaders: the image " + at + ", read back and compared, "
+	if d.ReadOutProtection {
+		return t + "then read-out protection set to RDP level 1 (the package asks for it)."
+	}
+	return t + "then started; read-out protection is left as it is."
+}
+
+// rdpConfirm is the operator's confirmation of the package's request for
+// STM32 read-out protection level 1.
+func (p *stationPage) rdpConfirm(running bool) app.UI {
+	return app.Div().ID("station-rdp").DataSet("confirmed", p.rdpConfirmed).Body(
+		app.P().Class("banner banner-warn").Text("This package sets read-out protection to RDP level 1 on every STM32 board it programs: "+
+			"the flash can no longer be read through the bootloader or a debugger. It cannot be undone without erasing the whole flash. "+
+			"Until you confirm it, STM32 boards are refused with nothing written."),
+		app.Div().Class("form-inline").Body(
+			app.Input().ID("station-rdp-confirm").DataSet("testid", "station-rdp-confirm").Type("checkbox").
+				Checked(p.rdpConfirmed).Disabled(running).OnChange(p.confirmRDP),
+			app.Label().For("station-rdp-confirm").Text("I understand this cannot be undone: set RDP level 1 on the STM32 boards"),
+		),
 	)
 }
 
@@ -150,13 +197,16 @@ func (p *stationPage) boardTable() app.UI {
 		app.TBody().Body(app.Range(p.boards).Slice(func(i int) app.UI {
 			b := p.boards[i]
 			stateText, device, ticket, detail := "running: "+b.Step, "", "", b.Detail
+			if b.Unplugged {
+				stateText = "unplugged: waiting for the board"
+			}
 			if r := b.Result; r != nil {
 				stateText, device, detail = string(r.State), r.DeviceID, r.Reason
 				if r.Ticket != nil {
 					ticket = strconv.Itoa(r.Ticket.Seq) + " of " + strconv.Itoa(r.Ticket.Count)
 				}
 				if r.State == station.Done {
-					detail = "provisioned, flashed and running " + p.pkg.Manifest.Release.Version
+					detail = stationDoneText(r, p.pkg.Manifest.Release.Version)
 				}
 			}
 			row := app.Tr().ID("station-board-"+strconv.Itoa(i)).DataSet("testid", "station-board").DataSet("index", strconv.Itoa(i)).
@@ -167,14 +217,20 @@ func (p *stationPage) boardTable() app.UI {
 					row = row.DataSet("ticket", r.Ticket.ID)
 				}
 			} else {
-				row = row.DataSet("state", "running")
+				row = row.DataSet("state", "running").DataSet("unplugged", b.Unplugged)
 			}
 			return row.Body(
 				app.Td().Text(b.Port),
 				app.Td().Body(app.Code().Text(device)),
 				app.Td().Class("board-state").Text(stateText),
 				app.Td().Text(ticket),
-				app.Td().Class("board-detail").Text(detail),
+				app.Td().Class("board-detail").Body(
+					app.Text(detail),
+					app.If(b.Total > 0 && b.Result == nil, func() app.UI {
+						return app.Progress().ID("station-progress-"+strconv.Itoa(i)).DataSet("done", b.Done).DataSet("total", b.Total).
+							Max(b.Total).Value(b.Done).Aria("label", "Written")
+					}),
+				),
 			)
 		})),
 	)

@@ -19,6 +19,11 @@ import (
 // *fwupdate.Refusal.
 var ErrProtected = usererr.New("updateflow", "the part's read-out protection is on")
 
+// ErrNoOptionBytes reports a part whose read-out protection is to be set
+// but whose bootloader lists no option bytes memory. It comes wrapped in a
+// *fwupdate.Refusal.
+var ErrNoOptionBytes = errors.New("updateflow: the part's bootloader lists no option bytes")
+
 // DfuSe is an STM32's system bootloader (ST's DfuSe): the image is written
 // raw at its address in the internal flash (erasing the sectors it covers),
 // read back and compared, and the bootloader then starts the application.
@@ -30,6 +35,10 @@ type DfuSe struct {
 	// Address is where the image goes; zero means the start of the first
 	// flash memory the bootloader lists (0x08000000 on STM32s).
 	Address uint32
+	// Protecting says Protect follows the write: Check then refuses a
+	// part whose bootloader lists no option bytes memory, before anything
+	// is written.
+	Protecting bool
 
 	ctl  dfu.Control
 	alt  dfu.AltSetting
@@ -98,7 +107,12 @@ func (k *DfuSe) Check(ctx context.Context, v *Verified) (Found, error) {
 	}
 	k.ctl = ctl
 	f.Node, f.Hardware = desc.SerialNumber, fmt.Sprintf("%04x:%04x", desc.VendorID, desc.ProductID)
-	if ob, ok := optionBytes(desc); ok {
+	ob, hasOB := optionBytes(desc)
+	if k.Protecting && !hasOB {
+		return f, &fwupdate.Refusal{Err: ErrNoOptionBytes,
+			Reason: "its read-out protection is to be set, but its bootloader lists no option bytes memory to set it in"}
+	}
+	if hasOB {
 		d, err := dfu.Open(ctx, ctl, ob)
 		if err != nil {
 			return f, err
