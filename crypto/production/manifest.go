@@ -284,7 +284,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		return nil, usererr.Errorf("", "%w: manifest: a number is out of range", ErrMalformed)
 	}
 	if w.DFU != nil && w.DFU.Address > 1<<32-1 {
-		return nil, fmt.Errorf("%w: manifest: the DFU address is over 32 bits", ErrMalformed)
+		return nil, usererr.Errorf("", "%w: manifest: the DFU address is over 32 bits", ErrMalformed)
 	}
 	if len(w.Release.ID) != 32 || len(w.Release.Image.SHA256) != 32 || len(w.Payload.SHA256) != 32 {
 		return nil, usererr.Errorf("", "%w: manifest: a digest is not 32 bytes", ErrMalformed)

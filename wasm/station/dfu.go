@@ -14,6 +14,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/provision"
 	"trustforge/devices/smp"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/updateflow"
 )
 
@@ -96,7 +97,7 @@ func (s *Station) dfuKind(b DFUBoard) updateflow.Kind {
 func dfuDeviceID(serial string) (string, error) {
 	id := strings.ToLower(strings.TrimSpace(serial))
 	if _, err := pki.ParseDeviceID(id); err != nil {
-		return "", fmt.Errorf("%w: the board's USB serial number %q is not a hardware id in hex, so it has no device id for its ticket; nothing was written", ErrRefused, serial)
+		return "", usererr.Errorf("", "%w: the board's USB serial number %q is not a hardware id in hex, so it has no device id for its ticket; nothing was written", ErrRefused, serial)
 	}
 	return id, nil
 }
@@ -105,14 +106,14 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 	s, m := r.s, r.s.Package.Manifest
 	switch {
 	case m.Release.IsFlashSet():
-		return fmt.Errorf("%w: the package programs an ESP32 flash set, not a USB DFU board; nothing was written", ErrRefused)
+		return usererr.Errorf("", "%w: the package programs an ESP32 flash set, not a USB DFU board; nothing was written", ErrRefused)
 	case b.DfuSe && m.ImageMode == production.ImageDevice:
-		return fmt.Errorf("%w: the package encrypts its image to each board's own key, which an STM32's bootloader cannot make; nothing was written", ErrRefused)
+		return usererr.Errorf("", "%w: the package encrypts its image to each board's own key, which an STM32's bootloader cannot make; nothing was written", ErrRefused)
 	case b.DfuSe && m.DFU.ReadOutProtection && !s.ReadOutProtection:
-		return fmt.Errorf("%w: the package sets STM32 read-out protection to level 1, which cannot be undone: confirm it in the station's set-up first; nothing was written", ErrRefused)
+		return usererr.Errorf("", "%w: the package sets STM32 read-out protection to level 1, which cannot be undone: confirm it in the station's set-up first; nothing was written", ErrRefused)
 	}
 	if err := m.Open(s.now()); err != nil {
-		return fmt.Errorf("%w: %v", ErrRefused, err)
+		return usererr.Errorf("", "%w: %v", ErrRefused, err)
 	}
 	ver, err := bundle.ParseVersion(m.Release.Version)
 	if err != nil {
@@ -145,7 +146,7 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 			}
 		}
 		if m.ImageMode == production.ImageDevice && !provisioned {
-			return "", fmt.Errorf("%w: the package encrypts its image to each board's own key, and this board's application cannot make one (it has no provisioning interface); nothing was written", ErrRefused)
+			return "", usererr.Errorf("", "%w: the package encrypts its image to each board's own key, and this board's application cannot make one (it has no provisioning interface); nothing was written", ErrRefused)
 		}
 		f, err := k.Check(ctx, v)
 		if r.res.Record != nil {
@@ -155,7 +156,7 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 		var ref *fwupdate.Refusal
 		switch {
 		case errors.As(err, &ref):
-			return "", fmt.Errorf("%w: %s; nothing was written", ErrRefused, ref.Reason)
+			return "", usererr.Errorf("", "%w: %s; nothing was written", ErrRefused, ref.Reason)
 		case err != nil:
 			return "", err
 		}
@@ -237,7 +238,7 @@ func dfuIdentity(ctx context.Context, b DFUBoard) (info *provision.Info, id, how
 			var se *smp.Error
 			switch {
 			case err == nil && i.Locked:
-				return nil, i.ID, "", fmt.Errorf("%w: device %s is already provisioned and locked; nothing was written", ErrRefused, i.ID)
+				return nil, i.ID, "", usererr.Errorf("", "%w: device %s is already provisioned and locked; nothing was written", ErrRefused, i.ID)
 			case err == nil:
 				return &i, i.ID, fmt.Sprintf("%s rev %s: %s", i.Model, i.Rev, i.State()), nil
 			case errors.As(err, &se) && !se.GroupError && smp.RC(se.Code) == smp.RCNotSupported:
@@ -263,7 +264,7 @@ func (r *run) clone(ctx context.Context, info *provision.Info) error {
 	if err != nil || reg == nil {
 		return err
 	}
-	return fmt.Errorf("%w: device %s was provisioned on %s by %s with another identity: this board is a clone or a replacement; nothing was written",
+	return usererr.Errorf("", "%w: device %s was provisioned on %s by %s with another identity: this board is a clone or a replacement; nothing was written",
 		ErrRefused, info.ID, reg.Provisioned.UTC().Format(time.RFC3339), reg.Operator)
 }
 
@@ -271,7 +272,7 @@ func (r *run) clone(ctx context.Context, info *provision.Info) error {
 // image key.
 func encryptFor(s *Station, v *updateflow.Verified, prov *provision.Result) (string, error) {
 	if prov == nil || prov.EncryptionKey == nil {
-		return "", errors.New("station: the board has no image encryption key to encrypt its copy to")
+		return "", usererr.New("station", "the board has no image encryption key to encrypt its copy to")
 	}
 	img, err := mcuimg.Parse(v.Image)
 	if err != nil {

@@ -3,11 +3,11 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"trustforge/devices/dfu"
 	"trustforge/devices/smp"
 	"trustforge/devices/webusb"
+	"trustforge/internal/usererr"
 	"trustforge/wasm/station"
 	"trustforge/wasm/updateflow"
 )
@@ -61,7 +61,7 @@ func (b *stationDFU) DFU(ctx context.Context) (dfu.Control, *dfu.Description, er
 			}
 		}
 		if err := pause(ctx, pollEvery); err != nil {
-			return nil, nil, fmt.Errorf("ui: waiting for USB device %s: %w", b.serial, err)
+			return nil, nil, usererr.Errorf("ui", "waiting for USB device %s: %w", b.serial, err)
 		}
 	}
 }
@@ -86,7 +86,7 @@ func (b *stationDFU) App(ctx context.Context, wait bool) (*smp.Client, error) {
 			}
 			// Just re-enumerated: it may not take the claim yet.
 		} else if !wait {
-			return nil, fmt.Errorf("%w: USB device %s shows no SMP interface now", updateflow.ErrNoApp, b.serial)
+			return nil, usererr.Errorf("", "%w: USB device %s shows no SMP interface now", updateflow.ErrNoApp, b.serial)
 		}
 		if err := pause(ctx, pollEvery); err != nil {
 			return nil, err

@@ -22,7 +22,7 @@ var ErrProtected = usererr.New("updateflow", "the part's read-out protection is 
 // ErrNoOptionBytes reports a part whose read-out protection is to be set
 // but whose bootloader lists no option bytes memory. It comes wrapped in a
 // *fwupdate.Refusal.
-var ErrNoOptionBytes = errors.New("updateflow: the part's bootloader lists no option bytes")
+var ErrNoOptionBytes = usererr.New("updateflow", "the part's bootloader lists no option bytes")
 
 // DfuSe is an STM32's system bootloader (ST's DfuSe): the image is written
 // raw at its address in the internal flash (erasing the sectors it covers),

@@ -3,16 +3,16 @@ package updateflow
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"trustforge/devices/dfu"
+	"trustforge/internal/usererr"
 )
 
 // ErrNotProtected reports a part whose read-out protection did not take:
 // its option bytes do not read back at level 1, or its flash can still be
 // read.
-var ErrNotProtected = errors.New("updateflow: the part's read-out protection did not take")
+var ErrNotProtected = usererr.New("updateflow", "the part's read-out protection did not take")
 
 // protectTimeout bounds the wait for the part to come back after it reset
 // to apply its option bytes.
@@ -28,7 +28,7 @@ const protectTimeout = 15 * time.Second
 // explicit confirmation before calling it.
 func (k *DfuSe) Protect(ctx context.Context) (string, error) {
 	if k.alt.Functional == nil {
-		return "", errors.New("updateflow: read-out protection is set after the image is written")
+		return "", usererr.New("updateflow", "read-out protection is set after the image is written")
 	}
 	ctl := k.ctl
 	k.ctl = nil
@@ -45,7 +45,7 @@ func (k *DfuSe) Protect(ctx context.Context) (string, error) {
 	ob, ok := optionBytes(desc)
 	if !ok {
 		closeControl(ctl)
-		return "", errors.New("updateflow: the part's bootloader lists no option bytes memory: its read-out protection cannot be set from here")
+		return "", usererr.New("updateflow", "the part's bootloader lists no option bytes memory: its read-out protection cannot be set from here")
 	}
 	d, err := dfu.Open(ctx, ctl, ob)
 	if err == nil {
@@ -53,7 +53,7 @@ func (k *DfuSe) Protect(ctx context.Context) (string, error) {
 	}
 	closeControl(ctl)
 	if err != nil {
-		return "", fmt.Errorf("updateflow: setting RDP level 1: %w", err)
+		return "", usererr.Errorf("updateflow", "setting RDP level 1: %w", err)
 	}
 	// The part resets to load its option bytes: find it again and read
 	// them. Until it has reset it may still answer as before.
@@ -66,13 +66,13 @@ func (k *DfuSe) Protect(ctx context.Context) (string, error) {
 		} else if err != nil {
 			last = err
 		} else {
-			last = fmt.Errorf("%w: its option bytes read back %v", ErrNotProtected, lvl)
+			last = usererr.Errorf("", "%w: its option bytes read back %v", ErrNotProtected, lvl)
 		}
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
 		if wctx.Err() != nil {
-			return "", fmt.Errorf("updateflow: the part did not come back at RDP level 1 within %v: %w", protectTimeout, last)
+			return "", usererr.Errorf("updateflow", "the part did not come back at RDP level 1 within %v: %w", protectTimeout, last)
 		}
 		if err := pause(wctx, 50*time.Millisecond); err != nil && ctx.Err() != nil {
 			return "", ctx.Err()
@@ -89,7 +89,7 @@ func (k *DfuSe) Protect(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if _, err := fd.UploadAt(ctx, k.addr, 16, nil); err == nil {
-		return "", fmt.Errorf("%w: the bootloader still reads the flash at %#08x", ErrNotProtected, k.addr)
+		return "", usererr.Errorf("", "%w: the bootloader still reads the flash at %#08x", ErrNotProtected, k.addr)
 	} else if errors.Is(err, dfu.ErrDisconnected) {
 		return "", err
 	}
@@ -105,7 +105,7 @@ func (k *DfuSe) readProtection(ctx context.Context) (dfu.RDPLevel, error) {
 	defer closeControl(ctl)
 	ob, ok := optionBytes(desc)
 	if !ok {
-		return 0, errors.New("updateflow: the part's bootloader lists no option bytes memory")
+		return 0, usererr.New("updateflow", "the part's bootloader lists no option bytes memory")
 	}
 	d, err := dfu.Open(ctx, ctl, ob)
 	if err != nil {
