@@ -10,6 +10,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // adminAccounts lists the server's accounts and API tokens and changes
@@ -63,7 +64,7 @@ func (a *adminAccounts) load(ctx app.Context) {
 			}
 			a.loaded = true
 			if err != nil {
-				a.err = describe(err)
+				a.err = kit.Describe(err)
 				return
 			}
 			a.users, a.tokens = us, ts
@@ -74,7 +75,7 @@ func (a *adminAccounts) load(ctx app.Context) {
 func (a *adminAccounts) done(ctx app.Context, msg string, err error) {
 	a.busy = false
 	if err != nil {
-		a.msg, a.err = "", describe(err)
+		a.msg, a.err = "", kit.Describe(err)
 		return
 	}
 	a.msg, a.err = msg, ""
@@ -241,10 +242,10 @@ func (a *adminAccounts) copySecret(ctx app.Context, e app.Event) {
 	secret := a.secret.Secret
 	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
-		err := copyText(ctx, secret)
+		err := kit.CopyText(ctx, secret)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				a.err = "Could not copy (" + describe(err) + "): select the token and copy it."
+				a.err = "Could not copy (" + kit.Describe(err) + "): select the token and copy it."
 				return
 			}
 			a.copied = true

@@ -9,6 +9,7 @@ import (
 	"trustforge/crypto/audit"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // auditPage is how many entries the audit log shows at a time.
@@ -56,7 +57,7 @@ func (a *adminAudit) load(ctx app.Context) {
 			}
 			a.busy, a.loaded = false, true
 			if err != nil {
-				a.err = describe(err)
+				a.err = kit.Describe(err)
 				return
 			}
 			a.export, a.view, a.shown = ex, v, auditPage
@@ -65,8 +66,8 @@ func (a *adminAudit) load(ctx app.Context) {
 }
 
 func (a *adminAudit) save(ctx app.Context, e app.Event) {
-	if err := saveFile("trustforge-audit-"+strconv.FormatUint(a.view.Head.Seq, 10)+".jsonl", "application/x-ndjson", a.export.Log); err != nil {
-		a.err = describe(err)
+	if err := kit.SaveFile("trustforge-audit-"+strconv.FormatUint(a.view.Head.Seq, 10)+".jsonl", "application/x-ndjson", a.export.Log); err != nil {
+		a.err = kit.Describe(err)
 	}
 }
 

@@ -4,10 +4,8 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
-
-// AdminPath is the Administration page's path.
-const AdminPath = "/admin"
 
 // adminPage is where administrators manage accounts, products and
 // channels, and read the audit log: everything the API lets them do.
@@ -40,8 +38,8 @@ func (p *adminPage) Render() app.UI {
 	switch {
 	case !p.App.SessionChecked():
 		content = []app.UI{app.P().Class("muted").Text("Checking who is signed in…")}
-	case !signedIn(p.App):
-		content = []app.UI{&signInForm{App: p.App}}
+	case !kit.SignedIn(p.App):
+		content = []app.UI{&kit.SignInForm{App: p.App}}
 	case !p.App.Can(state.PermUsers):
 		// The page note above says who administers and how to reach them.
 	default:
@@ -56,10 +54,5 @@ func (p *adminPage) Render() app.UI {
 			&adminAudit{App: p.App},
 		}
 	}
-	return &layout{App: p.App, Active: AdminPath, Title: "Administration", Content: content}
-}
-
-func signedIn(a *state.App) bool {
-	_, ok := a.Session()
-	return ok
+	return &kit.Layout{App: p.App, Active: kit.AdminPath, Title: "Administration", Content: content}
 }

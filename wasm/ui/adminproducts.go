@@ -7,6 +7,7 @@ import (
 
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // adminProducts lists the products with their channels, creates products
@@ -57,7 +58,7 @@ func (p *adminProducts) load(ctx app.Context) {
 			}
 			p.loaded = true
 			if err != nil {
-				p.err = describe(err)
+				p.err = kit.Describe(err)
 				return
 			}
 			p.products, p.keys = ps, keys
@@ -68,7 +69,7 @@ func (p *adminProducts) load(ctx app.Context) {
 func (p *adminProducts) done(ctx app.Context, msg string, err error) {
 	p.busy = false
 	if err != nil {
-		p.msg, p.err = "", describe(err)
+		p.msg, p.err = "", kit.Describe(err)
 		return
 	}
 	p.msg, p.err = msg, ""

@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // maxBackupFile bounds a backup file to restore.
@@ -48,12 +49,12 @@ func (b *backupPanel) export(ctx app.Context, e app.Event) {
 		}
 		name := "trustforge-keys-" + time.Now().UTC().Format("20060102-150405") + ".age"
 		if err == nil {
-			err = saveFile(name, "application/octet-stream", data)
+			err = kit.SaveFile(name, "application/octet-stream", data)
 		}
 		ctx.Dispatch(func(app.Context) {
 			b.busy = false
 			if err != nil {
-				b.err = describe(err)
+				b.err = kit.Describe(err)
 				return
 			}
 			b.backupPass = ""
@@ -68,7 +69,7 @@ func (b *backupPanel) restore(ctx app.Context, e app.Event) {
 	if b.busy {
 		return
 	}
-	fs, err := inputFiles("restore-file")
+	fs, err := kit.InputFiles("restore-file")
 	if err != nil || len(fs) == 0 {
 		b.err = "Choose a backup file first."
 		return
@@ -79,7 +80,7 @@ func (b *backupPanel) restore(ctx app.Context, e app.Event) {
 		v, err := b.App.UnlockedVault()
 		var data []byte
 		if err == nil {
-			data, err = fs[0].read(ctx, maxBackupFile, nil)
+			data, err = fs[0].Read(ctx, maxBackupFile, nil)
 		}
 		var added, skipped int
 		if err == nil {
@@ -89,11 +90,11 @@ func (b *backupPanel) restore(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			b.busy = false
 			if err != nil {
-				b.err = describe(err)
+				b.err = kit.Describe(err)
 				return
 			}
 			b.restorePass = ""
-			clearInput("restore-file")
+			kit.ClearInput("restore-file")
 			b.msg = fmt.Sprintf("Restored %d key(s); %d already here were left as they were.", added, skipped)
 			b.App.VaultChanged()
 		})
@@ -111,8 +112,8 @@ func (b *backupPanel) Render() app.UI {
 		),
 		app.Form().ID("restore-form").Class("form-inline").OnSubmit(b.restore).Body(
 			app.Label().For("restore-file").Text("Backup file"),
-			filePicker("restore-file", "Choose the backup…", ".age", b.restoreName,
-				func(ctx app.Context, e app.Event) { b.restoreName = chosenName(ctx) }),
+			kit.FilePicker("restore-file", "Choose the backup…", ".age", b.restoreName,
+				func(ctx app.Context, e app.Event) { b.restoreName = kit.ChosenName(ctx) }),
 			app.Label().For("restore-pass").Text("Its passphrase"),
 			app.Input().ID("restore-pass").DataSet("testid", "restore-pass").Type("password").Attr("autocomplete", "current-password").Required(true).Value(b.restorePass).
 				OnInput(func(ctx app.Context, e app.Event) { b.restorePass = ctx.JSSrc().Get("value").String() }),

@@ -11,6 +11,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/kit"
 )
 
 // boardPanel shows what the connected board says of itself — bootloader,
@@ -140,7 +141,7 @@ func (p *boardPanel) test(ctx app.Context, img smp.SlotImage) {
 		if err := fwupdate.TestBoot(c, cl, img.Hash); err != nil {
 			return "", err
 		}
-		return "Version " + versionText(img.Version) + " will boot once at the next reset. Reset the board to try it.", nil
+		return "Version " + kit.VersionText(img.Version) + " will boot once at the next reset. Reset the board to try it.", nil
 	})
 }
 
@@ -150,7 +151,7 @@ func (p *boardPanel) confirm(ctx app.Context, e app.Event) {
 		if err != nil {
 			return "", err
 		}
-		return "Version " + versionText(run.Version) + " is confirmed: it stays after resets.", nil
+		return "Version " + kit.VersionText(run.Version) + " is confirmed: it stays after resets.", nil
 	})
 }
 
@@ -241,7 +242,7 @@ func (p *boardPanel) renderSlots(s *fwupdate.Summary, busy bool) app.UI {
 				DataSet("flags", sl.Flags()).Body(
 				app.Td().Text(sl.Image),
 				app.Td().Text(sl.Slot),
-				app.Td().Class("version").Text(versionText(sl.Version)),
+				app.Td().Class("version").Text(kit.VersionText(sl.Version)),
 				app.Td().Body(app.Code().Class("fingerprint").Title(hex.EncodeToString(sl.Hash)).Text(shortHash(sl.Hash))),
 				app.Td().Body(flagBadges(sl)...),
 				app.Td().Class("actions").Body(

@@ -15,6 +15,7 @@ import (
 	"trustforge/devices/webusb"
 	"trustforge/devices/wsboard"
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/kit"
 )
 
 // baudRates are the serial speeds offered; 115200 is Zephyr's default.
@@ -336,14 +337,14 @@ func describeDevice(err error) string {
 	}
 	var ref *fwupdate.Refusal
 	if errors.As(err, &ref) {
-		return upperFirst(ref.Reason) + "."
+		return kit.UpperFirst(ref.Reason) + "."
 	}
 	// The console's own sentences for vault, release and server errors,
 	// without the device packages' prefixes.
-	s := describe(err)
+	s := kit.Describe(err)
 	for _, p := range []string{"webserial: ", "webusb: ", "wsboard: ", "link: ", "fwupdate: ", "smp: ", "updateflow: ",
 		"releasecache: ", "updatelog: "} {
-		s = strings.ReplaceAll(strings.ReplaceAll(s, p, ""), upperFirst(p), "")
+		s = strings.ReplaceAll(strings.ReplaceAll(s, p, ""), kit.UpperFirst(p), "")
 	}
-	return upperFirst(s)
+	return kit.UpperFirst(s)
 }

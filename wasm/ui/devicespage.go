@@ -4,10 +4,8 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
-
-// UpdatePath is the path of the field technician's update flow.
-const UpdatePath = "/devices/update"
 
 // devicesPage is the Devices section: connect a board over Web Serial,
 // WebUSB or the simulated board, read it, upload images and releases, test,
@@ -31,14 +29,14 @@ func (p *devicesPage) OnMount(ctx app.Context) {
 }
 
 func (p *devicesPage) Render() app.UI {
-	return &layout{
+	return &kit.Layout{
 		App:    p.App,
 		Active: "/devices",
 		Title:  "Devices",
 		Content: []app.UI{
 			app.P().Class("lead").Body(
 				app.Text("Boards connected to this computer, reached directly from the browser. Updating boards in the field? "),
-				app.A().ID("open-update").DataSet("testid", "open-update").Href(UpdatePath).Text("Use the guided update"),
+				app.A().ID("open-update").DataSet("testid", "open-update").Href(kit.UpdatePath).Text("Use the guided update"),
 				app.Text(": it checks the release and the board for you and keeps a report."),
 			),
 			&connectPanel{Kit: p.Kit},

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"trustforge/devices/dfu"
+	"trustforge/wasm/ui/kit"
 )
 
 // describeDFU says what went wrong with a DFU device in a sentence a
@@ -14,7 +15,7 @@ func describeDFU(err error) string {
 	var se *dfu.StatusError
 	switch {
 	case errors.As(err, &se):
-		s := fmt.Sprintf("The device refused to %s: %s (%s).", strings.TrimPrefix(se.Op, "dfu: "), upperFirst(se.Status.Text()), se.Status)
+		s := fmt.Sprintf("The device refused to %s: %s (%s).", strings.TrimPrefix(se.Op, "dfu: "), kit.UpperFirst(se.Status.Text()), se.Status)
 		if se.Status == dfu.StatusVendor {
 			s += " On an STM32 this is read-out protection: the part refuses reads and writes of its flash at RDP level 1."
 		}
@@ -45,7 +46,7 @@ func layoutSummary(l *dfu.Layout) string {
 		for j < len(l.Sectors) && l.Sectors[j].Size == l.Sectors[i].Size {
 			j++
 		}
-		groups = append(groups, fmt.Sprintf("%d × %s", j-i, sizeText(int64(l.Sectors[i].Size))))
+		groups = append(groups, fmt.Sprintf("%d × %s", j-i, kit.SizeText(int64(l.Sectors[i].Size))))
 		i = j
 	}
 	var can []string
@@ -59,6 +60,6 @@ func layoutSummary(l *dfu.Layout) string {
 	if s.Writable {
 		can = append(can, "writable")
 	}
-	return fmt.Sprintf("%s at 0x%08X, %s in %d sector(s) (%s), %s", l.Name, s.Addr, sizeText(int64(l.Size())), len(l.Sectors),
+	return fmt.Sprintf("%s at 0x%08X, %s in %d sector(s) (%s), %s", l.Name, s.Addr, kit.SizeText(int64(l.Size())), len(l.Sectors),
 		strings.Join(groups, ", "), strings.Join(can, ", "))
 }

@@ -13,6 +13,7 @@ import (
 	"trustforge/devices/dfu"
 	"trustforge/devices/webusb"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // dfuPanel finds the USB DFU devices among the WebUSB devices granted to
@@ -157,7 +158,7 @@ func (p *dfuPanel) pickAlt(ctx app.Context, e app.Event) {
 }
 
 func (p *dfuPanel) pickFile(ctx app.Context, e app.Event) {
-	files, err := inputFiles("dfu-file")
+	files, err := kit.InputFiles("dfu-file")
 	if err != nil || len(files) == 0 {
 		return
 	}
@@ -176,13 +177,13 @@ func (p *dfuPanel) pickFile(ctx app.Context, e app.Event) {
 // readFile reads a picked file: a release (.tfb) is verified and
 // decrypted as the upload panel does; an MCUboot image is checked; a .dfu
 // file must carry a valid suffix; HEX and raw files are taken as they are.
-func (p *dfuPanel) readFile(ctx context.Context, f pickedFile) ([]byte, string, error) {
+func (p *dfuPanel) readFile(ctx context.Context, f kit.PickedFile) ([]byte, string, error) {
 	lower := strings.ToLower(f.Name)
 	if strings.HasSuffix(lower, ".tfb") || strings.HasSuffix(lower, ".signed") || strings.HasSuffix(lower, ".img") {
 		img, _, desc, err := (&uploadPanel{App: p.App, Kit: p.Kit}).open(ctx, f)
 		return img, desc, err
 	}
-	data, err := f.read(ctx, maxUploadFile, nil)
+	data, err := f.Read(ctx, maxUploadFile, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -200,7 +201,7 @@ func (p *dfuPanel) readFile(ctx context.Context, f pickedFile) ([]byte, string, 
 	if img, _, desc, err := (&uploadPanel{App: p.App, Kit: p.Kit}).open(ctx, f); err == nil {
 		return img, desc, nil
 	}
-	return data, fmt.Sprintf("%s, %s", f.Name, sizeText(int64(len(data)))), nil
+	return data, fmt.Sprintf("%s, %s", f.Name, kit.SizeText(int64(len(data)))), nil
 }
 
 func (p *dfuPanel) write(ctx app.Context, e app.Event) {

@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/devices/dfu"
+	"trustforge/wasm/ui/kit"
 )
 
 func (p *dfuPanel) Render() app.UI {
@@ -63,7 +64,7 @@ func (p *dfuPanel) renderSession() app.UI {
 				}
 				xfer := ""
 				if a.Functional != nil {
-					xfer = sizeText(int64(a.Functional.TransferSize)) + " blocks"
+					xfer = kit.SizeText(int64(a.Functional.TransferSize)) + " blocks"
 				}
 				return app.Tr().ID(fmt.Sprintf("dfu-alt-%d", a.Alternate)).DataSet("testid", "dfu-alt").DataSet("name", a.Name).Body(
 					app.Td().Text(strconv.Itoa(int(a.Alternate))), app.Td().Text(a.Name), app.Td().Text(mem), app.Td().Text(xfer))
@@ -114,7 +115,7 @@ func (p *dfuPanel) renderSession() app.UI {
 			}
 			return app.Div().ID("dfu-progress").DataSet("testid", "dfu-progress").DataSet("done", p.done).DataSet("total", p.total).Class("progress").Body(
 				app.Progress().Max(max(p.total, 1)).Value(p.done).Aria("label", label),
-				app.Span().Class("progress-text").Text(fmt.Sprintf("%s: %s of %s", label, sizeText(p.done), sizeText(p.total))),
+				app.Span().Class("progress-text").Text(fmt.Sprintf("%s: %s of %s", label, kit.SizeText(p.done), kit.SizeText(p.total))),
 			)
 		}),
 		app.If(hasOB, func() app.UI {

@@ -8,6 +8,7 @@ import (
 
 	"trustforge/devices/dfu"
 	"trustforge/devices/webusb"
+	"trustforge/wasm/ui/kit"
 )
 
 // dfuSession is a DFU device the console has open: in DFU mode, its
@@ -117,7 +118,7 @@ func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte,
 					n += len(e.Data)
 				}
 			}
-			return fmt.Sprintf("Wrote the DfuSe file: %s in %d target(s)%s.", sizeText(int64(n)), len(f.Targets), verified), nil
+			return fmt.Sprintf("Wrote the DfuSe file: %s in %d target(s)%s.", kit.SizeText(int64(n)), len(f.Targets), verified), nil
 		}
 		data = f.Payload
 	}
@@ -130,13 +131,13 @@ func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte,
 			return "", err
 		}
 		s.written = []dfuWritten{{alt: alt, els: els}}
-		return fmt.Sprintf("Wrote %s at 0x%08X%s.", sizeText(int64(len(data))), els[0].Address, verified), nil
+		return fmt.Sprintf("Wrote %s at 0x%08X%s.", kit.SizeText(int64(len(data))), els[0].Address, verified), nil
 	}
 	if err := dfu.WriteSlot(ctx, s.ctl, alt, data, opts); err != nil {
 		return "", err
 	}
 	s.written = nil
-	return fmt.Sprintf("Wrote %s into %s%s. Reset the board to test-boot it.", sizeText(int64(len(data))), alt.Name, verified), nil
+	return fmt.Sprintf("Wrote %s into %s%s. Reset the board to test-boot it.", kit.SizeText(int64(len(data))), alt.Name, verified), nil
 }
 
 // readBack reads what the last write put on a DfuSe device and compares.
@@ -157,7 +158,7 @@ func (s *dfuSession) readBack(ctx context.Context) (string, error) {
 			n += len(e.Data)
 		}
 	}
-	return fmt.Sprintf("Read back %s: identical to what was written.", sizeText(int64(n))), nil
+	return fmt.Sprintf("Read back %s: identical to what was written.", kit.SizeText(int64(n))), nil
 }
 
 // rdp reads the read-out protection level.

@@ -10,12 +10,8 @@ import (
 	"trustforge/internal/apiwire"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
-
-// EnrolPath is the enrolment page's path: the one-time link the server
-// prints on first start is EnrolPath + "#token=…". The secret travels in
-// the fragment, which browsers never send to a server.
-const EnrolPath = "/enrol"
 
 // enrolPage creates the first account from the server's one-time link,
 // signs it in and goes to the home page.
@@ -31,9 +27,9 @@ func (p *enrolPage) OnNav(ctx app.Context) {
 }
 
 func (p *enrolPage) Render() app.UI {
-	return &layout{
+	return &kit.Layout{
 		App:    p.App,
-		Active: EnrolPath,
+		Active: kit.EnrolPath,
 		Title:  "Create the first account",
 		Content: []app.UI{
 			app.P().Class("lead").Text("This server has no account yet. The link you opened makes the first one, once; " +
@@ -122,7 +118,7 @@ func describeEnrol(err error) string {
 	case errors.Is(err, apiwire.CodeExists):
 		return "That user name is taken: choose another."
 	}
-	return describe(err)
+	return kit.Describe(err)
 }
 
 func (f *enrolForm) Render() app.UI {
@@ -137,7 +133,7 @@ func (f *enrolForm) Render() app.UI {
 			app.P().Class("error").Text("This page needs the one-time link the server printed when it first started (…/enrol#token=…)."),
 			app.P().Text("Lost it? On the server, run `trustforge admin enrol --data DIR` to print a new one. "+
 				"If an account exists already, sign in instead."),
-			app.A().Href(SignInPath).Text("Sign in"),
+			app.A().Href(kit.SignInPath).Text("Sign in"),
 		)
 	}
 	level, hint := guide.PasswordStrength(f.password, f.name)

@@ -16,6 +16,7 @@ import (
 	"trustforge/devices/esprom"
 	"trustforge/devices/webserial"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // espUSBFilters are the USB serial bridges ESP32 boards carry: Espressif's
@@ -168,14 +169,14 @@ func isESPBridge(vid uint16) bool {
 
 func (p *espPanel) pick(ctx app.Context, e app.Event) {
 	ctx = p.ui
-	files, err := inputFiles("esp-file")
+	files, err := kit.InputFiles("esp-file")
 	if err != nil || len(files) == 0 {
 		return
 	}
 	f := files[0]
 	p.file, p.fileName, p.fileDesc, p.err, p.msg = nil, f.Name, "", "", ""
 	ctx.Async(func() {
-		b, err := f.read(context.Background(), 16<<20, nil)
+		b, err := f.Read(context.Background(), 16<<20, nil)
 		desc := ""
 		if err == nil && len(b) > 0 && b[0] == espimg.Magic {
 			img, perr := espimg.Parse(b)
@@ -200,7 +201,7 @@ func (p *espPanel) pick(ctx app.Context, e app.Event) {
 			if desc == "" {
 				desc = "raw data"
 			}
-			p.file, p.fileDesc = b, fmt.Sprintf("%s: %s, %s", f.Name, desc, sizeText(int64(len(b))))
+			p.file, p.fileDesc = b, fmt.Sprintf("%s: %s, %s", f.Name, desc, kit.SizeText(int64(len(b))))
 		})
 	})
 }
@@ -244,7 +245,7 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 				how = "not verified (Secure Download Mode refuses MD5)"
 			}
 			p.msg = fmt.Sprintf("Wrote %s at %#x (%s sent), %s. The board restarts into its flash.",
-				sizeText(int64(res.Written)), off, sizeText(int64(res.Sent)), how)
+				kit.SizeText(int64(res.Written)), off, kit.SizeText(int64(res.Sent)), how)
 			// The ROM loader is gone until the next reset into download mode.
 			p.disconnect()
 		})
@@ -255,7 +256,7 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 // burning its digest into a free key block.
 func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
 	ctx = p.ui
-	files, err := inputFiles("esp-sb-key")
+	files, err := kit.InputFiles("esp-sb-key")
 	if err != nil || len(files) == 0 || p.ef == nil {
 		return
 	}
@@ -263,7 +264,7 @@ func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
 	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
 	ctx.Async(func() {
 		var plan *esprom.Burn
-		b, err := f.read(context.Background(), 64<<10, nil)
+		b, err := f.Read(context.Background(), 64<<10, nil)
 		if err == nil {
 			var pub any
 			if pub, err = espimg.ParsePublicKey(b); err == nil {
@@ -370,7 +371,7 @@ func (p *espPanel) burn(ctx app.Context, e app.Event) {
 				p.msg += " " + rec
 			}
 			if recErr != nil {
-				p.err = "Burned, but the device registry did not record the board: " + describeIdentity(recErr)
+				p.err = "Burned, but the device registry did not record the board: " + kit.DescribeIdentity(recErr)
 			}
 		})
 	})

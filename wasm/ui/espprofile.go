@@ -13,6 +13,7 @@ import (
 	"trustforge/devices/esprom"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // This file is the ESP32 panel's use of the Identity page's ESP32
@@ -146,7 +147,7 @@ func (p *espPanel) nextStep(ctx app.Context, e app.Event) {
 				p.msg += " " + rec
 			}
 			if err != nil {
-				p.err = "The device registry did not record the board: " + describeIdentity(err)
+				p.err = "The device registry did not record the board: " + kit.DescribeIdentity(err)
 			}
 		})
 	})

@@ -10,13 +10,14 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // gatherFacts reads what the getting-started checklist needs from the
 // server (what the viewer's roles may read) and from this browser (its
 // vault and update log). What cannot be read counts as not done.
-func gatherFacts(ctx context.Context, st *state.App, kit *deviceKit) guide.Facts {
-	f := guide.Facts{Viewer: viewerOf(st)}
+func gatherFacts(ctx context.Context, st *state.App, boards *deviceKit) guide.Facts {
+	f := guide.Facts{Viewer: kit.ViewerOf(st)}
 	if !f.Viewer.SignedIn {
 		return f
 	}
@@ -69,8 +70,8 @@ func gatherFacts(ctx context.Context, st *state.App, kit *deviceKit) guide.Facts
 			}
 		}
 	}
-	if kit != nil {
-		if _, log, err := kit.stores(ctx); err == nil {
+	if boards != nil {
+		if _, log, err := boards.stores(ctx); err == nil {
 			if es, err := log.List(ctx); err == nil {
 				for _, e := range es {
 					if e.Record.Outcome == fwupdate.Updated {

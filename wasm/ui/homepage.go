@@ -5,6 +5,7 @@ import (
 
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // homePage is the console's landing page: what each section is for.
@@ -38,10 +39,10 @@ func (h *homePage) welcome() app.UI {
 	if !h.App.SessionChecked() {
 		return app.Div()
 	}
-	if !signedIn(h.App) {
+	if !kit.SignedIn(h.App) {
 		return app.Div().Class("panel").ID("home-signed-out").Body(
 			app.P().Text("Sign in to see your getting-started steps. The first person on a new server opens the one-time link the server printed when it started (…/enrol#token=…)."),
-			app.A().Href(SignInPath).Text("Sign in"),
+			app.A().Href(kit.SignInPath).Text("Sign in"),
 		)
 	}
 	return &gettingStarted{App: h.App, Kit: h.Kit}
@@ -61,8 +62,8 @@ func (h *homePage) Render() app.UI {
 		"station":  "Program boards on a production line from a production package, one server ticket per board.",
 		"admin":    "Accounts and their roles, API tokens, products and channels, and the audit log.",
 	}
-	pages := Pages()
-	return &layout{
+	pages := kit.Pages()
+	return &kit.Layout{
 		App:    h.App,
 		Active: "/",
 		Title:  "Console",
@@ -75,7 +76,7 @@ func (h *homePage) Render() app.UI {
 					p := pages[i]
 					line := ""
 					if gp, ok := guide.PageFor(p.ID); ok {
-						line = guide.CardLine(gp, viewerOf(h.App))
+						line = guide.CardLine(gp, kit.ViewerOf(h.App))
 					}
 					return app.A().Class("card").Href(p.Path).ID("card-"+p.ID).Body(
 						app.H2().Body(app.Img().Class("card-icon").Src(p.Icon()).Alt(""), app.Text(p.Title)),

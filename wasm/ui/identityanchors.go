@@ -10,6 +10,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // anchorsPanel shows, for each product this browser's CA has an
@@ -94,7 +95,7 @@ func (a *anchorsPanel) load(ctx app.Context) {
 		ctx.Dispatch(func(app.Context) {
 			a.busy, a.roots = false, roots
 			if err != nil {
-				a.err = describeIdentity(err)
+				a.err = kit.DescribeIdentity(err)
 			}
 		})
 	})
@@ -109,7 +110,7 @@ func (a *anchorsPanel) register(ctx app.Context, e app.Event) {
 	}
 	root, err := a.CAs[0].Certificate()
 	if err != nil {
-		a.err = describeIdentity(err)
+		a.err = kit.DescribeIdentity(err)
 		return
 	}
 	a.busy, a.err, a.msg, a.confirm = true, "", "", anchorRef{}
@@ -119,7 +120,7 @@ func (a *anchorsPanel) register(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			a.busy = false
 			if err != nil {
-				a.err = describeIdentity(err)
+				a.err = kit.DescribeIdentity(err)
 				return
 			}
 			a.msg = "The server now trusts boards and production orders of " + product + " that chain to this CA's root."
@@ -155,7 +156,7 @@ func (a *anchorsPanel) revoke(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			a.busy, a.confirm = false, anchorRef{}
 			if err != nil {
-				a.err = describeIdentity(err)
+				a.err = kit.DescribeIdentity(err)
 			} else {
 				a.msg = "Revoked root " + shortFingerprint(ref.Fingerprint) + " as a trust anchor of " + ref.Product +
 					": the server refuses its boards and production packages that chain only to that root until another root is registered."

@@ -9,6 +9,7 @@ import (
 
 	"trustforge/crypto/pki"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // caPanel shows the CA hierarchy and creates, backs up and restores it.
@@ -55,7 +56,7 @@ func (c *caPanel) run(ctx app.Context, f func(a *pki.Authority) (string, error))
 		ctx.Dispatch(func(ctx app.Context) {
 			c.busy = false
 			if err != nil {
-				c.err = describeIdentity(err)
+				c.err = kit.DescribeIdentity(err)
 				return
 			}
 			c.msg = msg
@@ -103,7 +104,7 @@ func (c *caPanel) addIntermediate(ctx app.Context, e app.Event) {
 				}
 			}
 			if err != nil {
-				msg += " The root is not registered with the server yet (" + describeIdentity(err) + "): provisioning registers it."
+				msg += " The root is not registered with the server yet (" + kit.DescribeIdentity(err) + "): provisioning registers it."
 			}
 		}
 		return msg, nil
@@ -119,7 +120,7 @@ func (c *caPanel) backup(ctx app.Context, e app.Event) {
 			return "", err
 		}
 		name := "trustforge-ca-" + time.Now().UTC().Format("20060102-150405") + ".age"
-		if err := saveFile(name, "application/octet-stream", data); err != nil {
+		if err := kit.SaveFile(name, "application/octet-stream", data); err != nil {
 			return "", err
 		}
 		c.backupPass = ""
@@ -129,14 +130,14 @@ func (c *caPanel) backup(ctx app.Context, e app.Event) {
 
 func (c *caPanel) restore(ctx app.Context, e app.Event) {
 	e.PreventDefault()
-	fs, err := inputFiles("ca-restore-file")
+	fs, err := kit.InputFiles("ca-restore-file")
 	if err != nil || len(fs) == 0 {
 		c.err = "Choose a CA backup file first."
 		return
 	}
 	pass := c.restorePass
 	c.run(ctx, func(a *pki.Authority) (string, error) {
-		data, err := fs[0].read(ctx, 64<<20, nil)
+		data, err := fs[0].Read(ctx, 64<<20, nil)
 		if err != nil {
 			return "", err
 		}
@@ -145,7 +146,7 @@ func (c *caPanel) restore(ctx app.Context, e app.Event) {
 			return "", err
 		}
 		c.restorePass = ""
-		clearInput("ca-restore-file")
+		kit.ClearInput("ca-restore-file")
 		c.App.VaultChanged()
 		return fmt.Sprintf("Restored %d CA(s), %d new here.", len(res.CAs), res.Added), nil
 	})
@@ -158,10 +159,10 @@ func (c *caPanel) download(ctx app.Context, ca pki.CAInfo) {
 		if ca.Kind == pki.KindIntermediate {
 			name = ca.Product + "-intermediate.pem"
 		}
-		err = saveFile(name, "application/x-pem-file", pki.CertPEM(cert))
+		err = kit.SaveFile(name, "application/x-pem-file", pki.CertPEM(cert))
 	}
 	if err != nil {
-		c.err = describeIdentity(err)
+		c.err = kit.DescribeIdentity(err)
 	}
 }
 
@@ -222,8 +223,8 @@ func (c *caPanel) Render() app.UI {
 		}),
 		app.Form().ID("ca-restore-form").Class("form-inline").OnSubmit(c.restore).Body(
 			app.Label().For("ca-restore-file").Text("Restore a CA backup"),
-			filePicker("ca-restore-file", "Choose the backup…", ".age", c.restoreName,
-				func(ctx app.Context, e app.Event) { c.restoreName = chosenName(ctx) }),
+			kit.FilePicker("ca-restore-file", "Choose the backup…", ".age", c.restoreName,
+				func(ctx app.Context, e app.Event) { c.restoreName = kit.ChosenName(ctx) }),
 			app.Label().For("ca-restore-pass").Text("Its passphrase"),
 			app.Input().ID("ca-restore-pass").DataSet("testid", "ca-restore-pass").Type("password").Attr("autocomplete", "current-password").Value(c.restorePass).
 				OnInput(func(ctx app.Context, e app.Event) { c.restorePass = ctx.JSSrc().Get("value").String() }),

@@ -8,6 +8,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/vault"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // identityPage is the Identity section: the device CA this browser holds
@@ -80,7 +81,7 @@ func (p *identityPage) reload(ctx app.Context) {
 		ctx.Dispatch(func(app.Context) {
 			p.cas, p.profiles, p.signKeys, p.loadErr = cas, profiles, signKeys, ""
 			if err != nil && !errors.Is(err, vault.ErrNoVault) {
-				p.loadErr = describe(err)
+				p.loadErr = kit.Describe(err)
 			}
 		})
 	})
@@ -104,14 +105,14 @@ func (p *identityPage) Render() app.UI {
 			mcuboot = append(mcuboot, pr)
 		}
 	}
-	return &layout{
+	return &kit.Layout{
 		App:    p.App,
 		Active: "/identity",
 		Title:  "Identity",
 		Content: []app.UI{
 			app.P().Class("lead").Text("Device identities: a certificate authority you hold in this browser, and keys born on each board. " +
 				"The CA's keys stay in your vault; the boards' private keys never leave the boards."),
-			&vaultPanel{App: p.App},
+			&kit.VaultPanel{App: p.App},
 			// The panels that come and go as the CA and profiles load
 			// share one element, so the registry below keeps its place
 			// (and its search field its element) while they do.

@@ -6,6 +6,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/vault"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // profilePanel defines a product's provisioning profile: which
@@ -92,7 +93,7 @@ func (p *profilePanel) save(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			p.busy = false
 			if err != nil {
-				p.err = describeIdentity(err)
+				p.err = kit.DescribeIdentity(err)
 				return
 			}
 			p.form = saved
@@ -206,7 +207,7 @@ func (p *profilePanel) renderMCUboot(subj pki.Subject, perr error) app.UI {
 			return app.P().ID("profile-preview").Class("muted").Text("A board with id 0011223344556677 gets " + subj.Name.String() + ", " + subj.URI)
 		}),
 		app.If(perr != nil, func() app.UI {
-			return app.P().Class("error").Text(describeIdentity(perr))
+			return app.P().Class("error").Text(kit.DescribeIdentity(perr))
 		}),
 	)
 }

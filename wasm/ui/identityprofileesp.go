@@ -9,6 +9,7 @@ import (
 
 	"trustforge/crypto/espimg"
 	"trustforge/crypto/pki"
+	"trustforge/wasm/ui/kit"
 )
 
 // irreversible is what every eFuse step says, wherever it is shown.
@@ -18,7 +19,7 @@ const irreversible = "eFuses only change from 0 to 1: this cannot be undone."
 // signing) and puts its digest into the ESP32 profile.
 func (p *profilePanel) pickESPKey(ctx app.Context, e app.Event) {
 	ctx = p.ui
-	files, err := inputFiles("profile-esp-sb-key")
+	files, err := kit.InputFiles("profile-esp-sb-key")
 	if err != nil || len(files) == 0 {
 		return
 	}
@@ -26,7 +27,7 @@ func (p *profilePanel) pickESPKey(ctx app.Context, e app.Event) {
 	p.msg, p.err = "", ""
 	ctx.Async(func() {
 		var digest [32]byte
-		b, err := f.read(context.Background(), 64<<10, nil)
+		b, err := f.Read(context.Background(), 64<<10, nil)
 		if err == nil {
 			var pub any
 			if pub, err = espimg.ParsePublicKey(b); err == nil {

@@ -11,6 +11,7 @@ import (
 	"trustforge/devices/provision"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // provisionPanel provisions the connected board in one guided flow, each
@@ -123,7 +124,7 @@ func (p *provisionPanel) start(ctx app.Context, e app.Event) {
 				p.issuer = is
 			}
 			if err != nil {
-				p.err = describeIdentity(err)
+				p.err = kit.DescribeIdentity(err)
 			}
 			p.App.Touch()
 		})

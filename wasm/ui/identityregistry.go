@@ -9,6 +9,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // registryPanel lists and searches the server's device registry and
@@ -78,7 +79,7 @@ func (r *registryPanel) load(ctx app.Context) {
 			r.busy, r.loaded = false, true
 			r.devices, r.shown = ds, q
 			if err != nil {
-				r.err = describeIdentity(err)
+				r.err = kit.DescribeIdentity(err)
 			}
 		})
 	})
@@ -101,7 +102,7 @@ func (r *registryPanel) revoke(ctx app.Context, d client.Device) {
 		ctx.Dispatch(func(ctx app.Context) {
 			r.busy = false
 			if err != nil {
-				r.err = describeIdentity(err)
+				r.err = kit.DescribeIdentity(err)
 			} else {
 				r.msg = msg
 			}

@@ -5,6 +5,7 @@ import (
 
 	"trustforge/crypto/vault"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // keyGenerator makes a new key in the vault.
@@ -48,7 +49,7 @@ func (g *keyGenerator) generate(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			g.busy = false
 			if err != nil {
-				g.err = describe(err)
+				g.err = kit.Describe(err)
 				return
 			}
 			g.name = ""

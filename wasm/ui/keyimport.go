@@ -6,6 +6,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // maxKeyFile bounds an imported key file.
@@ -33,7 +34,7 @@ func (k *keyImporter) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
-	stop, err := listenDrop("import-drop", func(fs []pickedFile) {
+	stop, err := kit.ListenDrop("import-drop", func(fs []kit.PickedFile) {
 		ctx.Dispatch(func(ctx app.Context) { k.importFiles(ctx, fs) })
 	})
 	if err == nil {
@@ -48,10 +49,10 @@ func (k *keyImporter) OnDismount() {
 }
 
 func (k *keyImporter) picked(ctx app.Context, e app.Event) {
-	fs, err := inputFiles("import-file")
-	clearInput("import-file")
+	fs, err := kit.InputFiles("import-file")
+	kit.ClearInput("import-file")
 	if err != nil {
-		k.err = describe(err)
+		k.err = kit.Describe(err)
 		return
 	}
 	k.importFiles(ctx, fs)
@@ -59,7 +60,7 @@ func (k *keyImporter) picked(ctx app.Context, e app.Event) {
 
 // importFiles reads and imports each file; a bad file is reported and
 // imports nothing, the others go on.
-func (k *keyImporter) importFiles(ctx app.Context, fs []pickedFile) {
+func (k *keyImporter) importFiles(ctx app.Context, fs []kit.PickedFile) {
 	ctx = k.ui
 	if k.busy || len(fs) == 0 {
 		return
@@ -73,7 +74,7 @@ func (k *keyImporter) importFiles(ctx app.Context, fs []pickedFile) {
 				if err != nil {
 					return err
 				}
-				data, err := f.read(ctx, maxKeyFile, nil)
+				data, err := f.Read(ctx, maxKeyFile, nil)
 				if err != nil {
 					return err
 				}
@@ -82,7 +83,7 @@ func (k *keyImporter) importFiles(ctx app.Context, fs []pickedFile) {
 				return err
 			}()
 			if err != nil {
-				failed = append(failed, f.Name+": "+describe(err))
+				failed = append(failed, f.Name+": "+kit.Describe(err))
 			} else {
 				done = append(done, f.Name)
 			}

@@ -10,6 +10,7 @@ import (
 	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // keyList shows the vault's keys: name, algorithm and use, fingerprint
@@ -55,7 +56,7 @@ func (l *keyList) loadProducts(ctx app.Context) {
 		ps, err := l.App.API.Products(ctx)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				l.err = describe(err)
+				l.err = kit.Describe(err)
 				return
 			}
 			l.products = ps
@@ -103,7 +104,7 @@ func (l *keyList) status(msg string, err error) {
 	l.busy = false
 	l.msg, l.err = msg, ""
 	if err != nil {
-		l.msg, l.err = "", describe(err)
+		l.msg, l.err = "", kit.Describe(err)
 	}
 }
 
@@ -132,7 +133,7 @@ func (l *keyList) export(ctx app.Context, i vault.Info, format string) {
 			data, name, mime = []byte(pub.CSource()), name+"-pub.c", "text/x-c"
 		}
 	}
-	if err := saveFile(name, mime, data); err != nil {
+	if err := kit.SaveFile(name, mime, data); err != nil {
 		l.status("", err)
 		return
 	}
@@ -144,7 +145,7 @@ func (l *keyList) register(ctx app.Context, i vault.Info) {
 	ctx = l.ui
 	product := l.product
 	if product == "" {
-		l.status("", errNoProduct)
+		l.status("", kit.ErrNoProduct)
 		return
 	}
 	l.busy, l.msg, l.err = true, "", ""

@@ -5,6 +5,7 @@ import (
 
 	"trustforge/crypto/vault"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // keysPage is the Keys section: the browser key vault. It lists the
@@ -55,7 +56,7 @@ func (p *keysPage) reload(ctx app.Context) {
 		ctx.Dispatch(func(app.Context) {
 			p.infos, p.loadErr = infos, ""
 			if err != nil {
-				p.loadErr = describe(err)
+				p.loadErr = kit.Describe(err)
 			}
 		})
 	})
@@ -65,14 +66,14 @@ func (p *keysPage) Render() app.UI {
 	vs := p.App.VaultState()
 	unlocked := vs == state.VaultUnlocked
 	hasVault := vs == state.VaultLocked || unlocked
-	return &layout{
+	return &kit.Layout{
 		App:    p.App,
 		Active: "/keys",
 		Title:  "Keys",
 		Content: []app.UI{
 			app.P().Class("lead").Text("Signing and encryption keys, sealed with your passphrase in this browser. " +
 				"Private keys never leave it: only public keys and sealed backups do."),
-			&vaultPanel{App: p.App},
+			&kit.VaultPanel{App: p.App},
 			app.If(p.loadErr != "", func() app.UI {
 				return app.P().Class("error").ID("keys-load-error").Text(p.loadErr)
 			}),

@@ -16,6 +16,7 @@ import (
 	"trustforge/wasm/mastering"
 	"trustforge/wasm/release"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // productionPanel builds production packages on the Releases page: an
@@ -71,7 +72,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 		rs, rerr := f.App.API.Recipients(ctx)
 		ctx.Dispatch(func(ctx app.Context) {
 			if err = errors.Join(err, rerr); err != nil {
-				f.err = describe(err)
+				f.err = kit.Describe(err)
 			}
 			f.products, f.loaded = ps, err == nil
 			f.stations = nil
@@ -164,7 +165,7 @@ func (f *productionPanel) loadProduct(ctx app.Context) {
 			}
 			f.releases, f.profile, f.packages = checked, profile, pkgs
 			if err = errors.Join(err, perr); err != nil {
-				f.err = describe(err)
+				f.err = kit.Describe(err)
 			}
 			f.releaseID = ""
 			if len(checked) > 0 {
@@ -226,7 +227,7 @@ func (f *productionPanel) build(ctx app.Context, e app.Event) {
 	f.running, f.cancel = true, cancel
 	in := mastering.Input{Release: c, Profile: *f.profile, Batch: strings.TrimSpace(f.batch), Count: count,
 		Expires: time.Now().Add(time.Duration(days) * 24 * time.Hour), Mode: production.ImageMode(f.mode),
-		Stations: stations, Notes: f.notes, Yield: yieldToBrowser}
+		Stations: stations, Notes: f.notes, Yield: kit.YieldToBrowser}
 	keyID := f.keyID
 	ctx.Async(func() {
 		pkg, err := f.run(jctx, in, keyID)
@@ -234,7 +235,7 @@ func (f *productionPanel) build(ctx app.Context, e app.Event) {
 			f.running, f.cancel = false, nil
 			cancel()
 			if err != nil {
-				f.err = describe(err)
+				f.err = kit.Describe(err)
 				return
 			}
 			f.result = &pkg

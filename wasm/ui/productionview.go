@@ -8,6 +8,7 @@ import (
 
 	"trustforge/crypto/production"
 	"trustforge/wasm/client"
+	"trustforge/wasm/ui/kit"
 )
 
 // This file renders the production panel.
@@ -29,7 +30,7 @@ func (f *productionPanel) Render() app.UI {
 	}
 	if f.loaded && len(f.products) == 0 {
 		return app.Section().ID("production").Class("panel").Aria("label", "Production packages").Body(
-			app.H2().Text("Production packages"), noProduct("production-no-product", "produce"))
+			app.H2().Text("Production packages"), kit.NoProduct("production-no-product", "produce"))
 	}
 	return app.Section().ID("production").Class("panel").Aria("label", "Production packages").Body(
 		app.H2().Text("Production packages"),

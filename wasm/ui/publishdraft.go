@@ -1,5 +1,7 @@
 package ui
 
+import "trustforge/wasm/ui/kit"
+
 // publishDraft is the publish form's content: what the engineer chose and
 // typed, kept for the tab's session so that leaving the Releases page (to
 // make a key or a recipient) and coming back loses nothing. It outlives
@@ -7,8 +9,8 @@ package ui
 type publishDraft struct {
 	user string // whose draft it is: another account signing in starts afresh
 
-	file    *pickedFile // the firmware chosen or dropped
-	fileErr string      // why the last file was refused
+	file    *kit.PickedFile // the firmware chosen or dropped
+	fileErr string          // why the last file was refused
 
 	product, channel, version, counter, hardware, notes string
 	keyID, encryptTo                                    string

@@ -13,6 +13,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // publishForm publishes a release: a firmware file, its description, the
@@ -71,7 +72,7 @@ func (f *publishForm) OnMount(ctx app.Context) {
 		return
 	}
 	f.unsub = f.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { f.loadKeys(ctx) }) })
-	if stop, err := listenDrop("publish-drop", func(fs []pickedFile) {
+	if stop, err := kit.ListenDrop("publish-drop", func(fs []kit.PickedFile) {
 		ctx.Dispatch(func(ctx app.Context) { f.takeFile(fs) })
 	}); err == nil {
 		f.stopDrop = stop
@@ -100,11 +101,11 @@ func (f *publishForm) load(ctx app.Context) {
 		rs, rerr := f.App.API.Recipients(ctx)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				f.err = describe(err)
+				f.err = kit.Describe(err)
 				return
 			}
 			if rerr != nil {
-				f.err = describe(rerr)
+				f.err = kit.Describe(rerr)
 			}
 			f.products, f.recipients, f.loaded = ps, rs, true
 			f.tickOwn()
@@ -163,10 +164,10 @@ func (f *publishForm) value(ptr *string) app.EventHandler {
 }
 
 func (f *publishForm) picked(ctx app.Context, e app.Event) {
-	fs, err := inputFiles("publish-file")
-	clearInput("publish-file")
+	fs, err := kit.InputFiles("publish-file")
+	kit.ClearInput("publish-file")
 	if err != nil {
-		f.Draft.fileErr = describe(err)
+		f.Draft.fileErr = kit.Describe(err)
 		return
 	}
 	f.takeFile(fs)
@@ -175,7 +176,7 @@ func (f *publishForm) picked(ctx app.Context, e app.Event) {
 // takeFile keeps the firmware chosen or dropped. The version stays what
 // the engineer typed: a value put there for them would be published by
 // accident, or typed after.
-func (f *publishForm) takeFile(fs []pickedFile) {
+func (f *publishForm) takeFile(fs []kit.PickedFile) {
 	switch {
 	case len(fs) == 0:
 		return
@@ -294,7 +295,7 @@ func (f *publishForm) Render() app.UI {
 	recips := f.ageRecipients()
 	if f.loaded && len(f.products) == 0 {
 		return app.Section().ID("publish").Class("panel").Aria("label", "Publish a release").Body(
-			app.H2().Text("Publish a release"), noProduct("publish-no-product", "publish a release of"))
+			app.H2().Text("Publish a release"), kit.NoProduct("publish-no-product", "publish a release of"))
 	}
 	return app.Section().ID("publish").Class("panel").Aria("label", "Publish a release").Body(
 		app.H2().Text("Publish a release"),
@@ -342,7 +343,7 @@ func (f *publishForm) Render() app.UI {
 			),
 		),
 		app.If(f.running, func() app.UI {
-			return &progressBar{ID: "publish-progress", Label: stageLabel(f.stage), Done: f.done, Total: f.total}
+			return &kit.ProgressBar{ID: "publish-progress", Label: stageLabel(f.stage), Done: f.done, Total: f.total}
 		}),
 		app.If(f.err != "", func() app.UI {
 			return app.P().ID("publish-error").DataSet("testid", "publish-error").Class("error").Aria("live", "assertive").Text(f.err)
@@ -359,7 +360,7 @@ func (f *publishForm) renderFile() app.UI {
 			return app.P().Class("dropzone-hint").Text("Drop the firmware (.bin or .hex) here, or")
 		}).Else(func() app.UI {
 			return app.P().ID("publish-file-info").DataSet("testid", "publish-file-info").Body(
-				app.Strong().Text(d.file.Name), app.Text(", "+sizeText(d.file.Size)))
+				app.Strong().Text(d.file.Name), app.Text(", "+kit.SizeText(d.file.Size)))
 		}),
 		app.Label().For("publish-file").Class("button btn-secondary").Text(map[bool]string{true: "Choose another file…", false: "Choose the firmware…"}[d.file != nil]),
 		app.Input().ID("publish-file").DataSet("testid", "publish-file").Type("file").Class("visually-hidden").
@@ -454,7 +455,7 @@ func (f *publishForm) makeRecipient(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			f.making = false
 			if err != nil {
-				f.err = describe(err)
+				f.err = kit.Describe(err)
 				return
 			}
 			f.recipients = rs

@@ -13,6 +13,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/wasm/release"
+	"trustforge/wasm/ui/kit"
 )
 
 // This file is the publish form's work: from the "Publish" click to the
@@ -20,7 +21,7 @@ import (
 
 // publishParams are the form's values, checked.
 type publishParams struct {
-	file       pickedFile
+	file       kit.PickedFile
 	in         release.Input
 	keyID      string
 	encryptID  string
@@ -104,7 +105,7 @@ func (f *publishForm) publish(ctx app.Context, e app.Event) {
 	}
 	p, err := f.params()
 	if err != nil {
-		f.err = describe(err)
+		f.err = kit.Describe(err)
 		return
 	}
 	f.App.Touch()
@@ -118,7 +119,7 @@ func (f *publishForm) publish(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			f.running, f.cancel = false, nil
 			if err != nil {
-				f.err = describe(err)
+				f.err = kit.Describe(err)
 				return
 			}
 			f.result = res
@@ -154,7 +155,7 @@ const reportEvery = 100 * time.Millisecond
 func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, start time.Time) (*publishResult, error) {
 	report := f.report(ui)
 	var t timing
-	data, err := p.file.read(ctx, release.MaxFirmware, func(done, total int64) {
+	data, err := p.file.Read(ctx, release.MaxFirmware, func(done, total int64) {
 		report(release.Progress{Stage: release.StageRead, Done: done, Total: total})
 	})
 	if err != nil {
@@ -185,7 +186,7 @@ func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, 
 	}
 	in := p.in
 	in.Firmware, in.Key, in.Image.EncryptTo, in.Now = data, priv, encTo, time.Now()
-	built, err := release.Build(ctx, in, report, yieldToBrowser)
+	built, err := release.Build(ctx, in, report, kit.YieldToBrowser)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // maxDownload bounds a payload or bundle download.
@@ -60,7 +61,7 @@ func (l *releaseList) OnMount(ctx app.Context) {
 		ps, err := l.App.API.Products(ctx)
 		ctx.Dispatch(func(ctx app.Context) {
 			if err != nil {
-				l.err = describe(err)
+				l.err = kit.Describe(err)
 				return
 			}
 			l.products, l.productsIn = ps, true
@@ -127,7 +128,7 @@ func (l *releaseList) load(ctx app.Context) {
 			}
 			l.loading = false
 			if err != nil {
-				l.err = describe(err)
+				l.err = kit.Describe(err)
 				return
 			}
 			l.rows, l.err = rows, ""
@@ -150,9 +151,9 @@ func (l *releaseList) fetch(ctx context.Context, product, channel string, canDow
 		c := release.Checked{Release: r}
 		switch {
 		case r.Yanked != nil:
-			c.Err = errYanked
+			c.Err = kit.ErrYanked
 		case !canDownload:
-			c.Err = errCannotVerify
+			c.Err = kit.ErrCannotVerify
 		default:
 			signed, err := l.App.API.Manifest(ctx, r.ID)
 			if err != nil {
@@ -181,7 +182,7 @@ func (l *releaseList) act(ctx app.Context, id string, reload bool, f func(contex
 			delete(l.busy, id)
 			delete(l.progress, id)
 			if err != nil {
-				l.err = describe(err)
+				l.err = kit.Describe(err)
 				return
 			}
 			l.msg = msg
@@ -196,7 +197,7 @@ func (l *releaseList) promote(ctx app.Context, c release.Checked) {
 	to := l.promoteTo[c.Release.ID]
 	l.act(ctx, c.Release.ID, true, func(ctx context.Context) (string, error) {
 		if to == "" {
-			return "", errNoChannel
+			return "", kit.ErrNoChannel
 		}
 		_, err := l.App.API.Promote(ctx, c.Release.ID, to)
 		return "Promoted " + c.Release.Version + " to " + to + ".", err
@@ -207,7 +208,7 @@ func (l *releaseList) yank(ctx app.Context, c release.Checked) {
 	reason := strings.TrimSpace(l.yankReason[c.Release.ID])
 	l.act(ctx, c.Release.ID, true, func(ctx context.Context) (string, error) {
 		if reason == "" {
-			return "", errNoReason
+			return "", kit.ErrNoReason
 		}
 		_, err := l.App.API.Yank(ctx, c.Release.ID, reason)
 		return "Yanked " + c.Release.Version + ".", err
@@ -244,7 +245,7 @@ func (l *releaseList) download(ctx app.Context, c release.Checked) {
 			return "", err
 		}
 		name := releaseFileName(c.Release, ".tfb")
-		return "Saved " + name + " (still encrypted).", saveFile(name, "application/vnd.trustforge.bundle", data)
+		return "Saved " + name + " (still encrypted).", kit.SaveFile(name, "application/vnd.trustforge.bundle", data)
 	})
 }
 
@@ -264,11 +265,11 @@ func (l *releaseList) open(ctx app.Context, c release.Checked) {
 		if err != nil {
 			return "", err
 		}
-		img, err := release.Open(jctx, c, payload, ids, nil, yieldToBrowser)
+		img, err := release.Open(jctx, c, payload, ids, nil, kit.YieldToBrowser)
 		if err != nil {
 			return "", err
 		}
 		name := releaseFileName(c.Release, ".signed.bin")
-		return "Opened and verified " + c.Release.Version + "; saved " + name + ".", saveFile(name, "application/octet-stream", img)
+		return "Opened and verified " + c.Release.Version + "; saved " + name + ".", kit.SaveFile(name, "application/octet-stream", img)
 	})
 }

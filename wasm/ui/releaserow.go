@@ -5,6 +5,7 @@ import (
 
 	"trustforge/wasm/release"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // This file renders the release list.
@@ -32,7 +33,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 	case r.Yanked != nil:
 		badge = app.Span().Class("badge badge-muted").Text("not checked (yanked)")
 	default:
-		badge = app.Span().Class("badge badge-bad").ID("release-unverified-" + slug).Title(describe(c.Err)).Text("✗ " + describe(c.Err))
+		badge = app.Span().Class("badge badge-bad").ID("release-unverified-" + slug).Title(kit.Describe(c.Err)).Text("✗ " + kit.Describe(c.Err))
 	}
 	signer := c.Signer
 	if signer == "" {
@@ -97,7 +98,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 		}
 	}
 	if p, ok := l.progress[r.ID]; ok {
-		actions = append(actions, &progressBar{ID: "release-progress-" + slug, Label: "Downloading", Done: p[0], Total: p[1]})
+		actions = append(actions, &kit.ProgressBar{ID: "release-progress-" + slug, Label: "Downloading", Done: p[0], Total: p[1]})
 	}
 	return app.Tr().ID("release-"+slug).DataSet("testid", "release-row").DataSet("release", r.ID).
 		DataSet("version", r.Version).DataSet("channels", offers).DataSet("verified", boolText(verified)).DataSet("yanked", boolText(r.Yanked != nil)).Body(
@@ -134,7 +135,7 @@ func (l *releaseList) Render() app.UI {
 	chans := l.channels()
 	if l.productsIn && len(l.products) == 0 {
 		return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
-			app.H2().Text("Releases"), noProduct("releases-no-product", "list"))
+			app.H2().Text("Releases"), kit.NoProduct("releases-no-product", "list"))
 	}
 	return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
 		app.H2().Text("Releases"),

@@ -5,6 +5,7 @@ import (
 
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // releasesPage is the Releases section: publishing (engineers) and the
@@ -48,7 +49,7 @@ func (p *releasesPage) Render() app.UI {
 	case !signedIn:
 		content = append(content,
 			app.P().ID("releases-signin").Text("Sign in to publish or open releases."),
-			&signInForm{App: p.App})
+			&kit.SignInForm{App: p.App})
 	default:
 		if p.App.VaultState() != state.VaultUnlocked {
 			content = append(content, app.P().Class("banner banner-warn").ID("releases-vault-locked").Body(
@@ -77,10 +78,10 @@ func (p *releasesPage) Render() app.UI {
 		}
 		var missing app.UI
 		if !canPublish {
-			missing = roleSection(p.App, "publish-role", "Publish a release", state.PermPublish,
+			missing = kit.RoleSection(p.App, "publish-role", "Publish a release", state.PermPublish,
 				"signing, encrypting and publishing releases")
 		} else if !canProduce {
-			missing = roleSection(p.App, "production-role", "Production packages", state.PermProduction,
+			missing = kit.RoleSection(p.App, "production-role", "Production packages", state.PermProduction,
 				"building production packages for programming stations")
 		}
 		if missing != nil {
@@ -96,5 +97,5 @@ func (p *releasesPage) Render() app.UI {
 			content = append(content, &productionPanel{App: p.App})
 		}
 	}
-	return &layout{App: p.App, Active: "/releases", Title: "Releases", Content: content}
+	return &kit.Layout{App: p.App, Active: "/releases", Title: "Releases", Content: content}
 }

@@ -10,6 +10,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 )
 
 // securityPage is the Security plan section: the STRIDE model of a
@@ -74,7 +75,7 @@ func (p *securityPage) loadProducts(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			p.loading = false
 			if err != nil {
-				p.err = describe(err)
+				p.err = kit.Describe(err)
 				return
 			}
 			p.products = ps
@@ -104,7 +105,7 @@ func (p *securityPage) load(ctx app.Context) {
 			}
 			p.loading, p.plan = false, plan
 			if err != nil {
-				p.err = "Some facts could not be read, and show as unknown: " + describe(err)
+				p.err = "Some facts could not be read, and show as unknown: " + kit.Describe(err)
 			}
 		})
 	})
@@ -115,8 +116,8 @@ func (p *securityPage) export(ctx app.Context, e app.Event) {
 		return
 	}
 	name := "security-plan-" + p.plan.Product + ".md"
-	if err := saveFile(name, "text/markdown", []byte(p.plan.Markdown())); err != nil {
-		p.err = describe(err)
+	if err := kit.SaveFile(name, "text/markdown", []byte(p.plan.Markdown())); err != nil {
+		p.err = kit.Describe(err)
 		return
 	}
 	p.msg = "Saved " + name + "."
@@ -132,7 +133,7 @@ func (p *securityPage) Render() app.UI {
 	case !p.App.SessionChecked():
 		content = append(content, app.P().Class("muted").ID("security-loading").Text("Checking your session…"))
 	case !signedIn:
-		content = append(content, app.P().ID("security-signin").Text("Sign in to see your products' security plans."), &signInForm{App: p.App})
+		content = append(content, app.P().ID("security-signin").Text("Sign in to see your products' security plans."), &kit.SignInForm{App: p.App})
 	case !p.App.Can(state.PermRead):
 		content = append(content, app.P().ID("security-no-read").Class("muted").
 			Text("Your role does not read the products' configuration. docs/threat-model.md describes how trustforge itself is protected."))
@@ -147,10 +148,10 @@ func (p *securityPage) Render() app.UI {
 		if p.plan != nil {
 			content = append(content, &planView{Plan: p.plan, Loading: p.loading})
 		} else if len(p.products) == 0 && !p.loading {
-			content = append(content, app.P().Class("muted").ID("security-no-products").Text(guide.NoProduct(viewerOf(p.App))))
+			content = append(content, app.P().Class("muted").ID("security-no-products").Text(guide.NoProduct(kit.ViewerOf(p.App))))
 		}
 	}
-	return &layout{App: p.App, Active: "/security", Title: "Security plan", Content: content}
+	return &kit.Layout{App: p.App, Active: "/security", Title: "Security plan", Content: content}
 }
 
 func (p *securityPage) toolbar() app.UI {

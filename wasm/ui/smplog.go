@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/kit"
 )
 
 // smpLogShown bounds the lines the log panel renders; Save writes all.
@@ -65,7 +66,7 @@ func (p *smpLogPanel) toggle(ctx app.Context, e app.Event) {
 func (p *smpLogPanel) save(ctx app.Context, e app.Event) {
 	text := p.Kit.Link.Log().Text()
 	name := "trustforge-smp-" + time.Now().UTC().Format("20060102-150405") + ".log"
-	saveFile(name, "text/plain", []byte(text))
+	kit.SaveFile(name, "text/plain", []byte(text))
 }
 
 func (p *smpLogPanel) clear(ctx app.Context, e app.Event) {

@@ -15,10 +15,8 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/station"
+	"trustforge/wasm/ui/kit"
 )
-
-// StationPath is station mode's path.
-const StationPath = "/station"
 
 // Station mode's states, as the page's data-state shows them to a
 // production line's driver.
@@ -116,7 +114,7 @@ func (p *stationPage) loadPackages(ctx app.Context) {
 		ctx.Dispatch(func(app.Context) {
 			p.loads++
 			if err != nil {
-				p.err = describe(err)
+				p.err = kit.Describe(err)
 				return
 			}
 			p.packages = nil
@@ -146,7 +144,7 @@ func (p *stationPage) open(ctx app.Context, e app.Event) {
 		rec, pkg, tk, err := p.openPackage(ctx, id)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.state, p.err = stationIdle, describe(err)
+				p.state, p.err = stationIdle, kit.Describe(err)
 				return
 			}
 			s, _ := p.App.Session()
@@ -245,7 +243,7 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 			p.held = p.block.Held()
 			switch {
 			case err != nil:
-				p.err = describe(err)
+				p.err = kit.Describe(err)
 			case len(results) == 0:
 				p.err = "No production port: present boards on USB serial ports this browser's policy grants the console."
 			default:
@@ -271,7 +269,7 @@ func (p *stationPage) fetchBlock(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.held = b.Held()
 			if err != nil {
-				p.err = describe(err)
+				p.err = kit.Describe(err)
 				return
 			}
 			p.msg = "Holding " + strconv.Itoa(p.held) + " tickets for offline work."

@@ -8,6 +8,7 @@ import (
 
 	"trustforge/wasm/state"
 	"trustforge/wasm/station"
+	"trustforge/wasm/ui/kit"
 )
 
 // This file renders station mode.
@@ -22,20 +23,20 @@ func (p *stationPage) Render() app.UI {
 	case !p.App.SessionChecked():
 		content = append(content, app.P().Class("muted").ID("station-loading").Text("Checking your session…"))
 	case !signedIn:
-		content = append(content, app.P().ID("station-signin").Text("Sign in with the station's account."), &signInForm{App: p.App})
+		content = append(content, app.P().ID("station-signin").Text("Sign in with the station's account."), &kit.SignInForm{App: p.App})
 	case !p.App.Can(state.PermProduce):
 		content = append(content, app.P().ID("station-not-station").Class("muted").
 			Text("Station mode is for programming stations' accounts: yours does not take production tickets."))
 	default:
 		if p.App.VaultState() != state.VaultUnlocked {
-			content = append(content, &vaultPanel{App: p.App})
+			content = append(content, &kit.VaultPanel{App: p.App})
 		}
 		content = append(content, p.packagePanel())
 		if p.pkg != nil {
 			content = append(content, p.runPanel())
 		}
 	}
-	return &layout{App: p.App, Active: StationPath, Title: "Station", Content: []app.UI{
+	return &kit.Layout{App: p.App, Active: kit.StationPath, Title: "Station", Content: []app.UI{
 		app.Div().ID("station").DataSet("state", p.state).DataSet("runs", strconv.Itoa(p.runs)).Body(content...),
 	}}
 }

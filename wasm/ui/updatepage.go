@@ -13,6 +13,7 @@ import (
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 	"trustforge/wasm/updatelog"
 )
@@ -88,7 +89,7 @@ type updatePage struct {
 func (p *updatePage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
 
 func (p *updatePage) Render() app.UI {
-	return &layout{
+	return &kit.Layout{
 		App:    p.App,
 		Active: "/devices",
 		Title:  "Update a device",
@@ -387,7 +388,7 @@ func (p *updateFlow) renderRecords() app.UI {
 						app.Td().Class("muted").Text(sent),
 						app.Td().Class("actions").Body(app.Button().ID(fmt.Sprintf("report-save-%d", i)).Class("btn-small btn-ghost").
 							Text("Save").OnClick(func(ctx app.Context, _ app.Event) {
-							saveFile(reportName(&r, "txt"), "text/plain", []byte(r.Text()))
+							kit.SaveFile(reportName(&r, "txt"), "text/plain", []byte(r.Text()))
 						}, app.EventScope(r.ID))),
 					)
 				}),

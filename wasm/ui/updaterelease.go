@@ -11,6 +11,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
 
@@ -88,7 +89,7 @@ func (p *updateFlow) listOffered(ctx app.Context) {
 			}
 			p.channel, p.offered, p.offeredListing = channel, offered, false
 			if err != nil {
-				p.pickErr = describe(err)
+				p.pickErr = kit.Describe(err)
 			}
 		})
 	})
@@ -168,14 +169,14 @@ func (p *updateFlow) deleteCached(ctx app.Context, e releasecache.Entry) {
 
 func (p *updateFlow) pickFile(ctx app.Context, e app.Event) {
 	ctx = p.ui
-	files, err := inputFiles("update-file")
+	files, err := kit.InputFiles("update-file")
 	if err != nil || len(files) == 0 {
 		return
 	}
 	f := files[0]
 	p.pickErr = ""
 	ctx.Async(func() {
-		data, err := f.read(context.Background(), maxUploadFile, nil)
+		data, err := f.Read(context.Background(), maxUploadFile, nil)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
 				p.pickErr = describeDevice(err)
@@ -232,7 +233,7 @@ func (p *updateFlow) renderRelease() app.UI {
 		app.H3().Text("Or a release file"),
 		app.Div().Class("form-inline").Body(
 			app.Label().For("update-file").Text("Release bundle (.tfb)"),
-			filePicker("update-file", "Choose a release file…", ".tfb", "", p.pickFile),
+			kit.FilePicker("update-file", "Choose a release file…", ".tfb", "", p.pickFile),
 		),
 		app.If(p.relMsg != "", func() app.UI {
 			return app.P().ID("release-message").DataSet("testid", "release-message").Class("ok").Aria("live", "polite").Text(p.relMsg)
@@ -285,7 +286,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 					return app.Tr().ID(fmt.Sprintf("offered-%d", i)).DataSet("testid", "offered-release").DataSet("version", r.Version).Body(
 						app.Td().Class("version").Text(r.Version),
 						app.Td().Text(strings.Join(chans, ", ")),
-						app.Td().Class("muted").Text(sizeText(r.BundleSize)),
+						app.Td().Class("muted").Text(kit.SizeText(r.BundleSize)),
 						app.Td().Class("actions").Body(
 							app.If(cached, func() app.UI {
 								return app.Span().Class("badge badge-ok").Text("downloaded")
@@ -305,7 +306,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 			))
 		}),
 		app.If(p.dl != "", func() app.UI {
-			return &progressBar{ID: "download-progress", Label: "Downloading", Done: p.dlHave, Total: p.dlTotal}
+			return &kit.ProgressBar{ID: "download-progress", Label: "Downloading", Done: p.dlHave, Total: p.dlTotal}
 		}),
 	)
 }

@@ -12,6 +12,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/devices/fwupdate"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
 
@@ -27,7 +28,7 @@ func (p *updateFlow) runner(ctx app.Context, kind updateflow.Kind, transport str
 		Kind:       kind,
 		Transport:  transport,
 		Technician: p.Kit.technician(ctx, p.App),
-		Yield:      yieldToBrowser,
+		Yield:      kit.YieldToBrowser,
 		OnEvent: func(ev updateflow.Event) {
 			if ev.Upload != nil || ev.Progress != nil {
 				// At most ten redraws a second.
@@ -227,7 +228,7 @@ func (p *updateFlow) renderRun() app.UI {
 		app.If(vaultNeeded, func() app.UI {
 			return app.Div().Body(
 				app.P().ID("update-vault-needed").Text("The release is encrypted: unlock your vault so its age identity can open it."),
-				&vaultPanel{App: p.App},
+				&kit.VaultPanel{App: p.App},
 			)
 		}),
 		app.If(v.state == "running" || (v.state == "" && !vaultNeeded && p.busy), func() app.UI {
@@ -239,14 +240,14 @@ func (p *updateFlow) renderRun() app.UI {
 		app.If(p.unplugged, func() app.UI {
 			return app.P().ID("update-unplugged").DataSet("testid", "update-unplugged").Class("banner banner-warn").
 				Aria("live", "assertive").Text(fmt.Sprintf("Board unplugged at %s of %s. Plug it back in: %s",
-				sizeText(p.upload.Offset), sizeText(p.upload.Total), resumeNote(p.flowKind)))
+				kit.SizeText(p.upload.Offset), kit.SizeText(p.upload.Total), resumeNote(p.flowKind)))
 		}),
 		app.If(v.detail != "", func() app.UI {
 			cls := "ok"
 			if v.state == "failed" {
 				cls = "error"
 			}
-			return app.P().ID("update-detail").DataSet("testid", "update-detail").Class(cls).Text(upperFirst(v.detail))
+			return app.P().ID("update-detail").DataSet("testid", "update-detail").Class(cls).Text(kit.UpperFirst(v.detail))
 		}),
 		app.If(p.screen == screenCheck && p.verified != nil && !p.busy, func() app.UI {
 			return p.renderReady()
@@ -276,7 +277,7 @@ func (p *updateFlow) renderReady() app.UI {
 	}
 	return app.Div().ID("update-ready").DataSet("testid", "update-ready").Body(
 		app.P().Text(fmt.Sprintf("Ready: the board runs %s; it will get %s %s. %s",
-			versionText(from), m.Product, m.Version, readyNote(p.flowKind, p.dfuse))),
+			kit.VersionText(from), m.Product, m.Version, readyNote(p.flowKind, p.dfuse))),
 		app.Button().ID("update-flash").DataSet("testid", "update-flash").Class("btn-primary").Text("Flash "+m.Version.String()).OnClick(p.flash),
 	)
 }
@@ -320,7 +321,7 @@ func (p *updateFlow) renderDone() app.UI {
 		app.P().ID("update-outcome").DataSet("testid", "update-outcome").DataSet("outcome", string(rec.Outcome)).Class(cls).
 			Aria("live", "assertive").Text(headline),
 		app.If(rec.Reason != "", func() app.UI {
-			return app.P().ID("update-reason").DataSet("testid", "update-reason").Class(cls).Text(upperFirst(rec.Reason) + ".")
+			return app.P().ID("update-reason").DataSet("testid", "update-reason").Class(cls).Text(kit.UpperFirst(rec.Reason) + ".")
 		}),
 		app.Pre().ID("update-report").DataSet("testid", "update-report").Class("log").Text(rec.Text()),
 		app.If(p.recordErr != "", func() app.UI {
@@ -328,11 +329,13 @@ func (p *updateFlow) renderDone() app.UI {
 		}),
 		app.Div().Class("form-actions").Body(
 			app.Button().ID("report-save-text").DataSet("testid", "report-save-text").Class("btn-primary").Text("Save the report").
-				OnClick(func(ctx app.Context, e app.Event) { saveFile(reportName(rec, "txt"), "text/plain", []byte(rec.Text())) }, app.EventScope(rec.ID)),
+				OnClick(func(ctx app.Context, e app.Event) {
+					kit.SaveFile(reportName(rec, "txt"), "text/plain", []byte(rec.Text()))
+				}, app.EventScope(rec.ID)),
 			app.Button().ID("report-save-json").DataSet("testid", "report-save-json").Class("btn-ghost").Text("Save as JSON").
 				OnClick(func(ctx app.Context, e app.Event) {
 					b, _ := json.MarshalIndent(rec, "", "  ")
-					saveFile(reportName(rec, "json"), "application/json", b)
+					kit.SaveFile(reportName(rec, "json"), "application/json", b)
 				}, app.EventScope(rec.ID)),
 			app.Button().ID("update-again").DataSet("testid", "update-again").Class("btn-ghost").Text("Update another board").OnClick(p.restart),
 		),

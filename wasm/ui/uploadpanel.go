@@ -17,6 +17,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
 
@@ -86,7 +87,7 @@ func (p *uploadPanel) pick(ctx app.Context, e app.Event) {
 	if p.uploading != nil {
 		return // the file being uploaded stays the chosen one
 	}
-	files, err := inputFiles("upload-file")
+	files, err := kit.InputFiles("upload-file")
 	if err != nil || len(files) == 0 {
 		return
 	}
@@ -110,8 +111,8 @@ func (p *uploadPanel) pick(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *uploadPanel) open(ctx context.Context, f pickedFile) (img []byte, image int, desc string, err error) {
-	data, err := f.read(ctx, maxUploadFile, nil)
+func (p *uploadPanel) open(ctx context.Context, f kit.PickedFile) (img []byte, image int, desc string, err error) {
+	data, err := f.Read(ctx, maxUploadFile, nil)
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -123,7 +124,7 @@ func (p *uploadPanel) open(ctx context.Context, f pickedFile) (img []byte, image
 		if _, err := im.Verify(mcuimg.VerifyOptions{}); err != nil {
 			return nil, 0, "", fmt.Errorf("ui: %s is damaged: %w", f.Name, err)
 		}
-		return data, 0, fmt.Sprintf("MCUboot image %s, %s", versionText(im.Version().String()), sizeText(int64(len(data)))), nil
+		return data, 0, fmt.Sprintf("MCUboot image %s, %s", kit.VersionText(im.Version().String()), kit.SizeText(int64(len(data)))), nil
 	}
 	// A release: its product's keys come from the server, or from the
 	// release cache when offline.
@@ -147,17 +148,17 @@ func (p *uploadPanel) open(ctx context.Context, f pickedFile) (img []byte, image
 	if err != nil {
 		return nil, 0, "", err
 	}
-	ver, err := updateflow.Open(ctx, updateflow.Source{Bundle: data, Keys: keys, Identities: ids}, nil, yieldToBrowser)
+	ver, err := updateflow.Open(ctx, updateflow.Source{Bundle: data, Keys: keys, Identities: ids}, nil, kit.YieldToBrowser)
 	if err != nil {
 		return nil, 0, "", err
 	}
 	return ver.Image, ver.Manifest.Component, fmt.Sprintf("release %s %s (verified, signed by %s…), image of %s",
-		ver.Manifest.Product, ver.Manifest.Version, ver.Signer[:12], sizeText(int64(len(ver.Image)))), nil
+		ver.Manifest.Product, ver.Manifest.Version, ver.Signer[:12], kit.SizeText(int64(len(ver.Image)))), nil
 }
 
 // productKeys returns a product's registered signing keys: from the
 // server, or, without network, from a release of the product in the cache.
-func productKeys(ctx context.Context, st *state.App, kit *deviceKit, product string) ([]client.Key, error) {
+func productKeys(ctx context.Context, st *state.App, boards *deviceKit, product string) ([]client.Key, error) {
 	ks, err := st.API.Keys(ctx, product)
 	if err == nil {
 		return ks, nil
@@ -166,7 +167,7 @@ func productKeys(ctx context.Context, st *state.App, kit *deviceKit, product str
 	if errors.As(err, &apiErr) && apiErr.Status != 401 {
 		return nil, err
 	}
-	cache, _, serr := kit.stores(ctx)
+	cache, _, serr := boards.stores(ctx)
 	if serr != nil {
 		return nil, err
 	}
@@ -226,7 +227,7 @@ func (p *uploadPanel) start(ctx app.Context, e app.Event) {
 			}
 			p.uploaded, p.result = true, res
 			p.progress.Offset = p.progress.Total
-			p.msg = fmt.Sprintf("Uploaded %s in %.1f s", sizeText(res.Size), res.Elapsed.Seconds())
+			p.msg = fmt.Sprintf("Uploaded %s in %.1f s", kit.SizeText(res.Size), res.Elapsed.Seconds())
 			if resumed > 0 {
 				p.msg += fmt.Sprintf(", resumed %d time(s) from where the board stopped", resumed)
 			}
@@ -273,7 +274,7 @@ func (p *uploadPanel) Render() app.UI {
 		app.P().Class("muted").Text("An MCUboot image (.bin) goes as it is; a release (.tfb) is verified against its product's keys and decrypted in this browser first."),
 		app.Div().Class("form-inline").Body(
 			app.Label().For("upload-file").Text("File"),
-			filePicker("upload-file", "Choose an image or release…", ".bin,.img,.tfb,.signed", p.fileName, p.pick),
+			kit.FilePicker("upload-file", "Choose an image or release…", ".bin,.img,.tfb,.signed", p.fileName, p.pick),
 		),
 		app.If(p.opening, func() app.UI {
 			return app.P().ID("upload-opening").Class("muted").Text("Checking " + p.fileName + "…")
@@ -299,7 +300,7 @@ func (p *uploadPanel) Render() app.UI {
 		app.If(p.unplugged, func() app.UI {
 			return app.P().ID("upload-unplugged").DataSet("testid", "upload-unplugged").Class("banner banner-warn").Aria("live", "assertive").
 				Text(fmt.Sprintf("Board unplugged at %s of %s: plug it back in and the upload resumes from there.",
-					sizeText(p.progress.Offset), sizeText(p.progress.Total)))
+					kit.SizeText(p.progress.Offset), kit.SizeText(p.progress.Total)))
 		}),
 		app.If(p.msg != "", func() app.UI {
 			m := app.P().ID("upload-message").DataSet("testid", "upload-message").Class("ok").Aria("live", "polite").Text(p.msg)
@@ -318,15 +319,15 @@ func (p *uploadPanel) Render() app.UI {
 
 // uploadProgress shows an upload's progress: bytes, rate and time left.
 func uploadProgress(id string, pr smp.UploadProgress) app.UI {
-	text := fmt.Sprintf("%s of %s", sizeText(pr.Offset), sizeText(pr.Total))
+	text := fmt.Sprintf("%s of %s", kit.SizeText(pr.Offset), kit.SizeText(pr.Total))
 	if pr.Rate > 0 {
-		text += fmt.Sprintf(" · %s/s", sizeText(int64(pr.Rate)))
+		text += fmt.Sprintf(" · %s/s", kit.SizeText(int64(pr.Rate)))
 	}
 	if pr.ETA > 0 && pr.Offset < pr.Total {
 		text += fmt.Sprintf(" · %s left", pr.ETA.Round(time.Second))
 	}
 	if pr.Start > 0 {
-		text += fmt.Sprintf(" · resumed at %s", sizeText(pr.Start))
+		text += fmt.Sprintf(" · resumed at %s", kit.SizeText(pr.Start))
 	}
 	return app.Div().ID(id).DataSet("testid", id).DataSet("offset", pr.Offset).DataSet("total", pr.Total).Class("progress").Body(
 		app.Progress().ID(id+"-bar").Max(max(pr.Total, 1)).Value(pr.Offset).Aria("label", "Upload"),

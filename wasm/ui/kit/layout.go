@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"trustforge/wasm/state"
 )
 
-// layout is the console's frame: header with the build version, navigation,
+// Layout is the console's frame: header with the build version, navigation,
 // the browser-capability notice and the page content.
 //
 // Once the WASM has mounted it, the root element carries data-ready="true";
 // the server's pre-rendered copy carries data-ready="false". Tests and
 // production-line drivers wait on that marker before clicking.
-type layout struct {
+type Layout struct {
 	app.Compo
 
 	// App is the tab's shared state; nil leaves out the session bar.
@@ -31,7 +31,7 @@ type layout struct {
 	updateWaiting bool
 }
 
-func (l *layout) OnMount(ctx app.Context) {
+func (l *Layout) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
@@ -43,11 +43,11 @@ func (l *layout) OnMount(ctx app.Context) {
 	}
 }
 
-func (l *layout) OnAppUpdate(ctx app.Context) {
+func (l *Layout) OnAppUpdate(ctx app.Context) {
 	l.updateWaiting = ctx.AppUpdateAvailable()
 }
 
-func (l *layout) Render() app.UI {
+func (l *Layout) Render() app.UI {
 	ready := "false"
 	if l.ready {
 		ready = "true"

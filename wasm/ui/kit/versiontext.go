@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"strings"
@@ -6,11 +6,11 @@ import (
 	"trustforge/devices/fwupdate"
 )
 
-// versionText writes a version the one way the console shows versions:
+// VersionText writes a version the one way the console shows versions:
 // "1.2.3+4", the build number after a plus and left out when it is zero,
 // whether it comes from a board's image list ("1.2.3.4") or a release
 // ("1.2.3+4"). Anything else is shown as it came.
-func versionText(s string) string {
+func VersionText(s string) string {
 	if v, err := fwupdate.ParseBoardVersion(s); err == nil {
 		return v.String()
 	}

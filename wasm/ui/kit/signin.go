@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"strings"
@@ -9,32 +9,32 @@ import (
 	"trustforge/wasm/state"
 )
 
-// signInPage signs in against the release server's accounts, then returns
+// SignInPage signs in against the release server's accounts, then returns
 // to the page named by ?next=.
-type signInPage struct {
+type SignInPage struct {
 	app.Compo
 
 	// App is the tab's shared state.
 	App *state.App
 }
 
-func (p *signInPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Sign in · trustforge") }
+func (p *SignInPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Sign in · trustforge") }
 
-func (p *signInPage) Render() app.UI {
-	return &layout{
+func (p *SignInPage) Render() app.UI {
+	return &Layout{
 		App:    p.App,
 		Active: SignInPath,
 		Title:  "Sign in",
 		Content: []app.UI{
 			app.P().Class("lead").Text("Sign in with your trustforge account. Your keys stay in this browser's vault whatever you sign in as."),
-			&signInForm{App: p.App},
+			&SignInForm{App: p.App},
 		},
 	}
 }
 
-// signInForm is the name and password form. It is also shown inline on
+// SignInForm is the name and password form. It is also shown inline on
 // pages that need an account.
-type signInForm struct {
+type SignInForm struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -49,9 +49,9 @@ type signInForm struct {
 	ui app.Context
 }
 
-func (f *signInForm) OnMount(ctx app.Context) { f.ui = ctx }
+func (f *SignInForm) OnMount(ctx app.Context) { f.ui = ctx }
 
-func (f *signInForm) submit(ctx app.Context, e app.Event) {
+func (f *SignInForm) submit(ctx app.Context, e app.Event) {
 	ctx = f.ui
 	e.PreventDefault()
 	if f.busy {
@@ -64,7 +64,7 @@ func (f *signInForm) submit(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			f.busy = false
 			if err != nil {
-				f.err = describe(err)
+				f.err = Describe(err)
 				return
 			}
 			f.password = ""
@@ -82,7 +82,7 @@ func (f *signInForm) submit(ctx app.Context, e app.Event) {
 	})
 }
 
-func (f *signInForm) Render() app.UI {
+func (f *SignInForm) Render() app.UI {
 	if s, ok := f.App.Session(); ok {
 		return app.P().ID("signed-in").DataSet("testid", "signed-in").Text("Signed in as " + s.User + " (" + guide.RolesPhrase(s.RoleSet()) + ").")
 	}

@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"trustforge/wasm/client"
 )
 
-// describe turns an error into the sentence a person sees: what went wrong
+// Describe turns an error into the sentence a person sees: what went wrong
 // and, where there is one, what to do.
-func describe(err error) string {
+func Describe(err error) string {
 	var apiErr *client.Error
 	switch {
 	case err == nil:
@@ -47,7 +47,7 @@ func describe(err error) string {
 	case errors.As(err, &apiErr):
 		return "The server refused: " + apiErr.Message
 	}
-	return upperFirst(trimPrefixes(err.Error())) + "."
+	return UpperFirst(trimPrefixes(err.Error())) + "."
 }
 
 // trimPrefixes drops Go package prefixes ("vault: ", "release: ") from a
@@ -59,18 +59,18 @@ func trimPrefixes(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-func upperFirst(s string) string {
+func UpperFirst(s string) string {
 	if s == "" {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-var errNoProduct = errors.New("ui: no product is registered on the server yet: an administrator creates one on Administration")
+var ErrNoProduct = errors.New("ui: no product is registered on the server yet: an administrator creates one on Administration")
 
 var (
-	errYanked       = errors.New("ui: yanked releases cannot be downloaded, so their manifest is not checked")
-	errCannotVerify = errors.New("ui: your role cannot download manifests, so this browser cannot verify the signature")
-	errNoChannel    = errors.New("ui: choose a channel to promote to")
-	errNoReason     = errors.New("ui: give a reason to yank the release")
+	ErrYanked       = errors.New("ui: yanked releases cannot be downloaded, so their manifest is not checked")
+	ErrCannotVerify = errors.New("ui: your role cannot download manifests, so this browser cannot verify the signature")
+	ErrNoChannel    = errors.New("ui: choose a channel to promote to")
+	ErrNoReason     = errors.New("ui: give a reason to yank the release")
 )

@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"errors"
@@ -9,15 +9,15 @@ import (
 	"trustforge/internal/apiwire"
 )
 
-// describeIdentity turns an error of the CA, the provisioning flow or the
+// DescribeIdentity turns an error of the CA, the provisioning flow or the
 // registry into the sentence a person sees.
-func describeIdentity(err error) string {
+func DescribeIdentity(err error) string {
 	msg := func() string {
 		s := err.Error()
 		for _, p := range []string{"pki: ", "provision: ", "smp: "} {
 			s = strings.ReplaceAll(s, p, "")
 		}
-		return upperFirst(strings.TrimSuffix(s, ".")) + "."
+		return UpperFirst(strings.TrimSuffix(s, ".")) + "."
 	}
 	switch {
 	case err == nil:
@@ -39,5 +39,5 @@ func describeIdentity(err error) string {
 	if errors.As(err, &pe) {
 		return msg()
 	}
-	return describe(err)
+	return Describe(err)
 }

@@ -1,13 +1,13 @@
-package ui
+package kit
 
 import "github.com/maxence-charriere/go-app/v10/pkg/app"
 
-// filePicker is a file input shown as a button, with the chosen file's
+// FilePicker is a file input shown as a button, with the chosen file's
 // name beside it: the browser's own control looks and reads differently
 // in every browser and next to the console's buttons. The input stays in
 // the page (visually hidden), so Tab reaches it and a screen reader names
 // it by its labels.
-func filePicker(id, button, accept, chosen string, onChange app.EventHandler) app.UI {
+func FilePicker(id, button, accept, chosen string, onChange app.EventHandler) app.UI {
 	if chosen == "" {
 		chosen = "no file chosen"
 	}
@@ -19,9 +19,9 @@ func filePicker(id, button, accept, chosen string, onChange app.EventHandler) ap
 	)
 }
 
-// chosenName is the name of the first file of the file input that fired
+// ChosenName is the name of the first file of the file input that fired
 // ctx's event, or "".
-func chosenName(ctx app.Context) string {
+func ChosenName(ctx app.Context) string {
 	fs := ctx.JSSrc().Get("files")
 	if !fs.Truthy() || fs.Get("length").Int() == 0 {
 		return ""

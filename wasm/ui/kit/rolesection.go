@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -7,11 +7,11 @@ import (
 	"trustforge/wasm/state"
 )
 
-// roleSection stands in for a section of a page the signed-in account's
+// RoleSection stands in for a section of a page the signed-in account's
 // roles may not use: its title, and who may use it and how to get it done,
 // so that nothing disappears without a word.
-func roleSection(st *state.App, id, title string, perm state.Permission, what string) app.UI {
-	note := guide.SectionNote(viewerOf(st), perm, what)
+func RoleSection(st *state.App, id, title string, perm state.Permission, what string) app.UI {
+	note := guide.SectionNote(ViewerOf(st), perm, what)
 	if note == "" {
 		return nil
 	}

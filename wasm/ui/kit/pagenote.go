@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -19,8 +19,8 @@ var pageGuides = map[string]guide.Page{
 	AdminPath:   guide.PageAdmin,
 }
 
-// viewerOf describes who is signed in to st, for the guide's wording.
-func viewerOf(st *state.App) guide.Viewer {
+// ViewerOf describes who is signed in to st, for the guide's wording.
+func ViewerOf(st *state.App) guide.Viewer {
 	s, ok := st.Session()
 	if !ok {
 		return guide.Viewer{}
@@ -68,7 +68,7 @@ func (n *pageNote) askAdmins(ctx app.Context) {
 	if !ok || !app.IsClient {
 		return
 	}
-	v := viewerOf(n.App)
+	v := ViewerOf(n.App)
 	if !v.SignedIn || v.IsAdmin() || v.Admins != nil || len(guide.PageNote(page, v).Cannot) == 0 {
 		return
 	}
@@ -81,7 +81,7 @@ func (n *pageNote) Render() app.UI {
 	if !ok || !n.App.SessionChecked() {
 		return app.Div().Class("page-note-empty")
 	}
-	note := guide.PageNote(page, viewerOf(n.App))
+	note := guide.PageNote(page, ViewerOf(n.App))
 	return app.Div().Class("page-note").ID("page-note").DataSet("testid", "page-note").Body(
 		app.P().ID("page-note-can").Text(note.Can),
 		app.If(len(note.Cannot) > 0, func() app.UI {

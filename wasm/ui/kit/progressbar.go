@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"fmt"
@@ -6,8 +6,8 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// progressBar shows how far a long operation has come.
-type progressBar struct {
+// ProgressBar shows how far a long operation has come.
+type ProgressBar struct {
 	app.Compo
 
 	// ID is the element id (and data-testid).
@@ -18,12 +18,12 @@ type progressBar struct {
 	Done, Total int64
 }
 
-func (p *progressBar) Render() app.UI {
+func (p *ProgressBar) Render() app.UI {
 	text := p.Label + "…"
 	bar := app.Progress().ID(p.ID+"-bar").Aria("label", p.Label)
 	if p.Total > 0 {
 		pct := float64(p.Done) * 100 / float64(p.Total)
-		text = fmt.Sprintf("%s: %.0f%% of %s", p.Label, pct, sizeText(p.Total))
+		text = fmt.Sprintf("%s: %.0f%% of %s", p.Label, pct, SizeText(p.Total))
 		bar = bar.Max(p.Total).Value(p.Done)
 	}
 	return app.Div().ID(p.ID).DataSet("testid", p.ID).Class("progress").Aria("live", "polite").Body(
@@ -32,8 +32,8 @@ func (p *progressBar) Render() app.UI {
 	)
 }
 
-// sizeText writes a byte count for people.
-func sizeText(n int64) string {
+// SizeText writes a byte count for people.
+func SizeText(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))

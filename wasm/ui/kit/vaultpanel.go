@@ -1,4 +1,4 @@
-package ui
+package kit
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	"trustforge/wasm/state"
 )
 
-// vaultPanel creates, unlocks and locks the vault.
-type vaultPanel struct {
+// VaultPanel creates, unlocks and locks the vault.
+type VaultPanel struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -26,18 +26,18 @@ type vaultPanel struct {
 	ui app.Context
 }
 
-func (v *vaultPanel) OnMount(ctx app.Context) {
+func (v *VaultPanel) OnMount(ctx app.Context) {
 	v.ui = ctx
 	v.unsubscribe = v.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 
-func (v *vaultPanel) OnDismount() {
+func (v *VaultPanel) OnDismount() {
 	if v.unsubscribe != nil {
 		v.unsubscribe()
 	}
 }
 
-func (v *vaultPanel) create(ctx app.Context, e app.Event) {
+func (v *VaultPanel) create(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	if v.pass != v.confirm {
 		v.err = "The two passphrases differ."
@@ -47,14 +47,14 @@ func (v *vaultPanel) create(ctx app.Context, e app.Event) {
 	v.run(ctx, func() error { return v.App.CreateVault(ctx, pass) })
 }
 
-func (v *vaultPanel) unlock(ctx app.Context, e app.Event) {
+func (v *VaultPanel) unlock(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	pass := v.pass
 	v.run(ctx, func() error { return v.App.UnlockVault(ctx, pass) })
 }
 
 // run does the scrypt work off the UI goroutine.
-func (v *vaultPanel) run(ctx app.Context, f func() error) {
+func (v *VaultPanel) run(ctx app.Context, f func() error) {
 	ctx = v.ui
 	if v.busy {
 		return
@@ -66,7 +66,7 @@ func (v *vaultPanel) run(ctx app.Context, f func() error) {
 			v.busy = false
 			v.pass, v.confirm = "", ""
 			if err != nil {
-				v.err = describe(err)
+				v.err = Describe(err)
 			}
 		})
 	})
@@ -74,7 +74,7 @@ func (v *vaultPanel) run(ctx app.Context, f func() error) {
 
 // passInput is a passphrase field; autocomplete is "new-password" where a
 // passphrase is chosen and "current-password" where one is typed.
-func (v *vaultPanel) passInput(id, label, autocomplete string, value *string) []app.UI {
+func (v *VaultPanel) passInput(id, label, autocomplete string, value *string) []app.UI {
 	return []app.UI{
 		app.Label().For(id).Text(label),
 		app.Input().ID(id).DataSet("testid", id).Type("password").Required(true).Value(*value).
@@ -83,7 +83,7 @@ func (v *vaultPanel) passInput(id, label, autocomplete string, value *string) []
 	}
 }
 
-func (v *vaultPanel) Render() app.UI {
+func (v *VaultPanel) Render() app.UI {
 	st := v.App.VaultState()
 	status := map[state.VaultState]string{
 		state.VaultLoading: "loading", state.VaultNone: "none", state.VaultLocked: "locked",
@@ -103,7 +103,7 @@ func (v *vaultPanel) Render() app.UI {
 	case state.VaultLoading:
 		return panel.Body(app.P().Text("Opening this browser's vault…"))
 	case state.VaultBroken:
-		return panel.Body(app.P().Class("error").ID("vault-broken").Text("The vault cannot be opened: " + describe(v.App.VaultError())))
+		return panel.Body(app.P().Class("error").ID("vault-broken").Text("The vault cannot be opened: " + Describe(v.App.VaultError())))
 	case state.VaultNone:
 		return panel.Body(
 			app.H2().Text("Create your key vault"),
