@@ -133,7 +133,7 @@ func (a *anchorsPanel) register(ctx app.Context, e app.Event) {
 // askRevoke asks to confirm the revocation of the root named by the
 // clicked button's data-product and data-fingerprint.
 func (a *anchorsPanel) askRevoke(ctx app.Context, e app.Event) {
-	ref := anchorRef{Product: target(ctx, "product"), Fingerprint: target(ctx, "fingerprint")}
+	ref := anchorRef{Product: kit.TargetData(ctx, "product"), Fingerprint: kit.TargetData(ctx, "fingerprint")}
 	if a.busy || ref.Product == "" || ref.Fingerprint == "" {
 		return
 	}
@@ -145,7 +145,7 @@ func (a *anchorsPanel) cancelRevoke(ctx app.Context, e app.Event) { a.confirm = 
 // revoke revokes the root named by the confirming button's data-product
 // and data-fingerprint as a trust anchor of that product, then reloads.
 func (a *anchorsPanel) revoke(ctx app.Context, e app.Event) {
-	ref := anchorRef{Product: target(ctx, "product"), Fingerprint: target(ctx, "fingerprint")}
+	ref := anchorRef{Product: kit.TargetData(ctx, "product"), Fingerprint: kit.TargetData(ctx, "fingerprint")}
 	if a.busy || ref.Product == "" || ref.Fingerprint == "" || ref != a.confirm {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/admin"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -46,5 +47,5 @@ func RoutesWith(st *state.App) {
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: boards} })
 	app.Route("/security", func() app.Composer { return &securityPage{App: st} })
 	app.Route(kit.StationPath, func() app.Composer { return &stationPage{App: st} })
-	app.Route(kit.AdminPath, func() app.Composer { return &adminPage{App: st} })
+	app.Route(kit.AdminPath, func() app.Composer { return &admin.Page{App: st} })
 }

@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"slices"
@@ -82,13 +82,8 @@ func (a *adminAccounts) done(ctx app.Context, msg string, err error) {
 	a.load(ctx)
 }
 
-// target reads a data- attribute of the element the event fired on.
-func target(ctx app.Context, key string) string {
-	return ctx.JSSrc().Get("dataset").Get(key).String()
-}
-
 func (a *adminAccounts) toggleNewRole(ctx app.Context, e app.Event) {
-	role := target(ctx, "role")
+	role := kit.TargetData(ctx, "role")
 	if i := slices.Index(a.newRoles, role); i >= 0 {
 		a.newRoles = slices.Delete(a.newRoles, i, i+1)
 	} else {
@@ -126,7 +121,7 @@ func (a *adminAccounts) create(ctx app.Context, e app.Event) {
 // setRole adds or removes one role of an account (the checkbox's
 // data-user and data-role say which).
 func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
-	name, role, on := target(ctx, "user"), state.Role(target(ctx, "role")), ctx.JSSrc().Get("checked").Bool()
+	name, role, on := kit.TargetData(ctx, "user"), state.Role(kit.TargetData(ctx, "role")), ctx.JSSrc().Get("checked").Bool()
 	i := slices.IndexFunc(a.users, func(u client.User) bool { return u.Name == name })
 	if i < 0 || a.busy {
 		ctx.JSSrc().Set("checked", !on) // nothing changed: show it
@@ -157,7 +152,7 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 }
 
 func (a *adminAccounts) setDisabled(ctx app.Context, e app.Event) {
-	name, disable := target(ctx, "user"), target(ctx, "disable") == "true"
+	name, disable := kit.TargetData(ctx, "user"), kit.TargetData(ctx, "disable") == "true"
 	a.busy = true
 	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
@@ -173,7 +168,7 @@ func (a *adminAccounts) setDisabled(ctx app.Context, e app.Event) {
 }
 
 func (a *adminAccounts) openPassword(ctx app.Context, e app.Event) {
-	a.pwFor, a.pwValue, a.msg, a.err = target(ctx, "user"), "", "", ""
+	a.pwFor, a.pwValue, a.msg, a.err = kit.TargetData(ctx, "user"), "", "", ""
 }
 
 func (a *adminAccounts) savePassword(ctx app.Context, e app.Event) {
@@ -213,7 +208,7 @@ func (a *adminAccounts) removePassword(ctx app.Context, e app.Event) {
 }
 
 func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
-	name := target(ctx, "user")
+	name := kit.TargetData(ctx, "user")
 	a.busy, a.secret, a.copied = true, client.Token{}, false
 	label := "console-" + time.Now().UTC().Format("20060102-150405")
 	ctx = a.ui // outlives the element the event came from
@@ -229,7 +224,7 @@ func (a *adminAccounts) issueToken(ctx app.Context, e app.Event) {
 }
 
 func (a *adminAccounts) revokeToken(ctx app.Context, e app.Event) {
-	id := target(ctx, "token")
+	id := kit.TargetData(ctx, "token")
 	a.busy = true
 	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {

@@ -1,4 +1,7 @@
-package ui
+// Package admin is the console's Administration page: accounts and their
+// roles, passwords and tokens, products and channels, signing keys, and the
+// audit log with its chain checked in the browser.
+package admin
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -9,7 +12,7 @@ import (
 
 // adminPage is where administrators manage accounts, products and
 // channels, and read the audit log: everything the API lets them do.
-type adminPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -18,22 +21,22 @@ type adminPage struct {
 	unsubscribe func()
 }
 
-func (p *adminPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Administration · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Administration · trustforge") }
 
-func (p *adminPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
 	p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 
-func (p *adminPage) OnDismount() {
+func (p *Page) OnDismount() {
 	if p.unsubscribe != nil {
 		p.unsubscribe()
 	}
 }
 
-func (p *adminPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	var content []app.UI
 	switch {
 	case !p.App.SessionChecked():

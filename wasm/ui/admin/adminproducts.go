@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"strings"
@@ -111,12 +111,12 @@ func (p *adminProducts) create(ctx app.Context, e app.Event) {
 }
 
 func (p *adminProducts) typeChannel(ctx app.Context, e app.Event) {
-	p.newChannel[target(ctx, "product")] = ctx.JSSrc().Get("value").String()
+	p.newChannel[kit.TargetData(ctx, "product")] = ctx.JSSrc().Get("value").String()
 }
 
 func (p *adminProducts) addChannel(ctx app.Context, e app.Event) {
 	e.PreventDefault()
-	product := target(ctx, "product")
+	product := kit.TargetData(ctx, "product")
 	channel := strings.TrimSpace(p.newChannel[product])
 	if channel == "" {
 		p.err = "Type the new channel's name first."
@@ -138,7 +138,7 @@ func (p *adminProducts) addChannel(ctx app.Context, e app.Event) {
 // revokeKey revokes the signing key named by the button's data-product
 // and data-fingerprint.
 func (p *adminProducts) revokeKey(ctx app.Context, e app.Event) {
-	product, fp := target(ctx, "product"), target(ctx, "fingerprint")
+	product, fp := kit.TargetData(ctx, "product"), kit.TargetData(ctx, "fingerprint")
 	p.busy, p.msg, p.err = true, "", ""
 	ctx = p.ui // outlives the element the event came from
 	ctx.Async(func() {
