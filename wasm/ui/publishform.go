@@ -416,7 +416,7 @@ func (f *publishForm) renderRecipients(recips []recipientChoice) app.UI {
 			}
 			return app.Div().Class("field field-check").Body(
 				app.Input().ID(id).DataSet("testid", "recipient").DataSet("user", r.User).DataSet("recipient", r.Recipient.Recipient).
-					DataSet("own", boolText(r.Own)).DataSet("here", boolText(r.Here)).Type("checkbox").Checked(f.Draft.chosen[r.Recipient.Recipient]).
+					DataSet("own", kit.BoolText(r.Own)).DataSet("here", kit.BoolText(r.Here)).Type("checkbox").Checked(f.Draft.chosen[r.Recipient.Recipient]).
 					OnChange(func(ctx app.Context, e app.Event) {
 						f.Draft.setChosen(r.Recipient.Recipient, ctx.JSSrc().Get("checked").Bool())
 					}, app.EventScope(r.Recipient.Recipient)),

@@ -101,7 +101,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 		actions = append(actions, &kit.ProgressBar{ID: "release-progress-" + slug, Label: "Downloading", Done: p[0], Total: p[1]})
 	}
 	return app.Tr().ID("release-"+slug).DataSet("testid", "release-row").DataSet("release", r.ID).
-		DataSet("version", r.Version).DataSet("channels", offers).DataSet("verified", boolText(verified)).DataSet("yanked", boolText(r.Yanked != nil)).Body(
+		DataSet("version", r.Version).DataSet("channels", offers).DataSet("verified", kit.BoolText(verified)).DataSet("yanked", kit.BoolText(r.Yanked != nil)).Body(
 		app.Td().Body(app.Strong().Text(r.Version)),
 		app.Td().Text(uintText(r.SecurityCounter)),
 		app.Td().Text(offers),
@@ -110,13 +110,6 @@ func (l *releaseList) row(c release.Checked) app.UI {
 		app.Td().Text(state_),
 		app.Td().Class("actions").Body(actions...),
 	)
-}
-
-func boolText(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
 }
 
 func uintText(n uint64) string {
@@ -170,7 +163,7 @@ func (l *releaseList) Render() app.UI {
 		app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
 			return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
 		}).Else(func() app.UI {
-			return app.Table().ID("releases-table").Class("table").DataSet("loaded", boolText(!l.loading)).Body(
+			return app.Table().ID("releases-table").Class("table").DataSet("loaded", kit.BoolText(!l.loading)).Body(
 				app.THead().Body(app.Tr().Body(
 					app.Th().Text("Version"), app.Th().Text("Counter"), app.Th().Text("Channels"), app.Th().Text("Signer"),
 					app.Th().Text("Signature"), app.Th().Text("State"), app.Th().Text("Actions"),

@@ -13,6 +13,7 @@ import (
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/admin"
 	"trustforge/wasm/ui/kit"
+	"trustforge/wasm/ui/security"
 )
 
 // Page is one entry of the console's navigation.
@@ -45,7 +46,7 @@ func RoutesWith(st *state.App) {
 	app.Route("/releases", func() app.Composer { return &releasesPage{App: st, Draft: draft} })
 	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: boards} })
-	app.Route("/security", func() app.Composer { return &securityPage{App: st} })
+	app.Route("/security", func() app.Composer { return &security.Page{App: st} })
 	app.Route(kit.StationPath, func() app.Composer { return &stationPage{App: st} })
 	app.Route(kit.AdminPath, func() app.Composer { return &admin.Page{App: st} })
 }

@@ -8,3 +8,11 @@ import "github.com/maxence-charriere/go-app/v10/pkg/app"
 func TargetData(ctx app.Context, key string) string {
 	return ctx.JSSrc().Get("dataset").Get(key).String()
 }
+
+// BoolText writes b as a data- attribute's value: "true" or "false".
+func BoolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

@@ -1,4 +1,4 @@
-package ui
+package security
 
 import (
 	"strconv"
@@ -16,7 +16,7 @@ import (
 // securityPage is the Security plan section: the STRIDE model of a
 // product (internal/stride), each threat with its live status computed
 // from the product's configuration, exportable as Markdown and printable.
-type securityPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -36,9 +36,9 @@ type securityPage struct {
 	ui app.Context
 }
 
-func (p *securityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Security plan · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Security plan · trustforge") }
 
-func (p *securityPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if !app.IsClient {
 		return
@@ -58,13 +58,13 @@ func (p *securityPage) OnMount(ctx app.Context) {
 	}
 }
 
-func (p *securityPage) OnDismount() {
+func (p *Page) OnDismount() {
 	if p.unsubscribe != nil {
 		p.unsubscribe()
 	}
 }
 
-func (p *securityPage) loadProducts(ctx app.Context) {
+func (p *Page) loadProducts(ctx app.Context) {
 	ctx = p.ui
 	if !p.App.Can(state.PermRead) {
 		return
@@ -88,7 +88,7 @@ func (p *securityPage) loadProducts(ctx app.Context) {
 }
 
 // load gathers the facts of the chosen product and evaluates its plan.
-func (p *securityPage) load(ctx app.Context) {
+func (p *Page) load(ctx app.Context) {
 	ctx = p.ui
 	if p.product == "" {
 		return
@@ -111,7 +111,7 @@ func (p *securityPage) load(ctx app.Context) {
 	})
 }
 
-func (p *securityPage) export(ctx app.Context, e app.Event) {
+func (p *Page) export(ctx app.Context, e app.Event) {
 	if p.plan == nil {
 		return
 	}
@@ -123,7 +123,7 @@ func (p *securityPage) export(ctx app.Context, e app.Event) {
 	p.msg = "Saved " + name + "."
 }
 
-func (p *securityPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	content := []app.UI{
 		app.P().Class("lead").Text("The STRIDE model your product follows: each threat to the device and its update path, " +
 			"the mitigation trustforge provides, and its status computed now from the product's actual configuration."),
@@ -154,7 +154,7 @@ func (p *securityPage) Render() app.UI {
 	return &kit.Layout{App: p.App, Active: "/security", Title: "Security plan", Content: content}
 }
 
-func (p *securityPage) toolbar() app.UI {
+func (p *Page) toolbar() app.UI {
 	return app.Div().Class("form-inline no-print").ID("security-toolbar").Body(
 		app.Label().For("security-product").Text("Product"),
 		app.Select().ID("security-product").DataSet("testid", "security-product").
@@ -195,7 +195,7 @@ func (v *planView) Render() app.UI {
 		source = "Provisioning profile: the latest production package."
 	}
 	return app.Div().ID("security-plan").Class("stride").DataSet("product", v.Plan.Product).
-		DataSet("loaded", boolText(!v.Loading)).DataSet("generated", v.Plan.Generated.Format(time.RFC3339Nano)).Body(
+		DataSet("loaded", kit.BoolText(!v.Loading)).DataSet("generated", v.Plan.Generated.Format(time.RFC3339Nano)).Body(
 		app.Div().Class("stride-counts").ID("security-counts").Body(
 			count("ok", stride.OK, n[stride.OK], "mitigated"),
 			count("warn", stride.Warn, n[stride.Warn], "need attention"),
