@@ -10,7 +10,7 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// adminPage is where administrators manage accounts, products and
+// Page is where administrators manage accounts, products and
 // channels, and read the audit log: everything the API lets them do.
 type Page struct {
 	app.Compo
