@@ -12,6 +12,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/admin"
+	"trustforge/wasm/ui/keys"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/ui/security"
 )
@@ -44,7 +45,7 @@ func RoutesWith(st *state.App) {
 	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: boards} })
 	app.Route(kit.UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: boards} })
 	app.Route("/releases", func() app.Composer { return &releasesPage{App: st, Draft: draft} })
-	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
+	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: boards} })
 	app.Route("/security", func() app.Composer { return &security.Page{App: st} })
 	app.Route(kit.StationPath, func() app.Composer { return &stationPage{App: st} })

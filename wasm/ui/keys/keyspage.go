@@ -1,4 +1,7 @@
-package ui
+// Package keys is the console's Keys page: the browser's key vault, its
+// signing and encryption keys generated or imported, listed, exported and
+// backed up.
+package keys
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -8,10 +11,10 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// keysPage is the Keys section: the browser key vault. It lists the
+// Page is the Keys section: the browser key vault. It lists the
 // vault's keys (readable while locked) and offers generating, importing,
 // exporting, backing up and registering them while it is unlocked.
-type keysPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -26,9 +29,9 @@ type keysPage struct {
 	ui app.Context
 }
 
-func (p *keysPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Keys · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Keys · trustforge") }
 
-func (p *keysPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if !app.IsClient {
 		return
@@ -37,14 +40,14 @@ func (p *keysPage) OnMount(ctx app.Context) {
 	p.reload(ctx)
 }
 
-func (p *keysPage) OnDismount() {
+func (p *Page) OnDismount() {
 	if p.unsubscribe != nil {
 		p.unsubscribe()
 	}
 }
 
 // reload reads the key list off the UI goroutine.
-func (p *keysPage) reload(ctx app.Context) {
+func (p *Page) reload(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
 		v, err := p.App.Vault()
@@ -62,7 +65,7 @@ func (p *keysPage) reload(ctx app.Context) {
 	})
 }
 
-func (p *keysPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	vs := p.App.VaultState()
 	unlocked := vs == state.VaultUnlocked
 	hasVault := vs == state.VaultLocked || unlocked
