@@ -14,6 +14,7 @@ import (
 	"trustforge/wasm/ui/admin"
 	"trustforge/wasm/ui/keys"
 	"trustforge/wasm/ui/kit"
+	"trustforge/wasm/ui/releases"
 	"trustforge/wasm/ui/security"
 )
 
@@ -38,13 +39,13 @@ func Routes() {
 // Call it once.
 func RoutesWith(st *state.App) {
 	boards := newDeviceKit()
-	draft := newPublishDraft()
+	draft := releases.NewDraft()
 	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: boards} })
 	app.Route(kit.SignInPath, func() app.Composer { return &kit.SignInPage{App: st} })
 	app.Route(kit.EnrolPath, func() app.Composer { return &enrolPage{App: st} })
 	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: boards} })
 	app.Route(kit.UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: boards} })
-	app.Route("/releases", func() app.Composer { return &releasesPage{App: st, Draft: draft} })
+	app.Route("/releases", func() app.Composer { return &releases.Page{App: st, Draft: draft} })
 	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })
 	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: boards} })
 	app.Route("/security", func() app.Composer { return &security.Page{App: st} })

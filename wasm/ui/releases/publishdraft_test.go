@@ -1,4 +1,4 @@
-package ui
+package releases
 
 import (
 	"fmt"
@@ -55,7 +55,7 @@ func TestMergeRecipients(t *testing.T) {
 // TestPublishDraft: the engineer's own recipient is ticked until they
 // untick it, and another account starts from an empty draft.
 func TestPublishDraft(t *testing.T) {
-	d := newPublishDraft()
+	d := NewDraft()
 	d.forUser("erin")
 	d.version = "1.2.3"
 	d.offerOwn("age1erin")

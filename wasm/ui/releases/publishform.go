@@ -1,4 +1,4 @@
-package ui
+package releases
 
 import (
 	"context"
@@ -29,7 +29,7 @@ type publishForm struct {
 	OnPublished func(ctx app.Context, rel client.Release)
 	// Draft is what the engineer chose and typed, kept across visits to
 	// the page. Required.
-	Draft *publishDraft
+	Draft *Draft
 
 	products   []client.Product
 	recipients []client.Recipient

@@ -1,12 +1,12 @@
-package ui
+package releases
 
 import "trustforge/wasm/ui/kit"
 
-// publishDraft is the publish form's content: what the engineer chose and
+// Draft is the publish form's content: what the engineer chose and
 // typed, kept for the tab's session so that leaving the Releases page (to
 // make a key or a recipient) and coming back loses nothing. It outlives
 // the form component, which go-app makes anew on each visit.
-type publishDraft struct {
+type Draft struct {
 	user string // whose draft it is: another account signing in starts afresh
 
 	file    *kit.PickedFile // the firmware chosen or dropped
@@ -20,31 +20,31 @@ type publishDraft struct {
 	touched                                             map[string]bool // age recipients ticked or unticked by hand
 }
 
-// newPublishDraft returns an empty draft with MCUboot's usual signing
+// NewDraft returns an empty draft with MCUboot's usual signing
 // options.
-func newPublishDraft() *publishDraft {
-	return &publishDraft{
+func NewDraft() *Draft {
+	return &Draft{
 		headerSize: "0x200", align: "8", padHeader: true,
 		chosen: map[string]bool{}, touched: map[string]bool{},
 	}
 }
 
 // forUser empties the draft when it was someone else's.
-func (d *publishDraft) forUser(user string) {
+func (d *Draft) forUser(user string) {
 	if d.user != user {
-		*d = *newPublishDraft()
+		*d = *NewDraft()
 		d.user = user
 	}
 }
 
 // setChosen ticks or unticks recipient r by hand.
-func (d *publishDraft) setChosen(r string, on bool) {
+func (d *Draft) setChosen(r string, on bool) {
 	d.chosen[r], d.touched[r] = on, true
 }
 
 // offerOwn ticks the engineer's own recipient unless they unticked it: a
 // release its publisher cannot open is rarely what anyone wants.
-func (d *publishDraft) offerOwn(r string) {
+func (d *Draft) offerOwn(r string) {
 	if !d.touched[r] {
 		d.chosen[r] = true
 	}

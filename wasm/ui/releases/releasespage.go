@@ -1,4 +1,7 @@
-package ui
+// Package releases is the console's Releases page: publishing signed and
+// encrypted releases (engineers), the list of releases with promotion and
+// yanking, and production orders for the factory.
+package releases
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -8,36 +11,36 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// releasesPage is the Releases section: publishing (engineers) and the
+// Page is the Releases section: publishing (engineers) and the
 // releases of each product and channel, verified in this browser.
-type releasesPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
 	App *state.App
 	// Draft is the publish form's content, kept for the tab's session.
-	Draft *publishDraft
+	Draft *Draft
 
 	unsubscribe func()
 	published   int    // bumps to make the list reload after a publish
 	lastProduct string // the product of the last release published here
 }
 
-func (p *releasesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Releases · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Releases · trustforge") }
 
-func (p *releasesPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	if app.IsClient {
 		p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(nil) })
 	}
 }
 
-func (p *releasesPage) OnDismount() {
+func (p *Page) OnDismount() {
 	if p.unsubscribe != nil {
 		p.unsubscribe()
 	}
 }
 
-func (p *releasesPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	content := []app.UI{
 		app.P().Class("lead").Text("Firmware releases: signed and encrypted here, stored encrypted on the server, " +
 			"and checked again in this browser before anyone uses them."),
