@@ -11,6 +11,7 @@ import (
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -21,7 +22,7 @@ type boardPanel struct {
 	app.Compo
 
 	// Kit holds the link.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	status   link.Status
 	readFor  time.Time // Since of the link status the summary was read for
@@ -51,7 +52,7 @@ func (p *boardPanel) OnMount(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) { p.linkChanged(ctx) })
 	})
 	// Another panel uploaded or marked an image: read the slots again.
-	p.stopBoard = p.Kit.board.Add(func() {
+	p.stopBoard = p.Kit.Board.Add(func() {
 		ctx.Dispatch(func(ctx app.Context) { p.read(ctx) })
 	})
 	p.linkChanged(ctx)
@@ -128,7 +129,7 @@ func (p *boardPanel) run(ctx app.Context, name string, f func(context.Context, *
 				defer p.read(ctx)
 			}
 			if err != nil {
-				p.err = describeDevice(err)
+				p.err = board.DescribeDevice(err)
 				return
 			}
 			p.msg = msg

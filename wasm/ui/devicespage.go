@@ -4,6 +4,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -17,14 +18,14 @@ type devicesPage struct {
 	App *state.App
 	// Kit is the board link and the field stores, shared with the update
 	// flow.
-	Kit *deviceKit
+	Kit *board.Kit
 }
 
 func (p *devicesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Devices · trustforge") }
 
 func (p *devicesPage) OnMount(ctx app.Context) {
 	if app.IsClient {
-		p.Kit.startSync(p.App)
+		p.Kit.StartSync(p.App)
 	}
 }
 
@@ -39,12 +40,12 @@ func (p *devicesPage) Render() app.UI {
 				app.A().ID("open-update").DataSet("testid", "open-update").Href(kit.UpdatePath).Text("Use the guided update"),
 				app.Text(": it checks the release and the board for you and keeps a report."),
 			),
-			&connectPanel{Kit: p.Kit},
+			&board.ConnectPanel{Kit: p.Kit},
 			&dfuPanel{App: p.App, Kit: p.Kit},
 			&boardPanel{Kit: p.Kit},
 			&uploadPanel{App: p.App, Kit: p.Kit},
 			&smpLogPanel{Kit: p.Kit},
-			&espPanel{App: p.App},
+			&board.ESPPanel{App: p.App},
 		},
 	}
 }

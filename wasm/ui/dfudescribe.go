@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"trustforge/devices/dfu"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -29,7 +30,7 @@ func describeDFU(err error) string {
 	case errors.Is(err, dfu.ErrNoDFU):
 		return "This USB device has no DFU interface."
 	}
-	s := describeDevice(err)
+	s := board.DescribeDevice(err)
 	return strings.ReplaceAll(strings.ReplaceAll(s, "dfu: ", ""), "Dfu: ", "")
 }
 

@@ -13,6 +13,7 @@ import (
 	"trustforge/devices/dfu"
 	"trustforge/devices/webusb"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -27,10 +28,10 @@ type dfuPanel struct {
 	// App is the tab's shared state: releases are opened with its vault.
 	App *state.App
 	// Kit is shared with the other device panels.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	devs     []*webusb.Device
-	sess     *dfuSession
+	sess     *board.DFUSession
 	alt      int    // index into sess.targets()
 	addr     string // DfuSe address for raw files
 	fileName string
@@ -76,7 +77,7 @@ func (p *dfuPanel) OnDismount() {
 		p.cancel()
 	}
 	if p.sess != nil {
-		p.sess.close()
+		p.sess.Close()
 	}
 }
 
@@ -131,18 +132,18 @@ func (p *dfuPanel) open(ctx app.Context, e app.Event) {
 	}
 	dev := p.devs[i]
 	if p.sess != nil {
-		p.sess.close()
+		p.sess.Close()
 		p.sess = nil
 	}
 	p.rdp, p.confirm, p.alt = "", false, 0
 	p.run("open", func(c context.Context) (string, error) {
-		s, err := openDFU(c, dev)
+		s, err := board.OpenDFU(c, dev)
 		if err != nil {
 			return "", err
 		}
 		rdp := ""
-		if _, ok := s.optionBytes(); ok {
-			if lvl, err := s.rdp(c); err == nil {
+		if _, ok := s.OptionBytes(); ok {
+			if lvl, err := s.RDP(c); err == nil {
 				rdp = lvl.String()
 			}
 		}
@@ -183,7 +184,7 @@ func (p *dfuPanel) readFile(ctx context.Context, f kit.PickedFile) ([]byte, stri
 		img, _, desc, err := (&uploadPanel{App: p.App, Kit: p.Kit}).open(ctx, f)
 		return img, desc, err
 	}
-	data, err := f.Read(ctx, maxUploadFile, nil)
+	data, err := f.Read(ctx, board.MaxUploadFile, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -206,10 +207,10 @@ func (p *dfuPanel) readFile(ctx context.Context, f kit.PickedFile) ([]byte, stri
 
 func (p *dfuPanel) write(ctx app.Context, e app.Event) {
 	s := p.sess
-	if s == nil || p.data == nil || p.alt >= len(s.targets()) {
+	if s == nil || p.data == nil || p.alt >= len(s.Targets()) {
 		return
 	}
-	ts := s.targets()
+	ts := s.Targets()
 	alt, data := ts[p.alt], p.data
 	var addr uint32
 	if l, err := alt.Layout(); err == nil && len(l.Sectors) > 0 {
@@ -224,7 +225,7 @@ func (p *dfuPanel) write(ctx app.Context, e app.Event) {
 		addr = uint32(n)
 	}
 	p.run("write", func(c context.Context) (string, error) {
-		return s.write(c, alt, data, addr, func(st dfu.Stage, done, total int64) {
+		return s.Write(c, alt, data, addr, func(st dfu.Stage, done, total int64) {
 			p.ui.Dispatch(func(app.Context) { p.stage, p.done, p.total = st, done, total })
 		})
 	})
@@ -232,13 +233,13 @@ func (p *dfuPanel) write(ctx app.Context, e app.Event) {
 
 func (p *dfuPanel) readBack(ctx app.Context, e app.Event) {
 	s := p.sess
-	p.run("verify", func(c context.Context) (string, error) { return s.readBack(c) })
+	p.run("verify", func(c context.Context) (string, error) { return s.ReadBack(c) })
 }
 
 func (p *dfuPanel) reset(ctx app.Context, e app.Event) {
 	s := p.sess
 	p.run("reset", func(c context.Context) (string, error) {
-		if err := s.reset(c); err != nil {
+		if err := s.Reset(c); err != nil {
 			return "", err
 		}
 		p.ui.Dispatch(func(app.Context) { p.sess = nil })
@@ -249,7 +250,7 @@ func (p *dfuPanel) reset(ctx app.Context, e app.Event) {
 func (p *dfuPanel) leave(ctx app.Context, e app.Event) {
 	s := p.sess
 	p.run("leave", func(c context.Context) (string, error) {
-		if err := s.leave(c); err != nil {
+		if err := s.Leave(c); err != nil {
 			return "", err
 		}
 		p.ui.Dispatch(func(app.Context) { p.sess = nil })
@@ -263,10 +264,10 @@ func (p *dfuPanel) setRDP(ctx app.Context, e app.Event) {
 		return
 	}
 	p.run("rdp", func(c context.Context) (string, error) {
-		if err := s.setRDP1(c); err != nil {
+		if err := s.SetRDP1(c); err != nil {
 			return "", err
 		}
-		lvl, err := s.rdp(c)
+		lvl, err := s.RDP(c)
 		if err != nil {
 			return "", err
 		}

@@ -40,17 +40,17 @@ func (p *dfuPanel) Render() app.UI {
 func (p *dfuPanel) renderSession() app.UI {
 	s := p.sess
 	busy := p.busy != ""
-	d := s.desc
+	d := s.Desc
 	name := d.ProductName
 	if name == "" {
 		name = "DFU device"
 	}
 	kind := "DFU 1.1"
-	if s.dfuse() {
+	if s.DfuSe() {
 		kind = "ST DfuSe"
 	}
-	ts := s.targets()
-	_, hasOB := s.optionBytes()
+	ts := s.Targets()
+	_, hasOB := s.OptionBytes()
 	return app.Div().ID("dfu-session").Body(
 		app.P().ID("dfu-device").DataSet("testid", "dfu-device").DataSet("mode", d.Mode()).DataSet("kind", kind).
 			Text(fmt.Sprintf("%s (%04x:%04x), serial %s: in DFU mode, %s.", name, d.VendorID, d.ProductID, d.SerialNumber, kind)),
@@ -80,7 +80,7 @@ func (p *dfuPanel) renderSession() app.UI {
 			app.Label().For("dfu-file").Text("File"),
 			app.Input().ID("dfu-file").DataSet("testid", "dfu-file").Type("file").Accept(".bin,.hex,.dfu,.tfb,.img,.signed").
 				Disabled(busy).OnChange(p.pickFile),
-			app.If(s.dfuse(), func() app.UI {
+			app.If(s.DfuSe(), func() app.UI {
 				return app.Span().Body(
 					app.Label().For("dfu-address").Text("Address (raw files)"),
 					app.Input().ID("dfu-address").DataSet("testid", "dfu-address").Placeholder("0x08000000").Value(p.addr).
@@ -96,11 +96,11 @@ func (p *dfuPanel) renderSession() app.UI {
 			app.If(busy && p.busy != "open", func() app.UI {
 				return app.Button().ID("dfu-cancel").DataSet("testid", "dfu-cancel").Class("btn-ghost").Text("Cancel").OnClick(p.stop)
 			}),
-			app.If(s.dfuse(), func() app.UI {
-				return app.Button().ID("dfu-readback").DataSet("testid", "dfu-readback").Class("btn-ghost").Disabled(busy || len(s.written) == 0).
+			app.If(s.DfuSe(), func() app.UI {
+				return app.Button().ID("dfu-readback").DataSet("testid", "dfu-readback").Class("btn-ghost").Disabled(busy || len(s.Written) == 0).
 					Text("Read back and compare").OnClick(p.readBack)
 			}),
-			app.If(!s.dfuse(), func() app.UI {
+			app.If(!s.DfuSe(), func() app.UI {
 				return app.Button().ID("dfu-reset").DataSet("testid", "dfu-reset").Class("btn-ghost").Disabled(busy).
 					Text("Reset to test-boot").OnClick(p.reset)
 			}).Else(func() app.UI {

@@ -10,13 +10,14 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
 // gatherFacts reads what the getting-started checklist needs from the
 // server (what the viewer's roles may read) and from this browser (its
 // vault and update log). What cannot be read counts as not done.
-func gatherFacts(ctx context.Context, st *state.App, boards *deviceKit) guide.Facts {
+func gatherFacts(ctx context.Context, st *state.App, boards *board.Kit) guide.Facts {
 	f := guide.Facts{Viewer: kit.ViewerOf(st)}
 	if !f.Viewer.SignedIn {
 		return f
@@ -71,7 +72,7 @@ func gatherFacts(ctx context.Context, st *state.App, boards *deviceKit) guide.Fa
 		}
 	}
 	if boards != nil {
-		if _, log, err := boards.stores(ctx); err == nil {
+		if _, log, err := boards.Stores(ctx); err == nil {
 			if es, err := log.List(ctx); err == nil {
 				for _, e := range es {
 					if e.Record.Outcome == fwupdate.Updated {
@@ -94,7 +95,7 @@ type gettingStarted struct {
 	// App is the tab's shared state.
 	App *state.App
 	// Kit holds this browser's update log.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	steps       []guide.Step
 	user        string // whose steps these are

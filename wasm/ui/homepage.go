@@ -5,6 +5,7 @@ import (
 
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -15,7 +16,7 @@ type homePage struct {
 	// App is the tab's shared state.
 	App *state.App
 	// Kit holds this browser's board tools and update log.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	unsubscribe func()
 }

@@ -89,7 +89,7 @@ func (c *caPanel) addIntermediate(ctx app.Context, e app.Event) {
 		}
 		c.product = ""
 		msg := "Created the intermediate CA " + i.Name() + "."
-		if canRegistry(c.App, state.PermKeys) {
+		if kit.CanRegistry(c.App, state.PermKeys) {
 			// The engineer who makes a product's CA also makes its root
 			// the product's trust anchor on the server (audited there).
 			root, err := a.Root(ctx)

@@ -7,13 +7,14 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/client"
+	"trustforge/wasm/ui/board"
 )
 
 // renderEFuses shows an ESP32 board's recorded eFuse security state: a
 // line of what is on, and the key blocks.
 func renderEFuses(d client.Device) app.UI {
 	s := d.EFuses
-	fe := onOffText(s.FlashEncryption)
+	fe := board.OnOffText(s.FlashEncryption)
 	if s.FlashKeySource != "" {
 		fe += ", key " + map[string]string{"device": "generated on the device", "uploaded": "uploaded"}[s.FlashKeySource]
 	}
@@ -51,9 +52,9 @@ func renderEFuses(d client.Device) app.UI {
 		updated = " · read " + d.EFusesUpdated.Format("2006-01-02 15:04")
 	}
 	return app.Div().Class("efuses").DataSet("testid", "device-efuses").
-		DataSet("secure-boot", onOffText(s.SecureBoot)).DataSet("flash-encryption", onOffText(s.FlashEncryption)).Body(
+		DataSet("secure-boot", board.OnOffText(s.SecureBoot)).DataSet("flash-encryption", board.OnOffText(s.FlashEncryption)).Body(
 		app.Span().Text(fmt.Sprintf("%s eFuses: Secure Boot %s · flash encryption %s (SPI_BOOT_CRYPT_CNT %03b)",
-			s.Chip, onOffText(s.SecureBoot), fe, s.FlashCryptCnt)),
+			s.Chip, board.OnOffText(s.SecureBoot), fe, s.FlashCryptCnt)),
 		app.Br(),
 		app.Span().Class("muted").Text("protections: "+strings.Join(prot, ", ")+updated),
 		app.If(len(blocks) > 0, func() app.UI { return app.Ul().Class("key-blocks").Body(blocks...) }),

@@ -8,6 +8,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/vault"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -21,7 +22,7 @@ type identityPage struct {
 	// App is the tab's shared state.
 	App *state.App
 	// Kit holds the link to the board, shared with the Devices page.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	cas         []pki.CAInfo
 	profiles    []pki.Profile
@@ -140,7 +141,7 @@ func (p *identityPage) setupPanels(hasVault, hasRoot, unlocked bool, mcuboot []p
 		}),
 		app.If(len(mcuboot) > 0, func() app.UI {
 			return app.Div().Body(
-				&connectPanel{Kit: p.Kit},
+				&board.ConnectPanel{Kit: p.Kit},
 				&provisionPanel{App: p.App, Kit: p.Kit, Profiles: mcuboot, Unlocked: unlocked},
 			)
 		}),

@@ -9,11 +9,9 @@ import (
 
 	"trustforge/crypto/espimg"
 	"trustforge/crypto/pki"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
-
-// irreversible is what every eFuse step says, wherever it is shown.
-const irreversible = "eFuses only change from 0 to 1: this cannot be undone."
 
 // pickESPKey reads a Secure Boot v2 key (espsecure's PEM, public or
 // signing) and puts its digest into the ESP32 profile.
@@ -36,7 +34,7 @@ func (p *profilePanel) pickESPKey(ctx app.Context, e app.Event) {
 		}
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.err = "That is not a Secure Boot v2 key (" + f.Name + "): " + describeESP(err)
+				p.err = "That is not a Secure Boot v2 key (" + f.Name + "): " + board.DescribeESP(err)
 				return
 			}
 			p.form.ESP32.SecureBootDigest, p.form.ESP32.SecureBootKeyName = hex.EncodeToString(digest[:]), f.Name
@@ -65,7 +63,7 @@ func (p *profilePanel) renderESP32() app.UI {
 	return app.FieldSet().ID("profile-esp32").DataSet("testid", "profile-esp32").Body(
 		app.Legend().Text("ESP32 eFuses"),
 		app.P().ID("profile-esp-warning").Class("banner banner-warn").
-			Text("Provisioning burns these eFuses into each board, one confirmed step at a time (Devices page, ESP32 boards). "+irreversible),
+			Text("Provisioning burns these eFuses into each board, one confirmed step at a time (Devices page, ESP32 boards). "+board.Irreversible),
 		app.Div().Class("field").Body(
 			app.Label().For("profile-esp-sb-key").Text("Secure Boot v2 key (espsecure PEM, public or signing)"),
 			app.Input().ID("profile-esp-sb-key").DataSet("testid", "profile-esp-sb-key").Type("file").Accept(".pem").OnChange(p.pickESPKey),

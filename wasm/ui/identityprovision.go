@@ -11,6 +11,7 @@ import (
 	"trustforge/devices/provision"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -25,7 +26,7 @@ type provisionPanel struct {
 	// App is the tab's shared state.
 	App *state.App
 	// Kit holds the link to the board.
-	Kit *deviceKit
+	Kit *board.Kit
 	// Profiles are the products' provisioning profiles.
 	Profiles []pki.Profile
 	// Unlocked says the vault (and so the CA's keys) is unlocked.
@@ -158,11 +159,11 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 		ctx.Dispatch(func(app.Context) { p.steps[s.Step] = s })
 	}}
 	if !bench {
-		if !canRegistry(p.App, state.PermProvision) {
+		if !kit.CanRegistry(p.App, state.PermProvision) {
 			return nil, is, fmt.Errorf("provision: sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
-		if canRegistry(p.App, state.PermKeys) {
+		if kit.CanRegistry(p.App, state.PermKeys) {
 			// The engineer provisioning the product's first board makes
 			// this CA's root the product's trust anchor on the server
 			// (audited there); a station cannot.

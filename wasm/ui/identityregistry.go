@@ -53,7 +53,7 @@ func (r *registryPanel) OnDismount() {
 
 // loadOnce lists the registry the first time the account may see it.
 func (r *registryPanel) loadOnce(ctx app.Context) {
-	if r.loaded || r.busy || !canRegistry(r.App, state.PermDevices) {
+	if r.loaded || r.busy || !kit.CanRegistry(r.App, state.PermDevices) {
 		return
 	}
 	r.load(ctx)
@@ -153,13 +153,13 @@ func (r *registryPanel) revokeEverywhere(ctx context.Context, d client.Device, r
 }
 
 func (r *registryPanel) Render() app.UI {
-	if !canRegistry(r.App, state.PermDevices) {
+	if !kit.CanRegistry(r.App, state.PermDevices) {
 		return app.Section().ID("registry").Class("panel").Aria("label", "Device registry").Body(
 			app.H2().Text("Device registry"),
 			app.P().Class("muted").Text("Sign in to see the boards provisioned so far."),
 		)
 	}
-	canRevoke := canRegistry(r.App, state.PermRevoke)
+	canRevoke := kit.CanRegistry(r.App, state.PermRevoke)
 	return app.Section().ID("registry").Class("panel").Aria("label", "Device registry").Body(
 		app.H2().Text("Device registry"),
 		app.Form().ID("registry-form").Class("form-inline").OnSubmit(r.search).Body(

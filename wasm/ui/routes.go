@@ -12,6 +12,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/admin"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/keys"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/ui/releases"
@@ -38,7 +39,7 @@ func Routes() {
 // gets st, the tab's shared state (session, role, vault), as its App prop.
 // Call it once.
 func RoutesWith(st *state.App) {
-	boards := newDeviceKit()
+	boards := board.NewKit()
 	draft := releases.NewDraft()
 	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: boards} })
 	app.Route(kit.SignInPath, func() app.Composer { return &kit.SignInPage{App: st} })

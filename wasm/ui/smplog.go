@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -20,7 +21,7 @@ type smpLogPanel struct {
 	app.Compo
 
 	// Kit holds the link whose log is shown.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	open    bool
 	lines   []link.LogLine

@@ -6,6 +6,7 @@ import (
 	"trustforge/devices/smp"
 	"trustforge/devices/webserial"
 	"trustforge/wasm/station"
+	"trustforge/wasm/ui/board"
 )
 
 // serialPort is a Web Serial port as station mode programs it.
@@ -23,7 +24,7 @@ func (s serialPort) Open(ctx context.Context, baud int) (smp.Transport, error) {
 		return nil, err
 	}
 	// With DTR/RTS, which reset an ESP32 into its ROM loader.
-	return espPort{espSerial{s.p}}, nil
+	return board.NewESPPort(s.p), nil
 }
 
 // grantedPorts lists the serial ports the browser grants the console

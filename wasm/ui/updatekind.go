@@ -12,6 +12,7 @@ import (
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/updateflow"
 )
 
@@ -59,12 +60,12 @@ func (p *updateFlow) refreshBoards() {
 			all, err = webusb.Granted(cctx)
 			for _, d := range all {
 				if i := d.Info(); i.IsDFU() && i.SerialNumber != "" {
-					devs = append(devs, dfuDevice{Serial: i.SerialNumber, Label: i.String(), DfuSe: isDfuSe(i)})
+					devs = append(devs, dfuDevice{Serial: i.SerialNumber, Label: i.String(), DfuSe: board.IsDfuSe(i)})
 				}
 			}
 		} else {
 			var all []*webserial.Port
-			all, err = grantedESP(cctx)
+			all, err = board.GrantedESP(cctx)
 			for _, q := range all {
 				i := q.Info()
 				ports = append(ports, fmt.Sprintf("USB %04x:%04x", i.VendorID, i.ProductID))
@@ -73,7 +74,7 @@ func (p *updateFlow) refreshBoards() {
 		ctx.Dispatch(func(app.Context) {
 			p.dfuDevs, p.espPorts = devs, ports
 			if err != nil {
-				p.boardErr = describeDevice(err)
+				p.boardErr = board.DescribeDevice(err)
 			}
 			if kind == boardDFU && len(devs) == 1 && p.dfuSerial == "" {
 				p.dfuSerial, p.dfuse = devs[0].Serial, devs[0].DfuSe
@@ -100,7 +101,7 @@ func (p *updateFlow) grantDFU(ctx app.Context, e app.Event) {
 		_, err := webusb.Request(context.Background(), webusb.Filter{Class: webusb.DFUClass})
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.boardErr = describeDevice(err)
+				p.boardErr = board.DescribeDevice(err)
 				return
 			}
 			p.refreshBoards()
@@ -112,10 +113,10 @@ func (p *updateFlow) grantDFU(ctx app.Context, e app.Event) {
 func (p *updateFlow) grantESP(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	ctx.Async(func() {
-		_, err := webserial.Request(context.Background(), espUSBFilters...)
+		_, err := webserial.Request(context.Background(), board.ESPUSBFilters...)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.boardErr = describeESP(err)
+				p.boardErr = board.DescribeESP(err)
 				return
 			}
 			p.refreshBoards()
@@ -139,7 +140,7 @@ func (p *updateFlow) boardReady() bool {
 func (p *updateFlow) boardKind() (updateflow.Kind, string, error) {
 	switch p.kind {
 	case boardDFU:
-		b := &dfuBoard{serial: p.dfuSerial, link: p.Kit.Link}
+		b := &board.DFUBoard{Serial: p.dfuSerial, Link: p.Kit.Link}
 		if !p.dfuse {
 			return &updateflow.DFUSlot{Link: b}, "usb-dfu", nil
 		}
@@ -152,7 +153,7 @@ func (p *updateFlow) boardKind() (updateflow.Kind, string, error) {
 		}
 		return &updateflow.DfuSe{Link: b, Address: uint32(addr)}, "usb-dfuse", nil
 	case boardESP:
-		return &updateflow.ESP{Link: espBoard{}}, "serial-esp32", nil
+		return &updateflow.ESP{Link: board.ESPBoard{}}, "serial-esp32", nil
 	}
 	return nil, string(p.Kit.Link.Status().Kind), nil
 }
@@ -174,7 +175,7 @@ func (p *updateFlow) renderKind() app.UI {
 				}),
 			),
 		),
-		app.If(kind == boardSMP, func() app.UI { return &connectPanel{Kit: p.Kit} }),
+		app.If(kind == boardSMP, func() app.UI { return &board.ConnectPanel{Kit: p.Kit} }),
 		app.If(kind == boardDFU, func() app.UI { return p.renderDFUBoards() }),
 		app.If(kind == boardESP, func() app.UI { return p.renderESPBoards() }),
 		app.If(p.boardErr != "", func() app.UI {

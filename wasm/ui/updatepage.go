@@ -13,6 +13,7 @@ import (
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 	"trustforge/wasm/updatelog"
@@ -83,7 +84,7 @@ type updatePage struct {
 	// App is the tab's shared state: session, API client and vault.
 	App *state.App
 	// Kit is the board link and the field stores.
-	Kit *deviceKit
+	Kit *board.Kit
 }
 
 func (p *updatePage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
@@ -116,7 +117,7 @@ type updateFlow struct {
 	// App is the tab's shared state: session, API client and vault.
 	App *state.App
 	// Kit is the board link and the field stores.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	screen string
 
@@ -192,9 +193,9 @@ func (p *updateFlow) OnMount(ctx app.Context) {
 	p.stops = append(p.stops,
 		p.Kit.Link.Subscribe(func() { ctx.Dispatch(func(app.Context) { p.status = p.Kit.Link.Status() }) }),
 		p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.appChanged(ctx) }) }),
-		p.Kit.synced.Add(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
+		p.Kit.Synced.Add(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
 	)
-	p.Kit.startSync(p.App)
+	p.Kit.StartSync(p.App)
 	p.loadReleases(ctx)
 	p.loadWaiting(ctx)
 }
@@ -225,7 +226,7 @@ func (p *updateFlow) appChanged(ctx app.Context) {
 func (p *updateFlow) loadWaiting(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
-		_, log, err := p.Kit.stores(ctx)
+		_, log, err := p.Kit.Stores(ctx)
 		n := 0
 		var reports []updatelog.Entry
 		if err == nil {
@@ -235,7 +236,7 @@ func (p *updateFlow) loadWaiting(ctx app.Context) {
 				reports = reports[:shownReports]
 			}
 		}
-		serr := p.Kit.syncError()
+		serr := p.Kit.SyncError()
 		ctx.Dispatch(func(app.Context) { p.waiting, p.syncErr, p.reports = n, serr, reports })
 	})
 }
@@ -358,7 +359,7 @@ func (p *updateFlow) renderRecords() app.UI {
 		text, state = "Every update report has reached the server's audit log.", "sent"
 	case p.syncErr != nil:
 		text, state = fmt.Sprintf("%d update report(s) wait in this browser; they are sent when the network is back (%s)",
-			p.waiting, describeDevice(p.syncErr)), "waiting"
+			p.waiting, board.DescribeDevice(p.syncErr)), "waiting"
 	default:
 		text, state = fmt.Sprintf("%d update report(s) wait in this browser to be sent.", p.waiting), "waiting"
 	}

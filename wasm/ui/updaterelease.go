@@ -11,6 +11,7 @@ import (
 	"trustforge/wasm/client"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
@@ -24,8 +25,8 @@ import (
 func (p *updateFlow) loadReleases(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
-		p.Kit.technician(ctx, p.App) // remembered for a reload without network
-		cache, _, err := p.Kit.stores(ctx)
+		p.Kit.Technician(ctx, p.App) // remembered for a reload without network
+		cache, _, err := p.Kit.Stores(ctx)
 		var cached []releasecache.Entry
 		if err == nil {
 			all, _ := cache.List(ctx)
@@ -116,7 +117,7 @@ func (p *updateFlow) download(ctx app.Context, rel client.Release, flash bool) {
 	}
 	p.dl, p.dlHave, p.dlTotal, p.pickErr, p.relMsg = rel.ID, 0, rel.BundleSize, "", ""
 	ctx.Async(func() {
-		cache, _, err := p.Kit.stores(ctx)
+		cache, _, err := p.Kit.Stores(ctx)
 		var keys []client.Key
 		if err == nil {
 			keys, err = p.App.API.Keys(ctx, rel.Product)
@@ -134,7 +135,7 @@ func (p *updateFlow) download(ctx app.Context, rel client.Release, flash bool) {
 		ctx.Dispatch(func(ctx app.Context) {
 			p.dl = ""
 			if err != nil {
-				p.pickErr = describeDevice(err)
+				p.pickErr = board.DescribeDevice(err)
 				return
 			}
 			p.relMsg = fmt.Sprintf("%s %s is downloaded: it can be flashed without network.", rel.Product, rel.Version)
@@ -154,13 +155,13 @@ func (p *updateFlow) useCached(ctx app.Context, e releasecache.Entry) {
 func (p *updateFlow) deleteCached(ctx app.Context, e releasecache.Entry) {
 	ctx = p.ui
 	ctx.Async(func() {
-		cache, _, err := p.Kit.stores(ctx)
+		cache, _, err := p.Kit.Stores(ctx)
 		if err == nil {
 			err = cache.Delete(ctx, e.Release.ID)
 		}
 		ctx.Dispatch(func(ctx app.Context) {
 			if err != nil {
-				p.pickErr = describeDevice(err)
+				p.pickErr = board.DescribeDevice(err)
 			}
 			p.loadReleases(ctx)
 		})
@@ -176,10 +177,10 @@ func (p *updateFlow) pickFile(ctx app.Context, e app.Event) {
 	f := files[0]
 	p.pickErr = ""
 	ctx.Async(func() {
-		data, err := f.Read(context.Background(), maxUploadFile, nil)
+		data, err := f.Read(context.Background(), board.MaxUploadFile, nil)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.pickErr = describeDevice(err)
+				p.pickErr = board.DescribeDevice(err)
 				return
 			}
 			p.chosen = &choice{file: data, label: f.Name}

@@ -12,6 +12,7 @@ import (
 	"trustforge/crypto/bundle"
 	"trustforge/devices/fwupdate"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
@@ -27,7 +28,7 @@ func (p *updateFlow) runner(ctx app.Context, kind updateflow.Kind, transport str
 		Board:      p.Kit.Link,
 		Kind:       kind,
 		Transport:  transport,
-		Technician: p.Kit.technician(ctx, p.App),
+		Technician: p.Kit.Technician(ctx, p.App),
 		Yield:      kit.YieldToBrowser,
 		OnEvent: func(ev updateflow.Event) {
 			if ev.Upload != nil || ev.Progress != nil {
@@ -56,7 +57,7 @@ func (p *updateFlow) onEvent(ev updateflow.Event) {
 		v := stepView{state: "ok", detail: ev.Detail}
 		if ev.Err != nil {
 			v.state = "failed"
-			v.detail = describeDevice(ev.Err)
+			v.detail = board.DescribeDevice(ev.Err)
 		}
 		p.steps[ev.Step] = v
 	case ev.Progress == nil && ev.Detail == "":
@@ -80,7 +81,7 @@ func (p *updateFlow) source(ctx context.Context) (updateflow.Source, error) {
 	}
 	c := p.chosen
 	if c.entry != nil {
-		cache, _, err := p.Kit.stores(ctx)
+		cache, _, err := p.Kit.Stores(ctx)
 		if err != nil {
 			return src, err
 		}
@@ -102,7 +103,7 @@ func (p *updateFlow) source(ctx context.Context) (updateflow.Source, error) {
 	if err != nil {
 		return src, nil
 	}
-	src.Keys, err = productKeys(ctx, p.App, p.Kit, m.Product)
+	src.Keys, err = board.ProductKeys(ctx, p.App, p.Kit, m.Product)
 	return src, err
 }
 
@@ -118,7 +119,7 @@ func (p *updateFlow) verifyAndCheck(ctx app.Context) {
 	}
 	kind, transport, err := p.boardKind()
 	if err != nil {
-		p.runErr = describeDevice(err)
+		p.runErr = board.DescribeDevice(err)
 		return
 	}
 	p.busy, p.runErr, p.steps, p.flowKind = true, "", map[updateflow.Step]stepView{}, p.kind
@@ -129,7 +130,7 @@ func (p *updateFlow) verifyAndCheck(ctx app.Context) {
 		r := p.runner(ctx, kind, transport)
 		src, err := p.source(rctx)
 		if err != nil {
-			ctx.Dispatch(func(app.Context) { p.busy, p.runErr = false, describeDevice(err) })
+			ctx.Dispatch(func(app.Context) { p.busy, p.runErr = false, board.DescribeDevice(err) })
 			return
 		}
 		v, err := r.Verify(rctx, src)
@@ -178,22 +179,22 @@ func (p *updateFlow) finish(ctx app.Context, r *updateflow.Runner, err error) {
 	var saveErr error
 	if rec != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, log, serr := p.Kit.stores(sctx)
+		_, log, serr := p.Kit.Stores(sctx)
 		if serr == nil {
 			serr = log.Add(sctx, rec)
 		}
 		cancel()
 		saveErr = serr
-		p.Kit.kick()
+		p.Kit.Kick()
 	}
 	ctx.Dispatch(func(ctx app.Context) {
 		p.busy, p.cancel, p.pending, p.unplugged = false, nil, nil, false
 		p.record = rec
 		if saveErr != nil {
-			p.recordErr = "The report could not be kept in this browser: " + describeDevice(saveErr) + ". Save it now."
+			p.recordErr = "The report could not be kept in this browser: " + board.DescribeDevice(saveErr) + ". Save it now."
 		}
 		if err != nil && rec == nil {
-			p.runErr = describeDevice(err)
+			p.runErr = board.DescribeDevice(err)
 			return
 		}
 		p.screen = screenDone
@@ -235,7 +236,7 @@ func (p *updateFlow) renderRun() app.UI {
 			return app.P().ID("update-working").Class("muted").Aria("live", "polite").Text(workingText(step))
 		}),
 		app.If(p.screen == screenUpload && v.state != "ok", func() app.UI {
-			return uploadProgress("update-progress", p.upload)
+			return board.UploadProgress("update-progress", p.upload)
 		}),
 		app.If(p.unplugged, func() app.UI {
 			return app.P().ID("update-unplugged").DataSet("testid", "update-unplugged").Class("banner banner-warn").

@@ -14,15 +14,12 @@ import (
 	"trustforge/crypto/mcuimg"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/smp"
-	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
-
-// maxUploadFile bounds a file picked for upload.
-const maxUploadFile = 64 << 20
 
 // uploadPanel uploads an MCUboot image, or a release bundle (verified and
 // decrypted here first), into the board's upload slot, with progress,
@@ -33,7 +30,7 @@ type uploadPanel struct {
 	// App is the tab's shared state: the API client and the vault.
 	App *state.App
 	// Kit holds the link.
-	Kit *deviceKit
+	Kit *board.Kit
 
 	status    link.Status
 	fileName  string
@@ -103,7 +100,7 @@ func (p *uploadPanel) pick(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.opening = false
 			if err != nil {
-				p.err = describeDevice(err)
+				p.err = board.DescribeDevice(err)
 				return
 			}
 			p.img, p.image, p.desc, p.hash = img, image, desc, hash
@@ -112,7 +109,7 @@ func (p *uploadPanel) pick(ctx app.Context, e app.Event) {
 }
 
 func (p *uploadPanel) open(ctx context.Context, f kit.PickedFile) (img []byte, image int, desc string, err error) {
-	data, err := f.Read(ctx, maxUploadFile, nil)
+	data, err := f.Read(ctx, board.MaxUploadFile, nil)
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -136,7 +133,7 @@ func (p *uploadPanel) open(ctx context.Context, f kit.PickedFile) (img []byte, i
 	if err != nil {
 		return nil, 0, "", err
 	}
-	keys, err := productKeys(ctx, p.App, p.Kit, m.Product)
+	keys, err := board.ProductKeys(ctx, p.App, p.Kit, m.Product)
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -154,30 +151,6 @@ func (p *uploadPanel) open(ctx context.Context, f kit.PickedFile) (img []byte, i
 	}
 	return ver.Image, ver.Manifest.Component, fmt.Sprintf("release %s %s (verified, signed by %s…), image of %s",
 		ver.Manifest.Product, ver.Manifest.Version, ver.Signer[:12], kit.SizeText(int64(len(ver.Image)))), nil
-}
-
-// productKeys returns a product's registered signing keys: from the
-// server, or, without network, from a release of the product in the cache.
-func productKeys(ctx context.Context, st *state.App, boards *deviceKit, product string) ([]client.Key, error) {
-	ks, err := st.API.Keys(ctx, product)
-	if err == nil {
-		return ks, nil
-	}
-	var apiErr *client.Error
-	if errors.As(err, &apiErr) && apiErr.Status != 401 {
-		return nil, err
-	}
-	cache, _, serr := boards.stores(ctx)
-	if serr != nil {
-		return nil, err
-	}
-	entries, _ := cache.List(ctx)
-	for _, e := range entries {
-		if e.Release.Product == product && len(e.Keys) > 0 {
-			return e.Keys, nil
-		}
-	}
-	return nil, fmt.Errorf("ui: the signing keys of %s are not known here (%w): download one of its releases while online first", product, err)
 }
 
 func imageHash(img []byte) ([]byte, error) {
@@ -218,11 +191,11 @@ func (p *uploadPanel) start(ctx app.Context, e app.Event) {
 			}
 		})
 		cancel()
-		p.Kit.board.Notify()
+		p.Kit.Board.Notify()
 		ctx.Dispatch(func(app.Context) {
 			p.uploading, p.unplugged, p.resumed = nil, false, resumed
 			if err != nil {
-				p.err = describeDevice(err)
+				p.err = board.DescribeDevice(err)
 				return
 			}
 			p.uploaded, p.result = true, res
@@ -255,10 +228,10 @@ func (p *uploadPanel) testUploaded(ctx app.Context, e app.Event) {
 		if err == nil {
 			err = fwupdate.TestBoot(ctx, cl, hash)
 		}
-		p.Kit.board.Notify()
+		p.Kit.Board.Notify()
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.err = describeDevice(err)
+				p.err = board.DescribeDevice(err)
 				return
 			}
 			p.msg = "The image will boot once at the next reset: press Reset, then Confirm once it runs well."
@@ -295,7 +268,7 @@ func (p *uploadPanel) Render() app.UI {
 			}),
 		),
 		app.If(uploading || p.uploaded, func() app.UI {
-			return uploadProgress("upload-progress", p.progress)
+			return board.UploadProgress("upload-progress", p.progress)
 		}),
 		app.If(p.unplugged, func() app.UI {
 			return app.P().ID("upload-unplugged").DataSet("testid", "upload-unplugged").Class("banner banner-warn").Aria("live", "assertive").
@@ -314,23 +287,5 @@ func (p *uploadPanel) Render() app.UI {
 		app.If(p.err != "", func() app.UI {
 			return app.P().ID("upload-error").DataSet("testid", "upload-error").Class("error").Aria("live", "assertive").Text(p.err)
 		}),
-	)
-}
-
-// uploadProgress shows an upload's progress: bytes, rate and time left.
-func uploadProgress(id string, pr smp.UploadProgress) app.UI {
-	text := fmt.Sprintf("%s of %s", kit.SizeText(pr.Offset), kit.SizeText(pr.Total))
-	if pr.Rate > 0 {
-		text += fmt.Sprintf(" · %s/s", kit.SizeText(int64(pr.Rate)))
-	}
-	if pr.ETA > 0 && pr.Offset < pr.Total {
-		text += fmt.Sprintf(" · %s left", pr.ETA.Round(time.Second))
-	}
-	if pr.Start > 0 {
-		text += fmt.Sprintf(" · resumed at %s", kit.SizeText(pr.Start))
-	}
-	return app.Div().ID(id).DataSet("testid", id).DataSet("offset", pr.Offset).DataSet("total", pr.Total).Class("progress").Body(
-		app.Progress().ID(id+"-bar").Max(max(pr.Total, 1)).Value(pr.Offset).Aria("label", "Upload"),
-		app.Span().ID(id+"-text").Class("progress-text").Text(text),
 	)
 }

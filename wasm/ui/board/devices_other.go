@@ -1,6 +1,6 @@
 //go:build !(js && wasm)
 
-package ui
+package board
 
 // Outside a browser (the server's pre-rendering) there is no network to
 // watch.

@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"context"
@@ -23,16 +23,16 @@ const (
 	updateLogDB    = "trustforge-updates"
 )
 
-// deviceKit is what the Devices and Update pages share for the tab's
+// Kit is what the Devices and Update pages share for the tab's
 // lifetime: the link to the board, the cache of downloaded releases and the
 // log of updates, whose records it sends to the server when it can.
-type deviceKit struct {
+type Kit struct {
 	// Link is the connection to the board.
 	Link *link.Link
 
 	// synced tells of finished syncs; board of changes to the board
 	// made by one panel that the others must read again.
-	synced, board notify.List
+	Synced, Board notify.List
 
 	mu      sync.Mutex
 	cache   *releasecache.Cache
@@ -48,22 +48,22 @@ type deviceKit struct {
 	wg     sync.WaitGroup
 }
 
-func newDeviceKit() *deviceKit {
+func NewKit() *Kit {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &deviceKit{Link: link.New(), ctx: ctx, cancel: cancel}
+	return &Kit{Link: link.New(), ctx: ctx, cancel: cancel}
 }
 
 // close ends the kit's sync and its link to the board, and returns when
 // their goroutines have ended. The console's kit lives as long as the tab;
 // tests close theirs.
-func (k *deviceKit) close() {
+func (k *Kit) close() {
 	k.cancel()
 	k.wg.Wait()
 	k.Link.Close()
 }
 
-// stores opens the release cache and the update log, once.
-func (k *deviceKit) stores(ctx context.Context) (*releasecache.Cache, *updatelog.Log, error) {
+// Stores opens the release cache and the update log, once.
+func (k *Kit) Stores(ctx context.Context) (*releasecache.Cache, *updatelog.Log, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.cache == nil {
@@ -87,11 +87,11 @@ func (k *deviceKit) stores(ctx context.Context) (*releasecache.Cache, *updatelog
 // seen signed in on this browser.
 const technicianKey = "technician"
 
-// technician returns who runs updates on this browser: the signed-in
+// Technician returns who runs updates on this browser: the signed-in
 // account, remembered for a console reloaded without network, when the
 // session cannot be asked for.
-func (k *deviceKit) technician(ctx context.Context, st *state.App) string {
-	_, log, err := k.stores(ctx)
+func (k *Kit) Technician(ctx context.Context, st *state.App) string {
+	_, log, err := k.Stores(ctx)
 	if s, ok := st.Session(); ok {
 		if err == nil {
 			log.Store.Put(ctx, technicianKey, []byte(s.User))
@@ -105,20 +105,20 @@ func (k *deviceKit) technician(ctx context.Context, st *state.App) string {
 	return string(b)
 }
 
-// syncError returns why the last sync did not send everything, or nil.
-func (k *deviceKit) syncError() error {
+// SyncError returns why the last sync did not send everything, or nil.
+func (k *Kit) SyncError() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.lastErr
 }
 
-// kick asks the syncer to send waiting records now.
-func (k *deviceKit) kick() { k.syncer.Kick() }
+// Kick asks the syncer to send waiting records now.
+func (k *Kit) Kick() { k.syncer.Kick() }
 
-// startSync starts, once for the kit, the goroutine that sends waiting
+// StartSync starts, once for the kit, the goroutine that sends waiting
 // update records to the server (updatelog.Syncer says when) until the kit
 // is closed.
-func (k *deviceKit) startSync(st *state.App) {
+func (k *Kit) StartSync(st *state.App) {
 	k.mu.Lock()
 	if k.syncing || k.ctx.Err() != nil {
 		k.mu.Unlock()
@@ -128,7 +128,7 @@ func (k *deviceKit) startSync(st *state.App) {
 	k.syncer.Sync = func(ctx context.Context) { k.syncOnce(ctx, st) }
 	k.syncer.Start = st.FirstPaint
 	k.mu.Unlock()
-	stop := listenOnline(k.kick)
+	stop := listenOnline(k.Kick)
 	k.wg.Add(1)
 	go func() {
 		defer k.wg.Done()
@@ -140,10 +140,10 @@ func (k *deviceKit) startSync(st *state.App) {
 // errOffline is why records wait while the browser has no network.
 var errOffline = errors.New("ui: no network: the records wait in this browser")
 
-func (k *deviceKit) syncOnce(ctx context.Context, st *state.App) {
+func (k *Kit) syncOnce(ctx context.Context, st *state.App) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	_, log, err := k.stores(ctx)
+	_, log, err := k.Stores(ctx)
 	if err != nil {
 		return
 	}
@@ -182,9 +182,9 @@ func (k *deviceKit) syncOnce(ctx context.Context, st *state.App) {
 	k.setSyncErr(err)
 }
 
-func (k *deviceKit) setSyncErr(err error) {
+func (k *Kit) setSyncErr(err error) {
 	k.mu.Lock()
 	k.lastErr = err
 	k.mu.Unlock()
-	k.synced.Notify()
+	k.Synced.Notify()
 }

@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"context"
@@ -21,15 +21,15 @@ import (
 // baudRates are the serial speeds offered; 115200 is Zephyr's default.
 var baudRates = []int{9600, 57600, 115200, 230400, 460800, 921600, 1000000}
 
-// connectPanel connects the console to a board: a Web Serial port already
+// ConnectPanel connects the console to a board: a Web Serial port already
 // granted to this origin (by an earlier choice or an enterprise policy),
 // one picked in the browser's chooser, a WebUSB device, or the server's
 // simulated board. It shows the link's state, unplugged included.
-type connectPanel struct {
+type ConnectPanel struct {
 	app.Compo
 
 	// Kit holds the link.
-	Kit *deviceKit
+	Kit *Kit
 
 	status   link.Status
 	ports    []*webserial.Port
@@ -49,7 +49,7 @@ type connectPanel struct {
 	ui app.Context
 }
 
-func (p *connectPanel) OnMount(ctx app.Context) {
+func (p *ConnectPanel) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if !app.IsClient {
 		return
@@ -89,7 +89,7 @@ func (p *connectPanel) OnMount(ctx app.Context) {
 	})
 }
 
-func (p *connectPanel) OnDismount() {
+func (p *ConnectPanel) OnDismount() {
 	if p.stopLink != nil {
 		p.stopLink()
 	}
@@ -102,7 +102,7 @@ func (p *connectPanel) OnDismount() {
 }
 
 // refresh lists the granted ports and devices, off the UI goroutine.
-func (p *connectPanel) refresh(ctx app.Context) {
+func (p *ConnectPanel) refresh(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
 		ports, _ := webserial.Granted(ctx)
@@ -112,7 +112,7 @@ func (p *connectPanel) refresh(ctx app.Context) {
 }
 
 // connect runs f, a Link.ConnectX call, off the UI goroutine.
-func (p *connectPanel) connect(ctx app.Context, f func(context.Context) error) {
+func (p *ConnectPanel) connect(ctx app.Context, f func(context.Context) error) {
 	ctx = p.ui
 	if p.busy {
 		return
@@ -125,13 +125,13 @@ func (p *connectPanel) connect(ctx app.Context, f func(context.Context) error) {
 		ctx.Dispatch(func(app.Context) {
 			p.busy = false
 			if err != nil {
-				p.err = describeDevice(err)
+				p.err = DescribeDevice(err)
 			}
 		})
 	})
 }
 
-func (p *connectPanel) connectPort(ctx app.Context, port *webserial.Port) {
+func (p *ConnectPanel) connectPort(ctx app.Context, port *webserial.Port) {
 	baud := p.baud
 	p.connect(ctx, func(c context.Context) error { return p.Kit.Link.ConnectSerial(c, port, baud) })
 }
@@ -139,7 +139,7 @@ func (p *connectPanel) connectPort(ctx app.Context, port *webserial.Port) {
 // choosePort shows the browser's port chooser. It must start from the
 // click: requestPort needs the click's user activation, which lasts a few
 // seconds, so the goroutine calls it at once.
-func (p *connectPanel) choosePort(ctx app.Context, e app.Event) {
+func (p *ConnectPanel) choosePort(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.busy || p.choosing != nil {
 		return
@@ -155,7 +155,7 @@ func (p *connectPanel) choosePort(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.choosing = nil
 			if err != nil && !errors.Is(err, context.Canceled) {
-				p.err = describeDevice(err)
+				p.err = DescribeDevice(err)
 			}
 		})
 		cancel()
@@ -163,7 +163,7 @@ func (p *connectPanel) choosePort(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *connectPanel) chooseUSB(ctx app.Context, e app.Event) {
+func (p *ConnectPanel) chooseUSB(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.busy || p.choosing != nil {
 		return
@@ -178,7 +178,7 @@ func (p *connectPanel) chooseUSB(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.choosing = nil
 			if err != nil && !errors.Is(err, context.Canceled) {
-				p.err = describeDevice(err)
+				p.err = DescribeDevice(err)
 			}
 		})
 		cancel()
@@ -186,23 +186,23 @@ func (p *connectPanel) chooseUSB(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *connectPanel) cancelChooser(ctx app.Context, e app.Event) {
+func (p *ConnectPanel) cancelChooser(ctx app.Context, e app.Event) {
 	if p.choosing != nil {
 		p.choosing()
 	}
 }
 
-func (p *connectPanel) connectSimulated(ctx app.Context, e app.Event) {
+func (p *ConnectPanel) connectSimulated(ctx app.Context, e app.Event) {
 	u := app.Window().URL()
 	url, err := wsboard.URL(u.Scheme + "://" + u.Host)
 	if err != nil {
-		p.err = describeDevice(err)
+		p.err = DescribeDevice(err)
 		return
 	}
 	p.connect(ctx, func(c context.Context) error { return p.Kit.Link.ConnectSimulated(c, url) })
 }
 
-func (p *connectPanel) disconnect(ctx app.Context, e app.Event) {
+func (p *ConnectPanel) disconnect(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	ctx.Async(func() {
 		p.Kit.Link.Disconnect()
@@ -210,7 +210,7 @@ func (p *connectPanel) disconnect(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *connectPanel) Render() app.UI {
+func (p *ConnectPanel) Render() app.UI {
 	st := p.status
 	return app.Section().ID("connect").Class("panel").Aria("label", "Connection").Body(
 		app.H2().Text("Connection"),
@@ -229,7 +229,7 @@ func (p *connectPanel) Render() app.UI {
 			)
 		}),
 		app.If(st.State == link.Failed && st.Err != nil, func() app.UI {
-			return app.P().ID("link-error").DataSet("testid", "link-error").Class("error").Text(describeDevice(st.Err))
+			return app.P().ID("link-error").DataSet("testid", "link-error").Class("error").Text(DescribeDevice(st.Err))
 		}),
 		app.If(st.State == link.Connected || st.State == link.Unplugged, func() app.UI {
 			return app.Button().ID("link-disconnect").DataSet("testid", "link-disconnect").Class("btn-ghost").
@@ -243,7 +243,7 @@ func (p *connectPanel) Render() app.UI {
 	)
 }
 
-func (p *connectPanel) renderChoices() app.UI {
+func (p *ConnectPanel) renderChoices() app.UI {
 	busy := p.busy || p.choosing != nil || p.status.State == link.Connecting
 	return app.Div().Class("connect-choices").Body(
 		app.Div().Class("form-inline").Body(
@@ -315,8 +315,8 @@ func linkText(st link.Status) string {
 	return "No board connected."
 }
 
-// describeDevice is describe for board errors, with what to do.
-func describeDevice(err error) string {
+// DescribeDevice is describe for board errors, with what to do.
+func DescribeDevice(err error) string {
 	switch {
 	case errors.Is(err, webserial.ErrUnsupported), errors.Is(err, webusb.ErrUnsupported):
 		return "This browser cannot reach boards: open the console in Chrome, Edge or Chromium."

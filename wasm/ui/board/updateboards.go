@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"context"
@@ -35,9 +35,9 @@ func pause(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// isDfuSe reports whether a granted DFU device shows a DfuSe memory layout
+// IsDfuSe reports whether a granted DFU device shows a DfuSe memory layout
 // (an interface named "@…").
-func isDfuSe(i webusb.Info) bool {
+func IsDfuSe(i webusb.Info) bool {
 	for _, c := range i.Configurations {
 		for _, it := range c.Interfaces {
 			if it.Class == webusb.DFUClass && it.Subclass == webusb.DFUSubclass && strings.HasPrefix(it.Name, "@") {
@@ -59,42 +59,42 @@ func hasBulk(i webusb.Info) bool {
 	return false
 }
 
-// dfuBoard is a USB DFU board found by its serial number, which it keeps
+// DFUBoard is a USB DFU board found by its serial number, which it keeps
 // across re-enumerations (DFU mode, a reset, an unplug): the
 // updateflow.DFULink of the console. Its application's SMP interface is
 // reached through the console's link, so its log shows the exchange.
-type dfuBoard struct {
-	serial string
-	link   *link.Link
+type DFUBoard struct {
+	Serial string
+	Link   *link.Link
 
-	sess *dfuSession
+	sess *DFUSession
 	app  *smp.Client
 }
 
-var _ updateflow.DFULink = (*dfuBoard)(nil)
+var _ updateflow.DFULink = (*DFUBoard)(nil)
 
 // find returns the granted device with the serial number that f accepts.
-func (b *dfuBoard) find(ctx context.Context, f func(webusb.Info) bool) (*webusb.Device, error) {
+func (b *DFUBoard) find(ctx context.Context, f func(webusb.Info) bool) (*webusb.Device, error) {
 	devs, err := webusb.Granted(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range devs {
-		if i := d.Info(); i.SerialNumber == b.serial && f(i) {
+		if i := d.Info(); i.SerialNumber == b.Serial && f(i) {
 			return d, nil
 		}
 	}
 	return nil, nil
 }
 
-func (b *dfuBoard) DFU(ctx context.Context) (dfu.Control, *dfu.Description, error) {
+func (b *DFUBoard) DFU(ctx context.Context) (dfu.Control, *dfu.Description, error) {
 	if b.sess != nil {
-		b.sess.close()
+		b.sess.Close()
 		b.sess = nil
 	}
 	if b.app != nil {
 		// The application's SMP connection holds the device open.
-		b.link.Disconnect()
+		b.Link.Disconnect()
 		b.app = nil
 	}
 	for {
@@ -103,24 +103,24 @@ func (b *dfuBoard) DFU(ctx context.Context) (dfu.Control, *dfu.Description, erro
 			return nil, nil, err
 		}
 		if d != nil {
-			s, err := openDFU(ctx, d)
+			s, err := OpenDFU(ctx, d)
 			if err == nil {
 				b.sess = s
-				return s.ctl, s.desc, nil
+				return s.ctl, s.Desc, nil
 			}
 			if !errors.Is(err, dfu.ErrDisconnected) {
 				return nil, nil, err
 			}
 		}
 		if err := pause(ctx, pollEvery); err != nil {
-			return nil, nil, fmt.Errorf("ui: waiting for USB device %s: %w", b.serial, err)
+			return nil, nil, fmt.Errorf("ui: waiting for USB device %s: %w", b.Serial, err)
 		}
 	}
 }
 
-func (b *dfuBoard) App(ctx context.Context, wait bool) (*smp.Client, error) {
+func (b *DFUBoard) App(ctx context.Context, wait bool) (*smp.Client, error) {
 	if b.app != nil {
-		if c, err := b.link.Client(); err == nil && c == b.app {
+		if c, err := b.Link.Client(); err == nil && c == b.app {
 			return c, nil
 		}
 		b.app = nil
@@ -131,10 +131,10 @@ func (b *dfuBoard) App(ctx context.Context, wait bool) (*smp.Client, error) {
 			return nil, err
 		}
 		if d != nil {
-			if err := b.link.ConnectUSB(ctx, d); err != nil {
+			if err := b.Link.ConnectUSB(ctx, d); err != nil {
 				return nil, err
 			}
-			c, err := b.link.Client()
+			c, err := b.Link.Client()
 			if err != nil {
 				return nil, err
 			}
@@ -142,7 +142,7 @@ func (b *dfuBoard) App(ctx context.Context, wait bool) (*smp.Client, error) {
 			return c, nil
 		}
 		if !wait {
-			return nil, fmt.Errorf("%w: USB device %s shows no SMP interface now", updateflow.ErrNoApp, b.serial)
+			return nil, fmt.Errorf("%w: USB device %s shows no SMP interface now", updateflow.ErrNoApp, b.Serial)
 		}
 		if err := pause(ctx, pollEvery); err != nil {
 			return nil, err
@@ -162,27 +162,31 @@ func isDFUMode(i webusb.Info) bool {
 	return false
 }
 
-func (b *dfuBoard) close() {
+func (b *DFUBoard) close() {
 	if b.sess != nil {
-		b.sess.close()
+		b.sess.Close()
 		b.sess = nil
 	}
 }
 
-// espBoard is an ESP32 board on a granted Web Serial port of an ESP32's
+// ESPBoard is an ESP32 board on a granted Web Serial port of an ESP32's
 // USB bridge: the updateflow.ESPLink of the console. When it is unplugged
 // it waits for such a port to be granted and plugged in again.
-type espBoard struct{}
+type ESPBoard struct{}
 
-var _ updateflow.ESPLink = espBoard{}
+var _ updateflow.ESPLink = ESPBoard{}
 
-// espPort is a Web Serial port the ESP kind closes when it is done.
-type espPort struct{ espSerial }
+// ESPPort is a Web Serial port the ESP kind closes when it is done.
+type ESPPort struct{ ESPSerial }
 
-func (p espPort) Close() error { return p.p.Close() }
+// NewESPPort returns the open port p as an ESP32 ROM loader's line: its
+// DTR and RTS reset the chip, and Close closes the port.
+func NewESPPort(p *webserial.Port) ESPPort { return ESPPort{ESPSerial{p}} }
 
-// grantedESP returns the granted ports of ESP32 bridges.
-func grantedESP(ctx context.Context) ([]*webserial.Port, error) {
+func (p ESPPort) Close() error { return p.p.Close() }
+
+// GrantedESP returns the granted ports of ESP32 bridges.
+func GrantedESP(ctx context.Context) ([]*webserial.Port, error) {
 	ports, err := webserial.Granted(ctx)
 	if err != nil {
 		return nil, err
@@ -196,9 +200,9 @@ func grantedESP(ctx context.Context) ([]*webserial.Port, error) {
 	return out, nil
 }
 
-func (espBoard) Open(ctx context.Context) (esprom.Transport, error) {
+func (ESPBoard) Open(ctx context.Context) (esprom.Transport, error) {
 	for {
-		ports, err := grantedESP(ctx)
+		ports, err := GrantedESP(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +211,7 @@ func (espBoard) Open(ctx context.Context) (esprom.Transport, error) {
 			if err := p.Open(ctx, webserial.Options{BaudRate: 115200}); err != nil {
 				return nil, err
 			}
-			return espPort{espSerial{p}}, nil
+			return ESPPort{ESPSerial{p}}, nil
 		}
 		if err := pause(ctx, pollEvery); err != nil {
 			return nil, fmt.Errorf("ui: waiting for the ESP32's port: %w", err)

@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package ui
+package board
 
 import (
 	"github.com/hack-pad/safejs"

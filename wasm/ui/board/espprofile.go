@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"context"
@@ -77,7 +77,7 @@ func espProfileSummary(pr pki.Profile) string {
 }
 
 // loadProfiles reads the ESP32 profiles this browser's CA holds.
-func (p *espPanel) loadProfiles() {
+func (p *ESPPanel) loadProfiles() {
 	ctx := p.ui
 	if p.App == nil {
 		return
@@ -105,7 +105,7 @@ func (p *espPanel) loadProfiles() {
 }
 
 // profile returns the chosen ESP32 profile.
-func (p *espPanel) profile() (pki.Profile, bool) {
+func (p *ESPPanel) profile() (pki.Profile, bool) {
 	for _, pr := range p.profiles {
 		if pr.Product == p.product && p.product != "" {
 			return pr, true
@@ -116,7 +116,7 @@ func (p *espPanel) profile() (pki.Profile, bool) {
 
 // nextStep plans the next eFuse step the chosen profile asks of the
 // board; when there is none, it records the board as it is.
-func (p *espPanel) nextStep(ctx app.Context, e app.Event) {
+func (p *ESPPanel) nextStep(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	pr, ok := p.profile()
 	if !ok || p.ef == nil || p.busy {
@@ -129,7 +129,7 @@ func (p *espPanel) nextStep(ctx app.Context, e app.Event) {
 		plan, err = esprom.NextBurn(p.ef, prov, rand.Reader)
 	}
 	if err != nil {
-		p.err = describeESP(err)
+		p.err = DescribeESP(err)
 		return
 	}
 	if plan != nil {
@@ -156,8 +156,8 @@ func (p *espPanel) nextStep(ctx app.Context, e app.Event) {
 // record creates or updates the board's registry entry under the
 // profile's product: its MAC and the eFuse state just read. It says what
 // it did, or nothing when the account may not register boards.
-func (p *espPanel) record(ctx context.Context, pr pki.Profile, ci *esprom.ChipInfo, ef *esprom.Efuses) (string, error) {
-	if p.App == nil || !canRegistry(p.App, state.PermProvision) {
+func (p *ESPPanel) record(ctx context.Context, pr pki.Profile, ci *esprom.ChipInfo, ef *esprom.Efuses) (string, error) {
+	if p.App == nil || !kit.CanRegistry(p.App, state.PermProvision) {
 		return "", nil
 	}
 	st := ef.State(ci.Chip.String())
@@ -186,7 +186,7 @@ func hasPurpose(s esprom.SecurityState, p esprom.KeyPurpose) bool {
 
 // renderProfile offers the Identity page's ESP32 profiles and the next
 // step of the chosen one.
-func (p *espPanel) renderProfile() app.UI {
+func (p *ESPPanel) renderProfile() app.UI {
 	if len(p.profiles) == 0 {
 		return app.P().ID("esp-no-profile").Class("muted").Body(
 			app.Text("To provision boards from a profile and record them in the device registry, define an ESP32 profile on the "),

@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"runtime"
@@ -14,13 +14,13 @@ import (
 func TestDeviceKitCloseEndsItsGoroutines(t *testing.T) {
 	base := runtime.NumGoroutine()
 	for range 3 {
-		k := newDeviceKit()
+		k := NewKit()
 		st := state.New(state.Config{API: &client.Client{BaseURL: "http://127.0.0.1:0"}})
-		k.startSync(st)
-		k.startSync(st) // once per kit
-		k.kick()
+		k.StartSync(st)
+		k.StartSync(st) // once per kit
+		k.Kick()
 		k.close()
-		k.startSync(st) // a closed kit starts nothing
+		k.StartSync(st) // a closed kit starts nothing
 	}
 	// A goroutine that returned may take a moment to leave the count.
 	deadline := time.Now().Add(10 * time.Second)

@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func TestDescribeDevice(t *testing.T) {
 		{errors.New("webserial: open: something odd"), "Open: something odd."},
 	}
 	for _, tt := range tests {
-		if got := describeDevice(tt.err); got != tt.want {
+		if got := DescribeDevice(tt.err); got != tt.want {
 			t.Errorf("describeDevice(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}

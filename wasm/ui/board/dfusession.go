@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// dfuSession is a DFU device the console has open: in DFU mode, its
+// DFUSession is a DFU device the console has open: in DFU mode, its
 // descriptors read. Its methods do USB I/O: call them off the UI goroutine.
-type dfuSession struct {
+type DFUSession struct {
 	dev  *webusb.Device
 	ctl  dfu.Control
-	desc *dfu.Description
+	Desc *dfu.Description
 	// written is what the last write put where, for a later read back.
-	written []dfuWritten
+	Written []dfuWritten
 }
 
 type dfuWritten struct {
@@ -26,9 +26,9 @@ type dfuWritten struct {
 	els []dfu.Element
 }
 
-// openDFU opens dev and, when it runs its application, detaches it into DFU
+// OpenDFU opens dev and, when it runs its application, detaches it into DFU
 // mode and finds it again (a new USB device, same serial number).
-func openDFU(ctx context.Context, dev *webusb.Device) (*dfuSession, error) {
+func OpenDFU(ctx context.Context, dev *webusb.Device) (*DFUSession, error) {
 	c, err := webusb.OpenDFU(ctx, dev)
 	if err != nil {
 		return nil, err
@@ -38,22 +38,22 @@ func openDFU(ctx context.Context, dev *webusb.Device) (*dfuSession, error) {
 		c.Close()
 		return nil, err
 	}
-	s := &dfuSession{dev: dev, ctl: ctl, desc: desc}
+	s := &DFUSession{dev: dev, ctl: ctl, Desc: desc}
 	if w, ok := ctl.(*webusb.DFUControl); ok {
 		s.dev = w.Device()
 	}
 	return s, nil
 }
 
-func (s *dfuSession) close() {
+func (s *DFUSession) Close() {
 	if c, ok := s.ctl.(dfu.Closer); ok {
 		c.Close()
 	}
 }
 
-// dfuse reports whether the device speaks ST's DfuSe.
-func (s *dfuSession) dfuse() bool {
-	for _, a := range s.desc.DFU() {
+// DfuSe reports whether the device speaks ST's DfuSe.
+func (s *DFUSession) DfuSe() bool {
+	for _, a := range s.Desc.DFU() {
 		if a.Functional != nil && a.Functional.DfuSe() {
 			return true
 		}
@@ -61,11 +61,11 @@ func (s *dfuSession) dfuse() bool {
 	return false
 }
 
-// targets are the alternate settings a file can be written to: every
+// Targets are the alternate settings a file can be written to: every
 // DFU-mode setting but option bytes.
-func (s *dfuSession) targets() []dfu.AltSetting {
+func (s *DFUSession) Targets() []dfu.AltSetting {
 	var out []dfu.AltSetting
-	for _, a := range s.desc.DFU() {
+	for _, a := range s.Desc.DFU() {
 		if a.Runtime() {
 			continue
 		}
@@ -77,9 +77,9 @@ func (s *dfuSession) targets() []dfu.AltSetting {
 	return out
 }
 
-// optionBytes returns the DfuSe option bytes setting, if any.
-func (s *dfuSession) optionBytes() (dfu.AltSetting, bool) {
-	for _, a := range s.desc.DFU() {
+// OptionBytes returns the DfuSe option bytes setting, if any.
+func (s *DFUSession) OptionBytes() (dfu.AltSetting, bool) {
+	for _, a := range s.Desc.DFU() {
 		if l, err := a.Layout(); err == nil && strings.Contains(strings.ToLower(l.Name), "option bytes") {
 			return a, true
 		}
@@ -87,11 +87,11 @@ func (s *dfuSession) optionBytes() (dfu.AltSetting, bool) {
 	return dfu.AltSetting{}, false
 }
 
-// write writes a file through alt: a DfuSe .dfu file to its targets, an
+// Write writes a file through alt: a DfuSe .dfu file to its targets, an
 // Intel HEX or raw file at its addresses (raw at addr) on a DfuSe device,
 // or the whole file (an MCUboot image) into a slot setting. It reads back
 // and compares where the device allows, and says what it did.
-func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte, addr uint32, progress func(dfu.Stage, int64, int64)) (string, error) {
+func (s *DFUSession) Write(ctx context.Context, alt dfu.AltSetting, data []byte, addr uint32, progress func(dfu.Stage, int64, int64)) (string, error) {
 	opts := dfu.WriteOptions{Progress: func(_ dfu.AltSetting, st dfu.Stage, done, total int64) {
 		if progress != nil {
 			progress(st, done, total)
@@ -102,18 +102,18 @@ func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte,
 		verified = ", read back and compared: identical"
 	}
 	if f, err := dfu.ParseFile(data); err == nil {
-		if f.VendorID != dfu.AnyID && f.VendorID != s.desc.VendorID || f.ProductID != dfu.AnyID && f.ProductID != s.desc.ProductID {
-			return "", fmt.Errorf("ui: the file is for device %04x:%04x, this one is %04x:%04x", f.VendorID, f.ProductID, s.desc.VendorID, s.desc.ProductID)
+		if f.VendorID != dfu.AnyID && f.VendorID != s.Desc.VendorID || f.ProductID != dfu.AnyID && f.ProductID != s.Desc.ProductID {
+			return "", fmt.Errorf("ui: the file is for device %04x:%04x, this one is %04x:%04x", f.VendorID, f.ProductID, s.Desc.VendorID, s.Desc.ProductID)
 		}
 		if f.DfuSe() {
-			if err := dfu.WriteDfuSe(ctx, s.ctl, s.desc, f, opts); err != nil {
+			if err := dfu.WriteDfuSe(ctx, s.ctl, s.Desc, f, opts); err != nil {
 				return "", err
 			}
-			s.written = s.written[:0]
+			s.Written = s.Written[:0]
 			n := 0
 			for _, t := range f.Targets {
-				a, _ := dfu.FindAlt(s.desc, t.Alternate)
-				s.written = append(s.written, dfuWritten{alt: a, els: t.Elements})
+				a, _ := dfu.FindAlt(s.Desc, t.Alternate)
+				s.Written = append(s.Written, dfuWritten{alt: a, els: t.Elements})
 				for _, e := range t.Elements {
 					n += len(e.Data)
 				}
@@ -130,23 +130,23 @@ func (s *dfuSession) write(ctx context.Context, alt dfu.AltSetting, data []byte,
 		if err := dfu.WriteElements(ctx, s.ctl, alt, els, opts); err != nil {
 			return "", err
 		}
-		s.written = []dfuWritten{{alt: alt, els: els}}
+		s.Written = []dfuWritten{{alt: alt, els: els}}
 		return fmt.Sprintf("Wrote %s at 0x%08X%s.", kit.SizeText(int64(len(data))), els[0].Address, verified), nil
 	}
 	if err := dfu.WriteSlot(ctx, s.ctl, alt, data, opts); err != nil {
 		return "", err
 	}
-	s.written = nil
+	s.Written = nil
 	return fmt.Sprintf("Wrote %s into %s%s. Reset the board to test-boot it.", kit.SizeText(int64(len(data))), alt.Name, verified), nil
 }
 
-// readBack reads what the last write put on a DfuSe device and compares.
-func (s *dfuSession) readBack(ctx context.Context) (string, error) {
-	if len(s.written) == 0 {
+// ReadBack reads what the last write put on a DfuSe device and compares.
+func (s *DFUSession) ReadBack(ctx context.Context) (string, error) {
+	if len(s.Written) == 0 {
 		return "", fmt.Errorf("ui: nothing written in this session to compare")
 	}
 	n := 0
-	for _, w := range s.written {
+	for _, w := range s.Written {
 		d, err := dfu.Open(ctx, s.ctl, w.alt)
 		if err != nil {
 			return "", err
@@ -161,9 +161,9 @@ func (s *dfuSession) readBack(ctx context.Context) (string, error) {
 	return fmt.Sprintf("Read back %s: identical to what was written.", kit.SizeText(int64(n))), nil
 }
 
-// rdp reads the read-out protection level.
-func (s *dfuSession) rdp(ctx context.Context) (dfu.RDPLevel, error) {
-	a, ok := s.optionBytes()
+// RDP reads the read-out protection level.
+func (s *DFUSession) RDP(ctx context.Context) (dfu.RDPLevel, error) {
+	a, ok := s.OptionBytes()
 	if !ok {
 		return 0, fmt.Errorf("ui: the device has no option bytes memory")
 	}
@@ -174,10 +174,10 @@ func (s *dfuSession) rdp(ctx context.Context) (dfu.RDPLevel, error) {
 	return d.ReadRDP(ctx)
 }
 
-// setRDP1 sets read-out protection level 1; the part resets to apply it,
+// SetRDP1 sets read-out protection level 1; the part resets to apply it,
 // and the session follows it to the device it comes back as.
-func (s *dfuSession) setRDP1(ctx context.Context) error {
-	a, ok := s.optionBytes()
+func (s *DFUSession) SetRDP1(ctx context.Context) error {
+	a, ok := s.OptionBytes()
 	if !ok {
 		return fmt.Errorf("ui: the device has no option bytes memory")
 	}
@@ -193,9 +193,9 @@ func (s *dfuSession) setRDP1(ctx context.Context) error {
 
 // reopen finds the device again after it reset: a new USB device with the
 // same serial number.
-func (s *dfuSession) reopen(ctx context.Context) error {
+func (s *DFUSession) reopen(ctx context.Context) error {
 	old, serial := s.dev, s.dev.Info().SerialNumber
-	s.close()
+	s.Close()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
@@ -216,7 +216,7 @@ func (s *dfuSession) reopen(ctx context.Context) error {
 				c.Close()
 				continue
 			}
-			s.dev, s.ctl, s.desc = d, c, desc
+			s.dev, s.ctl, s.Desc = d, c, desc
 			return nil
 		}
 		select {
@@ -227,21 +227,21 @@ func (s *dfuSession) reopen(ctx context.Context) error {
 	}
 }
 
-// reset resets the device: a Zephyr board reboots, MCUboot test-boots a
+// Reset resets the device: a Zephyr board reboots, MCUboot test-boots a
 // new slot-1 image.
-func (s *dfuSession) reset(ctx context.Context) error {
+func (s *DFUSession) Reset(ctx context.Context) error {
 	r, ok := s.ctl.(dfu.Resetter)
 	if !ok {
 		return fmt.Errorf("ui: this connection cannot reset the device: unplug and replug it")
 	}
 	err := r.Reset(ctx)
-	s.close()
+	s.Close()
 	return err
 }
 
-// leave starts a DfuSe device's application.
-func (s *dfuSession) leave(ctx context.Context) error {
-	ts := s.targets()
+// Leave starts a DfuSe device's application.
+func (s *DFUSession) Leave(ctx context.Context) error {
+	ts := s.Targets()
 	if len(ts) == 0 {
 		return fmt.Errorf("ui: the device has no memory to start from")
 	}
@@ -254,6 +254,6 @@ func (s *dfuSession) leave(ctx context.Context) error {
 		return err
 	}
 	err = d.Leave(ctx, l.Sectors[0].Addr)
-	s.close()
+	s.Close()
 	return err
 }

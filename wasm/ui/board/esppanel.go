@@ -1,4 +1,4 @@
-package ui
+package board
 
 import (
 	"context"
@@ -19,24 +19,27 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// espUSBFilters are the USB serial bridges ESP32 boards carry: Espressif's
+// Irreversible is what every eFuse step says, wherever it is shown.
+const Irreversible = "eFuses only change from 0 to 1: this cannot be undone."
+
+// ESPUSBFilters are the USB serial bridges ESP32 boards carry: Espressif's
 // own USB-Serial-JTAG, Silicon Labs CP210x, WCH CH340/CH343, FTDI.
-var espUSBFilters = []webserial.Filter{{VendorID: 0x303a}, {VendorID: 0x10c4}, {VendorID: 0x1a86}, {VendorID: 0x0403}}
+var ESPUSBFilters = []webserial.Filter{{VendorID: 0x303a}, {VendorID: 0x10c4}, {VendorID: 0x1a86}, {VendorID: 0x0403}}
 
-// espSerial is a Web Serial port as the ROM loader client's transport,
+// ESPSerial is a Web Serial port as the ROM loader client's transport,
 // with the DTR/RTS lines that reset an ESP32 into its bootloader.
-type espSerial struct{ p *webserial.Port }
+type ESPSerial struct{ p *webserial.Port }
 
-func (s espSerial) Read(ctx context.Context, b []byte) (int, error)  { return s.p.Read(ctx, b) }
-func (s espSerial) Write(ctx context.Context, b []byte) (int, error) { return s.p.Write(ctx, b) }
-func (s espSerial) SetLines(ctx context.Context, dtr, rts bool) error {
+func (s ESPSerial) Read(ctx context.Context, b []byte) (int, error)  { return s.p.Read(ctx, b) }
+func (s ESPSerial) Write(ctx context.Context, b []byte) (int, error) { return s.p.Write(ctx, b) }
+func (s ESPSerial) SetLines(ctx context.Context, dtr, rts bool) error {
 	return s.p.SetSignals(ctx, webserial.Signals{DataTerminalReady: &dtr, RequestToSend: &rts})
 }
 
-// espPanel detects an ESP32 on a Web Serial port through its ROM loader,
+// ESPPanel detects an ESP32 on a Web Serial port through its ROM loader,
 // shows its chip, revision, MAC, flash and eFuse security state, and
 // flashes an image at an offset with verification.
-type espPanel struct {
+type ESPPanel struct {
 	app.Compo
 
 	// App is the tab's shared state: the CA's ESP32 profiles and the
@@ -71,7 +74,7 @@ type espPanel struct {
 	total    int
 }
 
-func (p *espPanel) OnMount(ctx app.Context) {
+func (p *ESPPanel) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if p.offset == "" {
 		p.offset = "0x10000"
@@ -81,9 +84,9 @@ func (p *espPanel) OnMount(ctx app.Context) {
 	}
 }
 
-func (p *espPanel) OnDismount() { p.disconnect() }
+func (p *ESPPanel) OnDismount() { p.disconnect() }
 
-func (p *espPanel) disconnect() {
+func (p *ESPPanel) disconnect() {
 	if p.client != nil {
 		p.client.Close()
 		p.client = nil
@@ -97,7 +100,7 @@ func (p *espPanel) disconnect() {
 
 // connect opens a granted ESP32 port, or asks for one; requestPort needs
 // the click's user activation, so it is called at once.
-func (p *espPanel) connect(ctx app.Context, e app.Event) {
+func (p *ESPPanel) connect(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.busy {
 		return
@@ -111,7 +114,7 @@ func (p *espPanel) connect(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.busy = false
 			if err != nil {
-				p.err = describeESP(err)
+				p.err = DescribeESP(err)
 				return
 			}
 			p.port, p.client, p.chip, p.ef = port, c, ci, ef
@@ -122,7 +125,7 @@ func (p *espPanel) connect(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client, *esprom.ChipInfo, *esprom.Efuses, error) {
+func (p *ESPPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client, *esprom.ChipInfo, *esprom.Efuses, error) {
 	ports, _ := webserial.Granted(ctx)
 	var port *webserial.Port
 	for _, q := range ports {
@@ -133,14 +136,14 @@ func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client,
 	}
 	if port == nil {
 		var err error
-		if port, err = webserial.Request(ctx, espUSBFilters...); err != nil {
+		if port, err = webserial.Request(ctx, ESPUSBFilters...); err != nil {
 			return nil, nil, nil, nil, err
 		}
 	}
 	if err := port.Open(ctx, webserial.Options{BaudRate: 115200}); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	c := esprom.New(espSerial{port}, esprom.Options{})
+	c := esprom.New(ESPSerial{port}, esprom.Options{})
 	ci, err := c.Connect(ctx, esprom.ResetClassic)
 	if err != nil {
 		c.Close()
@@ -159,7 +162,7 @@ func (p *espPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client,
 }
 
 func isESPBridge(vid uint16) bool {
-	for _, f := range espUSBFilters {
+	for _, f := range ESPUSBFilters {
 		if f.VendorID == vid {
 			return true
 		}
@@ -167,7 +170,7 @@ func isESPBridge(vid uint16) bool {
 	return false
 }
 
-func (p *espPanel) pick(ctx app.Context, e app.Event) {
+func (p *ESPPanel) pick(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	files, err := kit.InputFiles("esp-file")
 	if err != nil || len(files) == 0 {
@@ -195,7 +198,7 @@ func (p *espPanel) pick(ctx app.Context, e app.Event) {
 		}
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.err = describeESP(err)
+				p.err = DescribeESP(err)
 				return
 			}
 			if desc == "" {
@@ -206,7 +209,7 @@ func (p *espPanel) pick(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *espPanel) flash(ctx app.Context, e app.Event) {
+func (p *ESPPanel) flash(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.busy || p.client == nil || p.file == nil {
 		return
@@ -234,7 +237,7 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.busy = false
 			if err != nil {
-				p.err = describeESP(err)
+				p.err = DescribeESP(err)
 				return
 			}
 			how := "verified with the chip's MD5"
@@ -254,7 +257,7 @@ func (p *espPanel) flash(ctx app.Context, e app.Event) {
 
 // planDigest reads a Secure Boot v2 public (or signing) key and plans
 // burning its digest into a free key block.
-func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
+func (p *ESPPanel) planDigest(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	files, err := kit.InputFiles("esp-sb-key")
 	if err != nil || len(files) == 0 || p.ef == nil {
@@ -276,7 +279,7 @@ func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
 		}
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
-				p.err = describeESP(err)
+				p.err = DescribeESP(err)
 				return
 			}
 			p.plan = plan
@@ -287,47 +290,47 @@ func (p *espPanel) planDigest(ctx app.Context, e app.Event) {
 // planFlashKey draws a new XTS-AES-128 key in this browser and plans
 // burning it, read-protected, into a free key block. The key is not kept
 // anywhere else: only the chip's flash controller will ever use it.
-func (p *espPanel) planFlashKey(ctx app.Context, e app.Event) {
+func (p *ESPPanel) planFlashKey(ctx app.Context, e app.Event) {
 	if p.ef == nil {
 		return
 	}
 	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		p.err = describeESP(err)
+		p.err = DescribeESP(err)
 		return
 	}
 	plan, err := esprom.PlanKey(p.ef, esprom.PurposeXTSAES128, key, true)
 	if err != nil {
-		p.err = describeESP(err)
+		p.err = DescribeESP(err)
 		return
 	}
 	p.plan = plan
 }
 
 // planFlashEncryption plans turning flash encryption on.
-func (p *espPanel) planFlashEncryption(ctx app.Context, e app.Event) {
+func (p *ESPPanel) planFlashEncryption(ctx app.Context, e app.Event) {
 	if p.ef == nil {
 		return
 	}
 	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
 	plan, err := esprom.PlanFlashEncryption(p.ef, false)
 	if err != nil {
-		p.err = describeESP(err)
+		p.err = DescribeESP(err)
 		return
 	}
 	p.plan = plan
 }
 
 // planSecureBoot plans burning SECURE_BOOT_EN.
-func (p *espPanel) planSecureBoot(ctx app.Context, e app.Event) {
+func (p *ESPPanel) planSecureBoot(ctx app.Context, e app.Event) {
 	if p.ef == nil {
 		return
 	}
 	p.plan, p.confirmed, p.err, p.msg = nil, false, "", ""
 	plan, err := esprom.PlanSecureBoot(p.ef)
 	if err != nil {
-		p.err = describeESP(err)
+		p.err = DescribeESP(err)
 		return
 	}
 	p.plan = plan
@@ -335,7 +338,7 @@ func (p *espPanel) planSecureBoot(ctx app.Context, e app.Event) {
 
 // burn programs the confirmed plan, then reads the eFuses and the chip's
 // security state again.
-func (p *espPanel) burn(ctx app.Context, e app.Event) {
+func (p *ESPPanel) burn(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.busy || p.plan == nil || !p.confirmed || p.client == nil {
 		return
@@ -362,7 +365,7 @@ func (p *espPanel) burn(ctx app.Context, e app.Event) {
 		ctx.Dispatch(func(app.Context) {
 			p.busy, p.plan, p.confirmed = false, nil, false
 			if err != nil {
-				p.err = describeESP(err)
+				p.err = DescribeESP(err)
 				return
 			}
 			p.ef, p.efuses, p.chip = ef, ef.Summary(), ci
@@ -377,17 +380,17 @@ func (p *espPanel) burn(ctx app.Context, e app.Event) {
 	})
 }
 
-func describeESP(err error) string {
+func DescribeESP(err error) string {
 	switch {
 	case errors.Is(err, esprom.ErrNoSync):
 		return "The board did not answer in download mode: hold BOOT while pressing RESET, release RESET then BOOT, and connect again."
 	case errors.Is(err, webserial.ErrNoPortChosen):
 		return "No port was chosen."
 	}
-	return describeDevice(err)
+	return DescribeDevice(err)
 }
 
-func (p *espPanel) Render() app.UI {
+func (p *ESPPanel) Render() app.UI {
 	ci := p.chip
 	return app.Section().ID("esp").Class("panel").DataSet("testid", "esp").Aria("label", "ESP32 boards").Body(
 		app.H2().Text("ESP32 boards"),
@@ -404,9 +407,9 @@ func (p *espPanel) Render() app.UI {
 				app.Dt().Text("Chip"), app.Dd().ID("esp-chip").DataSet("testid", "esp-chip").Text(fmt.Sprintf("%v revision %v", ci.Chip, ci.Revision)),
 				app.Dt().Text("MAC"), app.Dd().ID("esp-mac").Text(ci.MAC.String()),
 				app.Dt().Text("Flash"), app.Dd().ID("esp-flash-size").Text(fmt.Sprintf("%d MB", ci.FlashSize>>20)),
-				app.Dt().Text("Secure Boot"), app.Dd().ID("esp-secure-boot").Text(onOffText(ci.SecureBoot)),
-				app.Dt().Text("Flash encryption"), app.Dd().ID("esp-flash-encryption").Text(onOffText(ci.FlashEncrypted)),
-				app.Dt().Text("Secure Download Mode"), app.Dd().ID("esp-sdm").Text(onOffText(ci.SecureDownload)),
+				app.Dt().Text("Secure Boot"), app.Dd().ID("esp-secure-boot").Text(OnOffText(ci.SecureBoot)),
+				app.Dt().Text("Flash encryption"), app.Dd().ID("esp-flash-encryption").Text(OnOffText(ci.FlashEncrypted)),
+				app.Dt().Text("Secure Download Mode"), app.Dd().ID("esp-sdm").Text(OnOffText(ci.SecureDownload)),
 			)
 		}),
 		app.If(ci != nil && p.efuses != "", func() app.UI {
@@ -464,7 +467,7 @@ func (p *espPanel) Render() app.UI {
 }
 
 // renderPlan shows an eFuse step and asks for its confirmation.
-func (p *espPanel) renderPlan() app.UI {
+func (p *ESPPanel) renderPlan() app.UI {
 	items := make([]app.UI, len(p.plan.Changes))
 	for i, c := range p.plan.Changes {
 		items[i] = app.Li().Text(c)
@@ -472,7 +475,7 @@ func (p *espPanel) renderPlan() app.UI {
 	return app.Div().ID("esp-plan").DataSet("testid", "esp-plan").Class("banner banner-warn").Body(
 		app.P().ID("esp-plan-what").Text("Step: "+p.plan.What+". These eFuses change:"),
 		app.Ul().ID("esp-plan-changes").Body(items...),
-		app.P().Text(irreversible),
+		app.P().Text(Irreversible),
 		app.Label().Body(
 			app.Input().ID("esp-confirm").DataSet("testid", "esp-confirm").Type("checkbox").Checked(p.confirmed).
 				OnChange(func(ctx app.Context, e app.Event) { p.confirmed = ctx.JSSrc().Get("checked").Bool() }),
@@ -483,7 +486,7 @@ func (p *espPanel) renderPlan() app.UI {
 	)
 }
 
-func onOffText(b bool) string {
+func OnOffText(b bool) string {
 	if b {
 		return "on"
 	}
