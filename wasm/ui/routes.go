@@ -13,6 +13,7 @@ import (
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/admin"
 	"trustforge/wasm/ui/board"
+	"trustforge/wasm/ui/identity"
 	"trustforge/wasm/ui/keys"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/ui/releases"
@@ -48,7 +49,7 @@ func RoutesWith(st *state.App) {
 	app.Route(kit.UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: boards} })
 	app.Route("/releases", func() app.Composer { return &releases.Page{App: st, Draft: draft} })
 	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })
-	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: boards} })
+	app.Route("/identity", func() app.Composer { return &identity.Page{App: st, Kit: boards} })
 	app.Route("/security", func() app.Composer { return &security.Page{App: st} })
 	app.Route(kit.StationPath, func() app.Composer { return &stationPage{App: st} })
 	app.Route(kit.AdminPath, func() app.Composer { return &admin.Page{App: st} })

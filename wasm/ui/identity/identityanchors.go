@@ -1,4 +1,4 @@
-package ui
+package identity
 
 import (
 	"crypto/sha256"

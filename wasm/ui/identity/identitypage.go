@@ -1,4 +1,8 @@
-package ui
+// Package identity is the console's Identity page: the device CA held in
+// the browser, the products' provisioning profiles (with the ESP32 variant),
+// guided provisioning of a connected board, the device registry and the
+// products' trust anchors. It uses board's connection and ESP32 panels.
+package identity
 
 import (
 	"errors"
@@ -12,11 +16,11 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// identityPage is the Identity section: the device CA this browser holds
+// Page is the Identity section: the device CA this browser holds
 // (root and per-product intermediates, their keys in the vault), the
 // products' provisioning profiles, the guided provisioning of the
 // connected board, and the server's device registry.
-type identityPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -35,9 +39,9 @@ type identityPage struct {
 	ui app.Context
 }
 
-func (p *identityPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Identity · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Identity · trustforge") }
 
-func (p *identityPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if !app.IsClient {
 		return
@@ -46,7 +50,7 @@ func (p *identityPage) OnMount(ctx app.Context) {
 	p.reload(ctx)
 }
 
-func (p *identityPage) OnDismount() {
+func (p *Page) OnDismount() {
 	if p.unsubscribe != nil {
 		p.unsubscribe()
 	}
@@ -54,7 +58,7 @@ func (p *identityPage) OnDismount() {
 
 // reload reads the hierarchy, the profiles and the vault's signing keys
 // off the UI goroutine.
-func (p *identityPage) reload(ctx app.Context) {
+func (p *Page) reload(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
 		var (
@@ -90,12 +94,12 @@ func (p *identityPage) reload(ctx app.Context) {
 
 // changed is called by the panels after they change the hierarchy or the
 // profiles.
-func (p *identityPage) changed(ctx app.Context) {
+func (p *Page) changed(ctx app.Context) {
 	p.App.Touch()
 	p.reload(ctx)
 }
 
-func (p *identityPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	vs := p.App.VaultState()
 	hasVault := vs == state.VaultLocked || vs == state.VaultUnlocked
 	unlocked := vs == state.VaultUnlocked
@@ -125,7 +129,7 @@ func (p *identityPage) Render() app.UI {
 
 // setupPanels are the Identity page's panels that depend on what has been
 // set up: the CA, its trust anchors, the profiles and provisioning.
-func (p *identityPage) setupPanels(hasVault, hasRoot, unlocked bool, mcuboot []pki.Profile) []app.UI {
+func (p *Page) setupPanels(hasVault, hasRoot, unlocked bool, mcuboot []pki.Profile) []app.UI {
 	return []app.UI{
 		app.If(p.loadErr != "", func() app.UI {
 			return app.P().Class("error").ID("identity-load-error").Text(p.loadErr)
