@@ -13,6 +13,7 @@ import (
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/admin"
 	"trustforge/wasm/ui/board"
+	"trustforge/wasm/ui/devices"
 	"trustforge/wasm/ui/identity"
 	"trustforge/wasm/ui/keys"
 	"trustforge/wasm/ui/kit"
@@ -45,7 +46,7 @@ func RoutesWith(st *state.App) {
 	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: boards} })
 	app.Route(kit.SignInPath, func() app.Composer { return &kit.SignInPage{App: st} })
 	app.Route(kit.EnrolPath, func() app.Composer { return &enrolPage{App: st} })
-	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: boards} })
+	app.Route("/devices", func() app.Composer { return &devices.Page{App: st, Kit: boards} })
 	app.Route(kit.UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: boards} })
 	app.Route("/releases", func() app.Composer { return &releases.Page{App: st, Draft: draft} })
 	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })

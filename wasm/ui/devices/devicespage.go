@@ -1,4 +1,9 @@
-package ui
+// Package devices is the console's Devices page: a board connected over
+// Web Serial, WebUSB or the simulator, read, given images and releases,
+// tested, confirmed, reset and erased, with the SMP exchange shown; USB
+// DFU and ESP32 boards get their own panels. The connection and ESP32
+// panels come from board, shared with the other pages that talk to boards.
+package devices
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -8,10 +13,10 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// devicesPage is the Devices section: connect a board over Web Serial,
+// Page is the Devices section: connect a board over Web Serial,
 // WebUSB or the simulated board, read it, upload images and releases, test,
 // confirm, reset and erase, and see the SMP exchange.
-type devicesPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -21,15 +26,15 @@ type devicesPage struct {
 	Kit *board.Kit
 }
 
-func (p *devicesPage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Devices · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Devices · trustforge") }
 
-func (p *devicesPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	if app.IsClient {
 		p.Kit.StartSync(p.App)
 	}
 }
 
-func (p *devicesPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	return &kit.Layout{
 		App:    p.App,
 		Active: "/devices",
