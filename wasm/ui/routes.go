@@ -19,6 +19,7 @@ import (
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/ui/releases"
 	"trustforge/wasm/ui/security"
+	"trustforge/wasm/ui/update"
 )
 
 // Page is one entry of the console's navigation.
@@ -47,7 +48,7 @@ func RoutesWith(st *state.App) {
 	app.Route(kit.SignInPath, func() app.Composer { return &kit.SignInPage{App: st} })
 	app.Route(kit.EnrolPath, func() app.Composer { return &enrolPage{App: st} })
 	app.Route("/devices", func() app.Composer { return &devices.Page{App: st, Kit: boards} })
-	app.Route(kit.UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: boards} })
+	app.Route(kit.UpdatePath, func() app.Composer { return &update.Page{App: st, Kit: boards} })
 	app.Route("/releases", func() app.Composer { return &releases.Page{App: st, Draft: draft} })
 	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })
 	app.Route("/identity", func() app.Composer { return &identity.Page{App: st, Kit: boards} })

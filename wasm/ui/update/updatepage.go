@@ -1,4 +1,8 @@
-package ui
+// Package update is the field technician's guided update: choose a board
+// (MCUboot over SMP, USB DFU, DfuSe or ESP32) and a release, check and
+// upload it, test-boot and confirm, even offline from the release cache.
+// Boards are opened through board, shared with the Devices page.
+package update
 
 import (
 	"context"
@@ -77,8 +81,8 @@ type choice struct {
 	label string
 }
 
-// updatePage is the page of the field technician's update (updateFlow).
-type updatePage struct {
+// Page is the page of the field technician's update (updateFlow).
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state: session, API client and vault.
@@ -87,9 +91,9 @@ type updatePage struct {
 	Kit *board.Kit
 }
 
-func (p *updatePage) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
+func (p *Page) OnNav(ctx app.Context) { ctx.Page().SetTitle("Update a device · trustforge") }
 
-func (p *updatePage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	return &kit.Layout{
 		App:    p.App,
 		Active: "/devices",
