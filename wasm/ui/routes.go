@@ -19,6 +19,7 @@ import (
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/ui/releases"
 	"trustforge/wasm/ui/security"
+	"trustforge/wasm/ui/station"
 	"trustforge/wasm/ui/update"
 )
 
@@ -53,6 +54,6 @@ func RoutesWith(st *state.App) {
 	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })
 	app.Route("/identity", func() app.Composer { return &identity.Page{App: st, Kit: boards} })
 	app.Route("/security", func() app.Composer { return &security.Page{App: st} })
-	app.Route(kit.StationPath, func() app.Composer { return &stationPage{App: st} })
+	app.Route(kit.StationPath, func() app.Composer { return &station.Page{App: st} })
 	app.Route(kit.AdminPath, func() app.Composer { return &admin.Page{App: st} })
 }

@@ -1,4 +1,4 @@
-package ui
+package station
 
 import (
 	"strconv"
@@ -13,7 +13,7 @@ import (
 
 // This file renders station mode.
 
-func (p *stationPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	content := []app.UI{
 		app.P().Class("lead").Text("Station mode: program the boards presented on this station's production ports under a production package — " +
 			"a ticket from the server before each board, its identity from the package's batch CA, the release flashed and its boot checked."),
@@ -41,7 +41,7 @@ func (p *stationPage) Render() app.UI {
 	}}
 }
 
-func (p *stationPage) packagePanel() app.UI {
+func (p *Page) packagePanel() app.UI {
 	if p.pkg != nil {
 		m := p.pkg.Manifest
 		return app.Section().Class("panel").ID("station-package").DataSet("package", p.pkg.ID).Aria("label", "Production package").Body(
@@ -81,7 +81,7 @@ func (p *stationPage) packagePanel() app.UI {
 	)
 }
 
-func (p *stationPage) runPanel() app.UI {
+func (p *Page) runPanel() app.UI {
 	c := p.counts
 	remaining := c.Remaining
 	if remaining < 0 {
@@ -132,7 +132,7 @@ func stationCount(id, label string, n int) app.UI {
 		app.Strong().Text(strconv.Itoa(n)), app.Span().Text(label))
 }
 
-func (p *stationPage) messages() app.UI {
+func (p *Page) messages() app.UI {
 	return app.Div().Body(
 		app.If(p.msg != "", func() app.UI {
 			return app.P().ID("station-message").Class("ok").Aria("live", "polite").Text(p.msg)
@@ -143,7 +143,7 @@ func (p *stationPage) messages() app.UI {
 	)
 }
 
-func (p *stationPage) boardTable() app.UI {
+func (p *Page) boardTable() app.UI {
 	return app.Table().ID("station-boards").Class("station-boards").Body(
 		app.THead().Body(app.Tr().Body(
 			app.Th().Text("Port"), app.Th().Text("Device"), app.Th().Text("State"), app.Th().Text("Ticket"), app.Th().Text("Detail"),

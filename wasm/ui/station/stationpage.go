@@ -1,4 +1,9 @@
-package ui
+// Package station is the console's station mode page: a programming
+// station opens a production package and programs the boards on the serial
+// ports its browser policy grants, one after another, for a production
+// line's driver to follow. The work itself is wasm/station's; this package
+// shows it, and opens ESP32 ports through board.
+package station
 
 import (
 	"bytes"
@@ -27,12 +32,12 @@ const (
 	stationRunning = "running" // programming the presented boards
 )
 
-// stationPage is station mode: a programming station opens a production
+// Page is station mode: a programming station opens a production
 // package with its vault's identity, then programs the boards presented
 // on the serial ports the browser's policy grants it, one after the other,
 // taking a ticket from the server before each. It is built to be driven
 // unattended (e2e/station): every state is a data attribute.
-type stationPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -71,14 +76,14 @@ type boardRow struct {
 	Result *station.Result
 }
 
-func (p *stationPage) OnNav(ctx app.Context) {
+func (p *Page) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Station · trustforge")
 	if app.IsClient && p.pkg == nil && p.state != "" {
 		p.loadPackages(ctx)
 	}
 }
 
-func (p *stationPage) OnMount(ctx app.Context) {
+func (p *Page) OnMount(ctx app.Context) {
 	p.ui = ctx
 	p.state, p.baud, p.blockN = stationIdle, strconv.Itoa(station.DefaultBaud), "8"
 	p.counts.Remaining = -1
@@ -95,7 +100,7 @@ func (p *stationPage) OnMount(ctx app.Context) {
 	p.loadPackages(ctx)
 }
 
-func (p *stationPage) OnDismount() {
+func (p *Page) OnDismount() {
 	if p.unsubscribe != nil {
 		p.unsubscribe()
 	}
@@ -104,7 +109,7 @@ func (p *stationPage) OnDismount() {
 	}
 }
 
-func (p *stationPage) loadPackages(ctx app.Context) {
+func (p *Page) loadPackages(ctx app.Context) {
 	ctx = p.ui
 	if !p.App.Can(state.PermProduce) {
 		return
@@ -133,7 +138,7 @@ func (p *stationPage) loadPackages(ctx app.Context) {
 // open downloads the chosen package, opens it with the vault's age
 // identities, trusting the signer the server verified it against, and
 // fetches the server's ticket key.
-func (p *stationPage) open(ctx app.Context, e app.Event) {
+func (p *Page) open(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.state == stationOpening || p.state == stationRunning || p.pkgID == "" {
 		return
@@ -161,7 +166,7 @@ func (p *stationPage) open(ctx app.Context, e app.Event) {
 	})
 }
 
-func (p *stationPage) openPackage(ctx context.Context, id string) (client.Package, *production.Package, *keys.PublicKey, error) {
+func (p *Page) openPackage(ctx context.Context, id string) (client.Package, *production.Package, *keys.PublicKey, error) {
 	v, err := p.App.UnlockedVault()
 	if err != nil {
 		return client.Package{}, nil, nil, err
@@ -197,7 +202,7 @@ func (p *stationPage) openPackage(ctx context.Context, id string) (client.Packag
 }
 
 // run programs the boards on every granted production port.
-func (p *stationPage) run(ctx app.Context, e app.Event) {
+func (p *Page) run(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	if p.st == nil || p.state != stationReady {
 		return
@@ -256,7 +261,7 @@ func (p *stationPage) run(ctx app.Context, e app.Event) {
 }
 
 // fetchBlock takes a block of tickets ahead, for working offline.
-func (p *stationPage) fetchBlock(ctx app.Context, e app.Event) {
+func (p *Page) fetchBlock(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	n, err := strconv.Atoi(strings.TrimSpace(p.blockN))
 	if err != nil || n < 1 || n > station.MaxBlock {
