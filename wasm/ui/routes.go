@@ -1,4 +1,13 @@
-// Package ui holds the trustforge console: its layout, pages and components.
+// Package ui holds the trustforge console's page table: every page is
+// registered here, and this is the one package that imports them all.
+//
+// Each page lives in a package of its own below wasm/ui (admin, devices,
+// enrol, home, identity, keys, releases, security, station, update), over
+// kit, what every page shares (layout, navigation, sign-in form, vault
+// panel, progress bar, file picker, error wording), and board, the board
+// components that the Devices, Identity, update and Station pages share
+// (device kit, connection and ESP32 panels, DFU session). A page imports
+// kit and board, never another page.
 //
 // The same routes are registered in the browser (wasm/main.go) and on the
 // server, which pre-renders each page so it shows before the WASM has loaded.
@@ -14,6 +23,8 @@ import (
 	"trustforge/wasm/ui/admin"
 	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/devices"
+	"trustforge/wasm/ui/enrol"
+	"trustforge/wasm/ui/home"
 	"trustforge/wasm/ui/identity"
 	"trustforge/wasm/ui/keys"
 	"trustforge/wasm/ui/kit"
@@ -45,9 +56,9 @@ func Routes() {
 func RoutesWith(st *state.App) {
 	boards := board.NewKit()
 	draft := releases.NewDraft()
-	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: boards} })
+	app.Route("/", func() app.Composer { return &home.Page{App: st, Kit: boards} })
 	app.Route(kit.SignInPath, func() app.Composer { return &kit.SignInPage{App: st} })
-	app.Route(kit.EnrolPath, func() app.Composer { return &enrolPage{App: st} })
+	app.Route(kit.EnrolPath, func() app.Composer { return &enrol.Page{App: st} })
 	app.Route("/devices", func() app.Composer { return &devices.Page{App: st, Kit: boards} })
 	app.Route(kit.UpdatePath, func() app.Composer { return &update.Page{App: st, Kit: boards} })
 	app.Route("/releases", func() app.Composer { return &releases.Page{App: st, Draft: draft} })

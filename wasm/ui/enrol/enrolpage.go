@@ -1,4 +1,6 @@
-package ui
+// Package enrol is the page at the server's one-time enrolment link: it
+// creates the first account, signs it in and goes to the home page.
+package enrol
 
 import (
 	"errors"
@@ -13,20 +15,20 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// enrolPage creates the first account from the server's one-time link,
+// Page creates the first account from the server's one-time link,
 // signs it in and goes to the home page.
-type enrolPage struct {
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
 	App *state.App
 }
 
-func (p *enrolPage) OnNav(ctx app.Context) {
+func (p *Page) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Create the first account · trustforge")
 }
 
-func (p *enrolPage) Render() app.UI {
+func (p *Page) Render() app.UI {
 	return &kit.Layout{
 		App:    p.App,
 		Active: kit.EnrolPath,

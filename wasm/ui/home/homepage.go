@@ -1,4 +1,7 @@
-package ui
+// Package home is the console's landing page: what each section is for,
+// and the getting-started checklist drawn from the server, the vault and
+// the connected board.
+package home
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -9,8 +12,8 @@ import (
 	"trustforge/wasm/ui/kit"
 )
 
-// homePage is the console's landing page: what each section is for.
-type homePage struct {
+// Page is the console's landing page: what each section is for.
+type Page struct {
 	app.Compo
 
 	// App is the tab's shared state.
@@ -21,14 +24,14 @@ type homePage struct {
 	unsubscribe func()
 }
 
-func (h *homePage) OnMount(ctx app.Context) {
+func (h *Page) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return // the server's pre-rendering has no session to follow
 	}
 	h.unsubscribe = h.App.Subscribe(func() { ctx.Dispatch(nil) })
 }
 
-func (h *homePage) OnDismount() {
+func (h *Page) OnDismount() {
 	if h.unsubscribe != nil {
 		h.unsubscribe()
 	}
@@ -36,7 +39,7 @@ func (h *homePage) OnDismount() {
 
 // welcome is what the home page says before the cards: the checklist for
 // someone signed in, or the way in for someone who is not.
-func (h *homePage) welcome() app.UI {
+func (h *Page) welcome() app.UI {
 	if !h.App.SessionChecked() {
 		return app.Div()
 	}
@@ -49,11 +52,11 @@ func (h *homePage) welcome() app.UI {
 	return &gettingStarted{App: h.App, Kit: h.Kit}
 }
 
-func (h *homePage) OnNav(ctx app.Context) {
+func (h *Page) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("trustforge console")
 }
 
-func (h *homePage) Render() app.UI {
+func (h *Page) Render() app.UI {
 	blurbs := map[string]string{
 		"devices":  "Connect a board over Web Serial or WebUSB, read its slots, flash signed images and confirm them.",
 		"releases": "Sign and encrypt firmware in this browser, publish it as a release bundle, promote and yank it.",
