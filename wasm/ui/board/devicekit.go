@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"trustforge/devices/fwupdate"
-	"trustforge/internal/apiwire"
 	"trustforge/internal/notify"
-	"trustforge/wasm/client"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
@@ -30,7 +28,7 @@ type Kit struct {
 	// Link is the connection to the board.
 	Link *link.Link
 
-	// synced tells of finished syncs; board of changes to the board
+	// Synced tells of finished syncs; Board of changes to the board
 	// made by one panel that the others must read again.
 	Synced, Board notify.List
 
@@ -48,6 +46,7 @@ type Kit struct {
 	wg     sync.WaitGroup
 }
 
+// NewKit returns the tab's kit, its link to a board not yet connected.
 func NewKit() *Kit {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Kit{Link: link.New(), ctx: ctx, cancel: cancel}
@@ -137,8 +136,11 @@ func (k *Kit) StartSync(st *state.App) {
 	}()
 }
 
-// errOffline is why records wait while the browser has no network.
-var errOffline = errors.New("ui: no network: the records wait in this browser")
+// Why records wait: the browser has no network, or no one is signed in.
+var (
+	errOffline   = errors.New("ui: no network: the records wait in this browser")
+	errSignedOut = errors.New("ui: sign in to send the update records")
+)
 
 func (k *Kit) syncOnce(ctx context.Context, st *state.App) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -155,30 +157,15 @@ func (k *Kit) syncOnce(ctx context.Context, st *state.App) {
 		k.setSyncErr(errOffline)
 		return
 	}
-	_, err = log.Sync(ctx, func(ctx context.Context, r *fwupdate.Record) error {
-		if _, ok := st.Session(); !ok {
-			// After a reload without network the session was never
-			// restored, and the API client has no CSRF token.
-			if err := st.RestoreSession(ctx); err != nil {
-				return err
-			}
-			if _, ok := st.Session(); !ok {
-				return errors.New("ui: sign in to send the update records")
-			}
-		}
-		err := st.API.RecordUpdate(ctx, r)
-		var apiErr *client.Error
-		if errors.As(err, &apiErr) && (errors.Is(apiErr, apiwire.CodeCSRF) || apiErr.Status == 401) {
-			// A stale session: ask the server again and retry once.
-			if rerr := st.RestoreSession(ctx); rerr == nil {
-				err = st.API.RecordUpdate(ctx, r)
-			}
-		}
-		if errors.As(err, &apiErr) && apiErr.Status == 400 {
-			return &updatelog.Refusal{Err: err}
-		}
-		return err
-	})
+	send := updatelog.Sender{
+		SignedIn: func() bool { _, ok := st.Session(); return ok },
+		Restore:  st.RestoreSession,
+		Record: func(ctx context.Context, r *fwupdate.Record) error {
+			return st.API.RecordUpdate(ctx, r)
+		},
+		SignedOut: errSignedOut,
+	}
+	_, err = log.Sync(ctx, send.Send)
 	k.setSyncErr(err)
 }
 
