@@ -45,6 +45,7 @@ func OpenDFU(ctx context.Context, dev *webusb.Device) (*DFUSession, error) {
 	return s, nil
 }
 
+// Close closes the session's USB device.
 func (s *DFUSession) Close() {
 	if c, ok := s.ctl.(dfu.Closer); ok {
 		c.Close()

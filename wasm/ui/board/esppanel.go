@@ -380,6 +380,8 @@ func (p *ESPPanel) burn(ctx app.Context, e app.Event) {
 	})
 }
 
+// DescribeESP turns an error of the ESP32 ROM loader or its provisioning
+// into the sentence a person sees.
 func DescribeESP(err error) string {
 	switch {
 	case errors.Is(err, esprom.ErrNoSync):
@@ -486,6 +488,7 @@ func (p *ESPPanel) renderPlan() app.UI {
 	)
 }
 
+// OnOffText writes an eFuse flag for people: "on" or "off".
 func OnOffText(b bool) string {
 	if b {
 		return "on"

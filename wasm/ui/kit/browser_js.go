@@ -20,6 +20,8 @@ type PickedFile struct {
 	f    browser.File
 }
 
+// Read returns the file's bytes, refusing one larger than max; progress,
+// if not nil, is told how far the read has come.
 func (p PickedFile) Read(ctx context.Context, max int64, progress func(done, total int64)) ([]byte, error) {
 	return p.f.ReadAll(ctx, max, progress)
 }

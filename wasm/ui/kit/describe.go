@@ -59,6 +59,7 @@ func trimPrefixes(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
+// UpperFirst returns s with its first letter in upper case.
 func UpperFirst(s string) string {
 	if s == "" {
 		return s
