@@ -16,6 +16,7 @@ import (
 	"trustforge/wasm/state"
 	"trustforge/wasm/storage"
 	"trustforge/wasm/ui"
+	"trustforge/wasm/ui/kit"
 )
 
 // vaultDB is the IndexedDB database holding the key vault.
@@ -38,7 +39,7 @@ func main() {
 		AfterPaint: afterPaint,
 		// scrypt stops every 25 ms so the page keeps answering while the
 		// vault unlocks.
-		Vault: vault.Options{Yield: ui.YieldToBrowser},
+		Vault: vault.Options{Yield: kit.YieldToBrowser},
 	})
 	ui.RoutesWith(st)
 	app.RunWhenOnBrowser()

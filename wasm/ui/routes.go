@@ -1,4 +1,13 @@
-// Package ui holds the trustforge console: its layout, pages and components.
+// Package ui holds the trustforge console's page table: every page is
+// registered here, and this is the one package that imports them all.
+//
+// Each page lives in a package of its own below wasm/ui (admin, devices,
+// enrol, home, identity, keys, releases, security, station, update), over
+// kit, what every page shares (layout, navigation, sign-in form, vault
+// panel, progress bar, file picker, error wording), and board, the board
+// components that the Devices, Identity, update and Station pages share
+// (device kit, connection and ESP32 panels, DFU session). A page imports
+// kit and board, never another page.
 //
 // The same routes are registered in the browser (wasm/main.go) and on the
 // server, which pre-renders each page so it shows before the WASM has loaded.
@@ -11,34 +20,28 @@ import (
 
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
+	"trustforge/wasm/ui/admin"
+	"trustforge/wasm/ui/board"
+	"trustforge/wasm/ui/devices"
+	"trustforge/wasm/ui/enrol"
+	"trustforge/wasm/ui/home"
+	"trustforge/wasm/ui/identity"
+	"trustforge/wasm/ui/keys"
+	"trustforge/wasm/ui/kit"
+	"trustforge/wasm/ui/releases"
+	"trustforge/wasm/ui/security"
+	"trustforge/wasm/ui/station"
+	"trustforge/wasm/ui/update"
 )
 
 // Page is one entry of the console's navigation.
-type Page struct {
-	Path  string // URL path, e.g. "/devices"
-	Title string // navigation label and document title
-	ID    string // stable identifier used in test ids: "nav-" + ID
-}
-
-// Icon returns the path of the page's icon, a local SVG under /web/icons.
-func (p Page) Icon() string { return "/web/icons/" + p.ID + ".svg" }
+type Page = kit.Page
 
 // Pages lists the console's pages in navigation order.
-func Pages() []Page {
-	return []Page{
-		{Path: "/devices", Title: "Devices", ID: "devices"},
-		{Path: "/releases", Title: "Releases", ID: "releases"},
-		{Path: "/keys", Title: "Keys", ID: "keys"},
-		{Path: "/identity", Title: "Identity", ID: "identity"},
-		{Path: "/security", Title: "Security plan", ID: "security"},
-		{Path: StationPath, Title: "Station", ID: "station"},
-		{Path: AdminPath, Title: "Administration", ID: "admin"},
-	}
-}
+func Pages() []Page { return kit.Pages() }
 
-// SignInPath is the sign-in page's path. It takes the page to return to
-// as ?next=/path.
-const SignInPath = "/signin"
+// UpdatePath is the path of the field technician's update flow.
+const UpdatePath = kit.UpdatePath
 
 // Routes registers every page of the console with go-app, with a state of
 // its own: what the server's pre-renderer needs. The WASM main calls
@@ -51,17 +54,17 @@ func Routes() {
 // gets st, the tab's shared state (session, role, vault), as its App prop.
 // Call it once.
 func RoutesWith(st *state.App) {
-	kit := newDeviceKit()
-	draft := newPublishDraft()
-	app.Route("/", func() app.Composer { return &homePage{App: st, Kit: kit} })
-	app.Route(SignInPath, func() app.Composer { return &signInPage{App: st} })
-	app.Route(EnrolPath, func() app.Composer { return &enrolPage{App: st} })
-	app.Route("/devices", func() app.Composer { return &devicesPage{App: st, Kit: kit} })
-	app.Route(UpdatePath, func() app.Composer { return &updatePage{App: st, Kit: kit} })
-	app.Route("/releases", func() app.Composer { return &releasesPage{App: st, Draft: draft} })
-	app.Route("/keys", func() app.Composer { return &keysPage{App: st} })
-	app.Route("/identity", func() app.Composer { return &identityPage{App: st, Kit: kit} })
-	app.Route("/security", func() app.Composer { return &securityPage{App: st} })
-	app.Route(StationPath, func() app.Composer { return &stationPage{App: st} })
-	app.Route(AdminPath, func() app.Composer { return &adminPage{App: st} })
+	boards := board.NewKit()
+	draft := releases.NewDraft()
+	app.Route("/", func() app.Composer { return &home.Page{App: st, Kit: boards} })
+	app.Route(kit.SignInPath, func() app.Composer { return &kit.SignInPage{App: st} })
+	app.Route(kit.EnrolPath, func() app.Composer { return &enrol.Page{App: st} })
+	app.Route("/devices", func() app.Composer { return &devices.Page{App: st, Kit: boards} })
+	app.Route(kit.UpdatePath, func() app.Composer { return &update.Page{App: st, Kit: boards} })
+	app.Route("/releases", func() app.Composer { return &releases.Page{App: st, Draft: draft} })
+	app.Route("/keys", func() app.Composer { return &keys.Page{App: st} })
+	app.Route("/identity", func() app.Composer { return &identity.Page{App: st, Kit: boards} })
+	app.Route("/security", func() app.Composer { return &security.Page{App: st} })
+	app.Route(kit.StationPath, func() app.Composer { return &station.Page{App: st} })
+	app.Route(kit.AdminPath, func() app.Composer { return &admin.Page{App: st} })
 }

@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,35 +16,47 @@ import (
 
 // These tests hold the console to the two rules that keep go-app v10.1.3
 // from showing one row's or one moment's data in place of another's
-// (STYLE.md, "go-app state: the trap to avoid"). They read the package's
-// source, so a new component that breaks a rule fails here, before anyone
-// clicks the wrong release.
+// (STYLE.md, "go-app state: the trap to avoid"). They read the source of
+// wasm/ui and of every page and kit package below it, so a new component
+// that breaks a rule fails here, before anyone clicks the wrong release.
 
-// uiSources parses the package's non-test Go files.
+// uiSources parses the non-test Go files of this package and of the
+// page and kit packages in the folders below it.
 func uiSources(t *testing.T) (*token.FileSet, map[string]*ast.File) {
 	t.Helper()
-	names, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	fset := token.NewFileSet()
 	files := map[string]*ast.File{}
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
+	folders := map[string]bool{}
+	err := filepath.WalkDir(".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name != "." && strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			return nil
 		}
 		src, err := os.ReadFile(name)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		f, err := parser.ParseFile(fset, name, src, 0)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		files[name] = f
+		folders[filepath.Dir(name)] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(files) < 10 {
-		t.Fatalf("read %d source files; the check would prove nothing", len(files))
+	if len(files) < 10 || !folders["kit"] {
+		t.Fatalf("read %d source files in %d folders; the check would prove nothing", len(files), len(folders))
 	}
 	return fset, files
 }
