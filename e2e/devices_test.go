@@ -112,8 +112,19 @@ func TestDevicesUnplugResumes(t *testing.T) {
 		t.Errorf("the port was opened %d times, want twice (before and after the replug)", len(opens))
 	}
 
-	// The resumed image is whole: the board boots it.
-	click(t, ctx, "upload-test")
+	// The resumed image is whole: the board boots it. The panels above the
+	// upload (the board's details, the DFU list) may still be settling after
+	// the replug, and a click at a point the button has just left is lost:
+	// click until the panel answers, as a person would.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const m = document.getElementById("upload-message");
+		if (m && m.textContent.includes("boot once at the next reset")) return true;
+		const b = document.getElementById("upload-test");
+		if (b) b.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+		return false;
+	})()`, chromedp.WithPollingInterval(time.Second))); err != nil {
+		t.Fatalf("testing the uploaded image: %v", err)
+	}
 	waitSlot(t, ctx, 1, "2.1.0", "pending")
 	click(t, ctx, "board-reset")
 	waitSlot(t, ctx, 0, "2.1.0", "active")
