@@ -189,3 +189,22 @@ func TestBuildRefuses(t *testing.T) {
 		t.Errorf("a clear package of a plain image: %v", err)
 	}
 }
+
+func TestBuildCarriesDFU(t *testing.T) {
+	b := newBench(t)
+	c, payload := b.release(t, nil, false)
+	in := b.input(c, payload)
+	in.Mode = production.ImageClear
+	in.DFU = production.DFU{Address: 0x08004000, ReadOutProtection: true}
+	built, err := Build(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.open(t, built.TFP, b.station)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Manifest.DFU != in.DFU {
+		t.Errorf("the package's DFU settings are %+v, want %+v", p.Manifest.DFU, in.DFU)
+	}
+}
