@@ -132,6 +132,10 @@ func TestProductionFormDFU(t *testing.T) {
 	}
 	click(t, ectx, "production-dfu-rdp-confirm")
 	waitFor(t, ectx, `#production-dfu[data-confirmed="true"]`)
+	// The form with its irreversible-step warning passes axe-core's checks.
+	for _, v := range runAxe(t, ectx) {
+		t.Errorf("the production form with read-out protection asked for: %s", v)
+	}
 	got := build()
 	if msg, failed := strings.CutPrefix(got, "error: "); failed {
 		t.Fatalf("building the package: %s", msg)
