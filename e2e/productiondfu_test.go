@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -103,18 +104,28 @@ func TestProductionFormDFU(t *testing.T) {
 	choose(t, ectx, "production-mode", string(production.ImageClear))
 	click(t, ectx, "production-station-"+stationUser)
 	choose(t, ectx, "production-key", keyID)
+	// build clicks the build button and waits for a result or for an
+	// error other than the one shown before the click (the console
+	// renders the click's answer after its handler runs; a changed text is no
+	// DOM mutation the mutation poll sees, so it polls on an interval).
+	lastErr := ""
 	build := func() string {
 		t.Helper()
 		click(t, ectx, "production-build")
-		got, err := chromedp.Run(ectx, chromedp.Poll[string](`(() => {
+		got, err := chromedp.Run(ectx, chromedp.Poll[string](fmt.Sprintf(`(() => {
 			const e = document.getElementById("production-error");
-			if (e && e.textContent) return "error: " + e.textContent;
+			if (e && e.textContent && e.textContent !== %q) return "error: " + e.textContent;
 			const r = document.getElementById("production-result");
 			return r ? r.dataset.package : null;
-		})()`, chromedp.WithPollingMutation()))
+		})()`, lastErr), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(5*time.Minute)))
 		if err != nil {
-			t.Fatal(err)
+			state, _ := chromedp.Run(ectx, chromedp.Evaluate[string](`JSON.stringify({
+				error: (document.getElementById("production-error") || {}).textContent,
+				address: document.getElementById("production-dfu-address").value,
+				dfu: Object.assign({}, document.getElementById("production-dfu").dataset)})`))
+			t.Fatalf("building the package: %v; the form shows %s", err, state)
 		}
+		lastErr, _ = strings.CutPrefix(got, "error: ")
 		return got
 	}
 	// A mistyped address is refused, nothing built.
