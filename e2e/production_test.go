@@ -302,6 +302,17 @@ func chooseListed(tb testing.TB, ctx context.Context, id, value string) {
 // public key, encrypted to the engineer's published recipient.
 func publishLineRelease(tb testing.TB, product string, key *keys.PrivateKey) client.Release {
 	tb.Helper()
+	devKey, _ := keys.Generate(rand.Reader, keys.X25519)
+	rel, _ := publishEngineerRelease(tb, product, key, devKey.Public())
+	return rel
+}
+
+// publishEngineerRelease publishes version 1.4.0 of a product signed by
+// key, its image signed for encryption to encTo but in the clear (or not
+// for encryption when encTo is nil), encrypted to the engineer's published
+// recipient. It returns the release and its MCUboot image.
+func publishEngineerRelease(tb testing.TB, product string, key *keys.PrivateKey, encTo *keys.PublicKey) (client.Release, []byte) {
+	tb.Helper()
 	ctx := context.Background()
 	rs, err := env.accounts.admin.Recipients(ctx)
 	if err != nil {
@@ -318,11 +329,10 @@ func publishLineRelease(tb testing.TB, product string, key *keys.PrivateKey) cli
 	if to == nil {
 		tb.Fatal("the engineer published no recipient")
 	}
-	devKey, _ := keys.Generate(rand.Reader, keys.X25519)
 	counter := uint32(3)
 	img, err := mcuimg.Sign(bytes.Repeat([]byte("thermostat firmware 1.4.0 "), 1200), &mcuimg.SignOptions{Key: key,
 		PublicKeyFormat: mcuimg.KeyFormatFull, Version: mcuimg.Version{Major: 1, Minor: 4}, HeaderSize: 0x200, PadHeader: true,
-		Align: 8, EncryptTo: devKey.Public(), Clear: true, SecurityCounter: &counter})
+		Align: 8, EncryptTo: encTo, Clear: encTo != nil, SecurityCounter: &counter})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -345,7 +355,7 @@ func publishLineRelease(tb testing.TB, product string, key *keys.PrivateKey) cli
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return rel
+	return rel, img
 }
 
 // auditCount counts the audit entries of action whose detail names the

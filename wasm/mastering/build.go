@@ -51,6 +51,10 @@ type Input struct {
 	Key *keys.PrivateKey
 	// Notes are free text for the line.
 	Notes string
+	// DFU is how a station programs USB DFU boards (an STM32's address,
+	// read-out protection); the zero value keeps the defaults. An ESP32
+	// flash set takes none.
+	DFU production.DFU
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Yield hands the browser a turn during long work; nil does nothing.
@@ -93,6 +97,8 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 	mode := in.Mode
 	flashSet := in.Release.Manifest != nil && in.Release.Manifest.IsFlashSet()
 	switch {
+	case flashSet && in.DFU != (production.DFU{}):
+		return nil, usererr.New("mastering", "an ESP32 flash set is not programmed over USB DFU: clear the STM32 address and read-out protection")
 	case flashSet && mode == production.ImageDevice:
 		return nil, usererr.New("mastering", "an ESP32 flash set is programmed as it is: the chip's own flash encryption covers it")
 	case flashSet:
@@ -152,7 +158,7 @@ func Build(ctx context.Context, in Input) (*Built, error) {
 			Release: production.Release{ID: rid, Version: in.Release.Manifest.Version.String(), Component: in.Release.Manifest.Component,
 				ImageFormat: in.Release.Manifest.ImageFormat, Parts: in.Release.Manifest.Parts},
 			ImageMode: mode, Profile: production.ProfileOf(in.Profile),
-			CA: batch.CA.Cert.Raw, Root: batch.Root.Raw, Notes: in.Notes,
+			CA: batch.CA.Cert.Raw, Root: batch.Root.Raw, Notes: in.Notes, DFU: in.DFU,
 		},
 		Image: image, CAKey: batch.Key, Stations: stations, Key: signer, Now: now,
 	})

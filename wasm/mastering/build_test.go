@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +188,42 @@ func TestBuildRefuses(t *testing.T) {
 	in.Mode = production.ImageClear
 	if _, err := Build(context.Background(), in); err != nil {
 		t.Errorf("a clear package of a plain image: %v", err)
+	}
+}
+
+func TestBuildCarriesDFU(t *testing.T) {
+	b := newBench(t)
+	c, payload := b.release(t, nil, false)
+	in := b.input(c, payload)
+	in.Mode = production.ImageClear
+	in.DFU = production.DFU{Address: 0x08004000, ReadOutProtection: true}
+	built, err := Build(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.open(t, built.TFP, b.station)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Manifest.DFU != in.DFU {
+		t.Errorf("the package's DFU settings are %+v, want %+v", p.Manifest.DFU, in.DFU)
+	}
+}
+
+// TestBuildRefusesDFUForFlashSet: an ESP32 flash set is never programmed
+// over USB DFU, so a package of one takes no DFU settings.
+func TestBuildRefusesDFUForFlashSet(t *testing.T) {
+	b := newBench(t)
+	c, payload := b.release(t, nil, false)
+	m := *c.Manifest
+	m.ImageFormat = bundle.ImageFormatESPFlashSet
+	c.Manifest = &m
+	for _, d := range []production.DFU{{Address: 0x08000000}, {ReadOutProtection: true}} {
+		in := b.input(c, payload)
+		in.DFU = d
+		_, err := Build(context.Background(), in)
+		if err == nil || !strings.Contains(err.Error(), "not programmed over USB DFU") {
+			t.Errorf("a flash set with DFU settings %+v: %v", d, err)
+		}
 	}
 }

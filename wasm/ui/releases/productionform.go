@@ -43,6 +43,11 @@ type productionPanel struct {
 	product, releaseID, batch, count, days, mode, keyID, notes string
 	chosen                                                     map[string]bool // station recipients
 
+	// The form's USB DFU part (productiondfu.go): the STM32 address as
+	// typed, the request for read-out protection and its confirmation.
+	dfuAddress           string
+	dfuRDP, dfuConfirmed bool
+
 	running bool
 	cancel  context.CancelFunc
 	result  *client.Package
@@ -220,6 +225,10 @@ func (f *productionPanel) build(ctx app.Context, e app.Event) {
 	case f.keyID == "":
 		f.err = "Choose the signing key (a key registered with the product)."
 	}
+	dfuSettings, dfuErr := f.dfuSettings()
+	if f.err == "" && dfuErr != nil {
+		f.err = kit.Describe(dfuErr)
+	}
 	if f.err != "" {
 		return
 	}
@@ -227,7 +236,7 @@ func (f *productionPanel) build(ctx app.Context, e app.Event) {
 	f.running, f.cancel = true, cancel
 	in := mastering.Input{Release: c, Profile: *f.profile, Batch: strings.TrimSpace(f.batch), Count: count,
 		Expires: time.Now().Add(time.Duration(days) * 24 * time.Hour), Mode: production.ImageMode(f.mode),
-		Stations: stations, Notes: f.notes, Yield: kit.YieldToBrowser}
+		Stations: stations, Notes: f.notes, DFU: dfuSettings, Yield: kit.YieldToBrowser}
 	keyID := f.keyID
 	ctx.Async(func() {
 		pkg, err := f.run(jctx, in, keyID)
@@ -241,6 +250,9 @@ func (f *productionPanel) build(ctx app.Context, e app.Event) {
 			f.result = &pkg
 			f.msg = "Uploaded the production package of " + pkg.Batch + ": " + strconv.Itoa(pkg.Count) +
 				" devices of " + pkg.Product + " " + pkg.Version + " until " + pkg.Expires.Local().Format("2006-01-02 15:04") + "."
+			if d := in.DFU; d != (production.DFU{}) {
+				f.msg += " STM32 boards over USB DFU: " + dfuSummary(d) + "."
+			}
 			f.loadProduct(ctx)
 		})
 	})

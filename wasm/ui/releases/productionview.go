@@ -72,6 +72,7 @@ func (f *productionPanel) Render() app.UI {
 			),
 			f.selectField("production-key", "Signed by", f.keyID, signers, func(_ app.Context, v string) { f.keyID = v }),
 			f.textField("production-notes", "Notes for the line", "optional", &f.notes),
+			f.dfuFields(),
 			app.Div().Class("form-actions").Body(
 				app.Button().Type("submit").ID("production-build").DataSet("testid", "production-build").Class("btn-primary").Disabled(f.running).
 					Text("Build and upload package"),
@@ -126,7 +127,7 @@ func packageTable(pkgs []client.Package) app.UI {
 	return app.Table().ID("production-packages").Class("table").Body(
 		app.THead().Body(app.Tr().Body(
 			app.Th().Text("Batch"), app.Th().Text("Release"), app.Th().Text("Image"), app.Th().Text("Tickets"),
-			app.Th().Text("Refused"), app.Th().Text("Until"), app.Th().Text("State"),
+			app.Th().Text("Refused"), app.Th().Text("STM32 (USB DFU)"), app.Th().Text("Until"), app.Th().Text("State"),
 		)),
 		app.TBody().Body(app.Range(pkgs).Slice(func(i int) app.UI {
 			p := pkgs[i]
@@ -134,13 +135,20 @@ func packageTable(pkgs []client.Package) app.UI {
 			if p.Open {
 				state = "open"
 			}
+			dfu, dfuRead := packageDFU(p)
+			dfuText := dfuSummary(dfu)
+			if !dfuRead {
+				dfuText = "unknown"
+			}
 			return app.Tr().ID("package-"+p.ID[:16]).DataSet("testid", "package-row").DataSet("package", p.ID).
-				DataSet("issued", strconv.Itoa(p.Issued)).DataSet("remaining", strconv.Itoa(p.Remaining)).Body(
+				DataSet("issued", strconv.Itoa(p.Issued)).DataSet("remaining", strconv.Itoa(p.Remaining)).
+				DataSet("dfu-address", dfuAddressAttr(dfu)).DataSet("dfu-rdp", dfu.ReadOutProtection).Body(
 				app.Td().Body(app.Strong().Text(p.Batch)),
 				app.Td().Text(p.Version),
 				app.Td().Text(p.ImageMode),
 				app.Td().Text(strconv.Itoa(p.Issued)+" of "+strconv.Itoa(p.Count)),
 				app.Td().Text(strconv.Itoa(p.Refused)),
+				app.Td().Class("package-dfu").Text(dfuText),
 				app.Td().Text(p.Expires.Local().Format(time.DateTime)),
 				app.Td().Text(state),
 			)
