@@ -82,3 +82,17 @@ func TestRolesHintNamesEveryRole(t *testing.T) {
 		}
 	}
 }
+
+func TestSomeoneNamesTheRolesAllowed(t *testing.T) {
+	for _, perm := range []state.Permission{state.PermProvision, state.PermKeys, state.PermProduce, state.PermDownload} {
+		got := Someone(perm)
+		for _, r := range state.AllRoles {
+			if named := strings.Contains(got, RoleTitle(r)); named != state.Allowed(r, perm) {
+				t.Errorf("Someone(%s) = %q: names %s %v, the role table allows it %v", perm, got, r, named, state.Allowed(r, perm))
+			}
+		}
+	}
+	if got := Someone(state.PermProvision); got != "an engineer or a production station" {
+		t.Errorf("Someone(provision) = %q", got)
+	}
+}
