@@ -1,19 +1,19 @@
 package guide
 
-import (
-	"slices"
-
-	"trustforge/wasm/state"
-)
+import "trustforge/wasm/state"
 
 // ToggleRole returns a copy of roles with r added (on) or removed (off).
 // A role already held is not added twice; the others keep their order.
 func ToggleRole(roles []state.Role, r state.Role, on bool) []state.Role {
-	out := slices.Clone(roles)
-	if !on {
-		return slices.DeleteFunc(out, func(x state.Role) bool { return x == r })
+	out := make([]state.Role, 0, len(roles)+1)
+	held := false
+	for _, x := range roles {
+		held = held || x == r
+		if x != r || on {
+			out = append(out, x)
+		}
 	}
-	if !slices.Contains(out, r) {
+	if on && !held {
 		out = append(out, r)
 	}
 	return out
@@ -47,19 +47,27 @@ func AccountRoles(name string, roles []state.Role) string {
 
 func unknownRole(roles []state.Role) string {
 	for _, r := range roles {
-		if !slices.Contains(state.AllRoles, r) {
+		if len(canonical([]state.Role{r})) == 0 {
 			return "There is no role " + string(r) + "."
 		}
 	}
 	return ""
 }
 
-// roleDuties says what each role's holders do, for the accounts page.
-var roleDuties = map[state.Role]string{
-	state.RoleAdmin:      "manage accounts and products",
-	state.RoleEngineer:   "publish firmware and register signing keys",
-	state.RoleTechnician: "flash published releases",
-	state.RoleStation:    "program boards with API tokens",
+// roleDuty says what a role's holders do, for the accounts page; "" for
+// a role without words.
+func roleDuty(r state.Role) string {
+	switch r {
+	case state.RoleAdmin:
+		return "manage accounts and products"
+	case state.RoleEngineer:
+		return "publish firmware and register signing keys"
+	case state.RoleTechnician:
+		return "flash published releases"
+	case state.RoleStation:
+		return "program boards with API tokens"
+	}
+	return ""
 }
 
 // RolesHint explains the roles where accounts are given them.
@@ -69,7 +77,7 @@ func RolesHint() string {
 		if i > 0 {
 			s += "; "
 		}
-		s += rolePlural(r) + " " + roleDuties[r]
+		s += rolePlural(r) + " " + roleDuty(r)
 	}
 	return s + ". Give one person several roles on a small team; keep them apart where duties must be separate."
 }

@@ -72,7 +72,7 @@ func TestRoleSetRefusals(t *testing.T) {
 func TestRolesHintNamesEveryRole(t *testing.T) {
 	hint := RolesHint()
 	for _, r := range state.AllRoles {
-		duty := roleDuties[r]
+		duty := roleDuty(r)
 		if duty == "" {
 			t.Errorf("role %s has no duty in the hint", r)
 			continue
@@ -80,19 +80,5 @@ func TestRolesHintNamesEveryRole(t *testing.T) {
 		if !strings.Contains(hint, rolePlural(r)+" "+duty) {
 			t.Errorf("the hint %q does not say what %s do", hint, rolePlural(r))
 		}
-	}
-}
-
-func TestSomeoneNamesTheRolesAllowed(t *testing.T) {
-	for _, perm := range []state.Permission{state.PermProvision, state.PermKeys, state.PermProduce, state.PermDownload} {
-		got := Someone(perm)
-		for _, r := range state.AllRoles {
-			if named := strings.Contains(got, RoleTitle(r)); named != state.Allowed(r, perm) {
-				t.Errorf("Someone(%s) = %q: names %s %v, the role table allows it %v", perm, got, r, named, state.Allowed(r, perm))
-			}
-		}
-	}
-	if got := Someone(state.PermProvision); got != "an engineer or a production station" {
-		t.Errorf("Someone(provision) = %q", got)
 	}
 }

@@ -148,21 +148,3 @@ func GetRole(v Viewer, perm state.Permission) string {
 	}
 	return "Ask " + AskAdmin(v.Admins) + " for the " + role + " role, or ask a colleague who has it."
 }
-
-// Someone names one holder of a role that may do perm: "an engineer or a
-// production station".
-func Someone(perm state.Permission) string {
-	var names []string
-	for _, r := range rolesFor(perm) {
-		names = append(names, withArticle(RoleTitle(r)))
-	}
-	return joinWith(names, "or")
-}
-
-// withArticle puts "a" or "an" before a role's title.
-func withArticle(title string) string {
-	if strings.ContainsRune("aeiou", rune(title[0])) {
-		return "an " + title
-	}
-	return "a " + title
-}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"trustforge/wasm/guide"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -240,7 +239,7 @@ func (a *anchorsPanel) Render() app.UI {
 	mayRegister := kit.CanRegistry(a.App, state.PermKeys)
 	return app.Section().ID("anchors").Class("panel").Aria("label", "Trust anchors").Body(
 		app.H2().Text("Trust anchors on the server"),
-		app.P().Class("muted").Text("The server accepts a product's boards and production orders only under a device root "+guide.Someone(state.PermKeys)+" registered for it (audited)."),
+		app.P().Class("muted").Text("The server accepts a product's boards and production orders only under a device root an engineer or administrator registered for it (audited)."),
 		app.Table().ID("anchors-table").Class("table").Body(
 			app.THead().Body(app.Tr().Body(app.Th().Text("Product"), app.Th().Text("Root"), app.Th().Text(""),
 				app.Th().Body(app.Span().Class("visually-hidden").Text("Revoke")))),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"trustforge/wasm/guide"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -162,7 +161,7 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 	}}
 	if !bench {
 		if !kit.CanRegistry(p.App, state.PermProvision) {
-			return nil, is, usererr.Errorf("provision", "sign in as %s to register boards, or provision a bench board without the registry", guide.Someone(state.PermProvision))
+			return nil, is, usererr.Errorf("provision", "sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
 		if kit.CanRegistry(p.App, state.PermKeys) {
