@@ -20,12 +20,9 @@ func ToggleRole(roles []state.Role, r state.Role, on bool) []state.Role {
 }
 
 // NewAccountRoles says why the roles ticked for a new account cannot be
-// given to it, or "" when they can: it needs at least one, and only the
-// roles the server knows.
+// given to it, or "" when they can: it needs at least one role the
+// console knows.
 func NewAccountRoles(roles []state.Role) string {
-	if why := unknownRole(roles); why != "" {
-		return why
-	}
 	if len(canonical(roles)) == 0 {
 		return "Tick at least one role."
 	}
@@ -34,22 +31,10 @@ func NewAccountRoles(roles []state.Role) string {
 
 // AccountRoles says why account name cannot be left with roles, or ""
 // when it can: an account keeps at least one role (to shut one out,
-// disable it), and only the roles the server knows.
+// disable it).
 func AccountRoles(name string, roles []state.Role) string {
-	if why := unknownRole(roles); why != "" {
-		return why
-	}
 	if len(canonical(roles)) == 0 {
 		return name + " needs at least one role; disable the account instead."
-	}
-	return ""
-}
-
-func unknownRole(roles []state.Role) string {
-	for _, r := range roles {
-		if len(canonical([]state.Role{r})) == 0 {
-			return "There is no role " + string(r) + "."
-		}
 	}
 	return ""
 }
