@@ -9,7 +9,7 @@
 // cancels the stream, releases its locks and closes the port, as the Web
 // Serial specification requires. When the board is unplugged, reads and
 // writes fail with ErrDisconnected and the port's Disconnected channel
-// closes; Watch reports the port coming back.
+// closes; Ports.Watch reports the port coming back.
 //
 // The JavaScript side lives in serial_js.go, behind the js && wasm build
 // tags, through github.com/hack-pad/safejs; elsewhere every call fails with

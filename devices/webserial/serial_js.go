@@ -19,22 +19,22 @@ import (
 // never settle a flush.
 const closeTimeout = 2 * time.Second
 
-// Supported reports whether the browser has the Web Serial API.
-func Supported() bool { return ports.Supported() }
-
-// ports is navigator.serial for this package.
-var ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: ErrUnsupported, Noun: "port", RequestMethod: "requestPort", ListMethod: "getPorts",
+// Ports is the browser's Web Serial API (navigator.serial).
+//
+// Its Request shows the browser's port chooser and returns the port the
+// person picked. It must follow a click or key press on the page (it fails
+// with ErrNeedsGesture otherwise), and returns ErrNoPortChosen when the
+// chooser is dismissed. In some browsers (headless ones) the chooser never
+// answers: cancel ctx, from a Cancel button or a timeout, to give up.
+//
+// Its Granted returns the ports this origin may open without asking: those
+// picked before, and those an enterprise policy grants. Its Watch reports
+// ports of this origin being plugged in and unplugged until ctx is done,
+// when the channel closes; events that the receiver is too slow to take
+// are dropped beyond a small buffer.
+var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: ErrUnsupported, Noun: "port", RequestMethod: "requestPort", ListMethod: "getPorts",
 	EventAttr: "target", Wrap: newPort, MapErr: mapErr, Filter: Filter.dict,
 	Event: func(kind string, p *Port) Event { return Event{Type: EventType(kind), Port: p} }}
-
-// Request shows the browser's port chooser and returns the port the person
-// picked. It must follow a click or key press on the page (it fails with
-// ErrNeedsGesture otherwise), and returns ErrNoPortChosen when the chooser
-// is dismissed. In some browsers (headless ones) the chooser never answers:
-// cancel ctx, from a Cancel button or a timeout, to give up.
-func Request(ctx context.Context, filters ...Filter) (*Port, error) {
-	return ports.Request(ctx, filters)
-}
 
 // dict is the filter as requestPort takes it.
 func (f Filter) dict() map[string]any {
@@ -47,15 +47,6 @@ func (f Filter) dict() map[string]any {
 	}
 	return m
 }
-
-// Granted returns the ports this origin may open without asking: those
-// picked before, and those an enterprise policy grants.
-func Granted(ctx context.Context) ([]*Port, error) { return ports.Granted(ctx) }
-
-// Watch reports ports of this origin being plugged in and unplugged until
-// ctx is done, when the channel closes. Events that the receiver is too
-// slow to take are dropped beyond a small buffer.
-func Watch(ctx context.Context) (<-chan Event, error) { return ports.Watch(ctx) }
 
 // Port is a serial port of the browser (a SerialPort). Once opened it is an
 // smp.Transport. Its methods may be called from several goroutines.

@@ -2,20 +2,15 @@
 
 package webserial
 
-import "context"
+import (
+	"context"
 
-// Supported reports whether the browser has the Web Serial API: never
-// outside a browser.
-func Supported() bool { return false }
+	"trustforge/internal/browser"
+)
 
-// Request fails with ErrUnsupported outside a browser.
-func Request(ctx context.Context, filters ...Filter) (*Port, error) { return nil, ErrUnsupported }
-
-// Granted fails with ErrUnsupported outside a browser.
-func Granted(ctx context.Context) ([]*Port, error) { return nil, ErrUnsupported }
-
-// Watch fails with ErrUnsupported outside a browser.
-func Watch(ctx context.Context) (<-chan Event, error) { return nil, ErrUnsupported }
+// Ports is the browser's Web Serial API; outside a browser its calls fail with
+// ErrUnsupported.
+var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Missing: ErrUnsupported}
 
 // Port is a serial port of the browser; outside a browser none exists.
 type Port struct{}

@@ -109,7 +109,7 @@ func (c *DFUControl) Close() error {
 // when serial is not empty, that serial number.
 func FindDFU(serial string) dfu.Finder {
 	return func(ctx context.Context) (dfu.Control, error) {
-		devs, err := Granted(ctx)
+		devs, err := Devices.Granted(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -5,10 +5,11 @@
 // set.
 //
 // A Device is opened, configured and its interface claimed; control and
-// bulk transfers then move bytes, and Watch reports devices plugged in and
-// unplugged. The USB DFU protocol (devices/dfu) uses control transfers;
-// Bulk turns a vendor-specific interface with a bulk endpoint pair into an
-// smp.Transport, for boards that expose SMP over USB that way.
+// bulk transfers then move bytes, and Devices.Watch reports devices
+// plugged in and unplugged. The USB DFU protocol (devices/dfu) uses
+// control transfers; Bulk turns a vendor-specific interface with a bulk
+// endpoint pair into an smp.Transport, for boards that expose SMP over USB
+// that way.
 //
 // The JavaScript side lives in usb_js.go, behind the js && wasm build tags,
 // through github.com/hack-pad/safejs; elsewhere every call fails with

@@ -13,21 +13,20 @@ import (
 	"trustforge/internal/usererr"
 )
 
-// Supported reports whether the browser has the WebUSB API.
-func Supported() bool { return devices.Supported() }
-
-// devices is navigator.usb for this package.
-var devices = &browser.DeviceAPI[*Device, Event, Filter]{Name: "usb", Missing: ErrUnsupported, Noun: "device", RequestMethod: "requestDevice", ListMethod: "getDevices",
+// Devices is the browser's WebUSB API (navigator.usb).
+//
+// Its Request shows the browser's device chooser and returns the device
+// the person picked. It must follow a click or key press
+// (ErrNeedsGesture); ErrNoDeviceChosen means the chooser was dismissed.
+// Cancel ctx to give up on a chooser that never answers.
+//
+// Its Granted returns the devices this origin may open without asking.
+// Its Watch reports granted devices being plugged in and unplugged until
+// ctx is done, when the channel closes; events beyond a small buffer are
+// dropped if the receiver is slow.
+var Devices = &browser.DeviceAPI[*Device, Event, Filter]{Name: "usb", Missing: ErrUnsupported, Noun: "device", RequestMethod: "requestDevice", ListMethod: "getDevices",
 	EventAttr: "device", Wrap: newDevice, MapErr: mapErr, Filter: Filter.dict,
 	Event: func(kind string, d *Device) Event { return Event{Type: EventType(kind), Device: d} }}
-
-// Request shows the browser's device chooser and returns the device the
-// person picked. It must follow a click or key press (ErrNeedsGesture);
-// ErrNoDeviceChosen means the chooser was dismissed. Cancel ctx to give up
-// on a chooser that never answers.
-func Request(ctx context.Context, filters ...Filter) (*Device, error) {
-	return devices.Request(ctx, filters)
-}
 
 // dict is the filter as requestDevice takes it.
 func (f Filter) dict() map[string]any {
@@ -52,14 +51,6 @@ func (f Filter) dict() map[string]any {
 	}
 	return m
 }
-
-// Granted returns the devices this origin may open without asking.
-func Granted(ctx context.Context) ([]*Device, error) { return devices.Granted(ctx) }
-
-// Watch reports granted devices being plugged in and unplugged until ctx is
-// done, when the channel closes. Events beyond a small buffer are dropped
-// if the receiver is slow.
-func Watch(ctx context.Context) (<-chan Event, error) { return devices.Watch(ctx) }
 
 // Device is a USB device of the browser (a USBDevice). Its methods may be
 // called from several goroutines; transfers on one endpoint are best kept

@@ -6,20 +6,12 @@ import (
 	"context"
 
 	"trustforge/devices/dfu"
+	"trustforge/internal/browser"
 )
 
-// Supported reports whether the browser has the WebUSB API: never outside
-// a browser.
-func Supported() bool { return false }
-
-// Request fails with ErrUnsupported outside a browser.
-func Request(ctx context.Context, filters ...Filter) (*Device, error) { return nil, ErrUnsupported }
-
-// Granted fails with ErrUnsupported outside a browser.
-func Granted(ctx context.Context) ([]*Device, error) { return nil, ErrUnsupported }
-
-// Watch fails with ErrUnsupported outside a browser.
-func Watch(ctx context.Context) (<-chan Event, error) { return nil, ErrUnsupported }
+// Devices is the browser's WebUSB API; outside a browser its calls fail with
+// ErrUnsupported.
+var Devices = &browser.DeviceAPI[*Device, Event, Filter]{Missing: ErrUnsupported}
 
 // Device is a USB device of the browser; outside a browser none exists.
 type Device struct{}

@@ -60,7 +60,7 @@ func (d *DeviceAPI[T, E, F]) Supported() bool {
 
 // Request shows the browser's chooser, offering the objects that match
 // one of filters, and returns the one picked.
-func (d *DeviceAPI[T, E, F]) Request(ctx context.Context, filters []F) (T, error) {
+func (d *DeviceAPI[T, E, F]) Request(ctx context.Context, filters ...F) (T, error) {
 	var zero T
 	api, err := d.api()
 	if err != nil {

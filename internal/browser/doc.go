@@ -8,7 +8,8 @@
 // It is the one place, with the transports of devices/ and the console's
 // storage adapters, where syscall/js is touched, always through
 // github.com/hack-pad/safejs so a JavaScript exception becomes an error
-// instead of a panic. It builds only for js/wasm.
+// instead of a panic. It builds only for js/wasm, but for
+// [DeviceAPI], whose calls fail outside a browser.
 //
 // Never call Await from a JavaScript callback (an event handler, or a go-app
 // handler running on the UI goroutine): the callback blocks the event loop the

@@ -78,7 +78,7 @@ func TestSerialReconnectsLeaveNoGoroutines(t *testing.T) {
 	installSerialShim(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ports, err := webserial.Granted(ctx)
+	ports, err := webserial.Ports.Granted(ctx)
 	if err != nil || len(ports) != 1 {
 		t.Fatalf("Granted = %d ports, %v; want the shim's one", len(ports), err)
 	}
@@ -110,7 +110,7 @@ func TestCloseEndsTheLink(t *testing.T) {
 	installSerialShim(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ports, err := webserial.Granted(ctx)
+	ports, err := webserial.Ports.Granted(ctx)
 	if err != nil || len(ports) != 1 {
 		t.Fatalf("Granted = %d ports, %v; want the shim's one", len(ports), err)
 	}

@@ -418,7 +418,7 @@ func (l *Link) reconnect(connect func(ctx context.Context) error) {
 
 // watchSerial starts the watch for serial ports plugged back in.
 func (l *Link) watchSerial() {
-	watch(l, Serial, webserial.Watch, func(ev webserial.Event) {
+	watch(l, Serial, webserial.Ports.Watch, func(ev webserial.Event) {
 		if ev.Type != webserial.Connected {
 			return
 		}
@@ -447,7 +447,7 @@ func samePort(a, b *webserial.Port) bool {
 // watchUSB starts the watch for USB devices unplugged and plugged back
 // in.
 func (l *Link) watchUSB() {
-	watch(l, USB, webusb.Watch, func(ev webusb.Event) {
+	watch(l, USB, webusb.Devices.Watch, func(ev webusb.Event) {
 		l.mu.Lock()
 		st, dev, gen := l.status, l.dev, l.gen
 		l.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"trustforge/internal/usererr"
 
 	"trustforge/devices/provision"
 	"trustforge/devices/smp"
@@ -131,8 +132,8 @@ func (s *Station) programPort(ctx context.Context, p Port, label string, baud in
 		s.mu.Lock()
 		s.counts.Failed++
 		s.mu.Unlock()
-		r := &Result{Port: label, State: Failed, Reason: "opening the port: " + err.Error(), Started: now, Finished: now,
-			Steps: []Step{{Name: "open", Status: provision.Failed, Detail: err.Error()}}}
+		r := &Result{Port: label, State: Failed, Reason: "opening the port: " + usererr.Message(err), Started: now, Finished: now,
+			Steps: []Step{{Name: "open", Status: provision.Failed, Detail: usererr.Message(err)}}}
 		onStep(r.Steps[0])
 		return r
 	}

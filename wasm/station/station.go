@@ -158,22 +158,28 @@ func (r *run) step(name string, f func() (string, error)) error {
 	detail, err := f()
 	st := Step{Name: name, Status: provision.Done, Detail: detail, Took: r.s.now().Sub(start)}
 	if err != nil {
-		st.Status, st.Detail = provision.Failed, err.Error()
+		st.Status, st.Detail = provision.Failed, usererr.Message(err)
 	}
-	r.record(st)
+	r.record(st, err)
 	return err
 }
 
-func (r *run) record(st Step) {
+// record adds a step that ended to the result and its record. err is why
+// a failed step failed: people read its message in st.Detail, the record
+// keeps its full text.
+func (r *run) record(st Step, err error) {
 	r.res.Steps = append(r.res.Steps, st)
 	if r.res.Record != nil {
 		started := r.s.now().Add(-st.Took)
-		var err error
-		if st.Status == provision.Failed {
+		detail := st.Detail
+		switch {
+		case err != nil:
+			detail = err.Error()
+		case st.Status == provision.Failed:
 			err = errors.New(st.Detail)
 		}
 		if st.Status != provision.Skipped && len(r.res.Record.Steps) < fwupdate.MaxSteps {
-			r.res.Record.Step(st.Name, started, r.s.now(), err, truncate(st.Detail, fwupdate.MaxDetailLen))
+			r.res.Record.Step(st.Name, started, r.s.now(), err, truncate(detail, fwupdate.MaxDetailLen))
 		}
 	}
 	if r.onStep != nil {
@@ -202,20 +208,24 @@ func (s *Station) finish(ctx context.Context, res *Result, err error) *Result {
 		res.State = Done
 		s.counts.Done++
 	case errors.Is(err, ErrRefused):
-		res.State, res.Reason = Refused, err.Error()
+		res.State, res.Reason = Refused, usererr.Message(err)
 		s.counts.Refused++
 	default:
-		res.State, res.Reason = Failed, err.Error()
+		res.State, res.Reason = Failed, usererr.Message(err)
 		s.counts.Failed++
 	}
 	s.mu.Unlock()
 	if res.Record != nil {
 		outcome := map[State]fwupdate.Outcome{Done: fwupdate.Updated, Refused: fwupdate.Refused, Failed: fwupdate.Failed}[res.State]
-		res.Record.Finish(outcome, truncate(res.Reason, fwupdate.MaxDetailLen), res.Finished)
+		reason := "" // the record keeps the error's full text
+		if err != nil {
+			reason = err.Error()
+		}
+		res.Record.Finish(outcome, truncate(reason, fwupdate.MaxDetailLen), res.Finished)
 		if s.Records != nil && res.DeviceID != "" {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			if err := s.Records(rctx, res.Record); err != nil {
-				res.Steps = append(res.Steps, Step{Name: "record", Status: provision.Failed, Detail: err.Error()})
+				res.Steps = append(res.Steps, Step{Name: "record", Status: provision.Failed, Detail: usererr.Message(err)})
 			}
 			cancel()
 		}
@@ -319,7 +329,10 @@ func (r *run) provision(ctx context.Context, pc *provision.Client, ticket *produ
 				}
 				return
 			}
-			r.record(st)
+			if sr.Err != nil {
+				st.Detail = usererr.Message(sr.Err)
+			}
+			r.record(st, sr.Err)
 		}}
 	res, err := provision.Provision(ctx, pc, plan)
 	if res != nil {

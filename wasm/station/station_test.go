@@ -305,6 +305,7 @@ func TestRefusals(t *testing.T) {
 		if r.State != Refused || !strings.Contains(r.Reason, "already provisioned and locked") {
 			t.Errorf("a locked board again: %s %q", r.State, r.Reason)
 		}
+		noPackagePrefix(t, r)
 		if len(l.tickets.issued) != 1 {
 			t.Errorf("%d tickets taken, want 1: a locked board takes none", len(l.tickets.issued))
 		}
@@ -319,6 +320,7 @@ func TestRefusals(t *testing.T) {
 		if r.State != Refused || !strings.Contains(r.Reason, "does not verify") {
 			t.Errorf("a ticket under another key: %s %q", r.State, r.Reason)
 		}
+		noPackagePrefix(t, r)
 		if p := b.Provisioning(); p.IDKey != nil {
 			t.Error("a board with a forged ticket was written to")
 		}
@@ -332,4 +334,25 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("after expiry: %s %q, %d tickets", r.State, r.Reason, len(l.tickets.issued))
 		}
 	})
+}
+
+// noPackagePrefix fails t when a text people read of r (its reason, its
+// steps' details) names a Go package, as error texts for programs do,
+// or when its record lost the error's full text.
+func noPackagePrefix(t *testing.T, r *Result) {
+	t.Helper()
+	texts := []string{r.Reason}
+	for _, st := range r.Steps {
+		texts = append(texts, st.Detail)
+	}
+	for _, s := range texts {
+		for _, pkg := range []string{"station: ", "provision: ", "production: ", "smp: ", "fwupdate: "} {
+			if strings.Contains(s, pkg) {
+				t.Errorf("a text people read names package %q: %q", pkg, s)
+			}
+		}
+	}
+	if r.Record != nil && !strings.HasPrefix(r.Record.Reason, "station: ") {
+		t.Errorf("the record's reason %q lost the error's full text", r.Record.Reason)
+	}
 }

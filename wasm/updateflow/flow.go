@@ -24,6 +24,7 @@ import (
 	"errors"
 	"io"
 	"time"
+	"trustforge/internal/usererr"
 
 	"filippo.io/age"
 
@@ -162,7 +163,7 @@ func (r *Runner) step(s Step, f func() (string, error)) error {
 	detail, err := f()
 	r.record.Step(string(s), start, r.now(), err, detail)
 	if err != nil && detail == "" {
-		detail = err.Error()
+		detail = usererr.Message(err)
 	}
 	r.emit(Event{Step: s, Done: true, Err: err, Detail: detail})
 	return err

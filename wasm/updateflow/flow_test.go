@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -300,6 +301,9 @@ func TestRefusals(t *testing.T) {
 			if rec.Outcome != fwupdate.Refused || !strings.Contains(rec.Reason, tt.words) {
 				t.Errorf("record: %s, %q; want refused saying %q", rec.Outcome, rec.Reason, tt.words)
 			}
+			if goPrefix.MatchString(rec.Reason) {
+				t.Errorf("the reason a technician reads carries a Go package prefix: %q", rec.Reason)
+			}
 			// What the bundle claims is reported when its manifest can be read.
 			unreadable := map[string]bool{"tampered signature": true, "tampered key id": true, "not a bundle": true}
 			if !unreadable[tt.name] && rec.Product != "thermo" {
@@ -368,3 +372,7 @@ func TestUploadResumesAfterReplug(t *testing.T) {
 		t.Errorf("the board runs %+v", run)
 	}
 }
+
+// goPrefix matches a Go package's name where an error text for programs
+// puts it: at the start, or at the start of a quoted cause.
+var goPrefix = regexp.MustCompile(`(^|\()(bundle|fwupdate|release|updateflow|age): `)

@@ -82,11 +82,11 @@ func rejection(err error) string {
 	case errors.Is(err, bundle.ErrNoIdentity):
 		return "none of the age identities in your vault can open this release: ask for it to be published to you"
 	case errors.Is(err, bundle.ErrMalformed), errors.Is(err, bundle.ErrUnsupported), errors.Is(err, bundle.ErrTooLarge):
-		return "the release's signed manifest is damaged or was changed (" + err.Error() + "): do not use it"
+		return "the release's signed manifest is damaged or was changed (" + usererr.Message(err) + "): do not use it"
 	case errors.Is(err, bundle.ErrNotBundle), errors.Is(err, bundle.ErrTruncated):
-		return "the file is not a complete trustforge release bundle (" + err.Error() + ")"
+		return "the file is not a complete trustforge release bundle (" + usererr.Message(err) + ")"
 	}
-	return err.Error()
+	return usererr.Message(err)
 }
 
 func (r *Runner) verify(ctx context.Context, src Source) (*Verified, error) {

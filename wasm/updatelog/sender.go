@@ -64,3 +64,22 @@ func staleSession(err error) bool {
 	var apiErr *apiwire.Error
 	return errors.As(err, &apiErr) && (errors.Is(apiErr, apiwire.CodeCSRF) || apiErr.Status == 401)
 }
+
+// ErrOffline is what SyncWaiting returns when the browser has no network:
+// the records wait in it.
+var ErrOffline = usererr.New("updatelog", "no network: the records wait in this browser")
+
+// SyncWaiting is one pass of the console's sync: when no record waits it
+// does nothing and returns nil; when online reports no network it sends
+// nothing and returns ErrOffline; else it sends the waiting records with
+// send as [Log.Sync] does and returns what stopped it, or nil.
+func (l *Log) SyncWaiting(ctx context.Context, online func() bool, send func(context.Context, *fwupdate.Record) error) error {
+	if n, err := l.Waiting(ctx); err != nil || n == 0 {
+		return err
+	}
+	if !online() {
+		return ErrOffline
+	}
+	_, err := l.Sync(ctx, send)
+	return err
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"trustforge/devices/fwupdate"
 	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
+	"trustforge/wasm/storage"
 )
 
 func TestSenderPolicy(t *testing.T) {
@@ -85,6 +87,69 @@ func TestSenderPolicy(t *testing.T) {
 			}
 			if sends != tt.wantSends || restores != tt.wantRestor {
 				t.Errorf("sent %d times and restored %d, want %d and %d", sends, restores, tt.wantSends, tt.wantRestor)
+			}
+		})
+	}
+}
+
+// failingStore is a store whose listing fails.
+type failingStore struct{ storage.Memory }
+
+var errStore = errors.New("the store is broken")
+
+func (*failingStore) List(context.Context, string) ([]string, error) { return nil, errStore }
+
+func TestSyncWaiting(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	down := &apiwire.Error{Status: 503, Code: "unavailable", Message: "busy"}
+	tests := []struct {
+		name        string
+		waiting     int
+		online      bool
+		broken      bool  // the log's store fails
+		answer      error // of the server, to every record
+		want        error // errors.Is target; nil for success
+		wantSends   int
+		wantWaiting int
+	}{
+		{name: "nothing waits", online: true},
+		{name: "nothing waits, offline", want: nil},
+		{name: "offline: nothing sent", waiting: 2, want: ErrOffline, wantWaiting: 2},
+		{name: "online: all sent", waiting: 2, online: true, wantSends: 2},
+		{name: "server busy: the rest waits", waiting: 2, online: true, answer: down, want: down, wantSends: 1, wantWaiting: 2},
+		{name: "broken store", waiting: 0, online: true, broken: true, want: errStore},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var st storage.Store = &storage.Memory{}
+			if tt.broken {
+				st = &failingStore{}
+			}
+			l := &Log{Store: st, Now: func() time.Time { return now }}
+			for i := range tt.waiting {
+				if err := l.Add(ctx, record(t, i, now.Add(time.Duration(i)*time.Hour))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sends := 0
+			err := l.SyncWaiting(ctx, func() bool { return tt.online }, func(context.Context, *fwupdate.Record) error {
+				sends++
+				return tt.answer
+			})
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("SyncWaiting = %v, want %v", err, tt.want)
+			}
+			if sends != tt.wantSends {
+				t.Errorf("%d records sent, want %d", sends, tt.wantSends)
+			}
+			if tt.broken {
+				return
+			}
+			if n, err := l.Waiting(ctx); err != nil || n != tt.wantWaiting {
+				t.Errorf("%d records wait (%v), want %d", n, err, tt.wantWaiting)
 			}
 		})
 	}

@@ -34,7 +34,7 @@ type adminAccounts struct {
 	pwValue string
 
 	newName, newPassword string
-	newRoles             []string
+	newRoles             []state.Role
 	gen                  int // numbers loads: only the latest one's answer is shown
 	// mount is the component's context: work started by an event goes on
 	// with it, as go-app drops a Dispatch whose event element was
@@ -44,7 +44,7 @@ type adminAccounts struct {
 
 func (a *adminAccounts) OnMount(ctx app.Context) {
 	a.ui = ctx
-	a.newRoles = []string{string(state.RoleEngineer)}
+	a.newRoles = []state.Role{state.RoleEngineer}
 	a.load(ctx)
 }
 
@@ -83,12 +83,8 @@ func (a *adminAccounts) done(ctx app.Context, msg string, err error) {
 }
 
 func (a *adminAccounts) toggleNewRole(ctx app.Context, e app.Event) {
-	role := kit.TargetData(ctx, "role")
-	if i := slices.Index(a.newRoles, role); i >= 0 {
-		a.newRoles = slices.Delete(a.newRoles, i, i+1)
-	} else {
-		a.newRoles = append(a.newRoles, role)
-	}
+	role := state.Role(kit.TargetData(ctx, "role"))
+	a.newRoles = guide.ToggleRole(a.newRoles, role, !slices.Contains(a.newRoles, role))
 }
 
 func (a *adminAccounts) create(ctx app.Context, e app.Event) {
@@ -97,14 +93,14 @@ func (a *adminAccounts) create(ctx app.Context, e app.Event) {
 		return
 	}
 	name, pw, roles := strings.TrimSpace(a.newName), a.newPassword, slices.Clone(a.newRoles)
-	if len(roles) == 0 {
-		a.err = "Tick at least one role."
+	if why := guide.NewAccountRoles(roles); why != "" {
+		a.err = why
 		return
 	}
 	a.busy, a.msg, a.err, a.secret = true, "", "", client.Token{}
 	ctx = a.ui // outlives the element the event came from
 	ctx.Async(func() {
-		u, err := a.App.API.CreateUser(ctx, name, roles, pw)
+		u, err := a.App.API.CreateUser(ctx, name, roleNames(roles), pw)
 		ctx.Dispatch(func(ctx app.Context) {
 			if err == nil {
 				a.newName, a.newPassword = "", ""
@@ -127,15 +123,10 @@ func (a *adminAccounts) setRole(ctx app.Context, e app.Event) {
 		ctx.JSSrc().Set("checked", !on) // nothing changed: show it
 		return
 	}
-	roles := slices.Clone(a.users[i].RoleSet())
-	if on && !slices.Contains(roles, role) {
-		roles = append(roles, role)
-	} else if !on {
-		roles = slices.DeleteFunc(roles, func(r state.Role) bool { return r == role })
-	}
-	if len(roles) == 0 {
-		a.err = name + " needs at least one role; disable the account instead."
-		ctx.JSSrc().Set("checked", true)
+	roles := guide.ToggleRole(a.users[i].RoleSet(), role, on)
+	if why := guide.AccountRoles(name, roles); why != "" {
+		a.err = why
+		ctx.JSSrc().Set("checked", !on) // nothing changed: show it
 		return
 	}
 	a.busy = true
@@ -252,9 +243,7 @@ func (a *adminAccounts) Render() app.UI {
 	me, _ := a.App.Session()
 	return app.Section().ID("admin-accounts").Class("panel").Aria("labelledby", "admin-accounts-title").Body(
 		app.H2().ID("admin-accounts-title").Text("Accounts"),
-		app.P().Class("hint").Text("Each account holds one or more roles: administrators manage accounts and products; engineers publish "+
-			"firmware and register signing keys; technicians flash published releases; production stations program boards with API tokens. "+
-			"Give one person several roles on a small team; keep them apart where duties must be separate."),
+		app.P().Class("hint").Text(guide.RolesHint()),
 		app.If(a.msg != "", func() app.UI {
 			return app.P().ID("admin-accounts-message").Class("ok").Aria("live", "polite").Text(a.msg)
 		}),
@@ -285,7 +274,7 @@ func (a *adminAccounts) createForm() app.UI {
 				r := string(state.AllRoles[i])
 				return app.Label().Class("check").Body(
 					app.Input().Type("checkbox").ID("admin-new-role-"+r).DataSet("role", r).
-						Checked(slices.Contains(a.newRoles, r)).OnChange(a.toggleNewRole),
+						Checked(slices.Contains(a.newRoles, state.Role(r))).OnChange(a.toggleNewRole),
 					app.Text(" "+guide.RoleTitle(state.Role(r))),
 				)
 			}),
@@ -406,4 +395,13 @@ func (a *adminAccounts) tokenTable() app.UI {
 			)
 		})),
 	)
+}
+
+// roleNames returns the roles' names, as the API takes them.
+func roleNames(roles []state.Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
 }

@@ -47,7 +47,7 @@ func checkAudit(log []byte, recorded string) auditView {
 	v.Head = ver.Head()
 	want, err := parseAuditHead(recorded)
 	if err != nil {
-		v.Status = "Unchecked: " + err.Error() + "."
+		v.Status = "Unchecked: " + usererr.Message(err) + "."
 		return v
 	}
 	if err := audit.CheckHead(v.Head, want); err != nil {

@@ -67,7 +67,7 @@ func (p *ConnectPanel) OnMount(ctx app.Context) {
 	p.refresh(ctx)
 	ctx.Async(func() {
 		// Ports plugged in or granted while the page is open.
-		events, err := webserial.Watch(wctx)
+		events, err := webserial.Ports.Watch(wctx)
 		if err != nil {
 			return
 		}
@@ -77,7 +77,7 @@ func (p *ConnectPanel) OnMount(ctx app.Context) {
 	})
 	ctx.Async(func() {
 		// USB devices too: a DFU board re-enumerates as a new device.
-		events, err := webusb.Watch(wctx)
+		events, err := webusb.Devices.Watch(wctx)
 		if err != nil {
 			return
 		}
@@ -103,8 +103,8 @@ func (p *ConnectPanel) OnDismount() {
 func (p *ConnectPanel) refresh(ctx app.Context) {
 	ctx = p.ui
 	ctx.Async(func() {
-		ports, _ := webserial.Granted(ctx)
-		devs, _ := webusb.Granted(ctx)
+		ports, _ := webserial.Ports.Granted(ctx)
+		devs, _ := webusb.Devices.Granted(ctx)
 		ctx.Dispatch(func(app.Context) { p.ports, p.devs = ports, devs })
 	})
 }
@@ -146,7 +146,7 @@ func (p *ConnectPanel) choosePort(ctx app.Context, e app.Event) {
 	p.choosing, p.err = cancel, ""
 	baud := p.baud
 	ctx.Async(func() {
-		port, err := webserial.Request(cctx)
+		port, err := webserial.Ports.Request(cctx)
 		if err == nil {
 			err = p.Kit.Link.ConnectSerial(cctx, port, baud)
 		}
@@ -169,7 +169,7 @@ func (p *ConnectPanel) chooseUSB(ctx app.Context, e app.Event) {
 	cctx, cancel := context.WithCancel(context.Background())
 	p.choosing, p.err = cancel, ""
 	ctx.Async(func() {
-		dev, err := webusb.Request(cctx)
+		dev, err := webusb.Devices.Request(cctx)
 		if err == nil {
 			err = p.Kit.Link.ConnectUSB(cctx, dev)
 		}

@@ -7,7 +7,6 @@ import (
 
 	"trustforge/devices/fwupdate"
 	"trustforge/internal/notify"
-	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 	"trustforge/wasm/releasecache"
 	"trustforge/wasm/state"
@@ -136,25 +135,13 @@ func (k *Kit) StartSync(st *state.App) {
 	}()
 }
 
-// Why records wait: the browser has no network, or no one is signed in.
-var (
-	errOffline   = usererr.New("ui", "no network: the records wait in this browser")
-	errSignedOut = usererr.New("ui", "sign in to send the update records")
-)
-
+// syncOnce is one pass of the sync: updatelog.Log.SyncWaiting decides
+// whether anything is sent, updatelog.Sender how.
 func (k *Kit) syncOnce(ctx context.Context, st *state.App) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	_, log, err := k.Stores(ctx)
 	if err != nil {
-		return
-	}
-	if n, err := log.Waiting(ctx); err != nil || n == 0 {
-		k.setSyncErr(err)
-		return
-	}
-	if !browserOnline() {
-		k.setSyncErr(errOffline)
 		return
 	}
 	send := updatelog.Sender{
@@ -163,10 +150,8 @@ func (k *Kit) syncOnce(ctx context.Context, st *state.App) {
 		Record: func(ctx context.Context, r *fwupdate.Record) error {
 			return st.API.RecordUpdate(ctx, r)
 		},
-		SignedOut: errSignedOut,
 	}
-	_, err = log.Sync(ctx, send.Send)
-	k.setSyncErr(err)
+	k.setSyncErr(log.SyncWaiting(ctx, browserOnline, send.Send))
 }
 
 func (k *Kit) setSyncErr(err error) {

@@ -201,7 +201,7 @@ func (s *DFUSession) reopen(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
-		devs, err := webusb.Granted(ctx)
+		devs, err := webusb.Devices.Granted(ctx)
 		if err != nil {
 			return err
 		}

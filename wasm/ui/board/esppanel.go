@@ -126,7 +126,7 @@ func (p *ESPPanel) connect(ctx app.Context, e app.Event) {
 }
 
 func (p *ESPPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client, *esprom.ChipInfo, *esprom.Efuses, error) {
-	ports, _ := webserial.Granted(ctx)
+	ports, _ := webserial.Ports.Granted(ctx)
 	var port *webserial.Port
 	for _, q := range ports {
 		if info := q.Info(); info.USB && isESPBridge(info.VendorID) {
@@ -136,7 +136,7 @@ func (p *ESPPanel) detect(ctx context.Context) (*webserial.Port, *esprom.Client,
 	}
 	if port == nil {
 		var err error
-		if port, err = webserial.Request(ctx, ESPUSBFilters...); err != nil {
+		if port, err = webserial.Ports.Request(ctx, ESPUSBFilters...); err != nil {
 			return nil, nil, nil, nil, err
 		}
 	}

@@ -75,7 +75,7 @@ var _ updateflow.DFULink = (*DFUBoard)(nil)
 
 // find returns the granted device with the serial number that f accepts.
 func (b *DFUBoard) find(ctx context.Context, f func(webusb.Info) bool) (*webusb.Device, error) {
-	devs, err := webusb.Granted(ctx)
+	devs, err := webusb.Devices.Granted(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (p ESPPort) Close() error { return p.p.Close() }
 
 // GrantedESP returns the granted ports of ESP32 bridges.
 func GrantedESP(ctx context.Context) ([]*webserial.Port, error) {
-	ports, err := webserial.Granted(ctx)
+	ports, err := webserial.Ports.Granted(ctx)
 	if err != nil {
 		return nil, err
 	}

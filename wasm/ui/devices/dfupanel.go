@@ -59,7 +59,7 @@ func (p *dfuPanel) OnMount(ctx app.Context) {
 	p.stopWatch = cancel
 	p.refresh()
 	ctx.Async(func() {
-		events, err := webusb.Watch(wctx)
+		events, err := webusb.Devices.Watch(wctx)
 		if err != nil {
 			return
 		}
@@ -85,7 +85,7 @@ func (p *dfuPanel) OnDismount() {
 func (p *dfuPanel) refresh() {
 	ctx := p.ui
 	ctx.Async(func() {
-		all, _ := webusb.Granted(ctx)
+		all, _ := webusb.Devices.Granted(ctx)
 		var devs []*webusb.Device
 		for _, d := range all {
 			if d.Info().IsDFU() {

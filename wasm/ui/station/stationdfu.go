@@ -32,7 +32,7 @@ var _ updateflow.DFULink = (*stationDFU)(nil)
 // find returns the granted device with the serial number that f accepts,
 // or nil when none is plugged in.
 func (b *stationDFU) find(ctx context.Context, f func(webusb.Info) bool) (*webusb.Device, error) {
-	devs, err := webusb.Granted(ctx)
+	devs, err := webusb.Devices.Granted(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (b *stationDFU) Close() error {
 // devices with a DFU interface (class 0xFE, subclass 0x01) and a serial
 // number to find them by again.
 func grantedDFU(ctx context.Context) ([]station.DFUBoard, error) {
-	devs, err := webusb.Granted(ctx)
+	devs, err := webusb.Devices.Granted(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func (s serialPort) Open(ctx context.Context, baud int) (smp.Transport, error) {
 // without a chooser: those an enterprise policy allows, on a production
 // line.
 func grantedPorts(ctx context.Context) ([]station.Port, error) {
-	ps, err := webserial.Granted(ctx)
+	ps, err := webserial.Ports.Granted(ctx)
 	if err != nil {
 		return nil, err
 	}

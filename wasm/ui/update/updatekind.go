@@ -58,7 +58,7 @@ func (p *updateFlow) refreshBoards() {
 		var err error
 		if kind == boardDFU {
 			var all []*webusb.Device
-			all, err = webusb.Granted(cctx)
+			all, err = webusb.Devices.Granted(cctx)
 			for _, d := range all {
 				if i := d.Info(); i.IsDFU() && i.SerialNumber != "" {
 					devs = append(devs, dfuDevice{Serial: i.SerialNumber, Label: i.String(), DfuSe: board.IsDfuSe(i)})
@@ -99,7 +99,7 @@ func (p *updateFlow) pickDFU(ctx app.Context, e app.Event) {
 func (p *updateFlow) grantDFU(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	ctx.Async(func() {
-		_, err := webusb.Request(context.Background(), webusb.Filter{Class: webusb.DFUClass})
+		_, err := webusb.Devices.Request(context.Background(), webusb.Filter{Class: webusb.DFUClass})
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
 				p.boardErr = board.DescribeDevice(err)
@@ -114,7 +114,7 @@ func (p *updateFlow) grantDFU(ctx app.Context, e app.Event) {
 func (p *updateFlow) grantESP(ctx app.Context, e app.Event) {
 	ctx = p.ui
 	ctx.Async(func() {
-		_, err := webserial.Request(context.Background(), board.ESPUSBFilters...)
+		_, err := webserial.Ports.Request(context.Background(), board.ESPUSBFilters...)
 		ctx.Dispatch(func(app.Context) {
 			if err != nil {
 				p.boardErr = board.DescribeESP(err)
