@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/store"
 )
 
@@ -103,22 +104,22 @@ func TestLimiter(t *testing.T) {
 func TestAllowedTable(t *testing.T) {
 	roles := []store.Role{store.RoleAdmin, store.RoleEngineer, store.RoleTechnician, store.RoleStation, "intruder"}
 	want := map[Permission]string{ // one letter per role above: admin engineer technician station intruder
-		PermSelf:       "YYYYn",
-		PermUsers:      "Ynnnn",
-		PermProducts:   "Ynnnn",
-		PermKeys:       "YYnnn",
-		PermAudit:      "Ynnnn",
-		PermRead:       "YYYnn",
-		PermPublish:    "nYnnn",
-		PermPromote:    "nYnnn",
-		PermYank:       "nYnnn",
-		PermDownload:   "nYYYn",
-		PermDevices:    "YYYYn",
-		PermProvision:  "nYnYn",
-		PermRevoke:     "YYnnn",
-		PermProduction: "YYnYn",
-		PermProduce:    "nnnYn",
-		"unknown":      "nnnnn",
+		apiwire.PermSelf:       "YYYYn",
+		apiwire.PermUsers:      "Ynnnn",
+		apiwire.PermProducts:   "Ynnnn",
+		apiwire.PermKeys:       "YYnnn",
+		apiwire.PermAudit:      "Ynnnn",
+		apiwire.PermRead:       "YYYnn",
+		apiwire.PermPublish:    "nYnnn",
+		apiwire.PermPromote:    "nYnnn",
+		apiwire.PermYank:       "nYnnn",
+		apiwire.PermDownload:   "nYYYn",
+		apiwire.PermDevices:    "YYYYn",
+		apiwire.PermProvision:  "nYnYn",
+		apiwire.PermRevoke:     "YYnnn",
+		apiwire.PermProduction: "YYnYn",
+		apiwire.PermProduce:    "nnnYn",
+		"unknown":              "nnnnn",
 	}
 	for perm, row := range want {
 		for i, r := range roles {
@@ -145,7 +146,7 @@ func TestAllowedSet(t *testing.T) {
 			t.Errorf("Allowed(no roles, %s) = true", perm)
 		}
 	}
-	if !Allowed(solo, PermPublish) || !Allowed(solo, PermUsers) || Allowed(solo, PermProduce) {
+	if !Allowed(solo, apiwire.PermPublish) || !Allowed(solo, apiwire.PermUsers) || Allowed(solo, apiwire.PermProduce) {
 		t.Error("admin+engineer: want publish and users, not produce")
 	}
 }

@@ -9,26 +9,6 @@ import (
 // contract's (apiwire), where each is documented.
 type Permission = apiwire.Permission
 
-// The permissions. Every API endpoint requires exactly one.
-const (
-	PermSelf       = apiwire.PermSelf
-	PermUsers      = apiwire.PermUsers
-	PermProducts   = apiwire.PermProducts
-	PermKeys       = apiwire.PermKeys
-	PermAudit      = apiwire.PermAudit
-	PermRead       = apiwire.PermRead
-	PermPublish    = apiwire.PermPublish
-	PermPromote    = apiwire.PermPromote
-	PermYank       = apiwire.PermYank
-	PermDownload   = apiwire.PermDownload
-	PermReport     = apiwire.PermReport
-	PermDevices    = apiwire.PermDevices
-	PermProvision  = apiwire.PermProvision
-	PermRevoke     = apiwire.PermRevoke
-	PermProduction = apiwire.PermProduction
-	PermProduce    = apiwire.PermProduce
-)
-
 // Allowed reports whether an account holding roles may make requests that
 // need perm: whether any one of its roles may. The policy is the
 // contract's (apiwire.Allowed), which the console applies too.

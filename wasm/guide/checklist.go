@@ -2,8 +2,7 @@ package guide
 
 import (
 	"sort"
-
-	"trustforge/wasm/state"
+	"trustforge/internal/apiwire"
 )
 
 // Facts is what the getting-started checklist is computed from: the
@@ -66,8 +65,8 @@ func Checklist(f Facts) []Step {
 			steps[s.ID] = s
 		}
 	}
-	engineer := v.Can(state.PermPublish)
-	if v.Can(state.PermProducts) {
+	engineer := v.Can(apiwire.PermPublish)
+	if v.Can(apiwire.PermProducts) {
 		add(Step{ID: "product", Title: "Create a product", Why: "A product is a kind of board; its releases and signing keys belong to it.",
 			Link: "/admin#products", LinkText: "Administration", Done: f.Products > 0})
 		if !engineer {
@@ -91,7 +90,7 @@ func Checklist(f Facts) []Step {
 		add(Step{ID: "release", Title: "Publish a release", Why: "Sign and encrypt a firmware image here and upload it.",
 			Link: "/releases", LinkText: "Releases", Done: f.Releases > 0})
 	}
-	if v.Can(state.PermDownload) && v.Can(state.PermRead) {
+	if v.Can(apiwire.PermDownload) && v.Can(apiwire.PermRead) {
 		if !engineer {
 			add(Step{ID: "vault", Title: "Create your key vault", Why: "Your decryption key lives sealed in this browser.",
 				Link: "/keys", LinkText: "Keys", Done: f.VaultExists})

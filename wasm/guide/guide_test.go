@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/wasm/state"
 )
@@ -218,17 +219,17 @@ func TestCardLine(t *testing.T) {
 }
 
 func TestSectionNote(t *testing.T) {
-	if got := SectionNote(viewer(tech), state.PermPublish, "publishing releases"); got !=
+	if got := SectionNote(viewer(tech), apiwire.PermPublish, "publishing releases"); got !=
 		"Publishing releases: engineers can. Ask an administrator (ada) for the engineer role, or ask a colleague who has it." {
 		t.Errorf("technician: %q", got)
 	}
-	if got := SectionNote(viewer(admin), state.PermPublish, "publishing releases"); !strings.Contains(got, "Give your account (or a colleague's) the engineer role") {
+	if got := SectionNote(viewer(admin), apiwire.PermPublish, "publishing releases"); !strings.Contains(got, "Give your account (or a colleague's) the engineer role") {
 		t.Errorf("administrator: %q", got)
 	}
-	if got := SectionNote(Viewer{}, state.PermPublish, "publishing releases"); !strings.HasSuffix(got, "Sign in first.") {
+	if got := SectionNote(Viewer{}, apiwire.PermPublish, "publishing releases"); !strings.HasSuffix(got, "Sign in first.") {
 		t.Errorf("signed out: %q", got)
 	}
-	if got := SectionNote(viewer(engineer), state.PermPublish, "publishing releases"); got != "" {
+	if got := SectionNote(viewer(engineer), apiwire.PermPublish, "publishing releases"); got != "" {
 		t.Errorf("engineer: %q, want nothing", got)
 	}
 }

@@ -3,6 +3,7 @@ package guide
 import (
 	"strings"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/state"
 )
 
@@ -31,37 +32,37 @@ type ability struct {
 var abilities = map[Page][]ability{
 	PageDevices: {
 		{"", "connect a board (Web Serial, WebUSB or the simulated board), read its slots, flash an image file, test, confirm and reset it"},
-		{state.PermDownload, "flash a published release with the guided update"},
+		{apiwire.PermDownload, "flash a published release with the guided update"},
 	},
 	PageUpdate: {
-		{state.PermDownload, "download a published release, check it and flash it step by step, offline too"},
-		{state.PermReport, "record each update in the server's audit log"},
+		{apiwire.PermDownload, "download a published release, check it and flash it step by step, offline too"},
+		{apiwire.PermReport, "record each update in the server's audit log"},
 	},
 	PageReleases: {
-		{state.PermRead, "list releases and check their signatures in this browser"},
-		{state.PermPublish, "sign, encrypt and publish releases, promote and yank them, and build production packages"},
+		{apiwire.PermRead, "list releases and check their signatures in this browser"},
+		{apiwire.PermPublish, "sign, encrypt and publish releases, promote and yank them, and build production packages"},
 	},
 	PageKeys: {
 		{"", "keep signing and decryption keys in this browser's vault, back them up and export public keys"},
-		{state.PermKeys, "register a signing key with a product, so the server accepts releases it signs"},
-		{state.PermSelf, "publish your decryption key's recipient, so releases can be encrypted to you by name"},
+		{apiwire.PermKeys, "register a signing key with a product, so the server accepts releases it signs"},
+		{apiwire.PermSelf, "publish your decryption key's recipient, so releases can be encrypted to you by name"},
 	},
 	PageIdentity: {
 		{"", "run a device CA in this browser and keep provisioning profiles"},
-		{state.PermProvision, "provision a connected board and register it"},
-		{state.PermDevices, "search the device registry"},
-		{state.PermRevoke, "revoke boards and publish revocation lists"},
+		{apiwire.PermProvision, "provision a connected board and register it"},
+		{apiwire.PermDevices, "search the device registry"},
+		{apiwire.PermRevoke, "revoke boards and publish revocation lists"},
 	},
 	PageSecurity: {
-		{state.PermRead, "read each product's security plan, with live status from the server"},
+		{apiwire.PermRead, "read each product's security plan, with live status from the server"},
 	},
 	PageStation: {
-		{state.PermProduce, "program boards from a production package, one server ticket per board"},
+		{apiwire.PermProduce, "program boards from a production package, one server ticket per board"},
 	},
 	PageAdmin: {
-		{state.PermUsers, "create accounts, set their roles and passwords, disable them and issue API tokens"},
-		{state.PermProducts, "create products and add channels"},
-		{state.PermAudit, "browse, verify and export the audit log"},
+		{apiwire.PermUsers, "create accounts, set their roles and passwords, disable them and issue API tokens"},
+		{apiwire.PermProducts, "create products and add channels"},
+		{apiwire.PermAudit, "browse, verify and export the audit log"},
 	},
 }
 

@@ -3,6 +3,7 @@ package guide
 import (
 	"strings"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/state"
 )
 
@@ -118,11 +119,11 @@ func (v Viewer) Can(perm state.Permission) bool {
 }
 
 // IsAdmin reports whether the viewer administers the server.
-func (v Viewer) IsAdmin() bool { return v.Can(state.PermUsers) }
+func (v Viewer) IsAdmin() bool { return v.Can(apiwire.PermUsers) }
 
 // NoProduct is the empty state where a product is needed and none exists.
 func NoProduct(v Viewer) string {
-	if v.Can(state.PermProducts) {
+	if v.Can(apiwire.PermProducts) {
 		return "No product yet. Create one on Administration: products are the boards whose firmware you release."
 	}
 	return "No product yet. Ask " + AskAdmin(v.Admins) + " to create one on Administration."

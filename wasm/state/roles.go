@@ -17,26 +17,6 @@ const (
 // Permission is a kind of request to the release server.
 type Permission = apiwire.Permission
 
-// The permissions the console checks before offering an action.
-const (
-	PermSelf       = apiwire.PermSelf
-	PermUsers      = apiwire.PermUsers
-	PermProducts   = apiwire.PermProducts
-	PermKeys       = apiwire.PermKeys
-	PermAudit      = apiwire.PermAudit
-	PermRead       = apiwire.PermRead
-	PermPublish    = apiwire.PermPublish
-	PermPromote    = apiwire.PermPromote
-	PermYank       = apiwire.PermYank
-	PermDownload   = apiwire.PermDownload
-	PermReport     = apiwire.PermReport
-	PermDevices    = apiwire.PermDevices
-	PermProvision  = apiwire.PermProvision
-	PermRevoke     = apiwire.PermRevoke
-	PermProduction = apiwire.PermProduction
-	PermProduce    = apiwire.PermProduce
-)
-
 // AllRoles lists the roles in their canonical order.
 var AllRoles = apiwire.AllRoles
 

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 	"trustforge/server/auth"
 	"trustforge/server/store"
 	"trustforge/wasm/client"
 )
 
 func TestRolesMatchTheServer(t *testing.T) {
-	perms := []Permission{PermSelf, PermUsers, PermProducts, PermKeys, PermAudit, PermRead, PermPublish, PermPromote, PermYank, PermDownload, PermReport, PermDevices, PermProvision, PermRevoke, PermProduction, PermProduce}
+	perms := []Permission{apiwire.PermSelf, apiwire.PermUsers, apiwire.PermProducts, apiwire.PermKeys, apiwire.PermAudit, apiwire.PermRead, apiwire.PermPublish, apiwire.PermPromote, apiwire.PermYank, apiwire.PermDownload, apiwire.PermReport, apiwire.PermDevices, apiwire.PermProvision, apiwire.PermRevoke, apiwire.PermProduction, apiwire.PermProduce}
 	roles := []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation, "", "root"}
 	for _, p := range perms {
 		for _, r := range roles {
@@ -142,15 +143,15 @@ func TestSession(t *testing.T) {
 	if err := a.RestoreSession(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := a.Session(); ok || !a.SessionChecked() || a.Can(PermRead) {
+	if _, ok := a.Session(); ok || !a.SessionChecked() || a.Can(apiwire.PermRead) {
 		t.Error("signed in without a session")
 	}
 	if err := a.SignIn(ctx, "erin", "pw"); err != nil {
 		t.Fatal(err)
 	}
 	s, ok := a.Session()
-	if !ok || s.User != "erin" || !a.Can(PermPublish) || a.Can(PermUsers) {
-		t.Errorf("session %+v, can publish %v, can manage users %v", s, a.Can(PermPublish), a.Can(PermUsers))
+	if !ok || s.User != "erin" || !a.Can(apiwire.PermPublish) || a.Can(apiwire.PermUsers) {
+		t.Errorf("session %+v, can publish %v, can manage users %v", s, a.Can(apiwire.PermPublish), a.Can(apiwire.PermUsers))
 	}
 	if err := a.SignOut(ctx); err != nil {
 		t.Fatal(err)
@@ -276,12 +277,12 @@ func TestEnrolSignsInWithRoleSet(t *testing.T) {
 	if !ok || !s.Has("admin") || !s.Has("engineer") || s.Has("station") {
 		t.Fatalf("session %+v", s)
 	}
-	for _, p := range []Permission{PermUsers, PermProducts, PermPublish, PermKeys, PermDownload} {
+	for _, p := range []Permission{apiwire.PermUsers, apiwire.PermProducts, apiwire.PermPublish, apiwire.PermKeys, apiwire.PermDownload} {
 		if !a.Can(p) {
 			t.Errorf("admin+engineer cannot %s", p)
 		}
 	}
-	if a.Can(PermProduce) {
+	if a.Can(apiwire.PermProduce) {
 		t.Error("admin+engineer may produce")
 	}
 	// An older server sends one comma-joined field.

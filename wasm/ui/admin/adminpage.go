@@ -6,6 +6,7 @@ package admin
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
 )
@@ -43,7 +44,7 @@ func (p *Page) Render() app.UI {
 		content = []app.UI{app.P().Class("muted").Text("Checking who is signed in…")}
 	case !kit.SignedIn(p.App):
 		content = []app.UI{&kit.SignInForm{App: p.App}}
-	case !p.App.Can(state.PermUsers):
+	case !p.App.Can(apiwire.PermUsers):
 		// The page note above says who administers and how to reach them.
 	default:
 		content = []app.UI{

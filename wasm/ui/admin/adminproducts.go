@@ -5,6 +5,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
@@ -102,7 +103,7 @@ func (p *adminProducts) create(ctx app.Context, e app.Event) {
 				p.name, p.description = "", ""
 			}
 			next := " Engineers register their signing keys with it on the Keys page."
-			if p.App.Can(state.PermKeys) && p.App.Can(state.PermPublish) {
+			if p.App.Can(apiwire.PermKeys) && p.App.Can(apiwire.PermPublish) {
 				next = " Next: register your signing key with it on the Keys page."
 			}
 			p.done(ctx, "Created product "+pr.Name+" with channels "+strings.Join(pr.Channels, ", ")+"."+next, err)

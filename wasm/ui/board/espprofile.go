@@ -11,9 +11,9 @@ import (
 
 	"trustforge/crypto/pki"
 	"trustforge/devices/esprom"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
-	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -158,7 +158,7 @@ func (p *ESPPanel) nextStep(ctx app.Context, e app.Event) {
 // profile's product: its MAC and the eFuse state just read. It says what
 // it did, or nothing when the account may not register boards.
 func (p *ESPPanel) record(ctx context.Context, pr pki.Profile, ci *esprom.ChipInfo, ef *esprom.Efuses) (string, error) {
-	if p.App == nil || !kit.CanRegistry(p.App, state.PermProvision) {
+	if p.App == nil || !kit.CanRegistry(p.App, apiwire.PermProvision) {
 		return "", nil
 	}
 	st := ef.State(ci.Chip.String())

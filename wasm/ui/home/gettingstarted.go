@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
@@ -24,7 +25,7 @@ func gatherFacts(ctx context.Context, st *state.App, boards *board.Kit) guide.Fa
 	}
 	api := st.API
 	v := f.Viewer
-	if v.Can(state.PermRead) {
+	if v.Can(apiwire.PermRead) {
 		if ps, err := api.Products(ctx); err == nil {
 			f.Products = len(ps)
 			for _, p := range ps {
@@ -51,12 +52,12 @@ func gatherFacts(ctx context.Context, st *state.App, boards *board.Kit) guide.Fa
 			f.Releases = len(rs)
 		}
 	}
-	if v.Can(state.PermUsers) {
+	if v.Can(apiwire.PermUsers) {
 		if us, err := api.Users(ctx); err == nil {
 			f.Accounts = len(us)
 		}
 	}
-	if v.Can(state.PermDevices) {
+	if v.Can(apiwire.PermDevices) {
 		if ds, err := api.Devices(ctx, client.DeviceFilter{Limit: 1}); err == nil {
 			f.Provisioned = len(ds)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
@@ -236,7 +237,7 @@ func (a *anchorsPanel) Render() app.UI {
 	if !ok || len(products) == 0 {
 		return app.Div()
 	}
-	mayRegister := kit.CanRegistry(a.App, state.PermKeys)
+	mayRegister := kit.CanRegistry(a.App, apiwire.PermKeys)
 	return app.Section().ID("anchors").Class("panel").Aria("label", "Trust anchors").Body(
 		app.H2().Text("Trust anchors on the server"),
 		app.P().Class("muted").Text("The server accepts a product's boards and production orders only under a device root an engineer or administrator registered for it (audited)."),

@@ -8,6 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
 )
@@ -89,7 +90,7 @@ func (c *caPanel) addIntermediate(ctx app.Context, e app.Event) {
 		}
 		c.product = ""
 		msg := "Created the intermediate CA " + i.Name() + "."
-		if kit.CanRegistry(c.App, state.PermKeys) {
+		if kit.CanRegistry(c.App, apiwire.PermKeys) {
 			// The engineer who makes a product's CA also makes its root
 			// the product's trust anchor on the server (audited there).
 			root, err := a.Root(ctx)

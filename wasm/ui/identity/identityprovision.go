@@ -9,6 +9,7 @@ import (
 
 	"trustforge/crypto/pki"
 	"trustforge/devices/provision"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 	"trustforge/wasm/state"
@@ -160,11 +161,11 @@ func (p *provisionPanel) run(rctx context.Context, ctx app.Context, profile pki.
 		ctx.Dispatch(func(app.Context) { p.steps[s.Step] = s })
 	}}
 	if !bench {
-		if !kit.CanRegistry(p.App, state.PermProvision) {
+		if !kit.CanRegistry(p.App, apiwire.PermProvision) {
 			return nil, is, usererr.Errorf("provision", "sign in as an engineer or a station to register boards, or provision a bench board without the registry")
 		}
 		plan.Registry = p.App.API.Registry()
-		if kit.CanRegistry(p.App, state.PermKeys) {
+		if kit.CanRegistry(p.App, apiwire.PermKeys) {
 			// The engineer provisioning the product's first board makes
 			// this CA's root the product's trust anchor on the server
 			// (audited there); a station cannot.

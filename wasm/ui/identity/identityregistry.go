@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/pki"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
@@ -54,7 +55,7 @@ func (r *registryPanel) OnDismount() {
 
 // loadOnce lists the registry the first time the account may see it.
 func (r *registryPanel) loadOnce(ctx app.Context) {
-	if r.loaded || r.busy || !kit.CanRegistry(r.App, state.PermDevices) {
+	if r.loaded || r.busy || !kit.CanRegistry(r.App, apiwire.PermDevices) {
 		return
 	}
 	r.load(ctx)
@@ -154,13 +155,13 @@ func (r *registryPanel) revokeEverywhere(ctx context.Context, d client.Device, r
 }
 
 func (r *registryPanel) Render() app.UI {
-	if !kit.CanRegistry(r.App, state.PermDevices) {
+	if !kit.CanRegistry(r.App, apiwire.PermDevices) {
 		return app.Section().ID("registry").Class("panel").Aria("label", "Device registry").Body(
 			app.H2().Text("Device registry"),
 			app.P().Class("muted").Text("Sign in to see the boards provisioned so far."),
 		)
 	}
-	canRevoke := kit.CanRegistry(r.App, state.PermRevoke)
+	canRevoke := kit.CanRegistry(r.App, apiwire.PermRevoke)
 	return app.Section().ID("registry").Class("panel").Aria("label", "Device registry").Body(
 		app.H2().Text("Device registry"),
 		app.Form().ID("registry-form").Class("form-inline").OnSubmit(r.search).Body(

@@ -49,7 +49,7 @@ func (l *keyList) OnUpdate(ctx app.Context) { l.loadProducts(ctx) }
 
 func (l *keyList) loadProducts(ctx app.Context) {
 	ctx = l.ui
-	if !l.App.Can(state.PermRead) {
+	if !l.App.Can(apiwire.PermRead) {
 		return
 	}
 	ctx.Async(func() {
@@ -205,7 +205,7 @@ func (l *keyList) button(id, label, keyName, title string, onClick app.EventHand
 
 func (l *keyList) row(i vault.Info) app.UI {
 	slug := keySlug(i)
-	canRegister := i.Algorithm.CanSign() && l.App.Can(state.PermKeys)
+	canRegister := i.Algorithm.CanSign() && l.App.Can(apiwire.PermKeys)
 	_, signedIn := l.App.Session()
 	actions := []app.UI{}
 	if i.Algorithm.IsAge() {
@@ -261,7 +261,7 @@ func (l *keyList) Render() app.UI {
 				app.TBody().Body(app.Range(l.Infos).Slice(func(n int) app.UI { return l.row(l.Infos[n]) })),
 			)
 		}),
-		app.If(len(l.products) > 0 && l.App.Can(state.PermKeys), func() app.UI {
+		app.If(len(l.products) > 0 && l.App.Can(apiwire.PermKeys), func() app.UI {
 			return app.Div().Class("form-inline").Body(
 				app.Label().For("register-product").Text("Register signing keys with product"),
 				app.Select().ID("register-product").DataSet("testid", "register-product").

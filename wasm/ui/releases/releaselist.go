@@ -7,6 +7,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
 	"trustforge/wasm/state"
@@ -119,7 +120,7 @@ func (l *releaseList) load(ctx app.Context) {
 	l.loading = true
 	l.loads++
 	n := l.loads
-	canDownload := l.App.Can(state.PermDownload)
+	canDownload := l.App.Can(apiwire.PermDownload)
 	ctx.Async(func() {
 		rows, err := l.fetch(ctx, product, channel, canDownload)
 		ctx.Dispatch(func(app.Context) {

@@ -3,8 +3,8 @@ package releases
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/release"
-	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
 )
 
@@ -64,14 +64,14 @@ func (l *releaseList) row(c release.Checked) app.UI {
 			Disabled(busy).Text(label).OnClick(h, app.EventScope(r.ID))
 	}
 	if r.Yanked == nil {
-		if l.App.Can(state.PermDownload) && verified {
+		if l.App.Can(apiwire.PermDownload) && verified {
 			actions = append(actions,
 				btn("release-open", "Open", "Decrypt "+r.Version+" with your vault and save the image",
 					func(ctx app.Context, e app.Event) { l.open(ctx, c) }),
 				btn("release-download", "Download", "Save the encrypted bundle of "+r.Version,
 					func(ctx app.Context, e app.Event) { l.download(ctx, c) }))
 		}
-		if l.App.Can(state.PermPromote) {
+		if l.App.Can(apiwire.PermPromote) {
 			var opts []app.UI
 			opts = append(opts, app.Option().Value("").Text("promote to…"))
 			for _, ch := range l.channels() {
@@ -88,7 +88,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 						func(ctx app.Context, e app.Event) { l.promote(ctx, c) }))
 			}
 		}
-		if l.App.Can(state.PermYank) {
+		if l.App.Can(apiwire.PermYank) {
 			id := r.ID
 			actions = append(actions, app.Span().Class("danger-apart inline-group").Body(
 				app.Input().ID("release-yank-reason-"+slug).DataSet("testid", "release-yank-reason").Type("text").

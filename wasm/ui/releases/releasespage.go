@@ -6,6 +6,7 @@ package releases
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
@@ -61,8 +62,8 @@ func (p *Page) Render() app.UI {
 				app.Text(" to sign or open releases."),
 			))
 		}
-		canPublish := p.App.Can(state.PermPublish)
-		canProduce := canPublish && p.App.Can(state.PermProduction)
+		canPublish := p.App.Can(apiwire.PermPublish)
+		canProduce := canPublish && p.App.Can(apiwire.PermProduction)
 		if canPublish {
 			// The list comes first; the sections below it are reached
 			// from here without scrolling past it.
@@ -73,7 +74,7 @@ func (p *Page) Render() app.UI {
 			}
 			content = append(content, app.Nav().ID("releases-sections").Class("section-links").Aria("label", "Sections of this page").Body(links...))
 		}
-		if p.App.Can(state.PermRead) {
+		if p.App.Can(apiwire.PermRead) {
 			content = append(content, &releaseList{App: p.App, Reload: p.published, Show: p.lastProduct})
 		} else {
 			content = append(content, app.P().ID("releases-no-list").Class("muted").
@@ -81,10 +82,10 @@ func (p *Page) Render() app.UI {
 		}
 		var missing app.UI
 		if !canPublish {
-			missing = kit.RoleSection(p.App, "publish-role", "Publish a release", state.PermPublish,
+			missing = kit.RoleSection(p.App, "publish-role", "Publish a release", apiwire.PermPublish,
 				"signing, encrypting and publishing releases")
 		} else if !canProduce {
-			missing = kit.RoleSection(p.App, "production-role", "Production packages", state.PermProduction,
+			missing = kit.RoleSection(p.App, "production-role", "Production packages", apiwire.PermProduction,
 				"building production packages for programming stations")
 		}
 		if missing != nil {

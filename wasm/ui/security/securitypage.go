@@ -6,6 +6,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/internal/stride"
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
@@ -66,7 +67,7 @@ func (p *Page) OnDismount() {
 
 func (p *Page) loadProducts(ctx app.Context) {
 	ctx = p.ui
-	if !p.App.Can(state.PermRead) {
+	if !p.App.Can(apiwire.PermRead) {
 		return
 	}
 	p.loading = true
@@ -134,7 +135,7 @@ func (p *Page) Render() app.UI {
 		content = append(content, app.P().Class("muted").ID("security-loading").Text("Checking your session…"))
 	case !signedIn:
 		content = append(content, app.P().ID("security-signin").Text("Sign in to see your products' security plans."), &kit.SignInForm{App: p.App})
-	case !p.App.Can(state.PermRead):
+	case !p.App.Can(apiwire.PermRead):
 		content = append(content, app.P().ID("security-no-read").Class("muted").
 			Text("Your role does not read the products' configuration. docs/threat-model.md describes how trustforge itself is protected."))
 	default:

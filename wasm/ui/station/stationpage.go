@@ -16,6 +16,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
 	"trustforge/devices/fwupdate"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
 	"trustforge/wasm/client"
 	"trustforge/wasm/state"
@@ -118,7 +119,7 @@ func (p *Page) OnDismount() {
 
 func (p *Page) loadPackages(ctx app.Context) {
 	ctx = p.ui
-	if !p.App.Can(state.PermProduce) {
+	if !p.App.Can(apiwire.PermProduce) {
 		return
 	}
 	ctx.Async(func() {

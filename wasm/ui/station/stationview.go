@@ -8,6 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"trustforge/crypto/production"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/state"
 	"trustforge/wasm/station"
 	"trustforge/wasm/ui/kit"
@@ -26,7 +27,7 @@ func (p *Page) Render() app.UI {
 		content = append(content, app.P().Class("muted").ID("station-loading").Text("Checking your session…"))
 	case !signedIn:
 		content = append(content, app.P().ID("station-signin").Text("Sign in with the station's account."), &kit.SignInForm{App: p.App})
-	case !p.App.Can(state.PermProduce):
+	case !p.App.Can(apiwire.PermProduce):
 		content = append(content, app.P().ID("station-not-station").Class("muted").
 			Text("Station mode is for programming stations' accounts: yours does not take production tickets."))
 	default:

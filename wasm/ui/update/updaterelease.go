@@ -8,9 +8,9 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/releasecache"
-	"trustforge/wasm/state"
 	"trustforge/wasm/ui/board"
 	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
@@ -40,7 +40,7 @@ func (p *updateFlow) loadReleases(ctx app.Context) {
 		var products []client.Product
 		if _, ok := p.App.Session(); !ok && p.App.SessionChecked() {
 			offline = "Sign in to download releases from the server; releases already downloaded to this browser are listed below."
-		} else if !p.App.Can(state.PermRead) {
+		} else if !p.App.Can(apiwire.PermRead) {
 			offline = "Your role does not list the server's releases: flash a release downloaded to this browser (below) or a release file."
 		} else if products, err = p.App.API.Products(ctx); err != nil {
 			offline = "The server cannot be reached: releases already downloaded to this browser are listed below."
