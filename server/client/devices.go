@@ -2,13 +2,8 @@ package client
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 
-	"trustforge/crypto/keys"
 	"trustforge/crypto/pki"
 	"trustforge/devices/provision"
 	"trustforge/internal/apiwire"
@@ -39,29 +34,12 @@ func (c *Client) Device(ctx context.Context, id string) (*Device, error) {
 }
 
 // DeviceFilter selects devices; zero fields match everything.
-type DeviceFilter struct {
-	Product, Query string
-	Revoked        bool
-	Limit          int
-}
+type DeviceFilter = apiwire.DeviceFilter
 
 // Devices lists registered boards, newest first.
 func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) {
-	q := url.Values{}
-	if f.Product != "" {
-		q.Set("product", f.Product)
-	}
-	if f.Query != "" {
-		q.Set("q", f.Query)
-	}
-	if f.Revoked {
-		q.Set("revoked", "true")
-	}
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
 	var out apiwire.DeviceList
-	err := c.jsonCall(ctx, apiwire.ListDevices.Method, apiwire.ListDevices.Path()+"?"+q.Encode(), nil, http.StatusOK, &out)
+	err := c.jsonCall(ctx, apiwire.ListDevices.Method, apiwire.ListDevices.Path()+"?"+f.Encode(), nil, http.StatusOK, &out)
 	return out.Devices, err
 }
 
@@ -85,63 +63,16 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 }
 
 // Registry returns c as the device registry of a provisioning flow.
-func (c *Client) Registry() provision.Registry { return registry{c} }
-
-type registry struct{ c *Client }
-
-func (r registry) Lookup(ctx context.Context, id string) (*provision.Registered, error) {
-	// A search rather than GET /api/devices/{id}: a board not registered
-	// yet is the usual case, not an error (nor a 404 in the browser's
-	// console).
-	ds, err := r.c.Devices(ctx, DeviceFilter{Query: id, Revoked: true, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	var d *Device
-	for i := range ds {
-		if ds[i].ID == id {
-			d = &ds[i]
-		}
-	}
-	if d == nil {
-		return nil, nil
-	}
-	chain, err := pki.ParseChain([]byte(d.Chain))
-	if err != nil {
-		return nil, fmt.Errorf("client: the registry's chain of %s: %w", id, err)
-	}
-	reg := &provision.Registered{Record: provision.Record{DeviceID: d.ID, Product: d.Product, Model: d.Model, Rev: d.Rev,
-		Chain: chain.DER(), BootKeyHash: d.BootKeyHash}, Provisioned: d.Provisioned, Operator: d.Operator, Revoked: d.Revoked != nil}
-	if d.EncryptionKey != "" {
-		k, err := d.PublicEncryptionKey()
-		if err != nil {
-			return nil, err
-		}
-		reg.EncryptionKey = k.SPKI()
-	}
-	return reg, nil
-}
-
-func (r registry) Register(ctx context.Context, rec provision.Record) error {
-	chain, err := pki.ParseChain(rec.Chain)
-	if err != nil {
-		return err
-	}
-	reg := DeviceRegistration{ID: rec.DeviceID, Product: rec.Product, Model: rec.Model, Rev: rec.Rev,
-		Chain: string(chain.PEM()), BootKeyHash: rec.BootKeyHash}
-	if rec.EncryptionKey != nil {
-		k, err := keys.ParseSPKI(rec.EncryptionKey)
-		if err != nil {
+func (c *Client) Registry() provision.Registry {
+	return provision.APIRegistry{
+		Search: func(ctx context.Context, id string) ([]Device, error) {
+			return c.Devices(ctx, DeviceFilter{Query: id, Revoked: true, Limit: 1000})
+		},
+		Add: func(ctx context.Context, reg DeviceRegistration) error {
+			_, err := c.RegisterDevice(ctx, reg)
 			return err
-		}
-		reg.EncryptionKey = string(k.MarshalPEM())
+		},
 	}
-	_, err = r.c.RegisterDevice(ctx, reg)
-	var e *Error
-	if errors.As(err, &e) && errors.Is(e, apiwire.CodeDeviceRegistered) {
-		return fmt.Errorf("%w: %s", provision.ErrClone, e.Message)
-	}
-	return err
 }
 
 // DeviceRoot is a device CA root registered as a trust anchor of a
