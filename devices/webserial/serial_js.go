@@ -38,14 +38,7 @@ var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: Er
 
 // dict is the filter as requestPort takes it.
 func (f Filter) dict() map[string]any {
-	m := map[string]any{}
-	if f.VendorID != 0 {
-		m["usbVendorId"] = int(f.VendorID)
-	}
-	if f.ProductID != 0 {
-		m["usbProductId"] = int(f.ProductID)
-	}
-	return m
+	return browser.Dict("usbVendorId", int(f.VendorID), "usbProductId", int(f.ProductID))
 }
 
 // Port is a serial port of the browser (a SerialPort). Once opened it is an

@@ -30,26 +30,8 @@ var Devices = &browser.DeviceAPI[*Device, Event, Filter]{Name: "usb", Missing: E
 
 // dict is the filter as requestDevice takes it.
 func (f Filter) dict() map[string]any {
-	m := map[string]any{}
-	if f.VendorID != 0 {
-		m["vendorId"] = int(f.VendorID)
-	}
-	if f.ProductID != 0 {
-		m["productId"] = int(f.ProductID)
-	}
-	if f.Class != 0 {
-		m["classCode"] = int(f.Class)
-	}
-	if f.Subclass != 0 {
-		m["subclassCode"] = int(f.Subclass)
-	}
-	if f.Protocol != 0 {
-		m["protocolCode"] = int(f.Protocol)
-	}
-	if f.SerialNumber != "" {
-		m["serialNumber"] = f.SerialNumber
-	}
-	return m
+	return browser.Dict("vendorId", int(f.VendorID), "productId", int(f.ProductID), "classCode", int(f.Class),
+		"subclassCode", int(f.Subclass), "protocolCode", int(f.Protocol), "serialNumber", f.SerialNumber)
 }
 
 // Device is a USB device of the browser (a USBDevice). Its methods may be
