@@ -62,21 +62,30 @@ func ToWire(rec Record) (apiwire.DeviceRegistration, error) {
 	return reg, nil
 }
 
-// APIRegistry is a [Registry] over the release server's device API, as
-// each API client reaches it.
-type APIRegistry struct {
-	// Search lists the registry's entries whose id contains id, revoked
-	// ones too.
-	Search func(ctx context.Context, id string) ([]apiwire.Device, error)
-	// Add registers a board; the server answers
+// DeviceAPI is the part of the release server's device API a registry
+// uses; both API clients (the server's Go client and the console's) have
+// it.
+type DeviceAPI interface {
+	// Devices lists the registry's entries the filter selects.
+	Devices(ctx context.Context, f apiwire.DeviceFilter) ([]apiwire.Device, error)
+	// RegisterDevice registers a board; the server answers
 	// apiwire.CodeDeviceRegistered for an id it already holds.
-	Add func(ctx context.Context, reg apiwire.DeviceRegistration) error
+	RegisterDevice(ctx context.Context, reg apiwire.DeviceRegistration) (apiwire.Device, error)
 }
+
+// APIRegistry is a [Registry] over the release server's device API.
+type APIRegistry struct {
+	API DeviceAPI
+}
+
+// searchLimit bounds a registry search by id: ids match by substring, so
+// a short id may match several boards.
+const searchLimit = 1000
 
 // Lookup searches rather than asking for the id: a board not registered
 // yet is the usual case, not an error (nor a 404 in the browser's console).
 func (r APIRegistry) Lookup(ctx context.Context, id string) (*Registered, error) {
-	ds, err := r.Search(ctx, id)
+	ds, err := r.API.Devices(ctx, apiwire.DeviceFilter{Query: id, Revoked: true, Limit: searchLimit})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +103,7 @@ func (r APIRegistry) Register(ctx context.Context, rec Record) error {
 	if err != nil {
 		return err
 	}
-	err = r.Add(ctx, reg)
+	_, err = r.API.RegisterDevice(ctx, reg)
 	if errors.Is(err, apiwire.CodeDeviceRegistered) {
 		return usererr.Errorf("", "%w: %w", ErrClone, err)
 	}

@@ -16,21 +16,17 @@ type Device = apiwire.Device
 type DeviceRegistration = apiwire.DeviceRegistration
 
 // RegisterDevice records a provisioned board.
-func (c *Client) RegisterDevice(ctx context.Context, r DeviceRegistration) (*Device, error) {
+func (c *Client) RegisterDevice(ctx context.Context, r DeviceRegistration) (Device, error) {
 	var d Device
-	if err := c.jsonCall(ctx, apiwire.RegisterDevice.Method, apiwire.RegisterDevice.Path(), r, http.StatusCreated, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	err := c.jsonCall(ctx, apiwire.RegisterDevice.Method, apiwire.RegisterDevice.Path(), r, http.StatusCreated, &d)
+	return d, err
 }
 
 // Device returns a registered board.
-func (c *Client) Device(ctx context.Context, id string) (*Device, error) {
+func (c *Client) Device(ctx context.Context, id string) (Device, error) {
 	var d Device
-	if err := c.jsonCall(ctx, apiwire.GetDevice.Method, apiwire.GetDevice.Path(id), nil, http.StatusOK, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	err := c.jsonCall(ctx, apiwire.GetDevice.Method, apiwire.GetDevice.Path(id), nil, http.StatusOK, &d)
+	return d, err
 }
 
 // DeviceFilter selects devices; zero fields match everything.
@@ -44,13 +40,10 @@ func (c *Client) Devices(ctx context.Context, f DeviceFilter) ([]Device, error) 
 }
 
 // RevokeDevice marks a board's certificate revoked in the registry.
-func (c *Client) RevokeDevice(ctx context.Context, id, reason string) (*Device, error) {
+func (c *Client) RevokeDevice(ctx context.Context, id, reason string) (Device, error) {
 	var d Device
 	err := c.jsonCall(ctx, apiwire.RevokeDevice.Method, apiwire.RevokeDevice.Path(id), apiwire.ReasonRequest{Reason: reason}, http.StatusOK, &d)
-	if err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return d, err
 }
 
 // PublishCRL uploads an issuer's revocation list (DER or PEM).
@@ -63,17 +56,7 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 }
 
 // Registry returns c as the device registry of a provisioning flow.
-func (c *Client) Registry() provision.Registry {
-	return provision.APIRegistry{
-		Search: func(ctx context.Context, id string) ([]Device, error) {
-			return c.Devices(ctx, DeviceFilter{Query: id, Revoked: true, Limit: 1000})
-		},
-		Add: func(ctx context.Context, reg DeviceRegistration) error {
-			_, err := c.RegisterDevice(ctx, reg)
-			return err
-		},
-	}
-}
+func (c *Client) Registry() provision.Registry { return provision.APIRegistry{API: c} }
 
 // DeviceRoot is a device CA root registered as a trust anchor of a
 // product: boards and production packages of the product must chain to one.
@@ -104,11 +87,9 @@ type EFusesReport = apiwire.EFusesReport
 
 // RecordEFuses creates or updates an ESP32 board's registry entry, whose
 // id is its MAC's hex digits.
-func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (*Device, error) {
+func (c *Client) RecordEFuses(ctx context.Context, r EFusesReport) (Device, error) {
 	var d Device
 	rt := apiwire.RecordEFuses
-	if err := c.jsonCall(ctx, rt.Method, rt.Path(apiwire.EFusesID(r.MAC)), r, anyOK, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	err := c.jsonCall(ctx, rt.Method, rt.Path(apiwire.EFusesID(r.MAC)), r, anyOK, &d)
+	return d, err
 }

@@ -49,17 +49,7 @@ func (c *Client) PublishCRL(ctx context.Context, crl []byte) error {
 }
 
 // Registry returns c as the device registry of a provisioning flow.
-func (c *Client) Registry() provision.Registry {
-	return provision.APIRegistry{
-		Search: func(ctx context.Context, id string) ([]Device, error) {
-			return c.Devices(ctx, DeviceFilter{Query: id, Revoked: true, Limit: 1000})
-		},
-		Add: func(ctx context.Context, reg DeviceRegistration) error {
-			_, err := c.RegisterDevice(ctx, reg)
-			return err
-		},
-	}
-}
+func (c *Client) Registry() provision.Registry { return provision.APIRegistry{API: c} }
 
 // EFusesReport is what RecordEFuses sends: an ESP32 board's MAC and eFuse
 // security state.

@@ -1,6 +1,9 @@
 package guide
 
-import "trustforge/wasm/state"
+import (
+	"trustforge/internal/apiwire"
+	"trustforge/wasm/state"
+)
 
 // ToggleRole returns a copy of roles with r added (on) or removed (off).
 // A role already held is not added twice; the others keep their order.
@@ -43,13 +46,13 @@ func AccountRoles(name string, roles []state.Role) string {
 // a role without words.
 func roleDuty(r state.Role) string {
 	switch r {
-	case state.RoleAdmin:
+	case apiwire.RoleAdmin:
 		return "manage accounts and products"
-	case state.RoleEngineer:
+	case apiwire.RoleEngineer:
 		return "publish firmware and register signing keys"
-	case state.RoleTechnician:
+	case apiwire.RoleTechnician:
 		return "flash published releases"
-	case state.RoleStation:
+	case apiwire.RoleStation:
 		return "program boards with API tokens"
 	}
 	return ""
@@ -58,7 +61,7 @@ func roleDuty(r state.Role) string {
 // RolesHint explains the roles where accounts are given them.
 func RolesHint() string {
 	s := "Each account holds one or more roles: "
-	for i, r := range state.AllRoles {
+	for i, r := range apiwire.AllRoles {
 		if i > 0 {
 			s += "; "
 		}

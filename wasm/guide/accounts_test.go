@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/state"
 )
 
@@ -48,7 +49,7 @@ func TestRoleSetRefusals(t *testing.T) {
 		{"none", nil, "at least one role"},
 		{"empty", []state.Role{}, "at least one role"},
 		{"one", []state.Role{tech}, ""},
-		{"all", state.AllRoles, ""},
+		{"all", apiwire.AllRoles, ""},
 		{"only unknown", []state.Role{"superuser"}, "at least one role"},
 	}
 	for _, tt := range tests {
@@ -70,7 +71,7 @@ func TestRoleSetRefusals(t *testing.T) {
 
 func TestRolesHintNamesEveryRole(t *testing.T) {
 	hint := RolesHint()
-	for _, r := range state.AllRoles {
+	for _, r := range apiwire.AllRoles {
 		duty := roleDuty(r)
 		if duty == "" {
 			t.Errorf("role %s has no duty in the hint", r)

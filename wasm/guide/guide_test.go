@@ -12,10 +12,10 @@ import (
 )
 
 var (
-	admin    = state.RoleAdmin
-	engineer = state.RoleEngineer
-	tech     = state.RoleTechnician
-	station  = state.RoleStation
+	admin    = apiwire.RoleAdmin
+	engineer = apiwire.RoleEngineer
+	tech     = apiwire.RoleTechnician
+	station  = apiwire.RoleStation
 )
 
 func viewer(roles ...state.Role) Viewer {

@@ -10,13 +10,13 @@ import (
 // RoleTitle names a role for people: "administrator", "engineer".
 func RoleTitle(r state.Role) string {
 	switch r {
-	case state.RoleAdmin:
+	case apiwire.RoleAdmin:
 		return "administrator"
-	case state.RoleEngineer:
+	case apiwire.RoleEngineer:
 		return "engineer"
-	case state.RoleTechnician:
+	case apiwire.RoleTechnician:
 		return "technician"
-	case state.RoleStation:
+	case apiwire.RoleStation:
 		return "production station"
 	}
 	return string(r)
@@ -39,7 +39,7 @@ func RolesPhrase(roles []state.Role) string {
 // canonical returns the known roles of rs in the table's order.
 func canonical(rs []state.Role) []state.Role {
 	var out []state.Role
-	for _, r := range state.AllRoles {
+	for _, r := range apiwire.AllRoles {
 		for _, x := range rs {
 			if x == r {
 				out = append(out, r)
@@ -68,7 +68,7 @@ func joinWith(words []string, conj string) string {
 // whoMay names the roles that may do perm: "engineers and technicians".
 func whoMay(perm state.Permission) string {
 	var names []string
-	for _, r := range state.AllRoles {
+	for _, r := range apiwire.AllRoles {
 		if state.Allowed(r, perm) {
 			names = append(names, rolePlural(r))
 		}
@@ -79,7 +79,7 @@ func whoMay(perm state.Permission) string {
 // rolesFor lists the roles that may do perm.
 func rolesFor(perm state.Permission) []state.Role {
 	var out []state.Role
-	for _, r := range state.AllRoles {
+	for _, r := range apiwire.AllRoles {
 		if state.Allowed(r, perm) {
 			out = append(out, r)
 		}
@@ -144,7 +144,7 @@ func GetRole(v Viewer, perm state.Permission) string {
 	if v.IsAdmin() {
 		return "Give your account (or a colleague's) the " + role + " role on Administration."
 	}
-	if len(roles) == 1 && roles[0] == state.RoleAdmin {
+	if len(roles) == 1 && roles[0] == apiwire.RoleAdmin {
 		return "Ask " + AskAdmin(v.Admins) + "."
 	}
 	return "Ask " + AskAdmin(v.Admins) + " for the " + role + " role, or ask a colleague who has it."

@@ -6,19 +6,8 @@ import "trustforge/internal/apiwire"
 // (apiwire), whose policy the server enforces too.
 type Role = apiwire.Role
 
-// The roles.
-const (
-	RoleAdmin      = apiwire.RoleAdmin
-	RoleEngineer   = apiwire.RoleEngineer
-	RoleTechnician = apiwire.RoleTechnician
-	RoleStation    = apiwire.RoleStation
-)
-
 // Permission is a kind of request to the release server.
 type Permission = apiwire.Permission
-
-// AllRoles lists the roles in their canonical order.
-var AllRoles = apiwire.AllRoles
 
 // AllowedAny reports whether an account holding roles may make requests
 // that need perm: whether any of its roles may.

@@ -21,7 +21,7 @@ import (
 
 func TestRolesMatchTheServer(t *testing.T) {
 	perms := []Permission{apiwire.PermSelf, apiwire.PermUsers, apiwire.PermProducts, apiwire.PermKeys, apiwire.PermAudit, apiwire.PermRead, apiwire.PermPublish, apiwire.PermPromote, apiwire.PermYank, apiwire.PermDownload, apiwire.PermReport, apiwire.PermDevices, apiwire.PermProvision, apiwire.PermRevoke, apiwire.PermProduction, apiwire.PermProduce}
-	roles := []Role{RoleAdmin, RoleEngineer, RoleTechnician, RoleStation, "", "root"}
+	roles := append(append([]Role{}, apiwire.AllRoles...), "", "root")
 	for _, p := range perms {
 		for _, r := range roles {
 			got := Allowed(r, p)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/guide"
 	"trustforge/wasm/state"
@@ -44,7 +45,7 @@ type adminAccounts struct {
 
 func (a *adminAccounts) OnMount(ctx app.Context) {
 	a.ui = ctx
-	a.newRoles = []state.Role{state.RoleEngineer}
+	a.newRoles = []state.Role{apiwire.RoleEngineer}
 	a.load(ctx)
 }
 
@@ -270,8 +271,8 @@ func (a *adminAccounts) createForm() app.UI {
 			OnInput(func(ctx app.Context, e app.Event) { a.newName = ctx.JSSrc().Get("value").String() }),
 		app.FieldSet().Class("roles").Body(
 			app.Legend().Text("Roles"),
-			app.Range(state.AllRoles).Slice(func(i int) app.UI {
-				r := string(state.AllRoles[i])
+			app.Range(apiwire.AllRoles).Slice(func(i int) app.UI {
+				r := string(apiwire.AllRoles[i])
 				return app.Label().Class("check").Body(
 					app.Input().Type("checkbox").ID("admin-new-role-"+r).DataSet("role", r).
 						Checked(slices.Contains(a.newRoles, state.Role(r))).OnChange(a.toggleNewRole),
@@ -310,8 +311,8 @@ func (a *adminAccounts) userTable(self string) app.UI {
 			}
 			return app.Tr().DataSet("user", u.Name).Body(
 				app.Th().Scope("row").Text(u.Name+map[bool]string{true: " (you)", false: ""}[u.Name == self]),
-				app.Td().Body(app.Range(state.AllRoles).Slice(func(j int) app.UI {
-					r := string(state.AllRoles[j])
+				app.Td().Body(app.Range(apiwire.AllRoles).Slice(func(j int) app.UI {
+					r := string(apiwire.AllRoles[j])
 					id := "admin-role-" + u.Name + "-" + r
 					return app.Label().Class("check check-inline").For(id).Body(
 						app.Input().Type("checkbox").ID(id).DataSet("user", u.Name).DataSet("role", r).

@@ -93,7 +93,7 @@ func (f *enrolForm) submit(ctx app.Context, e app.Event) {
 	}
 	var roles []string // nil: the server's default, administrator and engineer
 	if f.adminOnly {
-		roles = []string{string(state.RoleAdmin)}
+		roles = []string{string(apiwire.RoleAdmin)}
 	}
 	token := f.token()
 	f.busy, f.err = true, ""

@@ -12,6 +12,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 	"trustforge/wasm/client"
 	"trustforge/wasm/mastering"
 	"trustforge/wasm/release"
@@ -82,7 +83,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 			f.products, f.loaded = ps, err == nil
 			f.stations = nil
 			for _, r := range rs {
-				if r.Has(state.RoleStation) {
+				if r.Has(apiwire.RoleStation) {
 					f.stations = append(f.stations, r)
 				}
 			}
