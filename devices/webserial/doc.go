@@ -23,29 +23,22 @@ package webserial
 import (
 	"fmt"
 
+	"trustforge/internal/browser"
 	"trustforge/internal/usererr"
 )
 
-// Errors callers branch on.
-var (
-	// ErrUnsupported is returned when the browser has no Web Serial API
-	// (Firefox, Safari, a page not served over https or localhost), or the
-	// code does not run in a browser.
-	ErrUnsupported = usererr.New("webserial", "this browser has no Web Serial API")
-	// ErrNoPortChosen is returned when the person closed the port chooser
-	// without picking a port.
-	ErrNoPortChosen = usererr.New("webserial", "no port was chosen")
-	// ErrNeedsGesture is returned when requestPort was called without a
-	// recent click or key press (transient user activation).
-	ErrNeedsGesture = usererr.New("webserial", "choosing a port needs a click on the page first")
-	// ErrDisconnected is returned once the port's device is unplugged.
-	ErrDisconnected = usererr.New("webserial", "the board was unplugged")
-	// ErrClosed is returned by calls on a port that was closed.
-	ErrClosed = usererr.New("webserial", "port closed")
-	// ErrBusy is returned when the port is open elsewhere: in another tab,
-	// another program, or still locked by an earlier reader or writer.
-	ErrBusy = usererr.New("webserial", "the port is in use")
-)
+// errs are webserial's errors of the kinds both device APIs report
+// ([browser.Failure]): a call fails with one that matches
+// browser.Unsupported (Firefox, Safari, a page not served over https or
+// localhost, or not a browser at all), browser.NoneChosen (the chooser
+// closed without a pick), browser.NeedsGesture (requestPort without a
+// recent click or key press), browser.Disconnected (the board unplugged)
+// or browser.Busy (open in another tab or program, or still locked by an
+// earlier reader or writer).
+var errs = browser.NewDeviceErrors("webserial", "Web Serial", "port", "board")
+
+// ErrClosed is returned by calls on a port that was closed.
+var ErrClosed = usererr.New("webserial", "port closed")
 
 // Filter narrows the ports the chooser offers to USB devices with these
 // identifiers. A zero field matches any value; ProductID needs VendorID.

@@ -4,7 +4,6 @@ package webserial
 
 import (
 	"context"
-	"errors"
 	"io"
 	"sync"
 	"time"
@@ -23,7 +22,7 @@ const closeTimeout = 2 * time.Second
 //
 // Its Request shows the browser's port chooser and returns the port the
 // person picked. It must follow a click or key press on the page (it fails
-// with ErrNeedsGesture otherwise), and returns ErrNoPortChosen when the
+// with errs.NeedsGesture otherwise), and returns errs.NoneChosen when the
 // chooser is dismissed. In some browsers (headless ones) the chooser never
 // answers: cancel ctx, from a Cancel button or a timeout, to give up.
 //
@@ -32,7 +31,7 @@ const closeTimeout = 2 * time.Second
 // ports of this origin being plugged in and unplugged until ctx is done,
 // when the channel closes; events that the receiver is too slow to take
 // are dropped beyond a small buffer.
-var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: ErrUnsupported, Noun: "port", RequestMethod: "requestPort", ListMethod: "getPorts",
+var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Name: "serial", Missing: errs.Unsupported, Noun: "port", RequestMethod: "requestPort", ListMethod: "getPorts",
 	EventAttr: "target", Wrap: newPort, MapErr: mapErr, Filter: Filter.dict,
 	Event: func(kind string, p *Port) Event { return Event{Type: EventType(kind), Port: p} }}
 
@@ -97,7 +96,7 @@ type session struct {
 }
 
 // Open opens the port with the line settings of opts and starts reading.
-// It fails with ErrBusy when the port is open in another tab or program.
+// It fails with errs.Busy when the port is open in another tab or program.
 func (p *Port) Open(ctx context.Context, opts Options) error {
 	if err := opts.validate(); err != nil {
 		return err
@@ -105,7 +104,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sess != nil {
-		return usererr.Errorf("webserial", "open: %w: already open", ErrBusy)
+		return usererr.Errorf("webserial", "open: %w: already open", errs.Busy)
 	}
 	o := map[string]any{"baudRate": opts.BaudRate, "bufferSize": DefaultBufferSize, "flowControl": "none"}
 	if opts.BufferSize > 0 {
@@ -129,7 +128,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 	}
 	prom, err := browser.Call(p.v, "open", jo)
 	if err != nil {
-		return mapErr(opOpen, "open", err)
+		return mapErr(browser.OpOpen, "open", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
 		if ctx.Err() != nil {
@@ -143,7 +142,7 @@ func (p *Port) Open(ctx context.Context, opts Options) error {
 			}()
 			return ctx.Err()
 		}
-		return mapErr(opOpen, "open", err)
+		return mapErr(browser.OpOpen, "open", err)
 	}
 	s := &session{
 		port:    p.v,
@@ -169,7 +168,7 @@ func (s *session) start() error {
 		return usererr.New("webserial", "open: the port has no writable stream")
 	}
 	if s.writer, err = browser.Call(w, "getWriter"); err != nil {
-		return mapErr(opOpen, "open", err)
+		return mapErr(browser.OpOpen, "open", err)
 	}
 	s.onGone, err = safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		s.markGone()
@@ -182,7 +181,7 @@ func (s *session) start() error {
 	if _, err := browser.Call(s.port, "addEventListener", string(Disconnected), s.onGone.Value()); err != nil {
 		browser.Call(s.writer, "releaseLock")
 		s.onGone.Release()
-		return mapErr(opOpen, "open", err)
+		return mapErr(browser.OpOpen, "open", err)
 	}
 	go s.readLoop()
 	return nil
@@ -243,7 +242,7 @@ func (s *session) readLoop() {
 		if err != nil || r.IsNull() || r.IsUndefined() {
 			s.mu.Unlock()
 			if s.isGone() {
-				stop(ErrDisconnected)
+				stop(errs.Disconnected)
 			} else {
 				stop(io.EOF)
 			}
@@ -252,7 +251,7 @@ func (s *session) readLoop() {
 		reader, err := browser.Call(r, "getReader")
 		if err != nil {
 			s.mu.Unlock()
-			stop(mapErr(opOther, "read", err))
+			stop(mapErr(browser.OpOther, "read", err))
 			return
 		}
 		s.reader = reader
@@ -261,7 +260,7 @@ func (s *session) readLoop() {
 		for {
 			prom, err := browser.Call(reader, "read")
 			if err != nil {
-				stop(mapErr(opOther, "read", err))
+				stop(mapErr(browser.OpOther, "read", err))
 				s.releaseReader()
 				return
 			}
@@ -273,9 +272,9 @@ func (s *session) readLoop() {
 				}
 				if s.isGone() || browser.ErrorName(err) == "NetworkError" {
 					s.markGone()
-					stop(ErrDisconnected)
+					stop(errs.Disconnected)
 				} else {
-					stop(mapErr(opOther, "read", err))
+					stop(mapErr(browser.OpOther, "read", err))
 				}
 				return
 			}
@@ -366,7 +365,7 @@ func (p *Port) Write(ctx context.Context, b []byte) (int, error) {
 		return 0, err
 	}
 	if s.isGone() {
-		return 0, ErrDisconnected
+		return 0, errs.Disconnected
 	}
 	if len(b) == 0 {
 		return 0, nil
@@ -379,7 +378,7 @@ func (p *Port) Write(ctx context.Context, b []byte) (int, error) {
 	defer s.wmu.Unlock()
 	prom, err := browser.Call(s.writer, "write", arr)
 	if err != nil {
-		return 0, mapErr(opOther, "write", err)
+		return 0, mapErr(browser.OpOther, "write", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
 		if ctx.Err() != nil {
@@ -387,9 +386,9 @@ func (p *Port) Write(ctx context.Context, b []byte) (int, error) {
 		}
 		if s.isGone() || browser.ErrorName(err) == "NetworkError" {
 			s.markGone()
-			return 0, ErrDisconnected
+			return 0, errs.Disconnected
 		}
-		return 0, mapErr(opOther, "write", err)
+		return 0, mapErr(browser.OpOther, "write", err)
 	}
 	return len(b), nil
 }
@@ -426,10 +425,10 @@ func (p *Port) SetSignals(ctx context.Context, sig Signals) error {
 	}
 	prom, err := browser.Call(p.v, "setSignals", o)
 	if err != nil {
-		return mapErr(opOther, "set signals", err)
+		return mapErr(browser.OpOther, "set signals", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
-		return mapErr(opOther, "set signals", err)
+		return mapErr(browser.OpOther, "set signals", err)
 	}
 	return nil
 }
@@ -487,10 +486,10 @@ func closePort(port safejs.Value) error {
 	defer cancel()
 	prom, err := browser.Call(port, "close")
 	if err != nil {
-		return mapErr(opOther, "close", err)
+		return mapErr(browser.OpOther, "close", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
-		return mapErr(opOther, "close", err)
+		return mapErr(browser.OpOther, "close", err)
 	}
 	return nil
 }
@@ -501,47 +500,27 @@ func (p *Port) Forget(ctx context.Context) error {
 	p.Close()
 	f, err := p.v.Get("forget")
 	if err != nil || f.Type() != safejs.TypeFunction {
-		return usererr.Errorf("webserial", "forget: %w", ErrUnsupported)
+		return usererr.Errorf("webserial", "forget: %w", errs.Unsupported)
 	}
 	prom, err := browser.Call(p.v, "forget")
 	if err != nil {
-		return mapErr(opOther, "forget", err)
+		return mapErr(browser.OpOther, "forget", err)
 	}
 	if _, err := browser.Await(ctx, prom); err != nil {
-		return mapErr(opOther, "forget", err)
+		return mapErr(browser.OpOther, "forget", err)
 	}
 	return nil
 }
 
-// The kinds of call mapErr tells apart (see browser.OpKind).
-const (
-	opOther  = browser.OpOther
-	opChoose = browser.OpChoose
-	opOpen   = browser.OpOpen
-)
-
 // mapErr turns a rejected Web Serial call into the package's errors; op
-// names the call in messages only, kind decides.
+// names the call in messages only, kind decides. A port that is locked
+// or open is busy whatever the call.
 func mapErr(kind browser.OpKind, op string, err error) error {
-	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if mapped, ok := errs.Map(kind, op, err); ok {
+		return mapped
 	}
-	switch browser.ErrorName(err) {
-	case "NotFoundError":
-		if kind == opChoose {
-			return ErrNoPortChosen
-		}
-	case "SecurityError":
-		if kind == opChoose {
-			return usererr.Errorf("", "%w (%v)", ErrNeedsGesture, err)
-		}
-	case "InvalidStateError":
-		return usererr.Errorf("webserial", "%s: %w (%v)", op, ErrBusy, err)
-	case "NetworkError":
-		if kind == opOpen {
-			return usererr.Errorf("webserial", "%s: %w (%v)", op, ErrBusy, err)
-		}
-		return usererr.Errorf("webserial", "%s: %w", op, ErrDisconnected)
+	if browser.ErrorName(err) == "InvalidStateError" {
+		return usererr.Errorf("webserial", "%s: %w (%s)", op, errs.Busy, browser.Detail(err))
 	}
 	return usererr.Errorf("webserial", "%s: %w", op, err)
 }

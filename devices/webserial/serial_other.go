@@ -9,8 +9,8 @@ import (
 )
 
 // Ports is the browser's Web Serial API; outside a browser its calls fail with
-// ErrUnsupported.
-var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Missing: ErrUnsupported}
+// errs.Unsupported.
+var Ports = &browser.DeviceAPI[*Port, Event, Filter]{Missing: errs.Unsupported}
 
 // Port is a serial port of the browser; outside a browser none exists.
 type Port struct{}
@@ -21,12 +21,12 @@ func (p *Port) Info() Info { return Info{} }
 // Same reports whether p and q are the same browser port.
 func (p *Port) Same(q *Port) bool { return p != nil && p == q }
 
-// Open fails with ErrUnsupported outside a browser.
+// Open fails with errs.Unsupported outside a browser.
 func (p *Port) Open(ctx context.Context, opts Options) error {
 	if err := opts.validate(); err != nil {
 		return err
 	}
-	return ErrUnsupported
+	return errs.Unsupported
 }
 
 // Read fails with ErrClosed: the port never opens outside a browser.
@@ -44,5 +44,5 @@ func (p *Port) SetSignals(ctx context.Context, sig Signals) error { return ErrCl
 // Close does nothing.
 func (p *Port) Close() error { return nil }
 
-// Forget fails with ErrUnsupported outside a browser.
-func (p *Port) Forget(ctx context.Context) error { return ErrUnsupported }
+// Forget fails with errs.Unsupported outside a browser.
+func (p *Port) Forget(ctx context.Context) error { return errs.Unsupported }

@@ -165,7 +165,7 @@ func (b *Bulk) Close() error {
 	if cerr := b.dev.Close(ctx); err == nil {
 		err = cerr
 	}
-	if errors.Is(err, ErrDisconnected) {
+	if errors.Is(err, errs.Disconnected) {
 		return nil
 	}
 	return err

@@ -42,7 +42,7 @@ func dfuErr(err error) error {
 		return nil
 	case errors.Is(err, ErrStall):
 		return usererr.Errorf("", "%w: %w", dfu.ErrStall, err)
-	case errors.Is(err, ErrDisconnected):
+	case errors.Is(err, errs.Disconnected):
 		return usererr.Errorf("", "%w: %w", dfu.ErrDisconnected, err)
 	}
 	return err

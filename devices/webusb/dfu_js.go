@@ -84,7 +84,7 @@ func (c *DFUControl) SelectAlternate(ctx context.Context, iface, alt uint8) erro
 // Reset resets the device (USBDevice.reset()).
 func (c *DFUControl) Reset(ctx context.Context) error {
 	err := c.dev.Reset(ctx)
-	if errors.Is(err, ErrDisconnected) {
+	if errors.Is(err, errs.Disconnected) {
 		return nil
 	}
 	return dfuErr(err)
@@ -98,7 +98,7 @@ func (c *DFUControl) Close() error {
 	for iface := range c.claimed {
 		_ = c.dev.ReleaseInterface(ctx, uint8(iface))
 	}
-	if err := c.dev.Close(ctx); err != nil && !errors.Is(err, ErrDisconnected) {
+	if err := c.dev.Close(ctx); err != nil && !errors.Is(err, errs.Disconnected) {
 		return err
 	}
 	return nil

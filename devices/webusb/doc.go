@@ -20,29 +20,26 @@ package webusb
 import (
 	"fmt"
 
+	"trustforge/internal/browser"
 	"trustforge/internal/usererr"
 )
 
-// Errors callers branch on.
+// errs are webusb's errors of the kinds both device APIs report
+// ([browser.Failure]): a call fails with one that matches
+// browser.Unsupported (no WebUSB in this browser, or not a browser at
+// all), browser.NoneChosen (the chooser dismissed), browser.NeedsGesture
+// (requestDevice without a recent click or key press),
+// browser.Disconnected (the device unplugged) or browser.Busy (another
+// program or tab holds the device or its interface).
+var errs = browser.NewDeviceErrors("webusb", "WebUSB", "device", "device")
+
+// Errors of WebUSB alone.
 var (
-	// ErrUnsupported is returned when the browser has no WebUSB API, or the
-	// code does not run in a browser.
-	ErrUnsupported = usererr.New("webusb", "this browser has no WebUSB API")
-	// ErrNoDeviceChosen is returned when the chooser was dismissed.
-	ErrNoDeviceChosen = usererr.New("webusb", "no device was chosen")
-	// ErrNeedsGesture is returned when requestDevice was called without a
-	// recent click or key press.
-	ErrNeedsGesture = usererr.New("webusb", "choosing a device needs a click on the page first")
-	// ErrDisconnected is returned once the device is unplugged.
-	ErrDisconnected = usererr.New("webusb", "the device was unplugged")
 	// ErrStall is returned when an endpoint stalled (the device refused the
 	// request or the transfer).
 	ErrStall = usererr.New("webusb", "the endpoint stalled")
 	// ErrBabble is returned when the device sent more than was asked for.
 	ErrBabble = usererr.New("webusb", "the device sent more data than expected")
-	// ErrBusy is returned when another program or tab holds the device or
-	// its interface.
-	ErrBusy = usererr.New("webusb", "the device is in use")
 	// ErrNoInterface is returned by Bulk when the device has no suitable
 	// interface.
 	ErrNoInterface = usererr.New("webusb", "no vendor interface with a bulk endpoint pair")

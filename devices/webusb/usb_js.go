@@ -4,7 +4,6 @@ package webusb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hack-pad/safejs"
@@ -17,14 +16,14 @@ import (
 //
 // Its Request shows the browser's device chooser and returns the device
 // the person picked. It must follow a click or key press
-// (ErrNeedsGesture); ErrNoDeviceChosen means the chooser was dismissed.
+// (errs.NeedsGesture); errs.NoneChosen means the chooser was dismissed.
 // Cancel ctx to give up on a chooser that never answers.
 //
 // Its Granted returns the devices this origin may open without asking.
 // Its Watch reports granted devices being plugged in and unplugged until
 // ctx is done, when the channel closes; events beyond a small buffer are
 // dropped if the receiver is slow.
-var Devices = &browser.DeviceAPI[*Device, Event, Filter]{Name: "usb", Missing: ErrUnsupported, Noun: "device", RequestMethod: "requestDevice", ListMethod: "getDevices",
+var Devices = &browser.DeviceAPI[*Device, Event, Filter]{Name: "usb", Missing: errs.Unsupported, Noun: "device", RequestMethod: "requestDevice", ListMethod: "getDevices",
 	EventAttr: "device", Wrap: newDevice, MapErr: mapErr, Filter: Filter.dict,
 	Event: func(kind string, d *Device) Event { return Event{Type: EventType(kind), Device: d} }}
 
@@ -158,7 +157,7 @@ func await(ctx context.Context, v safejs.Value, method string, args ...any) (saf
 // Open opens the device for this page.
 func (d *Device) Open(ctx context.Context) error {
 	if _, err := await(ctx, d.v, "open"); err != nil {
-		return mapErr(opOpen, "open", err)
+		return mapErr(browser.OpOpen, "open", err)
 	}
 	d.info = readInfo(d.v)
 	return nil
@@ -171,7 +170,7 @@ func (d *Device) Close(ctx context.Context) error {
 		return nil
 	}
 	if _, err := await(ctx, d.v, "close"); err != nil {
-		return mapErr(opOther, "close", err)
+		return mapErr(browser.OpOther, "close", err)
 	}
 	return nil
 }
@@ -179,7 +178,7 @@ func (d *Device) Close(ctx context.Context) error {
 // SelectConfiguration selects a configuration by its value.
 func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 	if _, err := await(ctx, d.v, "selectConfiguration", int(value)); err != nil {
-		return mapErr(opOther, "select configuration", err)
+		return mapErr(browser.OpOther, "select configuration", err)
 	}
 	return nil
 }
@@ -187,7 +186,7 @@ func (d *Device) SelectConfiguration(ctx context.Context, value uint8) error {
 // ClaimInterface claims an interface of the selected configuration.
 func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
 	if _, err := await(ctx, d.v, "claimInterface", int(n)); err != nil {
-		return mapErr(opOpen, "claim interface", err)
+		return mapErr(browser.OpOpen, "claim interface", err)
 	}
 	return nil
 }
@@ -195,7 +194,7 @@ func (d *Device) ClaimInterface(ctx context.Context, n uint8) error {
 // ReleaseInterface releases a claimed interface; its pending transfers end.
 func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
 	if _, err := await(ctx, d.v, "releaseInterface", int(n)); err != nil {
-		return mapErr(opOther, "release interface", err)
+		return mapErr(browser.OpOther, "release interface", err)
 	}
 	return nil
 }
@@ -203,7 +202,7 @@ func (d *Device) ReleaseInterface(ctx context.Context, n uint8) error {
 // SelectAlternate selects an alternate setting of a claimed interface.
 func (d *Device) SelectAlternate(ctx context.Context, iface, alt uint8) error {
 	if _, err := await(ctx, d.v, "selectAlternateInterface", int(iface), int(alt)); err != nil {
-		return mapErr(opOther, "select alternate setting", err)
+		return mapErr(browser.OpOther, "select alternate setting", err)
 	}
 	return nil
 }
@@ -227,7 +226,7 @@ func (d *Device) ControlIn(ctx context.Context, s Setup, length int) ([]byte, er
 	}
 	r, err := await(ctx, d.v, "controlTransferIn", sv, length)
 	if err != nil {
-		return nil, mapErr(opOther, "control transfer in", err)
+		return nil, mapErr(browser.OpOther, "control transfer in", err)
 	}
 	return inResult(r)
 }
@@ -249,7 +248,7 @@ func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, err
 	}
 	r, err := await(ctx, d.v, "controlTransferOut", args...)
 	if err != nil {
-		return 0, mapErr(opOther, "control transfer out", err)
+		return 0, mapErr(browser.OpOther, "control transfer out", err)
 	}
 	return outResult(r)
 }
@@ -259,7 +258,7 @@ func (d *Device) ControlOut(ctx context.Context, s Setup, data []byte) (int, err
 func (d *Device) TransferIn(ctx context.Context, endpoint uint8, length int) ([]byte, error) {
 	r, err := await(ctx, d.v, "transferIn", int(endpoint), length)
 	if err != nil {
-		return nil, mapErr(opOther, "transfer in", err)
+		return nil, mapErr(browser.OpOther, "transfer in", err)
 	}
 	return inResult(r)
 }
@@ -273,7 +272,7 @@ func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (
 	}
 	r, err := await(ctx, d.v, "transferOut", int(endpoint), arr)
 	if err != nil {
-		return 0, mapErr(opOther, "transfer out", err)
+		return 0, mapErr(browser.OpOther, "transfer out", err)
 	}
 	return outResult(r)
 }
@@ -281,7 +280,7 @@ func (d *Device) TransferOut(ctx context.Context, endpoint uint8, data []byte) (
 // ClearHalt clears a stalled endpoint.
 func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) error {
 	if _, err := await(ctx, d.v, "clearHalt", string(dir), int(endpoint)); err != nil {
-		return mapErr(opOther, "clear halt", err)
+		return mapErr(browser.OpOther, "clear halt", err)
 	}
 	return nil
 }
@@ -289,7 +288,7 @@ func (d *Device) ClearHalt(ctx context.Context, dir Direction, endpoint uint8) e
 // Reset resets the device, as a bus reset does.
 func (d *Device) Reset(ctx context.Context) error {
 	if _, err := await(ctx, d.v, "reset"); err != nil {
-		return mapErr(opOther, "reset", err)
+		return mapErr(browser.OpOther, "reset", err)
 	}
 	return nil
 }
@@ -298,10 +297,10 @@ func (d *Device) Reset(ctx context.Context) error {
 func (d *Device) Forget(ctx context.Context) error {
 	f, err := d.v.Get("forget")
 	if err != nil || f.Type() != safejs.TypeFunction {
-		return usererr.Errorf("webusb", "forget: %w", ErrUnsupported)
+		return usererr.Errorf("webusb", "forget: %w", errs.Unsupported)
 	}
 	if _, err := await(ctx, d.v, "forget"); err != nil {
-		return mapErr(opOther, "forget", err)
+		return mapErr(browser.OpOther, "forget", err)
 	}
 	return nil
 }
@@ -337,41 +336,18 @@ func outResult(r safejs.Value) (int, error) {
 	return num(r, "bytesWritten"), nil
 }
 
-// The kinds of call mapErr tells apart (see browser.OpKind).
-const (
-	opOther  = browser.OpOther
-	opChoose = browser.OpChoose
-	opOpen   = browser.OpOpen
-)
-
 // mapErr turns a rejected WebUSB call into the package's errors; op
-// names the call in messages only, kind decides.
+// names the call in messages only, kind decides. A device that is gone
+// is unplugged whatever the call.
 func mapErr(kind browser.OpKind, op string, err error) error {
-	if err == nil || errors.Is(err, ErrUnsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var be *browser.Error
-	msg := err.Error()
-	if errors.As(err, &be) {
-		msg = be.Message
+	if mapped, ok := errs.Map(kind, op, err); ok {
+		return mapped
 	}
 	switch browser.ErrorName(err) {
 	case "NotFoundError":
-		if kind == opChoose {
-			return ErrNoDeviceChosen
-		}
-		return usererr.Errorf("webusb", "%s: %w", op, ErrDisconnected)
-	case "SecurityError":
-		if kind == opChoose {
-			return usererr.Errorf("", "%w (%s)", ErrNeedsGesture, msg)
-		}
-	case "NetworkError":
-		if kind == opOpen {
-			return usererr.Errorf("webusb", "%s: %w (%s)", op, ErrBusy, msg)
-		}
-		return usererr.Errorf("webusb", "%s: %w", op, ErrDisconnected)
+		return usererr.Errorf("webusb", "%s: %w", op, errs.Disconnected)
 	case "InvalidStateError":
-		return usererr.Errorf("webusb", "%s: %s", op, msg)
+		return usererr.Errorf("webusb", "%s: %s", op, browser.Detail(err))
 	}
 	return usererr.Errorf("webusb", "%s: %w", op, err)
 }

@@ -62,7 +62,7 @@ func TestDFUSetupAndErrors(t *testing.T) {
 	if err := dfuErr(ErrStall); !errors.Is(err, dfu.ErrStall) || !errors.Is(err, ErrStall) {
 		t.Errorf("stall maps to %v", err)
 	}
-	if err := dfuErr(fmt.Errorf("x: %w", ErrDisconnected)); !errors.Is(err, dfu.ErrDisconnected) {
+	if err := dfuErr(fmt.Errorf("x: %w", errs.Disconnected)); !errors.Is(err, dfu.ErrDisconnected) {
 		t.Errorf("unplug maps to %v", err)
 	}
 	i := Info{Configurations: []Configuration{{Interfaces: []Interface{{Class: 0xff}, {Class: 0xfe, Subclass: 1, Protocol: 2}}}}}

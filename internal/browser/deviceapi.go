@@ -4,8 +4,11 @@ package browser
 
 import (
 	"context"
+	"errors"
 
 	"github.com/hack-pad/safejs"
+
+	"trustforge/internal/usererr"
 )
 
 // OpKind is what a failed device-API call was doing. A package's error
@@ -97,4 +100,42 @@ func (d *DeviceAPI[T, E, F]) Watch(ctx context.Context) (<-chan E, error) {
 		return d.Event(kind, d.Wrap(v))
 	})
 	return ch, d.MapErr(OpOther, "watching "+d.Noun+"s", err)
+}
+
+// Map turns a rejected call of kind into the shared errors, as both APIs
+// report them: a chooser's NotFoundError is the person cancelling, its
+// SecurityError a missing click; an open's NetworkError is a device held
+// elsewhere, any other call's an unplugged one. It reports false for the
+// rejections it leaves to the package. op names the call in messages.
+// nil, Unsupported and a cancelled context come back as they are.
+func (e DeviceErrors) Map(kind OpKind, op string, err error) (error, bool) {
+	if err == nil || errors.Is(err, e.Unsupported) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err, true
+	}
+	switch ErrorName(err) {
+	case "NotFoundError":
+		if kind == OpChoose {
+			return e.NoneChosen, true
+		}
+	case "SecurityError":
+		if kind == OpChoose {
+			return usererr.Errorf("", "%w (%s)", e.NeedsGesture, Detail(err)), true
+		}
+	case "NetworkError":
+		if kind == OpOpen {
+			return usererr.Errorf(e.pkg, "%s: %w (%s)", op, e.Busy, Detail(err)), true
+		}
+		return usererr.Errorf(e.pkg, "%s: %w", op, e.Disconnected), true
+	}
+	return nil, false
+}
+
+// Detail is the browser's own words for err: a rejected call's exception
+// message, or err's text.
+func Detail(err error) string {
+	var be *Error
+	if errors.As(err, &be) {
+		return be.Message
+	}
+	return err.Error()
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -130,32 +129,13 @@ func (c *Client) Push(ctx context.Context, tfb io.Reader, size int64) (*Release,
 }
 
 // Filter selects releases to list; zero fields match everything.
-type Filter struct {
-	Product, Channel, Version string
-	Component                 *int
-	Yanked                    bool // include yanked releases
-}
+type Filter = apiwire.ReleaseFilter
 
 // List lists releases, newest upload first.
 func (c *Client) List(ctx context.Context, f Filter) ([]Release, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"product": f.Product, "channel": f.Channel, "version": f.Version} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if f.Component != nil {
-		q.Set("component", strconv.Itoa(*f.Component))
-	}
-	if f.Yanked {
-		q.Set("yanked", "true")
-	}
-	var out struct{ Releases []Release }
-	path := apiwire.ListReleases.Path()
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	return out.Releases, c.jsonCall(ctx, apiwire.ListReleases.Method, path, nil, http.StatusOK, &out)
+	var out apiwire.ReleaseList
+	err := c.jsonCall(ctx, apiwire.ListReleases.Method, apiwire.ListReleases.Path()+"?"+f.Encode(), nil, http.StatusOK, &out)
+	return out.Releases, err
 }
 
 // Release returns one release by ID.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
@@ -78,35 +76,13 @@ func (c *Client) Recipients(ctx context.Context) ([]Recipient, error) {
 	return out.Recipients, err
 }
 
-// Filter selects releases.
-type Filter struct {
-	Product string // empty: all
-	Channel string // empty: all
-	Yanked  bool   // include yanked releases
-	Limit   int    // zero: the server's default
-}
+// Filter selects releases; zero fields match everything.
+type Filter = apiwire.ReleaseFilter
 
 // Releases lists releases, newest upload first.
 func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
-	q := url.Values{}
-	if f.Product != "" {
-		q.Set("product", f.Product)
-	}
-	if f.Channel != "" {
-		q.Set("channel", f.Channel)
-	}
-	if f.Yanked {
-		q.Set("yanked", "true")
-	}
-	if f.Limit > 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
-	}
-	path := apiwire.ListReleases.Path()
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
 	var out apiwire.ReleaseList
-	err := c.call(ctx, http.MethodGet, path, nil, &out)
+	err := c.call(ctx, apiwire.ListReleases.Method, apiwire.ListReleases.Path()+"?"+f.Encode(), nil, &out)
 	return out.Releases, err
 }
 

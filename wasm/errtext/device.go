@@ -4,9 +4,9 @@ import (
 	"errors"
 
 	"trustforge/devices/fwupdate"
-	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
 	"trustforge/devices/wsboard"
+	"trustforge/internal/browser"
 	"trustforge/wasm/link"
 )
 
@@ -14,15 +14,15 @@ import (
 // do.
 func Device(err error) string {
 	switch {
-	case errors.Is(err, webserial.ErrUnsupported), errors.Is(err, webusb.ErrUnsupported):
+	case errors.Is(err, browser.Unsupported):
 		return "This browser cannot reach boards: open the console in Chrome, Edge or Chromium."
-	case errors.Is(err, webserial.ErrNoPortChosen), errors.Is(err, webusb.ErrNoDeviceChosen):
+	case errors.Is(err, browser.NoneChosen):
 		return "No port was chosen."
-	case errors.Is(err, webserial.ErrNeedsGesture), errors.Is(err, webusb.ErrNeedsGesture):
+	case errors.Is(err, browser.NeedsGesture):
 		return "The browser wants a click to show its chooser: click the button again."
-	case errors.Is(err, webserial.ErrBusy), errors.Is(err, webusb.ErrBusy):
+	case errors.Is(err, browser.Busy):
 		return "The port is in use by another tab or program: close it there, or unplug and replug the board."
-	case errors.Is(err, webserial.ErrDisconnected), errors.Is(err, webusb.ErrDisconnected), errors.Is(err, link.ErrUnplugged):
+	case errors.Is(err, browser.Disconnected), errors.Is(err, link.ErrUnplugged):
 		return "The board was unplugged: plug it back in."
 	case errors.Is(err, webusb.ErrNoInterface):
 		return "This USB device has no interface the console can speak SMP over."

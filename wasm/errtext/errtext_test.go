@@ -20,6 +20,7 @@ import (
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
 	"trustforge/internal/apiwire"
+	"trustforge/internal/browser"
 	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 )
@@ -65,8 +66,8 @@ func TestDevice(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"busy", webserial.ErrBusy, "The port is in use by another tab or program: close it there, or unplug and replug the board."},
-		{"busy usb", usererr.Errorf("webusb", "open: %w (%s)", webusb.ErrBusy, "Unable to claim interface"),
+		{"busy", browser.Busy, "The port is in use by another tab or program: close it there, or unplug and replug the board."},
+		{"busy usb", usererr.Errorf("webusb", "open: %w (%s)", browser.Busy, "Unable to claim interface"),
 			"The port is in use by another tab or program: close it there, or unplug and replug the board."},
 		{"unplugged", fmt.Errorf("upload: %w", link.ErrUnplugged), "The board was unplugged: plug it back in."},
 		{"vault", fmt.Errorf("x: %w", vault.ErrLocked), "The vault is locked: unlock it with its passphrase first."},
@@ -104,7 +105,7 @@ func TestDFU(t *testing.T) {
 			"Read back differs from the file: first at 0x08000010 (device 0x00, file 0x01)."},
 		{"mismatch alone", dfu.ErrMismatch, "Read back differs from what was written."},
 		{"no DFU", usererr.Errorf("dfu", "open: %w", dfu.ErrNoDFU), "This USB device has no DFU interface."},
-		{"chooser", webusb.ErrNoDeviceChosen, "No port was chosen."},
+		{"chooser", browser.NoneChosen, "No port was chosen."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"trustforge/devices/webserial"
 	"trustforge/devices/webusb"
 	"trustforge/devices/wsboard"
+	"trustforge/internal/browser"
 	"trustforge/internal/notify"
 	"trustforge/internal/usererr"
 )
@@ -315,7 +316,7 @@ func (l *Link) connect(ctx context.Context, tg target) error {
 		go func() {
 			select {
 			case <-gone:
-				l.lost(gen, webserial.ErrDisconnected)
+				l.lost(gen, browser.Disconnected)
 			case <-ended:
 			}
 		}()
@@ -347,7 +348,7 @@ func (l *Link) lost(gen int, err error) {
 		return
 	}
 	done := l.closeLocked()
-	unplugged := errors.Is(err, webserial.ErrDisconnected) || errors.Is(err, webusb.ErrDisconnected)
+	unplugged := errors.Is(err, browser.Disconnected)
 	if unplugged {
 		l.setLocked(Unplugged, ErrUnplugged)
 	} else {
@@ -453,7 +454,7 @@ func (l *Link) watchUSB() {
 		l.mu.Unlock()
 		switch {
 		case ev.Type == webusb.Disconnected && st.State == Connected && st.Kind == USB && dev != nil && dev.Same(ev.Device):
-			l.lost(gen, webusb.ErrDisconnected)
+			l.lost(gen, browser.Disconnected)
 		case ev.Type == webusb.Connected && st.State == Unplugged && st.Kind == USB && dev != nil && sameDevice(dev, ev.Device):
 			l.event("the board is back: %s", ev.Device.Info())
 			l.reconnect(func(ctx context.Context) error { return l.ConnectUSB(ctx, ev.Device) })

@@ -15,6 +15,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/devices/esprom"
 	"trustforge/devices/webserial"
+	"trustforge/internal/browser"
 	"trustforge/wasm/state"
 	"trustforge/wasm/ui/kit"
 )
@@ -386,7 +387,7 @@ func DescribeESP(err error) string {
 	switch {
 	case errors.Is(err, esprom.ErrNoSync):
 		return "The board did not answer in download mode: hold BOOT while pressing RESET, release RESET then BOOT, and connect again."
-	case errors.Is(err, webserial.ErrNoPortChosen):
+	case errors.Is(err, browser.NoneChosen):
 		return "No port was chosen."
 	}
 	return DescribeDevice(err)
