@@ -36,7 +36,12 @@ type publishForm struct {
 	keys       []vault.Info
 	loaded     bool // the products were listed
 	making     bool // making the engineer's own recipient
-	stopDrop   func()
+	// keysAsked and recipientsAsked count the listings of the vault and
+	// the directory: an answer is taken only when no later one was asked
+	// or taken, so a slow early listing never replaces a newer one (the
+	// engineer's own recipient, just made, would vanish from the form).
+	keysAsked, recipientsAsked int
+	stopDrop                   func()
 
 	running bool
 	stage   release.Stage
@@ -96,6 +101,8 @@ func (f *publishForm) OnDismount() {
 func (f *publishForm) load(ctx app.Context) {
 	ctx = f.ui
 	f.loadKeys(ctx)
+	f.recipientsAsked++
+	asked := f.recipientsAsked
 	ctx.Async(func() {
 		ps, err := f.App.API.Products(ctx)
 		rs, rerr := f.App.API.Recipients(ctx)
@@ -107,7 +114,10 @@ func (f *publishForm) load(ctx app.Context) {
 			if rerr != nil {
 				f.err = kit.Describe(rerr)
 			}
-			f.products, f.recipients, f.loaded = ps, rs, true
+			f.products, f.loaded = ps, true
+			if asked == f.recipientsAsked {
+				f.recipients = rs
+			}
 			f.tickOwn()
 			if f.Draft.product == "" && len(ps) > 0 {
 				f.Draft.product = ps[0].Name
@@ -119,6 +129,8 @@ func (f *publishForm) load(ctx app.Context) {
 
 func (f *publishForm) loadKeys(ctx app.Context) {
 	ctx = f.ui
+	f.keysAsked++
+	asked := f.keysAsked
 	ctx.Async(func() {
 		v, err := f.App.Vault()
 		if err != nil {
@@ -129,6 +141,9 @@ func (f *publishForm) loadKeys(ctx app.Context) {
 			return
 		}
 		ctx.Dispatch(func(app.Context) {
+			if asked != f.keysAsked {
+				return
+			}
 			f.keys = infos
 			f.tickOwn()
 			if f.Draft.keyID == "" {
@@ -458,6 +473,7 @@ func (f *publishForm) makeRecipient(ctx app.Context, e app.Event) {
 				f.err = kit.Describe(err)
 				return
 			}
+			f.recipientsAsked++ // a listing asked before this one is older
 			f.recipients = rs
 			f.Draft.offerOwn(info.Public)
 			f.App.VaultChanged()
