@@ -2,12 +2,14 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -337,4 +339,23 @@ func (ss *shimSession) close() {
 		default:
 		}
 	}
+}
+
+// install exposes host as the window function hostFunc and has every
+// page run shim (a function of one config) with cfg, before the page's
+// own scripts; what names the shim in errors.
+func install[A, R any](ctx context.Context, what, hostFunc string, host func(context.Context, A) (R, error), shim string, cfg map[string]any) error {
+	cfg["host"] = hostFunc
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("driver: %w", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.ExposeFunc(hostFunc, host)); err != nil {
+		return fmt.Errorf("driver: exposing the %s host: %w", what, err)
+	}
+	src := "(" + shim + ")(" + string(js) + ");"
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		return fmt.Errorf("driver: injecting the %s shim: %w", what, err)
+	}
+	return nil
 }

@@ -3,11 +3,7 @@ package driver
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
-
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 )
 
 // WebSerialShim is the JavaScript of the Web Serial shim: a function of one
@@ -16,7 +12,23 @@ import (
 // browser can inject it the same way.
 //
 //go:embed webserial_shim.js
-var WebSerialShim string
+var webSerialShim string
+
+// WebSerialShim is the shim with the kit it shares with the WebUSB shim
+// (shimkit.js).
+var WebSerialShim = withKit(webSerialShim)
+
+// shimKit is the JavaScript both shims share: a function of the shim's
+// config returning the helpers the shim takes as its second argument.
+//
+//go:embed shimkit.js
+var shimKit string
+
+// withKit returns shim, a function of (config, kit), as a function of
+// config alone that makes the kit first.
+func withKit(shim string) string {
+	return "(function (config) { return (" + shim + ")(config, (" + shimKit + ")(config)); })"
+}
 
 // serialHostFunc is the window function through which the shim reaches
 // the host.
@@ -80,16 +92,8 @@ func InstallSerialShim(ctx context.Context, chooser string, ports ...ShimPort) (
 	if chooser == "" {
 		chooser = ChooseFirst
 	}
-	cfg, err := json.Marshal(map[string]any{"host": serialHostFunc, "ports": descs, "chooser": chooser})
-	if err != nil {
-		return nil, fmt.Errorf("driver: %w", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.ExposeFunc(serialHostFunc, s.handle)); err != nil {
-		return nil, fmt.Errorf("driver: exposing the serial host: %w", err)
-	}
-	src := "(" + WebSerialShim + ")(" + string(cfg) + ");"
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
-		return nil, fmt.Errorf("driver: injecting the Web Serial shim: %w", err)
+	if err := install(ctx, "Web Serial", serialHostFunc, s.handle, WebSerialShim, map[string]any{"ports": descs, "chooser": chooser}); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -3,11 +3,7 @@ package driver
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
-
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 
 	"trustforge/devices/sim"
 )
@@ -17,7 +13,10 @@ import (
 // interface (see webusb_shim.js). InstallUSBShim injects it.
 //
 //go:embed webusb_shim.js
-var WebUSBShim string
+var webUSBShim string
+
+// WebUSBShim is the shim with the kit it shares with the Web Serial shim.
+var WebUSBShim = withKit(webUSBShim)
 
 // usbHostFunc is the window function through which the shim reaches the
 // host.
@@ -89,16 +88,8 @@ func InstallUSBShim(ctx context.Context, chooser string, devices ...ShimUSBDevic
 	if chooser == "" {
 		chooser = ChooseFirst
 	}
-	cfg, err := json.Marshal(map[string]any{"host": usbHostFunc, "devices": descs, "chooser": chooser})
-	if err != nil {
-		return nil, fmt.Errorf("driver: %w", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.ExposeFunc(usbHostFunc, s.handleUSB)); err != nil {
-		return nil, fmt.Errorf("driver: exposing the USB host: %w", err)
-	}
-	src := "(" + WebUSBShim + ")(" + string(cfg) + ");"
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
-		return nil, fmt.Errorf("driver: injecting the WebUSB shim: %w", err)
+	if err := install(ctx, "WebUSB", usbHostFunc, s.handleUSB, WebUSBShim, map[string]any{"devices": descs, "chooser": chooser}); err != nil {
+		return nil, err
 	}
 	s.watchUSB()
 	return s, nil

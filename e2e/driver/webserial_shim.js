@@ -16,7 +16,9 @@
 // navigator.serial; getInfo, getSignals, setSignals and forget behave as
 // specified.
 //
-// It is called as (config) => void, with
+// It is called as (config, kit) => void, kit being what shimkit.js
+// returns for the same config (WebSerialShim in Go is the two together, a
+// function of config alone), with
 //
 //   config = {
 //     host: "name of the window function the host exposes",
@@ -35,74 +37,25 @@
 //
 // The host drives the shim through window.__tfSerialShim: plug(id),
 // unplug(id), addPort(port), setChooser(mode) and stats().
-(function (config) {
+(function (config, kit) {
   "use strict";
   if (window.__tfSerialShim) {
     return;
   }
-  const hostName = config.host;
-  const host = (request) => {
-    const fn = window[hostName];
-    if (typeof fn !== "function") {
-      return Promise.reject(new DOMException("The serial host is not reachable.", "NetworkError"));
-    }
-    return fn(request);
-  };
-
-  const toBase64 = (bytes) => {
-    if (typeof bytes.toBase64 === "function") {
-      return bytes.toBase64();
-    }
-    let s = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) {
-      s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-    }
-    return btoa(s);
-  };
-  const fromBase64 = (text) => {
-    if (typeof Uint8Array.fromBase64 === "function") {
-      return Uint8Array.fromBase64(text);
-    }
-    const s = atob(text);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) {
-      out[i] = s.charCodeAt(i);
-    }
-    return out;
-  };
+  const { host, toBase64, fromBase64, handlerAttribute, hotplug } = kit;
+  const constructorKey = kit.key;
   const lost = () => new DOMException("The device has been lost.", "NetworkError");
 
   // A bubbling event fired at a port reaches navigator.serial with the
   // port as its target, as the specification's "fire an event named
   // connect/disconnect at port with its bubbles attribute initialized to
   // true" does.
-  const fire = (port, type) => {
+  const fire = (type, port) => {
     port.dispatchEvent(new Event(type, { bubbles: true }));
     const ev = new Event(type, { bubbles: true });
     Object.defineProperty(ev, "target", { value: port });
     Object.defineProperty(ev, "srcElement", { value: port });
     serial.dispatchEvent(ev);
-  };
-
-  // Event handler attributes (onconnect, ondisconnect) on an EventTarget:
-  // as in HTML, the handler's listener joins the list when a handler is
-  // first set, and leaves it when the attribute is set to null.
-  const handlerAttribute = (obj, type) => {
-    let current = null;
-    const listener = (ev) => current.call(obj, ev);
-    Object.defineProperty(obj, "on" + type, {
-      get: () => current,
-      set: (v) => {
-        const fn = typeof v === "function" ? v : null;
-        if (fn && !current) {
-          obj.addEventListener(type, listener);
-        } else if (!fn && current) {
-          obj.removeEventListener(type, listener);
-        }
-        current = fn;
-      },
-      enumerable: true,
-    });
   };
 
   let sessions = 0;
@@ -432,20 +385,9 @@
       return this.#desc;
     }
   }
-  const constructorKey = {};
-
-  class ShimSerial extends EventTarget {
-    constructor(key) {
-      if (key !== constructorKey) {
-        throw new TypeError("Illegal constructor");
-      }
-      super();
-      handlerAttribute(this, "connect");
-      handlerAttribute(this, "disconnect");
-    }
-
+  class ShimSerial extends kit.DeviceAPI {
     async getPorts() {
-      return ports.filter((p) => p._desc.granted && p._desc.connected);
+      return this._granted();
     }
 
     requestPort(options) {
@@ -505,7 +447,7 @@
 
   let chooser = config.chooser || "first";
   const ports = [];
-  const serial = new ShimSerial(constructorKey);
+  const serial = new ShimSerial(constructorKey, ports);
   const addPort = (d) => {
     const desc = Object.assign({ granted: false, connected: true }, d);
     const existing = ports.find((p) => p._desc.id === desc.id);
@@ -533,31 +475,10 @@
       addPort: (d) => {
         const p = addPort(d);
         if (p._desc.granted && p._desc.connected) {
-          fire(p, "connect");
+          fire("connect", p);
         }
       },
-      plug: (id) => {
-        const p = ports.find((x) => x._desc.id === id);
-        if (!p || p._desc.connected) {
-          return false;
-        }
-        p._plugged();
-        if (p._desc.granted) {
-          fire(p, "connect");
-        }
-        return true;
-      },
-      unplug: (id) => {
-        const p = ports.find((x) => x._desc.id === id);
-        if (!p || !p._desc.connected) {
-          return false;
-        }
-        p._lost();
-        if (p._desc.granted) {
-          fire(p, "disconnect");
-        }
-        return true;
-      },
+      ...hotplug(ports, (p) => p._plugged(), fire),
       setChooser: (mode) => {
         chooser = mode;
         return true;

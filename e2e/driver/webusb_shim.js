@@ -15,7 +15,8 @@
 // rejects its pending and later transfers with a NotFoundError, fires
 // "disconnect" (a USBConnectionEvent) at navigator.usb and is closed.
 //
-// It is called as (config) => void, with
+// It is called as (config, kit) => void, kit being what shimkit.js
+// returns for the same config (WebUSBShim in Go is the two together), with
 //
 //   config = {
 //     host: "name of the window function the host exposes",
@@ -41,39 +42,12 @@
 // re-enumerates (enumerate(id, usb, enum)) disconnects, and a new
 // USBDevice with the new descriptors connects, as a real one does after
 // a DFU detach or a reset.
-(function (config) {
+(function (config, kit) {
   "use strict";
   if (window.__tfUSBShim) {
     return;
   }
-  const host = (request) => {
-    const fn = window[config.host];
-    if (typeof fn !== "function") {
-      return Promise.reject(new DOMException("The USB host is not reachable.", "NetworkError"));
-    }
-    return fn(request);
-  };
-  const toBase64 = (bytes) => {
-    if (typeof bytes.toBase64 === "function") {
-      return bytes.toBase64();
-    }
-    let s = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) {
-      s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-    }
-    return btoa(s);
-  };
-  const fromBase64 = (text) => {
-    if (typeof Uint8Array.fromBase64 === "function") {
-      return Uint8Array.fromBase64(text);
-    }
-    const s = atob(text);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) {
-      out[i] = s.charCodeAt(i);
-    }
-    return out;
-  };
+  const { host, toBase64, fromBase64, hotplug } = kit;
   const bytesOf = (data) => {
     if (data instanceof ArrayBuffer) {
       return new Uint8Array(data.slice(0));
@@ -86,7 +60,7 @@
   const gone = () => new DOMException("The device was disconnected.", "NotFoundError");
   const notOpen = () => new DOMException("The device must be opened first.", "InvalidStateError");
 
-  const constructorKey = {};
+  const constructorKey = kit.key;
   let sessions = 0;
 
   // The one interface of every shim device without a "usb" description.
@@ -438,35 +412,9 @@
     }
   }
 
-  class ShimUSB extends EventTarget {
-    constructor(key) {
-      if (key !== constructorKey) {
-        throw new TypeError("Illegal constructor");
-      }
-      super();
-      // As in HTML, a handler's listener joins the list when a handler is
-      // first set, and leaves it when the attribute is set to null.
-      for (const type of ["connect", "disconnect"]) {
-        let current = null;
-        const listener = (e) => current.call(this, e);
-        Object.defineProperty(this, "on" + type, {
-          get: () => current,
-          set: (v) => {
-            const fn = typeof v === "function" ? v : null;
-            if (fn && !current) {
-              this.addEventListener(type, listener);
-            } else if (!fn && current) {
-              this.removeEventListener(type, listener);
-            }
-            current = fn;
-          },
-          enumerable: true,
-        });
-      }
-    }
-
+  class ShimUSB extends kit.DeviceAPI {
     async getDevices() {
-      return devices.filter((d) => d._desc.granted && d._desc.connected);
+      return this._granted();
     }
 
     requestDevice(options) {
@@ -509,8 +457,8 @@
   };
 
   let chooser = config.chooser || "first";
-  const usb = new ShimUSB(constructorKey);
   const devices = (config.devices || []).map((d) => new ShimUSBDevice(Object.assign({ granted: false, connected: true }, d), constructorKey));
+  const usb = new ShimUSB(constructorKey, devices);
 
   Object.defineProperty(Navigator.prototype, "usb", { get: () => usb, configurable: true, enumerable: true });
   Object.defineProperty(window, "USB", { value: ShimUSB, configurable: true, writable: true });
@@ -518,28 +466,7 @@
 
   Object.defineProperty(window, "__tfUSBShim", {
     value: Object.freeze({
-      plug: (id) => {
-        const d = devices.find((x) => x._desc.id === id);
-        if (!d || d._desc.connected) {
-          return false;
-        }
-        d._desc.connected = true;
-        if (d._desc.granted) {
-          fire("connect", d);
-        }
-        return true;
-      },
-      unplug: (id) => {
-        const d = devices.find((x) => x._desc.id === id);
-        if (!d || !d._desc.connected) {
-          return false;
-        }
-        d._lost();
-        if (d._desc.granted) {
-          fire("disconnect", d);
-        }
-        return true;
-      },
+      ...hotplug(devices, (d) => { d._desc.connected = true; }, fire),
       setChooser: (mode) => {
         chooser = mode;
         return true;

@@ -26,6 +26,10 @@ func installSerialShim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kitSrc, err := os.ReadFile("../../e2e/driver/shimkit.js")
+	if err != nil {
+		t.Fatal(err)
+	}
 	eval := js.Global().Get("eval")
 	eval.Invoke(`
 		globalThis.window = globalThis;
@@ -38,7 +42,7 @@ func installSerialShim(t *testing.T) {
 	shim := eval.Invoke(string(src))
 	config := js.Global().Get("JSON").Call("parse",
 		`{"host": "__tfLifetimeHost", "ports": [{"id": "p1", "usbVendorId": 4660, "usbProductId": 22136, "granted": true, "connected": true}]}`)
-	shim.Invoke(config)
+	shim.Invoke(config, eval.Invoke(string(kitSrc)).Invoke(config))
 }
 
 // settled waits for the goroutine count to come down to at most want, and
