@@ -190,10 +190,12 @@ func TestReloadOfflineFromServiceWorker(t *testing.T) {
 }
 
 // firstRenderProbe records, in window.__tfReadyAt, the milliseconds from
-// navigation start to the console's first WASM render.
+// navigation start to the console's first WASM render, and marks it in the
+// page's user timing (readyMark) for traces.
 const firstRenderProbe = `new MutationObserver((_, obs) => {
 	if (!window.__tfReadyAt && document.querySelector('#console[data-ready="true"]')) {
 		window.__tfReadyAt = performance.now();
+		performance.mark("tf-first-render");
 		obs.disconnect();
 	}
 }).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ["data-ready"]});`
