@@ -37,6 +37,11 @@ type startFigures struct {
 	// Compiled counts the WebAssembly functions compiled on first call
 	// (lazily, on the main thread) before the first render.
 	Compiled int
+	// AllCPU is the CPU time every traced thread of the browser (the page's
+	// main thread, V8's compile threads, the network service, the service
+	// worker, the GPU process) spent from the navigation's first event
+	// to the first render.
+	AllCPU time.Duration
 	// CacheHit reports whether V8 reused a module it had compiled before
 	// (its in-process cache, or the code cache on disk).
 	CacheHit bool
@@ -144,18 +149,16 @@ func readStart(events []traceEvent) (startFigures, error) {
 			f.Compiled++
 		}
 	}
-	slices.SortFunc(main, func(a, b traceEvent) int {
-		if a.Ts != b.Ts {
-			return int(a.Ts - b.Ts)
+	f.MainCPU = taskCPU(main)
+	threads := map[[2]int][]traceEvent{}
+	for _, e := range events {
+		if e.Ph == "X" && e.Ts <= ready.Ts {
+			k := [2]int{e.Pid, e.Tid}
+			threads[k] = append(threads[k], e)
 		}
-		return int(b.Dur - a.Dur)
-	})
-	var end int64
-	for _, e := range main {
-		if e.Ts >= end {
-			f.MainCPU += time.Duration(e.Tdur) * time.Microsecond
-			end = e.Ts + e.Dur
-		}
+	}
+	for _, t := range threads {
+		f.AllCPU += taskCPU(t)
 	}
 	for _, e := range events {
 		if e.Pid == ready.Pid && (e.Name == "wasm.GetNativeModuleFromCache" || e.Name == "v8.wasm.moduleCacheHit") {
@@ -163,6 +166,26 @@ func readStart(events []traceEvent) (startFigures, error) {
 		}
 	}
 	return f, nil
+}
+
+// taskCPU returns the thread time of one thread's complete events that
+// are not nested in another.
+func taskCPU(events []traceEvent) time.Duration {
+	slices.SortFunc(events, func(a, b traceEvent) int {
+		if a.Ts != b.Ts {
+			return int(a.Ts - b.Ts)
+		}
+		return int(b.Dur - a.Dur)
+	})
+	var cpu time.Duration
+	var end int64
+	for _, e := range events {
+		if e.Ts >= end {
+			cpu += time.Duration(e.Tdur) * time.Microsecond
+			end = e.Ts + e.Dur
+		}
+	}
+	return cpu
 }
 
 // processCPU returns the CPU time (user and system) the processes this
