@@ -51,10 +51,61 @@ async function tfFetchWasm(url, progress) {
 }
 `
 
+// go-app's loader registers the service worker first thing. On a first
+// visit the worker's install then downloads and stores every cached
+// resource, the console binary too (a second copy, decompressed into
+// Cache Storage), on the same cores that compile and start the console.
+// The console's loader registers it once the console has rendered and the
+// browser painted it (or the WebAssembly failed to load).
+
+// registerCall and startCall are go-app's start-up calls: the service
+// worker's registration first, the WebAssembly's last.
+const (
+	registerCall = "\ngoappInitServiceWorker();\n"
+	startCall    = "\ngoappInitWebAssembly();\n"
+)
+
+// deferredStart replaces startCall: the service worker is registered after
+// the console's first render.
+const deferredStart = "\ngoappInitWebAssembly().finally(tfAfterPaint(tfInitServiceWorker));\n"
+
+// deferredRegisterFuncs registers the service worker after a paint, and
+// tells the console about an update the worker began before the page
+// listened for one (goappSetupNotifyUpdate hears only later updates).
+const deferredRegisterFuncs = `
+
+// trustforge: the service worker is registered after the console's first
+// render, so that its install does not compete with the console's start.
+function tfAfterPaint(fn) {
+  return () => {
+    if (document.visibilityState === "hidden") {
+      setTimeout(fn, 0);
+      return;
+    }
+    requestAnimationFrame(() => setTimeout(fn, 0));
+  };
+}
+
+async function tfInitServiceWorker() {
+  await goappInitServiceWorker();
+  const r = goappServiceWorkerRegistration;
+  const w = r && r.installing;
+  if (!w || !navigator.serviceWorker.controller) {
+    return;
+  }
+  w.addEventListener("statechange", () => {
+    if (w.state === "activated") {
+      goappOnUpdate();
+    }
+  });
+}
+`
+
 // loaderJS returns the console's loader: go-app's app.js as h serves it,
-// with the console binary fetched by tfFetchWasm. It fails when go-app's
-// loader no longer fetches the binary as this package expects, so an
-// upgrade of go-app cannot silently lose the code cache.
+// with the console binary fetched by tfFetchWasm and the service worker
+// registered after the first render. It fails when go-app's loader no
+// longer fetches the binary or starts as this package expects, so an
+// upgrade of go-app cannot silently lose the code cache or the ordering.
 func loaderJS(h http.Handler) ([]byte, error) {
 	rec := &recorder{header: http.Header{}}
 	req, err := http.NewRequest(http.MethodGet, "/app.js", nil)
@@ -69,8 +120,14 @@ func loaderJS(h http.Handler) ([]byte, error) {
 	if strings.Count(js, fetchCall) != 1 {
 		return nil, fmt.Errorf("console: go-app's loader does not fetch the console as %s: update loader.go", fetchCall)
 	}
-	js = strings.Replace(js, fetchCall, cachedFetch, 1) + cachedFetchFunc
-	return []byte(js), nil
+	if strings.Count(js, registerCall) != 1 || strings.Count(js, startCall) != 1 ||
+		strings.Index(js, registerCall) > strings.Index(js, startCall) {
+		return nil, fmt.Errorf("console: go-app's loader does not start with %s and %s: update loader.go", strings.TrimSpace(registerCall), strings.TrimSpace(startCall))
+	}
+	js = strings.Replace(js, fetchCall, cachedFetch, 1)
+	js = strings.Replace(js, registerCall, "\n", 1)
+	js = strings.Replace(js, startCall, deferredStart, 1)
+	return []byte(js + cachedFetchFunc + deferredRegisterFuncs), nil
 }
 
 // serveLoader serves the loader with go-app's caching rules: revalidated on
