@@ -292,6 +292,10 @@ func TestLoaderCompilesFromTheFetch(t *testing.T) {
 		if !strings.Contains(js, "async function tfFetchWasm(") || !strings.Contains(js, deferredStart) {
 			t.Errorf("%s: the loader lacks tfFetchWasm or go-app's start-up", path)
 		}
+		// Bytes from the service worker's cache are not copied for the label.
+		if !strings.Contains(js, "if (navigator.serviceWorker && navigator.serviceWorker.controller) {\n    progress(100);") {
+			t.Errorf("%s: the loader counts the bytes the service worker serves", path)
+		}
 		// The service worker is registered after the first render only.
 		if strings.Contains(js, registerCall) || !strings.Contains(js, "await goappInitServiceWorker();") {
 			t.Errorf("%s: the loader registers the service worker before the console renders", path)
