@@ -158,6 +158,17 @@ func TestReloadOfflineFromServiceWorker(t *testing.T) {
 	if err := waitOfflineReady(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The service worker's copy of app.wasm keeps the headers streaming
+	// compilation needs (instantiateStreaming refuses another type), and
+	// it was fetched brotli-compressed.
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`caches.match("/web/app.wasm").then((r) =>
+		r.headers.get("Content-Type") + " " + r.headers.get("Content-Encoding"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "application/wasm br" {
+		t.Errorf("the service worker's app.wasm has Content-Type and Content-Encoding %q, want \"application/wasm br\"", got)
+	}
 	if err := driver.SetOffline(ctx, true); err != nil {
 		t.Fatal(err)
 	}
