@@ -231,3 +231,33 @@ func addFirstRenderProbe(ctx context.Context) error {
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: firstRenderProbe})
 	return err
 }
+
+// TestUpdateBannerWhenWorkerTakesOver: a page a service worker controls
+// shows the new-build banner when another worker takes it over, even
+// though the console registers its worker only after the first render
+// (after which go-app's own update listener may come too late).
+func TestUpdateBannerWhenWorkerTakesOver(t *testing.T) {
+	ctx, _ := newTab(t)
+	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitOfflineReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Controlled from the start of this load.
+	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	// A new worker installs and claims the page, as after a new build: a
+	// worker script of another URL is an update of the registration.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => {
+		const reg = await navigator.serviceWorker.getRegistration();
+		await navigator.serviceWorker.register(reg.active.scriptURL + "?next");
+		return true;
+	})()`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("update-banner"))); err != nil {
+		t.Fatalf("no new-build banner after a new worker took over: %v", err)
+	}
+}

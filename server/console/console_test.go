@@ -297,7 +297,7 @@ func TestLoaderCompilesFromTheFetch(t *testing.T) {
 			t.Errorf("%s: the loader counts the bytes the service worker serves", path)
 		}
 		// The service worker is registered after the first render only.
-		if strings.Contains(js, registerCall) || !strings.Contains(js, "await goappInitServiceWorker();") {
+		if strings.Contains(js, registerCall) || !strings.Contains(js, "function tfWatchForUpdate()") {
 			t.Errorf("%s: the loader registers the service worker before the console renders", path)
 		}
 		// Revalidated, never stale: the ETag follows the console version.

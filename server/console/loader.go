@@ -73,11 +73,12 @@ const (
 
 // deferredStart replaces startCall: the service worker is registered after
 // the console's first render.
-const deferredStart = "\ngoappInitWebAssembly().finally(tfAfterPaint(tfInitServiceWorker));\n"
+const deferredStart = "\ntfWatchForUpdate();\ngoappInitWebAssembly().finally(tfAfterPaint(goappInitServiceWorker));\n"
 
-// deferredRegisterFuncs registers the service worker after a paint, and
-// tells the console about an update the worker began before the page
-// listened for one (goappSetupNotifyUpdate hears only later updates).
+// deferredRegisterFuncs registers the service worker after a paint. As the
+// registration comes late, an update the worker finishes before it (go-app
+// listens for updates on the registration only) is heard from the
+// controller's change.
 const deferredRegisterFuncs = `
 
 // trustforge: the service worker is registered after the console's first
@@ -92,18 +93,13 @@ function tfAfterPaint(fn) {
   };
 }
 
-async function tfInitServiceWorker() {
-  await goappInitServiceWorker();
-  const r = goappServiceWorkerRegistration;
-  const w = r && r.installing;
-  if (!w || !navigator.serviceWorker.controller) {
-    return;
+// trustforge: a page a worker already controls learns of a new build when
+// the new worker takes over (go-app's worker skips waiting and claims its
+// clients), whenever that happens.
+function tfWatchForUpdate() {
+  if ("serviceWorker" in navigator && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.addEventListener("controllerchange", () => goappOnUpdate());
   }
-  w.addEventListener("statechange", () => {
-    if (w.state === "activated") {
-      goappOnUpdate();
-    }
-  });
 }
 `
 
