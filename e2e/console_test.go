@@ -150,7 +150,10 @@ func waitOfflineReady(ctx context.Context) error {
 	return nil
 }
 
-func TestReloadOfflineFromServiceWorker(t *testing.T) {
+// openOfflineReady opens the console in a new tab and waits until the
+// service worker holds it.
+func openOfflineReady(t *testing.T) (context.Context, *driver.ErrorWatch) {
+	t.Helper()
 	ctx, watch := newTab(t)
 	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
 		t.Fatal(err)
@@ -158,6 +161,11 @@ func TestReloadOfflineFromServiceWorker(t *testing.T) {
 	if err := waitOfflineReady(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, watch
+}
+
+func TestReloadOfflineFromServiceWorker(t *testing.T) {
+	ctx, watch := openOfflineReady(t)
 	// The service worker's copy of app.wasm keeps the headers streaming
 	// compilation needs (instantiateStreaming refuses another type), and
 	// it was fetched brotli-compressed.
@@ -237,13 +245,7 @@ func addFirstRenderProbe(ctx context.Context) error {
 // though the console registers its worker only after the first render
 // (after which go-app's own update listener may come too late).
 func TestUpdateBannerWhenWorkerTakesOver(t *testing.T) {
-	ctx, _ := newTab(t)
-	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitOfflineReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx, _ := openOfflineReady(t)
 	// Controlled from the start of this load.
 	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
 		t.Fatal(err)
