@@ -36,8 +36,10 @@ func BenchmarkConsoleSize(b *testing.B) {
 // service worker). Cold runs also report the median first contentful paint
 // (the server's pre-rendered page). Because wall times on a shared machine
 // follow its load (reported as load-avg), each also reports figures the load
-// changes little: the median CPU time the browser and server spent until the
-// first render (cpu-ms), and the medians of three more, traced starts: the
+// changes little: the median CPU time the browser and server spent from the
+// navigation until the benchmark saw the first render (cpu-ms: it includes
+// what runs in the moment after the render, such as the service worker's
+// start), and the medians of three more, traced starts: the
 // page's main-thread CPU time before the first render (main-cpu-ms), that
 // of every traced browser thread (traced-cpu-ms), the WebAssembly functions
 // compiled on the way (compiled-funcs) and the share of starts in which V8
@@ -110,7 +112,7 @@ func BenchmarkFirstRender(b *testing.B) {
 // coldStart opens the console in a fresh browser context and closes it
 // again (an open tab's timers would count in the next start's CPU time). It
 // returns the time to the first render, the first contentful paint and the
-// CPU time spent until the first render.
+// CPU time spent until the benchmark saw the first render.
 func coldStart() (wall, fcp, cpu time.Duration, err error) {
 	ctx, cancel, err := env.browser.NewTab()
 	if err != nil {
