@@ -150,13 +150,32 @@ func waitOfflineReady(ctx context.Context) error {
 	return nil
 }
 
-func TestReloadOfflineFromServiceWorker(t *testing.T) {
+// openOfflineReady opens the console in a new tab and waits until the
+// service worker holds it.
+func openOfflineReady(t *testing.T) (context.Context, *driver.ErrorWatch) {
+	t.Helper()
 	ctx, watch := newTab(t)
 	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
 		t.Fatal(err)
 	}
 	if err := waitOfflineReady(ctx); err != nil {
 		t.Fatal(err)
+	}
+	return ctx, watch
+}
+
+func TestReloadOfflineFromServiceWorker(t *testing.T) {
+	ctx, watch := openOfflineReady(t)
+	// The service worker's copy of app.wasm keeps the headers streaming
+	// compilation needs (instantiateStreaming refuses another type), and
+	// it was fetched brotli-compressed.
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`caches.match("/web/app.wasm").then((r) =>
+		r.headers.get("Content-Type") + " " + r.headers.get("Content-Encoding"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "application/wasm br" {
+		t.Errorf("the service worker's app.wasm has Content-Type and Content-Encoding %q, want \"application/wasm br\"", got)
 	}
 	if err := driver.SetOffline(ctx, true); err != nil {
 		t.Fatal(err)
@@ -190,10 +209,12 @@ func TestReloadOfflineFromServiceWorker(t *testing.T) {
 }
 
 // firstRenderProbe records, in window.__tfReadyAt, the milliseconds from
-// navigation start to the console's first WASM render.
+// navigation start to the console's first WASM render, and marks it in the
+// page's user timing (readyMark) for traces.
 const firstRenderProbe = `new MutationObserver((_, obs) => {
 	if (!window.__tfReadyAt && document.querySelector('#console[data-ready="true"]')) {
 		window.__tfReadyAt = performance.now();
+		performance.mark("tf-first-render");
 		obs.disconnect();
 	}
 }).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ["data-ready"]});`
@@ -217,4 +238,28 @@ func timeFirstRender(ctx context.Context, url string) (time.Duration, error) {
 func addFirstRenderProbe(ctx context.Context) error {
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: firstRenderProbe})
 	return err
+}
+
+// TestUpdateBannerWhenWorkerTakesOver: a page a service worker controls
+// shows the new-build banner when another worker takes it over, even
+// though the console registers its worker only after the first render
+// (after which go-app's own update listener may come too late).
+func TestUpdateBannerWhenWorkerTakesOver(t *testing.T) {
+	ctx, _ := openOfflineReady(t)
+	// Controlled from the start of this load.
+	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	// A new worker installs and claims the page, as after a new build: a
+	// worker script of another URL is an update of the registration.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => {
+		const reg = await navigator.serviceWorker.getRegistration();
+		await navigator.serviceWorker.register(reg.active.scriptURL + "?next");
+		return true;
+	})()`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("update-banner"))); err != nil {
+		t.Fatalf("no new-build banner after a new worker took over: %v", err)
+	}
 }

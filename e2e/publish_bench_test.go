@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"crypto/rand"
 	"fmt"
 	"os"
@@ -114,7 +115,7 @@ func BenchmarkPublish(b *testing.B) {
 	}
 }
 
-func median(xs []float64) float64 {
+func median[T cmp.Ordered](xs []T) T {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]

@@ -2,6 +2,7 @@ package mcuimg
 
 import (
 	"fmt"
+	"sync"
 
 	"trustforge/internal/usererr"
 )
@@ -51,35 +52,38 @@ const (
 	tlvHeaderSize = 4
 )
 
-var tlvNames = map[TLVType]string{
-	TLVKeyHash:         "KEYHASH",
-	TLVPubKey:          "PUBKEY",
-	TLVKeyID:           "KEYID",
-	TLVSHA256:          "SHA256",
-	TLVSHA384:          "SHA384",
-	TLVSHA512:          "SHA512",
-	TLVRSA2048:         "RSA2048",
-	TLVECDSASig:        "ECDSASIG",
-	TLVRSA3072:         "RSA3072",
-	TLVEd25519:         "ED25519",
-	TLVSigPure:         "SIG_PURE",
-	TLVEncRSA2048:      "ENCRSA2048",
-	TLVEncKW:           "ENCKW",
-	TLVEncEC256:        "ENCEC256",
-	TLVEncX25519:       "ENCX25519",
-	TLVDependency:      "DEPENDENCY",
-	TLVSecCnt:          "SEC_CNT",
-	TLVBootRecord:      "BOOT_RECORD",
-	TLVDecompSize:      "DECOMP_SIZE",
-	TLVDecompSHA:       "DECOMP_SHA",
-	TLVDecompSignature: "DECOMP_SIGNATURE",
-	TLVCompDecSize:     "COMP_DEC_SIZE",
-}
+// tlvNames is built on first use, not when the console starts.
+var tlvNames = sync.OnceValue(func() map[TLVType]string {
+	return map[TLVType]string{
+		TLVKeyHash:         "KEYHASH",
+		TLVPubKey:          "PUBKEY",
+		TLVKeyID:           "KEYID",
+		TLVSHA256:          "SHA256",
+		TLVSHA384:          "SHA384",
+		TLVSHA512:          "SHA512",
+		TLVRSA2048:         "RSA2048",
+		TLVECDSASig:        "ECDSASIG",
+		TLVRSA3072:         "RSA3072",
+		TLVEd25519:         "ED25519",
+		TLVSigPure:         "SIG_PURE",
+		TLVEncRSA2048:      "ENCRSA2048",
+		TLVEncKW:           "ENCKW",
+		TLVEncEC256:        "ENCEC256",
+		TLVEncX25519:       "ENCX25519",
+		TLVDependency:      "DEPENDENCY",
+		TLVSecCnt:          "SEC_CNT",
+		TLVBootRecord:      "BOOT_RECORD",
+		TLVDecompSize:      "DECOMP_SIZE",
+		TLVDecompSHA:       "DECOMP_SHA",
+		TLVDecompSignature: "DECOMP_SIGNATURE",
+		TLVCompDecSize:     "COMP_DEC_SIZE",
+	}
+})
 
 // Name returns the type's name as imgtool's dumpinfo prints it ("SHA256",
 // "ECDSASIG"), or "UNKNOWN".
 func (t TLVType) Name() string {
-	if n, ok := tlvNames[t]; ok {
+	if n, ok := tlvNames()[t]; ok {
 		return n
 	}
 	return "UNKNOWN"

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"sync"
 
 	"trustforge/crypto/espimg"
 	"trustforge/internal/usererr"
@@ -35,12 +36,15 @@ const (
 // the same offsets as the ESP32-C3's.
 const S3EfuseBase = 0x60007000
 
-var magicChips = map[uint32]espimg.Chip{
-	0x00F01D83: espimg.ESP32,
-	0x000007C6: espimg.ESP32S2,
-	0x6921506F: espimg.ESP32C3, 0x1B31506F: espimg.ESP32C3, 0x4881606F: espimg.ESP32C3, 0x4361606F: espimg.ESP32C3,
-	0x00000009: espimg.ESP32S3,
-}
+// magicChips is built on first use, not when the console starts.
+var magicChips = sync.OnceValue(func() map[uint32]espimg.Chip {
+	return map[uint32]espimg.Chip{
+		0x00F01D83: espimg.ESP32,
+		0x000007C6: espimg.ESP32S2,
+		0x6921506F: espimg.ESP32C3, 0x1B31506F: espimg.ESP32C3, 0x4881606F: espimg.ESP32C3, 0x4361606F: espimg.ESP32C3,
+		0x00000009: espimg.ESP32S3,
+	}
+})
 
 // SecurityInfo is GET_SECURITY_INFO's answer (ROMs after the ESP32).
 type SecurityInfo struct {
@@ -145,7 +149,7 @@ func (c *Client) Detect(ctx context.Context) (*ChipInfo, error) {
 		if err != nil {
 			return nil, usererr.Errorf("esprom", "reading the chip magic register: %w", err)
 		}
-		chip, ok := magicChips[magic]
+		chip, ok := magicChips()[magic]
 		if !ok {
 			return nil, usererr.Errorf("", "%w: unknown chip magic %#08x", ErrUnsupportedChip, magic)
 		}

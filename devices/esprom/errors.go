@@ -2,6 +2,7 @@ package esprom
 
 import (
 	"fmt"
+	"sync"
 
 	"trustforge/internal/usererr"
 )
@@ -42,21 +43,24 @@ type ROMError struct {
 	Code byte // error code of the status bytes
 }
 
-var romErrorText = map[byte]string{
-	0x05: "received message is invalid (parameters or length)",
-	0x06: "failed to act on received message",
-	0x07: "invalid CRC in message",
-	0x08: "flash write error (read-back CRC mismatch)",
-	0x09: "flash read error",
-	0x0a: "flash read length error",
-	0x0b: "deflate error",
-}
+// romErrorText is built on first use, not when the console starts.
+var romErrorText = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		0x05: "received message is invalid (parameters or length)",
+		0x06: "failed to act on received message",
+		0x07: "invalid CRC in message",
+		0x08: "flash write error (read-back CRC mismatch)",
+		0x09: "flash read error",
+		0x0a: "flash read length error",
+		0x0b: "deflate error",
+	}
+})
 
 func (e *ROMError) Error() string { return "esprom: " + e.UserMessage() }
 
 // UserMessage is the error for people: the command and the ROM's status.
 func (e *ROMError) UserMessage() string {
-	t, ok := romErrorText[e.Code]
+	t, ok := romErrorText()[e.Code]
 	if !ok {
 		t = "unknown error"
 	}

@@ -3,6 +3,7 @@ package esprom
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"trustforge/internal/usererr"
 )
@@ -28,17 +29,20 @@ const (
 	OpGetSecurityInfo = 0x14
 )
 
-var opNames = map[byte]string{
-	OpFlashBegin: "FLASH_BEGIN", OpFlashData: "FLASH_DATA", OpFlashEnd: "FLASH_END",
-	OpMemBegin: "MEM_BEGIN", OpMemEnd: "MEM_END", OpMemData: "MEM_DATA", OpSync: "SYNC",
-	OpWriteReg: "WRITE_REG", OpReadReg: "READ_REG", OpSPISetParams: "SPI_SET_PARAMS",
-	OpSPIAttach: "SPI_ATTACH", OpChangeBaud: "CHANGE_BAUDRATE", OpFlashDeflBegin: "FLASH_DEFL_BEGIN",
-	OpFlashDeflData: "FLASH_DEFL_DATA", OpFlashDeflEnd: "FLASH_DEFL_END", OpSPIFlashMD5: "SPI_FLASH_MD5",
-	OpGetSecurityInfo: "GET_SECURITY_INFO",
-}
+// opNames is built on first use, not when the console starts.
+var opNames = sync.OnceValue(func() map[byte]string {
+	return map[byte]string{
+		OpFlashBegin: "FLASH_BEGIN", OpFlashData: "FLASH_DATA", OpFlashEnd: "FLASH_END",
+		OpMemBegin: "MEM_BEGIN", OpMemEnd: "MEM_END", OpMemData: "MEM_DATA", OpSync: "SYNC",
+		OpWriteReg: "WRITE_REG", OpReadReg: "READ_REG", OpSPISetParams: "SPI_SET_PARAMS",
+		OpSPIAttach: "SPI_ATTACH", OpChangeBaud: "CHANGE_BAUDRATE", OpFlashDeflBegin: "FLASH_DEFL_BEGIN",
+		OpFlashDeflData: "FLASH_DEFL_DATA", OpFlashDeflEnd: "FLASH_DEFL_END", OpSPIFlashMD5: "SPI_FLASH_MD5",
+		OpGetSecurityInfo: "GET_SECURITY_INFO",
+	}
+})
 
 func opName(op byte) string {
-	if n, ok := opNames[op]; ok {
+	if n, ok := opNames()[op]; ok {
 		return n
 	}
 	return fmt.Sprintf("command %#02x", op)

@@ -81,10 +81,11 @@ func TestRSCheck(t *testing.T) {
 	}
 	chk := RSCheck(data)
 	cw := append(append([]byte(nil), data...), chk[:]...)
+	gf := gf()
 	for i := 0; i < 12; i++ {
 		var acc byte
 		for _, c := range cw { // Horner, highest degree first
-			acc = gfMul(acc, gfExp[i]) ^ c
+			acc = gf.mul(acc, gf.exp[i]) ^ c
 		}
 		if acc != 0 {
 			t.Errorf("codeword at α^%d = %#x, want 0", i, acc)

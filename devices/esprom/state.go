@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"trustforge/internal/usererr"
 )
@@ -121,13 +122,14 @@ func badState(format string, a ...any) error {
 	return &StateError{Problem: fmt.Sprintf(format, a...)}
 }
 
-var purposeNames = func() map[string]bool {
+// purposeNames is built on first use, not when the console starts.
+var purposeNames = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for p := range 16 {
 		m[KeyPurpose(p).String()] = true
 	}
 	return m
-}()
+})
 
 // ParseState decodes and checks a JSON security state from outside (at
 // most 4 KiB): known fields only, six key blocks in order, known
@@ -181,7 +183,7 @@ func (s SecurityState) Validate() error {
 		if k.Block != i {
 			return bad("key block %d listed as %d", i, k.Block)
 		}
-		if !purposeNames[k.Purpose] {
+		if !purposeNames()[k.Purpose] {
 			return bad("BLOCK_KEY%d: unknown purpose %q", i, k.Purpose)
 		}
 		if k.Digest == "" {

@@ -263,7 +263,8 @@ func FuzzAcceptsEncoding(f *testing.F) {
 
 // TestLoaderCompilesFromTheFetch: the loader hands instantiateStreaming the
 // fetch's own response (which the browser can stream-compile and keep in its
-// code cache), not a Response rebuilt from a JavaScript stream.
+// code cache), not a Response rebuilt from a JavaScript stream, and
+// registers the service worker after the console's first render.
 func TestLoaderCompilesFromTheFetch(t *testing.T) {
 	dir, _ := newWebDir(t, 1000)
 	c, err := New(Config{WebDir: dir, BuildVersion: "v9"})
@@ -288,8 +289,16 @@ func TestLoaderCompilesFromTheFetch(t *testing.T) {
 		if strings.Contains(js, fetchCall) {
 			t.Errorf("%s: the loader still rebuilds the response (%s)", path, fetchCall)
 		}
-		if !strings.Contains(js, "async function tfFetchWasm(") || !strings.Contains(js, "goappInitWebAssembly();") {
+		if !strings.Contains(js, "async function tfFetchWasm(") || !strings.Contains(js, deferredStart) {
 			t.Errorf("%s: the loader lacks tfFetchWasm or go-app's start-up", path)
+		}
+		// Bytes from the service worker's cache are not copied for the label.
+		if !strings.Contains(js, "if (navigator.serviceWorker && navigator.serviceWorker.controller) {\n    progress(100);") {
+			t.Errorf("%s: the loader counts the bytes the service worker serves", path)
+		}
+		// The service worker is registered after the first render only.
+		if strings.Contains(js, registerCall) || !strings.Contains(js, "function tfWatchForUpdate()") {
+			t.Errorf("%s: the loader registers the service worker before the console renders", path)
 		}
 		// Revalidated, never stale: the ETag follows the console version.
 		etag := res.Header.Get("ETag")
