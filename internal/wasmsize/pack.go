@@ -51,6 +51,15 @@ func PackData(b []byte, minZeros int) ([]byte, error) {
 	if minZeros > 1<<20 {
 		minZeros = 1 << 20
 	}
+	return rewriteData(b, func(segs []segment) ([]segment, error) {
+		return resegment(segs, minZeros), nil
+	})
+}
+
+// rewriteData returns the module with its data section's segments replaced
+// by what edit makes of them (edit gets copies it may change in place);
+// every other section is copied unchanged.
+func rewriteData(b []byte, edit func([]segment) ([]segment, error)) ([]byte, error) {
 	if _, err := Parse(b); err != nil {
 		return nil, err
 	}
@@ -75,7 +84,13 @@ func PackData(b []byte, minZeros int) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			packed := writeSegments(resegment(segs, minZeros))
+			for i := range segs {
+				segs[i].data = append([]byte(nil), segs[i].data...)
+			}
+			if segs, err = edit(segs); err != nil {
+				return nil, err
+			}
+			packed := writeSegments(segs)
 			out = append(out, 11)
 			out = appendU32(out, uint32(len(packed)))
 			out = append(out, packed...)
