@@ -19,7 +19,9 @@ import (
 // (runtime.pcvalue returns -1, so funcline1 reports file "?" and line 0), the
 // bytes of those tables that no pcsp or pcdata table shares become zeros,
 // and so do the compilation-unit and file-name tables that only those
-// lookups read. Function names, stack maps and everything the program runs
+// lookups read, each function's offset into them (cuOffset) and the line
+// its declaration starts on (startLine, read only by runtime.Frame's
+// StartLine). Function names, stack maps and everything the program runs
 // on stay byte for byte the same; a stack trace names every function and
 // shows "?:0" for its place.
 
@@ -34,6 +36,7 @@ const (
 	funcPCFile  = 20
 	funcPCLine  = 24
 	funcNPCData = 28
+	funcCU      = 32 // cuOffset, then startLine
 )
 
 // maxPCData bounds a function's pcdata tables (Go 1.26 has 4 kinds), so a
@@ -156,7 +159,8 @@ func stripLines(segs []segment) (LineStats, error) {
 		i++
 	}
 	for _, f := range fields {
-		zero(segs, f, 8) // pcfile and pcln
+		zero(segs, f, 8)                   // pcfile and pcln
+		zero(segs, f-funcPCFile+funcCU, 8) // cuOffset and startLine
 	}
 	if t.filetabEnd > t.cutab && t.filetabEnd <= t.pctab {
 		stats.FileTab = int(t.filetabEnd - t.cutab)

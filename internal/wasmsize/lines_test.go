@@ -53,7 +53,8 @@ func goFunc(entry, pcsp, pcfile, pcln uint32, pcdata ...uint32) []byte {
 	le.PutUint32(b[funcPCFile:], pcfile)
 	le.PutUint32(b[funcPCLine:], pcln)
 	le.PutUint32(b[funcNPCData:], uint32(len(pcdata)))
-	le.PutUint32(b[36:], 7) // startLine
+	le.PutUint32(b[funcCU:], 3)   // cuOffset
+	le.PutUint32(b[funcCU+4:], 7) // startLine
 	for i, o := range pcdata {
 		le.PutUint32(b[funcHeader+4*i:], o)
 	}
@@ -129,12 +130,13 @@ func TestStripLines(t *testing.T) {
 		{lnFunc1, goFunc(0, 1, 0, 0, 12, 0)},
 		{lnFunc2, goFunc(0x10, 1, 0, 0)},
 	} {
+		clear(f.want[funcCU : funcCU+8]) // no compilation unit, no start line
 		if got := at(after, f.addr, len(f.want)); !bytes.Equal(got, f.want) {
 			t.Errorf("func at %#x\n got %x\nwant %x", f.addr, got, f.want)
 		}
 	}
 	// Everything else is the same memory.
-	for _, r := range [][2]int{{lnCutab, lnCutab + 0x28}, {lnPctab, lnPctab + 0x50}, {lnFunc1 + funcPCFile, lnFunc1 + funcPCLine + 4}, {lnFunc2 + funcPCFile, lnFunc2 + funcPCLine + 4}} {
+	for _, r := range [][2]int{{lnCutab, lnCutab + 0x28}, {lnPctab, lnPctab + 0x50}, {lnFunc1 + funcPCFile, lnFunc1 + funcCU + 8}, {lnFunc2 + funcPCFile, lnFunc2 + funcCU + 8}} {
 		clear(before[r[0]-lo : r[1]-lo])
 		clear(after[r[0]-lo : r[1]-lo])
 	}
