@@ -21,7 +21,11 @@ import (
 // and so do the compilation-unit and file-name tables that only those
 // lookups read, each function's offset into them (cuOffset) and the line
 // its declaration starts on (startLine, read only by runtime.Frame's
-// StartLine). Function names, stack maps and everything the program runs
+// StartLine). The argument info a traceback prints a function's arguments
+// from (FUNCDATA_ArgInfo, FUNCDATA_ArgLiveInfo, PCDATA_ArgLiveIndex; read
+// only by runtime.printArgs) goes too: offsets become "none" and the bytes
+// no other funcdata shares become zeros, so a traceback shows no argument
+// values. Function names, stack maps and everything the program runs
 // on stay byte for byte the same; a stack trace names every function and
 // shows "?:0" for its place.
 
@@ -37,6 +41,19 @@ const (
 	funcPCLine  = 24
 	funcNPCData = 28
 	funcCU      = 32 // cuOffset, then startLine
+	funcNFData  = 43
+)
+
+// Indexes of the pcdata and funcdata tables only tracebacks read, to print
+// a function's arguments (internal/abi's PCDATA_ArgLiveIndex,
+// FUNCDATA_ArgInfo, FUNCDATA_ArgLiveInfo).
+const (
+	pcdataArgLive   = 3
+	funcdataArgInfo = 5
+	funcdataArgLive = 6
+	funcdataNone    = ^uint32(0)
+	argInfoEnd      = 0xff // _endSeq; 0xfb to 0xfe are one-byte markers, other entries two bytes
+	maxArgInfo      = 256
 )
 
 // maxPCData bounds a function's pcdata tables (Go 1.26 has 4 kinds), so a
@@ -49,6 +66,7 @@ type LineStats struct {
 	Zeroed  int // bytes of PC-value tables set to zero
 	Shared  int // bytes of file and line tables kept because a pcsp or pcdata table shares them
 	FileTab int // bytes of the compilation-unit and file-name tables set to zero
+	ArgInfo int // bytes of argument info (what a traceback prints of arguments) set to zero
 }
 
 // StripLines returns the module with the file and line tables of its Go
@@ -76,6 +94,7 @@ type pclnTables struct {
 	pctab, npctab     uint64
 	pclntab, npclntab uint64
 	ftab, nftab       uint64 // nftab counts functab entries (functions + 1)
+	gofunc, gofuncEnd uint64 // the funcdata
 }
 
 func stripLines(segs []segment) (LineStats, error) {
@@ -91,6 +110,7 @@ func stripLines(segs []segment) (LineStats, error) {
 		pctab: w(10), npctab: w(11),
 		pclntab: w(13), npclntab: w(14),
 		ftab: w(16), nftab: w(17),
+		gofunc: w(40), gofuncEnd: w(19), // findfunctab follows the funcdata
 	}
 	if t.nftab == 0 || t.ftab+8*t.nftab > t.pclntab+t.npclntab || t.ftab < t.pclntab {
 		return LineStats{}, fmt.Errorf("%w: function table of %d entries outside the PC/line table", ErrUnsupported, t.nftab)
@@ -118,19 +138,47 @@ func stripLines(segs []segment) (LineStats, error) {
 		return nil
 	}
 	u32 := func(addr uint64) uint32 { return binary.LittleEndian.Uint32(mem.read(uint32(addr), 4)) }
-	var fields []uint64 // addresses of pcfile fields (pcln follows)
+	var fields []uint64    // addresses of pcfile fields (pcln follows)
+	var pcFields []uint64  // addresses of pcdata offsets of argument liveness tables
+	var argFields []uint64 // addresses of funcdata offsets of argument info and liveness
+	var argInfos []uint32  // offsets in gofunc of argument info
+	keptData := map[uint32]bool{}
 	for i := uint64(0); i+1 < t.nftab; i++ {
 		f := t.pclntab + uint64(u32(t.ftab+8*i+4))
 		npcdata := uint64(u32(f + funcNPCData))
 		if npcdata > maxPCData || f < t.pclntab || f+funcHeader+4*npcdata > t.pclntab+t.npclntab {
 			return LineStats{}, fmt.Errorf("%w: function %d's record outside the PC/line table", ErrUnsupported, i)
 		}
+		nfuncdata := uint64(mem.read(uint32(f+funcNFData), 1)[0])
+		fd := f + funcHeader + 4*npcdata
+		if fd+4*nfuncdata > t.pclntab+t.npclntab {
+			return LineStats{}, fmt.Errorf("%w: function %d's funcdata outside the PC/line table", ErrUnsupported, i)
+		}
 		if err := mark(u32(f+funcPCSP), kept); err != nil {
 			return LineStats{}, err
 		}
 		for j := uint64(0); j < npcdata; j++ {
-			if err := mark(u32(f+funcHeader+4*j), kept); err != nil {
+			how := byte(kept)
+			if j == pcdataArgLive {
+				how = dropped
+				pcFields = append(pcFields, f+funcHeader+4*j)
+			}
+			if err := mark(u32(f+funcHeader+4*j), how); err != nil {
 				return LineStats{}, err
+			}
+		}
+		for j := uint64(0); j < nfuncdata; j++ {
+			field := fd + 4*j
+			off := u32(field)
+			switch {
+			case off == funcdataNone:
+			case (j == funcdataArgInfo || j == funcdataArgLive) && inSegment(segs, field, 4):
+				argFields = append(argFields, field)
+				if j == funcdataArgInfo {
+					argInfos = append(argInfos, off)
+				}
+			default:
+				keptData[off] = true
 			}
 		}
 		if err := mark(u32(f+funcPCFile), dropped); err != nil {
@@ -161,6 +209,24 @@ func stripLines(segs []segment) (LineStats, error) {
 	for _, f := range fields {
 		zero(segs, f, 8)                   // pcfile and pcln
 		zero(segs, f-funcPCFile+funcCU, 8) // cuOffset and startLine
+	}
+	for _, f := range pcFields {
+		zero(segs, f, 4)
+	}
+	for _, f := range argFields {
+		fill(segs, f, 4, 0xff) // funcdataNone
+	}
+	for _, off := range argInfos {
+		if keptData[off] {
+			continue
+		}
+		keptData[off] = true // once
+		n, err := argInfoLen(mem, t.gofunc, t.gofuncEnd, uint64(off))
+		if err != nil {
+			return LineStats{}, err
+		}
+		zero(segs, t.gofunc+uint64(off), int(n))
+		stats.ArgInfo += int(n)
 	}
 	if t.filetabEnd > t.cutab && t.filetabEnd <= t.pctab {
 		stats.FileTab = int(t.filetabEnd - t.cutab)
@@ -214,6 +280,41 @@ func tableLen(mem memory, pctab, npctab, off uint64) (uint64, error) {
 		if !varint() || !varint() {
 			return 0, fmt.Errorf("%w: PC-value table at %d runs off the table", ErrUnsupported, off)
 		}
+	}
+}
+
+// argInfoLen returns the length of the argument info at off in the
+// funcdata (cmd/compile's arginfo: entries up to an end marker).
+func argInfoLen(mem memory, gofunc, end, off uint64) (uint64, error) {
+	if gofunc+off >= end {
+		return 0, fmt.Errorf("%w: argument info at %d beyond the funcdata", ErrUnsupported, off)
+	}
+	b := mem.read(uint32(gofunc+off), int(min(maxArgInfo, end-gofunc-off)))
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c == argInfoEnd:
+			return uint64(i + 1), nil
+		case c >= 0xfb:
+			i++
+		default:
+			i += 2
+		}
+	}
+	return 0, fmt.Errorf("%w: argument info at %d has no end", ErrUnsupported, off)
+}
+
+// inSegment reports whether one segment holds all n bytes at addr.
+func inSegment(segs []segment, addr uint64, n int) bool {
+	i := sort.Search(len(segs), func(i int) bool { return uint64(segs[i].offset)+uint64(len(segs[i].data)) > addr })
+	return i < len(segs) && uint64(segs[i].offset) <= addr && addr+uint64(n) <= uint64(segs[i].offset)+uint64(len(segs[i].data))
+}
+
+// fill sets n bytes at addr, which one segment holds, to c.
+func fill(segs []segment, addr uint64, n int, c byte) {
+	i := sort.Search(len(segs), func(i int) bool { return uint64(segs[i].offset)+uint64(len(segs[i].data)) > addr })
+	s := segs[i]
+	for k := range n {
+		s.data[addr-uint64(s.offset)+uint64(k)] = c
 	}
 }
 

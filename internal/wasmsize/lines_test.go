@@ -20,7 +20,7 @@ const (
 	lnPctab     = 0x11b0 // 0x50
 	lnPclntable = 0x1200 // 0x100: ftab, then the _func records
 	lnFunc1     = 0x1220
-	lnFunc2     = 0x1260
+	lnFunc2     = 0x1280
 	lnGofunc    = 0x1300
 	lnFindfunc  = 0x1380
 	lnEpclntab  = 0x1400
@@ -31,8 +31,8 @@ const (
 // linesPctab is linesModule's PC-value tables, at the offsets its functions
 // name: after the linker's leading zero, a stack table (1) that function 2
 // also uses as its line table, a file table (4), a line table (7), a pcdata
-// table (12), a file table with two-byte varints (15), and bytes no
-// function names.
+// table (12), a file table with two-byte varints (15), an argument liveness
+// table (20), and bytes no function names.
 var linesPctab = cat(
 	[]byte{0},
 	[]byte{0x02, 0x04, 0x00},             // 1: pcsp of both, pcln of function 2
@@ -40,7 +40,18 @@ var linesPctab = cat(
 	[]byte{0x14, 0x08, 0x06, 0x08, 0x00}, // 7: pcln of function 1
 	[]byte{0x01, 0x10, 0x00},             // 12: pcdata 0 of function 1
 	[]byte{0x80, 0x01, 0x90, 0x01, 0x00}, // 15: pcfile of function 2
-	bytes.Repeat([]byte{'p'}, 0x50-20),
+	[]byte{0x02, 0x04, 0x00},             // 20: pcdata 3 (argument liveness) of function 1
+	bytes.Repeat([]byte{'p'}, 0x50-23),
+)
+
+// linesGofunc is linesModule's funcdata: function 1's argument info (0), a
+// stack map (5), and argument info (13) that function 2 also names as a
+// stack map.
+var linesGofunc = cat(
+	[]byte{0x00, 0x08, 0xfe, 0xfd, 0xff},
+	bytes.Repeat([]byte{'g'}, 8),
+	[]byte{0x10, 0x04, 0xff},
+	bytes.Repeat([]byte{'g'}, 0x80-16),
 )
 
 // goFunc is a runtime._func record with its pcdata offsets.
@@ -59,6 +70,24 @@ func goFunc(entry, pcsp, pcfile, pcln uint32, pcdata ...uint32) []byte {
 		le.PutUint32(b[funcHeader+4*i:], o)
 	}
 	return b
+}
+
+// withFuncdata sets a _func record's funcdata offsets.
+func withFuncdata(rec []byte, offs ...uint32) []byte {
+	rec = append([]byte(nil), rec...)
+	rec[funcNFData] = byte(len(offs))
+	for _, o := range offs {
+		rec = binary.LittleEndian.AppendUint32(rec, o)
+	}
+	return rec
+}
+
+const none = funcdataNone
+
+// linesFuncs are linesModule's two functions as the linker writes them.
+func linesFuncs() (f1, f2 []byte) {
+	return withFuncdata(goFunc(0, 1, 4, 7, 12, 0, 0, 20), 5, none, none, none, none, 0, none),
+		withFuncdata(goFunc(0x10, 1, 15, 1), none, 13, none, none, none, 13, 5)
 }
 
 // linesModule is a module whose data section holds a Go 1.26 PC/line table
@@ -96,17 +125,18 @@ func linesModule(nftab uint64, f1, f2 []byte) []byte {
 		seg(lnData, fill(0x40, 'd')),
 		seg(0x1000, fill(lnHdr-0x1000, 'r')),
 		seg(lnHdr, cat(header, fill(lnNames+0x40-lnHdr-len(header), 'f'), fill(0x10, 'c'), fill(0x18, 'l'), linesPctab,
-			fill(lnPclntable-lnPctab-0x50, 0), pclntable, fill(0x80, 'g'), fill(lnEpclntab-lnFindfunc, 'b'))),
+			fill(lnPclntable-lnPctab-0x50, 0), pclntable, linesGofunc, fill(lnEpclntab-lnFindfunc, 'b'))),
 	)
 }
 
 func TestStripLines(t *testing.T) {
-	in := linesModule(3, goFunc(0, 1, 4, 7, 12, 0), goFunc(0x10, 1, 15, 1))
+	f1, f2 := linesFuncs()
+	in := linesModule(3, f1, f2)
 	out, stats, err := StripLines(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := LineStats{Funcs: 2, Zeroed: 3 + 5 + 5, Shared: 3, FileTab: 0x28}
+	want := LineStats{Funcs: 2, Zeroed: 3 + 5 + 5 + 3, Shared: 3, FileTab: 0x28, ArgInfo: 5}
 	if stats != want {
 		t.Errorf("stats %+v, want %+v", stats, want)
 	}
@@ -117,6 +147,7 @@ func TestStripLines(t *testing.T) {
 	wantPctab := append([]byte(nil), linesPctab...)
 	clear(wantPctab[4:12])  // the file and line tables of function 1
 	clear(wantPctab[15:20]) // function 2's file table; its line table is its stack table
+	clear(wantPctab[20:23]) // function 1's argument liveness
 	if got := at(after, lnPctab, 0x50); !bytes.Equal(got, wantPctab) {
 		t.Errorf("pctab\n got %x\nwant %x", got, wantPctab)
 	}
@@ -127,16 +158,21 @@ func TestStripLines(t *testing.T) {
 		addr int
 		want []byte
 	}{
-		{lnFunc1, goFunc(0, 1, 0, 0, 12, 0)},
-		{lnFunc2, goFunc(0x10, 1, 0, 0)},
+		{lnFunc1, withFuncdata(goFunc(0, 1, 0, 0, 12, 0, 0, 0), 5, none, none, none, none, none, none)},
+		{lnFunc2, withFuncdata(goFunc(0x10, 1, 0, 0), none, 13, none, none, none, none, none)},
 	} {
 		clear(f.want[funcCU : funcCU+8]) // no compilation unit, no start line
 		if got := at(after, f.addr, len(f.want)); !bytes.Equal(got, f.want) {
 			t.Errorf("func at %#x\n got %x\nwant %x", f.addr, got, f.want)
 		}
 	}
+	wantGofunc := append([]byte(nil), linesGofunc...)
+	clear(wantGofunc[:5]) // function 1's argument info; function 2's is a stack map too
+	if got := at(after, lnGofunc, 0x80); !bytes.Equal(got, wantGofunc) {
+		t.Errorf("funcdata\n got %x\nwant %x", got, wantGofunc)
+	}
 	// Everything else is the same memory.
-	for _, r := range [][2]int{{lnCutab, lnCutab + 0x28}, {lnPctab, lnPctab + 0x50}, {lnFunc1 + funcPCFile, lnFunc1 + funcCU + 8}, {lnFunc2 + funcPCFile, lnFunc2 + funcCU + 8}} {
+	for _, r := range [][2]int{{lnCutab, lnCutab + 0x28}, {lnPctab, lnPctab + 0x50}, {lnFunc1, lnFunc2}, {lnFunc2, lnGofunc + 5}} {
 		clear(before[r[0]-lo : r[1]-lo])
 		clear(after[r[0]-lo : r[1]-lo])
 	}
@@ -161,7 +197,7 @@ func mustParse(t *testing.T, b []byte) *Module {
 }
 
 func TestStripLinesRefuses(t *testing.T) {
-	ok1, ok2 := goFunc(0, 1, 4, 7, 12, 0), goFunc(0x10, 1, 15, 1)
+	ok1, ok2 := linesFuncs()
 	for _, c := range []struct {
 		name string
 		b    []byte
@@ -172,7 +208,10 @@ func TestStripLinesRefuses(t *testing.T) {
 		{"function table past its end", linesModule(40, ok1, ok2), ErrUnsupported},
 		{"empty function table", linesModule(0, ok1, ok2), ErrUnsupported},
 		{"pcsp past pctab", linesModule(3, goFunc(0, 0x50, 4, 7), ok2), ErrUnsupported},
-		{"table running off pctab", linesModule(3, goFunc(0, 21, 4, 7), ok2), ErrUnsupported},
+		{"table running off pctab", linesModule(3, goFunc(0, 23, 4, 7), ok2), ErrUnsupported},
+		{"argument info without an end", linesModule(3, ok1, withFuncdata(goFunc(0x10, 1, 15, 1), none, none, none, none, none, 16)), ErrUnsupported},
+		{"argument info past the funcdata", linesModule(3, ok1, withFuncdata(goFunc(0x10, 1, 15, 1), none, none, none, none, none, 0x200)), ErrUnsupported},
+		{"funcdata past the record", linesModule(3, ok1, withFuncdata(goFunc(0x10, 1, 15, 1), make([]uint32, 40)...)), ErrUnsupported},
 		{"pcdata count past the record", linesModule(3, ok1, goFunc(0x10, 1, 4, 7, make([]uint32, maxPCData+1)...)), ErrUnsupported},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -249,8 +288,9 @@ func TestStripLinesRunsGo(t *testing.T) {
 }
 
 func FuzzStripLines(f *testing.F) {
-	f.Add(linesModule(3, goFunc(0, 1, 4, 7, 12, 0), goFunc(0x10, 1, 15, 1)))
-	f.Add(linesModule(3, goFunc(0, 21, 4, 7), goFunc(0x10, 1, 15, 1)))
+	f1, f2 := linesFuncs()
+	f.Add(linesModule(3, f1, f2))
+	f.Add(linesModule(3, goFunc(0, 23, 4, 7), goFunc(0x10, 1, 15, 1)))
 	f.Add(goDataModule())
 	f.Add(testModule())
 	f.Fuzz(func(t *testing.T, b []byte) {

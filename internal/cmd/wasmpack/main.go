@@ -42,8 +42,8 @@ func main() {
 		if b, stats, err = wasmsize.StripLines(b); err != nil {
 			fatal(fmt.Errorf("%s: %w", in, err))
 		}
-		fmt.Printf("wasmpack: %s: file and line tables of %d functions left out (%d bytes of PC-value tables, %d of file names)\n",
-			in, stats.Funcs, stats.Zeroed, stats.FileTab)
+		fmt.Printf("wasmpack: %s: file and line tables of %d functions left out (%d bytes of PC-value tables, %d of file names, %d of argument info)\n",
+			in, stats.Funcs, stats.Zeroed, stats.FileTab, stats.ArgInfo)
 	}
 	packed, err := wasmsize.PackData(b, *zeros)
 	if err != nil {
