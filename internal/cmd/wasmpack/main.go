@@ -6,7 +6,7 @@
 // wasmsize.PackData). `make wasm` runs it on the console before compressing
 // it:
 //
-//	go run ./internal/cmd/wasmpack [-zeros 1024] [-lines] web/app.wasm.new
+//	go run ./internal/cmd/wasmpack [-zeros 65536] [-lines] web/app.wasm.new
 package main
 
 import (
