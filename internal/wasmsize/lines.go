@@ -214,7 +214,7 @@ func stripLines(segs []segment) (LineStats, error) {
 		zero(segs, f, 4)
 	}
 	for _, f := range argFields {
-		fill(segs, f, 4, 0xff) // funcdataNone
+		set(segs, f, 4, 0xff) // funcdataNone
 	}
 	for _, off := range argInfos {
 		if keptData[off] {
@@ -309,8 +309,8 @@ func inSegment(segs []segment, addr uint64, n int) bool {
 	return i < len(segs) && uint64(segs[i].offset) <= addr && addr+uint64(n) <= uint64(segs[i].offset)+uint64(len(segs[i].data))
 }
 
-// fill sets n bytes at addr, which one segment holds, to c.
-func fill(segs []segment, addr uint64, n int, c byte) {
+// set sets n bytes at addr, which one segment holds, to c.
+func set(segs []segment, addr uint64, n int, c byte) {
 	i := sort.Search(len(segs), func(i int) bool { return uint64(segs[i].offset)+uint64(len(segs[i].data)) > addr })
 	s := segs[i]
 	for k := range n {

@@ -11,21 +11,12 @@ import (
 	"testing"
 )
 
-// Addresses of linesModule's PC/line table.
+// Addresses in linesModule besides goTables' ones: its two _func records
+// and the end of its findfunctab.
 const (
-	lnHdr       = 0x1100
-	lnNames     = 0x1148 // 0x40
-	lnCutab     = 0x1188 // 4 entries
-	lnFiletab   = 0x1198 // 0x18
-	lnPctab     = 0x11b0 // 0x50
-	lnPclntable = 0x1200 // 0x100: ftab, then the _func records
-	lnFunc1     = 0x1220
-	lnFunc2     = 0x1280
-	lnGofunc    = 0x1300
-	lnFindfunc  = 0x1380
-	lnEpclntab  = 0x1400
-	lnNoptr     = 0x2000
-	lnData      = 0x2200
+	lnFunc1    = 0x1220
+	lnFunc2    = 0x1280
+	lnEpclntab = 0x1400
 )
 
 // linesPctab is linesModule's PC-value tables, at the offsets its functions
@@ -93,39 +84,19 @@ func linesFuncs() (f1, f2 []byte) {
 // linesModule is a module whose data section holds a Go 1.26 PC/line table
 // with two functions; nftab and the functions' records can be forged.
 func linesModule(nftab uint64, f1, f2 []byte) []byte {
-	words := func(ws ...uint64) []byte {
-		b := make([]byte, 8*len(ws))
-		for i, w := range ws {
-			binary.LittleEndian.PutUint64(b[8*i:], w)
-		}
-		return b
-	}
-	fill := func(n int, c byte) []byte { return bytes.Repeat([]byte{c}, n) }
-	header := cat(pcHeaderMagic, words(2, 2, 0, lnNames-lnHdr, lnCutab-lnHdr, lnFiletab-lnHdr, lnPctab-lnHdr, lnPclntable-lnHdr))
-	md := make([]uint64, 45)
-	md[0] = lnHdr
-	md[1], md[2], md[3] = lnNames, 0x40, 0x40
-	md[4], md[5], md[6] = lnCutab, 4, 4
-	md[7], md[8], md[9] = lnFiletab, 0x18, 0x18
-	md[10], md[11], md[12] = lnPctab, 0x50, 0x50
-	md[13], md[14], md[15] = lnPclntable, 0x100, 0x100
-	md[16], md[17], md[18] = lnPclntable, nftab, nftab
-	md[19] = lnFindfunc
-	md[24], md[25], md[26], md[27] = lnNoptr, lnData, lnData, lnData+0x40
-	md[37], md[38], md[39], md[40], md[41] = 0x1000, lnHdr-8, 0x1000, lnGofunc, lnEpclntab
+	header, md, data := goTables(nftab, lnEpclntab)
 	ftab := make([]byte, 0x20)
-	for i, e := range [][2]uint32{{0, lnFunc1 - lnPclntable}, {0x10, lnFunc2 - lnPclntable}, {0x20, 0}} {
+	for i, e := range [][2]uint32{{0, lnFunc1 - goPclntable}, {0x10, lnFunc2 - goPclntable}, {0x20, 0}} {
 		binary.LittleEndian.PutUint32(ftab[8*i:], e[0])
 		binary.LittleEndian.PutUint32(ftab[8*i+4:], e[1])
 	}
 	pad := func(b []byte, n int) []byte { return cat(b[:min(n, len(b))], fill(n-min(n, len(b)), 0)) }
-	pclntable := cat(ftab, pad(f1, lnFunc2-lnFunc1), pad(f2, 0x100-(lnFunc2-lnPclntable)))
+	pclntable := cat(ftab, pad(f1, lnFunc2-lnFunc1), pad(f2, 0x100-(lnFunc2-goPclntable)))
 	return dataModule(
-		seg(lnNoptr, cat(words(md...), fill(0x200-8*45, 'n'))),
-		seg(lnData, fill(0x40, 'd')),
-		seg(0x1000, fill(lnHdr-0x1000, 'r')),
-		seg(lnHdr, cat(header, fill(lnNames+0x40-lnHdr-len(header), 'f'), fill(0x10, 'c'), fill(0x18, 'l'), linesPctab,
-			fill(lnPclntable-lnPctab-0x50, 0), pclntable, linesGofunc, fill(lnEpclntab-lnFindfunc, 'b'))),
+		md, data,
+		seg(goRodata, fill(goHdr-goRodata, 'r')),
+		seg(goHdr, cat(header, fill(goNames+0x40-goHdr-len(header), 'f'), fill(0x10, 'c'), fill(0x18, 'l'), linesPctab,
+			fill(goPclntable-goPctab-0x50, 0), pclntable, linesGofunc, fill(lnEpclntab-goFindfunc, 'b'))),
 	)
 }
 
@@ -148,10 +119,10 @@ func TestStripLines(t *testing.T) {
 	clear(wantPctab[4:12])  // the file and line tables of function 1
 	clear(wantPctab[15:20]) // function 2's file table; its line table is its stack table
 	clear(wantPctab[20:23]) // function 1's argument liveness
-	if got := at(after, lnPctab, 0x50); !bytes.Equal(got, wantPctab) {
+	if got := at(after, goPctab, 0x50); !bytes.Equal(got, wantPctab) {
 		t.Errorf("pctab\n got %x\nwant %x", got, wantPctab)
 	}
-	if got := at(after, lnCutab, 0x28); !bytes.Equal(got, make([]byte, 0x28)) {
+	if got := at(after, goCutab, 0x28); !bytes.Equal(got, make([]byte, 0x28)) {
 		t.Errorf("cutab and filetab not zeroed: %x", got)
 	}
 	for _, f := range []struct {
@@ -168,11 +139,11 @@ func TestStripLines(t *testing.T) {
 	}
 	wantGofunc := append([]byte(nil), linesGofunc...)
 	clear(wantGofunc[:5]) // function 1's argument info; function 2's is a stack map too
-	if got := at(after, lnGofunc, 0x80); !bytes.Equal(got, wantGofunc) {
+	if got := at(after, goGofunc, 0x80); !bytes.Equal(got, wantGofunc) {
 		t.Errorf("funcdata\n got %x\nwant %x", got, wantGofunc)
 	}
 	// Everything else is the same memory.
-	for _, r := range [][2]int{{lnCutab, lnCutab + 0x28}, {lnPctab, lnPctab + 0x50}, {lnFunc1, lnFunc2}, {lnFunc2, lnGofunc + 5}} {
+	for _, r := range [][2]int{{goCutab, goCutab + 0x28}, {goPctab, goPctab + 0x50}, {lnFunc1, lnFunc2}, {lnFunc2, goGofunc + 5}} {
 		clear(before[r[0]-lo : r[1]-lo])
 		clear(after[r[0]-lo : r[1]-lo])
 	}
