@@ -8,8 +8,8 @@ import (
 
 // A Go program's PC/line table tells the runtime, for every function, three
 // kinds of PC-value table: the stack pointer offset (pcsp) and the pcdata
-// tables (stack map indexes, unsafe points, inlining), which stack growth,
-// the garbage collector and panics need, and the file and line numbers
+// tables (stack map indexes, inlining, bounds-check panics, ...), which
+// stack growth, the garbage collector and panics need, and the file and line numbers
 // (pcfile, pcln), which only stack traces, runtime.Caller and
 // runtime.FuncForPC(pc).FileLine read. On the console the file and line
 // tables are a fifth of what a browser downloads of the data section.
@@ -25,9 +25,14 @@ import (
 // from (FUNCDATA_ArgInfo, FUNCDATA_ArgLiveInfo, PCDATA_ArgLiveIndex; read
 // only by runtime.printArgs) goes too: offsets become "none" and the bytes
 // no other funcdata shares become zeros, so a traceback shows no argument
-// values. Function names, stack maps and everything the program runs
-// on stay byte for byte the same; a stack trace names every function and
-// shows "?:0" for its place.
+// values. So do the unsafe-point tables (PCDATA_UnsafePoint): on js/wasm
+// nothing reads them, as only asynchronous preemption (driven by signals,
+// which WebAssembly has not: preemptMSupported is false) and the
+// debugger's call injection (amd64 and arm64 only) do.
+//
+// Function names, stack maps and everything else the program runs on stay
+// byte for byte the same; a stack trace names every function and shows
+// "?:0" for its place.
 
 // funcHeader is the size of runtime._func before its pcdata offsets (Go 1.20
 // to 1.26): entryOff, nameOff, args, deferreturn, pcsp, pcfile, pcln,
@@ -46,14 +51,16 @@ const (
 
 // Indexes of the pcdata and funcdata tables only tracebacks read, to print
 // a function's arguments (internal/abi's PCDATA_ArgLiveIndex,
-// FUNCDATA_ArgInfo, FUNCDATA_ArgLiveInfo).
+// FUNCDATA_ArgInfo, FUNCDATA_ArgLiveInfo), and of the unsafe-point table
+// (PCDATA_UnsafePoint) nothing reads on js/wasm.
 const (
-	pcdataArgLive   = 3
-	funcdataArgInfo = 5
-	funcdataArgLive = 6
-	funcdataNone    = ^uint32(0)
-	argInfoEnd      = 0xff // _endSeq; 0xfb to 0xfe are one-byte markers, other entries two bytes
-	maxArgInfo      = 256
+	pcdataArgLive     = 3
+	pcdataUnsafePoint = 0
+	funcdataArgInfo   = 5
+	funcdataArgLive   = 6
+	funcdataNone      = ^uint32(0)
+	argInfoEnd        = 0xff // _endSeq; 0xfb to 0xfe are one-byte markers, other entries two bytes
+	maxArgInfo        = 256
 )
 
 // maxPCData bounds a function's pcdata tables (Go 1.26 has 4 kinds), so a
@@ -159,7 +166,7 @@ func stripLines(segs []segment) (LineStats, error) {
 		}
 		for j := uint64(0); j < npcdata; j++ {
 			how := byte(kept)
-			if j == pcdataArgLive {
+			if j == pcdataArgLive || j == pcdataUnsafePoint {
 				how = dropped
 				pcFields = append(pcFields, f+funcHeader+4*j)
 			}

@@ -29,7 +29,7 @@ var linesPctab = cat(
 	[]byte{0x02, 0x04, 0x00},             // 1: pcsp of both, pcln of function 2
 	[]byte{0x02, 0x10, 0x00},             // 4: pcfile of both
 	[]byte{0x14, 0x08, 0x06, 0x08, 0x00}, // 7: pcln of function 1
-	[]byte{0x01, 0x10, 0x00},             // 12: pcdata 0 of function 1
+	[]byte{0x01, 0x10, 0x00},             // 12: pcdata 0 (unsafe points) of function 1
 	[]byte{0x80, 0x01, 0x90, 0x01, 0x00}, // 15: pcfile of function 2
 	[]byte{0x02, 0x04, 0x00},             // 20: pcdata 3 (argument liveness) of function 1
 	bytes.Repeat([]byte{'p'}, 0x50-23),
@@ -77,7 +77,7 @@ const none = funcdataNone
 
 // linesFuncs are linesModule's two functions as the linker writes them.
 func linesFuncs() (f1, f2 []byte) {
-	return withFuncdata(goFunc(0, 1, 4, 7, 12, 0, 0, 20), 5, none, none, none, none, 0, none),
+	return withFuncdata(goFunc(0, 1, 4, 7, 12, 1, 0, 20), 5, none, none, none, none, 0, none),
 		withFuncdata(goFunc(0x10, 1, 15, 1), none, 13, none, none, none, 13, 5)
 }
 
@@ -107,7 +107,7 @@ func TestStripLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := LineStats{Funcs: 2, Zeroed: 3 + 5 + 5 + 3, Shared: 3, FileTab: 0x28, ArgInfo: 5}
+	want := LineStats{Funcs: 2, Zeroed: 3 + 5 + 3 + 5 + 3, Shared: 3, FileTab: 0x28, ArgInfo: 5}
 	if stats != want {
 		t.Errorf("stats %+v, want %+v", stats, want)
 	}
@@ -118,6 +118,7 @@ func TestStripLines(t *testing.T) {
 	wantPctab := append([]byte(nil), linesPctab...)
 	clear(wantPctab[4:12])  // the file and line tables of function 1
 	clear(wantPctab[15:20]) // function 2's file table; its line table is its stack table
+	clear(wantPctab[12:15]) // function 1's unsafe points
 	clear(wantPctab[20:23]) // function 1's argument liveness
 	if got := at(after, goPctab, 0x50); !bytes.Equal(got, wantPctab) {
 		t.Errorf("pctab\n got %x\nwant %x", got, wantPctab)
@@ -129,7 +130,7 @@ func TestStripLines(t *testing.T) {
 		addr int
 		want []byte
 	}{
-		{lnFunc1, withFuncdata(goFunc(0, 1, 0, 0, 12, 0, 0, 0), 5, none, none, none, none, none, none)},
+		{lnFunc1, withFuncdata(goFunc(0, 1, 0, 0, 0, 1, 0, 0), 5, none, none, none, none, none, none)},
 		{lnFunc2, withFuncdata(goFunc(0x10, 1, 0, 0), none, 13, none, none, none, none, none)},
 	} {
 		clear(f.want[funcCU : funcCU+8]) // no compilation unit, no start line

@@ -1,8 +1,9 @@
 // Command wasmpack makes the WebAssembly module Go links for the console
-// smaller to download, without changing what it runs: it drops the file and
-// line tables of Go's PC/line table (see wasmsize.StripLines: stack traces
-// show "?:0" for a function's place, as DWARF is already left out by -w)
-// and rewrites the data section into fewer, longer segments (see
+// smaller to download, without changing what it runs: it drops the tables
+// of Go's PC/line table that only stack traces read, file and line numbers
+// and argument info, and the unsafe-point tables nothing reads on js/wasm
+// (see wasmsize.StripLines: stack traces name functions but show "?:0" for
+// their place, as DWARF is already left out by -w), and rewrites the data section into fewer, longer segments (see
 // wasmsize.PackData). `make wasm` runs it on the console before compressing
 // it:
 //
