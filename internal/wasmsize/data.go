@@ -91,6 +91,18 @@ func (m *Module) DataParts() ([]DataPart, error) {
 		return nil, err
 	}
 	mem := memory(segs)
+	md, ok := findModuledata(mem)
+	if !ok {
+		return nil, ErrNoModuledata
+	}
+	parts, _ := moduledataParts(mem, md)
+	return parts, nil
+}
+
+// findModuledata returns the address of runtime.firstmoduledata: a word
+// pointing to a PC/line table header, followed by the header's function name
+// table, whose regions lie in the order moduledataParts checks.
+func findModuledata(mem memory) (uint32, bool) {
 	u64 := func(addr uint32) uint64 { return binary.LittleEndian.Uint64(mem.read(addr, 8)) }
 	for _, hdr := range mem.find(pcHeaderMagic) {
 		funcnameOff := u64(hdr + 32)
@@ -100,19 +112,19 @@ func (m *Module) DataParts() ([]DataPart, error) {
 			if md%8 != 0 || u64(md+8) != uint64(hdr)+funcnameOff {
 				continue
 			}
-			if parts, ok := moduledataParts(mem, md, u64); ok {
-				return parts, nil
+			if _, ok := moduledataParts(mem, md); ok {
+				return md, true
 			}
 		}
 	}
-	return nil, ErrNoModuledata
+	return 0, false
 }
 
 // moduledataParts reads runtime.moduledata at md (word indices of Go 1.26's
 // struct) and checks that its regions are in the order the linker lays them
 // out.
-func moduledataParts(mem memory, md uint32, u64 func(uint32) uint64) ([]DataPart, bool) {
-	w := func(i int) uint64 { return u64(md + uint32(8*i)) }
+func moduledataParts(mem memory, md uint32) ([]DataPart, bool) {
+	w := func(i int) uint64 { return binary.LittleEndian.Uint64(mem.read(md+uint32(8*i), 8)) }
 	pcHeader := w(0)
 	funcnametab, nfuncname := w(1), w(2)
 	cutab, ncu := w(4), w(5)

@@ -1,56 +1,73 @@
 package wasmsize
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
 )
 
+// Addresses of the PC/line table and variables of goDataModule and
+// linesModule, laid out as Go 1.26's linker does.
+const (
+	goRodata    = 0x1000
+	goHdr       = 0x1100 // pcHeader, 72 bytes
+	goNames     = 0x1148 // funcnametab, 0x40
+	goCutab     = 0x1188 // 4 entries
+	goFiletab   = 0x1198 // 0x18
+	goPctab     = 0x11b0 // 0x50
+	goPclntable = 0x1200 // 0x100
+	goGofunc    = 0x1300 // 0x80
+	goFindfunc  = 0x1380
+	goNoptr     = 0x2000 // moduledata first, 0x200 bytes
+	goData      = 0x2200 // to 0x2240
+)
+
+// words is ws in little-endian 64-bit words.
+func words(ws ...uint64) []byte {
+	b := make([]byte, 8*len(ws))
+	for i, w := range ws {
+		binary.LittleEndian.PutUint64(b[8*i:], w)
+	}
+	return b
+}
+
+// fill is n bytes c.
+func fill(n int, c byte) []byte { return bytes.Repeat([]byte{c}, n) }
+
+// goTables returns the segments of a PC/line table header and a
+// runtime.moduledata pointing into it, at the addresses above, with nftab
+// function table entries at the start of the pclntable and the findfunctab
+// ending at epclntab, and the variables after it.
+func goTables(nftab, epclntab uint64) (header, moduledata, data []byte) {
+	header = cat(pcHeaderMagic, words(10, 2, 0, goNames-goHdr, goCutab-goHdr, goFiletab-goHdr, goPctab-goHdr, goPclntable-goHdr))
+	md := make([]uint64, 45)
+	md[0] = goHdr
+	md[1], md[2], md[3] = goNames, 0x40, 0x40
+	md[4], md[5], md[6] = goCutab, 4, 4
+	md[7], md[8], md[9] = goFiletab, 0x18, 0x18
+	md[10], md[11], md[12] = goPctab, 0x50, 0x50
+	md[13], md[14], md[15] = goPclntable, 0x100, 0x100
+	md[16], md[17], md[18] = goPclntable, nftab, nftab
+	md[19] = goFindfunc
+	md[24], md[25], md[26], md[27] = goNoptr, goData, goData, goData+0x40
+	md[37], md[38], md[39], md[40], md[41] = goRodata, goHdr-8, goRodata, goGofunc, epclntab
+	return header, seg(goNoptr, cat(words(md...), fill(0x200-8*45, 'n'))), seg(goData, fill(0x40, 'd'))
+}
+
 // goDataModule is a module whose data section holds a PC/line table header
 // and a runtime.moduledata pointing into it, laid out as Go 1.26's linker
 // does, with a gap of zeros in the findfunctab.
 func goDataModule() []byte {
-	words := func(ws ...uint64) []byte {
-		b := make([]byte, 8*len(ws))
-		for i, w := range ws {
-			binary.LittleEndian.PutUint64(b[8*i:], w)
-		}
-		return b
-	}
-	fill := func(n int, c byte) []byte { return []byte(strings.Repeat(string(c), n)) }
-	const (
-		rodata    = 0x1000
-		hdr       = 0x1100 // pcHeader, 72 bytes
-		names     = 0x1148 // funcnametab, 0x40
-		cutab     = 0x1188 // 4 entries
-		filetab   = 0x1198 // 0x18
-		pctab     = 0x11b0 // 0x50
-		pclntable = 0x1200 // 0x100
-		gofunc    = 0x1300
-		findfunc  = 0x1380 // to 0x1800
-		epclntab  = 0x1800
-		noptr     = 0x2000 // moduledata first, 0x200 bytes
-		data      = 0x2200 // to 0x2240
-	)
-	header := cat(pcHeaderMagic, words(10, 2, 0, names-hdr, cutab-hdr, filetab-hdr, pctab-hdr, pclntable-hdr))
-	md := make([]uint64, 45)
-	md[0] = hdr
-	md[1], md[2], md[3] = names, 0x40, 0x40
-	md[4], md[5], md[6] = cutab, 4, 4
-	md[7], md[8], md[9] = filetab, 0x18, 0x18
-	md[10], md[11], md[12] = pctab, 0x50, 0x50
-	md[13], md[14], md[15] = pclntable, 0x100, 0x100
-	md[19] = findfunc
-	md[24], md[25], md[26], md[27] = noptr, data, data, data+0x40
-	md[37], md[38], md[39], md[40], md[41] = rodata, hdr-8, rodata, gofunc, epclntab
+	const epclntab = 0x1800
+	header, md, data := goTables(0, epclntab)
 	return dataModule(
-		seg(noptr, cat(words(md...), fill(0x200-8*45, 'n'))),
-		seg(data, fill(0x40, 'd')),
-		seg(rodata, fill(hdr-rodata, 'r')),
-		seg(hdr, cat(header, fill(names+0x40-hdr-len(header), 'f'), fill(0x10, 'c'), fill(0x18, 'l'), fill(0x50, 'p'),
-			fill(pclntable-pctab-0x50, 0), fill(0x100, 't'), fill(0x80, 'g'), fill(0x20, 'b'))),
-		seg(findfunc+0x400, fill(epclntab-findfunc-0x400, 'b')),
+		md, data,
+		seg(goRodata, fill(goHdr-goRodata, 'r')),
+		seg(goHdr, cat(header, fill(goNames+0x40-goHdr-len(header), 'f'), fill(0x10, 'c'), fill(0x18, 'l'), fill(0x50, 'p'),
+			fill(goPclntable-goPctab-0x50, 0), fill(0x100, 't'), fill(0x80, 'g'), fill(0x20, 'b'))),
+		seg(goFindfunc+0x400, fill(epclntab-goFindfunc-0x400, 'b')),
 	)
 }
 
