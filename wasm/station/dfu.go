@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"trustforge/crypto/bundle"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
@@ -112,20 +111,11 @@ func (r *run) programDFU(ctx context.Context, b DFUBoard) error {
 	case b.DfuSe && m.DFU.ReadOutProtection && !s.ReadOutProtection:
 		return usererr.Errorf("", "%w: the package sets STM32 read-out protection to level 1, which cannot be undone: confirm it in the station's set-up first; nothing was written", ErrRefused)
 	}
-	if err := m.Open(s.now()); err != nil {
-		return usererr.Errorf("", "%w: %v", ErrRefused, err)
-	}
-	ver, err := bundle.ParseVersion(m.Release.Version)
+	v, err := r.release()
 	if err != nil {
 		return err
 	}
-	v := &updateflow.Verified{
-		Manifest: &bundle.Manifest{Product: m.Product, Version: ver, Component: m.Release.Component,
-			ImageFormat: m.Release.ImageFormat, Image: m.Release.Image},
-		ReleaseID: m.Release.ID.String(),
-		Image:     s.Package.Contents.Image,
-		Hash:      m.Release.Image.SHA256[:],
-	}
+	v.Manifest.Component = m.Release.Component
 	k := s.dfuKind(b)
 	var id string
 	var provisioned bool // the board's application speaks the provisioning group

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"trustforge/crypto/bundle"
 	"trustforge/devices/esprom"
 	"trustforge/devices/fwupdate"
 	"trustforge/internal/usererr"
@@ -51,20 +50,11 @@ func (r *run) programESP(ctx context.Context, link updateflow.ESPLink) error {
 	if !m.Release.IsFlashSet() {
 		return usererr.Errorf("", "%w: the package programs an MCUboot image, not an ESP32 flash set; nothing was written", ErrRefused)
 	}
-	if err := m.Open(s.now()); err != nil {
-		return usererr.Errorf("", "%w: %v", ErrRefused, err)
-	}
-	ver, err := bundle.ParseVersion(m.Release.Version)
+	v, err := r.release()
 	if err != nil {
 		return err
 	}
-	v := &updateflow.Verified{
-		Manifest: &bundle.Manifest{Product: m.Product, Version: ver, ImageFormat: m.Release.ImageFormat,
-			Parts: m.Release.Parts, Image: m.Release.Image},
-		ReleaseID: m.Release.ID.String(),
-		Image:     s.Package.Contents.Image,
-		Hash:      m.Release.Image.SHA256[:],
-	}
+	v.Manifest.Parts = m.Release.Parts
 	k := &updateflow.ESP{Link: link, BootTimeout: s.BootTimeout}
 	defer k.Close()
 	var id string

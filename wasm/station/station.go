@@ -10,12 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"trustforge/crypto/bundle"
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
 	"trustforge/devices/fwupdate"
 	"trustforge/devices/provision"
 	"trustforge/devices/smp"
 	"trustforge/internal/usererr"
+	"trustforge/wasm/updateflow"
 )
 
 // Station programs boards under one opened production package. Its
@@ -231,6 +233,27 @@ func (s *Station) finish(ctx context.Context, res *Result, err error) *Result {
 		}
 	}
 	return res
+}
+
+// release checks the package may still be used and returns its release
+// as the update flow takes a verified one: the package's signature vouches
+// for it. The caller adds what its kind of board reads besides (the image
+// index, the flash set's parts).
+func (r *run) release() (*updateflow.Verified, error) {
+	s, m := r.s, r.s.Package.Manifest
+	if err := m.Open(s.now()); err != nil {
+		return nil, usererr.Errorf("", "%w: %v", ErrRefused, err)
+	}
+	ver, err := bundle.ParseVersion(m.Release.Version)
+	if err != nil {
+		return nil, err
+	}
+	return &updateflow.Verified{
+		Manifest:  &bundle.Manifest{Product: m.Product, Version: ver, ImageFormat: m.Release.ImageFormat, Image: m.Release.Image},
+		ReleaseID: m.Release.ID.String(),
+		Image:     s.Package.Contents.Image,
+		Hash:      m.Release.Image.SHA256[:],
+	}, nil
 }
 
 func (r *run) program(ctx context.Context) error {
