@@ -112,7 +112,7 @@ func (g *gettingStarted) OnMount(ctx app.Context) {
 		return
 	}
 	g.ui = ctx
-	g.unsubscribe = g.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { g.refresh(ctx) }) })
+	g.unsubscribe = kit.Follow(ctx, g.App, g.refresh)
 	g.refresh(ctx)
 }
 

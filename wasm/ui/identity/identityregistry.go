@@ -42,7 +42,7 @@ type registryPanel struct {
 func (r *registryPanel) OnMount(ctx app.Context) {
 	r.ui = ctx
 	if app.IsClient {
-		r.unsubscribe = r.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { r.loadOnce(ctx) }) })
+		r.unsubscribe = kit.Follow(ctx, r.App, r.loadOnce)
 		r.loadOnce(ctx)
 	}
 }

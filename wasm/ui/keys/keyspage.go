@@ -36,7 +36,7 @@ func (p *Page) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
-	p.unsubscribe = p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.reload(ctx) }) })
+	p.unsubscribe = kit.Follow(ctx, p.App, p.reload)
 	p.reload(ctx)
 }
 

@@ -49,7 +49,7 @@ func (n *pageNote) OnMount(ctx app.Context) {
 		return
 	}
 	n.ui = ctx
-	n.unsubscribe = n.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { n.askAdmins(ctx) }) })
+	n.unsubscribe = Follow(ctx, n.App, n.askAdmins)
 	n.askAdmins(ctx)
 }
 

@@ -71,7 +71,7 @@ func (f *productionPanel) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
-	f.unsub = f.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { f.loadSigners(ctx) }) })
+	f.unsub = kit.Follow(ctx, f.App, f.loadSigners)
 	f.loadSigners(ctx)
 	ctx.Async(func() {
 		ps, err := f.App.API.Products(ctx)

@@ -76,7 +76,7 @@ func (f *publishForm) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
-	f.unsub = f.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { f.loadKeys(ctx) }) })
+	f.unsub = kit.Follow(ctx, f.App, f.loadKeys)
 	if stop, err := kit.ListenDrop("publish-drop", func(fs []kit.PickedFile) {
 		ctx.Dispatch(func(ctx app.Context) { f.takeFile(fs) })
 	}); err == nil {

@@ -196,7 +196,7 @@ func (p *updateFlow) OnMount(ctx app.Context) {
 	p.status = p.Kit.Link.Status()
 	p.stops = append(p.stops,
 		p.Kit.Link.Subscribe(func() { ctx.Dispatch(func(app.Context) { p.status = p.Kit.Link.Status() }) }),
-		p.App.Subscribe(func() { ctx.Dispatch(func(ctx app.Context) { p.appChanged(ctx) }) }),
+		kit.Follow(ctx, p.App, p.appChanged),
 		p.Kit.Synced.Add(func() { ctx.Dispatch(func(ctx app.Context) { p.loadWaiting(ctx) }) }),
 	)
 	p.Kit.StartSync(p.App)
