@@ -20,7 +20,6 @@ import (
 	"trustforge/crypto/production"
 	"trustforge/devices/sim"
 	"trustforge/e2e/driver"
-	"trustforge/e2e/station"
 	"trustforge/wasm/client"
 )
 
@@ -101,13 +100,7 @@ func TestProductionLine(t *testing.T) {
 	// recipient packages are addressed to.
 	sctx, swatch := newWorkTab(t, 8*time.Minute)
 	boards := lineBoards(t, sctx, 10)
-	line := station.New(sctx, env.server.URL)
-	if err := line.SignIn(stationUser, stationPass); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := line.Enrol(stationVaultPass, "line 2 station"); err != nil {
-		t.Fatal(err)
-	}
+	line := enrolStation(t, sctx, stationUser, "line 2 station")
 
 	t.Logf("%v: the station is enrolled", time.Since(start).Round(time.Millisecond))
 
@@ -115,37 +108,7 @@ func TestProductionLine(t *testing.T) {
 	// identity that opens the product's releases, the device CA and a
 	// profile that fuses the release key and encrypts images to each board.
 	ectx, _ := newWorkTab(t, 8*time.Minute)
-	signIn(t, ectx, engineerName, engineerPass)
-	createVault(t, ectx, lineVaultPass)
-	releaseKey, _ := keys.Generate(rand.Reader, keys.Ed25519)
-	releasePEM, _ := releaseKey.MarshalPEM()
-	setFile(t, ectx, "import-file", writeFile(t, "line-release.pem", releasePEM))
-	keyRow := `tr[data-testid="key-row"][data-algorithm="ed25519"]`
-	waitFor(t, ectx, keyRow)
-	keyID := attr(t, ectx, keyRow, "data-key-id")
-	choose(t, ectx, "register-product", product)
-	click(t, ectx, "key-register-"+keyID[:16])
-	waitFor(t, ectx, "#keys-message")
-	hasText(t, ectx, "keys-message", "Registered")
-	ageID := generateKey(t, ectx, "age-x25519", "engineer releases")
-	click(t, ectx, "key-publish-"+ageID[:16])
-	eventually(t, ectx, "the engineer's recipient to be published", func() bool {
-		return strings.Contains(textOfAny(t, ectx, "keys-message"), "Published")
-	})
-	goTo(t, ectx, "identity")
-	typeInto(t, ectx, "ca-org", "Acme Devices")
-	click(t, ectx, "ca-create-root")
-	waitFor(t, ectx, "#ca-root")
-	typeInto(t, ectx, "ca-product", product)
-	click(t, ectx, "ca-add-intermediate")
-	waitFor(t, ectx, "#ca-intermediate-"+product)
-	choose(t, ectx, "profile-product", product)
-	choose(t, ectx, "profile-bootkey", keyID)
-	if on, _ := chromedp.Run(ectx, chromedp.Evaluate[bool](`document.getElementById("profile-encrypt").checked`)); !on {
-		click(t, ectx, "profile-encrypt")
-	}
-	click(t, ectx, "profile-save")
-	waitFor(t, ectx, "#profile-message")
+	releaseKey, keyID := lineEngineer(t, ectx, product, "Acme Devices", "line-release.pem", true)
 
 	// The release, signed for encryption with the key in the clear (as
 	// imgtool --clear), its full public key in the image as boards with a

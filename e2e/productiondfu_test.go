@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,12 +10,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"trustforge/crypto/keys"
 	"trustforge/crypto/production"
 	"trustforge/devices/dfu"
 	"trustforge/devices/sim"
 	"trustforge/e2e/driver"
-	"trustforge/e2e/station"
 )
 
 // TestProductionFormDFU: an engineer builds, in the Releases page's
@@ -49,49 +46,13 @@ func TestProductionFormDFU(t *testing.T) {
 		ProductID: sim.STDfuSeProductID, Product: "STM32  BOOTLOADER", Serial: "3276365F3034", Granted: true, USB: st.USB}); err != nil {
 		t.Fatal(err)
 	}
-	line := station.New(sctx, env.server.URL)
-	if err := line.SignIn(stationUser, stationPass); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := line.Enrol(stationVaultPass, "STM32 line station"); err != nil {
-		t.Fatal(err)
-	}
+	line := enrolStation(t, sctx, stationUser, "STM32 line station")
 
 	// The engineer: vault, release key (imported, registered), an age
 	// identity that opens the product's releases, the device CA and a
 	// profile with the release key as boot key.
 	ectx, _ := newWorkTab(t, 8*time.Minute)
-	signIn(t, ectx, engineerName, engineerPass)
-	createVault(t, ectx, lineVaultPass)
-	releaseKey, _ := keys.Generate(rand.Reader, keys.Ed25519)
-	releasePEM, _ := releaseKey.MarshalPEM()
-	setFile(t, ectx, "import-file", writeFile(t, "stm32-release.pem", releasePEM))
-	keyRow := `tr[data-testid="key-row"][data-algorithm="ed25519"]`
-	waitFor(t, ectx, keyRow)
-	keyID := attr(t, ectx, keyRow, "data-key-id")
-	choose(t, ectx, "register-product", product)
-	click(t, ectx, "key-register-"+keyID[:16])
-	waitFor(t, ectx, "#keys-message")
-	hasText(t, ectx, "keys-message", "Registered")
-	ageID := generateKey(t, ectx, "age-x25519", "engineer releases")
-	click(t, ectx, "key-publish-"+ageID[:16])
-	eventually(t, ectx, "the engineer's recipient to be published", func() bool {
-		return strings.Contains(textOfAny(t, ectx, "keys-message"), "Published")
-	})
-	goTo(t, ectx, "identity")
-	typeInto(t, ectx, "ca-org", "Acme STM32")
-	click(t, ectx, "ca-create-root")
-	waitFor(t, ectx, "#ca-root")
-	typeInto(t, ectx, "ca-product", product)
-	click(t, ectx, "ca-add-intermediate")
-	waitFor(t, ectx, "#ca-intermediate-"+product)
-	choose(t, ectx, "profile-product", product)
-	choose(t, ectx, "profile-bootkey", keyID)
-	if on, _ := chromedp.Run(ectx, chromedp.Evaluate[bool](`document.getElementById("profile-encrypt").checked`)); on {
-		click(t, ectx, "profile-encrypt")
-	}
-	click(t, ectx, "profile-save")
-	waitFor(t, ectx, "#profile-message")
+	releaseKey, keyID := lineEngineer(t, ectx, product, "Acme STM32", "stm32-release.pem", false)
 	rel, image := publishEngineerRelease(t, product, releaseKey, nil)
 
 	// The production form, its USB DFU part filled in.

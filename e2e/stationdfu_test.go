@@ -69,13 +69,7 @@ func TestStationDFUBoards(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	line := station.New(sctx, env.server.URL)
-	if err := line.SignIn(stationUser, stationPass); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := line.Enrol(stationVaultPass, "DFU line station"); err != nil {
-		t.Fatal(err)
-	}
+	line := enrolStation(t, sctx, stationUser, "DFU line station")
 
 	built := f.release(t, "1.1.0", 40<<10)
 	rel := f.publish(t, built)
@@ -276,13 +270,7 @@ func TestStationDFUUnplugged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := station.New(sctx, env.server.URL)
-	if err := line.SignIn(stationUser, stationPass); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := line.Enrol(stationVaultPass, "DFU unplug station"); err != nil {
-		t.Fatal(err)
-	}
+	line := enrolStation(t, sctx, stationUser, "DFU unplug station")
 	built := f.release(t, "1.1.0", 60<<10)
 	rel := f.publish(t, built)
 	pkg := stationPackage(t, f, stationUser, rel, built.Image, 1, production.DFU{})

@@ -23,7 +23,6 @@ import (
 	"trustforge/crypto/vault"
 	"trustforge/devices/sim"
 	"trustforge/e2e/driver"
-	"trustforge/e2e/station"
 	"trustforge/wasm/client"
 	"trustforge/wasm/storage"
 )
@@ -308,13 +307,7 @@ func stationESP(t *testing.T, f *fleet, rel client.Release, parts []bundle.Part,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	line := station.New(sctx, env.server.URL)
-	if err := line.SignIn(stationUser, stationPass); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := line.Enrol(stationVaultPass, "ESP line station"); err != nil {
-		t.Fatal(err)
-	}
+	line := enrolStation(t, sctx, stationUser, "ESP line station")
 	api, err := engineerAPI()
 	if err != nil {
 		t.Fatal(err)
