@@ -30,15 +30,7 @@ func (k *DfuSe) Protect(ctx context.Context) (string, error) {
 	if k.alt.Functional == nil {
 		return "", usererr.New("updateflow", "read-out protection is set after the image is written")
 	}
-	ctl := k.ctl
-	k.ctl = nil
-	var desc *dfu.Description
-	var err error
-	if ctl == nil {
-		ctl, desc, err = k.Link.DFU(ctx)
-	} else {
-		desc, err = dfu.Describe(ctx, ctl)
-	}
+	ctl, desc, err := takeDFU(ctx, k.Link, &k.ctl)
 	if err != nil {
 		return "", err
 	}

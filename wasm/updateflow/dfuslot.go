@@ -159,15 +159,7 @@ func (k *DFUSlot) Write(ctx context.Context, v *Verified, emit func(Event)) (str
 	start := time.Now()
 	restarts := 0
 	for {
-		ctl := k.ctl
-		k.ctl = nil
-		var desc *dfu.Description
-		var err error
-		if ctl == nil {
-			ctl, desc, err = k.Link.DFU(ctx)
-		} else {
-			desc, err = dfu.Describe(ctx, ctl)
-		}
+		ctl, desc, err := takeDFU(ctx, k.Link, &k.ctl)
 		if err != nil {
 			return "", err
 		}
@@ -296,4 +288,17 @@ func progressEvent(start time.Time, done, total int64) Event {
 		p.ETA = time.Duration(float64(total-done) / p.Rate * float64(time.Second))
 	}
 	return Event{Step: StepUpload, Upload: &p}
+}
+
+// takeDFU returns the DFU interface *held kept open from an earlier step,
+// described afresh, and clears *held; with none held it reaches the board
+// through link.
+func takeDFU(ctx context.Context, link DFULink, held *dfu.Control) (dfu.Control, *dfu.Description, error) {
+	ctl := *held
+	*held = nil
+	if ctl == nil {
+		return link.DFU(ctx)
+	}
+	desc, err := dfu.Describe(ctx, ctl)
+	return ctl, desc, err
 }

@@ -138,41 +138,37 @@ func (p *ConnectPanel) connectPort(ctx app.Context, port *webserial.Port) {
 // click: requestPort needs the click's user activation, which lasts a few
 // seconds, so the goroutine calls it at once.
 func (p *ConnectPanel) choosePort(ctx app.Context, e app.Event) {
-	ctx = p.ui
-	if p.busy || p.choosing != nil {
-		return
-	}
-	cctx, cancel := context.WithCancel(context.Background())
-	p.choosing, p.err = cancel, ""
 	baud := p.baud
-	ctx.Async(func() {
+	p.choose(func(cctx context.Context) error {
 		port, err := webserial.Ports.Request(cctx)
 		if err == nil {
 			err = p.Kit.Link.ConnectSerial(cctx, port, baud)
 		}
-		ctx.Dispatch(func(app.Context) {
-			p.choosing = nil
-			if err != nil && !errors.Is(err, context.Canceled) {
-				p.err = DescribeDevice(err)
-			}
-		})
-		cancel()
-		p.refresh(ctx)
+		return err
 	})
 }
 
 func (p *ConnectPanel) chooseUSB(ctx app.Context, e app.Event) {
-	ctx = p.ui
+	p.choose(func(cctx context.Context) error {
+		dev, err := webusb.Devices.Request(cctx)
+		if err == nil {
+			err = p.Kit.Link.ConnectUSB(cctx, dev)
+		}
+		return err
+	})
+}
+
+// choose runs connect, which shows a chooser and connects to what the
+// person picks, off the UI goroutine; the panel's cancel button ends it.
+func (p *ConnectPanel) choose(connect func(context.Context) error) {
+	ctx := p.ui
 	if p.busy || p.choosing != nil {
 		return
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	p.choosing, p.err = cancel, ""
 	ctx.Async(func() {
-		dev, err := webusb.Devices.Request(cctx)
-		if err == nil {
-			err = p.Kit.Link.ConnectUSB(cctx, dev)
-		}
+		err := connect(cctx)
 		ctx.Dispatch(func(app.Context) {
 			p.choosing = nil
 			if err != nil && !errors.Is(err, context.Canceled) {
