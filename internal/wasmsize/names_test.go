@@ -61,7 +61,7 @@ func TestStripNames(t *testing.T) {
 	if _, again, _ := memoryOf(t, in); !bytes.Contains(again, []byte("main.main")) {
 		t.Error("StripNames changed its input")
 	}
-	if got := names.Symbolize("panic\n~.0()\n\t?:0 +0x3\ncreated by ~.4 in goroutine 1\n~.1 ~.7 ~.04 ~.zz"); got != "panic\nmain.main()\n\t?:0 +0x3\ncreated by x/y.(*T).M in goroutine 1\n~.1 ~.7 ~.04 ~.zz" {
+	if got := names.Symbolize("panic\n~.0()\n\t?:0 +0x3\ncreated by ~.4 in goroutine 1\n~.1 ~.7 ~.04 ~.ff ~.4g"); got != "panic\nmain.main()\n\t?:0 +0x3\ncreated by x/y.(*T).M in goroutine 1\n~.1 ~.7 ~.04 ~.ff ~.4g" {
 		t.Errorf("symbolized %q", got)
 	}
 }
@@ -112,11 +112,11 @@ func TestNamesFile(t *testing.T) {
 		{"no tab", header + "\n~.0 main.main\n", "line 2"},
 		{"not short", header + "\nx.0\tmain.main\n", "line 2"},
 		{"empty name", header + "\n~.0\t\n", "line 2"},
-		{"bad digits", header + "\n~.A\tmain.main\n", "bad short name"},
+		{"bad digits", header + "\n~.g\tmain.main\n", "bad short name"},
 		{"leading zero", header + "\n~.01\tmain.main\n", "bad short name"},
 		{"out of order", header + "\n~.3\tx.F\n~.1\tmain.main\n", "out of order"},
 		{"repeated", header + "\n~.3\tx.F\n~.3\tx.G\n", "out of order"},
-		{"too many", header + "\n~.zzzzz\tx.F\n", "bad short name"},
+		{"too many", header + "\n~.ffffff\tx.F\n", "bad short name"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := ReadNames(strings.NewReader(c.file), nil); err == nil || !strings.Contains(err.Error(), c.want) {

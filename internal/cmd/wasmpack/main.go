@@ -5,7 +5,7 @@
 // (see wasmsize.StripLines: stack traces name functions but show "?:0" for
 // their place, as DWARF is already left out by -w); it replaces function
 // names other than the runtime's and reflect's with short ones such as
-// "~.2s4" (see wasmsize.StripNames) and writes the full names to a names
+// "~.2f4" (see wasmsize.StripNames) and writes the full names to a names
 // file next to it; and it rewrites the data section into fewer, longer
 // segments (see wasmsize.PackData). `make wasm` runs it on the console
 // before compressing it:
