@@ -47,6 +47,10 @@ import (
 // kept prefix, and are never longer than the names they replace (a name too
 // short to replace stays). A Names table, written next to the module by
 // wasmpack, turns them back into full names (Names.Symbolize).
+//
+// Short names for the runtime's unexported functions too ("runtime.~.1c",
+// which a stack trace hides and counts as it does the originals) were
+// measured on the console: 302 bytes larger in brotli, so they stay.
 
 // NamePrefix starts every short name StripNames writes.
 const NamePrefix = "~."
