@@ -37,7 +37,7 @@ server:
 # brotli and gzip copies are remade only when needed.
 wasm: server
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="$(LDFLAGS)" $(WASM_GCFLAGS) -o web/app.wasm.new ./wasm
-	$(GO) run ./internal/cmd/wasmpack web/app.wasm.new
+	$(GO) run ./internal/cmd/wasmpack -names bin/app.wasm.names web/app.wasm.new
 	@if cmp -s web/app.wasm.new web/app.wasm; then rm web/app.wasm.new; else mv web/app.wasm.new web/app.wasm; fi
 	bin/trustforge precompress web/app.wasm
 

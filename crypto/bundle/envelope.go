@@ -9,9 +9,8 @@ import (
 	"errors"
 	"io"
 
+	"trustforge/crypto/cose"
 	"trustforge/internal/usererr"
-
-	"github.com/veraison/go-cose"
 )
 
 // EnvelopeKind names one kind of document trustforge signs as a COSE_Sign1:
@@ -60,7 +59,7 @@ func (k EnvelopeKind) max() int {
 type Envelope struct {
 	kind EnvelopeKind
 	raw  []byte
-	msg  cose.Sign1Message
+	msg  *cose.Sign1
 	alg  cose.Algorithm
 	kid  Digest
 	pub  crypto.PublicKey
@@ -73,6 +72,9 @@ func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.
 	if kind.ContentType == "" || kind.Label == "" {
 		return nil, usererr.New("bundle", "sign: an envelope kind needs a content type and a label")
 	}
+	if payload == nil {
+		return nil, usererr.New("bundle", "sign: no payload")
+	}
 	alg, err := algorithmFor(key.Public())
 	if err != nil {
 		return nil, err
@@ -82,25 +84,11 @@ func SignEnvelope(rand io.Reader, kind EnvelopeKind, payload []byte, key crypto.
 		return nil, usererr.Errorf("bundle", "sign: %w", err)
 	}
 	kid := sha256.Sum256(spki)
-	signer, err := cose.NewSigner(alg, key)
-	if err != nil {
+	msg := cose.Sign1{Protected: protectedMap(alg, kind.ContentType, kid[:], spki), Payload: payload}
+	if err := msg.Sign(rand, []byte(kind.Label), key); err != nil {
 		return nil, usererr.Errorf("bundle", "sign: %w", err)
 	}
-	msg := cose.Sign1Message{
-		Headers: cose.Headers{
-			RawProtected: protectedHeader(alg, kind.ContentType, kid[:], spki),
-			Protected:    cose.ProtectedHeader{cose.HeaderLabelAlgorithm: alg},
-			Unprotected:  cose.UnprotectedHeader{},
-		},
-		Payload: payload,
-	}
-	if err := msg.Sign(rand, []byte(kind.Label), signer); err != nil {
-		return nil, usererr.Errorf("bundle", "sign: %w", err)
-	}
-	raw, err := msg.MarshalCBOR()
-	if err != nil {
-		return nil, usererr.Errorf("bundle", "sign: %w", err)
-	}
+	raw := msg.Marshal()
 	return ParseEnvelope(kind, raw)
 }
 
@@ -112,26 +100,25 @@ func ParseEnvelope(kind EnvelopeKind, b []byte) (*Envelope, error) {
 		return nil, usererr.Errorf("", "%w: %s of %d bytes (at most %d)", ErrTooLarge, kind.name(), len(b), kind.max())
 	}
 	e := &Envelope{kind: kind, raw: bytes.Clone(b)}
-	if err := e.msg.UnmarshalCBOR(e.raw); err != nil {
+	msg, err := cose.Parse(e.raw)
+	if err != nil {
 		return nil, usererr.Errorf("", "%w: %s: %v", ErrMalformed, kind.name(), err)
 	}
-	again, err := e.msg.MarshalCBOR()
-	if err != nil || !bytes.Equal(again, e.raw) {
-		return nil, usererr.Errorf("", "%w: %s is not in canonical CBOR encoding", ErrMalformed, kind.name())
-	}
-	if !bytes.Equal(e.msg.Headers.RawUnprotected, []byte{0xa0}) {
-		return nil, usererr.Errorf("", "%w: %s has unprotected header parameters", ErrMalformed, kind.name())
-	}
-	h := e.msg.Headers.Protected
-	alg, err := h.Algorithm()
+	e.msg = msg
+	h, err := cose.ParseHeader(msg.Protected)
 	if err != nil {
-		return nil, usererr.Errorf("", "%w: %s algorithm: %v", ErrMalformed, kind.name(), err)
+		return nil, usererr.Errorf("", "%w: %s: %v", ErrMalformed, kind.name(), err)
 	}
+	a, ok := h[cose.HeaderAlgorithm].(int64)
+	if !ok {
+		return nil, usererr.Errorf("", "%w: %s algorithm: missing or not an integer", ErrMalformed, kind.name())
+	}
+	alg := cose.Algorithm(a)
 	var sigLen int
 	switch alg {
-	case cose.AlgorithmES256:
+	case cose.ES256:
 		sigLen = 64
-	case cose.AlgorithmEdDSA:
+	case cose.EdDSA:
 		sigLen = ed25519.SignatureSize
 	default:
 		return nil, usererr.Errorf("", "%w: signature algorithm %v (want ES256 or EdDSA)", ErrUnsupported, alg)
@@ -139,15 +126,15 @@ func ParseEnvelope(kind EnvelopeKind, b []byte) (*Envelope, error) {
 	if len(e.msg.Signature) != sigLen {
 		return nil, usererr.Errorf("", "%w: %v signature of %d bytes (want %d)", ErrMalformed, alg, len(e.msg.Signature), sigLen)
 	}
-	if ct, _ := h[cose.HeaderLabelContentType].(string); ct != kind.ContentType {
+	if ct, _ := h[cose.HeaderContentType].(string); ct != kind.ContentType {
 		return nil, usererr.Errorf("", "%w: signed content type %q (want %q)", ErrMalformed, ct, kind.ContentType)
 	}
-	kid, _ := h[cose.HeaderLabelKeyID].([]byte)
+	kid, _ := h[cose.HeaderKeyID].([]byte)
 	spki, _ := h[HeaderLabelSPKI].([]byte)
 	if len(kid) != len(e.kid) || len(spki) == 0 {
 		return nil, usererr.Errorf("", "%w: %s lacks its key ID or public key", ErrMalformed, kind.name())
 	}
-	if !bytes.Equal(e.msg.Headers.RawProtected, protectedHeader(alg, kind.ContentType, kid, spki)) {
+	if !bytes.Equal(msg.Protected, protectedMap(alg, kind.ContentType, kid, spki)) {
 		return nil, usererr.Errorf("", "%w: %s protected header is not the expected one", ErrMalformed, kind.name())
 	}
 	if sum := sha256.Sum256(spki); !bytes.Equal(sum[:], kid) {
@@ -159,9 +146,6 @@ func ParseEnvelope(kind EnvelopeKind, b []byte) (*Envelope, error) {
 	}
 	if a, err := algorithmFor(pub); err != nil || a != alg {
 		return nil, usererr.Errorf("", "%w: signer key does not match algorithm %v", ErrMalformed, alg)
-	}
-	if e.msg.Payload == nil {
-		return nil, usererr.Errorf("", "%w: %s has a detached payload", ErrMalformed, kind.name())
 	}
 	e.alg, e.pub = alg, pub
 	copy(e.kid[:], kid)
@@ -217,11 +201,7 @@ func (e *Envelope) verifyWith(pub crypto.PublicKey) ([]byte, error) {
 	if a, err := algorithmFor(pub); err != nil || a != e.alg {
 		return nil, usererr.Errorf("", "%w: key of type %T cannot verify %v", ErrBadSignature, pub, e.alg)
 	}
-	v, err := cose.NewVerifier(e.alg, pub)
-	if err != nil {
-		return nil, usererr.Errorf("", "%w: %v", ErrBadSignature, err)
-	}
-	if err := e.msg.Verify([]byte(e.kind.Label), v); err != nil {
+	if err := e.msg.Verify([]byte(e.kind.Label), pub); err != nil {
 		if errors.Is(err, cose.ErrVerification) {
 			return nil, usererr.Errorf("", "%w: %s signature by key %s does not verify", ErrBadSignature, e.kind.Name, e.KeyID())
 		}

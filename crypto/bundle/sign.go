@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -14,8 +12,9 @@ import (
 
 	"trustforge/internal/usererr"
 
+	"trustforge/crypto/cose"
+
 	"github.com/fxamacker/cbor/v2"
-	"github.com/veraison/go-cose"
 )
 
 // ContentType is the COSE content type (protected header 3) of a signed
@@ -54,14 +53,11 @@ func KeyFingerprint(pub crypto.PublicKey) (string, error) {
 // algorithmFor returns the COSE algorithm for a signing key: ES256 for
 // ECDSA P-256, EdDSA for Ed25519.
 func algorithmFor(pub crypto.PublicKey) (cose.Algorithm, error) {
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return cose.AlgorithmES256, nil
-		}
+	if alg, ok := cose.AlgorithmFor(pub); ok {
+		return alg, nil
+	}
+	if k, ok := pub.(*ecdsa.PublicKey); ok {
 		return 0, usererr.Errorf("", "%w: ECDSA curve %s (want P-256)", ErrUnsupported, k.Curve.Params().Name)
-	case ed25519.PublicKey:
-		return cose.AlgorithmEdDSA, nil
 	}
 	return 0, usererr.Errorf("", "%w: key type %T (want ECDSA P-256 or Ed25519)", ErrUnsupported, pub)
 }
@@ -70,21 +66,22 @@ func algorithmFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 // header (a bstr wrapping the map {1: alg, 3: contentType, 4: kid,
 // -65537: spki}).
 func protectedHeader(alg cose.Algorithm, contentType string, kid, spki []byte) []byte {
-	m := map[int64]any{
-		cose.HeaderLabelAlgorithm:   int64(alg),
-		cose.HeaderLabelContentType: contentType,
-		cose.HeaderLabelKeyID:       kid,
-		HeaderLabelSPKI:             spki,
-	}
-	inner, err := signedEnc.Marshal(m)
+	outer, err := signedEnc.Marshal(protectedMap(alg, contentType, kid, spki))
 	if err != nil {
-		panic(err) // plain values always encode
-	}
-	outer, err := signedEnc.Marshal(inner)
-	if err != nil {
-		panic(err)
+		panic(err) // a byte string always encodes
 	}
 	return outer
+}
+
+// protectedMap returns the encoded protected header map the envelope's
+// protected header wraps, in core deterministic encoding.
+func protectedMap(alg cose.Algorithm, contentType string, kid, spki []byte) []byte {
+	return cose.AppendHeader(nil, map[int64]any{
+		cose.HeaderAlgorithm:   int64(alg),
+		cose.HeaderContentType: contentType,
+		cose.HeaderKeyID:       kid,
+		HeaderLabelSPKI:        spki,
+	})
 }
 
 // Signed is a signed manifest: a COSE_Sign1 over the manifest's CBOR (an

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"testing"
 
+	tfcose "trustforge/crypto/cose"
+
 	"github.com/veraison/go-cose"
 )
 
@@ -105,7 +107,7 @@ func TestVerifyForgeries(t *testing.T) {
 		}
 		return b
 	}
-	goodHeader := protectedHeader(cose.AlgorithmES256, ContentType, kid[:], spki)
+	goodHeader := protectedHeader(tfcose.ES256, ContentType, kid[:], spki)
 	withExtra := func() []byte {
 		m := map[int64]any{1: int64(cose.AlgorithmES256), 3: ContentType, 4: kid[:], HeaderLabelSPKI: spki, 99: "x"}
 		inner, _ := signedEnc.Marshal(m)

@@ -63,8 +63,9 @@ func BuildServer(ctx context.Context, root, out string) error {
 }
 
 // BuildConsole builds the console's app.wasm from the module at root into
-// out and packs its data section, as the Makefile does (without
-// precompression: the server makes the compressed copies on start).
+// out and packs it, as the Makefile does (without precompression: the
+// server makes the compressed copies on start), with the full function names
+// in bin/app.wasm.names under root.
 func BuildConsole(ctx context.Context, root, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./wasm")
 	cmd.Dir = root
@@ -72,7 +73,7 @@ func BuildConsole(ctx context.Context, root, out string) error {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("driver: building the console: %w\n%s", err, b)
 	}
-	pack := exec.CommandContext(ctx, "go", "run", "./internal/cmd/wasmpack", out)
+	pack := exec.CommandContext(ctx, "go", "run", "./internal/cmd/wasmpack", "-names", filepath.Join(root, "bin", "app.wasm.names"), out)
 	pack.Dir = root
 	if b, err := pack.CombinedOutput(); err != nil {
 		return fmt.Errorf("driver: packing the console's data section: %w\n%s", err, b)

@@ -3,17 +3,32 @@
 // of Go's PC/line table that only stack traces read, file and line numbers
 // and argument info, and the unsafe-point tables nothing reads on js/wasm
 // (see wasmsize.StripLines: stack traces name functions but show "?:0" for
-// their place, as DWARF is already left out by -w), and rewrites the data section into fewer, longer segments (see
-// wasmsize.PackData). `make wasm` runs it on the console before compressing
-// it:
+// their place, as DWARF is already left out by -w); it replaces function
+// names other than the runtime's and reflect's with short ones such as
+// "~.2f4" (see wasmsize.StripNames) and writes the full names to a names
+// file next to it; and it rewrites the data section into fewer, longer
+// segments (see wasmsize.PackData). `make wasm` runs it on the console
+// before compressing it:
 //
-//	go run ./internal/cmd/wasmpack [-zeros 65536] [-lines] web/app.wasm.new
+//	go run ./internal/cmd/wasmpack [-zeros 65536] [-lines] [-funcnames] [-names FILE] web/app.wasm.new [OUT.wasm]
+//
+// The names file (OUT.names unless -names says where) is for engineers, not
+// browsers. To read a stack trace copied from a browser's console with the
+// full function names:
+//
+//	go run ./internal/cmd/wasmpack -symbolize bin/app.wasm.names [web/app.wasm] < trace.txt
+//
+// which checks, when given the module, that the names file was written for
+// it.
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"trustforge/internal/wasmsize"
 )
@@ -21,11 +36,28 @@ import (
 func main() {
 	zeros := flag.Int("zeros", wasmsize.DefaultZeroRun, "shortest run of zero bytes left out of a segment")
 	lines := flag.Bool("lines", false, "keep the file and line tables (stack traces with file:line)")
+	funcnames := flag.Bool("funcnames", false, "keep every function name (stack traces with full names, no names file)")
+	namesPath := flag.String("names", "", "where to write the names file (default OUT.names)")
+	symbolize := flag.String("symbolize", "", "read a stack trace on standard input and write it with the full names of this names `file`")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: wasmpack [-zeros N] [-lines] MODULE.wasm [OUT.wasm]\n\nRewrites MODULE in place unless OUT is given.")
+		fmt.Fprintln(flag.CommandLine.Output(), `usage: wasmpack [-zeros N] [-lines] [-funcnames] [-names FILE] MODULE.wasm [OUT.wasm]
+       wasmpack -symbolize NAMES [MODULE.wasm] < trace.txt
+
+Rewrites MODULE in place unless OUT is given; with -symbolize, writes the
+stack trace on standard input with its short function names made full again.`)
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *symbolize != "" {
+		if flag.NArg() > 1 {
+			flag.Usage()
+			os.Exit(2)
+		}
+		if err := symbolizeTrace(*symbolize, flag.Arg(0), os.Stdin, os.Stdout); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	if flag.NArg() < 1 || flag.NArg() > 2 {
 		flag.Usage()
 		os.Exit(2)
@@ -33,6 +65,9 @@ func main() {
 	in, out := flag.Arg(0), flag.Arg(0)
 	if flag.NArg() == 2 {
 		out = flag.Arg(1)
+	}
+	if *namesPath == "" {
+		*namesPath = out + ".names"
 	}
 	b, err := os.ReadFile(in)
 	if err != nil {
@@ -46,18 +81,74 @@ func main() {
 		fmt.Printf("wasmpack: %s: file and line tables of %d functions left out (%d bytes of PC-value tables, %d of file names, %d of argument info)\n",
 			in, stats.Funcs, stats.Zeroed, stats.FileTab, stats.ArgInfo)
 	}
+	var names wasmsize.Names
+	if !*funcnames {
+		var stats wasmsize.NameStats
+		if b, names, stats, err = wasmsize.StripNames(b); err != nil {
+			fatal(fmt.Errorf("%s: %w", in, err))
+		}
+		fmt.Printf("wasmpack: %s: %d of %d function names made short (%d bytes), %d kept; full names in %s\n",
+			in, stats.Replaced, stats.Names, stats.Zeroed, stats.Kept, *namesPath)
+	}
 	packed, err := wasmsize.PackData(b, *zeros)
 	if err != nil {
 		fatal(fmt.Errorf("%s: %w", in, err))
 	}
-	tmp := out + ".packing"
-	if err := os.WriteFile(tmp, packed, 0o644); err != nil {
+	if names != nil {
+		var buf bytes.Buffer
+		if err := wasmsize.WriteNames(&buf, packed, names); err != nil {
+			fatal(err)
+		}
+		if err := writeFile(*namesPath, buf.Bytes()); err != nil {
+			fatal(err)
+		}
+	}
+	if err := writeFile(out, packed); err != nil {
 		fatal(err)
 	}
-	if err := os.Rename(tmp, out); err != nil {
+}
+
+// symbolizeTrace copies the trace in r to w with the full names of the
+// names file at path; module, if not "", is the module the trace came from.
+func symbolizeTrace(path, module string, r io.Reader, w io.Writer) error {
+	var mod []byte
+	if module != "" {
+		var err error
+		if mod, err = os.ReadFile(module); err != nil {
+			return err
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	names, err := wasmsize.ReadNames(f, mod)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	trace, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, names.Symbolize(string(trace)))
+	return err
+}
+
+// writeFile replaces the file at path with b.
+func writeFile(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".packing"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		fatal(err)
+		return err
 	}
+	return nil
 }
 
 func fatal(err error) {

@@ -1,13 +1,64 @@
 // Command stackprog exercises what a Go program needs of its PC/line table
 // (stack growth, the garbage collector's frame scans, panics, recover,
-// goroutines, stack traces) for TestStripLinesRunsGo, and prints what it
-// saw; every place it prints follows " at ".
+// goroutines, stack traces, calls through reflect.MakeFunc, reflect's panic
+// messages, counting goroutines) for TestStripLinesRunsGo and
+// TestStripNamesRunsGo, and prints what it saw; every place it prints
+// follows " at ".
 package main
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
+	"strings"
 )
+
+// viaMakeFunc calls deep through a function reflect.MakeFunc made, so the
+// stack grows and the garbage collector runs under reflect.makeFuncStub,
+// whose stack map the runtime finds by its name.
+func viaMakeFunc(n int, p *int) int {
+	var f func(int, *int) int
+	fv := reflect.MakeFunc(reflect.TypeOf(f), func(args []reflect.Value) []reflect.Value {
+		runtime.GC()
+		return []reflect.Value{reflect.ValueOf(deep(int(args[0].Int()), args[1].Interface().(*int)))}
+	})
+	reflect.ValueOf(&f).Elem().Set(fv)
+	return f(n, p)
+}
+
+// reflectPanic returns the message of reflect's panic about a zero Value,
+// which names the method from the caller's frame.
+func reflectPanic() (msg string) {
+	defer func() { msg = fmt.Sprint(recover()) }()
+	reflect.Value{}.Len()
+	return ""
+}
+
+// printTrace prints the current goroutine's stack trace, each frame's
+// function without its arguments and its place after " at ".
+func printTrace() {
+	buf := make([]byte, 1<<16)
+	lines := strings.Split(string(buf[:runtime.Stack(buf, false)]), "\n")
+	for _, line := range lines {
+		switch {
+		case strings.HasPrefix(line, "\t"):
+			place, off, _ := strings.Cut(strings.TrimSpace(line), " ")
+			fmt.Printf("trace %s at %s\n", off, place)
+		case line != "":
+			name, _, _ := strings.Cut(line, "(")
+			fmt.Printf("trace %s\n", name)
+		}
+	}
+}
+
+func panicking() {
+	defer func() {
+		recover()
+	}()
+	defer printTrace()
+	var p *int
+	_ = *p
+}
 
 // deep recurses with a frame of pointers and bytes, so the stack grows and
 // is copied many times.
@@ -64,6 +115,16 @@ func main() {
 		sum += <-done
 	}
 	fmt.Println("goroutines:", sum)
+	fmt.Println("through MakeFunc:", viaMakeFunc(3000, &one))
+	fmt.Println("reflect:", reflectPanic())
+	block := make(chan int)
+	for i := 0; i < 3; i++ {
+		go func() { <-block }()
+	}
+	runtime.Gosched()
+	fmt.Println("goroutines running:", runtime.NumGoroutine())
+	close(block)
+	panicking()
 	pcs := make([]uintptr, 16)
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
 	for {
