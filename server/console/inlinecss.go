@@ -39,23 +39,11 @@ type inlineStyles struct {
 	source string
 }
 
-// loadStyles reads go-app's stylesheet from h and the console's from dir
-// and makes them one <style> element. A stylesheet missing from dir is
-// noted on logw and left out (a web directory made for tests may hold
-// only app.wasm).
-func loadStyles(h http.Handler, dir string, logw io.Writer) (*inlineStyles, error) {
-	rec := &recorder{header: http.Header{}}
-	req, err := http.NewRequest(http.MethodGet, "/app.css", nil)
-	if err != nil {
-		return nil, err
-	}
-	h.ServeHTTP(rec, req)
-	if rec.status != 0 && rec.status != http.StatusOK {
-		return nil, fmt.Errorf("console: go-app's stylesheet answered %d", rec.status)
-	}
+// readStyles reads the console's stylesheets from dir, each under a
+// comment naming it. A stylesheet missing from dir is noted on logw and
+// left out (a web directory made for tests may hold only app.wasm).
+func readStyles(dir string, logw io.Writer) ([]byte, error) {
 	var css bytes.Buffer
-	css.WriteString("\n")
-	css.Write(rec.body.Bytes())
 	for _, name := range consoleStyles {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if errors.Is(err, os.ErrNotExist) {
@@ -68,6 +56,25 @@ func loadStyles(h http.Handler, dir string, logw io.Writer) (*inlineStyles, erro
 		css.WriteString("\n/* " + name + " */\n")
 		css.Write(b)
 	}
+	return css.Bytes(), nil
+}
+
+// newStyles makes go-app's stylesheet, read from h, and the console's (see
+// readStyles) one <style> element.
+func newStyles(h http.Handler, console []byte) (*inlineStyles, error) {
+	rec := &recorder{header: http.Header{}}
+	req, err := http.NewRequest(http.MethodGet, "/app.css", nil)
+	if err != nil {
+		return nil, err
+	}
+	h.ServeHTTP(rec, req)
+	if rec.status != 0 && rec.status != http.StatusOK {
+		return nil, fmt.Errorf("console: go-app's stylesheet answered %d", rec.status)
+	}
+	var css bytes.Buffer
+	css.WriteString("\n")
+	css.Write(rec.body.Bytes())
+	css.Write(console)
 	css.WriteString("\n")
 	if bytes.Contains(bytes.ToLower(css.Bytes()), []byte("</style")) {
 		return nil, errors.New("console: a stylesheet contains </style and cannot be inlined")
@@ -128,7 +135,10 @@ func (s *inlineStyles) checkPages(h http.Handler, path string) error {
 }
 
 // pageWriter passes a response through unless it is an HTML page, which it
-// keeps until finish inlines the styles and sends it.
+// keeps until finish inlines the styles and sends it. Every response gets
+// the Content-Security-Policy that allows the style block, the pages'
+// 304s too: a browser revalidating a cached page keeps the body it has
+// and takes the headers of the 304.
 type pageWriter struct {
 	w      http.ResponseWriter
 	styles *inlineStyles
@@ -144,6 +154,7 @@ func (p *pageWriter) WriteHeader(status int) {
 		return
 	}
 	p.status = status
+	p.styles.allow(p.w.Header())
 	ct := p.w.Header().Get("Content-Type")
 	if status == http.StatusOK && (ct == "text/html" || strings.HasPrefix(ct, "text/html;")) {
 		p.page = true
@@ -167,11 +178,8 @@ func (p *pageWriter) finish(r *http.Request) {
 	if !p.page {
 		return
 	}
-	body, ok := p.styles.inline(p.buf.Bytes())
+	body, _ := p.styles.inline(p.buf.Bytes())
 	h := p.w.Header()
-	if ok {
-		p.styles.allow(h)
-	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	p.w.WriteHeader(p.status)
 	if r.Method != http.MethodHead {

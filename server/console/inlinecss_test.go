@@ -69,12 +69,51 @@ func TestPagesCarryTheirStyles(t *testing.T) {
 			t.Errorf("GET %s: CSP %q allows more than the style block", path, csp)
 		}
 	}
-	// Everything else passes through untouched.
+	// Other responses pass through untouched, under the same policy: a
+	// browser revalidating a cached page takes the headers of the 304.
 	rec := httptest.NewRecorder()
 	rec.Header().Set("Content-Security-Policy", site.ContentSecurityPolicy)
 	c.ServeHTTP(rec, httptest.NewRequest("GET", "/web/console.css", nil))
-	if rec.Body.String() != ".from-0{color:red}" || rec.Header().Get("Content-Security-Policy") != site.ContentSecurityPolicy {
-		t.Errorf("GET /web/console.css: %q, CSP %q", rec.Body.String(), rec.Header().Get("Content-Security-Policy"))
+	if rec.Body.String() != ".from-0{color:red}" {
+		t.Errorf("GET /web/console.css: %q", rec.Body.String())
+	}
+	page := httptest.NewRecorder()
+	page.Header().Set("Content-Security-Policy", site.ContentSecurityPolicy)
+	c.ServeHTTP(page, httptest.NewRequest("GET", "/", nil))
+	etag := page.Header().Get("ETag")
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("If-None-Match", etag)
+	again := httptest.NewRecorder()
+	again.Header().Set("Content-Security-Policy", site.ContentSecurityPolicy)
+	c.ServeHTTP(again, req)
+	if etag == "" || again.Code != 304 {
+		t.Fatalf("revalidating / with ETag %q: %d, want 304", etag, again.Code)
+	}
+	for what, h := range map[string]string{"a stylesheet": rec.Header().Get("Content-Security-Policy"), "a page's 304": again.Header().Get("Content-Security-Policy")} {
+		if h != page.Header().Get("Content-Security-Policy") {
+			t.Errorf("%s has the policy %q, the page %q", what, h, page.Header().Get("Content-Security-Policy"))
+		}
+	}
+}
+
+// TestStylesAreTheVersion: the pages carry the stylesheets, so a changed
+// stylesheet is a new console version (a new service worker, a new ETag
+// for the pages) even with the same app.wasm.
+func TestStylesAreTheVersion(t *testing.T) {
+	dir, _ := newWebDir(t, 10_000)
+	c1, err := New(Config{WebDir: dir, BuildVersion: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "guide.css"), []byte(".new{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := New(Config{WebDir: dir, BuildVersion: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.Version() == c2.Version() {
+		t.Errorf("a new stylesheet kept the version %s", c1.Version())
 	}
 }
 
