@@ -50,6 +50,7 @@ type Console struct {
 	version string
 	loader  []byte   // app.js, see loaderJS
 	favicon *favicon // nil without an icon
+	styles  *inlineStyles
 }
 
 // New loads the console from cfg.WebDir. It fails when app.wasm is missing,
@@ -76,7 +77,13 @@ func New(cfg Config) (*Console, error) {
 		}
 		return nil, err
 	}
-	version := build + "-" + wasm.digest[:12]
+	css, err := readStyles(dir, logw)
+	if err != nil {
+		return nil, err
+	}
+	// The pages carry the stylesheets (inlinecss.go): a change of them is
+	// a new console as much as a change of the binary.
+	version := build + "-" + consoleDigest(wasm.digest, css)
 	wasm.version = version
 
 	ui.Routes()
@@ -96,13 +103,14 @@ func New(cfg Config) (*Console, error) {
 			Maskable: "/web/icon-192.png",
 			SVG:      "/web/icon.svg",
 		},
-		Styles: []string{"/web/console.css", "/web/devices.css", "/web/production.css", "/web/guide.css"},
+		// No Styles: the pages carry the console's stylesheets inline
+		// (inlinecss.go), in place of go-app's link to its own.
 		// Start fetching the console binary with the page, not after the
 		// deferred loader script has run.
-		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous">`},
+		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" fetchpriority="high">`},
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
-		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/console.css",
+		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png",
 			browserHashWorker}, append(iconPaths(), pagePaths()...)...),
 		Resources: staticDir{dir: dir, wasm: wasm},
 		Version:   version,
@@ -114,7 +122,14 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{app: h, wasm: wasm, version: version, loader: loader}
+	styles, err := newStyles(h, css)
+	if err != nil {
+		return nil, err
+	}
+	if err := styles.checkPages(h, "/"); err != nil {
+		return nil, err
+	}
+	c := &Console{app: h, wasm: wasm, version: version, loader: loader, styles: styles}
 	// A web directory without the PNG icon serves no /favicon.ico.
 	c.favicon, _ = loadFavicon(dir)
 	return c, nil
@@ -160,7 +175,18 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c.app.ServeHTTP(w, r)
+	pw := &pageWriter{w: w, styles: c.styles}
+	c.app.ServeHTTP(pw, r)
+	pw.finish(r)
+}
+
+// consoleDigest returns the 12 hex digits naming a console build: app.wasm's
+// digest (hex SHA-256) and its stylesheets.
+func consoleDigest(wasmDigest string, css []byte) string {
+	h := sha256.New()
+	io.WriteString(h, wasmDigest)
+	h.Write(css)
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // fileDigest returns the hex SHA-256 of the file at path.

@@ -29,6 +29,7 @@ func (h *Page) OnMount(ctx app.Context) {
 		return // the server's pre-rendering has no session to follow
 	}
 	h.unsubscribe = h.App.Subscribe(func() { ctx.Dispatch(nil) })
+	ctx.PreventUpdate() // nothing to show anew
 }
 
 func (h *Page) OnDismount() {
@@ -60,6 +61,7 @@ func (h *Page) welcome() app.UI {
 
 func (h *Page) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("trustforge console")
+	ctx.PreventUpdate() // the title is the page's, not the component's
 }
 
 func (h *Page) Render() app.UI {

@@ -12,9 +12,12 @@ import (
 // Layout is the console's frame: header with the build version, navigation,
 // the browser-capability notice and the page content.
 //
-// Once the WASM has mounted it, the root element carries data-ready="true";
-// the server's pre-rendered copy carries data-ready="false". Tests and
-// production-line drivers wait on that marker before clicking.
+// Once the WASM has mounted it, the root element carries data-ready="true"
+// (from the browser's first render on: the element's handlers are bound by
+// then, and a click is handled after every component's OnMount, which go-app
+// runs first in the same queue); the server's pre-rendered copy carries
+// data-ready="false". Tests and production-line drivers wait on that marker
+// before clicking.
 type Layout struct {
 	app.Compo
 
@@ -31,15 +34,23 @@ type Layout struct {
 	updateWaiting bool
 }
 
+func (l *Layout) OnInit() {
+	l.ready = app.IsClient
+}
+
 func (l *Layout) OnMount(ctx app.Context) {
 	if !app.IsClient {
 		return
 	}
-	l.ready = true
 	l.updateWaiting = ctx.AppUpdateAvailable()
 	if l.App != nil {
 		// The tab's state outlives pages: its work is not tied to ctx.
 		l.App.Start(context.Background())
+	}
+	if !l.updateWaiting {
+		// Rendered as it is: no second pass over the page before the
+		// browser may paint it.
+		ctx.PreventUpdate()
 	}
 }
 

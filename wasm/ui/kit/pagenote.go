@@ -51,6 +51,7 @@ func (n *pageNote) OnMount(ctx app.Context) {
 	n.ui = ctx
 	n.unsubscribe = Follow(ctx, n.App, n.askAdmins)
 	n.askAdmins(ctx)
+	ctx.PreventUpdate() // nothing to show anew: the answer comes through Follow
 }
 
 func (n *pageNote) OnUpdate(ctx app.Context) { n.askAdmins(ctx) }

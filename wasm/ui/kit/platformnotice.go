@@ -13,7 +13,9 @@ type platformNotice struct {
 	usb     bool
 }
 
-func (p *platformNotice) OnMount(ctx app.Context) {
+// OnInit looks at the browser before the first render, so that the notice
+// needs no second pass.
+func (p *platformNotice) OnInit() {
 	if !app.IsClient {
 		return
 	}

@@ -28,6 +28,7 @@ type sessionBar struct {
 func (b *sessionBar) OnMount(ctx app.Context) {
 	b.ui = ctx
 	b.unsubscribe = b.App.Subscribe(func() { ctx.Dispatch(nil) })
+	ctx.PreventUpdate() // nothing to show anew
 }
 
 func (b *sessionBar) OnDismount() {
