@@ -144,9 +144,11 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	imgSrc := &yieldingReader{ctx: ctx, r: bytes.NewReader(img.Bytes()), yield: yield, stage: StageEncrypt,
 		total: int64(img.Len()), progress: progress}
 	// The ciphertext waits in scratch while the manifest is signed, then
-	// is copied (and hashed again) after it: yield there too.
+	// is copied after it: yield there too. The scratch is this function's
+	// memory, so the copy is not hashed a second time.
 	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf}
-	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch, Engine: opts.Engine})
+	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch,
+		ScratchInMemory: true, Engine: opts.Engine})
 	if err != nil {
 		return nil, usererr.Errorf("release", "%w", err)
 	}
