@@ -32,6 +32,12 @@ type CreateOptions struct {
 	// copy is then checked against the hash taken as it was written.
 	// (A nil Scratch is memory of Create's own, and never hashed twice.)
 	ScratchInMemory bool
+	// ImageSigned says m.Image is the size and SHA256 TLV of the MCUboot
+	// image the caller has just made from the very bytes it passes
+	// (crypto/mcuimg's SignResult): the image's size and TLV are checked
+	// against it without hashing the image's contents a second time.
+	// Without it the contents are hashed and must match their TLV.
+	ImageSigned bool
 	// Rand is the randomness for ECDSA signatures; nil means crypto/rand.
 	// (age draws its file keys from crypto/rand itself.)
 	Rand io.Reader
@@ -90,7 +96,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	} else {
 		scratch = new(bytes.Buffer)
 	}
-	m, err := seal(ctx, scratch, image, m, opts.To, opts.Engine)
+	m, err := seal(ctx, scratch, image, m, opts.To, opts.Engine, opts.ImageSigned)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +171,8 @@ func validateTemplate(m Manifest) error {
 
 // seal drives a [Sealer] over the content read from image, a chunk at a
 // time, stopping when ctx is done, and returns the completed manifest.
-func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine) (Manifest, error) {
-	sl, err := newSealer(dst, m, to, eng)
+func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine, signed bool) (Manifest, error) {
+	sl, err := newSealer(dst, m, to, eng, signed)
 	if err != nil {
 		return Manifest{}, err
 	}

@@ -127,7 +127,8 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	scratchBuf := make([]byte, 0, imgCap+imgCap/64+4096)
 	src := &yieldingReader{ctx: ctx, r: bytes.NewReader(payload), yield: yield, stage: StageSign,
 		total: int64(len(payload)), progress: progress}
-	if _, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts); err != nil {
+	res, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts)
+	if err != nil {
 		return nil, usererr.Errorf("release", "signing the image: %w", err)
 	}
 	signTime := time.Since(start)
@@ -141,6 +142,12 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if in.SecurityCounter != nil {
 		m.SecurityCounter = *in.SecurityCounter
 	}
+	// The image was hashed as it was signed, just above: the bundle takes
+	// its SHA256 TLV from there instead of hashing the image again.
+	signed := res.HashType == mcuimg.TLVSHA256 && len(res.Hash) == len(m.Image.SHA256)
+	if signed {
+		m.Image = bundle.ImageInfo{Size: int64(img.Len()), SHA256: bundle.Digest(res.Hash)}
+	}
 	imgSrc := &yieldingReader{ctx: ctx, r: bytes.NewReader(img.Bytes()), yield: yield, stage: StageEncrypt,
 		total: int64(img.Len()), progress: progress}
 	// The ciphertext waits in scratch while the manifest is signed, then
@@ -148,7 +155,7 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	// memory, so the copy is not hashed a second time.
 	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf}
 	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch,
-		ScratchInMemory: true, Engine: opts.Engine})
+		ScratchInMemory: true, ImageSigned: signed, Engine: opts.Engine})
 	if err != nil {
 		return nil, usererr.Errorf("release", "%w", err)
 	}

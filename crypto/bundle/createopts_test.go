@@ -82,3 +82,52 @@ func TestScratchChecked(t *testing.T) {
 		t.Errorf("a scratch that changed the payload: %v, want ErrPayloadMismatch", err)
 	}
 }
+
+// An image the caller vouches for (it has just signed it) is checked
+// against the size and SHA256 TLV the caller gives, not hashed again; the
+// bundle still opens, and a TLV other than the caller's is refused.
+func TestImageSigned(t *testing.T) {
+	t.Parallel()
+	img := readTestdata(t, "app-ed25519.signed.bin")
+	info, err := imageResult(img, len(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := signerFromPEM(t, "ed25519.pem")
+	create := func(m Manifest) error {
+		var out bytes.Buffer
+		if _, err := Create(context.Background(), &out, bytes.NewReader(img), m, CreateOptions{
+			Key: key, To: testRecipients(t), Now: fixedNow, ImageSigned: true,
+		}); err != nil {
+			return err
+		}
+		var plain bytes.Buffer
+		if _, err := Open(context.Background(), &plain, &out, OpenOptions{
+			Trusted:    []crypto.PublicKey{key.Public()},
+			Identities: []age.Identity{identityFromFile(t, "technician.agekey")},
+		}); err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		if !bytes.Equal(plain.Bytes(), img) {
+			t.Error("the bundle opens to other bytes")
+		}
+		return nil
+	}
+	m := testManifest()
+	m.Image = info
+	if err := create(m); err != nil {
+		t.Fatalf("the image as signed: %v", err)
+	}
+	m.Image.SHA256[0] ^= 1
+	if err := create(m); !errors.Is(err, ErrImageMismatch) {
+		t.Errorf("another SHA256 than the image's TLV: %v, want ErrImageMismatch", err)
+	}
+	m.Image = info
+	m.Image.Size++
+	if err := create(m); !errors.Is(err, ErrImageMismatch) {
+		t.Errorf("another size than the image's: %v, want ErrImageMismatch", err)
+	}
+	if err := create(testManifest()); err == nil {
+		t.Error("ImageSigned without the image's TLV: nil error")
+	}
+}
