@@ -199,6 +199,66 @@ function chachaBlock(k, ctr, n0, n1, n2, out) {
   out[12] = (x12 + ctr) | 0; out[13] = (x13 + n0) | 0; out[14] = (x14 + n1) | 0; out[15] = (x15 + n2) | 0;
 }
 
+// chachaXor writes to d32 at w the 16 words of s32 at w XORed with
+// ChaCha20's block for key words k, block counter ctr and nonce words
+// n0..n2 (chachaBlock, without the block in between).
+function chachaXor(k, ctr, n0, n1, n2, s32, d32, w) {
+  const j0 = 0x61707865, j1 = 0x3320646e, j2 = 0x79622d32, j3 = 0x6b206574;
+  const j4 = k[0], j5 = k[1], j6 = k[2], j7 = k[3], j8 = k[4], j9 = k[5], j10 = k[6], j11 = k[7];
+  let x0 = j0, x1 = j1, x2 = j2, x3 = j3, x4 = j4, x5 = j5, x6 = j6, x7 = j7;
+  let x8 = j8, x9 = j9, x10 = j10, x11 = j11, x12 = ctr, x13 = n0, x14 = n1, x15 = n2;
+  for (let i = 0; i < 10; i++) {
+      x0 = (x0 + x4) | 0; x12 ^= x0; x12 = (x12 << 16) | (x12 >>> 16);
+      x8 = (x8 + x12) | 0; x4 ^= x8; x4 = (x4 << 12) | (x4 >>> 20);
+      x0 = (x0 + x4) | 0; x12 ^= x0; x12 = (x12 << 8) | (x12 >>> 24);
+      x8 = (x8 + x12) | 0; x4 ^= x8; x4 = (x4 << 7) | (x4 >>> 25);
+      x1 = (x1 + x5) | 0; x13 ^= x1; x13 = (x13 << 16) | (x13 >>> 16);
+      x9 = (x9 + x13) | 0; x5 ^= x9; x5 = (x5 << 12) | (x5 >>> 20);
+      x1 = (x1 + x5) | 0; x13 ^= x1; x13 = (x13 << 8) | (x13 >>> 24);
+      x9 = (x9 + x13) | 0; x5 ^= x9; x5 = (x5 << 7) | (x5 >>> 25);
+      x2 = (x2 + x6) | 0; x14 ^= x2; x14 = (x14 << 16) | (x14 >>> 16);
+      x10 = (x10 + x14) | 0; x6 ^= x10; x6 = (x6 << 12) | (x6 >>> 20);
+      x2 = (x2 + x6) | 0; x14 ^= x2; x14 = (x14 << 8) | (x14 >>> 24);
+      x10 = (x10 + x14) | 0; x6 ^= x10; x6 = (x6 << 7) | (x6 >>> 25);
+      x3 = (x3 + x7) | 0; x15 ^= x3; x15 = (x15 << 16) | (x15 >>> 16);
+      x11 = (x11 + x15) | 0; x7 ^= x11; x7 = (x7 << 12) | (x7 >>> 20);
+      x3 = (x3 + x7) | 0; x15 ^= x3; x15 = (x15 << 8) | (x15 >>> 24);
+      x11 = (x11 + x15) | 0; x7 ^= x11; x7 = (x7 << 7) | (x7 >>> 25);
+      x0 = (x0 + x5) | 0; x15 ^= x0; x15 = (x15 << 16) | (x15 >>> 16);
+      x10 = (x10 + x15) | 0; x5 ^= x10; x5 = (x5 << 12) | (x5 >>> 20);
+      x0 = (x0 + x5) | 0; x15 ^= x0; x15 = (x15 << 8) | (x15 >>> 24);
+      x10 = (x10 + x15) | 0; x5 ^= x10; x5 = (x5 << 7) | (x5 >>> 25);
+      x1 = (x1 + x6) | 0; x12 ^= x1; x12 = (x12 << 16) | (x12 >>> 16);
+      x11 = (x11 + x12) | 0; x6 ^= x11; x6 = (x6 << 12) | (x6 >>> 20);
+      x1 = (x1 + x6) | 0; x12 ^= x1; x12 = (x12 << 8) | (x12 >>> 24);
+      x11 = (x11 + x12) | 0; x6 ^= x11; x6 = (x6 << 7) | (x6 >>> 25);
+      x2 = (x2 + x7) | 0; x13 ^= x2; x13 = (x13 << 16) | (x13 >>> 16);
+      x8 = (x8 + x13) | 0; x7 ^= x8; x7 = (x7 << 12) | (x7 >>> 20);
+      x2 = (x2 + x7) | 0; x13 ^= x2; x13 = (x13 << 8) | (x13 >>> 24);
+      x8 = (x8 + x13) | 0; x7 ^= x8; x7 = (x7 << 7) | (x7 >>> 25);
+      x3 = (x3 + x4) | 0; x14 ^= x3; x14 = (x14 << 16) | (x14 >>> 16);
+      x9 = (x9 + x14) | 0; x4 ^= x9; x4 = (x4 << 12) | (x4 >>> 20);
+      x3 = (x3 + x4) | 0; x14 ^= x3; x14 = (x14 << 8) | (x14 >>> 24);
+      x9 = (x9 + x14) | 0; x4 ^= x9; x4 = (x4 << 7) | (x4 >>> 25);
+  }
+  d32[w + 0] = s32[w + 0] ^ (x0 + j0);
+  d32[w + 1] = s32[w + 1] ^ (x1 + j1);
+  d32[w + 2] = s32[w + 2] ^ (x2 + j2);
+  d32[w + 3] = s32[w + 3] ^ (x3 + j3);
+  d32[w + 4] = s32[w + 4] ^ (x4 + j4);
+  d32[w + 5] = s32[w + 5] ^ (x5 + j5);
+  d32[w + 6] = s32[w + 6] ^ (x6 + j6);
+  d32[w + 7] = s32[w + 7] ^ (x7 + j7);
+  d32[w + 8] = s32[w + 8] ^ (x8 + j8);
+  d32[w + 9] = s32[w + 9] ^ (x9 + j9);
+  d32[w + 10] = s32[w + 10] ^ (x10 + j10);
+  d32[w + 11] = s32[w + 11] ^ (x11 + j11);
+  d32[w + 12] = s32[w + 12] ^ (x12 + ctr);
+  d32[w + 13] = s32[w + 13] ^ (x13 + n0);
+  d32[w + 14] = s32[w + 14] ^ (x14 + n1);
+  d32[w + 15] = s32[w + 15] ^ (x15 + n2);
+}
+
 // Poly1305 keeps its 130-bit accumulator h and the key's r in seven 19-bit
 // limbs (limb i weighs 2^(19i): 133 bits in all). 2^133 = 8 * 2^130 = 40
 // mod 2^130-5, so limbs of a product past the seventh fold back multiplied
@@ -296,10 +356,7 @@ function sealChunk(k, n0, n1, n2, src, dst, off, ks, ks8, st) {
   const whole = len >>> 6;
   const s32 = new Uint32Array(src.buffer, src.byteOffset, whole * 16);
   const d32 = new Uint32Array(dst.buffer, dst.byteOffset + off, whole * 16);
-  for (let b = 0, w = 0; b < whole; b++, w += 16) {
-    chachaBlock(k, b + 1, n0, n1, n2, ks);
-    for (let i = 0; i < 16; i++) d32[w + i] = s32[w + i] ^ ks[i];
-  }
+  for (let b = 0, w = 0; b < whole; b++, w += 16) chachaXor(k, b + 1, n0, n1, n2, s32, d32, w);
   if (len & 63) {
     chachaBlock(k, whole + 1, n0, n1, n2, ks);
     for (let i = whole * 64, j = 0; i < len; i++, j++) dst[off + i] = src[i] ^ ks8[j];
