@@ -28,16 +28,6 @@ type Engine interface {
 	NewCTR(key, iv []byte) (cipher.Stream, error)
 }
 
-// StreamStarter is implemented by a cipher.Stream of NewCTR that can
-// start a long XORKeyStream and let its caller work while it runs (the
-// browser's, in Web Workers): StartXORKeyStream(dst, src) is
-// XORKeyStream(dst, src), with dst complete once wait has returned. The
-// caller leaves dst and src alone, and makes no other call on the stream,
-// until then.
-type StreamStarter interface {
-	StartXORKeyStream(dst, src []byte) (wait func())
-}
-
 // Go is the Go standard library's engine.
 var Go Engine = goEngine{}
 

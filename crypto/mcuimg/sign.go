@@ -228,23 +228,14 @@ func (s *signing) writePayload(ctx context.Context, r io.Reader) error {
 }
 
 // writeChunk hashes a piece of plaintext payload and writes it, through
-// the cipher into enc (at least as long as chunk) when there is one. A
-// cipher that can (engine.StreamStarter: the browser's workers) encrypts
-// while the piece is hashed.
+// the cipher into enc (at least as long as chunk) when there is one.
 func (s *signing) writeChunk(chunk, enc []byte) {
+	s.hashed.Write(chunk)
 	if s.stream == nil {
-		s.hashed.Write(chunk)
 		s.w.Write(chunk)
 		return
 	}
-	if st, ok := s.stream.(engine.StreamStarter); ok {
-		wait := st.StartXORKeyStream(enc[:len(chunk)], chunk)
-		s.hashed.Write(chunk)
-		wait()
-	} else {
-		s.hashed.Write(chunk)
-		s.stream.XORKeyStream(enc[:len(chunk)], chunk)
-	}
+	s.stream.XORKeyStream(enc[:len(chunk)], chunk)
 	s.w.Write(enc[:len(chunk)])
 }
 

@@ -154,13 +154,7 @@ func (s *ctr) counter(n uint64) []byte {
 	return c[:]
 }
 
-func (s *ctr) XORKeyStream(dst, src []byte) { s.StartXORKeyStream(dst, src)() }
-
-// StartXORKeyStream is XORKeyStream whose calls of minWorkerCTR and more
-// return once the workers have the input, and whose wait returns once dst
-// is complete (engine.StreamStarter): the page's thread can hash the input
-// meanwhile.
-func (s *ctr) StartXORKeyStream(dst, src []byte) (wait func()) {
+func (s *ctr) XORKeyStream(dst, src []byte) {
 	if len(dst) < len(src) {
 		panic("crypto/cipher: output smaller than input")
 	}
@@ -176,28 +170,23 @@ func (s *ctr) StartXORKeyStream(dst, src []byte) (wait func()) {
 		s.pos += uint64(n)
 	}
 	if len(src) == 0 {
-		return done
+		return
 	}
-	if s.key != nil && len(src) >= minWorkerCTR {
-		if wait := s.inWorkers(dst, src); wait != nil {
-			s.pos += uint64(len(src))
-			return wait
-		}
+	if s.key != nil && len(src) >= minWorkerCTR && s.inWorkers(dst, src) {
+		s.pos += uint64(len(src))
+		return
 	}
 	if s.key != nil && len(src) >= minCTR {
 		// dst is written only once WebCrypto has answered in full.
 		if err := s.key.CTR(context.Background(), s.counter(s.pos/aes.BlockSize), dst[:len(src)], src); err == nil {
 			s.pos += uint64(len(src))
-			return done
+			return
 		}
 		s.key = nil // WebCrypto failed once: Go from here on
 	}
 	cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize)).XORKeyStream(dst[:len(src)], src)
 	s.pos += uint64(len(src))
-	return done
 }
-
-func done() {}
 
 // minSeal is the least plaintext sent to the worker to seal: below it, Go
 // seals quicker than a message goes there and back.
@@ -217,33 +206,31 @@ func (subtle) StartSealChunks(key []byte, counter uint64, plaintext []byte, last
 	return browser.StartSealChunks(key, counter, plaintext, last)
 }
 
-// inWorkers has src encrypted to dst, from the current position (a whole
+// inWorkers encrypts src to dst, from the current position (a whole
 // block), in the console's workers: parts of at most ctrPart, given to
-// the workers in turn, all sent before it returns. wait writes dst; a
-// part a worker fails is encrypted there, in Go. It returns nil, with dst
+// the workers in turn, all sent before any answer is awaited. A part a
+// worker fails is encrypted here. It reports false, with dst
 // untouched, when there is no worker.
-func (s *ctr) inWorkers(dst, src []byte) (wait func()) {
+func (s *ctr) inWorkers(dst, src []byte) bool {
 	n := browser.Workers()
 	if n == 0 {
-		return nil
+		return false
 	}
 	part := min(ctrPart, (len(src)/n+aes.BlockSize-1)&^(aes.BlockSize-1))
 	type job struct {
 		off, end int
-		ctr      []byte
 		wait     func([]byte) error
 	}
 	var jobs []job
 	for off := 0; off < len(src); off += part {
 		end := min(off+part, len(src))
 		ctr := s.counter(s.pos/aes.BlockSize + uint64(off/aes.BlockSize))
-		jobs = append(jobs, job{off, end, ctr, browser.StartCTR(s.raw, ctr, src[off:end])})
+		jobs = append(jobs, job{off, end, browser.StartCTR(s.raw, ctr, src[off:end])})
 	}
-	return func() {
-		for _, j := range jobs {
-			if err := j.wait(dst[j.off:j.end]); err != nil {
-				cipher.NewCTR(s.block, j.ctr).XORKeyStream(dst[j.off:j.end], src[j.off:j.end])
-			}
+	for _, j := range jobs {
+		if err := j.wait(dst[j.off:j.end]); err != nil {
+			cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize+uint64(j.off/aes.BlockSize))).XORKeyStream(dst[j.off:j.end], src[j.off:j.end])
 		}
 	}
+	return true
 }
