@@ -26,6 +26,18 @@ type CreateOptions struct {
 	// position and reads it back from there. Nil means memory, which then
 	// holds the whole payload; pass a temporary file for large images.
 	Scratch io.ReadWriteSeeker
+	// ScratchInMemory says Scratch is memory that nothing but this call
+	// writes (the console's is): the payload is then copied out of it
+	// without hashing it a second time. Leave it false for a file: the
+	// copy is then checked against the hash taken as it was written.
+	// (A nil Scratch is memory of Create's own, and never hashed twice.)
+	ScratchInMemory bool
+	// ImageSigned says m.Image is the size and SHA256 TLV of the MCUboot
+	// image the caller has just made from the very bytes it passes
+	// (crypto/mcuimg's SignResult): the image's size and TLV are checked
+	// against it without hashing the image's contents a second time.
+	// Without it the contents are hashed and must match their TLV.
+	ImageSigned bool
 	// Rand is the randomness for ECDSA signatures; nil means crypto/rand.
 	// (age draws its file keys from crypto/rand itself.)
 	Rand io.Reader
@@ -74,6 +86,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 
 	var scratch io.ReadWriter
 	var start int64
+	recheck := opts.Scratch != nil && !opts.ScratchInMemory
 	if opts.Scratch != nil {
 		var err error
 		if start, err = opts.Scratch.Seek(0, io.SeekCurrent); err != nil {
@@ -83,7 +96,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	} else {
 		scratch = new(bytes.Buffer)
 	}
-	m, err := seal(ctx, scratch, image, m, opts.To, opts.Engine)
+	m, err := seal(ctx, scratch, image, m, opts.To, opts.Engine, opts.ImageSigned)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +109,49 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 			return nil, usererr.Errorf("bundle", "scratch: %w", err)
 		}
 	}
-	if err := writeBundle(ctx, w, s, io.LimitReader(scratch, m.Payload.Size), opts.Engine); err != nil {
+	payload := io.LimitReader(scratch, m.Payload.Size)
+	if !recheck {
+		if err := writePayload(ctx, w, s, payload); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := writeBundle(ctx, w, s, payload, opts.Engine); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// writePayload writes a .tfb as writeBundle does, from a payload that is
+// the one just sealed, in memory: it checks only its length.
+func writePayload(ctx context.Context, w io.Writer, s *Signed, payload io.Reader) error {
+	if err := WriteHeader(w, s); err != nil {
+		return err
+	}
+	cw := &countingWriter{w: w}
+	if err := copyChunks(ctx, cw, payload); err != nil {
+		var we *writeError
+		if errors.As(err, &we) {
+			return usererr.Errorf("bundle", "write payload: %w", we.err)
+		}
+		return err
+	}
+	if cw.n != s.manifest.Payload.Size {
+		return usererr.Errorf("", "%w: payload is %d bytes, the manifest says %d (truncated)", ErrPayloadMismatch, cw.n, s.manifest.Payload.Size)
+	}
+	return nil
+}
+
+// countingWriter counts what it passes on to w.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // validateTemplate validates the fields of m that the caller provides,
@@ -119,8 +171,8 @@ func validateTemplate(m Manifest) error {
 
 // seal drives a [Sealer] over the content read from image, a chunk at a
 // time, stopping when ctx is done, and returns the completed manifest.
-func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine) (Manifest, error) {
-	sl, err := newSealer(dst, m, to, eng)
+func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine, signed bool) (Manifest, error) {
+	sl, err := newSealer(dst, m, to, eng, signed)
 	if err != nil {
 		return Manifest{}, err
 	}

@@ -132,8 +132,11 @@ type contentCheck interface {
 
 // newContentCheck returns the check for m's image format. With fill, the
 // flash set's zero part digests are filled in m (Seal); without, every
-// part must match its digest (Decrypt).
-func newContentCheck(m *Manifest, fill bool, eng engine.Engine) contentCheck {
+// part must match its digest (Decrypt). With signed, an MCUboot image's
+// SHA256 TLV is m.Image's, which its caller computed over these very bytes
+// as it signed them: the contents are not hashed again (the TLV and the
+// size are still compared with m.Image).
+func newContentCheck(m *Manifest, fill, signed bool, eng engine.Engine) contentCheck {
 	h := engine.Or(eng)
 	if m.IsFlashSet() {
 		parts := m.Parts
@@ -142,8 +145,10 @@ func newContentCheck(m *Manifest, fill bool, eng engine.Engine) contentCheck {
 		}
 		return &flashSetCheck{parts: parts, fill: fill, all: h.NewSHA256(), cur: h.NewSHA256()}
 	}
-	c := &imageCheck{h: h.NewSHA256(), failFast: true}
-	return c
+	if signed {
+		return &imageCheck{signed: true, failFast: true}
+	}
+	return &imageCheck{h: h.NewSHA256(), failFast: true}
 }
 
 // flashSetCheck follows a flash set: the parts back to back, each checked

@@ -25,12 +25,14 @@ const (
 // protected TLVs), keeps the unprotected TLV area, and at the end finds the
 // SHA256 TLV. For an image whose payload is encrypted to the device, the
 // hash covers the plaintext MCUboot sees after decrypting, so only the TLV is
-// compared.
+// compared (and nothing is hashed past the header). Neither is an image
+// whose SHA256 TLV the caller vouches for (signed: see newContentCheck).
 type imageCheck struct {
 	hdr       [imageHeaderSize]byte
-	n         int64 // bytes seen
-	h         hash.Hash
-	hashedLen int64 // hdr_size + img_size + protect_tlv_size, once the header is in
+	n         int64     // bytes seen
+	h         hash.Hash // nil once the contents need no hash
+	signed    bool      // the caller made the TLV from these bytes
+	hashedLen int64     // hdr_size + img_size + protect_tlv_size, once the header is in
 	encrypted bool
 	tlvs      []byte // the unprotected TLV area, as far as it has arrived
 	tlvLen    int    // its length from the TLV info, once known
@@ -48,7 +50,9 @@ func (c *imageCheck) Write(p []byte) (int, error) {
 		switch {
 		case c.n < imageHeaderSize:
 			k := copy(c.hdr[c.n:], p)
-			c.h.Write(p[:k])
+			if c.h != nil {
+				c.h.Write(p[:k])
+			}
 			c.n += int64(k)
 			p = p[k:]
 			if c.n == imageHeaderSize {
@@ -56,7 +60,9 @@ func (c *imageCheck) Write(p []byte) (int, error) {
 			}
 		case c.n < c.hashedLen:
 			k := min(int64(len(p)), c.hashedLen-c.n)
-			c.h.Write(p[:k])
+			if c.h != nil {
+				c.h.Write(p[:k])
+			}
 			c.n += k
 			p = p[k:]
 		default:
@@ -96,6 +102,9 @@ func (c *imageCheck) parseHeader() {
 	}
 	c.hashedLen = int64(h.HeaderSize) + int64(h.ImageSize) + int64(h.ProtectedTLVSize)
 	c.encrypted = h.Flags.Encrypted()
+	if c.encrypted {
+		c.h = nil // its hash is never compared
+	}
 }
 
 func (c *imageCheck) parseTLVInfo() {
@@ -143,7 +152,7 @@ func (c *imageCheck) result() (ImageInfo, error) {
 	}
 	info := ImageInfo{Size: c.n}
 	copy(info.SHA256[:], tlv)
-	if !c.encrypted {
+	if !c.encrypted && !c.signed {
 		var sum Digest
 		c.h.Sum(sum[:0])
 		if subtle.ConstantTimeCompare(sum[:], tlv) != 1 {

@@ -47,12 +47,16 @@ type Sealer struct {
 // do not hash to its SHA256 TLV, or with [ErrImageMismatch] if it differs
 // from m.Image. dst then holds a partial payload to discard.
 func Seal(dst io.Writer, m Manifest, to Recipients) (*Sealer, error) {
-	return newSealer(dst, m, to, nil)
+	return newSealer(dst, m, to, nil, false)
 }
 
 // newSealer is Seal with the content's and the payload's SHA-256 computed
-// by eng.
-func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine) (*Sealer, error) {
+// by eng; with signed, m.Image is the image its caller has just signed
+// from the bytes it writes (see CreateOptions.ImageSigned).
+func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine, signed bool) (*Sealer, error) {
+	if signed && (m.Image == ImageInfo{} || m.IsFlashSet()) {
+		return nil, usererr.New("bundle", "an image signed by the caller, but no image size and SHA256 TLV for it")
+	}
 	list, names, passphrase, err := to.ageRecipients()
 	if err != nil {
 		return nil, err
@@ -63,7 +67,7 @@ func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine) (*Se
 	if s.aw, err = ageEncrypt(s.ph, eng, list...); err != nil {
 		return nil, usererr.Errorf("bundle", "encrypt: %w", err)
 	}
-	s.ic = newContentCheck(&s.m, true, eng)
+	s.ic = newContentCheck(&s.m, true, signed, eng)
 	return s, nil
 }
 
@@ -177,7 +181,7 @@ func DecryptWith(ctx context.Context, dst io.Writer, payload io.Reader, m *Manif
 		}
 		return payloadFailure(ctx, src, pv, err)
 	}
-	ic := newContentCheck(m, false, eng)
+	ic := newContentCheck(m, false, false, eng)
 	if err := copyChunks(ctx, io.MultiWriter(ic, dst), ar); err != nil {
 		var we *writeError
 		switch {

@@ -238,7 +238,7 @@ func (r *remoteInput) add(blocks []safejs.Value) error {
 		if err != nil {
 			return wrapErr(err)
 		}
-		if err := r.w.post(map[string]any{"op": "add", "id": r.id, "data": buf}, []any{buf}); err != nil {
+		if err := r.w.post(map[string]any{"op": "add", "id": r.id, "data": buf, "block": sinkBlock}, []any{buf}); err != nil {
 			return err
 		}
 	}

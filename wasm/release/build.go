@@ -116,18 +116,20 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	opts.Version = imgVer
 	opts.SecurityCounter = in.SecurityCounter
 	start := time.Now()
-	// The image, the ciphertext (in scratch) and the bundle are allocated
-	// together, before the work: each allocation this large may start a
-	// garbage collection, whose marking runs on the page's thread in one
-	// piece, so three of them spread over the work were three stalls.
+	// The image and the bundle are allocated together, before the work:
+	// each allocation this large may start a garbage collection, whose
+	// marking runs on the page's thread in one piece, so allocations
+	// spread over the work were as many stalls. The bundle is built in
+	// place: the ciphertext goes to scratch after room for the header and
+	// manifest, which go in front of it once signed (see inPlace).
 	imgCap := len(payload) + 64<<10
-	var img, out bytes.Buffer
+	var img bytes.Buffer
 	img.Grow(imgCap)
-	out.Grow(imgCap + imgCap/64 + 4096)
-	scratchBuf := make([]byte, 0, imgCap+imgCap/64+4096)
+	scratchBuf := make([]byte, headRoom, headRoom+imgCap+imgCap/64+4096)
 	src := &yieldingReader{ctx: ctx, r: bytes.NewReader(payload), yield: yield, stage: StageSign,
 		total: int64(len(payload)), progress: progress}
-	if _, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts); err != nil {
+	res, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts)
+	if err != nil {
 		return nil, usererr.Errorf("release", "signing the image: %w", err)
 	}
 	signTime := time.Since(start)
@@ -141,19 +143,70 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if in.SecurityCounter != nil {
 		m.SecurityCounter = *in.SecurityCounter
 	}
+	// The image was hashed as it was signed, just above: the bundle takes
+	// its SHA256 TLV from there instead of hashing the image again.
+	signed := res.HashType == mcuimg.TLVSHA256 && len(res.Hash) == len(m.Image.SHA256)
+	if signed {
+		m.Image = bundle.ImageInfo{Size: int64(img.Len()), SHA256: bundle.Digest(res.Hash)}
+	}
 	imgSrc := &yieldingReader{ctx: ctx, r: bytes.NewReader(img.Bytes()), yield: yield, stage: StageEncrypt,
 		total: int64(img.Len()), progress: progress}
 	// The ciphertext waits in scratch while the manifest is signed, then
-	// is copied (and hashed again) after it: yield there too.
-	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf}
-	s, err := bundle.Create(ctx, &out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch, Engine: opts.Engine})
+	// is copied after it: yield there too. The scratch is this function's
+	// memory, so the copy is not hashed a second time.
+	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf, off: headRoom}
+	out := &inPlace{scratch: scratch}
+	s, err := bundle.Create(ctx, out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch,
+		ScratchInMemory: true, ImageSigned: signed, Engine: opts.Engine})
 	if err != nil {
 		return nil, usererr.Errorf("release", "%w", err)
+	}
+	tfb, err := out.bundle()
+	if err != nil {
+		return nil, err
 	}
 	man, err := s.VerifyIntegrity()
 	if err != nil {
 		return nil, usererr.Errorf("release", "the new manifest does not verify: %w", err)
 	}
-	return &Built{Image: img.Bytes(), Bundle: out.Bytes(), Manifest: man, KeyID: s.KeyID(),
+	return &Built{Image: img.Bytes(), Bundle: tfb, Manifest: man, KeyID: s.KeyID(),
 		SignTime: signTime, EncryptTime: time.Since(start)}, nil
+}
+
+// headRoom is the room left in front of the ciphertext in scratch for the
+// bundle's header and signed manifest (a few KiB).
+const headRoom = 64 << 10
+
+// inPlace is where bundle.Create writes the bundle: the header and the
+// signed manifest, kept here, then the payload, which Create copies out of
+// scratch, where it already is in place: only counted. bundle then puts
+// the header in front of the payload in scratch's buffer, without a copy
+// of the payload.
+type inPlace struct {
+	scratch *yieldingScratch
+	head    []byte
+	payload int
+}
+
+func (w *inPlace) Write(p []byte) (int, error) {
+	if !w.scratch.read {
+		w.head = append(w.head, p...)
+		return len(p), nil
+	}
+	w.payload += len(p)
+	return len(p), nil
+}
+
+// bundle returns the bundle Create wrote.
+func (w *inPlace) bundle() ([]byte, error) {
+	payload := w.scratch.buf[headRoom:]
+	if w.payload != len(payload) {
+		return nil, usererr.Errorf("release", "the bundle's payload is %d bytes, scratch holds %d", w.payload, len(payload))
+	}
+	if len(w.head) > headRoom {
+		return append(w.head, payload...), nil
+	}
+	start := headRoom - len(w.head)
+	copy(w.scratch.buf[start:], w.head)
+	return w.scratch.buf[start:], nil
 }

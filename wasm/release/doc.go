@@ -123,6 +123,7 @@ type yieldingScratch struct {
 	yield Yield
 	buf   []byte
 	off   int
+	read  bool // Read was called
 	pace  pacer
 }
 
@@ -139,6 +140,7 @@ func (s *yieldingScratch) Read(p []byte) (int, error) {
 	if err := s.ctx.Err(); err != nil {
 		return 0, err
 	}
+	s.read = true
 	if s.off >= len(s.buf) {
 		return 0, io.EOF
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,14 @@ func TestBuildVerifyOpen(t *testing.T) {
 	if !bytes.Equal(img, b.Image) {
 		t.Error("the opened image differs from the signed one")
 	}
+	// The whole .tfb, as the server stores it: header, manifest, payload.
+	var whole bytes.Buffer
+	if _, err := bundle.Open(ctx, &whole, bytes.NewReader(b.Bundle), bundle.OpenOptions{Trusted: trusted, Identities: []age.Identity{tech}}); err != nil {
+		t.Fatalf("bundle.Open of the built .tfb: %v", err)
+	}
+	if !bytes.Equal(whole.Bytes(), b.Image) {
+		t.Error("the built .tfb opens to another image")
+	}
 	if _, err := Open(ctx, c, payload, []age.Identity{other}, nil, nil); !errors.Is(err, bundle.ErrNoIdentity) {
 		t.Errorf("Open with a foreign identity: err = %v, want ErrNoIdentity", err)
 	}
@@ -163,5 +172,30 @@ func TestBuildFromIntelHex(t *testing.T) {
 	}
 	if !bytes.Equal(b.Image, readFile(t, "app-ed25519.signed.bin")) {
 		t.Error("the image signed from the .hex differs from imgtool's of the .bin")
+	}
+}
+
+// The bundle is built in place, its header in front of the payload in
+// scratch; a header larger than the room left for it (release notes at
+// their longest) is joined to the payload instead. Both open.
+func TestBuildHeaderRoom(t *testing.T) {
+	ctx := context.Background()
+	tech, _ := age.GenerateX25519Identity()
+	for _, notes := range []string{"short", strings.Repeat("n", bundle.MaxNotesLen)} {
+		in := imgtoolInput(t, tech.Recipient().String())
+		in.Notes = notes
+		b, err := Build(ctx, in, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var img bytes.Buffer
+		m, err := bundle.Open(ctx, &img, bytes.NewReader(b.Bundle), bundle.OpenOptions{
+			Trusted: []crypto.PublicKey{in.Key.Public().Crypto()}, Identities: []age.Identity{tech}})
+		if err != nil {
+			t.Fatalf("%d bytes of notes: %v", len(notes), err)
+		}
+		if m.Notes != notes || !bytes.Equal(img.Bytes(), b.Image) {
+			t.Errorf("%d bytes of notes: the bundle opens to other notes or another image", len(notes))
+		}
 	}
 }
