@@ -194,11 +194,11 @@ func TestStripLinesRefuses(t *testing.T) {
 	}
 }
 
-// TestStripLinesRunsGo links a Go program for js/wasm, strips its file and
-// line tables and runs it under Node: panics recover, stacks grow, the
-// garbage collector scans frames, goroutines switch, and stack traces name
-// every function with "?" for its file.
-func TestStripLinesRunsGo(t *testing.T) {
+// stackProg links testdata/stackprog for js/wasm and returns its module
+// and a function that runs a module under Node and returns its output. It
+// skips under -short and without Node.
+func stackProg(t *testing.T) (module []byte, run func([]byte) string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("links a program for js/wasm and runs it under Node")
 	}
@@ -210,28 +210,36 @@ func TestStripLinesRunsGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	module := filepath.Join(dir, "prog.wasm")
-	build := exec.Command("go", "build", "-o", module, "./testdata/stackprog")
+	path := filepath.Join(dir, "prog.wasm")
+	build := exec.Command("go", "build", "-o", path, "./testdata/stackprog")
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
-	b, err := os.ReadFile(module)
-	if err != nil {
+	if module, err = os.ReadFile(path); err != nil {
 		t.Fatal(err)
 	}
-	run := func(b []byte) string {
+	exe := filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "go_js_wasm_exec")
+	return module, func(b []byte) string {
 		t.Helper()
 		path := filepath.Join(dir, "run.wasm")
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "go_js_wasm_exec"), path).CombinedOutput()
+		out, err := exec.Command(exe, path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("run: %v\n%s", err, out)
 		}
 		return string(out)
 	}
+}
+
+// TestStripLinesRunsGo links a Go program for js/wasm, strips its file and
+// line tables and runs it under Node: panics recover, stacks grow, the
+// garbage collector scans frames, goroutines switch, and stack traces name
+// every function with "?" for its file.
+func TestStripLinesRunsGo(t *testing.T) {
+	b, run := stackProg(t)
 	full := run(b)
 	stripped, stats, err := StripLines(b)
 	if err != nil {

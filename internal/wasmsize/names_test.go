@@ -3,9 +3,6 @@ package wasmsize
 import (
 	"bytes"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -133,39 +130,7 @@ func TestNamesFile(t *testing.T) {
 // traces hiding the runtime's frames), and its names file turns the short
 // names it prints back into the full ones.
 func TestStripNamesRunsGo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("links a program for js/wasm and runs it under Node")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not installed (make test-deps installs it)")
-	}
-	goroot, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	module := filepath.Join(dir, "prog.wasm")
-	build := exec.Command("go", "build", "-o", module, "./testdata/stackprog")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(module)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(b []byte) string {
-		t.Helper()
-		path := filepath.Join(dir, "run.wasm")
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "go_js_wasm_exec"), path).CombinedOutput()
-		if err != nil {
-			t.Fatalf("run: %v\n%s", err, out)
-		}
-		return string(out)
-	}
+	b, run := stackProg(t)
 	lines, _, err := StripLines(b)
 	if err != nil {
 		t.Fatal(err)
