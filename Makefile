@@ -24,7 +24,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
 	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/... ./devices/esprom/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/... ./wasm/link
+WASM_PKGS ?= ./crypto/... ./devices/esprom/... ./internal/blocks/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/... ./wasm/link
 
 .PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench screenshots clean
 
