@@ -98,7 +98,7 @@ func ElementByID(id string) (safejs.Value, error) {
 	return el, nil
 }
 
-// readChunk is how much of a file ReadAll copies at a time.
+// readChunk is how much of a file ReadAll and ReadBlocks copy at a time.
 const readChunk = 4 << 20
 
 // ReadAll reads the whole file into memory, chunk by chunk, calling
@@ -109,35 +109,90 @@ func (f File) ReadAll(ctx context.Context, max int64, progress func(done, total 
 		return nil, usererr.Errorf("browser", "%s is %d bytes, more than the %d allowed", f.Name, f.Size, max)
 	}
 	out := make([]byte, f.Size)
+	// Copy straight into place: no garbage the size of the file.
+	err := f.read(ctx, progress, func(off int64, u8 safejs.Value) (int, error) {
+		return safejs.CopyBytesToGo(out[off:], u8)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReadBlocks reads the whole file as ReadAll does, into blocks of at most
+// block bytes (with a full block before each other): one contiguous slice
+// the size of a long file is zeroed by Go's runtime in one piece, which
+// stalls the page (see trustforge/internal/blocks).
+func (f File) ReadBlocks(ctx context.Context, max int64, block int, progress func(done, total int64)) ([][]byte, error) {
+	if max > 0 && f.Size > max {
+		return nil, usererr.Errorf("browser", "%s is %d bytes, more than the %d allowed", f.Name, f.Size, max)
+	}
+	var out [][]byte
+	err := f.read(ctx, progress, func(off int64, u8 safejs.Value) (int, error) {
+		n, err := u8.Length()
+		if err != nil {
+			return 0, wrapErr(err)
+		}
+		done := 0
+		for done < n {
+			if len(out) == 0 || len(out[len(out)-1]) == cap(out[len(out)-1]) {
+				out = append(out, make([]byte, 0, min(int64(block), f.Size-off-int64(done))))
+			}
+			last := out[len(out)-1]
+			k := min(cap(last)-len(last), n-done)
+			part, err := Call(u8, "subarray", done, done+k)
+			if err != nil {
+				return done, err
+			}
+			got, err := safejs.CopyBytesToGo(last[len(last):len(last)+k], part)
+			out[len(out)-1] = last[:len(last)+got]
+			done += got
+			if err != nil || got != k {
+				return done, err
+			}
+		}
+		return done, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// read reads the file readChunk at a time, handing each piece, a
+// Uint8Array, to put with its offset; put returns how many bytes it took.
+func (f File) read(ctx context.Context, progress func(done, total int64), put func(off int64, u8 safejs.Value) (int, error)) error {
 	for off := int64(0); off < f.Size; off += readChunk {
 		end := min(off+readChunk, f.Size)
 		part, err := Call(f.v, "slice", off, end)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p, err := Call(part, "arrayBuffer")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		buf, err := Await(ctx, p)
 		if err != nil {
-			return nil, usererr.Errorf("browser", "reading %s: %w", f.Name, err)
+			return usererr.Errorf("browser", "reading %s: %w", f.Name, err)
 		}
-		// Copy straight into place: no garbage the size of the file.
 		u8, err := asUint8Array(buf)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		n, err := safejs.CopyBytesToGo(out[off:end], u8)
+		if n, err := u8.Length(); err != nil || int64(n) != end-off {
+			return usererr.Errorf("browser", "%s changed while it was read", f.Name)
+		}
+		n, err := put(off, u8)
 		if err != nil {
-			return nil, wrapErr(err)
+			return wrapErr(err)
 		}
 		if int64(n) != end-off {
-			return nil, usererr.Errorf("browser", "%s changed while it was read", f.Name)
+			return usererr.Errorf("browser", "%s changed while it was read", f.Name)
 		}
 		if progress != nil {
 			progress(end, f.Size)
 		}
 	}
-	return out, nil
+	return nil
 }

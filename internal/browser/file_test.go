@@ -56,7 +56,9 @@ func TestWaitEvent(t *testing.T) {
 	Call(target, "dispatchEvent", eval(t, `return new Event("done")`))
 }
 
-func TestFileReadAll(t *testing.T) {
+// blobFile returns a File of two reads' chunks and some, and its bytes.
+func blobFile(t *testing.T) (File, []byte) {
+	t.Helper()
 	want := make([]byte, readChunk*2+12345)
 	for i := range want {
 		want[i] = byte(i * 7)
@@ -69,6 +71,11 @@ func TestFileReadAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, want
+}
+
+func TestFileReadAll(t *testing.T) {
+	f, want := blobFile(t)
 	if f.Size != int64(len(want)) {
 		t.Fatalf("size %d, want %d", f.Size, len(want))
 	}
@@ -88,6 +95,32 @@ func TestFileReadAll(t *testing.T) {
 	}
 	if _, err := NewFile(eval(t, `return {}`)); err == nil {
 		t.Error("a plain object was taken for a file")
+	}
+}
+
+func TestFileReadBlocks(t *testing.T) {
+	f, want := blobFile(t)
+	// Blocks that divide a read's chunk, that do not, and one larger.
+	for _, block := range []int{1 << 20, 3<<20 + 5, 5 << 20} {
+		var calls []int64
+		got, err := f.ReadBlocks(context.Background(), 0, block, func(done, total int64) { calls = append(calls, done) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if joined := bytes.Join(got, nil); !bytes.Equal(joined, want) {
+			t.Errorf("%d-byte blocks: read %d bytes that differ from the blob's %d", block, len(joined), len(want))
+		}
+		for i, b := range got {
+			if len(b) > block || (i < len(got)-1 && len(b) != block) {
+				t.Errorf("%d-byte blocks: block %d of %d holds %d bytes", block, i, len(got), len(b))
+			}
+		}
+		if len(calls) != 3 || calls[2] != int64(len(want)) {
+			t.Errorf("progress calls %v, want 3 ending at %d", calls, len(want))
+		}
+	}
+	if _, err := f.ReadBlocks(context.Background(), 100, 1<<20, nil); err == nil {
+		t.Error("a file over the size bound was read")
 	}
 }
 

@@ -3,7 +3,9 @@
 package browser
 
 import (
+	"bytes"
 	"context"
+	"time"
 
 	"trustforge/internal/usererr"
 
@@ -15,9 +17,10 @@ type Request struct {
 	Method string            // "POST", "PUT", ...
 	URL    string            // absolute, or relative to the page
 	Header map[string]string // request headers
-	// Body is copied into JavaScript memory: a long one in pieces, with
-	// the page given a turn between them (see bodyToJS).
-	Body []byte
+	// Body is the request body in parts, sent one after another (nil:
+	// none). It is copied into JavaScript memory a piece at a time, with
+	// the page given turns between pieces (see bodyToJS).
+	Body [][]byte
 	// Progress, when set, is called as the body uploads with the bytes
 	// sent so far and the total. It runs in a browser event handler: it
 	// must not block.
@@ -111,38 +114,50 @@ func Send(ctx context.Context, req Request) (*Response, error) {
 	return resp, nil
 }
 
-// Bodies longer than blobPiece are copied out of the WebAssembly memory
-// blobPiece at a time, each piece into a Blob, with the page given a turn
-// between pieces; the request sends the Blob made of them, which joins
-// them without copying. Copying a 64 MiB bundle in one call, then sending
-// it, froze the page for over a second.
-const blobPiece = 4 << 20
+// A body longer than blobPiece is copied out of the WebAssembly memory
+// at most blobPiece at a time, each piece into a Blob, with the page given
+// a turn once blobYieldEvery has passed since the last; the request sends
+// the Blob made of them, which joins them without copying. Copying a
+// 64 MiB bundle in one call, then sending it, froze the page for over a
+// second, and 4 MiB pieces (a Uint8Array then a Blob of that size each)
+// still held it for tens of milliseconds on a loaded machine.
+const (
+	blobPiece      = 1 << 20
+	blobYieldEvery = 16 * time.Millisecond
+)
 
-// bodyToJS returns b as a request body: a Uint8Array, or a Blob when b is
-// longer than blobPiece.
-func bodyToJS(ctx context.Context, b []byte) (safejs.Value, error) {
-	if len(b) <= blobPiece {
-		return BytesToJS(b)
+// bodyToJS returns parts, joined, as a request body: a Uint8Array, or a
+// Blob when they are longer than blobPiece.
+func bodyToJS(ctx context.Context, parts [][]byte) (safejs.Value, error) {
+	total := 0
+	for _, p := range parts {
+		total += len(p)
 	}
 	blobCtor, err := safejs.Global().Get("Blob")
-	if err != nil || blobCtor.Type() != safejs.TypeFunction {
-		return BytesToJS(b)
+	if total <= blobPiece || err != nil || blobCtor.Type() != safejs.TypeFunction {
+		return BytesToJS(bytes.Join(parts, nil))
 	}
 	var pieces []any
-	for len(b) > 0 {
-		k := min(len(b), blobPiece)
-		u8, err := BytesToJS(b[:k])
-		if err != nil {
-			return safejs.Undefined(), err
-		}
-		piece, err := blobCtor.New([]any{u8})
-		if err != nil {
-			return safejs.Undefined(), wrapErr(err)
-		}
-		pieces = append(pieces, piece)
-		b = b[k:]
-		if err := Yield(ctx); err != nil {
-			return safejs.Undefined(), err
+	last := time.Now()
+	for _, b := range parts {
+		for len(b) > 0 {
+			k := min(len(b), blobPiece)
+			u8, err := BytesToJS(b[:k])
+			if err != nil {
+				return safejs.Undefined(), err
+			}
+			piece, err := blobCtor.New([]any{u8})
+			if err != nil {
+				return safejs.Undefined(), wrapErr(err)
+			}
+			pieces = append(pieces, piece)
+			b = b[k:]
+			if time.Since(last) >= blobYieldEvery {
+				if err := Yield(ctx); err != nil {
+					return safejs.Undefined(), err
+				}
+				last = time.Now()
+			}
 		}
 	}
 	all, err := blobCtor.New(pieces)
