@@ -19,6 +19,7 @@ import (
 	"trustforge/crypto/mcuimg"
 	"trustforge/devices/sim"
 	"trustforge/e2e/driver"
+	"trustforge/internal/blocks"
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
 )
@@ -155,7 +156,7 @@ func (f *fleet) releaseOn(tb testing.TB, channel, v string, size int, hardware .
 	fw := make([]byte, size)
 	rand.Read(fw)
 	built, err := release.Build(context.Background(), release.Input{
-		Firmware:   fw,
+		Firmware:   blocks.Of(fw),
 		Key:        f.key,
 		Image:      mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true},
 		Product:    f.product,
@@ -188,7 +189,7 @@ func (f *fleet) publish(tb testing.TB, b *release.Built) client.Release {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rel, err := api.Publish(context.Background(), b.Bundle, nil)
+	rel, err := api.Publish(context.Background(), b.Bundle.Blocks(), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

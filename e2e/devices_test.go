@@ -36,7 +36,7 @@ func TestDevicesFlashRelease(t *testing.T) {
 	}
 
 	rel := f.release(t, "1.1.0", 48<<10, simHardware)
-	setFile(t, ctx, "upload-file", writeFile(t, "thermo-1.1.0.tfb", rel.Bundle))
+	setFile(t, ctx, "upload-file", writeFile(t, "thermo-1.1.0.tfb", rel.Bundle.Bytes()))
 	waitFor(t, ctx, "#upload-file-info")
 	hasText(t, ctx, "upload-file-info", "verified")
 	click(t, ctx, "upload-start")

@@ -51,7 +51,7 @@ func TestDFUZephyrSlotOverWebUSB(t *testing.T) {
 
 	built := f.release(t, "1.1.0", 40<<10)
 	choose(t, ctx, "dfu-target", "1")
-	setFile(t, ctx, "dfu-file", writeFile(t, "thermo-1.1.0.tfb", built.Bundle))
+	setFile(t, ctx, "dfu-file", writeFile(t, "thermo-1.1.0.tfb", built.Bundle.Bytes()))
 	waitText(t, ctx, "dfu-file-info", "release "+f.product+" 1.1.0 (verified")
 	click(t, ctx, "dfu-write")
 	waitText(t, ctx, "dfu-message", "into image-1, read back and compared: identical")

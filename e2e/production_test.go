@@ -314,7 +314,7 @@ func publishEngineerRelease(tb testing.TB, product string, key *keys.PrivateKey,
 	var tok struct{ Token string }
 	json.Unmarshal(body, &tok)
 	ci := &client.Client{BaseURL: env.server.URL, Token: tok.Token}
-	rel, err := ci.Publish(ctx, tfb.Bytes(), nil)
+	rel, err := ci.Publish(ctx, [][]byte{tfb.Bytes()}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func TestStationDFUBoards(t *testing.T) {
 
 	built := f.release(t, "1.1.0", 40<<10)
 	rel := f.publish(t, built)
-	pkg := stationPackage(t, f, stationUser, rel, built.Image, 3, production.DFU{ReadOutProtection: true})
+	pkg := stationPackage(t, f, stationUser, rel, built.Image.Bytes(), 3, production.DFU{ReadOutProtection: true})
 	if err := line.Open(pkg.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestStationDFUBoards(t *testing.T) {
 	if r := zb.Running(); r.Version.String() != "1.1.0+0" || !r.Confirmed {
 		t.Errorf("the Zephyr board runs %+v", r)
 	}
-	if got, err := zb.ReadSlot(0, len(built.Image)); err != nil || !bytes.Equal(got, built.Image) {
+	if got, err := zb.ReadSlot(0, len(built.Image.Bytes())); err != nil || !bytes.Equal(got, built.Image.Bytes()) {
 		t.Errorf("the Zephyr board's primary slot does not hold the release's image (%v)", err)
 	}
 	// Provisioned over its USB SMP interface: its certificate carries its
@@ -149,7 +149,7 @@ func TestStationDFUBoards(t *testing.T) {
 		!strings.Contains(sr.Detail, "RDP level 1") || !strings.Contains(sr.Detail, "refuses to read") {
 		t.Errorf("the confirmed STM32: %+v", sr)
 	}
-	if !bytes.Equal(st.Flash()[:len(built.Image)], built.Image) {
+	if !bytes.Equal(st.Flash()[:len(built.Image.Bytes())], built.Image.Bytes()) {
 		t.Error("the STM32's flash does not hold the release's image")
 	}
 	if st.RDP() != dfu.RDP1 {
@@ -273,7 +273,7 @@ func TestStationDFUUnplugged(t *testing.T) {
 	line := enrolStation(t, sctx, stationUser, "DFU unplug station")
 	built := f.release(t, "1.1.0", 60<<10)
 	rel := f.publish(t, built)
-	pkg := stationPackage(t, f, stationUser, rel, built.Image, 1, production.DFU{})
+	pkg := stationPackage(t, f, stationUser, rel, built.Image.Bytes(), 1, production.DFU{})
 	if err := line.Open(pkg.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestStationDFUUnplugged(t *testing.T) {
 	if r := zb.Running(); r.Version.String() != "1.1.0+0" || !r.Confirmed {
 		t.Errorf("the board runs %+v, want 1.1.0 confirmed", r)
 	}
-	if got, err := zb.ReadSlot(0, len(built.Image)); err != nil || !bytes.Equal(got, built.Image) {
+	if got, err := zb.ReadSlot(0, len(built.Image.Bytes())); err != nil || !bytes.Equal(got, built.Image.Bytes()) {
 		t.Errorf("the board's primary slot does not hold the release's image (%v)", err)
 	}
 	if n := auditCount(t, "production.ticket", pkg.ID); n != 1 {

@@ -111,7 +111,7 @@ func TestTechnicianUpdatesOffline(t *testing.T) {
 // image, and each refusal is reported.
 func TestTechnicianRefusals(t *testing.T) {
 	f := newFleet(t)
-	good := f.release(t, "1.1.0", 32<<10).Bundle
+	good := f.release(t, "1.1.0", 32<<10).Bundle.Bytes()
 	n := int(binary.BigEndian.Uint32(good[10:14]))
 	tampered := bytes.Clone(good)
 	tampered[bundle.HeaderSize+n+200] ^= 0x40 // a byte of the encrypted payload
@@ -122,7 +122,7 @@ func TestTechnicianRefusals(t *testing.T) {
 		reason  string
 	}{
 		{"downgrade", "1.2.0", good, "newer than release 1.1.0: downgrades are not allowed"},
-		{"other hardware", "1.0.0", f.release(t, "1.3.0", 32<<10, "thermo_rev_a").Bundle, "for thermo_rev_a, but this board is " + simHardware},
+		{"other hardware", "1.0.0", f.release(t, "1.3.0", 32<<10, "thermo_rev_a").Bundle.Bytes(), "for thermo_rev_a, but this board is " + simHardware},
 		{"tampered", "1.0.0", tampered, "does not match its signed manifest"},
 	}
 	ctx, _ := newTab(t)

@@ -180,7 +180,7 @@ func (f *fleet) publishFlashSet(t *testing.T, version string, parts []bundle.Par
 	if err != nil {
 		t.Fatal(err)
 	}
-	rel, err := api.Publish(context.Background(), tfb.Bytes(), nil)
+	rel, err := api.Publish(context.Background(), [][]byte{tfb.Bytes()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,9 +37,10 @@ const CSRFHeader = "X-CSRF-Token"
 // with errors.Is(err, apiwire.CodeBadCredentials); show its Message.
 type Error = apiwire.Error
 
-// Uploader sends a request with a body and reports upload progress.
+// Uploader sends a request with a body, given in parts sent one after
+// another, and reports upload progress.
 type Uploader interface {
-	Upload(ctx context.Context, method, url string, header map[string]string, body []byte,
+	Upload(ctx context.Context, method, url string, header map[string]string, body [][]byte,
 		progress func(sent, total int64)) (status int, contentType string, respBody []byte, err error)
 }
 

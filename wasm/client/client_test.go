@@ -22,6 +22,7 @@ import (
 	"trustforge/crypto/mcuimg"
 	"trustforge/devices/esprom"
 	"trustforge/internal/apiwire"
+	"trustforge/internal/blocks"
 	"trustforge/server/api"
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
@@ -123,7 +124,7 @@ func TestClientAgainstTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	built, err := release.Build(ctx, release.Input{
-		Firmware: bytes.Repeat([]byte("firmware"), 8192), Key: key,
+		Firmware: blocks.Of(bytes.Repeat([]byte("firmware"), 8192)), Key: key,
 		Image:   mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true},
 		Product: "thermo", Channel: "beta", Version: "1.0.0", Recipients: []string{rs[0].Recipient}, Now: time.Now(),
 	}, nil, nil)
@@ -131,17 +132,21 @@ func TestClientAgainstTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var last, total int64
-	rel, err := eng.Publish(ctx, built.Bundle, func(sent, all int64) { last, total = sent, all })
+	// The bundle goes in its parts: the header, then the payload's.
+	if n := len(built.Bundle.Blocks()); n < 2 {
+		t.Fatalf("the bundle is in %d parts, want the header's and the payload's", n)
+	}
+	rel, err := eng.Publish(ctx, built.Bundle.Blocks(), func(sent, all int64) { last, total = sent, all })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last != int64(len(built.Bundle)) || total != last {
-		t.Errorf("progress ended at %d of %d, want %d", last, total, len(built.Bundle))
+	if last != built.Bundle.Len() || total != last {
+		t.Errorf("progress ended at %d of %d, want %d", last, total, built.Bundle.Len())
 	}
 	if rel.Signer != k.Fingerprint || rel.Version != "1.0.0" {
 		t.Errorf("release %+v", rel)
 	}
-	if _, err := eng.Publish(ctx, built.Bundle, nil); !errors.Is(err, apiwire.CodeExists) {
+	if _, err := eng.Publish(ctx, built.Bundle.Blocks(), nil); !errors.Is(err, apiwire.CodeExists) {
 		t.Errorf("publishing twice: err = %v, want exists", err)
 	}
 
@@ -164,12 +169,12 @@ func TestClientAgainstTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	img, err := release.Open(ctx, c, payload, []age.Identity{id}, nil, nil)
-	if err != nil || !bytes.Equal(img, built.Image) {
-		t.Fatalf("Open: %v (image equal: %v)", err, bytes.Equal(img, built.Image))
+	if err != nil || !bytes.Equal(img, built.Image.Bytes()) {
+		t.Fatalf("Open: %v (image equal: %v)", err, bytes.Equal(img, built.Image.Bytes()))
 	}
 	whole, err := tech.Bundle(ctx, list[0].ID, 1<<30, nil)
-	if err != nil || !bytes.Equal(whole, built.Bundle) {
-		t.Errorf("Bundle: %v (equal: %v)", err, bytes.Equal(whole, built.Bundle))
+	if err != nil || !bytes.Equal(whole, built.Bundle.Bytes()) {
+		t.Errorf("Bundle: %v (equal: %v)", err, bytes.Equal(whole, built.Bundle.Bytes()))
 	}
 
 	// Promote and yank, as the engineer.

@@ -1,10 +1,11 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"slices"
 
 	"trustforge/internal/apiwire"
 	"trustforge/internal/usererr"
@@ -86,9 +87,10 @@ func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
 	return out.Releases, err
 }
 
-// Publish uploads a complete .tfb bundle, calling progress (when not nil)
-// as it uploads.
-func (c *Client) Publish(ctx context.Context, bundle []byte, progress func(sent, total int64)) (Release, error) {
+// Publish uploads a complete .tfb bundle, given in parts sent one after
+// another (as the console builds it: see trustforge/internal/blocks),
+// calling progress (when not nil) as it uploads.
+func (c *Client) Publish(ctx context.Context, bundle [][]byte, progress func(sent, total int64)) (Release, error) {
 	var rel Release
 	path := apiwire.PublishRelease.Path()
 	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
@@ -117,13 +119,18 @@ func (c *Client) Publish(ctx context.Context, bundle []byte, progress func(sent,
 	return rel, nil
 }
 
-func (c *Client) uploadHTTP(ctx context.Context, path string, h map[string]string, data []byte, progress func(sent, total int64)) (int, []byte, error) {
-	body := &countingReader{r: bytes.NewReader(data), total: int64(len(data)), progress: progress}
+func (c *Client) uploadHTTP(ctx context.Context, path string, h map[string]string, parts [][]byte, progress func(sent, total int64)) (int, []byte, error) {
+	var size int64
+	for _, p := range parts {
+		size += int64(len(p))
+	}
+	data := net.Buffers(slices.Clone(parts))
+	body := &countingReader{r: &data, total: size, progress: progress}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	req.ContentLength = int64(len(data))
+	req.ContentLength = size
 	for k, v := range h {
 		req.Header.Set(k, v)
 	}

@@ -36,9 +36,9 @@ func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(s
 		err    error
 	)
 	if c.Uploader != nil {
-		status, _, body, err = c.Uploader.Upload(ctx, http.MethodPost, c.BaseURL+path, h, tfp, progress)
+		status, _, body, err = c.Uploader.Upload(ctx, http.MethodPost, c.BaseURL+path, h, [][]byte{tfp}, progress)
 	} else {
-		status, body, err = c.uploadHTTP(ctx, path, h, tfp, progress)
+		status, body, err = c.uploadHTTP(ctx, path, h, [][]byte{tfp}, progress)
 	}
 	if err != nil {
 		if ctx.Err() != nil {

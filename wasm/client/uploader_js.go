@@ -15,7 +15,7 @@ func DefaultUploader() Uploader { return xhrUploader{} }
 
 type xhrUploader struct{}
 
-func (xhrUploader) Upload(ctx context.Context, method, url string, header map[string]string, body []byte,
+func (xhrUploader) Upload(ctx context.Context, method, url string, header map[string]string, body [][]byte,
 	progress func(sent, total int64)) (int, string, []byte, error) {
 	resp, err := browser.Send(ctx, browser.Request{Method: method, URL: url, Header: header, Body: body, Progress: progress})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"trustforge/crypto/pki"
 	"trustforge/crypto/production"
 	"trustforge/crypto/vault"
+	"trustforge/internal/blocks"
 	"trustforge/wasm/client"
 	"trustforge/wasm/release"
 	"trustforge/wasm/storage"
@@ -78,13 +79,14 @@ func newBench(t *testing.T) *bench {
 func (b *bench) release(t *testing.T, encTo *keys.PublicKey, clear bool) (release.Checked, []byte) {
 	t.Helper()
 	fw, _ := os.ReadFile("testdata/app.bin")
-	built, err := release.Build(context.Background(), release.Input{Firmware: fw, Key: b.key,
+	built, err := release.Build(context.Background(), release.Input{Firmware: blocks.Of(fw), Key: b.key,
 		Image:   mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true, Align: 8, SlotSize: 0x40000, EncryptTo: encTo, Clear: clear},
 		Product: "thermo", Channel: "stable", Version: "1.4.0", Recipients: []string{b.engineer.Recipient().String()}, Now: now}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := bundle.ReadHeader(bytes.NewReader(built.Bundle))
+	tfb := built.Bundle.Bytes()
+	s, err := bundle.ReadHeader(bytes.NewReader(tfb))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func (b *bench) release(t *testing.T, encTo *keys.PublicKey, clear bool) (releas
 	if !c.Verified() {
 		t.Fatal(c.Err)
 	}
-	return c, built.Bundle[bundle.HeaderSize+len(s.Bytes()):]
+	return c, tfb[bundle.HeaderSize+len(s.Bytes()):]
 }
 
 func (b *bench) input(c release.Checked, payload []byte) Input {

@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/mcuimg/ihex"
+	"trustforge/internal/blocks"
 	"trustforge/internal/usererr"
 )
 
@@ -19,8 +19,10 @@ const MaxFirmware = 64 << 20
 
 // Input is what a release is built from.
 type Input struct {
-	// Firmware is the application binary, or Intel HEX text when IsHex.
-	Firmware []byte
+	// Firmware is the application binary, or Intel HEX text when IsHex,
+	// in blocks (the console reads a file into blocks: see
+	// trustforge/internal/blocks; blocks.Of wraps one slice).
+	Firmware *blocks.Buffer
 	// IsHex says Firmware is Intel HEX (a .hex file); it is flattened to a
 	// binary with 0xff gaps first.
 	IsHex bool
@@ -46,12 +48,16 @@ type Input struct {
 	Now time.Time
 }
 
-// Built is a release ready to upload.
+// Built is a release ready to upload. Its image and bundle are held in
+// blocks, never in one slice: Go zeroes a long slice it hands out again in
+// one piece, which stalls the page (see trustforge/internal/blocks).
 type Built struct {
 	// Image is the signed MCUboot image. It stays in the browser.
-	Image []byte
+	Image *blocks.Buffer
 	// Bundle is the .tfb to upload: signed manifest and age ciphertext.
-	Bundle []byte
+	// Its first block is the header and manifest, the others the payload
+	// as it was encrypted.
+	Bundle *blocks.Buffer
 	// Manifest is the signed manifest's content.
 	Manifest *bundle.Manifest
 	// KeyID is the signer's fingerprint (hex SHA-256 of its SPKI).
@@ -67,11 +73,11 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if in.Key == nil || !in.Key.Algorithm().CanSign() {
 		return nil, usererr.New("release", "choose a signing key (ECDSA P-256 or Ed25519)")
 	}
-	if len(in.Firmware) == 0 {
+	if in.Firmware == nil || in.Firmware.Len() == 0 {
 		return nil, usererr.New("release", "the firmware file is empty")
 	}
-	if len(in.Firmware) > MaxFirmware {
-		return nil, usererr.Errorf("release", "the firmware file is %d bytes, more than %d", len(in.Firmware), MaxFirmware)
+	if in.Firmware.Len() > MaxFirmware {
+		return nil, usererr.Errorf("release", "the firmware file is %d bytes, more than %d", in.Firmware.Len(), MaxFirmware)
 	}
 	imgVer, err := mcuimg.ParseVersion(in.Version)
 	if err != nil {
@@ -94,13 +100,15 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	}
 	payload := in.Firmware
 	if in.IsHex {
-		f, err := ihex.Parse(in.Firmware)
+		f, err := ihex.Parse(in.Firmware.Bytes())
 		if err != nil {
 			return nil, usererr.Errorf("release", "%w", err)
 		}
-		if _, payload, err = f.Binary(0xff, MaxFirmware); err != nil {
+		_, bin, err := f.Binary(0xff, MaxFirmware)
+		if err != nil {
 			return nil, usererr.Errorf("release", "%w", err)
 		}
+		payload = blocks.Of(bin)
 	}
 	signer, err := in.Key.Signer()
 	if err != nil {
@@ -116,19 +124,14 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	opts.Version = imgVer
 	opts.SecurityCounter = in.SecurityCounter
 	start := time.Now()
-	// The image and the bundle are allocated together, before the work:
-	// each allocation this large may start a garbage collection, whose
-	// marking runs on the page's thread in one piece, so allocations
-	// spread over the work were as many stalls. The bundle is built in
-	// place: the ciphertext goes to scratch after room for the header and
-	// manifest, which go in front of it once signed (see inPlace).
-	imgCap := len(payload) + 64<<10
-	var img bytes.Buffer
-	img.Grow(imgCap)
-	scratchBuf := make([]byte, headRoom, headRoom+imgCap+imgCap/64+4096)
-	src := &yieldingReader{ctx: ctx, r: bytes.NewReader(payload), yield: yield, stage: StageSign,
-		total: int64(len(payload)), progress: progress}
-	res, err := mcuimg.SignTo(ctx, &img, src, int64(len(payload)), &opts)
+	// The image, and then the ciphertext, are written to blocks allocated
+	// one at a time as they fill: each allocation, zeroed by the runtime
+	// when it reuses memory (as it does from the second publish on), is
+	// short, where a buffer the size of the image stalled the page.
+	img := new(blocks.Buffer)
+	src := &yieldingReader{ctx: ctx, r: payload.Reader(), yield: yield, stage: StageSign,
+		total: payload.Len(), progress: progress}
+	res, err := mcuimg.SignTo(ctx, img, src, payload.Len(), &opts)
 	if err != nil {
 		return nil, usererr.Errorf("release", "signing the image: %w", err)
 	}
@@ -147,14 +150,14 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	// its SHA256 TLV from there instead of hashing the image again.
 	signed := res.HashType == mcuimg.TLVSHA256 && len(res.Hash) == len(m.Image.SHA256)
 	if signed {
-		m.Image = bundle.ImageInfo{Size: int64(img.Len()), SHA256: bundle.Digest(res.Hash)}
+		m.Image = bundle.ImageInfo{Size: img.Len(), SHA256: bundle.Digest(res.Hash)}
 	}
-	imgSrc := &yieldingReader{ctx: ctx, r: bytes.NewReader(img.Bytes()), yield: yield, stage: StageEncrypt,
-		total: int64(img.Len()), progress: progress}
+	imgSrc := &yieldingReader{ctx: ctx, r: img.Reader(), yield: yield, stage: StageEncrypt,
+		total: img.Len(), progress: progress}
 	// The ciphertext waits in scratch while the manifest is signed, then
-	// is copied after it: yield there too. The scratch is this function's
-	// memory, so the copy is not hashed a second time.
-	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: scratchBuf, off: headRoom}
+	// is read back to be counted: yield there too. The scratch is this
+	// function's memory, so it is not hashed a second time.
+	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: new(blocks.Buffer)}
 	out := &inPlace{scratch: scratch}
 	s, err := bundle.Create(ctx, out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch,
 		ScratchInMemory: true, ImageSigned: signed, Engine: opts.Engine})
@@ -169,23 +172,18 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if err != nil {
 		return nil, usererr.Errorf("release", "the new manifest does not verify: %w", err)
 	}
-	return &Built{Image: img.Bytes(), Bundle: tfb, Manifest: man, KeyID: s.KeyID(),
+	return &Built{Image: img, Bundle: tfb, Manifest: man, KeyID: s.KeyID(),
 		SignTime: signTime, EncryptTime: time.Since(start)}, nil
 }
 
-// headRoom is the room left in front of the ciphertext in scratch for the
-// bundle's header and signed manifest (a few KiB).
-const headRoom = 64 << 10
-
 // inPlace is where bundle.Create writes the bundle: the header and the
 // signed manifest, kept here, then the payload, which Create copies out of
-// scratch, where it already is in place: only counted. bundle then puts
-// the header in front of the payload in scratch's buffer, without a copy
-// of the payload.
+// scratch, where it already is in place: only counted. The bundle is then
+// the header's block followed by scratch's, without a copy of the payload.
 type inPlace struct {
 	scratch *yieldingScratch
 	head    []byte
-	payload int
+	payload int64
 }
 
 func (w *inPlace) Write(p []byte) (int, error) {
@@ -193,20 +191,14 @@ func (w *inPlace) Write(p []byte) (int, error) {
 		w.head = append(w.head, p...)
 		return len(p), nil
 	}
-	w.payload += len(p)
+	w.payload += int64(len(p))
 	return len(p), nil
 }
 
 // bundle returns the bundle Create wrote.
-func (w *inPlace) bundle() ([]byte, error) {
-	payload := w.scratch.buf[headRoom:]
-	if w.payload != len(payload) {
-		return nil, usererr.Errorf("release", "the bundle's payload is %d bytes, scratch holds %d", w.payload, len(payload))
+func (w *inPlace) bundle() (*blocks.Buffer, error) {
+	if n := w.scratch.buf.Len(); w.payload != n {
+		return nil, usererr.Errorf("release", "the bundle's payload is %d bytes, scratch holds %d", w.payload, n)
 	}
-	if len(w.head) > headRoom {
-		return append(w.head, payload...), nil
-	}
-	start := headRoom - len(w.head)
-	copy(w.scratch.buf[start:], w.head)
-	return w.scratch.buf[start:], nil
+	return blocks.Of(append([][]byte{w.head}, w.scratch.buf.Blocks()...)...), nil
 }

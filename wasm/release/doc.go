@@ -20,6 +20,7 @@ import (
 	"io"
 	"time"
 
+	"trustforge/internal/blocks"
 	"trustforge/internal/usererr"
 )
 
@@ -116,24 +117,24 @@ func (y *yieldingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// yieldingScratch is an in-memory io.ReadWriteSeeker whose reads yield to
-// the browser as yieldingReader's do.
+// yieldingScratch is an in-memory io.ReadWriteSeeker, written only at
+// its end, whose reads yield to the browser as yieldingReader's do.
 type yieldingScratch struct {
 	ctx   context.Context
 	yield Yield
-	buf   []byte
-	off   int
+	buf   *blocks.Buffer
+	off   int64
 	read  bool // Read was called
 	pace  pacer
 }
 
 func (s *yieldingScratch) Write(p []byte) (int, error) {
-	if s.off != len(s.buf) {
+	if s.off != s.buf.Len() {
 		return 0, usererr.New("release", "scratch written after a seek")
 	}
-	s.buf = append(s.buf, p...)
-	s.off = len(s.buf)
-	return len(p), nil
+	n, err := s.buf.Write(p)
+	s.off = s.buf.Len()
+	return n, err
 }
 
 func (s *yieldingScratch) Read(p []byte) (int, error) {
@@ -141,14 +142,20 @@ func (s *yieldingScratch) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	s.read = true
-	if s.off >= len(s.buf) {
+	if s.off >= s.buf.Len() {
 		return 0, io.EOF
 	}
 	if len(p) > readPiece {
 		p = p[:readPiece]
 	}
-	n := copy(p, s.buf[s.off:])
-	s.off += n
+	n, err := s.buf.ReadAt(p, s.off)
+	s.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	if err != nil {
+		return n, err
+	}
 	if s.pace.due() {
 		s.pace.ctx, s.pace.yield = s.ctx, s.yield
 		if err := s.pace.pause(); err != nil {
@@ -164,13 +171,13 @@ func (s *yieldingScratch) Seek(offset int64, whence int) (int64, error) {
 	case io.SeekStart:
 		abs = offset
 	case io.SeekCurrent:
-		abs = int64(s.off) + offset
+		abs = s.off + offset
 	case io.SeekEnd:
-		abs = int64(len(s.buf)) + offset
+		abs = s.buf.Len() + offset
 	}
-	if abs < 0 || abs > int64(len(s.buf)) {
+	if abs < 0 || abs > s.buf.Len() {
 		return 0, usererr.New("release", "scratch seek out of range")
 	}
-	s.off = int(abs)
+	s.off = abs
 	return abs, nil
 }

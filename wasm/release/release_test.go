@@ -16,6 +16,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/mcuimg/ihex"
+	"trustforge/internal/blocks"
 	"trustforge/wasm/client"
 )
 
@@ -37,7 +38,7 @@ func imgtoolInput(t testing.TB, to ...string) Input {
 		t.Fatal(err)
 	}
 	return Input{
-		Firmware: readFile(t, "app.bin"),
+		Firmware: blocks.Of(readFile(t, "app.bin")),
 		Key:      key,
 		Image:    mcuimg.SignOptions{HeaderSize: 0x200, PadHeader: true, Align: 8, SlotSize: 0x40000},
 		Product:  "thermo", Channel: "beta", Version: "1.2.3+4", Notes: "first",
@@ -58,18 +59,19 @@ func TestBuildVerifyOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(b.Image, readFile(t, "app-ed25519.signed.bin")) {
+	if !bytes.Equal(b.Image.Bytes(), readFile(t, "app-ed25519.signed.bin")) {
 		t.Error("the signed image differs from imgtool's")
 	}
 	if yields == 0 || len(stages) == 0 || stages[0] != StageSign || stages[len(stages)-1] != StageEncrypt {
 		t.Errorf("progress stages %v, %d yields", stages, yields)
 	}
-	if bytes.Contains(b.Bundle, in.Firmware[:4096]) {
+	tfb := b.Bundle.Bytes()
+	if bytes.Contains(tfb, in.Firmware.Bytes()[:4096]) {
 		t.Error("the bundle holds the plaintext firmware")
 	}
 
 	// The server's record, as it would list the upload.
-	s, err := bundle.ReadHeader(bytes.NewReader(b.Bundle))
+	s, err := bundle.ReadHeader(bytes.NewReader(tfb))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,20 +82,20 @@ func TestBuildVerifyOpen(t *testing.T) {
 	if !c.Verified() {
 		t.Fatalf("Verify: %v", c.Err)
 	}
-	payload := b.Bundle[len(b.Bundle)-int(b.Manifest.Payload.Size):]
+	payload := tfb[len(tfb)-int(b.Manifest.Payload.Size):]
 	img, err := Open(ctx, c, payload, []age.Identity{other, tech}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(img, b.Image) {
+	if !bytes.Equal(img, b.Image.Bytes()) {
 		t.Error("the opened image differs from the signed one")
 	}
 	// The whole .tfb, as the server stores it: header, manifest, payload.
 	var whole bytes.Buffer
-	if _, err := bundle.Open(ctx, &whole, bytes.NewReader(b.Bundle), bundle.OpenOptions{Trusted: trusted, Identities: []age.Identity{tech}}); err != nil {
+	if _, err := bundle.Open(ctx, &whole, bytes.NewReader(tfb), bundle.OpenOptions{Trusted: trusted, Identities: []age.Identity{tech}}); err != nil {
 		t.Fatalf("bundle.Open of the built .tfb: %v", err)
 	}
-	if !bytes.Equal(whole.Bytes(), b.Image) {
+	if !bytes.Equal(whole.Bytes(), b.Image.Bytes()) {
 		t.Error("the built .tfb opens to another image")
 	}
 	if _, err := Open(ctx, c, payload, []age.Identity{other}, nil, nil); !errors.Is(err, bundle.ErrNoIdentity) {
@@ -148,9 +150,9 @@ func TestBuildRefusesBadInput(t *testing.T) {
 func BenchmarkBuild16MiB(b *testing.B) {
 	tech, _ := age.GenerateX25519Identity()
 	in := imgtoolInput(b, tech.Recipient().String())
-	in.Firmware = bytes.Repeat([]byte{0x5a, 0xa5, 1, 2}, 4<<20)
+	in.Firmware = blocks.Of(bytes.Repeat([]byte{0x5a, 0xa5, 1, 2}, 4<<20))
 	in.Image.SlotSize = 0
-	b.SetBytes(int64(len(in.Firmware)))
+	b.SetBytes(in.Firmware.Len())
 	for b.Loop() {
 		if _, err := Build(context.Background(), in, nil, nil); err != nil {
 			b.Fatal(err)
@@ -161,23 +163,29 @@ func BenchmarkBuild16MiB(b *testing.B) {
 func TestBuildFromIntelHex(t *testing.T) {
 	tech, _ := age.GenerateX25519Identity()
 	in := imgtoolInput(t, tech.Recipient().String())
-	hexText, err := ihex.Encode(ihex.Segment{Addr: 0x8000, Data: in.Firmware})
+	hexText, err := ihex.Encode(ihex.Segment{Addr: 0x8000, Data: in.Firmware.Bytes()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Firmware, in.IsHex = hexText, true
+	// The text in blocks that cut its lines.
+	var split blocks.Buffer
+	for len(hexText) > 0 {
+		k := min(len(hexText), 37)
+		split.Write(hexText[:k])
+		hexText = hexText[k:]
+	}
+	in.Firmware, in.IsHex = blocks.Of(split.Blocks()...), true
 	b, err := Build(context.Background(), in, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(b.Image, readFile(t, "app-ed25519.signed.bin")) {
+	if !bytes.Equal(b.Image.Bytes(), readFile(t, "app-ed25519.signed.bin")) {
 		t.Error("the image signed from the .hex differs from imgtool's of the .bin")
 	}
 }
 
-// The bundle is built in place, its header in front of the payload in
-// scratch; a header larger than the room left for it (release notes at
-// their longest) is joined to the payload instead. Both open.
+// The bundle is the header and manifest, then the payload in scratch's
+// blocks; notes short and at their longest both open.
 func TestBuildHeaderRoom(t *testing.T) {
 	ctx := context.Background()
 	tech, _ := age.GenerateX25519Identity()
@@ -189,13 +197,67 @@ func TestBuildHeaderRoom(t *testing.T) {
 			t.Fatal(err)
 		}
 		var img bytes.Buffer
-		m, err := bundle.Open(ctx, &img, bytes.NewReader(b.Bundle), bundle.OpenOptions{
+		m, err := bundle.Open(ctx, &img, b.Bundle.Reader(), bundle.OpenOptions{
 			Trusted: []crypto.PublicKey{in.Key.Public().Crypto()}, Identities: []age.Identity{tech}})
 		if err != nil {
 			t.Fatalf("%d bytes of notes: %v", len(notes), err)
 		}
-		if m.Notes != notes || !bytes.Equal(img.Bytes(), b.Image) {
+		if m.Notes != notes || !bytes.Equal(img.Bytes(), b.Image.Bytes()) {
 			t.Errorf("%d bytes of notes: the bundle opens to other notes or another image", len(notes))
 		}
+	}
+}
+
+// A firmware of several blocks, given in blocks of odd sizes, is signed to
+// the image mcuimg.Sign makes of it in one slice, and the bundle, whose
+// blocks are no longer than a block, opens to it.
+func TestBuildInBlocksMatchesContiguous(t *testing.T) {
+	ctx := context.Background()
+	tech, _ := age.GenerateX25519Identity()
+	in := imgtoolInput(t, tech.Recipient().String())
+	in.Image.SlotSize = 0
+	fw := make([]byte, 3*blocks.DefaultSize+4321)
+	for i := range fw {
+		fw[i] = byte(i*131 + i>>9)
+	}
+	var parts [][]byte
+	for rest, k := fw, 1; len(rest) > 0; k = k*7 + 1 {
+		n := min(len(rest), k%(blocks.DefaultSize+999)+1)
+		parts, rest = append(parts, rest[:n]), rest[n:]
+	}
+	in.Firmware = blocks.Of(parts...)
+	b, err := Build(ctx, in, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := in.Image
+	opts.Key = in.Key
+	if opts.Version, err = mcuimg.ParseVersion(in.Version); err != nil {
+		t.Fatal(err)
+	}
+	want, err := mcuimg.Sign(fw, &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Image.Bytes(); !bytes.Equal(got, want) {
+		t.Fatalf("the image built from blocks (%d bytes) differs from mcuimg.Sign's (%d bytes)", len(got), len(want))
+	}
+	for name, buf := range map[string]*blocks.Buffer{"image": b.Image, "bundle": b.Bundle} {
+		if len(buf.Blocks()) < 4 {
+			t.Errorf("the %s is in %d blocks, want several", name, len(buf.Blocks()))
+		}
+		for i, blk := range buf.Blocks() {
+			if len(blk) > blocks.DefaultSize {
+				t.Errorf("the %s's block %d holds %d bytes, more than %d", name, i, len(blk), blocks.DefaultSize)
+			}
+		}
+	}
+	var img bytes.Buffer
+	if _, err := bundle.Open(ctx, &img, b.Bundle.Reader(), bundle.OpenOptions{
+		Trusted: []crypto.PublicKey{in.Key.Public().Crypto()}, Identities: []age.Identity{tech}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(img.Bytes(), want) {
+		t.Error("the bundle opens to another image")
 	}
 }

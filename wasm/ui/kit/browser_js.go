@@ -5,6 +5,7 @@ package kit
 import (
 	"context"
 
+	"trustforge/internal/blocks"
 	"trustforge/internal/browser"
 )
 
@@ -24,6 +25,17 @@ type PickedFile struct {
 // if not nil, is told how far the read has come.
 func (p PickedFile) Read(ctx context.Context, max int64, progress func(done, total int64)) ([]byte, error) {
 	return p.f.ReadAll(ctx, max, progress)
+}
+
+// ReadBlocks returns the file's bytes as Read does, in blocks of
+// blocks.DefaultSize: for long files, which one slice would stall the page
+// to allocate (see trustforge/internal/blocks).
+func (p PickedFile) ReadBlocks(ctx context.Context, max int64, progress func(done, total int64)) (*blocks.Buffer, error) {
+	parts, err := p.f.ReadBlocks(ctx, max, blocks.DefaultSize, progress)
+	if err != nil {
+		return nil, err
+	}
+	return blocks.Of(parts...), nil
 }
 
 func wrapFiles(fs []browser.File) []PickedFile {

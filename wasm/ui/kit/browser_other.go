@@ -4,6 +4,8 @@ package kit
 
 import (
 	"context"
+
+	"trustforge/internal/blocks"
 	"trustforge/internal/usererr"
 )
 
@@ -18,6 +20,10 @@ type PickedFile struct {
 }
 
 func (p PickedFile) Read(context.Context, int64, func(done, total int64)) ([]byte, error) {
+	return nil, errNoBrowser
+}
+
+func (p PickedFile) ReadBlocks(context.Context, int64, func(done, total int64)) (*blocks.Buffer, error) {
 	return nil, errNoBrowser
 }
 

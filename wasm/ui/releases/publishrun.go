@@ -154,7 +154,7 @@ const reportEvery = 100 * time.Millisecond
 func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, start time.Time) (*publishResult, error) {
 	report := f.report(ui)
 	var t timing
-	data, err := p.file.Read(ctx, release.MaxFirmware, func(done, total int64) {
+	data, err := p.file.ReadBlocks(ctx, release.MaxFirmware, func(done, total int64) {
 		report(release.Progress{Stage: release.StageRead, Done: done, Total: total})
 	})
 	if err != nil {
@@ -191,8 +191,8 @@ func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, 
 	}
 	t.Sign, t.Encrypt = built.SignTime, built.EncryptTime
 	upStart := time.Now()
-	report(release.Progress{Stage: release.StageUpload, Done: 0, Total: int64(len(built.Bundle))})
-	rel, err := f.App.API.Publish(ctx, built.Bundle, func(sent, total int64) {
+	report(release.Progress{Stage: release.StageUpload, Done: 0, Total: built.Bundle.Len()})
+	rel, err := f.App.API.Publish(ctx, built.Bundle.Blocks(), func(sent, total int64) {
 		report(release.Progress{Stage: release.StageUpload, Done: sent, Total: total})
 	})
 	if err != nil {
