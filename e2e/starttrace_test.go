@@ -67,6 +67,17 @@ const readyMark = "tf-first-render"
 // With TRUSTFORGE_TRACE_DIR set, the trace is kept there as name.json for
 // chrome://tracing or Perfetto.
 func traceStart(ctx context.Context, name string, nav func() error) (startFigures, error) {
+	events, err := traceRun(ctx, name, startTraceCategories, nav)
+	if err != nil {
+		return startFigures{}, err
+	}
+	return readStart(events)
+}
+
+// traceRun runs run in the tab of ctx under a Chromium trace of the given
+// categories and returns the trace's events. With TRUSTFORGE_TRACE_DIR
+// set, the trace is kept there as name.json.
+func traceRun(ctx context.Context, name string, categories []string, run func() error) ([]traceEvent, error) {
 	var (
 		mu   sync.Mutex
 		raw  []jsonv2.Value
@@ -84,25 +95,25 @@ func traceStart(ctx context.Context, name string, nav func() error) (startFigure
 			close(done)
 		}
 	}); err != nil {
-		return startFigures{}, err
+		return nil, err
 	}
 	if _, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{
-		TraceConfig:  &tracing.TraceConfig{IncludedCategories: startTraceCategories},
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: categories},
 		TransferMode: tracing.StartTransferModeReportEvents,
 	}); err != nil {
-		return startFigures{}, fmt.Errorf("starting the trace: %w", err)
+		return nil, fmt.Errorf("starting the trace: %w", err)
 	}
-	navErr := nav()
+	runErr := run()
 	if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
-		return startFigures{}, fmt.Errorf("ending the trace: %w", err)
+		return nil, fmt.Errorf("ending the trace: %w", err)
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return startFigures{}, ctx.Err()
+		return nil, ctx.Err()
 	}
-	if navErr != nil {
-		return startFigures{}, navErr
+	if runErr != nil {
+		return nil, runErr
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -110,7 +121,7 @@ func traceStart(ctx context.Context, name string, nav func() error) (startFigure
 	for _, r := range raw {
 		var e traceEvent
 		if err := json.Unmarshal(r, &e); err != nil {
-			return startFigures{}, fmt.Errorf("reading the trace: %w", err)
+			return nil, fmt.Errorf("reading the trace: %w", err)
 		}
 		events = append(events, e)
 	}
@@ -120,10 +131,44 @@ func traceStart(ctx context.Context, name string, nav func() error) (startFigure
 			err = os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644)
 		}
 		if err != nil {
-			return startFigures{}, err
+			return nil, err
 		}
 	}
-	return readStart(events)
+	return events, nil
+}
+
+// pageTasks returns the tasks of the page's main thread (the renderer
+// main thread that ran the most): its complete events not nested in
+// another, in time order.
+func pageTasks(events []traceEvent) []traceEvent {
+	renderers := map[[2]int]bool{}
+	for _, e := range events {
+		if e.Ph == "M" && e.Name == "thread_name" && string(e.Args["name"]) == `"CrRendererMain"` {
+			renderers[[2]int{e.Pid, e.Tid}] = true
+		}
+	}
+	threads := map[[2]int][]traceEvent{}
+	for _, e := range events {
+		if k := [2]int{e.Pid, e.Tid}; renderers[k] && e.Ph == "X" {
+			threads[k] = append(threads[k], e)
+		}
+	}
+	var page []traceEvent
+	var most time.Duration
+	for _, t := range threads {
+		if cpu := taskCPU(t); cpu > most {
+			page, most = t, cpu
+		}
+	}
+	var tasks []traceEvent
+	var end int64
+	for _, e := range page { // sorted by taskCPU
+		if e.Ts >= end {
+			tasks = append(tasks, e)
+			end = e.Ts + e.Dur
+		}
+	}
+	return tasks
 }
 
 // readStart reads a start's figures from its trace events.
