@@ -18,11 +18,25 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The console is compiled without inlining outside the packages whose speed
 # matters in the browser (crypto, the runtime, board protocols): UI and
 # framework code then compresses about 8 % smaller, which is what a browser
-# downloads.
+# downloads. Within crypto, what runs once per key, certificate or file
+# rather than per block is left without inlining too (the later -gcflags
+# pattern wins): parsing and building certificates (crypto/x509,
+# encoding/asn1, golang.org/x/crypto/cryptobyte, math/big), the wrappers over
+# the FIPS module's ECDSA and RSA, age's header code and HPKE (age's stream
+# keeps inlining) and our own crypto packages other than those a publish
+# streams an image through (bundle, mcuimg, engine); so is what net/http
+# brings in (vendor/...) and number formatting, GODEBUG and fmt's map
+# sorting from internal/ (34 KB less brotli; README, size row).
 WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflags=crypto/...= \
 	-gcflags=golang.org/x/crypto/...= -gcflags=filippo.io/...= -gcflags=math/...= \
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
-	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/crypto/...= -gcflags=trustforge/devices/...=
+	-gcflags=strings= -gcflags=unicode/...= -gcflags=trustforge/devices/...= \
+	-gcflags=crypto/x509=-l -gcflags=crypto/x509/pkix=-l -gcflags=encoding/asn1=-l -gcflags=math/big=-l \
+	-gcflags=crypto/ecdsa=-l -gcflags=crypto/elliptic=-l -gcflags=crypto/rsa=-l \
+	-gcflags=filippo.io/age=-l -gcflags=filippo.io/age/internal/format=-l -gcflags=filippo.io/age/internal/bech32=-l \
+	-gcflags=filippo.io/hpke/...=-l -gcflags=golang.org/x/crypto/cryptobyte/...=-l -gcflags=vendor/...=-l \
+	-gcflags=internal/strconv=-l -gcflags=internal/bisect=-l -gcflags=internal/godebug=-l -gcflags=internal/fmtsort=-l \
+	-gcflags=trustforge/crypto/bundle= -gcflags=trustforge/crypto/mcuimg= -gcflags=trustforge/crypto/engine/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
 WASM_PKGS ?= ./crypto/... ./devices/esprom/... ./internal/blocks/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/... ./wasm/link
 
