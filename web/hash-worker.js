@@ -12,6 +12,10 @@
 // (about 1 ms a MiB on the project's test machine), and a publish hashes
 // the image, then the payload, of about the same size.
 //
+// An encrypted MCUboot payload comes here once for its digest and its
+// AES-CTR both (hashctr): the piece joins the input, is encrypted, and its
+// buffer goes back to the page to carry the next piece.
+//
 // It also seals age's payload chunks (ChaCha20-Poly1305), below.
 //
 // Messages in:  {op: "add", id, data: ArrayBuffer, block}
@@ -24,11 +28,17 @@
 //                                                     seal data as age's chunks from counter
 //               {op: "ctr", id, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
 //                                                     AES-CTR (128-bit counter) with WebCrypto
+//               {op: "hashctr", id, input, block, n, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
+//                                                     add data's first n bytes to input (as add),
+//                                                     then AES-CTR them as ctr does; data comes back
 // Messages out: {ready: true}                         once, at start
 //               {id, sum: ArrayBuffer}                the digest
 //               {id, error, parts: [ArrayBuffer]}     digest failed: the input back
 //               {id, parts: [ArrayBuffer]}            answer to take
 //               {id, data: ArrayBuffer} / {id, error} answer to seal and ctr
+//               {id, data: ArrayBuffer, back: ArrayBuffer} / {id, error, back}
+//                                                     answer to hashctr: back is the
+//                                                     request's data, for the page to reuse
 "use strict";
 
 // inputs holds each input joined: {buf: Uint8Array, n: bytes in it, block}.
@@ -54,10 +64,10 @@ function keep(b) {
   spareTimer = setTimeout(() => { spare = null; }, sparePeriod);
 }
 
-function add(id, data, block) {
+// add appends p (a Uint8Array) to input id.
+function add(id, p, block) {
   let inp = inputs.get(id);
-  if (!inp) inputs.set(id, (inp = { buf: buffer(data.byteLength), n: 0, block: block || data.byteLength }));
-  const p = new Uint8Array(data);
+  if (!inp) inputs.set(id, (inp = { buf: buffer(p.length), n: 0, block: block || p.length }));
   if (inp.n + p.length > inp.buf.length) {
     const grown = buffer(Math.max(2 * inp.buf.length, inp.n + p.length));
     grown.set(inp.buf.subarray(0, inp.n));
@@ -66,6 +76,18 @@ function add(id, data, block) {
   }
   inp.buf.set(p, inp.n);
   inp.n += p.length;
+  return inp;
+}
+
+// ctrKey returns the AES-CTR key for raw key bytes (an ArrayBuffer),
+// imported once per input: every piece of an image comes with the same key.
+function ctrKey(inp, raw) {
+  const k = new Uint8Array(raw);
+  if (!inp.ctrRaw || inp.ctrRaw.length !== k.length || !inp.ctrRaw.every((b, i) => b === k[i])) {
+    inp.ctrRaw = k;
+    inp.ctrKey = crypto.subtle.importKey("raw", k, "AES-CTR", false, ["encrypt"]);
+  }
+  return inp.ctrKey;
 }
 
 // take forgets input id and returns its bytes in pieces of block bytes
@@ -84,8 +106,21 @@ onmessage = async (e) => {
   const m = e.data;
   switch (m.op) {
     case "add":
-      add(m.id, m.data, m.block);
+      add(m.id, new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n), m.block);
       break;
+    case "hashctr": {
+      // Joined before anything is awaited: pieces join in the order sent.
+      const p = new Uint8Array(m.data, 0, m.n);
+      const inp = add(m.input, p, m.block);
+      try {
+        const key = await ctrKey(inp, m.key);
+        const out = await crypto.subtle.encrypt({ name: "AES-CTR", counter: m.counter, length: 128 }, key, p);
+        postMessage({ id: m.id, data: out, back: m.data }, [out, m.data]);
+      } catch (err) {
+        postMessage({ id: m.id, error: String((err && err.name) || err), back: m.data }, [m.data]);
+      }
+      break;
+    }
     case "drop": {
       const inp = inputs.get(m.id);
       inputs.delete(m.id);

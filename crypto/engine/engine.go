@@ -50,3 +50,25 @@ func (goEngine) NewCTR(key, iv []byte) (cipher.Stream, error) {
 	}
 	return cipher.NewCTR(block, iv), nil
 }
+
+// HashXORer is implemented by an Engine that can hash a piece of plaintext
+// and encrypt it in one pass (the browser's, where both happen in a Web
+// Worker and the bytes leave the page once). mcuimg uses it, through
+// HashXORKeyStream, for an encrypted payload.
+type HashXORer interface {
+	// HashXORKeyStream does what h.Write(src) and then
+	// s.XORKeyStream(dst, src) do, for h and s made by the same engine
+	// (and with the same bytes out as those two calls).
+	HashXORKeyStream(h hash.Hash, s cipher.Stream, dst, src []byte)
+}
+
+// HashXORKeyStream writes src to h and XORs it with s's keystream into
+// dst, in one pass where e is a HashXORer.
+func HashXORKeyStream(e Engine, h hash.Hash, s cipher.Stream, dst, src []byte) {
+	if x, ok := e.(HashXORer); ok {
+		x.HashXORKeyStream(h, s, dst, src)
+		return
+	}
+	h.Write(src)
+	s.XORKeyStream(dst, src)
+}

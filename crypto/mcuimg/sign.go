@@ -230,12 +230,18 @@ func (s *signing) writePayload(ctx context.Context, r io.Reader) error {
 // writeChunk hashes a piece of plaintext payload and writes it, through
 // the cipher into enc (at least as long as chunk) when there is one.
 func (s *signing) writeChunk(chunk, enc []byte) {
-	s.hashed.Write(chunk)
-	if s.stream == nil {
+	switch {
+	case s.stream == nil:
+		s.hashed.Write(chunk)
 		s.w.Write(chunk)
 		return
+	case s.pureBuf == nil && s.hashType == TLVSHA256:
+		// The engine's hash and cipher: in one pass where it can.
+		engine.HashXORKeyStream(engine.Or(s.o.Engine), s.h, s.stream, enc[:len(chunk)], chunk)
+	default:
+		s.hashed.Write(chunk)
+		s.stream.XORKeyStream(enc[:len(chunk)], chunk)
 	}
-	s.stream.XORKeyStream(enc[:len(chunk)], chunk)
 	s.w.Write(enc[:len(chunk)])
 }
 

@@ -33,6 +33,7 @@ type hashWorker struct {
 	next    int
 	waiting map[int]chan safejs.Value
 	dead    bool
+	spares  []safejs.Value // ArrayBuffers the worker gave back (see spare)
 }
 
 // The page starts one hash worker, on first use, and keeps it. It is the
@@ -116,6 +117,9 @@ func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 		if r, err := data.Get("ready"); err == nil && r.Type() == safejs.TypeBoolean {
 			ready(hw)
 			return nil
+		}
+		if b, err := data.Get("back"); err == nil && b.Type() == safejs.TypeObject {
+			hw.keepSpare(b)
 		}
 		idv, err := data.Get("id")
 		if err != nil {
@@ -217,6 +221,8 @@ func (w *hashWorker) ask(ctx context.Context, id int, msg map[string]any) (safej
 type remoteInput struct {
 	w  *hashWorker
 	id int
+	// direct: every write goes to the worker as it is made (toWorker).
+	direct bool
 }
 
 // newInput numbers a new input for owner; should owner be dropped with

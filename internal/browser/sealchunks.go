@@ -181,31 +181,7 @@ func StartCTR(key, counter, src []byte) (wait func(dst []byte) error) {
 		return fail(err)
 	}
 	n := len(src)
-	return func(dst []byte) error {
-		v := <-ch
-		if v.IsUndefined() {
-			return errWorkerGone
-		}
-		if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
-			msg, _ := e.String()
-			return usererr.Errorf("browser", "AES-CTR in the worker: %s", msg)
-		}
-		out, err := v.Get("data")
-		if err != nil {
-			return wrapErr(err)
-		}
-		u8, err := asUint8Array(out)
-		if err != nil {
-			return err
-		}
-		if k, err := u8.Length(); err != nil || k != n || len(dst) < n {
-			return usererr.Errorf("browser", "AES-CTR gave %d bytes for %d", k, n)
-		}
-		if _, err := safejs.CopyBytesToGo(dst[:n], u8); err != nil {
-			return wrapErr(err)
-		}
-		return nil
-	}
+	return func(dst []byte) error { return ctrAnswer(<-ch, n, dst) }
 }
 
 // Workers returns how many workers seal and encrypt side by side (the

@@ -187,6 +187,9 @@ const sinkBlock = 1 << 20
 
 // Write copies p into the sink.
 func (s *Sink) Write(p []byte) (int, error) {
+	if s.InWorker() {
+		return s.writeRemote(p)
+	}
 	n := len(p)
 	for len(p) > 0 {
 		if len(s.blocks) == 0 || s.used == sinkBlock {
@@ -252,7 +255,8 @@ func (s *Sink) local(ctx context.Context) error {
 	}
 	s.remote = nil
 	if len(s.blocks) == 0 {
-		s.used = sinkBlock // the worker held every byte, in full blocks
+		// The worker held every byte, in full blocks but the last.
+		s.used = s.n - max(len(parts)-1, 0)*sinkBlock
 	}
 	s.blocks = append(parts, s.blocks...)
 	return nil
@@ -362,6 +366,22 @@ func DigestSink(ctx context.Context, alg string, s *Sink) ([]byte, error) {
 	return BytesFromJS(v)
 }
 
+// flushRemote sends the blocks still here to the worker.
+func (s *Sink) flushRemote() error {
+	if len(s.blocks) == 0 {
+		return nil
+	}
+	last, err := Call(s.blocks[len(s.blocks)-1], "slice", 0, s.used)
+	if err != nil {
+		return err
+	}
+	if err := s.remote.add(append(s.blocks[:len(s.blocks)-1:len(s.blocks)-1], last)); err != nil {
+		return err
+	}
+	s.blocks, s.used = nil, 0
+	return nil
+}
+
 // workerMin is the least input DigestSink sends to the hash worker: below
 // it, the page digests faster than a message goes there and back.
 const workerMin = 4 << 20
@@ -369,15 +389,8 @@ const workerMin = 4 << 20
 // digestRemote sends the blocks still here to the worker and has it digest
 // them all.
 func (s *Sink) digestRemote(ctx context.Context, alg string) ([]byte, error) {
-	if len(s.blocks) > 0 {
-		last, err := Call(s.blocks[len(s.blocks)-1], "slice", 0, s.used)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.remote.add(append(s.blocks[:len(s.blocks)-1:len(s.blocks)-1], last)); err != nil {
-			return nil, err
-		}
-		s.blocks, s.used = nil, 0
+	if err := s.flushRemote(); err != nil {
+		return nil, err
 	}
 	sum, parts, err := s.remote.digest(ctx, alg)
 	if err != nil {

@@ -188,6 +188,70 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 	s.pos += uint64(len(src))
 }
 
+// HashXORKeyStream hashes and encrypts a piece of an image's payload
+// (engine.HashXORer): from minWorkerCTR on, with the digest's input in the
+// hash worker, each part of at most ctrPart goes there once, to be joined
+// to the digest's input and encrypted, all parts sent before the first
+// answer is awaited. Otherwise, and for what the worker could not take,
+// the digest's Write and the stream's XORKeyStream do it.
+func (subtle) HashXORKeyStream(h hash.Hash, s cipher.Stream, dst, src []byte) {
+	d, _ := h.(*digest)
+	c, _ := s.(*ctr)
+	n := 0
+	if d != nil && c != nil {
+		n = c.hashInWorker(d, dst, src)
+	}
+	if n < len(src) {
+		h.Write(src[n:])
+		s.XORKeyStream(dst[n:len(src)], src[n:])
+	}
+}
+
+// hashInWorker has the hash worker take src for d and encrypt it to dst,
+// from the current position, and returns how many bytes it took (from the
+// start of src): none when the stream is not at a whole block, src is
+// short, WebCrypto failed before or the worker cannot take d's input.
+func (s *ctr) hashInWorker(d *digest, dst, src []byte) int {
+	if s.key == nil || s.pos%aes.BlockSize != 0 || len(src) < minWorkerCTR || d.h != nil {
+		return 0
+	}
+	if d.sink == nil {
+		d.sink = &browser.Sink{}
+		if d.sink.ToWorker() != nil {
+			d.sink = nil
+			return 0
+		}
+		d.toSink(d.small)
+		d.small = nil
+		if d.h != nil {
+			return 0
+		}
+	}
+	type job struct {
+		off, end int
+		wait     func([]byte) error
+	}
+	var jobs []job
+	off := 0
+	for ; off < len(src); off += ctrPart {
+		end := min(off+ctrPart, len(src))
+		wait, err := d.sink.StartWriteCTR(s.raw, s.counter(s.pos/aes.BlockSize+uint64(off/aes.BlockSize)), src[off:end])
+		if err != nil {
+			break
+		}
+		jobs = append(jobs, job{off, end, wait})
+	}
+	for _, j := range jobs {
+		if err := j.wait(dst[j.off:j.end]); err != nil {
+			// The worker has the part for the digest, but no ciphertext.
+			cipher.NewCTR(s.block, s.counter(s.pos/aes.BlockSize+uint64(j.off/aes.BlockSize))).XORKeyStream(dst[j.off:j.end], src[j.off:j.end])
+		}
+	}
+	off = min(off, len(src))
+	s.pos += uint64(off)
+	return off
+}
+
 // minSeal is the least plaintext sent to the worker to seal: below it, Go
 // seals quicker than a message goes there and back.
 const minSeal = 16 << 10

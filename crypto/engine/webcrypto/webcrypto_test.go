@@ -335,6 +335,71 @@ func TestSealChunksMatchGo(t *testing.T) {
 	}
 }
 
+// TestHashXORMatchesGo: hashing and encrypting in one pass
+// (engine.HashXORer: each piece goes to the hash worker once, to be
+// joined to the digest's input and encrypted) gives SHA-256's digest and
+// Go's AES-CTR, for calls below and above the worker's threshold, calls
+// that leave a partial block, plain writes between them, and counters
+// that carry.
+func TestHashXORMatchesGo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if !browser.AwaitWorker(ctx) {
+		t.Skip("no worker in this page (Node, or no " + browser.HashWorkerURL + "): the e2e package runs this in Chromium")
+	}
+	e := webCrypto(t)
+	x, ok := e.(engine.HashXORer)
+	if !ok {
+		t.Fatal("WebCrypto's engine does not hash and encrypt in one pass")
+	}
+	rnd := detRand(10)
+	// Each step: plaintext through HashXORKeyStream, then a plain Write
+	// of that many bytes to the hash alone (0: none).
+	type step struct{ xor, write int }
+	steps := []step{{512, 0}, {minWorkerCTR, 0}, {ctrPart*3 + 5, 0}, {minWorkerCTR + 11, 100}, {1 << 20, 0}, {minCTR, 7}, {2<<20 + 16, 3000}, {5, 0}}
+	total, xorTotal := 0, 0
+	for _, s := range steps {
+		total += s.xor + s.write
+		xorTotal += s.xor
+	}
+	for _, iv := range [][]byte{make([]byte, 16), append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0)} {
+		for _, keyLen := range []int{16, 32} {
+			key, in := make([]byte, keyLen), make([]byte, total)
+			rnd.Read(key)
+			rnd.Read(in)
+			block, _ := aes.NewCipher(key)
+			goCTR := cipher.NewCTR(block, iv)
+			goHash := sha256.New()
+			h := e.NewSHA256()
+			s, err := e.NewCTR(key, iv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := make([]byte, xorTotal), make([]byte, xorTotal)
+			off, xoff := 0, 0
+			for _, st := range steps {
+				src := in[off : off+st.xor]
+				x.HashXORKeyStream(h, s, got[xoff:xoff+st.xor], src)
+				goHash.Write(src)
+				goCTR.XORKeyStream(want[xoff:xoff+st.xor], src)
+				off, xoff = off+st.xor, xoff+st.xor
+				h.Write(in[off : off+st.write])
+				goHash.Write(in[off : off+st.write])
+				off += st.write
+			}
+			if d := h.(*digest); d.sink == nil || !d.sink.InWorker() {
+				t.Fatalf("AES-%d from %x: the digest's input is not in the worker: the one-pass path was not taken", keyLen*8, iv)
+			}
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("AES-%d from %x: the ciphertext differs from Go's from byte %d", keyLen*8, iv, i)
+			}
+			if sum, wantSum := h.Sum(nil), goHash.Sum(nil); !bytes.Equal(sum, wantSum) {
+				t.Fatalf("AES-%d from %x: SHA-256 %x, want %x", keyLen*8, iv, sum, wantSum)
+			}
+		}
+	}
+}
+
 // BenchmarkSealChunks reports sealing 16 MiB as age's chunks, 1 MiB at a
 // time: in Go (WebAssembly, the page's thread), and in the console's
 // workers, four batches in flight.

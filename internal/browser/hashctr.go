@@ -1,0 +1,190 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"trustforge/internal/usererr"
+
+	"github.com/hack-pad/safejs"
+)
+
+// Pieces a Sink sends the hash worker to join and encrypt (StartWriteCTR)
+// go in ArrayBuffers of spareSize bytes that the worker gives back with
+// its answer, so the page keeps writing into memory already mapped in:
+// writing fresh memory costs more than the copy itself. A worker keeps up
+// to maxSpares of them (2 MiB) for the page's life.
+const (
+	spareSize = 256 << 10
+	maxSpares = 8
+)
+
+// keepSpare keeps an ArrayBuffer the worker gave back, for spare.
+func (w *hashWorker) keepSpare(b safejs.Value) {
+	if n, err := b.Get("byteLength"); err != nil || n.Type() != safejs.TypeNumber {
+		return
+	} else if size, _ := n.Int(); size != spareSize {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.spares) < maxSpares {
+		w.spares = append(w.spares, b)
+	}
+}
+
+// spare returns an ArrayBuffer for n bytes, one given back when n is
+// close to spareSize, and a Uint8Array over its first n bytes.
+func (w *hashWorker) spare(n int) (buf, u8 safejs.Value, err error) {
+	size := n
+	if n > spareSize/2 && n <= spareSize {
+		size = spareSize
+		w.mu.Lock()
+		if k := len(w.spares); k > 0 {
+			buf = w.spares[k-1]
+			w.spares = w.spares[:k-1]
+		}
+		w.mu.Unlock()
+	}
+	g := safejs.Global()
+	if buf.IsUndefined() {
+		ab, err := g.Get("ArrayBuffer")
+		if err != nil {
+			return buf, u8, err
+		}
+		if buf, err = ab.New(size); err != nil {
+			return buf, u8, wrapErr(err)
+		}
+	}
+	ctor, err := g.Get("Uint8Array")
+	if err != nil {
+		return buf, u8, err
+	}
+	u8, err = ctor.New(buf, 0, n)
+	return buf, u8, wrapErr(err)
+}
+
+// ToWorker moves the sink to the hash worker for good: the bytes it holds
+// go there, and every later write goes there as it is made (writeRemote),
+// so that pieces written with StartWriteCTR join in order. It fails, with
+// the sink unchanged, when the worker has not started.
+func (s *Sink) ToWorker() error {
+	if s.InWorker() {
+		return nil
+	}
+	if s.remote == nil {
+		w := readyHashWorker()
+		if w == nil {
+			return usererr.New("browser", "the hash worker has not started")
+		}
+		s.remote = w.newInput(s)
+	}
+	if err := s.flushRemote(); err != nil {
+		return err
+	}
+	s.remote.direct = true
+	return nil
+}
+
+// InWorker reports whether the sink's bytes go to the hash worker as they
+// are written (ToWorker).
+func (s *Sink) InWorker() bool { return s.remote != nil && s.remote.direct }
+
+// writeRemote copies p to the sink's input in the hash worker.
+func (s *Sink) writeRemote(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := min(len(p)-n, sinkBlock)
+		buf, u8, err := s.remote.w.spare(k)
+		if err != nil {
+			return n, err
+		}
+		if _, err := safejs.CopyBytesToJS(u8, p[n:n+k]); err != nil {
+			return n, wrapErr(err)
+		}
+		if err := s.remote.w.post(map[string]any{"op": "add", "id": s.remote.id, "data": buf, "n": k, "block": sinkBlock}, []any{buf}); err != nil {
+			return n, err
+		}
+		n += k
+		s.n += k
+	}
+	return n, nil
+}
+
+// StartWriteCTR writes src to the sink, as Write does, and has the hash
+// worker encrypt the same bytes with AES-CTR under key from the 16-byte
+// counter block (incremented as one 128-bit big-endian number, as
+// AESKey.CTR does): the bytes leave Go's memory once, for the digest and
+// the cipher both, and the worker joins and encrypts them off the page's
+// thread. The sink moves to the worker for good first (it must have
+// started). When StartWriteCTR returns, src may be reused.
+//
+// On an error nothing was written. wait writes the ciphertext to dst,
+// which must be as long as src; should it fail, src is in the sink all the
+// same, and the caller encrypts it itself.
+func (s *Sink) StartWriteCTR(key, counter, src []byte) (wait func(dst []byte) error, err error) {
+	if len(counter) != 16 {
+		return nil, usererr.Errorf("browser", "AES-CTR counter of %d bytes, want 16", len(counter))
+	}
+	if err := s.ToWorker(); err != nil {
+		return nil, err
+	}
+	w := s.remote.w
+	data, u8, err := w.spare(len(src))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := safejs.CopyBytesToJS(u8, src); err != nil {
+		return nil, wrapErr(err)
+	}
+	bufs := []any{data}
+	for _, b := range [][]byte{key, counter} {
+		v, err := BytesToJS(b)
+		if err != nil {
+			return nil, err
+		}
+		buf, err := v.Get("buffer")
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		bufs = append(bufs, buf)
+	}
+	w.mu.Lock()
+	w.next++
+	id := w.next
+	w.mu.Unlock()
+	ch, err := w.send(id, map[string]any{"op": "hashctr", "id": id, "input": s.remote.id, "block": sinkBlock,
+		"n": len(src), "data": data, "key": bufs[1], "counter": bufs[2]}, bufs)
+	if err != nil {
+		return nil, err
+	}
+	s.n += len(src)
+	n := len(src)
+	return func(dst []byte) error { return ctrAnswer(<-ch, n, dst) }, nil
+}
+
+// ctrAnswer writes the worker's answer v to an AES-CTR request of n bytes
+// to dst.
+func ctrAnswer(v safejs.Value, n int, dst []byte) error {
+	if v.IsUndefined() {
+		return errWorkerGone
+	}
+	if e, _ := v.Get("error"); e.Type() == safejs.TypeString {
+		msg, _ := e.String()
+		return usererr.Errorf("browser", "AES-CTR in the worker: %s", msg)
+	}
+	out, err := v.Get("data")
+	if err != nil {
+		return wrapErr(err)
+	}
+	u8, err := asUint8Array(out)
+	if err != nil {
+		return err
+	}
+	if k, err := u8.Length(); err != nil || k != n || len(dst) < n {
+		return usererr.Errorf("browser", "AES-CTR gave %d bytes for %d", k, n)
+	}
+	if _, err := safejs.CopyBytesToGo(dst[:n], u8); err != nil {
+		return wrapErr(err)
+	}
+	return nil
+}
