@@ -86,6 +86,11 @@ func New(cfg Config) (*Console, error) {
 	version := build + "-" + consoleDigest(wasm.digest, css)
 	wasm.version = version
 
+	worker, err := workerTemplate()
+	if err != nil {
+		return nil, err
+	}
+
 	ui.Routes()
 	h := &app.Handler{
 		Name:            "trustforge",
@@ -105,18 +110,22 @@ func New(cfg Config) (*Console, error) {
 		},
 		// No Styles: the pages carry the console's stylesheets inline
 		// (inlinecss.go), in place of go-app's link to its own.
+		// The console's download and compilation start while the page is
+		// parsed (loader.go).
+		RawHeaders: []string{startTag},
 		// Start fetching the console binary with the page, not after the
 		// deferred loader script has run.
-		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" fetchpriority="high">`},
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
-		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png",
+		CacheableResources: append([]string{StartPath, "/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png",
 			browserHashWorker}, append(iconPaths(), pagePaths()...)...),
 		Resources: staticDir{dir: dir, wasm: wasm},
 		Version:   version,
 		// The body is streamed compressed but counted decompressed by the
 		// loader's progress bar, so it must know the decompressed size.
 		WasmContentLength: strconv.FormatInt(wasm.size, 10),
+		// go-app's worker, with its cache-first rule as a static route.
+		ServiceWorkerTemplate: worker,
 	}
 	loader, err := loaderJS(h)
 	if err != nil {
@@ -166,7 +175,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch strings.TrimPrefix(r.URL.Path, "/"+c.version) {
 	case "/app.js", "/goapp.js":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			c.serveLoader(w, r)
+			c.serveScript(w, r, "loader", c.loader)
+			return
+		}
+	case StartPath:
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			c.serveScript(w, r, "start", []byte(startJS))
 			return
 		}
 	case "/favicon.ico":
