@@ -265,9 +265,9 @@ func TestUpdateBannerWhenWorkerTakesOver(t *testing.T) {
 }
 
 // TestWarmStartFromTheCacheRoute: a start the service worker controls takes
-// the page, the start script and app.wasm from Cache Storage by the
+// the page, the loader and app.wasm from Cache Storage by the
 // worker's static route (the browser answers; the worker's fetch handler
-// does not run), and the console binary is fetched once, by app-start.js.
+// does not run), and the console binary is fetched once.
 func TestWarmStartFromTheCacheRoute(t *testing.T) {
 	ctx, _ := openOfflineReady(t)
 	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
@@ -276,14 +276,14 @@ func TestWarmStartFromTheCacheRoute(t *testing.T) {
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
 		const source = (e) => e ? String(e.workerFinalSourceType) : "missing";
 		const nav = performance.getEntriesByType("navigation")[0];
-		const start = performance.getEntriesByName(location.origin + "/app-start.js")[0];
+		const loader = performance.getEntriesByName(location.origin + "/app.js")[0];
 		const wasm = performance.getEntriesByName(location.origin + "/web/app.wasm");
-		return [source(nav), source(start), source(wasm[0]), wasm.length, typeof self.tfConsoleStart].join(" ");
+		return [source(nav), source(loader), source(wasm[0]), wasm.length].join(" ");
 	})()`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "cache cache cache 1 object"; got != want {
-		t.Errorf("page, app-start.js, app.wasm sources, app.wasm fetches, start: %q, want %q", got, want)
+	if want := "cache cache cache 1"; got != want {
+		t.Errorf("page, app.js, app.wasm sources, app.wasm fetches: %q, want %q", got, want)
 	}
 }

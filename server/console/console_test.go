@@ -261,11 +261,10 @@ func FuzzAcceptsEncoding(f *testing.F) {
 	})
 }
 
-// TestLoaderCompilesFromTheFetch: the loader instantiates the module
-// compiled from the fetch's own response (which the browser can
-// stream-compile and keep in its code cache), not from a Response rebuilt
-// from a JavaScript stream, and registers the service worker after the
-// console's first render.
+// TestLoaderCompilesFromTheFetch: the loader hands instantiateStreaming the
+// fetch's own response (which the browser can stream-compile and keep in its
+// code cache), not a Response rebuilt from a JavaScript stream, and
+// registers the service worker after the console's first render.
 func TestLoaderCompilesFromTheFetch(t *testing.T) {
 	dir, _ := newWebDir(t, 1000)
 	c, err := New(Config{WebDir: dir, BuildVersion: "v9"})
@@ -293,9 +292,9 @@ func TestLoaderCompilesFromTheFetch(t *testing.T) {
 		if !strings.Contains(js, "async function tfFetchWasm(") || !strings.Contains(js, deferredStart) {
 			t.Errorf("%s: the loader lacks tfFetchWasm or go-app's start-up", path)
 		}
-		// The module app-start.js compiled is the one instantiated.
-		if !strings.Contains(js, startedInstantiate) || strings.Contains(js, instantiateDecl) {
-			t.Errorf("%s: the loader does not instantiate the started module", path)
+		// Bytes from the service worker's cache are not copied for the label.
+		if !strings.Contains(js, "if (navigator.serviceWorker && navigator.serviceWorker.controller) {\n    progress(100);") {
+			t.Errorf("%s: the loader counts the bytes the service worker serves", path)
 		}
 		// The service worker is registered after the first render only.
 		if strings.Contains(js, registerCall) || !strings.Contains(js, "function tfWatchForUpdate()") {
@@ -333,8 +332,7 @@ func TestEnrolmentLinkOpensAPage(t *testing.T) {
 }
 
 // TestWorkerRoutesGETsToTheCache: the service worker declares go-app's
-// cache-first rule as a static route, and caches the start script the
-// pages load.
+// cache-first rule as a static route.
 func TestWorkerRoutesGETsToTheCache(t *testing.T) {
 	dir, _ := newWebDir(t, 1000)
 	c, err := New(Config{WebDir: dir})
@@ -347,14 +345,12 @@ func TestWorkerRoutesGETsToTheCache(t *testing.T) {
 	if !strings.Contains(js, workerFetchHandler) || !strings.Contains(js, `addRoutes([{ condition: { requestMethod: "GET" }, source: "cache" }])`) {
 		t.Errorf("app-worker.js lacks go-app's fetch handler or the static route:\n%s", js)
 	}
-	if !strings.Contains(js, `"`+StartPath+`"`) {
-		t.Errorf("app-worker.js does not cache %s", StartPath)
-	}
 }
 
-// TestPagesStartTheConsoleEarly: the pages load the start script, async,
-// which fetches and compiles app.wasm; the loader instantiates its module.
-func TestPagesStartTheConsoleEarly(t *testing.T) {
+// TestPagesDoNotPreloadTheConsole: the pages leave app.wasm to the
+// loader's fetch, whose stream goes to the compiler, not to a preload the
+// page's memory cache would hold first.
+func TestPagesDoNotPreloadTheConsole(t *testing.T) {
 	dir, _ := newWebDir(t, 1000)
 	c, err := New(Config{WebDir: dir})
 	if err != nil {
@@ -362,20 +358,7 @@ func TestPagesStartTheConsoleEarly(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	c.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	page := rec.Body.String()
-	if !strings.Contains(page, startTag) || strings.Contains(page, `rel="preload"`) {
-		t.Errorf("the page does not load %s async, or still preloads app.wasm", StartPath)
-	}
-	rec = httptest.NewRecorder()
-	c.ServeHTTP(rec, httptest.NewRequest("GET", StartPath, nil))
-	if rec.Code != http.StatusOK || rec.Body.String() != startJS || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
-		t.Errorf("%s: status %d, Content-Type %q", StartPath, rec.Code, rec.Header().Get("Content-Type"))
-	}
-	if !strings.Contains(startJS, `WebAssembly.compileStreaming(response)`) {
-		t.Error("the start script does not compile from the fetch's own response")
-	}
-	// Bytes from the service worker's cache are not copied for the label.
-	if !strings.Contains(startJS, "controlled || !response.body ? null : response.clone()") {
-		t.Error("the start script counts the bytes the service worker serves")
+	if page := rec.Body.String(); strings.Contains(page, `rel="preload"`) || !strings.Contains(page, `src="/app.js"`) {
+		t.Errorf("the page preloads, or has no loader:\n%s", page)
 	}
 }
