@@ -263,27 +263,3 @@ func TestUpdateBannerWhenWorkerTakesOver(t *testing.T) {
 		t.Fatalf("no new-build banner after a new worker took over: %v", err)
 	}
 }
-
-// TestWarmStartFromTheCacheRoute: a start the service worker controls takes
-// the page, the loader and app.wasm from Cache Storage by the
-// worker's static route (the browser answers; the worker's fetch handler
-// does not run), and the console binary is fetched once.
-func TestWarmStartFromTheCacheRoute(t *testing.T) {
-	ctx, _ := openOfflineReady(t)
-	if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
-		t.Fatal(err)
-	}
-	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-		const source = (e) => e ? String(e.workerFinalSourceType) : "missing";
-		const nav = performance.getEntriesByType("navigation")[0];
-		const loader = performance.getEntriesByName(location.origin + "/app.js")[0];
-		const wasm = performance.getEntriesByName(location.origin + "/web/app.wasm");
-		return [source(nav), source(loader), source(wasm[0]), wasm.length].join(" ");
-	})()`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "cache cache cache 1"; got != want {
-		t.Errorf("page, app.js, app.wasm sources, app.wasm fetches: %q, want %q", got, want)
-	}
-}

@@ -86,11 +86,6 @@ func New(cfg Config) (*Console, error) {
 	version := build + "-" + consoleDigest(wasm.digest, css)
 	wasm.version = version
 
-	worker, err := workerTemplate()
-	if err != nil {
-		return nil, err
-	}
-
 	ui.Routes()
 	h := &app.Handler{
 		Name:            "trustforge",
@@ -110,13 +105,9 @@ func New(cfg Config) (*Console, error) {
 		},
 		// No Styles: the pages carry the console's stylesheets inline
 		// (inlinecss.go), in place of go-app's link to its own.
-		// No <link rel=preload> of app.wasm: it started the download
-		// before the loader ran, but the page's memory cache then kept the
-		// body (2 MiB at a time through the page's thread) until the
-		// loader's fetch claimed it and handed it to the compiler, a second
-		// pass over 19 MiB on the thread that starts the console (238 ms
-		// of its CPU without the preload, 313 with it, in a warm trace at
-		// load 7). The loader compiles from its own fetch's stream.
+		// Start fetching the console binary with the page, not after the
+		// deferred loader script has run.
+		RawHeaders: []string{`<link rel="preload" href="/web/app.wasm" as="fetch" type="application/wasm" crossorigin="anonymous" fetchpriority="high">`},
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
 		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png",
@@ -126,8 +117,6 @@ func New(cfg Config) (*Console, error) {
 		// The body is streamed compressed but counted decompressed by the
 		// loader's progress bar, so it must know the decompressed size.
 		WasmContentLength: strconv.FormatInt(wasm.size, 10),
-		// go-app's worker, with its cache-first rule as a static route.
-		ServiceWorkerTemplate: worker,
 	}
 	loader, err := loaderJS(h)
 	if err != nil {

@@ -330,35 +330,3 @@ func TestEnrolmentLinkOpensAPage(t *testing.T) {
 		t.Errorf("GET /enrol: status %d, body lacks the enrolment page:\n%.400s", rec.Code, rec.Body.String())
 	}
 }
-
-// TestWorkerRoutesGETsToTheCache: the service worker declares go-app's
-// cache-first rule as a static route.
-func TestWorkerRoutesGETsToTheCache(t *testing.T) {
-	dir, _ := newWebDir(t, 1000)
-	c, err := New(Config{WebDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	c.ServeHTTP(rec, httptest.NewRequest("GET", "/app-worker.js", nil))
-	js := rec.Body.String()
-	if !strings.Contains(js, workerFetchHandler) || !strings.Contains(js, `addRoutes([{ condition: { requestMethod: "GET" }, source: "cache" }])`) {
-		t.Errorf("app-worker.js lacks go-app's fetch handler or the static route:\n%s", js)
-	}
-}
-
-// TestPagesDoNotPreloadTheConsole: the pages leave app.wasm to the
-// loader's fetch, whose stream goes to the compiler, not to a preload the
-// page's memory cache would hold first.
-func TestPagesDoNotPreloadTheConsole(t *testing.T) {
-	dir, _ := newWebDir(t, 1000)
-	c, err := New(Config{WebDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	c.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if page := rec.Body.String(); strings.Contains(page, `rel="preload"`) || !strings.Contains(page, `src="/app.js"`) {
-		t.Errorf("the page preloads, or has no loader:\n%s", page)
-	}
-}
