@@ -111,7 +111,7 @@ func New(cfg Config) (*Console, error) {
 		// The pages are cached too, so that a technician can open any of
 		// them with no network.
 		CacheableResources: append([]string{"/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png",
-			browserHashWorker}, append(iconPaths(), pagePaths()...)...),
+			browserHashWorker}, pagePaths()...),
 		Resources: staticDir{dir: dir, wasm: wasm},
 		Version:   version,
 		// The body is streamed compressed but counted decompressed by the
@@ -147,15 +147,6 @@ func pagePaths() []string {
 		out = append(out, p.Path)
 	}
 	return append(out, ui.UpdatePath)
-}
-
-// iconPaths lists the navigation icons, cached for offline use.
-func iconPaths() []string {
-	var out []string
-	for _, p := range ui.Pages() {
-		out = append(out, p.Icon())
-	}
-	return out
 }
 
 // Version returns the console version clients see (GOAPP_VERSION).

@@ -30,6 +30,19 @@ var consoleStyles = []string{"console.css", "devices.css", "production.css", "gu
 // its attributes.
 var appCSSLink = regexp.MustCompile(`<link\b[^>]*\bhref="/app\.css"[^>]*>`)
 
+// loaderIcon matches go-app's loader icon, an <img> of the 192-pixel app
+// icon, whatever the order of its attributes.
+var loaderIcon = regexp.MustCompile(`<img\b[^>]*\bid="app-wasm-loader-icon"[^>]*>`)
+
+// drawnLoaderIcon replaces the loader's image with a spinner the style
+// sheet draws (#app-wasm-loader .goapp-logo): the badge shows in the first
+// paint instead of waiting for a PNG to come over the network and decode.
+// The element keeps its id and classes, which the loader script changes
+// when the console fails to start.
+func drawnLoaderIcon(page []byte) []byte {
+	return loaderIcon.ReplaceAllLiteral(page, []byte(`<span class="goapp-logo goapp-spin" id="app-wasm-loader-icon" aria-hidden="true"></span>`))
+}
+
 // inlineStyles is the console's style sheet as pages carry it.
 type inlineStyles struct {
 	// block is the <style> element that replaces go-app's link.
@@ -179,6 +192,7 @@ func (p *pageWriter) finish(r *http.Request) {
 		return
 	}
 	body, _ := p.styles.inline(p.buf.Bytes())
+	body = drawnLoaderIcon(body)
 	h := p.w.Header()
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	p.w.WriteHeader(p.status)

@@ -134,3 +134,34 @@ func TestInlineRefusesUnknownPages(t *testing.T) {
 		t.Errorf("inline = %q, %v", out, ok)
 	}
 }
+
+// TestPagesPaintWithoutImages: nothing on a pre-rendered page waits for an
+// image before its first paint: the navigation's and cards' icons are
+// inline SVG, and go-app's loader shows a drawn spinner under the id its
+// script looks for, in place of the 192-pixel PNG.
+func TestPagesPaintWithoutImages(t *testing.T) {
+	dir, _ := newWebDir(t, 10_000)
+	c, err := New(Config{WebDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/", "/devices", "/keys"} {
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		body := rec.Body.String()
+		if rec.Code != 200 {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		if img := regexp.MustCompile(`<img\b[^>]*>`).FindString(body); img != "" {
+			t.Errorf("GET %s: the page still loads an image: %s", path, img)
+		}
+		if !strings.Contains(body, `<span class="goapp-logo goapp-spin" id="app-wasm-loader-icon" aria-hidden="true"></span>`) {
+			t.Errorf("GET %s: go-app's loader icon is not the drawn spinner", path)
+		}
+		for _, class := range []string{"brand-icon", "nav-icon"} {
+			if !regexp.MustCompile(`<svg class="` + class + `" aria-hidden="true" focusable="false"[^>]*viewBox=`).MatchString(body) {
+				t.Errorf("GET %s: no inline %s", path, class)
+			}
+		}
+	}
+}

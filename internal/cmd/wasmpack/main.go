@@ -7,10 +7,12 @@
 // names other than the runtime's and reflect's with short ones such as
 // "~.2f4" (see wasmsize.StripNames) and writes the full names to a names
 // file next to it; and it rewrites the data section into fewer, longer
-// segments (see wasmsize.PackData). `make wasm` runs it on the console
+// segments (see wasmsize.PackData), after taking out runtime.findfunctab,
+// which a start function it adds writes instead (see
+// wasmsize.GenerateFindFuncTab). `make wasm` runs it on the console
 // before compressing it:
 //
-//	go run ./internal/cmd/wasmpack [-zeros 65536] [-lines] [-funcnames] [-names FILE] web/app.wasm.new [OUT.wasm]
+//	go run ./internal/cmd/wasmpack [-zeros 65536] [-lines] [-funcnames] [-findfunctab] [-names FILE] web/app.wasm.new [OUT.wasm]
 //
 // The names file (OUT.names unless -names says where) is for engineers, not
 // browsers. To read a stack trace copied from a browser's console with the
@@ -24,6 +26,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,10 +40,11 @@ func main() {
 	zeros := flag.Int("zeros", wasmsize.DefaultZeroRun, "shortest run of zero bytes left out of a segment")
 	lines := flag.Bool("lines", false, "keep the file and line tables (stack traces with file:line)")
 	funcnames := flag.Bool("funcnames", false, "keep every function name (stack traces with full names, no names file)")
+	findfunctab := flag.Bool("findfunctab", false, "keep runtime.findfunctab in the data section (no start function writes it)")
 	namesPath := flag.String("names", "", "where to write the names file (default OUT.names)")
 	symbolize := flag.String("symbolize", "", "read a stack trace on standard input and write it with the full names of this names `file`")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), `usage: wasmpack [-zeros N] [-lines] [-funcnames] [-names FILE] MODULE.wasm [OUT.wasm]
+		fmt.Fprintln(flag.CommandLine.Output(), `usage: wasmpack [-zeros N] [-lines] [-funcnames] [-findfunctab] [-names FILE] MODULE.wasm [OUT.wasm]
        wasmpack -symbolize NAMES [MODULE.wasm] < trace.txt
 
 Rewrites MODULE in place unless OUT is given; with -symbolize, writes the
@@ -89,6 +93,18 @@ stack trace on standard input with its short function names made full again.`)
 		}
 		fmt.Printf("wasmpack: %s: %d of %d function names made short (%d bytes), %d kept; full names in %s\n",
 			in, stats.Replaced, stats.Names, stats.Zeroed, stats.Kept, *namesPath)
+	}
+	if !*findfunctab {
+		gen, stats, err := wasmsize.GenerateFindFuncTab(b)
+		switch {
+		case errors.Is(err, wasmsize.ErrIrregularFindFuncTab):
+			fmt.Printf("wasmpack: %s: runtime.findfunctab kept: %v\n", in, err)
+		case err != nil:
+			fatal(fmt.Errorf("%s: %w", in, err))
+		default:
+			b = gen
+			fmt.Printf("wasmpack: %s: runtime.findfunctab (%d buckets, %d bytes) left out, written by a start function\n", in, stats.Buckets, stats.Bytes)
+		}
 	}
 	packed, err := wasmsize.PackData(b, *zeros)
 	if err != nil {

@@ -91,7 +91,7 @@ func (h *Page) Render() app.UI {
 						line = guide.CardLine(gp, kit.ViewerOf(h.App))
 					}
 					return app.A().Class("card").Href(p.Path).ID("card-"+p.ID).Body(
-						app.H2().Body(app.Img().Class("card-icon").Src(p.Icon()).Alt(""), app.Text(p.Title)),
+						app.H2().Body(p.Icon("card-icon"), app.Text(p.Title)),
 						app.P().Text(blurbs[p.ID]),
 						app.If(line != "", func() app.UI { return app.P().Class("card-role").Text(line) }),
 					)

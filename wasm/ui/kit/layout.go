@@ -70,7 +70,7 @@ func (l *Layout) Render() app.UI {
 		Body(
 			app.Header().Class("topbar").Body(
 				app.A().Class("brand").Href("/").DataSet("testid", "brand").Body(
-					app.Img().Src("/web/icon.svg").Alt("").Class("brand-icon"),
+					Icon("brand", "brand-icon"),
 					app.Span().Text("trustforge"),
 				),
 				app.If(l.App != nil, func() app.UI { return &sessionBar{App: l.App} }),

@@ -22,7 +22,7 @@ func (n *navigation) Render() app.UI {
 					DataSet("testid", "nav-"+p.ID).
 					Href(p.Path).
 					Body(
-						app.Img().Class("nav-icon").Src(p.Icon()).Alt(""),
+						p.Icon("nav-icon"),
 						app.Span().Text(p.Title),
 					)
 				if p.Path == n.Active {

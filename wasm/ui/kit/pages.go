@@ -1,6 +1,10 @@
 package kit
 
-import "trustforge/wasm/state"
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"trustforge/wasm/state"
+)
 
 // Page is one entry of the console's navigation.
 type Page struct {
@@ -9,8 +13,8 @@ type Page struct {
 	ID    string // stable identifier used in test ids: "nav-" + ID
 }
 
-// Icon returns the path of the page's icon, a local SVG under /web/icons.
-func (p Page) Icon() string { return "/web/icons/" + p.ID + ".svg" }
+// Icon draws the page's icon (icons/ID.svg) with the CSS class class.
+func (p Page) Icon(class string) app.UI { return Icon(p.ID, class) }
 
 // Pages lists the console's pages in navigation order.
 func Pages() []Page {
