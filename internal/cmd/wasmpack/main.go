@@ -12,7 +12,7 @@
 // wasmsize.GenerateFindFuncTab). `make wasm` runs it on the console
 // before compressing it:
 //
-//	go run ./internal/cmd/wasmpack [-zeros 65536] [-lines] [-funcnames] [-findfunctab] [-names FILE] web/app.wasm.new [OUT.wasm]
+//	go run ./internal/cmd/wasmpack [-zeros 512] [-lines] [-funcnames] [-findfunctab] [-names FILE] web/app.wasm.new [OUT.wasm]
 //
 // The names file (OUT.names unless -names says where) is for engineers, not
 // browsers. To read a stack trace copied from a browser's console with the
