@@ -51,9 +51,26 @@ func TestStaleFlashThisRelease(t *testing.T) {
 	waitPresent(t, ctx, `#update-product option[value="`+f.product+`"]`)
 	choose(t, ctx, "update-product", f.product)
 	choose(t, ctx, "update-channel", "stable")
+	waitFor(t, ctx, "#offered-releases")
+	// After each download the offered releases are listed again; their
+	// table must stay while that happens: collapsed to "Listing…" and back,
+	// it moved the downloaded releases' buttons under the pointer, and a
+	// click meant for one landed elsewhere.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.__tfRelisted = 0;
+		new MutationObserver((ms) => { for (const m of ms) for (const n of m.addedNodes)
+			if (n.id === "offered-listing") window.__tfRelisted++; }).observe(document.body, {subtree: true, childList: true});`)); err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range []string{"1.0.0", "1.3.0"} {
 		clickSel(t, ctx, `button[data-testid="download-release"][data-version="`+v+`"]`)
 		waitFor(t, ctx, `button[data-testid="use-release"][data-version="`+v+`"]`)
+	}
+	// 1.3.0's row shows it downloaded once the listing after its download
+	// is in.
+	waitFor(t, ctx, `#offered-releases tr[data-version="1.3.0"] .badge-ok`)
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__tfRelisted`))
+	if err != nil || n != 0 {
+		t.Errorf("the offered releases' table gave way to \"Listing…\" %d times after downloads (err %v)", n, err)
 	}
 	if first := attr(t, ctx, `tr[data-testid="cached-release"]`, "data-version"); first != "1.3.0" {
 		t.Fatalf("the newest download is listed at %q; the test needs it to take the first row", first)

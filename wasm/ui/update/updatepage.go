@@ -136,6 +136,8 @@ type updateFlow struct {
 	channelPicked  bool
 	offered        []client.Release
 	offeredListing bool // a listing of offered releases is on its way
+	// offeredFor is the product and channel offered was listed for.
+	offeredFor [2]string
 	cached         []releasecache.Entry
 	dl             string // id of the release downloading
 	dlHave         int64

@@ -61,12 +61,19 @@ func (p *updateFlow) loadReleases(ctx app.Context) {
 func (p *updateFlow) listOffered(ctx app.Context) {
 	ctx = p.ui
 	product, channel, picked := p.product, p.channel, p.channelPicked
-	// What was listed for another product or channel goes at once: a row
-	// left from the previous choice must never be the one flashed.
-	p.offered, p.offeredListing = nil, product != "" && p.offline == ""
-	if !p.offeredListing {
+	if product == "" || p.offline != "" {
+		p.offered, p.offeredListing = nil, false
 		return
 	}
+	// What was listed for another product or channel goes at once: a row
+	// left from the previous choice must never be the one flashed. The
+	// same choice listed again (after each download) keeps its rows until
+	// the new list comes, so that the table does not collapse and come
+	// back, moving the rows below it under the technician's pointer.
+	if p.offeredFor != [2]string{product, channel} {
+		p.offered = nil
+	}
+	p.offeredListing = len(p.offered) == 0
 	var channels []string
 	for _, pr := range p.products {
 		if pr.Name == product {
@@ -89,6 +96,7 @@ func (p *updateFlow) listOffered(ctx app.Context) {
 				return // the technician chose something else meanwhile
 			}
 			p.channel, p.offered, p.offeredListing = channel, offered, false
+			p.offeredFor = [2]string{product, channel}
 			if err != nil {
 				p.pickErr = kit.Describe(err)
 			}
