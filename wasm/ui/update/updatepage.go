@@ -138,13 +138,13 @@ type updateFlow struct {
 	offeredListing bool // a listing of offered releases is on its way
 	// offeredFor is the product and channel offered was listed for.
 	offeredFor [2]string
-	cached         []releasecache.Entry
-	dl             string // id of the release downloading
-	dlHave         int64
-	dlTotal        int64
-	chosen         *choice
-	pickErr        string
-	relMsg         string
+	cached     []releasecache.Entry
+	dl         string // id of the release downloading
+	dlHave     int64
+	dlTotal    int64
+	chosen     *choice
+	pickErr    string
+	relMsg     string
 
 	// The board: its kind (boardSMP, boardDFU, boardESP; "" is boardSMP),
 	// the granted DFU devices and ESP32 ports, the chosen DFU device (by
