@@ -51,9 +51,6 @@ type FindFuncStats struct {
 // tables that differ anywhere from the counter.
 func GenerateFindFuncTab(b []byte) ([]byte, FindFuncStats, error) {
 	var stats FindFuncStats
-	if _, err := Parse(b); err != nil {
-		return nil, stats, err
-	}
 	var fft uint32
 	var nbuckets uint32
 	edited, err := rewriteData(b, func(segs []segment) ([]segment, error) {
@@ -148,7 +145,7 @@ func addStartFunc(b []byte, body []byte) ([]byte, error) {
 		}
 		sr := &reader{b: sb}
 		switch id {
-		case 1:
+		case secType:
 			if types, err = sr.count(1); err != nil {
 				return nil, err
 			}
@@ -160,7 +157,7 @@ func addStartFunc(b []byte, body []byte) ([]byte, error) {
 			if defined, err = sr.count(1); err != nil {
 				return nil, err
 			}
-		case 8:
+		case secStart:
 			return nil, fmt.Errorf("%w: the module already has a start function", ErrUnsupported)
 		}
 		secs = append(secs, struct {
@@ -190,13 +187,13 @@ func addStartFunc(b []byte, body []byte) ([]byte, error) {
 	for _, s := range secs {
 		// The start section comes after exports and before elements, the
 		// data count, code and data.
-		if !started && s.id != secCustom && (s.id == 9 || s.id == 10 || s.id == 11 || s.id == 12) {
-			out = section(out, 8, appendU32(nil, startIndex))
+		if !started && (s.id == secElement || s.id == secCode || s.id == secData || s.id == secDataCount) {
+			out = section(out, secStart, appendU32(nil, startIndex))
 			started = true
 		}
 		switch s.id {
-		case 1:
-			out = section(out, 1, grow(s.body, []byte{0x60, 0x00, 0x00}))
+		case secType:
+			out = section(out, secType, grow(s.body, []byte{0x60, 0x00, 0x00}))
 			typed = true
 		case secFunc:
 			if !typed {

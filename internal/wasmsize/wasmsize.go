@@ -17,11 +17,15 @@ import (
 
 // Section ids of the core specification.
 const (
-	secCustom = 0
-	secImport = 2
-	secFunc   = 3
-	secCode   = 10
-	secData   = 11
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunc      = 3
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
 )
 
 var sectionNames = [...]string{

@@ -11,8 +11,8 @@ import (
 // The console's icons are drawn inline, as <svg> elements in the page,
 // not as <img> files: each image is one more request before the
 // pre-rendered page is complete, and Chromium builds a separate SVG
-// document for every SVG image it decodes. With fifteen icons on the home
-// page, that held its first paint back by about 140 ms (BenchmarkPrerenderPaint).
+// document for every SVG image it decodes, fifteen of them on the home
+// page before its first paint (BenchmarkPrerenderPaint).
 //
 //go:embed icons/*.svg
 var iconFiles embed.FS
