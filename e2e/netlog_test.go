@@ -10,11 +10,14 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
 // netlog records every request a tab makes, with its body, through the
-// Network domain of the DevTools protocol.
+// Network domain of the DevTools protocol: the page's, and its dedicated
+// workers' (the console uploads a release from its hash worker), each
+// worker attached as the page starts it.
 type netlog struct {
 	ctx  context.Context
 	mu   sync.Mutex
@@ -22,6 +25,7 @@ type netlog struct {
 }
 
 type loggedRequest struct {
+	ctx     context.Context // the page's or a worker's, to fetch the body
 	id      network.RequestID
 	method  string
 	url     string
@@ -35,9 +39,8 @@ func recordRequests(tb testing.TB, ctx context.Context) *netlog {
 	tb.Helper()
 	l := &netlog{ctx: ctx}
 	sent := chromedp.Events(ctx, network.RequestWillBeSent)
-	max := int64(64 << 20)
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{MaxPostDataSize: &max,
-		MaxTotalBufferSize: &max, MaxResourceBufferSize: &max}); err != nil {
+	workers := chromedp.Events(ctx, target.AttachedToTarget)
+	if _, err := chromedp.Call(ctx, network.Enable, netlogBuffers()); err != nil {
 		tb.Fatal(err)
 	}
 	go func() {
@@ -45,16 +48,51 @@ func recordRequests(tb testing.TB, ctx context.Context) *netlog {
 			if err != nil {
 				return
 			}
-			r := &loggedRequest{id: ev.RequestID, method: ev.Request.Method, url: ev.Request.URL, hasBody: ev.Request.HasPostData}
-			for _, e := range ev.Request.PostDataEntries {
-				r.body = append(r.body, e.Bytes...)
+			l.add(ctx, &ev)
+		}
+	}()
+	// The tab auto-attaches the workers the page starts (chromedp sets
+	// it up so); each is attached once more here, to record its requests
+	// from its first.
+	go func() {
+		for ev, err := range workers {
+			if err != nil {
+				return
 			}
-			l.mu.Lock()
-			l.reqs = append(l.reqs, r)
-			l.mu.Unlock()
+			if ev.TargetInfo == nil || ev.TargetInfo.Type != "worker" {
+				continue
+			}
+			var wctx context.Context
+			wctx, _ = chromedp.NewContext(ctx, chromedp.WithTargetID(ev.TargetInfo.TargetID),
+				chromedp.WithListener(func(e any) {
+					if e, ok := e.(*network.EventRequestWillBeSent); ok {
+						l.add(wctx, e)
+					}
+				}))
+			if _, err := chromedp.Call(wctx, network.Enable, netlogBuffers()); err != nil {
+				tb.Logf("recording the requests of worker %s: %v", ev.TargetInfo.URL, err)
+			}
 		}
 	}()
 	return l
+}
+
+// netlogBuffers enables the Network domain with room for the bodies of
+// the largest uploads the tests make.
+func netlogBuffers() network.EnableParams {
+	max := int64(64 << 20)
+	return network.EnableParams{MaxPostDataSize: &max, MaxTotalBufferSize: &max, MaxResourceBufferSize: &max}
+}
+
+// add records a request sent in the target of ctx.
+func (l *netlog) add(ctx context.Context, ev *network.EventRequestWillBeSent) {
+	r := &loggedRequest{ctx: ctx, id: ev.RequestID, method: ev.Request.Method, url: ev.Request.URL, hasBody: ev.Request.HasPostData}
+	for _, e := range ev.Request.PostDataEntries {
+		r.body = append(r.body, e.Bytes...)
+	}
+	l.mu.Lock()
+	l.reqs = append(l.reqs, r)
+	l.mu.Unlock()
 }
 
 // requests returns what was recorded, fetching bodies the events left out.
@@ -67,7 +105,7 @@ func (l *netlog) requests(tb testing.TB) []*loggedRequest {
 		if !r.hasBody || len(r.body) > 0 {
 			continue
 		}
-		res, err := chromedp.Call(l.ctx, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: r.id})
+		res, err := chromedp.Call(r.ctx, network.GetRequestPostData, network.GetRequestPostDataParams{RequestID: r.id})
 		if err != nil {
 			tb.Fatalf("%s %s has a body the browser will not show: %v", r.method, r.url, err)
 		}

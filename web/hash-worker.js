@@ -31,11 +31,25 @@
 //               {op: "hashctr", id, input, block, n, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
 //                                                     add data's first n bytes to input (as add),
 //                                                     then AES-CTR them as ctr does; data comes back
+//               {op: "seal", id, key, counter, last, data, into, reserve}
+//                                                     as seal, the ciphertext appended to input
+//                                                     into (made with room for reserve bytes)
+//                                                     and kept here: the answer is {id, n}
+//               {op: "add", id, data, block, reserve}  as add, into an input made with room
+//                                                     for reserve bytes
+//               {op: "digest", id, alg, keep: true}   digest input id and keep it
+//               {op: "upload", id, input, method, url, header: {k: v}, head: ArrayBuffer}
+//                                                     send head then input's bytes with
+//                                                     XMLHttpRequest from this thread
+//               {op: "abort", id}                     abort upload id
 // Messages out: {ready: true}                         once, at start
 //               {id, sum: ArrayBuffer}                the digest
 //               {id, error, parts: [ArrayBuffer]}     digest failed: the input back
 //               {id, parts: [ArrayBuffer]}            answer to take
 //               {id, data: ArrayBuffer} / {id, error} answer to seal and ctr
+//               {progress: id, loaded, total}         an upload's progress
+//               {id, status, contentType, body: ArrayBuffer} / {id, error}
+//                                                     answer to upload
 //               {id, data: ArrayBuffer, back: ArrayBuffer} / {id, error, back}
 //                                                     answer to hashctr: back is the
 //                                                     request's data, for the page to reuse
@@ -64,19 +78,63 @@ function keep(b) {
   spareTimer = setTimeout(() => { spare = null; }, sparePeriod);
 }
 
-// add appends p (a Uint8Array) to input id.
-function add(id, p, block) {
+// add appends p (a Uint8Array) to input id, made with room for reserve
+// bytes when it is new.
+function add(id, p, block, reserve) {
+  const inp = room(id, p.length, block, reserve);
+  inp.buf.set(p, inp.n);
+  inp.n += p.length;
+  return inp;
+}
+
+// room returns input id with room for n more bytes, making it (with room
+// for reserve bytes) when it is new.
+function room(id, n, block, reserve) {
   let inp = inputs.get(id);
-  if (!inp) inputs.set(id, (inp = { buf: buffer(p.length), n: 0, block: block || p.length }));
-  if (inp.n + p.length > inp.buf.length) {
-    const grown = buffer(Math.max(2 * inp.buf.length, inp.n + p.length));
+  if (!inp) inputs.set(id, (inp = { buf: buffer(Math.max(n, reserve || 0)), n: 0, block: block || n }));
+  if (inp.n + n > inp.buf.length) {
+    const grown = buffer(Math.max(2 * inp.buf.length, inp.n + n));
     grown.set(inp.buf.subarray(0, inp.n));
     keep(inp.buf);
     inp.buf = grown;
   }
-  inp.buf.set(p, inp.n);
-  inp.n += p.length;
   return inp;
+}
+
+// uploads are the uploads under way, by id.
+const uploads = new Map();
+
+// upload sends m.head, then input m.input's bytes, as one request body.
+function upload(m) {
+  const inp = inputs.get(m.input);
+  if (!inp) {
+    postMessage({ id: m.id, error: "the payload is no longer held" });
+    return;
+  }
+  const xhr = new XMLHttpRequest();
+  uploads.set(m.id, xhr);
+  const fail = (what) => () => {
+    uploads.delete(m.id);
+    postMessage({ id: m.id, error: what });
+  };
+  try {
+    xhr.open(m.method, m.url);
+    xhr.responseType = "arraybuffer";
+    for (const k of Object.keys(m.header || {})) xhr.setRequestHeader(k, m.header[k]);
+    xhr.upload.onprogress = (e) => postMessage({ progress: m.id, loaded: e.loaded, total: e.total });
+    xhr.onload = () => {
+      uploads.delete(m.id);
+      const body = xhr.response instanceof ArrayBuffer ? xhr.response : new ArrayBuffer(0);
+      postMessage({ id: m.id, status: xhr.status, contentType: xhr.getResponseHeader("Content-Type") || "", body }, [body]);
+    };
+    xhr.onerror = fail("network error");
+    xhr.ontimeout = fail("timed out");
+    xhr.onabort = fail("aborted");
+    // The Blob joins the two without another copy of the payload here.
+    xhr.send(new Blob([new Uint8Array(m.head), inp.buf.subarray(0, inp.n)]));
+  } catch (err) {
+    fail(String((err && err.message) || err))();
+  }
 }
 
 // ctrKey returns the AES-CTR key for raw key bytes (an ArrayBuffer),
@@ -106,8 +164,16 @@ onmessage = async (e) => {
   const m = e.data;
   switch (m.op) {
     case "add":
-      add(m.id, new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n), m.block);
+      add(m.id, new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n), m.block, m.reserve);
       break;
+    case "upload":
+      upload(m);
+      break;
+    case "abort": {
+      const xhr = uploads.get(m.id);
+      if (xhr) xhr.abort();
+      break;
+    }
     case "hashctr": {
       // Joined before anything is awaited: pieces join in the order sent.
       const p = new Uint8Array(m.data, 0, m.n);
@@ -142,6 +208,23 @@ onmessage = async (e) => {
     case "seal": {
       let out;
       try {
+        if (m.into !== undefined) {
+          // Sealed in place at the end of the input, which keeps it.
+          const n = sealedSize(m.data.byteLength, m.last);
+          const inp = room(m.into, n, 0, m.reserve);
+          if ((inp.buf.byteOffset + inp.n) % 4 === 0) {
+            sealChunks(m.key, m.counter, m.last, m.data, inp.buf, inp.n);
+          } else {
+            // The words ChaCha20 is computed in must be aligned: sealed
+            // into a buffer kept for the next batch, then copied.
+            if (!inp.tmp || inp.tmp.length < n) inp.tmp = new Uint8Array(n);
+            sealChunks(m.key, m.counter, m.last, m.data, inp.tmp, 0);
+            inp.buf.set(inp.tmp.subarray(0, n), inp.n);
+          }
+          inp.n += n;
+          postMessage({ id: m.id, n });
+          break;
+        }
         out = sealChunks(m.key, m.counter, m.last, m.data);
       } catch (err) {
         postMessage({ id: m.id, error: String((err && err.message) || err) });
@@ -159,8 +242,10 @@ onmessage = async (e) => {
       const inp = inputs.get(m.id);
       try {
         const sum = await crypto.subtle.digest(m.alg, inp ? inp.buf.subarray(0, inp.n) : new Uint8Array(0));
-        if (inputs.get(m.id) === inp) inputs.delete(m.id);
-        if (inp) keep(inp.buf);
+        if (!m.keep) {
+          if (inputs.get(m.id) === inp) inputs.delete(m.id);
+          if (inp) keep(inp.buf);
+        }
         postMessage({ id: m.id, sum }, [sum]);
       } catch (err) {
         const parts = take(m.id);
@@ -379,14 +464,15 @@ function sealChunk(k, n0, n1, n2, src, dst, off, ks, ks8, st) {
 
 // sealChunks seals data (an ArrayBuffer) as age's chunks counter,
 // counter+1, ..., the final one flagged when last, and returns the
-// ciphertexts, joined, in a new ArrayBuffer.
-function sealChunks(key, counter, last, data) {
+// ciphertexts, joined, in a new ArrayBuffer, or into dst (a Uint8Array)
+// from off when given.
+function sealChunks(key, counter, last, data, dst, off) {
   if (!littleEndian) throw new Error("big-endian platform");
   if (key.byteLength !== 32) throw new Error("payload key of " + key.byteLength + " bytes");
   const src = new Uint8Array(data);
   const chunks = Math.max(1, Math.ceil(src.length / CHUNK));
   if (!last && src.length % CHUNK !== 0) throw new Error("not whole chunks");
-  const out = new Uint8Array(src.length + chunks * TAG);
+  const out = dst ? dst.subarray(off, off + src.length + chunks * TAG) : new Uint8Array(src.length + chunks * TAG);
   const k = new Uint32Array(key.slice(0));
   const ks = new Uint32Array(16), ks8 = new Uint8Array(ks.buffer);
   const st = new Float64Array(21);
@@ -402,6 +488,11 @@ function sealChunks(key, counter, last, data) {
       out, i * (CHUNK + TAG), ks, ks8, st);
   }
   return out.buffer;
+}
+
+// sealedSize is how long n bytes of plaintext are sealed.
+function sealedSize(n, last) {
+  return n + Math.max(1, Math.ceil(n / CHUNK)) * TAG;
 }
 
 postMessage({ ready: true });

@@ -18,11 +18,12 @@ import (
 // bytes age's own writer would: age writes the header and the nonce, the
 // file key is seen as age hands it to the recipients to wrap, and the
 // payload key is derived from both as age derives it
-// (HKDF-SHA-256(file key, salt nonce, "payload")). Otherwise it is
-// age's writer.
-func ageEncrypt(dst io.Writer, eng engine.Engine, list ...age.Recipient) (io.WriteCloser, error) {
+// (HKDF-SHA-256(file key, salt nonce, "payload")). With kept (which is
+// then dst too), the chunks are sealed into kept by its engine. Otherwise
+// it is age's writer.
+func ageEncrypt(dst io.Writer, eng engine.Engine, kept engine.KeptPayload, list ...age.Recipient) (io.WriteCloser, error) {
 	sealer, ok := eng.(engine.ChunkSealer)
-	if !ok || len(list) == 0 {
+	if (!ok && kept == nil) || len(list) == 0 {
 		return age.Encrypt(dst, list...)
 	}
 	var fileKey []byte
@@ -44,7 +45,7 @@ func ageEncrypt(dst io.Writer, eng engine.Engine, list ...age.Recipient) (io.Wri
 		return nil, err
 	}
 	clear(fileKey)
-	return &chunkWriter{dst: dst, s: sealer, key: key}, nil
+	return &chunkWriter{dst: dst, s: sealer, kept: kept, key: key}, nil
 }
 
 // keyWitness wraps the file key for r, and keeps a copy of it.
@@ -93,6 +94,7 @@ const (
 type chunkWriter struct {
 	dst     io.Writer
 	s       engine.ChunkSealer
+	kept    engine.KeptPayload // seals into itself, instead of s
 	key     []byte
 	buf     []byte
 	counter uint64
@@ -110,6 +112,7 @@ type sealJob struct {
 	counter uint64
 	last    bool
 	wait    func(dst []byte) ([]byte, error)
+	sealed  func() error // kept's
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
@@ -155,7 +158,11 @@ func (w *chunkWriter) submit(last bool) error {
 		w.buf = w.buffer()
 	}
 	j := &sealJob{plain: w.buf, counter: w.counter, last: last}
-	j.wait = w.s.StartSealChunks(w.key, j.counter, j.plain, last)
+	if w.kept != nil {
+		j.sealed = w.kept.StartSealChunks(w.key, j.counter, j.plain, last)
+	} else {
+		j.wait = w.s.StartSealChunks(w.key, j.counter, j.plain, last)
+	}
 	w.counter += uint64(len(j.plain) / engine.ChunkSize)
 	w.buf = nil
 	w.pending = append(w.pending, j)
@@ -172,6 +179,15 @@ func (w *chunkWriter) submit(last bool) error {
 func (w *chunkWriter) flush() error {
 	j := w.pending[0]
 	w.pending = w.pending[1:]
+	if j.sealed != nil {
+		// Sealed into the kept payload, in order; a batch it failed
+		// cannot be put in place from here.
+		if err := j.sealed(); err != nil {
+			return usererr.Errorf("bundle", "encrypt: %w", err)
+		}
+		w.free = append(w.free, j.plain)
+		return nil
+	}
 	out, err := j.wait(w.out[:0])
 	if err == nil && len(out) != engine.SealedSize(len(j.plain), j.last) {
 		err = usererr.Errorf("", "%d bytes sealed for %d", len(out), len(j.plain))

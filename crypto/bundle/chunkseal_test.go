@@ -55,7 +55,7 @@ func TestChunkSealerMatchesAge(t *testing.T) {
 	write := func(eng engine.Engine, r age.Recipient, data []byte) []byte {
 		cryptotest.SetGlobalRandom(t, 18)
 		var out bytes.Buffer
-		w, err := ageEncrypt(&out, eng, r)
+		w, err := ageEncrypt(&out, eng, nil, r)
 		if err != nil {
 			t.Fatal(err)
 		}

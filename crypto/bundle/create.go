@@ -60,28 +60,9 @@ type CreateOptions struct {
 // The returned Signed is the bundle's manifest part; s.Verify with the
 // signing key's public half returns the complete manifest.
 func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts CreateOptions) (*Signed, error) {
-	if opts.Key == nil {
-		return nil, usererr.New("bundle", "create: no signing key")
-	}
-	if _, err := algorithmFor(opts.Key.Public()); err != nil {
+	rnd, err := prepare(&m, opts)
+	if err != nil {
 		return nil, err
-	}
-	if m.Format == 0 {
-		m.Format = ManifestFormat
-	}
-	if m.Created.IsZero() {
-		now := time.Now
-		if opts.Now != nil {
-			now = opts.Now
-		}
-		m.Created = now().UTC().Truncate(time.Second)
-	}
-	if err := validateTemplate(m); err != nil {
-		return nil, err
-	}
-	rnd := opts.Rand
-	if rnd == nil {
-		rnd = rand.Reader
 	}
 
 	var scratch io.ReadWriter
@@ -96,7 +77,7 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 	} else {
 		scratch = new(bytes.Buffer)
 	}
-	m, err := seal(ctx, scratch, image, m, opts.To, opts.Engine, opts.ImageSigned)
+	m, err = seal(ctx, scratch, image, m, opts.To, opts.Engine, opts.ImageSigned, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +101,54 @@ func Create(ctx context.Context, w io.Writer, image io.Reader, m Manifest, opts 
 		return nil, err
 	}
 	return s, nil
+}
+
+// CreateKept is Create with the payload made in kept, where the engine
+// keeps it (see engine.PayloadKeeper): the bundle is [WriteHeader]'s bytes
+// for the returned Signed followed by kept's bytes. kept must be new and
+// empty; on an error it holds a partial payload to release. opts.Scratch
+// is not used.
+func CreateKept(ctx context.Context, image io.Reader, m Manifest, kept engine.KeptPayload, opts CreateOptions) (*Signed, error) {
+	if kept == nil || kept.Len() != 0 {
+		return nil, usererr.New("bundle", "create: the kept payload is missing or not empty")
+	}
+	rnd, err := prepare(&m, opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err = seal(ctx, nil, image, m, opts.To, opts.Engine, opts.ImageSigned, kept)
+	if err != nil {
+		return nil, err
+	}
+	return Sign(rnd, &m, opts.Key)
+}
+
+// prepare checks opts and completes m's Format and Created for Create,
+// and returns the randomness to sign with.
+func prepare(m *Manifest, opts CreateOptions) (io.Reader, error) {
+	if opts.Key == nil {
+		return nil, usererr.New("bundle", "create: no signing key")
+	}
+	if _, err := algorithmFor(opts.Key.Public()); err != nil {
+		return nil, err
+	}
+	if m.Format == 0 {
+		m.Format = ManifestFormat
+	}
+	if m.Created.IsZero() {
+		now := time.Now
+		if opts.Now != nil {
+			now = opts.Now
+		}
+		m.Created = now().UTC().Truncate(time.Second)
+	}
+	if err := validateTemplate(*m); err != nil {
+		return nil, err
+	}
+	if opts.Rand == nil {
+		return rand.Reader, nil
+	}
+	return opts.Rand, nil
 }
 
 // writePayload writes a .tfb as writeBundle does, from a payload that is
@@ -171,8 +200,8 @@ func validateTemplate(m Manifest) error {
 
 // seal drives a [Sealer] over the content read from image, a chunk at a
 // time, stopping when ctx is done, and returns the completed manifest.
-func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine, signed bool) (Manifest, error) {
-	sl, err := newSealer(dst, m, to, eng, signed)
+func seal(ctx context.Context, dst io.Writer, image io.Reader, m Manifest, to Recipients, eng engine.Engine, signed bool, kept engine.KeptPayload) (Manifest, error) {
+	sl, err := newSealer(ctx, dst, m, to, eng, signed, kept)
 	if err != nil {
 		return Manifest{}, err
 	}

@@ -26,7 +26,9 @@ type Sealer struct {
 	m          Manifest // the template, completed by Close
 	names      []string
 	passphrase bool
-	ph         *hashingWriter
+	ph         *hashingWriter     // the payload as it is written; nil when kept
+	kept       engine.KeptPayload // the payload, made where the engine keeps it
+	ctx        context.Context    // for kept's digest
 	aw         io.WriteCloser
 	ic         contentCheck
 	err        error // the first failure; Write and Close return it again
@@ -47,13 +49,14 @@ type Sealer struct {
 // do not hash to its SHA256 TLV, or with [ErrImageMismatch] if it differs
 // from m.Image. dst then holds a partial payload to discard.
 func Seal(dst io.Writer, m Manifest, to Recipients) (*Sealer, error) {
-	return newSealer(dst, m, to, nil, false)
+	return newSealer(context.Background(), dst, m, to, nil, false, nil)
 }
 
 // newSealer is Seal with the content's and the payload's SHA-256 computed
 // by eng; with signed, m.Image is the image its caller has just signed
-// from the bytes it writes (see CreateOptions.ImageSigned).
-func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine, signed bool) (*Sealer, error) {
+// from the bytes it writes (see CreateOptions.ImageSigned). With kept the
+// payload is made in kept (see CreateKept), and dst is not used.
+func newSealer(ctx context.Context, dst io.Writer, m Manifest, to Recipients, eng engine.Engine, signed bool, kept engine.KeptPayload) (*Sealer, error) {
 	if signed && (m.Image == ImageInfo{} || m.IsFlashSet()) {
 		return nil, usererr.New("bundle", "an image signed by the caller, but no image size and SHA256 TLV for it")
 	}
@@ -63,8 +66,13 @@ func newSealer(dst io.Writer, m Manifest, to Recipients, eng engine.Engine, sign
 	}
 	s := &Sealer{m: m, names: names, passphrase: passphrase}
 	s.m.Parts = slices.Clone(m.Parts) // the flash set's digests are filled in the copy
-	s.ph = &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
-	if s.aw, err = ageEncrypt(s.ph, eng, list...); err != nil {
+	s.kept, s.ctx = kept, ctx
+	var out io.Writer = kept
+	if kept == nil {
+		s.ph = &hashingWriter{w: dst, h: engine.Or(eng).NewSHA256()}
+		out = s.ph
+	}
+	if s.aw, err = ageEncrypt(out, eng, kept, list...); err != nil {
 		return nil, usererr.Errorf("bundle", "encrypt: %w", err)
 	}
 	s.ic = newContentCheck(&s.m, true, signed, eng)
@@ -113,8 +121,21 @@ func (s *Sealer) Close() error {
 		return s.err
 	}
 	s.m.Image = info
-	s.m.Payload = PayloadInfo{Size: s.ph.n}
-	s.ph.h.Sum(s.m.Payload.SHA256[:0])
+	if s.kept != nil {
+		sum, err := s.kept.Sum(s.ctx)
+		if err == nil && len(sum) != len(s.m.Payload.SHA256) {
+			err = usererr.Errorf("", "a payload digest of %d bytes", len(sum))
+		}
+		if err != nil {
+			s.err = usererr.Errorf("bundle", "payload digest: %w", err)
+			return s.err
+		}
+		s.m.Payload = PayloadInfo{Size: s.kept.Len()}
+		copy(s.m.Payload.SHA256[:], sum)
+	} else {
+		s.m.Payload = PayloadInfo{Size: s.ph.n}
+		s.ph.h.Sum(s.m.Payload.SHA256[:0])
+	}
 	if s.names == nil {
 		s.names = []string{}
 	}

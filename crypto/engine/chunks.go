@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+
 	"trustforge/internal/usererr"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -98,4 +100,32 @@ func CheckChunks(key []byte, counter uint64, n int, last bool) error {
 		return usererr.New("engine", "chunk counter out of range")
 	}
 	return nil
+}
+
+// PayloadKeeper is implemented by an Engine that can keep a bundle's
+// payload where it seals it (the browser's, in its Web Worker), so that
+// the ciphertext is hashed and uploaded from there without passing
+// through Go's memory. crypto/bundle's CreateKept builds a payload in one.
+type PayloadKeeper interface {
+	// KeepPayload starts an empty payload of about size bytes; nil when
+	// the engine cannot keep one now (no worker).
+	KeepPayload(ctx context.Context, size int64) KeptPayload
+}
+
+// KeptPayload is a payload an engine keeps: bytes written into it, then
+// chunks it seals into it, in order.
+type KeptPayload interface {
+	// Write appends p (copied) to the payload.
+	Write(p []byte) (int, error)
+	// StartSealChunks seals plaintext as SealChunks does and appends the
+	// ciphertext, in the order of the calls; key and plaintext are copied
+	// before it returns. A failed batch fails the payload: every later
+	// call fails too.
+	StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (wait func() error)
+	// Sum returns the payload's SHA-256; the payload is kept.
+	Sum(ctx context.Context) ([]byte, error)
+	// Len returns the payload's length.
+	Len() int64
+	// Release frees the payload; it cannot be used afterwards.
+	Release()
 }

@@ -136,22 +136,12 @@ func (s *Sink) StartWriteCTR(key, counter, src []byte) (wait func(dst []byte) er
 	if _, err := safejs.CopyBytesToJS(u8, src); err != nil {
 		return nil, wrapErr(err)
 	}
-	bufs := []any{data}
-	for _, b := range [][]byte{key, counter} {
-		v, err := BytesToJS(b)
-		if err != nil {
-			return nil, err
-		}
-		buf, err := v.Get("buffer")
-		if err != nil {
-			return nil, wrapErr(err)
-		}
-		bufs = append(bufs, buf)
+	kc, err := buffersToJS(key, counter)
+	if err != nil {
+		return nil, err
 	}
-	w.mu.Lock()
-	w.next++
-	id := w.next
-	w.mu.Unlock()
+	bufs := append([]any{data}, kc...)
+	id := w.nextID()
 	ch, err := w.send(id, map[string]any{"op": "hashctr", "id": id, "input": s.remote.id, "block": sinkBlock,
 		"n": len(src), "data": data, "key": bufs[1], "counter": bufs[2]}, bufs)
 	if err != nil {

@@ -34,6 +34,8 @@ type hashWorker struct {
 	waiting map[int]chan safejs.Value
 	dead    bool
 	spares  []safejs.Value // ArrayBuffers the worker gave back (see spare)
+	// progress has the progress callbacks of uploads under way, by id.
+	progress map[int]func(loaded, total int64)
 }
 
 // The page starts one hash worker, on first use, and keeps it. It is the
@@ -118,6 +120,20 @@ func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 			ready(hw)
 			return nil
 		}
+		if p, err := data.Get("progress"); err == nil && p.Type() == safejs.TypeNumber {
+			id, _ := p.Int()
+			loaded, _ := data.Get("loaded")
+			total, _ := data.Get("total")
+			l, _ := loaded.Float()
+			t, _ := total.Float()
+			hw.mu.Lock()
+			f := hw.progress[id]
+			hw.mu.Unlock()
+			if f != nil {
+				f(int64(l), int64(t))
+			}
+			return nil
+		}
 		if b, err := data.Get("back"); err == nil && b.Type() == safejs.TypeObject {
 			hw.keepSpare(b)
 		}
@@ -174,6 +190,32 @@ func (w *hashWorker) isDead() bool {
 	return w.dead
 }
 
+// nextID numbers the next request to the worker.
+func (w *hashWorker) nextID() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.next++
+	return w.next
+}
+
+// buffersToJS copies each of parts into an ArrayBuffer of its own, to be
+// transferred to the worker.
+func buffersToJS(parts ...[]byte) ([]any, error) {
+	bufs := make([]any, 0, len(parts))
+	for _, b := range parts {
+		v, err := BytesToJS(b)
+		if err != nil {
+			return nil, err
+		}
+		buf, err := v.Get("buffer")
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		bufs = append(bufs, buf)
+	}
+	return bufs, nil
+}
+
 // post sends msg to the worker, transferring the ArrayBuffers in transfer.
 func (w *hashWorker) post(msg map[string]any, transfer []any) error {
 	_, err := Call(w.w, "postMessage", msg, transfer)
@@ -227,11 +269,11 @@ type remoteInput struct {
 
 // newInput numbers a new input for owner; should owner be dropped with
 // its input still in the worker, the worker forgets it.
-func (w *hashWorker) newInput(owner *Sink) *remoteInput {
-	w.mu.Lock()
-	w.next++
-	r := &remoteInput{w: w, id: w.next}
-	w.mu.Unlock()
+func (w *hashWorker) newInput(owner *Sink) *remoteInput { return newInputFor(w, owner) }
+
+// newInputFor is newInput for any owner.
+func newInputFor[T any](w *hashWorker, owner *T) *remoteInput {
+	r := &remoteInput{w: w, id: w.nextID()}
 	runtime.AddCleanup(owner, func(r *remoteInput) { r.drop() }, r)
 	return r
 }

@@ -27,28 +27,13 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 	if w == nil {
 		return fail(usererr.New("browser", "no worker to seal in"))
 	}
-	k, err := BytesToJS(key)
+	bufs, err := buffersToJS(key, plaintext)
 	if err != nil {
 		return fail(err)
 	}
-	data, err := BytesToJS(plaintext)
-	if err != nil {
-		return fail(err)
-	}
-	kb, err := k.Get("buffer")
-	if err != nil {
-		return fail(wrapErr(err))
-	}
-	db, err := data.Get("buffer")
-	if err != nil {
-		return fail(wrapErr(err))
-	}
-	w.mu.Lock()
-	w.next++
-	id := w.next
-	w.mu.Unlock()
-	ch, err := w.send(id, map[string]any{"op": "seal", "id": id, "key": kb, "counter": float64(counter), "last": last, "data": db},
-		[]any{kb, db})
+	id := w.nextID()
+	ch, err := w.send(id, map[string]any{"op": "seal", "id": id, "key": bufs[0], "counter": float64(counter), "last": last,
+		"data": bufs[1]}, bufs)
 	if err != nil {
 		return fail(err)
 	}
@@ -160,22 +145,11 @@ func StartCTR(key, counter, src []byte) (wait func(dst []byte) error) {
 	if w == nil {
 		return fail(usererr.New("browser", "no worker for AES-CTR"))
 	}
-	var bufs []any
-	for _, b := range [][]byte{key, counter, src} {
-		v, err := BytesToJS(b)
-		if err != nil {
-			return fail(err)
-		}
-		buf, err := v.Get("buffer")
-		if err != nil {
-			return fail(wrapErr(err))
-		}
-		bufs = append(bufs, buf)
+	bufs, err := buffersToJS(key, counter, src)
+	if err != nil {
+		return fail(err)
 	}
-	w.mu.Lock()
-	w.next++
-	id := w.next
-	w.mu.Unlock()
+	id := w.nextID()
 	ch, err := w.send(id, map[string]any{"op": "ctr", "id": id, "key": bufs[0], "counter": bufs[1], "data": bufs[2]}, bufs)
 	if err != nil {
 		return fail(err)

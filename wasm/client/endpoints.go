@@ -91,7 +91,6 @@ func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
 // another (as the console builds it: see trustforge/internal/blocks),
 // calling progress (when not nil) as it uploads.
 func (c *Client) Publish(ctx context.Context, bundle [][]byte, progress func(sent, total int64)) (Release, error) {
-	var rel Release
 	path := apiwire.PublishRelease.Path()
 	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
 	var (
@@ -104,6 +103,35 @@ func (c *Client) Publish(ctx context.Context, bundle [][]byte, progress func(sen
 	} else {
 		status, body, err = c.uploadHTTP(ctx, path, h, bundle, progress)
 	}
+	return publishAnswer(ctx, status, body, err)
+}
+
+// KeptBody is the end of an upload's body that the uploader sends from
+// where it is kept, not from Go's memory: in the console, a bundle's
+// payload in its worker (browser.KeptPayload).
+type KeptBody interface{ Len() int64 }
+
+// KeptUploader is an Uploader that can send a KeptBody after head.
+type KeptUploader interface {
+	UploadKept(ctx context.Context, method, url string, header map[string]string, head []byte, kept KeptBody,
+		progress func(sent, total int64)) (status int, contentType string, respBody []byte, err error)
+}
+
+// PublishKept is Publish for a bundle made of head (its header and signed
+// manifest) and a payload kept where the Uploader can send it from.
+func (c *Client) PublishKept(ctx context.Context, head []byte, kept KeptBody, progress func(sent, total int64)) (Release, error) {
+	ku, ok := c.Uploader.(KeptUploader)
+	if !ok {
+		return Release{}, usererr.New("client", "upload: this platform cannot send a payload it does not hold")
+	}
+	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
+	status, _, body, err := ku.UploadKept(ctx, http.MethodPost, c.BaseURL+apiwire.PublishRelease.Path(), h, head, kept, progress)
+	return publishAnswer(ctx, status, body, err)
+}
+
+// publishAnswer reads the server's answer to a publish.
+func publishAnswer(ctx context.Context, status int, body []byte, err error) (Release, error) {
+	var rel Release
 	if err != nil {
 		if ctx.Err() != nil {
 			return rel, ctx.Err()

@@ -1,11 +1,13 @@
 package release
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"time"
 
 	"trustforge/crypto/bundle"
+	"trustforge/crypto/engine"
 	"trustforge/crypto/engine/webcrypto"
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
@@ -56,8 +58,15 @@ type Built struct {
 	Image *blocks.Buffer
 	// Bundle is the .tfb to upload: signed manifest and age ciphertext.
 	// Its first block is the header and manifest, the others the payload
-	// as it was encrypted.
+	// as it was encrypted. It is nil when the engine keeps the payload:
+	// the .tfb is then Head followed by Payload's bytes.
 	Bundle *blocks.Buffer
+	// Head and Payload are the .tfb when the engine keeps the payload
+	// (engine.PayloadKeeper: in the browser, its worker, which uploads it
+	// from there): the header and signed manifest, and the age ciphertext.
+	// Release frees the payload.
+	Head    []byte
+	Payload engine.KeptPayload
 	// Manifest is the signed manifest's content.
 	Manifest *bundle.Manifest
 	// KeyID is the signer's fingerprint (hex SHA-256 of its SPKI).
@@ -152,6 +161,32 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if signed {
 		m.Image = bundle.ImageInfo{Size: img.Len(), SHA256: bundle.Digest(res.Hash)}
 	}
+	createOpts := bundle.CreateOptions{Key: signer, To: to, ImageSigned: signed, Engine: opts.Engine}
+	if keeper, ok := opts.Engine.(engine.PayloadKeeper); ok {
+		// The payload is made where the engine keeps it; should that fail
+		// (its worker stopped), it is made again here, below.
+		if kept := keeper.KeepPayload(ctx, payloadSize(img.Len(), len(to.Keys))); kept != nil {
+			imgSrc := &yieldingReader{ctx: ctx, r: img.Reader(), yield: yield, stage: StageEncrypt,
+				total: img.Len(), progress: progress}
+			s, err := bundle.CreateKept(ctx, imgSrc, m, kept, createOpts)
+			if err == nil {
+				var head bytes.Buffer
+				if err = bundle.WriteHeader(&head, s); err == nil {
+					var man *bundle.Manifest
+					if man, err = s.VerifyIntegrity(); err != nil {
+						kept.Release()
+						return nil, usererr.Errorf("release", "the new manifest does not verify: %w", err)
+					}
+					return &Built{Image: img, Head: head.Bytes(), Payload: kept, Manifest: man, KeyID: s.KeyID(),
+						SignTime: signTime, EncryptTime: time.Since(start)}, nil
+				}
+			}
+			kept.Release()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+	}
 	imgSrc := &yieldingReader{ctx: ctx, r: img.Reader(), yield: yield, stage: StageEncrypt,
 		total: img.Len(), progress: progress}
 	// The ciphertext waits in scratch while the manifest is signed, then
@@ -159,8 +194,8 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	// function's memory, so it is not hashed a second time.
 	scratch := &yieldingScratch{ctx: ctx, yield: yield, buf: new(blocks.Buffer)}
 	out := &inPlace{scratch: scratch}
-	s, err := bundle.Create(ctx, out, imgSrc, m, bundle.CreateOptions{Key: signer, To: to, Scratch: scratch,
-		ScratchInMemory: true, ImageSigned: signed, Engine: opts.Engine})
+	createOpts.Scratch, createOpts.ScratchInMemory = scratch, true
+	s, err := bundle.Create(ctx, out, imgSrc, m, createOpts)
 	if err != nil {
 		return nil, usererr.Errorf("release", "%w", err)
 	}
@@ -174,6 +209,28 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	}
 	return &Built{Image: img, Bundle: tfb, Manifest: man, KeyID: s.KeyID(),
 		SignTime: signTime, EncryptTime: time.Since(start)}, nil
+}
+
+// Len returns the length of the .tfb.
+func (b *Built) Len() int64 {
+	if b.Payload != nil {
+		return int64(len(b.Head)) + b.Payload.Len()
+	}
+	return b.Bundle.Len()
+}
+
+// Release frees the payload the engine keeps, if it keeps one.
+func (b *Built) Release() {
+	if b.Payload != nil {
+		b.Payload.Release()
+	}
+}
+
+// payloadSize is about how long the age payload of an image of n bytes
+// is, for recipients: its chunks' tags, and a header of a few hundred
+// bytes a recipient (hybrid recipients' stanzas are over a kilobyte).
+func payloadSize(n int64, recipients int) int64 {
+	return n + (n/engine.ChunkSize+1)*16 + 512 + int64(recipients)*2048
 }
 
 // inPlace is where bundle.Create writes the bundle: the header and the

@@ -298,3 +298,13 @@ func (s *ctr) inWorkers(dst, src []byte) bool {
 	}
 	return true
 }
+
+// KeepPayload starts a bundle's payload kept in the console's worker
+// (engine.PayloadKeeper; see browser.KeptPayload); nil when the worker
+// has not started within a few seconds.
+func (subtle) KeepPayload(ctx context.Context, size int64) engine.KeptPayload {
+	if p := browser.KeepPayload(ctx, size); p != nil {
+		return p
+	}
+	return nil
+}

@@ -445,3 +445,65 @@ func BenchmarkSealChunks(b *testing.B) {
 		}
 	})
 }
+
+// TestKeptBundlesMatchGo: a bundle whose payload the console's worker
+// seals, digests and keeps (bundle.CreateKept with WebCrypto's
+// engine.PayloadKeeper) has the header and manifest of the one Go makes
+// from the same randomness, so the same payload digest and size, for one
+// recipient (the chunks land on 4-byte boundaries) and two (they do not).
+func TestKeptBundlesMatchGo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if !browser.AwaitWorker(ctx) {
+		t.Skip("no worker in this page (Node, or no " + browser.HashWorkerURL + "): the e2e package runs this in Chromium")
+	}
+	key, err := keys.Generate(detRand(7), keys.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mcuimg.Sign(bytes.Repeat([]byte("firmware"), 3<<17+125), &mcuimg.SignOptions{Key: key, PadHeader: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bundle.Manifest{Product: "thermo-x2", Version: bundle.Version{Major: 1, Minor: 2, Patch: 3}, Channel: "stable",
+		Created: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	signer := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
+	for _, n := range []int{1, 2} {
+		to := func() bundle.Recipients {
+			var to bundle.Recipients
+			for range n {
+				id, err := age.GenerateX25519Identity()
+				if err != nil {
+					t.Fatal(err)
+				}
+				to.Keys = append(to.Keys, id.Recipient())
+			}
+			return to
+		}
+		cryptotest.SetGlobalRandom(t, 8)
+		var want bytes.Buffer
+		if _, err := bundle.Create(ctx, &want, bytes.NewReader(img), m, bundle.CreateOptions{Key: signer, To: to()}); err != nil {
+			t.Fatal(err)
+		}
+		cryptotest.SetGlobalRandom(t, 8)
+		kept := New().(engine.PayloadKeeper).KeepPayload(ctx, int64(len(img))+4096)
+		if kept == nil {
+			t.Fatal("WebCrypto's engine kept no payload with its worker running")
+		}
+		s, err := bundle.CreateKept(ctx, bytes.NewReader(img), m, kept, bundle.CreateOptions{Key: signer, To: to(), Engine: New()})
+		if err != nil {
+			t.Fatalf("%d recipients: %v", n, err)
+		}
+		var head bytes.Buffer
+		if err := bundle.WriteHeader(&head, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := int64(head.Len()) + kept.Len(); got != int64(want.Len()) || !bytes.HasPrefix(want.Bytes(), head.Bytes()) {
+			t.Fatalf("%d recipients: the kept bundle (%d bytes) has another header or size than Go's (%d bytes)", n, got, want.Len())
+		}
+		kept.Release()
+		if _, err := kept.Sum(ctx); err == nil {
+			t.Errorf("%d recipients: a released payload was digested", n)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/internal/usererr"
+	"trustforge/wasm/client"
 	"trustforge/wasm/release"
 	"trustforge/wasm/ui/kit"
 )
@@ -189,12 +190,20 @@ func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, 
 	if err != nil {
 		return nil, err
 	}
+	defer built.Release()
 	t.Sign, t.Encrypt = built.SignTime, built.EncryptTime
 	upStart := time.Now()
-	report(release.Progress{Stage: release.StageUpload, Done: 0, Total: built.Bundle.Len()})
-	rel, err := f.App.API.Publish(ctx, built.Bundle.Blocks(), func(sent, total int64) {
+	report(release.Progress{Stage: release.StageUpload, Done: 0, Total: built.Len()})
+	onSent := func(sent, total int64) {
 		report(release.Progress{Stage: release.StageUpload, Done: sent, Total: total})
-	})
+	}
+	var rel client.Release
+	if built.Payload != nil {
+		// Sent by the worker that made and keeps the payload.
+		rel, err = f.App.API.PublishKept(ctx, built.Head, built.Payload, onSent)
+	} else {
+		rel, err = f.App.API.Publish(ctx, built.Bundle.Blocks(), onSent)
+	}
 	if err != nil {
 		return nil, err
 	}
