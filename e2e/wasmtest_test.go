@@ -138,6 +138,18 @@ func TestHashWorkerInChromium(t *testing.T) {
 	}
 }
 
+// TestFileReadInChromium runs internal/browser's file tests in Chromium:
+// a chosen file is read from its stream (or in slices where a File has
+// none), with every byte, and one that changed on disk is refused.
+func TestFileReadInChromium(t *testing.T) {
+	out, code := runWasmTest(t, "./internal/browser", "-test.v", "-test.run", "TestFileRead")
+	for _, name := range []string{"TestFileReadAll", "TestFileReadBlocks", "TestFileReadPaths"} {
+		if code != 0 || !strings.Contains(out, "--- PASS: "+name+" ") {
+			t.Fatalf("%s did not pass in Chromium (exit %d):\n%s", name, code, out)
+		}
+	}
+}
+
 // BenchmarkSignEncryptChromium reports signing and encrypting a 16 MiB
 // MCUboot image in Chromium, with Go's code and with WebCrypto, and the
 // same natively (this process), as crypto/engine/webcrypto's

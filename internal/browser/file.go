@@ -162,6 +162,9 @@ func (f File) ReadBlocks(ctx context.Context, max int64, block int, progress fun
 // read reads the file readChunk at a time, handing each piece, a
 // Uint8Array, to put with its offset; put returns how many bytes it took.
 func (f File) read(ctx context.Context, progress func(done, total int64), put func(off int64, u8 safejs.Value) (int, error)) error {
+	if r, ok := f.byobReader(); ok {
+		return f.readStream(ctx, r, progress, put)
+	}
 	for off := int64(0); off < f.Size; off += readChunk {
 		end := min(off+readChunk, f.Size)
 		part, err := Call(f.v, "slice", off, end)
@@ -193,6 +196,125 @@ func (f File) read(ctx context.Context, progress func(done, total int64), put fu
 		if progress != nil {
 			progress(end, f.Size)
 		}
+	}
+	return nil
+}
+
+// byobReader returns a reader of the file's stream that reads into the
+// caller's buffer ("bring your own buffer"), where the browser has one.
+func (f File) byobReader() (safejs.Value, bool) {
+	if f.Size == 0 {
+		return safejs.Undefined(), false
+	}
+	st, err := Call(f.v, "stream")
+	if err != nil || st.Type() != safejs.TypeObject {
+		return safejs.Undefined(), false
+	}
+	r, err := Call(st, "getReader", map[string]any{"mode": "byob"})
+	if err != nil || r.Type() != safejs.TypeObject {
+		return safejs.Undefined(), false
+	}
+	return r, true
+}
+
+// readStream is read from the file's stream with r, a BYOB reader: the
+// browser fills one buffer of readChunk bytes again and again, handed to
+// put each time it is full. Asking for slices one after another, each
+// read into a new buffer, took three times as long for 64 MiB in
+// Chromium (about 450 ms against 130 on the test machine): each new
+// buffer is memory the system maps in, and each slice a request of its
+// own to the browser.
+func (f File) readStream(ctx context.Context, r safejs.Value, progress func(done, total int64), put func(off int64, u8 safejs.Value) (int, error)) (err error) {
+	defer func() {
+		if err != nil {
+			Call(r, "cancel")
+		}
+	}()
+	u8ctor, err := safejs.Global().Get("Uint8Array")
+	if err != nil {
+		return err
+	}
+	abCtor, err := safejs.Global().Get("ArrayBuffer")
+	if err != nil {
+		return err
+	}
+	size := int(min(readChunk, f.Size))
+	buf, err := abCtor.New(size)
+	if err != nil {
+		return wrapErr(err)
+	}
+	// next reads into buf from at, at most n bytes; it reports the bytes
+	// read (buf is then the buffer they are in) or the stream's end.
+	next := func(at, n int) (int, bool, error) {
+		view, err := u8ctor.New(buf, at, n)
+		if err != nil {
+			return 0, false, wrapErr(err)
+		}
+		p, err := Call(r, "read", view)
+		if err != nil {
+			return 0, false, err
+		}
+		res, err := Await(ctx, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, false, ctx.Err()
+			}
+			return 0, false, usererr.Errorf("browser", "reading %s: %w", f.Name, err)
+		}
+		if d, err := res.Get("done"); err != nil {
+			return 0, false, wrapErr(err)
+		} else if done, _ := d.Truthy(); done {
+			return 0, true, nil
+		}
+		v, err := res.Get("value")
+		if err != nil {
+			return 0, false, wrapErr(err)
+		}
+		if buf, err = v.Get("buffer"); err != nil {
+			return 0, false, wrapErr(err)
+		}
+		bl, err := v.Get("byteLength")
+		if err != nil {
+			return 0, false, wrapErr(err)
+		}
+		k, err := bl.Int()
+		return k, false, wrapErr(err)
+	}
+	changed := usererr.Errorf("browser", "%s changed while it was read", f.Name)
+	for off := int64(0); off < f.Size; {
+		want := int(min(int64(size), f.Size-off))
+		filled := 0
+		for filled < want {
+			k, end, err := next(filled, want-filled)
+			if err != nil {
+				return err
+			}
+			if end {
+				return changed
+			}
+			filled += k
+		}
+		u8, err := u8ctor.New(buf, 0, filled)
+		if err != nil {
+			return wrapErr(err)
+		}
+		n, err := put(off, u8)
+		if err != nil {
+			return wrapErr(err)
+		}
+		if n != filled {
+			return changed
+		}
+		off += int64(filled)
+		if progress != nil {
+			progress(off, f.Size)
+		}
+	}
+	// The stream ends where the file did when it was chosen.
+	if _, end, err := next(0, 1); err != nil {
+		return err
+	} else if !end {
+		return changed
 	}
 	return nil
 }

@@ -124,6 +124,52 @@ func TestFileReadBlocks(t *testing.T) {
 	}
 }
 
+// A file is read from its stream where it has one (a "bring your own
+// buffer" reader), else in slices; either way a file that ends before or
+// after its size (it changed on disk) is refused.
+func TestFileReadPaths(t *testing.T) {
+	f, want := blobFile(t)
+	if _, ok := f.byobReader(); !ok {
+		t.Fatal("a Blob here has no BYOB stream reader: the stream path is not tested")
+	}
+	glob, err := safejs.Global().Get("globalThis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := glob.Set("__tfBlob", f.v); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, src string
+		ok        bool
+	}{
+		{"stream", `return __tfBlob`, true},
+		{"slices", `const b = __tfBlob; return {size: b.size, name: "app.bin", slice: (x, y) => b.slice(x, y)}`, true},
+		{"stream, shorter", `const b = __tfBlob; return {size: b.size + 10, name: "app.bin", stream: () => b.stream(), slice: (x, y) => b.slice(x, y)}`, false},
+		{"stream, longer", `const b = __tfBlob; return {size: b.size - 10, name: "app.bin", stream: () => b.stream(), slice: (x, y) => b.slice(x, y)}`, false},
+		{"slices, shorter", `const b = __tfBlob; return {size: b.size + 10, name: "app.bin", slice: (x, y) => b.slice(x, y)}`, false},
+	} {
+		file, err := NewFile(eval(t, c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := file.ReadAll(context.Background(), 0, nil)
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.ok && !bytes.Equal(got, want):
+			t.Errorf("%s: read %d bytes that differ from the blob's %d", c.name, len(got), len(want))
+		case !c.ok && (err == nil || !bytes.Contains([]byte(err.Error()), []byte("changed while it was read"))):
+			t.Errorf("%s: err = %v, want the file to have changed", c.name, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.ReadAll(ctx, 0, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled read: %v", err)
+	}
+}
+
 func TestFilesOf(t *testing.T) {
 	list := eval(t, `return [new File(["abc"], "app.bin", {type: "application/octet-stream"}), new File(["x"], "key.pem")]`)
 	files, err := FilesOf(list)
