@@ -31,10 +31,13 @@
 //               {op: "hashctr", id, input, block, n, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
 //                                                     add data's first n bytes to input (as add),
 //                                                     then AES-CTR them as ctr does; data comes back
-//               {op: "seal", id, key, counter, last, data, into, reserve}
-//                                                     as seal, the ciphertext appended to input
-//                                                     into (made with room for reserve bytes)
-//                                                     and kept here: the answer is {id, n}
+//               {op: "seal", id, key, counter, last, data, into, at, reserve}
+//                                                     as seal, the ciphertext written into input
+//                                                     into from byte at (made with room for
+//                                                     reserve bytes) and kept here: the answer
+//                                                     is {id, n}
+//               {op: "put", id, data: ArrayBuffer, at, reserve}
+//                                                     write data into input id from byte at
 //               {op: "add", id, data, block, reserve}  as add, into an input made with room
 //                                                     for reserve bytes
 //               {op: "digest", id, alg, keep: true}   digest input id and keep it
@@ -92,12 +95,27 @@ function add(id, p, block, reserve) {
 function room(id, n, block, reserve) {
   let inp = inputs.get(id);
   if (!inp) inputs.set(id, (inp = { buf: buffer(Math.max(n, reserve || 0)), n: 0, block: block || n }));
-  if (inp.n + n > inp.buf.length) {
-    const grown = buffer(Math.max(2 * inp.buf.length, inp.n + n));
+  return roomTo(inp, inp.n + n);
+}
+
+// roomTo grows inp's buffer to hold end bytes, keeping what it holds.
+function roomTo(inp, end) {
+  if (end > inp.buf.length) {
+    const grown = buffer(Math.max(2 * inp.buf.length, end));
     grown.set(inp.buf.subarray(0, inp.n));
     keep(inp.buf);
     inp.buf = grown;
   }
+  return inp;
+}
+
+// at returns input id (made with room for reserve bytes when it is new)
+// with room for n bytes from off, which the caller writes: the input then
+// holds bytes up to there at least.
+function at(id, off, n, reserve) {
+  const inp = room(id, 0, 1 << 20, reserve);
+  roomTo(inp, off + n);
+  inp.n = Math.max(inp.n, off + n);
   return inp;
 }
 
@@ -166,6 +184,11 @@ onmessage = async (e) => {
     case "add":
       add(m.id, new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n), m.block, m.reserve);
       break;
+    case "put": {
+      const p = new Uint8Array(m.data);
+      at(m.id, m.at, p.length, m.reserve).buf.set(p, m.at);
+      break;
+    }
     case "upload":
       upload(m);
       break;
@@ -209,19 +232,18 @@ onmessage = async (e) => {
       let out;
       try {
         if (m.into !== undefined) {
-          // Sealed in place at the end of the input, which keeps it.
+          // Sealed in place into the input, which keeps it, from m.at.
           const n = sealedSize(m.data.byteLength, m.last);
-          const inp = room(m.into, n, 0, m.reserve);
-          if ((inp.buf.byteOffset + inp.n) % 4 === 0) {
-            sealChunks(m.key, m.counter, m.last, m.data, inp.buf, inp.n);
+          const inp = at(m.into, m.at, n, m.reserve);
+          if ((inp.buf.byteOffset + m.at) % 4 === 0) {
+            sealChunks(m.key, m.counter, m.last, m.data, inp.buf, m.at);
           } else {
             // The words ChaCha20 is computed in must be aligned: sealed
             // into a buffer kept for the next batch, then copied.
             if (!inp.tmp || inp.tmp.length < n) inp.tmp = new Uint8Array(n);
             sealChunks(m.key, m.counter, m.last, m.data, inp.tmp, 0);
-            inp.buf.set(inp.tmp.subarray(0, n), inp.n);
+            inp.buf.set(inp.tmp.subarray(0, n), m.at);
           }
-          inp.n += n;
           postMessage({ id: m.id, n });
           break;
         }

@@ -18,9 +18,11 @@ import (
 // (sealed, hashed, copied into the request body and into its Blob), which
 // kept the page's thread busy for over a second.
 //
-// The worker seals a payload's batches in the order they are sent; a
-// failed batch fails the whole payload (Go cannot put its own sealing of
-// it in place), and the caller starts over without one.
+// Each write and batch has its place in the payload, from the lengths of
+// those before it: batches sealed by the console's other workers (on
+// machines with the cores for them) come back through the page and are
+// put in place, the hash worker's own are sealed in place. A failed batch
+// fails the whole payload, and the caller starts over without one.
 type KeptPayload struct {
 	in      *remoteInput
 	reserve int64
@@ -53,7 +55,7 @@ func (p *KeptPayload) Write(b []byte) (int, error) {
 		p.err = err
 		return 0, err
 	}
-	if err := p.in.w.post(map[string]any{"op": "add", "id": p.in.id, "data": bufs[0], "block": sinkBlock,
+	if err := p.in.w.post(map[string]any{"op": "put", "id": p.in.id, "data": bufs[0], "at": float64(p.n),
 		"reserve": float64(p.reserve)}, bufs); err != nil {
 		p.err = err
 		return 0, err
@@ -62,10 +64,12 @@ func (p *KeptPayload) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// StartSealChunks has the worker seal plaintext as age's payload chunks
-// from counter (the final one flagged when last; see StartSealChunks)
-// and append them to the payload. key and plaintext are copied before it
-// returns; wait reports how the worker did.
+// StartSealChunks has one of the console's workers seal plaintext as
+// age's payload chunks from counter (the final one flagged when last; see
+// StartSealChunks), to follow what was written and sealed before. key and
+// plaintext are copied before it returns; wait reports how the worker did
+// (and puts another worker's ciphertext in place): call the waits in
+// order, before Sum.
 func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (wait func() error) {
 	fail := func(err error) func() error {
 		if p.err == nil {
@@ -76,18 +80,26 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 	if p.err != nil {
 		return fail(p.err)
 	}
-	w := p.in.w
+	own := p.in.w
+	w := sealWorker()
+	if w == nil || w.isDead() {
+		w = own
+	}
 	bufs, err := buffersToJS(key, plaintext)
 	if err != nil {
 		return fail(err)
 	}
+	at, want := p.n, sealedSize(len(plaintext), last)
+	msg := map[string]any{"op": "seal", "key": bufs[0], "counter": float64(counter), "last": last, "data": bufs[1]}
+	if w == own {
+		msg["into"], msg["at"], msg["reserve"] = p.in.id, float64(at), float64(p.reserve)
+	}
 	id := w.nextID()
-	ch, err := w.send(id, map[string]any{"op": "seal", "id": id, "key": bufs[0], "counter": float64(counter), "last": last,
-		"data": bufs[1], "into": p.in.id, "reserve": float64(p.reserve)}, bufs)
+	msg["id"] = id
+	ch, err := w.send(id, msg, bufs)
 	if err != nil {
 		return fail(err)
 	}
-	want := sealedSize(len(plaintext), last)
 	p.n += int64(want)
 	return func() error {
 		v := <-ch
@@ -98,8 +110,23 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 			msg, _ := e.String()
 			return fail(usererr.Errorf("browser", "sealing in the worker: %s", msg))()
 		}
-		nv, _ := v.Get("n")
-		if n, err := nv.Int(); err != nil || n != want {
+		n := -1
+		if w == own {
+			nv, _ := v.Get("n")
+			n, _ = nv.Int()
+		} else if data, err := v.Get("data"); err == nil && data.Type() == safejs.TypeObject {
+			// Another worker's ciphertext, moved on to its place.
+			if bl, err := data.Get("byteLength"); err == nil {
+				n, _ = bl.Int()
+			}
+			if n == want {
+				if err := own.post(map[string]any{"op": "put", "id": p.in.id, "data": data, "at": float64(at),
+					"reserve": float64(p.reserve)}, []any{data}); err != nil {
+					return fail(err)()
+				}
+			}
+		}
+		if n != want {
 			return fail(usererr.Errorf("browser", "the worker sealed %d bytes of %d plaintext bytes, want %d", n, len(plaintext), want))()
 		}
 		return nil

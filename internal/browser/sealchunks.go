@@ -175,3 +175,31 @@ func Workers() int {
 	}
 	return n
 }
+
+// AddSealHelper starts one more sealing worker beside those the machine's
+// cores call for, and reports whether it started (within ctx). Tests use it
+// to seal across workers on a two-core machine.
+func AddSealHelper(ctx context.Context) bool {
+	sealPool.once.Do(startSealHelpers)
+	ready := make(chan *hashWorker, 1)
+	if _, err := newHashWorker(func(h *hashWorker) {
+		select {
+		case ready <- h:
+		default:
+		}
+	}); err != nil {
+		return false
+	}
+	select {
+	case h := <-ready:
+		if h == nil {
+			return false
+		}
+		sealPool.mu.Lock()
+		sealPool.helpers = append(sealPool.helpers, h)
+		sealPool.mu.Unlock()
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

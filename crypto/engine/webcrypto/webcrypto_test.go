@@ -450,7 +450,9 @@ func BenchmarkSealChunks(b *testing.B) {
 // seals, digests and keeps (bundle.CreateKept with WebCrypto's
 // engine.PayloadKeeper) has the header and manifest of the one Go makes
 // from the same randomness, so the same payload digest and size, for one
-// recipient (the chunks land on 4-byte boundaries) and two (they do not).
+// recipient (the chunks land on 4-byte boundaries) and two (they do not),
+// sealed by the hash worker alone and then with a second worker whose
+// batches are put in place.
 func TestKeptBundlesMatchGo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -468,7 +470,14 @@ func TestKeptBundlesMatchGo(t *testing.T) {
 	m := bundle.Manifest{Product: "thermo-x2", Version: bundle.Version{Major: 1, Minor: 2, Patch: 3}, Channel: "stable",
 		Created: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	signer := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
-	for _, n := range []int{1, 2} {
+	for _, c := range []struct {
+		n      int
+		helper bool
+	}{{1, false}, {2, false}, {1, true}, {2, true}} {
+		n := c.n
+		if c.helper && browser.Workers() < 2 && !browser.AddSealHelper(ctx) {
+			t.Fatal("no second sealing worker started")
+		}
 		to := func() bundle.Recipients {
 			var to bundle.Recipients
 			for range n {
@@ -499,7 +508,7 @@ func TestKeptBundlesMatchGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := int64(head.Len()) + kept.Len(); got != int64(want.Len()) || !bytes.HasPrefix(want.Bytes(), head.Bytes()) {
-			t.Fatalf("%d recipients: the kept bundle (%d bytes) has another header or size than Go's (%d bytes)", n, got, want.Len())
+			t.Fatalf("%d recipients, %d workers: the kept bundle (%d bytes) has another header or size than Go's (%d bytes)", n, browser.Workers(), got, want.Len())
 		}
 		kept.Release()
 		if _, err := kept.Sum(ctx); err == nil {
