@@ -28,6 +28,7 @@ type Buffer struct {
 
 	blocks [][]byte // each full but the last
 	n      int64
+	spare  [][]byte // blocks given to Recycle, filled before new ones
 }
 
 // Of returns a buffer holding the given blocks as they are, without a
@@ -59,7 +60,7 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if len(b.blocks) == 0 || len(b.blocks[len(b.blocks)-1]) == cap(b.blocks[len(b.blocks)-1]) {
-			b.blocks = append(b.blocks, make([]byte, 0, b.size()))
+			b.blocks = append(b.blocks, b.newBlock())
 		}
 		last := &b.blocks[len(b.blocks)-1]
 		k := copy((*last)[len(*last):cap(*last)], p)
@@ -67,6 +68,53 @@ func (b *Buffer) Write(p []byte) (int, error) {
 		p = p[k:]
 		b.n += int64(k)
 	}
+	return n, nil
+}
+
+// newBlock returns an empty block: a spare one, or a new one.
+func (b *Buffer) newBlock() []byte {
+	for len(b.spare) > 0 {
+		blk := b.spare[len(b.spare)-1]
+		b.spare = b.spare[:len(b.spare)-1]
+		if cap(blk) >= b.size() {
+			return blk[:0:b.size()]
+		}
+	}
+	return make([]byte, 0, b.size())
+}
+
+// Recycle gives the buffer blocks to write into before it allocates new
+// ones; their bytes are overwritten. Blocks shorter than the buffer's
+// block size are left alone.
+func (b *Buffer) Recycle(blocks ...[]byte) { b.spare = append(b.spare, blocks...) }
+
+// Drain returns a reader of the buffer's bytes that gives each block, once
+// read to its end, to to.Recycle, and drops it from this buffer: the
+// buffer is empty once the reader is done, and must not be used
+// otherwise meanwhile. Signing a 64 MiB image from a file's blocks into
+// blocks of its own then takes two blocks of new memory, not 64 (new
+// memory is slow to write in a browser: see the package doc).
+func (b *Buffer) Drain(to *Buffer) io.Reader { return &drain{b: b, to: to} }
+
+type drain struct {
+	b   *Buffer
+	to  *Buffer
+	off int // in the first block
+}
+
+func (d *drain) Read(p []byte) (int, error) {
+	for len(d.b.blocks) > 0 && d.off == len(d.b.blocks[0]) {
+		d.to.Recycle(d.b.blocks[0])
+		d.b.blocks[0] = nil
+		d.b.blocks = d.b.blocks[1:]
+		d.off = 0
+	}
+	if len(d.b.blocks) == 0 {
+		d.b.n = 0
+		return 0, io.EOF
+	}
+	n := copy(p, d.b.blocks[0][d.off:])
+	d.off += n
 	return n, nil
 }
 

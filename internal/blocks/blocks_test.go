@@ -141,3 +141,62 @@ func TestOf(t *testing.T) {
 		t.Errorf("Bytes = %x, want %x", got, want)
 	}
 }
+
+// Drain reads a buffer's bytes, handing each block read to its end to the
+// buffer written meanwhile, which fills those blocks before new ones;
+// short blocks are not reused, and the drained buffer ends empty.
+func TestDrainRecycles(t *testing.T) {
+	const size = 1 << 10
+	want := make([]byte, 5*size+77)
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	src := &Buffer{Size: size}
+	src.Write(want)
+	firsts := map[*byte]bool{}
+	for _, blk := range src.Blocks() {
+		if cap(blk) >= size {
+			firsts[&blk[:1][0]] = true
+		}
+	}
+	dst := &Buffer{Size: size}
+	dst.Write([]byte("header")) // a head start: the writer runs ahead of the reader
+	r := src.Drain(dst)
+	buf := make([]byte, 300)
+	var got []byte
+	for {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		dst.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("Drain read other bytes than the buffer held")
+	}
+	if !bytes.Equal(dst.Bytes(), append([]byte("header"), want...)) {
+		t.Fatal("the buffer written from recycled blocks holds other bytes")
+	}
+	reused := 0
+	for _, blk := range dst.Blocks() {
+		if firsts[&blk[:1][0]] {
+			reused++
+		}
+	}
+	if reused < 4 {
+		t.Errorf("%d of the written buffer's %d blocks were recycled, want 4 at least", reused, len(dst.Blocks()))
+	}
+	if src.Len() != 0 || len(src.Blocks()) != 0 {
+		t.Errorf("the drained buffer still holds %d bytes in %d blocks", src.Len(), len(src.Blocks()))
+	}
+	short := &Buffer{Size: size}
+	short.Recycle(make([]byte, 10))
+	short.Write(make([]byte, size))
+	if cap(short.Blocks()[0]) != size {
+		t.Errorf("a short recycled block was used: cap %d", cap(short.Blocks()[0]))
+	}
+}

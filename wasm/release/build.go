@@ -3,6 +3,7 @@ package release
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"time"
 
@@ -28,6 +29,12 @@ type Input struct {
 	// IsHex says Firmware is Intel HEX (a .hex file); it is flattened to a
 	// binary with 0xff gaps first.
 	IsHex bool
+	// ConsumeFirmware lets Build write the signed image into Firmware's
+	// blocks as it reads them (blocks.Buffer.Drain): a binary Firmware is
+	// empty afterwards. The publish form, which reads the file for this
+	// one build, sets it: memory the browser has not handed out before is
+	// slow to write, and a 64 MiB image then needs none.
+	ConsumeFirmware bool
 	// Key signs the image and the manifest (ECDSA P-256 or Ed25519).
 	Key *keys.PrivateKey
 	// Image are the MCUboot options: HeaderSize, PadHeader, Align,
@@ -138,7 +145,11 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	// when it reuses memory (as it does from the second publish on), is
 	// short, where a buffer the size of the image stalled the page.
 	img := new(blocks.Buffer)
-	src := &yieldingReader{ctx: ctx, r: payload.Reader(), yield: yield, stage: StageSign,
+	var fw io.Reader = payload.Reader()
+	if in.ConsumeFirmware && payload == in.Firmware {
+		fw = payload.Drain(img)
+	}
+	src := &yieldingReader{ctx: ctx, r: fw, yield: yield, stage: StageSign,
 		total: payload.Len(), progress: progress}
 	res, err := mcuimg.SignTo(ctx, img, src, payload.Len(), &opts)
 	if err != nil {

@@ -261,3 +261,38 @@ func TestBuildInBlocksMatchesContiguous(t *testing.T) {
 		t.Error("the bundle opens to another image")
 	}
 }
+
+// A Build that may consume its firmware's blocks writes the same image
+// (into those blocks) and leaves the firmware empty; without the option
+// the firmware is untouched.
+func TestBuildConsumesFirmware(t *testing.T) {
+	ctx := context.Background()
+	tech, _ := age.GenerateX25519Identity()
+	fw := make([]byte, 3*blocks.DefaultSize+4321)
+	for i := range fw {
+		fw[i] = byte(i*131 + i>>9)
+	}
+	build := func(consume bool) (*Built, *blocks.Buffer) {
+		in := imgtoolInput(t, tech.Recipient().String())
+		in.Image.SlotSize = 0
+		src := new(blocks.Buffer)
+		src.Write(fw)
+		in.Firmware, in.ConsumeFirmware = src, consume
+		b, err := Build(ctx, in, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, src
+	}
+	kept, src := build(false)
+	if !bytes.Equal(src.Bytes(), fw) {
+		t.Fatal("a Build not allowed to consume its firmware changed it")
+	}
+	used, src := build(true)
+	if !bytes.Equal(used.Image.Bytes(), kept.Image.Bytes()) {
+		t.Fatal("the image written into the firmware's blocks differs")
+	}
+	if src.Len() != 0 {
+		t.Errorf("the consumed firmware still holds %d bytes", src.Len())
+	}
+}

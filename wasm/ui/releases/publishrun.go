@@ -186,6 +186,7 @@ func (f *publishForm) run(ctx context.Context, ui app.Context, p publishParams, 
 	}
 	in := p.in
 	in.Firmware, in.Key, in.Image.EncryptTo, in.Now = data, priv, encTo, time.Now()
+	in.ConsumeFirmware = true // read for this build alone
 	built, err := release.Build(ctx, in, report, kit.YieldToBrowser)
 	if err != nil {
 		return nil, err
