@@ -228,11 +228,10 @@ func (f File) byobReader() (safejs.Value, bool) {
 // readStream is read from the file's stream with r, a BYOB reader: the
 // browser fills one buffer of streamChunk bytes again and again, handed
 // to put each time it is full (a smaller copy into Go than readChunk's,
-// so shorter turns of the page's thread). Asking for slices one after
-// another, each read into a new buffer, took three times as long for
-// 64 MiB in Chromium (about 450 ms against 130 on the test machine): each
-// new buffer is memory the system maps in, and each slice a request of
-// its own to the browser.
+// so shorter turns of the page's thread). Slices asked for one after
+// another, each read into a new buffer, made BenchmarkPublish's read of
+// 64 MiB 522 ms against 363 now: each new buffer is memory the system
+// maps in, and each slice a request of its own to the browser.
 func (f File) readStream(ctx context.Context, r safejs.Value, progress func(done, total int64), put func(off int64, u8 safejs.Value) (int, error)) (err error) {
 	defer func() {
 		if err != nil {

@@ -176,26 +176,14 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	if keeper, ok := opts.Engine.(engine.PayloadKeeper); ok {
 		// The payload is made where the engine keeps it; should that fail
 		// (its worker stopped), it is made again here, below.
-		if kept := keeper.KeepPayload(ctx, payloadSize(img.Len(), len(to.Keys))); kept != nil {
-			imgSrc := &yieldingReader{ctx: ctx, r: img.Reader(), yield: yield, stage: StageEncrypt,
-				total: img.Len(), progress: progress}
-			s, err := bundle.CreateKept(ctx, imgSrc, m, kept, createOpts)
-			if err == nil {
-				var head bytes.Buffer
-				if err = bundle.WriteHeader(&head, s); err == nil {
-					var man *bundle.Manifest
-					if man, err = s.VerifyIntegrity(); err != nil {
-						kept.Release()
-						return nil, usererr.Errorf("release", "the new manifest does not verify: %w", err)
-					}
-					return &Built{Image: img, Head: head.Bytes(), Payload: kept, Manifest: man, KeyID: s.KeyID(),
-						SignTime: signTime, EncryptTime: time.Since(start)}, nil
-				}
+		imgSrc := &yieldingReader{ctx: ctx, r: img.Reader(), yield: yield, stage: StageEncrypt,
+			total: img.Len(), progress: progress}
+		b, err := sealKept(ctx, keeper, imgSrc, img.Len(), m, createOpts)
+		if b != nil || err != nil {
+			if b != nil {
+				b.Image, b.SignTime, b.EncryptTime = img, signTime, time.Since(start)
 			}
-			kept.Release()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
+			return b, err
 		}
 	}
 	imgSrc := &yieldingReader{ctx: ctx, r: img.Reader(), yield: yield, stage: StageEncrypt,
@@ -220,6 +208,33 @@ func Build(ctx context.Context, in Input, progress func(Progress), yield Yield) 
 	}
 	return &Built{Image: img, Bundle: tfb, Manifest: man, KeyID: s.KeyID(),
 		SignTime: signTime, EncryptTime: time.Since(start)}, nil
+}
+
+// sealKept makes the release's payload from the n-byte image read from
+// src where keeper keeps it, and returns the release without its image
+// and times; nil and no error when it cannot (no worker, or the worker
+// failed): the caller makes the payload in Go.
+func sealKept(ctx context.Context, keeper engine.PayloadKeeper, src io.Reader, n int64, m bundle.Manifest,
+	co bundle.CreateOptions) (*Built, error) {
+	kept := keeper.KeepPayload(ctx, payloadSize(n, len(co.To.Keys)))
+	if kept == nil {
+		return nil, nil
+	}
+	s, err := bundle.CreateKept(ctx, src, m, kept, co)
+	var head bytes.Buffer
+	if err == nil {
+		err = bundle.WriteHeader(&head, s)
+	}
+	if err != nil {
+		kept.Release()
+		return nil, ctx.Err()
+	}
+	man, err := s.VerifyIntegrity()
+	if err != nil {
+		kept.Release()
+		return nil, usererr.Errorf("release", "the new manifest does not verify: %w", err)
+	}
+	return &Built{Head: head.Bytes(), Payload: kept, Manifest: man, KeyID: s.KeyID()}, nil
 }
 
 // Len returns the length of the .tfb.
