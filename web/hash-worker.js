@@ -41,6 +41,9 @@
 //               {op: "add", id, data, block, reserve}  as add, into an input made with room
 //                                                     for reserve bytes
 //               {op: "digest", id, alg, keep: true}   digest input id and keep it
+//               add, put and seal also take n (the piece is data's first n bytes;
+//               all of it without) and back: true (data is given back, as
+//               {back: ArrayBuffer} or in the answer, once used)
 //               {op: "upload", id, input, method, url, header: {k: v}, head: ArrayBuffer}
 //                                                     send head then input's bytes with
 //                                                     XMLHttpRequest from this thread
@@ -56,6 +59,7 @@
 //               {id, data: ArrayBuffer, back: ArrayBuffer} / {id, error, back}
 //                                                     answer to hashctr: back is the
 //                                                     request's data, for the page to reuse
+//               {back: ArrayBuffer}                   an add's or put's data, given back
 "use strict";
 
 // inputs holds each input joined: {buf: Uint8Array, n: bytes in it, block}.
@@ -72,7 +76,10 @@ function buffer(size) {
     spare = null;
     return b;
   }
-  return new Uint8Array(Math.max(size, 1 << 20));
+  // With room to spare: a release payload, a little longer than its image,
+  // then fits in the buffer the image was hashed in. Room never written
+  // costs nothing.
+  return new Uint8Array(Math.max(size + Math.ceil(size / 64), 1 << 20));
 }
 
 function keep(b) {
@@ -178,15 +185,25 @@ function take(id) {
   return parts;
 }
 
+// giveBack returns m's data to the page when it asked for it (back), to
+// carry its next piece: memory already written costs less to write again.
+function giveBack(m) {
+  if (m.back) postMessage({ back: m.data }, [m.data]);
+}
+
 onmessage = async (e) => {
   const m = e.data;
+  // A piece's data may be longer than the piece: n says how long.
+  const piece = () => new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n);
   switch (m.op) {
     case "add":
-      add(m.id, new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n), m.block, m.reserve);
+      add(m.id, piece(), m.block, m.reserve);
+      giveBack(m);
       break;
     case "put": {
-      const p = new Uint8Array(m.data);
+      const p = piece();
       at(m.id, m.at, p.length, m.reserve).buf.set(p, m.at);
+      giveBack(m);
       break;
     }
     case "upload":
@@ -200,7 +217,7 @@ onmessage = async (e) => {
     case "hashctr": {
       // Joined before anything is awaited: pieces join in the order sent.
       const p = new Uint8Array(m.data, 0, m.n);
-      const inp = add(m.input, p, m.block);
+      const inp = add(m.input, p, m.block, m.reserve);
       try {
         const key = await ctrKey(inp, m.key);
         const out = await crypto.subtle.encrypt({ name: "AES-CTR", counter: m.counter, length: 128 }, key, p);
@@ -233,26 +250,30 @@ onmessage = async (e) => {
       try {
         if (m.into !== undefined) {
           // Sealed in place into the input, which keeps it, from m.at.
-          const n = sealedSize(m.data.byteLength, m.last);
+          const src = piece();
+          const n = sealedSize(src.length, m.last);
           const inp = at(m.into, m.at, n, m.reserve);
           if ((inp.buf.byteOffset + m.at) % 4 === 0) {
-            sealChunks(m.key, m.counter, m.last, m.data, inp.buf, m.at);
+            sealChunks(m.key, m.counter, m.last, src, inp.buf, m.at);
           } else {
             // The words ChaCha20 is computed in must be aligned: sealed
             // into a buffer kept for the next batch, then copied.
             if (!inp.tmp || inp.tmp.length < n) inp.tmp = new Uint8Array(n);
-            sealChunks(m.key, m.counter, m.last, m.data, inp.tmp, 0);
+            sealChunks(m.key, m.counter, m.last, src, inp.tmp, 0);
             inp.buf.set(inp.tmp.subarray(0, n), m.at);
           }
-          postMessage({ id: m.id, n });
+          if (m.back) postMessage({ id: m.id, n, back: m.data }, [m.data]);
+          else postMessage({ id: m.id, n });
           break;
         }
-        out = sealChunks(m.key, m.counter, m.last, m.data);
+        out = sealChunks(m.key, m.counter, m.last, piece());
       } catch (err) {
-        postMessage({ id: m.id, error: String((err && err.message) || err) });
+        if (m.back) postMessage({ id: m.id, error: String((err && err.message) || err), back: m.data }, [m.data]);
+        else postMessage({ id: m.id, error: String((err && err.message) || err) });
         break;
       }
-      postMessage({ id: m.id, data: out }, [out]);
+      if (m.back) postMessage({ id: m.id, data: out, back: m.data }, [out, m.data]);
+      else postMessage({ id: m.id, data: out }, [out]);
       break;
     }
     case "take": {
@@ -484,14 +505,14 @@ function sealChunk(k, n0, n1, n2, src, dst, off, ks, ks8, st) {
   polyTag(st, otk, dst, off + len);
 }
 
-// sealChunks seals data (an ArrayBuffer) as age's chunks counter,
+// sealChunks seals src (a Uint8Array from an offset that is a multiple of
+// 4) as age's chunks counter,
 // counter+1, ..., the final one flagged when last, and returns the
 // ciphertexts, joined, in a new ArrayBuffer, or into dst (a Uint8Array)
 // from off when given.
-function sealChunks(key, counter, last, data, dst, off) {
+function sealChunks(key, counter, last, src, dst, off) {
   if (!littleEndian) throw new Error("big-endian platform");
   if (key.byteLength !== 32) throw new Error("payload key of " + key.byteLength + " bytes");
-  const src = new Uint8Array(data);
   const chunks = Math.max(1, Math.ceil(src.length / CHUNK));
   if (!last && src.length % CHUNK !== 0) throw new Error("not whole chunks");
   const out = dst ? dst.subarray(off, off + src.length + chunks * TAG) : new Uint8Array(src.length + chunks * TAG);

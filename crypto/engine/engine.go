@@ -51,6 +51,21 @@ func (goEngine) NewCTR(key, iv []byte) (cipher.Stream, error) {
 	return cipher.NewCTR(block, iv), nil
 }
 
+// Expecter is implemented by a hash that holds what is written until Sum
+// (an engine whose digest is one-shot): told how many bytes are coming, it
+// makes room for them once instead of growing as they arrive.
+type Expecter interface {
+	Expect(n int64)
+}
+
+// Expect tells h that about n bytes are about to be written to it, when h
+// is an Expecter; a wrong n costs only time.
+func Expect(h hash.Hash, n int64) {
+	if e, ok := h.(Expecter); ok {
+		e.Expect(n)
+	}
+}
+
 // HashXORer is implemented by an Engine that can hash a piece of plaintext
 // and encrypt it in one pass (the browser's, where both happen in a Web
 // Worker and the bytes leave the page once). mcuimg uses it, through

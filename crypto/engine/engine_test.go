@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
+	"hash"
 	"testing"
 )
 
@@ -33,5 +34,26 @@ func TestGoIsTheStandardLibrary(t *testing.T) {
 	}
 	if _, err := Go.NewCTR(make([]byte, 15), iv); err == nil {
 		t.Error("a 15-byte AES key was accepted")
+	}
+}
+
+type expecting struct {
+	hash.Hash
+	n int64
+}
+
+func (e *expecting) Expect(n int64) { e.n = n }
+
+func TestExpectReachesOnlyExpecters(t *testing.T) {
+	h := &expecting{Hash: sha256.New()}
+	Expect(h, 12345)
+	if h.n != 12345 {
+		t.Errorf("an Expecter was told %d, want 12345", h.n)
+	}
+	g := Go.NewSHA256()
+	Expect(g, 12345) // Go's hash holds nothing: told nothing, changes nothing
+	g.Write([]byte("abc"))
+	if want := sha256.Sum256([]byte("abc")); !bytes.Equal(g.Sum(nil), want[:]) {
+		t.Error("Expect changed Go's hash")
 	}
 }

@@ -84,6 +84,7 @@ func (p *plan) run(ctx context.Context, out io.Writer, r io.Reader) (*SignResult
 	s := &signing{plan: p, w: &errWriter{w: out}, h: newHash(p.hashType)}
 	if p.hashType == TLVSHA256 {
 		s.h = engine.Or(p.o.Engine).NewSHA256()
+		engine.Expect(s.h, int64(p.imageSize(0)))
 	}
 	// The bytes the hash covers are also kept for a pure signature.
 	s.hashed = s.h

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"hash"
 	"testing"
 
+	"trustforge/crypto/engine"
 	"trustforge/crypto/keys"
 )
 
@@ -209,5 +211,57 @@ func TestSignEncryptRoundTrip(t *testing.T) {
 				t.Errorf("decrypt with another key: err = %v, want ErrDecryptionKey", err)
 			}
 		})
+	}
+}
+
+// expectEngine is Go's engine with a hash that records what it was told
+// to expect (engine.Expecter) and how much was written to it.
+type expectEngine struct {
+	engine.Engine
+	hashes []*expectHash
+}
+
+type expectHash struct {
+	hash.Hash
+	expect, written int64
+}
+
+func (h *expectHash) Expect(n int64) { h.expect = n }
+
+func (h *expectHash) Write(p []byte) (int, error) {
+	h.written += int64(len(p))
+	return h.Hash.Write(p)
+}
+
+func (e *expectEngine) NewSHA256() hash.Hash {
+	h := &expectHash{Hash: e.Engine.NewSHA256()}
+	e.hashes = append(e.hashes, h)
+	return h
+}
+
+// An engine that holds its input until Sum (WebCrypto's) is told exactly
+// how much the image hash covers before the first byte, clear or
+// encrypted, so it makes room once.
+func TestSignTellsTheHashItsLength(t *testing.T) {
+	t.Parallel()
+	app := readTestdata(t, "app.bin")
+	for _, encrypt := range []bool{false, true} {
+		opts := vectorOptions()
+		opts.Key = testPrivateKey(t, "ed25519.pem")
+		if encrypt {
+			opts.EncryptTo = testPrivateKey(t, "x25519-enc.pem").Public()
+		}
+		eng := &expectEngine{Engine: engine.Go}
+		opts.Engine = eng
+		if _, err := Sign(app, &opts); err != nil {
+			t.Fatal(err)
+		}
+		if len(eng.hashes) != 1 {
+			t.Fatalf("encrypted %v: %d image hashes made, want 1", encrypt, len(eng.hashes))
+		}
+		h := eng.hashes[0]
+		if h.expect == 0 || h.expect != h.written {
+			t.Errorf("encrypted %v: the hash was told to expect %d bytes and was given %d", encrypt, h.expect, h.written)
+		}
 	}
 }

@@ -33,7 +33,7 @@ type hashWorker struct {
 	next    int
 	waiting map[int]chan safejs.Value
 	dead    bool
-	spares  []safejs.Value // ArrayBuffers the worker gave back (see spare)
+	spares  [len(spareSizes)][]safejs.Value // ArrayBuffers the worker gave back, by size (see spare)
 	// progress has the progress callbacks of uploads under way, by id.
 	progress map[int]func(loaded, total int64)
 }
@@ -265,11 +265,18 @@ type remoteInput struct {
 	id int
 	// direct: every write goes to the worker as it is made (toWorker).
 	direct bool
+	// reserve is how large the input is expected to grow (0: unknown):
+	// the worker makes room for it once.
+	reserve int64
 }
 
 // newInput numbers a new input for owner; should owner be dropped with
 // its input still in the worker, the worker forgets it.
-func (w *hashWorker) newInput(owner *Sink) *remoteInput { return newInputFor(w, owner) }
+func (w *hashWorker) newInput(owner *Sink) *remoteInput {
+	r := newInputFor(w, owner)
+	r.reserve = owner.expect
+	return r
+}
 
 // newInputFor is newInput for any owner.
 func newInputFor[T any](w *hashWorker, owner *T) *remoteInput {
@@ -286,7 +293,11 @@ func (r *remoteInput) add(blocks []safejs.Value) error {
 		if err != nil {
 			return wrapErr(err)
 		}
-		if err := r.w.post(map[string]any{"op": "add", "id": r.id, "data": buf, "block": sinkBlock}, []any{buf}); err != nil {
+		msg := map[string]any{"op": "add", "id": r.id, "data": buf, "block": sinkBlock, "back": true}
+		if r.reserve > 0 {
+			msg["reserve"] = float64(r.reserve)
+		}
+		if err := r.w.post(msg, []any{buf}); err != nil {
 			return err
 		}
 	}

@@ -50,13 +50,13 @@ func (p *KeptPayload) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	bufs, err := buffersToJS(b)
+	data, err := p.in.w.spareCopy(b)
 	if err != nil {
 		p.err = err
 		return 0, err
 	}
-	if err := p.in.w.post(map[string]any{"op": "put", "id": p.in.id, "data": bufs[0], "at": float64(p.n),
-		"reserve": float64(p.reserve)}, bufs); err != nil {
+	if err := p.in.w.post(map[string]any{"op": "put", "id": p.in.id, "data": data, "at": float64(p.n),
+		"n": len(b), "reserve": float64(p.reserve), "back": true}, []any{data}); err != nil {
 		p.err = err
 		return 0, err
 	}
@@ -85,12 +85,17 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 	if w == nil || w.isDead() {
 		w = own
 	}
-	bufs, err := buffersToJS(key, plaintext)
+	kb, err := buffersToJS(key)
 	if err != nil {
 		return fail(err)
 	}
+	data, err := w.spareCopy(plaintext)
+	if err != nil {
+		return fail(err)
+	}
+	bufs := []any{kb[0], data}
 	at, want := p.n, sealedSize(len(plaintext), last)
-	msg := map[string]any{"op": "seal", "key": bufs[0], "counter": float64(counter), "last": last, "data": bufs[1]}
+	msg := map[string]any{"op": "seal", "key": kb[0], "counter": float64(counter), "last": last, "data": data, "n": len(plaintext), "back": true}
 	if w == own {
 		msg["into"], msg["at"], msg["reserve"] = p.in.id, float64(at), float64(p.reserve)
 	}

@@ -180,7 +180,15 @@ type Sink struct {
 	n      int
 	// remote holds the first blocks, in the hash worker, once sent there.
 	remote *remoteInput
+	// expect is how many bytes the sink is expected to hold (Expect).
+	expect int64
 }
+
+// Expect tells the sink about how many bytes are coming, before the first
+// write: the hash worker then makes room for them once, instead of
+// growing (into fresh memory, which costs more than the copy) as they
+// arrive. A wrong guess costs only time.
+func (s *Sink) Expect(n int64) { s.expect = n }
 
 // sinkBlock is the size of a Sink's blocks.
 const sinkBlock = 1 << 20
@@ -196,13 +204,9 @@ func (s *Sink) Write(p []byte) (int, error) {
 			if len(s.blocks) > 0 {
 				s.handOn()
 			}
-			ctor, err := safejs.Global().Get("Uint8Array")
+			blk, err := newSinkBlock()
 			if err != nil {
 				return n - len(p), err
-			}
-			blk, err := ctor.New(sinkBlock)
-			if err != nil {
-				return n - len(p), wrapErr(err)
 			}
 			s.blocks, s.used = append(s.blocks, blk), 0
 		}
@@ -219,6 +223,21 @@ func (s *Sink) Write(p []byte) (int, error) {
 		p = p[k:]
 	}
 	return n, nil
+}
+
+// newSinkBlock returns an empty block: memory the hash worker gave back
+// once it is running (see spare), new memory before.
+func newSinkBlock() (safejs.Value, error) {
+	if w := readyHashWorker(); w != nil {
+		_, u8, err := w.spare(sinkBlock)
+		return u8, err
+	}
+	ctor, err := safejs.Global().Get("Uint8Array")
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	blk, err := ctor.New(sinkBlock)
+	return blk, wrapErr(err)
 }
 
 // handOn moves the full blocks to the hash worker, when it is ready. It

@@ -53,7 +53,13 @@ type digest struct {
 	small []byte
 	sink  *browser.Sink
 	h     hash.Hash // Go's hash, once it has taken over
+	// expect is how many bytes are coming (Expect), for the sink.
+	expect int64
 }
+
+// Expect passes on how long the input will be to the sink that will hold
+// it (see engine.Expecter).
+func (d *digest) Expect(n int64) { d.expect = n }
 
 func (d *digest) Write(p []byte) (int, error) {
 	switch {
@@ -65,6 +71,7 @@ func (d *digest) Write(p []byte) (int, error) {
 		d.small = append(d.small, p...)
 	default:
 		d.sink = &browser.Sink{}
+		d.sink.Expect(d.expect)
 		d.toSink(d.small)
 		d.small = nil
 		d.toSink(p)

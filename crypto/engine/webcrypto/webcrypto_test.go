@@ -463,7 +463,9 @@ func TestKeptBundlesMatchGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mcuimg.Sign(bytes.Repeat([]byte("firmware"), 3<<17+125), &mcuimg.SignOptions{Key: key, PadHeader: true})
+	// About 3.7 MiB: the last batch of plaintext (1 MiB each) is over
+	// half of one, and goes to the worker in a buffer longer than itself.
+	img, err := mcuimg.Sign(bytes.Repeat([]byte("firmware"), 3<<17+90000), &mcuimg.SignOptions{Key: key, PadHeader: true})
 	if err != nil {
 		t.Fatal(err)
 	}
