@@ -121,6 +121,7 @@ function roomTo(inp, end) {
 // holds bytes up to there at least.
 function at(id, off, n, reserve) {
   const inp = room(id, 0, 1 << 20, reserve);
+  inp.blob = undefined; // the bytes change: a Blob made of them is stale
   roomTo(inp, off + n);
   inp.n = Math.max(inp.n, off + n);
   return inp;
@@ -155,8 +156,10 @@ function upload(m) {
     xhr.onerror = fail("network error");
     xhr.ontimeout = fail("timed out");
     xhr.onabort = fail("aborted");
-    // The Blob joins the two without another copy of the payload here.
-    xhr.send(new Blob([new Uint8Array(m.head), inp.buf.subarray(0, inp.n)]));
+    // The Blob joins the two without another copy of the payload here;
+    // none at all when the payload's Blob was made at its digest.
+    const payload = inp.blob && inp.blob.size === inp.n ? inp.blob : inp.buf.subarray(0, inp.n);
+    xhr.send(new Blob([new Uint8Array(m.head), payload]));
   } catch (err) {
     fail(String((err && err.message) || err))();
   }
@@ -284,7 +287,15 @@ onmessage = async (e) => {
     case "digest": {
       const inp = inputs.get(m.id);
       try {
-        const sum = await crypto.subtle.digest(m.alg, inp ? inp.buf.subarray(0, inp.n) : new Uint8Array(0));
+        const bytes = inp ? inp.buf.subarray(0, inp.n) : new Uint8Array(0);
+        if (m.keep && inp) {
+          // A kept input is uploaded next (upload): its Blob is made now,
+          // and the browser takes its bytes in while this thread copies
+          // them again for the digest, instead of after the manifest is
+          // signed.
+          inp.blob = new Blob([bytes]);
+        }
+        const sum = await crypto.subtle.digest(m.alg, bytes);
         if (!m.keep) {
           if (inputs.get(m.id) === inp) inputs.delete(m.id);
           if (inp) keep(inp.buf);
