@@ -31,6 +31,9 @@
 //               {op: "hashctr", id, input, block, n, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
 //                                                     add data's first n bytes to input (as add),
 //                                                     then AES-CTR them as ctr does; data comes back
+//               {op: "seal", id, key, counter, last, data, out: ArrayBuffer}
+//                                                     as seal, the ciphertext written into out:
+//                                                     the answer is {id, data: out, n}
 //               {op: "seal", id, key, counter, last, data, into, at, reserve}
 //                                                     as seal, the ciphertext written into input
 //                                                     into from byte at (made with room for
@@ -267,6 +270,15 @@ onmessage = async (e) => {
           }
           if (m.back) postMessage({ id: m.id, n, back: m.data }, [m.data]);
           else postMessage({ id: m.id, n });
+          break;
+        }
+        if (m.out !== undefined) {
+          // Sealed into the page's buffer, which goes back with its length.
+          const src = piece();
+          const n = sealedSize(src.length, m.last);
+          if (m.out.byteLength < n) throw new Error("output buffer of " + m.out.byteLength + " bytes, want " + n);
+          sealChunks(m.key, m.counter, m.last, src, new Uint8Array(m.out), 0);
+          postMessage({ id: m.id, data: m.out, n, back: m.data }, [m.out, m.data]);
           break;
         }
         out = sealChunks(m.key, m.counter, m.last, piece());

@@ -3,26 +3,37 @@
 package browser
 
 import (
+	"sync"
+
 	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
 )
 
-// Pieces the page sends the hash worker (a Sink's blocks, StartWriteCTR's
-// pieces, a kept payload's plaintext) go in ArrayBuffers of spareSize or
-// sinkBlock bytes that the worker gives back once it has copied or sealed
-// them, so the page keeps writing into memory already mapped in: on the
-// project's test machine a 64 MiB publish wrote over 100 MiB of fresh
-// memory on the page alone, at about 4 ms a MiB, against well under 0.1 ms
-// a MiB for memory written before. A worker keeps up to maxSpares of each
-// size (10 MiB in all) for the page's life.
+// Pieces the page sends the console's workers (a Sink's blocks,
+// StartWriteCTR's pieces, a kept payload's plaintext, and the buffers a
+// helper seals a batch into) go in ArrayBuffers of one of spareSizes that
+// the worker gives back once it has copied or sealed them, so the page
+// keeps writing into memory already mapped in: on the project's test
+// machine a 64 MiB publish wrote over 100 MiB of fresh memory on the page
+// alone, at about 4 ms a MiB, against well under 0.1 ms a MiB for memory
+// written before. The page keeps up to maxSpares of each size (under
+// 20 MiB in all) for its life, whichever worker gave them back.
 const (
 	spareSize = 256 << 10
 	maxSpares = 8
 )
 
-// spareSizes are the sizes of ArrayBuffer the page keeps for reuse.
-var spareSizes = [...]int{spareSize, sinkBlock}
+// spareSizes are the sizes of ArrayBuffer the page keeps for reuse, from
+// the smallest: the last is a sealed batch of age's chunks
+// (crypto/bundle's sealBatch of plaintext, 1 MiB).
+var spareSizes = [...]int{spareSize, sinkBlock, sinkBlock + sinkBlock/(64<<10)*16}
+
+// spares are the ArrayBuffers workers gave back, by size (see spare).
+var spares struct {
+	mu   sync.Mutex
+	bufs [len(spareSizes)][]safejs.Value
+}
 
 // spareClass returns the index in spareSizes of the buffer a piece of n
 // bytes goes in, or -1 for a size kept in no pool.
@@ -36,7 +47,7 @@ func spareClass(n int) int {
 }
 
 // keepSpare keeps an ArrayBuffer the worker gave back, for spare.
-func (w *hashWorker) keepSpare(b safejs.Value) {
+func keepSpare(b safejs.Value) {
 	n, err := b.Get("byteLength")
 	if err != nil || n.Type() != safejs.TypeNumber {
 		return
@@ -46,25 +57,25 @@ func (w *hashWorker) keepSpare(b safejs.Value) {
 	if c < 0 || spareSizes[c] != size {
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.spares[c]) < maxSpares {
-		w.spares[c] = append(w.spares[c], b)
+	spares.mu.Lock()
+	defer spares.mu.Unlock()
+	if len(spares.bufs[c]) < maxSpares {
+		spares.bufs[c] = append(spares.bufs[c], b)
 	}
 }
 
 // spare returns an ArrayBuffer for n bytes, one given back when n is
 // close to one of spareSizes, and a Uint8Array over its first n bytes.
-func (w *hashWorker) spare(n int) (buf, u8 safejs.Value, err error) {
+func spare(n int) (buf, u8 safejs.Value, err error) {
 	size := n
 	if c := spareClass(n); c >= 0 {
 		size = spareSizes[c]
-		w.mu.Lock()
-		if k := len(w.spares[c]); k > 0 {
-			buf = w.spares[c][k-1]
-			w.spares[c] = w.spares[c][:k-1]
+		spares.mu.Lock()
+		if k := len(spares.bufs[c]); k > 0 {
+			buf = spares.bufs[c][k-1]
+			spares.bufs[c] = spares.bufs[c][:k-1]
 		}
-		w.mu.Unlock()
+		spares.mu.Unlock()
 	}
 	g := safejs.Global()
 	if buf.IsUndefined() {
@@ -86,8 +97,8 @@ func (w *hashWorker) spare(n int) (buf, u8 safejs.Value, err error) {
 
 // spareCopy copies b into an ArrayBuffer from spare, for a message that
 // transfers it to the worker and has it given back.
-func (w *hashWorker) spareCopy(b []byte) (safejs.Value, error) {
-	buf, u8, err := w.spare(len(b))
+func spareCopy(b []byte) (safejs.Value, error) {
+	buf, u8, err := spare(len(b))
 	if err != nil {
 		return buf, err
 	}
@@ -128,7 +139,7 @@ func (s *Sink) writeRemote(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		k := min(len(p)-n, sinkBlock)
-		buf, u8, err := s.remote.w.spare(k)
+		buf, u8, err := spare(k)
 		if err != nil {
 			return n, err
 		}
@@ -167,7 +178,7 @@ func (s *Sink) StartWriteCTR(key, counter, src []byte) (wait func(dst []byte) er
 		return nil, err
 	}
 	w := s.remote.w
-	data, u8, err := w.spare(len(src))
+	data, u8, err := spare(len(src))
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,6 @@ type hashWorker struct {
 	next    int
 	waiting map[int]chan safejs.Value
 	dead    bool
-	spares  [len(spareSizes)][]safejs.Value // ArrayBuffers the worker gave back, by size (see spare)
 	// progress has the progress callbacks of uploads under way, by id.
 	progress map[int]func(loaded, total int64)
 }
@@ -135,7 +134,7 @@ func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 			return nil
 		}
 		if b, err := data.Get("back"); err == nil && b.Type() == safejs.TypeObject {
-			hw.keepSpare(b)
+			keepSpare(b)
 		}
 		idv, err := data.Get("id")
 		if err != nil {

@@ -48,10 +48,9 @@ func TestDigestSinkInWorker(t *testing.T) {
 		}
 		// The worker gave the blocks back for the next ones (answers come
 		// in order: the digest's after every block's).
-		w := readyHashWorker()
-		w.mu.Lock()
-		kept := len(w.spares[spareClass(sinkBlock)])
-		w.mu.Unlock()
+		spares.mu.Lock()
+		kept := len(spares.bufs[spareClass(sinkBlock)])
+		spares.mu.Unlock()
 		if kept == 0 || kept > maxSpares {
 			t.Fatalf("%d bytes: the page keeps %d of the blocks the worker gave back, want 1 to %d", size, kept, maxSpares)
 		}

@@ -50,7 +50,7 @@ func (p *KeptPayload) Write(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	data, err := p.in.w.spareCopy(b)
+	data, err := spareCopy(b)
 	if err != nil {
 		p.err = err
 		return 0, err
@@ -89,7 +89,7 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 	if err != nil {
 		return fail(err)
 	}
-	data, err := w.spareCopy(plaintext)
+	data, err := spareCopy(plaintext)
 	if err != nil {
 		return fail(err)
 	}
@@ -98,6 +98,14 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 	msg := map[string]any{"op": "seal", "key": kb[0], "counter": float64(counter), "last": last, "data": data, "n": len(plaintext), "back": true}
 	if w == own {
 		msg["into"], msg["at"], msg["reserve"] = p.in.id, float64(at), float64(p.reserve)
+	} else {
+		// Another worker seals into memory the page has had back before.
+		out, _, err := spare(want)
+		if err != nil {
+			return fail(err)
+		}
+		msg["out"] = out
+		bufs = append(bufs, out)
 	}
 	id := w.nextID()
 	msg["id"] = id
@@ -120,13 +128,18 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 			nv, _ := v.Get("n")
 			n, _ = nv.Int()
 		} else if data, err := v.Get("data"); err == nil && data.Type() == safejs.TypeObject {
-			// Another worker's ciphertext, moved on to its place.
-			if bl, err := data.Get("byteLength"); err == nil {
-				n, _ = bl.Int()
+			// Another worker's ciphertext (the first n bytes of data),
+			// moved on to its place; data then comes back to the page.
+			nv, _ := v.Get("n")
+			n, _ = nv.Int()
+			if bl, err := data.Get("byteLength"); err != nil {
+				n = -1
+			} else if size, _ := bl.Int(); size < n {
+				n = -1
 			}
 			if n == want {
-				if err := own.post(map[string]any{"op": "put", "id": p.in.id, "data": data, "at": float64(at),
-					"reserve": float64(p.reserve)}, []any{data}); err != nil {
+				if err := own.post(map[string]any{"op": "put", "id": p.in.id, "data": data, "n": n, "at": float64(at),
+					"reserve": float64(p.reserve), "back": true}, []any{data}); err != nil {
 					return fail(err)()
 				}
 			}

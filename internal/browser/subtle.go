@@ -225,19 +225,11 @@ func (s *Sink) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// newSinkBlock returns an empty block: memory the hash worker gave back
-// once it is running (see spare), new memory before.
+// newSinkBlock returns an empty block: memory a worker gave back when
+// there is some (see spare).
 func newSinkBlock() (safejs.Value, error) {
-	if w := readyHashWorker(); w != nil {
-		_, u8, err := w.spare(sinkBlock)
-		return u8, err
-	}
-	ctor, err := safejs.Global().Get("Uint8Array")
-	if err != nil {
-		return safejs.Undefined(), err
-	}
-	blk, err := ctor.New(sinkBlock)
-	return blk, wrapErr(err)
+	_, u8, err := spare(sinkBlock)
+	return u8, err
 }
 
 // handOn moves the full blocks to the hash worker, when it is ready. It
