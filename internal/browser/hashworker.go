@@ -33,6 +33,8 @@ type hashWorker struct {
 	next    int
 	waiting map[int]chan safejs.Value
 	dead    bool
+	// poly is the Poly1305 the worker seals with: "wasm" or "js".
+	poly string
 	// progress has the progress callbacks of uploads under way, by id.
 	progress map[int]func(loaded, total int64)
 }
@@ -116,6 +118,12 @@ func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 			return nil
 		}
 		if r, err := data.Get("ready"); err == nil && r.Type() == safejs.TypeBoolean {
+			if p, err := data.Get("poly"); err == nil && p.Type() == safejs.TypeString {
+				s, _ := p.String()
+				hw.mu.Lock()
+				hw.poly = s
+				hw.mu.Unlock()
+			}
 			ready(hw)
 			return nil
 		}

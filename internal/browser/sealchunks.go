@@ -6,6 +6,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
+
 	"trustforge/internal/usererr"
 
 	"github.com/hack-pad/safejs"
@@ -32,8 +34,10 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 		return fail(err)
 	}
 	id := w.nextID()
-	ch, err := w.send(id, map[string]any{"op": "seal", "id": id, "key": bufs[0], "counter": float64(counter), "last": last,
-		"data": bufs[1]}, bufs)
+	msg := map[string]any{"op": "seal", "id": id, "key": bufs[0], "counter": float64(counter), "last": last,
+		"data": bufs[1]}
+	choosePoly1305(msg)
+	ch, err := w.send(id, msg, bufs)
 	if err != nil {
 		return fail(err)
 	}
@@ -103,6 +107,36 @@ func sealWorker() *hashWorker {
 	}
 	sealPool.turn++
 	return all[sealPool.turn%len(all)]
+}
+
+// sealPolyJS has the workers seal with their JavaScript Poly1305 (see
+// SealWithJavaScriptPoly1305).
+var sealPolyJS atomic.Bool
+
+// SealWithJavaScriptPoly1305 has the workers seal age's chunks with their
+// Poly1305 in JavaScript, the one they fall back to where the page refuses
+// WebAssembly, while on is true: tests seal with both and compare each
+// with Go's.
+func SealWithJavaScriptPoly1305(on bool) { sealPolyJS.Store(on) }
+
+// choosePoly1305 marks a seal request for the JavaScript Poly1305 while
+// SealWithJavaScriptPoly1305 says so.
+func choosePoly1305(msg map[string]any) {
+	if sealPolyJS.Load() {
+		msg["poly"] = "js"
+	}
+}
+
+// WorkerPoly1305 reports which Poly1305 the hash worker seals with, once
+// it has started: "wasm" (WebAssembly) or "js"; "" before.
+func WorkerPoly1305() string {
+	w := readyHashWorker()
+	if w == nil {
+		return ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.poly
 }
 
 // startSealHelpers starts one helper for each core past the page's and

@@ -261,7 +261,8 @@ func TestBundlesMatchGo(t *testing.T) {
 }
 
 // TestSealChunksMatchGo: age's payload chunks sealed by the console's
-// workers (web/hash-worker.js: ChaCha20-Poly1305 in JavaScript) are byte
+// workers (web/hash-worker.js: ChaCha20 in JavaScript, Poly1305 in
+// WebAssembly and, where that is refused, in JavaScript) are byte
 // for byte engine.SealChunks' (Go's x/crypto), for lengths around the
 // ChaCha20 block, the Poly1305 block and the chunk, counters past 32 bits,
 // and keys and plaintexts of all ones (Poly1305's carries); AES-CTR in the
@@ -272,6 +273,47 @@ func TestSealChunksMatchGo(t *testing.T) {
 	if !browser.AwaitWorker(ctx) {
 		t.Skip("no worker in this page (Node, or no " + browser.HashWorkerURL + "): the e2e package runs this in Chromium")
 	}
+	// Chromium compiles the workers' Poly1305 in WebAssembly; the one in
+	// JavaScript, for pages that refuse WebAssembly, must match Go's too.
+	if p := browser.WorkerPoly1305(); p != "wasm" {
+		t.Errorf("the hash worker seals with Poly1305 %q, want WebAssembly's", p)
+	}
+	for _, js := range []bool{false, true} {
+		browser.SealWithJavaScriptPoly1305(js)
+		t.Run(map[bool]string{false: "wasm", true: "js"}[js], testSealChunksMatchGo)
+	}
+	browser.SealWithJavaScriptPoly1305(false)
+	rnd := detRand(10)
+	// AES-CTR in the workers, from counters that carry and wrap, is Go's.
+	for _, iv := range [][]byte{make([]byte, 16), bytes.Repeat([]byte{0xff}, 16), append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0)} {
+		for _, keyLen := range []int{16, 32} {
+			key, src := make([]byte, keyLen), make([]byte, minWorkerCTR+5)
+			rnd.Read(key)
+			rnd.Read(src)
+			block, _ := aes.NewCipher(key)
+			want := make([]byte, len(src))
+			cipher.NewCTR(block, iv).XORKeyStream(want, src)
+			got := make([]byte, len(src))
+			if err := browser.StartCTR(key, iv, src)(got); err != nil {
+				t.Fatalf("AES-%d from %x in the worker: %v", keyLen*8, iv, err)
+			}
+			if i := firstDiff(got, want); i >= 0 {
+				t.Fatalf("AES-%d from %x in the worker differs from Go's from byte %d", keyLen*8, iv, i)
+			}
+		}
+	}
+	if browser.Workers() == 0 {
+		t.Error("no worker counted: the engine's AES-CTR would stay on the page")
+	}
+	// The engine seals through the worker, and refuses what Go refuses.
+	if _, err := New().(engine.ChunkSealer).StartSealChunks(make([]byte, 32), 0, make([]byte, 100000), false)(nil); err == nil {
+		t.Error("a partial chunk that is not the last was sealed")
+	}
+}
+
+// testSealChunksMatchGo is TestSealChunksMatchGo's seal matrix, with the
+// Poly1305 SealWithJavaScriptPoly1305 chose.
+func testSealChunksMatchGo(t *testing.T) {
 	rnd := detRand(9)
 	ck := engine.ChunkSize
 	for _, size := range []int{0, 1, 15, 16, 17, 63, 64, 65, 1000, ck - 1, ck, ck + 1, ck + 15, 2*ck + 100, 16 * ck, 16*ck + 3} {
@@ -307,31 +349,6 @@ func TestSealChunksMatchGo(t *testing.T) {
 				}
 			}
 		}
-	}
-	// AES-CTR in the workers, from counters that carry and wrap, is Go's.
-	for _, iv := range [][]byte{make([]byte, 16), bytes.Repeat([]byte{0xff}, 16), append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0)} {
-		for _, keyLen := range []int{16, 32} {
-			key, src := make([]byte, keyLen), make([]byte, minWorkerCTR+5)
-			rnd.Read(key)
-			rnd.Read(src)
-			block, _ := aes.NewCipher(key)
-			want := make([]byte, len(src))
-			cipher.NewCTR(block, iv).XORKeyStream(want, src)
-			got := make([]byte, len(src))
-			if err := browser.StartCTR(key, iv, src)(got); err != nil {
-				t.Fatalf("AES-%d from %x in the worker: %v", keyLen*8, iv, err)
-			}
-			if i := firstDiff(got, want); i >= 0 {
-				t.Fatalf("AES-%d from %x in the worker differs from Go's from byte %d", keyLen*8, iv, i)
-			}
-		}
-	}
-	if browser.Workers() == 0 {
-		t.Error("no worker counted: the engine's AES-CTR would stay on the page")
-	}
-	// The engine seals through the worker, and refuses what Go refuses.
-	if _, err := New().(engine.ChunkSealer).StartSealChunks(make([]byte, 32), 0, make([]byte, 100000), false)(nil); err == nil {
-		t.Error("a partial chunk that is not the last was sealed")
 	}
 }
 
