@@ -49,14 +49,16 @@
 //               add, put and seal also take n (the piece is data's first n bytes;
 //               all of it without) and back: true (data is given back, as
 //               {back: ArrayBuffer} or in the answer, once used); seal takes
-//               poly: "js" (Poly1305 in JavaScript, not WebAssembly)
+//               js: true (ChaCha20 and Poly1305 in JavaScript, not WebAssembly)
 //               {op: "upload", id, input, method, url, header: {k: v}, head: ArrayBuffer}
 //                                                     send head then input's bytes with
 //                                                     XMLHttpRequest from this thread
 //               {op: "abort", id}                     abort upload id
-// Messages out: {ready: true, poly}                   once, at start; poly: "wasm" or "js",
-//                                                     the Poly1305 seal uses unless asked
-//                                                     for the JavaScript one (poly: "js")
+// Messages out: {ready: true, sealer}                 once, at start; sealer says how seal
+//                                                     works unless asked for JavaScript alone:
+//                                                     "simd" (ChaCha20 in WebAssembly SIMD,
+//                                                     Poly1305 in WebAssembly), "wasm"
+//                                                     (Poly1305 only) or "js"
 //               {id, sum: ArrayBuffer}                the digest
 //               {id, error, parts: [ArrayBuffer]}     digest failed: the input back
 //               {id, parts: [ArrayBuffer]}            answer to take
@@ -197,10 +199,11 @@ function take(id) {
 }
 
 // poly returns the Poly1305 a seal request m is to use: WebAssembly's
-// unless there is none or m asks for the JavaScript one (poly: "js"; the
-// tests seal with both).
+// (and with it ChaCha20 in WebAssembly SIMD, where there is that) unless
+// there is none or m asks for JavaScript alone (js: true; the tests seal
+// both ways).
 function poly(m) {
-  return m.poly === "js" ? null : polyWasm;
+  return m.js ? null : polyWasm;
 }
 
 // giveBack returns m's data to the page when it asked for it (back), to
@@ -519,23 +522,48 @@ function tagOf(h, key, out, off) {
 // instruction; the code above is the fallback and the reference it is
 // tested against (TestKeptBundlesMatchGo compares the sealed bytes with
 // Go's, in Chromium). null when WebAssembly cannot be compiled here.
-const polyWasm = (() => {
+const polyWasm = orNull(makePolyWasm);
+
+// orNull returns make(), or null when it throws: a page that refuses
+// WebAssembly, or a browser without the instructions a module uses.
+function orNull(make) {
   try {
-    return makePolyWasm();
+    return make();
   } catch (err) {
     return null;
   }
-})();
+}
+
+// uleb writes v as WebAssembly's binary format writes numbers (unsigned
+// LEB128).
+function uleb(v) {
+  const out = [];
+  do { let b = v & 0x7f; v >>>= 7; if (v) b |= 0x80; out.push(b); } while (v);
+  return out;
+}
+
+// wasmInstance compiles and instantiates a module of one function, (i32)
+// -> (), exported as name, with body fn (its locals, then its code), and a
+// memory of pages 64 KiB pages exported as "mem".
+function wasmInstance(name, pages, fn) {
+  const section = (id, bytes) => [id, ...uleb(bytes.length), ...bytes];
+  const str = (t) => [...uleb(t.length), ...Array.from(t, (ch) => ch.charCodeAt(0))];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 1, 0x7f, 0]), // type: (i32) -> ()
+    ...section(3, [1, 0]), // one function of that type
+    ...section(5, [1, 0x00, pages]), // its memory
+    ...section(7, [2, ...str("mem"), 0x02, 0, ...str(name), 0x00, 0]),
+    ...section(10, [1, ...uleb(fn.length), ...fn]),
+  ]);
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes));
+}
 
 function makePolyWasm() {
   // Memory: the blocks to add from 0 (up to CHUNK + 32 bytes), the state
   // from ST: h0..h4, r0..r4, then 5r1..5r4, as 64-bit words.
   const ST = 131072;
-  const leb = (v) => { // unsigned LEB128
-    const out = [];
-    do { let b = v & 0x7f; v >>>= 7; if (v) b |= 0x80; out.push(b); } while (v);
-    return out;
-  };
+  const leb = uleb;
   const sleb = (v) => { // signed LEB128, for small non-negative constants
     const out = [];
     for (;;) { const b = v & 0x7f; v = Math.floor(v / 128); if (v === 0 && !(b & 0x40)) { out.push(b); return out; } out.push(b | 0x80); }
@@ -588,18 +616,7 @@ function makePolyWasm() {
   for (let i = 0; i < 5; i++) code.push(...store(8 * i, I64["h" + i]));
   code.push(0x0b);
   const locals = [2, 2, 0x7f, 24, 0x7e]; // 2 i32, then 24 i64
-  const fn = [...locals, ...code];
-  const section = (id, bytes) => [id, ...leb(bytes.length), ...bytes];
-  const str = (t) => [...leb(t.length), ...Array.from(t, (c) => c.charCodeAt(0))];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 1, 0x7f, 0]), // type: (i32) -> ()
-    ...section(3, [1, 0]), // one function of that type
-    ...section(5, [1, 0x00, 3]), // memory of three pages
-    ...section(7, [2, ...str("mem"), 0x02, 0, ...str("blocks"), 0x00, 0]),
-    ...section(10, [1, ...leb(fn.length), ...fn]),
-  ]);
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const inst = wasmInstance("blocks", 3, [...locals, ...code]);
   const mem = new Uint8Array(inst.exports.mem.buffer);
   const st = new BigUint64Array(inst.exports.mem.buffer, ST, 14);
   const blocks = inst.exports.blocks;
@@ -638,17 +655,115 @@ function makePolyWasm() {
   };
 }
 
+// chachaWasm is ChaCha20 in WebAssembly's 128-bit SIMD, where the page
+// allows it: four blocks at once, each vector holding one word of the four
+// (as in the ChaCha paper's vectorised form), the keystream turned back
+// into block order with shuffles and XORed in place. chachaXor above is
+// the fallback for the blocks it does not take (and for pages without
+// SIMD) and the reference: TestSealChunksMatchGo compares the sealed bytes
+// with Go's. null when the module cannot be compiled here.
+const chachaWasm = orNull(makeChachaWasm);
+
+function makeChachaWasm() {
+  // Memory: the data from 0 (up to CHUNK bytes, four blocks at a time),
+  // then at PAR the first block's counter, the key's eight words and the
+  // nonce's three, as 32-bit words.
+  const PAR = CHUNK;
+  const leb = uleb;
+  // Locals: 0 quads (param), 1 p, 2 end (i32); v128: 3..18 x, 19..34 j,
+  // 35..38 t, 39 o.
+  const X = (i) => 3 + i, J = (i) => 19 + i, T = (i) => 35 + i, O = 39;
+  const get = (l) => [0x20, ...leb(l)], set = (l) => [0x21, ...leb(l)];
+  const simd = (op) => [0xfd, ...leb(op)];
+  const add = simd(174), xor = simd(81), or = simd(80), shl = simd(171), shru = simd(173), splat = simd(17);
+  const i32 = (v) => [0x41, ...sleb32(v)];
+  function sleb32(v) {
+    v |= 0;
+    const out = [];
+    for (;;) {
+      const b = v & 0x7f;
+      v >>= 7;
+      if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) { out.push(b); return out; }
+      out.push(b | 0x80);
+    }
+  }
+  const v128const = (w) => [...simd(12), ...new Uint8Array(new Uint32Array(w).buffer)];
+  const shuffle = (lanes) => [...simd(13), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
+  const code = [];
+  // The constant words, the key and nonce words, and the counters.
+  [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574].forEach((c, i) => code.push(...i32(c), ...splat, ...set(J(i))));
+  for (let i = 0; i < 8; i++) code.push(...i32(0), 0x28, 2, ...leb(PAR + 4 + 4 * i), ...splat, ...set(J(4 + i)));
+  for (let i = 0; i < 3; i++) code.push(...i32(0), 0x28, 2, ...leb(PAR + 36 + 4 * i), ...splat, ...set(J(13 + i)));
+  code.push(...i32(0), 0x28, 2, ...leb(PAR), ...splat, ...v128const([0, 1, 2, 3]), ...add, ...set(J(12)));
+  code.push(...get(0), ...i32(8), 0x74, ...set(2)); // end = quads << 8
+  code.push(0x02, 0x40, 0x03, 0x40); // block, loop
+  code.push(...get(1), ...get(2), 0x46, 0x0d, 1); // p == end: out
+  for (let i = 0; i < 16; i++) code.push(...get(J(i)), ...set(X(i)));
+  const rot = (d, n) => code.push(...get(X(d)), ...i32(n), ...shl, ...get(X(d)), ...i32(32 - n), ...shru, ...or, ...set(X(d)));
+  const step = (a, b, d, n) => {
+    code.push(...get(X(a)), ...get(X(b)), ...add, ...set(X(a)));
+    code.push(...get(X(d)), ...get(X(a)), ...xor, ...set(X(d)));
+    rot(d, n);
+  };
+  const qr = (a, b, c, d) => { step(a, b, d, 16); step(c, d, b, 12); step(a, b, d, 8); step(c, d, b, 7); };
+  for (let r = 0; r < 10; r++) {
+    qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15);
+    qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14);
+  }
+  for (let i = 0; i < 16; i++) code.push(...get(X(i)), ...get(J(i)), ...add, ...set(X(i)));
+  // Words 4g..4g+3 of the four blocks, block by block, XORed in.
+  for (let g = 0; g < 4; g++) {
+    const [a, b, c, d] = [X(4 * g), X(4 * g + 1), X(4 * g + 2), X(4 * g + 3)];
+    code.push(...get(a), ...get(b), ...shuffle([0, 4, 1, 5]), ...set(T(0)));
+    code.push(...get(a), ...get(b), ...shuffle([2, 6, 3, 7]), ...set(T(1)));
+    code.push(...get(c), ...get(d), ...shuffle([0, 4, 1, 5]), ...set(T(2)));
+    code.push(...get(c), ...get(d), ...shuffle([2, 6, 3, 7]), ...set(T(3)));
+    const outs = [[0, 2, [0, 1, 4, 5]], [0, 2, [2, 3, 6, 7]], [1, 3, [0, 1, 4, 5]], [1, 3, [2, 3, 6, 7]]];
+    outs.forEach(([u, v, lanes], blk) => {
+      const off = 64 * blk + 16 * g;
+      code.push(...get(T(u)), ...get(T(v)), ...shuffle(lanes), ...set(O));
+      code.push(...get(1), ...get(1), ...simd(0), 4, ...leb(off), ...get(O), ...xor, ...simd(11), 4, ...leb(off));
+    });
+  }
+  code.push(...get(J(12)), ...v128const([4, 4, 4, 4]), ...add, ...set(J(12)));
+  code.push(...get(1), ...i32(256), 0x6a, ...set(1)); // p += 256
+  code.push(0x0c, 0, 0x0b, 0x0b, 0x0b); // br loop, end loop, end block, end
+  const inst = wasmInstance("xor", 2, [2, 2, 0x7f, 37, 0x7b, ...code]); // 2 i32, 37 v128
+  const mem = new Uint8Array(inst.exports.mem.buffer);
+  const par = new Uint32Array(inst.exports.mem.buffer, PAR, 12);
+  const run = inst.exports.xor;
+  return {
+    // xor writes to dst at off the first quads*256 bytes of src XORed with
+    // ChaCha20's blocks ctr, ctr+1, ... for key words k and the nonce's.
+    xor(k, ctr, n0, n1, n2, src, dst, off, quads) {
+      const n = 256 * quads;
+      mem.set(src.subarray(0, n), 0);
+      par[0] = ctr;
+      par.set(k, 1);
+      par[9] = n0; par[10] = n1; par[11] = n2;
+      run(quads);
+      dst.set(mem.subarray(0, n), off);
+    },
+  };
+}
+
 // sealChunk seals src (at most CHUNK bytes) with ChaCha20-Poly1305 under
 // key words k and the nonce's words, writing ciphertext and tag to dst at
 // off. src's and dst's offsets are multiples of 4.
-function sealChunk(k, n0, n1, n2, src, dst, off, ks, ks8, st, pw) {
+function sealChunk(k, n0, n1, n2, src, dst, off, ks, ks8, st, pw, cw) {
   const len = src.length;
   chachaBlock(k, 0, n0, n1, n2, ks);
   const otk = ks8.slice(0, 32);
   const whole = len >>> 6;
   const s32 = new Uint32Array(src.buffer, src.byteOffset, whole * 16);
   const d32 = new Uint32Array(dst.buffer, dst.byteOffset + off, whole * 16);
-  for (let b = 0, w = 0; b < whole; b++, w += 16) chachaXor(k, b + 1, n0, n1, n2, s32, d32, w);
+  let from = 0;
+  if (cw && whole >= 4) {
+    const quads = whole >>> 2;
+    cw.xor(k, 1, n0, n1, n2, src, dst, off, quads);
+    from = 4 * quads;
+  }
+  for (let b = from, w = 16 * from; b < whole; b++, w += 16) chachaXor(k, b + 1, n0, n1, n2, s32, d32, w);
   if (len & 63) {
     chachaBlock(k, whole + 1, n0, n1, n2, ks);
     for (let i = whole * 64, j = 0; i < len; i++, j++) dst[off + i] = src[i] ^ ks8[j];
@@ -702,7 +817,7 @@ function sealChunks(key, counter, last, src, dst, off, pw) {
     nonce[7] = lo >>> 24; nonce[8] = lo >>> 16; nonce[9] = lo >>> 8; nonce[10] = lo;
     nonce[11] = last && i === chunks - 1 ? 1 : 0;
     sealChunk(k, n32[0], n32[1], n32[2], src.subarray(i * CHUNK, Math.min(src.length, (i + 1) * CHUNK)),
-      out, i * (CHUNK + TAG), ks, ks8, st, pw);
+      out, i * (CHUNK + TAG), ks, ks8, st, pw, pw ? chachaWasm : null);
   }
   return out.buffer;
 }
@@ -712,4 +827,4 @@ function sealedSize(n, last) {
   return n + Math.max(1, Math.ceil(n / CHUNK)) * TAG;
 }
 
-postMessage({ ready: true, poly: polyWasm ? "wasm" : "js" });
+postMessage({ ready: true, sealer: polyWasm ? (chachaWasm ? "simd" : "wasm") : "js" });

@@ -33,8 +33,8 @@ type hashWorker struct {
 	next    int
 	waiting map[int]chan safejs.Value
 	dead    bool
-	// poly is the Poly1305 the worker seals with: "wasm" or "js".
-	poly string
+	// sealer is how the worker seals (see WorkerSealer).
+	sealer string
 	// progress has the progress callbacks of uploads under way, by id.
 	progress map[int]func(loaded, total int64)
 }
@@ -118,10 +118,10 @@ func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 			return nil
 		}
 		if r, err := data.Get("ready"); err == nil && r.Type() == safejs.TypeBoolean {
-			if p, err := data.Get("poly"); err == nil && p.Type() == safejs.TypeString {
+			if p, err := data.Get("sealer"); err == nil && p.Type() == safejs.TypeString {
 				s, _ := p.String()
 				hw.mu.Lock()
-				hw.poly = s
+				hw.sealer = s
 				hw.mu.Unlock()
 			}
 			ready(hw)

@@ -96,7 +96,7 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 	bufs := []any{kb[0], data}
 	at, want := p.n, sealedSize(len(plaintext), last)
 	msg := map[string]any{"op": "seal", "key": kb[0], "counter": float64(counter), "last": last, "data": data, "n": len(plaintext), "back": true}
-	choosePoly1305(msg)
+	chooseSealer(msg)
 	if w == own {
 		msg["into"], msg["at"], msg["reserve"] = p.in.id, float64(at), float64(p.reserve)
 	} else {

@@ -36,7 +36,7 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 	id := w.nextID()
 	msg := map[string]any{"op": "seal", "id": id, "key": bufs[0], "counter": float64(counter), "last": last,
 		"data": bufs[1]}
-	choosePoly1305(msg)
+	chooseSealer(msg)
 	ch, err := w.send(id, msg, bufs)
 	if err != nil {
 		return fail(err)
@@ -109,34 +109,34 @@ func sealWorker() *hashWorker {
 	return all[sealPool.turn%len(all)]
 }
 
-// sealPolyJS has the workers seal with their JavaScript Poly1305 (see
-// SealWithJavaScriptPoly1305).
-var sealPolyJS atomic.Bool
+// sealJS has the workers seal in JavaScript alone (see SealInJavaScript).
+var sealJS atomic.Bool
 
-// SealWithJavaScriptPoly1305 has the workers seal age's chunks with their
-// Poly1305 in JavaScript, the one they fall back to where the page refuses
-// WebAssembly, while on is true: tests seal with both and compare each
-// with Go's.
-func SealWithJavaScriptPoly1305(on bool) { sealPolyJS.Store(on) }
+// SealInJavaScript has the workers seal age's chunks with their ChaCha20
+// and Poly1305 in JavaScript, what they fall back to where the page
+// refuses WebAssembly, while on is true: tests seal both ways and compare
+// each with Go's.
+func SealInJavaScript(on bool) { sealJS.Store(on) }
 
-// choosePoly1305 marks a seal request for the JavaScript Poly1305 while
-// SealWithJavaScriptPoly1305 says so.
-func choosePoly1305(msg map[string]any) {
-	if sealPolyJS.Load() {
-		msg["poly"] = "js"
+// chooseSealer marks a seal request for JavaScript alone while
+// SealInJavaScript says so.
+func chooseSealer(msg map[string]any) {
+	if sealJS.Load() {
+		msg["js"] = true
 	}
 }
 
-// WorkerPoly1305 reports which Poly1305 the hash worker seals with, once
-// it has started: "wasm" (WebAssembly) or "js"; "" before.
-func WorkerPoly1305() string {
+// WorkerSealer reports how the hash worker seals age's chunks, once it has
+// started: "simd" (ChaCha20 in WebAssembly SIMD, Poly1305 in WebAssembly),
+// "wasm" (Poly1305 in WebAssembly) or "js"; "" before.
+func WorkerSealer() string {
 	w := readyHashWorker()
 	if w == nil {
 		return ""
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.poly
+	return w.sealer
 }
 
 // startSealHelpers starts one helper for each core past the page's and

@@ -261,8 +261,9 @@ func TestBundlesMatchGo(t *testing.T) {
 }
 
 // TestSealChunksMatchGo: age's payload chunks sealed by the console's
-// workers (web/hash-worker.js: ChaCha20 in JavaScript, Poly1305 in
-// WebAssembly and, where that is refused, in JavaScript) are byte
+// workers (web/hash-worker.js: ChaCha20 in WebAssembly SIMD and Poly1305
+// in WebAssembly, or both in JavaScript where the page refuses
+// WebAssembly) are byte
 // for byte engine.SealChunks' (Go's x/crypto), for lengths around the
 // ChaCha20 block, the Poly1305 block and the chunk, counters past 32 bits,
 // and keys and plaintexts of all ones (Poly1305's carries); AES-CTR in the
@@ -273,16 +274,16 @@ func TestSealChunksMatchGo(t *testing.T) {
 	if !browser.AwaitWorker(ctx) {
 		t.Skip("no worker in this page (Node, or no " + browser.HashWorkerURL + "): the e2e package runs this in Chromium")
 	}
-	// Chromium compiles the workers' Poly1305 in WebAssembly; the one in
-	// JavaScript, for pages that refuse WebAssembly, must match Go's too.
-	if p := browser.WorkerPoly1305(); p != "wasm" {
-		t.Errorf("the hash worker seals with Poly1305 %q, want WebAssembly's", p)
+	// Chromium seals in WebAssembly (ChaCha20 in SIMD); JavaScript alone,
+	// for pages that refuse WebAssembly, must match Go's too.
+	if s := browser.WorkerSealer(); s != "simd" {
+		t.Errorf("the hash worker seals with %q, want WebAssembly SIMD (simd)", s)
 	}
 	for _, js := range []bool{false, true} {
-		browser.SealWithJavaScriptPoly1305(js)
+		browser.SealInJavaScript(js)
 		t.Run(map[bool]string{false: "wasm", true: "js"}[js], testSealChunksMatchGo)
 	}
-	browser.SealWithJavaScriptPoly1305(false)
+	browser.SealInJavaScript(false)
 	rnd := detRand(10)
 	// AES-CTR in the workers, from counters that carry and wrap, is Go's.
 	for _, iv := range [][]byte{make([]byte, 16), bytes.Repeat([]byte{0xff}, 16), append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0)} {
@@ -311,8 +312,8 @@ func TestSealChunksMatchGo(t *testing.T) {
 	}
 }
 
-// testSealChunksMatchGo is TestSealChunksMatchGo's seal matrix, with the
-// Poly1305 SealWithJavaScriptPoly1305 chose.
+// testSealChunksMatchGo is TestSealChunksMatchGo's seal matrix, sealed
+// the way SealInJavaScript chose.
 func testSealChunksMatchGo(t *testing.T) {
 	rnd := detRand(9)
 	ck := engine.ChunkSize
