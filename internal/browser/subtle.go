@@ -225,8 +225,9 @@ func (s *Sink) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// newSinkBlock returns an empty block: memory a worker gave back when
-// there is some (see spare).
+// newSinkBlock returns a block to fill: memory a worker gave back when
+// there is some (see spare). Its bytes are not zeroed: a sink reads only
+// what it wrote.
 func newSinkBlock() (safejs.Value, error) {
 	_, u8, err := spare(sinkBlock)
 	return u8, err
