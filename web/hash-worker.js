@@ -7,6 +7,14 @@
 // digest; this worker joins the pieces as they arrive, while the page
 // produces the next ones, and digests them on its own thread.
 //
+// It takes the SHA-256 of each input as its bytes arrive, in WebAssembly
+// (below), so that asking for the digest finishes it rather than starting
+// it: WebCrypto's digest is one-shot and copies its whole input first, into
+// memory the system has not mapped in (250 to 400 ms for the 64 MiB image
+// of a publish, and as long again for its payload). An input whose bytes
+// change after they were hashed, a page without WebAssembly SIMD, or
+// another algorithm, are digested by WebCrypto as before.
+//
 // The joined buffer is kept for the next input for a while: memory the
 // system has not yet mapped in costs more to write than the copy itself
 // (about 4 ms a MiB on the project's test machine, against well under
@@ -46,6 +54,8 @@
 //               {op: "add", id, data, block, reserve}  as add, into an input made with room
 //                                                     for reserve bytes
 //               {op: "digest", id, alg, keep: true}   digest input id and keep it
+//               digest takes oneShot: true (WebCrypto digests the whole input,
+//               even when it was hashed as it arrived; the tests take both ways)
 //               add, put and seal also take n (the piece is data's first n bytes;
 //               all of it without) and back: true (data is given back, as
 //               {back: ArrayBuffer} or in the answer, once used); seal takes
@@ -54,12 +64,15 @@
 //                                                     send head then input's bytes with
 //                                                     XMLHttpRequest from this thread
 //               {op: "abort", id}                     abort upload id
-// Messages out: {ready: true, sealer}                 once, at start; sealer says how seal
+// Messages out: {ready: true, sealer, digester}       once, at start; sealer says how seal
 //                                                     works unless asked for JavaScript alone:
 //                                                     "simd" (ChaCha20 in WebAssembly SIMD,
 //                                                     Poly1305 in WebAssembly), "wasm"
-//                                                     (Poly1305 only) or "js"
-//               {id, sum: ArrayBuffer}                the digest
+//                                                     (Poly1305 only) or "js"; digester how
+//                                                     SHA-256 is taken: "wasm" (as bytes
+//                                                     arrive) or "webcrypto" (at digest)
+//               {id, sum: ArrayBuffer, by}            the digest, and who took it: "wasm"
+//                                                     (as the bytes arrived) or "webcrypto"
 //               {id, error, parts: [ArrayBuffer]}     digest failed: the input back
 //               {id, parts: [ArrayBuffer]}            answer to take
 //               {id, data: ArrayBuffer} / {id, error} answer to seal and ctr
@@ -72,7 +85,13 @@
 //               {back: ArrayBuffer}                   an add's or put's data, given back
 "use strict";
 
-// inputs holds each input joined: {buf: Uint8Array, n: bytes in it, block}.
+// inputs holds each input joined: {buf: Uint8Array, n: bytes in it, block,
+// sha, hashed, front, later}: sha is its SHA-256 so far (null once it
+// cannot be taken as the bytes arrive), over its first hashed bytes; front
+// is the end of the bytes written without a gap from the start, hashed
+// once the answer to the write that brought them has gone (hashNow), so
+// that the page goes on meanwhile; later holds the [start, end) of writes
+// past a gap (batches sealed by other workers may arrive out of order).
 const inputs = new Map();
 
 // spare is a joined buffer no input holds, kept sparePeriod after its last
@@ -104,6 +123,7 @@ function add(id, p, block, reserve) {
   const inp = room(id, p.length, block, reserve);
   inp.buf.set(p, inp.n);
   inp.n += p.length;
+  wrote(inp, inp.n - p.length, inp.n);
   return inp;
 }
 
@@ -111,8 +131,47 @@ function add(id, p, block, reserve) {
 // for reserve bytes) when it is new.
 function room(id, n, block, reserve) {
   let inp = inputs.get(id);
-  if (!inp) inputs.set(id, (inp = { buf: buffer(Math.max(n, reserve || 0)), n: 0, block: block || n }));
+  if (!inp) {
+    inp = { buf: buffer(Math.max(n, reserve || 0)), n: 0, block: block || n,
+      sha: shaWasm ? shaWasm.start() : null, hashed: 0, front: 0, later: [] };
+    inputs.set(id, inp);
+  }
   return roomTo(inp, inp.n + n);
+}
+
+// wrote tells input inp its bytes from start to end were written. Bytes
+// written again (never in the console's own use) leave the digest to
+// WebCrypto.
+function wrote(inp, start, end) {
+  if (!inp.sha || end <= start) return;
+  if (start < inp.front) {
+    inp.sha = null;
+    return;
+  }
+  if (start > inp.front) {
+    inp.later.push([start, end]);
+    return;
+  }
+  inp.front = end;
+  // Writes that waited past the gap now follow on.
+  for (let moved = true; moved && inp.later.length;) {
+    moved = false;
+    inp.later = inp.later.filter(([s, e]) => {
+      if (s > inp.front) return true;
+      inp.front = Math.max(inp.front, e);
+      moved = true;
+      return false;
+    });
+  }
+}
+
+// hashNow hashes input inp's bytes written without a gap and not hashed
+// yet.
+function hashNow(inp) {
+  if (inp && inp.sha && inp.hashed < inp.front) {
+    shaWasm.update(inp.sha, inp.buf.subarray(inp.hashed, inp.front));
+    inp.hashed = inp.front;
+  }
 }
 
 // roomTo grows inp's buffer to hold end bytes, keeping what it holds.
@@ -208,8 +267,10 @@ function poly(m) {
 
 // giveBack returns m's data to the page when it asked for it (back), to
 // carry its next piece: memory already written costs less to write again.
-function giveBack(m) {
+// Then it hashes what m brought to input inp.
+function giveBack(m, inp) {
   if (m.back) postMessage({ back: m.data }, [m.data]);
+  hashNow(inp);
 }
 
 onmessage = async (e) => {
@@ -218,13 +279,14 @@ onmessage = async (e) => {
   const piece = () => new Uint8Array(m.data, 0, m.n === undefined ? m.data.byteLength : m.n);
   switch (m.op) {
     case "add":
-      add(m.id, piece(), m.block, m.reserve);
-      giveBack(m);
+      giveBack(m, add(m.id, piece(), m.block, m.reserve));
       break;
     case "put": {
       const p = piece();
-      at(m.id, m.at, p.length, m.reserve).buf.set(p, m.at);
-      giveBack(m);
+      const inp = at(m.id, m.at, p.length, m.reserve);
+      inp.buf.set(p, m.at);
+      wrote(inp, m.at, m.at + p.length);
+      giveBack(m, inp);
       break;
     }
     case "upload":
@@ -246,6 +308,7 @@ onmessage = async (e) => {
       } catch (err) {
         postMessage({ id: m.id, error: String((err && err.name) || err), back: m.data }, [m.data]);
       }
+      hashNow(inp);
       break;
     }
     case "drop": {
@@ -283,8 +346,10 @@ onmessage = async (e) => {
             sealChunks(m.key, m.counter, m.last, src, inp.tmp, 0, poly(m));
             inp.buf.set(inp.tmp.subarray(0, n), m.at);
           }
+          wrote(inp, m.at, m.at + n);
           if (m.back) postMessage({ id: m.id, n, back: m.data }, [m.data]);
           else postMessage({ id: m.id, n });
+          hashNow(inp);
           break;
         }
         if (m.out !== undefined) {
@@ -322,12 +387,18 @@ onmessage = async (e) => {
           // signed.
           inp.blob = new Blob([bytes]);
         }
-        const sum = await crypto.subtle.digest(m.alg, bytes);
+        // Hashed as it arrived: finished on a copy of the state, which
+        // goes on should more bytes come.
+        hashNow(inp);
+        const asArrived = m.alg === "SHA-256" && !m.oneShot && inp && inp.sha &&
+          inp.hashed === inp.n && inp.later.length === 0;
+        const by = asArrived ? "wasm" : "webcrypto";
+        const sum = asArrived ? shaWasm.finish(shaWasm.copy(inp.sha)).buffer : await crypto.subtle.digest(m.alg, bytes);
         if (!m.keep) {
           if (inputs.get(m.id) === inp) inputs.delete(m.id);
           if (inp) keep(inp.buf);
         }
-        postMessage({ id: m.id, sum }, [sum]);
+        postMessage({ id: m.id, sum, by }, [sum]);
       } catch (err) {
         const parts = take(m.id);
         postMessage({ id: m.id, error: String((err && err.name) || err), parts }, parts);
@@ -542,6 +613,19 @@ function uleb(v) {
   return out;
 }
 
+// sleb32 writes v, a 32-bit integer, as WebAssembly's binary format writes
+// i32 constants (signed LEB128).
+function sleb32(v) {
+  v |= 0;
+  const out = [];
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
+
 // wasmInstance compiles and instantiates a module of one function, (i32)
 // -> (), exported as name, with body fn (its locals, then its code), and a
 // memory of pages 64 KiB pages exported as "mem".
@@ -677,16 +761,6 @@ function makeChachaWasm() {
   const simd = (op) => [0xfd, ...leb(op)];
   const add = simd(174), xor = simd(81), or = simd(80), shl = simd(171), shru = simd(173), splat = simd(17);
   const i32 = (v) => [0x41, ...sleb32(v)];
-  function sleb32(v) {
-    v |= 0;
-    const out = [];
-    for (;;) {
-      const b = v & 0x7f;
-      v >>= 7;
-      if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) { out.push(b); return out; }
-      out.push(b | 0x80);
-    }
-  }
   const v128const = (w) => [...simd(12), ...new Uint8Array(new Uint32Array(w).buffer)];
   const shuffle = (lanes) => [...simd(13), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
   const code = [];
@@ -827,4 +901,135 @@ function sealedSize(n, last) {
   return n + Math.max(1, Math.ceil(n / CHUNK)) * TAG;
 }
 
-postMessage({ ready: true, sealer: polyWasm ? (chachaWasm ? "simd" : "wasm") : "js" });
+// ---- SHA-256 (FIPS 180-4) in WebAssembly, taken as an input's bytes arrive ----
+//
+// WebCrypto cannot digest a stream; this can. The compression function is
+// written out below, instruction by instruction, its 64 rounds unrolled
+// (the eight working variables renamed from round to round, never moved)
+// and the message words read big-endian with one SIMD shuffle for every
+// four. TestDigestSinkInWorker and TestWorkerDigestsOutOfOrder compare its
+// digests with Go's, in Chromium. null where WebAssembly SIMD cannot be
+// compiled: WebCrypto then digests each input at the end, as it did.
+const shaWasm = orNull(makeShaWasm);
+
+function makeShaWasm() {
+  // Memory: the blocks from 0 (up to RUN bytes), the state's eight words at
+  // ST.
+  const RUN = 65536, ST = RUN;
+  const leb = uleb;
+  const K = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  ];
+  const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+  // Locals: 0 blocks (param), 1 p, 2 end; 3..10 the state as a block
+  // starts; 11..18 the working variables; 19..34 the schedule's last
+  // sixteen words; 35, 36 T1 and T2; 37 (v128) four message words.
+  const S = (i) => 3 + i, V = (i) => 11 + i, W = (i) => 19 + i, T1 = 35, T2 = 36, Q = 37;
+  const get = (l) => [0x20, ...leb(l)], set = (l) => [0x21, ...leb(l)];
+  const i32 = (v) => [0x41, ...sleb32(v)];
+  const add = [0x6a], and = [0x71], or = [0x72], xor = [0x73], shru = [0x76], rotr = [0x78];
+  const simd = (op) => [0xfd, ...leb(op)];
+  const code = [];
+  for (let i = 0; i < 8; i++) code.push(...i32(0), 0x28, 2, ...leb(ST + 4 * i), ...set(S(i)));
+  code.push(...get(0), ...i32(6), 0x74, ...set(2)); // end = blocks << 6
+  code.push(0x02, 0x40, 0x03, 0x40); // block, loop
+  code.push(...get(1), ...get(2), 0x46, 0x0d, 1); // p == end: out
+  // The block's sixteen words, big-endian: each lane's bytes reversed.
+  const swap = [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12];
+  for (let q = 0; q < 4; q++) {
+    code.push(...get(1), ...simd(0), 4, ...leb(16 * q), ...get(1), ...simd(0), 4, ...leb(16 * q),
+      ...simd(13), ...swap, ...set(Q));
+    for (let l = 0; l < 4; l++) code.push(...get(Q), ...simd(27), l, ...set(W(4 * q + l)));
+  }
+  for (let i = 0; i < 8; i++) code.push(...get(S(i)), ...set(V(i)));
+  const sigma = (x, a, b, c, last) => [...get(x), ...i32(a), ...rotr, ...get(x), ...i32(b), ...rotr, ...xor,
+    ...get(x), ...i32(c), ...last, ...xor];
+  for (let t = 0; t < 64; t++) {
+    // a..h of round t: a is V(-t mod 8), b the next, and so on.
+    const v = (k) => V((((k - t) % 8) + 8) % 8);
+    const w = W(t % 16);
+    if (t >= 16) { // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16]
+      code.push(...get(w), ...sigma(W((t - 2) % 16), 17, 19, 10, shru), ...add, ...get(W((t - 7) % 16)), ...add,
+        ...sigma(W((t - 15) % 16), 7, 18, 3, shru), ...add, ...set(w));
+    }
+    // T1 = h + Σ1(e) + Ch(e, f, g) + K[t] + W[t], Ch(e, f, g) = g ^ (e & (f ^ g))
+    code.push(...get(v(7)), ...sigma(v(4), 6, 11, 25, rotr), ...add,
+      ...get(v(6)), ...get(v(4)), ...get(v(5)), ...get(v(6)), ...xor, ...and, ...xor, ...add,
+      ...i32(K[t]), ...add, ...get(w), ...add, ...set(T1));
+    // T2 = Σ0(a) + Maj(a, b, c), Maj(a, b, c) = (a & b) | (c & (a | b))
+    code.push(...sigma(v(0), 2, 13, 22, rotr),
+      ...get(v(0)), ...get(v(1)), ...and, ...get(v(2)), ...get(v(0)), ...get(v(1)), ...or, ...and, ...or, ...add,
+      ...set(T2));
+    // d += T1, and h's local becomes the next round's a: T1 + T2.
+    code.push(...get(v(3)), ...get(T1), ...add, ...set(v(3)));
+    code.push(...get(T1), ...get(T2), ...add, ...set(v(7)));
+  }
+  // After 64 rounds (eight turns of eight) the names are back in place.
+  for (let i = 0; i < 8; i++) code.push(...get(S(i)), ...get(V(i)), ...add, ...set(S(i)));
+  code.push(...get(1), ...i32(64), 0x6a, ...set(1)); // p += 64
+  code.push(0x0c, 0, 0x0b, 0x0b); // br loop, end loop, end block
+  for (let i = 0; i < 8; i++) code.push(...i32(0), ...get(S(i)), 0x36, 2, ...leb(ST + 4 * i));
+  code.push(0x0b);
+  const inst = wasmInstance("blocks", 2, [2, 36, 0x7f, 1, 0x7b, ...code]); // 36 i32, 1 v128
+  const mem = new Uint8Array(inst.exports.mem.buffer);
+  const st = new Uint32Array(inst.exports.mem.buffer, ST, 8);
+  const blocks = inst.exports.blocks;
+  // run hashes k whole blocks of b into state s.
+  const run = (s, b, k) => {
+    st.set(s.h);
+    for (let done = 0; done < k;) {
+      const j = Math.min(k - done, RUN >>> 6);
+      mem.set(b.subarray(64 * done, 64 * (done + j)), 0);
+      blocks(j);
+      done += j;
+    }
+    s.h.set(st);
+  };
+  return {
+    // start returns a new state: h, the bytes of a block not yet whole
+    // (tail, t of them) and the length so far.
+    start: () => ({ h: Uint32Array.from(IV), tail: new Uint8Array(64), t: 0, len: 0 }),
+    copy: (s) => ({ h: s.h.slice(), tail: s.tail.slice(), t: s.t, len: s.len }),
+    // update adds p's bytes to s.
+    update(s, p) {
+      s.len += p.length;
+      if (s.t > 0) {
+        const k = Math.min(64 - s.t, p.length);
+        s.tail.set(p.subarray(0, k), s.t);
+        s.t += k;
+        p = p.subarray(k);
+        if (s.t < 64) return;
+        run(s, s.tail, 1);
+        s.t = 0;
+      }
+      const whole = p.length >>> 6;
+      run(s, p, whole);
+      s.tail.set(p.subarray(64 * whole), 0);
+      s.t = p.length - 64 * whole;
+    },
+    // finish pads s and returns its digest (s is spent).
+    finish(s) {
+      const last = new Uint8Array(s.t < 56 ? 64 : 128);
+      last.set(s.tail.subarray(0, s.t));
+      last[s.t] = 0x80;
+      const dv = new DataView(last.buffer);
+      const bits = s.len * 8;
+      dv.setUint32(last.length - 8, Math.floor(bits / 4294967296));
+      dv.setUint32(last.length - 4, bits >>> 0);
+      run(s, last, last.length >>> 6);
+      const out = new Uint8Array(32), o = new DataView(out.buffer);
+      for (let i = 0; i < 8; i++) o.setUint32(4 * i, s.h[i]);
+      return out;
+    },
+  };
+}
+
+postMessage({ ready: true, sealer: polyWasm ? (chachaWasm ? "simd" : "wasm") : "js",
+  digester: shaWasm ? "wasm" : "webcrypto" });

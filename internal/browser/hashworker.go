@@ -6,6 +6,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"trustforge/internal/usererr"
@@ -33,8 +34,9 @@ type hashWorker struct {
 	next    int
 	waiting map[int]chan safejs.Value
 	dead    bool
-	// sealer is how the worker seals (see WorkerSealer).
-	sealer string
+	// sealer is how the worker seals (see WorkerSealer), digester how it
+	// takes SHA-256 (see WorkerDigester).
+	sealer, digester string
 	// progress has the progress callbacks of uploads under way, by id.
 	progress map[int]func(loaded, total int64)
 }
@@ -118,12 +120,17 @@ func newHashWorker(ready func(*hashWorker)) (*hashWorker, error) {
 			return nil
 		}
 		if r, err := data.Get("ready"); err == nil && r.Type() == safejs.TypeBoolean {
-			if p, err := data.Get("sealer"); err == nil && p.Type() == safejs.TypeString {
-				s, _ := p.String()
-				hw.mu.Lock()
-				hw.sealer = s
-				hw.mu.Unlock()
+			str := func(key string) string {
+				v, err := data.Get(key)
+				if err != nil || v.Type() != safejs.TypeString {
+					return ""
+				}
+				s, _ := v.String()
+				return s
 			}
+			hw.mu.Lock()
+			hw.sealer, hw.digester = str("sealer"), str("digester")
+			hw.mu.Unlock()
 			ready(hw)
 			return nil
 		}
@@ -328,7 +335,7 @@ func (r *remoteInput) take(ctx context.Context) ([]safejs.Value, error) {
 // digest has the worker digest the input with alg. On failure the worker
 // gives the input back: parts.
 func (r *remoteInput) digest(ctx context.Context, alg string) (sum []byte, parts []safejs.Value, err error) {
-	v, err := r.w.ask(ctx, r.id, map[string]any{"op": "digest", "id": r.id, "alg": alg})
+	v, err := r.w.ask(ctx, r.id, digestRequest(r.id, alg, false))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -373,4 +380,40 @@ func partsOf(v safejs.Value) ([]safejs.Value, error) {
 		}
 	}
 	return out, nil
+}
+
+// digestOneShot has the worker digest with WebCrypto alone (see
+// DigestInOneShot).
+var digestOneShot atomic.Bool
+
+// DigestInOneShot has the hash worker digest every input with WebCrypto,
+// in one go at the end, while on is true, even one it took the SHA-256 of
+// as its bytes arrived: what it falls back to where the page refuses
+// WebAssembly SIMD. Tests digest both ways and compare each with Go's.
+func DigestInOneShot(on bool) { digestOneShot.Store(on) }
+
+// digestRequest is the message asking the worker for input id's digest
+// with alg, the input kept there when keep is true.
+func digestRequest(id int, alg string, keep bool) map[string]any {
+	msg := map[string]any{"op": "digest", "id": id, "alg": alg}
+	if keep {
+		msg["keep"] = true
+	}
+	if digestOneShot.Load() {
+		msg["oneShot"] = true
+	}
+	return msg
+}
+
+// WorkerDigester reports how the hash worker takes SHA-256, once it has
+// started: "wasm" (in WebAssembly, as an input's bytes arrive) or
+// "webcrypto" (WebCrypto's one-shot digest, when asked); "" before.
+func WorkerDigester() string {
+	w := readyHashWorker()
+	if w == nil {
+		return ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.digester
 }

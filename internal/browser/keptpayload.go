@@ -85,18 +85,11 @@ func (p *KeptPayload) StartSealChunks(key []byte, counter uint64, plaintext []by
 	if w == nil || w.isDead() {
 		w = own
 	}
-	kb, err := buffersToJS(key)
+	msg, bufs, err := sealRequest(key, counter, plaintext, last)
 	if err != nil {
 		return fail(err)
 	}
-	data, err := spareCopy(plaintext)
-	if err != nil {
-		return fail(err)
-	}
-	bufs := []any{kb[0], data}
 	at, want := p.n, sealedSize(len(plaintext), last)
-	msg := map[string]any{"op": "seal", "key": kb[0], "counter": float64(counter), "last": last, "data": data, "n": len(plaintext), "back": true}
-	chooseSealer(msg)
 	if w == own {
 		msg["into"], msg["at"], msg["reserve"] = p.in.id, float64(at), float64(p.reserve)
 	} else {
@@ -165,7 +158,7 @@ func (p *KeptPayload) Sum(ctx context.Context) ([]byte, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	v, err := p.in.w.ask(ctx, p.in.id, map[string]any{"op": "digest", "id": p.in.id, "alg": "SHA-256", "keep": true})
+	v, err := p.in.w.ask(ctx, p.in.id, digestRequest(p.in.id, "SHA-256", true))
 	if err != nil {
 		p.err = err
 		return nil, err

@@ -29,15 +29,21 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 	if w == nil {
 		return fail(usererr.New("browser", "no worker to seal in"))
 	}
-	bufs, err := buffersToJS(key, plaintext)
+	// The plaintext goes in, and the ciphertext comes back in, buffers
+	// the page keeps for reuse (see spare): the worker gives the
+	// plaintext's back, and the ciphertext's is kept here once copied.
+	msg, bufs, err := sealRequest(key, counter, plaintext, last)
+	if err != nil {
+		return fail(err)
+	}
+	want := sealedSize(len(plaintext), last)
+	out, _, err := spare(want)
 	if err != nil {
 		return fail(err)
 	}
 	id := w.nextID()
-	msg := map[string]any{"op": "seal", "id": id, "key": bufs[0], "counter": float64(counter), "last": last,
-		"data": bufs[1]}
-	chooseSealer(msg)
-	ch, err := w.send(id, msg, bufs)
+	msg["id"], msg["out"] = id, out
+	ch, err := w.send(id, msg, append(bufs, out))
 	if err != nil {
 		return fail(err)
 	}
@@ -54,11 +60,19 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 		if err != nil {
 			return nil, wrapErr(err)
 		}
-		u8, err := asUint8Array(out)
+		nv, err := v.Get("n")
+		if err != nil {
+			return nil, wrapErr(err)
+		}
+		n, _ := nv.Int()
+		if n != want {
+			return nil, usererr.Errorf("browser", "the worker sealed %d bytes of %d plaintext bytes, want %d", n, len(plaintext), want)
+		}
+		ctor, err := safejs.Global().Get("Uint8Array")
 		if err != nil {
 			return nil, err
 		}
-		n, err := u8.Length()
+		u8, err := ctor.New(out, 0, n)
 		if err != nil {
 			return nil, wrapErr(err)
 		}
@@ -66,8 +80,28 @@ func StartSealChunks(key []byte, counter uint64, plaintext []byte, last bool) (w
 		if _, err := safejs.CopyBytesToGo(dst[len(dst):len(dst)+n], u8); err != nil {
 			return nil, wrapErr(err)
 		}
+		keepSpare(out)
 		return dst[:len(dst)+n], nil
 	}
+}
+
+// sealRequest is the message asking a worker to seal plaintext as age's
+// chunks from counter, and the buffers it transfers: the key's, and the
+// plaintext's (from spare, given back once sealed). The caller adds id,
+// and where the ciphertext goes.
+func sealRequest(key []byte, counter uint64, plaintext []byte, last bool) (map[string]any, []any, error) {
+	kb, err := buffersToJS(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := spareCopy(plaintext)
+	if err != nil {
+		return nil, nil, err
+	}
+	msg := map[string]any{"op": "seal", "key": kb[0], "counter": float64(counter), "last": last,
+		"data": data, "n": len(plaintext), "back": true}
+	chooseSealer(msg)
+	return msg, []any{kb[0], data}, nil
 }
 
 // AwaitWorker reports whether the console's worker runs in this page,

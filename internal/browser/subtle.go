@@ -171,9 +171,12 @@ func concatToJS(parts [][]byte) (safejs.Value, error) {
 // hold the stream. Once the console's hash worker (web/hash-worker.js) has
 // started, full blocks move on to it as they fill (transferred, not
 // copied), and DigestSink digests there: Chromium digests on the calling
-// thread, which froze the page for as long as a long image took. Without
-// the worker, the blocks stay here and the page digests them. The zero
-// value is empty and ready.
+// thread, which froze the page for as long as a long image took. The
+// worker takes their SHA-256 as they arrive (in WebAssembly, where the page
+// has its SIMD), so that DigestSink only finishes it; WebCrypto digests
+// the whole input at the end where it cannot. Without the worker, the
+// blocks stay here and the page digests them. The zero value is empty and
+// ready.
 type Sink struct {
 	blocks []safejs.Value // blocks still here, the last one being filled
 	used   int            // bytes in the last block
