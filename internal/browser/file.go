@@ -202,10 +202,11 @@ func (f File) read(ctx context.Context, progress func(done, total int64), put fu
 }
 
 // streamChunk is the buffer a file's stream is read into, and streamTurn
-// how long reading it goes on before the page is given a turn.
+// how long reading it goes on before the page is given a turn (as long as
+// the turns of wasm/release's long loops, which says why).
 const (
 	streamChunk = 1 << 20
-	streamTurn  = 16 * time.Millisecond
+	streamTurn  = 10 * time.Millisecond
 )
 
 // byobReader returns a reader of the file's stream that reads into the

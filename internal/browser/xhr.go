@@ -123,7 +123,7 @@ func Send(ctx context.Context, req Request) (*Response, error) {
 // still held it for tens of milliseconds on a loaded machine.
 const (
 	blobPiece      = 1 << 20
-	blobYieldEvery = 16 * time.Millisecond
+	blobYieldEvery = 10 * time.Millisecond
 )
 
 // bodyToJS returns parts, joined, as a request body: a Uint8Array, or a

@@ -52,9 +52,13 @@ type Progress struct {
 // stall over 50 ms), however fast or loaded the machine. A fixed number of
 // bytes between yields (512 KiB) made turns of a quarter of a second on a
 // loaded machine, where age's ChaCha20-Poly1305 in WebAssembly is slow.
+// Turns of 10 ms, not 20: between two turns Blink also paints and runs
+// loading tasks ahead of the page's timers, and with 20 ms turns a publish
+// still kept a timer waiting 60–80 ms; with 10 ms, 40–55 ms, the publish
+// no slower (BenchmarkPublish in e2e; turns of 6 ms were no better).
 const (
 	readPiece  = 64 << 10
-	yieldEvery = 20 * time.Millisecond
+	yieldEvery = 10 * time.Millisecond
 )
 
 // pacer decides when a loop yields.
