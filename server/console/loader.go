@@ -82,14 +82,20 @@ const deferredStart = "\ntfWatchForUpdate();\ngoappInitWebAssembly().finally(tfA
 const deferredRegisterFuncs = `
 
 // trustforge: the service worker is registered after the console's first
-// render, so that its install does not compete with the console's start.
+// render, so that its install does not compete with the console's start;
+// and at the latest a moment after, should the browser not paint the page
+// (a tab it does not show may get no animation frame), so that a console
+// opened there still works offline later.
 function tfAfterPaint(fn) {
   return () => {
+    let done = false;
+    const once = () => { if (!done) { done = true; fn(); } };
     if (document.visibilityState === "hidden") {
-      setTimeout(fn, 0);
+      setTimeout(once, 0);
       return;
     }
-    requestAnimationFrame(() => setTimeout(fn, 0));
+    requestAnimationFrame(() => setTimeout(once, 0));
+    setTimeout(once, 2000);
   };
 }
 
