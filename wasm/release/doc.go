@@ -54,8 +54,9 @@ type Progress struct {
 // loaded machine, where age's ChaCha20-Poly1305 in WebAssembly is slow.
 // Turns of 10 ms, not 20: between two turns Blink also paints and runs
 // loading tasks ahead of the page's timers, and with 20 ms turns a publish
-// still kept a timer waiting 60–80 ms; with 10 ms, 40–55 ms, the publish
-// no slower (BenchmarkPublish in e2e; turns of 6 ms were no better).
+// still kept a timer waiting 65–75 ms; with 10 ms, 37–54 ms but for the
+// gap at the click itself, and the publish no slower (BenchmarkPublish in
+// e2e; turns of 6 ms were no better).
 const (
 	readPiece  = 64 << 10
 	yieldEvery = 10 * time.Millisecond
