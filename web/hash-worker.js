@@ -22,8 +22,10 @@
 // the payload, of about the same size. For the same reason the pieces the
 // page sends go back to it once copied (back), to carry later ones.
 //
-// An encrypted MCUboot payload comes here once for its digest and its
-// AES-CTR both (hashctr): the piece joins the input, is encrypted, and its
+// An encrypted MCUboot payload comes here for its digest, and to a second
+// instance of this script for its AES-CTR (ctr), so that the two run side
+// by side; where there is no second instance yet, each piece comes here
+// once for both (hashctr): it joins the input, is encrypted, and its
 // buffer goes back to the page to carry the next piece.
 //
 // It also seals age's payload chunks (ChaCha20-Poly1305), below.
@@ -37,7 +39,8 @@
 //               {op: "seal", id, key: ArrayBuffer, counter, last, data: ArrayBuffer}
 //                                                     seal data as age's chunks from counter
 //               {op: "ctr", id, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
-//                                                     AES-CTR (128-bit counter) with WebCrypto
+//                                                     AES-CTR (128-bit counter) with WebCrypto;
+//                                                     also takes n and back, as add does
 //               {op: "hashctr", id, input, block, n, key: ArrayBuffer, counter: ArrayBuffer, data: ArrayBuffer}
 //                                                     add data's first n bytes to input (as add),
 //                                                     then AES-CTR them as ctr does; data comes back
@@ -235,7 +238,9 @@ function upload(m) {
 }
 
 // ctrKey returns the AES-CTR key for raw key bytes (an ArrayBuffer),
-// imported once per input: every piece of an image comes with the same key.
+// imported once per input (or, for ctr requests, once for as long as the
+// pieces come with the same key): every piece of an image comes with the
+// same key.
 function ctrKey(inp, raw) {
   const k = new Uint8Array(raw);
   if (!inp.ctrRaw || inp.ctrRaw.length !== k.length || !inp.ctrRaw.every((b, i) => b === k[i])) {
@@ -244,6 +249,9 @@ function ctrKey(inp, raw) {
   }
   return inp.ctrKey;
 }
+
+// lastCTR holds the key of the last ctr request (see ctrKey).
+const lastCTR = {};
 
 // take forgets input id and returns its bytes in pieces of block bytes
 // (the last one possibly shorter), as the page sent them.
@@ -321,11 +329,14 @@ onmessage = async (e) => {
       // On this thread, not the page's: Chromium runs WebCrypto's AES on
       // the calling thread, and several workers run parts side by side.
       try {
-        const key = await crypto.subtle.importKey("raw", m.key, "AES-CTR", false, ["encrypt"]);
-        const out = await crypto.subtle.encrypt({ name: "AES-CTR", counter: m.counter, length: 128 }, key, m.data);
-        postMessage({ id: m.id, data: out }, [out]);
+        const key = await ctrKey(lastCTR, m.key);
+        const src = m.n === undefined ? m.data : new Uint8Array(m.data, 0, m.n);
+        const out = await crypto.subtle.encrypt({ name: "AES-CTR", counter: m.counter, length: 128 }, key, src);
+        if (m.back) postMessage({ id: m.id, data: out, back: m.data }, [out, m.data]);
+        else postMessage({ id: m.id, data: out }, [out]);
       } catch (err) {
-        postMessage({ id: m.id, error: String((err && err.name) || err) });
+        if (m.back) postMessage({ id: m.id, error: String((err && err.name) || err), back: m.data }, [m.data]);
+        else postMessage({ id: m.id, error: String((err && err.name) || err) });
       }
       break;
     }

@@ -197,10 +197,12 @@ func (s *ctr) XORKeyStream(dst, src []byte) {
 
 // HashXORKeyStream hashes and encrypts a piece of an image's payload
 // (engine.HashXORer): from minWorkerCTR on, with the digest's input in the
-// hash worker, each part of at most ctrPart goes there once, to be joined
-// to the digest's input and encrypted, all parts sent before the first
-// answer is awaited. Otherwise, and for what the worker could not take,
-// the digest's Write and the stream's XORKeyStream do it.
+// hash worker, each part of at most ctrPart goes there for the digest and
+// to a second worker to be encrypted meanwhile (browser.StartCTRBeside),
+// or, until that worker has started, to the hash worker once for both,
+// all parts sent before the first answer is awaited. Otherwise, and for
+// what the workers could not take, the digest's Write and the stream's
+// XORKeyStream do it.
 func (subtle) HashXORKeyStream(h hash.Hash, s cipher.Stream, dst, src []byte) {
 	d, _ := h.(*digest)
 	c, _ := s.(*ctr)
@@ -224,6 +226,7 @@ func (s *ctr) hashInWorker(d *digest, dst, src []byte) int {
 	}
 	if d.sink == nil {
 		d.sink = &browser.Sink{}
+		d.sink.Expect(d.expect)
 		if d.sink.ToWorker() != nil {
 			d.sink = nil
 			return 0
@@ -240,11 +243,23 @@ func (s *ctr) hashInWorker(d *digest, dst, src []byte) int {
 	}
 	var jobs []job
 	off := 0
+	beside := browser.CanEncryptBeside()
 	for ; off < len(src); off += ctrPart {
 		end := min(off+ctrPart, len(src))
-		wait, err := d.sink.StartWriteCTR(s.raw, s.counter(s.pos/aes.BlockSize+uint64(off/aes.BlockSize)), src[off:end])
-		if err != nil {
-			break
+		part, counter := src[off:end], s.counter(s.pos/aes.BlockSize+uint64(off/aes.BlockSize))
+		var wait func([]byte) error
+		if beside {
+			// The digest takes the part as a plain write (one message, so
+			// all of it or none), another worker encrypts it.
+			if _, err := d.sink.Write(part); err != nil {
+				break
+			}
+			wait = browser.StartCTRBeside(s.raw, counter, part)
+		} else {
+			var err error
+			if wait, err = d.sink.StartWriteCTR(s.raw, counter, part); err != nil {
+				break
+			}
 		}
 		jobs = append(jobs, job{off, end, wait})
 	}

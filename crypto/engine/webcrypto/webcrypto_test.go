@@ -370,6 +370,33 @@ func TestHashXORMatchesGo(t *testing.T) {
 	if !ok {
 		t.Fatal("WebCrypto's engine does not hash and encrypt in one pass")
 	}
+	// Both ways a piece goes: encrypted beside the hash worker, and in the
+	// hash worker itself (until the worker beside it has started).
+	t.Run("beside", func(t *testing.T) {
+		if !browser.AwaitEncryptBeside(ctx) {
+			t.Fatal("the worker that encrypts beside the hash worker did not start")
+		}
+		before := browser.EncryptedBeside()
+		testHashXOR(t, e, x)
+		if browser.EncryptedBeside() == before {
+			t.Fatal("no piece was encrypted beside the hash worker")
+		}
+	})
+	t.Run("in-hash-worker", func(t *testing.T) {
+		browser.EncryptBeside(false)
+		defer browser.EncryptBeside(true)
+		before := browser.EncryptedBeside()
+		testHashXOR(t, e, x)
+		if browser.EncryptedBeside() != before {
+			t.Fatal("pieces were encrypted beside the hash worker")
+		}
+	})
+}
+
+// testHashXOR checks HashXORKeyStream's bytes and digest against Go's,
+// through a run of pieces long and short, for AES-128 and AES-256 and a
+// counter that carries past 64 bits.
+func testHashXOR(t *testing.T, e engine.Engine, x engine.HashXORer) {
 	rnd := detRand(10)
 	// Each step: plaintext through HashXORKeyStream, then a plain Write
 	// of that many bytes to the hash alone (0: none).
