@@ -97,17 +97,21 @@
 // past a gap (batches sealed by other workers may arrive out of order).
 const inputs = new Map();
 
-// spare is a joined buffer no input holds, kept sparePeriod after its last
-// use; an input that outgrows its buffer moves to one twice as large.
-let spare = null, spareTimer = 0;
-const sparePeriod = 30000;
+// spares are joined buffers no input holds, the largest maxSpareBuffers
+// of them (a release's image and its payload are held side by side), kept
+// sparePeriod after the last use; an input that outgrows its buffer moves
+// to one twice as large.
+let spares = [], spareTimer = 0;
+const sparePeriod = 30000, maxSpareBuffers = 2;
 
+// buffer returns a buffer of size bytes at least: the smallest spare that
+// is as long, or a new one.
 function buffer(size) {
-  if (spare && spare.length >= size) {
-    const b = spare;
-    spare = null;
-    return b;
+  let best = -1;
+  for (let i = 0; i < spares.length; i++) {
+    if (spares[i].length >= size && (best < 0 || spares[i].length < spares[best].length)) best = i;
   }
+  if (best >= 0) return spares.splice(best, 1)[0];
   // With room to spare: a release payload, a little longer than its image,
   // then fits in the buffer the image was hashed in. Room never written
   // costs nothing.
@@ -115,9 +119,13 @@ function buffer(size) {
 }
 
 function keep(b) {
-  if (!spare || b.length > spare.length) spare = b;
+  spares.push(b);
+  if (spares.length > maxSpareBuffers) {
+    spares.sort((x, y) => y.length - x.length);
+    spares.length = maxSpareBuffers;
+  }
   clearTimeout(spareTimer);
-  spareTimer = setTimeout(() => { spare = null; }, sparePeriod);
+  spareTimer = setTimeout(() => { spares = []; }, sparePeriod);
 }
 
 // add appends p (a Uint8Array) to input id, made with room for reserve
