@@ -74,9 +74,37 @@ func choose(tb testing.TB, ctx context.Context, id, value string) {
 // waitFor waits until the CSS selector matches a visible element.
 func waitFor(tb testing.TB, ctx context.Context, sel string) {
 	tb.Helper()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		tb.Fatalf("waiting for %s: %v", sel, err)
+	wctx, cancel := beforeDeadline(ctx)
+	defer cancel()
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		tb.Fatalf("waiting for %s: %v\n%s", sel, err, pageState(ctx))
 	}
+}
+
+// beforeDeadline returns ctx with a deadline a few seconds before its own,
+// so that a wait that runs out still leaves the tab time to say what it
+// shows (pageState).
+func beforeDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) > 10*time.Second {
+		return context.WithDeadline(ctx, d.Add(-5*time.Second))
+	}
+	return context.WithCancel(ctx)
+}
+
+// pageState describes what the tab shows, for a failed wait: its address,
+// every error and alert on the page, and the start of the main content's
+// text.
+func pageState(ctx context.Context) string {
+	js := `(() => {
+  const alerts = [...document.querySelectorAll('.error, [role="alert"], .callout')].map(e => e.textContent.trim()).filter(Boolean);
+  const main = (document.querySelector('main') || document.body || {}).innerText || "";
+  return "page " + location.pathname + "\nerrors and callouts: " + JSON.stringify(alerts) + "\nshows: " + main.slice(0, 1500);
+})()`
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		return "(the page could not say what it shows: " + err.Error() + ")"
+	}
+	return s
 }
 
 // textOf returns the text of the element whose id is id.
@@ -250,8 +278,10 @@ func hasText(tb testing.TB, ctx context.Context, id, want string) {
 func waitText(tb testing.TB, ctx context.Context, id, want string) {
 	tb.Helper()
 	js := fmt.Sprintf(`(() => { const e = document.getElementById(%q); return !!e && e.textContent.includes(%q); })()`, id, want)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+	wctx, cancel := beforeDeadline(ctx)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
 		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.getElementById(%q) || {}).textContent || ""`, id)))
-		tb.Fatalf("waiting for #%s to say %q (it says %q): %v", id, want, got, err)
+		tb.Fatalf("waiting for #%s to say %q (it says %q): %v\n%s", id, want, got, err, pageState(ctx))
 	}
 }
