@@ -248,9 +248,10 @@ func ctrRequest(w *hashWorker, key, counter, src []byte) (wait func(dst []byte) 
 // (BenchmarkSignEncryptChromium, e2e, four runs each way in turn: 101–122
 // ms with the worker beside, 112–155 without).
 var ctrHelper struct {
-	once sync.Once
-	mu   sync.Mutex
-	w    *hashWorker
+	once   sync.Once
+	mu     sync.Mutex
+	w      *hashWorker
+	failed bool // it did not start
 }
 
 // besideOff has every piece hashed and encrypted in the hash worker
@@ -276,11 +277,15 @@ func besideWorker() *hashWorker {
 		return nil
 	}
 	ctrHelper.once.Do(func() {
-		newHashWorker(func(h *hashWorker) {
+		if _, err := newHashWorker(func(h *hashWorker) {
 			ctrHelper.mu.Lock()
-			ctrHelper.w = h
+			ctrHelper.w, ctrHelper.failed = h, h == nil
 			ctrHelper.mu.Unlock()
-		})
+		}); err != nil {
+			ctrHelper.mu.Lock()
+			ctrHelper.failed = true
+			ctrHelper.mu.Unlock()
+		}
 	})
 	ctrHelper.mu.Lock()
 	defer ctrHelper.mu.Unlock()
@@ -299,7 +304,10 @@ func CanEncryptBeside() bool { return besideWorker() != nil }
 // uses to start, and reports whether it did.
 func AwaitEncryptBeside(ctx context.Context) bool {
 	for !CanEncryptBeside() {
-		if besideOff.Load() {
+		ctrHelper.mu.Lock()
+		failed := ctrHelper.failed
+		ctrHelper.mu.Unlock()
+		if failed || besideOff.Load() {
 			return false
 		}
 		select {
