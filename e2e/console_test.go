@@ -164,6 +164,34 @@ func openOfflineReady(t *testing.T) (context.Context, *driver.ErrorWatch) {
 	return ctx, watch
 }
 
+// TestWorkerActiveOnlyWhenCached: the service worker becomes active (and
+// navigator.serviceWorker.ready resolves) only once every page and the
+// console binary are in its cache, so that a console that says it works
+// offline does; a worker that went active first, while it was still
+// fetching, could be stopped by the browser and keep a partial cache.
+func TestWorkerActiveOnlyWhenCached(t *testing.T) {
+	for range 3 {
+		ctx, _ := newTab(t)
+		if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+			t.Fatal(err)
+		}
+		missing, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(async () => {
+			await navigator.serviceWorker.ready;
+			const missing = [];
+			for (const path of ["/web/app.wasm", "/", "/releases", "/web/hash-worker.js"]) {
+				if (!await caches.match(path)) missing.push(path);
+			}
+			return missing;
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(missing) > 0 {
+			t.Fatalf("the service worker is active without %v in its cache", missing)
+		}
+	}
+}
+
 func TestReloadOfflineFromServiceWorker(t *testing.T) {
 	ctx, watch := openOfflineReady(t)
 	// The service worker's copy of app.wasm keeps the headers streaming

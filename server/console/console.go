@@ -87,16 +87,23 @@ func New(cfg Config) (*Console, error) {
 	wasm.version = version
 
 	ui.Routes()
+	worker, err := workerTemplate()
+	if err != nil {
+		return nil, err
+	}
 	h := &app.Handler{
-		Name:            "trustforge",
-		ShortName:       "trustforge",
-		Title:           "trustforge console",
-		Description:     "Provision, sign and update IoT boards from the browser.",
-		Author:          "trustforge",
-		Lang:            "en",
-		BackgroundColor: "#f4f6f8",
-		ThemeColor:      "#14324a",
-		LoadingLabel:    "Loading the console… {progress}%",
+		// The service worker becomes active only with the console cached
+		// (worker.go).
+		ServiceWorkerTemplate: worker,
+		Name:                  "trustforge",
+		ShortName:             "trustforge",
+		Title:                 "trustforge console",
+		Description:           "Provision, sign and update IoT boards from the browser.",
+		Author:                "trustforge",
+		Lang:                  "en",
+		BackgroundColor:       "#f4f6f8",
+		ThemeColor:            "#14324a",
+		LoadingLabel:          "Loading the console… {progress}%",
 		Icon: app.Icon{
 			Default:  "/web/icon-192.png",
 			Large:    "/web/icon-512.png",
