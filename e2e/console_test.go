@@ -189,6 +189,20 @@ func TestWorkerActiveOnlyWhenCached(t *testing.T) {
 		if len(missing) > 0 {
 			t.Fatalf("the service worker is active without %v in its cache", missing)
 		}
+		// The worker claims the page it was installed from: that is no
+		// update, and the page must not offer one (go-app reloads on the
+		// next navigation when it believes there is one).
+		banner, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => {
+			for (let i = 0; i < 40 && !navigator.serviceWorker.controller; i++) await new Promise(r => setTimeout(r, 50));
+			await new Promise(r => setTimeout(r, 500));
+			return !!document.getElementById("update-banner");
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if banner {
+			t.Fatal("a first visit offers an update once the service worker takes the page")
+		}
 	}
 }
 

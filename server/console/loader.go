@@ -71,6 +71,18 @@ const (
 	startCall    = "\ngoappInitWebAssembly();\n"
 )
 
+// go-app tells the page of an update when a newly installed worker
+// activates while a worker controls the page. The console's worker claims
+// the open pages before its activation ends (worker.go), so on a first
+// visit the page is controlled by then, by that very worker, and go-app
+// took it for an update: the page offered to reload into the console it
+// already runs. An update is a new worker for a page an older one
+// controlled from its load.
+const (
+	notifyCheck       = "if (!navigator.serviceWorker.controller) {"
+	notifyCheckAtLoad = "if (!tfControlledAtLoad) {"
+)
+
 // deferredStart replaces startCall: the service worker is registered after
 // the console's first render.
 const deferredStart = "\ntfWatchForUpdate();\ngoappInitWebAssembly().finally(tfAfterPaint(goappInitServiceWorker));\n"
@@ -80,6 +92,10 @@ const deferredStart = "\ntfWatchForUpdate();\ngoappInitWebAssembly().finally(tfA
 // listens for updates on the registration only) is heard from the
 // controller's change.
 const deferredRegisterFuncs = `
+
+// trustforge: whether a service worker controlled the page from its load
+// (see goappSetupNotifyUpdate).
+var tfControlledAtLoad = "serviceWorker" in navigator && !!navigator.serviceWorker.controller;
 
 // trustforge: the service worker is registered after the console's first
 // render, so that its install does not compete with the console's start;
@@ -132,6 +148,10 @@ func loaderJS(h http.Handler) ([]byte, error) {
 		strings.Index(js, registerCall) > strings.Index(js, startCall) {
 		return nil, fmt.Errorf("console: go-app's loader does not start with %s and %s: update loader.go", strings.TrimSpace(registerCall), strings.TrimSpace(startCall))
 	}
+	if strings.Count(js, notifyCheck) != 1 {
+		return nil, fmt.Errorf("console: go-app's loader does not check for a controller as %s: update loader.go", notifyCheck)
+	}
+	js = strings.Replace(js, notifyCheck, notifyCheckAtLoad, 1)
 	js = strings.Replace(js, fetchCall, cachedFetch, 1)
 	js = strings.Replace(js, registerCall, "\n", 1)
 	js = strings.Replace(js, startCall, deferredStart, 1)
