@@ -190,8 +190,8 @@ func TestWorkerActiveOnlyWhenCached(t *testing.T) {
 			t.Fatalf("the service worker is active without %v in its cache", missing)
 		}
 		// The worker claims the page it was installed from: that is no
-		// update, and the page must not offer one (go-app reloads on the
-		// next navigation when it believes there is one).
+		// update, and the page must not offer one (with the banner wrongly
+		// up, the full suite hung in TestAccessibility).
 		banner, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => {
 			for (let i = 0; i < 40 && !navigator.serviceWorker.controller; i++) await new Promise(r => setTimeout(r, 50));
 			await new Promise(r => setTimeout(r, 500));
