@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"strings"
@@ -393,5 +394,60 @@ func TestContextCancel(t *testing.T) {
 		CreateOptions{Key: signerFromPEM(t, "ed25519.pem"), To: testRecipients(t)})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Create with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// TestPayloadSizeReader: a reader that checks a payload's size and leaves
+// its digest to the caller refuses a payload one byte too long at once and
+// one byte too short at its end, and the caller's digest decides the rest:
+// the payload's own passes, another's (same size, one byte changed) fails.
+func TestPayloadSizeReader(t *testing.T) {
+	t.Parallel()
+	key := signerFromPEM(t, "ecdsa-p256.pem")
+	img := readTestdata(t, "app-ecdsa-p256.signed.bin")
+	tfb, s := createBundle(t, img, key, testRecipients(t))
+	payload := tfb[HeaderSize+len(s.Bytes()):]
+	m, err := s.Verify(key.Public())
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	altered := bytes.Clone(payload)
+	altered[len(altered)/2] ^= 1
+	tests := []struct {
+		name    string
+		bytes   []byte
+		readErr bool // the read itself fails
+		okSum   bool // CheckDigest passes
+	}{
+		{"exact", payload, false, true},
+		{"altered", altered, false, false},
+		{"truncated", payload[:len(payload)-1], true, false},
+		{"extended", append(bytes.Clone(payload), 0), true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := NewPayloadSizeReader(bytes.NewReader(tt.bytes), m)
+			h := sha256.New()
+			_, err := io.Copy(h, pr)
+			if (err != nil) != tt.readErr {
+				t.Fatalf("read: %v, want an error: %v", err, tt.readErr)
+			}
+			if err != nil && !errors.Is(err, ErrPayloadMismatch) {
+				t.Fatalf("read: %v, want ErrPayloadMismatch", err)
+			}
+			var sum Digest
+			h.Sum(sum[:0])
+			err = pr.Verifier().CheckDigest(sum)
+			if (err == nil) != tt.okSum {
+				t.Fatalf("CheckDigest: %v, want it to pass: %v", err, tt.okSum)
+			}
+			if err != nil && !errors.Is(err, ErrPayloadMismatch) {
+				t.Fatalf("CheckDigest: %v, want ErrPayloadMismatch", err)
+			}
+			// Its verifier took no digest: Check cannot vouch for the bytes.
+			if err := pr.Verifier().Check(); err == nil {
+				t.Fatal("Check of a size-only verifier passed")
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package bundle
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"hash"
 	"io"
 
@@ -36,7 +37,9 @@ func (v *PayloadVerifier) Write(p []byte) (int, error) {
 		v.err = usererr.Errorf("", "%w: payload is longer than the manifest's %d bytes (extended)", ErrPayloadMismatch, v.want.Size)
 		return 0, v.err
 	}
-	v.h.Write(p)
+	if v.h != nil {
+		v.h.Write(p)
+	}
 	v.n += int64(len(p))
 	return len(p), nil
 }
@@ -47,16 +50,34 @@ func (v *PayloadVerifier) Written() int64 { return v.n }
 // Check reports whether the bytes written are exactly the manifest's
 // payload: its size and SHA-256. Errors wrap ErrPayloadMismatch.
 func (v *PayloadVerifier) Check() error {
+	if v.h == nil {
+		return errors.New("bundle: this payload verifier takes no digest of its own: use CheckDigest")
+	}
+	var sum Digest
+	v.h.Sum(sum[:0])
+	return v.CheckDigest(sum)
+}
+
+// CheckDigest is Check with the SHA-256 of the bytes written taken by the
+// caller, as they went by (see NewPayloadSizeReader).
+func (v *PayloadVerifier) CheckDigest(sum Digest) error {
+	if err := v.checkSize(); err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(sum[:], v.want.SHA256[:]) != 1 {
+		return usererr.Errorf("", "%w: payload SHA-256 %s, the manifest says %s (altered)", ErrPayloadMismatch, sum, v.want.SHA256)
+	}
+	return nil
+}
+
+// checkSize reports whether exactly the manifest's payload size was
+// written.
+func (v *PayloadVerifier) checkSize() error {
 	if v.err != nil {
 		return v.err
 	}
 	if v.n != v.want.Size {
 		return usererr.Errorf("", "%w: payload is %d bytes, the manifest says %d (truncated)", ErrPayloadMismatch, v.n, v.want.Size)
-	}
-	var sum Digest
-	v.h.Sum(sum[:0])
-	if subtle.ConstantTimeCompare(sum[:], v.want.SHA256[:]) != 1 {
-		return usererr.Errorf("", "%w: payload SHA-256 %s, the manifest says %s (altered)", ErrPayloadMismatch, sum, v.want.SHA256)
 	}
 	return nil
 }
@@ -80,6 +101,16 @@ func NewPayloadReader(r io.Reader, m *Manifest) *PayloadReader {
 	return &PayloadReader{r: r, v: NewPayloadVerifier(m)}
 }
 
+// NewPayloadSizeReader is NewPayloadReader for a caller that takes the
+// payload's SHA-256 itself from the bytes it reads (a content-addressed
+// store hashes what it is given anyway): the reader checks the payload's
+// size only, as NewPayloadReader's does, and the bytes are unverified
+// until the caller's digest has passed Verifier().CheckDigest. The server
+// stores an upload so, hashing it once rather than twice.
+func NewPayloadSizeReader(r io.Reader, m *Manifest) *PayloadReader {
+	return &PayloadReader{r: r, v: &PayloadVerifier{want: m.Payload}}
+}
+
 // Read reads from the underlying reader, verifying as it goes.
 func (pr *PayloadReader) Read(p []byte) (int, error) {
 	if pr.err != nil {
@@ -96,7 +127,11 @@ func (pr *PayloadReader) Read(p []byte) (int, error) {
 	}
 	switch {
 	case err == io.EOF:
-		if cerr := pr.v.Check(); cerr != nil {
+		check := pr.v.Check
+		if pr.v.h == nil {
+			check = pr.v.checkSize // the caller checks the digest (NewPayloadSizeReader)
+		}
+		if cerr := check(); cerr != nil {
 			pr.err = cerr
 			return n, cerr
 		}

@@ -155,6 +155,7 @@ func TestPublishRefusals(t *testing.T) {
 		{"re-upload truncated", good[:len(good)-1], "exists"},
 		{"truncated payload", next[:len(next)-1], "payload_mismatch"},
 		{"extended payload", append(bytes.Clone(next), 0), "payload_mismatch"},
+		{"altered payload", flipLast(next), "payload_mismatch"},
 		{"truncated manifest", next[:40], "bad_bundle"},
 	}
 	for _, tt := range tests {
@@ -363,4 +364,11 @@ func TestConcurrentUploads(t *testing.T) {
 	if h.Version != max {
 		t.Errorf("head %s, highest published %s", h.Version, max)
 	}
+}
+
+// flipLast returns b with its last byte changed.
+func flipLast(b []byte) []byte {
+	b = bytes.Clone(b)
+	b[len(b)-1] ^= 1
+	return b
 }
