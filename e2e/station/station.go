@@ -95,24 +95,12 @@ type Run struct {
 	Counts Counts
 }
 
-// SignIn signs the station's account in and opens station mode.
+// SignIn signs the station's account in and opens station mode. When the
+// server's limit on sign-in attempts asks it to wait, it waits and tries
+// again (driver.SignIn).
 func (s *Station) SignIn(user, password string) error {
-	if err := driver.Open(s.ctx, s.base+"/signin?next="+Path); err != nil {
-		return err
-	}
-	if err := chromedp.Do(s.ctx,
-		chromedp.SendKeys(chromedp.ID("signin-name"), user),
-		chromedp.SendKeys(chromedp.ID("signin-password"), password),
-		chromedp.Click(chromedp.ID("signin-submit")),
-	); err != nil {
-		return fmt.Errorf("station: signing in: %w", err)
-	}
-	sel := `#session-user, #signin-error`
-	if err := chromedp.Do(s.ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		return fmt.Errorf("station: signing in: %w", err)
-	}
-	if msg := s.text("signin-error"); msg != "" {
-		return fmt.Errorf("station: signing in: %s", msg)
+	if err := driver.SignIn(s.ctx, s.base+"/signin?next="+Path, user, password); err != nil {
+		return fmt.Errorf("station: %w", err)
 	}
 	return s.waitPage()
 }
