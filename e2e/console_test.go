@@ -203,11 +203,17 @@ func TestWorkerActiveOnlyWhenCached(t *testing.T) {
 		if banner {
 			t.Fatal("a first visit offers an update once the service worker takes the page")
 		}
+		// The top bar tells the technician the console is saved.
+		waitOfflineChip(t, ctx, "ready", "Ready offline")
 	}
 }
 
+// TestReloadOfflineFromServiceWorker: the console, once its service
+// worker holds it, reloads with the network cut, and its top bar says so
+// all along: ready offline, then working offline, then ready again.
 func TestReloadOfflineFromServiceWorker(t *testing.T) {
 	ctx, watch := openOfflineReady(t)
+	waitOfflineChip(t, ctx, "ready", "Ready offline")
 	// The service worker's copy of app.wasm keeps the headers streaming
 	// compilation needs (instantiateStreaming refuses another type), and
 	// it was fetched brotli-compressed.
@@ -232,6 +238,7 @@ func TestReloadOfflineFromServiceWorker(t *testing.T) {
 	if reached {
 		t.Fatal("the server is still reachable with the network cut")
 	}
+	waitOfflineChip(t, ctx, "offline", "Working offline")
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
@@ -245,9 +252,19 @@ func TestReloadOfflineFromServiceWorker(t *testing.T) {
 	if online {
 		t.Error("navigator.onLine is true after the network was cut")
 	}
+	waitOfflineChip(t, ctx, "offline", "Working offline")
 	if err := driver.SetOffline(ctx, false); err != nil {
 		t.Fatal(err)
 	}
+	waitOfflineChip(t, ctx, "ready", "Ready offline")
+}
+
+// waitOfflineChip waits for the top bar's offline indicator to be in state
+// (its data-state) and to say text.
+func waitOfflineChip(t *testing.T, ctx context.Context, state, text string) {
+	t.Helper()
+	waitFor(t, ctx, fmt.Sprintf(`#offline-status[data-state=%q]`, state))
+	waitText(t, ctx, "offline-status", text)
 }
 
 // firstRenderProbe records, in window.__tfReadyAt, the milliseconds from

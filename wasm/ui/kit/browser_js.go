@@ -77,3 +77,15 @@ func CopyText(ctx context.Context, text string) error { return browser.CopyText(
 // gives it to the vault, whose scrypt would otherwise freeze the page for
 // seconds while it unlocks.
 func YieldToBrowser(ctx context.Context) error { return browser.Yield(ctx) }
+
+// readOfflineStore asks the browser about the console's service worker.
+func readOfflineStore(ctx context.Context) (offlineStore, error) {
+	s, err := browser.ReadOfflineStore(ctx)
+	return offlineStore{Supported: s.Supported, Registered: s.Registered, Active: s.Active, Installing: s.Installing}, err
+}
+
+// watchOnline calls fn when the browser goes online or offline.
+func watchOnline(fn func()) (stop func(), err error) { return browser.WatchOnline(fn) }
+
+// online reports whether the browser believes it has a network.
+func online() bool { return browser.Online() }

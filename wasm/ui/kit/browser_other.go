@@ -33,3 +33,7 @@ func ListenDrop(string, func([]PickedFile)) (func(), error) { return func() {}, 
 func SaveFile(string, string, []byte) error                 { return errNoBrowser }
 func YieldToBrowser(context.Context) error                  { return nil }
 func CopyText(context.Context, string) error                { return errNoBrowser }
+
+func readOfflineStore(context.Context) (offlineStore, error) { return offlineStore{}, errNoBrowser }
+func watchOnline(func()) (func(), error)                     { return func() {}, errNoBrowser }
+func online() bool                                           { return true }

@@ -74,12 +74,15 @@ func (l *Layout) Render() app.UI {
 					app.Span().Text("trustforge"),
 				),
 				app.If(l.App != nil, func() app.UI { return &sessionBar{App: l.App} }),
-				app.Span().
-					Class("build").
-					ID("build-version").
-					DataSet("testid", "build-version").
-					Title("console build").
-					Text("build "+version.Version),
+				app.Div().Class("topbar-end").Body(
+					&offlineChip{},
+					app.Span().
+						Class("build").
+						ID("build-version").
+						DataSet("testid", "build-version").
+						Title("console build").
+						Text("build "+version.Version),
+				),
 			),
 			app.If(l.updateWaiting, func() app.UI {
 				return app.Div().Class("banner banner-info").ID("update-banner").Body(
