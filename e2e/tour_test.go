@@ -151,12 +151,11 @@ func prepareTour(tb testing.TB, ctx context.Context, base string, role tourRole,
 	if role.User == "" {
 		return
 	}
-	if err := driver.Open(ctx, base+"/signin?next=/keys"); err != nil {
-		tb.Fatal(err)
+	wctx, cancel := beforeDeadline(ctx)
+	defer cancel()
+	if err := driver.SignIn(wctx, base+"/signin?next=/keys", role.User, role.Pass); err != nil {
+		tb.Fatalf("%v\n%s", err, pageState(ctx))
 	}
-	typeInto(tb, ctx, "signin-name", role.User)
-	typeInto(tb, ctx, "signin-password", role.Pass)
-	click(tb, ctx, "signin-submit")
 	waitFor(tb, ctx, `#nav-keys[aria-current="page"]`)
 	if state != "populated" {
 		return

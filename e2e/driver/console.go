@@ -53,8 +53,15 @@ func (w *ErrorWatch) Expect(substr string) {
 func WatchErrors(ctx context.Context) *ErrorWatch {
 	w := &ErrorWatch{done: make(chan struct{})}
 	messages := chromedp.Console(ctx)
+	tab := chromedp.FromContext(ctx)
+	if tab != nil {
+		watches.Store(tab, w)
+	}
 	go func() {
 		defer close(w.done)
+		if tab != nil {
+			defer watches.Delete(tab)
+		}
 		for m, err := range messages {
 			if err != nil {
 				return
@@ -72,6 +79,22 @@ func WatchErrors(ctx context.Context) *ErrorWatch {
 		}
 	}()
 	return w
+}
+
+// watches holds each tab's ErrorWatch, by its chromedp context, for the
+// driver's own steps to name the errors they provoke (see SignIn).
+var watches sync.Map
+
+// watchOf returns the ErrorWatch of the tab of ctx, or nil.
+func watchOf(ctx context.Context) *ErrorWatch {
+	tab := chromedp.FromContext(ctx)
+	if tab == nil {
+		return nil
+	}
+	if w, ok := watches.Load(tab); ok {
+		return w.(*ErrorWatch)
+	}
+	return nil
 }
 
 // Errors returns the errors seen so far.

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -41,9 +42,16 @@ const maxSignInWaits = 4
 // page's error, but for the server's rate limit, which it waits out and
 // tries again, is returned as an error.
 func SignIn(ctx context.Context, url, user, password string) error {
-	for waits := 0; ; waits++ {
+	_, err := SignInCounting(ctx, url, user, password)
+	return err
+}
+
+// SignInCounting is SignIn, and also reports how many times it waited for
+// the server's limit.
+func SignInCounting(ctx context.Context, url, user, password string) (waits int, err error) {
+	for ; ; waits++ {
 		if err := Open(ctx, url); err != nil {
-			return err
+			return waits, err
 		}
 		if err := chromedp.Do(ctx,
 			chromedp.SendKeys(chromedp.ID("signin-name"), user),
@@ -51,22 +59,28 @@ func SignIn(ctx context.Context, url, user, password string) error {
 			chromedp.Click(chromedp.ID("signin-submit")),
 			chromedp.WaitVisible(chromedp.CSS(`#session-user, #signin-error`)),
 		); err != nil {
-			return fmt.Errorf("driver: signing in as %s: %w", user, err)
+			return waits, fmt.Errorf("driver: signing in as %s: %w", user, err)
 		}
 		msg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("signin-error") || {}).textContent || ""`))
 		if err != nil {
-			return fmt.Errorf("driver: signing in as %s: %w", user, err)
+			return waits, fmt.Errorf("driver: signing in as %s: %w", user, err)
 		}
 		if msg == "" {
-			return nil
+			return waits, nil
 		}
 		wait, ok := SignInRetry(msg)
 		if !ok || waits == maxSignInWaits {
-			return fmt.Errorf("driver: signing in as %s: %s", user, msg)
+			return waits, fmt.Errorf("driver: signing in as %s: %s", user, msg)
+		}
+		// The browser logs the refused request; it was this step's.
+		if w := watchOf(ctx); w != nil {
+			if u, err := neturl.Parse(url); err == nil {
+				w.Expect("429 (Too Many Requests) (" + u.Scheme + "://" + u.Host + "/api/session")
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("driver: signing in as %s: %w", user, ctx.Err())
+			return waits, fmt.Errorf("driver: signing in as %s: %w", user, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
