@@ -26,7 +26,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # keeps inlining) and our own crypto packages other than those a publish
 # streams an image through (bundle, mcuimg, engine); so is what net/http
 # brings in (vendor/...) and number formatting, GODEBUG and fmt's map
-# sorting from internal/ (34 KB less brotli; README, size row).
+# sorting from internal/ (34 KB less brotli; docs/performance-history.md, console size).
 WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflags=crypto/...= \
 	-gcflags=golang.org/x/crypto/...= -gcflags=filippo.io/...= -gcflags=math/...= \
 	-gcflags=encoding/binary= -gcflags=hash/...= -gcflags=sync/...= -gcflags=bytes= \
