@@ -14,9 +14,12 @@ import (
 // cache is complete (server/console/worker.go), so an active worker means
 // the console opens offline.
 type OfflineStore struct {
+	// Secure reports whether the page is a secure context (HTTPS, or
+	// localhost), which service workers need.
+	Secure bool
 	// Supported reports whether the page may have a service worker at
-	// all: the browser has the API and the page is a secure context
-	// (HTTPS, or localhost).
+	// all: it is a secure context and the browser has the API (some
+	// private windows do not).
 	Supported bool
 	// Active reports whether a worker for the console is active: its
 	// cache is complete.
@@ -37,6 +40,7 @@ func ReadOfflineStore(ctx context.Context) (OfflineStore, error) {
 	} else if ok, _ := sec.Truthy(); !ok {
 		return s, nil
 	}
+	s.Secure = true
 	sw, err := Navigator("serviceWorker", nil)
 	if err != nil || sw.IsUndefined() {
 		return s, nil

@@ -81,7 +81,7 @@ func YieldToBrowser(ctx context.Context) error { return browser.Yield(ctx) }
 // readOfflineStore asks the browser about the console's service worker.
 func readOfflineStore(ctx context.Context) (offlineStore, error) {
 	s, err := browser.ReadOfflineStore(ctx)
-	return offlineStore{Supported: s.Supported, Registered: s.Registered, Active: s.Active, Installing: s.Installing}, err
+	return offlineStore{Secure: s.Secure, Supported: s.Supported, Registered: s.Registered, Active: s.Active, Installing: s.Installing}, err
 }
 
 // watchOnline calls fn when the browser goes online or offline.

@@ -46,6 +46,8 @@ var (
 		Title: "No network, and this browser holds no copy of the console: closing or reloading this tab loses the console until the network is back."}
 	offlineUnavailable = offlineView{State: "unavailable", Label: "Not saved for offline use",
 		Title: "Browsers keep a console for use without a network only when it is served over HTTPS or from localhost. Ask whoever runs trustforge to serve it over HTTPS."}
+	offlineNoWorkers = offlineView{State: "no-workers", Label: "Not saved for offline use",
+		Title: "This browser keeps no copy of web applications for use without a network here (it has no service workers, as in some private windows). Open the console in a normal window to use it offline."}
 	offlineFailed = offlineView{State: "failed", Label: "Not saved for offline use",
 		Title: "The browser did not save the console for use without a network (its service worker did not install; the browser's developer console says why). Reload the page to try again."}
 )
@@ -59,8 +61,10 @@ func describeOffline(f offlineFacts) offlineView {
 		return offlineWorking
 	case !f.Online:
 		return offlineUnsaved
-	case !f.Supported:
+	case !f.Secure:
 		return offlineUnavailable
+	case !f.Supported:
+		return offlineNoWorkers
 	case f.Installing, !f.Registered && f.Waited < registerWithin:
 		return offlineSaving
 	default:
@@ -143,5 +147,5 @@ func (c *offlineChip) Render() app.UI {
 // offlineStore is the browser's service-worker state the chip reads (see
 // trustforge/internal/browser.OfflineStore).
 type offlineStore struct {
-	Supported, Registered, Active, Installing bool
+	Secure, Supported, Registered, Active, Installing bool
 }
