@@ -81,7 +81,9 @@ type offlineChip struct {
 
 // offlinePoll is how often the chip asks the browser again while the
 // console is not yet saved, and offlinePollSaved once it is (an update of
-// the console replaces the saved copy; a browser may also drop it).
+// the console replaces the saved copy; a browser may also drop it). A page
+// that can have no service worker (plain HTTP, a window without them) is
+// asked again only when the network comes or goes.
 const (
 	offlinePoll      = 2 * time.Second
 	offlinePollSaved = 30 * time.Second
@@ -111,15 +113,18 @@ func (c *offlineChip) OnMount(ctx app.Context) {
 			}
 			v := describeOffline(offlineFacts{offlineStore: s, Online: online(), Waited: time.Since(start)})
 			ctx.Dispatch(func(app.Context) { c.view = v })
-			wait := offlinePoll
-			if v == offlineReady || v == offlineWorking {
-				wait = offlinePollSaved
+			var again <-chan time.Time // nil: only the network's coming or going changes the answer
+			switch v {
+			case offlineReady, offlineWorking:
+				again = time.After(offlinePollSaved)
+			case offlineSaving, offlineFailed, offlineUnsaved:
+				again = time.After(offlinePoll)
 			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-changed:
-			case <-time.After(wait):
+			case <-again:
 			}
 		}
 	})
