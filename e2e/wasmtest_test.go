@@ -215,6 +215,28 @@ const signEncryptRuns = 5
 // milliseconds; it fails unless every name in want is there.
 func benchMillis(tb testing.TB, out string, want ...string) map[string]float64 {
 	tb.Helper()
+	ms := benchMedians(tb, out, 1e6, func(bench string) (string, bool) {
+		switch {
+		case strings.HasPrefix(bench, "BenchmarkSignEncrypt/"):
+			return strings.TrimPrefix(bench, "BenchmarkSignEncrypt/"), true
+		case strings.HasPrefix(bench, "BenchmarkSealChunks/"):
+			return "seal-" + strings.TrimPrefix(bench, "BenchmarkSealChunks/"), true
+		}
+		return "", false
+	})
+	for _, name := range want {
+		if ms[name] == 0 {
+			tb.Fatalf("no benchmark result for %s in:\n%s", name, out)
+		}
+	}
+	return ms
+}
+
+// benchMedians reads a Go benchmark's "NAME[-N] ... X ns/op" lines and
+// returns, for each line name names (under the name it gives), the median
+// of its X divided by unit.
+func benchMedians(tb testing.TB, out string, unit float64, name func(bench string) (string, bool)) map[string]float64 {
+	tb.Helper()
 	runs := map[string][]float64{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -222,19 +244,15 @@ func benchMillis(tb testing.TB, out string, want ...string) map[string]float64 {
 		if len(f) < 4 {
 			continue
 		}
-		var name string
-		switch {
-		case strings.HasPrefix(f[0], "BenchmarkSignEncrypt/"):
-			name = strings.TrimPrefix(f[0], "BenchmarkSignEncrypt/")
-		case strings.HasPrefix(f[0], "BenchmarkSealChunks/"):
-			name = "seal-" + strings.TrimPrefix(f[0], "BenchmarkSealChunks/")
-		default:
-			continue
-		}
-		if i := strings.LastIndex(name, "-"); i > 0 {
-			if _, err := strconv.Atoi(name[i+1:]); err == nil {
-				name = name[:i] // GOMAXPROCS
+		bench := f[0]
+		if i := strings.LastIndex(bench, "-"); i > 0 {
+			if _, err := strconv.Atoi(bench[i+1:]); err == nil {
+				bench = bench[:i] // GOMAXPROCS
 			}
+		}
+		n, ok := name(bench)
+		if !ok {
+			continue
 		}
 		for i := 1; i+1 < len(f); i++ {
 			if f[i+1] == "ns/op" {
@@ -242,24 +260,19 @@ func benchMillis(tb testing.TB, out string, want ...string) map[string]float64 {
 				if err != nil {
 					tb.Fatalf("benchmark line %q: %v", sc.Text(), err)
 				}
-				runs[name] = append(runs[name], v/1e6)
+				runs[n] = append(runs[n], v/unit)
 			}
 		}
 	}
-	ms := map[string]float64{}
-	for name, v := range runs {
+	med := map[string]float64{}
+	for n, v := range runs {
 		slices.Sort(v)
-		ms[name] = v[len(v)/2]
+		med[n] = v[len(v)/2]
 		if len(v)%2 == 0 {
-			ms[name] = (v[len(v)/2-1] + v[len(v)/2]) / 2
+			med[n] = (v[len(v)/2-1] + v[len(v)/2]) / 2
 		}
 	}
-	for _, name := range want {
-		if ms[name] == 0 {
-			tb.Fatalf("no benchmark result for %s in:\n%s", name, out)
-		}
-	}
-	return ms
+	return med
 }
 
 // BenchmarkFreshMemoryChromium reports, in a page of the console's origin

@@ -266,3 +266,35 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSign1 signs and verifies an envelope with a manifest-sized
+// payload with each algorithm, as the console does once per release,
+// production package, ticket or provisioned board. e2e's
+// BenchmarkSignaturesChromium runs it in Chromium and natively, to show
+// what handing signatures to WebCrypto could save.
+func BenchmarkSign1(b *testing.B) {
+	keys := testKeys(b)
+	payload := bytes.Repeat([]byte{0xa5}, 2048)
+	for _, alg := range []Algorithm{ES256, EdDSA} {
+		key := keys[alg]
+		m := &Sign1{Protected: header(alg), Payload: payload}
+		if err := m.Sign(rand.Reader, nil, key); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(alg.String()+"/sign", func(b *testing.B) {
+			for b.Loop() {
+				s := &Sign1{Protected: header(alg), Payload: payload}
+				if err := s.Sign(rand.Reader, nil, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(alg.String()+"/verify", func(b *testing.B) {
+			for b.Loop() {
+				if err := m.Verify(nil, key.Public()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
