@@ -130,6 +130,10 @@ bench: test-deps wasm
 	$(GO) run ./internal/cmd/wasmpack bin/app-names.wasm
 	GOOS=js GOARCH=wasm $(GO) list -deps ./wasm > bin/app-deps.txt
 	$(GO) run ./internal/cmd/wasmsize -pkgs bin/app-deps.txt -top 25 bin/app-names.wasm
+	@echo "== console: the floor, a go-app page with nothing else, linked, packed and compressed as app.wasm is =="
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="$(LDFLAGS)" $(WASM_GCFLAGS) -o bin/floor.wasm ./internal/wasmsize/testdata/goappfloor
+	$(GO) run ./internal/cmd/wasmpack -names bin/floor.wasm.names bin/floor.wasm
+	bin/trustforge precompress bin/floor.wasm
 	@echo "== console: app.wasm size, navigation to first render, a newcomer's actions to a flashed board (headless Chromium) =="
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./e2e/
 	@echo "== MCUboot images: sign, verify, encrypt (native, then WebAssembly) =="
