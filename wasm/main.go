@@ -33,7 +33,9 @@ func main() {
 		OpenStore: func(ctx context.Context) (vault.Store, error) {
 			return storage.Open(ctx, vaultDB)
 		},
-		SignedIn: storage.Flag{Key: "trustforge-signed-in"},
+		// The key is the one consoles before the remembered session set to
+		// "1" once signed in, which Memo still reads.
+		Memo: storage.Memo{Key: "trustforge-signed-in"},
 		// The first page shows before the session check, the vault's
 		// IndexedDB scan and the syncs start.
 		AfterPaint: afterPaint,

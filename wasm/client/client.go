@@ -61,6 +61,9 @@ type Client struct {
 
 	mu   sync.Mutex
 	csrf string
+	// expect: a session is believed to exist (a remembered one, not yet
+	// asked for), so a change without a CSRF token fetches it first.
+	expect bool
 }
 
 // Doer sends HTTP requests; *http.Client is one.
@@ -77,18 +80,42 @@ func (c *Client) http() Doer {
 
 func (c *Client) setCSRF(t string) {
 	c.mu.Lock()
-	c.csrf = t
+	c.csrf, c.expect = t, false
 	c.mu.Unlock()
 }
 
-func (c *Client) headers(method string, h map[string]string) map[string]string {
+// ExpectSession tells the client that this browser is believed to be
+// signed in before anything has asked the server: a page shown with a
+// remembered session may offer changes before the tab's session check has
+// answered, and the first change then fetches the session's CSRF token
+// itself instead of being refused for lacking it.
+func (c *Client) ExpectSession() {
+	c.mu.Lock()
+	c.expect = c.csrf == ""
+	c.mu.Unlock()
+}
+
+// headers returns h (or a new map) with the request's authentication: the
+// API token, or for a change the session's CSRF token, fetched first when
+// a session is expected but its token not known yet.
+func (c *Client) headers(ctx context.Context, method string, h map[string]string) map[string]string {
+	change := method != http.MethodGet && method != http.MethodHead
+	if change && c.Token == "" {
+		c.mu.Lock()
+		fetch := c.expect
+		c.mu.Unlock()
+		if fetch {
+			// A 401 or no network leaves the change to fail as it would.
+			c.Session(ctx)
+		}
+	}
 	if h == nil {
 		h = map[string]string{}
 	}
 	if c.Token != "" {
 		h["Authorization"] = "Bearer " + c.Token
 	}
-	if method != http.MethodGet && method != http.MethodHead {
+	if change {
 		c.mu.Lock()
 		if c.csrf != "" {
 			h[CSRFHeader] = c.csrf
@@ -105,7 +132,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ct
 	if err != nil {
 		return nil, usererr.Errorf("client", "%w", err)
 	}
-	for k, v := range c.headers(method, nil) {
+	for k, v := range c.headers(ctx, method, nil) {
 		req.Header.Set(k, v)
 	}
 	if ctype != "" {

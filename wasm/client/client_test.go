@@ -234,3 +234,38 @@ func TestRecordEFusesAgainstTheServer(t *testing.T) {
 		t.Errorf("clearing SECURE_BOOT_EN: %v, want efuse_regressed", err)
 	}
 }
+
+// TestExpectSessionFetchesCSRF: after a reload the console's client has the
+// session cookie but not its CSRF token until the tab's session check
+// answers. A change made before that is refused, unless the client was
+// told a session is expected: it then fetches the token itself.
+func TestExpectSessionFetchesCSRF(t *testing.T) {
+	ctx := context.Background()
+	hs, admin := newServer(t)
+	post(t, admin, "/api/users", map[string]string{"name": "tess", "role": "technician", "password": "tess password 1"})
+	tab := newClient(hs)
+	if _, err := tab.SignIn(ctx, "tess", "tess password 1"); err != nil {
+		t.Fatal(err)
+	}
+	recipient := func() string {
+		id, _ := age.GenerateX25519Identity()
+		return id.Recipient().String()
+	}
+	// The reloaded tab: the same browser's cookies, a new client.
+	reloaded := &client.Client{BaseURL: hs.URL, HTTP: tab.HTTP}
+	if _, err := reloaded.SetRecipient(ctx, recipient()); !errors.Is(err, apiwire.CodeCSRF) {
+		t.Fatalf("a change without the CSRF token: err = %v, want csrf", err)
+	}
+	reloaded = &client.Client{BaseURL: hs.URL, HTTP: tab.HTTP}
+	reloaded.ExpectSession()
+	if _, err := reloaded.SetRecipient(ctx, recipient()); err != nil {
+		t.Fatalf("a change with a session expected: %v", err)
+	}
+	// A browser whose session ended: the change fails as signed out, and
+	// the client expects no session any more.
+	other := newClient(hs)
+	other.ExpectSession()
+	if _, err := other.SetRecipient(ctx, recipient()); !errors.Is(err, apiwire.CodeUnauthenticated) {
+		t.Errorf("change with no session: err = %v, want unauthenticated", err)
+	}
+}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -27,8 +28,12 @@ func (c *Client) SignIn(ctx context.Context, name, password string) (Session, er
 func (c *Client) Session(ctx context.Context) (Session, error) {
 	var s Session
 	err := c.call(ctx, apiwire.GetSession.Method, apiwire.GetSession.Path(), nil, &s)
-	if err == nil {
+	var apiErr *Error
+	switch {
+	case err == nil:
 		c.setCSRF(s.CSRFToken)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+		c.setCSRF("") // nobody is signed in: no session to expect
 	}
 	return s, err
 }
@@ -92,7 +97,7 @@ func (c *Client) Releases(ctx context.Context, f Filter) ([]Release, error) {
 // calling progress (when not nil) as it uploads.
 func (c *Client) Publish(ctx context.Context, bundle [][]byte, progress func(sent, total int64)) (Release, error) {
 	path := apiwire.PublishRelease.Path()
-	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
+	h := c.headers(ctx, http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
 	var (
 		status int
 		body   []byte
@@ -124,7 +129,7 @@ func (c *Client) PublishKept(ctx context.Context, head []byte, kept KeptBody, pr
 	if !ok {
 		return Release{}, usererr.New("client", "upload: this platform cannot send a payload it does not hold")
 	}
-	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
+	h := c.headers(ctx, http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.bundle"})
 	status, _, body, err := ku.UploadKept(ctx, http.MethodPost, c.BaseURL+apiwire.PublishRelease.Path(), h, head, kept, progress)
 	return publishAnswer(ctx, status, body, err)
 }

@@ -29,7 +29,7 @@ const MaxPackage = 160 << 20
 func (c *Client) PublishPackage(ctx context.Context, tfp []byte, progress func(sent, total int64)) (Package, error) {
 	var p Package
 	path := apiwire.PublishPackage.Path()
-	h := c.headers(http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.production"})
+	h := c.headers(ctx, http.MethodPost, map[string]string{"Content-Type": "application/vnd.trustforge.production"})
 	var (
 		status int
 		body   []byte

@@ -46,7 +46,7 @@ func (c *Client) DownloadRange(ctx context.Context, id, part string, r Ranged, w
 	if err != nil {
 		return 0, "", usererr.Errorf("client", "%w", err)
 	}
-	for k, v := range c.headers(http.MethodGet, nil) {
+	for k, v := range c.headers(ctx, http.MethodGet, nil) {
 		req.Header.Set(k, v)
 	}
 	if r.Offset > 0 {

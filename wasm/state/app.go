@@ -3,12 +3,15 @@ package state
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"trustforge/crypto/vault"
+	"trustforge/internal/apiwire"
 	"trustforge/internal/notify"
 	"trustforge/wasm/client"
+	"trustforge/wasm/storage"
 )
 
 // DefaultIdleLock is how long the vault stays unlocked without activity.
@@ -28,11 +31,13 @@ type Config struct {
 	IdleLock time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// SignedIn remembers across reloads whether this browser has a
-	// session, so that a tab that never signed in does not ask the server
-	// (whose "no", a 401, the browser logs as a failed request). Nil means
-	// always ask.
-	SignedIn Hint
+	// Memo remembers across reloads who was last signed in in this
+	// browser. A tab that never signed in then does not ask the server
+	// (whose "no", a 401, the browser logs as a failed request), and one
+	// that did shows its pages signed in from their first render, while
+	// RestoreSession asks the server, instead of changing shape when the
+	// answer comes. Nil means always ask.
+	Memo SessionMemo
 	// AfterPaint returns once the browser has painted the page (the
 	// console passes browser.AfterPaint). Start's work and whatever calls
 	// FirstPaint wait for the first page's paint, so that page shows
@@ -41,11 +46,19 @@ type Config struct {
 	AfterPaint func(ctx context.Context) error
 }
 
-// Hint is a yes/no value kept across reloads, such as storage.Flag.
-type Hint interface {
-	Get() bool
-	Set(bool)
+// SessionMemo keeps a Remembered session across reloads (in the browser,
+// storage.Memo).
+type SessionMemo interface {
+	// Load returns what was saved last; ok is false when this browser has
+	// no session, or never saved one.
+	Load() (m Remembered, ok bool)
+	// Save replaces what is kept; nil: nobody is signed in.
+	Save(m *Remembered)
 }
+
+// Remembered is what a SessionMemo keeps of a session (see
+// storage.Remembered).
+type Remembered = storage.Remembered
 
 // VaultState is where the vault stands.
 type VaultState int
@@ -70,6 +83,7 @@ type App struct {
 	started    bool
 	session    *client.Session
 	checked    bool // the session was asked for at least once
+	remembered bool // session comes from Config.Memo, not asked for yet
 	store      vault.Store
 	vault      *vault.Vault
 	vaultState VaultState
@@ -77,16 +91,18 @@ type App struct {
 	lastActive time.Time
 	subs       notify.List
 	admins     admins
+	steps      steps
 
 	paintOnce sync.Once
 	painted   chan struct{} // closed after the first paint
 }
 
-// New returns the state of a new tab: nobody signed in, vault not loaded.
-// When the SignedIn hint says this browser has no session, the session is
-// known at once (signed out, as RestoreSession would find without asking
-// the server), so the first page renders its signed-out form from the
-// start instead of changing shape after the check.
+// New returns the state of a new tab, vault not loaded. When the Memo
+// remembers a session, the tab starts with it, and RestoreSession later
+// confirms or ends it; when the Memo says this browser has no session, the
+// session is known at once (signed out, as RestoreSession would find
+// without asking the server). Either way the first page renders in the
+// form it keeps instead of changing shape after the check.
 func New(cfg Config) *App {
 	if cfg.IdleLock == 0 {
 		cfg.IdleLock = DefaultIdleLock
@@ -95,7 +111,25 @@ func New(cfg Config) *App {
 		cfg.Now = time.Now
 	}
 	a := &App{API: cfg.API, cfg: cfg, lastActive: cfg.Now(), painted: make(chan struct{})}
-	a.checked = cfg.SignedIn != nil && !cfg.SignedIn.Get()
+	if cfg.Memo != nil {
+		m, ok := cfg.Memo.Load()
+		switch {
+		case !ok:
+			a.checked = true
+		case m.User != "":
+			a.session = &client.Session{User: m.User, Roles: m.Roles}
+			a.remembered = true
+			if m.Admins != nil {
+				a.admins = admins{user: m.User, names: m.Admins}
+			}
+			if m.Done != nil {
+				a.steps = steps{user: m.User, done: m.Done}
+			}
+			if a.API != nil {
+				a.API.ExpectSession()
+			}
+		}
+	}
 	return a
 }
 
@@ -136,13 +170,14 @@ func (a *App) Session() (s client.Session, ok bool) {
 	return *a.session, true
 }
 
-// SessionChecked reports whether the server was asked who is signed in
-// (RestoreSession or SignIn ran), so pages can tell "signed out" from "not
-// known yet".
+// SessionChecked reports whether the tab knows who is signed in: the
+// server was asked (RestoreSession or SignIn ran), or the session was
+// remembered from an earlier visit (which RestoreSession then confirms or
+// ends), so pages can tell "signed out" from "not known yet".
 func (a *App) SessionChecked() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.checked
+	return a.checked || a.remembered
 }
 
 // Can reports whether the signed-in role may do what perm allows. Nobody
@@ -154,20 +189,85 @@ func (a *App) Can(perm Permission) bool {
 
 func (a *App) setSession(s *client.Session) {
 	a.mu.Lock()
-	a.session, a.checked = s, true
+	// The server confirming the remembered session changes nothing shown:
+	// pages are not asked to render, and reload, again.
+	same := a.remembered && s != nil && a.session != nil && a.session.User == s.User &&
+		slices.Equal(a.session.RoleSet(), s.RoleSet())
+	a.session, a.checked, a.remembered = s, true, false
+	m := a.memoLocked()
 	a.mu.Unlock()
-	if a.cfg.SignedIn != nil {
-		a.cfg.SignedIn.Set(s != nil)
+	if a.cfg.Memo != nil {
+		a.cfg.Memo.Save(m)
 	}
-	a.notify()
+	if !same {
+		a.notify()
+	}
+}
+
+// memoLocked returns what the Memo keeps of the session: nil for nobody.
+func (a *App) memoLocked() *Remembered {
+	if a.session == nil {
+		return nil
+	}
+	m := &Remembered{User: a.session.User, Roles: a.session.RoleSet()}
+	if a.admins.user == a.session.User {
+		m.Admins = a.admins.names
+	}
+	if a.steps.user == a.session.User {
+		m.Done = a.steps.done
+	}
+	return m
+}
+
+// steps is what RememberSteps keeps.
+type steps struct {
+	user string
+	done []string
+}
+
+// RememberedSteps returns the IDs of the getting-started steps the
+// signed-in account had done when the home page last showed them in this
+// browser, so that its checklist shows them from its first render while
+// it asks the server again; ok is false when it never showed them.
+func (a *App) RememberedSteps() (done []string, ok bool) {
+	s, signedIn := a.Session()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !signedIn || a.steps.user != s.User || a.steps.done == nil {
+		return nil, false
+	}
+	return slices.Clone(a.steps.done), true
+}
+
+// RememberSteps keeps the IDs of the getting-started steps user has done
+// (see RememberedSteps), if user is still the one signed in.
+func (a *App) RememberSteps(user string, done []string) {
+	s, ok := a.Session()
+	if !ok || s.User != user {
+		return
+	}
+	if done == nil {
+		done = []string{}
+	}
+	a.mu.Lock()
+	a.steps = steps{user: s.User, done: slices.Clone(done)}
+	m := a.memoLocked()
+	a.mu.Unlock()
+	if a.cfg.Memo != nil && m != nil {
+		a.cfg.Memo.Save(m)
+	}
 }
 
 // RestoreSession asks the server whether this browser's session cookie is
-// still signed in, as after a reload.
+// still signed in, as after a reload. When the server cannot be reached, a
+// remembered session stays (the console goes on showing who was signed
+// in, as it works offline) and the error is returned.
 func (a *App) RestoreSession(ctx context.Context) error {
-	if a.cfg.SignedIn != nil && !a.cfg.SignedIn.Get() {
-		a.setSession(nil)
-		return nil
+	if a.cfg.Memo != nil {
+		if _, ok := a.cfg.Memo.Load(); !ok {
+			a.setSession(nil)
+			return nil
+		}
 	}
 	s, err := a.API.Session(ctx)
 	var apiErr *client.Error
@@ -183,6 +283,7 @@ func (a *App) RestoreSession(ctx context.Context) error {
 		return err
 	}
 	a.setSession(&s)
+	a.askAdmins(s)
 	return nil
 }
 
@@ -193,7 +294,19 @@ func (a *App) SignIn(ctx context.Context, name, password string) error {
 		return err
 	}
 	a.setSession(&s)
+	a.askAdmins(s)
 	return nil
+}
+
+// askAdmins starts LoadAdmins for an account that is not an administrator
+// itself, as soon as it is signed in: the pages' notes name whom to ask,
+// and with the names remembered (Config.Memo) they show them from their
+// first render after a reload instead of changing wording, and height,
+// when the names arrive.
+func (a *App) askAdmins(s client.Session) {
+	if !s.Has(apiwire.RoleAdmin) {
+		go a.LoadAdmins(context.Background())
+	}
 }
 
 // Enrol creates the first account with the one-time secret of the

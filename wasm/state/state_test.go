@@ -8,7 +8,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,50 +163,185 @@ func TestSession(t *testing.T) {
 	}
 }
 
-type memHint struct{ on bool }
+// memMemo is a SessionMemo in memory, as localStorage keeps one across
+// reloads.
+type memMemo struct {
+	mu sync.Mutex
+	m  *Remembered
+	ok bool
+}
 
-func (h *memHint) Get() bool  { return h.on }
-func (h *memHint) Set(b bool) { h.on = b }
+func (h *memMemo) Load() (Remembered, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.ok {
+		return Remembered{}, false
+	}
+	if h.m == nil {
+		return Remembered{}, true
+	}
+	return *h.m, true
+}
 
-func TestSignedInHint(t *testing.T) {
-	ctx := context.Background()
-	calls := 0
+func (h *memMemo) Save(m *Remembered) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.m, h.ok = nil, m != nil
+	if m != nil {
+		c := *m
+		h.m = &c
+	}
+}
+
+// waitFor waits up to five seconds for cond.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
+
+// callCounts counts a test server's calls by method and path.
+type callCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *callCounts) get(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
+// sessionServer answers the session and administrators' endpoints: the
+// session with tess, a technician, or with *status when it is not 200.
+func sessionServer(t *testing.T, status *int) (*httptest.Server, *callCounts) {
+	calls := &callCounts{n: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
+		calls.mu.Lock()
+		calls.n[r.Method+" "+r.URL.Path]++
+		calls.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"user":"tess","role":"technician","csrf_token":"c","via":"session"}`))
+		switch {
+		case r.URL.Path == apiwire.GetSession.Path() && r.Method == http.MethodPost:
+			w.Write([]byte(`{"user":"tess","role":"technician","csrf_token":"c","via":"session"}`))
+		case r.URL.Path == apiwire.GetSession.Path() && *status != http.StatusOK:
+			w.WriteHeader(*status)
+			w.Write([]byte(`{"error":{"code":"unauthenticated","message":"sign in"}}`))
+		case r.URL.Path == apiwire.GetSession.Path():
+			w.Write([]byte(`{"user":"tess","role":"technician","csrf_token":"c","via":"session"}`))
+		case r.URL.Path == apiwire.ListAdmins.Path():
+			w.Write([]byte(`{"admins":["root"]}`))
+		default:
+			http.NotFound(w, r)
+		}
 	}))
-	defer srv.Close()
-	hint := &memHint{}
-	a := New(Config{API: &client.Client{BaseURL: srv.URL}, SignedIn: hint})
+	t.Cleanup(srv.Close)
+	return srv, calls
+}
+
+func TestRememberedSession(t *testing.T) {
+	ctx := context.Background()
+	status := http.StatusOK
+	srv, calls := sessionServer(t, &status)
+	sessionGets, adminGets := "GET "+apiwire.GetSession.Path(), "GET "+apiwire.ListAdmins.Path()
+	memo := &memMemo{}
+	a := New(Config{API: &client.Client{BaseURL: srv.URL}, Memo: memo})
 	// A browser that never signed in knows it before asking anything, so its
 	// first page renders signed out from the start.
 	if _, ok := a.Session(); ok || !a.SessionChecked() {
-		t.Errorf("new tab without the hint: checked %v, want the session known (signed out)", a.SessionChecked())
+		t.Errorf("new tab with nothing remembered: checked %v, want the session known (signed out)", a.SessionChecked())
 	}
 	// It does not ask the server.
 	if err := a.RestoreSession(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if calls != 0 || !a.SessionChecked() {
-		t.Errorf("%d calls, checked %v; want no call and the session known", calls, a.SessionChecked())
+	if n := calls.get(sessionGets); n != 0 || !a.SessionChecked() {
+		t.Errorf("%d calls, checked %v; want no call and the session known", n, a.SessionChecked())
 	}
 	if err := a.SignIn(ctx, "tess", "pw"); err != nil {
 		t.Fatal(err)
 	}
-	if !hint.on {
-		t.Error("signing in did not set the hint")
+	// Signing in asks for her administrators, unasked.
+	waitFor(t, func() bool { return len(a.KnownAdmins()) == 1 })
+	if m, ok := memo.Load(); !ok || m.User != "tess" || len(m.Roles) != 1 || m.Roles[0] != apiwire.RoleTechnician || len(m.Admins) != 1 {
+		t.Fatalf("signing in remembered %+v, %v; want tess, technician, her administrator", m, ok)
 	}
-	// After a reload, the hint makes the new tab ask.
-	b := New(Config{API: &client.Client{BaseURL: srv.URL}, SignedIn: hint})
-	if b.SessionChecked() {
-		t.Error("a tab whose browser has signed in counts its session as known before asking")
+
+	// After a reload, the new tab shows tess signed in, with her
+	// administrator, before it asks the server...
+	b := New(Config{API: &client.Client{BaseURL: srv.URL}, Memo: memo})
+	if s, ok := b.Session(); !ok || s.User != "tess" || !b.SessionChecked() || !b.Can(apiwire.PermRead) {
+		t.Errorf("reloaded tab: session %+v %v, known %v; want tess remembered", s, ok, b.SessionChecked())
 	}
+	if got := b.KnownAdmins(); len(got) != 1 || got[0] != "root" {
+		t.Errorf("reloaded tab's administrators %v, want the remembered root", got)
+	}
+	// ...which confirms it, and asks once for the administrators, in case
+	// they changed.
+	before := calls.get(adminGets)
+	var notified atomic.Int32
+	b.Subscribe(func() { notified.Add(1) })
 	if err := b.RestoreSession(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if s, ok := b.Session(); !ok || s.User != "tess" {
 		t.Errorf("restored session %+v, %v", s, ok)
+	}
+	waitFor(t, func() bool { return calls.get(adminGets) > before })
+	b.LoadAdmins(ctx)
+	if n := calls.get(adminGets) - before; n != 1 {
+		t.Errorf("reloaded tab asked for the administrators %d times, want once", n)
+	}
+	// Confirming what was shown changes nothing: pages are not told to
+	// render and load again.
+	if n := notified.Load(); n != 0 {
+		t.Errorf("confirming the remembered session notified %d times, want none", n)
+	}
+
+	// Without a network, a reloaded tab keeps showing who was signed in.
+	c := New(Config{API: &client.Client{BaseURL: "http://127.0.0.1:1"}, Memo: memo})
+	if err := c.RestoreSession(ctx); err == nil {
+		t.Error("no error without a server")
+	}
+	if s, ok := c.Session(); !ok || s.User != "tess" {
+		t.Errorf("offline reload: session %+v, %v; want tess kept", s, ok)
+	}
+
+	// A session the server ended is forgotten.
+	status = http.StatusUnauthorized
+	d := New(Config{API: &client.Client{BaseURL: srv.URL}, Memo: memo})
+	if err := d.RestoreSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := d.Session(); ok || !d.SessionChecked() {
+		t.Errorf("ended session: %+v, %v; want signed out", s, ok)
+	}
+	if _, ok := memo.Load(); ok {
+		t.Error("an ended session is still remembered")
+	}
+}
+
+// TestRememberedWithoutAccount: a browser that signed in with a console
+// that kept only "signed in" asks the server before showing anyone.
+func TestRememberedWithoutAccount(t *testing.T) {
+	status := http.StatusOK
+	srv, _ := sessionServer(t, &status)
+	memo := &memMemo{ok: true}
+	a := New(Config{API: &client.Client{BaseURL: srv.URL}, Memo: memo})
+	if _, ok := a.Session(); ok || a.SessionChecked() {
+		t.Errorf("checked %v; want the session not known yet", a.SessionChecked())
+	}
+	if err := a.RestoreSession(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := a.Session(); !ok || s.User != "tess" {
+		t.Errorf("restored session %+v, %v", s, ok)
+	}
+	if m, _ := memo.Load(); m.User != "tess" {
+		t.Errorf("remembered %+v after the check, want tess", m)
 	}
 }
 
@@ -225,7 +362,7 @@ func TestStartWaitsForTheFirstPaint(t *testing.T) {
 			close(opened)
 			return nil, errors.New("no store in this test")
 		},
-		SignedIn: &memHint{},
+		Memo: &memMemo{},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -289,5 +426,36 @@ func TestEnrolSignsInWithRoleSet(t *testing.T) {
 	old := client.Session{Role: "admin,engineer"}
 	if !old.Has("engineer") || len(old.RoleSet()) != 2 {
 		t.Errorf("RoleSet of %q = %v", old.Role, old.RoleSet())
+	}
+}
+
+// TestRememberedSteps: the getting-started steps an account had done are
+// remembered for it, across reloads, and for nobody else.
+func TestRememberedSteps(t *testing.T) {
+	status := http.StatusOK
+	srv, _ := sessionServer(t, &status)
+	memo := &memMemo{}
+	a := New(Config{API: &client.Client{BaseURL: srv.URL}, Memo: memo})
+	if _, ok := a.RememberedSteps(); ok {
+		t.Error("steps remembered before anyone signed in")
+	}
+	if err := a.SignIn(context.Background(), "tess", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.RememberedSteps(); ok {
+		t.Error("steps remembered before the home page showed any")
+	}
+	a.RememberSteps("erin", []string{"vault"})
+	if _, ok := a.RememberedSteps(); ok {
+		t.Error("another account's steps were kept for tess")
+	}
+	a.RememberSteps("tess", nil)
+	if done, ok := a.RememberedSteps(); !ok || len(done) != 0 {
+		t.Errorf("none done: %v, %v; want remembered, empty", done, ok)
+	}
+	a.RememberSteps("tess", []string{"vault", "own-recipient"})
+	b := New(Config{API: &client.Client{BaseURL: srv.URL}, Memo: memo})
+	if done, ok := b.RememberedSteps(); !ok || !slices.Equal(done, []string{"vault", "own-recipient"}) {
+		t.Errorf("after a reload: %v, %v", done, ok)
 	}
 }

@@ -2,6 +2,7 @@ package home
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -100,11 +101,31 @@ type gettingStarted struct {
 
 	steps       []guide.Step
 	user        string // whose steps these are
+	checking    bool   // steps shown before anything was checked: not known done or not
 	loading     bool
 	stale       bool
 	open        bool
 	unsubscribe func()
 	ui          app.Context // the component's own context, kept at mount
+}
+
+// OnInit shows, from the first render on, the steps as this browser last
+// saw them for the account (state.App.RememberedSteps), while OnMount asks
+// the server again: the checklist then keeps its size, and the cards below
+// their place, instead of appearing when the answers come.
+func (g *gettingStarted) OnInit() {
+	if !app.IsClient || len(g.steps) > 0 {
+		return
+	}
+	v := kit.ViewerOf(g.App)
+	steps := guide.Checklist(guide.Facts{Viewer: v})
+	done, ok := g.App.RememberedSteps()
+	for i := range steps {
+		steps[i].Done = slices.Contains(done, steps[i].ID)
+	}
+	// Never shown in this browser: the account's steps, each still being
+	// checked, hold the checklist's place.
+	g.steps, g.user, g.checking = steps, v.User, !ok
 }
 
 func (g *gettingStarted) OnMount(ctx app.Context) {
@@ -137,8 +158,17 @@ func (g *gettingStarted) refresh(ctx app.Context) {
 	ctx.Async(func() {
 		f := gatherFacts(ctx, g.App, g.Kit)
 		steps := guide.Checklist(f)
+		if f.Viewer.SignedIn {
+			var done []string
+			for _, s := range steps {
+				if s.Done {
+					done = append(done, s.ID)
+				}
+			}
+			g.App.RememberSteps(f.Viewer.User, done)
+		}
 		ctx.Dispatch(func(ctx app.Context) {
-			g.loading = false
+			g.loading, g.checking = false, false
 			if f.Viewer.User != g.user {
 				g.open = false
 			}
@@ -160,7 +190,7 @@ func (g *gettingStarted) Render() app.UI {
 			done++
 		}
 	}
-	all := done == len(g.steps)
+	all := done == len(g.steps) && !g.checking
 	if all && !g.open {
 		return app.Div().ID("getting-started").Class("getting-started getting-started-done").Body(
 			app.Span().Class("badge badge-ok").Text("✓ set up"),
@@ -170,11 +200,18 @@ func (g *gettingStarted) Render() app.UI {
 		)
 	}
 	next, _ := guide.Next(g.steps)
+	if g.checking {
+		next = guide.Step{}
+	}
+	progress := strconv.Itoa(done) + " of " + strconv.Itoa(len(g.steps)) + " done"
+	if g.checking {
+		progress = "checking your progress…"
+	}
 	steps := g.steps
 	return app.Section().ID("getting-started").Class("panel getting-started").Aria("labelledby", "getting-started-title").Body(
 		app.Div().Class("getting-started-head").Body(
 			app.H2().ID("getting-started-title").Text("Getting started"),
-			app.Span().Class("muted").ID("getting-started-progress").Text(strconv.Itoa(done)+" of "+strconv.Itoa(len(steps))+" done"),
+			app.Span().Class("muted").ID("getting-started-progress").Text(progress),
 			app.If(all, func() app.UI {
 				return app.Button().ID("getting-started-close").Type("button").Class("btn-small btn-ghost").
 					Text("Hide").OnClick(func(ctx app.Context, e app.Event) { g.open = false })
@@ -182,22 +219,26 @@ func (g *gettingStarted) Render() app.UI {
 		),
 		app.Ol().Class("checklist").Body(app.Range(steps).Slice(func(i int) app.UI {
 			s := steps[i]
-			cls := "todo"
-			mark := strconv.Itoa(i + 1)
-			if s.Done {
-				cls, mark = "done", "✓"
-			} else if s.ID == next.ID {
+			cls, mark, doneAttr, said := "todo", strconv.Itoa(i+1), strconv.FormatBool(s.Done), " (to do)"
+			switch {
+			case g.checking:
+				cls, doneAttr, said = "todo checking", "unknown", " (being checked)"
+			case s.Done:
+				cls, mark, said = "done", "✓", " (done)"
+			case s.ID == next.ID:
 				cls = "todo next"
 			}
-			return app.Li().Class("check-step "+cls).ID("step-"+s.ID).DataSet("done", strconv.FormatBool(s.Done)).Body(
+			return app.Li().Class("check-step "+cls).ID("step-"+s.ID).DataSet("done", doneAttr).Body(
 				app.Span().Class("check-mark").Aria("hidden", "true").Text(mark),
 				app.Div().Class("check-body").Body(
 					app.Strong().Text(s.Title),
-					app.Span().Class("visually-hidden").Text(map[bool]string{true: " (done)", false: " (to do)"}[s.Done]),
+					app.Span().Class("visually-hidden").Text(said),
 					app.Div().Class("muted").Text(s.Why),
 				),
 				app.If(s.Link != "" && !s.Done, func() app.UI {
 					return app.A().Class("check-link").Href(s.Link).Text("Go to " + s.LinkText)
+				}).Else(func() app.UI {
+					return app.Span().Class("check-link-space")
 				}),
 			)
 		})),
