@@ -54,7 +54,7 @@ func (h *Page) welcome() app.UI {
 		app.A().Href(kit.SignInPath).Text("Sign in"),
 	)
 	if app.IsClient && !checked {
-		return panel.Style("visibility", "hidden").Aria("hidden", "true")
+		return panel.Class("unseen").Aria("hidden", "true")
 	}
 	return panel
 }

@@ -148,7 +148,7 @@ func (p *profilePanel) Render() app.UI {
 			return app.Form().ID("profile-form").Class("form").OnSubmit(p.save).Body(
 				app.Div().Class("field").Body(
 					app.Label().For("profile-product").Text("Product"),
-					app.Select().ID("profile-product").DataSet("testid", "profile-product").
+					app.Select().ID("profile-product").Class("from-server").DataSet("testid", "profile-product").
 						OnChange(func(ctx app.Context, e app.Event) { p.selectProduct(ctx.JSSrc().Get("value").String()) }).
 						Body(app.Range(products).Slice(func(i int) app.UI {
 							return app.Option().Value(products[i]).Selected(products[i] == cur).Text(products[i])

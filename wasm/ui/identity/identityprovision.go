@@ -205,7 +205,7 @@ func (p *provisionPanel) Render() app.UI {
 		app.H2().Text("Provision the connected board"),
 		app.Form().ID("provision-form").Class("form-inline").OnSubmit(p.start).Body(
 			app.Label().For("provision-product").Text("Product"),
-			app.Select().ID("provision-product").DataSet("testid", "provision-product").
+			app.Select().ID("provision-product").Class("from-server").DataSet("testid", "provision-product").
 				OnChange(func(ctx app.Context, e app.Event) { p.product = ctx.JSSrc().Get("value").String() }).
 				Body(app.Range(p.Profiles).Slice(func(i int) app.UI {
 					pr := p.Profiles[i].Product

@@ -264,7 +264,7 @@ func (l *keyList) Render() app.UI {
 		app.If(len(l.products) > 0 && l.App.Can(apiwire.PermKeys), func() app.UI {
 			return app.Div().Class("form-inline").Body(
 				app.Label().For("register-product").Text("Register signing keys with product"),
-				app.Select().ID("register-product").DataSet("testid", "register-product").
+				app.Select().ID("register-product").Class("from-server").DataSet("testid", "register-product").
 					// Products come and go while the page is open (an
 					// administrator adds one): the list is asked for
 					// again whenever the choice is about to be made.

@@ -134,7 +134,7 @@ func (l *releaseList) Render() app.UI {
 		app.H2().Text("Releases"),
 		app.Div().Class("form-inline").Body(
 			app.Label().For("list-product").Text("Product"),
-			app.Select().ID("list-product").DataSet("testid", "list-product").
+			app.Select().ID("list-product").Class("from-server").DataSet("testid", "list-product").
 				OnChange(func(ctx app.Context, e app.Event) {
 					l.product, l.channel = ctx.JSSrc().Get("value").String(), ""
 					l.load(ctx)
@@ -143,7 +143,7 @@ func (l *releaseList) Render() app.UI {
 				return app.Option().Value(p.Name).Selected(p.Name == l.product).Text(p.Name)
 			})),
 			app.Label().For("list-channel").Text("Channel"),
-			app.Select().ID("list-channel").DataSet("testid", "list-channel").
+			app.Select().ID("list-channel").Class("from-server").DataSet("testid", "list-channel").
 				OnChange(func(ctx app.Context, e app.Event) {
 					l.channel = ctx.JSSrc().Get("value").String()
 					l.load(ctx)

@@ -158,7 +158,7 @@ func (p *Page) Render() app.UI {
 func (p *Page) toolbar() app.UI {
 	return app.Div().Class("form-inline no-print").ID("security-toolbar").Body(
 		app.Label().For("security-product").Text("Product"),
-		app.Select().ID("security-product").DataSet("testid", "security-product").
+		app.Select().ID("security-product").Class("from-server").DataSet("testid", "security-product").
 			OnChange(func(ctx app.Context, e app.Event) {
 				p.product = ctx.JSSrc().Get("value").String()
 				p.load(ctx)

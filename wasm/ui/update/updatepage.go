@@ -187,13 +187,19 @@ type updateFlow struct {
 	ui app.Context
 }
 
+// OnInit starts the flow on its first screen before the first render, so
+// that the stepper shows its current step from the server's pre-rendered
+// page on and does not change width when the console takes over.
+func (p *updateFlow) OnInit() {
+	if p.screen == "" {
+		p.screen = screenRelease
+	}
+}
+
 func (p *updateFlow) OnMount(ctx app.Context) {
 	p.ui = ctx
 	if !app.IsClient {
 		return
-	}
-	if p.screen == "" {
-		p.screen = screenRelease
 	}
 	p.status = p.Kit.Link.Status()
 	p.stops = append(p.stops,

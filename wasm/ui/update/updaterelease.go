@@ -263,13 +263,13 @@ func (p *updateFlow) renderServerReleases() app.UI {
 	return app.Div().ID("server-releases").Body(
 		app.Div().Class("form-inline").Body(
 			app.Label().For("update-product").Text("Product"),
-			app.Select().ID("update-product").DataSet("testid", "update-product").OnChange(p.chooseProduct).Body(
+			app.Select().ID("update-product").Class("from-server").DataSet("testid", "update-product").OnChange(p.chooseProduct).Body(
 				app.Range(p.products).Slice(func(i int) app.UI {
 					n := p.products[i].Name
 					return app.Option().Value(n).Selected(n == p.product).Text(n)
 				})),
 			app.Label().For("update-channel").Text("Channel"),
-			app.Select().ID("update-channel").DataSet("testid", "update-channel").OnChange(p.chooseChannel).Body(
+			app.Select().ID("update-channel").Class("from-server").DataSet("testid", "update-channel").OnChange(p.chooseChannel).Body(
 				app.Option().Value("").Selected(p.channel == "").Text("all channels"),
 				app.Range(channels).Slice(func(i int) app.UI {
 					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
