@@ -41,7 +41,7 @@ new PerformanceObserver((list) => {
 // shiftLimit is the most a page's layout shifts may add up to: what
 // Chromium's guidance calls a poor Cumulative Layout Shift (0.25). Lists
 // that arrive after the first render still push what follows them down
-// (0.11 at most here, on Identity); the top bar growing when the session
+// (0.11 at most in three runs here, on Identity); the top bar growing when the session
 // showed scored 0.26, the home page's checklist arriving above the cards
 // 0.18–0.32.
 const shiftLimit = 0.25
