@@ -24,6 +24,9 @@ func TestPublishOwnRecipientAndDraft(t *testing.T) {
 	waitText(t, ctx, "keys-message", "Registered")
 
 	goTo(t, ctx, "releases")
+	// The release list above the form arrives after it and pushes it down:
+	// a click on the form before then can land where its button was.
+	settle(t, ctx)
 	own := `input[data-testid="recipient"][data-own="true"][data-here="true"]`
 	// erin may have published a recipient from another test's vault: it is
 	// hers but not in this browser, so the one-click maker is offered still
