@@ -116,6 +116,10 @@ func TestEngineerPublishesTechnicianOpens(t *testing.T) {
 			t.Errorf("the technician is offered %s", sel)
 		}
 	}
+	// Click once the page has stopped changing, as a person looks before
+	// clicking: on a loaded machine the page was still laying out and the
+	// click meant for Open landed on Download below it.
+	settle(t, tctx)
 	click(t, tctx, "release-open-"+relID[:16])
 	name, opened := tdl.next(t, tctx)
 	if !strings.HasSuffix(name, ".signed.bin") {
