@@ -178,6 +178,8 @@ func TestDevicesESP32(t *testing.T) {
 // board summary goes away while the board is reset and read again.
 func detect(t *testing.T, ctx context.Context) {
 	t.Helper()
+	// The ESP32 panel is the page's last: what loads above it moves it.
+	settle(t, ctx)
 	click(t, ctx, "esp-connect")
 	gone := `!document.getElementById("esp-info")`
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](gone, chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
