@@ -63,7 +63,7 @@ func TestNavigationOpensEachPage(t *testing.T) {
 	}
 	for _, p := range ui.Pages() {
 		// A trusted click, as a person or a production line makes it.
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("nav-"+p.ID))); err != nil {
+		if err := chromedp.Do(ctx, driver.ClickID("nav-"+p.ID)); err != nil {
 			t.Fatalf("clicking %s: %v", p.Title, err)
 		}
 		sel := fmt.Sprintf(`#nav-%s[aria-current="page"]`, p.ID)

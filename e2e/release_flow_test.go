@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"trustforge/crypto/keys"
+	"trustforge/e2e/driver"
 	"trustforge/wasm/client"
 )
 
@@ -201,7 +202,7 @@ func publishFile(tb testing.TB, ctx context.Context, product, path, version, cou
 	if sel := `input[data-testid="recipient"][data-user="` + recipient + `"]`; attr(tb, ctx, sel, "data-recipient") != "" {
 		checked, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+sel+`').checked`))
 		if !checked {
-			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+			if err := chromedp.Do(ctx, driver.Click(sel)); err != nil {
 				tb.Fatal(err)
 			}
 		}

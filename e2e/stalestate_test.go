@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"trustforge/e2e/driver"
 )
 
 // The console once showed stale state in six places, from two habits of
@@ -19,7 +21,7 @@ import (
 // clickSel clicks the first element the CSS selector matches.
 func clickSel(tb testing.TB, ctx context.Context, sel string) {
 	tb.Helper()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+	if err := chromedp.Do(ctx, driver.Click(sel)); err != nil {
 		tb.Fatalf("clicking %s: %v", sel, err)
 	}
 }

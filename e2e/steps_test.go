@@ -23,7 +23,7 @@ import (
 // click clicks the element whose id is id.
 func click(tb testing.TB, ctx context.Context, id string) {
 	tb.Helper()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
+	if err := chromedp.Do(ctx, driver.ClickID(id)); err != nil {
 		tb.Fatalf("clicking #%s: %v", id, err)
 	}
 }

@@ -35,7 +35,7 @@ func main() {
 		},
 		// The key is the one consoles before the remembered session set to
 		// "1" once signed in, which Memo still reads.
-		Memo: storage.Memo{Key: "trustforge-signed-in"},
+		Memo: storage.Memo{Key: "trustforge-signed-in", Forget: []string{"trustforge-rooms"}},
 		// The first page shows before the session check, the vault's
 		// IndexedDB scan and the syncs start.
 		AfterPaint: afterPaint,

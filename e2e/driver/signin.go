@@ -56,7 +56,7 @@ func SignInCounting(ctx context.Context, url, user, password string) (waits int,
 		if err := chromedp.Do(ctx,
 			chromedp.SendKeys(chromedp.ID("signin-name"), user),
 			chromedp.SendKeys(chromedp.ID("signin-password"), password),
-			chromedp.Click(chromedp.ID("signin-submit")),
+			ClickID("signin-submit"),
 			chromedp.WaitVisible(chromedp.CSS(`#session-user, #signin-error`)),
 		); err != nil {
 			return waits, fmt.Errorf("driver: signing in as %s: %w", user, err)

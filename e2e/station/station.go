@@ -126,7 +126,7 @@ func (s *Station) Enrol(passphrase, name string) (string, error) {
 		chromedp.WaitVisible(chromedp.CSS(`#vault[data-state="none"]`)),
 		chromedp.SendKeys(chromedp.ID("vault-pass"), passphrase),
 		chromedp.SendKeys(chromedp.ID("vault-pass-confirm"), passphrase),
-		chromedp.Click(chromedp.ID("vault-create")),
+		driver.ClickID("vault-create"),
 		chromedp.WaitVisible(chromedp.CSS(`#vault[data-state="unlocked"]`)),
 	); err != nil {
 		return "", fmt.Errorf("station: creating the vault: %w", err)
@@ -137,7 +137,7 @@ func (s *Station) Enrol(passphrase, name string) (string, error) {
 	row := `tr[data-testid="key-row"][data-algorithm="age-x25519"]`
 	if err := chromedp.Do(s.ctx,
 		chromedp.SendKeys(chromedp.ID("keygen-name"), name),
-		chromedp.Click(chromedp.ID("keygen-submit")),
+		driver.ClickID("keygen-submit"),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 	); err != nil {
 		return "", fmt.Errorf("station: generating the age identity: %w", err)
@@ -147,7 +147,7 @@ func (s *Station) Enrol(passphrase, name string) (string, error) {
 		return "", fmt.Errorf("station: reading the new key's id: %v", err)
 	}
 	if err := chromedp.Do(s.ctx,
-		chromedp.Click(chromedp.ID("key-publish-"+id[:16])),
+		driver.ClickID("key-publish-"+id[:16]),
 		chromedp.WaitVisible(chromedp.ID("keys-message")),
 	); err != nil {
 		return "", fmt.Errorf("station: publishing the recipient: %w", err)
@@ -163,7 +163,7 @@ func (s *Station) Unlock(passphrase string) error {
 	if err := chromedp.Do(s.ctx,
 		chromedp.WaitVisible(chromedp.CSS(`#vault[data-state="locked"]`)),
 		chromedp.SendKeys(chromedp.ID("vault-pass"), passphrase),
-		chromedp.Click(chromedp.ID("vault-unlock")),
+		driver.ClickID("vault-unlock"),
 		chromedp.WaitVisible(chromedp.CSS(`#vault[data-state="unlocked"], #vault-error`)),
 	); err != nil {
 		return fmt.Errorf("station: unlocking the vault: %w", err)
@@ -187,7 +187,7 @@ func (s *Station) Open(packageID string) error {
 		return fmt.Errorf("station: no package to open on the station page (%v)", err)
 	}
 	n, _ := strconv.Atoi(loaded)
-	if err := chromedp.Do(s.ctx, chromedp.Click(chromedp.ID("station-refresh"))); err != nil {
+	if err := chromedp.Do(s.ctx, driver.ClickID("station-refresh")); err != nil {
 		return fmt.Errorf("station: listing the orders: %w", err)
 	}
 	if _, err := chromedp.Run(s.ctx, chromedp.Poll[bool](fmt.Sprintf(
@@ -211,7 +211,7 @@ func (s *Station) Open(packageID string) error {
 			return fmt.Errorf("station: package %s is not offered to this station: %v", packageID, err)
 		}
 	}
-	if err := chromedp.Do(s.ctx, chromedp.Click(chromedp.ID("station-open"))); err != nil {
+	if err := chromedp.Do(s.ctx, driver.ClickID("station-open")); err != nil {
 		return fmt.Errorf("station: opening the package: %w", err)
 	}
 	got, err := chromedp.Run(s.ctx, chromedp.Poll[string](`(() => {
@@ -244,7 +244,7 @@ func (s *Station) Program() (*Run, error) {
 		return nil, fmt.Errorf("station: %w", err)
 	}
 	n, _ := strconv.Atoi(runs)
-	if err := chromedp.Do(s.ctx, chromedp.Click(chromedp.ID("station-run"))); err != nil {
+	if err := chromedp.Do(s.ctx, driver.ClickID("station-run")); err != nil {
 		return nil, fmt.Errorf("station: starting the run: %w", err)
 	}
 	sel := fmt.Sprintf(`#station[data-state="ready"][data-runs="%d"]`, n+1)
@@ -306,7 +306,7 @@ func (s *Station) Counts() (Counts, error) {
 // without a reload, so the vault stays unlocked.
 func (s *Station) nav(id string) error {
 	if err := chromedp.Do(s.ctx,
-		chromedp.Click(chromedp.ID("nav-"+id)),
+		driver.ClickID("nav-"+id),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#nav-%s[aria-current="page"]`, id))),
 	); err != nil {
 		return fmt.Errorf("station: opening the %s page: %w", id, err)
@@ -339,7 +339,7 @@ func (s *Station) text(id string) string {
 // undone: until then station mode writes nothing to STM32 boards.
 func (s *Station) ConfirmReadOutProtection() error {
 	if err := chromedp.Do(s.ctx,
-		chromedp.Click(chromedp.ID("station-rdp-confirm")),
+		driver.ClickID("station-rdp-confirm"),
 		chromedp.WaitVisible(chromedp.CSS(`#station-rdp[data-confirmed="true"]`)),
 	); err != nil {
 		return fmt.Errorf("station: confirming read-out protection: %w", err)

@@ -300,6 +300,10 @@ func TestLoaderCompilesFromTheFetch(t *testing.T) {
 		if strings.Contains(js, registerCall) || !strings.Contains(js, "function tfWatchForUpdate()") {
 			t.Errorf("%s: the loader registers the service worker before the console renders", path)
 		}
+		// Rooms keep their height (the browser side is TestPagesDoNotShift).
+		if !strings.Contains(js, roomsFunc) {
+			t.Errorf("%s: the loader does not keep the rooms' heights", path)
+		}
 		// Revalidated, never stale: the ETag follows the console version.
 		etag := res.Header.Get("ETag")
 		if res.Header.Get("Cache-Control") != "no-cache" || !strings.Contains(etag, c.Version()) {

@@ -155,8 +155,68 @@ func loaderJS(h http.Handler) ([]byte, error) {
 	js = strings.Replace(js, fetchCall, cachedFetch, 1)
 	js = strings.Replace(js, registerCall, "\n", 1)
 	js = strings.Replace(js, startCall, deferredStart, 1)
-	return []byte(js + cachedFetchFunc + deferredRegisterFuncs), nil
+	return []byte(js + cachedFetchFunc + deferredRegisterFuncs + roomsFunc), nil
 }
+
+// A page's lists arrive after its first render: the releases from the
+// server, the CA and profiles from IndexedDB. Each pushed what follows it
+// down as it arrived, and a click aimed below it could land on something
+// else. An element the console marks data-room="name" is a room: while its
+// data-loaded is "false" it keeps at least the height it had when its
+// content last loaded in this browser at about this width, so a reload or
+// a return to the page holds the room its lists will fill. The heights are
+// kept in localStorage ("trustforge-rooms"), by name and width in 40-pixel
+// steps; they say how long a list was and nothing of what it held. They
+// apply to the rooms the console module renders, not to the server's
+// pre-rendered page: that is the signed-out page, whose rooms are not the
+// ones remembered, and the module replaces its nodes rather than moving
+// them. The loader applies the heights with the CSS object model, which
+// the pages' Content-Security-Policy allows.
+const roomsFunc = `
+
+// trustforge: rooms keep the height their content last had (loader.go).
+(function tfRooms() {
+  if (!("ResizeObserver" in window) || !("MutationObserver" in window)) return;
+  const storeKey = "trustforge-rooms";
+  let heights = {};
+  try { heights = JSON.parse(localStorage.getItem(storeKey) || "{}") || {}; } catch (e) { heights = {}; }
+  const save = () => {
+    try { localStorage.setItem(storeKey, JSON.stringify(heights)); } catch (e) {}
+  };
+  const keyOf = (el, width) => el.dataset.room + "@" + Math.round(width / 40);
+  const sizes = new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const el = e.target;
+      if (el.dataset.loaded !== "true" || !el.isConnected) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width <= 0) continue;
+      const key = keyOf(el, r.width), h = Math.round(r.height);
+      if (heights[key] !== h) { heights[key] = h; save(); }
+    }
+  });
+  const seen = new WeakSet();
+  const apply = (el) => {
+    if (!el.dataset || !el.dataset.room) return;
+    if (!seen.has(el)) { seen.add(el); sizes.observe(el); }
+    if (el.dataset.loaded === "true") {
+      el.style.removeProperty("min-height");
+      return;
+    }
+    const h = heights[keyOf(el, el.getBoundingClientRect().width)];
+    if (h > 0 && h < 20000) el.style.minHeight = h + "px";
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "attributes") { apply(r.target); continue; }
+      for (const n of r.addedNodes) {
+        if (n.nodeType !== 1) continue;
+        apply(n);
+        n.querySelectorAll("[data-room]").forEach(apply);
+      }
+    }
+  }).observe(document.documentElement, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-loaded", "data-room"] });
+})();
+`
 
 // serveLoader serves the loader with go-app's caching rules: revalidated on
 // every load, its ETag following the console version.

@@ -27,6 +27,10 @@ type Remembered struct {
 // who is signed in. It implements state.SessionMemo.
 type Memo struct {
 	Key string
+	// Forget names other localStorage keys that describe the account's
+	// pages, removed with the session: the heights of the pages' lists
+	// the console's loader keeps ("trustforge-rooms").
+	Forget []string
 }
 
 // maxMemo bounds what decodeMemo reads: a remembered session is a name,

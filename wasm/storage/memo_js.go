@@ -39,6 +39,13 @@ func (m Memo) Save(r *Remembered) {
 	if r != nil {
 		browser.Call(ls, "setItem", m.Key, encodeMemo(*r))
 	} else {
+		// What describes an account's pages goes with its session; a
+		// browser that kept none (a visitor never signed in) keeps it.
+		if v, err := browser.Call(ls, "getItem", m.Key); err == nil && v.Type() == safejs.TypeString {
+			for _, k := range m.Forget {
+				browser.Call(ls, "removeItem", k)
+			}
+		}
 		browser.Call(ls, "removeItem", m.Key)
 	}
 }

@@ -252,14 +252,18 @@ func (a *adminAccounts) Render() app.UI {
 			return app.P().ID("admin-accounts-error").Class("error").Aria("live", "assertive").Text(a.err)
 		}),
 		app.If(a.secret.Secret != "", func() app.UI { return a.secretBox() }),
-		app.If(!a.loaded, func() app.UI { return app.P().Class("muted").Text("Loading accounts…") }),
-		app.If(a.loaded && a.err == "" || len(a.users) > 0, func() app.UI { return a.userTable(me.User) }),
+		kit.Room(app.Div().ID("admin-users-room"), "admin-users", a.loaded).Body(
+			app.If(!a.loaded, func() app.UI { return app.P().Class("muted").Text("Loading accounts…") }),
+			app.If(a.loaded && a.err == "" || len(a.users) > 0, func() app.UI { return a.userTable(me.User) }),
+		),
 		app.If(a.pwFor != "", func() app.UI { return a.passwordForm() }),
 		a.createForm(),
 		app.H3().Text("API tokens"),
-		app.If(len(a.tokens) == 0, func() app.UI {
-			return app.P().Class("muted").ID("admin-no-tokens").Text("No API tokens. Issue one from an account's row: a station, CI or the command-line tool signs in with it.")
-		}).Else(func() app.UI { return a.tokenTable() }),
+		kit.Room(app.Div().ID("admin-tokens-room"), "admin-tokens", a.loaded).Body(
+			app.If(len(a.tokens) == 0, func() app.UI {
+				return app.P().Class("muted").ID("admin-no-tokens").Text("No API tokens. Issue one from an account's row: a station, CI or the command-line tool signs in with it.")
+			}).Else(func() app.UI { return a.tokenTable() }),
+		),
 	)
 }
 

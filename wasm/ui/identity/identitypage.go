@@ -32,6 +32,7 @@ type Page struct {
 	profiles    []pki.Profile
 	signKeys    []vault.Info
 	loadErr     string
+	loaded      bool // the CA, profiles and keys were read once the vault was known
 	unsubscribe func()
 
 	// ui is the component's own context, kept at mount: work started by
@@ -60,6 +61,8 @@ func (p *Page) OnDismount() {
 // off the UI goroutine.
 func (p *Page) reload(ctx app.Context) {
 	ctx = p.ui
+	// What was read before the vault was looked at is not the page yet.
+	known := p.App.VaultState() != state.VaultLoading
 	ctx.Async(func() {
 		var (
 			cas      []pki.CAInfo
@@ -85,6 +88,7 @@ func (p *Page) reload(ctx app.Context) {
 		}
 		ctx.Dispatch(func(app.Context) {
 			p.cas, p.profiles, p.signKeys, p.loadErr = cas, profiles, signKeys, ""
+			p.loaded = p.loaded || known
 			if err != nil && !errors.Is(err, vault.ErrNoVault) {
 				p.loadErr = kit.Describe(err)
 			}
@@ -121,7 +125,7 @@ func (p *Page) Render() app.UI {
 			// The panels that come and go as the CA and profiles load
 			// share one element, so the registry below keeps its place
 			// (and its search field its element) while they do.
-			app.Div().ID("identity-setup").Body(p.setupPanels(hasVault, hasRoot, unlocked, mcuboot)...),
+			kit.Room(app.Div().ID("identity-setup"), "identity-setup", p.loaded).Body(p.setupPanels(hasVault, hasRoot, unlocked, mcuboot)...),
 			&registryPanel{App: p.App},
 		},
 	}
@@ -130,6 +134,9 @@ func (p *Page) Render() app.UI {
 // setupPanels are the Identity page's panels that depend on what has been
 // set up: the CA, its trust anchors, the profiles and provisioning.
 func (p *Page) setupPanels(hasVault, hasRoot, unlocked bool, mcuboot []pki.Profile) []app.UI {
+	if !p.loaded {
+		return nil // the room holds their place until they are read
+	}
 	return []app.UI{
 		app.If(p.loadErr != "", func() app.UI {
 			return app.P().Class("error").ID("identity-load-error").Text(p.loadErr)

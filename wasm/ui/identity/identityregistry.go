@@ -162,7 +162,7 @@ func (r *registryPanel) Render() app.UI {
 		)
 	}
 	canRevoke := kit.CanRegistry(r.App, apiwire.PermRevoke)
-	return app.Section().ID("registry").Class("panel").Aria("label", "Device registry").Body(
+	return kit.Room(app.Section().ID("registry"), "registry", r.loaded).Class("panel").Aria("label", "Device registry").Body(
 		app.H2().Text("Device registry"),
 		app.Form().ID("registry-form").Class("form-inline").OnSubmit(r.search).Body(
 			app.Label().For("registry-query").Text("Search"),

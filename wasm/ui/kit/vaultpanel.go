@@ -89,7 +89,7 @@ func (v *VaultPanel) Render() app.UI {
 		state.VaultLoading: "loading", state.VaultNone: "none", state.VaultLocked: "locked",
 		state.VaultUnlocked: "unlocked", state.VaultBroken: "broken",
 	}[st]
-	panel := app.Section().ID("vault").Class("panel").DataSet("testid", "vault").DataSet("state", status).Aria("label", "Key vault")
+	panel := Room(app.Section().ID("vault"), "vault", st != state.VaultLoading).Class("panel").DataSet("testid", "vault").DataSet("state", status).Aria("label", "Key vault")
 	errLine := app.If(v.err != "", func() app.UI {
 		return app.P().ID("vault-error").DataSet("testid", "vault-error").Class("error").Aria("live", "assertive").Text(v.err)
 	})

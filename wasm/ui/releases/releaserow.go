@@ -155,22 +155,27 @@ func (l *releaseList) Render() app.UI {
 			),
 			app.Button().ID("list-refresh").DataSet("testid", "list-refresh").Class("btn-small btn-ghost").Text("Refresh").
 				OnClick(func(ctx app.Context, e app.Event) { l.load(ctx) }),
+			// Always in the page, hidden when idle, and beside the
+			// controls: an element that came and went above the table
+			// would shift it, and go-app would then replace the table (and
+			// the button being clicked) on every load.
+			app.Span().ID("releases-loading-list").Class("muted").Hidden(!l.loading).Aria("live", "polite").Text("Loading and verifying…"),
 		),
-		// Always in the page, hidden when idle: an element that comes and
-		// goes before the table would shift it, and go-app would then
-		// replace the table (and the button being clicked) on every load.
-		app.P().ID("releases-loading-list").Class("muted").Hidden(!l.loading).Aria("live", "polite").Text("Loading and verifying…"),
-		app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
-			return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
-		}).Else(func() app.UI {
-			return app.Table().ID("releases-table").Class("table").DataSet("loaded", kit.BoolText(!l.loading)).Body(
-				app.THead().Body(app.Tr().Body(
-					app.Th().Text("Version"), app.Th().Text("Counter"), app.Th().Text("Channels"), app.Th().Text("Signer"),
-					app.Th().Text("Signature"), app.Th().Text("State"), app.Th().Text("Actions"),
-				)),
-				app.TBody().Body(app.Range(l.rows).Slice(func(n int) app.UI { return l.row(l.rows[n]) })),
-			)
-		}),
+		// A room (kit.Room): the rows' height is held while they load. The
+		// table comes with its first rows, so nothing in the room moves.
+		kit.Room(app.Div().ID("releases-rows"), "releases", !l.loading && (l.loads > 0 || l.err != "")).Body(
+			app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
+				return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
+			}).ElseIf(len(l.rows) > 0, func() app.UI {
+				return app.Table().ID("releases-table").Class("table").DataSet("loaded", kit.BoolText(!l.loading)).Body(
+					app.THead().Body(app.Tr().Body(
+						app.Th().Text("Version"), app.Th().Text("Counter"), app.Th().Text("Channels"), app.Th().Text("Signer"),
+						app.Th().Text("Signature"), app.Th().Text("State"), app.Th().Text("Actions"),
+					)),
+					app.TBody().Body(app.Range(l.rows).Slice(func(n int) app.UI { return l.row(l.rows[n]) })),
+				)
+			}),
+		),
 		app.If(l.msg != "", func() app.UI {
 			return app.P().ID("releases-message").DataSet("testid", "releases-message").Class("ok").Aria("live", "polite").Text(l.msg)
 		}),

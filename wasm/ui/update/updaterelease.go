@@ -207,7 +207,16 @@ func (p *updateFlow) isCached(id string) bool {
 }
 
 func (p *updateFlow) renderRelease() app.UI {
-	return app.Section().ID("step-release").DataSet("testid", "step-release").Class("panel").Aria("label", "Choose the release").Body(
+	section := kit.Room(app.Section().ID("step-release"), "step-release", p.loaded && !p.offeredListing).DataSet("testid", "step-release").Class("panel").Aria("label", "Choose the release")
+	if !p.loaded {
+		// Until the releases are listed, the room holds their place: the
+		// lists and the server's controls come together.
+		return section.Body(
+			app.H2().Text("1. Choose the release"),
+			app.P().ID("update-releases-loading").Class("muted").Aria("live", "polite").Text("Looking for releases…"),
+		)
+	}
+	return section.Body(
 		app.H2().Text("1. Choose the release"),
 		app.If(p.offline != "", func() app.UI {
 			return app.P().ID("update-offline").DataSet("testid", "update-offline").Class("banner banner-info").Text(p.offline)
@@ -275,7 +284,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
 				})),
 		),
-		app.If(p.offeredListing, func() app.UI {
+		kit.Room(app.Div().ID("offered-room"), "offered", p.loaded && !p.offeredListing).Body(app.If(p.offeredListing, func() app.UI {
 			return app.P().ID("offered-listing").Class("muted").Aria("live", "polite").Text("Listing the releases offered…")
 		}).ElseIf(len(p.offered) == 0, func() app.UI {
 			if p.channel == "" {
@@ -313,7 +322,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 					)
 				}),
 			))
-		}),
+		})),
 		app.If(p.dl != "", func() app.UI {
 			return &kit.ProgressBar{ID: "download-progress", Label: "Downloading", Done: p.dlHave, Total: p.dlTotal}
 		}),
