@@ -246,7 +246,7 @@ func (p *boardPanel) renderSlots(s *fwupdate.Summary, busy bool) app.UI {
 				app.Td().Class("version").Text(kit.VersionText(sl.Version)),
 				app.Td().Body(app.Code().Class("fingerprint").Title(hex.EncodeToString(sl.Hash)).Text(shortHash(sl.Hash))),
 				app.Td().Body(flagBadges(sl)...),
-				app.Td().Class("actions").Body(
+				kit.ActionsCell(
 					app.If(!sl.Active && !sl.Pending && sl.Bootable && len(sl.Hash) > 0, func() app.UI {
 						return app.Button().ID(id+"-test").DataSet("testid", "slot-test").Class("btn-small").Disabled(busy).
 							Text("Test at next reset").OnClick(func(ctx app.Context, e app.Event) { p.test(ctx, sl) }, app.EventScope(sl.Image, sl.Slot, hex.EncodeToString(sl.Hash)))

@@ -272,11 +272,11 @@ func (a *anchorsPanel) Render() app.UI {
 					app.Tr().ID("anchor-"+p).DataSet("testid", "anchor-row").DataSet("product", p).DataSet("fingerprint", fp).DataSet("state", state).Body(
 						app.Td().Text(p),
 						app.Td().Body(app.Text("This CA's root: "+status)),
-						app.Td().Class("actions").Body(app.If(mayRegister && state == "missing", func() app.UI {
+						kit.ActionsCell(app.If(mayRegister && state == "missing", func() app.UI {
 							return app.Button().Class("btn-small").ID("anchor-"+p+"-register").DataSet("testid", "anchor-register").
 								DataSet("product", p).Disabled(a.busy).Text("Register root").OnClick(a.register)
 						})),
-						app.Td().Class("actions").Body(app.If(mayRegister && state == "trusted", func() app.UI {
+						kit.ActionsCell(app.If(mayRegister && state == "trusted", func() app.UI {
 							return a.revokeButton(p, fp, "this CA's root")
 						})),
 					),
@@ -290,7 +290,7 @@ func (a *anchorsPanel) Render() app.UI {
 								app.Br(), app.Code().Class("fingerprint").Title(r.Fingerprint).Text(shortFingerprint(r.Fingerprint)),
 							),
 							app.Td(),
-							app.Td().Class("actions").Body(app.If(mayRegister, func() app.UI {
+							kit.ActionsCell(app.If(mayRegister, func() app.UI {
 								return a.revokeButton(p, r.Fingerprint, "root "+r.Subject)
 							})),
 						)

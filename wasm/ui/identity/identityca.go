@@ -200,7 +200,7 @@ func (c *caPanel) Render() app.UI {
 						app.Td().Text(ca.Product),
 						app.Td().Body(app.Code().Class("fingerprint").Text(ca.ID[:16])),
 						app.Td().Text(until),
-						app.Td().Class("actions").Body(app.Button().Class("btn-small").ID(id+"-download").Text("Certificate").
+						kit.ActionsCell(app.Button().Class("btn-small").ID(id+"-download").Text("Certificate").
 							OnClick(func(ctx app.Context, e app.Event) { c.download(ctx, ca) }, app.EventScope(ca.ID))),
 					)
 				})),

@@ -218,7 +218,7 @@ func (r *registryPanel) Render() app.UI {
 						),
 						app.Td().Body(app.Code().Class("fingerprint").Text(enc)),
 						app.Td().Body(app.Text(d.Provisioned.Format("2006-01-02 15:04")), app.Br(), app.Span().Class("muted").Text("by "+d.Operator)),
-						app.Td().Class("actions").Body(
+						kit.ActionsCell(
 							app.If(d.Revoked != nil, func() app.UI {
 								return app.Span().Class("badge badge-bad").Text("revoked: " + d.Revoked.Reason)
 							}),

@@ -237,7 +237,7 @@ func (l *keyList) row(i vault.Info) app.UI {
 		app.Td().Body(app.Span().Text(string(i.Algorithm)), app.Br(), app.Span().Class("muted").Text(i.Algorithm.Use())),
 		app.Td().Body(app.Code().Class("fingerprint").ID("key-hash-"+slug).DataSet("testid", "key-hash").
 			Title("SHA-256 of the public key (MCUboot KEYHASH)").Text(i.ID)),
-		app.Td().Class("actions").Body(actions...),
+		kit.ActionsCell(actions...),
 	)
 }
 

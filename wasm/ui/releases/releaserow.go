@@ -108,7 +108,7 @@ func (l *releaseList) row(c release.Checked) app.UI {
 		app.Td().Body(app.Code().Class("fingerprint").Title(c.Signer).Text(signer)),
 		app.Td().Body(badge),
 		app.Td().Text(state_),
-		app.Td().Class("actions").Body(actions...),
+		kit.ActionsCell(actions...),
 	)
 }
 

@@ -399,7 +399,7 @@ func (p *updateFlow) renderRecords() app.UI {
 						app.Td().Text(strings.TrimSpace(r.Product+" "+r.Version)),
 						app.Td().Text(r.Board.Node),
 						app.Td().Class("muted").Text(sent),
-						app.Td().Class("actions").Body(app.Button().ID(fmt.Sprintf("report-save-%d", i)).Class("btn-small btn-ghost").
+						kit.ActionsCell(app.Button().ID(fmt.Sprintf("report-save-%d", i)).Class("btn-small btn-ghost").
 							Text("Save").OnClick(func(ctx app.Context, _ app.Event) {
 							kit.SaveFile(reportName(&r, "txt"), "text/plain", []byte(r.Text()))
 						}, app.EventScope(r.ID))),

@@ -237,7 +237,7 @@ func (p *updateFlow) renderRelease() app.UI {
 						DataSet("product", r.Product).DataSet("version", r.Version).Body(
 						app.Td().Text(r.Product), app.Td().Class("version").Text(r.Version), app.Td().Text(r.Channel),
 						app.Td().Class("muted").Text(e.Saved.Local().Format("2006-01-02 15:04")),
-						app.Td().Class("actions").Body(
+						kit.ActionsCell(
 							app.Button().ID(fmt.Sprintf("use-%d", i)).DataSet("testid", "use-release").
 								DataSet("product", r.Product).DataSet("version", r.Version).
 								Text("Flash this release").OnClick(func(ctx app.Context, _ app.Event) { p.useCached(ctx, e) }, app.EventScope(r.ID)),
@@ -305,7 +305,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 						app.Td().Class("version").Text(r.Version),
 						app.Td().Text(strings.Join(chans, ", ")),
 						app.Td().Class("muted").Text(kit.SizeText(r.BundleSize)),
-						app.Td().Class("actions").Body(
+						kit.ActionsCell(
 							app.If(cached, func() app.UI {
 								return app.Span().Class("badge badge-ok").Text("downloaded")
 							}).Else(func() app.UI {
