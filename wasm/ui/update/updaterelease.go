@@ -284,7 +284,7 @@ func (p *updateFlow) renderServerReleases() app.UI {
 					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
 				})),
 		),
-		kit.Room(app.Div().ID("offered-room"), "offered", p.loaded && !p.offeredListing).Body(app.If(p.offeredListing, func() app.UI {
+		kit.Room(app.Div().ID("offered-room"), "offered", !p.offeredListing).Body(app.If(p.offeredListing, func() app.UI {
 			return app.P().ID("offered-listing").Class("muted").Aria("live", "polite").Text("Listing the releases offered…")
 		}).ElseIf(len(p.offered) == 0, func() app.UI {
 			if p.channel == "" {
