@@ -260,9 +260,13 @@ func (a *adminAccounts) Render() app.UI {
 		a.createForm(),
 		app.H3().Text("API tokens"),
 		kit.Room(app.Div().ID("admin-tokens-room"), "admin-tokens", a.loaded).Body(
-			app.If(len(a.tokens) == 0, func() app.UI {
+			app.If(!a.loaded, func() app.UI {
+				return app.P().Class("muted").ID("admin-tokens-loading").Text("Loading API tokens…")
+			}).ElseIf(len(a.tokens) > 0, func() app.UI {
+				return a.tokenTable()
+			}).ElseIf(a.err == "", func() app.UI {
 				return app.P().Class("muted").ID("admin-no-tokens").Text("No API tokens. Issue one from an account's row: a station, CI or the command-line tool signs in with it.")
-			}).Else(func() app.UI { return a.tokenTable() }),
+			}),
 		),
 	)
 }
