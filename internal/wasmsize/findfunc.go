@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // runtime.findfunctab maps a PC to the function holding it: one 20-byte
@@ -50,9 +51,24 @@ type FindFuncStats struct {
 // It refuses modules with a start function or without Go's moduledata, and
 // tables that differ anywhere from the counter.
 func GenerateFindFuncTab(b []byte) ([]byte, FindFuncStats, error) {
+	out, stats, _, err := generateStart(b, false)
+	return out, stats, err
+}
+
+// GenerateTables does what GenerateFindFuncTab does and also stores the
+// function table as columns of differences in findfunctab's place, for the
+// start function to add back up first (PackFuncTab, functab.go). A function
+// table it does not know is left as it is, with ErrIrregularFuncTab.
+func GenerateTables(b []byte) ([]byte, FindFuncStats, FuncTabStats, error) {
+	return generateStart(b, true)
+}
+
+func generateStart(b []byte, packFuncTab bool) ([]byte, FindFuncStats, FuncTabStats, error) {
 	var stats FindFuncStats
+	var ftStats FuncTabStats
 	var fft uint32
 	var nbuckets uint32
+	var ft funcTab
 	edited, err := rewriteData(b, func(segs []segment) ([]segment, error) {
 		mem := memory(segs)
 		md, ok := findModuledata(mem)
@@ -81,47 +97,84 @@ func GenerateFindFuncTab(b []byte) ([]byte, FindFuncStats, error) {
 				return nil, fmt.Errorf("%w: byte %d of the table is %#x, not %#x", ErrIrregularFindFuncTab, i, have[i], want[i])
 			}
 		}
+		if packFuncTab {
+			var err error
+			if ft, err = readFuncTab(mem, md); err != nil {
+				return nil, err
+			}
+			if table%4 != 0 || uint64(len(ft.blob)) > size || uint64(ft.addr)+uint64(ft.size) > table {
+				return nil, fmt.Errorf("%w: its columns (%d bytes) do not fit findfunctab's place (%d bytes)", ErrIrregularFuncTab, len(ft.blob), size)
+			}
+		}
 		zero(segs, table, int(size))
 		fft, nbuckets = uint32(table), uint32(nb)
 		stats = FindFuncStats{Buckets: int(nb), Bytes: int(size), Addr: fft}
+		if packFuncTab {
+			zero(segs, uint64(ft.addr), ft.size)
+			segs = place(segs, fft, ft.blob)
+			ftStats = FuncTabStats{Funcs: int(ft.nftab) - 1, Bytes: ft.size, Blob: len(ft.blob), Addr: ft.addr}
+		}
 		return segs, nil
 	})
 	if err != nil {
-		return nil, FindFuncStats{}, err
+		return nil, FindFuncStats{}, FuncTabStats{}, err
 	}
-	out, err := addStartFunc(edited, findFuncBody(fft, nbuckets))
+	var code wasm
+	if packFuncTab {
+		code = funcTabCode(ft.addr, fft, ft.nftab)
+		code = append(code, clearCode(fft, (len(ft.blob)+3)&^3)...)
+	}
+	code = append(code, findFuncCode(fft, nbuckets)...)
+	body := append([]byte{0x01, nLocals, 0x7f}, code...) // nLocals locals of type i32
+	body = append(body, 0x0b)                            // end of the function
+	out, err := addStartFunc(edited, body)
 	if err != nil {
-		return nil, FindFuncStats{}, err
+		return nil, FindFuncStats{}, FuncTabStats{}, err
 	}
-	return out, stats, nil
+	return out, stats, ftStats, nil
 }
 
-// findFuncBody is the code of a function of type [] -> [] that stores
-// bucket/16 at table + 20*bucket for every bucket:
+// place returns segs with the memory at addr set to data, as a segment of
+// its own: the parts of segments it covers are left out.
+func place(segs []segment, addr uint32, data []byte) []segment {
+	end := uint64(addr) + uint64(len(data))
+	out := make([]segment, 0, len(segs)+2)
+	for _, s := range segs {
+		lo, hi := uint64(s.offset), uint64(s.offset)+uint64(len(s.data))
+		if hi <= uint64(addr) || lo >= end {
+			out = append(out, s)
+			continue
+		}
+		if lo < uint64(addr) {
+			out = append(out, segment{offset: s.offset, data: s.data[:uint64(addr)-lo]})
+		}
+		if hi > end {
+			out = append(out, segment{offset: uint32(end), data: s.data[end-lo:]})
+		}
+	}
+	out = append(out, segment{offset: addr, data: append([]byte(nil), data...)})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].offset < out[j].offset })
+	return out
+}
+
+// findFuncCode is code that stores bucket/16 at table + 20*bucket for
+// every bucket (local lI counts the buckets):
 //
-//	(local $i i32)
+//	(local.set $i (i32.const 0))
 //	loop
 //	  (i32.store (i32.add (i32.mul (local.get $i) (i32.const 20)) (i32.const table))
 //	             (i32.shr_u (local.get $i) (i32.const 4)))
 //	  (br_if 0 (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const n)))
 //	end
-func findFuncBody(table, n uint32) []byte {
-	code := []byte{0x01, 0x01, 0x7f} // one local: i32
-	code = append(code, 0x03, 0x40)  // loop, no result
-	code = append(code, 0x20, 0x00, 0x41)
-	code = appendS32(code, funcBucketBytes)
-	code = append(code, 0x6c, 0x41) // i32.mul, i32.const
-	code = appendS32(code, int32(table))
-	code = append(code, 0x6a)             // i32.add
-	code = append(code, 0x20, 0x00, 0x41) // local.get 0, i32.const
-	code = appendS32(code, 4)
-	code = append(code, 0x76)             // i32.shr_u
-	code = append(code, 0x36, 0x02, 0x00) // i32.store align=4 offset=0
-	code = append(code, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x22, 0x00, 0x41)
-	code = appendS32(code, int32(n))
-	code = append(code, 0x49, 0x0d, 0x00) // i32.lt_u, br_if 0
-	code = append(code, 0x0b, 0x0b)       // end loop, end function
-	return code
+func findFuncCode(table, n uint32) wasm {
+	var c wasm
+	c.i32(0).set(lI).loop().
+		get(lI).i32(funcBucketBytes).mul().i32(int32(table)).add().
+		get(lI).i32(4).shrU().
+		store().
+		get(lI).i32(1).add().tee(lI).i32(int32(n)).ltU().brIf(0).
+		end()
+	return c
 }
 
 // addStartFunc returns the module with a new function of type [] -> [],

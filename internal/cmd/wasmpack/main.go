@@ -9,10 +9,12 @@
 // file next to it; and it rewrites the data section into fewer, longer
 // segments (see wasmsize.PackData), after taking out runtime.findfunctab,
 // which a start function it adds writes instead (see
-// wasmsize.GenerateFindFuncTab). `make wasm` runs it on the console
+// wasmsize.GenerateFindFuncTab), and storing the function table as columns
+// of differences in its place, which that start function adds back up
+// first (see wasmsize.GenerateTables). `make wasm` runs it on the console
 // before compressing it:
 //
-//	go run ./internal/cmd/wasmpack [-zeros 512] [-lines] [-funcnames] [-findfunctab] [-names FILE] web/app.wasm.new [OUT.wasm]
+//	go run ./internal/cmd/wasmpack [-zeros 512] [-lines] [-funcnames] [-findfunctab] [-functab] [-names FILE] web/app.wasm.new [OUT.wasm]
 //
 // The names file (OUT.names unless -names says where) is for engineers, not
 // browsers. To read a stack trace copied from a browser's console with the
@@ -41,10 +43,11 @@ func main() {
 	lines := flag.Bool("lines", false, "keep the file and line tables (stack traces with file:line)")
 	funcnames := flag.Bool("funcnames", false, "keep every function name (stack traces with full names, no names file)")
 	findfunctab := flag.Bool("findfunctab", false, "keep runtime.findfunctab in the data section (no start function writes it)")
+	functab := flag.Bool("functab", false, "keep the function table as the linker wrote it (not as columns of differences)")
 	namesPath := flag.String("names", "", "where to write the names file (default OUT.names)")
 	symbolize := flag.String("symbolize", "", "read a stack trace on standard input and write it with the full names of this names `file`")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), `usage: wasmpack [-zeros N] [-lines] [-funcnames] [-findfunctab] [-names FILE] MODULE.wasm [OUT.wasm]
+		fmt.Fprintln(flag.CommandLine.Output(), `usage: wasmpack [-zeros N] [-lines] [-funcnames] [-findfunctab] [-functab] [-names FILE] MODULE.wasm [OUT.wasm]
        wasmpack -symbolize NAMES [MODULE.wasm] < trace.txt
 
 Rewrites MODULE in place unless OUT is given; with -symbolize, writes the
@@ -95,7 +98,21 @@ stack trace on standard input with its short function names made full again.`)
 			in, stats.Replaced, stats.Names, stats.Zeroed, stats.Kept, *namesPath)
 	}
 	if !*findfunctab {
-		gen, stats, err := wasmsize.GenerateFindFuncTab(b)
+		var (
+			gen     []byte
+			stats   wasmsize.FindFuncStats
+			ftStats wasmsize.FuncTabStats
+			err     error
+		)
+		if !*functab {
+			gen, stats, ftStats, err = wasmsize.GenerateTables(b)
+			if errors.Is(err, wasmsize.ErrIrregularFuncTab) {
+				fmt.Printf("wasmpack: %s: function table kept as it is: %v\n", in, err)
+			}
+		}
+		if *functab || errors.Is(err, wasmsize.ErrIrregularFuncTab) {
+			gen, stats, err = wasmsize.GenerateFindFuncTab(b)
+		}
 		switch {
 		case errors.Is(err, wasmsize.ErrIrregularFindFuncTab):
 			fmt.Printf("wasmpack: %s: runtime.findfunctab kept: %v\n", in, err)
@@ -104,6 +121,10 @@ stack trace on standard input with its short function names made full again.`)
 		default:
 			b = gen
 			fmt.Printf("wasmpack: %s: runtime.findfunctab (%d buckets, %d bytes) left out, written by a start function\n", in, stats.Buckets, stats.Bytes)
+			if ftStats.Funcs > 0 {
+				fmt.Printf("wasmpack: %s: function table of %d functions (%d bytes) stored as columns of differences (%d bytes), added up by the start function\n",
+					in, ftStats.Funcs, ftStats.Bytes, ftStats.Blob)
+			}
 		}
 	}
 	packed, err := wasmsize.PackData(b, *zeros)
