@@ -56,9 +56,9 @@ func GenerateFindFuncTab(b []byte) ([]byte, FindFuncStats, error) {
 }
 
 // GenerateTables does what GenerateFindFuncTab does and also stores the
-// function table as columns of differences in findfunctab's place, for the
-// start function to add back up first (PackFuncTab, functab.go). A function
-// table it does not know is left as it is, with ErrIrregularFuncTab.
+// function table as columns in findfunctab's place, for the start function
+// to put back together first (see functab.go). A function table it does not
+// know is left as it is, with ErrIrregularFuncTab.
 func GenerateTables(b []byte) ([]byte, FindFuncStats, FuncTabStats, error) {
 	return generateStart(b, true)
 }
@@ -99,7 +99,7 @@ func generateStart(b []byte, packFuncTab bool) ([]byte, FindFuncStats, FuncTabSt
 		}
 		if packFuncTab {
 			var err error
-			if ft, err = readFuncTab(mem, md); err != nil {
+			if ft, err = readFuncTab(mem, md, uint32(table)); err != nil {
 				return nil, err
 			}
 			if table%4 != 0 || uint64(len(ft.blob)) > size || uint64(ft.addr)+uint64(ft.size) > table {
@@ -121,7 +121,7 @@ func generateStart(b []byte, packFuncTab bool) ([]byte, FindFuncStats, FuncTabSt
 	}
 	var code wasm
 	if packFuncTab {
-		code = funcTabCode(ft.addr, fft, ft.nftab)
+		code = funcTabCode(ft.addr, fft, ft.nftab, ft.npc)
 		code = append(code, clearCode(fft, (len(ft.blob)+3)&^3)...)
 	}
 	code = append(code, findFuncCode(fft, nbuckets)...)

@@ -10,7 +10,7 @@
 // segments (see wasmsize.PackData), after taking out runtime.findfunctab,
 // which a start function it adds writes instead (see
 // wasmsize.GenerateFindFuncTab), and storing the function table as columns
-// of differences in its place, which that start function adds back up
+// in its place, which that start function puts back together
 // first (see wasmsize.GenerateTables). `make wasm` runs it on the console
 // before compressing it:
 //
@@ -43,7 +43,7 @@ func main() {
 	lines := flag.Bool("lines", false, "keep the file and line tables (stack traces with file:line)")
 	funcnames := flag.Bool("funcnames", false, "keep every function name (stack traces with full names, no names file)")
 	findfunctab := flag.Bool("findfunctab", false, "keep runtime.findfunctab in the data section (no start function writes it)")
-	functab := flag.Bool("functab", false, "keep the function table as the linker wrote it (not as columns of differences)")
+	functab := flag.Bool("functab", false, "keep the function table as the linker wrote it (not as columns)")
 	namesPath := flag.String("names", "", "where to write the names file (default OUT.names)")
 	symbolize := flag.String("symbolize", "", "read a stack trace on standard input and write it with the full names of this names `file`")
 	flag.Usage = func() {
@@ -122,7 +122,7 @@ stack trace on standard input with its short function names made full again.`)
 			b = gen
 			fmt.Printf("wasmpack: %s: runtime.findfunctab (%d buckets, %d bytes) left out, written by a start function\n", in, stats.Buckets, stats.Bytes)
 			if ftStats.Funcs > 0 {
-				fmt.Printf("wasmpack: %s: function table of %d functions (%d bytes) stored as columns of differences (%d bytes), added up by the start function\n",
+				fmt.Printf("wasmpack: %s: function table of %d functions (%d bytes) stored as columns (%d bytes), put back together by the start function\n",
 					in, ftStats.Funcs, ftStats.Bytes, ftStats.Blob)
 			}
 		}
