@@ -5,8 +5,9 @@
 // (see wasmsize.StripLines: stack traces name functions but show "?:0" for
 // their place, as DWARF is already left out by -w); it replaces function
 // names other than the runtime's and reflect's with short ones such as
-// "~.2f4" (see wasmsize.StripNames) and writes the full names to a names
-// file next to it; and it rewrites the data section into fewer, longer
+// "~.2f4" (see wasmsize.StripNames), moves them together (see
+// wasmsize.CompactNames) and writes the full names to a names file next to
+// it; and it rewrites the data section into fewer, longer
 // segments (see wasmsize.PackData), after taking out runtime.findfunctab,
 // which a start function it adds writes instead (see
 // wasmsize.GenerateFindFuncTab), and storing the function table as columns
@@ -96,6 +97,12 @@ stack trace on standard input with its short function names made full again.`)
 		}
 		fmt.Printf("wasmpack: %s: %d of %d function names made short (%d bytes), %d kept; full names in %s\n",
 			in, stats.Replaced, stats.Names, stats.Zeroed, stats.Kept, *namesPath)
+		var cstats wasmsize.CompactStats
+		if b, cstats, err = wasmsize.CompactNames(b); err != nil {
+			fatal(fmt.Errorf("%s: %w", in, err))
+		}
+		fmt.Printf("wasmpack: %s: function names moved together: %d of the table's %d bytes hold them (%d records, %d inlined calls pointed at them)\n",
+			in, cstats.Used, cstats.Bytes, cstats.Records, cstats.Inlined)
 	}
 	if !*findfunctab {
 		var (
