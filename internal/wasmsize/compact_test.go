@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -27,7 +28,7 @@ func TestCompactNamesRunsGo(t *testing.T) {
 		if stats.Records < 1000 || stats.Inlined == 0 || stats.Used > stats.Bytes {
 			t.Errorf("stats %+v: not a Go program's names", stats)
 		}
-		if before, after := recordNames(t, in), recordNames(t, out); !equalStrings(before, after) {
+		if before, after := recordNames(t, in), recordNames(t, out); !slices.Equal(before, after) {
 			t.Fatalf("function records name other functions after the move")
 		}
 		packed, err := PackData(out, DefaultZeroRun)
@@ -77,13 +78,7 @@ func TestCompactNamesRunsGo(t *testing.T) {
 func recordNames(t *testing.T, b []byte) []string {
 	t.Helper()
 	var out []string
-	if _, err := rewriteData(b, func(segs []segment) ([]segment, error) {
-		mem := memory(segs)
-		md, ok := findModuledata(mem)
-		if !ok {
-			t.Fatal("no moduledata")
-		}
-		w := func(i int) uint64 { return binary.LittleEndian.Uint64(mem.read(md+uint32(8*i), 8)) }
+	readModuledata(t, b, func(mem memory, w func(int) uint64) {
 		u32 := func(a uint64) uint32 { return binary.LittleEndian.Uint32(mem.read(uint32(a), 4)) }
 		names, nnames, pclntab, nftab := w(1), w(2), w(13), w(17)
 		tab := mem.read(uint32(names), int(nnames))
@@ -92,23 +87,25 @@ func recordNames(t *testing.T, b []byte) []string {
 			off := u32(f + 4)
 			out = append(out, string(tab[off:off+uint32(bytes.IndexByte(tab[off:], 0))]))
 		}
+	})
+	return out
+}
+
+// readModuledata calls fn with the initial memory of the Go module b and
+// the words of its runtime.moduledata.
+func readModuledata(t *testing.T, b []byte, fn func(mem memory, w func(int) uint64)) {
+	t.Helper()
+	if _, err := rewriteData(b, func(segs []segment) ([]segment, error) {
+		mem := memory(segs)
+		md, ok := findModuledata(mem)
+		if !ok {
+			t.Fatal("no moduledata in a Go program")
+		}
+		fn(mem, func(i int) uint64 { return binary.LittleEndian.Uint64(mem.read(md+uint32(8*i), 8)) })
 		return segs, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func FuzzCompactNames(f *testing.F) {

@@ -93,18 +93,9 @@ func TestFuncTabColumns(t *testing.T) {
 	b, _ := stackProg(t)
 	var tab []byte
 	var nftab uint32
-	if _, err := rewriteData(b, func(segs []segment) ([]segment, error) {
-		mem := memory(segs)
-		md, ok := findModuledata(mem)
-		if !ok {
-			t.Fatal("no moduledata in a Go program")
-		}
-		w := func(i int) uint64 { return binary.LittleEndian.Uint64(mem.read(md+uint32(8*i), 8)) }
+	readModuledata(t, b, func(mem memory, w func(int) uint64) {
 		tab, nftab = mem.read(uint32(w(13)), int(w(14))), uint32(w(17))
-		return segs, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	const at = 0x1000
 	blob, npc, err := encodeFuncTab(tab, nftab, at)
 	if err != nil {
