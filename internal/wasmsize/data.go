@@ -151,7 +151,7 @@ func moduledataParts(mem memory, md uint32) ([]DataPart, bool) {
 		{"pclntab: PC-value tables (stack, file, line)", pctab, pctab + npc},
 		{"pclntab: function table", pclntable, pclntable + npcln},
 		{"pclntab: funcdata (stack maps)", gofunc, findfunctab},
-		{"findfunctab: PC to function buckets", findfunctab, epclntab},
+		{"findfunctab: PC to function buckets (in a packed module: the function table's columns)", findfunctab, epclntab},
 		{"noptrdata: variables without pointers", noptrdata, enoptrdata},
 		{"data: variables with pointers", data, edata},
 	}

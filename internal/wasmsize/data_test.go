@@ -88,7 +88,7 @@ func TestDataParts(t *testing.T) {
 		{"pclntab: PC-value tables (stack, file, line)", 0x11b0, 0x50, 0x50},
 		{"pclntab: function table", 0x1200, 0x100, 0x100},
 		{"pclntab: funcdata (stack maps)", 0x1300, 0x80, 0x80},
-		{"findfunctab: PC to function buckets", 0x1380, 0x480, 0x20 + 0x80},
+		{"findfunctab: PC to function buckets (in a packed module: the function table's columns)", 0x1380, 0x480, 0x20 + 0x80},
 		{"noptrdata: variables without pointers", 0x2000, 0x200, 0x200},
 		{"data: variables with pointers", 0x2200, 0x40, 0x40},
 	}

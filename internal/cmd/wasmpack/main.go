@@ -97,12 +97,19 @@ stack trace on standard input with its short function names made full again.`)
 		}
 		fmt.Printf("wasmpack: %s: %d of %d function names made short (%d bytes), %d kept; full names in %s\n",
 			in, stats.Replaced, stats.Names, stats.Zeroed, stats.Kept, *namesPath)
-		var cstats wasmsize.CompactStats
-		if b, cstats, err = wasmsize.CompactNames(b); err != nil {
+		// Moving the names together is worth some bytes, not a failed
+		// build: a table laid out otherwise stays as StripNames left it.
+		compacted, cstats, err := wasmsize.CompactNames(b)
+		switch {
+		case errors.Is(err, wasmsize.ErrUnsupported):
+			fmt.Printf("wasmpack: %s: function names left in place: %v\n", in, err)
+		case err != nil:
 			fatal(fmt.Errorf("%s: %w", in, err))
+		default:
+			b = compacted
+			fmt.Printf("wasmpack: %s: function names moved together: %d of the table's %d bytes hold them (%d records, %d inlined calls pointed at them)\n",
+				in, cstats.Used, cstats.Bytes, cstats.Records, cstats.Inlined)
 		}
-		fmt.Printf("wasmpack: %s: function names moved together: %d of the table's %d bytes hold them (%d records, %d inlined calls pointed at them)\n",
-			in, cstats.Used, cstats.Bytes, cstats.Records, cstats.Inlined)
 	}
 	if !*findfunctab {
 		var (
