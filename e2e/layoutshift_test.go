@@ -157,3 +157,58 @@ func TestSignOutForgetsTheRooms(t *testing.T) {
 		t.Error("signing out left the session memo or the rooms in the browser")
 	}
 }
+
+// TestTopBarHoldsItsPlace: the browser may paint the pre-rendered page
+// while it is still parsing it, between any two elements of the top bar.
+// Neither the session bar nor the offline chip may sit elsewhere while the
+// build label is still missing, whatever its length: the page, as served
+// and as the console renders it, is measured with the label taken out and
+// with a long build name in it.
+func TestTopBarHoldsItsPlace(t *testing.T) {
+	ctx, _ := newTab(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []struct {
+		name    string
+		console bool
+	}{{"pre-rendered", false}, {"rendered by the console", true}} {
+		if how.console {
+			if err := driver.Open(ctx, env.server.URL+"/"); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, ctx)
+		} else {
+			// go-app's loader leaves the page as served with ?wasm=false.
+			if err := chromedp.Do(ctx, chromedp.Navigate(env.server.URL+"/?wasm=false")); err != nil {
+				t.Fatal(err)
+			}
+			waitPresent(t, ctx, "#build-version")
+		}
+		places, err := chromedp.Run(ctx, chromedp.Evaluate[[][2]float64](`(() => {
+			const at = () => ["#session", "#offline-status"].map((s) => {
+				const r = document.querySelector(s).getBoundingClientRect();
+				return [r.left, r.right];
+			});
+			const label = document.getElementById("build-version");
+			const text = label.textContent;
+			const out = [...at()];
+			label.textContent = "build v10.20.300-400-gabcdef012-dirty";
+			out.push(...at());
+			label.remove();
+			out.push(...at());
+			return out;
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(places) != 6 {
+			t.Fatalf("%s: measured %v", how.name, places)
+		}
+		for i, what := range []string{"session bar", "offline chip"} {
+			if places[i+2] != places[i] || places[i+4] != places[i] {
+				t.Errorf("%s: the %s spans %v with the build label, %v with a long one and %v without one", how.name, what, places[i], places[i+2], places[i+4])
+			}
+		}
+	}
+}

@@ -80,7 +80,7 @@ func (l *Layout) Render() app.UI {
 						Class("build").
 						ID("build-version").
 						DataSet("testid", "build-version").
-						Title("console build").
+						Title("console build "+version.Version).
 						Text("build "+version.Version),
 				),
 			),
