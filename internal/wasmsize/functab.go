@@ -2,6 +2,7 @@ package wasmsize
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -44,7 +45,7 @@ import (
 
 // ErrIrregularFuncTab is returned when the function table is not laid out
 // as GenerateTables knows it.
-var ErrIrregularFuncTab = fmt.Errorf("wasmsize: runtime function table not laid out as Go 1.20 to 1.26 link it")
+var ErrIrregularFuncTab = errors.New("wasmsize: runtime function table not laid out as Go 1.20 to 1.26 link it")
 
 // funcWords is the number of 32-bit words of a runtime._func before its
 // pcdata and funcdata offsets; deltaWords has a bit set for each of them
@@ -52,8 +53,6 @@ var ErrIrregularFuncTab = fmt.Errorf("wasmsize: runtime function table not laid 
 const (
 	funcWords  = 11
 	deltaWords = 1<<0 | 1<<1
-	// maxFuncData bounds nfuncdata (a byte) and maxPCData npcdata.
-	maxFuncData = 255
 )
 
 // funcTab is a function table split into what the start function needs.
