@@ -38,7 +38,7 @@ WASM_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflag
 	-gcflags=internal/strconv=-l -gcflags=internal/bisect=-l -gcflags=internal/godebug=-l -gcflags=internal/fmtsort=-l \
 	-gcflags=trustforge/crypto/bundle= -gcflags=trustforge/crypto/mcuimg= -gcflags=trustforge/crypto/engine/...=
 # Packages whose tests also run as WebAssembly, as the browser runs them.
-WASM_PKGS ?= ./crypto/... ./devices/esprom/... ./internal/blocks/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/... ./wasm/link
+WASM_PKGS ?= ./crypto/... ./internal/cbor/... ./devices/esprom/... ./internal/blocks/... ./internal/browser/... ./internal/stride/... ./wasm/mastering/... ./wasm/station/... ./wasm/release/... ./wasm/storage/... ./devices/fwupdate/... ./devices/dfu ./wasm/updateflow/... ./wasm/updatelog/... ./wasm/link
 
 .PHONY: all run server wasm test test-deps test-native test-wasm test-scaled vet bench screenshots clean
 

@@ -8,7 +8,7 @@ import (
 
 	"trustforge/internal/usererr"
 
-	"github.com/fxamacker/cbor/v2"
+	"trustforge/internal/cbor"
 )
 
 // ManifestFormat is the manifest format version this package writes and
@@ -119,42 +119,10 @@ type wireInfo struct {
 	Size   uint64 `cbor:"size"`
 }
 
-// manifestEnc encodes manifests in CBOR's core deterministic encoding, so a
-// manifest has exactly one encoding.
-var manifestEnc = mustEncMode(cbor.EncOptions{
-	Sort:          cbor.SortCoreDeterministic,
-	IndefLength:   cbor.IndefLengthForbidden,
-	NilContainers: cbor.NilContainerAsEmpty,
-})
-
-// manifestDec decodes manifests strictly: no duplicate or unknown keys, no
-// tags, no indefinite lengths, bounded sizes.
-var manifestDec = mustDecMode(cbor.DecOptions{
-	DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-	IndefLength:       cbor.IndefLengthForbidden,
-	TagsMd:            cbor.TagsForbidden,
-	ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	MaxNestedLevels:   4,
-	MaxArrayElements:  MaxHardware + MaxRecipients,
-	MaxMapPairs:       32,
-	UTF8:              cbor.UTF8RejectInvalid,
-})
-
-func mustEncMode(o cbor.EncOptions) cbor.EncMode {
-	m, err := o.EncMode()
-	if err != nil {
-		panic(err) // constant options
-	}
-	return m
-}
-
-func mustDecMode(o cbor.DecOptions) cbor.DecMode {
-	m, err := o.DecMode()
-	if err != nil {
-		panic(err) // constant options
-	}
-	return m
-}
+// Manifests are encoded in CBOR's core deterministic encoding, so a
+// manifest has exactly one encoding, and decoded strictly (no duplicate or
+// unknown keys, no tags, no indefinite lengths) within manifestLimits.
+var manifestLimits = cbor.Limits{MaxNested: 4, MaxArray: MaxHardware + MaxRecipients, MaxPairs: 32}
 
 // encode validates m and returns its canonical CBOR encoding.
 func (m *Manifest) encode() ([]byte, error) {
@@ -180,7 +148,7 @@ func (m *Manifest) encode() ([]byte, error) {
 	if m.ImageFormat != ImageFormatMCUboot {
 		w.ImageFormat = m.ImageFormat // absent means MCUboot
 	}
-	b, err := manifestEnc.Marshal(w)
+	b, err := cbor.MarshalDeterministic(w)
 	if err != nil {
 		return nil, usererr.Errorf("bundle", "encode manifest: %w", err)
 	}
@@ -191,7 +159,7 @@ func (m *Manifest) encode() ([]byte, error) {
 // the canonical one.
 func decodeManifest(b []byte) (*Manifest, error) {
 	var w wireManifest
-	if err := manifestDec.Unmarshal(b, &w); err != nil {
+	if err := cbor.UnmarshalStrict(b, &w, manifestLimits); err != nil {
 		return nil, usererr.Errorf("", "%w: manifest: %v", ErrMalformed, err)
 	}
 	if w.Format != ManifestFormat {

@@ -14,7 +14,7 @@ import (
 
 	"trustforge/crypto/cose"
 
-	"github.com/fxamacker/cbor/v2"
+	"trustforge/internal/cbor"
 )
 
 // ContentType is the COSE content type (protected header 3) of a signed
@@ -33,9 +33,6 @@ const HeaderLabelSPKI int64 = -65537
 
 // MaxSignedSize bounds a signed manifest (the COSE_Sign1) in bytes.
 const MaxSignedSize = 1 << 20
-
-// signedEnc encodes protected headers deterministically.
-var signedEnc = mustEncMode(cbor.EncOptions{Sort: cbor.SortCoreDeterministic, IndefLength: cbor.IndefLengthForbidden})
 
 // KeyFingerprint returns the SHA-256 of pub's SubjectPublicKeyInfo DER in
 // lowercase hex: the name of a release-signing key, the key ID in a signed
@@ -66,7 +63,7 @@ func algorithmFor(pub crypto.PublicKey) (cose.Algorithm, error) {
 // header (a bstr wrapping the map {1: alg, 3: contentType, 4: kid,
 // -65537: spki}).
 func protectedHeader(alg cose.Algorithm, contentType string, kid, spki []byte) []byte {
-	outer, err := signedEnc.Marshal(protectedMap(alg, contentType, kid, spki))
+	outer, err := cbor.MarshalDeterministic(protectedMap(alg, contentType, kid, spki))
 	if err != nil {
 		panic(err) // a byte string always encodes
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	tfcose "trustforge/crypto/cose"
+	"trustforge/internal/cbor"
 
 	"github.com/veraison/go-cose"
 )
@@ -110,8 +111,8 @@ func TestVerifyForgeries(t *testing.T) {
 	goodHeader := protectedHeader(tfcose.ES256, ContentType, kid[:], spki)
 	withExtra := func() []byte {
 		m := map[int64]any{1: int64(cose.AlgorithmES256), 3: ContentType, 4: kid[:], HeaderLabelSPKI: spki, 99: "x"}
-		inner, _ := signedEnc.Marshal(m)
-		outer, _ := signedEnc.Marshal(inner)
+		inner, _ := cbor.MarshalDeterministic(m)
+		outer, _ := cbor.MarshalDeterministic(inner)
 		return outer
 	}()
 

@@ -8,6 +8,7 @@ import (
 	"trustforge/crypto/keys"
 	"trustforge/crypto/mcuimg"
 	"trustforge/crypto/pki"
+	"trustforge/internal/cbor"
 	"trustforge/internal/usererr"
 )
 
@@ -27,8 +28,6 @@ type wireContents struct {
 	CAKey  []byte `cbor:"ca_key"` // PKCS#8 DER
 }
 
-var contentsDec = decMode(16)
-
 // maxContents bounds the decrypted contents.
 const maxContents = MaxImageSize + 64<<10
 
@@ -37,7 +36,7 @@ func (c *Contents) encode() ([]byte, error) {
 	if err != nil {
 		return nil, usererr.Errorf("production", "batch CA key: %w", err)
 	}
-	b, err := encMode.Marshal(wireContents{Format: Format, Image: c.Image, CAKey: der})
+	b, err := cbor.MarshalDeterministic(wireContents{Format: Format, Image: c.Image, CAKey: der})
 	if err != nil {
 		return nil, usererr.Errorf("production", "encode contents: %w", err)
 	}
@@ -50,13 +49,13 @@ func decodeContents(b []byte) (*Contents, error) {
 		return nil, usererr.Errorf("", "%w: contents of %d bytes", ErrMalformed, len(b))
 	}
 	var w wireContents
-	if err := contentsDec.Unmarshal(b, &w); err != nil {
+	if err := cbor.UnmarshalStrict(b, &w, limits(16)); err != nil {
 		return nil, usererr.Errorf("", "%w: contents: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {
 		return nil, usererr.Errorf("", "%w: contents format %d", ErrUnsupported, w.Format)
 	}
-	if again, err := encMode.Marshal(w); err != nil || !bytes.Equal(again, b) {
+	if again, err := cbor.MarshalDeterministic(w); err != nil || !bytes.Equal(again, b) {
 		return nil, usererr.Errorf("", "%w: contents are not in canonical CBOR encoding", ErrMalformed)
 	}
 	k, err := keys.ParsePKCS8(w.CAKey)

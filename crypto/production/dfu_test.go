@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"trustforge/crypto/bundle"
+	"trustforge/internal/cbor"
 )
 
 // TestDFUSettingsRoundTrip: a package's USB DFU settings (an STM32's
@@ -53,7 +54,7 @@ func TestDFUSettingsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.DFU = &wireDFU{}
-	b, err := encMode.Marshal(w)
+	b, err := cbor.MarshalDeterministic(w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestDFUSettingsRefused(t *testing.T) {
 		t.Errorf("an empty dfu map: %v, want ErrMalformed (not canonical)", err)
 	}
 	w.DFU = &wireDFU{Address: 1 << 32}
-	b, _ = encMode.Marshal(w)
+	b, _ = cbor.MarshalDeterministic(w)
 	if _, err := decodeManifest(b); !errors.Is(err, ErrMalformed) {
 		t.Errorf("a 33-bit address: %v, want ErrMalformed", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/fxamacker/cbor/v2"
+	"trustforge/internal/cbor"
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/pki"
@@ -195,33 +195,12 @@ type wireProfile struct {
 	LeaveUnlocked bool   `cbor:"leave_unlocked,omitempty"`
 }
 
-var encMode = func() cbor.EncMode {
-	m, err := cbor.EncOptions{Sort: cbor.SortCoreDeterministic, IndefLength: cbor.IndefLengthForbidden,
-		NilContainers: cbor.NilContainerAsEmpty}.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()
-
-func decMode(maxArray int) cbor.DecMode {
-	m, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  maxArray,
-		MaxMapPairs:       32,
-		UTF8:              cbor.UTF8RejectInvalid,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	return m
+// limits bounds what the package's strict CBOR decoding accepts: maps
+// within maps four deep, of at most 32 entries, arrays of at most maxArray
+// elements.
+func limits(maxArray int) cbor.Limits {
+	return cbor.Limits{MaxNested: 4, MaxArray: maxArray, MaxPairs: 32}
 }
-
-var manifestDec = decMode(MaxStations)
 
 func (m *Manifest) wire() (wireManifest, error) {
 	w := wireManifest{
@@ -260,7 +239,7 @@ func (m *Manifest) encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := encMode.Marshal(w)
+	b, err := cbor.MarshalDeterministic(w)
 	if err != nil {
 		return nil, usererr.Errorf("production", "encode manifest: %w", err)
 	}
@@ -271,7 +250,7 @@ func (m *Manifest) encode() ([]byte, error) {
 func decodeManifest(b []byte) (*Manifest, error) {
 	var w wireManifest
 	var err error
-	if err = manifestDec.Unmarshal(b, &w); err != nil {
+	if err = cbor.UnmarshalStrict(b, &w, limits(MaxStations)); err != nil {
 		return nil, usererr.Errorf("", "%w: manifest: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {

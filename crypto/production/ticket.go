@@ -12,6 +12,7 @@ import (
 
 	"trustforge/crypto/bundle"
 	"trustforge/crypto/pki"
+	"trustforge/internal/cbor"
 	"trustforge/internal/usererr"
 )
 
@@ -68,8 +69,6 @@ type wireTicket struct {
 	Expires uint64 `cbor:"expires"`
 }
 
-var ticketDec = decMode(16)
-
 func (t *Ticket) encode() ([]byte, error) {
 	id, err1 := hex.DecodeString(t.ID)
 	pkg, err2 := hex.DecodeString(t.Package)
@@ -88,7 +87,7 @@ func (t *Ticket) encode() ([]byte, error) {
 	case t.Issued.Unix() <= 0 || t.Issued.Nanosecond() != 0 || t.Expires.Nanosecond() != 0 || !t.Expires.After(t.Issued):
 		return nil, usererr.Errorf("", "%w: ticket times: want whole seconds, expiry after issue", ErrMalformed)
 	}
-	b, err := encMode.Marshal(wireTicket{Format: Format, ID: id, Package: pkg, Product: t.Product, Batch: t.Batch,
+	b, err := cbor.MarshalDeterministic(wireTicket{Format: Format, ID: id, Package: pkg, Product: t.Product, Batch: t.Batch,
 		Seq: uint64(t.Seq), Count: uint64(t.Count), Device: dev, Issued: uint64(t.Issued.Unix()), Expires: uint64(t.Expires.Unix())})
 	if err != nil {
 		return nil, usererr.Errorf("production", "encode ticket: %w", err)
@@ -98,7 +97,7 @@ func (t *Ticket) encode() ([]byte, error) {
 
 func decodeTicket(b []byte) (*Ticket, error) {
 	var w wireTicket
-	if err := ticketDec.Unmarshal(b, &w); err != nil {
+	if err := cbor.UnmarshalStrict(b, &w, limits(16)); err != nil {
 		return nil, usererr.Errorf("", "%w: ticket: %v", ErrMalformed, err)
 	}
 	if w.Format != Format {

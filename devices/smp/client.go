@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
+	"trustforge/internal/cbor"
 
 	"trustforge/devices/serial"
 	"trustforge/internal/usererr"

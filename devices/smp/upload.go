@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
+	"trustforge/internal/cbor"
 
 	"trustforge/devices/serial"
 	"trustforge/internal/usererr"
