@@ -50,3 +50,76 @@ func TestNarrowWindowFits(t *testing.T) {
 		})
 	}
 }
+
+// TestReleasesAreCardsWhenNarrow opens Releases with the tour's releases
+// in a 780-pixel window and a 1,280-pixel one. In the narrow one each
+// release is a card: its state and actions lie inside the rows' panel,
+// not behind a horizontal scroll, each behind its column's name; in the
+// wide one the releases are a table with its header. Before, at 780 px the
+// State and Actions columns were past the panel's edge.
+func TestReleasesAreCardsWhenNarrow(t *testing.T) {
+	populatedFleet(t)
+	var engineer tourRole
+	for _, role := range tourRoles(t) {
+		if role.Name == "engineer" {
+			engineer = role
+		}
+	}
+	ctx, _ := newWorkTab(t, 10*time.Minute)
+	prepareTour(t, ctx, env.server.URL, engineer, "populated")
+	type layout struct {
+		Rows, Outside     int
+		HeaderShown       bool
+		ScrollW, ClientW  float64
+		StateLabel        string
+		ActionsInsidePane bool
+	}
+	measure := func(width int64) layout {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+			t.Fatal(err)
+		}
+		if err := driver.Open(ctx, env.server.URL+"/releases"); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, ctx)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[layout](`(() => {
+			const host = document.querySelector("#releases-rows");
+			const box = host.getBoundingClientRect();
+			const rows = [...document.querySelectorAll("#releases-table tbody tr")];
+			let outside = 0;
+			for (const r of rows) for (const td of r.cells) {
+				const b = td.getBoundingClientRect();
+				if (b.right > box.right + 0.5 || b.left < box.left - 0.5) outside++;
+			}
+			const state = rows.length ? rows[0].cells[5] : null;
+			const actions = rows.length ? rows[0].querySelector("td.actions button") : null;
+			const ab = actions ? actions.getBoundingClientRect() : null;
+			return {
+				Rows: rows.length, Outside: outside,
+				HeaderShown: getComputedStyle(document.querySelector("#releases-table thead")).display !== "none",
+				ScrollW: host.scrollWidth, ClientW: host.clientWidth,
+				StateLabel: state ? getComputedStyle(state, "::before").content : "",
+				ActionsInsidePane: !!ab && ab.right <= box.right + 0.5 && ab.width > 0,
+			};
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	narrow := measure(780)
+	if narrow.Rows == 0 {
+		t.Fatal("the tour's releases are not listed")
+	}
+	if narrow.HeaderShown || narrow.Outside > 0 || narrow.ScrollW > narrow.ClientW || !narrow.ActionsInsidePane {
+		t.Errorf("780 px: %+v; want cards within the panel, no header, nothing to scroll to", narrow)
+	}
+	if narrow.StateLabel != `"State"` {
+		t.Errorf("780 px: the state cell is labelled %s, want \"State\"", narrow.StateLabel)
+	}
+	wide := measure(1280)
+	if !wide.HeaderShown || wide.Outside > 0 || wide.StateLabel != "none" {
+		t.Errorf("1,280 px: %+v; want a table with its header and unlabelled cells", wide)
+	}
+}

@@ -102,13 +102,13 @@ func (l *releaseList) row(c release.Checked) app.UI {
 	}
 	return app.Tr().ID("release-"+slug).DataSet("testid", "release-row").DataSet("release", r.ID).
 		DataSet("version", r.Version).DataSet("channels", offers).DataSet("verified", kit.BoolText(verified)).DataSet("yanked", kit.BoolText(r.Yanked != nil)).Body(
-		app.Td().Body(app.Strong().Text(r.Version)),
-		app.Td().Text(uintText(r.SecurityCounter)),
-		app.Td().Text(offers),
-		app.Td().Body(app.Code().Class("fingerprint").Title(c.Signer).Text(signer)),
-		app.Td().Body(badge),
-		app.Td().Text(state_),
-		kit.ActionsCell(actions...),
+		app.Td().DataSet("label", "Version").Body(app.Strong().Text(r.Version)),
+		app.Td().DataSet("label", "Counter").Text(uintText(r.SecurityCounter)),
+		app.Td().DataSet("label", "Channels").Text(offers),
+		app.Td().DataSet("label", "Signer").Body(app.Code().Class("fingerprint").Title(c.Signer).Text(signer)),
+		app.Td().DataSet("label", "Signature").Body(badge),
+		app.Td().DataSet("label", "State").Text(state_),
+		kit.ActionsCell(actions...).DataSet("label", "Actions"),
 	)
 }
 
@@ -163,11 +163,14 @@ func (l *releaseList) Render() app.UI {
 		),
 		// A room (kit.Room): the rows' height is held while they load. The
 		// table comes with its first rows, so nothing in the room moves.
-		kit.Room(app.Div().ID("releases-rows"), "releases", !l.loading && (l.loads > 0 || l.err != "")).Body(
+		// In a narrow panel (a laptop's half screen) each row is a card
+		// whose cells are labelled (table-cards, console.css), so a
+		// release's state and actions are in view, not behind a scroll.
+		kit.Room(app.Div().ID("releases-rows").Class("cards-host"), "releases", !l.loading && (l.loads > 0 || l.err != "")).Body(
 			app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
 				return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
 			}).ElseIf(len(l.rows) > 0, func() app.UI {
-				return app.Table().ID("releases-table").Class("table").DataSet("loaded", kit.BoolText(!l.loading)).Body(
+				return app.Table().ID("releases-table").Class("table table-cards").DataSet("loaded", kit.BoolText(!l.loading)).Body(
 					app.THead().Body(app.Tr().Body(
 						app.Th().Text("Version"), app.Th().Text("Counter"), app.Th().Text("Channels"), app.Th().Text("Signer"),
 						app.Th().Text("Signature"), app.Th().Text("State"), app.Th().Text("Actions"),
