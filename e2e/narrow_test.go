@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,75 +52,87 @@ func TestNarrowWindowFits(t *testing.T) {
 	}
 }
 
-// TestReleasesAreCardsWhenNarrow opens Releases with the tour's releases
-// in a 780-pixel window and a 1,280-pixel one. In the narrow one each
-// release is a card: its state and actions lie inside the rows' panel,
-// not behind a horizontal scroll, each behind its column's name; in the
-// wide one the releases are a table with its header. Before, at 780 px the
-// State and Actions columns were past the panel's edge.
-func TestReleasesAreCardsWhenNarrow(t *testing.T) {
+// TestWideTablesAreCardsWhenNarrow opens the pages with the widest tables,
+// with the tour's data, in a 780-pixel window and a 1,280-pixel one. In
+// the narrow one each row of those tables is a card: every cell lies
+// inside the block holding the table, not behind a horizontal scroll, each
+// behind its column's name; in the wide one they are tables with their
+// headers. Before, at 780 px the releases' State and Actions columns, the
+// API tokens' Actions and the audit log's Details were past the panel's
+// edge. The top bar keeps a gap between the brand and the session, however
+// long the account's roles (they once met at 780 px).
+func TestWideTablesAreCardsWhenNarrow(t *testing.T) {
 	populatedFleet(t)
-	var engineer tourRole
+	roles := map[string]tourRole{}
 	for _, role := range tourRoles(t) {
-		if role.Name == "engineer" {
-			engineer = role
-		}
+		roles[role.Name] = role
 	}
-	ctx, _ := newWorkTab(t, 10*time.Minute)
-	prepareTour(t, ctx, env.server.URL, engineer, "populated")
-	type layout struct {
-		Rows, Outside     int
-		HeaderShown       bool
-		ScrollW, ClientW  float64
-		StateLabel        string
-		ActionsInsidePane bool
-	}
-	measure := func(width int64) layout {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
-			t.Fatal(err)
-		}
-		if err := driver.Open(ctx, env.server.URL+"/releases"); err != nil {
-			t.Fatal(err)
-		}
-		settle(t, ctx)
-		got, err := chromedp.Run(ctx, chromedp.Evaluate[layout](`(() => {
-			const host = document.querySelector("#releases-rows");
-			const box = host.getBoundingClientRect();
-			const rows = [...document.querySelectorAll("#releases-table tbody tr")];
-			let outside = 0;
-			for (const r of rows) for (const td of r.cells) {
-				const b = td.getBoundingClientRect();
-				if (b.right > box.right + 0.5 || b.left < box.left - 0.5) outside++;
+	for _, c := range []struct {
+		role, path string
+		tables     []string
+	}{
+		{"engineer", "/releases", []string{"releases-table"}},
+		{"admin", "/admin", []string{"admin-tokens", "admin-audit-entries"}},
+	} {
+		t.Run(c.role, func(t *testing.T) {
+			ctx, _ := newWorkTab(t, 10*time.Minute)
+			prepareTour(t, ctx, env.server.URL, roles[c.role], "populated")
+			type layout struct {
+				Rows, Cells, Outside, Unlabelled int
+				HeaderShown, Overflows           bool
+				Gap                              float64
 			}
-			const state = rows.length ? rows[0].cells[5] : null;
-			const actions = rows.length ? rows[0].querySelector("td.actions button") : null;
-			const ab = actions ? actions.getBoundingClientRect() : null;
-			return {
-				Rows: rows.length, Outside: outside,
-				HeaderShown: getComputedStyle(document.querySelector("#releases-table thead")).display !== "none",
-				ScrollW: host.scrollWidth, ClientW: host.clientWidth,
-				StateLabel: state ? getComputedStyle(state, "::before").content : "",
-				ActionsInsidePane: !!ab && ab.right <= box.right + 0.5 && ab.width > 0,
-			};
-		})()`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	narrow := measure(780)
-	if narrow.Rows == 0 {
-		t.Fatal("the tour's releases are not listed")
-	}
-	if narrow.HeaderShown || narrow.Outside > 0 || narrow.ScrollW > narrow.ClientW || !narrow.ActionsInsidePane {
-		t.Errorf("780 px: %+v; want cards within the panel, no header, nothing to scroll to", narrow)
-	}
-	if narrow.StateLabel != `"State"` {
-		t.Errorf("780 px: the state cell is labelled %s, want \"State\"", narrow.StateLabel)
-	}
-	wide := measure(1280)
-	if !wide.HeaderShown || wide.Outside > 0 || wide.StateLabel != "none" {
-		t.Errorf("1,280 px: %+v; want a table with its header and unlabelled cells", wide)
+			measure := func(width int64, table string) layout {
+				t.Helper()
+				if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)); err != nil {
+					t.Fatal(err)
+				}
+				if err := driver.Open(ctx, env.server.URL+c.path); err != nil {
+					t.Fatal(err)
+				}
+				settle(t, ctx)
+				got, err := chromedp.Run(ctx, chromedp.Evaluate[layout](`((id) => {
+					const table = document.getElementById(id);
+					const host = table.parentElement, box = host.getBoundingClientRect();
+					const rows = [...table.tBodies[0].rows];
+					let cells = 0, outside = 0, unlabelled = 0;
+					for (const r of rows) for (const td of r.cells) {
+						const b = td.getBoundingClientRect();
+						cells++;
+						if (b.right > box.right + 0.5 || b.left < box.left - 0.5) outside++;
+						const label = getComputedStyle(td, "::before").content;
+						if (label === "none" || label === '""') unlabelled++;
+					}
+					const brand = document.querySelector(".brand").getBoundingClientRect();
+					const session = document.querySelector(".session").getBoundingClientRect();
+					return {
+						Rows: rows.length, Cells: cells, Outside: outside, Unlabelled: unlabelled,
+						HeaderShown: getComputedStyle(table.tHead).display !== "none",
+						Overflows: host.scrollWidth > host.clientWidth,
+						Gap: session.left - brand.right,
+					};
+				})(`+strconv.Quote(table)+`)`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			for _, table := range c.tables {
+				narrow := measure(780, table)
+				if narrow.Rows == 0 {
+					t.Fatalf("%s: the tour's rows are not listed", table)
+				}
+				if narrow.HeaderShown || narrow.Outside > 0 || narrow.Overflows || narrow.Unlabelled > 0 {
+					t.Errorf("%s at 780 px: %+v; want labelled cards within their block, no header, nothing to scroll to", table, narrow)
+				}
+				if narrow.Gap < 15 {
+					t.Errorf("at 780 px the session is %.1f px from the brand, want at least 1rem", narrow.Gap)
+				}
+				wide := measure(1280, table)
+				if !wide.HeaderShown || wide.Unlabelled != wide.Cells {
+					t.Errorf("%s at 1,280 px: %+v; want a table with its header and unlabelled cells", table, wide)
+				}
+			}
+		})
 	}
 }

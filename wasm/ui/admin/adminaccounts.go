@@ -380,7 +380,7 @@ func (a *adminAccounts) secretBox() app.UI {
 
 func (a *adminAccounts) tokenTable() app.UI {
 	tokens := a.tokens
-	return app.Table().Class("table").ID("admin-tokens").Body(
+	return app.Table().Class("table table-cards").ID("admin-tokens").Body(
 		app.THead().Body(app.Tr().Body(
 			app.Th().Scope("col").Text("Account"),
 			app.Th().Scope("col").Text("Token"),
@@ -395,11 +395,11 @@ func (a *adminAccounts) tokenTable() app.UI {
 				exp = t.Expires.Local().Format("2006-01-02 15:04")
 			}
 			return app.Tr().Body(
-				app.Td().Text(t.User),
-				app.Td().Body(app.Span().Text(t.Name+" "), app.Code().Class("muted").Text(t.ID)),
-				app.Td().Text(t.Created.Local().Format("2006-01-02 15:04")),
-				app.Td().Text(exp),
-				app.Td().Body(app.Button().Class("btn-small btn-danger").Type("button").DataSet("token", t.ID).
+				app.Td().DataSet("label", "Account").Text(t.User),
+				app.Td().DataSet("label", "Token").Body(app.Span().Text(t.Name+" "), app.Code().Class("muted").Text(t.ID)),
+				app.Td().DataSet("label", "Created").Text(t.Created.Local().Format("2006-01-02 15:04")),
+				app.Td().DataSet("label", "Expires").Text(exp),
+				app.Td().DataSet("label", "Actions").Body(app.Button().Class("btn-small btn-danger").Type("button").DataSet("token", t.ID).
 					Aria("label", "Revoke token "+t.Name+" of "+t.User).Disabled(a.busy).Text("Revoke").OnClick(a.revokeToken)),
 			)
 		})),

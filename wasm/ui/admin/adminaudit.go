@@ -116,7 +116,7 @@ func (a *adminAudit) Render() app.UI {
 			)
 		}),
 		app.If(len(entries) > 0, func() app.UI {
-			return app.Table().Class("table table-compact").ID("admin-audit-entries").Body(
+			return app.Table().Class("table table-compact table-cards").ID("admin-audit-entries").Body(
 				app.THead().Body(app.Tr().Body(
 					app.Th().Scope("col").Text("#"),
 					app.Th().Scope("col").Text("When"),
@@ -132,12 +132,12 @@ func (a *adminAudit) Render() app.UI {
 						actor = "server"
 					}
 					return app.Tr().Body(
-						app.Td().Text(strconv.FormatUint(e.Seq, 10)),
-						app.Td().Text(e.Time.Local().Format("Jan 2 15:04:05")),
-						app.Td().Text(actor),
-						app.Td().Body(app.Code().Text(e.Action)),
-						app.Td().Class("wrap").Title(e.Subject).Text(shorten(e.Subject, 20)),
-						app.Td().Class("details").Body(detailPairs(e.Detail)...),
+						app.Td().DataSet("label", "Entry").Text(strconv.FormatUint(e.Seq, 10)),
+						app.Td().DataSet("label", "When").Text(e.Time.Local().Format("Jan 2 15:04:05")),
+						app.Td().DataSet("label", "Who").Text(actor),
+						app.Td().DataSet("label", "Action").Body(app.Code().Text(e.Action)),
+						app.Td().DataSet("label", "Subject").Class("wrap").Title(e.Subject).Text(shorten(e.Subject, 20)),
+						app.Td().DataSet("label", "Details").Class("details").Body(detailPairs(e.Detail)...),
 					)
 				})),
 			)

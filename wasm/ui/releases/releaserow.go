@@ -166,7 +166,7 @@ func (l *releaseList) Render() app.UI {
 		// In a narrow panel (a laptop's half screen) each row is a card
 		// whose cells are labelled (table-cards, console.css), so a
 		// release's state and actions are in view, not behind a scroll.
-		kit.Room(app.Div().ID("releases-rows").Class("cards-host"), "releases", !l.loading && (l.loads > 0 || l.err != "")).Body(
+		kit.Room(app.Div().ID("releases-rows"), "releases", !l.loading && (l.loads > 0 || l.err != "")).Body(
 			app.If(len(l.rows) == 0 && !l.loading, func() app.UI {
 				return app.P().ID("releases-empty").Class("muted").Text("No releases yet.")
 			}).ElseIf(len(l.rows) > 0, func() app.UI {
