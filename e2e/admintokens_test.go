@@ -7,7 +7,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"trustforge/e2e/driver"
@@ -25,28 +24,8 @@ func TestAdminTokensSayLoading(t *testing.T) {
 	}
 	waitFor(t, ctx, `#nav-keys[aria-current="page"]`)
 
-	// Hold the list of tokens until the page has been looked at. The
-	// service worker would fetch it out of the tab's sight: the tab's
-	// requests go to the network directly from here on.
-	held := make(chan fetch.EventRequestPaused, 4)
-	paused := chromedp.Events(ctx, fetch.RequestPaused)
-	go func() {
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			held <- ev
-		}
-	}()
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.SetBypassServiceWorker, network.SetBypassServiceWorkerParams{Bypass: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/api/tokens?all=true*"}}}); err != nil {
-		t.Fatal(err)
-	}
+	// Hold the list of tokens until the page has been looked at.
+	held := holdRequests(t, ctx, "*/api/tokens?all=true*")
 	goTo(t, ctx, "admin")
 	var e fetch.EventRequestPaused
 	select {

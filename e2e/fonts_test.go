@@ -7,7 +7,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -25,28 +24,7 @@ func TestFirstPaintAsksForFewFonts(t *testing.T) {
 	ctx, _ := newTab(t)
 	// Hold the module, so the page stays as served with go-app's loader
 	// badge in its corner.
-	paused := chromedp.Events(ctx, fetch.RequestPaused)
-	held := make(chan fetch.EventRequestPaused, 1)
-	go func() {
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			select {
-			case held <- ev:
-			default:
-			}
-		}
-	}()
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.SetBypassServiceWorker, network.SetBypassServiceWorkerParams{Bypass: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/web/app.wasm*"}}}); err != nil {
-		t.Fatal(err)
-	}
+	held := holdRequests(t, ctx, "*/web/app.wasm*")
 	defer chromedp.Call(ctx, fetch.Disable, cdp.Empty{})
 	if err := chromedp.Do(ctx, chromedp.Navigate(env.server.URL+"/")); err != nil {
 		t.Fatal(err)
