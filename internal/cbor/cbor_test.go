@@ -294,3 +294,16 @@ func TestUnmarshalNeedsPointer(t *testing.T) {
 		t.Error("a nil pointer accepted")
 	}
 }
+
+// A key given twice in an SMP answer keeps its first value, as the
+// implementation the console used before did; a strict decoder refuses it.
+func TestRepeatedKeyKeepsFirstValue(t *testing.T) {
+	b := mustHex("a2 636f6666 01 634f4646 02") // "off": 1, "OFF": 2
+	var a answer
+	if err := Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Off == nil || *a.Off != 1 {
+		t.Errorf("off = %v, want the first value, 1", a.Off)
+	}
+}

@@ -55,7 +55,7 @@ func (e *Error) Error() string {
 
 // Unmarshal decodes the one CBOR item b holds into v, a non-nil pointer, as
 // SMP answers are read: definite or indefinite lengths, keys v has no
-// field for skipped, a repeated key's later value kept. Tags are refused:
+// field for skipped, a repeated key's first value kept. Tags are refused:
 // nothing trustforge reads carries one. b must hold a well-formed item and nothing after it,
 // its text strings valid UTF-8, within the default Limits.
 func Unmarshal(b []byte, v any) error {
@@ -355,7 +355,7 @@ func (d *decoder) value(v reflect.Value) error {
 		}
 	case majorMap:
 		if v.Kind() == reflect.Struct {
-			return d.structValue(v, start, ai, arg)
+			return d.structValue(v, ai, arg)
 		}
 	case majorSimple:
 		if (ai == simpleFalse&0x1f || ai == simpleTrue&0x1f) && v.Kind() == reflect.Bool {
@@ -379,22 +379,35 @@ func (d *decoder) slice(v reflect.Value, ai byte, arg uint64) error {
 		return nil
 	}
 	s := reflect.MakeSlice(t, 0, 0)
-	for d.b[d.off] != breakByte {
+	for d.more(ai, arg, uint64(s.Len())) {
 		s = reflect.Append(s, reflect.Zero(t.Elem()))
 		if err := d.value(s.Index(s.Len() - 1)); err != nil {
 			return err
 		}
 	}
-	d.off++
 	v.Set(s)
 	return nil
+}
+
+// more reports whether a (checked) array or map, of the length ai and arg
+// give, has an entry after the n read so far; at the break ending an
+// indefinite length it steps over the break and says no.
+func (d *decoder) more(ai byte, arg, n uint64) bool {
+	if ai != aiIndefinite {
+		return n < arg
+	}
+	if d.b[d.off] == breakByte {
+		d.off++
+		return false
+	}
+	return true
 }
 
 // array fills a Go array from a CBOR array: extra elements are skipped,
 // missing ones left zero.
 func (d *decoder) array(v reflect.Value, ai byte, arg uint64) error {
 	i := 0
-	for ; ai == aiIndefinite && d.b[d.off] != breakByte || ai != aiIndefinite && uint64(i) < arg; i++ {
+	for ; d.more(ai, arg, uint64(i)); i++ {
 		if i >= v.Len() {
 			d.skip(0)
 			continue
@@ -403,33 +416,19 @@ func (d *decoder) array(v reflect.Value, ai byte, arg uint64) error {
 			return err
 		}
 	}
-	if ai == aiIndefinite {
-		d.off++
-	}
 	for ; i < v.Len(); i++ {
 		v.Index(i).SetZero()
 	}
 	return nil
 }
 
-func (d *decoder) structValue(v reflect.Value, start int, ai byte, arg uint64) error {
+func (d *decoder) structValue(v reflect.Value, ai byte, arg uint64) error {
 	info, err := structOf(v.Type())
 	if err != nil {
 		return err
 	}
-	var seen []bool
-	if d.strict {
-		seen = make([]bool, len(info.fields))
-	}
-	for n := uint64(0); ; n++ {
-		if ai == aiIndefinite {
-			if d.b[d.off] == breakByte {
-				d.off++
-				return nil
-			}
-		} else if n >= arg {
-			return nil
-		}
+	seen := make([]bool, len(info.fields))
+	for n := uint64(0); d.more(ai, arg, n); n++ {
 		keyOff := d.off
 		i, name, err := d.key(info)
 		if err != nil {
@@ -442,12 +441,14 @@ func (d *decoder) structValue(v reflect.Value, start int, ai byte, arg uint64) e
 			d.skip(0)
 			continue
 		}
-		if d.strict {
-			if seen[i] {
+		if seen[i] {
+			if d.strict {
 				return d.errf(keyOff, "key %s given twice", name)
 			}
-			seen[i] = true
+			d.skip(0) // the first value stands
+			continue
 		}
+		seen[i] = true
 		if err := d.value(v.Field(info.fields[i].index)); err != nil {
 			if e, ok := err.(*Error); ok && e.Key == "" {
 				e.Key = info.fields[i].name
@@ -455,6 +456,7 @@ func (d *decoder) structValue(v reflect.Value, start int, ai byte, arg uint64) e
 			return err
 		}
 	}
+	return nil
 }
 
 // key reads a map key and returns the index of the field it names in info
