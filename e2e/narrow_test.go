@@ -13,9 +13,11 @@ import (
 // TestNarrowWindowFits opens every page, with the tour's releases and
 // keys, in a 780-pixel window (a laptop's half screen) for each role that
 // sees wide tables: the page is no wider than the window, and the
-// navigation keeps its width. A wide table once made the content, and so
-// the page, wider than the window; the navigation gave up width to it as
-// it arrived, and everything beside it moved.
+// navigation keeps its width, and no label of an inline form ends one
+// line with its field starting the next. A wide table once made the
+// content, and so the page, wider than the window; the navigation gave up
+// width to it as it arrived, and everything beside it moved. The releases'
+// Channel and the audit log's Filter were left at the end of their lines.
 func TestNarrowWindowFits(t *testing.T) {
 	populatedFleet(t)
 	for _, role := range tourRoles(t) {
@@ -33,23 +35,49 @@ func TestNarrowWindowFits(t *testing.T) {
 					t.Fatal(err)
 				}
 				settle(t, ctx)
-				got, err := chromedp.Run(ctx, chromedp.Evaluate[[3]float64](`[
-					document.documentElement.scrollWidth,
-					document.documentElement.clientWidth,
-					document.querySelector(".nav").getBoundingClientRect().width]`))
+				got, err := chromedp.Run(ctx, chromedp.Evaluate[narrowLayout](`(() => {
+					const stranded = [];
+					for (const l of document.querySelectorAll(".form-inline > label[for], .form-inline > .pair > label[for]")) {
+						const field = document.getElementById(l.htmlFor);
+						const a = l.getBoundingClientRect();
+						if (!field || a.width <= 1 || a.height <= 1) continue;
+						// A file picker's input is hidden; its button is what shows.
+						const shown = field.type === "file" ? (field.labels && [...field.labels].find((x) => x !== l)) || field.parentElement : field;
+						const b = shown.getBoundingClientRect();
+						if (b.width <= 1 || b.height <= 1) continue;
+						if (b.top >= a.bottom || b.bottom <= a.top) stranded.push(l.textContent.trim());
+					}
+					return {
+						ScrollWidth: document.documentElement.scrollWidth,
+						ClientWidth: document.documentElement.clientWidth,
+						NavWidth: document.querySelector(".nav").getBoundingClientRect().width,
+						Stranded: stranded,
+					};
+				})()`))
 				if err != nil {
 					t.Fatal(err)
 				}
 				label := pageLabel(role, "populated", p)
-				if got[0] > got[1] {
-					t.Errorf("%s: the page is %.0f px wide in a window of %.0f", label, got[0], got[1])
+				if got.ScrollWidth > got.ClientWidth {
+					t.Errorf("%s: the page is %.0f px wide in a window of %.0f", label, got.ScrollWidth, got.ClientWidth)
 				}
-				if got[2] < 207 || got[2] > 209 {
-					t.Errorf("%s: the navigation is %.1f px wide, not its 13rem (208 px)", label, got[2])
+				if got.NavWidth < 207 || got.NavWidth > 209 {
+					t.Errorf("%s: the navigation is %.1f px wide, not its 13rem (208 px)", label, got.NavWidth)
+				}
+				if len(got.Stranded) > 0 {
+					t.Errorf("%s: labels on another line than their fields: %q", label, got.Stranded)
 				}
 			}
 		})
 	}
+}
+
+// narrowLayout is what TestNarrowWindowFits reads of a page: its width
+// against the window's, the navigation's width, and the labels of inline
+// forms that wrapped onto another line than the field they name.
+type narrowLayout struct {
+	ScrollWidth, ClientWidth, NavWidth float64
+	Stranded                           []string
 }
 
 // TestWideTablesAreCardsWhenNarrow opens the pages with the widest tables,

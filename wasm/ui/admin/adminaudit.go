@@ -102,9 +102,9 @@ func (a *adminAudit) Render() app.UI {
 				Text(map[bool]string{true: "Checking…", false: "Reload and check"}[a.busy]).OnClick(func(ctx app.Context, e app.Event) { a.load(a.ui) }),
 			app.Button().ID("admin-audit-save").Type("button").Class("btn-secondary").Disabled(!a.loaded || len(a.export.Log) == 0).
 				Text("Save export (.jsonl)").OnClick(a.save),
-			app.Label().For("admin-audit-filter").Text("Filter"),
-			app.Input().ID("admin-audit-filter").Type("search").Placeholder("user, action or subject").Value(a.filter).
-				OnInput(func(ctx app.Context, e app.Event) { a.filter, a.shown = ctx.JSSrc().Get("value").String(), auditPage }),
+			kit.Pair(app.Label().For("admin-audit-filter").Text("Filter"),
+				app.Input().ID("admin-audit-filter").Type("search").Placeholder("user, action or subject").Value(a.filter).
+					OnInput(func(ctx app.Context, e app.Event) { a.filter, a.shown = ctx.JSSrc().Get("value").String(), auditPage })),
 		),
 		app.If(a.err != "", func() app.UI {
 			return app.P().ID("admin-audit-error").Class("error").Aria("live", "assertive").Text(a.err)

@@ -14,6 +14,7 @@ import (
 	"trustforge/devices/wsboard"
 	"trustforge/wasm/errtext"
 	"trustforge/wasm/link"
+	"trustforge/wasm/ui/kit"
 )
 
 // baudRates are the serial speeds offered; 115200 is Zephyr's default.
@@ -241,17 +242,17 @@ func (p *ConnectPanel) renderChoices() app.UI {
 	busy := p.busy || p.choosing != nil || p.status.State == link.Connecting
 	return app.Div().Class("connect-choices").Body(
 		app.Div().Class("form-inline").Body(
-			app.Label().For("serial-baud").Text("Serial speed"),
-			app.Select().ID("serial-baud").DataSet("testid", "serial-baud").
-				OnChange(func(ctx app.Context, e app.Event) {
-					if n, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
-						p.baud = n
-					}
-				}).
-				Body(app.Range(baudRates).Slice(func(i int) app.UI {
-					b := baudRates[i]
-					return app.Option().Value(strconv.Itoa(b)).Selected(b == p.baud).Text(strconv.Itoa(b) + " baud")
-				})),
+			kit.Pair(app.Label().For("serial-baud").Text("Serial speed"),
+				app.Select().ID("serial-baud").DataSet("testid", "serial-baud").
+					OnChange(func(ctx app.Context, e app.Event) {
+						if n, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil {
+							p.baud = n
+						}
+					}).
+					Body(app.Range(baudRates).Slice(func(i int) app.UI {
+						b := baudRates[i]
+						return app.Option().Value(strconv.Itoa(b)).Selected(b == p.baud).Text(strconv.Itoa(b) + " baud")
+					}))),
 		),
 		app.If(len(p.ports) > 0, func() app.UI {
 			return app.Ul().ID("granted-ports").Class("choices").Body(app.Range(p.ports).Slice(func(i int) app.UI {

@@ -423,8 +423,8 @@ func (p *ESPPanel) Render() app.UI {
 				app.H3().Text("Trust anchors (eFuses)"),
 				p.renderProfile(),
 				app.Div().Class("form-inline").Body(
-					app.Label().For("esp-sb-key").Text("Secure Boot v2 public key"),
-					app.Input().ID("esp-sb-key").DataSet("testid", "esp-sb-key").Type("file").Accept(".pem").Disabled(p.busy).OnChange(p.planDigest),
+					kit.Pair(app.Label().For("esp-sb-key").Text("Secure Boot v2 public key"),
+						app.Input().ID("esp-sb-key").DataSet("testid", "esp-sb-key").Type("file").Accept(".pem").Disabled(p.busy).OnChange(p.planDigest)),
 					app.Button().ID("esp-plan-secure-boot").DataSet("testid", "esp-plan-secure-boot").Class("btn-ghost").Disabled(p.busy).
 						Text("Enable Secure Boot…").OnClick(p.planSecureBoot),
 				),
@@ -440,11 +440,11 @@ func (p *ESPPanel) Render() app.UI {
 		app.If(ci != nil, func() app.UI {
 			return app.Div().Body(
 				app.Div().Class("form-inline").Body(
-					app.Label().For("esp-file").Text("Image"),
-					app.Input().ID("esp-file").DataSet("testid", "esp-file").Type("file").Accept(".bin").Disabled(p.busy).OnChange(p.pick),
-					app.Label().For("esp-offset").Text("Offset"),
-					app.Input().ID("esp-offset").DataSet("testid", "esp-offset").Type("text").Value(p.offset).Disabled(p.busy).
-						OnInput(func(ctx app.Context, e app.Event) { p.offset = ctx.JSSrc().Get("value").String() }),
+					kit.Pair(app.Label().For("esp-file").Text("Image"),
+						app.Input().ID("esp-file").DataSet("testid", "esp-file").Type("file").Accept(".bin").Disabled(p.busy).OnChange(p.pick)),
+					kit.Pair(app.Label().For("esp-offset").Text("Offset"),
+						app.Input().ID("esp-offset").DataSet("testid", "esp-offset").Type("text").Value(p.offset).Disabled(p.busy).
+							OnInput(func(ctx app.Context, e app.Event) { p.offset = ctx.JSSrc().Get("value").String() })),
 				),
 				app.Label().Body(
 					app.Input().ID("esp-encrypt").DataSet("testid", "esp-encrypt").Type("checkbox").Checked(p.encrypt).Disabled(p.busy).

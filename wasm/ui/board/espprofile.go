@@ -198,18 +198,18 @@ func (p *ESPPanel) renderProfile() app.UI {
 	pr, chosen := p.profile()
 	return app.Div().ID("esp-provision").Body(
 		app.Div().Class("form-inline").Body(
-			app.Label().For("esp-profile").Text("Provisioning profile"),
-			app.Select().ID("esp-profile").DataSet("testid", "esp-profile").Disabled(p.busy).
-				OnChange(func(ctx app.Context, e app.Event) {
-					p.product, p.plan, p.confirmed = ctx.JSSrc().Get("value").String(), nil, false
-				}).
-				Body(
-					app.Option().Value("").Selected(!chosen).Text("none: burn steps by hand, record nothing"),
-					app.Range(p.profiles).Slice(func(i int) app.UI {
-						name := p.profiles[i].Product
-						return app.Option().Value(name).Selected(name == p.product).Text(name)
-					}),
-				),
+			kit.Pair(app.Label().For("esp-profile").Text("Provisioning profile"),
+				app.Select().ID("esp-profile").DataSet("testid", "esp-profile").Disabled(p.busy).
+					OnChange(func(ctx app.Context, e app.Event) {
+						p.product, p.plan, p.confirmed = ctx.JSSrc().Get("value").String(), nil, false
+					}).
+					Body(
+						app.Option().Value("").Selected(!chosen).Text("none: burn steps by hand, record nothing"),
+						app.Range(p.profiles).Slice(func(i int) app.UI {
+							name := p.profiles[i].Product
+							return app.Option().Value(name).Selected(name == p.product).Text(name)
+						}),
+					)),
 			app.Button().ID("esp-next-step").DataSet("testid", "esp-next-step").Class("btn-primary").Disabled(p.busy || !chosen).
 				Text("Next step of the profile…").OnClick(p.nextStep),
 		),

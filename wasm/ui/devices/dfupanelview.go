@@ -72,14 +72,14 @@ func (p *dfuPanel) renderSession() app.UI {
 		),
 		app.H3().Text("Write"),
 		app.Div().Class("form-inline").Body(
-			app.Label().For("dfu-target").Text("Into"),
-			app.Select().ID("dfu-target").DataSet("testid", "dfu-target").Disabled(busy).OnChange(p.pickAlt).
-				Body(app.Range(ts).Slice(func(i int) app.UI {
-					return app.Option().Value(strconv.Itoa(i)).Selected(i == p.alt).Text(fmt.Sprintf("%d: %s", ts[i].Alternate, ts[i].Name))
-				})),
-			app.Label().For("dfu-file").Text("File"),
-			app.Input().ID("dfu-file").DataSet("testid", "dfu-file").Type("file").Accept(".bin,.hex,.dfu,.tfb,.img,.signed").
-				Disabled(busy).OnChange(p.pickFile),
+			kit.Pair(app.Label().For("dfu-target").Text("Into"),
+				app.Select().ID("dfu-target").DataSet("testid", "dfu-target").Disabled(busy).OnChange(p.pickAlt).
+					Body(app.Range(ts).Slice(func(i int) app.UI {
+						return app.Option().Value(strconv.Itoa(i)).Selected(i == p.alt).Text(fmt.Sprintf("%d: %s", ts[i].Alternate, ts[i].Name))
+					}))),
+			kit.Pair(app.Label().For("dfu-file").Text("File"),
+				app.Input().ID("dfu-file").DataSet("testid", "dfu-file").Type("file").Accept(".bin,.hex,.dfu,.tfb,.img,.signed").
+					Disabled(busy).OnChange(p.pickFile)),
 			app.If(s.DfuSe(), func() app.UI {
 				return app.Span().Body(
 					app.Label().For("dfu-address").Text("Address (raw files)"),
@@ -124,9 +124,9 @@ func (p *dfuPanel) renderSession() app.UI {
 				app.P().ID("dfu-rdp").DataSet("testid", "dfu-rdp").DataSet("level", p.rdp).Text("Now: "+p.rdp+"."),
 				app.P().Class("banner banner-warn").Text("RDP level 1 stops the flash being read through the bootloader or a debugger. It cannot be undone without erasing the whole flash."),
 				app.Div().Class("form-inline").Body(
-					app.Input().ID("dfu-rdp-confirm").DataSet("testid", "dfu-rdp-confirm").Type("checkbox").Checked(p.confirm).Disabled(busy).
+					kit.Pair(app.Input().ID("dfu-rdp-confirm").DataSet("testid", "dfu-rdp-confirm").Type("checkbox").Checked(p.confirm).Disabled(busy).
 						OnChange(func(ctx app.Context, e app.Event) { p.confirm = ctx.JSSrc().Get("checked").Bool() }),
-					app.Label().For("dfu-rdp-confirm").Text("I understand this cannot be undone"),
+						app.Label().For("dfu-rdp-confirm").Text("I understand this cannot be undone")),
 					app.Button().ID("dfu-rdp-set").DataSet("testid", "dfu-rdp-set").Class("btn-danger").Disabled(busy || !p.confirm).
 						Text("Set RDP level 1").OnClick(p.setRDP),
 				),

@@ -246,8 +246,8 @@ func (p *uploadPanel) Render() app.UI {
 		app.H2().Text("Upload an image or a release"),
 		app.P().Class("muted").Text("An MCUboot image (.bin) goes as it is; a release (.tfb) is verified against its product's keys and decrypted in this browser first."),
 		app.Div().Class("form-inline").Body(
-			app.Label().For("upload-file").Text("File"),
-			kit.FilePicker("upload-file", "Choose an image or release…", ".bin,.img,.tfb,.signed", p.fileName, p.pick),
+			kit.Pair(app.Label().For("upload-file").Text("File"),
+				kit.FilePicker("upload-file", "Choose an image or release…", ".bin,.img,.tfb,.signed", p.fileName, p.pick)),
 		),
 		app.If(p.opening, func() app.UI {
 			return app.P().ID("upload-opening").Class("muted").Text("Checking " + p.fileName + "…")

@@ -175,9 +175,9 @@ func (c *caPanel) Render() app.UI {
 			return app.Div().Body(
 				app.P().Class("muted").Text("No CA yet. The root certifies one intermediate per product; each intermediate may only certify its own product's boards."),
 				app.Form().ID("ca-root-form").Class("form-inline").OnSubmit(c.createRoot).Body(
-					app.Label().For("ca-org").Text("Organisation"),
-					app.Input().ID("ca-org").DataSet("testid", "ca-org").Type("text").Required(true).Placeholder("e.g. Acme Devices").
-						Value(c.org).OnInput(func(ctx app.Context, e app.Event) { c.org = ctx.JSSrc().Get("value").String() }),
+					kit.Pair(app.Label().For("ca-org").Text("Organisation"),
+						app.Input().ID("ca-org").DataSet("testid", "ca-org").Type("text").Required(true).Placeholder("e.g. Acme Devices").
+							Value(c.org).OnInput(func(ctx app.Context, e app.Event) { c.org = ctx.JSSrc().Get("value").String() })),
 					app.Button().ID("ca-create-root").DataSet("testid", "ca-create-root").Class("btn-primary").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Create root CA"),
 				),
 			)
@@ -208,27 +208,27 @@ func (c *caPanel) Render() app.UI {
 		}),
 		app.If(hasRoot, func() app.UI {
 			return app.Form().ID("ca-intermediate-form").Class("form-inline").OnSubmit(c.addIntermediate).Body(
-				app.Label().For("ca-product").Text("New product intermediate"),
-				app.Input().ID("ca-product").DataSet("testid", "ca-product").Type("text").Required(true).Placeholder("product name, e.g. thermo").
-					Value(c.product).OnInput(func(ctx app.Context, e app.Event) { c.product = ctx.JSSrc().Get("value").String() }),
+				kit.Pair(app.Label().For("ca-product").Text("New product intermediate"),
+					app.Input().ID("ca-product").DataSet("testid", "ca-product").Type("text").Required(true).Placeholder("product name, e.g. thermo").
+						Value(c.product).OnInput(func(ctx app.Context, e app.Event) { c.product = ctx.JSSrc().Get("value").String() })),
 				app.Button().ID("ca-add-intermediate").DataSet("testid", "ca-add-intermediate").Class("btn-primary").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Create intermediate CA"),
 			)
 		}),
 		app.If(hasRoot, func() app.UI {
 			return app.Form().ID("ca-backup-form").Class("form-inline").OnSubmit(c.backup).Body(
-				app.Label().For("ca-backup-pass").Text("Backup passphrase"),
-				app.Input().ID("ca-backup-pass").DataSet("testid", "ca-backup-pass").Type("password").Attr("autocomplete", "new-password").Required(true).Value(c.backupPass).
-					OnInput(func(ctx app.Context, e app.Event) { c.backupPass = ctx.JSSrc().Get("value").String() }),
+				kit.Pair(app.Label().For("ca-backup-pass").Text("Backup passphrase"),
+					app.Input().ID("ca-backup-pass").DataSet("testid", "ca-backup-pass").Type("password").Attr("autocomplete", "new-password").Required(true).Value(c.backupPass).
+						OnInput(func(ctx app.Context, e app.Event) { c.backupPass = ctx.JSSrc().Get("value").String() })),
 				app.Button().ID("ca-backup").DataSet("testid", "ca-backup").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Back up the CA"),
 			)
 		}),
 		app.Form().ID("ca-restore-form").Class("form-inline").OnSubmit(c.restore).Body(
-			app.Label().For("ca-restore-file").Text("Restore a CA backup"),
-			kit.FilePicker("ca-restore-file", "Choose the backup…", ".age", c.restoreName,
-				func(ctx app.Context, e app.Event) { c.restoreName = kit.ChosenName(ctx) }),
-			app.Label().For("ca-restore-pass").Text("Its passphrase"),
-			app.Input().ID("ca-restore-pass").DataSet("testid", "ca-restore-pass").Type("password").Attr("autocomplete", "current-password").Value(c.restorePass).
-				OnInput(func(ctx app.Context, e app.Event) { c.restorePass = ctx.JSSrc().Get("value").String() }),
+			kit.Pair(app.Label().For("ca-restore-file").Text("Restore a CA backup"),
+				kit.FilePicker("ca-restore-file", "Choose the backup…", ".age", c.restoreName,
+					func(ctx app.Context, e app.Event) { c.restoreName = kit.ChosenName(ctx) })),
+			kit.Pair(app.Label().For("ca-restore-pass").Text("Its passphrase"),
+				app.Input().ID("ca-restore-pass").DataSet("testid", "ca-restore-pass").Type("password").Attr("autocomplete", "current-password").Value(c.restorePass).
+					OnInput(func(ctx app.Context, e app.Event) { c.restorePass = ctx.JSSrc().Get("value").String() })),
 			app.Button().ID("ca-restore").DataSet("testid", "ca-restore").Type("submit").Disabled(c.busy || !c.Unlocked).Text("Restore"),
 		),
 		app.If(!c.Unlocked, func() app.UI {

@@ -204,16 +204,16 @@ func (p *provisionPanel) Render() app.UI {
 		DataSet("runs", p.runs).DataSet("running", p.running).Body(
 		app.H2().Text("Provision the connected board"),
 		app.Form().ID("provision-form").Class("form-inline").OnSubmit(p.start).Body(
-			app.Label().For("provision-product").Text("Product"),
-			app.Select().ID("provision-product").Class("from-server").DataSet("testid", "provision-product").
-				OnChange(func(ctx app.Context, e app.Event) { p.product = ctx.JSSrc().Get("value").String() }).
-				Body(app.Range(p.Profiles).Slice(func(i int) app.UI {
-					pr := p.Profiles[i].Product
-					return app.Option().Value(pr).Selected(pr == p.product).Text(pr)
-				})),
-			app.Input().ID("provision-bench").DataSet("testid", "provision-bench").Type("checkbox").Checked(p.bench).
+			kit.Pair(app.Label().For("provision-product").Text("Product"),
+				app.Select().ID("provision-product").Class("from-server").DataSet("testid", "provision-product").
+					OnChange(func(ctx app.Context, e app.Event) { p.product = ctx.JSSrc().Get("value").String() }).
+					Body(app.Range(p.Profiles).Slice(func(i int) app.UI {
+						pr := p.Profiles[i].Product
+						return app.Option().Value(pr).Selected(pr == p.product).Text(pr)
+					}))),
+			kit.Pair(app.Input().ID("provision-bench").DataSet("testid", "provision-bench").Type("checkbox").Checked(p.bench).
 				OnChange(func(ctx app.Context, e app.Event) { p.bench = ctx.JSSrc().Get("checked").Bool() }),
-			app.Label().For("provision-bench").Text("bench board: do not register (clones go undetected)"),
+				app.Label().For("provision-bench").Text("bench board: do not register (clones go undetected)")),
 			app.Button().ID("provision-start").DataSet("testid", "provision-start").Class("btn-primary").Type("submit").Disabled(!ready).Text("Provision"),
 			app.If(p.running, func() app.UI {
 				return app.Button().ID("provision-cancel").Type("button").Class("btn-ghost").OnClick(p.stop).Text("Cancel")

@@ -165,9 +165,9 @@ func (r *registryPanel) Render() app.UI {
 	return kit.Room(app.Section().ID("registry"), "registry", r.loaded).Class("panel").Aria("label", "Device registry").Body(
 		app.H2().Text("Device registry"),
 		app.Form().ID("registry-form").Class("form-inline").OnSubmit(r.search).Body(
-			app.Label().For("registry-query").Text("Search"),
-			app.Input().ID("registry-query").DataSet("testid", "registry-query").Type("search").Placeholder("device id, serial, model, MAC").
-				Value(r.query).OnInput(func(ctx app.Context, e app.Event) { r.query = ctx.JSSrc().Get("value").String() }),
+			kit.Pair(app.Label().For("registry-query").Text("Search"),
+				app.Input().ID("registry-query").DataSet("testid", "registry-query").Type("search").Placeholder("device id, serial, model, MAC").
+					Value(r.query).OnInput(func(ctx app.Context, e app.Event) { r.query = ctx.JSSrc().Get("value").String() })),
 			app.Button().ID("registry-search").DataSet("testid", "registry-search").Type("submit").Disabled(r.busy).Text("Search"),
 		),
 		// The reason belongs to revoking, not to searching: it stands with
@@ -175,13 +175,13 @@ func (r *registryPanel) Render() app.UI {
 		app.If(canRevoke && len(r.devices) > 0, func() app.UI {
 			reasons := []int{pki.ReasonKeyCompromise, pki.ReasonCessationOfOperation, pki.ReasonSuperseded, pki.ReasonAffiliationChanged}
 			return app.Div().Class("form-inline").Body(
-				app.Label().For("registry-reason").Text("Reason given when revoking a board"),
-				app.Select().ID("registry-reason").
-					OnChange(func(ctx app.Context, e app.Event) { r.reason = ctx.JSSrc().Get("value").String() }).
-					Body(app.Range(reasons).Slice(func(i int) app.UI {
-						n := pki.ReasonName(reasons[i])
-						return app.Option().Value(n).Selected(n == r.reason).Text(n)
-					})),
+				kit.Pair(app.Label().For("registry-reason").Text("Reason given when revoking a board"),
+					app.Select().ID("registry-reason").
+						OnChange(func(ctx app.Context, e app.Event) { r.reason = ctx.JSSrc().Get("value").String() }).
+						Body(app.Range(reasons).Slice(func(i int) app.UI {
+							n := pki.ReasonName(reasons[i])
+							return app.Option().Value(n).Selected(n == r.reason).Text(n)
+						}))),
 			)
 		}),
 		app.If(r.loaded && len(r.devices) == 0 && r.shown != "", func() app.UI {

@@ -105,18 +105,18 @@ func (b *backupPanel) Render() app.UI {
 	return app.Section().ID("backup").Class("panel").Aria("label", "Backup and restore").Body(
 		app.H2().Text("Backup and restore"),
 		app.Form().ID("backup-form").Class("form-inline").OnSubmit(b.export).Body(
-			app.Label().For("backup-pass").Text("Backup passphrase"),
-			app.Input().ID("backup-pass").DataSet("testid", "backup-pass").Type("password").Attr("autocomplete", "new-password").Required(true).Value(b.backupPass).
-				OnInput(func(ctx app.Context, e app.Event) { b.backupPass = ctx.JSSrc().Get("value").String() }),
+			kit.Pair(app.Label().For("backup-pass").Text("Backup passphrase"),
+				app.Input().ID("backup-pass").DataSet("testid", "backup-pass").Type("password").Attr("autocomplete", "new-password").Required(true).Value(b.backupPass).
+					OnInput(func(ctx app.Context, e app.Event) { b.backupPass = ctx.JSSrc().Get("value").String() })),
 			app.Button().ID("backup-export").DataSet("testid", "backup-export").Class("btn-primary").Type("submit").Disabled(b.busy).Text("Export encrypted backup"),
 		),
 		app.Form().ID("restore-form").Class("form-inline").OnSubmit(b.restore).Body(
-			app.Label().For("restore-file").Text("Backup file"),
-			kit.FilePicker("restore-file", "Choose the backup…", ".age", b.restoreName,
-				func(ctx app.Context, e app.Event) { b.restoreName = kit.ChosenName(ctx) }),
-			app.Label().For("restore-pass").Text("Its passphrase"),
-			app.Input().ID("restore-pass").DataSet("testid", "restore-pass").Type("password").Attr("autocomplete", "current-password").Required(true).Value(b.restorePass).
-				OnInput(func(ctx app.Context, e app.Event) { b.restorePass = ctx.JSSrc().Get("value").String() }),
+			kit.Pair(app.Label().For("restore-file").Text("Backup file"),
+				kit.FilePicker("restore-file", "Choose the backup…", ".age", b.restoreName,
+					func(ctx app.Context, e app.Event) { b.restoreName = kit.ChosenName(ctx) })),
+			kit.Pair(app.Label().For("restore-pass").Text("Its passphrase"),
+				app.Input().ID("restore-pass").DataSet("testid", "restore-pass").Type("password").Attr("autocomplete", "current-password").Required(true).Value(b.restorePass).
+					OnInput(func(ctx app.Context, e app.Event) { b.restorePass = ctx.JSSrc().Get("value").String() })),
 			app.Button().ID("backup-restore").DataSet("testid", "backup-restore").Type("submit").Disabled(b.busy).Text("Restore"),
 		),
 		app.If(b.msg != "", func() app.UI {

@@ -263,17 +263,17 @@ func (l *keyList) Render() app.UI {
 		}),
 		app.If(len(l.products) > 0 && l.App.Can(apiwire.PermKeys), func() app.UI {
 			return app.Div().Class("form-inline").Body(
-				app.Label().For("register-product").Text("Register signing keys with product"),
-				app.Select().ID("register-product").Class("from-server").DataSet("testid", "register-product").
-					// Products come and go while the page is open (an
-					// administrator adds one): the list is asked for
-					// again whenever the choice is about to be made.
-					OnFocus(func(ctx app.Context, e app.Event) { l.loadProducts(ctx) }).
-					OnChange(func(ctx app.Context, e app.Event) { l.product = ctx.JSSrc().Get("value").String() }).
-					Body(app.Range(l.products).Slice(func(n int) app.UI {
-						p := l.products[n]
-						return app.Option().Value(p.Name).Selected(p.Name == l.product).Text(p.Name)
-					})),
+				kit.Pair(app.Label().For("register-product").Text("Register signing keys with product"),
+					app.Select().ID("register-product").Class("from-server").DataSet("testid", "register-product").
+						// Products come and go while the page is open (an
+						// administrator adds one): the list is asked for
+						// again whenever the choice is about to be made.
+						OnFocus(func(ctx app.Context, e app.Event) { l.loadProducts(ctx) }).
+						OnChange(func(ctx app.Context, e app.Event) { l.product = ctx.JSSrc().Get("value").String() }).
+						Body(app.Range(l.products).Slice(func(n int) app.UI {
+							p := l.products[n]
+							return app.Option().Value(p.Name).Selected(p.Name == l.product).Text(p.Name)
+						}))),
 			)
 		}),
 		app.If(l.msg != "", func() app.UI {

@@ -81,11 +81,11 @@ func (l *releaseList) row(c release.Checked) app.UI {
 			}
 			if len(opts) > 1 {
 				id := r.ID
-				actions = append(actions,
+				actions = append(actions, app.Span().Class("inline-group").Body(
 					app.Select().ID("release-promote-to-"+slug).DataSet("testid", "release-promote-to").Aria("label", "Channel to promote "+r.Version+" to").
 						OnChange(func(ctx app.Context, e app.Event) { l.promoteTo[id] = ctx.JSSrc().Get("value").String() }, app.EventScope(id)).Body(opts...),
 					btn("release-promote", "Promote", "Offer "+r.Version+" on the chosen channel",
-						func(ctx app.Context, e app.Event) { l.promote(ctx, c) }))
+						func(ctx app.Context, e app.Event) { l.promote(ctx, c) })))
 			}
 		}
 		if l.App.Can(apiwire.PermYank) {
@@ -133,26 +133,26 @@ func (l *releaseList) Render() app.UI {
 	return app.Section().ID("release-list").Class("panel").Aria("label", "Releases").Body(
 		app.H2().Text("Releases"),
 		app.Div().Class("form-inline").Body(
-			app.Label().For("list-product").Text("Product"),
-			app.Select().ID("list-product").Class("from-server").DataSet("testid", "list-product").
-				OnChange(func(ctx app.Context, e app.Event) {
-					l.product, l.channel = ctx.JSSrc().Get("value").String(), ""
-					l.load(ctx)
-				}).Body(app.Range(l.products).Slice(func(n int) app.UI {
-				p := l.products[n]
-				return app.Option().Value(p.Name).Selected(p.Name == l.product).Text(p.Name)
-			})),
-			app.Label().For("list-channel").Text("Channel"),
-			app.Select().ID("list-channel").Class("from-server").DataSet("testid", "list-channel").
-				OnChange(func(ctx app.Context, e app.Event) {
-					l.channel = ctx.JSSrc().Get("value").String()
-					l.load(ctx)
-				}).Body(
-				app.Option().Value("").Selected(l.channel == "").Text("all channels"),
-				app.Range(chans).Slice(func(n int) app.UI {
-					return app.Option().Value(chans[n]).Selected(chans[n] == l.channel).Text(chans[n])
-				}),
-			),
+			kit.Pair(app.Label().For("list-product").Text("Product"),
+				app.Select().ID("list-product").Class("from-server").DataSet("testid", "list-product").
+					OnChange(func(ctx app.Context, e app.Event) {
+						l.product, l.channel = ctx.JSSrc().Get("value").String(), ""
+						l.load(ctx)
+					}).Body(app.Range(l.products).Slice(func(n int) app.UI {
+					p := l.products[n]
+					return app.Option().Value(p.Name).Selected(p.Name == l.product).Text(p.Name)
+				}))),
+			kit.Pair(app.Label().For("list-channel").Text("Channel"),
+				app.Select().ID("list-channel").Class("from-server").DataSet("testid", "list-channel").
+					OnChange(func(ctx app.Context, e app.Event) {
+						l.channel = ctx.JSSrc().Get("value").String()
+						l.load(ctx)
+					}).Body(
+					app.Option().Value("").Selected(l.channel == "").Text("all channels"),
+					app.Range(chans).Slice(func(n int) app.UI {
+						return app.Option().Value(chans[n]).Selected(chans[n] == l.channel).Text(chans[n])
+					}),
+				)),
 			app.Button().ID("list-refresh").DataSet("testid", "list-refresh").Class("btn-small btn-ghost").Text("Refresh").
 				OnClick(func(ctx app.Context, e app.Event) { l.load(ctx) }),
 			// Always in the page, hidden when idle, and beside the

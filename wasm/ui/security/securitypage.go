@@ -157,15 +157,15 @@ func (p *Page) Render() app.UI {
 
 func (p *Page) toolbar() app.UI {
 	return app.Div().Class("form-inline no-print").ID("security-toolbar").Body(
-		app.Label().For("security-product").Text("Product"),
-		app.Select().ID("security-product").Class("from-server").DataSet("testid", "security-product").
-			OnChange(func(ctx app.Context, e app.Event) {
-				p.product = ctx.JSSrc().Get("value").String()
-				p.load(ctx)
-			}).Body(app.Range(p.products).Slice(func(i int) app.UI {
-			pr := p.products[i]
-			return app.Option().Value(pr.Name).Selected(pr.Name == p.product).Text(pr.Name)
-		})),
+		kit.Pair(app.Label().For("security-product").Text("Product"),
+			app.Select().ID("security-product").Class("from-server").DataSet("testid", "security-product").
+				OnChange(func(ctx app.Context, e app.Event) {
+					p.product = ctx.JSSrc().Get("value").String()
+					p.load(ctx)
+				}).Body(app.Range(p.products).Slice(func(i int) app.UI {
+				pr := p.products[i]
+				return app.Option().Value(pr.Name).Selected(pr.Name == p.product).Text(pr.Name)
+			}))),
 		app.Button().ID("security-refresh").DataSet("testid", "security-refresh").Class("btn-small btn-ghost").
 			Disabled(p.loading).Text("Refresh").OnClick(func(ctx app.Context, e app.Event) { p.load(ctx) }),
 		app.Button().ID("security-export").DataSet("testid", "security-export").Class("btn-small").

@@ -74,14 +74,14 @@ func (p *Page) packagePanel() app.UI {
 			return app.P().Class("muted").ID("station-no-package").Text("No open production order is addressed to this station yet.")
 		}).Else(func() app.UI {
 			return app.Div().Class("form-inline").Body(
-				app.Label().For("station-package-select").Text("Order"),
-				app.Select().ID("station-package-select").DataSet("testid", "station-package-select").
-					OnChange(func(ctx app.Context, e app.Event) { p.pkgID = ctx.JSSrc().Get("value").String() }).
-					Body(app.Range(p.packages).Slice(func(i int) app.UI {
-						pk := p.packages[i]
-						return app.Option().Value(pk.ID).Selected(pk.ID == p.pkgID).
-							Text(pk.Product + " " + pk.Batch + " (" + strconv.Itoa(pk.Remaining) + " of " + strconv.Itoa(pk.Count) + " left)")
-					})),
+				kit.Pair(app.Label().For("station-package-select").Text("Order"),
+					app.Select().ID("station-package-select").DataSet("testid", "station-package-select").
+						OnChange(func(ctx app.Context, e app.Event) { p.pkgID = ctx.JSSrc().Get("value").String() }).
+						Body(app.Range(p.packages).Slice(func(i int) app.UI {
+							pk := p.packages[i]
+							return app.Option().Value(pk.ID).Selected(pk.ID == p.pkgID).
+								Text(pk.Product + " " + pk.Batch + " (" + strconv.Itoa(pk.Remaining) + " of " + strconv.Itoa(pk.Count) + " left)")
+						}))),
 				app.Button().ID("station-open").DataSet("testid", "station-open").Disabled(p.state == stationOpening).
 					Text("Open package").OnClick(p.open),
 			)
@@ -106,12 +106,12 @@ func (p *Page) runPanel() app.UI {
 			stationCount("remaining", "Remaining in the order", remaining),
 		),
 		app.Div().Class("form-inline").Body(
-			app.Label().For("station-baud").Text("Line speed"),
-			app.Input().ID("station-baud").Type("text").Value(p.baud).Size(8).
-				OnInput(func(ctx app.Context, e app.Event) { p.baud = ctx.JSSrc().Get("value").String() }),
-			app.Input().Type("checkbox").ID("station-any-port").Checked(p.anyPort).
+			kit.Pair(app.Label().For("station-baud").Text("Line speed"),
+				app.Input().ID("station-baud").Type("text").Value(p.baud).Size(8).
+					OnInput(func(ctx app.Context, e app.Event) { p.baud = ctx.JSSrc().Get("value").String() })),
+			kit.Pair(app.Input().Type("checkbox").ID("station-any-port").Checked(p.anyPort).
 				OnChange(func(ctx app.Context, e app.Event) { p.anyPort = ctx.JSSrc().Get("checked").Bool() }),
-			app.Label().For("station-any-port").Text("also ports without USB information (never the machine's console UART)"),
+				app.Label().For("station-any-port").Text("also ports without USB information (never the machine's console UART)")),
 		),
 		app.If(p.pkg.Manifest.DFU.ReadOutProtection, func() app.UI { return p.rdpConfirm(running) }),
 		app.Div().Class("form-actions").Body(
@@ -126,9 +126,9 @@ func (p *Page) runPanel() app.UI {
 			}),
 		),
 		app.Div().Class("form-inline").Body(
-			app.Label().For("station-block").Text("Tickets to hold for offline work"),
-			app.Input().ID("station-block").Type("text").Value(p.blockN).Size(4).
-				OnInput(func(ctx app.Context, e app.Event) { p.blockN = ctx.JSSrc().Get("value").String() }),
+			kit.Pair(app.Label().For("station-block").Text("Tickets to hold for offline work"),
+				app.Input().ID("station-block").Type("text").Value(p.blockN).Size(4).
+					OnInput(func(ctx app.Context, e app.Event) { p.blockN = ctx.JSSrc().Get("value").String() })),
 			app.Button().ID("station-block-fetch").Class("btn-small btn-ghost").Disabled(running).Text("Fetch").OnClick(p.fetchBlock),
 			app.Span().ID("station-held").DataSet("count", strconv.Itoa(p.held)).Class("muted").Text(strconv.Itoa(p.held)+" held"),
 		),
@@ -168,9 +168,9 @@ func (p *Page) rdpConfirm(running bool) app.UI {
 			"the flash can no longer be read through the bootloader or a debugger. It cannot be undone without erasing the whole flash. "+
 			"Until you confirm it, STM32 boards are refused with nothing written."),
 		app.Div().Class("form-inline").Body(
-			app.Input().ID("station-rdp-confirm").DataSet("testid", "station-rdp-confirm").Type("checkbox").
+			kit.Pair(app.Input().ID("station-rdp-confirm").DataSet("testid", "station-rdp-confirm").Type("checkbox").
 				Checked(p.rdpConfirmed).Disabled(running).OnChange(p.confirmRDP),
-			app.Label().For("station-rdp-confirm").Text("I understand this cannot be undone: set RDP level 1 on the STM32 boards"),
+				app.Label().For("station-rdp-confirm").Text("I understand this cannot be undone: set RDP level 1 on the STM32 boards")),
 		),
 	)
 }

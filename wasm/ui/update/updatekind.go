@@ -14,6 +14,7 @@ import (
 	"trustforge/internal/usererr"
 	"trustforge/wasm/link"
 	"trustforge/wasm/ui/board"
+	"trustforge/wasm/ui/kit"
 	"trustforge/wasm/updateflow"
 )
 
@@ -168,13 +169,13 @@ func (p *updateFlow) renderKind() app.UI {
 	}
 	return app.Div().ID("update-board-kind").DataSet("kind", kind).Body(
 		app.Div().Class("form-inline").Body(
-			app.Label().For("update-kind").Text("Kind of board"),
-			app.Select().ID("update-kind").DataSet("testid", "update-kind").OnChange(p.pickKind).Body(
-				app.Range(boardKinds).Slice(func(i int) app.UI {
-					k := boardKinds[i]
-					return app.Option().Value(k.id).Selected(k.id == kind).Text(k.label)
-				}),
-			),
+			kit.Pair(app.Label().For("update-kind").Text("Kind of board"),
+				app.Select().ID("update-kind").DataSet("testid", "update-kind").OnChange(p.pickKind).Body(
+					app.Range(boardKinds).Slice(func(i int) app.UI {
+						k := boardKinds[i]
+						return app.Option().Value(k.id).Selected(k.id == kind).Text(k.label)
+					}),
+				)),
 		),
 		app.If(kind == boardSMP, func() app.UI { return &board.ConnectPanel{Kit: p.Kit} }),
 		app.If(kind == boardDFU, func() app.UI { return p.renderDFUBoards() }),
@@ -207,9 +208,9 @@ func (p *updateFlow) renderDFUBoards() app.UI {
 		),
 		app.If(p.dfuse, func() app.UI {
 			return app.Div().Class("form-inline").Body(
-				app.Label().For("update-dfu-address").Text("Write at address"),
-				app.Input().ID("update-dfu-address").DataSet("testid", "update-dfu-address").Type("text").Placeholder("0x08000000").
-					Value(p.dfuAddr).OnInput(func(ctx app.Context, e app.Event) { p.dfuAddr = ctx.JSSrc().Get("value").String() }),
+				kit.Pair(app.Label().For("update-dfu-address").Text("Write at address"),
+					app.Input().ID("update-dfu-address").DataSet("testid", "update-dfu-address").Type("text").Placeholder("0x08000000").
+						Value(p.dfuAddr).OnInput(func(ctx app.Context, e app.Event) { p.dfuAddr = ctx.JSSrc().Get("value").String() })),
 			)
 		}),
 		app.Div().Class("form-actions").Body(

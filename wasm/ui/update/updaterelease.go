@@ -250,8 +250,8 @@ func (p *updateFlow) renderRelease() app.UI {
 		}),
 		app.H3().Text("Or a release file"),
 		app.Div().Class("form-inline").Body(
-			app.Label().For("update-file").Text("Release bundle (.tfb)"),
-			kit.FilePicker("update-file", "Choose a release file…", ".tfb", "", p.pickFile),
+			kit.Pair(app.Label().For("update-file").Text("Release bundle (.tfb)"),
+				kit.FilePicker("update-file", "Choose a release file…", ".tfb", "", p.pickFile)),
 		),
 		app.If(p.relMsg != "", func() app.UI {
 			return app.P().ID("release-message").DataSet("testid", "release-message").Class("ok").Aria("live", "polite").Text(p.relMsg)
@@ -271,18 +271,18 @@ func (p *updateFlow) renderServerReleases() app.UI {
 	}
 	return app.Div().ID("server-releases").Body(
 		app.Div().Class("form-inline").Body(
-			app.Label().For("update-product").Text("Product"),
-			app.Select().ID("update-product").Class("from-server").DataSet("testid", "update-product").OnChange(p.chooseProduct).Body(
-				app.Range(p.products).Slice(func(i int) app.UI {
-					n := p.products[i].Name
-					return app.Option().Value(n).Selected(n == p.product).Text(n)
-				})),
-			app.Label().For("update-channel").Text("Channel"),
-			app.Select().ID("update-channel").Class("from-server").DataSet("testid", "update-channel").OnChange(p.chooseChannel).Body(
-				app.Option().Value("").Selected(p.channel == "").Text("all channels"),
-				app.Range(channels).Slice(func(i int) app.UI {
-					return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
-				})),
+			kit.Pair(app.Label().For("update-product").Text("Product"),
+				app.Select().ID("update-product").Class("from-server").DataSet("testid", "update-product").OnChange(p.chooseProduct).Body(
+					app.Range(p.products).Slice(func(i int) app.UI {
+						n := p.products[i].Name
+						return app.Option().Value(n).Selected(n == p.product).Text(n)
+					}))),
+			kit.Pair(app.Label().For("update-channel").Text("Channel"),
+				app.Select().ID("update-channel").Class("from-server").DataSet("testid", "update-channel").OnChange(p.chooseChannel).Body(
+					app.Option().Value("").Selected(p.channel == "").Text("all channels"),
+					app.Range(channels).Slice(func(i int) app.UI {
+						return app.Option().Value(channels[i]).Selected(channels[i] == p.channel).Text(channels[i])
+					}))),
 		),
 		kit.Room(app.Div().ID("offered-room"), "offered", !p.offeredListing).Body(app.If(p.offeredListing, func() app.UI {
 			return app.P().ID("offered-listing").Class("muted").Aria("live", "polite").Text("Listing the releases offered…")
