@@ -88,7 +88,9 @@ type narrowLayout struct {
 // headers. Before, at 780 px the releases' State and Actions columns, the
 // API tokens' Actions and the audit log's Details were past the panel's
 // edge. The top bar keeps a gap between the brand and the session, however
-// long the account's roles (they once met at 780 px).
+// long the account's roles (they once met at 780 px). The lines of an
+// audit entry's details sit close together: they once took the margins of
+// the station's package summary, which shared their class name.
 func TestWideTablesAreCardsWhenNarrow(t *testing.T) {
 	populatedFleet(t)
 	roles := map[string]tourRole{}
@@ -109,6 +111,9 @@ func TestWideTablesAreCardsWhenNarrow(t *testing.T) {
 				Rows, Cells, Outside, Unlabelled int
 				HeaderShown, Overflows           bool
 				Gap                              float64
+				// DetailGap is the widest space between two lines of
+				// a details cell (the audit log's key=value pairs).
+				DetailGap float64
 			}
 			measure := func(width int64, table string) layout {
 				t.Helper()
@@ -123,7 +128,11 @@ func TestWideTablesAreCardsWhenNarrow(t *testing.T) {
 					const table = document.getElementById(id);
 					const host = table.parentElement, box = host.getBoundingClientRect();
 					const rows = [...table.tBodies[0].rows];
-					let cells = 0, outside = 0, unlabelled = 0;
+					let cells = 0, outside = 0, unlabelled = 0, detailGap = 0;
+					for (const td of table.querySelectorAll("td.details")) {
+						const lines = [...td.children].map((c) => c.getBoundingClientRect());
+						for (let i = 1; i < lines.length; i++) detailGap = Math.max(detailGap, lines[i].top - lines[i - 1].bottom);
+					}
 					for (const r of rows) for (const td of r.cells) {
 						const b = td.getBoundingClientRect();
 						cells++;
@@ -138,6 +147,7 @@ func TestWideTablesAreCardsWhenNarrow(t *testing.T) {
 						HeaderShown: getComputedStyle(table.tHead).display !== "none",
 						Overflows: host.scrollWidth > host.clientWidth,
 						Gap: session.left - brand.right,
+						DetailGap: detailGap,
 					};
 				})(`+strconv.Quote(table)+`)`))
 				if err != nil {
@@ -152,6 +162,9 @@ func TestWideTablesAreCardsWhenNarrow(t *testing.T) {
 				}
 				if narrow.HeaderShown || narrow.Outside > 0 || narrow.Overflows || narrow.Unlabelled > 0 {
 					t.Errorf("%s at 780 px: %+v; want labelled cards within their block, no header, nothing to scroll to", table, narrow)
+				}
+				if narrow.DetailGap > 4 {
+					t.Errorf("%s at 780 px: %.1f px between two lines of an entry's details; want them close", table, narrow.DetailGap)
 				}
 				if narrow.Gap < 15 {
 					t.Errorf("at 780 px the session is %.1f px from the brand, want at least 1rem", narrow.Gap)

@@ -77,6 +77,17 @@ func TestStationDFUBoards(t *testing.T) {
 	if err := line.Open(pkg.ID); err != nil {
 		t.Fatal(err)
 	}
+	// The package's summary shows each term beside its value (it once
+	// took the audit log's inline style, which shared its class name, and
+	// stacked them).
+	beside, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`(() => {
+		const a = document.querySelector("#station-package dt").getBoundingClientRect();
+		const b = document.querySelector("#station-package dd").getBoundingClientRect();
+		return b.left >= a.right && b.top < a.bottom && b.bottom > a.top;
+	})()`))
+	if err != nil || !beside {
+		t.Errorf("the package summary's first value is not beside its term (err %v)", err)
+	}
 
 	// Unconfirmed: the serial and Zephyr boards are programmed, the STM32
 	// refused before anything is written.

@@ -162,7 +162,7 @@ func detailPairs(d map[string]string) []app.UI {
 	sort.Strings(keys)
 	out := make([]app.UI, len(keys))
 	for i, k := range keys {
-		out[i] = app.Span().Class("kv").Title(k+"="+d[k]).Body(
+		out[i] = app.Span().Class("audit-kv").Title(k+"="+d[k]).Body(
 			app.Span().Class("muted").Text(k+"="), app.Text(shorten(d[k], 24)))
 	}
 	return out
